@@ -1,0 +1,546 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * Copyright (c) 2026 The followup authors
+ *
+ * The configuration: defaults, the INI file (inih), and the value syntaxes
+ * it shares with the protocol (durations, HH:MM, hour ranges, work days).
+ * Nothing else reads the file.
+ */
+
+#include <config.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <ini.h>
+
+#include "followupd.h"
+#include "followup/paths.h"
+
+struct config_parse {
+	struct fu_config	*cf;
+	char			*cause;
+	int			 stages_open_set;
+	int			 stages_closed_set;
+};
+
+static const char *const config_day_names[7] = {
+	"sun", "mon", "tue", "wed", "thu", "fri", "sat"
+};
+
+/* A configuration holding the built-in defaults. Caller frees. */
+struct fu_config *
+config_new(void)
+{
+	struct fu_config	*cf;
+	char			*list, *word, *save;
+
+	cf = xcalloc(1, sizeof *cf);
+	cf->log = LOG_TO_AUTO;
+	cf->max_conns_per_user = 1024;
+	cf->lead = 15 * 60;
+	cf->missed_grace = 30 * 60;
+	cf->digest = 8 * 60;
+	cf->hook_timeout = 30;
+	cf->workdays = 0x3e;		/* mon-fri */
+	cf->hours_start = 9 * 60;
+	cf->hours_end = 17 * 60;
+	cf->voicemails_per_week = 3;
+	cf->stale_after = 14 * 86400;
+
+	list = xstrdup(FU_DEFAULT_OPEN_STAGES);
+	for (word = strtok_r(list, " ", &save); word != NULL;
+	    word = strtok_r(NULL, " ", &save))
+		cf->open_stages[cf->nopen++] = xstrdup(word);
+	free(list);
+	list = xstrdup(FU_DEFAULT_CLOSED_STAGES);
+	for (word = strtok_r(list, " ", &save); word != NULL;
+	    word = strtok_r(NULL, " ", &save))
+		cf->closed_stages[cf->nclosed++] = xstrdup(word);
+	free(list);
+	return cf;
+}
+
+static void
+config_free_stages(char **stages, int *n)
+{
+	int	i;
+
+	for (i = 0; i < *n; i++)
+		free(stages[i]);
+	*n = 0;
+}
+
+void
+config_free(struct fu_config *cf)
+{
+	int	i;
+
+	if (cf == NULL)
+		return;
+	free(cf->path);
+	free(cf->socket);
+	free(cf->database);
+	free(cf->admin_group);
+	for (i = 0; i < cf->nhooks; i++)
+		free(cf->hooks[i]);
+	config_free_stages(cf->open_stages, &cf->nopen);
+	config_free_stages(cf->closed_stages, &cf->nclosed);
+	free(cf);
+}
+
+/*
+ * Read a duration: "90s", "15m", "2h", "3d" or bare seconds, at most a
+ * year.  Return 0, or -1 if it is not one.
+ */
+int
+config_parse_duration(const char *s, long *out)
+{
+	char		*end;
+	long long	 n, mult = 1;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	if (!isdigit((unsigned char)*s))
+		return -1;
+	errno = 0;
+	n = strtoll(s, &end, 10);
+	if (errno != 0)
+		return -1;
+	switch (*end) {
+	case '\0':
+		break;
+	case 's':
+		end++;
+		break;
+	case 'm':
+		mult = 60;
+		end++;
+		break;
+	case 'h':
+		mult = 3600;
+		end++;
+		break;
+	case 'd':
+		mult = 86400;
+		end++;
+		break;
+	default:
+		return -1;
+	}
+	while (isspace((unsigned char)*end))
+		end++;
+	if (*end != '\0' || n > 366LL * 86400 / mult)
+		return -1;
+	*out = (long)(n * mult);
+	return 0;
+}
+
+/* Read "HH:MM" into minutes after midnight. */
+int
+config_parse_hhmm(const char *s, int *out)
+{
+	int	h, m, n = 0;
+
+	if (strlen(s) > 5 || sscanf(s, "%2d:%2d%n", &h, &m, &n) != 2 ||
+	    s[n] != '\0' || !isdigit((unsigned char)s[0]))
+		return -1;
+	if (h < 0 || h > 23 || m < 0 || m > 59)
+		return -1;
+	*out = h * 60 + m;
+	return 0;
+}
+
+/* Read "HH:MM-HH:MM", start before end. */
+int
+config_parse_hours(const char *s, int *start, int *end)
+{
+	char	 buf[16], *dash;
+
+	if (strlen(s) >= sizeof buf)
+		return -1;
+	strcpy(buf, s);
+	if ((dash = strchr(buf, '-')) == NULL)
+		return -1;
+	*dash++ = '\0';
+	if (config_parse_hhmm(buf, start) != 0 ||
+	    config_parse_hhmm(dash, end) != 0 || *start >= *end)
+		return -1;
+	return 0;
+}
+
+static int
+config_day_index(const char *s, size_t len)
+{
+	int	i;
+
+	if (len != 3)
+		return -1;
+	for (i = 0; i < 7; i++) {
+		if (strncasecmp(s, config_day_names[i], 3) == 0)
+			return i;
+	}
+	return -1;
+}
+
+/*
+ * Read work days: "mon-fri", "mon,tue,thu", "sat-sun" or a mix such as
+ * "mon-wed,fri".  Bit 0 is Sunday.
+ */
+int
+config_parse_workdays(const char *s, unsigned int *out)
+{
+	unsigned int	 mask = 0;
+	const char	*p = s, *comma, *dash;
+	int		 a, b;
+
+	if (*s == '\0')
+		return -1;
+	while (*p != '\0') {
+		comma = strchr(p, ',');
+		if (comma == NULL)
+			comma = p + strlen(p);
+		dash = memchr(p, '-', comma - p);
+		if (dash != NULL) {
+			a = config_day_index(p, dash - p);
+			b = config_day_index(dash + 1, comma - dash - 1);
+			if (a < 0 || b < 0)
+				return -1;
+			for (;;) {
+				mask |= 1U << a;
+				if (a == b)
+					break;
+				a = (a + 1) % 7;
+			}
+		} else {
+			if ((a = config_day_index(p, comma - p)) < 0)
+				return -1;
+			mask |= 1U << a;
+		}
+		p = *comma == ',' ? comma + 1 : comma;
+		if (*comma == ',' && *p == '\0')
+			return -1;
+	}
+	*out = mask;
+	return 0;
+}
+
+/* Is this one of the configured stages? */
+int
+config_stage_known(const struct fu_config *cf, const char *stage)
+{
+	int	i;
+
+	if (config_stage_open(cf, stage))
+		return 1;
+	for (i = 0; i < cf->nclosed; i++) {
+		if (strcmp(cf->closed_stages[i], stage) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* Is this an open stage (one that still needs follow-ups)? */
+int
+config_stage_open(const struct fu_config *cf, const char *stage)
+{
+	int	i;
+
+	for (i = 0; i < cf->nopen; i++) {
+		if (strcmp(cf->open_stages[i], stage) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+static int
+config_set_stages(struct config_parse *p, char **stages, int *n,
+    const char *value)
+{
+	char	*list, *word, *save;
+	int	 i;
+
+	config_free_stages(stages, n);
+	list = xstrdup(value);
+	for (word = strtok_r(list, " \t,", &save); word != NULL;
+	    word = strtok_r(NULL, " \t,", &save)) {
+		if (*n == CONFIG_MAX_STAGES) {
+			xasprintf(&p->cause, "more than %d stages",
+			    CONFIG_MAX_STAGES);
+			free(list);
+			return 0;
+		}
+		for (i = 0; word[i] != '\0'; i++) {
+			if (!islower((unsigned char)word[i]) &&
+			    !isdigit((unsigned char)word[i]) && word[i] != '-' &&
+			    word[i] != '_') {
+				xasprintf(&p->cause, "stage \"%s\" may only "
+				    "hold a-z, 0-9, - and _", word);
+				free(list);
+				return 0;
+			}
+		}
+		stages[(*n)++] = xstrdup(word);
+	}
+	free(list);
+	if (*n == 0) {
+		xasprintf(&p->cause, "no stages listed");
+		return 0;
+	}
+	return 1;
+}
+
+static int
+config_set_string(char **field, const char *value)
+{
+	free(*field);
+	*field = xstrdup(value);
+	return 1;
+}
+
+static int
+config_bad(struct config_parse *p, const char *section, const char *key,
+    const char *value, const char *want)
+{
+	xasprintf(&p->cause, "[%s] %s = \"%s\": %s", section, key, value, want);
+	return 0;
+}
+
+/* inih callback: one key; return 0 (after setting the cause) to stop. */
+static int
+config_handler(void *arg, const char *section, const char *key,
+    const char *value)
+{
+	struct config_parse	*p = arg;
+	struct fu_config	*cf = p->cf;
+	long			 n;
+	char			*end;
+
+	if (key == NULL)
+		return 1;	/* a section header alone */
+	if (strcmp(section, "daemon") == 0) {
+		if (strcmp(key, "socket") == 0) {
+			if (*value != '/')
+				return config_bad(p, section, key, value,
+				    "must be an absolute path");
+			return config_set_string(&cf->socket, value);
+		}
+		if (strcmp(key, "database") == 0) {
+			if (*value != '/')
+				return config_bad(p, section, key, value,
+				    "must be an absolute path");
+			return config_set_string(&cf->database, value);
+		}
+		if (strcmp(key, "admin_group") == 0)
+			return config_set_string(&cf->admin_group, value);
+		if (strcmp(key, "log") == 0) {
+			if (log_target_from_name(value, &cf->log) != 0)
+				return config_bad(p, section, key, value,
+				    "must be journal, syslog or stderr");
+			return 1;
+		}
+		if (strcmp(key, "max_connections_per_user") == 0) {
+			errno = 0;
+			n = strtol(value, &end, 10);
+			if (errno != 0 || *end != '\0' || n < 1 || n > 100000)
+				return config_bad(p, section, key, value,
+				    "must be a number from 1 to 100000");
+			cf->max_conns_per_user = (int)n;
+			return 1;
+		}
+	} else if (strcmp(section, "reminders") == 0) {
+		if (strcmp(key, "lead") == 0) {
+			if (config_parse_duration(value, &cf->lead) != 0)
+				return config_bad(p, section, key, value,
+				    "must be a duration such as 15m");
+			return 1;
+		}
+		if (strcmp(key, "missed_grace") == 0) {
+			if (config_parse_duration(value, &cf->missed_grace) != 0)
+				return config_bad(p, section, key, value,
+				    "must be a duration such as 30m");
+			return 1;
+		}
+		if (strcmp(key, "hook_timeout") == 0) {
+			if (config_parse_duration(value, &cf->hook_timeout) != 0
+			    || cf->hook_timeout == 0)
+				return config_bad(p, section, key, value,
+				    "must be a duration such as 30s");
+			return 1;
+		}
+		if (strcmp(key, "digest") == 0) {
+			if (config_parse_hhmm(value, &cf->digest) != 0)
+				return config_bad(p, section, key, value,
+				    "must be a time such as 08:00");
+			return 1;
+		}
+		if (strcmp(key, "hook") == 0) {
+			if (cf->nhooks == CONFIG_MAX_HOOKS) {
+				xasprintf(&p->cause, "more than %d hooks",
+				    CONFIG_MAX_HOOKS);
+				return 0;
+			}
+			if (*value == '\0')
+				return config_bad(p, section, key, value,
+				    "must name a program");
+			cf->hooks[cf->nhooks++] = xstrdup(value);
+			return 1;
+		}
+	} else if (strcmp(section, "schedule") == 0) {
+		if (strcmp(key, "workdays") == 0) {
+			if (config_parse_workdays(value, &cf->workdays) != 0)
+				return config_bad(p, section, key, value,
+				    "must be days such as mon-fri");
+			return 1;
+		}
+		if (strcmp(key, "hours") == 0) {
+			if (config_parse_hours(value, &cf->hours_start,
+			    &cf->hours_end) != 0)
+				return config_bad(p, section, key, value,
+				    "must be a range such as 09:00-17:00");
+			return 1;
+		}
+		if (strcmp(key, "voicemails_per_week") == 0) {
+			errno = 0;
+			n = strtol(value, &end, 10);
+			if (errno != 0 || *end != '\0' || n < 0 || n > 7)
+				return config_bad(p, section, key, value,
+				    "must be a number from 0 to 7");
+			cf->voicemails_per_week = (int)n;
+			return 1;
+		}
+		if (strcmp(key, "stale_after") == 0) {
+			if (config_parse_duration(value, &cf->stale_after) != 0
+			    || cf->stale_after == 0)
+				return config_bad(p, section, key, value,
+				    "must be a duration such as 14d");
+			return 1;
+		}
+	} else if (strcmp(section, "stages") == 0) {
+		if (strcmp(key, "open") == 0) {
+			p->stages_open_set = 1;
+			return config_set_stages(p, cf->open_stages, &cf->nopen,
+			    value);
+		}
+		if (strcmp(key, "closed") == 0) {
+			p->stages_closed_set = 1;
+			return config_set_stages(p, cf->closed_stages,
+			    &cf->nclosed, value);
+		}
+	} else {
+		xasprintf(&p->cause, "unknown section [%s]", section);
+		return 0;
+	}
+	xasprintf(&p->cause, "unknown key \"%s\" in [%s]", key, section);
+	return 0;
+}
+
+/*
+ * Read the file at path into cf, on top of what cf holds.  If optional is
+ * set, a file that does not exist is not an error.  On error return -1
+ * and set *cause to "FILE:LINE: what is wrong" (caller frees); cf may then
+ * hold part of the file and should be freed.
+ */
+int
+config_load(struct fu_config *cf, const char *path, int optional, char **cause)
+{
+	struct config_parse	 p;
+	FILE			*f;
+	int			 line, i, j;
+
+	memset(&p, 0, sizeof p);
+	p.cf = cf;
+	if ((f = fopen(path, "r")) == NULL) {
+		if (optional && errno == ENOENT)
+			return 0;
+		xasprintf(cause, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	line = ini_parse_file(f, config_handler, &p);
+	fclose(f);
+	if (line != 0) {
+		if (line < 0)
+			xasprintf(cause, "%s: cannot read the file", path);
+		else if (p.cause != NULL)
+			xasprintf(cause, "%s:%d: %s", path, line, p.cause);
+		else
+			xasprintf(cause, "%s:%d: not a section header or "
+			    "\"key = value\" line", path, line);
+		free(p.cause);
+		return -1;
+	}
+	for (i = 0; i < cf->nopen; i++) {
+		for (j = 0; j < cf->nclosed; j++) {
+			if (strcmp(cf->open_stages[i],
+			    cf->closed_stages[j]) == 0) {
+				xasprintf(cause, "%s: stage \"%s\" is both "
+				    "open and closed", path, cf->open_stages[i]);
+				return -1;
+			}
+		}
+	}
+	free(cf->path);
+	cf->path = xstrdup(path);
+	return 0;
+}
+
+/* Home directory of the running user. */
+static const char *
+config_home(void)
+{
+	const char	*home;
+	struct passwd	*pw;
+
+	if ((home = getenv("HOME")) != NULL && *home == '/')
+		return home;
+	if ((pw = getpwuid(getuid())) != NULL)
+		return pw->pw_dir;
+	return NULL;
+}
+
+/*
+ * Fill the socket and database paths that neither the file nor the command
+ * line gave: the system paths for root, the user's own otherwise.
+ */
+int
+config_default_paths(struct fu_config *cf, char **cause)
+{
+	char		 buf[4096];
+	const char	*state, *home;
+
+	if (cf->socket == NULL) {
+		if (geteuid() == 0)
+			cf->socket = xstrdup(FU_SYSTEM_SOCKET);
+		else {
+			if (fu_user_socket_path(buf, sizeof buf) != 0) {
+				xasprintf(cause, "the user socket path is too "
+				    "long");
+				return -1;
+			}
+			cf->socket = xstrdup(buf);
+		}
+	}
+	if (cf->database == NULL) {
+		if (geteuid() == 0)
+			cf->database = xstrdup(FU_SYSTEM_DATABASE);
+		else if ((state = getenv("XDG_STATE_HOME")) != NULL &&
+		    *state == '/')
+			xasprintf(&cf->database, "%s/%s/%s", state,
+			    FU_USER_STATE_SUBDIR, FU_USER_DATABASE_NAME);
+		else if ((home = config_home()) != NULL)
+			xasprintf(&cf->database, "%s/.local/state/%s/%s", home,
+			    FU_USER_STATE_SUBDIR, FU_USER_DATABASE_NAME);
+		else {
+			xasprintf(cause, "no home directory to keep the "
+			    "database in; give --database");
+			return -1;
+		}
+	}
+	return 0;
+}

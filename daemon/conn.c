@@ -1,0 +1,420 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * Copyright (c) 2026 The followup authors
+ *
+ * One client connection: its bufferevent, line framing, replies in request
+ * order, and holding replies until the group commit that covers them is on
+ * disk.  A slow reader is paused rather than buffered without bound, and a
+ * busy pipeliner yields to the others after a batch of requests.
+ */
+
+#include <config.h>
+
+#include <sys/types.h>
+#include <sys/queue.h>
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include "followupd.h"
+
+/* Stop reading a client whose unread replies pass this. */
+#define CONN_OUTPUT_HIGH	(1024 * 1024)
+/* ... and go on once they drop below this. */
+#define CONN_OUTPUT_LOW		(64 * 1024)
+/* Requests handled in one go before letting other clients in. */
+#define CONN_BATCH		128
+/* Bytes of input buffered at most: a few lines. */
+#define CONN_INPUT_HIGH		(4 * (FU_LINE_MAX + 2))
+
+struct held_reply {
+	TAILQ_ENTRY(held_reply)	 entry;
+	char			*line;		/* with its newline */
+	size_t			 len;
+	int			 is_write;
+	json_t			*id;
+};
+
+struct conn {
+	TAILQ_ENTRY(conn)	 entry;
+	TAILQ_ENTRY(conn)	 held_entry;
+	int			 on_held_list;
+
+	struct bufferevent	*bev;
+	struct event		*more_ev;	/* continue a yielded batch */
+	uid_t			 uid;
+	gid_t			 gid;
+	char			*user;
+
+	TAILQ_HEAD(, held_reply) held;
+	int			 closing;	/* close once replies are out */
+	int			 paused;	/* reading stopped: output full */
+	int			 eof;		/* the client stopped writing */
+};
+
+static TAILQ_HEAD(, conn)	 conn_all = TAILQ_HEAD_INITIALIZER(conn_all);
+static TAILQ_HEAD(, conn)	 conn_held = TAILQ_HEAD_INITIALIZER(conn_held);
+static int			 conn_n;
+static struct event_base	*conn_base;
+static struct store		*conn_store;
+static const struct fu_config	**conn_cfp;
+
+static void	conn_read_cb(struct bufferevent *, void *);
+static void	conn_write_cb(struct bufferevent *, void *);
+static void	conn_event_cb(struct bufferevent *, short, void *);
+static void	conn_more_cb(evutil_socket_t, short, void *);
+static void	conn_process(struct conn *);
+static int	conn_maybe_close(struct conn *);
+
+/* Give the connection layer what each request needs. */
+void
+conn_init(struct event_base *base, struct store *st,
+    const struct fu_config **cfp)
+{
+	conn_base = base;
+	conn_store = st;
+	conn_cfp = cfp;
+}
+
+/*
+ * Serve a new connection on fd from a peer with these credentials.  The
+ * connection owns fd from here on.  Return it (it frees itself when the
+ * peer goes away).
+ */
+struct conn *
+conn_new(int fd, uid_t uid, gid_t gid, const char *user)
+{
+	struct conn	*c;
+
+	c = xcalloc(1, sizeof *c);
+	c->uid = uid;
+	c->gid = gid;
+	c->user = xstrdup(user);
+	TAILQ_INIT(&c->held);
+	c->bev = bufferevent_socket_new(conn_base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (c->bev == NULL)
+		fatalx("conn: bufferevent_socket_new");
+	c->more_ev = event_new(conn_base, -1, 0, conn_more_cb, c);
+	if (c->more_ev == NULL)
+		fatalx("conn: event_new");
+	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb,
+	    c);
+	bufferevent_setwatermark(c->bev, EV_READ, 0, CONN_INPUT_HIGH);
+	bufferevent_setwatermark(c->bev, EV_WRITE, CONN_OUTPUT_LOW, 0);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	TAILQ_INSERT_TAIL(&conn_all, c, entry);
+	conn_n++;
+	log_debug("conn: new connection from %s (uid %lu)", c->user,
+	    (unsigned long)uid);
+	return c;
+}
+
+/* Drop a connection and whatever it still held. */
+void
+conn_free(struct conn *c)
+{
+	struct held_reply	*h;
+
+	if (c == NULL)
+		return;
+	while ((h = TAILQ_FIRST(&c->held)) != NULL) {
+		TAILQ_REMOVE(&c->held, h, entry);
+		free(h->line);
+		json_decref(h->id);
+		free(h);
+	}
+	if (c->on_held_list)
+		TAILQ_REMOVE(&conn_held, c, held_entry);
+	TAILQ_REMOVE(&conn_all, c, entry);
+	conn_n--;
+	server_conn_closed(c->uid);
+	event_free(c->more_ev);
+	bufferevent_free(c->bev);
+	log_debug("conn: closed connection from %s", c->user);
+	free(c->user);
+	free(c);
+}
+
+/* How many connections are open. */
+int
+conn_count(void)
+{
+	return conn_n;
+}
+
+/* Close every connection (at shutdown). */
+void
+conn_close_all(void)
+{
+	struct conn	*c;
+
+	while ((c = TAILQ_FIRST(&conn_all)) != NULL)
+		conn_free(c);
+}
+
+/* Queue one serialised reply line on the socket. */
+static void
+conn_write_line(struct conn *c, const char *line, size_t len)
+{
+	struct evbuffer	*out = bufferevent_get_output(c->bev);
+
+	if (evbuffer_add(out, line, len) != 0)
+		fatalx("conn: evbuffer_add");
+}
+
+/*
+ * Send reply (taking its reference), or hold it until the open group
+ * commit is durable.  is_write marks a reply that the commit's failure
+ * turns into an error.
+ */
+static void
+conn_reply(struct conn *c, json_t *reply, int is_write)
+{
+	struct held_reply	*h;
+	json_t			*big;
+	char			*text;
+	size_t			 len;
+
+	text = json_dumps(reply, JSON_COMPACT);
+	if (text == NULL)
+		fatalx("conn: cannot serialise a reply");
+	len = strlen(text);
+	if (len > FU_REPLY_MAX) {
+		free(text);
+		big = reply;
+		reply = ops_error_reply(json_object_get(big, "id"),
+		    FU_ERR_TOO_LARGE, "the reply would be too large; ask "
+		    "for fewer rows");
+		json_decref(big);
+		text = json_dumps(reply, JSON_COMPACT);
+		len = strlen(text);
+	}
+	text = xreallocarray(text, len + 2, 1);
+	text[len++] = '\n';
+	text[len] = '\0';
+
+	if (!store_in_txn(conn_store) && TAILQ_EMPTY(&c->held)) {
+		conn_write_line(c, text, len);
+		free(text);
+		json_decref(reply);
+		return;
+	}
+	h = xcalloc(1, sizeof *h);
+	h->line = text;
+	h->len = len;
+	h->is_write = is_write;
+	h->id = json_incref(json_object_get(reply, "id"));
+	json_decref(reply);
+	TAILQ_INSERT_TAIL(&c->held, h, entry);
+	if (!c->on_held_list) {
+		TAILQ_INSERT_TAIL(&conn_held, c, held_entry);
+		c->on_held_list = 1;
+	}
+}
+
+/*
+ * The group commit finished: release every held reply, turning those of
+ * writes into errors if the commit failed (nothing of theirs was saved).
+ */
+void
+conn_commit_cb(int ok, void *arg)
+{
+	struct conn		*c, *next;
+	struct held_reply	*h;
+	json_t			*err;
+	char			*text;
+
+	for (c = TAILQ_FIRST(&conn_held); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, held_entry);
+		while ((h = TAILQ_FIRST(&c->held)) != NULL) {
+			TAILQ_REMOVE(&c->held, h, entry);
+			if (!ok && h->is_write) {
+				err = ops_error_reply(h->id,
+				    FU_ERR_UNAVAILABLE, "the change could not "
+				    "be saved (the database write failed; is "
+				    "the disk full?); nothing was changed");
+				text = json_dumps(err, JSON_COMPACT);
+				conn_write_line(c, text, strlen(text));
+				conn_write_line(c, "\n", 1);
+				free(text);
+				json_decref(err);
+			} else
+				conn_write_line(c, h->line, h->len);
+			free(h->line);
+			json_decref(h->id);
+			free(h);
+		}
+		TAILQ_REMOVE(&conn_held, c, held_entry);
+		c->on_held_list = 0;
+		conn_maybe_close(c);
+	}
+}
+
+/* Free c if it is closing and everything it owed has left. */
+static int
+conn_maybe_close(struct conn *c)
+{
+	if (!c->closing || !TAILQ_EMPTY(&c->held) ||
+	    evbuffer_get_length(bufferevent_get_output(c->bev)) != 0)
+		return 0;
+	conn_free(c);
+	return 1;
+}
+
+/* Answer a line over the limit with too_large, then close. */
+static void
+conn_too_large(struct conn *c)
+{
+	struct evbuffer	*in = bufferevent_get_input(c->bev);
+	char		 msg[128];
+
+	log_debug("conn: uid %lu sent a line over %d bytes; closing",
+	    (unsigned long)c->uid, FU_LINE_MAX);
+	snprintf(msg, sizeof msg, "request line longer than %d bytes; "
+	    "closing the connection", FU_LINE_MAX);
+	conn_reply(c, ops_error_reply(NULL, FU_ERR_TOO_LARGE, msg), 0);
+	evbuffer_drain(in, evbuffer_get_length(in));
+	bufferevent_disable(c->bev, EV_READ);
+	c->closing = 1;
+}
+
+/* Run one request line. */
+static void
+conn_run(struct conn *c, const char *line, size_t len)
+{
+	struct op_ctx	 ctx;
+	json_t		*reply;
+	int		 is_write;
+
+	memset(&ctx, 0, sizeof ctx);
+	ctx.st = conn_store;
+	ctx.cf = *conn_cfp;
+	ctx.conn = c;
+	ctx.user = c->user;
+	ctx.uid = c->uid;
+	reply = ops_run_line(&ctx, line, len, &is_write);
+	conn_reply(c, reply, is_write);
+}
+
+/*
+ * Handle the complete lines waiting in c's input, up to a batch; then
+ * yield (if more wait) or stop reading (if the client is not reading its
+ * replies).  May free c.
+ */
+static void
+conn_process(struct conn *c)
+{
+	struct evbuffer		*in = bufferevent_get_input(c->bev);
+	struct evbuffer_ptr	 eol;
+	size_t			 eol_len, len;
+	char			*line;
+	int			 n = 0;
+
+	while (!c->closing) {
+		if (evbuffer_get_length(bufferevent_get_output(c->bev)) >
+		    CONN_OUTPUT_HIGH) {
+			if (!c->paused) {
+				log_debug("conn: uid %lu is not reading its "
+				    "replies; pausing", (unsigned long)c->uid);
+				c->paused = 1;
+				bufferevent_disable(c->bev, EV_READ);
+			}
+			return;
+		}
+		if (n == CONN_BATCH) {
+			event_active(c->more_ev, EV_TIMEOUT, 1);
+			return;
+		}
+		eol = evbuffer_search_eol(in, NULL, &eol_len, EVBUFFER_EOL_LF);
+		if (eol.pos < 0) {
+			len = evbuffer_get_length(in);
+			if (len > FU_LINE_MAX + 1)
+				conn_too_large(c);
+			else if (c->eof && len > 0) {
+				/* A last request without its newline. */
+				line = xmalloc(len + 1);
+				evbuffer_remove(in, line, len);
+				conn_run(c, line, len);
+				free(line);
+				continue;
+			}
+			break;
+		}
+		len = eol.pos;
+		if (len > FU_LINE_MAX + 1) {
+			conn_too_large(c);
+			break;
+		}
+		line = xmalloc(len + 1);
+		evbuffer_remove(in, line, len);
+		evbuffer_drain(in, eol_len);
+		if (len > 0 && line[len - 1] == '\r')
+			len--;
+		if (len > FU_LINE_MAX) {
+			free(line);
+			conn_too_large(c);
+			break;
+		}
+		if (len > 0) {
+			conn_run(c, line, len);
+			n++;
+		}
+		free(line);
+	}
+	if (c->eof)
+		c->closing = 1;
+	conn_maybe_close(c);
+}
+
+static void
+conn_read_cb(struct bufferevent *bev, void *arg)
+{
+	conn_process(arg);
+}
+
+static void
+conn_more_cb(evutil_socket_t fd, short what, void *arg)
+{
+	conn_process(arg);
+}
+
+/* Output drained: resume a paused reader, or finish closing. */
+static void
+conn_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct conn	*c = arg;
+
+	if (conn_maybe_close(c))
+		return;
+	if (c->paused && evbuffer_get_length(bufferevent_get_output(bev)) <=
+	    CONN_OUTPUT_LOW) {
+		c->paused = 0;
+		if (!c->eof)
+			bufferevent_enable(bev, EV_READ);
+		conn_process(c);
+	}
+}
+
+static void
+conn_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct conn	*c = arg;
+
+	if (what & BEV_EVENT_EOF) {
+		/* Answer what was sent before the client stopped writing. */
+		c->eof = 1;
+		bufferevent_disable(bev, EV_READ);
+		if (!c->paused)
+			conn_process(c);
+		return;
+	}
+	if (what & BEV_EVENT_ERROR)
+		log_debug("conn: connection from %s failed: %s", c->user,
+		    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+	conn_free(c);
+}

@@ -1,0 +1,305 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * Copyright (c) 2026 The followup authors
+ *
+ * followupd's main: options, configuration, the store, the socket, READY,
+ * the loop, and a clean stop on SIGTERM.
+ */
+
+#include <config.h>
+
+#include <sys/resource.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "followupd.h"
+#include "followup/paths.h"
+
+/* How long a stop waits for replies to reach slow clients. */
+#define MAIN_DRAIN_MS	500
+
+static struct event_base	*main_base;
+static struct store		*main_store;
+static struct fu_config		*main_cf;
+static char			*main_config_path;
+static int			 main_config_explicit;
+static int			 main_verbose;
+
+static __dead void
+usage(int status)
+{
+	FILE	*f = status == 0 ? stdout : stderr;
+
+	fprintf(f,
+"usage: followupd [--config FILE] [--socket PATH] [--database PATH]\n"
+"                 [--verbose] [--check-config] [--version] [--help]\n"
+"\n"
+"The followup service: keeps the prospects, their history and the\n"
+"follow-up schedule, and serves the followup client on a Unix socket.\n"
+"It runs in the foreground; SIGTERM stops it, SIGHUP reloads the\n"
+"configuration.\n"
+"\n"
+"  -c, --config FILE     configuration file (default %s for root,\n"
+"                        else $XDG_CONFIG_HOME/followupd/followupd.conf)\n"
+"  -s, --socket PATH     listening socket (default %s for root,\n"
+"                        else $XDG_RUNTIME_DIR/followupd.sock)\n"
+"  -d, --database PATH   SQLite database (default %s for root,\n"
+"                        else $XDG_STATE_HOME/followupd/followup.db)\n"
+"  -v, --verbose         log debug messages too\n"
+"      --check-config    check the configuration file and exit\n"
+"      --version         print the version and exit\n"
+"  -h, --help            print this help and exit\n",
+	    FU_SYSTEM_CONFIG, FU_SYSTEM_SOCKET, FU_SYSTEM_DATABASE);
+	exit(status);
+}
+
+/* The configuration file to read when none was named. Caller frees. */
+static char *
+main_default_config(void)
+{
+	const char	*dir, *home;
+	char		*path;
+
+	if (geteuid() == 0)
+		return xstrdup(FU_SYSTEM_CONFIG);
+	if ((dir = getenv("XDG_CONFIG_HOME")) != NULL && *dir == '/')
+		xasprintf(&path, "%s/%s/%s", dir, FU_USER_CONFIG_SUBDIR,
+		    FU_USER_CONFIG_NAME);
+	else if ((home = getenv("HOME")) != NULL && *home == '/')
+		xasprintf(&path, "%s/.config/%s/%s", home,
+		    FU_USER_CONFIG_SUBDIR, FU_USER_CONFIG_NAME);
+	else
+		return NULL;
+	return path;
+}
+
+/* Read the configuration file into a fresh configuration. */
+static struct fu_config *
+main_load_config(char **cause)
+{
+	struct fu_config	*cf = config_new();
+
+	*cause = NULL;
+	if (main_config_path != NULL &&
+	    config_load(cf, main_config_path, !main_config_explicit,
+	    cause) != 0) {
+		config_free(cf);
+		return NULL;
+	}
+	return cf;
+}
+
+/* Let a whole team's connections in: raise the descriptor limit. */
+static void
+main_raise_nofile(void)
+{
+	struct rlimit	rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max > 65536 ? 65536 : rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+			log_warn("main: raising the descriptor limit");
+	}
+}
+
+static void
+main_status(void)
+{
+	sdnotify_status("serving %d connection%s on %s", conn_count(),
+	    conn_count() == 1 ? "" : "s", server_socket_path());
+}
+
+static void
+main_stop_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct timeval	tv = { 0, MAIN_DRAIN_MS * 1000 };
+
+	log_info("main: %s received; stopping",
+	    sig == SIGINT ? "SIGINT" : "SIGTERM");
+	sdnotify_stopping();
+	server_close();
+	/* Writes already taken in are committed and answered. */
+	store_commit(main_store);
+	event_base_loopexit(main_base, conn_count() > 0 ? &tv : NULL);
+}
+
+static void
+main_reload_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct fu_config	*cf;
+	char			*cause;
+
+	sdnotify_reloading();
+	log_info("main: SIGHUP received; reloading %s",
+	    main_config_path != NULL ? main_config_path : "(no file)");
+	if ((cf = main_load_config(&cause)) == NULL) {
+		log_warnx("main: reload failed, keeping the old "
+		    "configuration: %s", cause);
+		free(cause);
+		sdnotify_ready();
+		return;
+	}
+	/* The socket and the database stay as they are until a restart. */
+	cf->socket = xstrdup(main_cf->socket);
+	cf->database = xstrdup(main_cf->database);
+	log_init(cf->log, main_verbose);
+	server_set_limits(cf->max_conns_per_user);
+	config_free(main_cf);
+	main_cf = cf;
+	log_info("main: configuration reloaded");
+	sdnotify_ready();
+	main_status();
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "config",		required_argument,	NULL, 'c' },
+		{ "socket",		required_argument,	NULL, 's' },
+		{ "database",		required_argument,	NULL, 'd' },
+		{ "verbose",		no_argument,		NULL, 'v' },
+		{ "check-config",	no_argument,		NULL, 'C' },
+		{ "version",		no_argument,		NULL, 'V' },
+		{ "help",		no_argument,		NULL, 'h' },
+		{ NULL,			0,			NULL, 0 }
+	};
+	struct event_config	*evcfg;
+	struct event		*ev_term, *ev_int, *ev_hup;
+	const char		*opt_socket = NULL, *opt_database = NULL;
+	char			*cause;
+	int			 ch, check = 0;
+
+	while ((ch = getopt_long(argc, argv, "c:s:d:vh", longopts,
+	    NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			free(main_config_path);
+			main_config_path = xstrdup(optarg);
+			main_config_explicit = 1;
+			break;
+		case 's':
+			opt_socket = optarg;
+			break;
+		case 'd':
+			opt_database = optarg;
+			break;
+		case 'v':
+			main_verbose = 1;
+			break;
+		case 'C':
+			check = 1;
+			break;
+		case 'V':
+			printf("followupd %s (protocol %d)\n", PACKAGE_VERSION,
+			    FU_PROTOCOL_VERSION);
+			return 0;
+		case 'h':
+			usage(0);
+		default:
+			usage(2);
+		}
+	}
+	if (optind != argc)
+		usage(2);
+
+	umask(077);
+	signal(SIGPIPE, SIG_IGN);
+	log_init(check ? LOG_TO_STDERR : LOG_TO_AUTO, main_verbose);
+
+	if (main_config_path == NULL)
+		main_config_path = main_default_config();
+	if ((main_cf = main_load_config(&cause)) == NULL) {
+		fprintf(stderr, "followupd: %s\n", cause);
+		if (!check)
+			log_err("main: %s", cause);
+		return 1;
+	}
+	if (check) {
+		printf("followupd: %s: ok\n", main_cf->path != NULL ?
+		    main_cf->path : "no configuration file; defaults");
+		config_free(main_cf);
+		free(main_config_path);
+		return 0;
+	}
+	if (opt_socket != NULL) {
+		free(main_cf->socket);
+		main_cf->socket = xstrdup(opt_socket);
+	}
+	if (opt_database != NULL) {
+		free(main_cf->database);
+		main_cf->database = xstrdup(opt_database);
+	}
+	if (config_default_paths(main_cf, &cause) != 0)
+		fatalx("main: %s", cause);
+	log_init(main_cf->log, main_verbose);
+	main_raise_nofile();
+
+	if ((evcfg = event_config_new()) == NULL)
+		fatalx("main: event_config_new");
+	event_config_set_flag(evcfg, EVENT_BASE_FLAG_PRECISE_TIMER);
+	if ((main_base = event_base_new_with_config(evcfg)) == NULL)
+		fatalx("main: cannot start the event loop");
+	event_config_free(evcfg);
+
+	if ((main_store = store_open(main_cf->database, &cause)) == NULL) {
+		log_err("main: %s", cause);
+		free(cause);
+		return 1;
+	}
+	store_set_commit_cb(main_store, main_base, conn_commit_cb, NULL);
+	conn_init(main_base, main_store, (const struct fu_config **)&main_cf);
+	server_set_limits(main_cf->max_conns_per_user);
+	if (server_listen(main_base, main_cf->socket, 128, &cause) != 0) {
+		log_err("main: %s", cause);
+		free(cause);
+		store_close(main_store);
+		return 1;
+	}
+
+	ev_term = evsignal_new(main_base, SIGTERM, main_stop_cb, NULL);
+	ev_int = evsignal_new(main_base, SIGINT, main_stop_cb, NULL);
+	ev_hup = evsignal_new(main_base, SIGHUP, main_reload_cb, NULL);
+	if (ev_term == NULL || ev_int == NULL || ev_hup == NULL ||
+	    evsignal_add(ev_term, NULL) != 0 || evsignal_add(ev_int, NULL) != 0
+	    || evsignal_add(ev_hup, NULL) != 0)
+		fatalx("main: cannot watch signals");
+
+	op_meta_init(time(NULL), main_cf->database, server_socket_path());
+	sdnotify_init(main_base);
+	log_info("main: followupd %s ready: socket %s, database %s%s%s",
+	    PACKAGE_VERSION, server_socket_path(), main_cf->database,
+	    main_cf->path != NULL ? ", configuration " : "",
+	    main_cf->path != NULL ? main_cf->path : "");
+	sdnotify_ready();
+	main_status();
+
+	event_base_dispatch(main_base);
+
+	store_commit(main_store);
+	conn_close_all();
+	server_close();
+	event_free(ev_term);
+	event_free(ev_int);
+	event_free(ev_hup);
+	sdnotify_free();
+	store_close(main_store);
+	op_meta_init(0, NULL, NULL);
+	event_base_free(main_base);
+	config_free(main_cf);
+	free(main_config_path);
+	log_info("main: stopped");
+	return 0;
+}

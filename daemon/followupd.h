@@ -1,0 +1,344 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * Copyright (c) 2026 The followup authors
+ *
+ * followupd's internal header: the types the parts share and every
+ * function one part offers another, grouped by the file that defines it.
+ */
+
+#ifndef FOLLOWUPD_H
+#define FOLLOWUPD_H
+
+#include <sys/types.h>
+#include <sys/queue.h>
+
+#include <stdarg.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "followup/protocol.h"
+
+#ifndef __dead
+#define __dead		__attribute__((__noreturn__))
+#endif
+#define FU_PRINTF(a, b)	__attribute__((__format__(__printf__, a, b)))
+
+struct event_base;
+struct store;
+struct conn;
+
+/* log.c */
+enum log_target {
+	LOG_TO_AUTO,		/* journal under systemd, else stderr */
+	LOG_TO_JOURNAL,
+	LOG_TO_SYSLOG,
+	LOG_TO_STDERR
+};
+void		 log_init(enum log_target, int);
+void		 log_set_verbose(int);
+int		 log_target_from_name(const char *, enum log_target *);
+void		 log_warn(const char *, ...) FU_PRINTF(1, 2);
+void		 log_warnx(const char *, ...) FU_PRINTF(1, 2);
+void		 log_err(const char *, ...) FU_PRINTF(1, 2);
+void		 log_info(const char *, ...) FU_PRINTF(1, 2);
+void		 log_debug(const char *, ...) FU_PRINTF(1, 2);
+__dead void	 fatal(const char *, ...) FU_PRINTF(1, 2);
+__dead void	 fatalx(const char *, ...) FU_PRINTF(1, 2);
+
+/* xmalloc.c */
+void		*xmalloc(size_t);
+void		*xcalloc(size_t, size_t);
+void		*xreallocarray(void *, size_t, size_t);
+char		*xstrdup(const char *);
+char		*xstrndup(const char *, size_t);
+int		 xasprintf(char **, const char *, ...) FU_PRINTF(2, 3);
+int		 xvasprintf(char **, const char *, va_list) FU_PRINTF(2, 0);
+
+/* config.c */
+#define CONFIG_MAX_STAGES	32
+#define CONFIG_MAX_HOOKS	16
+struct fu_config {
+	char		*path;		/* file read, or NULL for none */
+	char		*socket;
+	char		*database;
+	char		*admin_group;
+	enum log_target	 log;
+	int		 max_conns_per_user;
+
+	long		 lead;		/* seconds */
+	long		 missed_grace;
+	int		 digest;	/* minutes after local midnight */
+	char		*hooks[CONFIG_MAX_HOOKS];
+	int		 nhooks;
+	long		 hook_timeout;
+
+	unsigned int	 workdays;	/* bit 0 = Sunday ... bit 6 = Saturday */
+	int		 hours_start;	/* minutes after midnight */
+	int		 hours_end;
+	int		 voicemails_per_week;
+	long		 stale_after;	/* seconds */
+
+	char		*open_stages[CONFIG_MAX_STAGES];
+	int		 nopen;
+	char		*closed_stages[CONFIG_MAX_STAGES];
+	int		 nclosed;
+};
+struct fu_config *config_new(void);
+void		 config_free(struct fu_config *);
+int		 config_load(struct fu_config *, const char *, int, char **);
+int		 config_default_paths(struct fu_config *, char **);
+int		 config_parse_duration(const char *, long *);
+int		 config_parse_hhmm(const char *, int *);
+int		 config_parse_hours(const char *, int *, int *);
+int		 config_parse_workdays(const char *, unsigned int *);
+int		 config_stage_known(const struct fu_config *, const char *);
+int		 config_stage_open(const struct fu_config *, const char *);
+
+/* when.c */
+#define WHEN_RFC3339_LEN	32
+int		 when_parse(const char *, const char *, time_t, time_t *,
+		     char **, char **);
+int		 when_zone_valid(const char *);
+int		 when_day_start(time_t, const char *, int, time_t *);
+void		 when_format(time_t, char *, size_t);
+json_t		*when_json(time_t);
+json_t		*when_json_or_null(time_t);
+const char	*when_local_zone(void);
+
+/* store.c */
+enum store_result {
+	STORE_OK,
+	STORE_NOT_FOUND,
+	STORE_CONFLICT,
+	STORE_FULL,		/* disk full: nothing was written */
+	STORE_BUSY,		/* locked by another process */
+	STORE_ERROR
+};
+typedef void	(*store_commit_cb)(int, void *);
+struct store	*store_open(const char *, char **);
+void		 store_close(struct store *);
+void		 store_set_commit_cb(struct store *, struct event_base *,
+		     store_commit_cb, void *);
+enum store_result store_write_begin(struct store *);
+void		 store_write_end(struct store *, int);
+int		 store_in_txn(struct store *);
+int		 store_commit(struct store *);
+enum store_result store_last_result(struct store *);
+int		 store_schema_version(struct store *);
+
+/* Records the store hands out; strings are owned by the record. */
+struct fu_contact {
+	int64_t		 id;
+	char		*owner;
+	char		*name;
+	char		*company;
+	char		*phone;
+	char		*email;
+	char		*tz;
+	char		*stage;
+	char		*notes;
+	time_t		 archived_at;	/* 0 when not archived */
+	time_t		 last_activity_at;
+	time_t		 created_at;
+	time_t		 updated_at;
+};
+struct fu_interaction {
+	int64_t		 id;
+	int64_t		 contact_id;
+	char		*owner;
+	char		*kind;
+	char		*outcome;
+	char		*note;
+	time_t		 at;
+	time_t		 created_at;
+};
+struct fu_followup {
+	int64_t		 id;
+	int64_t		 contact_id;
+	char		*contact_name;
+	char		*owner;
+	char		*kind;
+	char		*status;
+	time_t		 due_at;
+	char		*reason;
+	long		 remind_before;	/* -1: the configured lead time */
+	time_t		 remind_at;
+	int		 snoozes;
+	char		*note;
+	time_t		 created_at;
+	time_t		 updated_at;
+	time_t		 done_at;	/* 0 while pending */
+};
+struct fu_user {
+	char		*name;
+	int64_t		 uid;
+	char		*email;
+	char		*tz;
+	char		*digest;
+	char		*hours;
+	char		*workdays;
+	time_t		 updated_at;
+};
+void		 fu_contact_clear(struct fu_contact *);
+void		 fu_interaction_clear(struct fu_interaction *);
+void		 fu_followup_clear(struct fu_followup *);
+void		 fu_user_clear(struct fu_user *);
+
+/* store-contact.c */
+struct store_contact_filter {
+	const char	*owner;
+	const char	*stage;
+	const char	*search;
+	int		 archived;
+	int64_t		 after;
+	int		 limit;
+};
+typedef int	(*store_contact_cb)(const struct fu_contact *, void *);
+enum store_result store_contact_insert(struct store *, struct fu_contact *);
+enum store_result store_contact_get(struct store *, const char *, int64_t,
+		     struct fu_contact *);
+enum store_result store_contact_update(struct store *, const struct fu_contact *);
+enum store_result store_contact_set_archived(struct store *, const char *,
+		     int64_t, time_t, int *);
+enum store_result store_contact_list(struct store *,
+		     const struct store_contact_filter *, store_contact_cb, void *);
+enum store_result store_contact_stale(struct store *, const char *,
+		     const struct fu_config *, time_t, int, store_contact_cb,
+		     void *);
+enum store_result store_contact_counts(struct store *, const char *,
+		     time_t, json_t *);
+
+/* store-interaction.c */
+typedef int	(*store_interaction_cb)(const struct fu_interaction *, void *);
+enum store_result store_interaction_insert(struct store *,
+		     struct fu_interaction *);
+enum store_result store_interaction_list(struct store *, const char *,
+		     int64_t, time_t, int, store_interaction_cb, void *);
+
+/* store-followup.c */
+struct store_followup_filter {
+	const char	*owner;
+	int64_t		 contact_id;	/* 0: any */
+	const char	*status;	/* NULL: any */
+	time_t		 from;		/* due_at >= from; 0: no bound */
+	time_t		 to;		/* due_at < to; 0: no bound */
+	int		 limit;
+	int		 closed_recent;	/* newest closed first */
+};
+typedef int	(*store_followup_cb)(const struct fu_followup *, void *);
+enum store_result store_followup_insert(struct store *, struct fu_followup *);
+enum store_result store_followup_get(struct store *, const char *, int64_t,
+		     struct fu_followup *);
+enum store_result store_followup_set_due(struct store *, const char *,
+		     int64_t, time_t, time_t, int);
+enum store_result store_followup_close(struct store *, const char *, int64_t,
+		     const char *, const char *, time_t);
+enum store_result store_followup_list(struct store *,
+		     const struct store_followup_filter *, store_followup_cb,
+		     void *);
+enum store_result store_followup_next_due(struct store *, const char *,
+		     time_t *);
+
+/* store-user.c */
+enum store_result store_user_get(struct store *, const char *,
+		     struct fu_user *);
+enum store_result store_user_put(struct store *, const struct fu_user *,
+		     time_t);
+
+/* objects.c */
+json_t		*contact_json(const struct fu_contact *);
+json_t		*interaction_json(const struct fu_interaction *);
+json_t		*followup_json(const struct fu_followup *, time_t);
+json_t		*user_json(const struct fu_user *);
+
+/* ops.c */
+struct op_ctx {
+	struct store		*st;
+	const struct fu_config	*cf;
+	struct conn		*conn;		/* NULL outside a connection */
+	const char		*user;		/* the caller's user name */
+	uid_t			 uid;
+	time_t			 now;
+	json_t			*notes;		/* messages for the reply */
+
+	enum fu_err		 err;
+	char			*errmsg;
+};
+int		 reply_error(struct op_ctx *, enum fu_err, const char *, ...)
+		     FU_PRINTF(3, 4);
+int		 reply_store_error(struct op_ctx *, enum store_result,
+		     const char *, int64_t);
+void		 reply_note(struct op_ctx *, const char *, ...) FU_PRINTF(2, 3);
+json_t		*ops_run_line(struct op_ctx *, const char *, size_t, int *);
+json_t		*ops_error_reply(json_t *, enum fu_err, const char *);
+int		 ops_has_handler(enum fu_op);
+int		 ops_zone(struct op_ctx *, json_t *, const struct fu_contact *,
+		     char **);
+int		 ops_time_arg(struct op_ctx *, json_t *, const char *,
+		     const char *, time_t *);
+int		 ops_duration_arg(struct op_ctx *, json_t *, const char *,
+		     long *);
+const char	*ops_str(json_t *, const char *);
+int64_t		 ops_int(json_t *, const char *, int64_t);
+int		 ops_bool(json_t *, const char *);
+int		 ops_text_arg(struct op_ctx *, json_t *, const char *, size_t,
+		     int, char **, int *);
+int		 ops_contact(struct op_ctx *, int64_t, struct fu_contact *);
+
+/* op-*.c: one handler per op, all of this shape. */
+typedef int	(*op_handler)(struct op_ctx *, json_t *, json_t **);
+int		 op_hello(struct op_ctx *, json_t *, json_t **);
+int		 op_status(struct op_ctx *, json_t *, json_t **);
+int		 op_contact_add(struct op_ctx *, json_t *, json_t **);
+int		 op_contact_get(struct op_ctx *, json_t *, json_t **);
+int		 op_contact_update(struct op_ctx *, json_t *, json_t **);
+int		 op_contact_archive(struct op_ctx *, json_t *, json_t **);
+int		 op_contact_list(struct op_ctx *, json_t *, json_t **);
+int		 op_interaction_add(struct op_ctx *, json_t *, json_t **);
+int		 op_interaction_list(struct op_ctx *, json_t *, json_t **);
+int		 op_followup_add(struct op_ctx *, json_t *, json_t **);
+int		 op_followup_get(struct op_ctx *, json_t *, json_t **);
+int		 op_followup_done(struct op_ctx *, json_t *, json_t **);
+int		 op_followup_snooze(struct op_ctx *, json_t *, json_t **);
+int		 op_followup_reschedule(struct op_ctx *, json_t *, json_t **);
+int		 op_followup_cancel(struct op_ctx *, json_t *, json_t **);
+int		 op_followup_list(struct op_ctx *, json_t *, json_t **);
+int		 op_agenda(struct op_ctx *, json_t *, json_t **);
+int		 op_user_get(struct op_ctx *, json_t *, json_t **);
+int		 op_user_set(struct op_ctx *, json_t *, json_t **);
+
+/* op-followup.c: shared with interaction.add and followup.done */
+int		 op_followup_create(struct op_ctx *, const struct fu_contact *,
+		     time_t, const char *, const char *, long,
+		     struct fu_followup *);
+
+/* op-meta.c */
+void		 op_meta_init(time_t, const char *, const char *);
+
+/* conn.c */
+struct conn	*conn_new(int, uid_t, gid_t, const char *);
+void		 conn_free(struct conn *);
+void		 conn_init(struct event_base *, struct store *,
+		     const struct fu_config **);
+void		 conn_commit_cb(int, void *);
+int		 conn_count(void);
+void		 conn_close_all(void);
+
+/* server.c */
+int		 server_listen(struct event_base *, const char *, int, char **);
+const char	*server_socket_path(void);
+void		 server_set_limits(int);
+void		 server_conn_closed(uid_t);
+void		 server_close(void);
+
+/* sdnotify.c */
+void		 sdnotify_init(struct event_base *);
+void		 sdnotify_ready(void);
+void		 sdnotify_reloading(void);
+void		 sdnotify_stopping(void);
+void		 sdnotify_status(const char *, ...) FU_PRINTF(1, 2);
+void		 sdnotify_free(void);
+
+#endif /* FOLLOWUPD_H */

@@ -1,0 +1,326 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * Copyright (c) 2026 The followup authors
+ *
+ * The contact.* ops: add, get, update, archive and list prospects.
+ */
+
+#include <config.h>
+
+#include <ctype.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "followupd.h"
+
+/* Rows collected by the list callbacks. */
+struct contact_rows {
+	json_t		*array;
+	time_t		 now;
+	int		 limit;
+	int		 count;
+	int64_t		 last_id;
+	int		 more;
+};
+
+/* Is s an email address a rep would type: one @, no blanks or brackets? */
+static int
+contact_email_ok(const char *s)
+{
+	const char	*at = strchr(s, '@'), *p;
+
+	if (at == NULL || at == s || at[1] == '\0' || strchr(at + 1, '@'))
+		return 0;
+	for (p = s; *p != '\0'; p++) {
+		if (isspace((unsigned char)*p) || strchr("<>()[],;:\"\\", *p))
+			return 0;
+	}
+	return strchr(at + 1, '.') != NULL || strcmp(at + 1, "localhost") == 0;
+}
+
+/* Is s a phone number: digits with + ( ) - . / blanks and an x extension? */
+static int
+contact_phone_ok(const char *s)
+{
+	int	digits = 0;
+
+	for (; *s != '\0'; s++) {
+		if (isdigit((unsigned char)*s))
+			digits++;
+		else if (strchr("+()-./ x", *s) == NULL)
+			return 0;
+	}
+	return digits > 0;
+}
+
+/*
+ * Read the editable fields present in args into c (NULL clears an optional
+ * one) and check each.  Return 0, or -1 with the error set.
+ */
+static int
+contact_read_fields(struct op_ctx *ctx, json_t *args, struct fu_contact *c)
+{
+	static const struct {
+		const char	*name;
+		size_t		 offset;
+		size_t		 max;
+		int		 multiline;
+	} fields[] = {
+		{ "name", offsetof(struct fu_contact, name), FU_NAME_MAX, 0 },
+		{ "company", offsetof(struct fu_contact, company),
+		  FU_SHORT_MAX, 0 },
+		{ "phone", offsetof(struct fu_contact, phone), FU_SHORT_MAX, 0 },
+		{ "email", offsetof(struct fu_contact, email), FU_SHORT_MAX, 0 },
+		{ "tz", offsetof(struct fu_contact, tz), FU_SHORT_MAX, 0 },
+		{ "stage", offsetof(struct fu_contact, stage), FU_SHORT_MAX, 0 },
+		{ "notes", offsetof(struct fu_contact, notes), FU_TEXT_MAX, 1 },
+	};
+	size_t	 i;
+	char	*value, **field;
+	int	 given;
+
+	for (i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+		if (ops_text_arg(ctx, args, fields[i].name, fields[i].max,
+		    fields[i].multiline, &value, &given) != 0)
+			return -1;
+		if (!given)
+			continue;
+		field = (char **)((char *)c + fields[i].offset);
+		free(*field);
+		*field = value;
+	}
+	if (c->name == NULL)
+		return reply_error(ctx, FU_ERR_BAD_REQUEST,
+		    "a contact needs a name");
+	if (c->email != NULL && !contact_email_ok(c->email))
+		return reply_error(ctx, FU_ERR_BAD_REQUEST,
+		    "\"%s\" is not an email address", c->email);
+	if (c->phone != NULL && !contact_phone_ok(c->phone))
+		return reply_error(ctx, FU_ERR_BAD_REQUEST,
+		    "\"%s\" is not a phone number (digits, spaces, + ( ) - . / "
+		    "and x for an extension)", c->phone);
+	if (c->tz != NULL && !when_zone_valid(c->tz))
+		return reply_error(ctx, FU_ERR_BAD_REQUEST,
+		    "unknown time zone \"%s\" (use a name such as "
+		    "Europe/Berlin)", c->tz);
+	if (c->stage == NULL)
+		c->stage = xstrdup(ctx->cf->open_stages[0]);
+	else if (!config_stage_known(ctx->cf, c->stage))
+		return reply_error(ctx, FU_ERR_BAD_REQUEST,
+		    "unknown stage \"%s\"", c->stage);
+	return 0;
+}
+
+/* contact.add: a new prospect owned by the caller. */
+int
+op_contact_add(struct op_ctx *ctx, json_t *args, json_t **result)
+{
+	struct fu_contact	c;
+	enum store_result	r;
+	int			rc = -1;
+
+	memset(&c, 0, sizeof c);
+	if (contact_read_fields(ctx, args, &c) != 0)
+		goto out;
+	c.owner = xstrdup(ctx->user);
+	c.created_at = c.updated_at = ctx->now;
+	if ((r = store_contact_insert(ctx->st, &c)) != STORE_OK) {
+		reply_store_error(ctx, r, "contact", 0);
+		goto out;
+	}
+	*result = json_pack("{s:o}", "contact", contact_json(&c));
+	rc = 0;
+out:
+	fu_contact_clear(&c);
+	return rc;
+}
+
+static int
+contact_add_interaction_cb(const struct fu_interaction *in, void *arg)
+{
+	json_array_append_new(arg, interaction_json(in));
+	return 0;
+}
+
+static int
+contact_add_followup_cb(const struct fu_followup *f, void *arg)
+{
+	struct contact_rows	*rows = arg;
+
+	json_array_append_new(rows->array, followup_json(f, rows->now));
+	return 0;
+}
+
+/* contact.get: the contact with its history and follow-ups. */
+int
+op_contact_get(struct op_ctx *ctx, json_t *args, json_t **result)
+{
+	struct fu_contact		 c;
+	struct store_followup_filter	 flt;
+	struct contact_rows		 rows;
+	json_t				*history;
+	int64_t				 id = ops_int(args, "id", 0);
+	enum store_result		 r;
+
+	if (ops_contact(ctx, id, &c) != 0)
+		return -1;
+	history = json_array();
+	memset(&rows, 0, sizeof rows);
+	rows.array = json_array();
+	rows.now = ctx->now;
+	memset(&flt, 0, sizeof flt);
+	flt.owner = ctx->user;
+	flt.contact_id = id;
+	flt.status = "pending";
+	flt.limit = FU_LIST_MAX;
+	if ((r = store_interaction_list(ctx->st, ctx->user, id, 0, 50,
+	    contact_add_interaction_cb, history)) != STORE_OK ||
+	    (r = store_followup_list(ctx->st, &flt, contact_add_followup_cb,
+	    &rows)) != STORE_OK)
+		goto fail;
+	flt.closed_recent = 1;
+	flt.limit = 20;
+	if ((r = store_followup_list(ctx->st, &flt, contact_add_followup_cb,
+	    &rows)) != STORE_OK)
+		goto fail;
+	*result = json_pack("{s:o s:o s:o}", "contact", contact_json(&c),
+	    "interactions", history, "followups", rows.array);
+	fu_contact_clear(&c);
+	return 0;
+fail:
+	json_decref(history);
+	json_decref(rows.array);
+	fu_contact_clear(&c);
+	return reply_store_error(ctx, r, "contact", id);
+}
+
+/* contact.update: change the fields given. */
+int
+op_contact_update(struct op_ctx *ctx, json_t *args, json_t **result)
+{
+	struct fu_contact	c;
+	int64_t			id = ops_int(args, "id", 0);
+	enum store_result	r;
+	int			rc = -1;
+
+	if (ops_contact(ctx, id, &c) != 0)
+		return -1;
+	if (c.archived_at != 0) {
+		reply_error(ctx, FU_ERR_CONFLICT, "contact %lld is archived; "
+		    "restore it first", (long long)id);
+		goto out;
+	}
+	if (json_is_null(json_object_get(args, "name"))) {
+		reply_error(ctx, FU_ERR_BAD_REQUEST, "a contact needs a name");
+		goto out;
+	}
+	if (contact_read_fields(ctx, args, &c) != 0)
+		goto out;
+	c.updated_at = ctx->now;
+	if ((r = store_contact_update(ctx->st, &c)) != STORE_OK) {
+		reply_store_error(ctx, r, "contact", id);
+		goto out;
+	}
+	*result = json_pack("{s:o}", "contact", contact_json(&c));
+	rc = 0;
+out:
+	fu_contact_clear(&c);
+	return rc;
+}
+
+/* contact.archive: hide a contact and cancel its follow-ups, or restore it. */
+int
+op_contact_archive(struct op_ctx *ctx, json_t *args, json_t **result)
+{
+	struct fu_contact	c;
+	int64_t			id = ops_int(args, "id", 0);
+	int			restore = ops_bool(args, "restore");
+	int			cancelled;
+	enum store_result	r;
+
+	if (ops_contact(ctx, id, &c) != 0)
+		return -1;
+	if (restore && c.archived_at == 0) {
+		fu_contact_clear(&c);
+		return reply_error(ctx, FU_ERR_CONFLICT,
+		    "contact %lld is not archived", (long long)id);
+	}
+	if (!restore && c.archived_at != 0) {
+		fu_contact_clear(&c);
+		return reply_error(ctx, FU_ERR_CONFLICT,
+		    "contact %lld is already archived", (long long)id);
+	}
+	fu_contact_clear(&c);
+	r = store_contact_set_archived(ctx->st, ctx->user, id,
+	    restore ? 0 : ctx->now, &cancelled);
+	if (r == STORE_OK)
+		r = store_contact_get(ctx->st, ctx->user, id, &c);
+	if (r != STORE_OK)
+		return reply_store_error(ctx, r, "contact", id);
+	*result = json_pack("{s:o s:i}", "contact", contact_json(&c),
+	    "cancelled", cancelled);
+	fu_contact_clear(&c);
+	return 0;
+}
+
+static int
+contact_list_cb(const struct fu_contact *c, void *arg)
+{
+	struct contact_rows	*rows = arg;
+
+	if (rows->count == rows->limit) {
+		rows->more = 1;
+		return 1;
+	}
+	json_array_append_new(rows->array, contact_json(c));
+	rows->count++;
+	rows->last_id = c->id;
+	return 0;
+}
+
+/* contact.list: the caller's contacts by id, filtered, a page at a time. */
+int
+op_contact_list(struct op_ctx *ctx, json_t *args, json_t **result)
+{
+	struct store_contact_filter	 f;
+	struct contact_rows		 rows;
+	enum store_result		 r;
+	int64_t				 limit, after;
+
+	memset(&f, 0, sizeof f);
+	limit = ops_int(args, "limit", FU_LIST_DEFAULT);
+	after = ops_int(args, "after", 0);
+	if (limit < 1 || limit > FU_LIST_MAX)
+		return reply_error(ctx, FU_ERR_BAD_REQUEST,
+		    "\"limit\" must be from 1 to %d", FU_LIST_MAX);
+	if (after < 0)
+		return reply_error(ctx, FU_ERR_BAD_REQUEST,
+		    "\"after\" must be a contact id");
+	f.owner = ctx->user;
+	f.stage = ops_str(args, "stage");
+	if (f.stage != NULL && !config_stage_known(ctx->cf, f.stage))
+		return reply_error(ctx, FU_ERR_BAD_REQUEST,
+		    "unknown stage \"%s\"", f.stage);
+	f.search = ops_str(args, "search");
+	if (f.search != NULL && *f.search == '\0')
+		f.search = NULL;
+	if (f.search != NULL && strlen(f.search) > FU_SHORT_MAX)
+		return reply_error(ctx, FU_ERR_BAD_REQUEST,
+		    "\"search\" is too long");
+	f.archived = ops_bool(args, "archived");
+	f.after = after;
+	f.limit = (int)limit + 1;
+
+	memset(&rows, 0, sizeof rows);
+	rows.array = json_array();
+	rows.limit = (int)limit;
+	if ((r = store_contact_list(ctx->st, &f, contact_list_cb, &rows)) !=
+	    STORE_OK) {
+		json_decref(rows.array);
+		return reply_store_error(ctx, r, "", 0);
+	}
+	*result = json_pack("{s:o s:o}", "contacts", rows.array,
+	    "next_after", rows.more ? json_integer(rows.last_id) : json_null());
+	return 0;
+}

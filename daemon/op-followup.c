@@ -1,0 +1,398 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * Copyright (c) 2026 The followup authors
+ *
+ * The followup.* ops: plan, look at, complete, move and cancel follow-ups
+ * and callbacks.
+ */
+
+#include <config.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "followupd.h"
+
+#define FOLLOWUP_WORD(e, s)	s,
+static const char *const followup_kinds[] = {
+	FU_FOLLOWUP_KINDS(FOLLOWUP_WORD) NULL
+};
+static const char *const followup_statuses[] = {
+	FU_FOLLOWUP_STATUSES(FOLLOWUP_WORD) NULL
+};
+#undef FOLLOWUP_WORD
+
+/* How far in the past a new due time may be before it is a mistake. */
+#define FOLLOWUP_PAST_SLACK	60
+
+static int
+followup_word_in(const char *const *list, const char *word)
+{
+	for (; *list != NULL; list++) {
+		if (strcmp(*list, word) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* Check a follow-up kind argument; NULL means the default. */
+static int
+followup_kind_arg(struct op_ctx *ctx, json_t *args, const char *name,
+    const char **kind)
+{
+	*kind = ops_str(args, name);
+	if (*kind == NULL)
+		*kind = followup_kinds[0];
+	else if (!followup_word_in(followup_kinds, *kind))
+		return reply_error(ctx, FU_ERR_BAD_REQUEST, "\"%s\" must be "
+		    "followup or callback, not \"%s\"", name, *kind);
+	return 0;
+}
+
+/* Refuse a due time in the past unless forced. */
+static int
+followup_check_future(struct op_ctx *ctx, const char *name, time_t due,
+    int force)
+{
+	char	buf[WHEN_RFC3339_LEN];
+
+	if (force || due >= ctx->now - FOLLOWUP_PAST_SLACK)
+		return 0;
+	when_format(due, buf, sizeof buf);
+	return reply_error(ctx, FU_ERR_INVALID_TIME, "%s %s is in the past; "
+	    "give a later date or time", name, buf);
+}
+
+/*
+ * Schedule a pending follow-up of kind on contact c due at due, reminded
+ * remind_before seconds ahead (-1: the configured lead), and fill f with
+ * it as stored (caller clears f).  Used by followup.add, followup.done and
+ * interaction.add.  Needs a write transaction.  Return 0, or -1 with the
+ * error set.
+ */
+int
+op_followup_create(struct op_ctx *ctx, const struct fu_contact *c, time_t due,
+    const char *kind, const char *reason, long remind_before,
+    struct fu_followup *f)
+{
+	enum store_result	r;
+	int64_t			id;
+
+	memset(f, 0, sizeof *f);
+	if (c->archived_at != 0)
+		return reply_error(ctx, FU_ERR_CONFLICT, "contact %lld is "
+		    "archived; restore it first", (long long)c->id);
+	f->contact_id = c->id;
+	f->owner = xstrdup(ctx->user);
+	f->kind = xstrdup(kind);
+	f->due_at = due;
+	f->reason = reason != NULL ? xstrdup(reason) : NULL;
+	f->remind_before = remind_before;
+	f->remind_at = due - (remind_before >= 0 ? remind_before :
+	    ctx->cf->lead);
+	f->created_at = ctx->now;
+	r = store_followup_insert(ctx->st, f);
+	if (r == STORE_OK) {
+		id = f->id;
+		fu_followup_clear(f);
+		r = store_followup_get(ctx->st, ctx->user, id, f);
+	}
+	if (r != STORE_OK) {
+		fu_followup_clear(f);
+		return reply_store_error(ctx, r, "follow-up", 0);
+	}
+	return 0;
+}
+
+/* Read the optional reason argument. */
+static int
+followup_reason_arg(struct op_ctx *ctx, json_t *args, char **reason)
+{
+	return ops_text_arg(ctx, args, "reason", FU_REASON_MAX, 1, reason,
+	    NULL);
+}
+
+/* followup.add: plan a follow-up or a callback on a contact. */
+int
+op_followup_add(struct op_ctx *ctx, json_t *args, json_t **result)
+{
+	struct fu_contact	 c;
+	struct fu_followup	 f;
+	const char		*kind;
+	char			*zone = NULL, *reason = NULL;
+	time_t			 due;
+	long			 remind;
+	int			 force = ops_bool(args, "force"), rc = -1;
+
+	if (followup_kind_arg(ctx, args, "kind", &kind) != 0 ||
+	    followup_reason_arg(ctx, args, &reason) != 0 ||
+	    ops_duration_arg(ctx, args, "remind_before", &remind) != 0) {
+		free(reason);
+		return -1;
+	}
+	if (ops_contact(ctx, ops_int(args, "contact", 0), &c) != 0) {
+		free(reason);
+		return -1;
+	}
+	if (ops_zone(ctx, args, &c, &zone) != 0 ||
+	    ops_time_arg(ctx, args, "due", zone, &due) != 0 ||
+	    followup_check_future(ctx, "due", due, force) != 0 ||
+	    op_followup_create(ctx, &c, due, kind, reason, remind, &f) != 0)
+		goto out;
+	*result = json_pack("{s:o}", "followup", followup_json(&f, ctx->now));
+	fu_followup_clear(&f);
+	rc = 0;
+out:
+	free(zone);
+	free(reason);
+	fu_contact_clear(&c);
+	return rc;
+}
+
+/* Fill f with the caller's follow-up id, or fail with not_found. */
+static int
+followup_get(struct op_ctx *ctx, int64_t id, struct fu_followup *f)
+{
+	enum store_result	r;
+
+	if ((r = store_followup_get(ctx->st, ctx->user, id, f)) != STORE_OK)
+		return reply_store_error(ctx, r, "follow-up", id);
+	return 0;
+}
+
+/* Fail with conflict unless f is pending. */
+static int
+followup_pending(struct op_ctx *ctx, const struct fu_followup *f)
+{
+	if (strcmp(f->status, "pending") == 0)
+		return 0;
+	return reply_error(ctx, FU_ERR_CONFLICT, "follow-up %lld is already "
+	    "%s", (long long)f->id, f->status);
+}
+
+/* Reply with follow-up id as it now stands. */
+static int
+followup_reply(struct op_ctx *ctx, int64_t id, json_t **result)
+{
+	struct fu_followup	f;
+
+	if (followup_get(ctx, id, &f) != 0)
+		return -1;
+	*result = json_pack("{s:o}", "followup", followup_json(&f, ctx->now));
+	fu_followup_clear(&f);
+	return 0;
+}
+
+/* followup.get */
+int
+op_followup_get(struct op_ctx *ctx, json_t *args, json_t **result)
+{
+	return followup_reply(ctx, ops_int(args, "id", 0), result);
+}
+
+/* followup.done: complete it and, if asked, plan the next one. */
+int
+op_followup_done(struct op_ctx *ctx, json_t *args, json_t **result)
+{
+	struct fu_followup	 f, next;
+	struct fu_contact	 c;
+	const char		*kind;
+	char			*note = NULL, *reason = NULL, *zone = NULL;
+	int64_t			 id = ops_int(args, "id", 0);
+	time_t			 due;
+	enum store_result	 r;
+	int			 rc = -1, have_next = 0;
+
+	memset(&c, 0, sizeof c);
+	if (followup_get(ctx, id, &f) != 0)
+		return -1;
+	if (followup_pending(ctx, &f) != 0 ||
+	    followup_kind_arg(ctx, args, "next_kind", &kind) != 0 ||
+	    ops_text_arg(ctx, args, "note", FU_TEXT_MAX, 1, &note, NULL) != 0 ||
+	    followup_reason_arg(ctx, args, &reason) != 0)
+		goto out;
+	if ((r = store_followup_close(ctx->st, ctx->user, id, "done", note,
+	    ctx->now)) != STORE_OK) {
+		reply_store_error(ctx, r, "follow-up", id);
+		goto out;
+	}
+	if (ops_str(args, "next") != NULL) {
+		if (ops_contact(ctx, f.contact_id, &c) != 0 ||
+		    ops_zone(ctx, args, &c, &zone) != 0 ||
+		    ops_time_arg(ctx, args, "next", zone, &due) != 0 ||
+		    followup_check_future(ctx, "next", due, 0) != 0 ||
+		    op_followup_create(ctx, &c, due, kind,
+		    reason != NULL ? reason : f.reason, -1, &next) != 0)
+			goto out;
+		have_next = 1;
+	}
+	fu_followup_clear(&f);
+	if (followup_get(ctx, id, &f) != 0)
+		goto out;
+	*result = json_pack("{s:o s:o}", "followup", followup_json(&f, ctx->now),
+	    "next", have_next ? followup_json(&next, ctx->now) : json_null());
+	rc = 0;
+out:
+	if (have_next)
+		fu_followup_clear(&next);
+	fu_followup_clear(&f);
+	fu_contact_clear(&c);
+	free(note);
+	free(reason);
+	free(zone);
+	return rc;
+}
+
+/* Move a pending follow-up to the time in argument name. */
+static int
+followup_move(struct op_ctx *ctx, json_t *args, const char *name, int snooze,
+    json_t **result)
+{
+	struct fu_followup	 f;
+	struct fu_contact	 c;
+	char			*zone = NULL;
+	int64_t			 id = ops_int(args, "id", 0);
+	time_t			 due;
+	long			 lead;
+	enum store_result	 r;
+	int			 rc = -1;
+
+	memset(&c, 0, sizeof c);
+	if (followup_get(ctx, id, &f) != 0)
+		return -1;
+	if (followup_pending(ctx, &f) != 0 ||
+	    ops_contact(ctx, f.contact_id, &c) != 0 ||
+	    ops_zone(ctx, args, &c, &zone) != 0 ||
+	    ops_time_arg(ctx, args, name, zone, &due) != 0)
+		goto out;
+	if (snooze && due <= ctx->now) {
+		reply_error(ctx, FU_ERR_INVALID_TIME, "snooze until a time in "
+		    "the future");
+		goto out;
+	}
+	if (followup_check_future(ctx, name, due, 0) != 0)
+		goto out;
+	lead = f.remind_before >= 0 ? f.remind_before : ctx->cf->lead;
+	if ((r = store_followup_set_due(ctx->st, ctx->user, id, due, due - lead,
+	    snooze)) != STORE_OK) {
+		reply_store_error(ctx, r, "follow-up", id);
+		goto out;
+	}
+	rc = followup_reply(ctx, id, result);
+out:
+	fu_followup_clear(&f);
+	fu_contact_clear(&c);
+	free(zone);
+	return rc;
+}
+
+/* followup.snooze: put it off for a while. */
+int
+op_followup_snooze(struct op_ctx *ctx, json_t *args, json_t **result)
+{
+	return followup_move(ctx, args, "until", 1, result);
+}
+
+/* followup.reschedule: a new agreed time. */
+int
+op_followup_reschedule(struct op_ctx *ctx, json_t *args, json_t **result)
+{
+	return followup_move(ctx, args, "due", 0, result);
+}
+
+/* followup.cancel */
+int
+op_followup_cancel(struct op_ctx *ctx, json_t *args, json_t **result)
+{
+	struct fu_followup	 f;
+	char			*note = NULL;
+	int64_t			 id = ops_int(args, "id", 0);
+	enum store_result	 r;
+	int			 rc = -1;
+
+	if (followup_get(ctx, id, &f) != 0)
+		return -1;
+	if (followup_pending(ctx, &f) != 0 ||
+	    ops_text_arg(ctx, args, "note", FU_TEXT_MAX, 1, &note, NULL) != 0)
+		goto out;
+	if ((r = store_followup_close(ctx->st, ctx->user, id, "cancelled",
+	    note, ctx->now)) != STORE_OK) {
+		reply_store_error(ctx, r, "follow-up", id);
+		goto out;
+	}
+	rc = followup_reply(ctx, id, result);
+out:
+	fu_followup_clear(&f);
+	free(note);
+	return rc;
+}
+
+struct followup_rows {
+	json_t	*array;
+	time_t	 now;
+};
+
+static int
+followup_list_cb(const struct fu_followup *f, void *arg)
+{
+	struct followup_rows	*rows = arg;
+
+	json_array_append_new(rows->array, followup_json(f, rows->now));
+	return 0;
+}
+
+/* followup.list: the caller's follow-ups by due time. */
+int
+op_followup_list(struct op_ctx *ctx, json_t *args, json_t **result)
+{
+	struct store_followup_filter	 flt;
+	struct followup_rows		 rows;
+	struct fu_contact		 c;
+	const char			*status = ops_str(args, "status");
+	char				*zone = NULL;
+	int64_t				 limit;
+	enum store_result		 r;
+	int				 rc = -1;
+
+	memset(&flt, 0, sizeof flt);
+	memset(&c, 0, sizeof c);
+	limit = ops_int(args, "limit", FU_LIST_DEFAULT);
+	if (limit < 1 || limit > FU_LIST_MAX)
+		return reply_error(ctx, FU_ERR_BAD_REQUEST,
+		    "\"limit\" must be from 1 to %d", FU_LIST_MAX);
+	if (status == NULL)
+		status = "pending";
+	if (strcmp(status, "all") == 0)
+		status = NULL;
+	else if (!followup_word_in(followup_statuses, status))
+		return reply_error(ctx, FU_ERR_BAD_REQUEST, "\"status\" must "
+		    "be pending, done, cancelled or all, not \"%s\"", status);
+	flt.owner = ctx->user;
+	flt.status = status;
+	flt.limit = (int)limit;
+	flt.contact_id = ops_int(args, "contact", 0);
+	if (flt.contact_id != 0 && ops_contact(ctx, flt.contact_id, &c) != 0)
+		return -1;
+	if (ops_zone(ctx, args, flt.contact_id != 0 ? &c : NULL, &zone) != 0)
+		goto out;
+	if (ops_str(args, "from") != NULL &&
+	    ops_time_arg(ctx, args, "from", zone, &flt.from) != 0)
+		goto out;
+	if (ops_str(args, "to") != NULL &&
+	    ops_time_arg(ctx, args, "to", zone, &flt.to) != 0)
+		goto out;
+	rows.array = json_array();
+	rows.now = ctx->now;
+	if ((r = store_followup_list(ctx->st, &flt, followup_list_cb,
+	    &rows)) != STORE_OK) {
+		json_decref(rows.array);
+		reply_store_error(ctx, r, "", 0);
+		goto out;
+	}
+	*result = json_pack("{s:o}", "followups", rows.array);
+	rc = 0;
+out:
+	fu_contact_clear(&c);
+	free(zone);
+	return rc;
+}

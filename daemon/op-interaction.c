@@ -1,0 +1,212 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * Copyright (c) 2026 The followup authors
+ *
+ * The interaction.* ops: log what happened with a contact (and plan the
+ * next step in the same breath), and read the history back.
+ */
+
+#include <config.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "followupd.h"
+
+#define INTERACTION_WORD(e, s)	s,
+static const char *const interaction_kinds[] = {
+	FU_INTERACTION_KINDS(INTERACTION_WORD) NULL
+};
+static const char *const interaction_outcomes[] = {
+	FU_OUTCOMES(INTERACTION_WORD) NULL
+};
+static const char *const interaction_next_kinds[] = {
+	FU_FOLLOWUP_KINDS(INTERACTION_WORD) NULL
+};
+#undef INTERACTION_WORD
+
+/* How far ahead "at" may be: a rep logs what happened, not what will. */
+#define INTERACTION_FUTURE_SLACK	86400
+
+/* Is word in the NULL-terminated list? */
+static int
+interaction_word_in(const char *const *list, const char *word)
+{
+	for (; *list != NULL; list++) {
+		if (strcmp(*list, word) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* A comma-separated rendering of list, for error messages. */
+static char *
+interaction_words(const char *const *list)
+{
+	size_t	 len = 1;
+	char	*out;
+	int	 i;
+
+	for (i = 0; list[i] != NULL; i++)
+		len += strlen(list[i]) + 2;
+	out = xcalloc(1, len);
+	for (i = 0; list[i] != NULL; i++) {
+		if (i > 0)
+			strcat(out, ", ");
+		strcat(out, list[i]);
+	}
+	return out;
+}
+
+/* Fail with bad_request naming the words allowed for name. */
+static int
+interaction_bad_word(struct op_ctx *ctx, const char *name, const char *word,
+    const char *const *list)
+{
+	char	*words = interaction_words(list);
+
+	reply_error(ctx, FU_ERR_BAD_REQUEST, "unknown %s \"%s\" (one of %s)",
+	    name, word, words);
+	free(words);
+	return -1;
+}
+
+/* interaction.add: record a call, voicemail, email, meeting or note. */
+int
+op_interaction_add(struct op_ctx *ctx, json_t *args, json_t **result)
+{
+	struct fu_contact	 c;
+	struct fu_interaction	 in;
+	struct fu_followup	 next;
+	const char		*kind = ops_str(args, "kind");
+	const char		*next_kind = ops_str(args, "next_kind");
+	char			*outcome = NULL, *reason = NULL, *zone = NULL;
+	time_t			 due;
+	enum store_result	 r;
+	int			 rc = -1, have_next = 0;
+
+	memset(&in, 0, sizeof in);
+	memset(&c, 0, sizeof c);
+	if (!interaction_word_in(interaction_kinds, kind))
+		return interaction_bad_word(ctx, "kind", kind,
+		    interaction_kinds);
+	if (next_kind == NULL)
+		next_kind = interaction_next_kinds[0];
+	else if (!interaction_word_in(interaction_next_kinds, next_kind))
+		return interaction_bad_word(ctx, "next_kind", next_kind,
+		    interaction_next_kinds);
+	if (ops_text_arg(ctx, args, "outcome", FU_SHORT_MAX, 0, &outcome,
+	    NULL) != 0)
+		return -1;
+	if (outcome != NULL &&
+	    !interaction_word_in(interaction_outcomes, outcome)) {
+		interaction_bad_word(ctx, "outcome", outcome,
+		    interaction_outcomes);
+		goto out;
+	}
+	if (outcome == NULL && strcmp(kind, "voicemail") == 0)
+		outcome = xstrdup("voicemail");
+	if (ops_text_arg(ctx, args, "note", FU_TEXT_MAX, 1, &in.note,
+	    NULL) != 0 ||
+	    ops_text_arg(ctx, args, "reason", FU_REASON_MAX, 1, &reason,
+	    NULL) != 0)
+		goto out;
+	if (ops_contact(ctx, ops_int(args, "contact", 0), &c) != 0)
+		goto out;
+	if (c.archived_at != 0) {
+		reply_error(ctx, FU_ERR_CONFLICT, "contact %lld is archived; "
+		    "restore it first", (long long)c.id);
+		goto out;
+	}
+	if (ops_zone(ctx, args, &c, &zone) != 0)
+		goto out;
+	in.at = ctx->now;
+	if (ops_str(args, "at") != NULL) {
+		if (ops_time_arg(ctx, args, "at", zone, &in.at) != 0)
+			goto out;
+		if (in.at > ctx->now + INTERACTION_FUTURE_SLACK) {
+			reply_error(ctx, FU_ERR_INVALID_TIME, "\"at\" is more "
+			    "than a day ahead; log what has happened");
+			goto out;
+		}
+	}
+	in.contact_id = c.id;
+	in.owner = xstrdup(ctx->user);
+	in.kind = xstrdup(kind);
+	in.outcome = outcome;
+	outcome = NULL;
+	in.created_at = ctx->now;
+	if ((r = store_interaction_insert(ctx->st, &in)) != STORE_OK) {
+		reply_store_error(ctx, r, "contact", c.id);
+		goto out;
+	}
+	if (ops_str(args, "next") != NULL) {
+		if (ops_time_arg(ctx, args, "next", zone, &due) != 0)
+			goto out;
+		if (due < ctx->now - 60) {
+			reply_error(ctx, FU_ERR_INVALID_TIME, "\"next\" is in "
+			    "the past; give a later date or time");
+			goto out;
+		}
+		if (op_followup_create(ctx, &c, due, next_kind, reason, -1,
+		    &next) != 0)
+			goto out;
+		have_next = 1;
+	}
+	*result = json_pack("{s:o s:o}", "interaction", interaction_json(&in),
+	    "followup", have_next ? followup_json(&next, ctx->now) :
+	    json_null());
+	rc = 0;
+out:
+	if (have_next)
+		fu_followup_clear(&next);
+	fu_interaction_clear(&in);
+	fu_contact_clear(&c);
+	free(outcome);
+	free(reason);
+	free(zone);
+	return rc;
+}
+
+static int
+interaction_list_cb(const struct fu_interaction *in, void *arg)
+{
+	json_array_append_new(arg, interaction_json(in));
+	return 0;
+}
+
+/* interaction.list: a contact's history, newest first. */
+int
+op_interaction_list(struct op_ctx *ctx, json_t *args, json_t **result)
+{
+	struct fu_contact	 c;
+	json_t			*list;
+	char			*zone = NULL;
+	time_t			 since = 0;
+	int64_t			 limit = ops_int(args, "limit", FU_LIST_DEFAULT);
+	enum store_result	 r;
+	int			 rc = -1;
+
+	if (limit < 1 || limit > FU_LIST_MAX)
+		return reply_error(ctx, FU_ERR_BAD_REQUEST,
+		    "\"limit\" must be from 1 to %d", FU_LIST_MAX);
+	if (ops_contact(ctx, ops_int(args, "contact", 0), &c) != 0)
+		return -1;
+	if (ops_str(args, "since") != NULL &&
+	    (ops_zone(ctx, args, &c, &zone) != 0 ||
+	    ops_time_arg(ctx, args, "since", zone, &since) != 0))
+		goto out;
+	list = json_array();
+	if ((r = store_interaction_list(ctx->st, ctx->user, c.id, since,
+	    (int)limit, interaction_list_cb, list)) != STORE_OK) {
+		json_decref(list);
+		reply_store_error(ctx, r, "contact", c.id);
+		goto out;
+	}
+	*result = json_pack("{s:o}", "interactions", list);
+	rc = 0;
+out:
+	fu_contact_clear(&c);
+	free(zone);
+	return rc;
+}

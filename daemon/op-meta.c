@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * Copyright (c) 2026 The followup authors
+ *
+ * The ops about the daemon itself: hello and status.
+ */
+
+#include <config.h>
+
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "followupd.h"
+
+static time_t	 meta_started;
+static char	*meta_database;
+static char	*meta_socket;
+
+/* Remember what status reports about this run. */
+void
+op_meta_init(time_t started, const char *database, const char *socket)
+{
+	meta_started = started;
+	free(meta_database);
+	free(meta_socket);
+	meta_database = database != NULL ? xstrdup(database) : NULL;
+	meta_socket = socket != NULL ? xstrdup(socket) : NULL;
+}
+
+/* hello: who the daemon is and who it thinks the caller is. */
+int
+op_hello(struct op_ctx *ctx, json_t *args, json_t **result)
+{
+	struct fu_user	u;
+
+	store_user_get(ctx->st, ctx->user, &u);
+	*result = json_pack("{s:s s:s s:i s:s s:I s:o}",
+	    "server", FU_SERVER_NAME,
+	    "version", PACKAGE_VERSION,
+	    "protocol", FU_PROTOCOL_VERSION,
+	    "user", ctx->user,
+	    "uid", (json_int_t)ctx->uid,
+	    "tz", u.tz != NULL ? json_string(u.tz) : json_null());
+	fu_user_clear(&u);
+	return 0;
+}
+
+/* status: uptime, the caller's counts and next due follow-up. */
+int
+op_status(struct op_ctx *ctx, json_t *args, json_t **result)
+{
+	json_t			*counts;
+	time_t			 next;
+	enum store_result	 r;
+
+	counts = json_object();
+	if ((r = store_contact_counts(ctx->st, ctx->user, ctx->now,
+	    counts)) != STORE_OK ||
+	    (r = store_followup_next_due(ctx->st, ctx->user, &next)) !=
+	    STORE_OK) {
+		json_decref(counts);
+		return reply_store_error(ctx, r, "", 0);
+	}
+	*result = json_pack("{s:s s:o s:I s:o s:I s:s? s:s? s:o s:o}",
+	    "version", PACKAGE_VERSION,
+	    "started_at", when_json(meta_started),
+	    "uptime", (json_int_t)(ctx->now - meta_started),
+	    "now", when_json(ctx->now),
+	    "pid", (json_int_t)getpid(),
+	    "database", meta_database,
+	    "socket", meta_socket,
+	    "counts", counts,
+	    "next_due", when_json_or_null(next));
+	return 0;
+}

@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * Copyright (c) 2026 The followup authors
+ *
+ * The user.* ops: each rep's own settings (email, time zone, digest time,
+ * working hours and days).
+ */
+
+#include <config.h>
+
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "followupd.h"
+
+/* user.get: the caller's settings (all null until set). */
+int
+op_user_get(struct op_ctx *ctx, json_t *args, json_t **result)
+{
+	struct fu_user		u;
+	enum store_result	r;
+
+	r = store_user_get(ctx->st, ctx->user, &u);
+	if (r != STORE_OK && r != STORE_NOT_FOUND) {
+		fu_user_clear(&u);
+		return reply_store_error(ctx, r, "", 0);
+	}
+	if (u.uid < 0)
+		u.uid = ctx->uid;
+	*result = json_pack("{s:o}", "user", user_json(&u));
+	fu_user_clear(&u);
+	return 0;
+}
+
+/* Check one setting's value; NULL (clear) is always fine. */
+static int
+user_check(struct op_ctx *ctx, const char *key, const char *value)
+{
+	unsigned int	days;
+	int		a, b;
+
+	if (value == NULL)
+		return 0;
+	if (strcmp(key, "email") == 0) {
+		const char *at = strchr(value, '@');
+
+		if (at == NULL || at == value || at[1] == '\0' ||
+		    strchr(at + 1, '@') != NULL ||
+		    strpbrk(value, " \t<>()[],;:\"\\") != NULL)
+			return reply_error(ctx, FU_ERR_BAD_REQUEST,
+			    "\"%s\" is not an email address", value);
+	} else if (strcmp(key, "tz") == 0) {
+		if (!when_zone_valid(value))
+			return reply_error(ctx, FU_ERR_INVALID_TIME,
+			    "unknown time zone \"%s\" (use a name such as "
+			    "Europe/Berlin)", value);
+	} else if (strcmp(key, "digest") == 0) {
+		if (config_parse_hhmm(value, &a) != 0)
+			return reply_error(ctx, FU_ERR_BAD_REQUEST,
+			    "digest must be a time such as 08:00, not \"%s\"",
+			    value);
+	} else if (strcmp(key, "hours") == 0) {
+		if (config_parse_hours(value, &a, &b) != 0)
+			return reply_error(ctx, FU_ERR_BAD_REQUEST,
+			    "hours must be a range such as 09:00-17:00, not "
+			    "\"%s\"", value);
+	} else if (strcmp(key, "workdays") == 0) {
+		if (config_parse_workdays(value, &days) != 0)
+			return reply_error(ctx, FU_ERR_BAD_REQUEST,
+			    "workdays must be days such as mon-fri or "
+			    "mon,wed,fri, not \"%s\"", value);
+	}
+	return 0;
+}
+
+/* user.set: change the settings given; null or "" clears one. */
+int
+op_user_set(struct op_ctx *ctx, json_t *args, json_t **result)
+{
+	static const struct {
+		const char	*key;
+		size_t		 offset;
+	} keys[] = {
+		{ "email", offsetof(struct fu_user, email) },
+		{ "tz", offsetof(struct fu_user, tz) },
+		{ "digest", offsetof(struct fu_user, digest) },
+		{ "hours", offsetof(struct fu_user, hours) },
+		{ "workdays", offsetof(struct fu_user, workdays) },
+	};
+	struct fu_user		 u;
+	enum store_result	 r;
+	char			*value, **field;
+	size_t			 i;
+	int			 given, rc = -1;
+
+	r = store_user_get(ctx->st, ctx->user, &u);
+	if (r != STORE_OK && r != STORE_NOT_FOUND) {
+		fu_user_clear(&u);
+		return reply_store_error(ctx, r, "", 0);
+	}
+	for (i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+		if (ops_text_arg(ctx, args, keys[i].key, FU_SHORT_MAX, 0,
+		    &value, &given) != 0)
+			goto out;
+		if (!given)
+			continue;
+		if (user_check(ctx, keys[i].key, value) != 0) {
+			free(value);
+			goto out;
+		}
+		field = (char **)((char *)&u + keys[i].offset);
+		free(*field);
+		*field = value;
+	}
+	u.uid = ctx->uid;
+	u.updated_at = ctx->now;
+	if ((r = store_user_put(ctx->st, &u, ctx->now)) != STORE_OK) {
+		reply_store_error(ctx, r, "", 0);
+		goto out;
+	}
+	*result = json_pack("{s:o}", "user", user_json(&u));
+	rc = 0;
+out:
+	fu_user_clear(&u);
+	return rc;
+}

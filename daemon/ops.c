@@ -1,0 +1,541 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * Copyright (c) 2026 The followup authors
+ *
+ * The op table and the generic runner.  Every step all ops share happens
+ * here, once: parse the line, find the op, check the argument names and
+ * types, join the group commit for writes, call the handler, and wrap its
+ * result or error in the reply envelope.  A handler only checks meaning,
+ * calls the store and builds its result.
+ */
+
+#include <config.h>
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "followupd.h"
+
+#define OP_WRITE	0x1	/* changes the store: joins the group commit */
+
+enum arg_type {
+	ARG_NONE,
+	ARG_STRING,	/* a string */
+	ARG_TEXT,	/* a string, or null to clear */
+	ARG_ID,		/* a positive integer */
+	ARG_INT,	/* an integer */
+	ARG_BOOL,	/* true or false */
+	ARG_DURATION	/* seconds, or a string such as "15m" */
+};
+
+struct op_arg {
+	const char	*name;
+	enum arg_type	 type;
+	int		 required;
+};
+
+#define OP_MAX_ARGS	16
+struct op_entry {
+	op_handler	 fn;
+	int		 flags;
+	struct op_arg	 args[OP_MAX_ARGS];
+};
+
+#define REQ	1
+#define TZ_ARG	{ "tz", ARG_STRING, 0 }
+
+/* One line per op; the names come from protocol.h. */
+static const struct op_entry op_table[FU_OP_COUNT] = {
+	[FU_OP_HELLO] = { op_hello, 0, { { NULL } } },
+	[FU_OP_STATUS] = { op_status, 0, { { NULL } } },
+	[FU_OP_CONTACT_ADD] = { op_contact_add, OP_WRITE, {
+	    { "name", ARG_STRING, REQ }, { "company", ARG_TEXT },
+	    { "phone", ARG_TEXT }, { "email", ARG_TEXT }, { "tz", ARG_TEXT },
+	    { "stage", ARG_STRING }, { "notes", ARG_TEXT }, { NULL } } },
+	[FU_OP_CONTACT_GET] = { op_contact_get, 0, {
+	    { "id", ARG_ID, REQ }, { NULL } } },
+	[FU_OP_CONTACT_UPDATE] = { op_contact_update, OP_WRITE, {
+	    { "id", ARG_ID, REQ }, { "name", ARG_STRING },
+	    { "company", ARG_TEXT }, { "phone", ARG_TEXT },
+	    { "email", ARG_TEXT }, { "tz", ARG_TEXT }, { "stage", ARG_STRING },
+	    { "notes", ARG_TEXT }, { NULL } } },
+	[FU_OP_CONTACT_ARCHIVE] = { op_contact_archive, OP_WRITE, {
+	    { "id", ARG_ID, REQ }, { "restore", ARG_BOOL }, { NULL } } },
+	[FU_OP_CONTACT_LIST] = { op_contact_list, 0, {
+	    { "stage", ARG_STRING }, { "search", ARG_STRING },
+	    { "archived", ARG_BOOL }, { "limit", ARG_INT },
+	    { "after", ARG_INT }, { NULL } } },
+	[FU_OP_INTERACTION_ADD] = { op_interaction_add, OP_WRITE, {
+	    { "contact", ARG_ID, REQ }, { "kind", ARG_STRING, REQ },
+	    { "outcome", ARG_TEXT }, { "note", ARG_TEXT },
+	    { "at", ARG_STRING }, { "next", ARG_STRING },
+	    { "next_kind", ARG_STRING }, { "reason", ARG_TEXT }, TZ_ARG,
+	    { NULL } } },
+	[FU_OP_INTERACTION_LIST] = { op_interaction_list, 0, {
+	    { "contact", ARG_ID, REQ }, { "since", ARG_STRING },
+	    { "limit", ARG_INT }, TZ_ARG, { NULL } } },
+	[FU_OP_FOLLOWUP_ADD] = { op_followup_add, OP_WRITE, {
+	    { "contact", ARG_ID, REQ }, { "due", ARG_STRING, REQ },
+	    { "kind", ARG_STRING }, { "reason", ARG_TEXT },
+	    { "remind_before", ARG_DURATION }, { "force", ARG_BOOL }, TZ_ARG,
+	    { NULL } } },
+	[FU_OP_FOLLOWUP_GET] = { op_followup_get, 0, {
+	    { "id", ARG_ID, REQ }, { NULL } } },
+	[FU_OP_FOLLOWUP_DONE] = { op_followup_done, OP_WRITE, {
+	    { "id", ARG_ID, REQ }, { "note", ARG_TEXT },
+	    { "next", ARG_STRING }, { "next_kind", ARG_STRING },
+	    { "reason", ARG_TEXT }, TZ_ARG, { NULL } } },
+	[FU_OP_FOLLOWUP_SNOOZE] = { op_followup_snooze, OP_WRITE, {
+	    { "id", ARG_ID, REQ }, { "until", ARG_STRING, REQ }, TZ_ARG,
+	    { NULL } } },
+	[FU_OP_FOLLOWUP_RESCHEDULE] = { op_followup_reschedule, OP_WRITE, {
+	    { "id", ARG_ID, REQ }, { "due", ARG_STRING, REQ }, TZ_ARG,
+	    { NULL } } },
+	[FU_OP_FOLLOWUP_CANCEL] = { op_followup_cancel, OP_WRITE, {
+	    { "id", ARG_ID, REQ }, { "note", ARG_TEXT }, { NULL } } },
+	[FU_OP_FOLLOWUP_LIST] = { op_followup_list, 0, {
+	    { "contact", ARG_ID }, { "status", ARG_STRING },
+	    { "from", ARG_STRING }, { "to", ARG_STRING },
+	    { "limit", ARG_INT }, TZ_ARG, { NULL } } },
+	[FU_OP_AGENDA] = { op_agenda, 0, {
+	    { "range", ARG_STRING }, { "day", ARG_STRING },
+	    { "from", ARG_STRING }, { "to", ARG_STRING }, TZ_ARG,
+	    { NULL } } },
+	[FU_OP_USER_GET] = { op_user_get, 0, { { NULL } } },
+	[FU_OP_USER_SET] = { op_user_set, OP_WRITE, {
+	    { "email", ARG_TEXT }, { "tz", ARG_TEXT }, { "digest", ARG_TEXT },
+	    { "hours", ARG_TEXT }, { "workdays", ARG_TEXT }, { NULL } } },
+};
+
+/* Does every op in protocol.h have a handler?  (A unit test asks.) */
+int
+ops_has_handler(enum fu_op op)
+{
+	return (int)op >= 0 && op < FU_OP_COUNT && op_table[op].fn != NULL;
+}
+
+/*
+ * Record the error a handler fails with; return -1 so a handler can
+ * "return reply_error(...)".
+ */
+int
+reply_error(struct op_ctx *ctx, enum fu_err err, const char *fmt, ...)
+{
+	va_list	ap;
+
+	free(ctx->errmsg);
+	ctx->err = err;
+	va_start(ap, fmt);
+	xvasprintf(&ctx->errmsg, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* Turn a failed store call about (what, id) into the protocol's error. */
+int
+reply_store_error(struct op_ctx *ctx, enum store_result r, const char *what,
+    int64_t id)
+{
+	switch (r) {
+	case STORE_NOT_FOUND:
+		return reply_error(ctx, FU_ERR_NOT_FOUND,
+		    "%s %lld does not exist", what, (long long)id);
+	case STORE_CONFLICT:
+		return reply_error(ctx, FU_ERR_CONFLICT,
+		    "%s %lld was changed meanwhile", what, (long long)id);
+	case STORE_FULL:
+		return reply_error(ctx, FU_ERR_UNAVAILABLE,
+		    "the disk holding the database is full; nothing was "
+		    "changed");
+	case STORE_BUSY:
+		return reply_error(ctx, FU_ERR_UNAVAILABLE,
+		    "the database is locked by another program; try again");
+	default:
+		return reply_error(ctx, FU_ERR_INTERNAL,
+		    "database error (see the daemon's log)");
+	}
+}
+
+/* Add a human note to the reply (e.g. how a time was read). */
+void
+reply_note(struct op_ctx *ctx, const char *fmt, ...)
+{
+	va_list	 ap;
+	char	*msg;
+
+	va_start(ap, fmt);
+	xvasprintf(&msg, fmt, ap);
+	va_end(ap);
+	if (ctx->notes == NULL)
+		ctx->notes = json_array();
+	json_array_append_new(ctx->notes, json_string(msg));
+	free(msg);
+}
+
+/* An error reply for request id (borrowed; may be NULL). */
+json_t *
+ops_error_reply(json_t *id, enum fu_err err, const char *msg)
+{
+	return json_pack("{s:O s:b s:{s:s s:s}}",
+	    "id", id != NULL ? id : json_null(), "ok", 0,
+	    "error", "code", fu_err_name(err), "message", msg);
+}
+
+/* A string argument, or NULL when absent or null. Borrowed. */
+const char *
+ops_str(json_t *args, const char *name)
+{
+	return json_string_value(json_object_get(args, name));
+}
+
+/* An integer argument, or def when absent. */
+int64_t
+ops_int(json_t *args, const char *name, int64_t def)
+{
+	json_t	*v = json_object_get(args, name);
+
+	return json_is_integer(v) ? json_integer_value(v) : def;
+}
+
+/* A boolean argument, false when absent. */
+int
+ops_bool(json_t *args, const char *name)
+{
+	return json_is_true(json_object_get(args, name));
+}
+
+/*
+ * Read an optional text argument: *given says whether it was sent, *out
+ * is a copy (NULL for null or "", which clear a field).  Text over max
+ * bytes, or with control characters (line breaks too, unless multiline),
+ * is a bad_request.  Return 0 or -1.  Caller frees *out.
+ */
+int
+ops_text_arg(struct op_ctx *ctx, json_t *args, const char *name, size_t max,
+    int multiline, char **out, int *given)
+{
+	json_t			*v = json_object_get(args, name);
+	const unsigned char	*p;
+	const char		*s;
+	size_t			 len;
+
+	*out = NULL;
+	if (given != NULL)
+		*given = v != NULL;
+	if (v == NULL || json_is_null(v))
+		return 0;
+	s = json_string_value(v);
+	len = json_string_length(v);
+	if (len > max)
+		return reply_error(ctx, FU_ERR_BAD_REQUEST,
+		    "\"%s\" is too long (%zu bytes, at most %zu)", name, len,
+		    max);
+	if (strlen(s) != len)
+		return reply_error(ctx, FU_ERR_BAD_REQUEST,
+		    "\"%s\" holds a NUL character", name);
+	for (p = (const unsigned char *)s; *p != '\0'; p++) {
+		if (*p == 0x7f || (*p < 0x20 && *p != '\t' &&
+		    !(multiline && (*p == '\n' || *p == '\r'))))
+			return reply_error(ctx, FU_ERR_BAD_REQUEST,
+			    "\"%s\" holds a control character%s", name,
+			    multiline ? "" : " (line breaks are not allowed "
+			    "here)");
+	}
+	/* Surrounding blanks are never meant. */
+	while (len > 0 && isspace((unsigned char)s[0])) {
+		s++;
+		len--;
+	}
+	while (len > 0 && isspace((unsigned char)s[len - 1]))
+		len--;
+	if (len > 0)
+		*out = xstrndup(s, len);
+	return 0;
+}
+
+/* Fill c with the caller's contact id, or fail with not_found. */
+int
+ops_contact(struct op_ctx *ctx, int64_t id, struct fu_contact *c)
+{
+	enum store_result	r;
+
+	r = store_contact_get(ctx->st, ctx->user, id, c);
+	if (r != STORE_OK)
+		return reply_store_error(ctx, r, "contact", id);
+	return 0;
+}
+
+/*
+ * Work out the zone the op's times are read in: the "tz" argument (a zone,
+ * or "contact" for contact c's), else the caller's setting, else the
+ * daemon's own.  Set *zone (caller frees) and return 0, or -1.
+ */
+int
+ops_zone(struct op_ctx *ctx, json_t *args, const struct fu_contact *c,
+    char **zone)
+{
+	const char		*tz = ops_str(args, "tz");
+	struct fu_user		 u;
+
+	*zone = NULL;
+	if (tz != NULL && strcmp(tz, "contact") == 0) {
+		if (c == NULL)
+			return reply_error(ctx, FU_ERR_BAD_REQUEST,
+			    "tz \"contact\" needs a contact");
+		if (c->tz != NULL) {
+			*zone = xstrdup(c->tz);
+			return 0;
+		}
+		tz = NULL;	/* the contact has none: the caller's */
+	}
+	if (tz != NULL) {
+		if (!when_zone_valid(tz))
+			return reply_error(ctx, FU_ERR_INVALID_TIME,
+			    "unknown time zone \"%s\"", tz);
+		*zone = xstrdup(tz);
+		return 0;
+	}
+	if (store_user_get(ctx->st, ctx->user, &u) == STORE_OK &&
+	    u.tz != NULL && when_zone_valid(u.tz))
+		*zone = xstrdup(u.tz);
+	else
+		*zone = xstrdup(when_local_zone());
+	fu_user_clear(&u);
+	return 0;
+}
+
+/*
+ * Read time argument name (which must be present) in zone.  A note about
+ * how it was read joins the reply.  Return 0, or -1 with invalid_time.
+ */
+int
+ops_time_arg(struct op_ctx *ctx, json_t *args, const char *name,
+    const char *zone, time_t *out)
+{
+	const char	*expr = ops_str(args, name);
+	char		*note, *cause;
+
+	if (expr == NULL)
+		return reply_error(ctx, FU_ERR_BAD_REQUEST,
+		    "missing argument \"%s\"", name);
+	if (when_parse(expr, zone, ctx->now, out, &note, &cause) != 0) {
+		reply_error(ctx, FU_ERR_INVALID_TIME, "%s: %s", name, cause);
+		free(cause);
+		return -1;
+	}
+	if (note != NULL) {
+		reply_note(ctx, "%s: %s", name, note);
+		free(note);
+	}
+	return 0;
+}
+
+/* Read an optional duration argument; -1 when absent. Return 0 or -1. */
+int
+ops_duration_arg(struct op_ctx *ctx, json_t *args, const char *name,
+    long *out)
+{
+	json_t	*v = json_object_get(args, name);
+
+	*out = -1;
+	if (v == NULL || json_is_null(v))
+		return 0;
+	if (json_is_integer(v)) {
+		if (json_integer_value(v) < 0 ||
+		    json_integer_value(v) > 366 * 86400)
+			goto bad;
+		*out = (long)json_integer_value(v);
+		return 0;
+	}
+	if (config_parse_duration(json_string_value(v), out) == 0)
+		return 0;
+bad:
+	return reply_error(ctx, FU_ERR_BAD_REQUEST,
+	    "\"%s\" must be a duration such as 15m, 2h or 1d", name);
+}
+
+static const char *
+ops_type_name(enum arg_type type)
+{
+	switch (type) {
+	case ARG_STRING:
+		return "a string";
+	case ARG_TEXT:
+		return "a string or null";
+	case ARG_ID:
+		return "a positive integer id";
+	case ARG_INT:
+		return "an integer";
+	case ARG_BOOL:
+		return "true or false";
+	case ARG_DURATION:
+		return "a duration (seconds or a string such as 15m)";
+	default:
+		return "nothing";
+	}
+}
+
+static int
+ops_type_ok(enum arg_type type, json_t *v)
+{
+	switch (type) {
+	case ARG_STRING:
+		return json_is_string(v);
+	case ARG_TEXT:
+		return json_is_string(v) || json_is_null(v);
+	case ARG_ID:
+		return json_is_integer(v) && json_integer_value(v) > 0;
+	case ARG_INT:
+		return json_is_integer(v);
+	case ARG_BOOL:
+		return json_is_boolean(v);
+	case ARG_DURATION:
+		return json_is_integer(v) || json_is_string(v) ||
+		    json_is_null(v);
+	default:
+		return 0;
+	}
+}
+
+/* Check args against the op's spec: known names, right types, required. */
+static int
+ops_check_args(struct op_ctx *ctx, enum fu_op op, json_t *args)
+{
+	const struct op_entry	*e = &op_table[op];
+	const struct op_arg	*a;
+	const char		*key;
+	json_t			*v;
+
+	json_object_foreach(args, key, v) {
+		for (a = e->args; a->name != NULL; a++) {
+			if (strcmp(a->name, key) == 0)
+				break;
+		}
+		if (a->name == NULL)
+			return reply_error(ctx, FU_ERR_BAD_REQUEST,
+			    "%s takes no argument \"%s\"", fu_op_name(op), key);
+		if (!ops_type_ok(a->type, v))
+			return reply_error(ctx, FU_ERR_BAD_REQUEST,
+			    "argument \"%s\" of %s must be %s", key,
+			    fu_op_name(op), ops_type_name(a->type));
+	}
+	for (a = e->args; a->name != NULL; a++) {
+		if (a->required && json_object_get(args, a->name) == NULL)
+			return reply_error(ctx, FU_ERR_BAD_REQUEST,
+			    "%s needs argument \"%s\"", fu_op_name(op),
+			    a->name);
+	}
+	return 0;
+}
+
+/*
+ * Run one request line and return its reply (caller owns it).  *is_write
+ * tells whether the op changed the store, so the caller knows the reply
+ * stands or falls with the group commit.  Never fails: every problem is an
+ * error reply.
+ */
+json_t *
+ops_run_line(struct op_ctx *ctx, const char *line, size_t len, int *is_write)
+{
+	json_t			*req, *id = NULL, *args, *opv, *result = NULL;
+	json_t			*reply;
+	json_error_t		 jerr;
+	const char		*key;
+	json_t			*v;
+	int			 op = -1, rc;
+	enum store_result	 r;
+
+	*is_write = 0;
+	ctx->err = FU_ERR_NONE;
+	ctx->errmsg = NULL;
+	ctx->notes = NULL;
+
+	req = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (req == NULL) {
+		reply_error(ctx, FU_ERR_BAD_REQUEST, "invalid JSON at "
+		    "column %d: %s", jerr.column, jerr.text);
+		goto out;
+	}
+	if (!json_is_object(req)) {
+		reply_error(ctx, FU_ERR_BAD_REQUEST,
+		    "a request must be a JSON object");
+		goto out;
+	}
+	id = json_object_get(req, "id");
+	json_object_foreach(req, key, v) {
+		if (strcmp(key, "id") != 0 && strcmp(key, "op") != 0 &&
+		    strcmp(key, "args") != 0) {
+			reply_error(ctx, FU_ERR_BAD_REQUEST, "a request has "
+			    "only \"id\", \"op\" and \"args\", not \"%s\"",
+			    key);
+			goto out;
+		}
+	}
+	opv = json_object_get(req, "op");
+	if (opv == NULL) {
+		reply_error(ctx, FU_ERR_BAD_REQUEST, "missing \"op\"");
+		goto out;
+	}
+	if (!json_is_string(opv)) {
+		reply_error(ctx, FU_ERR_BAD_REQUEST, "\"op\" must be a string");
+		goto out;
+	}
+	if ((op = fu_op_from_name(json_string_value(opv))) < 0 ||
+	    op_table[op].fn == NULL) {
+		reply_error(ctx, FU_ERR_UNKNOWN_OP, "unknown op \"%.64s\"",
+		    json_string_value(opv));
+		goto out;
+	}
+	args = json_object_get(req, "args");
+	if (args == NULL || json_is_null(args)) {
+		args = json_object();
+		json_object_set_new(req, "args", args);
+	} else if (!json_is_object(args)) {
+		reply_error(ctx, FU_ERR_BAD_REQUEST,
+		    "\"args\" must be an object");
+		goto out;
+	}
+	if (ops_check_args(ctx, op, args) != 0)
+		goto out;
+
+	ctx->now = time(NULL);
+	if (op_table[op].flags & OP_WRITE) {
+		if ((r = store_write_begin(ctx->st)) != STORE_OK) {
+			reply_store_error(ctx, r, "", 0);
+			goto out;
+		}
+		*is_write = 1;
+	}
+	rc = op_table[op].fn(ctx, args, &result);
+	if (*is_write)
+		store_write_end(ctx->st, rc == 0);
+	if (rc != 0) {
+		json_decref(result);
+		result = NULL;
+		if (ctx->err == FU_ERR_NONE)
+			reply_error(ctx, FU_ERR_INTERNAL, "%s failed",
+			    fu_op_name(op));
+	} else if (result == NULL)
+		result = json_object();
+
+out:
+	if (result != NULL) {
+		if (ctx->notes != NULL)
+			json_object_set(result, "notes", ctx->notes);
+		reply = json_pack("{s:O s:b s:o}", "id",
+		    id != NULL ? id : json_null(), "ok", 1, "result", result);
+	} else {
+		log_debug("conn: uid %lu: %s: %s: %s", (unsigned long)ctx->uid,
+		    op >= 0 ? fu_op_name(op) : "request",
+		    fu_err_name(ctx->err), ctx->errmsg);
+		reply = ops_error_reply(id, ctx->err, ctx->errmsg);
+	}
+	json_decref(ctx->notes);
+	ctx->notes = NULL;
+	free(ctx->errmsg);
+	ctx->errmsg = NULL;
+	json_decref(req);
+	return reply;
+}

@@ -1,0 +1,340 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * Copyright (c) 2026 The followup authors
+ *
+ * All SQL for contacts lives here; callers never see statements.
+ */
+
+#include <config.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "store-internal.h"
+
+#define CONTACT_COLUMNS							\
+	"c.id, c.owner, c.name, c.company, c.phone, c.email, c.tz, "	\
+	"c.stage, c.notes, c.archived_at, c.last_activity_at, "		\
+	"c.created_at, c.updated_at"
+
+#define CONTACT_SEARCH(p)						\
+	"(" p " IS NULL OR c.name LIKE " p " ESCAPE '\\' OR "		\
+	"c.company LIKE " p " ESCAPE '\\' OR "				\
+	"c.email LIKE " p " ESCAPE '\\' OR "				\
+	"c.phone LIKE " p " ESCAPE '\\' OR "				\
+	"c.notes LIKE " p " ESCAPE '\\')"
+
+const struct store_sql store_contact_sql[] = {
+	{ STMT_CONTACT_INSERT,
+	  "INSERT INTO contacts (owner, name, company, phone, email, tz, "
+	  "stage, notes, created_at, updated_at) "
+	  "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)" },
+	{ STMT_CONTACT_GET,
+	  "SELECT " CONTACT_COLUMNS " FROM contacts c "
+	  "WHERE c.id = ?1 AND c.owner = ?2" },
+	{ STMT_CONTACT_UPDATE,
+	  "UPDATE contacts SET name = ?3, company = ?4, phone = ?5, "
+	  "email = ?6, tz = ?7, stage = ?8, notes = ?9, updated_at = ?10 "
+	  "WHERE id = ?1 AND owner = ?2" },
+	{ STMT_CONTACT_ARCHIVE,
+	  "UPDATE contacts SET archived_at = ?3, updated_at = ?4 "
+	  "WHERE id = ?1 AND owner = ?2" },
+	{ STMT_CONTACT_CANCEL_PENDING,
+	  "UPDATE followups SET status = 'cancelled', done_at = ?2, "
+	  "updated_at = ?2, note = ?3 "
+	  "WHERE contact_id = ?1 AND status = 'pending'" },
+	{ STMT_CONTACT_LIST,
+	  "SELECT " CONTACT_COLUMNS " FROM contacts c "
+	  "WHERE c.owner = ?1 AND c.id > ?2 "
+	  "AND (c.archived_at IS NOT NULL) = ?3 "
+	  "AND (?4 IS NULL OR c.stage = ?4) AND " CONTACT_SEARCH("?5")
+	  " ORDER BY c.id LIMIT ?6" },
+	{ STMT_CONTACT_STALE,
+	  "SELECT " CONTACT_COLUMNS " FROM contacts c "
+	  "WHERE c.owner = ?1 AND c.archived_at IS NULL "
+	  "AND c.stage IN (SELECT value FROM json_each(?2)) "
+	  "AND coalesce(c.last_activity_at, c.created_at) < ?3 "
+	  "AND NOT EXISTS (SELECT 1 FROM followups f "
+	  "  WHERE f.contact_id = c.id AND f.status = 'pending') "
+	  "ORDER BY coalesce(c.last_activity_at, c.created_at), c.id "
+	  "LIMIT ?4" },
+	{ STMT_CONTACT_TOUCH,
+	  "UPDATE contacts SET last_activity_at = "
+	  "max(coalesce(last_activity_at, 0), ?2) WHERE id = ?1" },
+	{ STMT_COUNT_CONTACTS,
+	  "SELECT count(*) FROM contacts "
+	  "WHERE owner = ?1 AND archived_at IS NULL" },
+	{ STMT_COUNT_INTERACTIONS,
+	  "SELECT count(*) FROM interactions WHERE owner = ?1" },
+	{ STMT_COUNT_PENDING,
+	  "SELECT count(*), coalesce(sum(due_at < ?2), 0) FROM followups "
+	  "WHERE owner = ?1 AND status = 'pending'" },
+	{ STMT_COUNT, NULL }
+};
+
+/* Read the current row of a CONTACT_COLUMNS statement into c. */
+static void
+store_contact_row(sqlite3_stmt *s, struct fu_contact *c)
+{
+	c->id = sqlite3_column_int64(s, 0);
+	c->owner = store_col_text(s, 1);
+	c->name = store_col_text(s, 2);
+	c->company = store_col_text(s, 3);
+	c->phone = store_col_text(s, 4);
+	c->email = store_col_text(s, 5);
+	c->tz = store_col_text(s, 6);
+	c->stage = store_col_text(s, 7);
+	c->notes = store_col_text(s, 8);
+	c->archived_at = store_col_time(s, 9);
+	c->last_activity_at = store_col_time(s, 10);
+	c->created_at = store_col_time(s, 11);
+	c->updated_at = store_col_time(s, 12);
+}
+
+/* Run a CONTACT_COLUMNS query, calling cb for each row until it says stop. */
+static enum store_result
+store_contact_each(struct store *st, sqlite3_stmt *s, store_contact_cb cb,
+    void *arg)
+{
+	struct fu_contact	c;
+	int			rc = SQLITE_DONE, stop = 0;
+
+	while (!stop && (rc = store_step(st, s)) == SQLITE_ROW) {
+		memset(&c, 0, sizeof c);
+		store_contact_row(s, &c);
+		stop = cb(&c, arg);
+		fu_contact_clear(&c);
+	}
+	if (!stop && rc != SQLITE_DONE)
+		return store_fail(st, s, rc);
+	store_done(s);
+	return STORE_OK;
+}
+
+/*
+ * Insert a new contact from c (owner, name, stage and the optional fields;
+ * created_at set by the caller) and set c->id.  Needs a write transaction.
+ */
+enum store_result
+store_contact_insert(struct store *st, struct fu_contact *c)
+{
+	sqlite3_stmt	*s = store_stmt(st, STMT_CONTACT_INSERT);
+	int		 rc;
+
+	store_bind_text(s, 1, c->owner);
+	store_bind_text(s, 2, c->name);
+	store_bind_text(s, 3, c->company);
+	store_bind_text(s, 4, c->phone);
+	store_bind_text(s, 5, c->email);
+	store_bind_text(s, 6, c->tz);
+	store_bind_text(s, 7, c->stage);
+	store_bind_text(s, 8, c->notes);
+	sqlite3_bind_int64(s, 9, c->created_at);
+	sqlite3_bind_int64(s, 10, c->updated_at);
+	if ((rc = store_step(st, s)) != SQLITE_DONE)
+		return store_fail(st, s, rc);
+	store_done(s);
+	c->id = sqlite3_last_insert_rowid(st->db);
+	return STORE_OK;
+}
+
+/*
+ * Fill c with contact id if owner owns it.  Return STORE_NOT_FOUND if there
+ * is none (or it is someone else's).  On STORE_OK the caller clears c.
+ */
+enum store_result
+store_contact_get(struct store *st, const char *owner, int64_t id,
+    struct fu_contact *c)
+{
+	sqlite3_stmt	*s = store_stmt(st, STMT_CONTACT_GET);
+	int		 rc;
+
+	memset(c, 0, sizeof *c);
+	sqlite3_bind_int64(s, 1, id);
+	store_bind_text(s, 2, owner);
+	rc = store_step(st, s);
+	if (rc == SQLITE_DONE) {
+		store_done(s);
+		return STORE_NOT_FOUND;
+	}
+	if (rc != SQLITE_ROW)
+		return store_fail(st, s, rc);
+	store_contact_row(s, c);
+	store_done(s);
+	return STORE_OK;
+}
+
+/* Write every editable field of c (matched by id and owner). */
+enum store_result
+store_contact_update(struct store *st, const struct fu_contact *c)
+{
+	sqlite3_stmt	*s = store_stmt(st, STMT_CONTACT_UPDATE);
+	int		 rc;
+
+	sqlite3_bind_int64(s, 1, c->id);
+	store_bind_text(s, 2, c->owner);
+	store_bind_text(s, 3, c->name);
+	store_bind_text(s, 4, c->company);
+	store_bind_text(s, 5, c->phone);
+	store_bind_text(s, 6, c->email);
+	store_bind_text(s, 7, c->tz);
+	store_bind_text(s, 8, c->stage);
+	store_bind_text(s, 9, c->notes);
+	sqlite3_bind_int64(s, 10, c->updated_at);
+	if ((rc = store_step(st, s)) != SQLITE_DONE)
+		return store_fail(st, s, rc);
+	store_done(s);
+	return sqlite3_changes(st->db) == 1 ? STORE_OK : STORE_NOT_FOUND;
+}
+
+/*
+ * Archive contact id at time now (or restore it when now is 0).  Archiving
+ * cancels its pending follow-ups; *cancelled says how many.  Needs a write
+ * transaction.
+ */
+enum store_result
+store_contact_set_archived(struct store *st, const char *owner, int64_t id,
+    time_t now, int *cancelled)
+{
+	sqlite3_stmt	*s = store_stmt(st, STMT_CONTACT_ARCHIVE);
+	time_t		 stamp = now != 0 ? now : time(NULL);
+	int		 rc;
+
+	*cancelled = 0;
+	sqlite3_bind_int64(s, 1, id);
+	store_bind_text(s, 2, owner);
+	store_bind_time(s, 3, now);
+	sqlite3_bind_int64(s, 4, stamp);
+	if ((rc = store_step(st, s)) != SQLITE_DONE)
+		return store_fail(st, s, rc);
+	store_done(s);
+	if (sqlite3_changes(st->db) != 1)
+		return STORE_NOT_FOUND;
+	if (now == 0)
+		return STORE_OK;
+
+	s = store_stmt(st, STMT_CONTACT_CANCEL_PENDING);
+	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_int64(s, 2, now);
+	store_bind_text(s, 3, "contact archived");
+	if ((rc = store_step(st, s)) != SQLITE_DONE)
+		return store_fail(st, s, rc);
+	store_done(s);
+	*cancelled = sqlite3_changes(st->db);
+	return STORE_OK;
+}
+
+/* Turn free text into a LIKE pattern that matches it anywhere. */
+static char *
+store_like_pattern(const char *text)
+{
+	char	*p, *q;
+
+	p = q = xmalloc(strlen(text) * 2 + 3);
+	*q++ = '%';
+	for (; *text != '\0'; text++) {
+		if (*text == '%' || *text == '_' || *text == '\\')
+			*q++ = '\\';
+		*q++ = *text;
+	}
+	*q++ = '%';
+	*q = '\0';
+	return p;
+}
+
+/* Call cb for each contact matching f, by id. */
+enum store_result
+store_contact_list(struct store *st, const struct store_contact_filter *f,
+    store_contact_cb cb, void *arg)
+{
+	sqlite3_stmt		*s = store_stmt(st, STMT_CONTACT_LIST);
+	char			*pattern = NULL;
+	enum store_result	 r;
+
+	store_bind_text(s, 1, f->owner);
+	sqlite3_bind_int64(s, 2, f->after);
+	sqlite3_bind_int(s, 3, f->archived ? 1 : 0);
+	store_bind_text(s, 4, f->stage);
+	if (f->search != NULL)
+		pattern = store_like_pattern(f->search);
+	store_bind_text(s, 5, pattern);
+	sqlite3_bind_int(s, 6, f->limit);
+	r = store_contact_each(st, s, cb, arg);
+	free(pattern);
+	return r;
+}
+
+/*
+ * Call cb for owner's stale contacts: in an open stage, not archived, with
+ * no pending follow-up and no activity since cf->stale_after before now.
+ */
+enum store_result
+store_contact_stale(struct store *st, const char *owner,
+    const struct fu_config *cf, time_t now, int limit, store_contact_cb cb,
+    void *arg)
+{
+	sqlite3_stmt		*s = store_stmt(st, STMT_CONTACT_STALE);
+	json_t			*stages;
+	char			*list;
+	enum store_result	 r;
+	int			 i;
+
+	stages = json_array();
+	for (i = 0; i < cf->nopen; i++)
+		json_array_append_new(stages, json_string(cf->open_stages[i]));
+	list = json_dumps(stages, JSON_COMPACT);
+	json_decref(stages);
+	store_bind_text(s, 1, owner);
+	store_bind_text(s, 2, list);
+	sqlite3_bind_int64(s, 3, now - cf->stale_after);
+	sqlite3_bind_int(s, 4, limit);
+	r = store_contact_each(st, s, cb, arg);
+	free(list);
+	return r;
+}
+
+/* Read one count with owner (and now) bound. */
+static int
+store_count(struct store *st, enum store_stmt slot, const char *owner,
+    time_t now, json_int_t *a, json_int_t *b)
+{
+	sqlite3_stmt	*s = store_stmt(st, slot);
+	int		 rc;
+
+	store_bind_text(s, 1, owner);
+	if (b != NULL)
+		sqlite3_bind_int64(s, 2, now);
+	if ((rc = store_step(st, s)) != SQLITE_ROW) {
+		store_fail(st, s, rc);
+		return -1;
+	}
+	*a = sqlite3_column_int64(s, 0);
+	if (b != NULL)
+		*b = sqlite3_column_int64(s, 1);
+	store_done(s);
+	return 0;
+}
+
+/*
+ * Set owner's counts in obj: contacts (not archived), interactions,
+ * followups_pending and overdue (pending and past due at now).
+ */
+enum store_result
+store_contact_counts(struct store *st, const char *owner, time_t now,
+    json_t *obj)
+{
+	json_int_t	contacts, interactions, pending, overdue;
+
+	if (store_count(st, STMT_COUNT_CONTACTS, owner, now, &contacts,
+	    NULL) != 0 ||
+	    store_count(st, STMT_COUNT_INTERACTIONS, owner, now,
+	    &interactions, NULL) != 0 ||
+	    store_count(st, STMT_COUNT_PENDING, owner, now, &pending,
+	    &overdue) != 0)
+		return st->last;
+	json_object_set_new(obj, "contacts", json_integer(contacts));
+	json_object_set_new(obj, "interactions", json_integer(interactions));
+	json_object_set_new(obj, "followups_pending", json_integer(pending));
+	json_object_set_new(obj, "overdue", json_integer(overdue));
+	return STORE_OK;
+}

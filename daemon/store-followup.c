@@ -1,0 +1,243 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * Copyright (c) 2026 The followup authors
+ *
+ * All SQL for follow-ups lives here; callers never see statements.
+ */
+
+#include <config.h>
+
+#include <stdint.h>
+#include <string.h>
+
+#include "store-internal.h"
+
+#define FOLLOWUP_COLUMNS						\
+	"f.id, f.contact_id, c.name, f.owner, f.kind, f.status, "	\
+	"f.due_at, f.reason, f.remind_before, f.remind_at, f.snoozes, "	\
+	"f.note, f.created_at, f.updated_at, f.done_at "		\
+	"FROM followups f JOIN contacts c ON c.id = f.contact_id "
+
+/*
+ * A NULL status means any: the IN list then names all three, so the index
+ * on (owner, status, due_at) still serves.
+ */
+#define FOLLOWUP_STATUS_IN(p)						\
+	"f.status IN (coalesce(" p ", 'pending'), "			\
+	"coalesce(" p ", 'done'), coalesce(" p ", 'cancelled'))"
+
+#define FOLLOWUP_ORDER							\
+	" ORDER BY f.due_at, f.kind = 'callback' DESC, f.id "
+
+const struct store_sql store_followup_sql[] = {
+	{ STMT_FOLLOWUP_INSERT,
+	  "INSERT INTO followups (contact_id, owner, kind, status, due_at, "
+	  "reason, remind_before, remind_at, created_at, updated_at) "
+	  "VALUES (?1, ?2, ?3, 'pending', ?4, ?5, ?6, ?7, ?8, ?8)" },
+	{ STMT_FOLLOWUP_GET,
+	  "SELECT " FOLLOWUP_COLUMNS "WHERE f.id = ?1 AND f.owner = ?2" },
+	{ STMT_FOLLOWUP_SET_DUE,
+	  "UPDATE followups SET due_at = ?3, remind_at = ?4, "
+	  "snoozes = snoozes + ?5, updated_at = ?6 "
+	  "WHERE id = ?1 AND owner = ?2 AND status = 'pending'" },
+	{ STMT_FOLLOWUP_CLOSE,
+	  "UPDATE followups SET status = ?3, note = ?4, done_at = ?5, "
+	  "updated_at = ?5 "
+	  "WHERE id = ?1 AND owner = ?2 AND status = 'pending'" },
+	{ STMT_FOLLOWUP_LIST,
+	  "SELECT " FOLLOWUP_COLUMNS
+	  "WHERE f.owner = ?1 AND " FOLLOWUP_STATUS_IN("?2")
+	  " AND f.due_at >= ?3 AND f.due_at < ?4" FOLLOWUP_ORDER "LIMIT ?5" },
+	{ STMT_FOLLOWUP_LIST_CONTACT,
+	  "SELECT " FOLLOWUP_COLUMNS
+	  "WHERE f.contact_id = ?6 AND f.owner = ?1 AND "
+	  FOLLOWUP_STATUS_IN("?2")
+	  " AND f.due_at >= ?3 AND f.due_at < ?4" FOLLOWUP_ORDER "LIMIT ?5" },
+	{ STMT_FOLLOWUP_LIST_CLOSED,
+	  "SELECT " FOLLOWUP_COLUMNS
+	  "WHERE f.contact_id = ?6 AND f.owner = ?1 AND "
+	  "f.status IN ('done', 'cancelled') "
+	  "ORDER BY f.done_at DESC, f.id DESC LIMIT ?5" },
+	{ STMT_FOLLOWUP_NEXT_DUE,
+	  "SELECT min(due_at) FROM followups "
+	  "WHERE owner = ?1 AND status = 'pending'" },
+	{ STMT_COUNT, NULL }
+};
+
+/* Read the current row of a FOLLOWUP_COLUMNS statement into f. */
+static void
+store_followup_row(sqlite3_stmt *s, struct fu_followup *f)
+{
+	memset(f, 0, sizeof *f);
+	f->id = sqlite3_column_int64(s, 0);
+	f->contact_id = sqlite3_column_int64(s, 1);
+	f->contact_name = store_col_text(s, 2);
+	f->owner = store_col_text(s, 3);
+	f->kind = store_col_text(s, 4);
+	f->status = store_col_text(s, 5);
+	f->due_at = store_col_time(s, 6);
+	f->reason = store_col_text(s, 7);
+	f->remind_before = sqlite3_column_type(s, 8) == SQLITE_NULL ? -1 :
+	    (long)sqlite3_column_int64(s, 8);
+	f->remind_at = store_col_time(s, 9);
+	f->snoozes = sqlite3_column_int(s, 10);
+	f->note = store_col_text(s, 11);
+	f->created_at = store_col_time(s, 12);
+	f->updated_at = store_col_time(s, 13);
+	f->done_at = store_col_time(s, 14);
+}
+
+/*
+ * Insert a pending follow-up from f (contact_id, owner, kind, due_at,
+ * reason, remind_before, remind_at, created_at) and set f->id.  The
+ * contact must exist.  Needs a write transaction.
+ */
+enum store_result
+store_followup_insert(struct store *st, struct fu_followup *f)
+{
+	sqlite3_stmt	*s = store_stmt(st, STMT_FOLLOWUP_INSERT);
+	int		 rc;
+
+	sqlite3_bind_int64(s, 1, f->contact_id);
+	store_bind_text(s, 2, f->owner);
+	store_bind_text(s, 3, f->kind);
+	sqlite3_bind_int64(s, 4, f->due_at);
+	store_bind_text(s, 5, f->reason);
+	if (f->remind_before >= 0)
+		sqlite3_bind_int64(s, 6, f->remind_before);
+	sqlite3_bind_int64(s, 7, f->remind_at);
+	sqlite3_bind_int64(s, 8, f->created_at);
+	if ((rc = store_step(st, s)) != SQLITE_DONE)
+		return store_fail(st, s, rc);
+	store_done(s);
+	f->id = sqlite3_last_insert_rowid(st->db);
+	return STORE_OK;
+}
+
+/*
+ * Fill f with follow-up id if owner owns it, else STORE_NOT_FOUND.  On
+ * STORE_OK the caller clears f.
+ */
+enum store_result
+store_followup_get(struct store *st, const char *owner, int64_t id,
+    struct fu_followup *f)
+{
+	sqlite3_stmt	*s = store_stmt(st, STMT_FOLLOWUP_GET);
+	int		 rc;
+
+	memset(f, 0, sizeof *f);
+	sqlite3_bind_int64(s, 1, id);
+	store_bind_text(s, 2, owner);
+	rc = store_step(st, s);
+	if (rc == SQLITE_DONE) {
+		store_done(s);
+		return STORE_NOT_FOUND;
+	}
+	if (rc != SQLITE_ROW)
+		return store_fail(st, s, rc);
+	store_followup_row(s, f);
+	store_done(s);
+	return STORE_OK;
+}
+
+/*
+ * Move pending follow-up id to due_at with its reminder at remind_at; a
+ * snooze counts.  STORE_CONFLICT if it is not pending.  Needs a write
+ * transaction.
+ */
+enum store_result
+store_followup_set_due(struct store *st, const char *owner, int64_t id,
+    time_t due_at, time_t remind_at, int snooze)
+{
+	sqlite3_stmt	*s = store_stmt(st, STMT_FOLLOWUP_SET_DUE);
+	int		 rc;
+
+	sqlite3_bind_int64(s, 1, id);
+	store_bind_text(s, 2, owner);
+	sqlite3_bind_int64(s, 3, due_at);
+	sqlite3_bind_int64(s, 4, remind_at);
+	sqlite3_bind_int(s, 5, snooze ? 1 : 0);
+	sqlite3_bind_int64(s, 6, time(NULL));
+	if ((rc = store_step(st, s)) != SQLITE_DONE)
+		return store_fail(st, s, rc);
+	store_done(s);
+	return sqlite3_changes(st->db) == 1 ? STORE_OK : STORE_CONFLICT;
+}
+
+/*
+ * Close pending follow-up id with status ("done" or "cancelled") and an
+ * optional note at time now.  STORE_CONFLICT if it is not pending.  Needs
+ * a write transaction.
+ */
+enum store_result
+store_followup_close(struct store *st, const char *owner, int64_t id,
+    const char *status, const char *note, time_t now)
+{
+	sqlite3_stmt	*s = store_stmt(st, STMT_FOLLOWUP_CLOSE);
+	int		 rc;
+
+	sqlite3_bind_int64(s, 1, id);
+	store_bind_text(s, 2, owner);
+	store_bind_text(s, 3, status);
+	store_bind_text(s, 4, note);
+	sqlite3_bind_int64(s, 5, now);
+	if ((rc = store_step(st, s)) != SQLITE_DONE)
+		return store_fail(st, s, rc);
+	store_done(s);
+	return sqlite3_changes(st->db) == 1 ? STORE_OK : STORE_CONFLICT;
+}
+
+/*
+ * Call cb for each follow-up matching flt: by due time (callbacks first at
+ * the same time), or with closed_recent set, a contact's closed ones,
+ * newest first.
+ */
+enum store_result
+store_followup_list(struct store *st, const struct store_followup_filter *flt,
+    store_followup_cb cb, void *arg)
+{
+	sqlite3_stmt		*s;
+	struct fu_followup	 f;
+	int			 rc = SQLITE_DONE, stop = 0;
+
+	if (flt->closed_recent)
+		s = store_stmt(st, STMT_FOLLOWUP_LIST_CLOSED);
+	else if (flt->contact_id != 0)
+		s = store_stmt(st, STMT_FOLLOWUP_LIST_CONTACT);
+	else
+		s = store_stmt(st, STMT_FOLLOWUP_LIST);
+	store_bind_text(s, 1, flt->owner);
+	if (!flt->closed_recent) {
+		store_bind_text(s, 2, flt->status);
+		sqlite3_bind_int64(s, 3, flt->from != 0 ? flt->from : INT64_MIN);
+		sqlite3_bind_int64(s, 4, flt->to != 0 ? flt->to : INT64_MAX);
+	}
+	sqlite3_bind_int(s, 5, flt->limit);
+	if (flt->contact_id != 0)
+		sqlite3_bind_int64(s, 6, flt->contact_id);
+	while (!stop && (rc = store_step(st, s)) == SQLITE_ROW) {
+		store_followup_row(s, &f);
+		stop = cb(&f, arg);
+		fu_followup_clear(&f);
+	}
+	if (!stop && rc != SQLITE_DONE)
+		return store_fail(st, s, rc);
+	store_done(s);
+	return STORE_OK;
+}
+
+/* Set *due to owner's earliest pending due time, or 0 if none. */
+enum store_result
+store_followup_next_due(struct store *st, const char *owner, time_t *due)
+{
+	sqlite3_stmt	*s = store_stmt(st, STMT_FOLLOWUP_NEXT_DUE);
+	int		 rc;
+
+	*due = 0;
+	store_bind_text(s, 1, owner);
+	if ((rc = store_step(st, s)) != SQLITE_ROW)
+		return store_fail(st, s, rc);
+	*due = store_col_time(s, 0);
+	store_done(s);
+	return STORE_OK;
+}

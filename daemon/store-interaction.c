@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * Copyright (c) 2026 The followup authors
+ *
+ * All SQL for interactions, the history of a contact, lives here.
+ * Interactions are only ever added: there is no statement that changes or
+ * deletes one.
+ */
+
+#include <config.h>
+
+#include <string.h>
+
+#include "store-internal.h"
+
+const struct store_sql store_interaction_sql[] = {
+	{ STMT_INTERACTION_INSERT,
+	  "INSERT INTO interactions (contact_id, owner, kind, outcome, note, "
+	  "at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)" },
+	{ STMT_INTERACTION_LIST,
+	  "SELECT id, contact_id, owner, kind, outcome, note, at, created_at "
+	  "FROM interactions WHERE contact_id = ?1 AND owner = ?2 "
+	  "AND at >= ?3 ORDER BY at DESC, id DESC LIMIT ?4" },
+	{ STMT_COUNT, NULL }
+};
+
+/*
+ * Record interaction in (its contact must exist and belong to its owner)
+ * and set in->id; the contact's last activity moves up to in->at.  Needs a
+ * write transaction.
+ */
+enum store_result
+store_interaction_insert(struct store *st, struct fu_interaction *in)
+{
+	sqlite3_stmt	*s = store_stmt(st, STMT_INTERACTION_INSERT);
+	int		 rc;
+
+	sqlite3_bind_int64(s, 1, in->contact_id);
+	store_bind_text(s, 2, in->owner);
+	store_bind_text(s, 3, in->kind);
+	store_bind_text(s, 4, in->outcome);
+	store_bind_text(s, 5, in->note);
+	sqlite3_bind_int64(s, 6, in->at);
+	sqlite3_bind_int64(s, 7, in->created_at);
+	if ((rc = store_step(st, s)) != SQLITE_DONE)
+		return store_fail(st, s, rc);
+	store_done(s);
+	in->id = sqlite3_last_insert_rowid(st->db);
+
+	s = store_stmt(st, STMT_CONTACT_TOUCH);
+	sqlite3_bind_int64(s, 1, in->contact_id);
+	sqlite3_bind_int64(s, 2, in->at);
+	if ((rc = store_step(st, s)) != SQLITE_DONE)
+		return store_fail(st, s, rc);
+	store_done(s);
+	return STORE_OK;
+}
+
+/*
+ * Call cb for owner's interactions with contact_id at or after since,
+ * newest first, at most limit of them.
+ */
+enum store_result
+store_interaction_list(struct store *st, const char *owner,
+    int64_t contact_id, time_t since, int limit, store_interaction_cb cb,
+    void *arg)
+{
+	sqlite3_stmt		*s = store_stmt(st, STMT_INTERACTION_LIST);
+	struct fu_interaction	 in;
+	int			 rc = SQLITE_DONE, stop = 0;
+
+	sqlite3_bind_int64(s, 1, contact_id);
+	store_bind_text(s, 2, owner);
+	sqlite3_bind_int64(s, 3, since);
+	sqlite3_bind_int(s, 4, limit);
+	while (!stop && (rc = store_step(st, s)) == SQLITE_ROW) {
+		memset(&in, 0, sizeof in);
+		in.id = sqlite3_column_int64(s, 0);
+		in.contact_id = sqlite3_column_int64(s, 1);
+		in.owner = store_col_text(s, 2);
+		in.kind = store_col_text(s, 3);
+		in.outcome = store_col_text(s, 4);
+		in.note = store_col_text(s, 5);
+		in.at = store_col_time(s, 6);
+		in.created_at = store_col_time(s, 7);
+		stop = cb(&in, arg);
+		fu_interaction_clear(&in);
+	}
+	if (!stop && rc != SQLITE_DONE)
+		return store_fail(st, s, rc);
+	store_done(s);
+	return STORE_OK;
+}

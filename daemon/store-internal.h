@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * Copyright (c) 2026 The followup authors
+ *
+ * What the store's files share and nothing else sees: the store itself,
+ * its statement slots, and the helpers that bind, step and read them.
+ */
+
+#ifndef STORE_INTERNAL_H
+#define STORE_INTERNAL_H
+
+#include <sqlite3.h>
+
+#include "followupd.h"
+
+/* Every prepared statement, one slot each. */
+enum store_stmt {
+	STMT_CONTACT_INSERT,
+	STMT_CONTACT_GET,
+	STMT_CONTACT_UPDATE,
+	STMT_CONTACT_ARCHIVE,
+	STMT_CONTACT_CANCEL_PENDING,
+	STMT_CONTACT_LIST,
+	STMT_CONTACT_STALE,
+	STMT_CONTACT_TOUCH,
+	STMT_COUNT_CONTACTS,
+	STMT_COUNT_INTERACTIONS,
+	STMT_COUNT_PENDING,
+	STMT_INTERACTION_INSERT,
+	STMT_INTERACTION_LIST,
+	STMT_FOLLOWUP_INSERT,
+	STMT_FOLLOWUP_GET,
+	STMT_FOLLOWUP_SET_DUE,
+	STMT_FOLLOWUP_CLOSE,
+	STMT_FOLLOWUP_LIST,
+	STMT_FOLLOWUP_LIST_CONTACT,
+	STMT_FOLLOWUP_LIST_CLOSED,
+	STMT_FOLLOWUP_NEXT_DUE,
+	STMT_USER_GET,
+	STMT_USER_PUT,
+	STMT_COUNT
+};
+
+struct store_sql {
+	enum store_stmt	 slot;
+	const char	*sql;
+};
+extern const struct store_sql store_contact_sql[];
+extern const struct store_sql store_interaction_sql[];
+extern const struct store_sql store_followup_sql[];
+extern const struct store_sql store_user_sql[];
+
+struct store {
+	sqlite3			*db;
+	char			*path;
+	sqlite3_stmt		*stmt[STMT_COUNT];
+
+	int			 txn_open;	/* a group commit is under way */
+	int			 txn_failed;	/* it was rolled back under us */
+	struct event		*commit_ev;
+	store_commit_cb		 commit_cb;
+	void			*commit_arg;
+
+	enum store_result	 last;
+};
+
+sqlite3_stmt	*store_stmt(struct store *, enum store_stmt);
+int		 store_step(struct store *, sqlite3_stmt *);
+void		 store_done(sqlite3_stmt *);
+enum store_result store_fail(struct store *, sqlite3_stmt *, int);
+void		 store_bind_text(sqlite3_stmt *, int, const char *);
+void		 store_bind_time(sqlite3_stmt *, int, time_t);
+char		*store_col_text(sqlite3_stmt *, int);
+time_t		 store_col_time(sqlite3_stmt *, int);
+
+#endif /* STORE_INTERNAL_H */

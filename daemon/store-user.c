@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * Copyright (c) 2026 The followup authors
+ *
+ * All SQL for each rep's own settings lives here.
+ */
+
+#include <config.h>
+
+#include <string.h>
+
+#include "store-internal.h"
+
+const struct store_sql store_user_sql[] = {
+	{ STMT_USER_GET,
+	  "SELECT name, uid, email, tz, digest, hours, workdays, updated_at "
+	  "FROM users WHERE name = ?1" },
+	{ STMT_USER_PUT,
+	  "INSERT INTO users (name, uid, email, tz, digest, hours, workdays, "
+	  "created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8) "
+	  "ON CONFLICT (name) DO UPDATE SET uid = ?2, email = ?3, tz = ?4, "
+	  "digest = ?5, hours = ?6, workdays = ?7, updated_at = ?8" },
+	{ STMT_COUNT, NULL }
+};
+
+/*
+ * Fill u with the settings of user name.  A user who never set anything
+ * gets STORE_NOT_FOUND and an empty u with only the name.  The caller
+ * clears u either way.
+ */
+enum store_result
+store_user_get(struct store *st, const char *name, struct fu_user *u)
+{
+	sqlite3_stmt	*s = store_stmt(st, STMT_USER_GET);
+	int		 rc;
+
+	memset(u, 0, sizeof *u);
+	store_bind_text(s, 1, name);
+	rc = store_step(st, s);
+	if (rc == SQLITE_DONE) {
+		store_done(s);
+		u->name = xstrdup(name);
+		u->uid = -1;
+		return STORE_NOT_FOUND;
+	}
+	if (rc != SQLITE_ROW)
+		return store_fail(st, s, rc);
+	u->name = store_col_text(s, 0);
+	u->uid = sqlite3_column_type(s, 1) == SQLITE_NULL ? -1 :
+	    sqlite3_column_int64(s, 1);
+	u->email = store_col_text(s, 2);
+	u->tz = store_col_text(s, 3);
+	u->digest = store_col_text(s, 4);
+	u->hours = store_col_text(s, 5);
+	u->workdays = store_col_text(s, 6);
+	u->updated_at = store_col_time(s, 7);
+	store_done(s);
+	return STORE_OK;
+}
+
+/* Write all of u's settings at time now.  Needs a write transaction. */
+enum store_result
+store_user_put(struct store *st, const struct fu_user *u, time_t now)
+{
+	sqlite3_stmt	*s = store_stmt(st, STMT_USER_PUT);
+	int		 rc;
+
+	store_bind_text(s, 1, u->name);
+	if (u->uid >= 0)
+		sqlite3_bind_int64(s, 2, u->uid);
+	store_bind_text(s, 3, u->email);
+	store_bind_text(s, 4, u->tz);
+	store_bind_text(s, 5, u->digest);
+	store_bind_text(s, 6, u->hours);
+	store_bind_text(s, 7, u->workdays);
+	sqlite3_bind_int64(s, 8, now);
+	if ((rc = store_step(st, s)) != SQLITE_DONE)
+		return store_fail(st, s, rc);
+	store_done(s);
+	return STORE_OK;
+}

@@ -1,0 +1,581 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * Copyright (c) 2026 The followup authors
+ *
+ * The store: opening the SQLite database, its pragmas, the schema and its
+ * migrations, the prepared statements and the group commit.  With the
+ * store-*.c files, the only place with SQL.
+ *
+ * Group commit: the first write of a loop pass opens one transaction
+ * (BEGIN IMMEDIATE) and schedules a commit event; each write op runs in a
+ * savepoint of it, so one failing op undoes only itself.  The commit runs
+ * once the loop has handled every request that arrived together, then the
+ * commit callback releases the replies, which therefore never say ok before
+ * the change is on disk (WAL, synchronous=FULL).
+ */
+
+#include <config.h>
+
+#include <errno.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "store-internal.h"
+
+/*
+ * The schema, one step per version.  Never edit a step once released: add
+ * a new one.  Each runs in its own transaction with PRAGMA user_version.
+ */
+static const char *const store_migrations[] = {
+	/* 1: the first schema */
+	"CREATE TABLE users ("
+	"  name TEXT PRIMARY KEY,"
+	"  uid INTEGER,"
+	"  email TEXT, tz TEXT, digest TEXT, hours TEXT, workdays TEXT,"
+	"  created_at INTEGER NOT NULL,"
+	"  updated_at INTEGER NOT NULL"
+	");"
+	"CREATE TABLE contacts ("
+	"  id INTEGER PRIMARY KEY,"
+	"  owner TEXT NOT NULL,"
+	"  name TEXT NOT NULL,"
+	"  company TEXT, phone TEXT, email TEXT, tz TEXT,"
+	"  stage TEXT NOT NULL,"
+	"  notes TEXT,"
+	"  archived_at INTEGER,"
+	"  last_activity_at INTEGER,"
+	"  created_at INTEGER NOT NULL,"
+	"  updated_at INTEGER NOT NULL"
+	");"
+	"CREATE INDEX contacts_owner ON contacts (owner, id);"
+	"CREATE TABLE interactions ("
+	"  id INTEGER PRIMARY KEY,"
+	"  contact_id INTEGER NOT NULL REFERENCES contacts (id),"
+	"  owner TEXT NOT NULL,"
+	"  kind TEXT NOT NULL,"
+	"  outcome TEXT,"
+	"  note TEXT,"
+	"  at INTEGER NOT NULL,"
+	"  created_at INTEGER NOT NULL"
+	");"
+	"CREATE INDEX interactions_contact ON interactions (contact_id, at);"
+	"CREATE TABLE followups ("
+	"  id INTEGER PRIMARY KEY,"
+	"  contact_id INTEGER NOT NULL REFERENCES contacts (id),"
+	"  owner TEXT NOT NULL,"
+	"  kind TEXT NOT NULL,"
+	"  status TEXT NOT NULL DEFAULT 'pending',"
+	"  due_at INTEGER NOT NULL,"
+	"  reason TEXT,"
+	"  remind_before INTEGER,"
+	"  remind_at INTEGER NOT NULL,"
+	"  snoozes INTEGER NOT NULL DEFAULT 0,"
+	"  note TEXT,"
+	"  created_at INTEGER NOT NULL,"
+	"  updated_at INTEGER NOT NULL,"
+	"  done_at INTEGER"
+	");"
+	"CREATE INDEX followups_pending_due ON followups (due_at)"
+	"  WHERE status = 'pending';"
+	"CREATE INDEX followups_pending_remind ON followups (remind_at)"
+	"  WHERE status = 'pending';"
+	"CREATE INDEX followups_owner ON followups (owner, status, due_at);"
+	"CREATE INDEX followups_contact ON followups (contact_id, status, due_at);",
+};
+#define STORE_SCHEMA_VERSION \
+	((int)(sizeof store_migrations / sizeof store_migrations[0]))
+
+static const struct store_sql *const store_sql_tables[] = {
+	store_contact_sql,
+	store_interaction_sql,
+	store_followup_sql,
+	store_user_sql,
+};
+
+static void	store_commit_event_cb(evutil_socket_t, short, void *);
+
+/* Map an SQLite result code to a store result. */
+static enum store_result
+store_result_of(int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_OK:
+	case SQLITE_ROW:
+	case SQLITE_DONE:
+		return STORE_OK;
+	case SQLITE_FULL:
+		return STORE_FULL;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return STORE_BUSY;
+	case SQLITE_CONSTRAINT:
+		return STORE_CONFLICT;
+	default:
+		return STORE_ERROR;
+	}
+}
+
+/* Run SQL that returns no rows; log and return the SQLite code. */
+static int
+store_exec(struct store *st, const char *sql)
+{
+	char	*msg = NULL;
+	int	 rc;
+
+	rc = sqlite3_exec(st->db, sql, NULL, NULL, &msg);
+	if (rc != SQLITE_OK) {
+		log_warnx("store: %s: %s", sql[0] == 'C' ? "schema" : sql,
+		    msg != NULL ? msg : sqlite3_errstr(rc));
+		st->last = store_result_of(rc);
+	}
+	sqlite3_free(msg);
+	return rc;
+}
+
+/* Read one integer from a PRAGMA or query; -1 on error. */
+static long long
+store_query_int(struct store *st, const char *sql)
+{
+	sqlite3_stmt	*s;
+	long long	 v = -1;
+
+	if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
+		return -1;
+	if (sqlite3_step(s) == SQLITE_ROW)
+		v = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	return v;
+}
+
+/* Make the database's directory (and parents) if missing, mode 0700. */
+static int
+store_mkdirs(const char *path, char **cause)
+{
+	char		*copy, *dir, *p;
+	struct stat	 sb;
+
+	copy = xstrdup(path);
+	dir = dirname(copy);
+	for (p = dir + 1; ; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		char save = *p;
+		*p = '\0';
+		if (stat(dir, &sb) != 0) {
+			if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+				xasprintf(cause, "cannot create %s: %s", dir,
+				    strerror(errno));
+				free(copy);
+				return -1;
+			}
+		} else if (!S_ISDIR(sb.st_mode)) {
+			xasprintf(cause, "%s is not a directory", dir);
+			free(copy);
+			return -1;
+		}
+		*p = save;
+		if (save == '\0')
+			break;
+	}
+	free(copy);
+	return 0;
+}
+
+/* Bring the schema up to date, one transaction per step. */
+static int
+store_migrate(struct store *st, char **cause)
+{
+	long long	 version;
+	char		 sql[64];
+	int		 v;
+
+	version = store_query_int(st, "PRAGMA user_version");
+	if (version < 0) {
+		xasprintf(cause, "cannot read %s: %s", st->path,
+		    sqlite3_errmsg(st->db));
+		return -1;
+	}
+	if (version > STORE_SCHEMA_VERSION) {
+		xasprintf(cause, "%s has schema version %lld, newer than this "
+		    "followupd knows (%d); run a newer followupd", st->path,
+		    version, STORE_SCHEMA_VERSION);
+		return -1;
+	}
+	for (v = (int)version; v < STORE_SCHEMA_VERSION; v++) {
+		if (store_exec(st, "BEGIN IMMEDIATE") != SQLITE_OK)
+			goto fail;
+		snprintf(sql, sizeof sql, "PRAGMA user_version = %d", v + 1);
+		if (store_exec(st, store_migrations[v]) != SQLITE_OK ||
+		    store_exec(st, sql) != SQLITE_OK ||
+		    store_exec(st, "COMMIT") != SQLITE_OK) {
+			sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+			goto fail;
+		}
+		log_info("store: %s migrated to schema version %d", st->path,
+		    v + 1);
+	}
+	return 0;
+fail:
+	xasprintf(cause, "cannot migrate %s to schema version %d: %s",
+	    st->path, v + 1, sqlite3_errmsg(st->db));
+	return -1;
+}
+
+/*
+ * Open (creating if needed) the database at path, set it up for durable
+ * WAL use, migrate its schema and prepare every statement.
+ *
+ * Return the store, or NULL with *cause set (caller frees) if the file
+ * cannot be opened, is not a followup database, or is from a newer schema.
+ * The caller frees the store with store_close.
+ */
+struct store *
+store_open(const char *path, char **cause)
+{
+	struct store	*st;
+	sqlite3_stmt	*s;
+	const char	*mode;
+	size_t		 i, j;
+	int		 rc;
+
+	*cause = NULL;
+	st = xcalloc(1, sizeof *st);
+	st->path = xstrdup(path);
+	if (store_mkdirs(path, cause) != 0)
+		goto fail;
+	rc = sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK) {
+		xasprintf(cause, "cannot open %s: %s", path,
+		    st->db != NULL ? sqlite3_errmsg(st->db) :
+		    sqlite3_errstr(rc));
+		goto fail;
+	}
+	sqlite3_extended_result_codes(st->db, 1);
+	sqlite3_busy_timeout(st->db, 2000);
+
+	/* Reading the mode also proves the file is a database. */
+	if (sqlite3_prepare_v2(st->db, "PRAGMA journal_mode = WAL", -1, &s,
+	    NULL) != SQLITE_OK || sqlite3_step(s) != SQLITE_ROW) {
+		xasprintf(cause, "cannot use %s: %s", path,
+		    sqlite3_errmsg(st->db));
+		sqlite3_finalize(s);
+		goto fail;
+	}
+	mode = (const char *)sqlite3_column_text(s, 0);
+	if (mode == NULL || strcmp(mode, "wal") != 0) {
+		xasprintf(cause, "cannot put %s in WAL mode (it stays in "
+		    "\"%s\")", path, mode != NULL ? mode : "?");
+		sqlite3_finalize(s);
+		goto fail;
+	}
+	sqlite3_finalize(s);
+	if (store_exec(st, "PRAGMA synchronous = FULL") != SQLITE_OK ||
+	    store_exec(st, "PRAGMA foreign_keys = ON") != SQLITE_OK ||
+	    store_exec(st, "PRAGMA trusted_schema = OFF") != SQLITE_OK) {
+		xasprintf(cause, "cannot set up %s: %s", path,
+		    sqlite3_errmsg(st->db));
+		goto fail;
+	}
+	if (store_migrate(st, cause) != 0)
+		goto fail;
+
+	for (i = 0; i < sizeof store_sql_tables / sizeof store_sql_tables[0];
+	    i++) {
+		for (j = 0; store_sql_tables[i][j].sql != NULL; j++) {
+			const struct store_sql *q = &store_sql_tables[i][j];
+
+			rc = sqlite3_prepare_v3(st->db, q->sql, -1,
+			    SQLITE_PREPARE_PERSISTENT, &st->stmt[q->slot],
+			    NULL);
+			if (rc != SQLITE_OK) {
+				xasprintf(cause, "cannot prepare a statement "
+				    "on %s: %s (%s)", path,
+				    sqlite3_errmsg(st->db), q->sql);
+				goto fail;
+			}
+		}
+	}
+	for (i = 0; i < STMT_COUNT; i++) {
+		if (st->stmt[i] == NULL)
+			fatalx("store: statement %zu has no SQL", i);
+	}
+	return st;
+fail:
+	store_close(st);
+	return NULL;
+}
+
+/* Close the store; an open group commit is committed first. */
+void
+store_close(struct store *st)
+{
+	int	i;
+
+	if (st == NULL)
+		return;
+	if (st->txn_open)
+		store_commit(st);
+	if (st->commit_ev != NULL)
+		event_free(st->commit_ev);
+	for (i = 0; i < STMT_COUNT; i++)
+		sqlite3_finalize(st->stmt[i]);
+	if (st->db != NULL && sqlite3_close(st->db) != SQLITE_OK)
+		log_warnx("store: closing %s: %s", st->path,
+		    sqlite3_errmsg(st->db));
+	free(st->path);
+	free(st);
+}
+
+/*
+ * Have group commits run from the loop: after a write begins, a commit
+ * event fires once the requests of this loop pass are handled, and cb is
+ * called with 1 if the commit is durable, 0 if every write of the group
+ * was lost.  Without this (unit tests), the caller calls store_commit.
+ */
+void
+store_set_commit_cb(struct store *st, struct event_base *base,
+    store_commit_cb cb, void *arg)
+{
+	if (st->commit_ev != NULL)
+		event_free(st->commit_ev);
+	st->commit_ev = event_new(base, -1, 0, store_commit_event_cb, st);
+	if (st->commit_ev == NULL)
+		fatalx("store: event_new");
+	st->commit_cb = cb;
+	st->commit_arg = arg;
+}
+
+static void
+store_commit_event_cb(evutil_socket_t fd, short what, void *arg)
+{
+	store_commit(arg);
+}
+
+/*
+ * Start one write: join the open group transaction (opening it if none is)
+ * and set a savepoint.  Must be paired with store_write_end.
+ * Return STORE_OK, or STORE_BUSY / STORE_FULL / STORE_ERROR if no
+ * transaction could be opened (nothing is held then).
+ */
+enum store_result
+store_write_begin(struct store *st)
+{
+	if (!st->txn_open) {
+		if (store_exec(st, "BEGIN IMMEDIATE") != SQLITE_OK)
+			return st->last;
+		st->txn_open = 1;
+		st->txn_failed = 0;
+		if (st->commit_ev != NULL)
+			event_active(st->commit_ev, EV_TIMEOUT, 1);
+	}
+	if (store_exec(st, "SAVEPOINT op") != SQLITE_OK) {
+		st->txn_failed = 1;
+		return st->last;
+	}
+	return STORE_OK;
+}
+
+/*
+ * End one write: keep it if ok, else undo it alone.  If SQLite rolled the
+ * whole transaction back (it does on a full disk or I/O error), mark the
+ * group failed so the commit reports every write of it lost.
+ */
+void
+store_write_end(struct store *st, int ok)
+{
+	if (st->txn_failed || sqlite3_get_autocommit(st->db)) {
+		st->txn_failed = 1;
+		return;
+	}
+	if (!ok && store_exec(st, "ROLLBACK TO op") != SQLITE_OK)
+		st->txn_failed = 1;
+	if (store_exec(st, "RELEASE op") != SQLITE_OK)
+		st->txn_failed = 1;
+	if (sqlite3_get_autocommit(st->db))
+		st->txn_failed = 1;
+}
+
+/* Is a group transaction open (so replies must wait for its commit)? */
+int
+store_in_txn(struct store *st)
+{
+	return st->txn_open;
+}
+
+/*
+ * Commit the group transaction, if one is open, and call the commit
+ * callback with the outcome.  Return 0 if it is durable (or nothing was
+ * open), -1 if its writes were lost.
+ */
+int
+store_commit(struct store *st)
+{
+	int	ok = 1;
+
+	if (!st->txn_open)
+		return 0;
+	if (st->txn_failed || sqlite3_get_autocommit(st->db))
+		ok = 0;
+	else if (store_exec(st, "COMMIT") != SQLITE_OK)
+		ok = 0;
+	if (!ok) {
+		if (!sqlite3_get_autocommit(st->db))
+			sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+		log_warnx("store: a group of writes was rolled back: %s",
+		    sqlite3_errmsg(st->db));
+	}
+	st->txn_open = 0;
+	st->txn_failed = 0;
+	if (st->commit_ev != NULL)
+		event_del(st->commit_ev);
+	if (st->commit_cb != NULL)
+		st->commit_cb(ok, st->commit_arg);
+	return ok ? 0 : -1;
+}
+
+/* What the last failing call met. */
+enum store_result
+store_last_result(struct store *st)
+{
+	return st->last;
+}
+
+/* The schema version of the open database. */
+int
+store_schema_version(struct store *st)
+{
+	return (int)store_query_int(st, "PRAGMA user_version");
+}
+
+/* --- helpers for the store-*.c files --- */
+
+sqlite3_stmt *
+store_stmt(struct store *st, enum store_stmt slot)
+{
+	return st->stmt[slot];
+}
+
+/* Step s; log errors with the statement.  Return the SQLite code. */
+int
+store_step(struct store *st, sqlite3_stmt *s)
+{
+	int	rc;
+
+	rc = sqlite3_step(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		st->last = store_result_of(rc);
+		log_warnx("store: %s: %s", sqlite3_sql(s),
+		    sqlite3_errmsg(st->db));
+	}
+	return rc;
+}
+
+/* Finish with a statement: reset it and clear its bindings. */
+void
+store_done(sqlite3_stmt *s)
+{
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+}
+
+/* Finish with s after a failed step and say what failed. */
+enum store_result
+store_fail(struct store *st, sqlite3_stmt *s, int rc)
+{
+	store_done(s);
+	return store_result_of(rc);
+}
+
+/* Bind text, or NULL when s is NULL. */
+void
+store_bind_text(sqlite3_stmt *s, int i, const char *text)
+{
+	if (text == NULL)
+		sqlite3_bind_null(s, i);
+	else
+		sqlite3_bind_text(s, i, text, -1, SQLITE_TRANSIENT);
+}
+
+/* Bind a time, or NULL when it is 0 (unset). */
+void
+store_bind_time(sqlite3_stmt *s, int i, time_t t)
+{
+	if (t == 0)
+		sqlite3_bind_null(s, i);
+	else
+		sqlite3_bind_int64(s, i, (sqlite3_int64)t);
+}
+
+/* A copy of a text column, or NULL. Caller frees. */
+char *
+store_col_text(sqlite3_stmt *s, int i)
+{
+	const unsigned char	*text;
+
+	if (sqlite3_column_type(s, i) == SQLITE_NULL)
+		return NULL;
+	text = sqlite3_column_text(s, i);
+	return text != NULL ? xstrdup((const char *)text) : NULL;
+}
+
+/* A time column, 0 when NULL. */
+time_t
+store_col_time(sqlite3_stmt *s, int i)
+{
+	return (time_t)sqlite3_column_int64(s, i);
+}
+
+void
+fu_contact_clear(struct fu_contact *c)
+{
+	free(c->owner);
+	free(c->name);
+	free(c->company);
+	free(c->phone);
+	free(c->email);
+	free(c->tz);
+	free(c->stage);
+	free(c->notes);
+	memset(c, 0, sizeof *c);
+}
+
+void
+fu_interaction_clear(struct fu_interaction *in)
+{
+	free(in->owner);
+	free(in->kind);
+	free(in->outcome);
+	free(in->note);
+	memset(in, 0, sizeof *in);
+}
+
+void
+fu_followup_clear(struct fu_followup *f)
+{
+	free(f->contact_name);
+	free(f->owner);
+	free(f->kind);
+	free(f->status);
+	free(f->reason);
+	free(f->note);
+	memset(f, 0, sizeof *f);
+}
+
+void
+fu_user_clear(struct fu_user *u)
+{
+	free(u->name);
+	free(u->email);
+	free(u->tz);
+	free(u->digest);
+	free(u->hours);
+	free(u->workdays);
+	memset(u, 0, sizeof *u);
+}

@@ -1,0 +1,296 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * Copyright (c) 2026 The followup authors
+ *
+ * Time: date expressions to UTC instants in a given zone (gnulib
+ * parse-datetime with time_rz, never touching the process's TZ), local
+ * calendar days, and the RFC 3339 form replies carry.
+ */
+
+#include <config.h>
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "parse-datetime.h"
+
+#include "followupd.h"
+
+/* Longest date expression we try to read. */
+#define WHEN_EXPR_MAX	256
+
+/* Directory of the zone database. */
+static const char *
+when_tzdir(void)
+{
+	const char	*dir = getenv("TZDIR");
+
+	return (dir != NULL && *dir == '/') ? dir : "/usr/share/zoneinfo";
+}
+
+/*
+ * Is name a zone of the system's zone database (an IANA name such as
+ * "Europe/Berlin" or "UTC")?  POSIX TZ strings are not accepted: a rep
+ * means a place, and a typo must not silently become UTC.
+ */
+int
+when_zone_valid(const char *name)
+{
+	char		 path[4096];
+	struct stat	 sb;
+	const char	*p;
+	int		 n;
+
+	if (name == NULL || *name == '\0' || *name == '/' ||
+	    strlen(name) > 100 || strstr(name, "..") != NULL)
+		return 0;
+	for (p = name; *p != '\0'; p++) {
+		if (!isalnum((unsigned char)*p) && strchr("/_+-", *p) == NULL)
+			return 0;
+	}
+	n = snprintf(path, sizeof path, "%s/%s", when_tzdir(), name);
+	if (n < 0 || (size_t)n >= sizeof path)
+		return 0;
+	return stat(path, &sb) == 0 && S_ISREG(sb.st_mode);
+}
+
+/* UTC offset in seconds of zone tz at instant t. */
+static long
+when_offset(timezone_t tz, time_t t)
+{
+	struct tm	tm;
+
+	if (localtime_rz(tz, &t, &tm) == NULL)
+		return 0;
+	return tm.tm_gmtoff;
+}
+
+/*
+ * If wall (a local wall-clock time written as if it were UTC) falls in a
+ * gap where the clocks jumped forward, set *out to the first instant after
+ * the gap and return 1; return 0 if that local time exists.
+ */
+static int
+when_gap(timezone_t tz, time_t wall, time_t *out)
+{
+	long	before, after;
+	time_t	lo, hi, mid;
+
+	before = when_offset(tz, wall - 86400);
+	after = when_offset(tz, wall + 86400);
+	if (wall - before + when_offset(tz, wall - before) == wall ||
+	    wall - after + when_offset(tz, wall - after) == wall)
+		return 0;
+	if (after <= before)
+		return 0;
+	/* The jump happens between these two instants. */
+	lo = wall - after;
+	hi = wall - before;
+	while (hi - lo > 1) {
+		mid = lo + (hi - lo) / 2;
+		if (when_offset(tz, mid) == after)
+			hi = mid;
+		else
+			lo = mid;
+	}
+	*out = hi;
+	return 1;
+}
+
+/*
+ * Read a date expression.
+ *
+ * expr is anything date -d understands ("tomorrow 10:00", "fri 16:00",
+ * "2026-11-24 14:30", RFC 3339, TZ="Europe/London" tue 10:00), or the same
+ * with a leading "in" ("in 3 days").  Local times are read in zone tzname
+ * (an IANA name; NULL or "" means UTC), relative ones from now.  A local
+ * time that does not exist (clocks jumped forward) becomes the first valid
+ * instant after it and *note says so; a repeated one (clocks went back)
+ * becomes the first of the two.
+ *
+ * Return 0 and set *out, and *note (NULL, or a message the caller frees);
+ * or -1 and set *cause (caller frees).
+ */
+int
+when_parse(const char *expr, const char *tzname, time_t now, time_t *out,
+    char **note, char **cause)
+{
+	struct timespec	 base, ts;
+	timezone_t	 tz, utc = NULL;
+	const char	*p = expr;
+	char		 stamp[64];
+	struct tm	 tm;
+	time_t		 wall, t, earlier;
+	long		 off, prev;
+	int		 ok, rc = -1;
+
+	*note = NULL;
+	*cause = NULL;
+	if (tzname == NULL || *tzname == '\0')
+		tzname = "UTC";
+	if (strlen(expr) > WHEN_EXPR_MAX) {
+		xasprintf(cause, "date expression too long (over %d bytes)",
+		    WHEN_EXPR_MAX);
+		return -1;
+	}
+	while (isspace((unsigned char)*p))
+		p++;
+	if (strncasecmp(p, "in", 2) == 0 && isspace((unsigned char)p[2]))
+		p += 3;
+	if (*p == '\0') {
+		xasprintf(cause, "empty date expression");
+		return -1;
+	}
+	if ((tz = tzalloc(tzname)) == NULL) {
+		xasprintf(cause, "unknown time zone \"%s\"", tzname);
+		return -1;
+	}
+
+	base.tv_sec = now;
+	base.tv_nsec = 0;
+	ok = parse_datetime2(&ts, p, &base, 0, tz, tzname);
+	if (ok) {
+		t = ts.tv_sec;
+		/* The repeated hour: prefer the earlier of two instants. */
+		off = when_offset(tz, t);
+		prev = when_offset(tz, t - 86400);
+		if (prev > off) {
+			earlier = t - (prev - off);
+			if (earlier + when_offset(tz, earlier) == t + off)
+				t = earlier;
+		}
+		*out = t;
+		rc = 0;
+		goto out;
+	}
+
+	/*
+	 * Maybe the expression names a local time that does not exist.  Read
+	 * it as wall-clock time (UTC, with now shifted to local) and look.
+	 */
+	if ((utc = tzalloc("UTC0")) == NULL)
+		goto bad;
+	base.tv_sec = now + when_offset(tz, now);
+	if (parse_datetime2(&ts, p, &base, 0, utc, "UTC0")) {
+		wall = ts.tv_sec;
+		if (when_gap(tz, wall, &t)) {
+			*out = t;
+			gmtime_r(&wall, &tm);
+			strftime(stamp, sizeof stamp, "%Y-%m-%d %H:%M", &tm);
+			t += when_offset(tz, t);
+			gmtime_r(&t, &tm);
+			xasprintf(note, "%s does not exist in %s (the clocks "
+			    "go forward); using %02d:%02d, the first time "
+			    "after it", stamp, tzname, tm.tm_hour, tm.tm_min);
+			rc = 0;
+			goto out;
+		}
+	}
+bad:
+	xasprintf(cause, "cannot read \"%s\" as a date and time", expr);
+out:
+	if (utc != NULL)
+		tzfree(utc);
+	tzfree(tz);
+	return rc;
+}
+
+/*
+ * Set *out to the start of the local calendar day that holds t, moved by
+ * days whole days (in calendar terms: across a daylight-saving change a day
+ * has 23 or 25 hours).  Return 0, or -1 for an unknown zone.
+ */
+int
+when_day_start(time_t t, const char *tzname, int days, time_t *out)
+{
+	timezone_t	tz;
+	struct tm	tm;
+	time_t		r;
+
+	if (tzname == NULL || *tzname == '\0')
+		tzname = "UTC";
+	if ((tz = tzalloc(tzname)) == NULL)
+		return -1;
+	if (localtime_rz(tz, &t, &tm) == NULL) {
+		tzfree(tz);
+		return -1;
+	}
+	tm.tm_mday += days;
+	tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
+	tm.tm_isdst = -1;
+	r = mktime_z(tz, &tm);
+	if (r == (time_t)-1) {
+		tzfree(tz);
+		return -1;
+	}
+	/* Midnight itself may fall in a gap (some zones skip it). */
+	if (tm.tm_hour != 0 && r > t)
+		r -= tm.tm_hour * 3600;
+	tzfree(tz);
+	*out = r;
+	return 0;
+}
+
+/* Write t as RFC 3339 UTC ("2026-11-24T10:00:00Z"). */
+void
+when_format(time_t t, char *buf, size_t len)
+{
+	struct tm	tm;
+
+	gmtime_r(&t, &tm);
+	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* t as a JSON string in RFC 3339 UTC. */
+json_t *
+when_json(time_t t)
+{
+	char	buf[WHEN_RFC3339_LEN];
+
+	when_format(t, buf, sizeof buf);
+	return json_string(buf);
+}
+
+/* t as RFC 3339, or JSON null when t is 0 (unset). */
+json_t *
+when_json_or_null(time_t t)
+{
+	return t == 0 ? json_null() : when_json(t);
+}
+
+/*
+ * The daemon's own zone, used for a caller who set none: $TZ if it names
+ * a zone, else the target of /etc/localtime, else UTC.  Borrowed.
+ */
+const char *
+when_local_zone(void)
+{
+	static char	 zone[256];
+	const char	*tz, *p;
+	char		 link[4096];
+	ssize_t		 n;
+
+	if (zone[0] != '\0')
+		return zone;
+	snprintf(zone, sizeof zone, "UTC");
+	if ((tz = getenv("TZ")) != NULL) {
+		if (*tz == ':')
+			tz++;
+		if (when_zone_valid(tz))
+			snprintf(zone, sizeof zone, "%s", tz);
+		return zone;
+	}
+	n = readlink("/etc/localtime", link, sizeof link - 1);
+	if (n > 0) {
+		link[n] = '\0';
+		if ((p = strstr(link, "zoneinfo/")) != NULL &&
+		    when_zone_valid(p + 9))
+			snprintf(zone, sizeof zone, "%s", p + 9);
+	}
+	return zone;
+}
