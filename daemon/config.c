@@ -30,6 +30,15 @@ struct config_parse {
 	int			 stages_closed_set;
 };
 
+/*
+ * Keys of the design that this version reads but does not act on yet:
+ * refused, so that nobody counts on a hook or a digest that never runs.
+ */
+static const char *const config_not_yet[] = {
+	"admin_group", "missed_grace", "digest", "hook", "hook_timeout",
+	"workdays", "hours", "voicemails_per_week", NULL
+};
+
 static const char *const config_day_names[7] = {
 	"sun", "mon", "tue", "wed", "thu", "fri", "sat"
 };
@@ -321,9 +330,17 @@ config_handler(void *arg, const char *section, const char *key,
 	struct fu_config	*cf = p->cf;
 	long			 n;
 	char			*end;
+	int			 i;
 
 	if (key == NULL)
 		return 1;	/* a section header alone */
+	for (i = 0; config_not_yet[i] != NULL; i++) {
+		if (strcmp(key, config_not_yet[i]) == 0) {
+			xasprintf(&p->cause, "[%s] %s is not supported by "
+			    "followupd %s yet", section, key, PACKAGE_VERSION);
+			return 0;
+		}
+	}
 	if (strcmp(section, "daemon") == 0) {
 		if (strcmp(key, "socket") == 0) {
 			if (*value != '/')
