@@ -201,7 +201,7 @@ enum store_result store_contact_get(struct store *, const char *, int64_t,
 		     struct fu_contact *);
 enum store_result store_contact_update(struct store *, const struct fu_contact *);
 enum store_result store_contact_set_archived(struct store *, const char *,
-		     int64_t, time_t, int *);
+		     int64_t, int, time_t, int *);
 enum store_result store_contact_list(struct store *,
 		     const struct store_contact_filter *, store_contact_cb, void *);
 enum store_result store_contact_stale(struct store *, const char *,
@@ -232,7 +232,7 @@ enum store_result store_followup_insert(struct store *, struct fu_followup *);
 enum store_result store_followup_get(struct store *, const char *, int64_t,
 		     struct fu_followup *);
 enum store_result store_followup_set_due(struct store *, const char *,
-		     int64_t, time_t, time_t, int);
+		     int64_t, time_t, time_t, int, time_t);
 enum store_result store_followup_close(struct store *, const char *, int64_t,
 		     const char *, const char *, time_t);
 enum store_result store_followup_list(struct store *,

@@ -252,8 +252,8 @@ op_contact_archive(struct op_ctx *ctx, json_t *args, json_t **result)
 		    "contact %lld is already archived", (long long)id);
 	}
 	fu_contact_clear(&c);
-	r = store_contact_set_archived(ctx->st, ctx->user, id,
-	    restore ? 0 : ctx->now, &cancelled);
+	r = store_contact_set_archived(ctx->st, ctx->user, id, !restore,
+	    ctx->now, &cancelled);
 	if (r == STORE_OK)
 		r = store_contact_get(ctx->st, ctx->user, id, &c);
 	if (r != STORE_OK)

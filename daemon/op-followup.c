@@ -274,7 +274,7 @@ followup_move(struct op_ctx *ctx, json_t *args, const char *name, int snooze,
 		goto out;
 	lead = f.remind_before >= 0 ? f.remind_before : ctx->cf->lead;
 	if ((r = store_followup_set_due(ctx->st, ctx->user, id, due, due - lead,
-	    snooze)) != STORE_OK) {
+	    snooze, ctx->now)) != STORE_OK) {
 		reply_store_error(ctx, r, "follow-up", id);
 		goto out;
 	}

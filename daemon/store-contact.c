@@ -188,29 +188,28 @@ store_contact_update(struct store *st, const struct fu_contact *c)
 }
 
 /*
- * Archive contact id at time now (or restore it when now is 0).  Archiving
- * cancels its pending follow-ups; *cancelled says how many.  Needs a write
- * transaction.
+ * Archive contact id at time now (or restore it when archive is 0).
+ * Archiving cancels its pending follow-ups; *cancelled says how many.
+ * Needs a write transaction.
  */
 enum store_result
 store_contact_set_archived(struct store *st, const char *owner, int64_t id,
-    time_t now, int *cancelled)
+    int archive, time_t now, int *cancelled)
 {
 	sqlite3_stmt	*s = store_stmt(st, STMT_CONTACT_ARCHIVE);
-	time_t		 stamp = now != 0 ? now : time(NULL);
 	int		 rc;
 
 	*cancelled = 0;
 	sqlite3_bind_int64(s, 1, id);
 	store_bind_text(s, 2, owner);
-	store_bind_time(s, 3, now);
-	sqlite3_bind_int64(s, 4, stamp);
+	store_bind_time(s, 3, archive ? now : 0);
+	sqlite3_bind_int64(s, 4, now);
 	if ((rc = store_step(st, s)) != SQLITE_DONE)
 		return store_fail(st, s, rc);
 	store_done(s);
 	if (sqlite3_changes(st->db) != 1)
 		return STORE_NOT_FOUND;
-	if (now == 0)
+	if (!archive)
 		return STORE_OK;
 
 	s = store_stmt(st, STMT_CONTACT_CANCEL_PENDING);

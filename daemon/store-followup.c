@@ -142,12 +142,12 @@ store_followup_get(struct store *st, const char *owner, int64_t id,
 
 /*
  * Move pending follow-up id to due_at with its reminder at remind_at; a
- * snooze counts.  STORE_CONFLICT if it is not pending.  Needs a write
+ * snooze counts; now is when.  STORE_CONFLICT if it is not pending.  Needs a write
  * transaction.
  */
 enum store_result
 store_followup_set_due(struct store *st, const char *owner, int64_t id,
-    time_t due_at, time_t remind_at, int snooze)
+    time_t due_at, time_t remind_at, int snooze, time_t now)
 {
 	sqlite3_stmt	*s = store_stmt(st, STMT_FOLLOWUP_SET_DUE);
 	int		 rc;
@@ -157,7 +157,7 @@ store_followup_set_due(struct store *st, const char *owner, int64_t id,
 	sqlite3_bind_int64(s, 3, due_at);
 	sqlite3_bind_int64(s, 4, remind_at);
 	sqlite3_bind_int(s, 5, snooze ? 1 : 0);
-	sqlite3_bind_int64(s, 6, time(NULL));
+	sqlite3_bind_int64(s, 6, now);
 	if ((rc = store_step(st, s)) != SQLITE_DONE)
 		return store_fail(st, s, rc);
 	store_done(s);

@@ -228,9 +228,6 @@ when_day_start(time_t t, const char *tzname, int days, time_t *out)
 		tzfree(tz);
 		return -1;
 	}
-	/* Midnight itself may fall in a gap (some zones skip it). */
-	if (tm.tm_hour != 0 && r > t)
-		r -= tm.tm_hour * 3600;
 	tzfree(tz);
 	*out = r;
 	return 0;
