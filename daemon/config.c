@@ -35,8 +35,7 @@ struct config_parse {
  * refused, so that nobody counts on a hook or a digest that never runs.
  */
 static const char *const config_not_yet[] = {
-	"admin_group", "missed_grace", "digest", "hook", "hook_timeout",
-	"workdays", "hours", "voicemails_per_week", NULL
+	"admin_group", "workdays", "hours", "voicemails_per_week", NULL
 };
 
 static const char *const config_day_names[7] = {
@@ -57,6 +56,11 @@ config_new(void)
 	cf->missed_grace = 30 * 60;
 	cf->digest = 8 * 60;
 	cf->hook_timeout = 30;
+	cf->hook_retry = 30;
+	cf->hook_give_up = 86400;
+	cf->hook_max = 4;
+	cf->late_horizon = 6 * 3600;
+	cf->check_interval = 60;
 	cf->workdays = 0x3e;		/* mon-fri */
 	cf->hours_start = 9 * 60;
 	cf->hours_end = 17 * 60;
@@ -97,6 +101,7 @@ config_free(struct fu_config *cf)
 	free(cf->socket);
 	free(cf->database);
 	free(cf->admin_group);
+	free(cf->manager);
 	for (i = 0; i < cf->nhooks; i++)
 		free(cf->hooks[i]);
 	config_free_stages(cf->open_stages, &cf->nopen);
@@ -398,16 +403,65 @@ config_handler(void *arg, const char *section, const char *key,
 			return 1;
 		}
 		if (strcmp(key, "hook") == 0) {
+			char	**argv, *why;
+
 			if (cf->nhooks == CONFIG_MAX_HOOKS) {
 				xasprintf(&p->cause, "more than %d hooks",
 				    CONFIG_MAX_HOOKS);
 				return 0;
 			}
-			if (*value == '\0')
-				return config_bad(p, section, key, value,
-				    "must name a program");
+			if (hooks_split(value, &argv, &why) != 0) {
+				config_bad(p, section, key, value, why);
+				free(why);
+				return 0;
+			}
+			hooks_free_argv(argv);
 			cf->hooks[cf->nhooks++] = xstrdup(value);
 			return 1;
+		}
+		if (strcmp(key, "hook_retry") == 0) {
+			if (config_parse_duration(value, &cf->hook_retry) != 0
+			    || cf->hook_retry == 0)
+				return config_bad(p, section, key, value,
+				    "must be a duration such as 30s");
+			return 1;
+		}
+		if (strcmp(key, "hook_give_up") == 0) {
+			if (config_parse_duration(value, &cf->hook_give_up) != 0
+			    || cf->hook_give_up == 0)
+				return config_bad(p, section, key, value,
+				    "must be a duration such as 1d");
+			return 1;
+		}
+		if (strcmp(key, "hook_max") == 0) {
+			errno = 0;
+			n = strtol(value, &end, 10);
+			if (errno != 0 || *end != '\0' || n < 1 || n > 64)
+				return config_bad(p, section, key, value,
+				    "must be a number from 1 to 64");
+			cf->hook_max = (int)n;
+			return 1;
+		}
+		if (strcmp(key, "late_horizon") == 0) {
+			if (config_parse_duration(value, &cf->late_horizon) != 0)
+				return config_bad(p, section, key, value,
+				    "must be a duration such as 6h");
+			return 1;
+		}
+		if (strcmp(key, "check_interval") == 0) {
+			if (config_parse_duration(value, &cf->check_interval)
+			    != 0 || cf->check_interval < 1 ||
+			    cf->check_interval > 3600)
+				return config_bad(p, section, key, value,
+				    "must be a duration from 1s to 1h");
+			return 1;
+		}
+		if (strcmp(key, "manager") == 0) {
+			if (strchr(value, '@') == NULL ||
+			    strpbrk(value, " \t<>()[],;:\"\\") != NULL)
+				return config_bad(p, section, key, value,
+				    "must be an email address");
+			return config_set_string(&cf->manager, value);
 		}
 	} else if (strcmp(section, "schedule") == 0) {
 		if (strcmp(key, "workdays") == 0) {

@@ -52,6 +52,7 @@ struct conn {
 	char			*user;
 
 	TAILQ_HEAD(, held_reply) held;
+	struct events_sub	*watch;		/* watching: the subscription */
 	int			 closing;	/* close once replies are out */
 	int			 paused;	/* reading stopped: output full */
 	int			 eof;		/* the client stopped writing */
@@ -130,6 +131,7 @@ conn_free(struct conn *c)
 	}
 	if (c->on_held_list)
 		TAILQ_REMOVE(&conn_held, c, held_entry);
+	events_unsubscribe(c->watch);
 	TAILQ_REMOVE(&conn_all, c, entry);
 	conn_n--;
 	server_conn_closed(c->uid);
@@ -291,6 +293,12 @@ conn_run(struct conn *c, const char *line, size_t len)
 	json_t		*reply;
 	int		 is_write;
 
+	if (c->watch != NULL) {
+		conn_reply(c, ops_error_reply(NULL, FU_ERR_BAD_REQUEST,
+		    "this connection is watching; open another one for "
+		    "requests"), 0);
+		return;
+	}
 	memset(&ctx, 0, sizeof ctx);
 	ctx.st = conn_store;
 	ctx.cf = *conn_cfp;
@@ -417,4 +425,35 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 		log_debug("conn: connection from %s failed: %s", c->user,
 		    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
 	conn_free(c);
+}
+
+/* A notice was delivered: send it if it is this watcher's. */
+static void
+conn_watch_cb(const char *owner, const char *kind, json_t *notice, void *arg)
+{
+	struct conn	*c = arg;
+	json_t		*event;
+
+	if (c->closing || strcmp(owner, c->user) != 0)
+		return;
+	if (evbuffer_get_length(bufferevent_get_output(c->bev)) >
+	    CONN_OUTPUT_HIGH) {
+		log_warnx("conn: watcher %s is not reading its events; "
+		    "closing it", c->user);
+		events_unsubscribe(c->watch);
+		c->watch = NULL;
+		c->closing = 1;
+		bufferevent_disable(c->bev, EV_READ);
+		return;
+	}
+	event = json_pack("{s:s s:O}", "event", kind, "notice", notice);
+	conn_reply(c, event, 0);
+}
+
+/* Turn c into a stream of its user's notices. */
+void
+conn_watch(struct conn *c)
+{
+	if (c->watch == NULL)
+		c->watch = events_subscribe(conn_watch_cb, c);
 }

@@ -34,6 +34,7 @@ static struct fu_config		*main_cf;
 static char			*main_config_path;
 static int			 main_config_explicit;
 static int			 main_verbose;
+static int			 main_stopping;
 
 static __dead void
 usage(int status)
@@ -117,22 +118,57 @@ main_raise_nofile(void)
 static void
 main_status(void)
 {
-	sdnotify_status("serving %d connection%s on %s", conn_count(),
-	    conn_count() == 1 ? "" : "s", server_socket_path());
+	char	next[WHEN_RFC3339_LEN];
+
+	if (sched_next_wakeup() != 0)
+		when_format(sched_next_wakeup(), next, sizeof next);
+	else
+		snprintf(next, sizeof next, "none");
+	sdnotify_status("%d connection%s; next wake-up %s%s%s",
+	    conn_count(), conn_count() == 1 ? "" : "s", next,
+	    outbox_last_error() != NULL ? "; last delivery error: " : "",
+	    outbox_last_error() != NULL ? outbox_last_error() : "");
+}
+
+/* Once stopping, leave the loop when no hook is running any more. */
+static void
+main_maybe_exit(void)
+{
+	struct timeval	tv = { 0, MAIN_DRAIN_MS * 1000 };
+
+	if (!main_stopping || hooks_running() > 0)
+		return;
+	event_base_loopexit(main_base, conn_count() > 0 ? &tv : NULL);
+}
+
+/* A group commit finished: release the replies, look at the schedule. */
+static void
+main_commit_cb(int ok, void *arg)
+{
+	conn_commit_cb(ok, arg);
+	sched_changed();
+	main_maybe_exit();
 }
 
 static void
 main_stop_cb(evutil_socket_t sig, short what, void *arg)
 {
-	struct timeval	tv = { 0, MAIN_DRAIN_MS * 1000 };
-
-	log_info("main: %s received; stopping",
-	    sig == SIGINT ? "SIGINT" : "SIGTERM");
+	if (main_stopping) {
+		log_info("main: stopping now; running hooks are ended and "
+		    "retried after the restart");
+		event_base_loopexit(main_base, NULL);
+		return;
+	}
+	main_stopping = 1;
+	log_info("main: %s received; stopping%s",
+	    sig == SIGINT ? "SIGINT" : "SIGTERM", hooks_running() > 0 ?
+	    " once the running hooks finish" : "");
 	sdnotify_stopping();
 	server_close();
-	/* Writes already taken in are committed and answered. */
+	/* No new notices start; writes already taken in are answered. */
+	sched_free();
 	store_commit(main_store);
-	event_base_loopexit(main_base, conn_count() > 0 ? &tv : NULL);
+	main_maybe_exit();
 }
 
 static void
@@ -259,7 +295,7 @@ main(int argc, char **argv)
 		free(cause);
 		return 1;
 	}
-	store_set_commit_cb(main_store, main_base, conn_commit_cb, NULL);
+	store_set_commit_cb(main_store, main_base, main_commit_cb, NULL);
 	conn_init(main_base, main_store, (const struct fu_config **)&main_cf);
 	server_set_limits(main_cf->max_conns_per_user);
 	if (server_listen(main_base, main_cf->socket, 128, &cause) != 0) {
@@ -278,6 +314,9 @@ main(int argc, char **argv)
 		fatalx("main: cannot watch signals");
 
 	op_meta_init(time(NULL), main_cf->database, server_socket_path());
+	hooks_init(main_base);
+	outbox_init(main_store, (const struct fu_config **)&main_cf);
+	sched_init(main_base, main_store, (const struct fu_config **)&main_cf);
 	sdnotify_init(main_base);
 	log_info("main: followupd %s ready: socket %s, database %s%s%s",
 	    PACKAGE_VERSION, server_socket_path(), main_cf->database,
@@ -288,9 +327,11 @@ main(int argc, char **argv)
 
 	event_base_dispatch(main_base);
 
+	hooks_shutdown();
 	store_commit(main_store);
 	conn_close_all();
 	server_close();
+	sched_free();
 	event_free(ev_term);
 	event_free(ev_int);
 	event_free(ev_hup);

@@ -44,6 +44,8 @@ void		 log_warnx(const char *, ...) FU_PRINTF(1, 2);
 void		 log_err(const char *, ...) FU_PRINTF(1, 2);
 void		 log_info(const char *, ...) FU_PRINTF(1, 2);
 void		 log_debug(const char *, ...) FU_PRINTF(1, 2);
+void		 log_event(int, const char *, int64_t, int64_t, const char *,
+		     const char *, ...) FU_PRINTF(6, 7);
 __dead void	 fatal(const char *, ...) FU_PRINTF(1, 2);
 __dead void	 fatalx(const char *, ...) FU_PRINTF(1, 2);
 
@@ -73,6 +75,12 @@ struct fu_config {
 	char		*hooks[CONFIG_MAX_HOOKS];
 	int		 nhooks;
 	long		 hook_timeout;
+	long		 hook_retry;	/* first retry delay, then doubling */
+	long		 hook_give_up;	/* stop retrying a delivery after */
+	int		 hook_max;	/* hooks running at once */
+	char		*manager;	/* also told of missed callbacks */
+	long		 late_horizon;	/* later than this: folded */
+	long		 check_interval; /* longest sleep of the schedule */
 
 	unsigned int	 workdays;	/* bit 0 = Sunday ... bit 6 = Saturday */
 	int		 hours_start;	/* minutes after midnight */
@@ -106,6 +114,31 @@ void		 when_format(time_t, char *, size_t);
 json_t		*when_json(time_t);
 json_t		*when_json_or_null(time_t);
 const char	*when_local_zone(void);
+time_t		 when_local_on_day(time_t, const char *, int);
+void		 when_local_date(time_t, const char *, char *, size_t);
+
+/* rules.c */
+enum notice_stage {
+	NOTICE_NONE,
+	NOTICE_REMINDER,
+	NOTICE_DUE,
+	NOTICE_MISSED,
+	NOTICE_END,		/* a follow-up's notices end here */
+	NOTICE_DIGEST,
+	NOTICE_SUMMARY
+};
+struct rules_followup {
+	int		 callback;
+	time_t		 due_at;
+	time_t		 remind_at;
+	long		 grace;		/* missed_grace */
+};
+time_t		 rules_notice_time(int, const struct rules_followup *);
+int		 rules_notice_next(int, const struct rules_followup *, time_t,
+		     time_t *);
+int		 rules_notice_passed(int, const struct rules_followup *, time_t);
+const char	*rules_notice_name(int);
+time_t		 rules_next_digest(time_t, const char *, int);
 
 /* store.c */
 enum store_result {
@@ -170,6 +203,8 @@ struct fu_followup {
 	time_t		 created_at;
 	time_t		 updated_at;
 	time_t		 done_at;	/* 0 while pending */
+	int		 notice_stage;	/* enum notice_stage: the next one */
+	time_t		 notice_at;	/* when it falls; 0: none left */
 };
 struct fu_user {
 	char		*name;
@@ -231,8 +266,8 @@ typedef int	(*store_followup_cb)(const struct fu_followup *, void *);
 enum store_result store_followup_insert(struct store *, struct fu_followup *);
 enum store_result store_followup_get(struct store *, const char *, int64_t,
 		     struct fu_followup *);
-enum store_result store_followup_set_due(struct store *, const char *,
-		     int64_t, time_t, time_t, int, time_t);
+enum store_result store_followup_set_due(struct store *,
+		     const struct fu_followup *, int, time_t);
 enum store_result store_followup_close(struct store *, const char *, int64_t,
 		     const char *, const char *, time_t);
 enum store_result store_followup_list(struct store *,
@@ -246,6 +281,55 @@ enum store_result store_user_get(struct store *, const char *,
 		     struct fu_user *);
 enum store_result store_user_put(struct store *, const struct fu_user *,
 		     time_t);
+
+/* store-outbox.c */
+struct store_notice_row {
+	int64_t		 followup_id;
+	char		*owner;
+	int		 callback;
+	time_t		 due_at;
+	time_t		 remind_at;
+	int		 stage;
+	time_t		 notice_at;
+};
+struct store_outbox {
+	int64_t		 id;
+	const char	*owner;
+	const char	*kind;
+	int64_t		 followup_id;	/* 0 for a digest or summary */
+	time_t		 due_at;	/* the ledger's due time */
+	time_t		 fire_at;
+	int		 late;
+	const char	*payload;
+};
+struct store_delivery {		/* borrowed strings, valid in the callback */
+	int64_t		 outbox_id;
+	const char	*channel;
+	int		 attempts;
+	const char	*owner;
+	const char	*kind;
+	time_t		 fire_at;
+	const char	*payload;
+};
+typedef int	(*store_delivery_cb)(const struct store_delivery *, void *);
+typedef void	(*store_digest_cb)(const struct fu_user *, time_t, void *);
+enum store_result store_notice_due(struct store *, time_t, int,
+		     struct store_notice_row **, size_t *);
+void		 store_notice_rows_free(struct store_notice_row *, size_t);
+enum store_result store_notice_advance(struct store *, int64_t, int, time_t);
+enum store_result store_outbox_add(struct store *, struct store_outbox *,
+		     const char *const *, int, time_t, int *);
+enum store_result store_outbox_fold(struct store *, int64_t, int64_t);
+enum store_result store_delivery_due(struct store *, time_t, int,
+		     store_delivery_cb, void *);
+enum store_result store_delivery_set(struct store *, int64_t, const char *,
+		     const char *, int, time_t, const char *, time_t);
+enum store_result store_schedule_next(struct store *, time_t *, time_t *,
+		     time_t *, int64_t *);
+enum store_result store_digest_due(struct store *, time_t, store_digest_cb,
+		     void *);
+enum store_result store_digest_set(struct store *, const char *, time_t);
+enum store_result store_outbox_stats(struct store *, json_t *);
 
 /* objects.c */
 json_t		*contact_json(const struct fu_contact *);
@@ -308,6 +392,7 @@ int		 op_followup_list(struct op_ctx *, json_t *, json_t **);
 int		 op_agenda(struct op_ctx *, json_t *, json_t **);
 int		 op_user_get(struct op_ctx *, json_t *, json_t **);
 int		 op_user_set(struct op_ctx *, json_t *, json_t **);
+int		 op_watch(struct op_ctx *, json_t *, json_t **);
 
 /* op-followup.c: shared with interaction.add and followup.done */
 int		 op_followup_create(struct op_ctx *, const struct fu_contact *,
@@ -323,6 +408,7 @@ void		 conn_free(struct conn *);
 void		 conn_init(struct event_base *, struct store *,
 		     const struct fu_config **);
 void		 conn_commit_cb(int, void *);
+void		 conn_watch(struct conn *);
 int		 conn_count(void);
 void		 conn_close_all(void);
 
@@ -332,6 +418,38 @@ const char	*server_socket_path(void);
 void		 server_set_limits(int);
 void		 server_conn_closed(uid_t);
 void		 server_close(void);
+
+/* events.c */
+struct events_sub;
+typedef void	(*events_cb)(const char *, const char *, json_t *, void *);
+struct events_sub *events_subscribe(events_cb, void *);
+void		 events_unsubscribe(struct events_sub *);
+void		 events_publish(const char *, const char *, json_t *);
+int		 events_count(void);
+
+/* hooks.c */
+typedef void	(*hooks_done_cb)(int, const char *, void *);
+void		 hooks_init(struct event_base *);
+int		 hooks_split(const char *, char ***, char **);
+void		 hooks_free_argv(char **);
+int		 hooks_spawn(const char *, char **, const char *, size_t, long,
+		     hooks_done_cb, void *, char **);
+int		 hooks_running(void);
+void		 hooks_shutdown(void);
+
+/* outbox.c */
+void		 outbox_init(struct store *, const struct fu_config **);
+int		 outbox_claim(time_t);
+int		 outbox_dispatch(time_t);
+void		 outbox_status(json_t *);
+const char	*outbox_last_error(void);
+
+/* sched.c */
+void		 sched_init(struct event_base *, struct store *,
+		     const struct fu_config **);
+void		 sched_changed(void);
+time_t		 sched_next_wakeup(void);
+void		 sched_free(void);
 
 /* sdnotify.c */
 void		 sdnotify_init(struct event_base *);

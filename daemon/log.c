@@ -64,10 +64,10 @@ log_target_from_name(const char *name, enum log_target *target)
 	return 0;
 }
 
+/* Write one finished message to the chosen target. */
 static void
-log_vwrite(int pri, const char *fmt, va_list ap, int with_errno, int saved)
+log_write_plain(int pri, const char *full)
 {
-	char		*msg, *full;
 	const char	*tag;
 	char		 stamp[32];
 	struct tm	 tm;
@@ -75,13 +75,6 @@ log_vwrite(int pri, const char *fmt, va_list ap, int with_errno, int saved)
 
 	if (pri == LOG_DEBUG && !log_verbose)
 		return;
-	xvasprintf(&msg, fmt, ap);
-	if (with_errno)
-		xasprintf(&full, "%s: %s", msg, strerror(saved));
-	else
-		full = xstrdup(msg);
-	free(msg);
-
 	switch (log_target) {
 	case LOG_TO_JOURNAL:
 		sd_journal_send("MESSAGE=%s", full, "PRIORITY=%d", pri,
@@ -113,6 +106,22 @@ log_vwrite(int pri, const char *fmt, va_list ap, int with_errno, int saved)
 		fflush(stderr);
 		break;
 	}
+}
+
+static void
+log_vwrite(int pri, const char *fmt, va_list ap, int with_errno, int saved)
+{
+	char	*msg, *full;
+
+	if (pri == LOG_DEBUG && !log_verbose)
+		return;
+	xvasprintf(&msg, fmt, ap);
+	if (with_errno)
+		xasprintf(&full, "%s: %s", msg, strerror(saved));
+	else
+		full = xstrdup(msg);
+	free(msg);
+	log_write_plain(pri, full);
 	free(full);
 }
 
@@ -156,4 +165,63 @@ fatalx(const char *fmt, ...)
 	log_vwrite(LOG_CRIT, fmt, ap, 0, 0);
 	va_end(ap);
 	exit(1);
+}
+
+/* A fixed MESSAGE_ID per notice kind, so journalctl MESSAGE_ID= finds them. */
+static const char *
+log_message_id(const char *kind)
+{
+	static const struct {
+		const char	*kind;
+		const char	*id;
+	} ids[] = {
+		{ "reminder",	"3b0e6f7c5a1d4e2f9c8b7a6d5e4f3a21" },
+		{ "due",	"3b0e6f7c5a1d4e2f9c8b7a6d5e4f3a22" },
+		{ "missed",	"3b0e6f7c5a1d4e2f9c8b7a6d5e4f3a23" },
+		{ "digest",	"3b0e6f7c5a1d4e2f9c8b7a6d5e4f3a24" },
+		{ "summary",	"3b0e6f7c5a1d4e2f9c8b7a6d5e4f3a25" },
+		{ "hook",	"3b0e6f7c5a1d4e2f9c8b7a6d5e4f3a26" },
+	};
+	size_t	i;
+
+	for (i = 0; i < sizeof ids / sizeof ids[0]; i++) {
+		if (strcmp(ids[i].kind, kind) == 0)
+			return ids[i].id;
+	}
+	return "3b0e6f7c5a1d4e2f9c8b7a6d5e4f3a20";
+}
+
+/*
+ * Log a reminder or hook event with structured journal fields
+ * (FOLLOWUP_KIND, FOLLOWUP_ID, CONTACT_ID, REP and FOLLOWUP_USER, and a
+ * MESSAGE_ID per kind), so "journalctl FOLLOWUP_USER=ana" finds a rep's.
+ * Ids of 0 are left out.
+ */
+void
+log_event(int pri, const char *kind, int64_t followup_id, int64_t contact_id,
+    const char *rep, const char *fmt, ...)
+{
+	va_list	 ap;
+	char	*msg, fid[32], cid[32];
+
+	va_start(ap, fmt);
+	xvasprintf(&msg, fmt, ap);
+	va_end(ap);
+	if (log_target != LOG_TO_JOURNAL) {
+		log_write_plain(pri, msg);
+		free(msg);
+		return;
+	}
+	snprintf(fid, sizeof fid, "%lld", (long long)followup_id);
+	snprintf(cid, sizeof cid, "%lld", (long long)contact_id);
+	sd_journal_send("MESSAGE=%s", msg, "PRIORITY=%d", pri,
+	    "SYSLOG_IDENTIFIER=followupd",
+	    "MESSAGE_ID=%s", log_message_id(kind),
+	    "FOLLOWUP_KIND=%s", kind,
+	    "FOLLOWUP_ID=%s", followup_id != 0 ? fid : "",
+	    "CONTACT_ID=%s", contact_id != 0 ? cid : "",
+	    "REP=%s", rep != NULL ? rep : "",
+	    "FOLLOWUP_USER=%s", rep != NULL ? rep : "",
+	    NULL);
+	free(msg);
 }

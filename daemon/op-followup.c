@@ -25,6 +25,24 @@ static const char *const followup_statuses[] = {
 /* How far in the past a new due time may be before it is a mistake. */
 #define FOLLOWUP_PAST_SLACK	60
 
+/*
+ * Plan f's first notice from now: the first stage (reminder ahead, due,
+ * missed) that has not already passed, so a follow-up planned five minutes
+ * ahead gets no reminder "ten minutes ago".
+ */
+static void
+followup_plan_notices(struct op_ctx *ctx, struct fu_followup *f)
+{
+	struct rules_followup	rf;
+
+	rf.callback = strcmp(f->kind, "callback") == 0;
+	rf.due_at = f->due_at;
+	rf.remind_at = f->remind_at;
+	rf.grace = ctx->cf->missed_grace;
+	f->notice_stage = rules_notice_next(NOTICE_REMINDER, &rf,
+	    ctx->now - FOLLOWUP_PAST_SLACK, &f->notice_at);
+}
+
 static int
 followup_word_in(const char *const *list, const char *word)
 {
@@ -91,6 +109,7 @@ op_followup_create(struct op_ctx *ctx, const struct fu_contact *c, time_t due,
 	f->remind_at = due - (remind_before >= 0 ? remind_before :
 	    ctx->cf->lead);
 	f->created_at = ctx->now;
+	followup_plan_notices(ctx, f);
 	r = store_followup_insert(ctx->st, f);
 	if (r == STORE_OK) {
 		id = f->id;
@@ -272,9 +291,13 @@ followup_move(struct op_ctx *ctx, json_t *args, const char *name, int snooze,
 	}
 	if (followup_check_future(ctx, name, due, 0) != 0)
 		goto out;
+	/* A moved follow-up is reminded afresh for its new time. */
 	lead = f.remind_before >= 0 ? f.remind_before : ctx->cf->lead;
-	if ((r = store_followup_set_due(ctx->st, ctx->user, id, due, due - lead,
-	    snooze, ctx->now)) != STORE_OK) {
+	f.due_at = due;
+	f.remind_at = due - lead;
+	followup_plan_notices(ctx, &f);
+	if ((r = store_followup_set_due(ctx->st, &f, snooze, ctx->now)) !=
+	    STORE_OK) {
 		reply_store_error(ctx, r, "follow-up", id);
 		goto out;
 	}

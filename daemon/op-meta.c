@@ -61,7 +61,7 @@ op_status(struct op_ctx *ctx, json_t *args, json_t **result)
 		json_decref(counts);
 		return reply_store_error(ctx, r, "", 0);
 	}
-	*result = json_pack("{s:s s:o s:I s:o s:I s:s? s:s? s:o s:o}",
+	*result = json_pack("{s:s s:o s:I s:o s:I s:s? s:s? s:o s:o s:o s:i}",
 	    "version", PACKAGE_VERSION,
 	    "started_at", when_json(meta_started),
 	    "uptime", (json_int_t)(ctx->now - meta_started),
@@ -70,6 +70,9 @@ op_status(struct op_ctx *ctx, json_t *args, json_t **result)
 	    "database", meta_database,
 	    "socket", meta_socket,
 	    "counts", counts,
-	    "next_due", when_json_or_null(next));
+	    "next_due", when_json_or_null(next),
+	    "next_wakeup", when_json_or_null(sched_next_wakeup()),
+	    "watchers", events_count());
+	outbox_status(*result);
 	return 0;
 }

@@ -107,6 +107,7 @@ static const struct op_entry op_table[FU_OP_COUNT] = {
 	[FU_OP_USER_SET] = { op_user_set, OP_WRITE, {
 	    { "email", ARG_TEXT }, { "tz", ARG_TEXT }, { "digest", ARG_TEXT },
 	    { "hours", ARG_TEXT }, { "workdays", ARG_TEXT }, { NULL } } },
+	[FU_OP_WATCH] = { op_watch, 0, { { NULL } } },
 };
 
 /* Does every op in protocol.h have a handler?  (A unit test asks.) */

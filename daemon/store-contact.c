@@ -41,7 +41,7 @@ const struct store_sql store_contact_sql[] = {
 	  "WHERE id = ?1 AND owner = ?2" },
 	{ STMT_CONTACT_CANCEL_PENDING,
 	  "UPDATE followups SET status = 'cancelled', done_at = ?2, "
-	  "updated_at = ?2, note = ?3 "
+	  "updated_at = ?2, note = ?3, notice_at = NULL "
 	  "WHERE contact_id = ?1 AND status = 'pending'" },
 	{ STMT_CONTACT_LIST,
 	  "SELECT " CONTACT_COLUMNS " FROM contacts c "
@@ -135,6 +135,14 @@ store_contact_insert(struct store *st, struct fu_contact *c)
 		return store_fail(st, s, rc);
 	store_done(s);
 	c->id = sqlite3_last_insert_rowid(st->db);
+
+	/* Every owner is a rep the schedule knows (for the digest). */
+	s = store_stmt(st, STMT_USER_ENSURE);
+	store_bind_text(s, 1, c->owner);
+	sqlite3_bind_int64(s, 2, c->created_at);
+	if ((rc = store_step(st, s)) != SQLITE_DONE)
+		return store_fail(st, s, rc);
+	store_done(s);
 	return STORE_OK;
 }
 

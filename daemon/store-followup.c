@@ -32,17 +32,19 @@
 const struct store_sql store_followup_sql[] = {
 	{ STMT_FOLLOWUP_INSERT,
 	  "INSERT INTO followups (contact_id, owner, kind, status, due_at, "
-	  "reason, remind_before, remind_at, created_at, updated_at) "
-	  "VALUES (?1, ?2, ?3, 'pending', ?4, ?5, ?6, ?7, ?8, ?8)" },
+	  "reason, remind_before, remind_at, created_at, updated_at, "
+	  "notice_stage, notice_at) "
+	  "VALUES (?1, ?2, ?3, 'pending', ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10)" },
 	{ STMT_FOLLOWUP_GET,
 	  "SELECT " FOLLOWUP_COLUMNS "WHERE f.id = ?1 AND f.owner = ?2" },
 	{ STMT_FOLLOWUP_SET_DUE,
 	  "UPDATE followups SET due_at = ?3, remind_at = ?4, "
-	  "snoozes = snoozes + ?5, updated_at = ?6 "
+	  "snoozes = snoozes + ?5, updated_at = ?6, notice_stage = ?7, "
+	  "notice_at = ?8 "
 	  "WHERE id = ?1 AND owner = ?2 AND status = 'pending'" },
 	{ STMT_FOLLOWUP_CLOSE,
 	  "UPDATE followups SET status = ?3, note = ?4, done_at = ?5, "
-	  "updated_at = ?5 "
+	  "updated_at = ?5, notice_at = NULL "
 	  "WHERE id = ?1 AND owner = ?2 AND status = 'pending'" },
 	{ STMT_FOLLOWUP_LIST,
 	  "SELECT " FOLLOWUP_COLUMNS
@@ -89,7 +91,8 @@ store_followup_row(sqlite3_stmt *s, struct fu_followup *f)
 
 /*
  * Insert a pending follow-up from f (contact_id, owner, kind, due_at,
- * reason, remind_before, remind_at, created_at) and set f->id.  The
+ * reason, remind_before, remind_at, created_at, notice_stage and
+ * notice_at) and set f->id.  The
  * contact must exist.  Needs a write transaction.
  */
 enum store_result
@@ -107,6 +110,8 @@ store_followup_insert(struct store *st, struct fu_followup *f)
 		sqlite3_bind_int64(s, 6, f->remind_before);
 	sqlite3_bind_int64(s, 7, f->remind_at);
 	sqlite3_bind_int64(s, 8, f->created_at);
+	sqlite3_bind_int(s, 9, f->notice_stage);
+	store_bind_time(s, 10, f->notice_at);
 	if ((rc = store_step(st, s)) != SQLITE_DONE)
 		return store_fail(st, s, rc);
 	store_done(s);
@@ -141,23 +146,26 @@ store_followup_get(struct store *st, const char *owner, int64_t id,
 }
 
 /*
- * Move pending follow-up id to due_at with its reminder at remind_at; a
- * snooze counts; now is when.  STORE_CONFLICT if it is not pending.  Needs a write
+ * Move pending follow-up f->id (of f->owner) to f->due_at with its
+ * reminder at f->remind_at and its next notice as f says; a snooze counts;
+ * now is when.  STORE_CONFLICT if it is not pending.  Needs a write
  * transaction.
  */
 enum store_result
-store_followup_set_due(struct store *st, const char *owner, int64_t id,
-    time_t due_at, time_t remind_at, int snooze, time_t now)
+store_followup_set_due(struct store *st, const struct fu_followup *f,
+    int snooze, time_t now)
 {
 	sqlite3_stmt	*s = store_stmt(st, STMT_FOLLOWUP_SET_DUE);
 	int		 rc;
 
-	sqlite3_bind_int64(s, 1, id);
-	store_bind_text(s, 2, owner);
-	sqlite3_bind_int64(s, 3, due_at);
-	sqlite3_bind_int64(s, 4, remind_at);
+	sqlite3_bind_int64(s, 1, f->id);
+	store_bind_text(s, 2, f->owner);
+	sqlite3_bind_int64(s, 3, f->due_at);
+	sqlite3_bind_int64(s, 4, f->remind_at);
 	sqlite3_bind_int(s, 5, snooze ? 1 : 0);
 	sqlite3_bind_int64(s, 6, now);
+	sqlite3_bind_int(s, 7, f->notice_stage);
+	store_bind_time(s, 8, f->notice_at);
 	if ((rc = store_step(st, s)) != SQLITE_DONE)
 		return store_fail(st, s, rc);
 	store_done(s);

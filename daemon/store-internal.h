@@ -38,6 +38,20 @@ enum store_stmt {
 	STMT_FOLLOWUP_NEXT_DUE,
 	STMT_USER_GET,
 	STMT_USER_PUT,
+	STMT_USER_ENSURE,
+	STMT_NOTICE_DUE,
+	STMT_NOTICE_ADVANCE,
+	STMT_OUTBOX_INSERT,
+	STMT_OUTBOX_FOLD,
+	STMT_DELIVERY_INSERT,
+	STMT_DELIVERY_DUE,
+	STMT_DELIVERY_SET,
+	STMT_NEXT_NOTICE,
+	STMT_NEXT_DELIVERY,
+	STMT_NEXT_DIGEST,
+	STMT_DIGEST_DUE,
+	STMT_DIGEST_SET,
+	STMT_OUTBOX_STATS,
 	STMT_COUNT
 };
 
@@ -49,6 +63,7 @@ extern const struct store_sql store_contact_sql[];
 extern const struct store_sql store_interaction_sql[];
 extern const struct store_sql store_followup_sql[];
 extern const struct store_sql store_user_sql[];
+extern const struct store_sql store_outbox_sql[];
 
 struct store {
 	sqlite3			*db;

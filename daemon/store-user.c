@@ -19,7 +19,11 @@ const struct store_sql store_user_sql[] = {
 	  "INSERT INTO users (name, uid, email, tz, digest, hours, workdays, "
 	  "created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8) "
 	  "ON CONFLICT (name) DO UPDATE SET uid = ?2, email = ?3, tz = ?4, "
-	  "digest = ?5, hours = ?6, workdays = ?7, updated_at = ?8" },
+	  "digest = ?5, hours = ?6, workdays = ?7, updated_at = ?8, "
+	  "digest_at = NULL" },
+	{ STMT_USER_ENSURE,
+	  "INSERT OR IGNORE INTO users (name, created_at, updated_at) "
+	  "VALUES (?1, ?2, ?2)" },
 	{ STMT_COUNT, NULL }
 };
 

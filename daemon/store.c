@@ -87,6 +87,52 @@ static const char *const store_migrations[] = {
 	"  WHERE status = 'pending';"
 	"CREATE INDEX followups_owner ON followups (owner, status, due_at);"
 	"CREATE INDEX followups_contact ON followups (contact_id, status, due_at);",
+
+	/*
+	 * 2: reminders.  Each pending follow-up knows its next notice; the
+	 * outbox records every notice that came due (the ledger, one row per
+	 * follow-up, kind and due time) and its delivery to each channel.
+	 */
+	"ALTER TABLE followups ADD COLUMN notice_stage INTEGER NOT NULL"
+	"  DEFAULT 0;"
+	"ALTER TABLE followups ADD COLUMN notice_at INTEGER;"
+	"UPDATE followups SET notice_stage = 2, notice_at = due_at"
+	"  WHERE status = 'pending'"
+	"  AND due_at > CAST(strftime('%s', 'now') AS INTEGER);"
+	"CREATE INDEX followups_notice ON followups (notice_at)"
+	"  WHERE notice_at IS NOT NULL;"
+	"ALTER TABLE users ADD COLUMN digest_at INTEGER;"
+	"INSERT OR IGNORE INTO users (name, created_at, updated_at)"
+	"  SELECT owner, min(created_at), min(created_at) FROM contacts"
+	"  GROUP BY owner;"
+	"CREATE TABLE outbox ("
+	"  id INTEGER PRIMARY KEY,"
+	"  owner TEXT NOT NULL,"
+	"  kind TEXT NOT NULL,"
+	"  followup_id INTEGER REFERENCES followups (id),"
+	"  due_at INTEGER NOT NULL,"
+	"  fire_at INTEGER NOT NULL,"
+	"  created_at INTEGER NOT NULL,"
+	"  late INTEGER NOT NULL DEFAULT 0,"
+	"  folded_into INTEGER REFERENCES outbox (id),"
+	"  payload TEXT NOT NULL"
+	");"
+	"CREATE UNIQUE INDEX outbox_ledger ON outbox"
+	"  (owner, kind, coalesce(followup_id, 0), due_at);"
+	"CREATE TABLE deliveries ("
+	"  outbox_id INTEGER NOT NULL REFERENCES outbox (id),"
+	"  channel TEXT NOT NULL,"
+	"  status TEXT NOT NULL DEFAULT 'pending',"
+	"  attempts INTEGER NOT NULL DEFAULT 0,"
+	"  next_at INTEGER NOT NULL,"
+	"  last_error TEXT,"
+	"  sent_at INTEGER,"
+	"  PRIMARY KEY (outbox_id, channel)"
+	");"
+	"CREATE INDEX deliveries_due ON deliveries (next_at)"
+	"  WHERE status = 'pending';"
+	"CREATE INDEX deliveries_failed ON deliveries (outbox_id)"
+	"  WHERE status = 'failed';",
 };
 #define STORE_SCHEMA_VERSION \
 	((int)(sizeof store_migrations / sizeof store_migrations[0]))
@@ -96,6 +142,7 @@ static const struct store_sql *const store_sql_tables[] = {
 	store_interaction_sql,
 	store_followup_sql,
 	store_user_sql,
+	store_outbox_sql,
 };
 
 static void	store_commit_event_cb(evutil_socket_t, short, void *);

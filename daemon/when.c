@@ -291,3 +291,50 @@ when_local_zone(void)
 	}
 	return zone;
 }
+
+/*
+ * The instant of local wall-clock time minute (after midnight) on the day
+ * that starts at day, in zone; a time skipped by the clocks moves on to
+ * the first valid one.  Return 0 for an unknown zone.
+ */
+time_t
+when_local_on_day(time_t day, const char *zone, int minute)
+{
+	timezone_t	tz;
+	struct tm	tm;
+	time_t		r;
+
+	if (zone == NULL || *zone == '\0')
+		zone = "UTC";
+	if ((tz = tzalloc(zone)) == NULL)
+		return 0;
+	if (localtime_rz(tz, &day, &tm) == NULL) {
+		tzfree(tz);
+		return 0;
+	}
+	tm.tm_hour = minute / 60;
+	tm.tm_min = minute % 60;
+	tm.tm_sec = 0;
+	tm.tm_isdst = -1;
+	r = mktime_z(tz, &tm);
+	tzfree(tz);
+	return r == (time_t)-1 ? 0 : r;
+}
+
+/* Write the local date of t in zone as YYYY-MM-DD. */
+void
+when_local_date(time_t t, const char *zone, char *buf, size_t len)
+{
+	timezone_t	tz;
+	struct tm	tm;
+
+	if (zone == NULL || *zone == '\0' || (tz = tzalloc(zone)) == NULL) {
+		gmtime_r(&t, &tm);
+		strftime(buf, len, "%Y-%m-%d", &tm);
+		return;
+	}
+	if (localtime_rz(tz, &t, &tm) == NULL)
+		gmtime_r(&t, &tm);
+	strftime(buf, len, "%Y-%m-%d", &tm);
+	tzfree(tz);
+}

@@ -56,7 +56,8 @@
 	X(FOLLOWUP_LIST,	"followup.list")		\
 	X(AGENDA,		"agenda")			\
 	X(USER_GET,		"user.get")			\
-	X(USER_SET,		"user.set")
+	X(USER_SET,		"user.set")			\
+	X(WATCH,		"watch")
 
 /* The error codes: X(enum suffix, wire name). */
 #define FU_ERRORS(X)						\
@@ -166,6 +167,20 @@ fu_err_from_name(const char *name)
 	X(MEETING_SET,	"meeting-set")					\
 	X(NOT_INTERESTED, "not-interested")				\
 	X(OTHER,	"other")
+
+/*
+ * The notices a reminder can be: ahead of a follow-up, when it is due, a
+ * callback still open after the grace period, the morning digest, and the
+ * summary that folds a long outage's late notices into one.  On a watching
+ * connection each arrives as {"event": KIND, "notice": {...}}.
+ */
+#define FU_NOTICE_KINDS(X)					\
+	X(REMINDER,	"reminder")					\
+	X(DUE,		"due")						\
+	X(MISSED,	"missed")					\
+	X(DIGEST,	"digest")					\
+	X(SUMMARY,	"summary")
+
 
 /* Default pipeline stages; the configuration may replace them. */
 #define FU_DEFAULT_OPEN_STAGES	"lead contacted info-sent proposal negotiation"

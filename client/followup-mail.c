@@ -1,0 +1,739 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * Copyright (c) 2026 The followup authors
+ *
+ * followup-mail: the mail hook.  Reads one message of notices (JSON on
+ * stdin, as followupd hands it to its hooks), writes one RFC 5322 message
+ * (UTF-8, MIME, quoted-printable body, RFC 2047 subject, a Message-ID
+ * stable for those notices) and pipes it to "sendmail -t -i".  The mail
+ * goes to the rep only (and the manager of a missed callback), never to a
+ * contact, whatever the data says; nothing from the data can add a header.
+ * Its exit status is the delivery's, so followupd knows to retry.
+ */
+
+#include <config.h>
+
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "followup/protocol.h"
+
+#define MAIL_SENDMAIL	"/usr/sbin/sendmail"
+#define MAIL_INPUT_MAX	(16 * 1024 * 1024)
+#define MAIL_SUBJECT_MAX	180
+
+struct buf {
+	char	*data;
+	size_t	 len;
+	size_t	 size;
+};
+
+static const char	*mail_rep_zone;
+
+static void __attribute__((__noreturn__, __format__(__printf__, 2, 3)))
+die(int status, const char *fmt, ...)
+{
+	va_list	ap;
+
+	fprintf(stderr, "followup-mail: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(status);
+}
+
+static void
+buf_add(struct buf *b, const char *s, size_t len)
+{
+	if (b->len + len + 1 > b->size) {
+		b->size = (b->len + len + 1) * 2;
+		if ((b->data = realloc(b->data, b->size)) == NULL)
+			die(EX_OSERR, "out of memory");
+	}
+	memcpy(b->data + b->len, s, len);
+	b->len += len;
+	b->data[b->len] = '\0';
+}
+
+static void __attribute__((__format__(__printf__, 2, 3)))
+buf_printf(struct buf *b, const char *fmt, ...)
+{
+	va_list	 ap;
+	char	*s;
+	int	 n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		die(EX_OSERR, "out of memory");
+	buf_add(b, s, n);
+	free(s);
+}
+
+/* A JSON string member, or def. */
+static const char *
+str(json_t *obj, const char *key, const char *def)
+{
+	const char	*s = json_string_value(json_object_get(obj, key));
+
+	return s != NULL ? s : def;
+}
+
+/*
+ * Text from the data made safe for one line: control characters (line
+ * breaks among them) become spaces.  Caller frees.
+ */
+static char *
+one_line(const char *s)
+{
+	char	*out, *p;
+
+	if ((out = strdup(s != NULL ? s : "")) == NULL)
+		die(EX_OSERR, "out of memory");
+	for (p = out; *p != '\0'; p++) {
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = ' ';
+	}
+	return out;
+}
+
+/*
+ * Is s a single address we may put in To/Cc: user@domain or a bare local
+ * user name, with nothing that could start another header or recipient?
+ */
+static int
+address_ok(const char *s)
+{
+	const char	*p, *at;
+
+	if (s == NULL || *s == '\0' || strlen(s) > 254)
+		return 0;
+	for (p = s; *p != '\0'; p++) {
+		if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f ||
+		    strchr("<>()[],;:\"\\", *p) != NULL)
+			return 0;
+	}
+	at = strchr(s, '@');
+	if (at == NULL)
+		return *s != '-';	/* a local user */
+	return at != s && at[1] != '\0' && strchr(at + 1, '@') == NULL;
+}
+
+/* Read "2026-11-24T10:00:00Z". */
+static time_t
+parse_time(const char *s)
+{
+	struct tm	tm;
+	char		*end;
+
+	if (s == NULL)
+		return 0;
+	memset(&tm, 0, sizeof tm);
+	end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if (end == NULL || *end != '\0')
+		return 0;
+	return timegm(&tm);
+}
+
+/* Format t in zone ("Tue 24 Nov 10:00"). */
+static void
+fmt_time(time_t t, const char *zone, char *out, size_t len)
+{
+	struct tm	tm;
+
+	setenv("TZ", zone != NULL && *zone != '\0' ? zone : "UTC", 1);
+	tzset();
+	localtime_r(&t, &tm);
+	strftime(out, len, "%a %d %b %H:%M", &tm);
+}
+
+/* "in 15 min", "35 min ago", "in 2 h", "3 d ago". */
+static void
+fmt_relative(time_t t, time_t now, char *out, size_t len)
+{
+	long long	d = (long long)(t - now), a = d < 0 ? -d : d;
+	const char	*unit;
+	long long	n;
+
+	if (a < 60) {
+		snprintf(out, len, "now");
+		return;
+	}
+	if (a < 3600) {
+		n = a / 60;
+		unit = "min";
+	} else if (a < 2 * 86400) {
+		n = (a + 1800) / 3600;
+		unit = "h";
+	} else {
+		n = (a + 43200) / 86400;
+		unit = "d";
+	}
+	if (d > 0)
+		snprintf(out, len, "in %lld %s", n, unit);
+	else
+		snprintf(out, len, "%lld %s ago", n, unit);
+}
+
+/* Digits and + of a phone number, for a tel: link. */
+static void
+tel_uri(const char *phone, char *out, size_t len)
+{
+	size_t	n = 0;
+
+	for (; *phone != '\0' && n + 1 < len; phone++) {
+		if (*phone == 'x')
+			break;
+		if (isdigit((unsigned char)*phone) || (*phone == '+' && n == 0))
+			out[n++] = *phone;
+	}
+	out[n] = '\0';
+}
+
+static const char *
+kind_title(const char *kind, const char *fkind)
+{
+	int	callback = fkind != NULL && strcmp(fkind, "callback") == 0;
+
+	if (strcmp(kind, "reminder") == 0)
+		return callback ? "Callback coming up" : "Follow-up coming up";
+	if (strcmp(kind, "due") == 0)
+		return callback ? "Callback due now" : "Follow-up due now";
+	if (strcmp(kind, "missed") == 0)
+		return "Missed callback";
+	if (strcmp(kind, "digest") == 0)
+		return "Your follow-ups";
+	return "While followupd was down";
+}
+
+/* One follow-up line in a list: "Tue 24 Nov 10:00  CALLBACK  Ada (Acme): reason". */
+static void
+list_followup(struct buf *b, json_t *f, time_t now)
+{
+	char	 when[64], rel[32], *name, *reason;
+	time_t	 due = parse_time(str(f, "due_at", NULL));
+
+	fmt_time(due, mail_rep_zone, when, sizeof when);
+	fmt_relative(due, now, rel, sizeof rel);
+	name = one_line(str(f, "contact_name", "?"));
+	reason = one_line(str(f, "reason", ""));
+	buf_printf(b, "  %-16s %-9s #%lld %s%s%s (%s)\n", when,
+	    strcmp(str(f, "kind", ""), "callback") == 0 ? "CALLBACK" :
+	    "follow-up", (long long)json_integer_value(json_object_get(f, "id")),
+	    name, *reason != '\0' ? ": " : "", reason, rel);
+	free(name);
+	free(reason);
+}
+
+/* The body part for a notice about one follow-up. */
+static void
+body_followup(struct buf *b, json_t *n, time_t now)
+{
+	json_t		*f = json_object_get(n, "followup");
+	json_t		*c = json_object_get(n, "contact");
+	json_t		*in;
+	const char	*kind = str(n, "kind", "");
+	const char	*czone = str(c, "tz", NULL);
+	char		 when[64], theirs[64], rel[32], tel[64], *s, *t;
+	time_t		 due = parse_time(str(f, "due_at", NULL));
+	size_t		 i;
+
+	fmt_time(due, mail_rep_zone, when, sizeof when);
+	fmt_relative(due, now, rel, sizeof rel);
+	s = one_line(str(c, "name", "?"));
+	t = one_line(str(c, "company", ""));
+	buf_printf(b, "%s: %s%s%s%s, %s\n\n",
+	    kind_title(kind, str(f, "kind", NULL)), s, *t != '\0' ? " (" : "",
+	    t, *t != '\0' ? ")" : "", rel);
+	if (json_is_true(json_object_get(n, "late")))
+		buf_printf(b, "This notice is late: followupd was not running "
+		    "when it came due.\n\n");
+	buf_printf(b, "  When:     %s (your time, %s)\n", when, mail_rep_zone);
+	if (czone != NULL && strcmp(czone, mail_rep_zone) != 0) {
+		fmt_time(due, czone, theirs, sizeof theirs);
+		buf_printf(b, "            %s their time (%s)\n", theirs, czone);
+	}
+	buf_printf(b, "  Contact:  %s%s%s\n", s, *t != '\0' ? ", " : "", t);
+	free(s);
+	free(t);
+	if (json_string_value(json_object_get(c, "phone")) != NULL) {
+		s = one_line(str(c, "phone", ""));
+		tel_uri(s, tel, sizeof tel);
+		buf_printf(b, "  Phone:    %s  <tel:%s>\n", s, tel);
+		free(s);
+	}
+	s = one_line(str(c, "stage", ""));
+	buf_printf(b, "  Stage:    %s\n", s);
+	free(s);
+	if (json_string_value(json_object_get(f, "reason")) != NULL) {
+		s = one_line(str(f, "reason", ""));
+		buf_printf(b, "  Reason:   %s\n", s);
+		free(s);
+	}
+	if (json_array_size(json_object_get(n, "interactions")) > 0) {
+		buf_printf(b, "\n  Last contact:\n");
+		json_array_foreach(json_object_get(n, "interactions"), i, in) {
+			fmt_time(parse_time(str(in, "at", NULL)), mail_rep_zone,
+			    when, sizeof when);
+			s = one_line(str(in, "note", ""));
+			buf_printf(b, "    %s  %s%s%s%s%s\n", when,
+			    str(in, "kind", ""),
+			    json_is_string(json_object_get(in, "outcome")) ?
+			    ", " : "", str(in, "outcome", ""),
+			    *s != '\0' ? ": " : "", s);
+			free(s);
+		}
+	}
+	if (strcmp(kind, "missed") == 0)
+		buf_printf(b, "\nThe time you agreed has passed without the "
+		    "call being logged.\nCall to apologise and agree a new "
+		    "time, then:\n  followup reschedule %lld WHEN\n",
+		    (long long)json_integer_value(json_object_get(f, "id")));
+	else
+		buf_printf(b, "\n  followup done %lld     followup snooze %lld "
+		    "\"in 1 hour\"\n",
+		    (long long)json_integer_value(json_object_get(f, "id")),
+		    (long long)json_integer_value(json_object_get(f, "id")));
+}
+
+/* The body part for a digest. */
+static void
+body_digest(struct buf *b, json_t *n, time_t now)
+{
+	json_t	*v;
+	size_t	 i;
+	char	*s;
+
+	buf_printf(b, "Your follow-ups for %s\n", str(n, "date", "today"));
+	if (json_array_size(json_object_get(n, "overdue")) > 0) {
+		buf_printf(b, "\nOverdue:\n");
+		json_array_foreach(json_object_get(n, "overdue"), i, v)
+			list_followup(b, v, now);
+	}
+	if (json_array_size(json_object_get(n, "today")) > 0) {
+		buf_printf(b, "\nToday (callbacks first):\n");
+		json_array_foreach(json_object_get(n, "today"), i, v)
+			list_followup(b, v, now);
+	}
+	if (json_array_size(json_object_get(n, "stale")) > 0) {
+		buf_printf(b, "\nNothing planned, no news for a while:\n");
+		json_array_foreach(json_object_get(n, "stale"), i, v) {
+			s = one_line(str(v, "name", "?"));
+			buf_printf(b, "  #%lld %s (%s)\n", (long long)
+			    json_integer_value(json_object_get(v, "id")), s,
+			    str(v, "stage", ""));
+			free(s);
+		}
+	}
+}
+
+/* The body part for one notice. */
+static void
+body_notice(struct buf *b, json_t *n, time_t now)
+{
+	const char	*kind = str(n, "kind", "");
+	json_t		*v;
+	size_t		 i;
+
+	if (strcmp(kind, "digest") == 0)
+		body_digest(b, n, now);
+	else if (strcmp(kind, "summary") == 0) {
+		buf_printf(b, "While followupd was down, %lld notices came "
+		    "due:\n\n", (long long)json_integer_value(
+		    json_object_get(n, "count")));
+		json_array_foreach(json_object_get(n, "notices"), i, v) {
+			buf_printf(b, "  [%s] ", str(v, "kind", ""));
+			list_followup(b, json_object_get(v, "followup"), now);
+		}
+	} else
+		body_followup(b, n, now);
+}
+
+/* The subject, one line, before encoding. Caller frees. */
+static char *
+subject_of(json_t *notices)
+{
+	json_t		*n = json_array_get(notices, 0), *f, *c;
+	struct buf	 b = { NULL, 0, 0 };
+	char		*s, when[64];
+	size_t		 count = json_array_size(notices);
+
+	f = json_object_get(n, "followup");
+	c = json_object_get(n, "contact");
+	if (count > 1)
+		buf_printf(&b, "%zu follow-up notices", count);
+	else if (strcmp(str(n, "kind", ""), "digest") == 0)
+		buf_printf(&b, "Your follow-ups for %s: %zu overdue, %zu today",
+		    str(n, "date", "today"),
+		    json_array_size(json_object_get(n, "overdue")),
+		    json_array_size(json_object_get(n, "today")));
+	else if (strcmp(str(n, "kind", ""), "summary") == 0)
+		buf_printf(&b, "While followupd was down: %lld notices",
+		    (long long)json_integer_value(json_object_get(n, "count")));
+	else {
+		fmt_time(parse_time(str(f, "due_at", NULL)), mail_rep_zone,
+		    when, sizeof when);
+		buf_printf(&b, "%s: %s%s%s%s at %s",
+		    kind_title(str(n, "kind", ""), str(f, "kind", NULL)),
+		    str(c, "name", "?"),
+		    json_is_string(json_object_get(c, "company")) ? " (" : "",
+		    str(c, "company", ""),
+		    json_is_string(json_object_get(c, "company")) ? ")" : "",
+		    when);
+	}
+	s = one_line(b.data);
+	free(b.data);
+	if (strlen(s) > MAIL_SUBJECT_MAX) {
+		/* Cut on a character boundary. */
+		size_t	cut = MAIL_SUBJECT_MAX;
+
+		while (cut > 0 && ((unsigned char)s[cut] & 0xc0) == 0x80)
+			cut--;
+		strcpy(s + cut, "...");
+	}
+	return s;
+}
+
+/*
+ * Write the Subject header: plain if printable ASCII, else RFC 2047
+ * B-encoded words of at most 75 characters, never splitting a UTF-8
+ * character, folded one per line.
+ */
+static void
+header_subject(struct buf *out, const char *s)
+{
+	static const char	 b64[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	const unsigned char	*p;
+	size_t			 len = strlen(s), start, end, i;
+	int			 plain = 1;
+	unsigned int		 v;
+
+	for (p = (const unsigned char *)s; *p != '\0'; p++) {
+		if (*p < 0x20 || *p >= 0x7f)
+			plain = 0;
+	}
+	if (plain && len < 70) {
+		buf_printf(out, "Subject: %s\r\n", s);
+		return;
+	}
+	buf_printf(out, "Subject:");
+	for (start = 0; start < len; start = end) {
+		end = start + 45 < len ? start + 45 : len;
+		while (end < len && ((unsigned char)s[end] & 0xc0) == 0x80)
+			end--;
+		buf_printf(out, " =?UTF-8?B?");
+		for (i = start; i < end; i += 3) {
+			v = (unsigned char)s[i] << 16;
+			if (i + 1 < end)
+				v |= (unsigned char)s[i + 1] << 8;
+			if (i + 2 < end)
+				v |= (unsigned char)s[i + 2];
+			buf_printf(out, "%c%c%c%c", b64[(v >> 18) & 63],
+			    b64[(v >> 12) & 63],
+			    i + 1 < end ? b64[(v >> 6) & 63] : '=',
+			    i + 2 < end ? b64[v & 63] : '=');
+		}
+		buf_printf(out, "?=%s", end < len ? "\r\n" : "");
+	}
+	buf_printf(out, "\r\n");
+}
+
+/* Quoted-printable (RFC 2045) with CRLF line ends. */
+static void
+body_qp(struct buf *out, const char *text)
+{
+	const unsigned char	*p;
+	int			 col = 0;
+	char			 enc[4];
+
+	for (p = (const unsigned char *)text; *p != '\0'; p++) {
+		if (*p == '\n') {
+			buf_add(out, "\r\n", 2);
+			col = 0;
+			continue;
+		}
+		if ((*p >= 33 && *p <= 126 && *p != '=') ||
+		    (*p == ' ' && p[1] != '\n' && p[1] != '\0')) {
+			if (col >= 75) {
+				buf_add(out, "=\r\n", 3);
+				col = 0;
+			}
+			buf_add(out, (const char *)p, 1);
+			col++;
+		} else {
+			if (col >= 73) {
+				buf_add(out, "=\r\n", 3);
+				col = 0;
+			}
+			snprintf(enc, sizeof enc, "=%02X", *p);
+			buf_add(out, enc, 3);
+			col += 3;
+		}
+	}
+	if (col > 0)
+		buf_add(out, "\r\n", 2);
+}
+
+/* Is id a message id we may copy: <left@right>, nothing odd inside? */
+static int
+message_id_ok(const char *id)
+{
+	size_t	len;
+
+	if (id == NULL || (len = strlen(id)) < 5 || len > 200 ||
+	    id[0] != '<' || id[len - 1] != '>' || strchr(id, '@') == NULL)
+		return 0;
+	for (; *id != '\0'; id++) {
+		if ((unsigned char)*id <= 0x20 || (unsigned char)*id >= 0x7f)
+			return 0;
+	}
+	return 1;
+}
+
+/* Hand the message to sendmail -t -i; return its exit status. */
+static int
+send_mail(const char *sendmail, const char *msg, size_t len)
+{
+	char	*copy, *argv[32], *word, *save;
+	int	 fd[2], status, argc = 0;
+	pid_t	 pid;
+	size_t	 off = 0;
+	ssize_t	 n;
+
+	if ((copy = strdup(sendmail)) == NULL)
+		die(EX_OSERR, "out of memory");
+	for (word = strtok_r(copy, " \t", &save); word != NULL && argc < 29;
+	    word = strtok_r(NULL, " \t", &save))
+		argv[argc++] = word;
+	if (argc == 0)
+		die(EX_USAGE, "empty --sendmail");
+	argv[argc++] = "-t";
+	argv[argc++] = "-i";
+	argv[argc] = NULL;
+	signal(SIGPIPE, SIG_IGN);
+	if (pipe(fd) != 0)
+		die(EX_OSERR, "pipe: %s", strerror(errno));
+	if ((pid = fork()) == -1)
+		die(EX_OSERR, "fork: %s", strerror(errno));
+	if (pid == 0) {
+		dup2(fd[0], 0);
+		close(fd[0]);
+		close(fd[1]);
+		signal(SIGPIPE, SIG_DFL);
+		execv(argv[0], argv);
+		fprintf(stderr, "followup-mail: cannot run %s: %s\n", argv[0],
+		    strerror(errno));
+		_exit(EX_UNAVAILABLE);
+	}
+	close(fd[0]);
+	while (off < len) {
+		n = write(fd[1], msg + off, len - off);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		off += n;
+	}
+	close(fd[1]);
+	while (waitpid(pid, &status, 0) == -1) {
+		if (errno != EINTR)
+			die(EX_OSERR, "waitpid: %s", strerror(errno));
+	}
+	if (WIFEXITED(status)) {
+		if (WEXITSTATUS(status) != 0)
+			fprintf(stderr, "followup-mail: %s exited %d\n",
+			    argv[0], WEXITSTATUS(status));
+		status = WEXITSTATUS(status) == 0 ? 0 : EX_TEMPFAIL;
+	} else {
+		fprintf(stderr, "followup-mail: %s killed by signal %d\n",
+		    argv[0], WTERMSIG(status));
+		status = EX_TEMPFAIL;
+	}
+	free(copy);
+	return status;
+}
+
+static void __attribute__((__noreturn__))
+usage(int status)
+{
+	fprintf(status == 0 ? stdout : stderr,
+"usage: followup-mail [--sendmail PROGRAM] [--from ADDRESS] [--to ADDRESS]\n"
+"                     [--dry-run] [--help] [--version]\n"
+"\n"
+"The followupd mail hook: reads one message of notices (JSON) on standard\n"
+"input and mails it to the rep through \"PROGRAM -t -i\".\n"
+"\n"
+"  --sendmail PROGRAM  the sendmail to use (default %s); words after\n"
+"                      the program are passed to it as arguments\n"
+"  --from ADDRESS      the sender (default followup@HOSTNAME)\n"
+"  --to ADDRESS        send here instead of the rep's own address\n"
+"  --dry-run           print the message instead of sending it\n"
+"  --help, --version\n", MAIL_SENDMAIL);
+	exit(status);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "sendmail",	required_argument,	NULL, 's' },
+		{ "from",	required_argument,	NULL, 'f' },
+		{ "to",		required_argument,	NULL, 't' },
+		{ "dry-run",	no_argument,		NULL, 'n' },
+		{ "help",	no_argument,		NULL, 'h' },
+		{ "version",	no_argument,		NULL, 'V' },
+		{ NULL,		0,			NULL, 0 }
+	};
+	const char	*sendmail = MAIL_SENDMAIL, *from = NULL, *to = NULL;
+	const char	*manager = NULL, *kind, *id;
+	struct buf	 in = { NULL, 0, 0 }, msg = { NULL, 0, 0 };
+	struct buf	 body = { NULL, 0, 0 };
+	json_t		*root, *rep, *notices, *n;
+	json_error_t	 jerr;
+	char		 host[256], date[64], chunk[65536], fromaddr[320];
+	char		*subject;
+	struct tm	 tm;
+	time_t		 now = time(NULL);
+	size_t		 i, r;
+	int		 ch, dry = 0;
+
+	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 's':
+			sendmail = optarg;
+			break;
+		case 'f':
+			from = optarg;
+			break;
+		case 't':
+			to = optarg;
+			break;
+		case 'n':
+			dry = 1;
+			break;
+		case 'V':
+			printf("followup-mail %s\n", PACKAGE_VERSION);
+			return 0;
+		case 'h':
+			usage(0);
+		default:
+			usage(EX_USAGE);
+		}
+	}
+	if (optind != argc)
+		usage(EX_USAGE);
+
+	while ((r = fread(chunk, 1, sizeof chunk, stdin)) > 0) {
+		buf_add(&in, chunk, r);
+		if (in.len > MAIL_INPUT_MAX)
+			die(EX_DATAERR, "input over %d bytes", MAIL_INPUT_MAX);
+	}
+	if (in.len == 0)
+		die(EX_DATAERR, "no input: expected a message of notices "
+		    "(JSON) on standard input");
+	if ((root = json_loadb(in.data, in.len, 0, &jerr)) == NULL)
+		die(EX_DATAERR, "input is not JSON: %s (line %d)", jerr.text,
+		    jerr.line);
+	free(in.data);
+	notices = json_object_get(root, "notices");
+	if (!json_is_array(notices) || json_array_size(notices) == 0) {
+		/* One bare notice is accepted too. */
+		notices = json_pack("[O]", root);
+	} else
+		json_incref(notices);
+	n = json_array_get(notices, 0);
+	rep = json_object_get(root, "rep");
+	if (rep == NULL)
+		rep = json_object_get(n, "rep");
+	mail_rep_zone = str(rep, "tz", "UTC");
+
+	if (to == NULL)
+		to = str(rep, "email", NULL);
+	if (to == NULL)
+		to = str(rep, "name", NULL);
+	if (!address_ok(to))
+		die(EX_DATAERR, "no usable address for the rep (\"%s\")",
+		    to != NULL ? to : "");
+	json_array_foreach(notices, i, n) {
+		kind = str(n, "kind", "");
+		if (strcmp(kind, "missed") == 0 && address_ok(str(n, "manager",
+		    NULL)))
+			manager = str(n, "manager", NULL);
+	}
+	if (gethostname(host, sizeof host) != 0)
+		strcpy(host, "localhost");
+	host[sizeof host - 1] = '\0';
+	if (from == NULL) {
+		snprintf(fromaddr, sizeof fromaddr, "followup@%s", host);
+		from = fromaddr;
+	}
+	if (!address_ok(from))
+		die(EX_USAGE, "--from \"%s\" is not an address", from);
+
+	json_array_foreach(notices, i, n) {
+		if (i > 0)
+			buf_printf(&body, "\n----------------------------------"
+			    "------------------------------------\n\n");
+		body_notice(&body, n, now);
+	}
+	buf_printf(&body, "\n-- \nfollowup, from followupd on %s\n", host);
+
+	setenv("TZ", "UTC", 1);
+	tzset();
+	localtime_r(&now, &tm);
+	strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S +0000",
+	    &tm);
+	id = str(root, "message_id", NULL);
+	buf_printf(&msg, "From: followup <%s>\r\n", from);
+	buf_printf(&msg, "To: %s\r\n", to);
+	if (manager != NULL && strcmp(manager, to) != 0)
+		buf_printf(&msg, "Cc: %s\r\n", manager);
+	subject = subject_of(notices);
+	header_subject(&msg, subject);
+	free(subject);
+	buf_printf(&msg, "Date: %s\r\n", date);
+	if (message_id_ok(id))
+		buf_printf(&msg, "Message-ID: %s\r\n", id);
+	else
+		buf_printf(&msg, "Message-ID: <followup.%lld.%ld@%s>\r\n",
+		    (long long)now, (long)getpid(), host);
+	buf_printf(&msg, "MIME-Version: 1.0\r\n");
+	buf_printf(&msg, "Content-Type: text/plain; charset=UTF-8\r\n");
+	buf_printf(&msg, "Content-Transfer-Encoding: quoted-printable\r\n");
+	buf_printf(&msg, "Auto-Submitted: auto-generated\r\n");
+	buf_printf(&msg, "X-Followup-Kind: %s\r\n",
+	    json_array_size(notices) > 1 ? "batch" :
+	    str(json_array_get(notices, 0), "kind", "notice"));
+	buf_printf(&msg, "\r\n");
+	body_qp(&msg, body.data);
+	free(body.data);
+	json_decref(notices);
+	json_decref(root);
+
+	if (dry) {
+		fwrite(msg.data, 1, msg.len, stdout);
+		free(msg.data);
+		return 0;
+	}
+	r = send_mail(sendmail, msg.data, msg.len);
+	free(msg.data);
+	return (int)r;
+}

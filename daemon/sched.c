@@ -1,0 +1,214 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * Copyright (c) 2026 The followup authors
+ *
+ * The schedule: one timer, armed for the next moment anything must happen
+ * (a follow-up's notice, a delivery or its retry, a digest), found through
+ * indexes, re-armed after every change, and never sleeping past a bounded
+ * interval, so a clock step or a suspend is noticed.  A timerfd with
+ * TFD_TIMER_CANCEL_ON_SET notices a clock step at once; each pass also
+ * compares the wall clock with the monotonic one and logs a jump.
+ */
+
+#include <config.h>
+
+#include <sys/timerfd.h>
+
+#include <errno.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "followupd.h"
+
+/* A difference between wall and monotonic time worth a log line. */
+#define SCHED_JUMP_LOG		5
+
+static struct event_base	*sched_base;
+static struct store		*sched_store;
+static const struct fu_config	**sched_cfp;
+static struct event		*sched_timer;
+static struct event		*sched_clock_ev;
+static int			 sched_clock_fd = -1;
+static time_t			 sched_next;
+static struct timespec		 sched_last_wall;
+static struct timespec		 sched_last_mono;
+
+static void	sched_pass_cb(evutil_socket_t, short, void *);
+
+static double
+sched_ts(const struct timespec *ts)
+{
+	return ts->tv_sec + ts->tv_nsec / 1e9;
+}
+
+/* Arm the clock-step watch: a far-away realtime timer that the kernel
+ * cancels whenever the clock is set. */
+static void
+sched_clock_arm(void)
+{
+	struct itimerspec	its;
+
+	memset(&its, 0, sizeof its);
+	its.it_value.tv_sec = INT32_MAX;
+	if (timerfd_settime(sched_clock_fd, TFD_TIMER_ABSTIME |
+	    TFD_TIMER_CANCEL_ON_SET, &its, NULL) != 0)
+		log_warn("sched: timerfd_settime");
+}
+
+static void
+sched_clock_cb(evutil_socket_t fd, short what, void *arg)
+{
+	uint64_t	n;
+
+	if (read(fd, &n, sizeof n) == -1 && errno == ECANCELED) {
+		log_info("sched: the system clock was set; rechecking the "
+		    "schedule");
+		sched_clock_arm();
+		sched_changed();
+	}
+}
+
+/*
+ * Start the schedule: the first pass runs at once (it delivers what came
+ * due while the daemon was down, marked late).
+ */
+void
+sched_init(struct event_base *base, struct store *st,
+    const struct fu_config **cfp)
+{
+	sched_base = base;
+	sched_store = st;
+	sched_cfp = cfp;
+	sched_timer = evtimer_new(base, sched_pass_cb, NULL);
+	if (sched_timer == NULL)
+		fatalx("sched: evtimer_new");
+	sched_clock_fd = timerfd_create(CLOCK_REALTIME,
+	    TFD_NONBLOCK | TFD_CLOEXEC);
+	if (sched_clock_fd == -1)
+		log_warn("sched: timerfd_create (clock steps are noticed "
+		    "within check_interval instead)");
+	else {
+		sched_clock_arm();
+		sched_clock_ev = event_new(base, sched_clock_fd,
+		    EV_READ | EV_PERSIST, sched_clock_cb, NULL);
+		if (sched_clock_ev == NULL)
+			fatalx("sched: event_new");
+		event_add(sched_clock_ev, NULL);
+	}
+	clock_gettime(CLOCK_REALTIME, &sched_last_wall);
+	clock_gettime(CLOCK_MONOTONIC, &sched_last_mono);
+	sched_changed();
+}
+
+/* Something changed (a write committed, a hook finished): look again. */
+void
+sched_changed(void)
+{
+	struct timeval	tv = { 0, 0 };
+
+	if (sched_timer != NULL)
+		evtimer_add(sched_timer, &tv);
+}
+
+/* When the schedule next wakes (0 before the first pass). */
+time_t
+sched_next_wakeup(void)
+{
+	return sched_next;
+}
+
+/* Log a clock jump: wall time moved unlike monotonic time. */
+static void
+sched_check_clock(void)
+{
+	struct timespec	wall, mono;
+	double		jump;
+
+	clock_gettime(CLOCK_REALTIME, &wall);
+	clock_gettime(CLOCK_MONOTONIC, &mono);
+	jump = (sched_ts(&wall) - sched_ts(&sched_last_wall)) -
+	    (sched_ts(&mono) - sched_ts(&sched_last_mono));
+	if (jump > SCHED_JUMP_LOG || jump < -SCHED_JUMP_LOG)
+		log_warnx("sched: the clock jumped %s by %.0f s",
+		    jump > 0 ? "forward" : "back", jump > 0 ? jump : -jump);
+	sched_last_wall = wall;
+	sched_last_mono = mono;
+}
+
+/* Arm the timer for the next thing due, at most check_interval away. */
+static void
+sched_rearm(time_t now, int progress)
+{
+	const struct fu_config	*cf = *sched_cfp;
+	struct timeval		 tv, tnow;
+	time_t			 notice, delivery, digest, next;
+	int64_t			 unplanned;
+	double			 delay;
+
+	next = now + cf->check_interval;
+	if (store_schedule_next(sched_store, &notice, &delivery, &digest,
+	    &unplanned) == STORE_OK) {
+		if (notice != 0 && notice < next)
+			next = notice;
+		/* At the hook cap, a finishing hook wakes us instead. */
+		if (delivery != 0 && delivery < next &&
+		    (hooks_running() < cf->hook_max || delivery > now))
+			next = delivery;
+		if (digest != 0 && digest < next)
+			next = digest;
+		if (unplanned > 0)
+			next = now;
+	} else
+		next = now + 1;	/* the store is unwell: try again soon */
+	if (next <= now && !progress)
+		next = now + 1;	/* nothing moved: do not spin */
+	sched_next = next;
+
+	gettimeofday(&tnow, NULL);
+	delay = next - (tnow.tv_sec + tnow.tv_usec / 1e6);
+	if (delay < 0)
+		delay = 0;
+	tv.tv_sec = (time_t)delay;
+	tv.tv_usec = (suseconds_t)((delay - tv.tv_sec) * 1e6);
+	evtimer_add(sched_timer, &tv);
+}
+
+/*
+ * One pass: deliver what is due (what an earlier pass recorded and
+ * committed), then record what has come due since, then re-arm.  The
+ * commit of this pass's writes calls sched_changed, so what it recorded
+ * is delivered by the next pass, never before it is on disk.
+ */
+static void
+sched_pass_cb(evutil_socket_t fd, short what, void *arg)
+{
+	time_t	now;
+	int	sent, claimed;
+
+	sched_check_clock();
+	now = time(NULL);
+	sent = outbox_dispatch(now);
+	claimed = outbox_claim(now);
+	sched_rearm(now, sent > 0 || claimed > 0);
+}
+
+void
+sched_free(void)
+{
+	if (sched_timer != NULL)
+		event_free(sched_timer);
+	sched_timer = NULL;
+	if (sched_clock_ev != NULL)
+		event_free(sched_clock_ev);
+	sched_clock_ev = NULL;
+	if (sched_clock_fd != -1)
+		close(sched_clock_fd);
+	sched_clock_fd = -1;
+}

@@ -1,0 +1,362 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * Copyright (c) 2026 The followup authors
+ *
+ * All SQL for the schedule and the outbox lives here: which follow-ups
+ * have a notice due, the ledger of notices that came due (one row per
+ * rep, kind, follow-up and due time, so nothing is recorded twice), their
+ * delivery to each channel, and each rep's next digest.
+ */
+
+#include <config.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "store-internal.h"
+
+const struct store_sql store_outbox_sql[] = {
+	{ STMT_NOTICE_DUE,
+	  "SELECT id, owner, kind, due_at, remind_at, notice_stage, "
+	  "notice_at FROM followups WHERE notice_at <= ?1 "
+	  "ORDER BY notice_at LIMIT ?2" },
+	{ STMT_NOTICE_ADVANCE,
+	  "UPDATE followups SET notice_stage = ?2, notice_at = ?3 "
+	  "WHERE id = ?1" },
+	{ STMT_OUTBOX_INSERT,
+	  "INSERT OR IGNORE INTO outbox (owner, kind, followup_id, due_at, "
+	  "fire_at, created_at, late, payload) "
+	  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)" },
+	{ STMT_OUTBOX_FOLD,
+	  "UPDATE outbox SET folded_into = ?2 WHERE id = ?1" },
+	{ STMT_DELIVERY_INSERT,
+	  "INSERT OR IGNORE INTO deliveries (outbox_id, channel, next_at) "
+	  "VALUES (?1, ?2, ?3)" },
+	{ STMT_DELIVERY_DUE,
+	  "SELECT d.outbox_id, d.channel, d.attempts, o.owner, o.kind, "
+	  "o.fire_at, o.payload FROM deliveries d "
+	  "JOIN outbox o ON o.id = d.outbox_id "
+	  "WHERE d.status = 'pending' AND d.next_at <= ?1 "
+	  "ORDER BY d.channel, o.owner, o.fire_at, d.outbox_id LIMIT ?2" },
+	{ STMT_DELIVERY_SET,
+	  "UPDATE deliveries SET status = ?3, attempts = ?4, next_at = ?5, "
+	  "last_error = ?6, sent_at = ?7 "
+	  "WHERE outbox_id = ?1 AND channel = ?2" },
+	{ STMT_NEXT_NOTICE,
+	  "SELECT min(notice_at) FROM followups WHERE notice_at IS NOT NULL" },
+	{ STMT_NEXT_DELIVERY,
+	  "SELECT min(next_at) FROM deliveries WHERE status = 'pending'" },
+	{ STMT_NEXT_DIGEST,
+	  "SELECT min(digest_at), coalesce(sum(digest_at IS NULL), 0) "
+	  "FROM users" },
+	{ STMT_DIGEST_DUE,
+	  "SELECT name, tz, digest, digest_at FROM users "
+	  "WHERE digest_at IS NULL OR digest_at <= ?1" },
+	{ STMT_DIGEST_SET,
+	  "UPDATE users SET digest_at = ?2 WHERE name = ?1" },
+	{ STMT_OUTBOX_STATS,
+	  "SELECT (SELECT count(*) FROM deliveries WHERE status = 'pending'), "
+	  "(SELECT count(*) FROM deliveries WHERE status = 'failed')" },
+	{ STMT_COUNT, NULL }
+};
+
+/*
+ * Collect the follow-ups whose next notice falls by now, earliest first, at
+ * most limit.  *rows is an array the caller frees with
+ * store_notice_rows_free.
+ */
+enum store_result
+store_notice_due(struct store *st, time_t now, int limit,
+    struct store_notice_row **rows, size_t *n)
+{
+	sqlite3_stmt		*s = store_stmt(st, STMT_NOTICE_DUE);
+	struct store_notice_row	*r;
+	int			 rc;
+
+	*rows = NULL;
+	*n = 0;
+	sqlite3_bind_int64(s, 1, now);
+	sqlite3_bind_int(s, 2, limit);
+	while ((rc = store_step(st, s)) == SQLITE_ROW) {
+		*rows = xreallocarray(*rows, *n + 1, sizeof **rows);
+		r = &(*rows)[(*n)++];
+		r->followup_id = sqlite3_column_int64(s, 0);
+		r->owner = store_col_text(s, 1);
+		r->callback = strcmp((const char *)sqlite3_column_text(s, 2),
+		    "callback") == 0;
+		r->due_at = store_col_time(s, 3);
+		r->remind_at = store_col_time(s, 4);
+		r->stage = sqlite3_column_int(s, 5);
+		r->notice_at = store_col_time(s, 6);
+	}
+	if (rc != SQLITE_DONE) {
+		store_notice_rows_free(*rows, *n);
+		*rows = NULL;
+		*n = 0;
+		return store_fail(st, s, rc);
+	}
+	store_done(s);
+	return STORE_OK;
+}
+
+void
+store_notice_rows_free(struct store_notice_row *rows, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++)
+		free(rows[i].owner);
+	free(rows);
+}
+
+/*
+ * Set the next notice of follow-up id: stage at time at (0: none left).
+ * Needs a write transaction.
+ */
+enum store_result
+store_notice_advance(struct store *st, int64_t id, int stage, time_t at)
+{
+	sqlite3_stmt	*s = store_stmt(st, STMT_NOTICE_ADVANCE);
+	int		 rc;
+
+	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_int(s, 2, stage);
+	store_bind_time(s, 3, at);
+	if ((rc = store_step(st, s)) != SQLITE_DONE)
+		return store_fail(st, s, rc);
+	store_done(s);
+	return STORE_OK;
+}
+
+/*
+ * Record notice o in the ledger and queue it on each of the n channels
+ * (none: a notice folded into a summary), to go out at o->fire_at or
+ * later.  If the ledger already holds it (same rep, kind, follow-up and
+ * due time), nothing is added and *created is 0.  Sets o->id.  Needs a
+ * write transaction.
+ */
+enum store_result
+store_outbox_add(struct store *st, struct store_outbox *o,
+    const char *const *channels, int n, time_t now, int *created)
+{
+	sqlite3_stmt	*s = store_stmt(st, STMT_OUTBOX_INSERT);
+	int		 rc, i;
+
+	*created = 0;
+	store_bind_text(s, 1, o->owner);
+	store_bind_text(s, 2, o->kind);
+	if (o->followup_id != 0)
+		sqlite3_bind_int64(s, 3, o->followup_id);
+	sqlite3_bind_int64(s, 4, o->due_at);
+	sqlite3_bind_int64(s, 5, o->fire_at);
+	sqlite3_bind_int64(s, 6, now);
+	sqlite3_bind_int(s, 7, o->late);
+	store_bind_text(s, 8, o->payload);
+	if ((rc = store_step(st, s)) != SQLITE_DONE)
+		return store_fail(st, s, rc);
+	store_done(s);
+	if (sqlite3_changes(st->db) == 0)
+		return STORE_OK;
+	o->id = sqlite3_last_insert_rowid(st->db);
+	*created = 1;
+
+	s = store_stmt(st, STMT_DELIVERY_INSERT);
+	for (i = 0; i < n; i++) {
+		sqlite3_bind_int64(s, 1, o->id);
+		store_bind_text(s, 2, channels[i]);
+		sqlite3_bind_int64(s, 3, now);
+		if ((rc = store_step(st, s)) != SQLITE_DONE)
+			return store_fail(st, s, rc);
+		store_done(s);
+	}
+	return STORE_OK;
+}
+
+/* Mark notice id as folded into summary (it is not sent on its own). */
+enum store_result
+store_outbox_fold(struct store *st, int64_t id, int64_t summary)
+{
+	sqlite3_stmt	*s = store_stmt(st, STMT_OUTBOX_FOLD);
+	int		 rc;
+
+	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_int64(s, 2, summary);
+	if ((rc = store_step(st, s)) != SQLITE_DONE)
+		return store_fail(st, s, rc);
+	store_done(s);
+	return STORE_OK;
+}
+
+/*
+ * Call cb for each pending delivery due by now, grouped by channel, then
+ * rep, then time, at most limit; stop early if cb returns non-zero.
+ */
+enum store_result
+store_delivery_due(struct store *st, time_t now, int limit,
+    store_delivery_cb cb, void *arg)
+{
+	sqlite3_stmt		*s = store_stmt(st, STMT_DELIVERY_DUE);
+	struct store_delivery	 d;
+	int			 rc = SQLITE_DONE, stop = 0;
+
+	sqlite3_bind_int64(s, 1, now);
+	sqlite3_bind_int(s, 2, limit);
+	while (!stop && (rc = store_step(st, s)) == SQLITE_ROW) {
+		d.outbox_id = sqlite3_column_int64(s, 0);
+		d.channel = (const char *)sqlite3_column_text(s, 1);
+		d.attempts = sqlite3_column_int(s, 2);
+		d.owner = (const char *)sqlite3_column_text(s, 3);
+		d.kind = (const char *)sqlite3_column_text(s, 4);
+		d.fire_at = store_col_time(s, 5);
+		d.payload = (const char *)sqlite3_column_text(s, 6);
+		stop = cb(&d, arg);
+	}
+	if (!stop && rc != SQLITE_DONE)
+		return store_fail(st, s, rc);
+	store_done(s);
+	return STORE_OK;
+}
+
+/*
+ * Record the state of a delivery: status "pending" (try again at next_at),
+ * "sent" or "failed" (given up), after attempts tries, with the last
+ * error (or NULL).  Needs a write transaction.
+ */
+enum store_result
+store_delivery_set(struct store *st, int64_t outbox_id, const char *channel,
+    const char *status, int attempts, time_t next_at, const char *error,
+    time_t now)
+{
+	sqlite3_stmt	*s = store_stmt(st, STMT_DELIVERY_SET);
+	int		 rc;
+
+	sqlite3_bind_int64(s, 1, outbox_id);
+	store_bind_text(s, 2, channel);
+	store_bind_text(s, 3, status);
+	sqlite3_bind_int(s, 4, attempts);
+	sqlite3_bind_int64(s, 5, next_at);
+	store_bind_text(s, 6, error);
+	store_bind_time(s, 7, strcmp(status, "sent") == 0 ? now : 0);
+	if ((rc = store_step(st, s)) != SQLITE_DONE)
+		return store_fail(st, s, rc);
+	store_done(s);
+	return STORE_OK;
+}
+
+/* One nullable integer from a one-row statement; 0 when NULL. */
+static int
+store_min(struct store *st, enum store_stmt slot, time_t *out, int64_t *second)
+{
+	sqlite3_stmt	*s = store_stmt(st, slot);
+	int		 rc;
+
+	if ((rc = store_step(st, s)) != SQLITE_ROW) {
+		store_fail(st, s, rc);
+		return -1;
+	}
+	*out = store_col_time(s, 0);
+	if (second != NULL)
+		*second = sqlite3_column_int64(s, 1);
+	store_done(s);
+	return 0;
+}
+
+/*
+ * When something must happen next: the earliest follow-up notice, pending
+ * delivery and digest (each 0 if none).  *unplanned counts reps whose next
+ * digest is not worked out yet.
+ */
+enum store_result
+store_schedule_next(struct store *st, time_t *notice, time_t *delivery,
+    time_t *digest, int64_t *unplanned)
+{
+	if (store_min(st, STMT_NEXT_NOTICE, notice, NULL) != 0 ||
+	    store_min(st, STMT_NEXT_DELIVERY, delivery, NULL) != 0 ||
+	    store_min(st, STMT_NEXT_DIGEST, digest, unplanned) != 0)
+		return st->last;
+	return STORE_OK;
+}
+
+/*
+ * Call cb for each rep whose digest is due by now or not planned yet
+ * (digest_at 0).  The row's strings are valid during the call only.
+ */
+enum store_result
+store_digest_due(struct store *st, time_t now, store_digest_cb cb, void *arg)
+{
+	sqlite3_stmt	*s = store_stmt(st, STMT_DIGEST_DUE);
+	struct fu_user	 u;
+	time_t		 at;
+	int		 rc;
+	char		**names = NULL, **tzs = NULL, **digests = NULL;
+	time_t		*ats = NULL;
+	size_t		 n = 0, i;
+
+	/* Collect first: the callback writes to the same table. */
+	sqlite3_bind_int64(s, 1, now);
+	while ((rc = store_step(st, s)) == SQLITE_ROW) {
+		names = xreallocarray(names, n + 1, sizeof *names);
+		tzs = xreallocarray(tzs, n + 1, sizeof *tzs);
+		digests = xreallocarray(digests, n + 1, sizeof *digests);
+		ats = xreallocarray(ats, n + 1, sizeof *ats);
+		names[n] = store_col_text(s, 0);
+		tzs[n] = store_col_text(s, 1);
+		digests[n] = store_col_text(s, 2);
+		ats[n] = store_col_time(s, 3);
+		n++;
+	}
+	if (rc != SQLITE_DONE)
+		store_fail(st, s, rc);
+	else
+		store_done(s);
+	for (i = 0; i < n; i++) {
+		if (rc == SQLITE_DONE) {
+			memset(&u, 0, sizeof u);
+			u.name = names[i];
+			u.tz = tzs[i];
+			u.digest = digests[i];
+			at = ats[i];
+			cb(&u, at, arg);
+		}
+		free(names[i]);
+		free(tzs[i]);
+		free(digests[i]);
+	}
+	free(names);
+	free(tzs);
+	free(digests);
+	free(ats);
+	return rc == SQLITE_DONE ? STORE_OK : st->last;
+}
+
+/* Plan rep name's next digest at at.  Needs a write transaction. */
+enum store_result
+store_digest_set(struct store *st, const char *name, time_t at)
+{
+	sqlite3_stmt	*s = store_stmt(st, STMT_DIGEST_SET);
+	int		 rc;
+
+	store_bind_text(s, 1, name);
+	store_bind_time(s, 2, at);
+	if ((rc = store_step(st, s)) != SQLITE_DONE)
+		return store_fail(st, s, rc);
+	store_done(s);
+	return STORE_OK;
+}
+
+/* Set the outbox's backlog and given-up deliveries in obj. */
+enum store_result
+store_outbox_stats(struct store *st, json_t *obj)
+{
+	sqlite3_stmt	*s = store_stmt(st, STMT_OUTBOX_STATS);
+	int		 rc;
+
+	if ((rc = store_step(st, s)) != SQLITE_ROW)
+		return store_fail(st, s, rc);
+	json_object_set_new(obj, "outbox_backlog",
+	    json_integer(sqlite3_column_int64(s, 0)));
+	json_object_set_new(obj, "deliveries_failed",
+	    json_integer(sqlite3_column_int64(s, 1)));
+	store_done(s);
+	return STORE_OK;
+}

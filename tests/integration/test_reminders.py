@@ -1,0 +1,525 @@
+"""Reminders that always arrive: the real followupd, the real followup-mail
+hook, msmtp as the sendmail and an aiosmtpd server on loopback.
+
+Faults tried here: the SMTP server down when reminders come due, a hook that
+hangs, the daemon stopped over a due time, a long outage, the clock stepped
+forward and back (libfaketime), hostile contact names and notes (line breaks,
+header lookalikes, shell syntax, non-ASCII), a contact email that must never
+receive anything, a follow-up done or moved before its reminder.
+"""
+
+import email
+import email.policy
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import threading
+import time
+
+import pytest
+
+aiosmtpd_controller = pytest.importorskip("aiosmtpd.controller")
+
+FOLLOWUPD = os.environ.get("FOLLOWUPD", "followupd")
+FOLLOWUP_MAIL = os.environ.get("FOLLOWUP_MAIL", "followup-mail")
+MSMTP = shutil.which("msmtp") or "/usr/bin/msmtp"
+WRAPPER = os.environ.get("FOLLOWUP_TEST_WRAPPER", "").split()
+FAKETIME_LIB = next((p for p in (
+    "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1",
+    "/usr/lib/aarch64-linux-gnu/faketime/libfaketime.so.1",
+    "/usr/lib/faketime/libfaketime.so.1") if os.path.exists(p)), None)
+REP = "rep@test.invalid"
+
+
+def rfc3339(t):
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
+
+
+class Sink:
+    """Collects what the SMTP server receives."""
+
+    def __init__(self):
+        self.messages = []
+        self.cond = threading.Condition()
+
+    async def handle_DATA(self, server, session, envelope):
+        msg = email.message_from_bytes(envelope.content,
+                                       policy=email.policy.default)
+        with self.cond:
+            self.messages.append((envelope.mail_from,
+                                  list(envelope.rcpt_tos), msg,
+                                  envelope.content, time.time()))
+            self.cond.notify_all()
+        return "250 OK"
+
+    def wait(self, count, timeout=15):
+        deadline = time.time() + timeout
+        with self.cond:
+            while len(self.messages) < count:
+                left = deadline - time.time()
+                if left <= 0:
+                    break
+                self.cond.wait(left)
+            return list(self.messages)
+
+
+class Smtp:
+    def __init__(self):
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        self.port = s.getsockname()[1]
+        s.close()
+        self.sink = Sink()
+        self.ctrl = None
+
+    def start(self):
+        self.ctrl = aiosmtpd_controller.Controller(
+            self.sink, hostname="127.0.0.1", port=self.port)
+        self.ctrl.start()
+
+    def stop(self):
+        if self.ctrl is not None:
+            self.ctrl.stop()
+            self.ctrl = None
+
+
+class Daemon:
+    """followupd in a scratch directory, with the mail hook wired to msmtp."""
+
+    def __init__(self, tmp, smtp, extra="", faketime=None):
+        self.dir = tmp
+        self.sock = str(tmp / "s.sock")
+        self.db = str(tmp / "fu.db")
+        self.log = tmp / "followupd.log"
+        self.faketime = faketime
+        home = tmp / "home"
+        home.mkdir(exist_ok=True)
+        rc = home / ".msmtprc"
+        rc.write_text("defaults\nauth off\ntls off\n"
+                      "account default\nhost 127.0.0.1\nport %d\n"
+                      "from followup@test.invalid\n" % smtp.port)
+        rc.chmod(0o600)
+        self.home = str(home)
+        self.conf = tmp / "followupd.conf"
+        self.conf.write_text(
+            "[daemon]\nlog = stderr\n"
+            "[reminders]\n"
+            "hook = %s --sendmail %s --from followup@test.invalid\n"
+            "missed_grace = 4s\nhook_timeout = 10s\nhook_retry = 1s\n"
+            "check_interval = 1s\n%s" % (FOLLOWUP_MAIL, MSMTP, extra))
+        self.proc = None
+
+    def start(self):
+        env = dict(os.environ, TZ="UTC", HOME=self.home)
+        cmd = [FOLLOWUPD, "-v", "--config", str(self.conf),
+               "--socket", self.sock, "--database", self.db]
+        if self.faketime is not None:
+            env["LD_PRELOAD"] = FAKETIME_LIB
+            if self.faketime.startswith("@"):
+                env["FAKETIME"] = self.faketime     # start there, run on
+            else:
+                env["FAKETIME_TIMESTAMP_FILE"] = self.faketime
+                env["FAKETIME_NO_CACHE"] = "1"
+            env["FAKETIME_DONT_FAKE_MONOTONIC"] = "1"
+            env["ASAN_OPTIONS"] = env.get("ASAN_OPTIONS", "") + \
+                ":verify_asan_link_order=0"
+        else:
+            cmd = WRAPPER + cmd
+        self.logf = open(self.log, "ab")
+        self.proc = subprocess.Popen(cmd, env=env, stdout=self.logf,
+                                     stderr=subprocess.STDOUT)
+        deadline = time.time() + (30 if WRAPPER else 10)
+        while time.time() < deadline:
+            try:
+                s = socket.socket(socket.AF_UNIX)
+                s.connect(self.sock)
+                s.close()
+                return
+            except OSError:
+                assert self.proc.poll() is None, self.log.read_text()
+                time.sleep(0.05)
+        raise AssertionError("followupd did not start: " +
+                             self.log.read_text())
+
+    def stop(self):
+        if self.proc is None:
+            return
+        self.proc.send_signal(signal.SIGTERM)
+        rc = self.proc.wait(60)
+        self.proc = None
+        self.logf.close()
+        assert rc == 0, "followupd exited %d:\n%s" % (rc,
+                                                      self.log.read_text())
+
+    def call(self, op, **args):
+        s = socket.socket(socket.AF_UNIX)
+        s.connect(self.sock)
+        f = s.makefile("rwb")
+        f.write((json.dumps({"id": 1, "op": op, "args": args}) +
+                 "\n").encode())
+        f.flush()
+        reply = json.loads(f.readline())
+        s.close()
+        assert reply["ok"], reply
+        return reply["result"]
+
+    def watch(self):
+        s = socket.socket(socket.AF_UNIX)
+        s.connect(self.sock)
+        f = s.makefile("rwb")
+        f.write(b'{"id": 1, "op": "watch"}\n')
+        f.flush()
+        assert json.loads(f.readline())["ok"]
+        return s, f
+
+
+@pytest.fixture
+def smtp():
+    server = Smtp()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def make_daemon(tmp_path, smtp):
+    daemons = []
+
+    def make(extra="", faketime=None):
+        d = Daemon(tmp_path, smtp, extra, faketime)
+        d.start()
+        daemons.append(d)
+        return d
+    yield make
+    for d in daemons:
+        d.stop()
+
+
+def setup_rep(d, name="Ada Lovelace", **contact):
+    d.call("user.set", email=REP)
+    args = dict(name=name, company="Analytical Engines",
+                phone="+44 20 7946 0001", tz="Europe/London")
+    args.update(contact)
+    return d.call("contact.add", **args)["contact"]["id"]
+
+
+def bodies(messages):
+    return [m[2].get_content() for m in messages]
+
+
+def test_callback_reminder_due_and_missed_arrive_by_mail_and_watch(
+        make_daemon, smtp):
+    d = make_daemon()
+    cid = setup_rep(d)
+    s, f = d.watch()
+    s.settimeout(20)
+    due = int(time.time()) + 4
+    fu = d.call("followup.add", contact=cid, due=rfc3339(due),
+                kind="callback", remind_before="2s",
+                reason="go through the quote")["followup"]
+    events = []
+    for _ in range(3):
+        ev = json.loads(f.readline())
+        events.append((ev["event"], time.time(), ev["notice"]))
+    assert [e[0] for e in events] == ["reminder", "due", "missed"]
+    assert all(e[2]["followup"]["id"] == fu["id"] for e in events)
+    # On time: never before the moment, at most a few seconds after.
+    for (kind, at, _), want in zip(events, (due - 2, due, due + 4)):
+        assert want - 0.5 <= at <= want + 3, (kind, at - want)
+    assert events[2][2]["late_by"] >= 4
+    msgs = smtp.sink.wait(3)
+    assert len(msgs) == 3
+    subjects = [m[2]["Subject"] for m in msgs]
+    assert subjects[0].startswith("Callback coming up: Ada Lovelace")
+    assert subjects[1].startswith("Callback due now: Ada Lovelace")
+    assert subjects[2].startswith("Missed callback: Ada Lovelace")
+    for _, rcpts, msg, _, _ in msgs:
+        assert rcpts == [REP]
+        assert msg["To"] == REP
+        assert msg["Auto-Submitted"] == "auto-generated"
+    body = msgs[0][2].get_content()
+    assert "go through the quote" in body
+    assert "tel:+442079460001" in body
+    assert "apologise" in msgs[2][2].get_content()
+    # Three different notices, three different message ids.
+    assert len({m[2]["Message-ID"] for m in msgs}) == 3
+    s.close()
+
+
+def test_done_or_cancelled_followup_is_never_reminded(make_daemon, smtp):
+    d = make_daemon()
+    cid = setup_rep(d)
+    due = rfc3339(time.time() + 2)
+    a = d.call("followup.add", contact=cid, due=due, kind="callback",
+               remind_before=0)["followup"]
+    b = d.call("followup.add", contact=cid, due=due)["followup"]
+    d.call("followup.done", id=a["id"])
+    d.call("followup.cancel", id=b["id"])
+    time.sleep(7)
+    assert smtp.sink.messages == []
+
+
+def test_moved_followup_is_reminded_for_its_new_time_only(make_daemon, smtp):
+    d = make_daemon()
+    cid = setup_rep(d)
+    fu = d.call("followup.add", contact=cid, due=rfc3339(time.time() + 2),
+                remind_before=0)["followup"]
+    new_due = int(time.time()) + 5
+    d.call("followup.reschedule", id=fu["id"], due=rfc3339(new_due))
+    # Editing other fields of the contact sends nothing again.
+    d.call("contact.update", id=cid, notes="called twice")
+    msgs = smtp.sink.wait(1, timeout=10)
+    assert len(msgs) == 1
+    assert msgs[0][4] >= new_due - 0.5
+    time.sleep(2)
+    assert len(smtp.sink.messages) == 1
+
+
+def test_lead_zero_sends_one_message_when_due(make_daemon, smtp):
+    d = make_daemon()
+    cid = setup_rep(d)
+    d.call("followup.add", contact=cid, due=rfc3339(time.time() + 2),
+           remind_before=0, kind="followup")
+    msgs = smtp.sink.wait(1)
+    time.sleep(2)
+    assert len(smtp.sink.messages) == 1
+    assert msgs[0][2]["X-Followup-Kind"] == "due"
+
+
+def test_daemon_down_over_due_time_delivers_late_once(make_daemon, smtp):
+    d = make_daemon()
+    cid = setup_rep(d)
+    d.call("followup.add", contact=cid, due=rfc3339(time.time() + 2),
+           remind_before=0, reason="send the contract")
+    d.stop()
+    time.sleep(3)
+    d.start()
+    msgs = smtp.sink.wait(1)
+    assert len(msgs) == 1
+    assert "This notice is late" in msgs[0][2].get_content()
+    d.stop()
+    d.start()
+    time.sleep(2)
+    assert len(smtp.sink.messages) == 1, "a normal restart sent it again"
+
+
+def test_smtp_down_then_back_delivers_every_reminder_once(make_daemon, smtp):
+    d = make_daemon()
+    cid = setup_rep(d)
+    smtp.stop()
+    due = time.time() + 1
+    for i in range(3):
+        d.call("followup.add", contact=cid, due=rfc3339(due + i),
+               remind_before=0, reason="reason-%d" % i)
+    # First delivery fails: the error shows in status, nothing is lost.
+    deadline = time.time() + 15
+    while time.time() < deadline:
+        st = d.call("status")
+        if st["last_delivery_error"] is not None:
+            break
+        time.sleep(0.2)
+    assert st["last_delivery_error"] is not None
+    assert "exited 75" in st["last_delivery_error"]["error"]
+    assert st["outbox_backlog"] >= 1
+    smtp.start()
+    deadline = time.time() + 20
+    while time.time() < deadline and d.call("status")["outbox_backlog"]:
+        time.sleep(0.2)
+    assert d.call("status")["outbox_backlog"] == 0
+    time.sleep(2)
+    text = "".join(bodies(smtp.sink.messages))
+    for i in range(3):
+        assert text.count("reason-%d" % i) == 1
+
+
+def test_hanging_hook_is_killed_and_retried(make_daemon, tmp_path):
+    marker = tmp_path / "hung-once"
+    out = tmp_path / "delivered"
+    hook = tmp_path / "hook.sh"
+    hook.write_text("#!/bin/sh\n"
+                    "if [ ! -e %s ]; then touch %s; exec sleep 60; fi\n"
+                    "cat > %s\n" % (marker, marker, out))
+    hook.chmod(0o755)
+    d = make_daemon("hook = %s\n" % hook)
+    d.conf.write_text(d.conf.read_text().replace("hook_timeout = 10s",
+                                                 "hook_timeout = 1s"))
+    d.stop()
+    d.start()
+    cid = setup_rep(d)
+    d.call("followup.add", contact=cid, due=rfc3339(time.time() + 1),
+           remind_before=0)
+    deadline = time.time() + 20
+    while time.time() < deadline and not out.exists():
+        time.sleep(0.2)
+    assert marker.exists() and out.exists()
+    delivered = json.loads(out.read_text())
+    assert delivered["notices"][0]["kind"] == "due"
+    assert "timed out" in d.log.read_text()
+
+
+def test_hostile_names_make_well_formed_mail_to_the_rep_only(make_daemon,
+                                                            smtp):
+    d = make_daemon()
+    cid = setup_rep(d, name="Zoë Ünal",
+                    company="$(rm -rf /); `id` > /tmp/x",
+                    email="prospect@example.com",
+                    notes="line one\r\nBcc: evil@example.com\r\n\r\nbody")
+    d.call("interaction.add", contact=cid, kind="call", outcome="reached",
+           note="To: evil@example.com\nSubject: hi")
+    d.call("followup.add", contact=cid, due=rfc3339(time.time() + 1),
+           remind_before=0, reason="Bcc: evil@example.com\r\nquote")
+    msgs = smtp.sink.wait(1)
+    assert len(msgs) == 1
+    mail_from, rcpts, msg, raw, _ = msgs[0]
+    assert rcpts == [REP]
+    assert msg["To"] == REP
+    assert msg["Bcc"] is None and msg["Cc"] is None
+    assert "Zoë Ünal" in msg["Subject"]
+    assert "\n" not in msg["Subject"]
+    assert msg.get_content_charset() == "utf-8"
+    body = msg.get_content()
+    assert "Zoë Ünal" in body and "$(rm -rf /)" in body
+    assert "prospect@example.com" not in raw.decode()
+    for line in raw.split(b"\r\n\r\n", 1)[0].split(b"\r\n"):
+        assert not line.lower().startswith(b"bcc")
+
+
+def test_notices_of_one_minute_travel_as_one_message(make_daemon, smtp):
+    d = make_daemon()
+    cid = setup_rep(d)
+    due = rfc3339(time.time() + 2)
+    for reason in ("one", "two", "three"):
+        d.call("followup.add", contact=cid, due=due, remind_before=0,
+               reason=reason)
+    msgs = smtp.sink.wait(1)
+    time.sleep(2)
+    assert len(smtp.sink.messages) == 1
+    assert msgs[0][2]["X-Followup-Kind"] == "batch"
+    body = msgs[0][2].get_content()
+    assert "one" in body and "two" in body and "three" in body
+
+
+def test_long_outage_folds_into_one_summary(make_daemon, smtp):
+    d = make_daemon("late_horizon = 2s\n")
+    cid = setup_rep(d)
+    for i in range(4):
+        d.call("followup.add", contact=cid, due=rfc3339(time.time() + 1),
+               remind_before=0, reason="item %d" % i)
+    d.stop()
+    time.sleep(4)
+    d.start()
+    msgs = smtp.sink.wait(1)
+    time.sleep(2)
+    assert len(smtp.sink.messages) == 1
+    assert msgs[0][2]["X-Followup-Kind"] == "summary"
+    assert "4 notices" in msgs[0][2]["Subject"]
+
+
+def test_missed_callback_copies_the_manager(make_daemon, smtp):
+    d = make_daemon("manager = boss@test.invalid\nmissed_grace = 1s\n")
+    cid = setup_rep(d)
+    d.call("followup.add", contact=cid, due=rfc3339(time.time() + 1),
+           kind="callback", remind_before=0)
+    msgs = smtp.sink.wait(2)
+    assert len(msgs) == 2
+    missed = [m for m in msgs if m[2]["X-Followup-Kind"] == "missed"][0]
+    assert sorted(missed[1]) == ["boss@test.invalid", REP]
+    due = [m for m in msgs if m[2]["X-Followup-Kind"] == "due"][0]
+    assert due[1] == [REP]
+
+
+@pytest.mark.skipif(FAKETIME_LIB is None or WRAPPER != [],
+                    reason="needs libfaketime, and no valgrind wrapper")
+def test_clock_jumps_neither_lose_nor_repeat_reminders(make_daemon, smtp,
+                                                       tmp_path):
+    clock = tmp_path / "faketime"
+    clock.write_text("+0\n")
+    d = make_daemon(faketime=str(clock))
+    cid = setup_rep(d)
+    d.call("followup.add", contact=cid, due=rfc3339(time.time() + 1800),
+           remind_before=0, reason="half an hour away")
+    time.sleep(1.5)
+    assert smtp.sink.messages == []
+    clock.write_text("+3600\n")     # an hour forward
+    msgs = smtp.sink.wait(1, timeout=10)
+    assert len(msgs) == 1
+    clock.write_text("+0\n")        # and back
+    time.sleep(2.5)
+    clock.write_text("+3600\n")     # and forward again
+    time.sleep(2.5)
+    assert len(smtp.sink.messages) == 1
+    assert "clock jumped forward" in d.log.read_text()
+
+
+@pytest.mark.skipif(FAKETIME_LIB is None or WRAPPER != [],
+                    reason="needs libfaketime, and no valgrind wrapper")
+def test_digest_arrives_at_the_reps_hour(make_daemon, smtp):
+    d = make_daemon("digest = 08:00\n", faketime="@2026-11-23 07:59:56")
+    cid = setup_rep(d)
+    d.call("user.set", tz="UTC")
+    d.call("followup.add", contact=cid, due="today 11:00", kind="callback",
+           reason="call about the order")
+    d.call("followup.add", contact=cid, due="today 15:00",
+           reason="send prices")
+    msgs = smtp.sink.wait(1, timeout=15)
+    assert len(msgs) == 1
+    msg = msgs[0][2]
+    assert msg["X-Followup-Kind"] == "digest"
+    assert "2026-11-23" in msg["Subject"]
+    body = msg.get_content()
+    assert body.index("call about the order") < body.index("send prices")
+
+
+@pytest.mark.skipif(FAKETIME_LIB is None or WRAPPER != [],
+                    reason="needs libfaketime, and no valgrind wrapper")
+def test_empty_digest_is_not_sent(make_daemon, smtp):
+    d = make_daemon("digest = 08:00\n", faketime="@2026-11-23 07:59:57")
+    d.call("user.set", email=REP)
+    d.call("contact.add", name="Nobody planned")  # not stale yet
+    time.sleep(6)
+    assert smtp.sink.messages == []
+
+
+def test_mail_hook_dry_run_prints_a_well_formed_message():
+    notice = {"message_id": "<followup.9.1.abc@host>",
+              "rep": {"name": "ana", "email": "ana@test.invalid",
+                      "tz": "Europe/Berlin"},
+              "notices": [{"kind": "due", "late": False,
+                           "fire_at": "2026-11-24T09:00:00Z",
+                           "followup": {"id": 9, "kind": "callback",
+                                        "due_at": "2026-11-24T09:00:00Z",
+                                        "reason": "quote"},
+                           "contact": {"name": "Ada\r\nBcc: x@y",
+                                       "email": "prospect@example.com",
+                                       "tz": "America/New_York",
+                                       "stage": "proposal"},
+                           "interactions": []}]}
+    p = subprocess.run([FOLLOWUP_MAIL, "--dry-run"],
+                       input=json.dumps(notice).encode(),
+                       capture_output=True, check=True)
+    msg = email.message_from_bytes(p.stdout, policy=email.policy.default)
+    assert msg["To"] == "ana@test.invalid"
+    assert msg["Message-ID"] == "<followup.9.1.abc@host>"
+    assert msg["Bcc"] is None
+    body = msg.get_content()
+    assert "Tue 24 Nov 10:00 (your time, Europe/Berlin)" in body
+    assert "Tue 24 Nov 04:00 their time (America/New_York)" in body
+    assert "prospect@example.com" not in p.stdout.decode()
+
+
+def test_mail_hook_refuses_bad_input_and_reports_sendmail_failure(tmp_path):
+    p = subprocess.run([FOLLOWUP_MAIL], input=b"not json",
+                       capture_output=True)
+    assert p.returncode == 65 and b"not JSON" in p.stderr
+    bad = {"rep": {"name": "ana", "email": "a@b\r\nBcc: c@d"},
+           "notices": [{"kind": "due"}]}
+    p = subprocess.run([FOLLOWUP_MAIL], input=json.dumps(bad).encode(),
+                       capture_output=True)
+    assert p.returncode == 65 and b"no usable address" in p.stderr
+    ok = {"rep": {"name": "ana"}, "notices": [{"kind": "due"}]}
+    p = subprocess.run([FOLLOWUP_MAIL, "--sendmail", "/bin/false"],
+                       input=json.dumps(ok).encode(), capture_output=True)
+    assert p.returncode == 75
