@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * Copyright (c) 2026 The followup authors
+ *
+ * The followup client's shared header: the command table entry, the
+ * connection to followupd, and the output helpers.
+ */
+
+#ifndef FOLLOWUP_CLIENT_H
+#define FOLLOWUP_CLIENT_H
+
+#include <stdio.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "followup/protocol.h"
+
+/* Exit codes. */
+#define EXIT_DAEMON_ERROR	1	/* the daemon answered an error */
+#define EXIT_USAGE		2	/* bad command line */
+#define EXIT_UNREACHABLE	3	/* no daemon, or another protocol */
+
+struct client {
+	const char	*socket_opt;	/* --socket, or NULL */
+	int		 json;		/* --json */
+	int		 fd;
+	FILE		*in;
+	char		*path;		/* the socket used */
+	json_t		*hello;		/* the hello result */
+	long		 next_id;
+};
+
+struct cmd_entry {
+	const char	*name;
+	const char	*usage;		/* after "followup NAME " */
+	const char	*help;		/* one paragraph */
+	int		(*exec)(struct client *, int, char **);
+};
+
+/* followup.c */
+int		 cmd_usage_error(const struct cmd_entry *, const char *, ...)
+		     __attribute__((__format__(__printf__, 2, 3)));
+int		 cmd_wants_help(const struct cmd_entry *, int, char **);
+int		 cmd_parse_id(const struct cmd_entry *, const char *, long long *);
+char		*cmd_join(int, char **);
+
+/* rpc.c */
+int		 rpc_open(struct client *);
+void		 rpc_close(struct client *);
+int		 rpc_call(struct client *, enum fu_op, json_t *, json_t **);
+int		 rpc_request(struct client *, enum fu_op, json_t *);
+int		 rpc_read_reply(struct client *, json_t **);
+
+/* output.c */
+time_t		 out_parse_time(const char *);
+void		 out_time(time_t, char *, size_t);
+void		 out_relative(time_t, time_t, char *, size_t);
+void		 out_json(json_t *);
+void		 out_notes(json_t *);
+const char	*out_str(json_t *, const char *, const char *);
+void		 out_followup_line(FILE *, json_t *, time_t);
+void		 out_followup_detail(FILE *, json_t *, time_t);
+void		 out_contact_detail(FILE *, json_t *);
+void		 out_interaction_line(FILE *, json_t *);
+void		 out_contact_table(FILE *, json_t *);
+
+/* The commands, one table entry each (cmd-*.c). */
+extern const struct cmd_entry cmd_status_entry;
+extern const struct cmd_entry cmd_contact_entry;
+extern const struct cmd_entry cmd_log_entry;
+extern const struct cmd_entry cmd_schedule_entry;
+extern const struct cmd_entry cmd_agenda_entry;
+extern const struct cmd_entry cmd_list_entry;
+extern const struct cmd_entry cmd_show_entry;
+extern const struct cmd_entry cmd_done_entry;
+extern const struct cmd_entry cmd_snooze_entry;
+extern const struct cmd_entry cmd_reschedule_entry;
+extern const struct cmd_entry cmd_cancel_entry;
+extern const struct cmd_entry cmd_config_entry;
+extern const struct cmd_entry cmd_watch_entry;
+
+#endif /* FOLLOWUP_CLIENT_H */

@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * Copyright (c) 2026 The followup authors
+ *
+ * followup agenda: who to call, overdue first, then by time, and the
+ * prospects about to drop out of the pipeline.
+ */
+
+#include <config.h>
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "client.h"
+
+static int
+cmd_agenda_exec(struct client *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "tz",	required_argument,	NULL, 'z' },
+		{ NULL,	0,			NULL, 0 }
+	};
+	json_t		*args, *r, *v;
+	char		*when, from[64], to[64];
+	size_t		 i;
+	time_t		 now = time(NULL);
+	int		 ch, rc, empty;
+
+	args = json_object();
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (ch != 'z') {
+			json_decref(args);
+			return cmd_usage_error(&cmd_agenda_entry,
+			    "unknown option");
+		}
+		json_object_set_new(args, "tz", json_string(optarg));
+	}
+	if (optind < argc) {
+		when = cmd_join(argc - optind, argv + optind);
+		if (strcmp(when, "today") == 0 ||
+		    strcmp(when, "tomorrow") == 0 || strcmp(when, "week") == 0)
+			json_object_set_new(args, "range", json_string(when));
+		else
+			json_object_set_new(args, "day", json_string(when));
+		free(when);
+	}
+	rc = rpc_call(c, FU_OP_AGENDA, args, &r);
+	json_decref(args);
+	if (rc != 0)
+		return rc;
+	if (c->json) {
+		out_json(r);
+		json_decref(r);
+		return 0;
+	}
+	empty = 1;
+	if (json_array_size(json_object_get(r, "overdue")) > 0) {
+		printf("Overdue:\n");
+		json_array_foreach(json_object_get(r, "overdue"), i, v)
+			out_followup_line(stdout, v, now);
+		empty = 0;
+	}
+	if (json_array_size(json_object_get(r, "due")) > 0) {
+		out_time(out_parse_time(out_str(r, "from", NULL)), from,
+		    sizeof from);
+		out_time(out_parse_time(out_str(r, "to", NULL)) - 1, to,
+		    sizeof to);
+		printf("%sDue (%s to %s):\n", empty ? "" : "\n", from, to);
+		json_array_foreach(json_object_get(r, "due"), i, v)
+			out_followup_line(stdout, v, now);
+		empty = 0;
+	}
+	if (empty)
+		printf("Nothing due.\n");
+	if (json_array_size(json_object_get(r, "stale")) > 0) {
+		printf("\nStale (nothing planned, no news for a while):\n");
+		json_array_foreach(json_object_get(r, "stale"), i, v)
+			printf("%5lld  %s%s%s%s  [%s]\n", (long long)
+			    json_integer_value(json_object_get(v, "id")),
+			    out_str(v, "name", "?"),
+			    json_is_string(json_object_get(v, "company")) ?
+			    " (" : "", out_str(v, "company", ""),
+			    json_is_string(json_object_get(v, "company")) ?
+			    ")" : "", out_str(v, "stage", ""));
+	}
+	json_decref(r);
+	return 0;
+}
+
+const struct cmd_entry cmd_agenda_entry = {
+	"agenda",
+	"[today|tomorrow|week|WHEN] [--tz ZONE]",
+	"Show your overdue follow-ups (oldest first), then those due from now\n"
+	"to the end of today (the default), tomorrow, the next seven days, or "
+	"the\nlocal day that WHEN falls on (\"fri\", \"2026-11-27\"), by time "
+	"with\ncallbacks first; then the stale contacts: in an open stage, "
+	"nothing\nplanned and no news for a while.  Days are your local "
+	"calendar days.",
+	cmd_agenda_exec
+};

@@ -1,0 +1,264 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * Copyright (c) 2026 The followup authors
+ *
+ * The follow-up commands: list, show, done, snooze, reschedule, cancel.
+ */
+
+#include <config.h>
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "client.h"
+
+/* Print a changed follow-up: "Done: 31 ...". */
+static int
+followup_result(struct client *c, json_t *r, const char *verb)
+{
+	json_t	*next;
+
+	if (c->json) {
+		out_json(r);
+		return 0;
+	}
+	printf("%s:\n", verb);
+	out_followup_line(stdout, json_object_get(r, "followup"), time(NULL));
+	next = json_object_get(r, "next");
+	if (json_is_object(next)) {
+		printf("Next:\n");
+		out_followup_line(stdout, next, time(NULL));
+	}
+	return 0;
+}
+
+static int
+cmd_list_exec(struct client *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "contact",	required_argument,	NULL, 'c' },
+		{ "status",	required_argument,	NULL, 's' },
+		{ "from",	required_argument,	NULL, 'f' },
+		{ "to",		required_argument,	NULL, 't' },
+		{ "limit",	required_argument,	NULL, 'l' },
+		{ "tz",		required_argument,	NULL, 'z' },
+		{ NULL,		0,			NULL, 0 }
+	};
+	json_t		*args, *r, *v;
+	long long	 n;
+	size_t		 i;
+	int		 ch, rc;
+
+	args = json_object();
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+		case 'l':
+			if (cmd_parse_id(&cmd_list_entry, optarg, &n) != 0) {
+				json_decref(args);
+				return EXIT_USAGE;
+			}
+			json_object_set_new(args, ch == 'c' ? "contact" :
+			    "limit", json_integer(n));
+			break;
+		case 's':
+			json_object_set_new(args, "status", json_string(optarg));
+			break;
+		case 'f':
+			json_object_set_new(args, "from", json_string(optarg));
+			break;
+		case 't':
+			json_object_set_new(args, "to", json_string(optarg));
+			break;
+		case 'z':
+			json_object_set_new(args, "tz", json_string(optarg));
+			break;
+		default:
+			json_decref(args);
+			return cmd_usage_error(&cmd_list_entry,
+			    "unknown option");
+		}
+	}
+	if (optind < argc) {
+		json_decref(args);
+		return cmd_usage_error(&cmd_list_entry, "unexpected \"%s\"",
+		    argv[optind]);
+	}
+	rc = rpc_call(c, FU_OP_FOLLOWUP_LIST, args, &r);
+	json_decref(args);
+	if (rc != 0)
+		return rc;
+	if (c->json)
+		out_json(r);
+	else if (json_array_size(json_object_get(r, "followups")) == 0)
+		printf("No follow-ups.\n");
+	else
+		json_array_foreach(json_object_get(r, "followups"), i, v)
+			out_followup_line(stdout, v, time(NULL));
+	json_decref(r);
+	return 0;
+}
+
+/*
+ * The shared shape of show/done/snooze/reschedule/cancel: an ID, maybe a
+ * WHEN (the rest of the words), and a few options.
+ */
+static int
+followup_cmd(struct client *c, const struct cmd_entry *e, int argc,
+    char **argv, enum fu_op op, const char *when_arg, const char *verb)
+{
+	static const struct option opts[] = {
+		{ "note",	required_argument,	NULL, 'n' },
+		{ "next",	required_argument,	NULL, 'x' },
+		{ "callback",	no_argument,		NULL, 'c' },
+		{ "reason",	required_argument,	NULL, 'r' },
+		{ "tz",		required_argument,	NULL, 'z' },
+		{ NULL,		0,			NULL, 0 }
+	};
+	json_t		*args, *r;
+	long long	 id;
+	char		*when;
+	int		 ch, rc, callback = 0;
+
+	args = json_object();
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'n':
+			if (op != FU_OP_FOLLOWUP_DONE &&
+			    op != FU_OP_FOLLOWUP_CANCEL)
+				goto bad;
+			json_object_set_new(args, "note", json_string(optarg));
+			break;
+		case 'x':
+		case 'r':
+		case 'c':
+			if (op != FU_OP_FOLLOWUP_DONE)
+				goto bad;
+			if (ch == 'c')
+				callback = 1;
+			else
+				json_object_set_new(args, ch == 'x' ? "next" :
+				    "reason", json_string(optarg));
+			break;
+		case 'z':
+			if (when_arg == NULL && op != FU_OP_FOLLOWUP_DONE)
+				goto bad;
+			json_object_set_new(args, "tz", json_string(optarg));
+			break;
+		default:
+			goto bad;
+		}
+	}
+	if (optind >= argc || (when_arg != NULL && argc - optind < 2) ||
+	    (when_arg == NULL && argc - optind != 1)) {
+		json_decref(args);
+		return cmd_usage_error(e, when_arg != NULL ? "expected ID and "
+		    "WHEN" : "expected one follow-up ID");
+	}
+	if (cmd_parse_id(e, argv[optind], &id) != 0) {
+		json_decref(args);
+		return EXIT_USAGE;
+	}
+	if (callback) {
+		if (json_object_get(args, "next") == NULL) {
+			json_decref(args);
+			return cmd_usage_error(e, "--callback goes with --next");
+		}
+		json_object_set_new(args, "next_kind", json_string("callback"));
+	}
+	json_object_set_new(args, "id", json_integer(id));
+	if (when_arg != NULL) {
+		when = cmd_join(argc - optind - 1, argv + optind + 1);
+		json_object_set_new(args, when_arg, json_string(when));
+		free(when);
+	}
+	rc = rpc_call(c, op, args, &r);
+	json_decref(args);
+	if (rc != 0)
+		return rc;
+	if (op == FU_OP_FOLLOWUP_GET && !c->json)
+		out_followup_detail(stdout, json_object_get(r, "followup"),
+		    time(NULL));
+	else
+		followup_result(c, r, verb);
+	json_decref(r);
+	return 0;
+bad:
+	json_decref(args);
+	return cmd_usage_error(e, "unknown option");
+}
+
+static int
+cmd_show_exec(struct client *c, int argc, char **argv)
+{
+	return followup_cmd(c, &cmd_show_entry, argc, argv, FU_OP_FOLLOWUP_GET,
+	    NULL, "Follow-up");
+}
+
+static int
+cmd_done_exec(struct client *c, int argc, char **argv)
+{
+	return followup_cmd(c, &cmd_done_entry, argc, argv,
+	    FU_OP_FOLLOWUP_DONE, NULL, "Done");
+}
+
+static int
+cmd_snooze_exec(struct client *c, int argc, char **argv)
+{
+	return followup_cmd(c, &cmd_snooze_entry, argc, argv,
+	    FU_OP_FOLLOWUP_SNOOZE, "until", "Snoozed");
+}
+
+static int
+cmd_reschedule_exec(struct client *c, int argc, char **argv)
+{
+	return followup_cmd(c, &cmd_reschedule_entry, argc, argv,
+	    FU_OP_FOLLOWUP_RESCHEDULE, "due", "Rescheduled");
+}
+
+static int
+cmd_cancel_exec(struct client *c, int argc, char **argv)
+{
+	return followup_cmd(c, &cmd_cancel_entry, argc, argv,
+	    FU_OP_FOLLOWUP_CANCEL, NULL, "Cancelled");
+}
+
+const struct cmd_entry cmd_list_entry = {
+	"list",
+	"[--contact ID] [--status pending|done|cancelled|all] [--from WHEN] "
+	"[--to WHEN] [--limit N]",
+	"List your follow-ups by due time: pending ones unless --status says\n"
+	"otherwise, of one contact with --contact, due between --from and --to.",
+	cmd_list_exec
+};
+const struct cmd_entry cmd_show_entry = {
+	"show", "ID",
+	"Show follow-up ID in full.",
+	cmd_show_exec
+};
+const struct cmd_entry cmd_done_entry = {
+	"done", "ID [--note T] [--next WHEN [--callback] [--reason T]] "
+	"[--tz ZONE|contact]",
+	"Mark follow-up ID done, with an optional note, and plan the next one\n"
+	"on the same contact with --next (a callback with --callback).",
+	cmd_done_exec
+};
+const struct cmd_entry cmd_snooze_entry = {
+	"snooze", "ID WHEN [--tz ZONE|contact]",
+	"Put follow-up ID off until WHEN (\"in 1 hour\", \"tomorrow 9am\"); it "
+	"is\nreminded afresh for the new time.",
+	cmd_snooze_exec
+};
+const struct cmd_entry cmd_reschedule_entry = {
+	"reschedule", "ID WHEN [--tz ZONE|contact]",
+	"Move follow-up ID to a new agreed time WHEN; it is reminded afresh.",
+	cmd_reschedule_exec
+};
+const struct cmd_entry cmd_cancel_entry = {
+	"cancel", "ID [--note T]",
+	"Cancel follow-up ID; it is not reminded any more.",
+	cmd_cancel_exec
+};

@@ -1,0 +1,118 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * Copyright (c) 2026 The followup authors
+ *
+ * followup log: record a call, voicemail, email, meeting or note, and
+ * plan the next step in the same breath.
+ */
+
+#include <config.h>
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "client.h"
+
+static int
+cmd_log_exec(struct client *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "outcome",	required_argument,	NULL, 'o' },
+		{ "note",	required_argument,	NULL, 'n' },
+		{ "at",		required_argument,	NULL, 'a' },
+		{ "next",	required_argument,	NULL, 'x' },
+		{ "callback",	no_argument,		NULL, 'c' },
+		{ "reason",	required_argument,	NULL, 'r' },
+		{ "tz",		required_argument,	NULL, 'z' },
+		{ NULL,		0,			NULL, 0 }
+	};
+	json_t		*args, *r, *fu;
+	long long	 id;
+	int		 ch, rc, callback = 0;
+
+	args = json_object();
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'o':
+			json_object_set_new(args, "outcome",
+			    json_string(optarg));
+			break;
+		case 'n':
+			json_object_set_new(args, "note", json_string(optarg));
+			break;
+		case 'a':
+			json_object_set_new(args, "at", json_string(optarg));
+			break;
+		case 'x':
+			json_object_set_new(args, "next", json_string(optarg));
+			break;
+		case 'c':
+			callback = 1;
+			break;
+		case 'r':
+			json_object_set_new(args, "reason",
+			    json_string(optarg));
+			break;
+		case 'z':
+			json_object_set_new(args, "tz", json_string(optarg));
+			break;
+		default:
+			json_decref(args);
+			return cmd_usage_error(&cmd_log_entry, "unknown option");
+		}
+	}
+	if (argc - optind != 2) {
+		json_decref(args);
+		return cmd_usage_error(&cmd_log_entry, "expected CONTACT and "
+		    "what happened (call, voicemail, email, meeting or note)");
+	}
+	if (cmd_parse_id(&cmd_log_entry, argv[optind], &id) != 0) {
+		json_decref(args);
+		return EXIT_USAGE;
+	}
+	if (callback && json_object_get(args, "next") == NULL) {
+		json_decref(args);
+		return cmd_usage_error(&cmd_log_entry, "--callback goes with "
+		    "--next WHEN");
+	}
+	json_object_set_new(args, "contact", json_integer(id));
+	json_object_set_new(args, "kind", json_string(argv[optind + 1]));
+	if (callback)
+		json_object_set_new(args, "next_kind", json_string("callback"));
+	rc = rpc_call(c, FU_OP_INTERACTION_ADD, args, &r);
+	json_decref(args);
+	if (rc != 0)
+		return rc;
+	if (c->json) {
+		out_json(r);
+		json_decref(r);
+		return 0;
+	}
+	printf("Logged %s with contact %lld.\n",
+	    out_str(json_object_get(r, "interaction"), "kind", "?"), id);
+	fu = json_object_get(r, "followup");
+	if (json_is_object(fu)) {
+		printf("Next:\n");
+		out_followup_line(stdout, fu, time(NULL));
+	}
+	json_decref(r);
+	return 0;
+}
+
+const struct cmd_entry cmd_log_entry = {
+	"log",
+	"CONTACT call|voicemail|email|meeting|note [--outcome O] [--note T] "
+	"[--at WHEN]\n        [--next WHEN [--callback] [--reason T]] "
+	"[--tz ZONE|contact]",
+	"Record what happened with a contact.  --outcome is one of reached,\n"
+	"no-answer, voicemail, message, busy, wrong-number, info-sent,\n"
+	"meeting-set, not-interested, other.  --at says when it happened "
+	"(default:\nnow).  --next plans the next step at WHEN (--callback for "
+	"a time agreed\nwith the prospect).  WHEN is any date \"date -d\" "
+	"understands, or \"in 3 days\",\nread in your zone, or in ZONE, or in "
+	"the contact's with --tz contact.",
+	cmd_log_exec
+};

@@ -1,0 +1,179 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * Copyright (c) 2026 The followup authors
+ *
+ * followup: the rep's command-line client.  Global options, the command
+ * table, finding the command, and the exit code.
+ */
+
+#include <config.h>
+
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "client.h"
+
+static const struct cmd_entry *const cmd_table[] = {
+	&cmd_status_entry,
+	&cmd_contact_entry,
+	&cmd_log_entry,
+	&cmd_schedule_entry,
+	&cmd_agenda_entry,
+	&cmd_list_entry,
+	&cmd_show_entry,
+	&cmd_done_entry,
+	&cmd_snooze_entry,
+	&cmd_reschedule_entry,
+	&cmd_cancel_entry,
+	&cmd_config_entry,
+	&cmd_watch_entry,
+	NULL
+};
+
+static void
+usage(FILE *f)
+{
+	const struct cmd_entry *const	*e;
+
+	fprintf(f, "usage: followup [--socket PATH] [--json] COMMAND "
+	    "[ARGS...]\n       followup --help | --version\n\n"
+	    "The client of followupd, the follow-up service.  Commands:\n\n");
+	for (e = cmd_table; *e != NULL; e++)
+		fprintf(f, "  %s %s\n", (*e)->name, (*e)->usage);
+	fprintf(f, "\nEvery command has --help.  --json prints the daemon's "
+	    "result as JSON.\nThe daemon is found through --socket, "
+	    "$FOLLOWUP_SOCKET, your user socket,\nthen the system socket.  "
+	    "Exit status: 0 ok, 1 the daemon refused, 2 usage,\n3 no "
+	    "daemon.\n");
+}
+
+/* Say what is wrong with the command line and how to use it. */
+int
+cmd_usage_error(const struct cmd_entry *e, const char *fmt, ...)
+{
+	va_list	ap;
+
+	fprintf(stderr, "followup %s: ", e->name);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nusage: followup %s %s\n", e->name, e->usage);
+	return EXIT_USAGE;
+}
+
+/* If --help or -h is among the arguments, print the help and say so. */
+int
+cmd_wants_help(const struct cmd_entry *e, int argc, char **argv)
+{
+	int	i;
+
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0)
+			break;
+		if (strcmp(argv[i], "--help") == 0 ||
+		    strcmp(argv[i], "-h") == 0) {
+			printf("usage: followup %s %s\n\n%s\n", e->name,
+			    e->usage, e->help);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* Read a positive id from the command line. */
+int
+cmd_parse_id(const struct cmd_entry *e, const char *s, long long *id)
+{
+	char	*end;
+
+	*id = strtoll(s, &end, 10);
+	if (*s == '\0' || *end != '\0' || *id <= 0)
+		return cmd_usage_error(e, "\"%s\" is not an id (a positive "
+		    "number)", s);
+	return 0;
+}
+
+/* The words joined by spaces ("tue" "10:00" -> "tue 10:00"). Caller frees. */
+char *
+cmd_join(int argc, char **argv)
+{
+	size_t	 len = 1;
+	char	*out;
+	int	 i;
+
+	for (i = 0; i < argc; i++)
+		len += strlen(argv[i]) + 1;
+	if ((out = calloc(1, len)) == NULL) {
+		fprintf(stderr, "followup: out of memory\n");
+		exit(EXIT_USAGE);
+	}
+	for (i = 0; i < argc; i++) {
+		if (i > 0)
+			strcat(out, " ");
+		strcat(out, argv[i]);
+	}
+	return out;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "socket",	required_argument,	NULL, 's' },
+		{ "json",	no_argument,		NULL, 'j' },
+		{ "help",	no_argument,		NULL, 'h' },
+		{ "version",	no_argument,		NULL, 'V' },
+		{ NULL,		0,			NULL, 0 }
+	};
+	const struct cmd_entry *const	*e;
+	struct client			 c;
+	int				 ch, rc;
+
+	memset(&c, 0, sizeof c);
+	c.fd = -1;
+	/* "+": options after the command belong to the command. */
+	while ((ch = getopt_long(argc, argv, "+hs:j", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 's':
+			c.socket_opt = optarg;
+			break;
+		case 'j':
+			c.json = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("followup %s (protocol %d)\n", PACKAGE_VERSION,
+			    FU_PROTOCOL_VERSION);
+			return 0;
+		default:
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc == 0) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	for (e = cmd_table; *e != NULL; e++) {
+		if (strcmp((*e)->name, argv[0]) == 0)
+			break;
+	}
+	if (*e == NULL) {
+		fprintf(stderr, "followup: unknown command \"%s\"; see "
+		    "\"followup --help\"\n", argv[0]);
+		return EXIT_USAGE;
+	}
+	if (cmd_wants_help(*e, argc, argv))
+		return 0;
+	optind = 0;	/* reset getopt for the command */
+	rc = (*e)->exec(&c, argc, argv);
+	rpc_close(&c);
+	return rc;
+}

@@ -1,0 +1,215 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * Copyright (c) 2026 The followup authors
+ *
+ * What the client prints: times in the reader's zone ("Tue 24 Nov 10:00",
+ * "in 2 h", "overdue 3 d"), aligned lists, and --json passthrough.
+ */
+
+#include <config.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "client.h"
+
+/* A string member, or def when absent or null. Borrowed. */
+const char *
+out_str(json_t *obj, const char *key, const char *def)
+{
+	const char	*s = json_string_value(json_object_get(obj, key));
+
+	return s != NULL ? s : def;
+}
+
+/* Read an RFC 3339 UTC time from the daemon; 0 if it is not one. */
+time_t
+out_parse_time(const char *s)
+{
+	struct tm	 tm;
+	char		*end;
+
+	if (s == NULL)
+		return 0;
+	memset(&tm, 0, sizeof tm);
+	end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if (end == NULL || *end != '\0')
+		return 0;
+	return timegm(&tm);
+}
+
+/* "Tue 24 Nov 10:00", with the year when it is not this year's. */
+void
+out_time(time_t t, char *buf, size_t len)
+{
+	struct tm	tm, now_tm;
+	time_t		now = time(NULL);
+
+	localtime_r(&t, &tm);
+	localtime_r(&now, &now_tm);
+	if (tm.tm_year == now_tm.tm_year)
+		strftime(buf, len, "%a %d %b %H:%M", &tm);
+	else
+		strftime(buf, len, "%a %d %b %Y %H:%M", &tm);
+}
+
+/* "in 15 min", "in 2 h", "in 3 d", "overdue 25 min", "now". */
+void
+out_relative(time_t t, time_t now, char *buf, size_t len)
+{
+	long long	d = (long long)(t - now), a = d < 0 ? -d : d, n;
+	const char	*unit;
+
+	if (a < 60) {
+		snprintf(buf, len, "now");
+		return;
+	}
+	if (a < 3600) {
+		n = a / 60;
+		unit = "min";
+	} else if (a < 2 * 86400) {
+		n = (a + 1800) / 3600;
+		unit = "h";
+	} else {
+		n = (a + 43200) / 86400;
+		unit = "d";
+	}
+	snprintf(buf, len, "%s %lld %s", d > 0 ? "in" : "overdue", n, unit);
+}
+
+/* Print a result as JSON on stdout. */
+void
+out_json(json_t *v)
+{
+	char	*text = json_dumps(v, JSON_INDENT(2) | JSON_SORT_KEYS);
+
+	if (text != NULL) {
+		printf("%s\n", text);
+		free(text);
+	}
+}
+
+/* The daemon's notes (how a time was read) go to stderr. */
+void
+out_notes(json_t *result)
+{
+	json_t	*note;
+	size_t	 i;
+
+	json_array_foreach(json_object_get(result, "notes"), i, note)
+		fprintf(stderr, "followup: note: %s\n", json_string_value(note));
+}
+
+/* One follow-up on one line: id, time, relative, kind, contact, reason. */
+void
+out_followup_line(FILE *f, json_t *fu, time_t now)
+{
+	char		when[64], rel[32];
+	time_t		due = out_parse_time(out_str(fu, "due_at", NULL));
+	const char	*reason = out_str(fu, "reason", "");
+
+	out_time(due, when, sizeof when);
+	if (strcmp(out_str(fu, "status", ""), "pending") == 0)
+		out_relative(due, now, rel, sizeof rel);
+	else
+		snprintf(rel, sizeof rel, "%s", out_str(fu, "status", ""));
+	fprintf(f, "%5lld  %-16s  %-14s %-9s %s%s%s\n",
+	    (long long)json_integer_value(json_object_get(fu, "id")), when,
+	    rel, strcmp(out_str(fu, "kind", ""), "callback") == 0 ?
+	    "CALLBACK" : "follow-up", out_str(fu, "contact_name", "?"),
+	    *reason != '\0' ? ": " : "", reason);
+}
+
+/* A follow-up in full. */
+void
+out_followup_detail(FILE *f, json_t *fu, time_t now)
+{
+	char	when[64], rel[32];
+	time_t	due = out_parse_time(out_str(fu, "due_at", NULL));
+
+	out_time(due, when, sizeof when);
+	out_relative(due, now, rel, sizeof rel);
+	fprintf(f, "%s %lld with %s (contact %lld)\n",
+	    strcmp(out_str(fu, "kind", ""), "callback") == 0 ? "Callback" :
+	    "Follow-up", (long long)json_integer_value(json_object_get(fu,
+	    "id")), out_str(fu, "contact_name", "?"),
+	    (long long)json_integer_value(json_object_get(fu, "contact_id")));
+	fprintf(f, "  Status:   %s\n", out_str(fu, "status", "?"));
+	if (strcmp(out_str(fu, "status", ""), "pending") == 0)
+		fprintf(f, "  Due:      %s (%s)\n", when, rel);
+	else
+		fprintf(f, "  Due:      %s\n", when);
+	if (json_is_string(json_object_get(fu, "reason")))
+		fprintf(f, "  Reason:   %s\n", out_str(fu, "reason", ""));
+	out_time(out_parse_time(out_str(fu, "remind_at", NULL)), when,
+	    sizeof when);
+	fprintf(f, "  Reminder: %s\n", when);
+	if (json_integer_value(json_object_get(fu, "snoozes")) > 0)
+		fprintf(f, "  Snoozed:  %lld times\n", (long long)
+		    json_integer_value(json_object_get(fu, "snoozes")));
+	if (json_is_string(json_object_get(fu, "note")))
+		fprintf(f, "  Note:     %s\n", out_str(fu, "note", ""));
+}
+
+/* A contact's fields, one per line. */
+void
+out_contact_detail(FILE *f, json_t *c)
+{
+	static const char *const fields[][2] = {
+		{ "company", "Company" }, { "phone", "Phone" },
+		{ "email", "Email" }, { "tz", "Time zone" },
+		{ "stage", "Stage" }, { "notes", "Notes" },
+	};
+	size_t	i;
+
+	fprintf(f, "%s (contact %lld)%s\n", out_str(c, "name", "?"),
+	    (long long)json_integer_value(json_object_get(c, "id")),
+	    json_is_true(json_object_get(c, "archived")) ? " [archived]" : "");
+	for (i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+		if (json_is_string(json_object_get(c, fields[i][0])))
+			fprintf(f, "  %-10s %s\n", fields[i][1],
+			    out_str(c, fields[i][0], ""));
+	}
+}
+
+/* One interaction on one line. */
+void
+out_interaction_line(FILE *f, json_t *in)
+{
+	char		when[64];
+	const char	*note = out_str(in, "note", "");
+
+	out_time(out_parse_time(out_str(in, "at", NULL)), when, sizeof when);
+	fprintf(f, "  %-16s  %-9s %-14s %s\n", when, out_str(in, "kind", ""),
+	    out_str(in, "outcome", ""), note);
+}
+
+/* Contacts as an aligned table. */
+void
+out_contact_table(FILE *f, json_t *contacts)
+{
+	json_t	*c;
+	size_t	 i;
+	int	 wn = 4, wc = 7;
+
+	json_array_foreach(contacts, i, c) {
+		if ((int)strlen(out_str(c, "name", "")) > wn)
+			wn = (int)strlen(out_str(c, "name", ""));
+		if ((int)strlen(out_str(c, "company", "")) > wc)
+			wc = (int)strlen(out_str(c, "company", ""));
+	}
+	if (wn > 30)
+		wn = 30;
+	if (wc > 24)
+		wc = 24;
+	fprintf(f, "%5s  %-*s  %-*s  %-12s %s\n", "ID", wn, "NAME", wc,
+	    "COMPANY", "STAGE", "PHONE");
+	json_array_foreach(contacts, i, c)
+		fprintf(f, "%5lld  %-*.*s  %-*.*s  %-12s %s\n",
+		    (long long)json_integer_value(json_object_get(c, "id")),
+		    wn, wn, out_str(c, "name", ""), wc, wc,
+		    out_str(c, "company", ""), out_str(c, "stage", ""),
+		    out_str(c, "phone", ""));
+}

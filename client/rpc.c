@@ -1,0 +1,265 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * Copyright (c) 2026 The followup authors
+ *
+ * Talking to followupd: find its socket, connect, check the protocol with
+ * hello (pipelined with the first request), send requests and read their
+ * replies, and turn failures into one clear sentence.
+ */
+
+#include <config.h>
+
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "client.h"
+#include "followup/paths.h"
+
+/* The socket to use: --socket, $FOLLOWUP_SOCKET, the user's, the system's. */
+static char *
+rpc_socket_path(struct client *c)
+{
+	const char	*env;
+	char		 buf[4096];
+	struct stat	 sb;
+
+	if (c->socket_opt != NULL)
+		return strdup(c->socket_opt);
+	if ((env = getenv(FU_ENV_SOCKET)) != NULL && *env != '\0')
+		return strdup(env);
+	if (fu_user_socket_path(buf, sizeof buf) == 0 &&
+	    stat(buf, &sb) == 0 && S_ISSOCK(sb.st_mode))
+		return strdup(buf);
+	return strdup(FU_SYSTEM_SOCKET);
+}
+
+/*
+ * Connect to the daemon.  Return 0, or EXIT_UNREACHABLE after saying why
+ * and how to start it.
+ */
+int
+rpc_open(struct client *c)
+{
+	struct sockaddr_un	sun;
+	int			saved;
+
+	c->path = rpc_socket_path(c);
+	if (c->path == NULL) {
+		fprintf(stderr, "followup: out of memory\n");
+		return EXIT_UNREACHABLE;
+	}
+	memset(&sun, 0, sizeof sun);
+	sun.sun_family = AF_UNIX;
+	if (strlen(c->path) >= sizeof sun.sun_path) {
+		fprintf(stderr, "followup: socket path too long: %s\n",
+		    c->path);
+		return EXIT_UNREACHABLE;
+	}
+	strcpy(sun.sun_path, c->path);
+	if ((c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1) {
+		fprintf(stderr, "followup: socket: %s\n", strerror(errno));
+		return EXIT_UNREACHABLE;
+	}
+	if (connect(c->fd, (struct sockaddr *)&sun, sizeof sun) != 0) {
+		saved = errno;
+		close(c->fd);
+		c->fd = -1;
+		if (saved == ENOENT || saved == ECONNREFUSED)
+			fprintf(stderr, "followup: followupd is not running "
+			    "(no daemon answers on %s); start it with "
+			    "\"followupd &\" or \"systemctl --user start "
+			    "followupd.socket\"\n", c->path);
+		else if (saved == EACCES || saved == EPERM)
+			fprintf(stderr, "followup: no permission to connect "
+			    "to %s; ask your admin to add you to the "
+			    "socket's group\n", c->path);
+		else
+			fprintf(stderr, "followup: cannot connect to %s: "
+			    "%s\n", c->path, strerror(saved));
+		return EXIT_UNREACHABLE;
+	}
+	if ((c->in = fdopen(dup(c->fd), "r")) == NULL) {
+		fprintf(stderr, "followup: fdopen: %s\n", strerror(errno));
+		return EXIT_UNREACHABLE;
+	}
+	return 0;
+}
+
+void
+rpc_close(struct client *c)
+{
+	if (c->in != NULL)
+		fclose(c->in);
+	if (c->fd != -1)
+		close(c->fd);
+	c->in = NULL;
+	c->fd = -1;
+	free(c->path);
+	c->path = NULL;
+	json_decref(c->hello);
+	c->hello = NULL;
+}
+
+/* Send one request line. Return 0, or EXIT_UNREACHABLE. */
+int
+rpc_request(struct client *c, enum fu_op op, json_t *args)
+{
+	json_t	*req;
+	char	*line;
+	size_t	 len, off = 0;
+	ssize_t	 n;
+
+	req = json_pack("{s:I s:s s:o}", "id", (json_int_t)++c->next_id,
+	    "op", fu_op_name(op), "args", args != NULL ? json_incref(args) :
+	    json_object());
+	line = json_dumps(req, JSON_COMPACT);
+	json_decref(req);
+	if (line == NULL) {
+		fprintf(stderr, "followup: cannot build the request\n");
+		return EXIT_UNREACHABLE;
+	}
+	len = strlen(line);
+	if (len > FU_LINE_MAX) {
+		fprintf(stderr, "followup: the request is too large (%zu "
+		    "bytes, at most %d)\n", len, FU_LINE_MAX);
+		free(line);
+		return EXIT_USAGE;
+	}
+	line[len++] = '\n';
+	while (off < len) {
+		n = write(c->fd, line + off, len - off);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			fprintf(stderr, "followup: lost the connection to "
+			    "followupd: %s\n", strerror(errno));
+			free(line);
+			return EXIT_UNREACHABLE;
+		}
+		off += n;
+	}
+	free(line);
+	return 0;
+}
+
+/*
+ * Read one reply line (at most FU_REPLY_MAX bytes) into *reply.  Return 0,
+ * or EXIT_UNREACHABLE if the daemon went away or sent garbage.
+ */
+int
+rpc_read_reply(struct client *c, json_t **reply)
+{
+	char		*line = NULL;
+	size_t		 cap = 0;
+	ssize_t		 n;
+	json_error_t	 jerr;
+
+	*reply = NULL;
+	n = getline(&line, &cap, c->in);
+	if (n <= 0) {
+		free(line);
+		fprintf(stderr, "followup: followupd closed the connection "
+		    "without answering\n");
+		return EXIT_UNREACHABLE;
+	}
+	if (n > FU_REPLY_MAX) {
+		free(line);
+		fprintf(stderr, "followup: the reply is too large\n");
+		return EXIT_UNREACHABLE;
+	}
+	*reply = json_loadb(line, n, 0, &jerr);
+	free(line);
+	if (*reply == NULL || !json_is_object(*reply)) {
+		json_decref(*reply);
+		*reply = NULL;
+		fprintf(stderr, "followup: followupd sent a reply that is not "
+		    "a JSON object: %s\n", jerr.text);
+		return EXIT_UNREACHABLE;
+	}
+	return 0;
+}
+
+/* Report an error reply; return EXIT_DAEMON_ERROR. */
+static int
+rpc_error(struct client *c, json_t *reply)
+{
+	json_t	*err = json_object_get(reply, "error");
+	char	*text;
+
+	if (c->json) {
+		text = json_dumps(err, JSON_COMPACT);
+		fprintf(stderr, "%s\n", text != NULL ? text : "{}");
+		free(text);
+	} else
+		fprintf(stderr, "followup: %s\n", out_str(err, "message",
+		    "the daemon refused the request"));
+	return EXIT_DAEMON_ERROR;
+}
+
+/*
+ * Run one op: send hello first on a new connection (checking the protocol
+ * and learning the caller's zone), then the request; set *result (caller
+ * owns it) when the daemon says ok.  Return 0, or an exit code after
+ * printing why.
+ */
+int
+rpc_call(struct client *c, enum fu_op op, json_t *args, json_t **result)
+{
+	json_t		*reply, *hello;
+	const char	*tz;
+	int		 rc;
+
+	*result = NULL;
+	if (c->fd == -1 && (rc = rpc_open(c)) != 0)
+		return rc;
+	if (c->hello == NULL) {
+		if ((rc = rpc_request(c, FU_OP_HELLO, NULL)) != 0)
+			return rc;
+	}
+	if ((rc = rpc_request(c, op, args)) != 0)
+		return rc;
+	if (c->hello == NULL) {
+		if ((rc = rpc_read_reply(c, &reply)) != 0)
+			return rc;
+		hello = json_object_get(reply, "result");
+		if (!json_is_true(json_object_get(reply, "ok")) ||
+		    json_integer_value(json_object_get(hello, "protocol")) !=
+		    FU_PROTOCOL_VERSION) {
+			fprintf(stderr, "followup: followupd on %s speaks "
+			    "protocol %lld, this client speaks protocol %d; "
+			    "use matching versions\n", c->path,
+			    (long long)json_integer_value(json_object_get(
+			    hello, "protocol")), FU_PROTOCOL_VERSION);
+			json_decref(reply);
+			return EXIT_UNREACHABLE;
+		}
+		c->hello = json_incref(hello);
+		json_decref(reply);
+		/* Times are shown in the caller's own zone. */
+		tz = json_string_value(json_object_get(c->hello, "tz"));
+		if (tz != NULL) {
+			setenv("TZ", tz, 1);
+			tzset();
+		}
+	}
+	if ((rc = rpc_read_reply(c, &reply)) != 0)
+		return rc;
+	if (!json_is_true(json_object_get(reply, "ok"))) {
+		rc = rpc_error(c, reply);
+		json_decref(reply);
+		return rc;
+	}
+	*result = json_incref(json_object_get(reply, "result"));
+	json_decref(reply);
+	if (*result == NULL)
+		*result = json_object();
+	out_notes(*result);
+	return 0;
+}
