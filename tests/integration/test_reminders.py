@@ -11,9 +11,7 @@ receive anything, a follow-up done or moved before its reminder.
 import email
 import email.policy
 import json
-import os
 import shutil
-import signal
 import socket
 import subprocess
 import threading
@@ -21,21 +19,12 @@ import time
 
 import pytest
 
+from fu import FAKETIME_LIB, FOLLOWUP_MAIL, WRAPPER, rfc3339
+
 aiosmtpd_controller = pytest.importorskip("aiosmtpd.controller")
 
-FOLLOWUPD = os.environ.get("FOLLOWUPD", "followupd")
-FOLLOWUP_MAIL = os.environ.get("FOLLOWUP_MAIL", "followup-mail")
 MSMTP = shutil.which("msmtp") or "/usr/bin/msmtp"
-WRAPPER = os.environ.get("FOLLOWUP_TEST_WRAPPER", "").split()
-FAKETIME_LIB = next((p for p in (
-    "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1",
-    "/usr/lib/aarch64-linux-gnu/faketime/libfaketime.so.1",
-    "/usr/lib/faketime/libfaketime.so.1") if os.path.exists(p)), None)
 REP = "rep@test.invalid"
-
-
-def rfc3339(t):
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
 
 
 class Sink:
@@ -86,96 +75,6 @@ class Smtp:
             self.ctrl = None
 
 
-class Daemon:
-    """followupd in a scratch directory, with the mail hook wired to msmtp."""
-
-    def __init__(self, tmp, smtp, extra="", faketime=None):
-        self.dir = tmp
-        self.sock = str(tmp / "s.sock")
-        self.db = str(tmp / "fu.db")
-        self.log = tmp / "followupd.log"
-        self.faketime = faketime
-        home = tmp / "home"
-        home.mkdir(exist_ok=True)
-        rc = home / ".msmtprc"
-        rc.write_text("defaults\nauth off\ntls off\n"
-                      "account default\nhost 127.0.0.1\nport %d\n"
-                      "from followup@test.invalid\n" % smtp.port)
-        rc.chmod(0o600)
-        self.home = str(home)
-        self.conf = tmp / "followupd.conf"
-        self.conf.write_text(
-            "[daemon]\nlog = stderr\n"
-            "[reminders]\n"
-            "hook = %s --sendmail %s --from followup@test.invalid\n"
-            "missed_grace = 4s\nhook_timeout = 10s\nhook_retry = 1s\n"
-            "check_interval = 1s\n%s" % (FOLLOWUP_MAIL, MSMTP, extra))
-        self.proc = None
-
-    def start(self):
-        env = dict(os.environ, TZ="UTC", HOME=self.home)
-        cmd = [FOLLOWUPD, "-v", "--config", str(self.conf),
-               "--socket", self.sock, "--database", self.db]
-        if self.faketime is not None:
-            env["LD_PRELOAD"] = FAKETIME_LIB
-            if self.faketime.startswith("@"):
-                env["FAKETIME"] = self.faketime     # start there, run on
-            else:
-                env["FAKETIME_TIMESTAMP_FILE"] = self.faketime
-                env["FAKETIME_NO_CACHE"] = "1"
-            env["FAKETIME_DONT_FAKE_MONOTONIC"] = "1"
-            env["ASAN_OPTIONS"] = env.get("ASAN_OPTIONS", "") + \
-                ":verify_asan_link_order=0"
-        else:
-            cmd = WRAPPER + cmd
-        self.logf = open(self.log, "ab")
-        self.proc = subprocess.Popen(cmd, env=env, stdout=self.logf,
-                                     stderr=subprocess.STDOUT)
-        deadline = time.time() + (30 if WRAPPER else 10)
-        while time.time() < deadline:
-            try:
-                s = socket.socket(socket.AF_UNIX)
-                s.connect(self.sock)
-                s.close()
-                return
-            except OSError:
-                assert self.proc.poll() is None, self.log.read_text()
-                time.sleep(0.05)
-        raise AssertionError("followupd did not start: " +
-                             self.log.read_text())
-
-    def stop(self):
-        if self.proc is None:
-            return
-        self.proc.send_signal(signal.SIGTERM)
-        rc = self.proc.wait(60)
-        self.proc = None
-        self.logf.close()
-        assert rc == 0, "followupd exited %d:\n%s" % (rc,
-                                                      self.log.read_text())
-
-    def call(self, op, **args):
-        s = socket.socket(socket.AF_UNIX)
-        s.connect(self.sock)
-        f = s.makefile("rwb")
-        f.write((json.dumps({"id": 1, "op": op, "args": args}) +
-                 "\n").encode())
-        f.flush()
-        reply = json.loads(f.readline())
-        s.close()
-        assert reply["ok"], reply
-        return reply["result"]
-
-    def watch(self):
-        s = socket.socket(socket.AF_UNIX)
-        s.connect(self.sock)
-        f = s.makefile("rwb")
-        f.write(b'{"id": 1, "op": "watch"}\n')
-        f.flush()
-        assert json.loads(f.readline())["ok"]
-        return s, f
-
-
 @pytest.fixture
 def smtp():
     server = Smtp()
@@ -185,17 +84,30 @@ def smtp():
 
 
 @pytest.fixture
-def make_daemon(tmp_path, smtp):
-    daemons = []
+def mail_daemon(make_daemon, smtp, tmp_path):
+    """A daemon whose mail hook is followup-mail with msmtp as sendmail."""
+    home = tmp_path / "home"
+    home.mkdir()
+    rc = home / ".msmtprc"
+    rc.write_text("defaults\nauth off\ntls off\n"
+                  "account default\nhost 127.0.0.1\nport %d\n"
+                  "from followup@test.invalid\n" % smtp.port)
+    rc.chmod(0o600)
 
     def make(extra="", faketime=None):
-        d = Daemon(tmp_path, smtp, extra, faketime)
-        d.start()
-        daemons.append(d)
-        return d
-    yield make
-    for d in daemons:
-        d.stop()
+        return make_daemon(
+            "[reminders]\n"
+            "hook = %s --sendmail %s --from followup@test.invalid\n"
+            "missed_grace = 4s\nhook_timeout = 10s\nhook_retry = 1s\n"
+            "check_interval = 1s\n%s" % (FOLLOWUP_MAIL, MSMTP, extra),
+            home=home, faketime=faketime)
+    return make
+
+
+def watch(d):
+    c = d.connect(timeout=20)
+    assert c.request("watch")["ok"]
+    return c
 
 
 def setup_rep(d, name="Ada Lovelace", **contact):
@@ -211,18 +123,17 @@ def bodies(messages):
 
 
 def test_callback_reminder_due_and_missed_arrive_by_mail_and_watch(
-        make_daemon, smtp):
-    d = make_daemon()
+        mail_daemon, smtp):
+    d = mail_daemon()
     cid = setup_rep(d)
-    s, f = d.watch()
-    s.settimeout(20)
+    w = watch(d)
     due = int(time.time()) + 4
     fu = d.call("followup.add", contact=cid, due=rfc3339(due),
                 kind="callback", remind_before="2s",
                 reason="go through the quote")["followup"]
     events = []
     for _ in range(3):
-        ev = json.loads(f.readline())
+        ev = w.reply()
         events.append((ev["event"], time.time(), ev["notice"]))
     assert [e[0] for e in events] == ["reminder", "due", "missed"]
     assert all(e[2]["followup"]["id"] == fu["id"] for e in events)
@@ -246,11 +157,11 @@ def test_callback_reminder_due_and_missed_arrive_by_mail_and_watch(
     assert "apologise" in msgs[2][2].get_content()
     # Three different notices, three different message ids.
     assert len({m[2]["Message-ID"] for m in msgs}) == 3
-    s.close()
+    w.close()
 
 
-def test_done_or_cancelled_followup_is_never_reminded(make_daemon, smtp):
-    d = make_daemon()
+def test_done_or_cancelled_followup_is_never_reminded(mail_daemon, smtp):
+    d = mail_daemon()
     cid = setup_rep(d)
     due = rfc3339(time.time() + 2)
     a = d.call("followup.add", contact=cid, due=due, kind="callback",
@@ -262,8 +173,8 @@ def test_done_or_cancelled_followup_is_never_reminded(make_daemon, smtp):
     assert smtp.sink.messages == []
 
 
-def test_moved_followup_is_reminded_for_its_new_time_only(make_daemon, smtp):
-    d = make_daemon()
+def test_moved_followup_is_reminded_for_its_new_time_only(mail_daemon, smtp):
+    d = mail_daemon()
     cid = setup_rep(d)
     fu = d.call("followup.add", contact=cid, due=rfc3339(time.time() + 2),
                 remind_before=0)["followup"]
@@ -278,8 +189,8 @@ def test_moved_followup_is_reminded_for_its_new_time_only(make_daemon, smtp):
     assert len(smtp.sink.messages) == 1
 
 
-def test_lead_zero_sends_one_message_when_due(make_daemon, smtp):
-    d = make_daemon()
+def test_lead_zero_sends_one_message_when_due(mail_daemon, smtp):
+    d = mail_daemon()
     cid = setup_rep(d)
     d.call("followup.add", contact=cid, due=rfc3339(time.time() + 2),
            remind_before=0, kind="followup")
@@ -289,8 +200,8 @@ def test_lead_zero_sends_one_message_when_due(make_daemon, smtp):
     assert msgs[0][2]["X-Followup-Kind"] == "due"
 
 
-def test_daemon_down_over_due_time_delivers_late_once(make_daemon, smtp):
-    d = make_daemon()
+def test_daemon_down_over_due_time_delivers_late_once(mail_daemon, smtp):
+    d = mail_daemon()
     cid = setup_rep(d)
     d.call("followup.add", contact=cid, due=rfc3339(time.time() + 2),
            remind_before=0, reason="send the contract")
@@ -306,8 +217,8 @@ def test_daemon_down_over_due_time_delivers_late_once(make_daemon, smtp):
     assert len(smtp.sink.messages) == 1, "a normal restart sent it again"
 
 
-def test_smtp_down_then_back_delivers_every_reminder_once(make_daemon, smtp):
-    d = make_daemon()
+def test_smtp_down_then_back_delivers_every_reminder_once(mail_daemon, smtp):
+    d = mail_daemon()
     cid = setup_rep(d)
     smtp.stop()
     due = time.time() + 1
@@ -335,7 +246,7 @@ def test_smtp_down_then_back_delivers_every_reminder_once(make_daemon, smtp):
         assert text.count("reason-%d" % i) == 1
 
 
-def test_hanging_hook_is_killed_and_retried(make_daemon, tmp_path):
+def test_hanging_hook_is_killed_and_retried(mail_daemon, tmp_path):
     marker = tmp_path / "hung-once"
     out = tmp_path / "delivered"
     hook = tmp_path / "hook.sh"
@@ -343,7 +254,7 @@ def test_hanging_hook_is_killed_and_retried(make_daemon, tmp_path):
                     "if [ ! -e %s ]; then touch %s; exec sleep 60; fi\n"
                     "cat > %s\n" % (marker, marker, out))
     hook.chmod(0o755)
-    d = make_daemon("hook = %s\n" % hook)
+    d = mail_daemon("hook = %s\n" % hook)
     d.conf.write_text(d.conf.read_text().replace("hook_timeout = 10s",
                                                  "hook_timeout = 1s"))
     d.stop()
@@ -360,9 +271,9 @@ def test_hanging_hook_is_killed_and_retried(make_daemon, tmp_path):
     assert "timed out" in d.log.read_text()
 
 
-def test_hostile_names_make_well_formed_mail_to_the_rep_only(make_daemon,
+def test_hostile_names_make_well_formed_mail_to_the_rep_only(mail_daemon,
                                                             smtp):
-    d = make_daemon()
+    d = mail_daemon()
     cid = setup_rep(d, name="Zoë Ünal",
                     company="$(rm -rf /); `id` > /tmp/x",
                     email="prospect@example.com",
@@ -387,8 +298,8 @@ def test_hostile_names_make_well_formed_mail_to_the_rep_only(make_daemon,
         assert not line.lower().startswith(b"bcc")
 
 
-def test_notices_of_one_minute_travel_as_one_message(make_daemon, smtp):
-    d = make_daemon()
+def test_notices_of_one_minute_travel_as_one_message(mail_daemon, smtp):
+    d = mail_daemon()
     cid = setup_rep(d)
     due = rfc3339(time.time() + 2)
     for reason in ("one", "two", "three"):
@@ -402,8 +313,8 @@ def test_notices_of_one_minute_travel_as_one_message(make_daemon, smtp):
     assert "one" in body and "two" in body and "three" in body
 
 
-def test_long_outage_folds_into_one_summary(make_daemon, smtp):
-    d = make_daemon("late_horizon = 2s\n")
+def test_long_outage_folds_into_one_summary(mail_daemon, smtp):
+    d = mail_daemon("late_horizon = 2s\n")
     cid = setup_rep(d)
     for i in range(4):
         d.call("followup.add", contact=cid, due=rfc3339(time.time() + 1),
@@ -418,8 +329,8 @@ def test_long_outage_folds_into_one_summary(make_daemon, smtp):
     assert "4 notices" in msgs[0][2]["Subject"]
 
 
-def test_missed_callback_copies_the_manager(make_daemon, smtp):
-    d = make_daemon("manager = boss@test.invalid\nmissed_grace = 1s\n")
+def test_missed_callback_copies_the_manager(mail_daemon, smtp):
+    d = mail_daemon("manager = boss@test.invalid\nmissed_grace = 1s\n")
     cid = setup_rep(d)
     d.call("followup.add", contact=cid, due=rfc3339(time.time() + 1),
            kind="callback", remind_before=0)
@@ -433,11 +344,11 @@ def test_missed_callback_copies_the_manager(make_daemon, smtp):
 
 @pytest.mark.skipif(FAKETIME_LIB is None or WRAPPER != [],
                     reason="needs libfaketime, and no valgrind wrapper")
-def test_clock_jumps_neither_lose_nor_repeat_reminders(make_daemon, smtp,
+def test_clock_jumps_neither_lose_nor_repeat_reminders(mail_daemon, smtp,
                                                        tmp_path):
     clock = tmp_path / "faketime"
     clock.write_text("+0\n")
-    d = make_daemon(faketime=str(clock))
+    d = mail_daemon(faketime=str(clock))
     cid = setup_rep(d)
     d.call("followup.add", contact=cid, due=rfc3339(time.time() + 1800),
            remind_before=0, reason="half an hour away")
@@ -456,8 +367,8 @@ def test_clock_jumps_neither_lose_nor_repeat_reminders(make_daemon, smtp,
 
 @pytest.mark.skipif(FAKETIME_LIB is None or WRAPPER != [],
                     reason="needs libfaketime, and no valgrind wrapper")
-def test_digest_arrives_at_the_reps_hour(make_daemon, smtp):
-    d = make_daemon("digest = 08:00\n", faketime="@2026-11-23 07:59:56")
+def test_digest_arrives_at_the_reps_hour(mail_daemon, smtp):
+    d = mail_daemon("digest = 08:00\n", faketime="@2026-11-23 07:59:56")
     cid = setup_rep(d)
     d.call("user.set", tz="UTC")
     d.call("followup.add", contact=cid, due="today 11:00", kind="callback",
@@ -475,8 +386,8 @@ def test_digest_arrives_at_the_reps_hour(make_daemon, smtp):
 
 @pytest.mark.skipif(FAKETIME_LIB is None or WRAPPER != [],
                     reason="needs libfaketime, and no valgrind wrapper")
-def test_empty_digest_is_not_sent(make_daemon, smtp):
-    d = make_daemon("digest = 08:00\n", faketime="@2026-11-23 07:59:57")
+def test_empty_digest_is_not_sent(mail_daemon, smtp):
+    d = mail_daemon("digest = 08:00\n", faketime="@2026-11-23 07:59:57")
     d.call("user.set", email=REP)
     d.call("contact.add", name="Nobody planned")  # not stale yet
     time.sleep(6)

@@ -1,0 +1,204 @@
+"""Shared helpers for the integration tests: the real followupd in a scratch
+directory, a raw protocol client, and the real followup client.
+
+FOLLOWUPD, FOLLOWUP and FOLLOWUP_MAIL name the built binaries (make check
+sets them). FOLLOWUP_TEST_WRAPPER (e.g. "valgrind -q --error-exitcode=99")
+wraps the daemon; FOLLOWUP_TEST_DAEMON=/path/to.sock reuses a daemon that
+is already running (one started under gdb) instead of starting one.
+"""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+
+FOLLOWUPD = os.environ.get("FOLLOWUPD", "followupd")
+FOLLOWUP = os.environ.get("FOLLOWUP", "followup")
+FOLLOWUP_MAIL = os.environ.get("FOLLOWUP_MAIL", "followup-mail")
+SRCDIR = os.environ.get("FU_SRCDIR",
+                        os.path.join(os.path.dirname(__file__), "..", ".."))
+WRAPPER = os.environ.get("FOLLOWUP_TEST_WRAPPER", "").split()
+REUSE = os.environ.get("FOLLOWUP_TEST_DAEMON")
+FAKETIME_LIB = next((p for p in (
+    "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1",
+    "/usr/lib/aarch64-linux-gnu/faketime/libfaketime.so.1",
+    "/usr/lib/faketime/libfaketime.so.1") if os.path.exists(p)), None)
+
+
+def rfc3339(t):
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
+
+
+class Conn:
+    """One raw protocol connection."""
+
+    def __init__(self, path, timeout=10):
+        self.sock = socket.socket(socket.AF_UNIX)
+        self.sock.settimeout(timeout)
+        self.sock.connect(path)
+        self.buf = b""
+        self.next_id = 0
+
+    def send(self, data):
+        if isinstance(data, dict):
+            data = json.dumps(data).encode() + b"\n"
+        self.sock.sendall(data)
+
+    def line(self):
+        """One reply line as bytes, without the newline; b"" at EOF."""
+        while b"\n" not in self.buf:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                rest, self.buf = self.buf, b""
+                return rest
+            self.buf += chunk
+        line, self.buf = self.buf.split(b"\n", 1)
+        return line
+
+    def reply(self):
+        line = self.line()
+        assert line, "the daemon closed the connection"
+        return json.loads(line)
+
+    def request(self, op, args=None, rid=None):
+        if rid is None:
+            self.next_id += 1
+            rid = self.next_id
+        req = {"id": rid, "op": op}
+        if args is not None:
+            req["args"] = args
+        self.send(req)
+        return self.reply()
+
+    def call(self, op, **args):
+        """Run op; return its result, failing the test on an error."""
+        r = self.request(op, args)
+        assert r["ok"], r
+        return r["result"]
+
+    def error(self, op, **args):
+        """Run op expecting an error; return the error object."""
+        r = self.request(op, args)
+        assert not r["ok"], r
+        return r["error"]
+
+    def closed(self, timeout=5):
+        """Has the daemon closed this connection?"""
+        self.sock.settimeout(timeout)
+        try:
+            while True:
+                chunk = self.sock.recv(65536)
+                if not chunk:
+                    return True
+                self.buf += chunk
+        except socket.timeout:
+            return False
+        except ConnectionResetError:
+            return True
+
+    def close(self):
+        self.sock.close()
+
+
+class Daemon:
+    """The real followupd in a scratch directory."""
+
+    def __init__(self, tmp, config="", home=None, faketime=None, env=None):
+        self.dir = tmp
+        self.sock = str(tmp / "s.sock")
+        self.db = str(tmp / "fu.db")
+        self.log = tmp / "followupd.log"
+        self.conf = tmp / "followupd.conf"
+        self.conf.write_text("[daemon]\nlog = stderr\n" + config)
+        self.home = home
+        self.faketime = faketime
+        self.env = env or {}
+        self.proc = None
+
+    def start(self, wait=True):
+        if REUSE:
+            self.sock = REUSE
+            return
+        env = dict(os.environ, TZ="UTC")
+        env.update(self.env)
+        if self.home is not None:
+            env["HOME"] = str(self.home)
+        cmd = [FOLLOWUPD, "-v", "--config", str(self.conf),
+               "--socket", self.sock, "--database", self.db]
+        if self.faketime is not None:
+            env["LD_PRELOAD"] = FAKETIME_LIB
+            if self.faketime.startswith("@"):
+                env["FAKETIME"] = self.faketime   # start there, then run
+            else:
+                env["FAKETIME_TIMESTAMP_FILE"] = self.faketime
+                env["FAKETIME_NO_CACHE"] = "1"
+            env["FAKETIME_DONT_FAKE_MONOTONIC"] = "1"
+            env["ASAN_OPTIONS"] = env.get("ASAN_OPTIONS", "") + \
+                ":verify_asan_link_order=0"
+        else:
+            cmd = WRAPPER + cmd
+        self.logf = open(self.log, "ab")
+        self.proc = subprocess.Popen(cmd, env=env, stdout=self.logf,
+                                     stderr=subprocess.STDOUT)
+        if wait:
+            self.wait_ready()
+
+    def wait_ready(self):
+        deadline = time.time() + (60 if WRAPPER else 10)
+        while time.time() < deadline:
+            try:
+                s = socket.socket(socket.AF_UNIX)
+                s.connect(self.sock)
+                s.close()
+                return
+            except OSError:
+                if self.proc.poll() is not None:
+                    raise AssertionError("followupd exited %d:\n%s" % (
+                        self.proc.returncode, self.log.read_text()))
+                time.sleep(0.02)
+        raise AssertionError("followupd did not start:\n" +
+                             self.log.read_text())
+
+    def stop(self):
+        """SIGTERM, and the daemon must exit 0 (under valgrind: cleanly)."""
+        if self.proc is None:
+            return
+        self.proc.send_signal(signal.SIGTERM)
+        rc = self.proc.wait(120)
+        self.proc = None
+        self.logf.close()
+        assert rc == 0, "followupd exited %d:\n%s" % (
+            rc, self.log.read_text()[-5000:])
+
+    def kill9(self):
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(30)
+        self.proc = None
+        self.logf.close()
+
+    def restart(self):
+        self.stop()
+        self.start()
+
+    def connect(self, timeout=10):
+        return Conn(self.sock, timeout)
+
+    def call(self, op, **args):
+        c = self.connect()
+        try:
+            return c.call(op, **args)
+        finally:
+            c.close()
+
+    def client(self, *args, input=None, env=None):
+        """Run the real followup client: (exit code, stdout, stderr)."""
+        e = dict(os.environ, TZ="UTC")
+        e.pop("FOLLOWUP_SOCKET", None)
+        if env:
+            e.update(env)
+        p = subprocess.run([FOLLOWUP, "--socket", self.sock] + list(args),
+                           input=input, capture_output=True, text=True,
+                           env=e, timeout=60)
+        return p.returncode, p.stdout, p.stderr

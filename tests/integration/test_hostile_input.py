@@ -1,0 +1,128 @@
+"""Hostile and broken input. Tried here: broken JSON, a JSON array, a bare
+number, an unknown op, a missing op, an op that is not a string, args that
+are not an object, unknown top-level keys, a missing required argument, a
+wrongly typed argument, an unknown argument, duplicate keys, unknown and
+another user's-looking ids (huge, negative, zero), impossible dates,
+invalid UTF-8, NUL bytes (raw and escaped), control characters in names,
+over-long fields, a date expression of 10 kB, deep nesting. Each gets a
+clear error with the right code and the connection stays usable."""
+
+import json
+
+import pytest
+
+
+def usable(conn):
+    assert conn.request("hello")["ok"]
+
+
+@pytest.mark.parametrize("line, code", [
+    (b"{not json", "bad_request"),
+    (b"[1, 2, 3]", "bad_request"),
+    (b"42", "bad_request"),
+    (b'"hello"', "bad_request"),
+    (b'{"id": 1}', "bad_request"),
+    (b'{"id": 1, "op": 7}', "bad_request"),
+    (b'{"id": 1, "op": "nope"}', "unknown_op"),
+    (b'{"id": 1, "op": "contact.add", "args": [1]}', "bad_request"),
+    (b'{"id": 1, "op": "hello", "extra": 1}', "bad_request"),
+    (b'{"id": 1, "op": "hello", "op": "status"}', "bad_request"),
+    (b'{"id": 1, "op": "hello\xff\xfe"}', "bad_request"),
+    (b'{"id": 1, "op": "he\x00llo"}', "bad_request"),
+    (b'{"id": 1, "op": "contact.add", "args": {"name": "a\\u0000b"}}',
+     "bad_request"),
+    (b'{"id": 1, "op": "hello", "args": ' + b"[" * 5000 + b"]" * 5000 + b"}",
+     "bad_request"),
+])
+def test_broken_requests_get_an_error_and_keep_the_connection(conn, line,
+                                                              code):
+    conn.send(line + b"\n")
+    r = conn.reply()
+    assert r["ok"] is False
+    assert r["error"]["code"] == code
+    assert r["error"]["message"]
+    usable(conn)
+
+
+def test_missing_required_argument(conn):
+    e = conn.error("contact.add", company="Acme")
+    assert e["code"] == "bad_request" and "name" in e["message"]
+    usable(conn)
+
+
+@pytest.mark.parametrize("args", [
+    {"name": 12},
+    {"name": ["a"]},
+    {"name": "A", "stage": None},
+    {"name": "A", "notes": 5},
+])
+def test_wrongly_typed_arguments(conn, args):
+    assert conn.error("contact.add", **args)["code"] == "bad_request"
+    usable(conn)
+
+
+def test_unknown_argument_is_named(conn):
+    e = conn.error("contact.add", name="A", colour="blue")
+    assert e["code"] == "bad_request" and "colour" in e["message"]
+
+
+@pytest.mark.parametrize("cid", [99, 2 ** 62, -1, 0, "1"])
+def test_unknown_or_bad_ids(conn, cid):
+    e = conn.error("contact.get", id=cid)
+    assert e["code"] == ("not_found" if isinstance(cid, int) and cid > 0
+                         else "bad_request")
+    usable(conn)
+
+
+def test_id_too_big_for_an_integer(conn):
+    conn.send(b'{"id": 1, "op": "contact.get", "args": {"id": '
+              b'99999999999999999999999}}\n')
+    assert conn.reply()["error"]["code"] == "bad_request"
+    usable(conn)
+
+
+@pytest.mark.parametrize("due", ["2026-02-30", "someday maybe", "25:00",
+                                 "", "x" * 10000, "next blursday"])
+def test_impossible_dates_are_invalid_time(conn, due):
+    cid = conn.call("contact.add", name="Dates")["contact"]["id"]
+    e = conn.error("followup.add", contact=cid, due=due)
+    assert e["code"] == "invalid_time"
+    usable(conn)
+
+
+@pytest.mark.parametrize("field, value", [
+    ("name", "A\nB"),
+    ("name", "\x1b[31mred"),
+    ("name", "x" * 201),
+    ("email", "not-an-email"),
+    ("email", "a@b@c.d"),
+    ("email", "a b@c.d"),
+    ("phone", "call me maybe"),
+    ("tz", "Mars/Olympus_Mons"),
+    ("tz", "../../etc/passwd"),
+    ("stage", "nirvana"),
+    ("notes", "n" * 10001),
+])
+def test_bad_contact_fields_are_refused(conn, field, value):
+    args = {"name": "Valid"}
+    args[field] = value
+    e = conn.error("contact.add", **args)
+    assert e["code"] == "bad_request", e
+    usable(conn)
+    # Nothing was stored.
+    assert conn.call("contact.list")["contacts"] == []
+
+
+def test_too_long_a_search_and_bad_limits(conn):
+    assert conn.error("contact.list", search="s" * 1000)["code"] == \
+        "bad_request"
+    assert conn.error("contact.list", limit=0)["code"] == "bad_request"
+    assert conn.error("contact.list", limit=100000)["code"] == "bad_request"
+    usable(conn)
+
+
+def test_error_ids_are_echoed_whatever_their_type(conn):
+    for rid in ["abc", 1.5, None, {"k": 1}, [1]]:
+        conn.send(json.dumps({"id": rid, "op": "nope"}).encode() + b"\n")
+        r = conn.reply()
+        assert r["id"] == rid and r["error"]["code"] == "unknown_op"

@@ -1,0 +1,111 @@
+"""Durability: a clean restart keeps everything, kill -9 right after
+acknowledged writes loses none, and a database from the future or a file
+that is not a database is refused with a clear error, never replaced."""
+
+import json
+import sqlite3
+import threading
+
+from fu import Conn
+
+
+def test_clean_restart_keeps_everything(daemon):
+    c = daemon.connect()
+    cid = c.call("contact.add", name="Kept", company="Acme")["contact"]["id"]
+    fid = c.call("followup.add", contact=cid,
+                 due="2030-01-01T10:00:00Z")["followup"]["id"]
+    c.call("interaction.add", contact=cid, kind="note", note="n")
+    c.call("user.set", tz="Europe/Paris")
+    before = c.call("contact.get", id=cid)
+    c.close()
+    daemon.restart()
+    c = daemon.connect()
+    assert c.call("contact.get", id=cid) == before
+    assert c.call("followup.get", id=fid)["followup"]["due_at"] == \
+        "2030-01-01T10:00:00Z"
+    assert c.call("user.get")["user"]["tz"] == "Europe/Paris"
+    c.close()
+
+
+def test_kill9_after_acknowledged_writes_loses_none(daemon):
+    cid = daemon.call("contact.add", name="Durable")["contact"]["id"]
+    acked = []
+    lock = threading.Lock()
+
+    def writer(n):
+        c = daemon.connect()
+        lines = b"".join(json.dumps({
+            "id": "%d-%d" % (n, i), "op": "followup.add",
+            "args": {"contact": cid, "due": "2030-01-01T10:00:00Z",
+                     "reason": "w%d-%d" % (n, i)}}).encode() + b"\n"
+            for i in range(50))
+        c.send(lines)
+        for _ in range(50):
+            r = c.reply()
+            assert r["ok"], r
+            with lock:
+                acked.append(r["result"]["followup"]["id"])
+        c.close()
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(acked) == 200
+    daemon.kill9()
+    daemon.start()
+    c = daemon.connect()
+    stored = {f["id"] for f in c.call("followup.list", contact=cid,
+                                      limit=1000)["followups"]}
+    assert set(acked) <= stored
+    c.close()
+    db = sqlite3.connect(daemon.db)
+    assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    db.close()
+
+
+def test_database_from_a_newer_followupd_is_refused(daemon):
+    daemon.stop()
+    db = sqlite3.connect(daemon.db)
+    db.execute("PRAGMA user_version = 99")
+    db.commit()
+    db.close()
+    daemon.start(wait=False)
+    assert daemon.proc.wait(30) == 1
+    daemon.proc = None
+    daemon.logf.close()
+    assert "newer" in daemon.log.read_text()
+
+
+def test_a_file_that_is_not_a_database_is_refused_not_replaced(
+        make_daemon, tmp_path):
+    d = make_daemon()
+    d.stop()
+    junk = b"this is not a database, it is a shopping list\n" * 100
+    with open(d.db, "wb") as f:
+        f.write(junk)
+    for suffix in ("-wal", "-shm"):
+        try:
+            import os
+            os.unlink(d.db + suffix)
+        except FileNotFoundError:
+            pass
+    d.start(wait=False)
+    assert d.proc.wait(30) == 1
+    d.proc = None
+    d.logf.close()
+    assert "cannot use" in d.log.read_text()
+    with open(d.db, "rb") as f:
+        assert f.read() == junk
+
+
+def test_another_daemon_on_the_same_socket_is_refused(daemon, tmp_path):
+    import subprocess
+    from fu import FOLLOWUPD
+    p = subprocess.run([FOLLOWUPD, "--socket", daemon.sock, "--database",
+                        str(tmp_path / "other.db")], capture_output=True,
+                       text=True, timeout=30, env={"TZ": "UTC",
+                                                   "PATH": "/usr/bin:/bin"})
+    assert p.returncode == 1
+    assert "already listening" in p.stderr
+    assert Conn(daemon.sock).request("hello")["ok"]
