@@ -36,8 +36,10 @@ class Conn:
 
     def __init__(self, path, timeout=10):
         self.sock = socket.socket(socket.AF_UNIX)
-        self.sock.settimeout(timeout)
+        # A blocking connect waits for room in the listen backlog, as the
+        # real client does; replies then have a deadline.
         self.sock.connect(path)
+        self.sock.settimeout(timeout)
         self.buf = b""
         self.next_id = 0
 
