@@ -14,7 +14,7 @@
 #include "client.h"
 
 static const char *const config_keys[] = {
-	"email", "tz", "digest", "hours", "workdays", NULL
+	"email", "tz", "digest", "lead", "hours", "workdays", NULL
 };
 
 static int
@@ -33,8 +33,8 @@ cmd_config_exec(struct client *c, int argc, char **argv)
 		}
 		if (key == NULL)
 			return cmd_usage_error(&cmd_config_entry, "unknown "
-			    "setting \"%s\" (email, tz, digest, hours or "
-			    "workdays)", argv[1]);
+			    "setting \"%s\" (email, tz, digest, lead, "
+			    "hours or workdays)", argv[1]);
 	}
 	if (argc == 3) {
 		args = json_object();
@@ -68,6 +68,7 @@ const struct cmd_entry cmd_config_entry = {
 	"  tz        your time zone (Europe/Berlin); times you type are read "
 	"in it\n"
 	"  digest    when your morning digest comes (HH:MM)\n"
+	"  lead      how long ahead you are reminded (10m, 1h, 0)\n"
 	"  hours     your working hours (09:00-17:00)\n"
 	"  workdays  your working days (mon-fri, or mon,tue,thu)\n"
 	"No KEY shows them all; KEY alone shows one; an empty VALUE (\"\") "

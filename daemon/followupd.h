@@ -214,6 +214,7 @@ struct fu_user {
 	char		*digest;
 	char		*hours;
 	char		*workdays;
+	char		*lead;		/* the rep's reminder lead, "10m" */
 	time_t		 updated_at;
 };
 void		 fu_contact_clear(struct fu_contact *);

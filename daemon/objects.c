@@ -88,7 +88,7 @@ followup_json(const struct fu_followup *f, time_t now)
 json_t *
 user_json(const struct fu_user *u)
 {
-	return json_pack("{s:s s:o s:o s:o s:o s:o s:o s:o}",
+	return json_pack("{s:s s:o s:o s:o s:o s:o s:o s:o s:o}",
 	    "name", u->name,
 	    "uid", u->uid >= 0 ? json_integer(u->uid) : json_null(),
 	    "email", obj_string_or_null(u->email),
@@ -96,5 +96,6 @@ user_json(const struct fu_user *u)
 	    "digest", obj_string_or_null(u->digest),
 	    "hours", obj_string_or_null(u->hours),
 	    "workdays", obj_string_or_null(u->workdays),
+	    "lead", obj_string_or_null(u->lead),
 	    "updated_at", when_json_or_null(u->updated_at));
 }

@@ -26,6 +26,25 @@ static const char *const followup_statuses[] = {
 #define FOLLOWUP_PAST_SLACK	60
 
 /*
+ * How long ahead a follow-up is reminded: its own remind_before, else the
+ * rep's lead setting, else the configured lead.
+ */
+static long
+followup_lead(struct op_ctx *ctx, long remind_before)
+{
+	struct fu_user	u;
+	long		lead = ctx->cf->lead, v;
+
+	if (remind_before >= 0)
+		return remind_before;
+	if (store_user_get(ctx->st, ctx->user, &u) == STORE_OK &&
+	    u.lead != NULL && config_parse_duration(u.lead, &v) == 0)
+		lead = v;
+	fu_user_clear(&u);
+	return lead;
+}
+
+/*
  * Plan f's first notice from now: the first stage (reminder ahead, due,
  * missed) that has not already passed, so a follow-up planned five minutes
  * ahead gets no reminder "ten minutes ago".
@@ -83,7 +102,8 @@ followup_check_future(struct op_ctx *ctx, const char *name, time_t due,
 
 /*
  * Schedule a pending follow-up of kind on contact c due at due, reminded
- * remind_before seconds ahead (-1: the configured lead), and fill f with
+ * remind_before seconds ahead (-1: the rep's or the configured lead), and
+ * fill f with
  * it as stored (caller clears f).  Used by followup.add, followup.done and
  * interaction.add.  Needs a write transaction.  Return 0, or -1 with the
  * error set.
@@ -106,8 +126,7 @@ op_followup_create(struct op_ctx *ctx, const struct fu_contact *c, time_t due,
 	f->due_at = due;
 	f->reason = reason != NULL ? xstrdup(reason) : NULL;
 	f->remind_before = remind_before;
-	f->remind_at = due - (remind_before >= 0 ? remind_before :
-	    ctx->cf->lead);
+	f->remind_at = due - followup_lead(ctx, remind_before);
 	f->created_at = ctx->now;
 	followup_plan_notices(ctx, f);
 	r = store_followup_insert(ctx->st, f);
@@ -292,7 +311,7 @@ followup_move(struct op_ctx *ctx, json_t *args, const char *name, int snooze,
 	if (followup_check_future(ctx, name, due, 0) != 0)
 		goto out;
 	/* A moved follow-up is reminded afresh for its new time. */
-	lead = f.remind_before >= 0 ? f.remind_before : ctx->cf->lead;
+	lead = followup_lead(ctx, f.remind_before);
 	f.due_at = due;
 	f.remind_at = due - lead;
 	followup_plan_notices(ctx, &f);

@@ -38,6 +38,7 @@ static int
 user_check(struct op_ctx *ctx, const char *key, const char *value)
 {
 	unsigned int	days;
+	long		secs;
 	int		a, b;
 
 	if (value == NULL)
@@ -65,6 +66,11 @@ user_check(struct op_ctx *ctx, const char *key, const char *value)
 			return reply_error(ctx, FU_ERR_BAD_REQUEST,
 			    "hours must be a range such as 09:00-17:00, not "
 			    "\"%s\"", value);
+	} else if (strcmp(key, "lead") == 0) {
+		if (config_parse_duration(value, &secs) != 0)
+			return reply_error(ctx, FU_ERR_BAD_REQUEST,
+			    "lead must be a duration such as 10m, 1h or 0, not "
+			    "\"%s\"", value);
 	} else if (strcmp(key, "workdays") == 0) {
 		if (config_parse_workdays(value, &days) != 0)
 			return reply_error(ctx, FU_ERR_BAD_REQUEST,
@@ -87,6 +93,7 @@ op_user_set(struct op_ctx *ctx, json_t *args, json_t **result)
 		{ "digest", offsetof(struct fu_user, digest) },
 		{ "hours", offsetof(struct fu_user, hours) },
 		{ "workdays", offsetof(struct fu_user, workdays) },
+		{ "lead", offsetof(struct fu_user, lead) },
 	};
 	struct fu_user		 u;
 	enum store_result	 r;

@@ -106,7 +106,8 @@ static const struct op_entry op_table[FU_OP_COUNT] = {
 	[FU_OP_USER_GET] = { op_user_get, 0, { { NULL } } },
 	[FU_OP_USER_SET] = { op_user_set, OP_WRITE, {
 	    { "email", ARG_TEXT }, { "tz", ARG_TEXT }, { "digest", ARG_TEXT },
-	    { "hours", ARG_TEXT }, { "workdays", ARG_TEXT }, { NULL } } },
+	    { "hours", ARG_TEXT }, { "workdays", ARG_TEXT },
+	    { "lead", ARG_TEXT }, { NULL } } },
 	[FU_OP_WATCH] = { op_watch, 0, { { NULL } } },
 };
 

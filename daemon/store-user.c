@@ -13,14 +13,15 @@
 
 const struct store_sql store_user_sql[] = {
 	{ STMT_USER_GET,
-	  "SELECT name, uid, email, tz, digest, hours, workdays, updated_at "
-	  "FROM users WHERE name = ?1" },
+	  "SELECT name, uid, email, tz, digest, hours, workdays, updated_at, "
+	  "lead FROM users WHERE name = ?1" },
 	{ STMT_USER_PUT,
 	  "INSERT INTO users (name, uid, email, tz, digest, hours, workdays, "
-	  "created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8) "
+	  "lead, created_at, updated_at) "
+	  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?9, ?8, ?8) "
 	  "ON CONFLICT (name) DO UPDATE SET uid = ?2, email = ?3, tz = ?4, "
 	  "digest = ?5, hours = ?6, workdays = ?7, updated_at = ?8, "
-	  "digest_at = NULL" },
+	  "lead = ?9, digest_at = NULL" },
 	{ STMT_USER_ENSURE,
 	  "INSERT OR IGNORE INTO users (name, created_at, updated_at) "
 	  "VALUES (?1, ?2, ?2)" },
@@ -58,6 +59,7 @@ store_user_get(struct store *st, const char *name, struct fu_user *u)
 	u->hours = store_col_text(s, 5);
 	u->workdays = store_col_text(s, 6);
 	u->updated_at = store_col_time(s, 7);
+	u->lead = store_col_text(s, 8);
 	store_done(s);
 	return STORE_OK;
 }
@@ -78,6 +80,7 @@ store_user_put(struct store *st, const struct fu_user *u, time_t now)
 	store_bind_text(s, 6, u->hours);
 	store_bind_text(s, 7, u->workdays);
 	sqlite3_bind_int64(s, 8, now);
+	store_bind_text(s, 9, u->lead);
 	if ((rc = store_step(st, s)) != SQLITE_DONE)
 		return store_fail(st, s, rc);
 	store_done(s);

@@ -102,6 +102,7 @@ static const char *const store_migrations[] = {
 	"CREATE INDEX followups_notice ON followups (notice_at)"
 	"  WHERE notice_at IS NOT NULL;"
 	"ALTER TABLE users ADD COLUMN digest_at INTEGER;"
+	"ALTER TABLE users ADD COLUMN lead TEXT;"
 	"INSERT OR IGNORE INTO users (name, created_at, updated_at)"
 	"  SELECT owner, min(created_at), min(created_at) FROM contacts"
 	"  GROUP BY owner;"
@@ -624,5 +625,6 @@ fu_user_clear(struct fu_user *u)
 	free(u->digest);
 	free(u->hours);
 	free(u->workdays);
+	free(u->lead);
 	memset(u, 0, sizeof *u);
 }

@@ -201,3 +201,16 @@ def test_user_settings(conn):
                        ("workdays", "funday", "bad_request")]:
         assert conn.error("user.set", **{k: v})["code"] == code
     assert conn.call("user.get")["user"]["digest"] == "07:30"
+
+
+def test_reminder_lead_comes_from_followup_then_rep_then_config(conn, cid):
+    due = "2030-01-01T10:00:00Z"
+    f = conn.call("followup.add", contact=cid, due=due)["followup"]
+    assert f["remind_at"] == "2030-01-01T09:45:00Z"       # config: 15m
+    assert conn.call("user.set", lead="1h")["user"]["lead"] == "1h"
+    f = conn.call("followup.add", contact=cid, due=due)["followup"]
+    assert f["remind_at"] == "2030-01-01T09:00:00Z"       # the rep's
+    f = conn.call("followup.add", contact=cid, due=due,
+                  remind_before="5m")["followup"]
+    assert f["remind_at"] == "2030-01-01T09:55:00Z"       # its own
+    assert conn.error("user.set", lead="soonish")["code"] == "bad_request"
