@@ -115,21 +115,6 @@ main_raise_nofile(void)
 	}
 }
 
-static void
-main_status(void)
-{
-	char	next[WHEN_RFC3339_LEN];
-
-	if (sched_next_wakeup() != 0)
-		when_format(sched_next_wakeup(), next, sizeof next);
-	else
-		snprintf(next, sizeof next, "none");
-	sdnotify_status("%d connection%s; next wake-up %s%s%s",
-	    conn_count(), conn_count() == 1 ? "" : "s", next,
-	    outbox_last_error() != NULL ? "; last delivery error: " : "",
-	    outbox_last_error() != NULL ? outbox_last_error() : "");
-}
-
 /* Once stopping, leave the loop when no hook is running any more. */
 static void
 main_maybe_exit(void)
@@ -196,7 +181,7 @@ main_reload_cb(evutil_socket_t sig, short what, void *arg)
 	main_cf = cf;
 	log_info("main: configuration reloaded");
 	sdnotify_ready();
-	main_status();
+	sched_changed();
 }
 
 int
@@ -323,7 +308,6 @@ main(int argc, char **argv)
 	    main_cf->path != NULL ? ", configuration " : "",
 	    main_cf->path != NULL ? main_cf->path : "");
 	sdnotify_ready();
-	main_status();
 
 	event_base_dispatch(main_base);
 

@@ -142,6 +142,28 @@ sched_check_clock(void)
 	sched_last_mono = mono;
 }
 
+/* Tell systemd the next wake-up and the backlog, when they change. */
+static void
+sched_status(time_t next)
+{
+	static char	 last[256];
+	char		 buf[256], when[WHEN_RFC3339_LEN];
+	json_t		*stats = json_object();
+	const char	*err = outbox_last_error();
+
+	store_outbox_stats(sched_store, stats);
+	when_format(next, when, sizeof when);
+	snprintf(buf, sizeof buf, "next wake-up %s; %lld deliveries waiting"
+	    "%s%.120s", when, (long long)json_integer_value(json_object_get(
+	    stats, "outbox_backlog")), err != NULL ?
+	    "; last delivery error: " : "", err != NULL ? err : "");
+	json_decref(stats);
+	if (strcmp(buf, last) != 0) {
+		sdnotify_status("%s", buf);
+		snprintf(last, sizeof last, "%s", buf);
+	}
+}
+
 /* Arm the timer for the next thing due, at most check_interval away. */
 static void
 sched_rearm(time_t now, int progress)
@@ -170,6 +192,7 @@ sched_rearm(time_t now, int progress)
 	if (next <= now && !progress)
 		next = now + 1;	/* nothing moved: do not spin */
 	sched_next = next;
+	sched_status(next);
 
 	gettimeofday(&tnow, NULL);
 	delay = next - (tnow.tv_sec + tnow.tv_usec / 1e6);
