@@ -337,6 +337,8 @@ config_handler(void *arg, const char *section, const char *key,
 	char			*end;
 	int			 i;
 
+	if (p->cause != NULL)
+		return 0;	/* inih reads on; the first error stands */
 	if (key == NULL)
 		return 1;	/* a section header alone */
 	for (i = 0; config_not_yet[i] != NULL; i++) {

@@ -442,7 +442,7 @@ void		 hooks_shutdown(void);
 void		 outbox_init(struct store *, const struct fu_config **);
 int		 outbox_claim(time_t);
 int		 outbox_dispatch(time_t);
-void		 outbox_status(json_t *);
+void		 outbox_status(struct store *, json_t *);
 const char	*outbox_last_error(void);
 
 /* sched.c */

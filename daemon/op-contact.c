@@ -86,6 +86,10 @@ contact_read_fields(struct op_ctx *ctx, json_t *args, struct fu_contact *c)
 			return -1;
 		if (!given)
 			continue;
+		if (value == NULL && (strcmp(fields[i].name, "name") == 0 ||
+		    strcmp(fields[i].name, "stage") == 0))
+			return reply_error(ctx, FU_ERR_BAD_REQUEST,
+			    "a contact's %s cannot be empty", fields[i].name);
 		field = (char **)((char *)c + fields[i].offset);
 		free(*field);
 		*field = value;

@@ -73,6 +73,6 @@ op_status(struct op_ctx *ctx, json_t *args, json_t **result)
 	    "next_due", when_json_or_null(next),
 	    "next_wakeup", when_json_or_null(sched_next_wakeup()),
 	    "watchers", events_count());
-	outbox_status(*result);
+	outbox_status(ctx->st, *result);
 	return 0;
 }

@@ -902,11 +902,11 @@ outbox_dispatch(time_t now)
 	return handled;
 }
 
-/* Add the outbox's state to a status reply. */
+/* Add the outbox's state in store st to a status reply. */
 void
-outbox_status(json_t *obj)
+outbox_status(struct store *st, json_t *obj)
 {
-	store_outbox_stats(outbox_store, obj);
+	store_outbox_stats(st, obj);
 	json_object_set_new(obj, "hooks_running", json_integer(hooks_running()));
 	json_object_set_new(obj, "last_delivery", when_json_or_null(
 	    outbox_sent_at));

@@ -41,9 +41,10 @@ when_tzdir(void)
 int
 when_zone_valid(const char *name)
 {
-	char		 path[4096];
+	char		 path[4096], magic[4];
 	struct stat	 sb;
 	const char	*p;
+	FILE		*f;
 	int		 n;
 
 	if (name == NULL || *name == '\0' || *name == '/' ||
@@ -56,7 +57,15 @@ when_zone_valid(const char *name)
 	n = snprintf(path, sizeof path, "%s/%s", when_tzdir(), name);
 	if (n < 0 || (size_t)n >= sizeof path)
 		return 0;
-	return stat(path, &sb) == 0 && S_ISREG(sb.st_mode);
+	if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode))
+		return 0;
+	/* A zone file, not another file of the directory (leapseconds). */
+	if ((f = fopen(path, "rb")) == NULL)
+		return 0;
+	n = fread(magic, 1, sizeof magic, f) == sizeof magic &&
+	    memcmp(magic, "TZif", 4) == 0;
+	fclose(f);
+	return n;
 }
 
 /* UTC offset in seconds of zone tz at instant t. */
@@ -103,15 +112,78 @@ when_gap(timezone_t tz, time_t wall, time_t *out)
 }
 
 /*
+ * Does the expression name an exact instant (a zone or offset of its own,
+ * "@seconds") or a duration from now ("in 90 minutes")?  Then it is taken
+ * as it is; only wall-clock expressions ("tomorrow 02:30") are subject to
+ * the daylight-saving rules.
+ */
+static int
+when_not_wall_clock(const char *p)
+{
+	static const char *const words[] = {
+		"hour", "minute", "min", "sec", "utc", "gmt", "tz=", NULL
+	};
+	const char	*q;
+	size_t		 len = strlen(p), i;
+
+	if (*p == '@')
+		return 1;
+	for (i = 0; words[i] != NULL; i++) {
+		for (q = p; (q = strcasestr(q, words[i])) != NULL; q++) {
+			if (q == p || !isalpha((unsigned char)q[-1]))
+				return 1;
+		}
+	}
+	while (len > 0 && isspace((unsigned char)p[len - 1]))
+		len--;
+	/* 2026-11-24T10:00:00Z, ...+01:00, ...-0500 */
+	if (len > 1 && (p[len - 1] == 'Z' || p[len - 1] == 'z') &&
+	    isdigit((unsigned char)p[len - 2]))
+		return 1;
+	for (i = len; i > 0 && (isdigit((unsigned char)p[i - 1]) ||
+	    p[i - 1] == ':'); i--)
+		;
+	if (i > 0 && i < len && (p[i - 1] == '+' || p[i - 1] == '-') &&
+	    i > 1 && isdigit((unsigned char)p[i - 2]) && len - i >= 4)
+		return 1;
+	return 0;
+}
+
+/* Check a TZ="..." at the start of an expression names a real zone. */
+static int
+when_check_inner_zone(const char *p, char **cause)
+{
+	const char	*end;
+	char		 name[128];
+
+	if (strncasecmp(p, "TZ=\"", 4) != 0)
+		return 0;
+	p += 4;
+	if ((end = strchr(p, '"')) == NULL || (size_t)(end - p) >= sizeof name) {
+		xasprintf(cause, "unterminated TZ=\"...\" in the date");
+		return -1;
+	}
+	memcpy(name, p, end - p);
+	name[end - p] = '\0';
+	if (!when_zone_valid(name)) {
+		xasprintf(cause, "unknown time zone \"%s\" (use a name such "
+		    "as Europe/London)", name);
+		return -1;
+	}
+	return 0;
+}
+
+/*
  * Read a date expression.
  *
  * expr is anything date -d understands ("tomorrow 10:00", "fri 16:00",
  * "2026-11-24 14:30", RFC 3339, TZ="Europe/London" tue 10:00), or the same
  * with a leading "in" ("in 3 days").  Local times are read in zone tzname
  * (an IANA name; NULL or "" means UTC), relative ones from now.  A local
- * time that does not exist (clocks jumped forward) becomes the first valid
- * instant after it and *note says so; a repeated one (clocks went back)
- * becomes the first of the two.
+ * wall-clock time that does not exist (clocks jumped forward) becomes the
+ * first valid instant after it and *note says so; a repeated one (clocks
+ * went back) becomes the first of the two.  Exact instants and durations
+ * ("in 90 minutes") are taken as they are.
  *
  * Return 0 and set *out, and *note (NULL, or a message the caller frees);
  * or -1 and set *cause (caller frees).
@@ -121,13 +193,13 @@ when_parse(const char *expr, const char *tzname, time_t now, time_t *out,
     char **note, char **cause)
 {
 	struct timespec	 base, ts;
-	timezone_t	 tz, utc = NULL;
+	timezone_t	 tz = NULL, utc = NULL;
 	const char	*p = expr;
 	char		 stamp[64];
 	struct tm	 tm;
-	time_t		 wall, t, earlier;
+	time_t		 wall = 0, t = 0, earlier, gap;
 	long		 off, prev;
-	int		 ok, rc = -1;
+	int		 ok, have_wall = 0, rc = -1;
 
 	*note = NULL;
 	*cause = NULL;
@@ -146,53 +218,53 @@ when_parse(const char *expr, const char *tzname, time_t now, time_t *out,
 		xasprintf(cause, "empty date expression");
 		return -1;
 	}
-	if ((tz = tzalloc(tzname)) == NULL) {
+	if (!when_zone_valid(tzname) || (tz = tzalloc(tzname)) == NULL) {
 		xasprintf(cause, "unknown time zone \"%s\"", tzname);
 		return -1;
 	}
+	if (when_check_inner_zone(p, cause) != 0)
+		goto out;
 
 	base.tv_sec = now;
 	base.tv_nsec = 0;
 	ok = parse_datetime2(&ts, p, &base, 0, tz, tzname);
-	if (ok) {
-		t = ts.tv_sec;
+	t = ts.tv_sec;
+
+	/* The same words as wall-clock time: UTC, with now shifted to local. */
+	if (!when_not_wall_clock(p) && (utc = tzalloc("UTC0")) != NULL) {
+		base.tv_sec = now + when_offset(tz, now);
+		if (parse_datetime2(&ts, p, &base, 0, utc, "UTC0")) {
+			wall = ts.tv_sec;
+			have_wall = 1;
+		}
+	}
+	if (have_wall && ok && t + when_offset(tz, t) == wall) {
 		/* The repeated hour: prefer the earlier of two instants. */
 		off = when_offset(tz, t);
 		prev = when_offset(tz, t - 86400);
 		if (prev > off) {
 			earlier = t - (prev - off);
-			if (earlier + when_offset(tz, earlier) == t + off)
+			if (earlier + when_offset(tz, earlier) == wall)
 				t = earlier;
 		}
-		*out = t;
-		rc = 0;
+	} else if (have_wall && when_gap(tz, wall, &gap)) {
+		/* A local time the clocks skip: the first one after it. */
+		t = gap;
+		ok = 1;
+		gmtime_r(&wall, &tm);
+		strftime(stamp, sizeof stamp, "%Y-%m-%d %H:%M", &tm);
+		gap += when_offset(tz, gap);
+		gmtime_r(&gap, &tm);
+		xasprintf(note, "%s does not exist in %s (the clocks go "
+		    "forward); using %02d:%02d, the first time after it", stamp,
+		    tzname, tm.tm_hour, tm.tm_min);
+	}
+	if (!ok) {
+		xasprintf(cause, "cannot read \"%s\" as a date and time", expr);
 		goto out;
 	}
-
-	/*
-	 * Maybe the expression names a local time that does not exist.  Read
-	 * it as wall-clock time (UTC, with now shifted to local) and look.
-	 */
-	if ((utc = tzalloc("UTC0")) == NULL)
-		goto bad;
-	base.tv_sec = now + when_offset(tz, now);
-	if (parse_datetime2(&ts, p, &base, 0, utc, "UTC0")) {
-		wall = ts.tv_sec;
-		if (when_gap(tz, wall, &t)) {
-			*out = t;
-			gmtime_r(&wall, &tm);
-			strftime(stamp, sizeof stamp, "%Y-%m-%d %H:%M", &tm);
-			t += when_offset(tz, t);
-			gmtime_r(&t, &tm);
-			xasprintf(note, "%s does not exist in %s (the clocks "
-			    "go forward); using %02d:%02d, the first time "
-			    "after it", stamp, tzname, tm.tm_hour, tm.tm_min);
-			rc = 0;
-			goto out;
-		}
-	}
-bad:
-	xasprintf(cause, "cannot read \"%s\" as a date and time", expr);
+	*out = t;
+	rc = 0;
 out:
 	if (utc != NULL)
 		tzfree(utc);
@@ -214,7 +286,7 @@ when_day_start(time_t t, const char *tzname, int days, time_t *out)
 
 	if (tzname == NULL || *tzname == '\0')
 		tzname = "UTC";
-	if ((tz = tzalloc(tzname)) == NULL)
+	if (!when_zone_valid(tzname) || (tz = tzalloc(tzname)) == NULL)
 		return -1;
 	if (localtime_rz(tz, &t, &tm) == NULL) {
 		tzfree(tz);

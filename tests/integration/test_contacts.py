@@ -35,6 +35,10 @@ def test_update_changes_given_fields_and_clears_with_null(conn):
     assert e["code"] == "bad_request"
     e = conn.error("contact.update", id=c["id"], name="")
     assert e["code"] == "bad_request"
+    e = conn.error("contact.update", id=c["id"], stage="")
+    assert e["code"] == "bad_request"
+    assert conn.call("contact.get", id=c["id"])["contact"]["stage"] == \
+        "contacted"
 
 
 def test_list_filters_and_search(conn):

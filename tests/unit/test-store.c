@@ -1,0 +1,1332 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * Copyright (c) 2026 The followup authors
+ *
+ * Unit tests for the store (store.c and store-*.c): opening and migrating,
+ * the group commit without an event base (the test commits), and every
+ * query, each on a fresh database file in its own temporary directory
+ * (WAL needs a file).  Times are fixed instants around NOW.
+ */
+
+#include <config.h>
+
+#include <sys/stat.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "followupd.h"
+
+/* Sunday 2026-11-22 12:00:00 UTC. */
+#define NOW	((time_t)1795348800)
+#define HOUR	3600
+#define DAY	86400
+
+struct fx {
+	char			 dir[64];
+	char			 path[128];
+	struct store		*st;
+	struct fu_config	*cf;
+};
+
+/* Remove dir and everything in it (one level of subdirectories). */
+/* Move a follow-up through the store's whole-operation call. */
+static enum store_result
+set_due(struct store *st, const char *owner, int64_t id, time_t due,
+    time_t remind, int snooze, time_t now)
+{
+	struct fu_followup	f;
+
+	memset(&f, 0, sizeof f);
+	f.id = id;
+	f.owner = (char *)owner;
+	f.due_at = due;
+	f.remind_at = remind;
+	f.notice_stage = NOTICE_DUE;
+	f.notice_at = due;
+	return store_followup_set_due(st, &f, snooze, now);
+}
+
+static void
+rm_tree(const char *dir)
+{
+	DIR		*d;
+	struct dirent	*e;
+	char		 path[512];
+	struct stat	 sb;
+
+	if ((d = opendir(dir)) == NULL)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+		if (lstat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
+			rm_tree(path);
+		else
+			unlink(path);
+	}
+	closedir(d);
+	rmdir(dir);
+}
+
+/* A fresh directory; the database is not opened yet. */
+static int
+fx_setup_dir(void **state)
+{
+	struct fx	*fx;
+
+	fx = xcalloc(1, sizeof *fx);
+	snprintf(fx->dir, sizeof fx->dir, "/tmp/fu-test-store.XXXXXX");
+	if (mkdtemp(fx->dir) == NULL) {
+		free(fx);
+		return -1;
+	}
+	snprintf(fx->path, sizeof fx->path, "%s/followup.db", fx->dir);
+	fx->cf = config_new();
+	*state = fx;
+	return 0;
+}
+
+/* A fresh directory with a new database open in it. */
+static int
+fx_setup(void **state)
+{
+	struct fx	*fx;
+	char		*cause;
+
+	if (fx_setup_dir(state) != 0)
+		return -1;
+	fx = *state;
+	if ((fx->st = store_open(fx->path, &cause)) == NULL) {
+		fprintf(stderr, "store_open: %s\n", cause);
+		free(cause);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+fx_teardown(void **state)
+{
+	struct fx	*fx = *state;
+
+	store_close(fx->st);
+	config_free(fx->cf);
+	rm_tree(fx->dir);
+	free(fx);
+	return 0;
+}
+
+/* Start one write; the store must accept it. */
+static void
+begin(struct store *st)
+{
+	assert_int_equal(store_write_begin(st), STORE_OK);
+	assert_true(store_in_txn(st));
+}
+
+/* End one good write and commit the group. */
+static void
+commit(struct store *st)
+{
+	store_write_end(st, 1);
+	assert_int_equal(store_commit(st), 0);
+	assert_false(store_in_txn(st));
+}
+
+/* Insert a contact (committed) and return its id. */
+static int64_t
+add_contact_full(struct store *st, const char *owner, const char *name,
+    const char *company, const char *email, const char *stage,
+    const char *notes, time_t created)
+{
+	struct fu_contact	c;
+
+	memset(&c, 0, sizeof c);
+	c.owner = (char *)owner;
+	c.name = (char *)name;
+	c.company = (char *)company;
+	c.email = (char *)email;
+	c.stage = (char *)(stage != NULL ? stage : "lead");
+	c.notes = (char *)notes;
+	c.created_at = c.updated_at = created;
+	begin(st);
+	assert_int_equal(store_contact_insert(st, &c), STORE_OK);
+	commit(st);
+	assert_true(c.id > 0);
+	return c.id;
+}
+
+static int64_t
+add_contact(struct store *st, const char *owner, const char *name,
+    const char *stage, time_t created)
+{
+	return add_contact_full(st, owner, name, NULL, NULL, stage, NULL,
+	    created);
+}
+
+/* Insert a pending follow-up (committed) and return its id. */
+static int64_t
+add_followup(struct store *st, const char *owner, int64_t contact,
+    const char *kind, time_t due)
+{
+	struct fu_followup	f;
+
+	memset(&f, 0, sizeof f);
+	f.contact_id = contact;
+	f.owner = (char *)owner;
+	f.kind = (char *)kind;
+	f.due_at = due;
+	f.remind_before = -1;
+	f.remind_at = due - 15 * 60;
+	f.created_at = NOW - DAY;
+	begin(st);
+	assert_int_equal(store_followup_insert(st, &f), STORE_OK);
+	commit(st);
+	assert_true(f.id > 0);
+	return f.id;
+}
+
+/* Insert an interaction (committed) and return its id. */
+static int64_t
+add_interaction(struct store *st, const char *owner, int64_t contact,
+    const char *kind, time_t at)
+{
+	struct fu_interaction	in;
+
+	memset(&in, 0, sizeof in);
+	in.contact_id = contact;
+	in.owner = (char *)owner;
+	in.kind = (char *)kind;
+	in.outcome = (char *)"reached";
+	in.note = (char *)"talked";
+	in.at = at;
+	in.created_at = at;
+	begin(st);
+	assert_int_equal(store_interaction_insert(st, &in), STORE_OK);
+	commit(st);
+	return in.id;
+}
+
+/* Close a follow-up (committed) and return the store's answer. */
+static enum store_result
+close_followup(struct store *st, const char *owner, int64_t id,
+    const char *status, time_t now)
+{
+	enum store_result	r;
+
+	begin(st);
+	r = store_followup_close(st, owner, id, status, "a note", now);
+	store_write_end(st, r == STORE_OK);
+	assert_int_equal(store_commit(st), 0);
+	return r;
+}
+
+/* Collects contact ids (or follow-up ids) from list callbacks. */
+struct ids {
+	int64_t	id[64];
+	int	n;
+	int	stop_after;	/* 0: never */
+};
+
+static int
+ids_contact_cb(const struct fu_contact *c, void *arg)
+{
+	struct ids	*ids = arg;
+
+	assert_true(ids->n < 64);
+	ids->id[ids->n++] = c->id;
+	return ids->stop_after != 0 && ids->n == ids->stop_after;
+}
+
+static int
+ids_followup_cb(const struct fu_followup *f, void *arg)
+{
+	struct ids	*ids = arg;
+
+	assert_true(ids->n < 64);
+	ids->id[ids->n++] = f->id;
+	return ids->stop_after != 0 && ids->n == ids->stop_after;
+}
+
+/* Assert the collected ids are exactly the n given. */
+static void
+ids_equal(const struct ids *ids, int line, int n, ...)
+{
+	va_list	ap;
+	int64_t	want;
+	int	i;
+
+	if (ids->n != n) {
+		print_error("got %d ids, want %d:", ids->n, n);
+		for (i = 0; i < ids->n; i++)
+			print_error(" %lld", (long long)ids->id[i]);
+		print_error("\n");
+		_fail(__FILE__, line);
+	}
+	va_start(ap, n);
+	for (i = 0; i < n; i++) {
+		want = va_arg(ap, int64_t);
+		if (ids->id[i] != want) {
+			print_error("id %d is %lld, want %lld\n", i,
+			    (long long)ids->id[i], (long long)want);
+			va_end(ap);
+			_fail(__FILE__, line);
+		}
+	}
+	va_end(ap);
+}
+#define IDS_EQUAL(ids, ...)	ids_equal(ids, __LINE__, __VA_ARGS__)
+
+static struct ids *
+list_contacts(struct store *st, struct store_contact_filter *f,
+    struct ids *ids)
+{
+	memset(ids, 0, sizeof *ids);
+	if (f->limit == 0)
+		f->limit = 100;
+	assert_int_equal(store_contact_list(st, f, ids_contact_cb, ids),
+	    STORE_OK);
+	return ids;
+}
+
+static struct ids *
+list_followups(struct store *st, struct store_followup_filter *f,
+    struct ids *ids)
+{
+	memset(ids, 0, sizeof *ids);
+	if (f->limit == 0)
+		f->limit = 100;
+	assert_int_equal(store_followup_list(st, f, ids_followup_cb, ids),
+	    STORE_OK);
+	return ids;
+}
+
+/* Run one SQL statement on the database file with a connection of our own. */
+static long long
+sql_int(const char *path, const char *sql)
+{
+	sqlite3		*db;
+	sqlite3_stmt	*s;
+	long long	 v = -1;
+
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_CREATE, NULL) != SQLITE_OK)
+		fail_msg("%s: %s", path, sqlite3_errmsg(db));
+	if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK)
+		fail_msg("%s: %s", sql, sqlite3_errmsg(db));
+	if (sqlite3_step(s) == SQLITE_ROW)
+		v = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	return v;
+}
+
+/* --- opening --- */
+
+static void
+test_open_creates_schema(void **state)
+{
+	struct fx	*fx = *state;
+	struct stat	 sb;
+
+	assert_int_equal(store_schema_version(fx->st), 2);
+	assert_int_equal(stat(fx->path, &sb), 0);
+	assert_true(S_ISREG(sb.st_mode));
+	assert_false(store_in_txn(fx->st));
+	/* WAL mode sticks to the file. */
+	store_close(fx->st);
+	fx->st = NULL;
+	assert_int_equal(sql_int(fx->path, "SELECT count(*) FROM "
+	    "pragma_journal_mode WHERE journal_mode = 'wal'"), 1);
+	assert_int_equal(sql_int(fx->path, "SELECT count(*) FROM sqlite_master"
+	    " WHERE type = 'table' AND name IN ('users', 'contacts', "
+	    "'interactions', 'followups')"), 4);
+}
+
+static void
+test_open_makes_missing_directories(void **state)
+{
+	struct fx	*fx = *state;
+	struct store	*st;
+	struct stat	 sb;
+	char		 path[256], *cause;
+
+	snprintf(path, sizeof path, "%s/a/b/followup.db", fx->dir);
+	if ((st = store_open(path, &cause)) == NULL)
+		fail_msg("store_open: %s", cause);
+	assert_int_equal(store_schema_version(st), 2);
+	store_close(st);
+	snprintf(path, sizeof path, "%s/a/b", fx->dir);
+	assert_int_equal(stat(path, &sb), 0);
+	assert_true(S_ISDIR(sb.st_mode));
+	assert_int_equal(sb.st_mode & 0777, 0700);
+}
+
+static void
+test_reopen_keeps_data(void **state)
+{
+	struct fx		*fx = *state;
+	struct fu_contact	 c;
+	int64_t			 id;
+	char			*cause;
+
+	id = add_contact_full(fx->st, "ana", "Dana Scully", "FBI",
+	    "dana@fbi.example", "proposal", "line one\nline two", NOW);
+	store_close(fx->st);
+	if ((fx->st = store_open(fx->path, &cause)) == NULL)
+		fail_msg("reopen: %s", cause);
+	assert_int_equal(store_schema_version(fx->st), 2);
+	assert_int_equal(store_contact_get(fx->st, "ana", id, &c), STORE_OK);
+	assert_string_equal(c.name, "Dana Scully");
+	assert_string_equal(c.company, "FBI");
+	assert_string_equal(c.email, "dana@fbi.example");
+	assert_string_equal(c.stage, "proposal");
+	assert_string_equal(c.notes, "line one\nline two");
+	assert_int_equal(c.created_at, NOW);
+	fu_contact_clear(&c);
+}
+
+static void
+test_close_commits_open_group(void **state)
+{
+	struct fx		*fx = *state;
+	struct fu_contact	 c;
+	char			*cause;
+
+	memset(&c, 0, sizeof c);
+	c.owner = (char *)"ana";
+	c.name = (char *)"Pending Commit";
+	c.stage = (char *)"lead";
+	c.created_at = c.updated_at = NOW;
+	begin(fx->st);
+	assert_int_equal(store_contact_insert(fx->st, &c), STORE_OK);
+	store_write_end(fx->st, 1);
+	store_close(fx->st);		/* no store_commit */
+	if ((fx->st = store_open(fx->path, &cause)) == NULL)
+		fail_msg("reopen: %s", cause);
+	memset(&c, 0, sizeof c);
+	assert_int_equal(store_contact_get(fx->st, "ana", 1, &c), STORE_OK);
+	assert_string_equal(c.name, "Pending Commit");
+	fu_contact_clear(&c);
+}
+
+static void
+test_open_refuses_file_that_is_not_a_database(void **state)
+{
+	struct fx	*fx = *state;
+	struct store	*st;
+	char		 garbage[4096], back[sizeof garbage + 1];
+	char		*cause = NULL;
+	FILE		*f;
+	size_t		 i;
+
+	for (i = 0; i < sizeof garbage; i++)
+		garbage[i] = "not a database, just some text\n"[i % 31];
+	if ((f = fopen(fx->path, "w")) == NULL)
+		fail_msg("%s: %s", fx->path, strerror(errno));
+	assert_int_equal(fwrite(garbage, 1, sizeof garbage, f),
+	    sizeof garbage);
+	fclose(f);
+
+	st = store_open(fx->path, &cause);
+	assert_null(st);
+	assert_non_null(cause);
+	assert_non_null(strstr(cause, fx->path));
+	assert_non_null(strstr(cause, "not a database"));
+	free(cause);
+
+	/* Not a byte changed. */
+	if ((f = fopen(fx->path, "r")) == NULL)
+		fail_msg("%s: %s", fx->path, strerror(errno));
+	assert_int_equal(fread(back, 1, sizeof back, f), sizeof garbage);
+	fclose(f);
+	assert_memory_equal(back, garbage, sizeof garbage);
+}
+
+static void
+test_open_refuses_newer_schema(void **state)
+{
+	struct fx	*fx = *state;
+	struct store	*st;
+	char		*cause = NULL;
+
+	assert_int_equal(sql_int(fx->path, "PRAGMA user_version = 99"), -1);
+	assert_int_equal(sql_int(fx->path, "PRAGMA user_version"), 99);
+
+	st = store_open(fx->path, &cause);
+	assert_null(st);
+	assert_non_null(cause);
+	assert_non_null(strstr(cause, fx->path));
+	assert_non_null(strstr(cause, "99"));
+	assert_non_null(strstr(cause, "newer"));
+	free(cause);
+
+	/* Nothing was migrated over it. */
+	assert_int_equal(sql_int(fx->path, "PRAGMA user_version"), 99);
+	assert_int_equal(sql_int(fx->path,
+	    "SELECT count(*) FROM sqlite_master"), 0);
+}
+
+/* --- writes and the group commit --- */
+
+static void
+test_contact_roundtrip(void **state)
+{
+	struct fx		*fx = *state;
+	struct fu_contact	 c;
+	int64_t			 id;
+
+	id = add_contact_full(fx->st, "ana", "Fox Mulder", NULL,
+	    "fox@fbi.example", NULL, NULL, NOW - HOUR);
+	assert_int_equal(store_contact_get(fx->st, "ana", id, &c), STORE_OK);
+	assert_int_equal(c.id, id);
+	assert_string_equal(c.owner, "ana");
+	assert_string_equal(c.name, "Fox Mulder");
+	assert_null(c.company);
+	assert_null(c.phone);
+	assert_string_equal(c.email, "fox@fbi.example");
+	assert_null(c.tz);
+	assert_string_equal(c.stage, "lead");
+	assert_null(c.notes);
+	assert_int_equal(c.archived_at, 0);
+	assert_int_equal(c.last_activity_at, 0);
+	assert_int_equal(c.created_at, NOW - HOUR);
+	assert_int_equal(c.updated_at, NOW - HOUR);
+
+	/* Update every editable field; NULL clears. */
+	free(c.name);
+	c.name = xstrdup("Fox W. Mulder");
+	c.phone = xstrdup("+1 202 555 0100");
+	free(c.email);
+	c.email = NULL;
+	c.tz = xstrdup("America/New_York");
+	free(c.stage);
+	c.stage = xstrdup("proposal");
+	c.updated_at = NOW;
+	begin(fx->st);
+	assert_int_equal(store_contact_update(fx->st, &c), STORE_OK);
+	commit(fx->st);
+	fu_contact_clear(&c);
+
+	assert_int_equal(store_contact_get(fx->st, "ana", id, &c), STORE_OK);
+	assert_string_equal(c.name, "Fox W. Mulder");
+	assert_string_equal(c.phone, "+1 202 555 0100");
+	assert_null(c.email);
+	assert_string_equal(c.tz, "America/New_York");
+	assert_string_equal(c.stage, "proposal");
+	assert_int_equal(c.created_at, NOW - HOUR);
+	assert_int_equal(c.updated_at, NOW);
+	fu_contact_clear(&c);
+
+	assert_int_equal(store_contact_get(fx->st, "ana", id + 1, &c),
+	    STORE_NOT_FOUND);
+	fu_contact_clear(&c);
+}
+
+static int
+interaction_cb(const struct fu_interaction *in, void *arg)
+{
+	struct ids	*ids = arg;
+
+	assert_string_equal(in->owner, "ana");
+	ids->id[ids->n++] = in->id;
+	return 0;
+}
+
+static void
+test_interaction_roundtrip_moves_last_activity(void **state)
+{
+	struct fx		*fx = *state;
+	struct fu_contact	 c;
+	struct ids		 ids;
+	int64_t			 id, i1, i2, i3;
+
+	id = add_contact(fx->st, "ana", "Walter Skinner", NULL, NOW - 10 * DAY);
+	i1 = add_interaction(fx->st, "ana", id, "call", NOW - 3 * DAY);
+	i2 = add_interaction(fx->st, "ana", id, "email", NOW - DAY);
+	/* Logged late: an older one must not move last activity back. */
+	i3 = add_interaction(fx->st, "ana", id, "note", NOW - 2 * DAY);
+
+	assert_int_equal(store_contact_get(fx->st, "ana", id, &c), STORE_OK);
+	assert_int_equal(c.last_activity_at, NOW - DAY);
+	fu_contact_clear(&c);
+
+	/* Newest first, by "at". */
+	memset(&ids, 0, sizeof ids);
+	assert_int_equal(store_interaction_list(fx->st, "ana", id, 0, 10,
+	    interaction_cb, &ids), STORE_OK);
+	IDS_EQUAL(&ids, 3, i2, i3, i1);
+	memset(&ids, 0, sizeof ids);
+	assert_int_equal(store_interaction_list(fx->st, "ana", id,
+	    NOW - 2 * DAY, 10, interaction_cb, &ids), STORE_OK);
+	IDS_EQUAL(&ids, 2, i2, i3);
+	memset(&ids, 0, sizeof ids);
+	assert_int_equal(store_interaction_list(fx->st, "ana", id, 0, 1,
+	    interaction_cb, &ids), STORE_OK);
+	IDS_EQUAL(&ids, 1, i2);
+	/* Someone else sees none of them. */
+	memset(&ids, 0, sizeof ids);
+	assert_int_equal(store_interaction_list(fx->st, "bob", id, 0, 10,
+	    interaction_cb, &ids), STORE_OK);
+	assert_int_equal(ids.n, 0);
+}
+
+static void
+test_interaction_needs_existing_contact(void **state)
+{
+	struct fx		*fx = *state;
+	struct fu_interaction	 in;
+
+	memset(&in, 0, sizeof in);
+	in.contact_id = 42;
+	in.owner = (char *)"ana";
+	in.kind = (char *)"call";
+	in.at = in.created_at = NOW;
+	begin(fx->st);
+	assert_int_equal(store_interaction_insert(fx->st, &in),
+	    STORE_CONFLICT);
+	store_write_end(fx->st, 0);
+	assert_int_equal(store_commit(fx->st), 0);
+}
+
+static void
+test_followup_roundtrip(void **state)
+{
+	struct fx		*fx = *state;
+	struct fu_followup	 f;
+	int64_t			 cid, id;
+
+	cid = add_contact(fx->st, "ana", "Monica Reyes", NULL, NOW - DAY);
+	memset(&f, 0, sizeof f);
+	f.contact_id = cid;
+	f.owner = (char *)"ana";
+	f.kind = (char *)"callback";
+	f.due_at = NOW + DAY;
+	f.reason = (char *)"send the quote";
+	f.remind_before = 600;
+	f.remind_at = NOW + DAY - 600;
+	f.created_at = NOW;
+	begin(fx->st);
+	assert_int_equal(store_followup_insert(fx->st, &f), STORE_OK);
+	commit(fx->st);
+	id = f.id;
+
+	assert_int_equal(store_followup_get(fx->st, "ana", id, &f), STORE_OK);
+	assert_int_equal(f.id, id);
+	assert_int_equal(f.contact_id, cid);
+	assert_string_equal(f.contact_name, "Monica Reyes");
+	assert_string_equal(f.owner, "ana");
+	assert_string_equal(f.kind, "callback");
+	assert_string_equal(f.status, "pending");
+	assert_int_equal(f.due_at, NOW + DAY);
+	assert_string_equal(f.reason, "send the quote");
+	assert_int_equal(f.remind_before, 600);
+	assert_int_equal(f.remind_at, NOW + DAY - 600);
+	assert_int_equal(f.snoozes, 0);
+	assert_null(f.note);
+	assert_int_equal(f.created_at, NOW);
+	assert_int_equal(f.updated_at, NOW);
+	assert_int_equal(f.done_at, 0);
+	fu_followup_clear(&f);
+
+	/* No own lead time reads back as -1. */
+	id = add_followup(fx->st, "ana", cid, "followup", NOW + 2 * DAY);
+	assert_int_equal(store_followup_get(fx->st, "ana", id, &f), STORE_OK);
+	assert_int_equal(f.remind_before, -1);
+	assert_null(f.reason);
+	fu_followup_clear(&f);
+
+	assert_int_equal(store_followup_get(fx->st, "ana", id + 1, &f),
+	    STORE_NOT_FOUND);
+	fu_followup_clear(&f);
+}
+
+static void
+test_followup_needs_existing_contact(void **state)
+{
+	struct fx		*fx = *state;
+	struct fu_followup	 f;
+
+	memset(&f, 0, sizeof f);
+	f.contact_id = 42;
+	f.owner = (char *)"ana";
+	f.kind = (char *)"followup";
+	f.due_at = NOW + DAY;
+	f.remind_before = -1;
+	f.remind_at = NOW + DAY;
+	f.created_at = NOW;
+	begin(fx->st);
+	assert_int_equal(store_followup_insert(fx->st, &f), STORE_CONFLICT);
+	store_write_end(fx->st, 0);
+	assert_int_equal(store_commit(fx->st), 0);
+}
+
+static void
+test_failed_write_rolls_back_alone(void **state)
+{
+	struct fx		*fx = *state;
+	struct fu_contact	 a, b, c;
+
+	memset(&a, 0, sizeof a);
+	a.owner = (char *)"ana";
+	a.name = (char *)"Kept";
+	a.stage = (char *)"lead";
+	a.created_at = a.updated_at = NOW;
+	b = a;
+	b.name = (char *)"Undone";
+	c = a;
+	c.name = (char *)"Also kept";
+
+	/* Three writes in one group; the middle one fails. */
+	begin(fx->st);
+	assert_int_equal(store_contact_insert(fx->st, &a), STORE_OK);
+	store_write_end(fx->st, 1);
+	begin(fx->st);
+	assert_int_equal(store_contact_insert(fx->st, &b), STORE_OK);
+	store_write_end(fx->st, 0);
+	begin(fx->st);
+	assert_int_equal(store_contact_insert(fx->st, &c), STORE_OK);
+	store_write_end(fx->st, 1);
+	assert_true(store_in_txn(fx->st));
+	assert_int_equal(store_commit(fx->st), 0);
+	assert_false(store_in_txn(fx->st));
+
+	memset(&a, 0, sizeof a);
+	assert_int_equal(store_contact_get(fx->st, "ana", 1, &a), STORE_OK);
+	assert_string_equal(a.name, "Kept");
+	fu_contact_clear(&a);
+	/* The undone insert's id is free again: "Also kept" took it. */
+	assert_int_equal(store_contact_get(fx->st, "ana", 2, &a), STORE_OK);
+	assert_string_equal(a.name, "Also kept");
+	fu_contact_clear(&a);
+	assert_int_equal(store_contact_get(fx->st, "ana", 3, &a),
+	    STORE_NOT_FOUND);
+	fu_contact_clear(&a);
+
+	/* A second connection sees the committed rows: it is on disk. */
+	assert_int_equal(sql_int(fx->path, "SELECT count(*) FROM contacts"), 2);
+	/* Committing with no group open is a no-op. */
+	assert_int_equal(store_commit(fx->st), 0);
+}
+
+static void
+test_write_begin_busy_when_locked(void **state)
+{
+	struct fx	*fx = *state;
+	sqlite3		*db;
+
+	/* Another program holds the write lock (for the 2 s busy timeout). */
+	assert_int_equal(sqlite3_open(fx->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL),
+	    SQLITE_OK);
+	assert_int_equal(store_write_begin(fx->st), STORE_BUSY);
+	assert_int_equal(store_last_result(fx->st), STORE_BUSY);
+	assert_false(store_in_txn(fx->st));
+	assert_int_equal(store_commit(fx->st), 0);
+
+	/* Once it lets go, writes work again. */
+	assert_int_equal(sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL),
+	    SQLITE_OK);
+	sqlite3_close(db);
+	add_contact(fx->st, "ana", "After the lock", NULL, NOW);
+}
+
+/* --- ownership --- */
+
+static void
+test_owner_isolation(void **state)
+{
+	struct fx		*fx = *state;
+	struct fu_contact	 c;
+	struct fu_followup	 f;
+	struct store_contact_filter cf;
+	struct ids		 ids;
+	json_t			*counts;
+	int64_t			 cid, fid;
+	int			 n;
+
+	cid = add_contact(fx->st, "ana", "Ana's prospect", NULL, NOW - DAY);
+	fid = add_followup(fx->st, "ana", cid, "followup", NOW + DAY);
+	add_interaction(fx->st, "ana", cid, "call", NOW - HOUR);
+
+	assert_int_equal(store_contact_get(fx->st, "bob", cid, &c),
+	    STORE_NOT_FOUND);
+	fu_contact_clear(&c);
+	assert_int_equal(store_followup_get(fx->st, "bob", fid, &f),
+	    STORE_NOT_FOUND);
+	fu_followup_clear(&f);
+
+	/* Bob cannot change them either. */
+	assert_int_equal(store_contact_get(fx->st, "ana", cid, &c), STORE_OK);
+	free(c.owner);
+	c.owner = xstrdup("bob");
+	free(c.name);
+	c.name = xstrdup("Stolen");
+	begin(fx->st);
+	assert_int_equal(store_contact_update(fx->st, &c), STORE_NOT_FOUND);
+	assert_int_equal(store_contact_set_archived(fx->st, "bob", cid, 1, NOW,
+	    &n), STORE_NOT_FOUND);
+	assert_int_equal(n, 0);
+	assert_int_equal(store_followup_close(fx->st, "bob", fid, "done", NULL,
+	    NOW), STORE_CONFLICT);
+	assert_int_equal(set_due(fx->st, "bob", fid, NOW, NOW,
+	    1, NOW), STORE_CONFLICT);
+	commit(fx->st);
+	fu_contact_clear(&c);
+
+	assert_int_equal(store_contact_get(fx->st, "ana", cid, &c), STORE_OK);
+	assert_string_equal(c.name, "Ana's prospect");
+	assert_string_equal(c.owner, "ana");
+	assert_int_equal(c.archived_at, 0);
+	fu_contact_clear(&c);
+	assert_int_equal(store_followup_get(fx->st, "ana", fid, &f), STORE_OK);
+	assert_string_equal(f.status, "pending");
+	assert_int_equal(f.due_at, NOW + DAY);
+	fu_followup_clear(&f);
+
+	/* Bob's lists and counts are empty. */
+	memset(&cf, 0, sizeof cf);
+	cf.owner = "bob";
+	assert_int_equal(list_contacts(fx->st, &cf, &ids)->n, 0);
+	cf.owner = "ana";
+	assert_int_equal(list_contacts(fx->st, &cf, &ids)->n, 1);
+	counts = json_object();
+	assert_int_equal(store_contact_counts(fx->st, "bob", NOW, counts),
+	    STORE_OK);
+	assert_int_equal(json_integer_value(json_object_get(counts,
+	    "contacts")), 0);
+	assert_int_equal(json_integer_value(json_object_get(counts,
+	    "interactions")), 0);
+	assert_int_equal(json_integer_value(json_object_get(counts,
+	    "followups_pending")), 0);
+	json_decref(counts);
+}
+
+/* --- contact lists --- */
+
+static void
+test_contact_list_pages_by_id(void **state)
+{
+	struct fx			*fx = *state;
+	struct store_contact_filter	 f;
+	struct ids			 ids;
+	int64_t				 id[5];
+	int				 i;
+
+	for (i = 0; i < 5; i++)
+		id[i] = add_contact(fx->st, "ana", "Same Name", NULL, NOW);
+	add_contact(fx->st, "bob", "Same Name", NULL, NOW);
+
+	memset(&f, 0, sizeof f);
+	f.owner = "ana";
+	f.limit = 2;
+	IDS_EQUAL(list_contacts(fx->st, &f, &ids), 2, id[0], id[1]);
+	f.after = id[1];
+	IDS_EQUAL(list_contacts(fx->st, &f, &ids), 2, id[2], id[3]);
+	f.after = id[3];
+	IDS_EQUAL(list_contacts(fx->st, &f, &ids), 1, id[4]);
+	f.after = id[4];
+	IDS_EQUAL(list_contacts(fx->st, &f, &ids), 0);
+
+	/* A callback that says stop ends the walk. */
+	memset(&ids, 0, sizeof ids);
+	ids.stop_after = 3;
+	memset(&f, 0, sizeof f);
+	f.owner = "ana";
+	f.limit = 100;
+	assert_int_equal(store_contact_list(fx->st, &f, ids_contact_cb, &ids),
+	    STORE_OK);
+	IDS_EQUAL(&ids, 3, id[0], id[1], id[2]);
+}
+
+static void
+test_contact_list_filters_stage_and_archived(void **state)
+{
+	struct fx			*fx = *state;
+	struct store_contact_filter	 f;
+	struct ids			 ids;
+	int64_t				 lead, prop, arch;
+	int				 n;
+
+	lead = add_contact(fx->st, "ana", "A", "lead", NOW);
+	prop = add_contact(fx->st, "ana", "B", "proposal", NOW);
+	arch = add_contact(fx->st, "ana", "C", "proposal", NOW);
+	begin(fx->st);
+	assert_int_equal(store_contact_set_archived(fx->st, "ana", arch, 1,
+	    NOW, &n), STORE_OK);
+	commit(fx->st);
+
+	memset(&f, 0, sizeof f);
+	f.owner = "ana";
+	IDS_EQUAL(list_contacts(fx->st, &f, &ids), 2, lead, prop);
+	f.stage = "proposal";
+	IDS_EQUAL(list_contacts(fx->st, &f, &ids), 1, prop);
+	f.archived = 1;
+	IDS_EQUAL(list_contacts(fx->st, &f, &ids), 1, arch);
+	f.stage = NULL;
+	IDS_EQUAL(list_contacts(fx->st, &f, &ids), 1, arch);
+}
+
+static void
+test_contact_search_matches_like_characters_literally(void **state)
+{
+	struct fx			*fx = *state;
+	struct store_contact_filter	 f;
+	struct ids			 ids;
+	int64_t				 pct, nopct, under, nounder, bs, acme;
+	int64_t				 mail, note;
+
+	pct = add_contact(fx->st, "ana", "50% off", NULL, NOW);
+	nopct = add_contact(fx->st, "ana", "500 off", NULL, NOW);
+	under = add_contact(fx->st, "ana", "a_b", NULL, NOW);
+	nounder = add_contact(fx->st, "ana", "axb", NULL, NOW);
+	bs = add_contact(fx->st, "ana", "back\\slash", NULL, NOW);
+	acme = add_contact_full(fx->st, "ana", "Road Runner", "Acme Corp",
+	    NULL, NULL, NULL, NOW);
+	mail = add_contact_full(fx->st, "ana", "Wile", NULL,
+	    "wile@coyote.example", NULL, NULL, NOW);
+	note = add_contact_full(fx->st, "ana", "Noted", NULL, NULL, NULL,
+	    "met at the trade fair", NOW);
+
+	memset(&f, 0, sizeof f);
+	f.owner = "ana";
+	f.search = "50%";
+	IDS_EQUAL(list_contacts(fx->st, &f, &ids), 1, pct);
+	f.search = "%";
+	IDS_EQUAL(list_contacts(fx->st, &f, &ids), 1, pct);
+	f.search = "a_b";
+	IDS_EQUAL(list_contacts(fx->st, &f, &ids), 1, under);
+	f.search = "_";
+	IDS_EQUAL(list_contacts(fx->st, &f, &ids), 1, under);
+	f.search = "\\";
+	IDS_EQUAL(list_contacts(fx->st, &f, &ids), 1, bs);
+	f.search = "0 off";
+	IDS_EQUAL(list_contacts(fx->st, &f, &ids), 1, nopct);
+	f.search = "axb";
+	IDS_EQUAL(list_contacts(fx->st, &f, &ids), 1, nounder);
+	/* Case-insensitive, in every searched field. */
+	f.search = "ACME";
+	IDS_EQUAL(list_contacts(fx->st, &f, &ids), 1, acme);
+	f.search = "coyote";
+	IDS_EQUAL(list_contacts(fx->st, &f, &ids), 1, mail);
+	f.search = "Trade Fair";
+	IDS_EQUAL(list_contacts(fx->st, &f, &ids), 1, note);
+	f.search = "no such text";
+	IDS_EQUAL(list_contacts(fx->st, &f, &ids), 0);
+}
+
+/* --- archiving --- */
+
+static void
+test_archive_cancels_pending_followups(void **state)
+{
+	struct fx		*fx = *state;
+	struct fu_contact	 c;
+	struct fu_followup	 f;
+	int64_t			 cid, other, p1, p2, done, keep;
+	int			 n = -1;
+
+	cid = add_contact(fx->st, "ana", "Leaving", NULL, NOW - DAY);
+	other = add_contact(fx->st, "ana", "Staying", NULL, NOW - DAY);
+	p1 = add_followup(fx->st, "ana", cid, "followup", NOW + DAY);
+	p2 = add_followup(fx->st, "ana", cid, "callback", NOW - DAY);
+	done = add_followup(fx->st, "ana", cid, "followup", NOW - 2 * DAY);
+	keep = add_followup(fx->st, "ana", other, "followup", NOW + DAY);
+	assert_int_equal(close_followup(fx->st, "ana", done, "done",
+	    NOW - HOUR), STORE_OK);
+
+	begin(fx->st);
+	assert_int_equal(store_contact_set_archived(fx->st, "ana", cid, 1, NOW,
+	    &n), STORE_OK);
+	commit(fx->st);
+	assert_int_equal(n, 2);
+
+	assert_int_equal(store_contact_get(fx->st, "ana", cid, &c), STORE_OK);
+	assert_int_equal(c.archived_at, NOW);
+	assert_int_equal(c.updated_at, NOW);
+	fu_contact_clear(&c);
+	assert_int_equal(store_followup_get(fx->st, "ana", p1, &f), STORE_OK);
+	assert_string_equal(f.status, "cancelled");
+	assert_int_equal(f.done_at, NOW);
+	assert_non_null(f.note);
+	fu_followup_clear(&f);
+	assert_int_equal(store_followup_get(fx->st, "ana", p2, &f), STORE_OK);
+	assert_string_equal(f.status, "cancelled");
+	fu_followup_clear(&f);
+	/* A closed one keeps its status and time; another contact's stays. */
+	assert_int_equal(store_followup_get(fx->st, "ana", done, &f),
+	    STORE_OK);
+	assert_string_equal(f.status, "done");
+	assert_int_equal(f.done_at, NOW - HOUR);
+	fu_followup_clear(&f);
+	assert_int_equal(store_followup_get(fx->st, "ana", keep, &f),
+	    STORE_OK);
+	assert_string_equal(f.status, "pending");
+	fu_followup_clear(&f);
+
+	/* Restoring brings the contact back and cancels nothing. */
+	begin(fx->st);
+	assert_int_equal(store_contact_set_archived(fx->st, "ana", cid, 0,
+	    NOW + HOUR, &n), STORE_OK);
+	commit(fx->st);
+	assert_int_equal(n, 0);
+	assert_int_equal(store_contact_get(fx->st, "ana", cid, &c), STORE_OK);
+	assert_int_equal(c.archived_at, 0);
+	fu_contact_clear(&c);
+
+	begin(fx->st);
+	assert_int_equal(store_contact_set_archived(fx->st, "ana", 999, 1, NOW,
+	    &n), STORE_NOT_FOUND);
+	commit(fx->st);
+}
+
+/* --- follow-up state --- */
+
+static void
+test_followup_close_twice_is_conflict(void **state)
+{
+	struct fx		*fx = *state;
+	struct fu_followup	 f;
+	int64_t			 cid, id;
+
+	cid = add_contact(fx->st, "ana", "Twice", NULL, NOW - DAY);
+	id = add_followup(fx->st, "ana", cid, "followup", NOW + DAY);
+	assert_int_equal(close_followup(fx->st, "ana", id, "done", NOW),
+	    STORE_OK);
+	assert_int_equal(close_followup(fx->st, "ana", id, "done", NOW + 1),
+	    STORE_CONFLICT);
+	assert_int_equal(close_followup(fx->st, "ana", id, "cancelled",
+	    NOW + 2), STORE_CONFLICT);
+
+	assert_int_equal(store_followup_get(fx->st, "ana", id, &f), STORE_OK);
+	assert_string_equal(f.status, "done");
+	assert_string_equal(f.note, "a note");
+	assert_int_equal(f.done_at, NOW);
+	assert_int_equal(f.updated_at, NOW);
+	fu_followup_clear(&f);
+
+	begin(fx->st);
+	assert_int_equal(set_due(fx->st, "ana", id, NOW + DAY,
+	    NOW + DAY, 1, NOW), STORE_CONFLICT);
+	commit(fx->st);
+}
+
+static void
+test_followup_set_due_counts_snoozes(void **state)
+{
+	struct fx		*fx = *state;
+	struct fu_followup	 f;
+	int64_t			 cid, id;
+
+	cid = add_contact(fx->st, "ana", "Snoozy", NULL, NOW - DAY);
+	id = add_followup(fx->st, "ana", cid, "followup", NOW + HOUR);
+	begin(fx->st);
+	assert_int_equal(set_due(fx->st, "ana", id, NOW + DAY,
+	    NOW + DAY - 60, 1, NOW), STORE_OK);
+	commit(fx->st);
+	begin(fx->st);
+	assert_int_equal(set_due(fx->st, "ana", id,
+	    NOW + 2 * DAY, NOW + 2 * DAY - 60, 1, NOW + 1), STORE_OK);
+	commit(fx->st);
+	begin(fx->st);
+	assert_int_equal(set_due(fx->st, "ana", id,
+	    NOW + 3 * DAY, NOW + 3 * DAY - 60, 0, NOW + 2), STORE_OK);
+	commit(fx->st);
+
+	assert_int_equal(store_followup_get(fx->st, "ana", id, &f), STORE_OK);
+	assert_int_equal(f.due_at, NOW + 3 * DAY);
+	assert_int_equal(f.remind_at, NOW + 3 * DAY - 60);
+	assert_int_equal(f.snoozes, 2);
+	assert_int_equal(f.updated_at, NOW + 2);
+	assert_string_equal(f.status, "pending");
+	fu_followup_clear(&f);
+}
+
+static void
+test_followup_list_order_and_filters(void **state)
+{
+	struct fx			*fx = *state;
+	struct store_followup_filter	 flt;
+	struct ids			 ids;
+	int64_t				 c1, c2, late, fu, cb, early, done;
+	int64_t				 other, cancelled;
+	time_t				 due;
+
+	c1 = add_contact(fx->st, "ana", "One", NULL, NOW - DAY);
+	c2 = add_contact(fx->st, "ana", "Two", NULL, NOW - DAY);
+	late = add_followup(fx->st, "ana", c1, "followup", NOW + 2 * HOUR);
+	fu = add_followup(fx->st, "ana", c1, "followup", NOW + HOUR);
+	/* Same time, inserted later: a callback still comes first. */
+	cb = add_followup(fx->st, "ana", c2, "callback", NOW + HOUR);
+	early = add_followup(fx->st, "ana", c2, "followup", NOW - HOUR);
+	done = add_followup(fx->st, "ana", c1, "followup", NOW - 2 * HOUR);
+	cancelled = add_followup(fx->st, "ana", c2, "followup", NOW + 3 * HOUR);
+	other = add_contact(fx->st, "bob", "Bob's", NULL, NOW);
+	add_followup(fx->st, "bob", other, "callback", NOW + HOUR);
+	assert_int_equal(close_followup(fx->st, "ana", done, "done", NOW),
+	    STORE_OK);
+	assert_int_equal(close_followup(fx->st, "ana", cancelled, "cancelled",
+	    NOW + 1), STORE_OK);
+
+	memset(&flt, 0, sizeof flt);
+	flt.owner = "ana";
+	flt.status = "pending";
+	IDS_EQUAL(list_followups(fx->st, &flt, &ids), 4, early, cb, fu, late);
+	flt.status = "done";
+	IDS_EQUAL(list_followups(fx->st, &flt, &ids), 1, done);
+	flt.status = "cancelled";
+	IDS_EQUAL(list_followups(fx->st, &flt, &ids), 1, cancelled);
+	flt.status = NULL;
+	IDS_EQUAL(list_followups(fx->st, &flt, &ids), 6, done, early, cb, fu,
+	    late, cancelled);
+
+	/* from is inclusive, to exclusive. */
+	flt.status = "pending";
+	flt.from = NOW + HOUR;
+	IDS_EQUAL(list_followups(fx->st, &flt, &ids), 3, cb, fu, late);
+	flt.to = NOW + 2 * HOUR;
+	IDS_EQUAL(list_followups(fx->st, &flt, &ids), 2, cb, fu);
+	flt.from = 0;
+	flt.to = NOW;
+	IDS_EQUAL(list_followups(fx->st, &flt, &ids), 1, early);
+
+	/* One contact; a limit. */
+	flt.to = 0;
+	flt.contact_id = c1;
+	IDS_EQUAL(list_followups(fx->st, &flt, &ids), 2, fu, late);
+	flt.contact_id = 0;
+	flt.limit = 2;
+	IDS_EQUAL(list_followups(fx->st, &flt, &ids), 2, early, cb);
+
+	/* A contact's closed ones, newest first. */
+	memset(&flt, 0, sizeof flt);
+	flt.owner = "ana";
+	flt.contact_id = c2;
+	flt.closed_recent = 1;
+	IDS_EQUAL(list_followups(fx->st, &flt, &ids), 1, cancelled);
+	assert_int_equal(close_followup(fx->st, "ana", early, "done",
+	    NOW + 2), STORE_OK);
+	IDS_EQUAL(list_followups(fx->st, &flt, &ids), 2, early, cancelled);
+
+	/* The earliest pending due time. */
+	assert_int_equal(store_followup_next_due(fx->st, "ana", &due),
+	    STORE_OK);
+	assert_int_equal(due, NOW + HOUR);
+	assert_int_equal(store_followup_next_due(fx->st, "carol", &due),
+	    STORE_OK);
+	assert_int_equal(due, 0);
+}
+
+/* --- stale contacts --- */
+
+static void
+test_contact_stale(void **state)
+{
+	struct fx	*fx = *state;
+	struct ids	 ids;
+	int64_t		 stale_old, stale_older, planned, closed, fresh;
+	int64_t		 talked, archived, only_done, id;
+	int		 n;
+
+	/* stale_after is 14 days by default. */
+	stale_old = add_contact(fx->st, "ana", "Forgotten", "lead",
+	    NOW - 20 * DAY);
+	stale_older = add_contact(fx->st, "ana", "Long forgotten",
+	    "negotiation", NOW - 40 * DAY);
+	planned = add_contact(fx->st, "ana", "Planned", "lead", NOW - 20 * DAY);
+	add_followup(fx->st, "ana", planned, "followup", NOW + DAY);
+	closed = add_contact(fx->st, "ana", "Won", "won", NOW - 20 * DAY);
+	fresh = add_contact(fx->st, "ana", "New", "lead", NOW - 5 * DAY);
+	talked = add_contact(fx->st, "ana", "Talked", "lead", NOW - 30 * DAY);
+	add_interaction(fx->st, "ana", talked, "call", NOW - 2 * DAY);
+	archived = add_contact(fx->st, "ana", "Gone", "lead", NOW - 20 * DAY);
+	begin(fx->st);
+	assert_int_equal(store_contact_set_archived(fx->st, "ana", archived, 1,
+	    NOW - 19 * DAY, &n), STORE_OK);
+	commit(fx->st);
+	only_done = add_contact(fx->st, "ana", "Done with", "proposal",
+	    NOW - 25 * DAY);
+	id = add_followup(fx->st, "ana", only_done, "followup",
+	    NOW - 24 * DAY);
+	assert_int_equal(close_followup(fx->st, "ana", id, "done",
+	    NOW - 24 * DAY), STORE_OK);
+	/* Just inside the limit is not stale yet. */
+	add_contact(fx->st, "ana", "Borderline", "lead", NOW - 14 * DAY);
+	add_contact(fx->st, "bob", "Bob's forgotten", "lead", NOW - 20 * DAY);
+
+	memset(&ids, 0, sizeof ids);
+	assert_int_equal(store_contact_stale(fx->st, "ana", fx->cf, NOW, 100,
+	    ids_contact_cb, &ids), STORE_OK);
+	/* Longest quiet first. */
+	IDS_EQUAL(&ids, 3, stale_older, only_done, stale_old);
+	(void)closed;
+	(void)fresh;
+
+	memset(&ids, 0, sizeof ids);
+	assert_int_equal(store_contact_stale(fx->st, "ana", fx->cf, NOW, 1,
+	    ids_contact_cb, &ids), STORE_OK);
+	IDS_EQUAL(&ids, 1, stale_older);
+
+	/* The clock is a parameter: a week earlier, fewer are stale. */
+	memset(&ids, 0, sizeof ids);
+	assert_int_equal(store_contact_stale(fx->st, "ana", fx->cf,
+	    NOW - 7 * DAY, 100, ids_contact_cb, &ids), STORE_OK);
+	IDS_EQUAL(&ids, 2, stale_older, only_done);
+}
+
+/* --- users and counts --- */
+
+static void
+test_user_get_put(void **state)
+{
+	struct fx	*fx = *state;
+	struct fu_user	 u;
+
+	assert_int_equal(store_user_get(fx->st, "ana", &u), STORE_NOT_FOUND);
+	assert_string_equal(u.name, "ana");
+	assert_int_equal(u.uid, -1);
+	assert_null(u.email);
+	assert_null(u.tz);
+	fu_user_clear(&u);
+
+	memset(&u, 0, sizeof u);
+	u.name = (char *)"ana";
+	u.uid = 1000;
+	u.email = (char *)"ana@example.com";
+	u.tz = (char *)"Europe/Berlin";
+	u.digest = (char *)"08:00";
+	u.hours = (char *)"09:00-17:00";
+	u.workdays = (char *)"mon-fri";
+	begin(fx->st);
+	assert_int_equal(store_user_put(fx->st, &u, NOW), STORE_OK);
+	commit(fx->st);
+
+	assert_int_equal(store_user_get(fx->st, "ana", &u), STORE_OK);
+	assert_string_equal(u.name, "ana");
+	assert_int_equal(u.uid, 1000);
+	assert_string_equal(u.email, "ana@example.com");
+	assert_string_equal(u.tz, "Europe/Berlin");
+	assert_string_equal(u.digest, "08:00");
+	assert_string_equal(u.hours, "09:00-17:00");
+	assert_string_equal(u.workdays, "mon-fri");
+	assert_int_equal(u.updated_at, NOW);
+	fu_user_clear(&u);
+
+	/* A second put replaces every setting; -1 stores no uid. */
+	memset(&u, 0, sizeof u);
+	u.name = (char *)"ana";
+	u.uid = -1;
+	u.tz = (char *)"America/New_York";
+	begin(fx->st);
+	assert_int_equal(store_user_put(fx->st, &u, NOW + HOUR), STORE_OK);
+	commit(fx->st);
+	assert_int_equal(store_user_get(fx->st, "ana", &u), STORE_OK);
+	assert_int_equal(u.uid, -1);
+	assert_null(u.email);
+	assert_string_equal(u.tz, "America/New_York");
+	assert_null(u.workdays);
+	assert_int_equal(u.updated_at, NOW + HOUR);
+	fu_user_clear(&u);
+
+	assert_int_equal(store_user_get(fx->st, "bob", &u), STORE_NOT_FOUND);
+	fu_user_clear(&u);
+}
+
+static void
+test_contact_counts(void **state)
+{
+	struct fx	*fx = *state;
+	json_t		*counts;
+	int64_t		 a, b, arch, id;
+	int		 n;
+
+	a = add_contact(fx->st, "ana", "A", NULL, NOW - DAY);
+	b = add_contact(fx->st, "ana", "B", NULL, NOW - DAY);
+	arch = add_contact(fx->st, "ana", "Archived", NULL, NOW - DAY);
+	add_followup(fx->st, "ana", arch, "followup", NOW - DAY);
+	begin(fx->st);
+	assert_int_equal(store_contact_set_archived(fx->st, "ana", arch, 1,
+	    NOW - HOUR, &n), STORE_OK);
+	commit(fx->st);
+	add_interaction(fx->st, "ana", a, "call", NOW - HOUR);
+	add_interaction(fx->st, "ana", b, "email", NOW - HOUR);
+	add_interaction(fx->st, "ana", b, "note", NOW - HOUR);
+	add_followup(fx->st, "ana", a, "followup", NOW - HOUR);	/* overdue */
+	add_followup(fx->st, "ana", a, "followup", NOW);	/* due now */
+	add_followup(fx->st, "ana", b, "callback", NOW + DAY);
+	id = add_followup(fx->st, "ana", b, "followup", NOW - DAY);
+	assert_int_equal(close_followup(fx->st, "ana", id, "done", NOW),
+	    STORE_OK);
+
+	counts = json_object();
+	assert_int_equal(store_contact_counts(fx->st, "ana", NOW, counts),
+	    STORE_OK);
+	assert_int_equal(json_integer_value(json_object_get(counts,
+	    "contacts")), 2);
+	assert_int_equal(json_integer_value(json_object_get(counts,
+	    "interactions")), 3);
+	assert_int_equal(json_integer_value(json_object_get(counts,
+	    "followups_pending")), 3);
+	assert_int_equal(json_integer_value(json_object_get(counts,
+	    "overdue")), 1);
+
+	/* The clock is a parameter: a day later all three are overdue. */
+	assert_int_equal(store_contact_counts(fx->st, "ana", NOW + DAY + 1,
+	    counts), STORE_OK);
+	assert_int_equal(json_integer_value(json_object_get(counts,
+	    "overdue")), 3);
+	json_decref(counts);
+}
+
+int
+main(void)
+{
+#define T(t)	cmocka_unit_test_setup_teardown(t, fx_setup, fx_teardown)
+#define T_DIR(t) cmocka_unit_test_setup_teardown(t, fx_setup_dir, fx_teardown)
+	const struct CMUnitTest tests[] = {
+		T(test_open_creates_schema),
+		T(test_open_makes_missing_directories),
+		T(test_reopen_keeps_data),
+		T(test_close_commits_open_group),
+		T_DIR(test_open_refuses_file_that_is_not_a_database),
+		T_DIR(test_open_refuses_newer_schema),
+		T(test_contact_roundtrip),
+		T(test_interaction_roundtrip_moves_last_activity),
+		T(test_interaction_needs_existing_contact),
+		T(test_followup_roundtrip),
+		T(test_followup_needs_existing_contact),
+		T(test_failed_write_rolls_back_alone),
+		T(test_write_begin_busy_when_locked),
+		T(test_owner_isolation),
+		T(test_contact_list_pages_by_id),
+		T(test_contact_list_filters_stage_and_archived),
+		T(test_contact_search_matches_like_characters_literally),
+		T(test_archive_cancels_pending_followups),
+		T(test_followup_close_twice_is_conflict),
+		T(test_followup_set_due_counts_snoozes),
+		T(test_followup_list_order_and_filters),
+		T(test_contact_stale),
+		T(test_user_get_put),
+		T(test_contact_counts),
+	};
+#undef T
+#undef T_DIR
+
+	setenv("TZ", "UTC", 1);
+	tzset();
+	return cmocka_run_group_tests_name("store", tests, NULL, NULL);
+}
