@@ -12,6 +12,10 @@
 #include "store-internal.h"
 
 const struct store_sql store_user_sql[] = {
+	/* The savepoint around each write of a group (store.c). */
+	{ STMT_TXN_SAVEPOINT, "SAVEPOINT op" },
+	{ STMT_TXN_RELEASE, "RELEASE op" },
+	{ STMT_TXN_ROLLBACK_TO, "ROLLBACK TO op" },
 	{ STMT_USER_GET,
 	  "SELECT name, uid, email, tz, digest, hours, workdays, updated_at, "
 	  "lead FROM users WHERE name = ?1" },

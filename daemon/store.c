@@ -186,6 +186,18 @@ store_exec(struct store *st, const char *sql)
 	return rc;
 }
 
+/* Run a prepared statement that returns no rows. */
+static int
+store_run(struct store *st, enum store_stmt slot)
+{
+	sqlite3_stmt	*s = st->stmt[slot];
+	int		 rc;
+
+	rc = store_step(st, s);
+	sqlite3_reset(s);
+	return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
 /* Read one integer from a PRAGMA or query; -1 on error. */
 static long long
 store_query_int(struct store *st, const char *sql)
@@ -423,7 +435,7 @@ store_write_begin(struct store *st)
 		if (st->commit_ev != NULL)
 			event_active(st->commit_ev, EV_TIMEOUT, 1);
 	}
-	if (store_exec(st, "SAVEPOINT op") != SQLITE_OK) {
+	if (store_run(st, STMT_TXN_SAVEPOINT) != SQLITE_OK) {
 		st->txn_failed = 1;
 		return st->last;
 	}
@@ -442,9 +454,9 @@ store_write_end(struct store *st, int ok)
 		st->txn_failed = 1;
 		return;
 	}
-	if (!ok && store_exec(st, "ROLLBACK TO op") != SQLITE_OK)
+	if (!ok && store_run(st, STMT_TXN_ROLLBACK_TO) != SQLITE_OK)
 		st->txn_failed = 1;
-	if (store_exec(st, "RELEASE op") != SQLITE_OK)
+	if (store_run(st, STMT_TXN_RELEASE) != SQLITE_OK)
 		st->txn_failed = 1;
 	if (sqlite3_get_autocommit(st->db))
 		st->txn_failed = 1;

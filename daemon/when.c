@@ -33,6 +33,8 @@ when_tzdir(void)
 	return (dir != NULL && *dir == '/') ? dir : "/usr/share/zoneinfo";
 }
 
+static int	when_zone_check(const char *);
+
 /*
  * Is name a zone of the system's zone database (an IANA name such as
  * "Europe/Berlin" or "UTC")?  POSIX TZ strings are not accepted: a rep
@@ -40,6 +42,28 @@ when_tzdir(void)
  */
 int
 when_zone_valid(const char *name)
+{
+	/* Zones already checked: a request names the same few again. */
+	static char	 known[16][64];
+	static int	 next;
+	int		 i, valid;
+
+	for (i = 0; i < 16; i++) {
+		if (known[i][0] != '\0' && name != NULL &&
+		    strcmp(known[i], name) == 0)
+			return 1;
+	}
+	valid = when_zone_check(name);
+	if (valid && strlen(name) < sizeof known[0]) {
+		snprintf(known[next], sizeof known[next], "%s", name);
+		next = (next + 1) % 16;
+	}
+	return valid;
+}
+
+/* Look in the zone database: is name a zone file? */
+static int
+when_zone_check(const char *name)
 {
 	char		 path[4096], magic[4];
 	struct stat	 sb;
