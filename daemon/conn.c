@@ -290,13 +290,17 @@ static void
 conn_run(struct conn *c, const char *line, size_t len)
 {
 	struct op_ctx	 ctx;
-	json_t		*reply;
+	json_t		*reply, *req;
 	int		 is_write;
 
 	if (c->watch != NULL) {
-		conn_reply(c, ops_error_reply(NULL, FU_ERR_BAD_REQUEST,
+		/* Echo the request's id, as every error reply does. */
+		req = json_loadb(line, len, 0, NULL);
+		conn_reply(c, ops_error_reply(json_is_object(req) ?
+		    json_object_get(req, "id") : NULL, FU_ERR_BAD_REQUEST,
 		    "this connection is watching; open another one for "
 		    "requests"), 0);
+		json_decref(req);
 		return;
 	}
 	memset(&ctx, 0, sizeof ctx);

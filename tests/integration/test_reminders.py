@@ -137,6 +137,10 @@ def test_callback_reminder_due_and_missed_arrive_by_mail_and_watch(
         events.append((ev["event"], time.time(), ev["notice"]))
     assert [e[0] for e in events] == ["reminder", "due", "missed"]
     assert all(e[2]["followup"]["id"] == fu["id"] for e in events)
+    # Further requests on a watching connection are refused, id echoed.
+    w.send(b'{"id": 77, "op": "hello"}\n')
+    r = w.reply()
+    assert r["id"] == 77 and r["error"]["code"] == "bad_request"
     # On time: never before the moment, at most a few seconds after.
     for (kind, at, _), want in zip(events, (due - 2, due, due + 4)):
         assert want - 0.5 <= at <= want + 3, (kind, at - want)
