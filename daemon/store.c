@@ -132,6 +132,7 @@ static const char *const store_migrations[] = {
 	");"
 	"CREATE INDEX deliveries_due ON deliveries (next_at)"
 	"  WHERE status = 'pending';"
+	"CREATE INDEX interactions_owner ON interactions (owner);"
 	"CREATE INDEX deliveries_failed ON deliveries (outbox_id)"
 	"  WHERE status = 'failed';",
 };
@@ -338,7 +339,10 @@ store_open(const char *path, char **cause)
 	sqlite3_finalize(s);
 	if (store_exec(st, "PRAGMA synchronous = FULL") != SQLITE_OK ||
 	    store_exec(st, "PRAGMA foreign_keys = ON") != SQLITE_OK ||
-	    store_exec(st, "PRAGMA trusted_schema = OFF") != SQLITE_OK) {
+	    store_exec(st, "PRAGMA trusted_schema = OFF") != SQLITE_OK ||
+	    /* Savepoint journals stay in memory: no temp files, so a
+	     * sandbox without a writable /var/tmp costs nothing. */
+	    store_exec(st, "PRAGMA temp_store = MEMORY") != SQLITE_OK) {
 		xasprintf(cause, "cannot set up %s: %s", path,
 		    sqlite3_errmsg(st->db));
 		goto fail;
