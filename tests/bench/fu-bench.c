@@ -2,33 +2,51 @@
 /*
  * Copyright (c) 2026 The followup authors
  *
- * The load generator of the benchmarks.
+ * The load generator of the benchmarks; the only place that times
+ * requests.  Two modes:
  *
- *   fu-bench proto --socket PATH --conns N --window W --seconds T --request LINE
+ *   fu-bench proto --socket PATH [--conns N] [--window W]
+ *       [--seconds T | --requests N] [--warmup T] [--timeout T]
+ *       --request LINE
  *
- * opens N connections and keeps W requests outstanding on each (W = 1:
- * one at a time) for T seconds, timing every round trip; prints requests
- * per second, latency p50/p99 in microseconds and the error replies.
+ * opens N connections to a Unix stream socket and keeps W requests
+ * outstanding on each (W = 1: send, wait for the reply, send the next),
+ * for T seconds after a warm-up or until N replies came back.  LINE is the
+ * raw request; every "%ID%" in it becomes a running counter, and the reply
+ * must then start with that id ({"id":N,...), which proves replies come
+ * back whole and in order.  Every reply must be one complete line holding
+ * one JSON object; one that says "ok":false is counted as an error.  Each
+ * round trip is timed with CLOCK_MONOTONIC.
  *
- *   fu-bench sqlite --db PATH --rows N --batch B
+ *   fu-bench sqlite --db PATH [--rows N] [--batch B]
  *
- * inserts N follow-up-shaped rows into SQLite alone (WAL,
- * synchronous=FULL), committing every B rows; prints rows per second.
- * B = 1 is one durable commit per insert; B = 1000 is the ceiling that
- * group commit aims at.
+ * inserts N rows shaped like followupd's follow-ups (same table, same
+ * indexes, foreign keys on) into a new SQLite database in WAL mode with
+ * synchronous=FULL, committing every B rows: SQLite alone, with no
+ * protocol.  B = 1 is one durable commit per insert; B = 1000 is the
+ * ceiling that group commit aims at.
  *
- * It prints figures only; nothing here passes or fails on speed.
+ * Each mode prints one line of "name value" pairs on standard output.  The
+ * exit status is 1 when a reply was broken, out of order or lost, or a
+ * connection failed; error replies alone do not fail.  It judges nothing
+ * about speed.
  */
 
 #include <config.h>
 
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
 
 #include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
 #include <math.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,251 +60,795 @@
 
 #define BENCH_MAX_CONNS		1024
 #define BENCH_MAX_WINDOW	1024
+#define BENCH_MAX_SECONDS	3600
+#define BENCH_MAX_REQUESTS	1000000000LL
+#define BENCH_MAX_ROWS		100000000LL
+/* The protocol's request line limit (followup-protocol(7)). */
+#define BENCH_LINE_MAX		65536
+/* ... and the longest reply line a client must accept. */
+#define BENCH_REPLY_MAX		(16 * 1024 * 1024)
+/* A reply shown when it is an error or broken, at most this long. */
+#define BENCH_SHOW_MAX		300
 
-struct bench_conn {
-	struct bufferevent	*bev;
-	double			 sent[BENCH_MAX_WINDOW];	/* ring of times */
-	int			 head;
-	int			 outstanding;
+#ifndef __dead
+#define __dead		__attribute__((__noreturn__))
+#endif
+
+/*
+ * Latencies go to a histogram of logarithmic buckets, 1% wide, from 1 ns
+ * to about 100 s: bounded memory whatever the run's length, and p50/p99
+ * within half a percent.
+ */
+#define HIST_PER_E		100.5	/* per factor e: 1% each */
+#define HIST_BUCKETS		2600
+
+struct hist {
+	uint64_t	 count[HIST_BUCKETS];
+	uint64_t	 n;
+	uint64_t	 min, max;
+	double		 sum;
 };
 
-static struct event_base	*bench_base;
-static const char		*bench_line;
-static size_t			 bench_line_len;
-static int			 bench_window = 1;
-static int			 bench_stopping;
-static double			*bench_lat;
-static size_t			 bench_nlat, bench_caplat;
-static unsigned long		 bench_errors;
-static unsigned long		 bench_broken;
+enum bench_phase {
+	PHASE_WARMUP,		/* replies are checked, not timed */
+	PHASE_MEASURE,		/* replies are checked and timed */
+	PHASE_DRAIN,		/* nothing more is sent; wait for replies */
+	PHASE_DONE
+};
 
-static double
-now_s(void)
+struct bench;
+
+struct bench_conn {
+	struct bench		*b;
+	struct bufferevent	*bev;
+	uint64_t		*sent_ns;	/* ring of send times */
+	uint64_t		*sent_id;	/* ... and of the ids sent */
+	int			 head;		/* the oldest owed */
+	int			 outstanding;
+	int			 dead;
+};
+
+struct bench {
+	struct event_base	*base;
+	struct bench_conn	*conns;
+	int			 nconns, live, window;
+	double			 seconds, warmup, timeout;
+	long long		 requests;	/* 0: run for seconds */
+
+	char			**parts;	/* LINE cut at each %ID% */
+	size_t			*part_len;
+	int			 nparts;
+	int			 has_id;
+
+	enum bench_phase	 phase;
+	struct event		*phase_ev;
+	uint64_t		 t_start, t_end;
+	uint64_t		 next_id;
+	long long		 sent, measured;
+	long long		 owed;		/* owed by all */
+	uint64_t		 errors, broken, mismatched, closed;
+	uint64_t		 timeouts, lost;
+	int			 shown_error, shown_broken;
+	struct hist		 hist;
+};
+
+static void	bench_conn_kill(struct bench_conn *, const char *);
+static void	bench_maybe_done(struct bench *);
+
+/* The monotonic clock in nanoseconds. */
+static uint64_t
+bench_now(void)
 {
 	struct timespec	ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
+	return (uint64_t)ts.tv_sec * 1000000000 + (uint64_t)ts.tv_nsec;
 }
 
+/* Turn seconds into a timeval. */
+static struct timeval
+bench_tv(double seconds)
+{
+	struct timeval	tv;
+
+	tv.tv_sec = (time_t)seconds;
+	tv.tv_usec = (suseconds_t)((seconds - (double)tv.tv_sec) * 1e6);
+	return tv;
+}
+
+static void
+hist_add(struct hist *h, uint64_t ns)
+{
+	int	i;
+
+	if (ns == 0)
+		ns = 1;
+	i = (int)(log((double)ns) * HIST_PER_E);
+	if (i >= HIST_BUCKETS)
+		i = HIST_BUCKETS - 1;
+	h->count[i]++;
+	if (h->n == 0 || ns < h->min)
+		h->min = ns;
+	if (ns > h->max)
+		h->max = ns;
+	h->n++;
+	h->sum += (double)ns;
+}
+
+/* The p-th percentile (0 < p <= 100) in microseconds; 0 when empty. */
+static double
+hist_pct_us(const struct hist *h, double p)
+{
+	uint64_t	rank, seen = 0;
+	double		v;
+	int		i;
+
+	if (h->n == 0)
+		return 0;
+	rank = (uint64_t)ceil((double)h->n * p / 100);
+	if (rank < 1)
+		rank = 1;
+	for (i = 0; i < HIST_BUCKETS; i++) {
+		seen += h->count[i];
+		if (seen >= rank)
+			break;
+	}
+	/* The middle of the bucket, kept inside what was seen. */
+	v = exp(((double)i + 0.5) / HIST_PER_E);
+	if (v < (double)h->min)
+		v = (double)h->min;
+	if (v > (double)h->max)
+		v = (double)h->max;
+	return v / 1e3;
+}
+
+/* Print a reply that is worth a look, cut short, on standard error. */
+static void
+bench_show(const char *why, const char *line, size_t len)
+{
+	int	n = len > BENCH_SHOW_MAX ? BENCH_SHOW_MAX : (int)len;
+
+	fprintf(stderr, "fu-bench: %s: %.*s%s\n", why, n, line,
+	    len > BENCH_SHOW_MAX ? "..." : "");
+}
+
+/*
+ * Parse a whole number between min and max for option name; exit with a
+ * usage error otherwise.
+ */
+static long long
+bench_number(const char *name, const char *s, long long min, long long max)
+{
+	char		*end;
+	long long	 v;
+
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v < min || v > max) {
+		fprintf(stderr, "fu-bench: --%s: want a whole number from %lld "
+		    "to %lld, not \"%s\"\n", name, min, max, s);
+		exit(2);
+	}
+	return v;
+}
+
+/* Parse seconds between min and max for option name, or exit. */
+static double
+bench_seconds(const char *name, const char *s, double min, double max)
+{
+	char	*end;
+	double	 v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno != 0 || end == s || *end != '\0' || !(v >= min) ||
+	    !(v <= max)) {
+		fprintf(stderr, "fu-bench: --%s: want seconds from %g to %g, "
+		    "not \"%s\"\n", name, min, max, s);
+		exit(2);
+	}
+	return v;
+}
+
+/* Cut the request at each %ID% so that sending only joins the parts. */
+static void
+bench_template(struct bench *b, const char *request)
+{
+	const char	*p, *q;
+	int		 n = 1;
+
+	for (p = request; (p = strstr(p, "%ID%")) != NULL; p += 4)
+		n++;
+	b->parts = calloc(n, sizeof *b->parts);
+	b->part_len = calloc(n, sizeof *b->part_len);
+	if (b->parts == NULL || b->part_len == NULL)
+		goto oom;
+	b->nparts = n;
+	b->has_id = n > 1;
+	for (p = request, n = 0; n < b->nparts; n++) {
+		if ((q = strstr(p, "%ID%")) == NULL)
+			q = p + strlen(p);
+		b->part_len[n] = (size_t)(q - p);
+		if ((b->parts[n] = strndup(p, b->part_len[n])) == NULL)
+			goto oom;
+		p = q + 4;
+	}
+	return;
+oom:
+	fprintf(stderr, "fu-bench: out of memory\n");
+	exit(1);
+}
+
+/* Send one request on c, with the next id, and note when. */
 static void
 bench_send(struct bench_conn *c)
 {
-	int	slot = (c->head + c->outstanding) % BENCH_MAX_WINDOW;
+	struct bench	*b = c->b;
+	struct evbuffer	*out = bufferevent_get_output(c->bev);
+	char		 num[32];
+	size_t		 numlen;
+	uint64_t	 id = ++b->next_id;
+	int		 i, slot;
 
-	c->sent[slot] = now_s();
-	c->outstanding++;
-	bufferevent_write(c->bev, bench_line, bench_line_len);
-}
-
-static void
-bench_record(double lat)
-{
-	if (bench_nlat == bench_caplat) {
-		bench_caplat = bench_caplat ? bench_caplat * 2 : 1 << 20;
-		bench_lat = realloc(bench_lat, bench_caplat * sizeof *bench_lat);
-		if (bench_lat == NULL) {
-			fprintf(stderr, "fu-bench: out of memory\n");
-			exit(1);
-		}
+	numlen = (size_t)snprintf(num, sizeof num, "%" PRIu64, id);
+	for (i = 0; i < b->nparts; i++) {
+		if (i > 0)
+			evbuffer_add(out, num, numlen);
+		evbuffer_add(out, b->parts[i], b->part_len[i]);
 	}
-	bench_lat[bench_nlat++] = lat;
+	evbuffer_add(out, "\n", 1);
+	slot = (c->head + c->outstanding) % b->window;
+	c->sent_id[slot] = id;
+	c->sent_ns[slot] = bench_now();
+	c->outstanding++;
+	b->owed++;
+	b->sent++;
 }
 
+/* May c send another request now? */
+static int
+bench_may_send(struct bench_conn *c)
+{
+	struct bench	*b = c->b;
+
+	if (c->dead || c->outstanding >= b->window)
+		return 0;
+	if (b->phase != PHASE_WARMUP && b->phase != PHASE_MEASURE)
+		return 0;
+	return b->requests == 0 || b->sent < b->requests;
+}
+
+/* Does line start with {"id":ID followed by , or }? */
+static int
+bench_id_matches(const char *line, size_t len, uint64_t id)
+{
+	char	prefix[48];
+	int	n;
+
+	n = snprintf(prefix, sizeof prefix, "{\"id\":%" PRIu64, id);
+	if ((size_t)n + 1 > len || memcmp(line, prefix, n) != 0)
+		return 0;
+	return line[n] == ',' || line[n] == '}';
+}
+
+/* Check and time one reply line (without its newline) on c. */
+static void
+bench_reply(struct bench_conn *c, const char *line, size_t len, uint64_t t)
+{
+	struct bench	*b = c->b;
+	uint64_t	 sent_ns, sent_id;
+	size_t		 n = len;
+
+	if (c->outstanding == 0) {
+		b->broken++;
+		if (!b->shown_broken++)
+			bench_show("a reply to no request", line, len);
+		return;
+	}
+	sent_ns = c->sent_ns[c->head];
+	sent_id = c->sent_id[c->head];
+	c->head = (c->head + 1) % b->window;
+	c->outstanding--;
+	b->owed--;
+
+	if (n > 0 && line[n - 1] == '\r')
+		n--;
+	if (n < 2 || line[0] != '{' || line[n - 1] != '}') {
+		b->broken++;
+		if (!b->shown_broken++)
+			bench_show("a reply that is not one JSON object", line,
+			    len);
+	} else if (b->has_id && !bench_id_matches(line, n, sent_id)) {
+		b->mismatched++;
+		if (!b->shown_broken++)
+			bench_show("a reply out of order (wrong id)", line,
+			    len);
+	} else if (memmem(line, n, "\"ok\":false", 10) != NULL) {
+		b->errors++;
+		if (!b->shown_error++)
+			bench_show("first error reply", line, len);
+	}
+	if (b->phase == PHASE_MEASURE) {
+		hist_add(&b->hist, t - sent_ns);
+		b->measured++;
+	}
+}
+
+/* Replies arrived: take every complete line, then refill the window. */
 static void
 bench_read_cb(struct bufferevent *bev, void *arg)
 {
 	struct bench_conn	*c = arg;
+	struct bench		*b = c->b;
 	struct evbuffer		*in = bufferevent_get_input(bev);
-	char			*line;
-	size_t			 len;
-	double			 t = now_s();
+	struct evbuffer_ptr	 eol;
+	size_t			 eol_len;
+	unsigned char		*line;
+	uint64_t		 t = bench_now();
 
-	while ((line = evbuffer_readln(in, &len, EVBUFFER_EOL_LF)) != NULL) {
-		if (c->outstanding == 0) {
-			bench_broken++;
-			free(line);
-			continue;
+	for (;;) {
+		eol = evbuffer_search_eol(in, NULL, &eol_len, EVBUFFER_EOL_LF);
+		if (eol.pos < 0)
+			break;
+		if ((size_t)eol.pos > BENCH_REPLY_MAX) {
+			b->broken++;
+			bench_conn_kill(c, "a reply line over 16 MiB");
+			return;
 		}
-		if (len == 0 || line[0] != '{' || line[len - 1] != '}')
-			bench_broken++;
-		else if (strstr(line, "\"ok\":false") != NULL)
-			bench_errors++;
-		bench_record(t - c->sent[c->head]);
-		c->head = (c->head + 1) % BENCH_MAX_WINDOW;
-		c->outstanding--;
-		free(line);
-		if (!bench_stopping)
-			bench_send(c);
+		line = evbuffer_pullup(in, eol.pos + eol_len);
+		if (line == NULL) {
+			bench_conn_kill(c, "out of memory");
+			return;
+		}
+		bench_reply(c, (const char *)line, (size_t)eol.pos, t);
+		evbuffer_drain(in, eol.pos + eol_len);
 	}
+	if (evbuffer_get_length(in) > BENCH_REPLY_MAX) {
+		b->broken++;
+		bench_conn_kill(c, "a reply line over 16 MiB");
+		return;
+	}
+	while (bench_may_send(c))
+		bench_send(c);
+	bench_maybe_done(b);
 }
 
 static void
 bench_event_cb(struct bufferevent *bev, short what, void *arg)
 {
-	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
-		fprintf(stderr, "fu-bench: a connection closed\n");
-		exit(1);
+	struct bench_conn	*c = arg;
+	struct bench		*b = c->b;
+	struct evbuffer		*in = bufferevent_get_input(bev);
+	size_t			 left = evbuffer_get_length(in);
+
+	if (what & BEV_EVENT_TIMEOUT) {
+		if (c->outstanding == 0)
+			return;		/* idle at the end of the run */
+		b->timeouts++;
+		bench_conn_kill(c, (what & BEV_EVENT_READING) ?
+		    "no reply within the timeout" :
+		    "could not write within the timeout");
+		return;
 	}
+	if (left > 0) {
+		b->broken++;
+		bench_show("a reply cut short by the end of the connection",
+		    (const char *)evbuffer_pullup(in, -1), left);
+	}
+	if (what & BEV_EVENT_ERROR)
+		bench_conn_kill(c, evutil_socket_error_to_string(
+		    EVUTIL_SOCKET_ERROR()));
+	else
+		bench_conn_kill(c, "the server closed the connection");
 }
 
+/*
+ * Count c as failed (if it still owed replies or the run was not over),
+ * say why once, and stop using it.
+ */
 static void
-bench_stop_cb(evutil_socket_t fd, short what, void *arg)
+bench_conn_kill(struct bench_conn *c, const char *why)
 {
-	bench_stopping = 1;
-	event_base_loopexit(bench_base, NULL);
-}
+	struct bench	*b = c->b;
 
-static int
-cmp_double(const void *a, const void *b)
-{
-	double	x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static int
-bench_proto(const char *path, int conns, int window, double seconds,
-    const char *request)
-{
-	struct bench_conn	*cs;
-	struct sockaddr_un	 sun;
-	struct event		*stop;
-	struct timeval		 tv;
-	double			 start, elapsed;
-	char			*line;
-	int			 i, j, fd;
-
-	if (conns < 1 || conns > BENCH_MAX_CONNS || window < 1 ||
-	    window > BENCH_MAX_WINDOW) {
-		fprintf(stderr, "fu-bench: conns 1-%d, window 1-%d\n",
-		    BENCH_MAX_CONNS, BENCH_MAX_WINDOW);
-		return 2;
+	if (c->dead)
+		return;
+	if (c->outstanding > 0 || b->phase != PHASE_DONE) {
+		if (b->closed++ == 0)
+			fprintf(stderr, "fu-bench: connection %d: %s\n",
+			    (int)(c - b->conns), why);
 	}
-	if (asprintf(&line, "%s\n", request) < 0)
-		return 1;
-	bench_line = line;
-	bench_line_len = strlen(line);
-	bench_window = window;
-	bench_base = event_base_new();
-	cs = calloc(conns, sizeof *cs);
+	b->lost += (uint64_t)c->outstanding;
+	b->owed -= c->outstanding;
+	c->outstanding = 0;
+	c->dead = 1;
+	bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+	b->live--;
+	bench_maybe_done(b);
+}
+
+/* Leave the loop once nothing is owed any more, or nobody is left. */
+static void
+bench_maybe_done(struct bench *b)
+{
+	if (b->live == 0) {
+		if (b->t_end == 0)
+			b->t_end = bench_now();
+		event_base_loopexit(b->base, NULL);
+		return;
+	}
+	/* A counted run is over once all were sent and none is owed. */
+	if (b->requests != 0 && b->phase == PHASE_MEASURE &&
+	    b->sent >= b->requests && b->owed == 0) {
+		b->phase = PHASE_DONE;
+		b->t_end = bench_now();
+	}
+	if ((b->phase != PHASE_DRAIN && b->phase != PHASE_DONE) ||
+	    b->owed > 0)
+		return;
+	b->phase = PHASE_DONE;
+	event_base_loopexit(b->base, NULL);
+}
+
+/*
+ * The clock of a timed run: warm-up over, start timing; time over, stop
+ * sending and wait (at most the timeout) for the replies still owed.
+ */
+static void
+bench_phase_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct bench	*b = arg;
+	struct timeval	 tv;
+	int		 i;
+
+	switch (b->phase) {
+	case PHASE_WARMUP:
+		b->phase = PHASE_MEASURE;
+		b->t_start = bench_now();
+		tv = bench_tv(b->seconds);
+		evtimer_add(b->phase_ev, &tv);
+		break;
+	case PHASE_MEASURE:
+		b->phase = PHASE_DRAIN;
+		b->t_end = bench_now();
+		tv = bench_tv(b->timeout);
+		evtimer_add(b->phase_ev, &tv);
+		bench_maybe_done(b);
+		break;
+	default:
+		/* The drain timed out: whatever is still owed is lost. */
+		for (i = 0; i < b->nconns; i++) {
+			if (!b->conns[i].dead && b->conns[i].outstanding > 0) {
+				b->timeouts++;
+				bench_conn_kill(&b->conns[i],
+				    "replies still missing after the run");
+			}
+		}
+		b->phase = PHASE_DONE;
+		event_base_loopexit(b->base, NULL);
+		break;
+	}
+}
+
+/* Allow conns descriptors and a few more, if the hard limit lets us. */
+static void
+bench_raise_nofile(int conns)
+{
+	struct rlimit	rl;
+	rlim_t		want = (rlim_t)conns + 32;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= want)
+		return;
+	rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want ?
+	    want : rl.rlim_max;
+	setrlimit(RLIMIT_NOFILE, &rl);
+}
+
+/*
+ * Connect to path, waiting at most timeout seconds for a full backlog;
+ * return a non-blocking descriptor, or -1 after saying why.
+ */
+static int
+bench_connect(const char *path, double timeout)
+{
+	struct sockaddr_un	 sun;
+	struct timeval		 tv = bench_tv(timeout);
+	int			 fd, rc, saved;
+
 	memset(&sun, 0, sizeof sun);
 	sun.sun_family = AF_UNIX;
-	snprintf(sun.sun_path, sizeof sun.sun_path, "%s", path);
-	for (i = 0; i < conns; i++) {
-		fd = socket(AF_UNIX, SOCK_STREAM, 0);
-		if (fd < 0 || connect(fd, (struct sockaddr *)&sun,
-		    sizeof sun) != 0) {
-			fprintf(stderr, "fu-bench: connect %s: %s\n", path,
-			    strerror(errno));
-			return 1;
-		}
-		evutil_make_socket_nonblocking(fd);
-		cs[i].bev = bufferevent_socket_new(bench_base, fd,
-		    BEV_OPT_CLOSE_ON_FREE);
-		bufferevent_setcb(cs[i].bev, bench_read_cb, NULL,
-		    bench_event_cb, &cs[i]);
-		bufferevent_enable(cs[i].bev, EV_READ | EV_WRITE);
+	if (strlen(path) >= sizeof sun.sun_path) {
+		fprintf(stderr, "fu-bench: %s: path too long\n", path);
+		return -1;
 	}
-	stop = evtimer_new(bench_base, bench_stop_cb, NULL);
-	tv.tv_sec = (time_t)seconds;
-	tv.tv_usec = (suseconds_t)((seconds - tv.tv_sec) * 1e6);
-	evtimer_add(stop, &tv);
-	start = now_s();
-	for (i = 0; i < conns; i++) {
-		for (j = 0; j < window; j++)
-			bench_send(&cs[i]);
+	memcpy(sun.sun_path, path, strlen(path));
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1) {
+		fprintf(stderr, "fu-bench: socket: %s\n", strerror(errno));
+		return -1;
 	}
-	event_base_dispatch(bench_base);
-	elapsed = now_s() - start;
-
-	qsort(bench_lat, bench_nlat, sizeof *bench_lat, cmp_double);
-	printf("requests %zu seconds %.3f rps %.0f p50_us %.1f p99_us %.1f "
-	    "errors %lu broken %lu\n", bench_nlat, elapsed,
-	    bench_nlat / elapsed,
-	    bench_nlat ? bench_lat[bench_nlat / 2] * 1e6 : 0.0,
-	    bench_nlat ? bench_lat[(size_t)(bench_nlat * 0.99)] * 1e6 : 0.0,
-	    bench_errors, bench_broken);
-	for (i = 0; i < conns; i++)
-		bufferevent_free(cs[i].bev);
-	free(cs);
-	event_free(stop);
-	event_base_free(bench_base);
-	free(bench_lat);
-	free(line);
-	return bench_broken == 0 ? 0 : 1;
+	/* A blocking connect to a Unix socket waits this long at most. */
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+	do
+		rc = connect(fd, (struct sockaddr *)&sun, sizeof sun);
+	while (rc == -1 && errno == EINTR);
+	if (rc == -1 || evutil_make_socket_nonblocking(fd) != 0) {
+		saved = errno;
+		close(fd);
+		fprintf(stderr, "fu-bench: connect %s: %s\n", path,
+		    strerror(saved));
+		return -1;
+	}
+	tv.tv_sec = tv.tv_usec = 0;
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+	return fd;
 }
 
+/* The proto mode: run the load and print one line of figures. */
+static int
+bench_proto(struct bench *b, const char *path, const char *request)
+{
+	struct bench_conn	*c;
+	struct event_config	*cfg;
+	struct timeval		 tv;
+	double			 elapsed;
+	size_t			 len;
+	int			 i, fd, rc = 1;
+
+	bench_template(b, request);
+	/* The longest line sent: each id may take 20 digits. */
+	len = 20 * (size_t)(b->nparts - 1);
+	for (i = 0; i < b->nparts; i++)
+		len += b->part_len[i];
+	if (len > BENCH_LINE_MAX || strchr(request, '\n') != NULL) {
+		fprintf(stderr, "fu-bench: --request must be one line of at "
+		    "most %d bytes\n", BENCH_LINE_MAX);
+		rc = 2;
+		goto out;
+	}
+	bench_raise_nofile(b->nconns);
+	/* The default timers read a coarse clock and may fire early. */
+	if ((cfg = event_config_new()) != NULL)
+		event_config_set_flag(cfg, EVENT_BASE_FLAG_PRECISE_TIMER);
+	b->base = event_base_new_with_config(cfg);
+	if (cfg != NULL)
+		event_config_free(cfg);
+	if (b->base == NULL) {
+		fprintf(stderr, "fu-bench: cannot start the event loop\n");
+		goto out;
+	}
+	if ((b->conns = calloc(b->nconns, sizeof *b->conns)) == NULL)
+		goto oom;
+	tv = bench_tv(b->timeout);
+	for (i = 0; i < b->nconns; i++) {
+		c = &b->conns[i];
+		c->b = b;
+		c->dead = 1;
+		c->sent_ns = calloc(b->window, sizeof *c->sent_ns);
+		c->sent_id = calloc(b->window, sizeof *c->sent_id);
+		if (c->sent_ns == NULL || c->sent_id == NULL)
+			goto oom;
+		if ((fd = bench_connect(path, b->timeout)) == -1)
+			goto out;
+		c->bev = bufferevent_socket_new(b->base, fd,
+		    BEV_OPT_CLOSE_ON_FREE);
+		if (c->bev == NULL) {
+			close(fd);
+			goto oom;
+		}
+		bufferevent_setcb(c->bev, bench_read_cb, NULL, bench_event_cb,
+		    c);
+		bufferevent_set_timeouts(c->bev, &tv, &tv);
+		bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+		c->dead = 0;
+		b->live++;
+	}
+
+	if ((b->phase_ev = evtimer_new(b->base, bench_phase_cb, b)) == NULL)
+		goto oom;
+	if (b->requests == 0) {
+		b->phase = PHASE_WARMUP;
+		tv = bench_tv(b->warmup);
+		evtimer_add(b->phase_ev, &tv);
+	} else {
+		/* A counted run times every request. */
+		b->phase = PHASE_MEASURE;
+		b->t_start = bench_now();
+	}
+	for (i = 0; i < b->nconns; i++) {
+		while (bench_may_send(&b->conns[i]))
+			bench_send(&b->conns[i]);
+	}
+	event_base_dispatch(b->base);
+	if (b->t_end == 0)
+		b->t_end = bench_now();
+	for (i = 0; i < b->nconns; i++) {
+		if (!b->conns[i].dead)
+			b->lost += (uint64_t)b->conns[i].outstanding;
+	}
+
+	elapsed = (double)(b->t_end - b->t_start) / 1e9;
+	if (elapsed <= 0)
+		elapsed = 1e-9;
+	printf("mode proto conns %d window %d seconds %.3f requests %lld "
+	    "rps %.0f p50_us %.1f p90_us %.1f p99_us %.1f max_us %.1f "
+	    "mean_us %.1f errors %" PRIu64 " broken %" PRIu64
+	    " mismatched %" PRIu64 " closed %" PRIu64 " timeouts %" PRIu64
+	    " lost %" PRIu64 "\n",
+	    b->nconns, b->window, elapsed, b->measured,
+	    (double)b->measured / elapsed,
+	    hist_pct_us(&b->hist, 50), hist_pct_us(&b->hist, 90),
+	    hist_pct_us(&b->hist, 99), (double)b->hist.max / 1e3,
+	    b->hist.n ? b->hist.sum / (double)b->hist.n / 1e3 : 0.0,
+	    b->errors, b->broken, b->mismatched, b->closed, b->timeouts,
+	    b->lost);
+	fflush(stdout);
+	rc = b->broken || b->mismatched || b->closed || b->timeouts ||
+	    b->lost ? 1 : 0;
+	goto out;
+
+oom:
+	fprintf(stderr, "fu-bench: out of memory\n");
+out:
+	for (i = 0; b->conns != NULL && i < b->nconns; i++) {
+		if (b->conns[i].bev != NULL)
+			bufferevent_free(b->conns[i].bev);
+		free(b->conns[i].sent_ns);
+		free(b->conns[i].sent_id);
+	}
+	free(b->conns);
+	if (b->phase_ev != NULL)
+		event_free(b->phase_ev);
+	if (b->base != NULL)
+		event_base_free(b->base);
+	for (i = 0; i < b->nparts; i++)
+		free(b->parts[i]);
+	free(b->parts);
+	free(b->part_len);
+	return rc;
+}
+
+/* Run sql on db; say what failed and return -1 on error. */
 static int
 bench_exec(sqlite3 *db, const char *sql)
 {
 	char	*err = NULL;
 
 	if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK) {
-		fprintf(stderr, "fu-bench: %s: %s\n", sql, err);
+		fprintf(stderr, "fu-bench: %.60s: %s\n", sql,
+		    err != NULL ? err : sqlite3_errmsg(db));
 		sqlite3_free(err);
 		return -1;
 	}
 	return 0;
 }
 
-static int
-bench_sqlite(const char *path, long rows, long batch)
-{
-	sqlite3		*db;
-	sqlite3_stmt	*s;
-	double		 start, elapsed;
-	long		 i;
-	time_t		 t = time(NULL);
+/*
+ * The follow-up table of followupd's store after its migrations, with
+ * the same indexes, so that an insert costs here what it costs there.
+ */
+static const char bench_schema[] =
+	"CREATE TABLE contacts ("
+	"  id INTEGER PRIMARY KEY, owner TEXT NOT NULL, name TEXT NOT NULL,"
+	"  stage TEXT NOT NULL, created_at INTEGER NOT NULL,"
+	"  updated_at INTEGER NOT NULL);"
+	"CREATE TABLE followups ("
+	"  id INTEGER PRIMARY KEY,"
+	"  contact_id INTEGER NOT NULL REFERENCES contacts (id),"
+	"  owner TEXT NOT NULL, kind TEXT NOT NULL,"
+	"  status TEXT NOT NULL DEFAULT 'pending',"
+	"  due_at INTEGER NOT NULL, reason TEXT, remind_before INTEGER,"
+	"  remind_at INTEGER NOT NULL, snoozes INTEGER NOT NULL DEFAULT 0,"
+	"  note TEXT, created_at INTEGER NOT NULL,"
+	"  updated_at INTEGER NOT NULL, done_at INTEGER,"
+	"  notice_stage INTEGER NOT NULL DEFAULT 0, notice_at INTEGER);"
+	"CREATE INDEX followups_pending_due ON followups (due_at)"
+	"  WHERE status = 'pending';"
+	"CREATE INDEX followups_pending_remind ON followups (remind_at)"
+	"  WHERE status = 'pending';"
+	"CREATE INDEX followups_owner ON followups (owner, status, due_at);"
+	"CREATE INDEX followups_contact ON followups"
+	"  (contact_id, status, due_at);"
+	"CREATE INDEX followups_notice ON followups (notice_at)"
+	"  WHERE notice_at IS NOT NULL;"
+	"INSERT INTO contacts VALUES (1, 'bench', 'Bench', 'lead', 0, 0);";
 
-	unlink(path);
-	if (sqlite3_open(path, &db) != SQLITE_OK ||
-	    bench_exec(db, "PRAGMA journal_mode = WAL") != 0 ||
-	    bench_exec(db, "PRAGMA synchronous = FULL") != 0 ||
-	    bench_exec(db, "CREATE TABLE followups (id INTEGER PRIMARY KEY, "
-	    "contact_id INTEGER NOT NULL, owner TEXT NOT NULL, kind TEXT NOT "
-	    "NULL, status TEXT NOT NULL DEFAULT 'pending', due_at INTEGER NOT "
-	    "NULL, reason TEXT, remind_at INTEGER NOT NULL, created_at "
-	    "INTEGER NOT NULL, updated_at INTEGER NOT NULL, notice_at "
-	    "INTEGER)") != 0 ||
-	    bench_exec(db, "CREATE INDEX f_owner ON followups (owner, status, "
-	    "due_at)") != 0)
+/* The sqlite mode: insert rows, committing every batch; print figures. */
+static int
+bench_sqlite(const char *path, long long rows, long long batch)
+{
+	struct hist	*h;
+	struct stat	 sb;
+	sqlite3		*db = NULL;
+	sqlite3_stmt	*ins = NULL, *mode = NULL;
+	uint64_t	 start, elapsed, t0 = 0;
+	long long	 i;
+	time_t		 now = time(NULL), due;
+	int		 rc = 1;
+
+	if (stat(path, &sb) == 0 || errno != ENOENT) {
+		fprintf(stderr, "fu-bench: %s already exists; the sqlite mode "
+		    "wants a new file\n", path);
 		return 1;
-	sqlite3_prepare_v2(db, "INSERT INTO followups (contact_id, owner, "
-	    "kind, due_at, reason, remind_at, created_at, updated_at, "
-	    "notice_at) VALUES (1, 'bench', 'followup', ?1, 'bench', ?2, ?3, "
-	    "?3, ?1)", -1, &s, NULL);
-	start = now_s();
+	}
+	if ((h = calloc(1, sizeof *h)) == NULL) {
+		fprintf(stderr, "fu-bench: out of memory\n");
+		return 1;
+	}
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
+		fprintf(stderr, "fu-bench: %s: %s\n", path, db != NULL ?
+		    sqlite3_errmsg(db) : "cannot open");
+		goto out;
+	}
+	sqlite3_busy_timeout(db, 2000);
+	if (sqlite3_prepare_v2(db, "PRAGMA journal_mode = WAL", -1, &mode,
+	    NULL) != SQLITE_OK || sqlite3_step(mode) != SQLITE_ROW ||
+	    strcmp((const char *)sqlite3_column_text(mode, 0), "wal") != 0) {
+		fprintf(stderr, "fu-bench: %s: cannot use WAL: %s\n", path,
+		    sqlite3_errmsg(db));
+		goto out;
+	}
+	sqlite3_finalize(mode);
+	mode = NULL;
+	if (bench_exec(db, "PRAGMA synchronous = FULL") != 0 ||
+	    bench_exec(db, "PRAGMA foreign_keys = ON") != 0 ||
+	    bench_exec(db, bench_schema) != 0)
+		goto out;
+	if (sqlite3_prepare_v2(db, "INSERT INTO followups (contact_id, owner, "
+	    "kind, status, due_at, reason, remind_before, remind_at, "
+	    "created_at, updated_at, notice_stage, notice_at) VALUES (1, "
+	    "'bench', 'followup', 'pending', ?1, 'benchmark', NULL, ?2, ?3, "
+	    "?3, 1, ?2)", -1, &ins, NULL) != SQLITE_OK) {
+		fprintf(stderr, "fu-bench: prepare: %s\n", sqlite3_errmsg(db));
+		goto out;
+	}
+
+	start = bench_now();
 	for (i = 0; i < rows; i++) {
-		if (i % batch == 0 && bench_exec(db, "BEGIN") != 0)
-			return 1;
-		sqlite3_bind_int64(s, 1, t + 86400 + i);
-		sqlite3_bind_int64(s, 2, t + 86400 + i - 900);
-		sqlite3_bind_int64(s, 3, t);
-		if (sqlite3_step(s) != SQLITE_DONE) {
+		if (i % batch == 0) {
+			t0 = bench_now();
+			if (bench_exec(db, "BEGIN IMMEDIATE") != 0)
+				goto out;
+		}
+		due = now + 86400 + (time_t)(i % 1000000);
+		sqlite3_bind_int64(ins, 1, (sqlite3_int64)due);
+		sqlite3_bind_int64(ins, 2, (sqlite3_int64)due - 900);
+		sqlite3_bind_int64(ins, 3, (sqlite3_int64)now);
+		if (sqlite3_step(ins) != SQLITE_DONE) {
 			fprintf(stderr, "fu-bench: insert: %s\n",
 			    sqlite3_errmsg(db));
-			return 1;
+			goto out;
 		}
-		sqlite3_reset(s);
+		sqlite3_reset(ins);
 		if ((i + 1) % batch == 0 || i + 1 == rows) {
 			if (bench_exec(db, "COMMIT") != 0)
-				return 1;
+				goto out;
+			hist_add(h, bench_now() - t0);
 		}
 	}
-	elapsed = now_s() - start;
-	printf("rows %ld batch %ld seconds %.3f rows_per_s %.0f\n", rows, batch,
-	    elapsed, rows / elapsed);
-	sqlite3_finalize(s);
+	elapsed = bench_now() - start;
+	printf("mode sqlite rows %lld batch %lld seconds %.3f rows_per_s %.0f "
+	    "commits %" PRIu64 " commit_p50_us %.1f commit_p99_us %.1f\n",
+	    rows, batch, (double)elapsed / 1e9,
+	    (double)rows / ((double)elapsed / 1e9), h->n,
+	    hist_pct_us(h, 50), hist_pct_us(h, 99));
+	fflush(stdout);
+	rc = 0;
+out:
+	sqlite3_finalize(mode);
+	sqlite3_finalize(ins);
 	sqlite3_close(db);
-	return 0;
+	free(h);
+	return rc;
 }
 
-static void
+static __dead void
 usage(void)
 {
-	fprintf(stderr, "usage: fu-bench proto --socket PATH [--conns N] "
-	    "[--window W] [--seconds T] --request LINE\n"
+	fprintf(stderr,
+	    "usage: fu-bench proto --socket PATH [--conns N] [--window W]\n"
+	    "           [--seconds T | --requests N] [--warmup T] "
+	    "[--timeout T] --request LINE\n"
 	    "       fu-bench sqlite --db PATH [--rows N] [--batch B]\n");
 	exit(2);
 }
@@ -299,36 +861,62 @@ main(int argc, char **argv)
 		{ "conns",	required_argument,	NULL, 'c' },
 		{ "window",	required_argument,	NULL, 'w' },
 		{ "seconds",	required_argument,	NULL, 't' },
+		{ "requests",	required_argument,	NULL, 'n' },
+		{ "warmup",	required_argument,	NULL, 'W' },
+		{ "timeout",	required_argument,	NULL, 'T' },
 		{ "request",	required_argument,	NULL, 'r' },
 		{ "db",		required_argument,	NULL, 'd' },
-		{ "rows",	required_argument,	NULL, 'n' },
+		{ "rows",	required_argument,	NULL, 'R' },
 		{ "batch",	required_argument,	NULL, 'b' },
 		{ NULL,		0,			NULL, 0 }
 	};
-	const char	*mode, *sock = NULL, *req = NULL, *db = NULL;
-	double		 seconds = 3;
-	long		 rows = 10000, batch = 1;
-	int		 ch, conns = 1, window = 1;
+	static struct bench	 b;
+	const char		*mode, *sock = NULL, *req = NULL, *db = NULL;
+	long long		 rows = 10000, batch = 1;
+	int			 ch, proto;
 
 	if (argc < 2)
 		usage();
 	mode = argv[1];
+	if (strcmp(mode, "proto") == 0)
+		proto = 1;
+	else if (strcmp(mode, "sqlite") == 0)
+		proto = 0;
+	else
+		usage();
 	argc--;
 	argv++;
-	signal(SIGPIPE, SIG_IGN);
+
+	b.nconns = 1;
+	b.window = 1;
+	b.seconds = 3;
+	b.timeout = 10;
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (ch) {
 		case 's':
 			sock = optarg;
 			break;
 		case 'c':
-			conns = atoi(optarg);
+			b.nconns = (int)bench_number("conns", optarg, 1,
+			    BENCH_MAX_CONNS);
 			break;
 		case 'w':
-			window = atoi(optarg);
+			b.window = (int)bench_number("window", optarg, 1,
+			    BENCH_MAX_WINDOW);
 			break;
 		case 't':
-			seconds = atof(optarg);
+			b.seconds = bench_seconds("seconds", optarg, 0.01,
+			    BENCH_MAX_SECONDS);
+			break;
+		case 'n':
+			b.requests = bench_number("requests", optarg, 1,
+			    BENCH_MAX_REQUESTS);
+			break;
+		case 'W':
+			b.warmup = bench_seconds("warmup", optarg, 0, 60);
+			break;
+		case 'T':
+			b.timeout = bench_seconds("timeout", optarg, 0.1, 600);
 			break;
 		case 'r':
 			req = optarg;
@@ -336,20 +924,26 @@ main(int argc, char **argv)
 		case 'd':
 			db = optarg;
 			break;
-		case 'n':
-			rows = atol(optarg);
+		case 'R':
+			rows = bench_number("rows", optarg, 1, BENCH_MAX_ROWS);
 			break;
 		case 'b':
-			batch = atol(optarg);
+			batch = bench_number("batch", optarg, 1,
+			    BENCH_MAX_ROWS);
 			break;
 		default:
 			usage();
 		}
 	}
-	if (strcmp(mode, "proto") == 0 && sock != NULL && req != NULL)
-		return bench_proto(sock, conns, window, seconds, req);
-	if (strcmp(mode, "sqlite") == 0 && db != NULL && rows > 0 && batch > 0)
-		return bench_sqlite(db, rows, batch);
-	usage();
-	return 2;
+	if (optind != argc)
+		usage();
+	signal(SIGPIPE, SIG_IGN);
+	if (proto) {
+		if (sock == NULL || req == NULL || db != NULL)
+			usage();
+		return bench_proto(&b, sock, req);
+	}
+	if (db == NULL || sock != NULL || req != NULL)
+		usage();
+	return bench_sqlite(db, rows, batch);
 }
