@@ -37,7 +37,6 @@ enum log_target {
 	LOG_TO_STDERR
 };
 void		 log_init(enum log_target, int);
-void		 log_set_verbose(int);
 int		 log_target_from_name(const char *, enum log_target *);
 void		 log_warn(const char *, ...) FU_PRINTF(1, 2);
 void		 log_warnx(const char *, ...) FU_PRINTF(1, 2);

@@ -42,12 +42,6 @@ log_init(enum log_target target, int verbose)
 	log_verbose = verbose;
 }
 
-void
-log_set_verbose(int verbose)
-{
-	log_verbose = verbose;
-}
-
 int
 log_target_from_name(const char *name, enum log_target *target)
 {
