@@ -23,6 +23,7 @@
 
 struct client {
 	const char	*socket_opt;	/* --socket, or NULL */
+	const char	*as;		/* --as USER, or NULL */
 	int		 json;		/* --json */
 	int		 fd;
 	FILE		*in;
@@ -46,6 +47,7 @@ int		 cmd_parse_id(const struct cmd_entry *, const char *, long long *);
 char		*cmd_join(int, char **);
 
 /* rpc.c */
+char		*rpc_socket_path(struct client *);
 int		 rpc_open(struct client *);
 void		 rpc_close(struct client *);
 int		 rpc_call(struct client *, enum fu_op, json_t *, json_t **);
@@ -63,7 +65,7 @@ void		 out_followup_line(FILE *, json_t *, time_t);
 void		 out_followup_detail(FILE *, json_t *, time_t);
 void		 out_contact_detail(FILE *, json_t *);
 void		 out_interaction_line(FILE *, json_t *);
-void		 out_contact_table(FILE *, json_t *);
+void		 out_contact_table(FILE *, json_t *, int);
 
 /* The commands, one table entry each (cmd-*.c). */
 extern const struct cmd_entry cmd_status_entry;
@@ -79,5 +81,7 @@ extern const struct cmd_entry cmd_reschedule_entry;
 extern const struct cmd_entry cmd_cancel_entry;
 extern const struct cmd_entry cmd_config_entry;
 extern const struct cmd_entry cmd_watch_entry;
+extern const struct cmd_entry cmd_doctor_entry;
+extern const struct cmd_entry cmd_backup_entry;
 
 #endif /* FOLLOWUP_CLIENT_H */

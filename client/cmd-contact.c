@@ -122,11 +122,13 @@ contact_list(struct client *c, int argc, char **argv)
 		{ "archived",	no_argument,		NULL, 'a' },
 		{ "limit",	required_argument,	NULL, 'l' },
 		{ "after",	required_argument,	NULL, 'A' },
+		{ "owner",	required_argument,	NULL, 'o' },
+		{ "all",	no_argument,		NULL, 'T' },
 		{ NULL,		0,			NULL, 0 }
 	};
 	json_t		*args, *r;
 	long long	 n;
-	int		 ch, rc;
+	int		 ch, rc, owners = 0;
 
 	args = json_object();
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -140,6 +142,12 @@ contact_list(struct client *c, int argc, char **argv)
 			break;
 		case 'a':
 			json_object_set_new(args, "archived", json_true());
+			break;
+		case 'o':
+		case 'T':
+			json_object_set_new(args, "owner", json_string(
+			    ch == 'T' ? "*" : optarg));
+			owners = 1;
 			break;
 		case 'l':
 		case 'A':
@@ -170,7 +178,8 @@ contact_list(struct client *c, int argc, char **argv)
 	else if (json_array_size(json_object_get(r, "contacts")) == 0)
 		printf("No contacts.\n");
 	else {
-		out_contact_table(stdout, json_object_get(r, "contacts"));
+		out_contact_table(stdout, json_object_get(r, "contacts"),
+		    owners);
 		if (json_is_integer(json_object_get(r, "next_after")))
 			printf("More: followup contact list --after %lld\n",
 			    (long long)json_integer_value(json_object_get(r,
@@ -304,6 +313,36 @@ contact_archive(struct client *c, int argc, char **argv)
 }
 
 static int
+contact_reassign(struct client *c, int argc, char **argv)
+{
+	json_t		*args, *r;
+	long long	 id, n;
+	int		 rc;
+
+	if (argc != 3)
+		return cmd_usage_error(&cmd_contact_entry, "expected a "
+		    "contact ID and the user to give it to");
+	if (cmd_parse_id(&cmd_contact_entry, argv[1], &id) != 0)
+		return EXIT_USAGE;
+	args = json_pack("{s:I s:s}", "id", (json_int_t)id, "to", argv[2]);
+	rc = rpc_call(c, FU_OP_CONTACT_REASSIGN, args, &r);
+	json_decref(args);
+	if (rc != 0)
+		return rc;
+	if (c->json)
+		out_json(r);
+	else {
+		n = json_integer_value(json_object_get(r, "moved_followups"));
+		printf("Contact %lld (%s) now belongs to %s, with %lld open "
+		    "follow-up%s.\n", id, out_str(json_object_get(r,
+		    "contact"), "name", "?"), out_str(json_object_get(r,
+		    "contact"), "owner", argv[2]), n, n == 1 ? "" : "s");
+	}
+	json_decref(r);
+	return 0;
+}
+
+static int
 cmd_contact_exec(struct client *c, int argc, char **argv)
 {
 	static const struct {
@@ -312,13 +351,13 @@ cmd_contact_exec(struct client *c, int argc, char **argv)
 	} subs[] = {
 		{ "add", contact_add }, { "list", contact_list },
 		{ "show", contact_show }, { "edit", contact_edit },
-		{ "archive", contact_archive },
+		{ "archive", contact_archive }, { "reassign", contact_reassign },
 	};
 	size_t	i;
 
 	if (argc < 2)
 		return cmd_usage_error(&cmd_contact_entry, "which one: add, "
-		    "list, show, edit or archive?");
+		    "list, show, edit, archive or reassign?");
 	for (i = 0; i < sizeof subs / sizeof subs[0]; i++) {
 		if (strcmp(argv[1], subs[i].name) == 0)
 			return subs[i].fn(c, argc - 1, argv + 1);
@@ -333,14 +372,18 @@ const struct cmd_entry cmd_contact_entry = {
 	"[--stage S] [--note T]\n"
 	"        | list [--stage S] [--search TEXT] [--archived] [--limit N] "
 	"[--after ID]\n"
+	"               [--owner USER | --all]\n"
 	"        | show ID | edit ID [--name N] [--company C] [--phone P] ...\n"
-	"        | archive ID [--restore]",
+	"        | archive ID [--restore] | reassign ID USER",
 	"Keep your prospects.  \"add\" makes one (the NAME may be several "
 	"words);\n\"list\" shows them, by stage or matching TEXT anywhere in "
 	"name, company,\nemail, phone or notes; \"show\" gives one with its "
 	"follow-ups and history;\n\"edit\" changes the fields given (an empty "
 	"value clears one); \"archive\"\nhides one and cancels its pending "
 	"follow-ups (--restore brings it back).\nZONE is an IANA zone such as "
-	"Europe/Berlin.",
+	"Europe/Berlin.\n\nAdmins (root and the admin group) may list a rep's "
+	"contacts (--owner USER)\nor the whole team's (--all), and "
+	"\"reassign\" gives a contact, its open\nfollow-ups and its history "
+	"to another rep.",
 	cmd_contact_exec
 };

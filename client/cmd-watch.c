@@ -58,18 +58,25 @@ watch_print(json_t *ev)
 static int
 cmd_watch_exec(struct client *c, int argc, char **argv)
 {
-	json_t	*r, *ev;
+	json_t	*args, *r, *ev;
 	char	*text;
-	int	 rc;
+	int	 rc, all = 0;
 
-	if (argc > 1)
-		return cmd_usage_error(&cmd_watch_entry, "no arguments "
-		    "expected");
-	if ((rc = rpc_call(c, FU_OP_WATCH, NULL, &r)) != 0)
+	if (argc == 2 && strcmp(argv[1], "--all") == 0)
+		all = 1;
+	else if (argc > 1)
+		return cmd_usage_error(&cmd_watch_entry, "unexpected \"%s\"",
+		    argv[1]);
+	args = all ? json_pack("{s:s}", "owner", "*") : NULL;
+	rc = rpc_call(c, FU_OP_WATCH, args, &r);
+	json_decref(args);
+	if (rc != 0)
 		return rc;
 	json_decref(r);
 	if (!c->json) {
-		printf("Watching your reminders (Ctrl-C to stop).\n");
+		printf("Watching %s reminders (Ctrl-C to stop).\n",
+		    all ? "the whole team's" : c->as != NULL ? "that rep's" :
+		    "your");
 		fflush(stdout);
 	}
 	for (;;) {
@@ -91,10 +98,11 @@ cmd_watch_exec(struct client *c, int argc, char **argv)
 }
 
 const struct cmd_entry cmd_watch_entry = {
-	"watch", "",
+	"watch", "[--all]",
 	"Print your reminders as followupd delivers them: ahead of a "
 	"follow-up,\nwhen it is due, a missed callback, the morning digest.  "
 	"With --json,\none JSON event object per line.  Runs until "
-	"interrupted.",
+	"interrupted.  --all (root and\nthe admin group) watches the whole "
+	"team's.",
 	cmd_watch_exec
 };

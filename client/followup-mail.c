@@ -571,12 +571,41 @@ send_mail(const char *sendmail, const char *msg, size_t len)
 	return status;
 }
 
+/*
+ * --check: could a message be handed over?  The sendmail program must be
+ * there and runnable by this user, and the addresses given must be
+ * addresses.  Nothing is sent.
+ */
+static int
+check_setup(const char *sendmail, const char *from, const char *to)
+{
+	char	*copy, *prog, *save;
+
+	if ((copy = strdup(sendmail)) == NULL)
+		die(EX_OSERR, "out of memory");
+	if ((prog = strtok_r(copy, " \t", &save)) == NULL)
+		die(EX_USAGE, "empty --sendmail");
+	if (access(prog, X_OK) != 0) {
+		fprintf(stderr, "followup-mail: the sendmail program %s cannot "
+		    "be run: %s\n", prog, strerror(errno));
+		free(copy);
+		return EX_UNAVAILABLE;
+	}
+	if (from != NULL && !address_ok(from))
+		die(EX_USAGE, "--from \"%s\" is not an address", from);
+	if (to != NULL && !address_ok(to))
+		die(EX_USAGE, "--to \"%s\" is not an address", to);
+	printf("followup-mail: mail goes through %s\n", sendmail);
+	free(copy);
+	return 0;
+}
+
 static void __attribute__((__noreturn__))
 usage(int status)
 {
 	fprintf(status == 0 ? stdout : stderr,
 "usage: followup-mail [--sendmail PROGRAM] [--from ADDRESS] [--to ADDRESS]\n"
-"                     [--dry-run] [--help] [--version]\n"
+"                     [--dry-run] [--check] [--help] [--version]\n"
 "\n"
 "The followupd mail hook: reads one message of notices (JSON) on standard\n"
 "input and mails it to the rep through \"PROGRAM -t -i\".\n"
@@ -586,6 +615,7 @@ usage(int status)
 "  --from ADDRESS      the sender (default followup@HOSTNAME)\n"
 "  --to ADDRESS        send here instead of the rep's own address\n"
 "  --dry-run           print the message instead of sending it\n"
+"  --check             check that PROGRAM can be run, send nothing\n"
 "  --help, --version\n", MAIL_SENDMAIL);
 	exit(status);
 }
@@ -598,6 +628,7 @@ main(int argc, char **argv)
 		{ "from",	required_argument,	NULL, 'f' },
 		{ "to",		required_argument,	NULL, 't' },
 		{ "dry-run",	no_argument,		NULL, 'n' },
+		{ "check",	no_argument,		NULL, 'c' },
 		{ "help",	no_argument,		NULL, 'h' },
 		{ "version",	no_argument,		NULL, 'V' },
 		{ NULL,		0,			NULL, 0 }
@@ -613,7 +644,7 @@ main(int argc, char **argv)
 	struct tm	 tm;
 	time_t		 now = time(NULL);
 	size_t		 i, r;
-	int		 ch, dry = 0;
+	int		 ch, dry = 0, check = 0;
 
 	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -629,6 +660,9 @@ main(int argc, char **argv)
 		case 'n':
 			dry = 1;
 			break;
+		case 'c':
+			check = 1;
+			break;
 		case 'V':
 			printf("followup-mail %s\n", PACKAGE_VERSION);
 			return 0;
@@ -640,6 +674,8 @@ main(int argc, char **argv)
 	}
 	if (optind != argc)
 		usage(EX_USAGE);
+	if (check)
+		return check_setup(sendmail, from, to);
 
 	while ((r = fread(chunk, 1, sizeof chunk, stdin)) > 0) {
 		buf_add(&in, chunk, r);

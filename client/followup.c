@@ -30,6 +30,8 @@ static const struct cmd_entry *const cmd_table[] = {
 	&cmd_cancel_entry,
 	&cmd_config_entry,
 	&cmd_watch_entry,
+	&cmd_doctor_entry,
+	&cmd_backup_entry,
 	NULL
 };
 
@@ -38,14 +40,15 @@ usage(FILE *f)
 {
 	const struct cmd_entry *const	*e;
 
-	fprintf(f, "usage: followup [--socket PATH] [--json] COMMAND "
-	    "[ARGS...]\n       followup --help | --version\n\n"
+	fprintf(f, "usage: followup [--socket PATH] [--json] [--as USER] "
+	    "COMMAND [ARGS...]\n       followup --help | --version\n\n"
 	    "The client of followupd, the follow-up service.  Commands:\n\n");
 	for (e = cmd_table; *e != NULL; e++)
 		fprintf(f, "  %s %s\n", (*e)->name, (*e)->usage);
 	fprintf(f, "\nEvery command has --help.  --json prints the daemon's "
 	    "result as JSON.\nThe daemon is found through --socket, "
 	    "$FOLLOWUP_SOCKET, your user socket,\nthen the system socket.  "
+	    "--as USER acts for that rep (root and the admin\ngroup only).  "
 	    "Exit status: 0 ok, 1 the daemon refused, 2 usage,\n3 no "
 	    "daemon.\n");
 }
@@ -124,6 +127,7 @@ main(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "socket",	required_argument,	NULL, 's' },
 		{ "json",	no_argument,		NULL, 'j' },
+		{ "as",		required_argument,	NULL, 'a' },
 		{ "help",	no_argument,		NULL, 'h' },
 		{ "version",	no_argument,		NULL, 'V' },
 		{ NULL,		0,			NULL, 0 }
@@ -142,6 +146,14 @@ main(int argc, char **argv)
 			break;
 		case 'j':
 			c.json = 1;
+			break;
+		case 'a':
+			if (*optarg == '\0') {
+				fprintf(stderr, "followup: --as needs a user "
+				    "name\n");
+				return EXIT_USAGE;
+			}
+			c.as = optarg;
 			break;
 		case 'h':
 			usage(stdout);

@@ -188,28 +188,39 @@ out_interaction_line(FILE *f, json_t *in)
 
 /* Contacts as an aligned table. */
 void
-out_contact_table(FILE *f, json_t *contacts)
+out_contact_table(FILE *f, json_t *contacts, int owners)
 {
 	json_t	*c;
 	size_t	 i;
-	int	 wn = 4, wc = 7;
+	int	 wn = 4, wc = 7, wo = 5;
 
 	json_array_foreach(contacts, i, c) {
 		if ((int)strlen(out_str(c, "name", "")) > wn)
 			wn = (int)strlen(out_str(c, "name", ""));
 		if ((int)strlen(out_str(c, "company", "")) > wc)
 			wc = (int)strlen(out_str(c, "company", ""));
+		if ((int)strlen(out_str(c, "owner", "")) > wo)
+			wo = (int)strlen(out_str(c, "owner", ""));
 	}
+	if (wo > 16)
+		wo = 16;
 	if (wn > 30)
 		wn = 30;
 	if (wc > 24)
 		wc = 24;
-	fprintf(f, "%5s  %-*s  %-*s  %-12s %s\n", "ID", wn, "NAME", wc,
-	    "COMPANY", "STAGE", "PHONE");
-	json_array_foreach(contacts, i, c)
-		fprintf(f, "%5lld  %-*.*s  %-*.*s  %-12s %s\n",
-		    (long long)json_integer_value(json_object_get(c, "id")),
+	fprintf(f, "%5s  ", "ID");
+	if (owners)
+		fprintf(f, "%-*s  ", wo, "OWNER");
+	fprintf(f, "%-*s  %-*s  %-12s %s\n", wn, "NAME", wc, "COMPANY",
+	    "STAGE", "PHONE");
+	json_array_foreach(contacts, i, c) {
+		fprintf(f, "%5lld  ",
+		    (long long)json_integer_value(json_object_get(c, "id")));
+		if (owners)
+			fprintf(f, "%-*.*s  ", wo, wo, out_str(c, "owner", ""));
+		fprintf(f, "%-*.*s  %-*.*s  %-12s %s\n",
 		    wn, wn, out_str(c, "name", ""), wc, wc,
 		    out_str(c, "company", ""), out_str(c, "stage", ""),
 		    out_str(c, "phone", ""));
+	}
 }

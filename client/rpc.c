@@ -23,7 +23,7 @@
 #include "followup/paths.h"
 
 /* The socket to use: --socket, $FOLLOWUP_SOCKET, the user's, the system's. */
-static char *
+char *
 rpc_socket_path(struct client *c)
 {
 	const char	*env;
@@ -116,9 +116,9 @@ rpc_request(struct client *c, enum fu_op op, json_t *args)
 	size_t	 len, off = 0;
 	ssize_t	 n;
 
-	req = json_pack("{s:I s:s s:o}", "id", (json_int_t)++c->next_id,
+	req = json_pack("{s:I s:s s:o s:s?}", "id", (json_int_t)++c->next_id,
 	    "op", fu_op_name(op), "args", args != NULL ? json_incref(args) :
-	    json_object());
+	    json_object(), "as", c->as);
 	line = json_dumps(req, JSON_COMPACT);
 	json_decref(req);
 	if (line == NULL) {
@@ -229,6 +229,12 @@ rpc_call(struct client *c, enum fu_op op, json_t *args, json_t **result)
 		if ((rc = rpc_read_reply(c, &reply)) != 0)
 			return rc;
 		hello = json_object_get(reply, "result");
+		if (json_is_object(json_object_get(reply, "error"))) {
+			/* Refused (e.g. --as by a rep): say why, once. */
+			rc = rpc_error(c, reply);
+			json_decref(reply);
+			return rc;
+		}
 		if (!json_is_true(json_object_get(reply, "ok")) ||
 		    json_integer_value(json_object_get(hello, "protocol")) !=
 		    FU_PROTOCOL_VERSION) {

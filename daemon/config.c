@@ -11,6 +11,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <grp.h>
 #include <limits.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -35,7 +36,7 @@ struct config_parse {
  * refused, so that nobody counts on a hook or a digest that never runs.
  */
 static const char *const config_not_yet[] = {
-	"admin_group", "workdays", "hours", "voicemails_per_week", NULL
+	"workdays", "hours", "voicemails_per_week", NULL
 };
 
 static const char *const config_day_names[7] = {
@@ -101,6 +102,7 @@ config_free(struct fu_config *cf)
 	free(cf->socket);
 	free(cf->database);
 	free(cf->admin_group);
+	free(cf->socket_group);
 	free(cf->manager);
 	for (i = 0; i < cf->nhooks; i++)
 		free(cf->hooks[i]);
@@ -361,8 +363,18 @@ config_handler(void *arg, const char *section, const char *key,
 				    "must be an absolute path");
 			return config_set_string(&cf->database, value);
 		}
-		if (strcmp(key, "admin_group") == 0)
+		if (strcmp(key, "admin_group") == 0) {
+			if (*value != '\0' && getgrnam(value) == NULL)
+				return config_bad(p, section, key, value,
+				    "no such group");
 			return config_set_string(&cf->admin_group, value);
+		}
+		if (strcmp(key, "socket_group") == 0) {
+			if (*value != '\0' && getgrnam(value) == NULL)
+				return config_bad(p, section, key, value,
+				    "no such group");
+			return config_set_string(&cf->socket_group, value);
+		}
 		if (strcmp(key, "log") == 0) {
 			if (log_target_from_name(value, &cf->log) != 0)
 				return config_bad(p, section, key, value,
@@ -577,9 +589,17 @@ config_home(void)
 	return NULL;
 }
 
+/* Does this process run the team's daemon (as root or a system user)? */
+int
+config_system_mode(void)
+{
+	return geteuid() < FU_FIRST_USER_UID;
+}
+
 /*
  * Fill the socket and database paths that neither the file nor the command
- * line gave: the system paths for root, the user's own otherwise.
+ * line gave: the system paths for root and system users (the followupd
+ * user of the system unit), the user's own otherwise.
  */
 int
 config_default_paths(struct fu_config *cf, char **cause)
@@ -588,7 +608,7 @@ config_default_paths(struct fu_config *cf, char **cause)
 	const char	*state, *home;
 
 	if (cf->socket == NULL) {
-		if (geteuid() == 0)
+		if (config_system_mode())
 			cf->socket = xstrdup(FU_SYSTEM_SOCKET);
 		else {
 			if (fu_user_socket_path(buf, sizeof buf) != 0) {
@@ -600,7 +620,7 @@ config_default_paths(struct fu_config *cf, char **cause)
 		}
 	}
 	if (cf->database == NULL) {
-		if (geteuid() == 0)
+		if (config_system_mode())
 			cf->database = xstrdup(FU_SYSTEM_DATABASE);
 		else if ((state = getenv("XDG_STATE_HOME")) != NULL &&
 		    *state == '/')

@@ -50,9 +50,12 @@ struct conn {
 	uid_t			 uid;
 	gid_t			 gid;
 	char			*user;
+	int			 admin;		/* sees the whole team */
+	unsigned int		 generation;	/* of the config admin was for */
 
 	TAILQ_HEAD(, held_reply) held;
 	struct events_sub	*watch;		/* watching: the subscription */
+	char			*watch_owner;	/* whose notices; NULL: all */
 	int			 closing;	/* close once replies are out */
 	int			 paused;	/* reading stopped: output full */
 	int			 eof;		/* the client stopped writing */
@@ -64,6 +67,7 @@ static int			 conn_n;
 static struct event_base	*conn_base;
 static struct store		*conn_store;
 static const struct fu_config	**conn_cfp;
+static unsigned int		 conn_generation = 1;
 
 static void	conn_read_cb(struct bufferevent *, void *);
 static void	conn_write_cb(struct bufferevent *, void *);
@@ -139,7 +143,15 @@ conn_free(struct conn *c)
 	bufferevent_free(c->bev);
 	log_debug("conn: closed connection from %s", c->user);
 	free(c->user);
+	free(c->watch_owner);
 	free(c);
+}
+
+/* The configuration was reloaded: work out who is an admin again. */
+void
+conn_reconfigured(void)
+{
+	conn_generation++;
 }
 
 /* How many connections are open. */
@@ -307,7 +319,14 @@ conn_run(struct conn *c, const char *line, size_t len)
 	ctx.st = conn_store;
 	ctx.cf = *conn_cfp;
 	ctx.conn = c;
-	ctx.user = c->user;
+	if (c->generation != conn_generation) {
+		/* The admin group may have changed with the configuration. */
+		c->admin = auth_is_admin(c->uid, c->gid, c->user,
+		    (*conn_cfp)->admin_group);
+		c->generation = conn_generation;
+	}
+	ctx.caller = c->user;
+	ctx.admin = c->admin;
 	ctx.uid = c->uid;
 	reply = ops_run_line(&ctx, line, len, &is_write);
 	conn_reply(c, reply, is_write);
@@ -438,7 +457,8 @@ conn_watch_cb(const char *owner, const char *kind, json_t *notice, void *arg)
 	struct conn	*c = arg;
 	json_t		*event;
 
-	if (c->closing || strcmp(owner, c->user) != 0)
+	if (c->closing || (c->watch_owner != NULL &&
+	    strcmp(owner, c->watch_owner) != 0))
 		return;
 	if (evbuffer_get_length(bufferevent_get_output(c->bev)) >
 	    CONN_OUTPUT_HIGH) {
@@ -454,10 +474,12 @@ conn_watch_cb(const char *owner, const char *kind, json_t *notice, void *arg)
 	conn_reply(c, event, 0);
 }
 
-/* Turn c into a stream of its user's notices. */
+/* Turn c into a stream of owner's notices (everyone's if NULL). */
 void
-conn_watch(struct conn *c)
+conn_watch(struct conn *c, const char *owner)
 {
-	if (c->watch == NULL)
-		c->watch = events_subscribe(conn_watch_cb, c);
+	if (c->watch != NULL)
+		return;
+	c->watch_owner = owner != NULL ? xstrdup(owner) : NULL;
+	c->watch = events_subscribe(conn_watch_cb, c);
 }

@@ -71,7 +71,7 @@ main_default_config(void)
 	const char	*dir, *home;
 	char		*path;
 
-	if (geteuid() == 0)
+	if (config_system_mode())
 		return xstrdup(FU_SYSTEM_CONFIG);
 	if ((dir = getenv("XDG_CONFIG_HOME")) != NULL && *dir == '/')
 		xasprintf(&path, "%s/%s/%s", dir, FU_USER_CONFIG_SUBDIR,
@@ -179,6 +179,7 @@ main_reload_cb(evutil_socket_t sig, short what, void *arg)
 	server_set_limits(cf->max_conns_per_user);
 	config_free(main_cf);
 	main_cf = cf;
+	conn_reconfigured();
 	log_info("main: configuration reloaded");
 	sdnotify_ready();
 	sched_changed();
@@ -283,7 +284,8 @@ main(int argc, char **argv)
 	store_set_commit_cb(main_store, main_base, main_commit_cb, NULL);
 	conn_init(main_base, main_store, (const struct fu_config **)&main_cf);
 	server_set_limits(main_cf->max_conns_per_user);
-	if (server_listen(main_base, main_cf->socket, 128, &cause) != 0) {
+	if (server_listen(main_base, main_cf->socket, main_cf->socket_group,
+	    128, &cause) != 0) {
 		log_err("main: %s", cause);
 		free(cause);
 		store_close(main_store);

@@ -57,6 +57,10 @@ char		*xstrndup(const char *, size_t);
 int		 xasprintf(char **, const char *, ...) FU_PRINTF(2, 3);
 int		 xvasprintf(char **, const char *, va_list) FU_PRINTF(2, 0);
 
+/* auth.c */
+int		 auth_is_admin(uid_t, gid_t, const char *, const char *);
+int		 auth_user_exists(const char *);
+
 /* config.c */
 #define CONFIG_MAX_STAGES	32
 #define CONFIG_MAX_HOOKS	16
@@ -65,6 +69,7 @@ struct fu_config {
 	char		*socket;
 	char		*database;
 	char		*admin_group;
+	char		*socket_group;	/* group that may connect (0660) */
 	enum log_target	 log;
 	int		 max_conns_per_user;
 
@@ -96,6 +101,7 @@ struct fu_config *config_new(void);
 void		 config_free(struct fu_config *);
 int		 config_load(struct fu_config *, const char *, int, char **);
 int		 config_default_paths(struct fu_config *, char **);
+int		 config_system_mode(void);
 int		 config_parse_duration(const char *, long *);
 int		 config_parse_hhmm(const char *, int *);
 int		 config_parse_hours(const char *, int *, int *);
@@ -159,6 +165,11 @@ int		 store_in_txn(struct store *);
 int		 store_commit(struct store *);
 enum store_result store_last_result(struct store *);
 int		 store_schema_version(struct store *);
+
+/* store-maint.c */
+int		 store_backup(struct store *, const char *, int, int64_t *,
+		     char **);
+void		 store_check(struct store *, int *, char **, int64_t *);
 
 /* Records the store hands out; strings are owned by the record. */
 struct fu_contact {
@@ -237,6 +248,8 @@ enum store_result store_contact_get(struct store *, const char *, int64_t,
 enum store_result store_contact_update(struct store *, const struct fu_contact *);
 enum store_result store_contact_set_archived(struct store *, const char *,
 		     int64_t, int, time_t, int *);
+enum store_result store_contact_reassign(struct store *, int64_t,
+		     const char *, time_t, int *);
 enum store_result store_contact_list(struct store *,
 		     const struct store_contact_filter *, store_contact_cb, void *);
 enum store_result store_contact_stale(struct store *, const char *,
@@ -330,6 +343,7 @@ enum store_result store_digest_due(struct store *, time_t, store_digest_cb,
 		     void *);
 enum store_result store_digest_set(struct store *, const char *, time_t);
 enum store_result store_outbox_stats(struct store *, json_t *);
+enum store_result store_outbox_health(struct store *, json_t *);
 
 /* objects.c */
 json_t		*contact_json(const struct fu_contact *);
@@ -342,7 +356,10 @@ struct op_ctx {
 	struct store		*st;
 	const struct fu_config	*cf;
 	struct conn		*conn;		/* NULL outside a connection */
-	const char		*user;		/* the caller's user name */
+	const char		*caller;	/* who sent the request */
+	int			 admin;		/* the caller sees the team */
+	const char		*user;		/* the rep acted for */
+	const char		*scope;		/* owner of ids; NULL: any */
 	uid_t			 uid;
 	time_t			 now;
 	json_t			*notes;		/* messages for the reply */
@@ -370,6 +387,7 @@ int		 ops_bool(json_t *, const char *);
 int		 ops_text_arg(struct op_ctx *, json_t *, const char *, size_t,
 		     int, char **, int *);
 int		 ops_contact(struct op_ctx *, int64_t, struct fu_contact *);
+int		 ops_owner_arg(struct op_ctx *, json_t *, int, const char **);
 
 /* op-*.c: one handler per op, all of this shape. */
 typedef int	(*op_handler)(struct op_ctx *, json_t *, json_t **);
@@ -393,6 +411,9 @@ int		 op_agenda(struct op_ctx *, json_t *, json_t **);
 int		 op_user_get(struct op_ctx *, json_t *, json_t **);
 int		 op_user_set(struct op_ctx *, json_t *, json_t **);
 int		 op_watch(struct op_ctx *, json_t *, json_t **);
+int		 op_contact_reassign(struct op_ctx *, json_t *, json_t **);
+int		 op_backup(struct op_ctx *, json_t *, json_t **);
+int		 op_doctor(struct op_ctx *, json_t *, json_t **);
 
 /* op-followup.c: shared with interaction.add and followup.done */
 int		 op_followup_create(struct op_ctx *, const struct fu_contact *,
@@ -401,6 +422,7 @@ int		 op_followup_create(struct op_ctx *, const struct fu_contact *,
 
 /* op-meta.c */
 void		 op_meta_init(time_t, const char *, const char *);
+const char	*op_meta_database(void);
 
 /* conn.c */
 struct conn	*conn_new(int, uid_t, gid_t, const char *);
@@ -408,12 +430,14 @@ void		 conn_free(struct conn *);
 void		 conn_init(struct event_base *, struct store *,
 		     const struct fu_config **);
 void		 conn_commit_cb(int, void *);
-void		 conn_watch(struct conn *);
+void		 conn_watch(struct conn *, const char *);
+void		 conn_reconfigured(void);
 int		 conn_count(void);
 void		 conn_close_all(void);
 
 /* server.c */
-int		 server_listen(struct event_base *, const char *, int, char **);
+int		 server_listen(struct event_base *, const char *, const char *,
+		     int, char **);
 const char	*server_socket_path(void);
 void		 server_set_limits(int);
 void		 server_conn_closed(uid_t);

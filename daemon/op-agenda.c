@@ -90,10 +90,12 @@ op_agenda(struct op_ctx *ctx, json_t *args, json_t **result)
 	struct agenda_rows		 overdue, due;
 	json_t				*stale;
 	char				*zone = NULL;
+	const char			*owner;
 	time_t				 from, to;
 	enum store_result		 r;
 
-	if (ops_zone(ctx, args, NULL, &zone) != 0)
+	if (ops_owner_arg(ctx, args, 0, &owner) != 0 ||
+	    ops_zone(ctx, args, NULL, &zone) != 0)
 		return -1;
 	if (agenda_window(ctx, args, zone, &from, &to) != 0) {
 		free(zone);
@@ -110,7 +112,7 @@ op_agenda(struct op_ctx *ctx, json_t *args, json_t **result)
 	stale = json_array();
 
 	memset(&flt, 0, sizeof flt);
-	flt.owner = ctx->user;
+	flt.owner = owner;
 	flt.status = "pending";
 	flt.limit = FU_LIST_MAX;
 	flt.to = ctx->now;
@@ -122,7 +124,7 @@ op_agenda(struct op_ctx *ctx, json_t *args, json_t **result)
 	if (flt.from < flt.to && (r = store_followup_list(ctx->st, &flt,
 	    agenda_followup_cb, &due)) != STORE_OK)
 		goto fail;
-	if ((r = store_contact_stale(ctx->st, ctx->user, ctx->cf, ctx->now,
+	if ((r = store_contact_stale(ctx->st, owner, ctx->cf, ctx->now,
 	    AGENDA_STALE_MAX, agenda_stale_cb, stale)) != STORE_OK)
 		goto fail;
 	*result = json_pack("{s:o s:o s:s s:o s:o s:o}",

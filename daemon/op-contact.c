@@ -174,11 +174,11 @@ op_contact_get(struct op_ctx *ctx, json_t *args, json_t **result)
 	rows.array = json_array();
 	rows.now = ctx->now;
 	memset(&flt, 0, sizeof flt);
-	flt.owner = ctx->user;
+	flt.owner = c.owner;
 	flt.contact_id = id;
 	flt.status = "pending";
 	flt.limit = FU_LIST_MAX;
-	if ((r = store_interaction_list(ctx->st, ctx->user, id, 0, 50,
+	if ((r = store_interaction_list(ctx->st, c.owner, id, 0, 50,
 	    contact_add_interaction_cb, history)) != STORE_OK ||
 	    (r = store_followup_list(ctx->st, &flt, contact_add_followup_cb,
 	    &rows)) != STORE_OK)
@@ -256,10 +256,10 @@ op_contact_archive(struct op_ctx *ctx, json_t *args, json_t **result)
 		    "contact %lld is already archived", (long long)id);
 	}
 	fu_contact_clear(&c);
-	r = store_contact_set_archived(ctx->st, ctx->user, id, !restore,
+	r = store_contact_set_archived(ctx->st, ctx->scope, id, !restore,
 	    ctx->now, &cancelled);
 	if (r == STORE_OK)
-		r = store_contact_get(ctx->st, ctx->user, id, &c);
+		r = store_contact_get(ctx->st, ctx->scope, id, &c);
 	if (r != STORE_OK)
 		return reply_store_error(ctx, r, "contact", id);
 	*result = json_pack("{s:o s:i}", "contact", contact_json(&c),
@@ -283,7 +283,10 @@ contact_list_cb(const struct fu_contact *c, void *arg)
 	return 0;
 }
 
-/* contact.list: the caller's contacts by id, filtered, a page at a time. */
+/*
+ * contact.list: the caller's contacts (or a rep's, or the team's for an
+ * admin) by id, filtered, a page at a time.
+ */
 int
 op_contact_list(struct op_ctx *ctx, json_t *args, json_t **result)
 {
@@ -301,7 +304,8 @@ op_contact_list(struct op_ctx *ctx, json_t *args, json_t **result)
 	if (after < 0)
 		return reply_error(ctx, FU_ERR_BAD_REQUEST,
 		    "\"after\" must be a contact id");
-	f.owner = ctx->user;
+	if (ops_owner_arg(ctx, args, 1, &f.owner) != 0)
+		return -1;
 	f.stage = ops_str(args, "stage");
 	if (f.stage != NULL && !config_stage_known(ctx->cf, f.stage))
 		return reply_error(ctx, FU_ERR_BAD_REQUEST,
@@ -326,5 +330,47 @@ op_contact_list(struct op_ctx *ctx, json_t *args, json_t **result)
 	}
 	*result = json_pack("{s:o s:o}", "contacts", rows.array,
 	    "next_after", rows.more ? json_integer(rows.last_id) : json_null());
+	return 0;
+}
+
+/*
+ * contact.reassign: an admin gives a contact, its open follow-ups and its
+ * history to another rep, who is reminded from then on.
+ */
+int
+op_contact_reassign(struct op_ctx *ctx, json_t *args, json_t **result)
+{
+	struct fu_contact	 c;
+	int64_t			 id = ops_int(args, "id", 0);
+	const char		*to = ops_str(args, "to");
+	enum store_result	 r;
+	int			 moved;
+
+	if (!ctx->admin)
+		return reply_error(ctx, FU_ERR_FORBIDDEN, "only root and "
+		    "members of the admin group may reassign contacts");
+	if (!auth_user_exists(to))
+		return reply_error(ctx, FU_ERR_NOT_FOUND, "there is no user "
+		    "\"%.64s\"", to);
+	if (ops_contact(ctx, id, &c) != 0)
+		return -1;
+	if (strcmp(c.owner, to) == 0) {
+		*result = json_pack("{s:o s:i}", "contact", contact_json(&c),
+		    "moved_followups", 0);
+		reply_note(ctx, "contact %lld already belongs to %s",
+		    (long long)id, to);
+		fu_contact_clear(&c);
+		return 0;
+	}
+	fu_contact_clear(&c);
+	if ((r = store_contact_reassign(ctx->st, id, to, ctx->now, &moved)) !=
+	    STORE_OK || (r = store_contact_get(ctx->st, NULL, id, &c)) !=
+	    STORE_OK)
+		return reply_store_error(ctx, r, "contact", id);
+	log_info("contact: %s gave contact %lld and %d open follow-up%s to %s",
+	    ctx->caller, (long long)id, moved, moved == 1 ? "" : "s", to);
+	*result = json_pack("{s:o s:i}", "contact", contact_json(&c),
+	    "moved_followups", moved);
+	fu_contact_clear(&c);
 	return 0;
 }

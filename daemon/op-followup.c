@@ -30,14 +30,14 @@ static const char *const followup_statuses[] = {
  * rep's lead setting, else the configured lead.
  */
 static long
-followup_lead(struct op_ctx *ctx, long remind_before)
+followup_lead(struct op_ctx *ctx, const char *owner, long remind_before)
 {
 	struct fu_user	u;
 	long		lead = ctx->cf->lead, v;
 
 	if (remind_before >= 0)
 		return remind_before;
-	if (store_user_get(ctx->st, ctx->user, &u) == STORE_OK &&
+	if (store_user_get(ctx->st, owner, &u) == STORE_OK &&
 	    u.lead != NULL && config_parse_duration(u.lead, &v) == 0)
 		lead = v;
 	fu_user_clear(&u);
@@ -121,19 +121,19 @@ op_followup_create(struct op_ctx *ctx, const struct fu_contact *c, time_t due,
 		return reply_error(ctx, FU_ERR_CONFLICT, "contact %lld is "
 		    "archived; restore it first", (long long)c->id);
 	f->contact_id = c->id;
-	f->owner = xstrdup(ctx->user);
+	f->owner = xstrdup(c->owner);	/* the contact's rep is reminded */
 	f->kind = xstrdup(kind);
 	f->due_at = due;
 	f->reason = reason != NULL ? xstrdup(reason) : NULL;
 	f->remind_before = remind_before;
-	f->remind_at = due - followup_lead(ctx, remind_before);
+	f->remind_at = due - followup_lead(ctx, c->owner, remind_before);
 	f->created_at = ctx->now;
 	followup_plan_notices(ctx, f);
 	r = store_followup_insert(ctx->st, f);
 	if (r == STORE_OK) {
 		id = f->id;
 		fu_followup_clear(f);
-		r = store_followup_get(ctx->st, ctx->user, id, f);
+		r = store_followup_get(ctx->st, c->owner, id, f);
 	}
 	if (r != STORE_OK) {
 		fu_followup_clear(f);
@@ -193,7 +193,7 @@ followup_get(struct op_ctx *ctx, int64_t id, struct fu_followup *f)
 {
 	enum store_result	r;
 
-	if ((r = store_followup_get(ctx->st, ctx->user, id, f)) != STORE_OK)
+	if ((r = store_followup_get(ctx->st, ctx->scope, id, f)) != STORE_OK)
 		return reply_store_error(ctx, r, "follow-up", id);
 	return 0;
 }
@@ -249,7 +249,7 @@ op_followup_done(struct op_ctx *ctx, json_t *args, json_t **result)
 	    ops_text_arg(ctx, args, "note", FU_TEXT_MAX, 1, &note, NULL) != 0 ||
 	    followup_reason_arg(ctx, args, &reason) != 0)
 		goto out;
-	if ((r = store_followup_close(ctx->st, ctx->user, id, "done", note,
+	if ((r = store_followup_close(ctx->st, ctx->scope, id, "done", note,
 	    ctx->now)) != STORE_OK) {
 		reply_store_error(ctx, r, "follow-up", id);
 		goto out;
@@ -311,7 +311,7 @@ followup_move(struct op_ctx *ctx, json_t *args, const char *name, int snooze,
 	if (followup_check_future(ctx, name, due, 0) != 0)
 		goto out;
 	/* A moved follow-up is reminded afresh for its new time. */
-	lead = followup_lead(ctx, f.remind_before);
+	lead = followup_lead(ctx, f.owner, f.remind_before);
 	f.due_at = due;
 	f.remind_at = due - lead;
 	followup_plan_notices(ctx, &f);
@@ -357,7 +357,7 @@ op_followup_cancel(struct op_ctx *ctx, json_t *args, json_t **result)
 	if (followup_pending(ctx, &f) != 0 ||
 	    ops_text_arg(ctx, args, "note", FU_TEXT_MAX, 1, &note, NULL) != 0)
 		goto out;
-	if ((r = store_followup_close(ctx->st, ctx->user, id, "cancelled",
+	if ((r = store_followup_close(ctx->st, ctx->scope, id, "cancelled",
 	    note, ctx->now)) != STORE_OK) {
 		reply_store_error(ctx, r, "follow-up", id);
 		goto out;
@@ -409,7 +409,8 @@ op_followup_list(struct op_ctx *ctx, json_t *args, json_t **result)
 	else if (!followup_word_in(followup_statuses, status))
 		return reply_error(ctx, FU_ERR_BAD_REQUEST, "\"status\" must "
 		    "be pending, done, cancelled or all, not \"%s\"", status);
-	flt.owner = ctx->user;
+	if (ops_owner_arg(ctx, args, 1, &flt.owner) != 0)
+		return -1;
 	flt.status = status;
 	flt.limit = (int)limit;
 	flt.contact_id = ops_int(args, "contact", 0);

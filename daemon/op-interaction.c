@@ -131,7 +131,7 @@ op_interaction_add(struct op_ctx *ctx, json_t *args, json_t **result)
 		}
 	}
 	in.contact_id = c.id;
-	in.owner = xstrdup(ctx->user);
+	in.owner = xstrdup(c.owner);	/* history stays with the contact */
 	in.kind = xstrdup(kind);
 	in.outcome = outcome;
 	outcome = NULL;
@@ -197,7 +197,7 @@ op_interaction_list(struct op_ctx *ctx, json_t *args, json_t **result)
 	    ops_time_arg(ctx, args, "since", zone, &since) != 0))
 		goto out;
 	list = json_array();
-	if ((r = store_interaction_list(ctx->st, ctx->user, c.id, since,
+	if ((r = store_interaction_list(ctx->st, c.owner, c.id, since,
 	    (int)limit, interaction_list_cb, list)) != STORE_OK) {
 		json_decref(list);
 		reply_store_error(ctx, r, "contact", c.id);

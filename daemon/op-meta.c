@@ -34,15 +34,24 @@ op_hello(struct op_ctx *ctx, json_t *args, json_t **result)
 	struct fu_user	u;
 
 	store_user_get(ctx->st, ctx->user, &u);
-	*result = json_pack("{s:s s:s s:i s:s s:I s:o}",
+	*result = json_pack("{s:s s:s s:i s:s s:s s:b s:I s:o}",
 	    "server", FU_SERVER_NAME,
 	    "version", PACKAGE_VERSION,
 	    "protocol", FU_PROTOCOL_VERSION,
 	    "user", ctx->user,
+	    "caller", ctx->caller,
+	    "admin", ctx->admin,
 	    "uid", (json_int_t)ctx->uid,
 	    "tz", u.tz != NULL ? json_string(u.tz) : json_null());
 	fu_user_clear(&u);
 	return 0;
+}
+
+/* The database's path, for doctor. */
+const char *
+op_meta_database(void)
+{
+	return meta_database != NULL ? meta_database : "";
 }
 
 /* status: uptime, the caller's counts and next due follow-up. */

@@ -10,14 +10,21 @@
 
 #include "followupd.h"
 
-/* watch: from now on, send the caller's notices on this connection. */
+/*
+ * watch: from now on, send the caller's notices on this connection (or a
+ * rep's, or with owner "*" the whole team's, for an admin).
+ */
 int
 op_watch(struct op_ctx *ctx, json_t *args, json_t **result)
 {
+	const char	*owner;
+
 	if (ctx->conn == NULL)
 		return reply_error(ctx, FU_ERR_BAD_REQUEST,
 		    "watch needs a connection");
-	conn_watch(ctx->conn);
-	*result = json_pack("{s:b s:s}", "watching", 1, "user", ctx->user);
+	if (ops_owner_arg(ctx, args, 1, &owner) != 0)
+		return -1;
+	conn_watch(ctx->conn, owner);
+	*result = json_pack("{s:b s:s?}", "watching", 1, "user", owner);
 	return 0;
 }

@@ -66,7 +66,7 @@ static const struct op_entry op_table[FU_OP_COUNT] = {
 	[FU_OP_CONTACT_LIST] = { op_contact_list, 0, {
 	    { "stage", ARG_STRING }, { "search", ARG_STRING },
 	    { "archived", ARG_BOOL }, { "limit", ARG_INT },
-	    { "after", ARG_INT }, { NULL } } },
+	    { "after", ARG_INT }, { "owner", ARG_STRING }, { NULL } } },
 	[FU_OP_INTERACTION_ADD] = { op_interaction_add, OP_WRITE, {
 	    { "contact", ARG_ID, REQ }, { "kind", ARG_STRING, REQ },
 	    { "outcome", ARG_TEXT }, { "note", ARG_TEXT },
@@ -98,17 +98,24 @@ static const struct op_entry op_table[FU_OP_COUNT] = {
 	[FU_OP_FOLLOWUP_LIST] = { op_followup_list, 0, {
 	    { "contact", ARG_ID }, { "status", ARG_STRING },
 	    { "from", ARG_STRING }, { "to", ARG_STRING },
-	    { "limit", ARG_INT }, TZ_ARG, { NULL } } },
+	    { "limit", ARG_INT }, { "owner", ARG_STRING }, TZ_ARG,
+	    { NULL } } },
 	[FU_OP_AGENDA] = { op_agenda, 0, {
 	    { "range", ARG_STRING }, { "day", ARG_STRING },
-	    { "from", ARG_STRING }, { "to", ARG_STRING }, TZ_ARG,
-	    { NULL } } },
+	    { "from", ARG_STRING }, { "to", ARG_STRING },
+	    { "owner", ARG_STRING }, TZ_ARG, { NULL } } },
 	[FU_OP_USER_GET] = { op_user_get, 0, { { NULL } } },
 	[FU_OP_USER_SET] = { op_user_set, OP_WRITE, {
 	    { "email", ARG_TEXT }, { "tz", ARG_TEXT }, { "digest", ARG_TEXT },
 	    { "hours", ARG_TEXT }, { "workdays", ARG_TEXT },
 	    { "lead", ARG_TEXT }, { NULL } } },
-	[FU_OP_WATCH] = { op_watch, 0, { { NULL } } },
+	[FU_OP_WATCH] = { op_watch, 0, { { "owner", ARG_STRING },
+	    { NULL } } },
+	[FU_OP_CONTACT_REASSIGN] = { op_contact_reassign, OP_WRITE, {
+	    { "id", ARG_ID, REQ }, { "to", ARG_STRING, REQ }, { NULL } } },
+	[FU_OP_BACKUP] = { op_backup, 0, {
+	    { "path", ARG_STRING, REQ }, { "force", ARG_BOOL }, { NULL } } },
+	[FU_OP_DOCTOR] = { op_doctor, 0, { { NULL } } },
 };
 
 /* Does every op in protocol.h have a handler?  (A unit test asks.) */
@@ -257,13 +264,17 @@ ops_text_arg(struct op_ctx *ctx, json_t *args, const char *name, size_t max,
 	return 0;
 }
 
-/* Fill c with the caller's contact id, or fail with not_found. */
+/*
+ * Fill c with contact id if the caller may see it (their own, or any for
+ * an admin not acting for a rep), or fail with not_found: another rep's
+ * id answers exactly like one that does not exist.
+ */
 int
 ops_contact(struct op_ctx *ctx, int64_t id, struct fu_contact *c)
 {
 	enum store_result	r;
 
-	r = store_contact_get(ctx->st, ctx->user, id, c);
+	r = store_contact_get(ctx->st, ctx->scope, id, c);
 	if (r != STORE_OK)
 		return reply_store_error(ctx, r, "contact", id);
 	return 0;
@@ -433,6 +444,67 @@ ops_check_args(struct op_ctx *ctx, enum fu_op op, json_t *args)
 }
 
 /*
+ * A request with "as" runs for that user, exactly as if they had sent it:
+ * only admins may.  Set ctx->user and ctx->scope.
+ */
+static int
+ops_act_as(struct op_ctx *ctx, json_t *as)
+{
+	const char	*name;
+
+	ctx->user = ctx->caller;
+	ctx->scope = ctx->admin ? NULL : ctx->caller;
+	if (as == NULL || json_is_null(as))
+		return 0;
+	if (!json_is_string(as) || *(name = json_string_value(as)) == '\0')
+		return reply_error(ctx, FU_ERR_BAD_REQUEST,
+		    "\"as\" must be a user name");
+	if (strcmp(name, ctx->caller) == 0) {
+		ctx->scope = ctx->caller;
+		return 0;
+	}
+	if (!ctx->admin)
+		return reply_error(ctx, FU_ERR_FORBIDDEN, "only root and "
+		    "members of the admin group may act for another user");
+	if (!auth_user_exists(name))
+		return reply_error(ctx, FU_ERR_NOT_FOUND, "there is no user "
+		    "\"%.64s\"", name);
+	ctx->user = json_string_value(as);
+	ctx->scope = ctx->user;
+	return 0;
+}
+
+/*
+ * Whose records an op's "owner" argument names: the acting user when it
+ * is absent, a named rep (admins, or the user naming themself), or with
+ * "*" the whole team (admins only; *owner becomes NULL).  Return 0, or -1
+ * with forbidden.
+ */
+int
+ops_owner_arg(struct op_ctx *ctx, json_t *args, int team_ok,
+    const char **owner)
+{
+	const char	*name = ops_str(args, "owner");
+
+	*owner = ctx->user;
+	if (name == NULL || strcmp(name, ctx->user) == 0)
+		return 0;
+	if (!ctx->admin)
+		return reply_error(ctx, FU_ERR_FORBIDDEN, "only root and "
+		    "members of the admin group may see another rep's "
+		    "records");
+	if (strcmp(name, "*") == 0) {
+		if (!team_ok)
+			return reply_error(ctx, FU_ERR_BAD_REQUEST,
+			    "this op shows one rep at a time; name one");
+		*owner = NULL;
+		return 0;
+	}
+	*owner = name;
+	return 0;
+}
+
+/*
  * Run one request line and return its reply (caller owns it).  *is_write
  * tells whether the op changed the store, so the caller knows the reply
  * stands or falls with the group commit.  Never fails: every problem is an
@@ -468,10 +540,10 @@ ops_run_line(struct op_ctx *ctx, const char *line, size_t len, int *is_write)
 	id = json_object_get(req, "id");
 	json_object_foreach(req, key, v) {
 		if (strcmp(key, "id") != 0 && strcmp(key, "op") != 0 &&
-		    strcmp(key, "args") != 0) {
+		    strcmp(key, "args") != 0 && strcmp(key, "as") != 0) {
 			reply_error(ctx, FU_ERR_BAD_REQUEST, "a request has "
-			    "only \"id\", \"op\" and \"args\", not \"%s\"",
-			    key);
+			    "only \"id\", \"op\", \"args\" and \"as\", "
+			    "not \"%s\"", key);
 			goto out;
 		}
 	}
@@ -500,6 +572,8 @@ ops_run_line(struct op_ctx *ctx, const char *line, size_t len, int *is_write)
 		goto out;
 	}
 	if (ops_check_args(ctx, op, args) != 0)
+		goto out;
+	if (ops_act_as(ctx, json_object_get(req, "as")) != 0)
 		goto out;
 
 	ctx->now = time(NULL);

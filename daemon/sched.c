@@ -153,8 +153,9 @@ sched_status(time_t next)
 
 	store_outbox_stats(sched_store, stats);
 	when_format(next, when, sizeof when);
-	snprintf(buf, sizeof buf, "next wake-up %s; %lld deliveries waiting"
-	    "%s%.120s", when, (long long)json_integer_value(json_object_get(
+	snprintf(buf, sizeof buf, "%d connection%s; next wake-up %s; %lld "
+	    "deliveries waiting%s%.120s", conn_count(), conn_count() == 1 ?
+	    "" : "s", when, (long long)json_integer_value(json_object_get(
 	    stats, "outbox_backlog")), err != NULL ?
 	    "; last delivery error: " : "", err != NULL ? err : "");
 	json_decref(stats);

@@ -17,6 +17,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -200,9 +201,12 @@ server_systemd_fd(char **cause)
 	return SD_LISTEN_FDS_START;
 }
 
-/* Make the socket's directory when missing (0700: only its owner). */
+/*
+ * Make the socket's directory when missing: 0700 (only its owner), or 0755
+ * when the socket serves a team (its own mode then decides who connects).
+ */
 static int
-server_make_dir(const char *path, char **cause)
+server_make_dir(const char *path, int shared, char **cause)
 {
 	char		*copy, *slash;
 	struct stat	 sb;
@@ -225,8 +229,12 @@ server_make_dir(const char *path, char **cause)
 		}
 		goto out;
 	}
-	if (mkdir(copy, 0700) != 0 && errno != EEXIST) {
+	if (mkdir(copy, shared ? 0755 : 0700) != 0 && errno != EEXIST) {
 		xasprintf(cause, "cannot create %s: %s", copy,
+		    strerror(errno));
+		rc = -1;
+	} else if (shared && chmod(copy, 0755) != 0) {	/* past the umask */
+		xasprintf(cause, "cannot open %s to the team: %s", copy,
 		    strerror(errno));
 		rc = -1;
 	}
@@ -235,10 +243,14 @@ out:
 	return rc;
 }
 
-/* Bind and listen on path, replacing a stale socket but not a live one. */
+/*
+ * Bind and listen on path, replacing a stale socket but not a live one.
+ * With a group, members of it may connect too (mode 0660).
+ */
 static int
-server_bind(const char *path, int backlog, char **cause)
+server_bind(const char *path, const char *group, int backlog, char **cause)
 {
+	struct group		*gr = NULL;
 	struct sockaddr_un	 sun;
 	int			 fd, probe, saved;
 	mode_t			 mask;
@@ -250,7 +262,14 @@ server_bind(const char *path, int backlog, char **cause)
 		return -1;
 	}
 	strcpy(sun.sun_path, path);
-	if (server_make_dir(path, cause) != 0)
+	if (group != NULL && *group != '\0' && (gr = getgrnam(group)) ==
+	    NULL) {
+		xasprintf(cause, "socket_group: there is no group \"%s\"",
+		    group);
+		return -1;
+	}
+	if (server_make_dir(path, config_system_mode() || gr != NULL, cause) !=
+	    0)
 		return -1;
 
 	probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -274,8 +293,8 @@ server_bind(const char *path, int backlog, char **cause)
 		xasprintf(cause, "socket: %s", strerror(errno));
 		return -1;
 	}
-	/* Root serves the team (group access, see followupd.socket). */
-	mask = umask(geteuid() == 0 ? 0117 : 0177);
+	/* The team's daemon serves a group (see followupd.socket). */
+	mask = umask(config_system_mode() || gr != NULL ? 0117 : 0177);
 	if (bind(fd, (struct sockaddr *)&sun, sizeof sun) != 0) {
 		saved = errno;
 		umask(mask);
@@ -284,6 +303,14 @@ server_bind(const char *path, int backlog, char **cause)
 		return -1;
 	}
 	umask(mask);
+	if (gr != NULL && chown(path, (uid_t)-1, gr->gr_gid) != 0) {
+		saved = errno;
+		close(fd);
+		unlink(path);
+		xasprintf(cause, "cannot give %s to group %s: %s", path,
+		    group, strerror(saved));
+		return -1;
+	}
 	if (listen(fd, backlog) != 0) {
 		saved = errno;
 		close(fd);
@@ -300,8 +327,8 @@ server_bind(const char *path, int backlog, char **cause)
  * on our own at path.  Return 0, or -1 with *cause set (caller frees).
  */
 int
-server_listen(struct event_base *base, const char *path, int backlog,
-    char **cause)
+server_listen(struct event_base *base, const char *path, const char *group,
+    int backlog, char **cause)
 {
 	struct sockaddr_un	sun;
 	socklen_t		len = sizeof sun;
@@ -323,7 +350,7 @@ server_listen(struct event_base *base, const char *path, int backlog,
 		log_info("server: using the socket systemd passed (%s)",
 		    server_path);
 	} else {
-		if ((fd = server_bind(path, backlog, cause)) < 0)
+		if ((fd = server_bind(path, group, backlog, cause)) < 0)
 			return -1;
 		server_path = xstrdup(path);
 		server_owns_path = 1;

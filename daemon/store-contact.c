@@ -31,14 +31,14 @@ const struct store_sql store_contact_sql[] = {
 	  "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)" },
 	{ STMT_CONTACT_GET,
 	  "SELECT " CONTACT_COLUMNS " FROM contacts c "
-	  "WHERE c.id = ?1 AND c.owner = ?2" },
+	  "WHERE c.id = ?1 AND (?2 IS NULL OR c.owner = ?2)" },
 	{ STMT_CONTACT_UPDATE,
 	  "UPDATE contacts SET name = ?3, company = ?4, phone = ?5, "
 	  "email = ?6, tz = ?7, stage = ?8, notes = ?9, updated_at = ?10 "
 	  "WHERE id = ?1 AND owner = ?2" },
 	{ STMT_CONTACT_ARCHIVE,
 	  "UPDATE contacts SET archived_at = ?3, updated_at = ?4 "
-	  "WHERE id = ?1 AND owner = ?2" },
+	  "WHERE id = ?1 AND (?2 IS NULL OR owner = ?2)" },
 	{ STMT_CONTACT_CANCEL_PENDING,
 	  "UPDATE followups SET status = 'cancelled', done_at = ?2, "
 	  "updated_at = ?2, note = ?3, notice_at = NULL "
@@ -49,6 +49,19 @@ const struct store_sql store_contact_sql[] = {
 	  "AND (c.archived_at IS NOT NULL) = ?3 "
 	  "AND (?4 IS NULL OR c.stage = ?4) AND " CONTACT_SEARCH("?5")
 	  " ORDER BY c.id LIMIT ?6" },
+	{ STMT_CONTACT_LIST_ALL,		/* the team's: ?1 is NULL */
+	  "SELECT " CONTACT_COLUMNS " FROM contacts c "
+	  "WHERE ?1 IS NULL AND c.id > ?2 "
+	  "AND (c.archived_at IS NOT NULL) = ?3 "
+	  "AND (?4 IS NULL OR c.stage = ?4) AND " CONTACT_SEARCH("?5")
+	  " ORDER BY c.id LIMIT ?6" },
+	{ STMT_CONTACT_REASSIGN,
+	  "UPDATE contacts SET owner = ?2, updated_at = ?3 WHERE id = ?1" },
+	{ STMT_CONTACT_REASSIGN_FOLLOWUPS,
+	  "UPDATE followups SET owner = ?2, updated_at = ?3 "
+	  "WHERE contact_id = ?1 AND status = 'pending'" },
+	{ STMT_CONTACT_REASSIGN_INTERACTIONS,
+	  "UPDATE interactions SET owner = ?2 WHERE contact_id = ?1" },
 	{ STMT_CONTACT_STALE,
 	  "SELECT " CONTACT_COLUMNS " FROM contacts c "
 	  "WHERE c.owner = ?1 AND c.archived_at IS NULL "
@@ -147,8 +160,50 @@ store_contact_insert(struct store *st, struct fu_contact *c)
 }
 
 /*
- * Fill c with contact id if owner owns it.  Return STORE_NOT_FOUND if there
- * is none (or it is someone else's).  On STORE_OK the caller clears c.
+ * Give contact id to rep to, with its open follow-ups and its history of
+ * interactions (closed follow-ups stay with the rep who closed them, for
+ * the report).  Set *moved to the number of follow-ups that moved.  Needs
+ * a write transaction.
+ */
+enum store_result
+store_contact_reassign(struct store *st, int64_t id, const char *to,
+    time_t now, int *moved)
+{
+	static const enum store_stmt	 slots[] = { STMT_CONTACT_REASSIGN,
+	    STMT_CONTACT_REASSIGN_FOLLOWUPS, STMT_CONTACT_REASSIGN_INTERACTIONS,
+	    STMT_USER_ENSURE };
+	sqlite3_stmt			*s;
+	size_t				 i;
+	int				 rc;
+
+	*moved = 0;
+	for (i = 0; i < sizeof slots / sizeof slots[0]; i++) {
+		s = store_stmt(st, slots[i]);
+		if (slots[i] == STMT_USER_ENSURE) {
+			store_bind_text(s, 1, to);
+			sqlite3_bind_int64(s, 2, now);
+		} else {
+			sqlite3_bind_int64(s, 1, id);
+			store_bind_text(s, 2, to);
+			if (slots[i] != STMT_CONTACT_REASSIGN_INTERACTIONS)
+				sqlite3_bind_int64(s, 3, now);
+		}
+		if ((rc = store_step(st, s)) != SQLITE_DONE)
+			return store_fail(st, s, rc);
+		store_done(s);
+		if (slots[i] == STMT_CONTACT_REASSIGN &&
+		    sqlite3_changes(st->db) != 1)
+			return STORE_NOT_FOUND;
+		if (slots[i] == STMT_CONTACT_REASSIGN_FOLLOWUPS)
+			*moved = sqlite3_changes(st->db);
+	}
+	return STORE_OK;
+}
+
+/*
+ * Fill c with contact id if owner owns it (any owner's if owner is NULL).
+ * Return STORE_NOT_FOUND if there is none (or it is someone else's).  On
+ * STORE_OK the caller clears c.
  */
 enum store_result
 store_contact_get(struct store *st, const char *owner, int64_t id,
@@ -254,10 +309,12 @@ enum store_result
 store_contact_list(struct store *st, const struct store_contact_filter *f,
     store_contact_cb cb, void *arg)
 {
-	sqlite3_stmt		*s = store_stmt(st, STMT_CONTACT_LIST);
+	sqlite3_stmt		*s;
 	char			*pattern = NULL;
 	enum store_result	 r;
 
+	s = store_stmt(st, f->owner != NULL ? STMT_CONTACT_LIST :
+	    STMT_CONTACT_LIST_ALL);
 	store_bind_text(s, 1, f->owner);
 	sqlite3_bind_int64(s, 2, f->after);
 	sqlite3_bind_int(s, 3, f->archived ? 1 : 0);

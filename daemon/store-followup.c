@@ -36,7 +36,8 @@ const struct store_sql store_followup_sql[] = {
 	  "notice_stage, notice_at) "
 	  "VALUES (?1, ?2, ?3, 'pending', ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10)" },
 	{ STMT_FOLLOWUP_GET,
-	  "SELECT " FOLLOWUP_COLUMNS "WHERE f.id = ?1 AND f.owner = ?2" },
+	  "SELECT " FOLLOWUP_COLUMNS
+	  "WHERE f.id = ?1 AND (?2 IS NULL OR f.owner = ?2)" },
 	{ STMT_FOLLOWUP_SET_DUE,
 	  "UPDATE followups SET due_at = ?3, remind_at = ?4, "
 	  "snoozes = snoozes + ?5, updated_at = ?6, notice_stage = ?7, "
@@ -45,19 +46,24 @@ const struct store_sql store_followup_sql[] = {
 	{ STMT_FOLLOWUP_CLOSE,
 	  "UPDATE followups SET status = ?3, note = ?4, done_at = ?5, "
 	  "updated_at = ?5, notice_at = NULL "
-	  "WHERE id = ?1 AND owner = ?2 AND status = 'pending'" },
+	  "WHERE id = ?1 AND (?2 IS NULL OR owner = ?2) "
+	  "AND status = 'pending'" },
 	{ STMT_FOLLOWUP_LIST,
 	  "SELECT " FOLLOWUP_COLUMNS
 	  "WHERE f.owner = ?1 AND " FOLLOWUP_STATUS_IN("?2")
 	  " AND f.due_at >= ?3 AND f.due_at < ?4" FOLLOWUP_ORDER "LIMIT ?5" },
+	{ STMT_FOLLOWUP_LIST_ALL,		/* the team's: ?1 is NULL */
+	  "SELECT " FOLLOWUP_COLUMNS
+	  "WHERE ?1 IS NULL AND " FOLLOWUP_STATUS_IN("?2")
+	  " AND f.due_at >= ?3 AND f.due_at < ?4" FOLLOWUP_ORDER "LIMIT ?5" },
 	{ STMT_FOLLOWUP_LIST_CONTACT,
 	  "SELECT " FOLLOWUP_COLUMNS
-	  "WHERE f.contact_id = ?6 AND f.owner = ?1 AND "
+	  "WHERE f.contact_id = ?6 AND (?1 IS NULL OR f.owner = ?1) AND "
 	  FOLLOWUP_STATUS_IN("?2")
 	  " AND f.due_at >= ?3 AND f.due_at < ?4" FOLLOWUP_ORDER "LIMIT ?5" },
 	{ STMT_FOLLOWUP_LIST_CLOSED,
 	  "SELECT " FOLLOWUP_COLUMNS
-	  "WHERE f.contact_id = ?6 AND f.owner = ?1 AND "
+	  "WHERE f.contact_id = ?6 AND (?1 IS NULL OR f.owner = ?1) AND "
 	  "f.status IN ('done', 'cancelled') "
 	  "ORDER BY f.done_at DESC, f.id DESC LIMIT ?5" },
 	{ STMT_FOLLOWUP_NEXT_DUE,
@@ -212,8 +218,10 @@ store_followup_list(struct store *st, const struct store_followup_filter *flt,
 		s = store_stmt(st, STMT_FOLLOWUP_LIST_CLOSED);
 	else if (flt->contact_id != 0)
 		s = store_stmt(st, STMT_FOLLOWUP_LIST_CONTACT);
-	else
+	else if (flt->owner != NULL)
 		s = store_stmt(st, STMT_FOLLOWUP_LIST);
+	else
+		s = store_stmt(st, STMT_FOLLOWUP_LIST_ALL);
 	store_bind_text(s, 1, flt->owner);
 	if (!flt->closed_recent) {
 		store_bind_text(s, 2, flt->status);

@@ -21,6 +21,10 @@ enum store_stmt {
 	STMT_CONTACT_ARCHIVE,
 	STMT_CONTACT_CANCEL_PENDING,
 	STMT_CONTACT_LIST,
+	STMT_CONTACT_LIST_ALL,
+	STMT_CONTACT_REASSIGN,
+	STMT_CONTACT_REASSIGN_FOLLOWUPS,
+	STMT_CONTACT_REASSIGN_INTERACTIONS,
 	STMT_CONTACT_STALE,
 	STMT_CONTACT_TOUCH,
 	STMT_COUNT_CONTACTS,
@@ -33,6 +37,7 @@ enum store_stmt {
 	STMT_FOLLOWUP_SET_DUE,
 	STMT_FOLLOWUP_CLOSE,
 	STMT_FOLLOWUP_LIST,
+	STMT_FOLLOWUP_LIST_ALL,
 	STMT_FOLLOWUP_LIST_CONTACT,
 	STMT_FOLLOWUP_LIST_CLOSED,
 	STMT_FOLLOWUP_NEXT_DUE,
@@ -55,6 +60,7 @@ enum store_stmt {
 	STMT_DIGEST_DUE,
 	STMT_DIGEST_SET,
 	STMT_OUTBOX_STATS,
+	STMT_OUTBOX_HEALTH,
 	STMT_COUNT
 };
 
@@ -89,6 +95,7 @@ enum store_result store_fail(struct store *, sqlite3_stmt *, int);
 void		 store_bind_text(sqlite3_stmt *, int, const char *);
 void		 store_bind_time(sqlite3_stmt *, int, time_t);
 char		*store_col_text(sqlite3_stmt *, int);
+int64_t		 store_query_int(struct store *, const char *);
 time_t		 store_col_time(sqlite3_stmt *, int);
 
 #endif /* STORE_INTERNAL_H */

@@ -57,6 +57,16 @@ const struct store_sql store_outbox_sql[] = {
 	{ STMT_OUTBOX_STATS,
 	  "SELECT (SELECT count(*) FROM deliveries WHERE status = 'pending'), "
 	  "(SELECT count(*) FROM deliveries WHERE status = 'failed')" },
+	{ STMT_OUTBOX_HEALTH,
+	  "SELECT (SELECT min(o.fire_at) FROM deliveries d "
+	  "  JOIN outbox o ON o.id = d.outbox_id WHERE d.status = 'pending'), "
+	  "(SELECT max(sent_at) FROM deliveries "
+	  "  WHERE status = 'sent' AND channel LIKE 'hook:%'), "
+	  "(SELECT last_error FROM deliveries "
+	  "  WHERE status = 'pending' AND last_error IS NOT NULL "
+	  "  ORDER BY next_at LIMIT 1), "
+	  "(SELECT last_error FROM deliveries WHERE status = 'failed' "
+	  "  ORDER BY outbox_id DESC LIMIT 1)" },
 	{ STMT_COUNT, NULL }
 };
 
@@ -357,6 +367,36 @@ store_outbox_stats(struct store *st, json_t *obj)
 	    json_integer(sqlite3_column_int64(s, 0)));
 	json_object_set_new(obj, "deliveries_failed",
 	    json_integer(sqlite3_column_int64(s, 1)));
+	store_done(s);
+	return STORE_OK;
+}
+
+/*
+ * What followup doctor reports of delivery: when the oldest notice still
+ * waiting was due, when a hook last delivered, the error of a delivery
+ * being retried, and of the last one given up.
+ */
+enum store_result
+store_outbox_health(struct store *st, json_t *obj)
+{
+	sqlite3_stmt	*s = store_stmt(st, STMT_OUTBOX_HEALTH);
+	char		*retrying, *failed;
+	int		 rc;
+
+	if ((rc = store_step(st, s)) != SQLITE_ROW)
+		return store_fail(st, s, rc);
+	retrying = store_col_text(s, 2);
+	failed = store_col_text(s, 3);
+	json_object_set_new(obj, "oldest_waiting",
+	    when_json_or_null(store_col_time(s, 0)));
+	json_object_set_new(obj, "last_hook_delivery",
+	    when_json_or_null(store_col_time(s, 1)));
+	json_object_set_new(obj, "retrying_error", retrying != NULL ?
+	    json_string(retrying) : json_null());
+	json_object_set_new(obj, "failed_error", failed != NULL ?
+	    json_string(failed) : json_null());
+	free(retrying);
+	free(failed);
 	store_done(s);
 	return STORE_OK;
 }

@@ -200,7 +200,7 @@ store_run(struct store *st, enum store_stmt slot)
 }
 
 /* Read one integer from a PRAGMA or query; -1 on error. */
-static long long
+int64_t
 store_query_int(struct store *st, const char *sql)
 {
 	sqlite3_stmt	*s;

@@ -21,6 +21,12 @@
 #endif
 
 /* User mode: the socket under $XDG_RUNTIME_DIR, the database under the state dir. */
+/*
+ * Root and system accounts (uids below this, as Debian's login.defs has
+ * it) run the team's daemon and use the system paths; people use their own.
+ */
+#define FU_FIRST_USER_UID	1000
+
 #define FU_USER_SOCKET_NAME	"followupd.sock"
 #define FU_USER_STATE_SUBDIR	"followupd"
 #define FU_USER_DATABASE_NAME	"followup.db"

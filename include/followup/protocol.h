@@ -57,7 +57,10 @@
 	X(AGENDA,		"agenda")			\
 	X(USER_GET,		"user.get")			\
 	X(USER_SET,		"user.set")			\
-	X(WATCH,		"watch")
+	X(WATCH,		"watch")			\
+	X(CONTACT_REASSIGN,	"contact.reassign")		\
+	X(BACKUP,		"backup")			\
+	X(DOCTOR,		"doctor")
 
 /* The error codes: X(enum suffix, wire name). */
 #define FU_ERRORS(X)						\

@@ -19,6 +19,7 @@
 
 #include <ctype.h>
 #include <dirent.h>
+#include <pwd.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -73,7 +74,7 @@ ofx_setup(void **state)
 	fx->ctx.st = fx->st;
 	fx->ctx.cf = fx->cf;
 	fx->ctx.conn = NULL;
-	fx->ctx.user = "ana";
+	fx->ctx.caller = "ana";
 	fx->ctx.uid = 1000;
 	*state = fx;
 	return 0;
@@ -691,11 +692,11 @@ same_not_found(struct ofx *fx, int line, const char *theirs,
 {
 	char	a[256], b[256];
 
-	fx->ctx.user = "bob";
+	fx->ctx.caller = "bob";
 	fx->ctx.uid = 1001;
 	shape(op_err(fx, line, FU_ERR_NOT_FOUND, "%s", theirs), a, sizeof a);
 	shape(op_err(fx, line, FU_ERR_NOT_FOUND, "%s", missing), b, sizeof b);
-	fx->ctx.user = "ana";
+	fx->ctx.caller = "ana";
 	fx->ctx.uid = 1000;
 	if (strcmp(a, b) != 0) {
 		print_error("foreign: %s\nmissing: %s\n", a, b);
@@ -741,11 +742,11 @@ test_foreign_ids_answer_like_missing_ones(void **state)
 	SAME_NOT_FOUND(fx, "{'op':'followup.cancel','args':{'id':%lld}}", fid);
 
 	/* Bob's lists are empty; ana's things are untouched. */
-	fx->ctx.user = "bob";
+	fx->ctx.caller = "bob";
 	assert_int_equal(count_contacts(fx), 0);
 	r = OK(fx, "{'op':'followup.list'}");
 	assert_int_equal(json_array_size(json_object_get(r, "followups")), 0);
-	fx->ctx.user = "ana";
+	fx->ctx.caller = "ana";
 	r = OK(fx, "{'op':'contact.get','args':{'id':%lld}}", (long long)cid);
 	assert_string_equal(str(json_object_get(r, "contact"), "name"),
 	    "Ana's");
@@ -754,6 +755,83 @@ test_foreign_ids_answer_like_missing_ones(void **state)
 	r = OK(fx, "{'op':'followup.get','args':{'id':%lld}}", (long long)fid);
 	assert_string_equal(str(json_object_get(r, "followup"), "status"),
 	    "pending");
+}
+
+/*
+ * "as" and "owner": a rep may neither act for nor list another rep; an
+ * admin may do both, and by id reaches any rep's records.
+ */
+static void
+test_admins_act_for_reps_and_reps_do_not(void **state)
+{
+	struct ofx	*fx = *state;
+	json_t		*r;
+	json_int_t	 cid;
+
+	cid = add_contact(fx, "Ana\\u0027s");
+	fx->ctx.caller = "bob";
+	ERR(fx, FU_ERR_FORBIDDEN, "{'op':'agenda','as':'ana'}");
+	ERR(fx, FU_ERR_FORBIDDEN, "{'op':'contact.list','args':{'owner':'*'}}");
+	ERR(fx, FU_ERR_FORBIDDEN, "{'op':'contact.list','args':"
+	    "{'owner':'ana'}}");
+	ERR(fx, FU_ERR_FORBIDDEN, "{'op':'backup','args':{'path':'/x.db'}}");
+	ERR(fx, FU_ERR_FORBIDDEN, "{'op':'contact.reassign','args':{'id':%lld,"
+	    "'to':'root'}}", (long long)cid);
+	ERR(fx, FU_ERR_BAD_REQUEST, "{'op':'hello','as':7}");
+	/* Naming oneself is no privilege. */
+	r = OK(fx, "{'op':'hello','as':'bob'}");
+	assert_string_equal(str(r, "user"), "bob");
+	r = OK(fx, "{'op':'contact.list','args':{'owner':'bob'}}");
+	assert_int_equal(json_array_size(json_object_get(r, "contacts")), 0);
+
+	fx->ctx.admin = 1;
+	r = OK(fx, "{'op':'contact.get','args':{'id':%lld}}", (long long)cid);
+	assert_string_equal(str(json_object_get(r, "contact"), "owner"),
+	    "ana");
+	r = OK(fx, "{'op':'contact.list','args':{'owner':'*'}}");
+	assert_int_equal(json_array_size(json_object_get(r, "contacts")), 1);
+	ERR(fx, FU_ERR_BAD_REQUEST, "{'op':'agenda','args':{'owner':'*'}}");
+	/* "as" a real user runs as them: root owns nothing here. */
+	r = OK(fx, "{'op':'hello','as':'root'}");
+	assert_string_equal(str(r, "user"), "root");
+	assert_string_equal(str(r, "caller"), "bob");
+	ERR(fx, FU_ERR_NOT_FOUND, "{'op':'contact.get','as':'root','args':"
+	    "{'id':%lld}}", (long long)cid);
+	ERR(fx, FU_ERR_NOT_FOUND, "{'op':'hello','as':'no-such-user-x'}");
+	r = OK(fx, "{'op':'contact.reassign','args':{'id':%lld,'to':'root'}}",
+	    (long long)cid);
+	assert_int_equal(json_integer_value(json_object_get(r,
+	    "moved_followups")), 0);
+	r = OK(fx, "{'op':'contact.get','as':'root','args':{'id':%lld}}",
+	    (long long)cid);
+	assert_string_equal(str(json_object_get(r, "contact"), "owner"),
+	    "root");
+	fx->ctx.admin = 0;
+	fx->ctx.caller = "ana";
+	ERR(fx, FU_ERR_NOT_FOUND, "{'op':'contact.get','args':{'id':%lld}}",
+	    (long long)cid);
+}
+
+/* Who is an admin: root, the daemon's own user, the admin group. */
+static void
+test_auth_admins(void **state)
+{
+	struct passwd	*pw;
+
+	assert_true(auth_is_admin(0, 0, "root", NULL));
+	assert_true(auth_is_admin(geteuid(), getegid(), "me", NULL));
+	if ((pw = getpwnam("daemon")) == NULL || pw->pw_uid == geteuid())
+		skip();
+	assert_false(auth_is_admin(pw->pw_uid, pw->pw_gid, "daemon", NULL));
+	assert_false(auth_is_admin(pw->pw_uid, pw->pw_gid, "daemon", ""));
+	assert_true(auth_is_admin(pw->pw_uid, pw->pw_gid, "daemon", "daemon"));
+	assert_false(auth_is_admin(pw->pw_uid, pw->pw_gid, "daemon", "root"));
+	assert_false(auth_is_admin(pw->pw_uid, pw->pw_gid, "daemon",
+	    "no-such-group-x"));
+	assert_false(auth_is_admin(123456, 123456, "#123456", "daemon"));
+	assert_true(auth_user_exists("root"));
+	assert_false(auth_user_exists("no-such-user-x"));
+	assert_false(auth_user_exists(""));
 }
 
 static void
@@ -1186,6 +1264,8 @@ main(void)
 		T(test_contact_followup_agenda_roundtrip),
 		T(test_interaction_add_with_next),
 		T(test_foreign_ids_answer_like_missing_ones),
+		T(test_admins_act_for_reps_and_reps_do_not),
+		cmocka_unit_test(test_auth_admins),
 		T(test_contact_fields_are_checked),
 		T(test_name_length_limit),
 		T(test_control_characters_in_name),

@@ -878,8 +878,10 @@ test_config_load_refuses_keys_not_acted_on(void **state)
 {
 	cfdir_load_fails(*state, "[schedule]\nworkdays = mon-fri\n", "2: ",
 	    "not supported");
-	cfdir_load_fails(*state, "[daemon]\nadmin_group = sales\n", "2: ",
-	    "not supported");
+	cfdir_load_fails(*state, "[daemon]\nadmin_group = no-such-group-x\n",
+	    "2: ", "no such group");
+	cfdir_load_fails(*state, "[daemon]\nsocket_group = no-such-group-x\n",
+	    "2: ", "no such group");
 	cfdir_load_fails(*state, "[reminders]\nhook = '/bin/true\n", "2: ",
 	    "unterminated quote");
 }

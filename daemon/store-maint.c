@@ -1,0 +1,171 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * Copyright (c) 2026 The followup authors
+ *
+ * Looking after the database as a whole: a consistent copy while the
+ * daemon runs (SQLite's online backup), and the integrity and size checks
+ * followup doctor reports.
+ */
+
+#include <config.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "store-internal.h"
+
+/* Pages copied per backup step. */
+#define STORE_BACKUP_STEP	1024
+
+/* fsync path (a file or a directory); 0 or -1 with errno. */
+static int
+store_fsync_path(const char *path, int dir)
+{
+	int	fd, rc, saved;
+
+	if ((fd = open(path, (dir ? O_RDONLY | O_DIRECTORY : O_RDWR) |
+	    O_CLOEXEC)) < 0)
+		return -1;
+	rc = fsync(fd);
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return rc;
+}
+
+/*
+ * Copy the whole database to path, consistent as of now: the open group
+ * of writes is committed first, the copy is made in a temporary file
+ * beside path, synced, and renamed over it.  An existing path is refused
+ * unless replace is set.  Set *bytes to the copy's size.  Return 0, or -1
+ * with *cause set (caller frees).
+ */
+int
+store_backup(struct store *st, const char *path, int replace, int64_t *bytes,
+    char **cause)
+{
+	sqlite3		*dst = NULL;
+	sqlite3_backup	*b;
+	struct stat	 sb, live;
+	char		*tmp = NULL, *copy;
+	int		 fd, rc;
+
+	*cause = NULL;
+	*bytes = 0;
+	if (*path != '/') {
+		xasprintf(cause, "the backup path must be absolute");
+		return -1;
+	}
+	if (stat(path, &sb) == 0 && stat(st->path, &live) == 0 &&
+	    sb.st_dev == live.st_dev && sb.st_ino == live.st_ino) {
+		xasprintf(cause, "%s is the live database", path);
+		return -1;
+	}
+	if (!replace && lstat(path, &sb) == 0) {
+		xasprintf(cause, "%s already exists; force (followup backup "
+		    "--force) replaces it", path);
+		return -1;
+	}
+	xasprintf(&tmp, "%s.tmp-XXXXXX", path);
+	if ((fd = mkstemp(tmp)) < 0) {
+		xasprintf(cause, "cannot create a file beside %s: %s", path,
+		    strerror(errno));
+		free(tmp);
+		return -1;
+	}
+	close(fd);
+
+	store_commit(st);	/* the copy holds what was acknowledged */
+	if (sqlite3_open_v2(tmp, &dst, SQLITE_OPEN_READWRITE, NULL) !=
+	    SQLITE_OK) {
+		xasprintf(cause, "cannot open %s: %s", tmp,
+		    dst != NULL ? sqlite3_errmsg(dst) : "out of memory");
+		goto fail;
+	}
+	if ((b = sqlite3_backup_init(dst, "main", st->db, "main")) == NULL) {
+		xasprintf(cause, "cannot start the backup: %s",
+		    sqlite3_errmsg(dst));
+		goto fail;
+	}
+	do {
+		rc = sqlite3_backup_step(b, STORE_BACKUP_STEP);
+	} while (rc == SQLITE_OK || rc == SQLITE_BUSY || rc == SQLITE_LOCKED);
+	sqlite3_backup_finish(b);
+	if (rc != SQLITE_DONE) {
+		xasprintf(cause, "the backup failed: %s", sqlite3_errstr(rc));
+		goto fail;
+	}
+	/* A plain rollback-journal file: one file, nothing beside it. */
+	if (sqlite3_exec(dst, "PRAGMA journal_mode = DELETE", NULL, NULL,
+	    NULL) != SQLITE_OK) {
+		xasprintf(cause, "cannot finish the copy: %s",
+		    sqlite3_errmsg(dst));
+		goto fail;
+	}
+	if (sqlite3_close(dst) != SQLITE_OK) {
+		dst = NULL;
+		xasprintf(cause, "cannot close the copy");
+		goto fail;
+	}
+	dst = NULL;
+	if (store_fsync_path(tmp, 0) != 0 || stat(tmp, &sb) != 0) {
+		xasprintf(cause, "cannot sync %s: %s", tmp, strerror(errno));
+		goto fail;
+	}
+	if (rename(tmp, path) != 0) {
+		xasprintf(cause, "cannot rename the copy to %s: %s", path,
+		    strerror(errno));
+		goto fail;
+	}
+	copy = xstrdup(path);
+	(void)store_fsync_path(dirname(copy), 1);
+	free(copy);
+	free(tmp);
+	*bytes = sb.st_size;
+	return 0;
+
+fail:
+	if (dst != NULL)
+		sqlite3_close(dst);
+	unlink(tmp);
+	free(tmp);
+	return -1;
+}
+
+/*
+ * Check the database: SQLite's quick_check (every page and index entry is
+ * readable and well formed), and its size.  Set *ok and *detail (caller
+ * frees).
+ */
+void
+store_check(struct store *st, int *ok, char **detail, int64_t *bytes)
+{
+	sqlite3_stmt	*s;
+	const char	*text;
+	int		 rc;
+
+	*ok = 0;
+	*detail = NULL;
+	*bytes = store_query_int(st, "PRAGMA page_count") *
+	    store_query_int(st, "PRAGMA page_size");
+	if (sqlite3_prepare_v2(st->db, "PRAGMA quick_check(5)", -1, &s,
+	    NULL) != SQLITE_OK) {
+		xasprintf(detail, "cannot check: %s", sqlite3_errmsg(st->db));
+		return;
+	}
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW &&
+	    (text = (const char *)sqlite3_column_text(s, 0)) != NULL) {
+		if (strcmp(text, "ok") == 0)
+			*ok = 1;
+		else
+			xasprintf(detail, "%s", text);
+	} else
+		xasprintf(detail, "cannot check: %s", sqlite3_errmsg(st->db));
+	sqlite3_finalize(s);
+}

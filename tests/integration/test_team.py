@@ -1,0 +1,377 @@
+"""A whole team on one daemon, with real Unix users made for the test: reps
+see and change only their own records through every op, admins see the
+team, act for a rep (--as) and reassign contacts, and a user outside the
+socket's group cannot connect at all.
+
+Bad input tried: another rep's ids on every op that takes one (each must
+answer exactly like an id that does not exist), "as" from a rep, "as" an
+unknown user, owner "*" from a rep, backup and reassign from a rep, a
+connection from a user outside the socket's group.
+
+Needs root (useradd); skipped otherwise.
+"""
+
+import grp
+import json
+import os
+import pwd
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+
+import pytest
+
+from fu import FOLLOWUP, FOLLOWUPD, WRAPPER, Conn
+
+pytestmark = pytest.mark.skipif(
+    os.geteuid() != 0 or shutil.which("useradd") is None or
+    shutil.which("setpriv") is None, reason="needs root, useradd, setpriv")
+
+TEAM, ADMINS = "fu-test-team", "fu-test-admins"
+ANA, BEN, BOSS, OUT = "fu-test-ana", "fu-test-ben", "fu-test-boss", \
+    "fu-test-out"
+USERS = {ANA: [TEAM], BEN: [TEAM], BOSS: [TEAM, ADMINS], OUT: []}
+
+# Run as a user: send JSON requests on one connection, print the replies;
+# with "watch" given, also collect events for that many seconds.
+RAW = r"""
+import json, socket, sys, time
+path, watch = sys.argv[1], float(sys.argv[2])
+reqs = json.load(sys.stdin)
+s = socket.socket(socket.AF_UNIX)
+try:
+    s.connect(path)
+except OSError as e:
+    print(json.dumps([{"connect_error": e.errno}])); sys.exit(0)
+f = s.makefile("rwb")
+out = []
+for r in reqs:
+    f.write(json.dumps(r).encode() + b"\n"); f.flush()
+    out.append(json.loads(f.readline()))
+if watch > 0:
+    s.settimeout(0.2)
+    end = time.time() + watch
+    buf = b""
+    while time.time() < end:
+        try:
+            chunk = s.recv(65536)
+        except socket.timeout:
+            continue
+        if not chunk:
+            break
+        buf += chunk
+    out += [json.loads(l) for l in buf.split(b"\n") if l]
+print(json.dumps(out))
+"""
+
+
+def _drop_users():
+    for u in USERS:
+        subprocess.run(["userdel", u], stderr=subprocess.DEVNULL)
+    for g in (TEAM, ADMINS):
+        subprocess.run(["groupdel", g], stderr=subprocess.DEVNULL)
+
+
+@pytest.fixture(scope="module")
+def team():
+    """The users and groups, and one daemon (root) serving group TEAM."""
+    _drop_users()
+    for g in (TEAM, ADMINS):
+        subprocess.run(["groupadd", g], check=True)
+    for u, groups in USERS.items():
+        cmd = ["useradd", "-M", "-s", "/usr/sbin/nologin", "-d",
+               "/nonexistent", u]
+        if groups:
+            cmd[1:1] = ["-G", ",".join(groups)]
+        subprocess.run(cmd, check=True)
+    # Every user must reach the socket and the client: a 0755 directory.
+    top = tempfile.mkdtemp(prefix="fu-team-", dir="/tmp")
+    os.chmod(top, 0o755)
+    client = os.path.join(top, "followup")
+    shutil.copy(FOLLOWUP, client)
+    os.chmod(client, 0o755)
+    state = os.path.join(top, "state")
+    os.mkdir(state, 0o700)
+    conf = os.path.join(state, "followupd.conf")
+    with open(conf, "w") as f:
+        f.write("[daemon]\nlog = stderr\nsocket_group = %s\n"
+                "admin_group = %s\n" % (TEAM, ADMINS))
+    sock = os.path.join(top, "run", "followupd.sock")
+    log = open(os.path.join(state, "log"), "wb")
+    proc = subprocess.Popen(WRAPPER + [FOLLOWUPD, "-v", "--config", conf,
+                                       "--socket", sock, "--database",
+                                       os.path.join(state, "fu.db")],
+                            stdout=log, stderr=subprocess.STDOUT,
+                            env=dict(os.environ, TZ="UTC"))
+    deadline = time.time() + 60
+    while not os.path.exists(sock) and time.time() < deadline:
+        assert proc.poll() is None, open(os.path.join(state, "log")).read()
+        time.sleep(0.05)
+    yield {"sock": sock, "client": client, "proc": proc, "top": top,
+           "log": os.path.join(state, "log")}
+    proc.send_signal(signal.SIGTERM)
+    rc = proc.wait(120)
+    log.close()
+    shutil.rmtree(top)
+    _drop_users()
+    assert rc == 0
+
+
+def as_user(user, args, **kw):
+    pw = pwd.getpwnam(user)
+    return ["setpriv", "--reuid=%d" % pw.pw_uid, "--regid=%d" % pw.pw_gid,
+            "--init-groups", "--"] + args
+
+
+def raw(team, user, reqs, watch=0):
+    """Send requests as user on one connection; the replies (and events)."""
+    for i, r in enumerate(reqs):
+        r.setdefault("id", i + 1)
+    out = subprocess.run(as_user(user, ["/usr/bin/python3", "-c", RAW,
+                                        team["sock"], str(watch)]),
+                         input=json.dumps(reqs), capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout)
+
+
+def call(team, user, op, **args):
+    r = raw(team, user, [{"op": op, "args": args}])[0]
+    assert r["ok"], r
+    return r["result"]
+
+
+def client(team, user, *args):
+    out = subprocess.run(as_user(user, [team["client"], "--socket",
+                                        team["sock"]] + list(args)),
+                         capture_output=True, text=True, timeout=120,
+                         env=dict(os.environ, TZ="UTC"))
+    return out.returncode, out.stdout, out.stderr
+
+
+def test_socket_belongs_to_the_team_group(team):
+    st = os.stat(team["sock"])
+    assert st.st_mode & 0o777 == 0o660
+    assert st.st_gid == grp.getgrnam(TEAM).gr_gid
+
+
+def test_callers_are_known_by_their_uid(team):
+    h = call(team, ANA, "hello")
+    assert h["user"] == ANA and h["caller"] == ANA and h["admin"] is False
+    assert h["uid"] == pwd.getpwnam(ANA).pw_uid
+    assert call(team, BOSS, "hello")["admin"] is True
+
+
+def test_a_rep_cannot_see_or_touch_another_reps_records(team):
+    c = call(team, ANA, "contact.add", name="Ana's prospect",
+             email="p@example.com")["contact"]
+    f = call(team, ANA, "followup.add", contact=c["id"],
+             due="tomorrow 10:00", reason="quote")["followup"]
+    call(team, ANA, "interaction.add", contact=c["id"], kind="call",
+         outcome="reached", note="liked it")
+    cid, fid, missing = c["id"], f["id"], 999999
+
+    def probes(contact, followup):
+        return [
+            {"op": "contact.get", "args": {"id": contact}},
+            {"op": "contact.update", "args": {"id": contact,
+                                              "name": "Hijacked"}},
+            {"op": "contact.archive", "args": {"id": contact}},
+            {"op": "interaction.add", "args": {"contact": contact,
+                                               "kind": "note",
+                                               "note": "sneaky"}},
+            {"op": "interaction.list", "args": {"contact": contact}},
+            {"op": "followup.add", "args": {"contact": contact,
+                                            "due": "tomorrow 11:00"}},
+            {"op": "followup.list", "args": {"contact": contact}},
+            {"op": "followup.get", "args": {"id": followup}},
+            {"op": "followup.done", "args": {"id": followup}},
+            {"op": "followup.snooze", "args": {"id": followup,
+                                               "until": "in 2 days"}},
+            {"op": "followup.reschedule", "args": {"id": followup,
+                                                   "due": "in 3 days"}},
+            {"op": "followup.cancel", "args": {"id": followup}},
+        ]
+    theirs = raw(team, BEN, probes(cid, fid))
+    nothing = raw(team, BEN, probes(missing, missing))
+    for req, a, b in zip(probes(cid, fid), theirs, nothing):
+        assert not a["ok"] and a["error"]["code"] == "not_found", (req, a)
+        # Exactly like an id that does not exist: same code, same words.
+        assert a["error"]["message"].replace(str(cid), "N").replace(
+            str(fid), "N") == b["error"]["message"].replace(
+            str(missing), "N"), (req, a, b)
+
+    # Lists and the agenda show none of it.
+    lists = raw(team, BEN, [{"op": "contact.list"},
+                            {"op": "followup.list",
+                             "args": {"status": "all"}},
+                            {"op": "agenda", "args": {"range": "week"}},
+                            {"op": "contact.list",
+                             "args": {"search": "prospect"}}])
+    assert all(r["ok"] for r in lists), lists
+    dump = json.dumps([r["result"] for r in lists])
+    assert "Ana's prospect" not in dump and "quote" not in dump
+
+    # Powers a rep does not have.
+    refused = raw(team, BEN, [
+        {"op": "contact.list", "args": {"owner": ANA}},
+        {"op": "contact.list", "args": {"owner": "*"}},
+        {"op": "agenda", "args": {"owner": ANA}},
+        {"op": "contact.get", "args": {"id": cid}, "as": ANA},
+        {"op": "contact.reassign", "args": {"id": cid, "to": BEN}},
+        {"op": "backup", "args": {"path": team["top"] + "/stolen.db"}},
+        {"op": "watch", "args": {"owner": "*"}},
+    ])
+    for r in refused:
+        assert not r["ok"] and r["error"]["code"] == "forbidden", r
+    assert not os.path.exists(team["top"] + "/stolen.db")
+
+    # Ana's records are exactly as she left them.
+    got = call(team, ANA, "contact.get", id=cid)
+    assert got["contact"]["name"] == "Ana's prospect"
+    assert got["contact"]["archived_at"] is None
+    assert [x["note"] for x in got["interactions"]] == ["liked it"]
+    assert [x["status"] for x in got["followups"]] == ["pending"]
+    assert got["followups"][0]["due_at"] == f["due_at"]
+
+
+def test_each_rep_has_their_own_settings(team):
+    call(team, ANA, "user.set", tz="America/New_York",
+         email="ana@example.com")
+    call(team, BEN, "user.set", tz="Europe/Berlin")
+    assert call(team, ANA, "user.get")["user"]["tz"] == "America/New_York"
+    ben = call(team, BEN, "user.get")["user"]
+    assert ben["tz"] == "Europe/Berlin" and ben["email"] is None
+    rc, out, err = client(team, BEN, "config", "tz")
+    assert rc == 0 and "Europe/Berlin" in out, err
+
+
+def test_an_admin_sees_the_team_and_acts_for_a_rep(team):
+    c = call(team, ANA, "contact.add", name="Shared Lead")["contact"]
+    call(team, BEN, "contact.add", name="Ben Lead")
+    f = call(team, ANA, "followup.add", contact=c["id"],
+             due="tomorrow 15:00", reason="demo")["followup"]
+    done = call(team, ANA, "followup.add", contact=c["id"],
+                due="tomorrow 16:00")["followup"]
+    call(team, ANA, "followup.done", id=done["id"])
+
+    # By id, any rep's record.
+    assert call(team, BOSS, "contact.get", id=c["id"])["contact"][
+        "owner"] == ANA
+    # The whole team's list names the owners.
+    rc, out, err = client(team, BOSS, "contact", "list", "--all")
+    assert rc == 0, err
+    assert "OWNER" in out and ANA in out and BEN in out
+    assert "Shared Lead" in out and "Ben Lead" in out
+    rc, out, err = client(team, BOSS, "contact", "list", "--owner", BEN)
+    assert rc == 0 and "Ben Lead" in out and "Shared Lead" not in out
+
+    # --as: exactly what the rep sees.
+    rc, out, err = client(team, BOSS, "--as", ANA, "--json", "agenda",
+                          "week")
+    assert rc == 0, err
+    assert f["id"] in [x["id"] for x in json.loads(out)["due"]]
+    rc, out, err = client(team, BOSS, "--as", ANA, "--json", "status")
+    assert rc == 0 and json.loads(out)["counts"]["contacts"] >= 1
+    # An admin's --as add belongs to the rep, not to the admin.
+    rc, out, err = client(team, BOSS, "--as", BEN, "--json", "contact",
+                          "add", "Added For Ben")
+    assert rc == 0, err
+    assert json.loads(out)["contact"]["owner"] == BEN
+    # A rep may not use --as; nobody may act as a user that does not exist.
+    rc, out, err = client(team, ANA, "--as", BEN, "agenda")
+    assert rc == 1 and "admin" in err
+    rc, out, err = client(team, BOSS, "--as", "fu-no-such-user", "agenda")
+    assert rc == 1 and "no user" in err
+
+    # Reassign: the contact, its open follow-up and its history move.
+    call(team, ANA, "interaction.add", contact=c["id"], kind="call",
+         note="intro")
+    rc, out, err = client(team, BOSS, "contact", "reassign", str(c["id"]),
+                          BEN)
+    assert rc == 0, err
+    assert "now belongs to %s, with 1 open follow-up" % BEN in out
+    got = call(team, BEN, "contact.get", id=c["id"])
+    assert got["contact"]["owner"] == BEN
+    assert [x["id"] for x in got["followups"]
+            if x["status"] == "pending"] == [f["id"]]
+    assert [x["note"] for x in got["interactions"]] == ["intro"]
+    assert call(team, BEN, "followup.get", id=f["id"])["followup"][
+        "owner"] == BEN
+    r = raw(team, ANA, [{"op": "contact.get", "args": {"id": c["id"]}},
+                        {"op": "followup.get", "args": {"id": f["id"]}}])
+    assert [x["error"]["code"] for x in r] == ["not_found", "not_found"]
+    # The follow-up Ana closed stays hers (her record of work done).
+    assert call(team, ANA, "followup.get", id=done["id"])["followup"][
+        "status"] == "done"
+    # Reassigning to a user that does not exist changes nothing.
+    r = raw(team, BOSS, [{"op": "contact.reassign",
+                          "args": {"id": c["id"], "to": "fu-nobody-x"}}])
+    assert r[0]["error"]["code"] == "not_found"
+    assert call(team, BEN, "contact.get", id=c["id"])["contact"][
+        "owner"] == BEN
+
+
+def test_watch_shows_a_rep_only_their_own_notices(team):
+    c = call(team, ANA, "contact.add", name="Due Soon")["contact"]
+    watchers = {}
+    procs = {}
+    for user, args in ((ANA, {}), (BEN, {}), (BOSS, {"owner": "*"})):
+        procs[user] = subprocess.Popen(
+            as_user(user, ["/usr/bin/python3", "-c", RAW, team["sock"],
+                           "8"]),
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        procs[user].stdin.write(json.dumps([{"id": 1, "op": "watch",
+                                             "args": args}]))
+        procs[user].stdin.close()
+    time.sleep(1.5)
+    f = call(team, ANA, "followup.add", contact=c["id"], due="in 3 seconds",
+             remind_before=0)["followup"]
+    for user, p in procs.items():
+        watchers[user] = json.loads(p.stdout.read())
+        p.wait(60)
+    for user in procs:
+        assert watchers[user][0]["ok"], watchers[user]
+
+    def seen(user):
+        return [e for e in watchers[user][1:]
+                if e.get("event") and e["notice"].get("followup", {}).get(
+                    "id") == f["id"]]
+    assert seen(ANA), watchers[ANA]
+    assert seen(BOSS), watchers[BOSS]
+    assert not seen(BEN) and len(watchers[BEN]) == 1, watchers[BEN]
+
+
+def test_a_user_outside_the_group_cannot_connect(team):
+    r = raw(team, OUT, [{"op": "hello"}])
+    assert r == [{"connect_error": 13}]   # EACCES
+    rc, out, err = client(team, OUT, "status")
+    assert rc == 3 and "no permission" in err
+    rc, out, err = client(team, OUT, "doctor")
+    assert rc == 1
+    assert "you may not connect" in out and "adduser %s %s" % (OUT, TEAM) \
+        in out
+
+
+def test_doctor_for_a_rep_checks_the_socket_and_the_daemon(team):
+    rc, out, err = client(team, BEN, "doctor")
+    lines = out.splitlines()
+    sock = [l for l in lines if " socket " in l][0]
+    assert sock.startswith("ok") and "group %s" % TEAM in sock
+    assert any(l.startswith("ok") and " daemon " in l for l in lines)
+    assert any(l.startswith("ok") and " database " in l for l in lines)
+    # No hook is configured: a warning, not a failure.
+    assert any(l.startswith("WARN") and " hooks " in l for l in lines)
+    assert rc == 0, out
+
+
+def test_a_root_caller_is_an_admin(team):
+    c = Conn(team["sock"])
+    try:
+        h = c.call("hello")
+        assert h["admin"] is True and h["user"] == "root"
+        assert c.call("contact.list", owner="*")["contacts"]
+    finally:
+        c.close()
