@@ -73,7 +73,8 @@ def test_every_documented_config_key_is_accepted(tmp_path):
                      "hook": "/bin/true", "manager": "a@b.test",
                      "open": "lead demo", "closed": "won lost",
                      "max_connections_per_user": "10",
-                     "hook_max": "2"}.get(key, "10m")
+                     "hook_max": "2", "admin_group": "root",
+                     "socket_group": "root"}.get(key, "10m")
             conf = tmp_path / "c.conf"
             conf.write_text("[%s]\n%s = %s\n" % (section, key, value))
             p = subprocess.run([FOLLOWUPD, "--check-config", "--config",
