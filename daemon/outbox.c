@@ -35,6 +35,8 @@
 #define OUTBOX_HISTORY		3
 
 #define OUTBOX_JOURNAL		"journal"
+/* A hook run's lease lasts its time limit and this much (seconds). */
+#define OUTBOX_LEASE_SLACK	5
 #define OUTBOX_HOOK_PREFIX	"hook:"
 
 /* One delivery copied out of the store. */
@@ -809,11 +811,16 @@ outbox_hook_start(struct outbox_item *items, size_t n, time_t now)
 	}
 	run->next = outbox_runs;
 	outbox_runs = run;
-	/* A lease: should the daemon die now, the retry comes after it. */
+	/*
+	 * A lease: should the daemon die now, the retry comes after the run
+	 * would have been stopped (its time limit and a little), so a hook
+	 * that outlives us is not raced, and a reminder is not held up
+	 * longer than that.
+	 */
 	for (i = 0; i < n; i++)
 		store_delivery_set(outbox_store, items[i].outbox_id,
 		    items[i].channel, "pending", items[i].attempts,
-		    now + cf->hook_timeout + 60, NULL, now);
+		    now + cf->hook_timeout + OUTBOX_LEASE_SLACK, NULL, now);
 	return 0;
 }
 

@@ -74,14 +74,18 @@ const struct store_sql store_contact_sql[] = {
 	{ STMT_CONTACT_TOUCH,
 	  "UPDATE contacts SET last_activity_at = "
 	  "max(coalesce(last_activity_at, 0), ?2) WHERE id = ?1" },
+	/* The counts the triggers keep (schema 3). */
 	{ STMT_COUNT_CONTACTS,
-	  "SELECT count(*) FROM contacts "
-	  "WHERE owner = ?1 AND archived_at IS NULL" },
+	  "SELECT coalesce((SELECT contacts FROM owner_counts "
+	  "WHERE owner = ?1), 0)" },
 	{ STMT_COUNT_INTERACTIONS,
-	  "SELECT count(*) FROM interactions WHERE owner = ?1" },
+	  "SELECT coalesce((SELECT interactions FROM owner_counts "
+	  "WHERE owner = ?1), 0)" },
 	{ STMT_COUNT_PENDING,
-	  "SELECT count(*), coalesce(sum(due_at < ?2), 0) FROM followups "
-	  "WHERE owner = ?1 AND status = 'pending'" },
+	  "SELECT coalesce((SELECT pending FROM owner_counts "
+	  "WHERE owner = ?1), 0), "
+	  "(SELECT count(*) FROM followups "
+	  "WHERE owner = ?1 AND status = 'pending' AND due_at < ?2)" },
 	{ STMT_COUNT, NULL }
 };
 

@@ -135,6 +135,87 @@ static const char *const store_migrations[] = {
 	"CREATE INDEX interactions_owner ON interactions (owner);"
 	"CREATE INDEX deliveries_failed ON deliveries (outbox_id)"
 	"  WHERE status = 'failed';",
+
+	/*
+	 * 3: each rep's counts, kept by triggers, so status need not count
+	 * a year of rows on every call.  (Overdue depends on the time; it is
+	 * counted from the index, past due rows only.)
+	 */
+	"CREATE TABLE owner_counts ("
+	"  owner TEXT PRIMARY KEY,"
+	"  contacts INTEGER NOT NULL DEFAULT 0,"
+	"  interactions INTEGER NOT NULL DEFAULT 0,"
+	"  pending INTEGER NOT NULL DEFAULT 0"
+	") WITHOUT ROWID;"
+	"INSERT INTO owner_counts (owner)"
+	"  SELECT owner FROM contacts UNION SELECT owner FROM interactions"
+	"  UNION SELECT owner FROM followups;"
+	"UPDATE owner_counts SET"
+	"  contacts = (SELECT count(*) FROM contacts c"
+	"    WHERE c.owner = owner_counts.owner AND c.archived_at IS NULL),"
+	"  interactions = (SELECT count(*) FROM interactions i"
+	"    WHERE i.owner = owner_counts.owner),"
+	"  pending = (SELECT count(*) FROM followups f"
+	"    WHERE f.owner = owner_counts.owner AND f.status = 'pending');"
+	"CREATE TRIGGER contacts_count_insert AFTER INSERT ON contacts BEGIN"
+	"  INSERT INTO owner_counts (owner) VALUES (NEW.owner)"
+	"    ON CONFLICT DO NOTHING;"
+	"  UPDATE owner_counts SET contacts = contacts +"
+	"    (NEW.archived_at IS NULL) WHERE owner = NEW.owner;"
+	"END;"
+	"CREATE TRIGGER contacts_count_update AFTER UPDATE OF owner,"
+	"  archived_at ON contacts BEGIN"
+	"  UPDATE owner_counts SET contacts = contacts -"
+	"    (OLD.archived_at IS NULL) WHERE owner = OLD.owner;"
+	"  INSERT INTO owner_counts (owner) VALUES (NEW.owner)"
+	"    ON CONFLICT DO NOTHING;"
+	"  UPDATE owner_counts SET contacts = contacts +"
+	"    (NEW.archived_at IS NULL) WHERE owner = NEW.owner;"
+	"END;"
+	"CREATE TRIGGER contacts_count_delete AFTER DELETE ON contacts BEGIN"
+	"  UPDATE owner_counts SET contacts = contacts -"
+	"    (OLD.archived_at IS NULL) WHERE owner = OLD.owner;"
+	"END;"
+	"CREATE TRIGGER interactions_count_insert AFTER INSERT ON interactions"
+	"  BEGIN"
+	"  INSERT INTO owner_counts (owner) VALUES (NEW.owner)"
+	"    ON CONFLICT DO NOTHING;"
+	"  UPDATE owner_counts SET interactions = interactions + 1"
+	"    WHERE owner = NEW.owner;"
+	"END;"
+	"CREATE TRIGGER interactions_count_update AFTER UPDATE OF owner"
+	"  ON interactions BEGIN"
+	"  UPDATE owner_counts SET interactions = interactions - 1"
+	"    WHERE owner = OLD.owner;"
+	"  INSERT INTO owner_counts (owner) VALUES (NEW.owner)"
+	"    ON CONFLICT DO NOTHING;"
+	"  UPDATE owner_counts SET interactions = interactions + 1"
+	"    WHERE owner = NEW.owner;"
+	"END;"
+	"CREATE TRIGGER interactions_count_delete AFTER DELETE ON interactions"
+	"  BEGIN"
+	"  UPDATE owner_counts SET interactions = interactions - 1"
+	"    WHERE owner = OLD.owner;"
+	"END;"
+	"CREATE TRIGGER followups_count_insert AFTER INSERT ON followups BEGIN"
+	"  INSERT INTO owner_counts (owner) VALUES (NEW.owner)"
+	"    ON CONFLICT DO NOTHING;"
+	"  UPDATE owner_counts SET pending = pending +"
+	"    (NEW.status = 'pending') WHERE owner = NEW.owner;"
+	"END;"
+	"CREATE TRIGGER followups_count_update AFTER UPDATE OF owner, status"
+	"  ON followups BEGIN"
+	"  UPDATE owner_counts SET pending = pending -"
+	"    (OLD.status = 'pending') WHERE owner = OLD.owner;"
+	"  INSERT INTO owner_counts (owner) VALUES (NEW.owner)"
+	"    ON CONFLICT DO NOTHING;"
+	"  UPDATE owner_counts SET pending = pending +"
+	"    (NEW.status = 'pending') WHERE owner = NEW.owner;"
+	"END;"
+	"CREATE TRIGGER followups_count_delete AFTER DELETE ON followups BEGIN"
+	"  UPDATE owner_counts SET pending = pending -"
+	"    (OLD.status = 'pending') WHERE owner = OLD.owner;"
+	"END;",
 };
 #define STORE_SCHEMA_VERSION \
 	((int)(sizeof store_migrations / sizeof store_migrations[0]))
@@ -179,7 +260,8 @@ store_exec(struct store *st, const char *sql)
 
 	rc = sqlite3_exec(st->db, sql, NULL, NULL, &msg);
 	if (rc != SQLITE_OK) {
-		log_warnx("store: %s: %s", sql[0] == 'C' ? "schema" : sql,
+		/* A migration is long: name it, not the whole text. */
+		log_warnx("store: %s: %s", strlen(sql) > 64 ? "schema" : sql,
 		    msg != NULL ? msg : sqlite3_errstr(rc));
 		st->last = store_result_of(rc);
 	}
@@ -289,6 +371,24 @@ fail:
 }
 
 /*
+ * Why path or its directory (where the WAL and its index live) cannot be
+ * written, or NULL if both can.
+ */
+static const char *
+store_unwritable(const char *path)
+{
+	char		*copy;
+	int		 rc;
+
+	if (access(path, W_OK) != 0 && errno != ENOENT)
+		return strerror(errno);
+	copy = xstrdup(path);
+	rc = access(dirname(copy), W_OK);
+	free(copy);
+	return rc != 0 ? strerror(errno) : NULL;
+}
+
+/*
  * Open (creating if needed) the database at path, set it up for durable
  * WAL use, migrate its schema and prepare every statement.
  *
@@ -301,7 +401,7 @@ store_open(const char *path, char **cause)
 {
 	struct store	*st;
 	sqlite3_stmt	*s;
-	const char	*mode;
+	const char	*mode, *why;
 	size_t		 i, j;
 	int		 rc;
 
@@ -320,6 +420,13 @@ store_open(const char *path, char **cause)
 	}
 	sqlite3_extended_result_codes(st->db, 1);
 	sqlite3_busy_timeout(st->db, 2000);
+	if ((why = store_unwritable(path)) != NULL ||
+	    sqlite3_db_readonly(st->db, "main") == 1) {
+		xasprintf(cause, "%s cannot be written (%s): followupd needs "
+		    "to write the database and its directory", path,
+		    why != NULL ? why : "read-only");
+		goto fail;
+	}
 
 	/* Reading the mode also proves the file is a database. */
 	if (sqlite3_prepare_v2(st->db, "PRAGMA journal_mode = WAL", -1, &s,

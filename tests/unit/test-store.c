@@ -343,7 +343,7 @@ test_open_creates_schema(void **state)
 	struct fx	*fx = *state;
 	struct stat	 sb;
 
-	assert_int_equal(store_schema_version(fx->st), 2);
+	assert_int_equal(store_schema_version(fx->st), 3);
 	assert_int_equal(stat(fx->path, &sb), 0);
 	assert_true(S_ISREG(sb.st_mode));
 	assert_false(store_in_txn(fx->st));
@@ -368,7 +368,7 @@ test_open_makes_missing_directories(void **state)
 	snprintf(path, sizeof path, "%s/a/b/followup.db", fx->dir);
 	if ((st = store_open(path, &cause)) == NULL)
 		fail_msg("store_open: %s", cause);
-	assert_int_equal(store_schema_version(st), 2);
+	assert_int_equal(store_schema_version(st), 3);
 	store_close(st);
 	snprintf(path, sizeof path, "%s/a/b", fx->dir);
 	assert_int_equal(stat(path, &sb), 0);
@@ -389,7 +389,7 @@ test_reopen_keeps_data(void **state)
 	store_close(fx->st);
 	if ((fx->st = store_open(fx->path, &cause)) == NULL)
 		fail_msg("reopen: %s", cause);
-	assert_int_equal(store_schema_version(fx->st), 2);
+	assert_int_equal(store_schema_version(fx->st), 3);
 	assert_int_equal(store_contact_get(fx->st, "ana", id, &c), STORE_OK);
 	assert_string_equal(c.name, "Dana Scully");
 	assert_string_equal(c.company, "FBI");
@@ -1292,6 +1292,141 @@ test_contact_counts(void **state)
 	json_decref(counts);
 }
 
+/* The counts the triggers keep equal a recount, for every rep. */
+static void
+assert_counts_recount(struct fx *fx)
+{
+	static const char *const checks[] = {
+		"SELECT count(*) FROM owner_counts o WHERE contacts != "
+		"(SELECT count(*) FROM contacts c WHERE c.owner = o.owner "
+		"AND c.archived_at IS NULL)",
+		"SELECT count(*) FROM owner_counts o WHERE interactions != "
+		"(SELECT count(*) FROM interactions i WHERE i.owner = o.owner)",
+		"SELECT count(*) FROM owner_counts o WHERE pending != "
+		"(SELECT count(*) FROM followups f WHERE f.owner = o.owner "
+		"AND f.status = 'pending')",
+		"SELECT count(*) FROM (SELECT owner FROM contacts UNION "
+		"SELECT owner FROM followups) WHERE owner NOT IN "
+		"(SELECT owner FROM owner_counts)",
+	};
+	size_t	i;
+
+	for (i = 0; i < sizeof checks / sizeof checks[0]; i++) {
+		if (sql_int(fx->path, checks[i]) != 0)
+			fail_msg("counts differ from a recount: %s", checks[i]);
+	}
+}
+
+static void
+test_counts_follow_every_change(void **state)
+{
+	struct fx		*fx = *state;
+	struct fu_followup	 f;
+	int64_t			 a, b, f1, f2;
+	int			 n;
+
+	a = add_contact(fx->st, "ana", "A", NULL, NOW - DAY);
+	b = add_contact(fx->st, "ana", "B", NULL, NOW - DAY);
+	add_contact(fx->st, "bob", "C", NULL, NOW - DAY);
+	add_interaction(fx->st, "ana", a, "call", NOW - HOUR);
+	add_interaction(fx->st, "ana", b, "call", NOW - HOUR);
+	f1 = add_followup(fx->st, "ana", a, "followup", NOW + DAY);
+	f2 = add_followup(fx->st, "ana", b, "followup", NOW + DAY);
+	add_followup(fx->st, "ana", b, "callback", NOW + 2 * DAY);
+	assert_counts_recount(fx);
+	assert_int_equal(close_followup(fx->st, "ana", f1, "done", NOW),
+	    STORE_OK);
+	assert_counts_recount(fx);
+	begin(fx->st);
+	assert_int_equal(store_contact_reassign(fx->st, b, "bob", NOW, &n),
+	    STORE_OK);
+	commit(fx->st);
+	assert_int_equal(n, 2);
+	assert_counts_recount(fx);
+	assert_int_equal(sql_int(fx->path, "SELECT pending FROM owner_counts "
+	    "WHERE owner = 'bob'"), 2);
+	assert_int_equal(sql_int(fx->path, "SELECT interactions FROM "
+	    "owner_counts WHERE owner = 'bob'"), 1);
+	begin(fx->st);
+	assert_int_equal(store_contact_set_archived(fx->st, "bob", b, 1, NOW,
+	    &n), STORE_OK);
+	commit(fx->st);
+	assert_int_equal(n, 2);
+	assert_counts_recount(fx);
+	begin(fx->st);
+	assert_int_equal(store_contact_set_archived(fx->st, "bob", b, 0, NOW,
+	    &n), STORE_OK);
+	commit(fx->st);
+	assert_counts_recount(fx);
+	/* A write rolled back leaves the counts as they were. */
+	memset(&f, 0, sizeof f);
+	f.contact_id = a;
+	f.owner = (char *)"ana";
+	f.kind = (char *)"followup";
+	f.due_at = f.remind_at = f.created_at = NOW;
+	f.remind_before = -1;
+	assert_int_equal(store_write_begin(fx->st), STORE_OK);
+	assert_int_equal(store_followup_insert(fx->st, &f), STORE_OK);
+	store_write_end(fx->st, 0);
+	assert_int_equal(store_commit(fx->st), 0);
+	assert_counts_recount(fx);
+	/* It is bob's now: closing it as ana's changes nothing. */
+	assert_int_not_equal(close_followup(fx->st, "ana", f2, "cancelled",
+	    NOW), STORE_OK);
+	assert_counts_recount(fx);
+}
+
+/* A database from before the counts gets them filled in on opening. */
+static void
+test_counts_filled_by_migration(void **state)
+{
+	struct fx	*fx = *state;
+	json_t		*counts;
+	int64_t		 a;
+	char		*cause = NULL;
+
+	a = add_contact(fx->st, "ana", "A", NULL, NOW - DAY);
+	add_interaction(fx->st, "ana", a, "call", NOW - HOUR);
+	add_followup(fx->st, "ana", a, "followup", NOW + DAY);
+	add_followup(fx->st, "ana", a, "followup", NOW - HOUR);
+	store_close(fx->st);
+	fx->st = NULL;
+	/* Back to schema 2, as an older followupd left it. */
+	sql_int(fx->path, "DROP TABLE owner_counts");
+	sql_int(fx->path, "DROP TRIGGER contacts_count_insert");
+	sql_int(fx->path, "DROP TRIGGER contacts_count_update");
+	sql_int(fx->path, "DROP TRIGGER contacts_count_delete");
+	sql_int(fx->path, "DROP TRIGGER interactions_count_insert");
+	sql_int(fx->path, "DROP TRIGGER interactions_count_update");
+	sql_int(fx->path, "DROP TRIGGER interactions_count_delete");
+	sql_int(fx->path, "DROP TRIGGER followups_count_insert");
+	sql_int(fx->path, "DROP TRIGGER followups_count_update");
+	sql_int(fx->path, "DROP TRIGGER followups_count_delete");
+	sql_int(fx->path, "PRAGMA user_version = 2");
+	assert_int_equal(sql_int(fx->path, "SELECT count(*) FROM "
+	    "sqlite_master WHERE name = 'owner_counts'"), 0);
+	assert_non_null(fx->st = store_open(fx->path, &cause));
+	assert_int_equal(store_schema_version(fx->st), 3);
+	assert_counts_recount(fx);
+	counts = json_object();
+	assert_int_equal(store_contact_counts(fx->st, "ana", NOW, counts),
+	    STORE_OK);
+	assert_int_equal(json_integer_value(json_object_get(counts,
+	    "contacts")), 1);
+	assert_int_equal(json_integer_value(json_object_get(counts,
+	    "interactions")), 1);
+	assert_int_equal(json_integer_value(json_object_get(counts,
+	    "followups_pending")), 2);
+	assert_int_equal(json_integer_value(json_object_get(counts,
+	    "overdue")), 1);
+	/* An unknown rep has nothing. */
+	assert_int_equal(store_contact_counts(fx->st, "nobody", NOW, counts),
+	    STORE_OK);
+	assert_int_equal(json_integer_value(json_object_get(counts,
+	    "followups_pending")), 0);
+	json_decref(counts);
+}
+
 int
 main(void)
 {
@@ -1322,6 +1457,8 @@ main(void)
 		T(test_contact_stale),
 		T(test_user_get_put),
 		T(test_contact_counts),
+		T(test_counts_follow_every_change),
+		T(test_counts_filled_by_migration),
 	};
 #undef T
 #undef T_DIR

@@ -1,0 +1,174 @@
+"""Faults around the daemon: hooks that fail, hang, print megabytes or
+close their input early; a database locked by another program, on a
+read-only file system, truncated, or not a database at start.  Each gets a
+clear error (or a retry), the daemon keeps serving, and no reminder or
+record is lost.
+"""
+
+import glob
+import os
+import sqlite3
+import subprocess
+import time
+
+import pytest
+
+from fu import FOLLOWUPD
+
+
+def wait_for(pred, timeout=60, step=0.1):
+    end = time.time() + timeout
+    while time.time() < end:
+        v = pred()
+        if v:
+            return v
+        time.sleep(step)
+    return pred()
+
+
+def hook_daemon(make_daemon, tmp_path, body, extra=""):
+    hook = tmp_path / "hook"
+    hook.write_text("#!/bin/sh\n" + body)
+    hook.chmod(0o755)
+    return make_daemon("[reminders]\nlead = 0\nhook = %s\nhook_retry = 1s\n"
+                       "hook_timeout = 2s\n%s" % (hook, extra))
+
+
+def due_soon(d, n=1, secs=1, reason=None):
+    c = d.call("contact.add", name="Fault")["contact"]
+    return [d.call("followup.add", contact=c["id"],
+                   due="in %d seconds" % secs, remind_before=0,
+                   reason=reason)["followup"]["id"] for _ in range(n)]
+
+
+def test_failing_hook_is_retried_until_it_delivers_once(make_daemon,
+                                                        tmp_path):
+    # Fails twice, then delivers: one message in the end.
+    d = hook_daemon(make_daemon, tmp_path,
+                    "n=$(cat %s/count 2>/dev/null || echo 0)\n"
+                    "echo $((n + 1)) > %s/count\n"
+                    "[ $n -ge 2 ] || { echo 'relay said no' >&2; exit 1; }\n"
+                    "cat > %s/delivered.$n\n" % ((tmp_path,) * 3))
+    due_soon(d)
+    assert wait_for(lambda: glob.glob(str(tmp_path / "delivered.*")), 30)
+    time.sleep(1.5)
+    assert len(glob.glob(str(tmp_path / "delivered.*"))) == 1
+    assert (tmp_path / "count").read_text().strip() == "3"
+    assert "relay said no" in d.log.read_text()
+    assert d.call("status")["outbox_backlog"] == 0
+
+
+def test_hanging_hook_is_stopped_and_the_daemon_keeps_serving(make_daemon,
+                                                              tmp_path):
+    d = hook_daemon(make_daemon, tmp_path, "sleep 600\n")
+    due_soon(d)
+    # While the hook hangs, requests are answered at once.
+    t = time.time()
+    for _ in range(20):
+        d.call("hello")
+        time.sleep(0.1)
+    assert time.time() - t < 20
+    assert wait_for(lambda: "timed out" in d.log.read_text() or
+                    "time limit" in d.log.read_text(), 30), \
+        d.log.read_text()[-2000:]
+    assert d.call("status")["last_delivery_error"] is not None
+
+
+def test_hook_printing_megabytes_is_cut_short_in_memory(make_daemon,
+                                                        tmp_path):
+    d = hook_daemon(make_daemon, tmp_path,
+                    "cat > /dev/null\nhead -c 30000000 /dev/zero | "
+                    "tr '\\0' 'x'\necho\necho the last line\nexit 3\n")
+    due_soon(d)
+    assert wait_for(lambda: d.call("status")["last_delivery_error"], 60)
+    err = d.call("status")["last_delivery_error"]["error"]
+    assert "the last line" in err and len(err) < 4096, err[:200]
+    with open("/proc/%d/status" % d.proc.pid) as f:
+        rss = [int(l.split()[1]) for l in f if l.startswith("VmRSS")][0]
+    assert rss < 128 * 1024, "%d KiB resident" % rss
+
+
+def test_hook_closing_its_input_early_is_judged_by_its_exit(make_daemon,
+                                                           tmp_path):
+    # The message is far larger than a pipe: the daemon meets EPIPE.
+    d = hook_daemon(make_daemon, tmp_path,
+                    "exec 0<&-\necho ok >> %s/ran\nexit 0\n" % tmp_path)
+    ids = due_soon(d, n=300, secs=2, reason="r" * 900)
+    assert wait_for(lambda: (tmp_path / "ran").exists(), 30)
+    assert wait_for(lambda: d.call("status")["outbox_backlog"] == 0, 30)
+    assert d.call("hello")["server"] == "followupd"
+    assert len(ids) == 300
+
+
+def test_database_locked_by_another_program(make_daemon):
+    d = make_daemon()
+    c = d.connect(timeout=30)
+    kept = c.call("contact.add", name="Before the lock")["contact"]["id"]
+    other = sqlite3.connect(d.db, isolation_level=None, timeout=30)
+    other.execute("BEGIN EXCLUSIVE")
+    try:
+        r = c.request("contact.add", {"name": "While locked"})
+        assert not r["ok"] and r["error"]["code"] == "unavailable", r
+        assert "locked" in r["error"]["message"]
+        # Reads go on.
+        assert c.call("contact.get", id=kept)["contact"]["name"] == \
+            "Before the lock"
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    r = c.request("contact.add", {"name": "After the lock"})
+    assert r["ok"], r
+    names = [x["name"] for x in c.call("contact.list")["contacts"]]
+    assert names == ["Before the lock", "After the lock"]
+    c.close()
+
+
+def start_fails(tmp_path, db):
+    p = subprocess.run([FOLLOWUPD, "--socket", str(tmp_path / "x.sock"),
+                        "--database", str(db)], capture_output=True,
+                       text=True, timeout=60, env=dict(os.environ,
+                                                       TZ="UTC"))
+    assert p.returncode == 1, p.stderr
+    assert not (tmp_path / "x.sock").exists()
+    return p.stderr
+
+
+def test_damaged_database_at_start_is_a_clear_error(make_daemon, tmp_path):
+    d = make_daemon()
+    for i in range(300):
+        d.call("contact.add", name="Contact %d" % i, notes="n" * 500)
+    d.stop()
+    good = open(d.db, "rb").read()
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    # Cut short: the schema pages are gone.
+    trunc = bad / "truncated.db"
+    trunc.write_bytes(good[:4096])
+    err = start_fails(bad, trunc)
+    assert "malformed" in err or "cannot use" in err, err
+    assert trunc.read_bytes() == good[:4096]      # left for inspection
+    # Garbage over the header.
+    junk = bad / "junk.db"
+    junk.write_bytes(b"\xff" * 100 + good[100:])
+    err = start_fails(bad, junk)
+    assert "not a database" in err or "cannot use" in err, err
+    assert junk.stat().st_size == len(good)
+
+
+def test_read_only_file_system_at_start(make_daemon, tmp_path):
+    mnt = tmp_path / "ro"
+    mnt.mkdir()
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs",
+                        str(mnt)], capture_output=True, text=True)
+    if r.returncode != 0:
+        pytest.skip("cannot mount a tmpfs here: " + r.stderr.strip())
+    try:
+        d = make_daemon()
+        d.call("contact.add", name="On a read-only disk")
+        d.stop()
+        subprocess.run(["cp", d.db, str(mnt / "fu.db")], check=True)
+        subprocess.run(["mount", "-o", "remount,ro", str(mnt)], check=True)
+        err = start_fails(tmp_path, mnt / "fu.db")
+        assert "cannot be written" in err and "Read-only" in err, err
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)])
