@@ -129,9 +129,13 @@ def test_normal_client_is_served_under_hostile_load(make_daemon):
     # Served promptly: a small multiple of the unloaded figure (with a
     # floor for scheduler noise on a busy two-core machine).
     assert pct(loaded, .99) < max(20 * pct(base, .99), 0.25)
-    # Bounded: each deaf client costs at most its buffer limits.
+    # Bounded: each deaf client costs at most its buffer limits.  (Under
+    # AddressSanitizer freed memory sits in quarantine: no figure holds.)
+    with open("/proc/%d/maps" % pid) as f:
+        asan = "libasan" in f.read()
     per_deaf = (rss50 - rss25) / 25.0
-    assert per_deaf < 4096, "%.0f KiB per deaf client" % per_deaf
-    assert rss50 < 512 * 1024
+    if not asan:
+        assert per_deaf < 4096, "%.0f KiB per deaf client" % per_deaf
+        assert rss50 < 256 * 1024
     # The daemon is still whole and answers a new client.
     assert d.call("hello")["server"] == "followupd"
