@@ -145,6 +145,37 @@ int		 rules_notice_passed(int, const struct rules_followup *, time_t);
 const char	*rules_notice_name(int);
 time_t		 rules_next_digest(time_t, const char *, int);
 
+/* cadence.c */
+struct cadence_hours {
+	unsigned int	 workdays;	/* bit 0 = Sunday ... bit 6 = Saturday */
+	int		 start;		/* minutes after local midnight */
+	int		 end;
+};
+struct cadence_day {
+	int		 year, month, mday;
+	int		 wday;		/* 0 = Sunday */
+	int		 minute;	/* after local midnight */
+	long		 daynum;	/* days since 1970-01-01 */
+	long		 week;		/* Monday-to-Sunday weeks since 1970 */
+};
+struct cadence_attempt {
+	time_t		 at;
+	int		 voicemail;	/* a message was left */
+};
+int		 cadence_local(time_t, const char *, struct cadence_day *);
+time_t		 cadence_instant(const struct cadence_day *, int, int,
+		     const char *);
+time_t		 cadence_fit(time_t, const char *,
+		     const struct cadence_hours *);
+time_t		 cadence_workdays_later(time_t, const char *,
+		     const struct cadence_hours *, int);
+unsigned int	 cadence_rhythm(const struct cadence_hours *, int, long);
+int		 cadence_voicemails_in_week(const struct cadence_attempt *,
+		     size_t, long, const char *);
+time_t		 cadence_next_attempt(const struct cadence_attempt *, size_t,
+		     const char *, const struct cadence_hours *, int,
+		     const char **);
+
 /* store.c */
 enum store_result {
 	STORE_OK,
