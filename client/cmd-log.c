@@ -27,11 +27,14 @@ cmd_log_exec(struct client *c, int argc, char **argv)
 		{ "callback",	no_argument,		NULL, 'c' },
 		{ "reason",	required_argument,	NULL, 'r' },
 		{ "tz",		required_argument,	NULL, 'z' },
+		{ "no-next",	no_argument,		NULL, 'N' },
+		{ "force",	no_argument,		NULL, 'f' },
 		{ NULL,		0,			NULL, 0 }
 	};
-	json_t		*args, *r, *fu;
+	json_t		*args, *r, *fu, *in, *vm;
 	long long	 id;
-	int		 ch, rc, callback = 0;
+	int		 ch, rc, callback = 0, no_next = 0;
+	const char	*outcome, *why;
 
 	args = json_object();
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -59,6 +62,13 @@ cmd_log_exec(struct client *c, int argc, char **argv)
 		case 'z':
 			json_object_set_new(args, "tz", json_string(optarg));
 			break;
+		case 'N':
+			no_next = 1;
+			json_object_set_new(args, "no_next", json_true());
+			break;
+		case 'f':
+			json_object_set_new(args, "force", json_true());
+			break;
 		default:
 			json_decref(args);
 			return cmd_usage_error(&cmd_log_entry, "unknown option");
@@ -72,6 +82,11 @@ cmd_log_exec(struct client *c, int argc, char **argv)
 	if (cmd_parse_id(&cmd_log_entry, argv[optind], &id) != 0) {
 		json_decref(args);
 		return EXIT_USAGE;
+	}
+	if (no_next && json_object_get(args, "next") != NULL) {
+		json_decref(args);
+		return cmd_usage_error(&cmd_log_entry, "--no-next and --next "
+		    "cannot go together");
 	}
 	if (callback && json_object_get(args, "next") == NULL) {
 		json_decref(args);
@@ -91,13 +106,36 @@ cmd_log_exec(struct client *c, int argc, char **argv)
 		json_decref(r);
 		return 0;
 	}
-	printf("Logged %s with contact %lld.\n",
-	    out_str(json_object_get(r, "interaction"), "kind", "?"), id);
+	in = json_object_get(r, "interaction");
+	outcome = out_str(in, "outcome", NULL);
+	printf("Logged %s #%lld with contact %lld%s%s%s.\n",
+	    out_str(in, "kind", "?"),
+	    (long long)json_integer_value(json_object_get(in, "id")), id,
+	    outcome != NULL ? " (" : "", outcome != NULL ? outcome : "",
+	    outcome != NULL ? ")" : "");
+	fu = json_object_get(r, "completed");
+	if (json_is_object(fu))
+		printf("Completed follow-up #%lld, which this answers.\n",
+		    (long long)json_integer_value(json_object_get(fu, "id")));
+	vm = json_object_get(r, "voicemails_this_week");
+	if (json_is_integer(vm))
+		printf("Voicemails this week: %lld of %lld%s.\n",
+		    (long long)json_integer_value(vm),
+		    (long long)json_integer_value(json_object_get(r,
+		    "voicemail_limit")),
+		    json_is_true(json_object_get(r, "over_limit")) ?
+		    ", over the limit" : "");
 	fu = json_object_get(r, "followup");
+	why = out_str(r, "why", NULL);
 	if (json_is_object(fu)) {
-		printf("Next:\n");
+		if (why != NULL)
+			printf("Next, %s:\n", why);
+		else
+			printf("Next:\n");
 		out_followup_line(stdout, fu, time(NULL));
-	}
+	} else if (!no_next && outcome != NULL &&
+	    strcmp(outcome, "reached") == 0)
+		printf("Nothing planned next; add --next WHEN to plan it.\n");
 	json_decref(r);
 	return 0;
 }
@@ -105,14 +143,20 @@ cmd_log_exec(struct client *c, int argc, char **argv)
 const struct cmd_entry cmd_log_entry = {
 	"log",
 	"CONTACT call|voicemail|email|meeting|note [--outcome O] [--note T] "
-	"[--at WHEN]\n        [--next WHEN [--callback] [--reason T]] "
-	"[--tz ZONE|contact]",
+	"[--at WHEN]\n        [--next WHEN [--callback] [--reason T] [--force] "
+	"| --no-next] [--tz ZONE|contact]",
 	"Record what happened with a contact.  --outcome is one of reached,\n"
 	"no-answer, voicemail, message, busy, wrong-number, info-sent,\n"
 	"meeting-set, not-interested, other.  --at says when it happened "
-	"(default:\nnow).  --next plans the next step at WHEN (--callback for "
-	"a time agreed\nwith the prospect).  WHEN is any date \"date -d\" "
-	"understands, or \"in 3 days\",\nread in your zone, or in ZONE, or in "
-	"the contact's with --tz contact.",
+	"(default:\nnow).  Logging a call, voicemail, meeting (or an email "
+	"with an outcome)\ncompletes the contact's overdue or today's "
+	"follow-up.  The outcome proposes\nthe next step: no-answer, voicemail, "
+	"busy and message the next attempt by\nthe voicemail cadence; "
+	"info-sent a follow-up some working days later;\n--no-next plans "
+	"nothing.  --next plans it at WHEN instead (--callback for a\ntime "
+	"agreed with the prospect; --force into a week that already holds "
+	"the\nvoicemail limit).  WHEN is any date \"date -d\" understands, or "
+	"\"in 3 days\",\nread in your zone, or in ZONE, or in the contact's "
+	"with --tz contact.",
 	cmd_log_exec
 };

@@ -31,14 +31,6 @@ struct config_parse {
 	int			 stages_closed_set;
 };
 
-/*
- * Keys of the design that this version reads but does not act on yet:
- * refused, so that nobody counts on a hook or a digest that never runs.
- */
-static const char *const config_not_yet[] = {
-	"workdays", "hours", "voicemails_per_week", NULL
-};
-
 static const char *const config_day_names[7] = {
 	"sun", "mon", "tue", "wed", "thu", "fri", "sat"
 };
@@ -67,6 +59,8 @@ config_new(void)
 	cf->hours_end = 17 * 60;
 	cf->voicemails_per_week = 3;
 	cf->stale_after = 14 * 86400;
+	cf->info_sent_days = 2;
+	cf->callback_tolerance = 15 * 60;
 
 	list = xstrdup(FU_DEFAULT_OPEN_STAGES);
 	for (word = strtok_r(list, " ", &save); word != NULL;
@@ -337,19 +331,11 @@ config_handler(void *arg, const char *section, const char *key,
 	struct fu_config	*cf = p->cf;
 	long			 n;
 	char			*end;
-	int			 i;
 
 	if (p->cause != NULL)
 		return 0;	/* inih reads on; the first error stands */
 	if (key == NULL)
 		return 1;	/* a section header alone */
-	for (i = 0; config_not_yet[i] != NULL; i++) {
-		if (strcmp(key, config_not_yet[i]) == 0) {
-			xasprintf(&p->cause, "[%s] %s is not supported by "
-			    "followupd %s yet", section, key, PACKAGE_VERSION);
-			return 0;
-		}
-	}
 	if (strcmp(section, "daemon") == 0) {
 		if (strcmp(key, "socket") == 0) {
 			if (*value != '/')
@@ -494,10 +480,28 @@ config_handler(void *arg, const char *section, const char *key,
 		if (strcmp(key, "voicemails_per_week") == 0) {
 			errno = 0;
 			n = strtol(value, &end, 10);
-			if (errno != 0 || *end != '\0' || n < 0 || n > 7)
+			if (errno != 0 || *end != '\0' || n < 1 || n > 7)
 				return config_bad(p, section, key, value,
-				    "must be a number from 0 to 7");
+				    "must be a number from 1 to 7");
 			cf->voicemails_per_week = (int)n;
+			return 1;
+		}
+		if (strcmp(key, "info_sent_days") == 0) {
+			errno = 0;
+			n = strtol(value, &end, 10);
+			if (errno != 0 || *end != '\0' || n < 1 || n > 30)
+				return config_bad(p, section, key, value,
+				    "must be a number of working days from 1 "
+				    "to 30");
+			cf->info_sent_days = (int)n;
+			return 1;
+		}
+		if (strcmp(key, "callback_tolerance") == 0) {
+			if (config_parse_duration(value,
+			    &cf->callback_tolerance) != 0 ||
+			    cf->callback_tolerance > 4 * 3600)
+				return config_bad(p, section, key, value,
+				    "must be a duration from 0s to 4h");
 			return 1;
 		}
 		if (strcmp(key, "stale_after") == 0) {

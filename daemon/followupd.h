@@ -91,6 +91,8 @@ struct fu_config {
 	int		 hours_end;
 	int		 voicemails_per_week;
 	long		 stale_after;	/* seconds */
+	int		 info_sent_days;	/* working days to discuss info */
+	long		 callback_tolerance; /* a callback kept this close */
 
 	char		*open_stages[CONFIG_MAX_STAGES];
 	int		 nopen;
@@ -419,6 +421,21 @@ int		 ops_text_arg(struct op_ctx *, json_t *, const char *, size_t,
 		     int, char **, int *);
 int		 ops_contact(struct op_ctx *, int64_t, struct fu_contact *);
 int		 ops_owner_arg(struct op_ctx *, json_t *, int, const char **);
+
+/* nextstep.c */
+void		 nextstep_hours(struct op_ctx *, const char *,
+		     struct cadence_hours *);
+char		*nextstep_zone(struct op_ctx *, const struct fu_contact *);
+int		 nextstep_voicemails_in_week(struct op_ctx *,
+		     const struct fu_contact *, time_t);
+int		 nextstep_check_week(struct op_ctx *, const struct fu_contact *,
+		     time_t, const char *, int);
+int		 nextstep_complete(struct op_ctx *, const struct fu_contact *,
+		     const struct fu_interaction *, const char *,
+		     struct fu_followup *);
+int		 nextstep_propose(struct op_ctx *, const struct fu_contact *,
+		     const struct fu_interaction *, time_t *, const char **,
+		     const char **);
 
 /* op-*.c: one handler per op, all of this shape. */
 typedef int	(*op_handler)(struct op_ctx *, json_t *, json_t **);

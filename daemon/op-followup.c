@@ -175,6 +175,7 @@ op_followup_add(struct op_ctx *ctx, json_t *args, json_t **result)
 	if (ops_zone(ctx, args, &c, &zone) != 0 ||
 	    ops_time_arg(ctx, args, "due", zone, &due) != 0 ||
 	    followup_check_future(ctx, "due", due, force) != 0 ||
+	    nextstep_check_week(ctx, &c, due, kind, force) != 0 ||
 	    op_followup_create(ctx, &c, due, kind, reason, remind, &f) != 0)
 		goto out;
 	*result = json_pack("{s:o}", "followup", followup_json(&f, ctx->now));

@@ -71,22 +71,46 @@ interaction_bad_word(struct op_ctx *ctx, const char *name, const char *word,
 	return -1;
 }
 
-/* interaction.add: record a call, voicemail, email, meeting or note. */
+/* The reason an automatic next step carries when the rep gives none. */
+static const char *
+interaction_default_reason(const char *outcome)
+{
+	if (strcmp(outcome, "info-sent") == 0)
+		return "discuss the information sent";
+	if (strcmp(outcome, "voicemail") == 0)
+		return "try again (voicemail left)";
+	if (strcmp(outcome, "message") == 0)
+		return "try again (message left)";
+	if (strcmp(outcome, "busy") == 0)
+		return "try again (line busy)";
+	return "try again (no answer)";
+}
+
+/*
+ * interaction.add: record a call, voicemail, email, meeting or note;
+ * complete the follow-up it answers; plan the next step the rep gives, or
+ * the one the outcome proposes (the voicemail cadence, working days after
+ * information sent) unless no_next.
+ */
 int
 op_interaction_add(struct op_ctx *ctx, json_t *args, json_t **result)
 {
 	struct fu_contact	 c;
 	struct fu_interaction	 in;
-	struct fu_followup	 next;
+	struct fu_followup	 next, done;
 	const char		*kind = ops_str(args, "kind");
 	const char		*next_kind = ops_str(args, "next_kind");
+	const char		*why = NULL, *auto_kind;
 	char			*outcome = NULL, *reason = NULL, *zone = NULL;
 	time_t			 due;
 	enum store_result	 r;
-	int			 rc = -1, have_next = 0;
+	int			 rc = -1, have_next = 0, have_done = 0, vm = -1;
+	int			 force = ops_bool(args, "force");
+	json_t			*res;
 
 	memset(&in, 0, sizeof in);
 	memset(&c, 0, sizeof c);
+	memset(&done, 0, sizeof done);
 	if (!interaction_word_in(interaction_kinds, kind))
 		return interaction_bad_word(ctx, "kind", kind,
 		    interaction_kinds);
@@ -95,6 +119,9 @@ op_interaction_add(struct op_ctx *ctx, json_t *args, json_t **result)
 	else if (!interaction_word_in(interaction_next_kinds, next_kind))
 		return interaction_bad_word(ctx, "next_kind", next_kind,
 		    interaction_next_kinds);
+	if (ops_str(args, "next") != NULL && ops_bool(args, "no_next"))
+		return reply_error(ctx, FU_ERR_BAD_REQUEST, "\"next\" and "
+		    "\"no_next\" cannot go together");
 	if (ops_text_arg(ctx, args, "outcome", FU_SHORT_MAX, 0, &outcome,
 	    NULL) != 0)
 		return -1;
@@ -140,6 +167,8 @@ op_interaction_add(struct op_ctx *ctx, json_t *args, json_t **result)
 		reply_store_error(ctx, r, "contact", c.id);
 		goto out;
 	}
+	if ((have_done = nextstep_complete(ctx, &c, &in, zone, &done)) < 0)
+		goto out;
 	if (ops_str(args, "next") != NULL) {
 		if (ops_time_arg(ctx, args, "next", zone, &due) != 0)
 			goto out;
@@ -148,18 +177,50 @@ op_interaction_add(struct op_ctx *ctx, json_t *args, json_t **result)
 			    "the past; give a later date or time");
 			goto out;
 		}
+		if (nextstep_check_week(ctx, &c, due, next_kind, force) != 0)
+			goto out;
 		if (op_followup_create(ctx, &c, due, next_kind, reason, -1,
 		    &next) != 0)
 			goto out;
 		have_next = 1;
+	} else if (!ops_bool(args, "no_next")) {
+		switch (nextstep_propose(ctx, &c, &in, &due, &auto_kind,
+		    &why)) {
+		case -1:
+			goto out;
+		case 1:
+			if (op_followup_create(ctx, &c, due, auto_kind,
+			    reason != NULL ? reason : have_done &&
+			    done.reason != NULL ? done.reason :
+			    interaction_default_reason(in.outcome), -1,
+			    &next) != 0)
+				goto out;
+			have_next = 1;
+			break;
+		}
 	}
-	*result = json_pack("{s:o s:o}", "interaction", interaction_json(&in),
-	    "followup", have_next ? followup_json(&next, ctx->now) :
-	    json_null());
+	if (in.outcome != NULL && strcmp(in.outcome, "voicemail") == 0 &&
+	    (vm = nextstep_voicemails_in_week(ctx, &c, in.at)) < 0)
+		goto out;
+	res = json_pack("{s:o s:o s:o s:s?}", "interaction",
+	    interaction_json(&in), "followup", have_next ?
+	    followup_json(&next, ctx->now) : json_null(), "completed",
+	    have_done ? followup_json(&done, ctx->now) : json_null(), "why",
+	    why);
+	if (vm >= 0) {
+		json_object_set_new(res, "voicemails_this_week",
+		    json_integer(vm));
+		json_object_set_new(res, "voicemail_limit",
+		    json_integer(ctx->cf->voicemails_per_week));
+		json_object_set_new(res, "over_limit",
+		    json_boolean(vm > ctx->cf->voicemails_per_week));
+	}
+	*result = res;
 	rc = 0;
 out:
 	if (have_next)
 		fu_followup_clear(&next);
+	fu_followup_clear(&done);
 	fu_interaction_clear(&in);
 	fu_contact_clear(&c);
 	free(outcome);

@@ -71,7 +71,8 @@ static const struct op_entry op_table[FU_OP_COUNT] = {
 	    { "contact", ARG_ID, REQ }, { "kind", ARG_STRING, REQ },
 	    { "outcome", ARG_TEXT }, { "note", ARG_TEXT },
 	    { "at", ARG_STRING }, { "next", ARG_STRING },
-	    { "next_kind", ARG_STRING }, { "reason", ARG_TEXT }, TZ_ARG,
+	    { "next_kind", ARG_STRING }, { "reason", ARG_TEXT },
+	    { "no_next", ARG_BOOL }, { "force", ARG_BOOL }, TZ_ARG,
 	    { NULL } } },
 	[FU_OP_INTERACTION_LIST] = { op_interaction_list, 0, {
 	    { "contact", ARG_ID, REQ }, { "since", ARG_STRING },

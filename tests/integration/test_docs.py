@@ -74,7 +74,9 @@ def test_every_documented_config_key_is_accepted(tmp_path):
                      "open": "lead demo", "closed": "won lost",
                      "max_connections_per_user": "10",
                      "hook_max": "2", "admin_group": "root",
-                     "socket_group": "root"}.get(key, "10m")
+                     "socket_group": "root", "workdays": "mon-fri",
+                     "hours": "09:00-17:00", "voicemails_per_week": "3",
+                     "info_sent_days": "2"}.get(key, "10m")
             conf = tmp_path / "c.conf"
             conf.write_text("[%s]\n%s = %s\n" % (section, key, value))
             p = subprocess.run([FOLLOWUPD, "--check-config", "--config",

@@ -136,9 +136,14 @@ def test_interaction_with_next_schedules_and_lists(conn, cid):
     assert r["followup"]["kind"] == "callback"
     assert r["followup"]["reason"] == "walk through the quote"
     v = conn.call("interaction.add", contact=cid, kind="voicemail")
-    assert v["interaction"]["outcome"] == "voicemail" and v["followup"] is None
+    assert v["interaction"]["outcome"] == "voicemail"
+    assert v["followup"]["kind"] == "followup"     # the cadence's next try
+    assert v["why"] is not None
+    n = conn.call("interaction.add", contact=cid, kind="voicemail",
+                  no_next=True)
+    assert n["followup"] is None
     hist = conn.call("interaction.list", contact=cid)["interactions"]
-    assert [i["kind"] for i in hist] == ["voicemail", "call"]
+    assert [i["kind"] for i in hist] == ["voicemail", "voicemail", "call"]
     c = conn.call("contact.get", id=cid)["contact"]
     assert c["last_activity_at"] is not None
     assert conn.error("interaction.add", contact=cid,

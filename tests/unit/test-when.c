@@ -876,8 +876,8 @@ test_config_load_bad_values(void **state)
 static void
 test_config_load_refuses_keys_not_acted_on(void **state)
 {
-	cfdir_load_fails(*state, "[schedule]\nworkdays = mon-fri\n", "2: ",
-	    "not supported");
+	cfdir_load_fails(*state, "[schedule]\nvoicemails_per_week = 8\n",
+	    "2: ", "from 1 to 7");
 	cfdir_load_fails(*state, "[daemon]\nadmin_group = no-such-group-x\n",
 	    "2: ", "no such group");
 	cfdir_load_fails(*state, "[daemon]\nsocket_group = no-such-group-x\n",

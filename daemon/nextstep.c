@@ -1,0 +1,333 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * Copyright (c) 2026 The followup authors
+ *
+ * What logging an outcome does to the schedule: the follow-up the
+ * interaction answers is completed, and the next step is proposed (the
+ * voicemail cadence after an unanswered call, so many working days after
+ * information was sent).  Also the weekly voicemail limit that a
+ * follow-up planned by hand must respect.  The arithmetic is cadence.c's;
+ * this file gathers its inputs from the store.
+ */
+
+#include <config.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "followupd.h"
+
+/* How far back the history of attempts is read. */
+#define NEXTSTEP_HISTORY	(42 * 86400)
+#define NEXTSTEP_HISTORY_MAX	200
+
+/* Outcomes that mean the prospect was not reached: try again. */
+static int
+nextstep_is_attempt(const char *outcome)
+{
+	return outcome != NULL && (strcmp(outcome, "no-answer") == 0 ||
+	    strcmp(outcome, "voicemail") == 0 || strcmp(outcome, "busy") == 0 ||
+	    strcmp(outcome, "message") == 0);
+}
+
+/* Does this interaction count as contact with the prospect? */
+static int
+nextstep_is_contact(const char *kind, const char *outcome)
+{
+	if (strcmp(kind, "meeting") == 0)
+		return 1;
+	return outcome != NULL && !nextstep_is_attempt(outcome) &&
+	    strcmp(outcome, "wrong-number") != 0 &&
+	    strcmp(outcome, "other") != 0;
+}
+
+/* Does logging it answer the pending follow-up (someone acted on it)? */
+static int
+nextstep_answers(const char *kind, const char *outcome)
+{
+	if (strcmp(kind, "call") == 0 || strcmp(kind, "voicemail") == 0 ||
+	    strcmp(kind, "meeting") == 0)
+		return 1;
+	return strcmp(kind, "email") == 0 && outcome != NULL;
+}
+
+/* The working hours and days that apply to owner's automatic times. */
+void
+nextstep_hours(struct op_ctx *ctx, const char *owner, struct cadence_hours *h)
+{
+	struct fu_user	u;
+	unsigned int	days;
+	int		a, b;
+
+	h->workdays = ctx->cf->workdays;
+	h->start = ctx->cf->hours_start;
+	h->end = ctx->cf->hours_end;
+	if (store_user_get(ctx->st, owner, &u) != STORE_OK)
+		return;
+	if (u.hours != NULL && config_parse_hours(u.hours, &a, &b) == 0) {
+		h->start = a;
+		h->end = b;
+	}
+	if (u.workdays != NULL && config_parse_workdays(u.workdays,
+	    &days) == 0)
+		h->workdays = days;
+	fu_user_clear(&u);
+}
+
+/*
+ * The zone a contact's automatic times are worked out in: the contact's,
+ * else their rep's, else the daemon's.  Caller frees.
+ */
+char *
+nextstep_zone(struct op_ctx *ctx, const struct fu_contact *c)
+{
+	struct fu_user	 u;
+	char		*zone = NULL;
+
+	if (c->tz != NULL && when_zone_valid(c->tz))
+		return xstrdup(c->tz);
+	if (store_user_get(ctx->st, c->owner, &u) == STORE_OK &&
+	    u.tz != NULL && when_zone_valid(u.tz))
+		zone = xstrdup(u.tz);
+	fu_user_clear(&u);
+	return zone != NULL ? zone : xstrdup(when_local_zone());
+}
+
+struct nextstep_history {
+	struct cadence_attempt	 a[NEXTSTEP_HISTORY_MAX];
+	size_t			 n;
+	int			 series_only;	/* stop at the last contact */
+};
+
+static int
+nextstep_history_cb(const struct fu_interaction *in, void *arg)
+{
+	struct nextstep_history	*h = arg;
+
+	if (h->series_only && nextstep_is_contact(in->kind, in->outcome))
+		return 1;	/* newest first: the series starts after it */
+	if (!nextstep_is_attempt(in->outcome) || h->n == NEXTSTEP_HISTORY_MAX)
+		return 0;
+	h->a[h->n].at = in->at;
+	h->a[h->n].voicemail = strcmp(in->outcome, "voicemail") == 0;
+	h->n++;
+	return 0;
+}
+
+/* Read c's recent attempts since since into h, oldest first. */
+static enum store_result
+nextstep_attempts(struct op_ctx *ctx, const struct fu_contact *c,
+    time_t since, int series_only, struct nextstep_history *h)
+{
+	struct cadence_attempt	t;
+	enum store_result	r;
+	size_t			i;
+
+	h->n = 0;
+	h->series_only = series_only;
+	r = store_interaction_list(ctx->st, c->owner, c->id, since,
+	    NEXTSTEP_HISTORY_MAX, nextstep_history_cb, h);
+	for (i = 0; i < h->n / 2; i++) {
+		t = h->a[i];
+		h->a[i] = h->a[h->n - 1 - i];
+		h->a[h->n - 1 - i] = t;
+	}
+	return r;
+}
+
+/*
+ * How many voicemails contact c holds in the calendar week (their zone) of
+ * t.  Return the count, or -1 with the error set.
+ */
+int
+nextstep_voicemails_in_week(struct op_ctx *ctx, const struct fu_contact *c,
+    time_t t)
+{
+	struct nextstep_history	*h;
+	struct cadence_day	 d;
+	enum store_result	 r;
+	char			*zone = nextstep_zone(ctx, c);
+	time_t			 monday;
+	int			 n = -1;
+
+	h = xcalloc(1, sizeof *h);
+	if (cadence_local(t, zone, &d) != 0 ||
+	    (monday = cadence_instant(&d, -((d.wday + 6) % 7), 0,
+	    zone)) == 0) {
+		reply_error(ctx, FU_ERR_INTERNAL, "cannot work out the week "
+		    "in %s", zone);
+		goto out;
+	}
+	if ((r = nextstep_attempts(ctx, c, monday, 0, h)) != STORE_OK) {
+		reply_store_error(ctx, r, "contact", c->id);
+		goto out;
+	}
+	n = cadence_voicemails_in_week(h->a, h->n, d.week, zone);
+out:
+	free(h);
+	free(zone);
+	return n;
+}
+
+/*
+ * Refuse a follow-up planned by hand at due for contact c in a week that
+ * already holds the voicemail limit, unless forced.  Callbacks are agreed
+ * with the prospect and always allowed.  Return 0, or -1 with conflict.
+ */
+int
+nextstep_check_week(struct op_ctx *ctx, const struct fu_contact *c,
+    time_t due, const char *kind, int force)
+{
+	struct cadence_day	d;
+	char			date[16], *zone;
+	int			n;
+
+	if (force || strcmp(kind, "callback") == 0)
+		return 0;
+	if ((n = nextstep_voicemails_in_week(ctx, c, due)) < 0)
+		return -1;
+	if (n < ctx->cf->voicemails_per_week)
+		return 0;
+	zone = nextstep_zone(ctx, c);
+	if (cadence_local(due, zone, &d) == 0)
+		when_local_date(cadence_instant(&d, -((d.wday + 6) % 7),
+		    12 * 60, zone), zone, date, sizeof date);
+	else
+		when_local_date(due, zone, date, sizeof date);
+	free(zone);
+	return reply_error(ctx, FU_ERR_CONFLICT, "contact %lld already has "
+	    "%d voicemail%s in the week of Monday %s (the limit is %d a week); "
+	    "plan "
+	    "it in another week, or force it", (long long)c->id, n,
+	    n == 1 ? "" : "s", date, ctx->cf->voicemails_per_week);
+}
+
+struct nextstep_pending {
+	struct fu_followup	 f;
+	int			 found;
+	time_t			 at;		/* the interaction's time */
+	long			 tolerance;
+};
+
+static int
+nextstep_pending_cb(const struct fu_followup *f, void *arg)
+{
+	struct nextstep_pending	*p = arg;
+
+	/* A callback agreed for later today is a promise of its own. */
+	if (strcmp(f->kind, "callback") == 0 && f->due_at > p->at +
+	    p->tolerance)
+		return 0;
+	p->f.id = f->id;
+	p->f.due_at = f->due_at;
+	p->f.kind = xstrdup(f->kind);
+	p->f.reason = f->reason != NULL ? xstrdup(f->reason) : NULL;
+	p->found = 1;
+	return 1;
+}
+
+/*
+ * Complete the pending follow-up that interaction in answers: contact c's
+ * earliest one overdue or due before the end of today in zone.  Fill done
+ * (caller clears) and return 1 if one was completed, 0 if none, -1 with
+ * the error set.
+ */
+int
+nextstep_complete(struct op_ctx *ctx, const struct fu_contact *c,
+    const struct fu_interaction *in, const char *zone, struct fu_followup *done)
+{
+	struct store_followup_filter	 flt;
+	struct nextstep_pending		 p;
+	enum store_result		 r;
+	char				 note[128];
+	time_t				 end;
+
+	memset(done, 0, sizeof *done);
+	if (!nextstep_answers(in->kind, in->outcome))
+		return 0;
+	if (when_day_start(ctx->now, zone, 1, &end) != 0)
+		end = ctx->now + 86400;
+	memset(&flt, 0, sizeof flt);
+	flt.owner = c->owner;
+	flt.contact_id = c->id;
+	flt.status = "pending";
+	flt.to = end;
+	flt.limit = 20;
+	memset(&p, 0, sizeof p);
+	p.at = in->at;
+	p.tolerance = ctx->cf->callback_tolerance;
+	if ((r = store_followup_list(ctx->st, &flt, nextstep_pending_cb,
+	    &p)) != STORE_OK)
+		return reply_store_error(ctx, r, "contact", c->id);
+	if (!p.found)
+		return 0;
+	snprintf(note, sizeof note, "answered by %s #%lld%s%s", in->kind,
+	    (long long)in->id, in->outcome != NULL ? ", " : "",
+	    in->outcome != NULL ? in->outcome : "");
+	r = store_followup_close(ctx->st, c->owner, p.f.id, "done", note,
+	    ctx->now);
+	if (r == STORE_OK)
+		r = store_followup_get(ctx->st, c->owner, p.f.id, done);
+	fu_followup_clear(&p.f);
+	if (r != STORE_OK)
+		return reply_store_error(ctx, r, "follow-up", p.f.id);
+	return 1;
+}
+
+/*
+ * The next step that logging interaction in on contact c proposes: set
+ * *due, *kind and *why (static text) and return 1, or return 0 when the
+ * outcome proposes nothing, -1 with the error set.
+ */
+int
+nextstep_propose(struct op_ctx *ctx, const struct fu_contact *c,
+    const struct fu_interaction *in, time_t *due, const char **kind,
+    const char **why)
+{
+	struct nextstep_history	*h;
+	struct cadence_hours	 hours;
+	enum store_result	 r;
+	char			*zone;
+	int			 rc = 0;
+
+	*due = 0;
+	*kind = "followup";
+	*why = NULL;
+	if (in->outcome == NULL)
+		return 0;
+	nextstep_hours(ctx, c->owner, &hours);
+	zone = nextstep_zone(ctx, c);
+	if (strcmp(in->outcome, "info-sent") == 0) {
+		*due = cadence_workdays_later(in->at, zone, &hours,
+		    ctx->cf->info_sent_days);
+		*why = "to discuss the information sent";
+	} else if (nextstep_is_attempt(in->outcome)) {
+		h = xcalloc(1, sizeof *h);
+		if ((r = nextstep_attempts(ctx, c, in->at - NEXTSTEP_HISTORY,
+		    1, h)) != STORE_OK) {
+			free(h);
+			free(zone);
+			return reply_store_error(ctx, r, "contact", c->id);
+		}
+		if (h->n > 0)
+			*due = cadence_next_attempt(h->a, h->n, zone, &hours,
+			    ctx->cf->voicemails_per_week, why);
+		free(h);
+	}
+	free(zone);
+	if (*due == 0)
+		return 0;
+	/* Never propose a time already past (an old interaction logged). */
+	if (*due < ctx->now) {
+		nextstep_hours(ctx, c->owner, &hours);
+		zone = nextstep_zone(ctx, c);
+		*due = cadence_fit(ctx->now, zone, &hours);
+		free(zone);
+		*why = "the next working hour";
+		if (*due == 0)
+			return 0;
+	}
+	rc = 1;
+	return rc;
+}

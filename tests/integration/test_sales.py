@@ -1,0 +1,234 @@
+"""The sales method through the real client, with the daemon's clock set by
+libfaketime: outcomes propose the next step (the voicemail cadence, working
+days after information sent), logging a contact completes the follow-up it
+answers, the weekly voicemail limit, working hours per rep and in the
+contact's zone.  Bad input tried: --next with --no-next, a hand-planned
+follow-up into a full week (refused, then forced), a voicemail over the
+limit (kept and flagged), invalid cadence settings in the config file."""
+
+import json
+import subprocess
+import time
+
+import pytest
+
+from fu import FAKETIME_LIB, FOLLOWUPD, WRAPPER
+
+pytestmark = pytest.mark.skipif(
+    FAKETIME_LIB is None or WRAPPER != [],
+    reason="needs libfaketime, and no valgrind wrapper")
+
+
+@pytest.fixture
+def clock(tmp_path):
+    """The daemon's clock: write "@YYYY-MM-DD HH:MM:SS" (UTC) to move it."""
+    path = tmp_path / "clock"
+
+    def set_to(when):
+        path.write_text("@%s\n" % when)
+        time.sleep(0.05)
+    set_to.path = str(path)
+    return set_to
+
+
+@pytest.fixture
+def sales(make_daemon, clock):
+    """A daemon on the fake clock at Monday 2026-11-02 09:00 UTC."""
+    def make(config="", start="2026-11-02 09:00:00"):
+        clock(start)
+        return make_daemon(config, faketime=clock.path)
+    return make
+
+
+def log(d, cid, *args):
+    rc, out, err = d.client("--json", "log", str(cid), *args)
+    assert rc == 0, err
+    return json.loads(out)
+
+
+def contact(d, name="Ada Lovelace", tz="Europe/Berlin"):
+    return d.call("contact.add", name=name, tz=tz)["contact"]["id"]
+
+
+def test_voicemails_follow_the_rhythm_and_the_weekly_limit(sales, clock):
+    d = sales()
+    cid = contact(d)
+    # Monday 10:00 Berlin; Wednesday; Friday (the week is now full, so
+    # Monday); the week after only Monday and Friday; then back.
+    r = log(d, cid, "voicemail")
+    assert r["followup"]["due_at"] == "2026-11-04T09:00:00Z"
+    assert r["why"] == "the next day of the voicemail rhythm"
+    assert r["voicemails_this_week"] == 1 and r["over_limit"] is False
+    clock("2026-11-04 09:00:00")
+    r = log(d, cid, "voicemail")
+    assert r["completed"]["id"] == 1 and r["completed"]["status"] == "done"
+    assert r["followup"]["due_at"] == "2026-11-06T09:00:00Z"
+    clock("2026-11-06 09:00:00")
+    r = log(d, cid, "call", "--outcome", "voicemail")
+    assert r["voicemails_this_week"] == 3
+    assert r["followup"]["due_at"] == "2026-11-09T09:00:00Z"
+    assert r["why"] == "this week already holds the voicemail limit"
+    clock("2026-11-09 09:00:00")
+    r = log(d, cid, "voicemail")
+    assert r["followup"]["due_at"] == "2026-11-13T09:00:00Z"
+    clock("2026-11-13 09:00:00")
+    r = log(d, cid, "voicemail")
+    assert r["followup"]["due_at"] == "2026-11-16T09:00:00Z"
+    assert r["why"] == "the first day of next week's voicemail rhythm"
+    clock("2026-11-16 09:00:00")
+    r = log(d, cid, "voicemail")
+    assert r["followup"]["due_at"] == "2026-11-18T09:00:00Z"
+    # One pending follow-up at a time: each attempt answered the last.
+    pending = d.call("followup.list", contact=cid,
+                     status="pending")["followups"]
+    assert [f["due_at"] for f in pending] == ["2026-11-18T09:00:00Z"]
+
+
+def test_client_says_what_was_planned_and_why(sales):
+    d = sales()
+    cid = contact(d)
+    d.call("followup.add", contact=cid, due="2026-11-02T08:00:00Z",
+           reason="first call about the quote", force=True)
+    rc, out, err = d.client("log", str(cid), "call", "--outcome",
+                            "no-answer")
+    assert rc == 0, err
+    assert "Completed follow-up #1, which this answers." in out
+    assert "Next, the next day of the voicemail rhythm:" in out
+    assert "Wed 04 Nov 09:00" in out
+    assert "first call about the quote" in out     # the reason carries on
+    assert "Voicemails this week" not in out        # no message was left
+
+
+def test_friday_evening_no_answer_waits_for_monday(sales):
+    d = sales(start="2026-11-06 17:30:00")      # Friday 18:30 in Berlin
+    cid = contact(d)
+    r = log(d, cid, "call", "--outcome", "no-answer")
+    assert r["followup"]["due_at"] == "2026-11-09T08:00:00Z"  # Mon 09:00
+
+
+def test_contact_in_new_york_rep_in_berlin(sales, clock):
+    # Friday 2026-03-06 10:00 in New York (15:00Z), before the US change.
+    d = sales(start="2026-03-06 15:00:00")
+    d.call("user.set", tz="Europe/Berlin")
+    cid = contact(d, tz="America/New_York")
+    r = log(d, cid, "voicemail")
+    # Monday 10:00 their time, now EDT: 14:00Z, 15:00 in Berlin.
+    assert r["followup"]["due_at"] == "2026-03-09T14:00:00Z"
+    rc, out, err = d.client("agenda", "2026-03-09",
+                            env={"TZ": "Europe/Berlin"})
+    assert rc == 0, err
+    assert "Mon 09 Mar 15:00" in out
+
+
+def test_info_sent_plans_a_talk_some_working_days_later(sales):
+    d = sales("[schedule]\ninfo_sent_days = 3\n",
+              start="2026-11-05 13:00:00")   # Thursday 14:00 Berlin
+    cid = contact(d)
+    r = log(d, cid, "email", "--outcome", "info-sent")
+    # Thursday + 3 working days = Tuesday, same time of day.
+    assert r["followup"]["due_at"] == "2026-11-10T13:00:00Z"
+    assert r["why"] == "to discuss the information sent"
+    assert r["followup"]["reason"] == "discuss the information sent"
+
+
+def test_working_hours_per_rep_and_per_config(sales):
+    d = sales("[schedule]\nworkdays = mon-thu\nhours = 08:00-18:00\n",
+              start="2026-11-04 19:00:00")      # Wednesday 20:00 Berlin
+    cid = contact(d)
+    r = log(d, cid, "call", "--outcome", "no-answer")
+    # Mon/Wed/Thu over Mon-Thu: Thursday, at the start of the day.
+    assert r["followup"]["due_at"] == "2026-11-05T07:00:00Z"
+    d.call("user.set", hours="10:00-16:00", workdays="mon-fri")
+    r = log(d, cid, "call", "--outcome", "no-answer", "--at",
+            "2026-11-04T19:30:00Z")
+    assert r["followup"]["due_at"] == "2026-11-06T09:00:00Z"  # Fri 10:00
+
+
+def test_no_next_and_explicit_next(sales):
+    d = sales()
+    cid = contact(d)
+    r = log(d, cid, "voicemail", "--no-next")
+    assert r["followup"] is None
+    r = log(d, cid, "call", "--outcome", "reached", "--next",
+            "2026-11-05T14:00:00Z", "--callback")
+    assert r["followup"]["kind"] == "callback"
+    assert r["followup"]["due_at"] == "2026-11-05T14:00:00Z"
+    rc, out, err = d.client("log", str(cid), "call", "--no-next",
+                            "--next", "tomorrow")
+    assert rc == 2 and "cannot go together" in err
+    rc, out, err = d.client("log", str(cid), "call", "--outcome", "reached")
+    assert rc == 0 and "Nothing planned next" in out
+
+
+def test_full_week_refuses_hand_planned_followups_unless_forced(sales):
+    d = sales()
+    cid = contact(d)
+    for day in ("2026-11-02T09:00:00Z", "2026-11-03T09:00:00Z",
+                "2026-11-02T10:00:00Z"):
+        log(d, cid, "voicemail", "--no-next", "--at", day)
+    rc, out, err = d.client("schedule", str(cid), "2026-11-05 12:00")
+    assert rc == 1
+    assert "already has 3 voicemails in the week of Monday 2026-11-02" in err
+    e = d.connect().error("followup.add", contact=cid,
+                          due="2026-11-05T12:00:00Z")
+    assert e["code"] == "conflict"
+    # Next week is free; a callback is agreed with the prospect; force.
+    assert d.client("schedule", str(cid), "2026-11-09 12:00")[0] == 0
+    assert d.client("schedule", str(cid), "2026-11-05 12:00",
+                    "--callback")[0] == 0
+    r = d.call("followup.add", contact=cid, due="2026-11-05T13:00:00Z",
+               force=True)
+    assert r["followup"]["status"] == "pending"
+    e = d.connect().error("interaction.add", contact=cid, kind="note",
+                          next="2026-11-06T12:00:00Z")
+    assert e["code"] == "conflict"
+
+
+def test_voicemail_over_the_limit_is_kept_and_flagged(sales):
+    d = sales(start="2026-11-05 09:00:00")
+    cid = contact(d)
+    for day in ("2026-11-02T09:00:00Z", "2026-11-03T09:00:00Z",
+                "2026-11-04T09:00:00Z"):
+        log(d, cid, "voicemail", "--no-next", "--at", day)
+    rc, out, err = d.client("log", str(cid), "voicemail")
+    assert rc == 0, err
+    assert "Voicemails this week: 4 of 3, over the limit" in out
+    hist = d.call("interaction.list", contact=cid)["interactions"]
+    assert len(hist) == 4
+
+
+def test_contact_completes_todays_followup_but_not_a_later_callback(sales):
+    d = sales()
+    cid = contact(d)
+    today = d.call("followup.add", contact=cid, due="2026-11-02T11:00:00Z",
+                   reason="send prices")["followup"]["id"]
+    cb = d.call("followup.add", contact=cid, due="2026-11-02T15:00:00Z",
+                kind="callback")["followup"]["id"]
+    later = d.call("followup.add", contact=cid,
+                   due="2026-11-03T09:00:00Z")["followup"]["id"]
+    r = log(d, cid, "call", "--outcome", "reached")
+    assert r["completed"]["id"] == today
+    assert r["followup"] is None
+    assert "answered by call" in r["completed"]["note"]
+    st = {f["id"]: f["status"] for f in
+          d.call("followup.list", contact=cid)["followups"]}
+    assert st[cb] == "pending" and st[later] == "pending"
+    # A note answers nothing.
+    r = log(d, cid, "note", "--note", "left a message with reception?")
+    assert r["completed"] is None
+
+
+@pytest.mark.parametrize("line, word", [
+    ("voicemails_per_week = 0", "from 1 to 7"),
+    ("info_sent_days = 0", "working days"),
+    ("workdays = someday", "days such as mon-fri"),
+    ("hours = 17:00-09:00", "range such as 09:00-17:00"),
+    ("callback_tolerance = 5h", "from 0s to 4h"),
+])
+def test_bad_cadence_settings_are_refused_by_line(tmp_path, line, word):
+    conf = tmp_path / "f.conf"
+    conf.write_text("[schedule]\n%s\n" % line)
+    p = subprocess.run([FOLLOWUPD, "--check-config", "--config", str(conf)],
+                       capture_output=True, text=True)
+    assert p.returncode != 0
+    assert "f.conf:2:" in p.stderr and word in p.stderr
