@@ -24,11 +24,13 @@
 #include "followupd.h"
 
 /* Stop reading a client whose unread replies pass this. */
-#define CONN_OUTPUT_HIGH	(1024 * 1024)
+#define CONN_OUTPUT_HIGH	(256 * 1024)
 /* ... and go on once they drop below this. */
 #define CONN_OUTPUT_LOW		(64 * 1024)
 /* Requests handled in one go before letting other clients in. */
-#define CONN_BATCH		128
+#define CONN_BATCH		16
+/* How a batch yields: at once, but after the loop polls again. */
+static const struct timeval conn_yield_tv = { 0, 0 };
 /* Bytes of input buffered at most: a few lines. */
 #define CONN_INPUT_HIGH		(4 * (FU_LINE_MAX + 2))
 
@@ -358,7 +360,13 @@ conn_process(struct conn *c)
 			return;
 		}
 		if (n == CONN_BATCH) {
-			event_active(c->more_ev, EV_TIMEOUT, 1);
+			/*
+			 * A zero timer, not event_active(): the loop polls
+			 * for other clients' input before it runs, so a
+			 * client with thousands of pipelined requests takes
+			 * turns instead of holding the loop until done.
+			 */
+			event_add(c->more_ev, &conn_yield_tv);
 			return;
 		}
 		eol = evbuffer_search_eol(in, NULL, &eol_len, EVBUFFER_EOL_LF);
