@@ -243,7 +243,7 @@ static int
 contact_edit(struct client *c, int argc, char **argv)
 {
 	json_t		*args, *r;
-	long long	 id;
+	long long	 id, n;
 	int		 ch, rc;
 
 	args = json_object();
@@ -269,6 +269,12 @@ contact_edit(struct client *c, int argc, char **argv)
 	json_decref(args);
 	if (rc == 0) {
 		contact_print(c, r, "Updated");
+		n = json_integer_value(json_object_get(r, "cancelled"));
+		if (n > 0 && !c->json)
+			printf("Cancelled %lld open follow-up%s: the contact is "
+			    "%s now.\n", n, n == 1 ? "" : "s",
+			    out_str(json_object_get(r, "contact"), "stage",
+			    "closed"));
 		json_decref(r);
 	}
 	return rc;
@@ -379,7 +385,8 @@ const struct cmd_entry cmd_contact_entry = {
 	"words);\n\"list\" shows them, by stage or matching TEXT anywhere in "
 	"name, company,\nemail, phone or notes; \"show\" gives one with its "
 	"follow-ups and history;\n\"edit\" changes the fields given (an empty "
-	"value clears one); \"archive\"\nhides one and cancels its pending "
+	"value clears one; moving one to a closed\nstage such as won or lost "
+	"cancels its open follow-ups, and says so); \"archive\"\nhides one and cancels its pending "
 	"follow-ups (--restore brings it back).\nZONE is an IANA zone such as "
 	"Europe/Berlin.\n\nAdmins (root and the admin group) may list a rep's "
 	"contacts (--owner USER)\nor the whole team's (--all), and "

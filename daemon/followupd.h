@@ -279,6 +279,8 @@ enum store_result store_contact_insert(struct store *, struct fu_contact *);
 enum store_result store_contact_get(struct store *, const char *, int64_t,
 		     struct fu_contact *);
 enum store_result store_contact_update(struct store *, const struct fu_contact *);
+enum store_result store_contact_cancel_pending(struct store *, int64_t,
+		     time_t, const char *, int *);
 enum store_result store_contact_set_archived(struct store *, const char *,
 		     int64_t, int, time_t, int *);
 enum store_result store_contact_reassign(struct store *, int64_t,

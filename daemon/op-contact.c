@@ -9,6 +9,7 @@
 
 #include <ctype.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -206,10 +207,12 @@ op_contact_update(struct op_ctx *ctx, json_t *args, json_t **result)
 	struct fu_contact	c;
 	int64_t			id = ops_int(args, "id", 0);
 	enum store_result	r;
-	int			rc = -1;
+	char			note[64];
+	int			rc = -1, was_open, cancelled = 0;
 
 	if (ops_contact(ctx, id, &c) != 0)
 		return -1;
+	was_open = config_stage_open(ctx->cf, c.stage);
 	if (c.archived_at != 0) {
 		reply_error(ctx, FU_ERR_CONFLICT, "contact %lld is archived; "
 		    "restore it first", (long long)id);
@@ -226,7 +229,17 @@ op_contact_update(struct op_ctx *ctx, json_t *args, json_t **result)
 		reply_store_error(ctx, r, "contact", id);
 		goto out;
 	}
-	*result = json_pack("{s:o}", "contact", contact_json(&c));
+	/* A closed deal needs no more follow-ups. */
+	if (was_open && !config_stage_open(ctx->cf, c.stage)) {
+		snprintf(note, sizeof note, "contact moved to %s", c.stage);
+		if ((r = store_contact_cancel_pending(ctx->st, id, ctx->now,
+		    note, &cancelled)) != STORE_OK) {
+			reply_store_error(ctx, r, "contact", id);
+			goto out;
+		}
+	}
+	*result = json_pack("{s:o s:i}", "contact", contact_json(&c),
+	    "cancelled", cancelled);
 	rc = 0;
 out:
 	fu_contact_clear(&c);

@@ -279,10 +279,24 @@ store_contact_set_archived(struct store *st, const char *owner, int64_t id,
 	if (!archive)
 		return STORE_OK;
 
-	s = store_stmt(st, STMT_CONTACT_CANCEL_PENDING);
+	return store_contact_cancel_pending(st, id, now, "contact archived",
+	    cancelled);
+}
+
+/*
+ * Cancel every pending follow-up of contact id with note; set *cancelled
+ * to how many.  Needs a write transaction.
+ */
+enum store_result
+store_contact_cancel_pending(struct store *st, int64_t id, time_t now,
+    const char *note, int *cancelled)
+{
+	sqlite3_stmt	*s = store_stmt(st, STMT_CONTACT_CANCEL_PENDING);
+	int		 rc;
+
 	sqlite3_bind_int64(s, 1, id);
 	sqlite3_bind_int64(s, 2, now);
-	store_bind_text(s, 3, "contact archived");
+	store_bind_text(s, 3, note);
 	if ((rc = store_step(st, s)) != SQLITE_DONE)
 		return store_fail(st, s, rc);
 	store_done(s);

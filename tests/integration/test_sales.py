@@ -232,3 +232,30 @@ def test_bad_cadence_settings_are_refused_by_line(tmp_path, line, word):
                        capture_output=True, text=True)
     assert p.returncode != 0
     assert "f.conf:2:" in p.stderr and word in p.stderr
+
+
+def test_closing_a_deal_cancels_its_open_followups_and_says_so(sales):
+    d = sales()
+    cid = contact(d)
+    other = contact(d, name="Charles Babbage")
+    a = d.call("followup.add", contact=cid,
+               due="2026-11-03T09:00:00Z")["followup"]["id"]
+    b = d.call("followup.add", contact=cid, due="2026-11-04T09:00:00Z",
+               kind="callback")["followup"]["id"]
+    keep = d.call("followup.add", contact=other,
+                  due="2026-11-04T09:00:00Z")["followup"]["id"]
+    # Moving between open stages cancels nothing.
+    rc, out, err = d.client("contact", "edit", str(cid), "--stage",
+                            "proposal")
+    assert rc == 0 and "Cancelled" not in out
+    rc, out, err = d.client("contact", "edit", str(cid), "--stage", "won")
+    assert rc == 0, err
+    assert "Cancelled 2 open follow-ups: the contact is won now." in out
+    fs = {f["id"]: f for f in d.call("followup.list", status="all")
+          ["followups"]}
+    assert fs[a]["status"] == fs[b]["status"] == "cancelled"
+    assert fs[a]["note"] == "contact moved to won"
+    assert fs[keep]["status"] == "pending"
+    # Closed to closed: nothing left to cancel.
+    r = d.call("contact.update", id=cid, stage="lost")
+    assert r["cancelled"] == 0
