@@ -65,6 +65,7 @@ void		 out_followup_line(FILE *, json_t *, time_t);
 void		 out_followup_detail(FILE *, json_t *, time_t);
 void		 out_contact_detail(FILE *, json_t *);
 void		 out_interaction_line(FILE *, json_t *);
+void		 out_promise_line(FILE *, json_t *);
 void		 out_contact_table(FILE *, json_t *, int);
 
 /* The commands, one table entry each (cmd-*.c). */
@@ -78,6 +79,7 @@ extern const struct cmd_entry cmd_show_entry;
 extern const struct cmd_entry cmd_done_entry;
 extern const struct cmd_entry cmd_snooze_entry;
 extern const struct cmd_entry cmd_reschedule_entry;
+extern const struct cmd_entry cmd_reagree_entry;
 extern const struct cmd_entry cmd_cancel_entry;
 extern const struct cmd_entry cmd_config_entry;
 extern const struct cmd_entry cmd_watch_entry;

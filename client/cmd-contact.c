@@ -230,6 +230,11 @@ contact_show(struct client *c, int argc, char **argv)
 		printf("  none\n");
 	json_array_foreach(json_object_get(r, "followups"), i, v)
 		out_followup_line(stdout, v, now);
+	if (json_array_size(json_object_get(r, "promises")) > 0) {
+		printf("\nPromises (callbacks agreed):\n");
+		json_array_foreach(json_object_get(r, "promises"), i, v)
+			out_promise_line(stdout, v);
+	}
 	printf("\nHistory:\n");
 	if (json_array_size(json_object_get(r, "interactions")) == 0)
 		printf("  none\n");

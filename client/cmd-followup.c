@@ -2,7 +2,8 @@
 /*
  * Copyright (c) 2026 The followup authors
  *
- * The follow-up commands: list, show, done, snooze, reschedule, cancel.
+ * The follow-up commands: list, show, done, snooze, reschedule, reagree,
+ * cancel.
  */
 
 #include <config.h>
@@ -128,7 +129,9 @@ followup_cmd(struct client *c, const struct cmd_entry *e, int argc,
 		switch (ch) {
 		case 'n':
 			if (op != FU_OP_FOLLOWUP_DONE &&
-			    op != FU_OP_FOLLOWUP_CANCEL)
+			    op != FU_OP_FOLLOWUP_CANCEL &&
+			    op != FU_OP_FOLLOWUP_REAGREE &&
+			    op != FU_OP_FOLLOWUP_RESCHEDULE)
 				goto bad;
 			json_object_set_new(args, "note", json_string(optarg));
 			break;
@@ -220,6 +223,13 @@ cmd_reschedule_exec(struct client *c, int argc, char **argv)
 }
 
 static int
+cmd_reagree_exec(struct client *c, int argc, char **argv)
+{
+	return followup_cmd(c, &cmd_reagree_entry, argc, argv,
+	    FU_OP_FOLLOWUP_REAGREE, "due", "Re-agreed");
+}
+
+static int
 cmd_cancel_exec(struct client *c, int argc, char **argv)
 {
 	return followup_cmd(c, &cmd_cancel_entry, argc, argv,
@@ -253,9 +263,18 @@ const struct cmd_entry cmd_snooze_entry = {
 	cmd_snooze_exec
 };
 const struct cmd_entry cmd_reschedule_entry = {
-	"reschedule", "ID WHEN [--tz ZONE|contact]",
-	"Move follow-up ID to a new agreed time WHEN; it is reminded afresh.",
+	"reschedule", "ID WHEN [--note T] [--tz ZONE|contact]",
+	"Move follow-up ID to a new agreed time WHEN; it is reminded afresh.\n"
+	"For a callback this is a new promise: its history records it.",
 	cmd_reschedule_exec
+};
+const struct cmd_entry cmd_reagree_entry = {
+	"reagree", "ID WHEN [--note T] [--tz ZONE|contact]",
+	"Move callback ID, missed or about to be, to the new time WHEN agreed "
+	"with\nthe prospect, and record that it was re-agreed (and whether it "
+	"had been\nmissed): the contact's record shows each callback's "
+	"promise history.",
+	cmd_reagree_exec
 };
 const struct cmd_entry cmd_cancel_entry = {
 	"cancel", "ID [--note T]",

@@ -27,6 +27,7 @@ static const struct cmd_entry *const cmd_table[] = {
 	&cmd_done_entry,
 	&cmd_snooze_entry,
 	&cmd_reschedule_entry,
+	&cmd_reagree_entry,
 	&cmd_cancel_entry,
 	&cmd_config_entry,
 	&cmd_watch_entry,

@@ -224,3 +224,31 @@ out_contact_table(FILE *f, json_t *contacts, int owners)
 		    out_str(c, "phone", ""));
 	}
 }
+
+/*
+ * A callback's promise at a glance: "#31  Tue 24 Nov 10:00  kept" with
+ * each re-agreement: "(re-agreed from Mon 23 Nov 15:00, missed)".
+ */
+void
+out_promise_line(FILE *f, json_t *p)
+{
+	char	 when[64], prev[64];
+	json_t	*e;
+	size_t	 i;
+
+	out_time(out_parse_time(out_str(p, "due_at", NULL)), when, sizeof when);
+	fprintf(f, "%5lld  %-16s  %-9s",
+	    (long long)json_integer_value(json_object_get(p, "followup_id")),
+	    when, out_str(p, "state", "?"));
+	json_array_foreach(json_object_get(p, "history"), i, e) {
+		if (strcmp(out_str(e, "what", ""), "reagreed") != 0)
+			continue;
+		out_time(out_parse_time(out_str(e, "previous_due_at", NULL)),
+		    prev, sizeof prev);
+		fprintf(f, " (re-agreed from %s%s%s%s)", prev,
+		    json_is_true(json_object_get(e, "was_missed")) ?
+		    ", missed" : "", json_is_string(json_object_get(e,
+		    "note")) ? ": " : "", out_str(e, "note", ""));
+	}
+	fputc('\n', f);
+}

@@ -146,6 +146,8 @@ int		 rules_notice_next(int, const struct rules_followup *, time_t,
 int		 rules_notice_passed(int, const struct rules_followup *, time_t);
 const char	*rules_notice_name(int);
 time_t		 rules_next_digest(time_t, const char *, int);
+const char	*rules_promise_state(const char *, time_t, time_t, time_t, long,
+		     long);
 
 /* cadence.c */
 struct cadence_hours {
@@ -260,6 +262,18 @@ struct fu_user {
 	char		*lead;		/* the rep's reminder lead, "10m" */
 	time_t		 updated_at;
 };
+/* One entry of a callback's promise history. */
+struct fu_promise {
+	int64_t		 followup_id;
+	time_t		 at;
+	char		*what;		/* "agreed", "reagreed" */
+	time_t		 due_at;	/* the time agreed */
+	time_t		 previous_due_at; /* for reagreed: the one before */
+	int		 was_missed;	/* re-agreed after it was missed */
+	char		*note;
+	char		*status;	/* listed: the callback's status */
+	time_t		 done_at;	/* listed: when it was closed */
+};
 void		 fu_contact_clear(struct fu_contact *);
 void		 fu_interaction_clear(struct fu_interaction *);
 void		 fu_followup_clear(struct fu_followup *);
@@ -323,6 +337,13 @@ enum store_result store_followup_list(struct store *,
 		     void *);
 enum store_result store_followup_next_due(struct store *, const char *,
 		     time_t *);
+
+/* store-promise.c */
+typedef int	(*store_promise_cb)(const struct fu_promise *, void *);
+enum store_result store_promise_add(struct store *,
+		     const struct fu_promise *);
+enum store_result store_promise_list(struct store *, const char *, int64_t,
+		     int, store_promise_cb, void *);
 
 /* store-user.c */
 enum store_result store_user_get(struct store *, const char *,
@@ -455,6 +476,7 @@ int		 op_followup_get(struct op_ctx *, json_t *, json_t **);
 int		 op_followup_done(struct op_ctx *, json_t *, json_t **);
 int		 op_followup_snooze(struct op_ctx *, json_t *, json_t **);
 int		 op_followup_reschedule(struct op_ctx *, json_t *, json_t **);
+int		 op_followup_reagree(struct op_ctx *, json_t *, json_t **);
 int		 op_followup_cancel(struct op_ctx *, json_t *, json_t **);
 int		 op_followup_list(struct op_ctx *, json_t *, json_t **);
 int		 op_agenda(struct op_ctx *, json_t *, json_t **);

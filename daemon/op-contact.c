@@ -157,6 +157,56 @@ contact_add_followup_cb(const struct fu_followup *f, void *arg)
 	return 0;
 }
 
+/* Build the promises array: one object per callback, its history inside. */
+struct contact_promises {
+	json_t			*array;
+	json_t			*cur;		/* the callback being filled */
+	int64_t			 cur_id;
+	time_t			 agreed;	/* its last agreed time */
+	const char		*status;
+	time_t			 done_at;
+	const struct op_ctx	*ctx;
+};
+
+static void
+contact_promise_finish(struct contact_promises *cp)
+{
+	if (cp->cur == NULL)
+		return;
+	json_object_set_new(cp->cur, "due_at", when_json(cp->agreed));
+	json_object_set_new(cp->cur, "state", json_string(rules_promise_state(
+	    json_string_value(json_object_get(cp->cur, "status")), cp->agreed,
+	    cp->done_at, cp->ctx->now, cp->ctx->cf->callback_tolerance,
+	    cp->ctx->cf->missed_grace)));
+	json_array_append_new(cp->array, cp->cur);
+	cp->cur = NULL;
+}
+
+static int
+contact_promise_cb(const struct fu_promise *p, void *arg)
+{
+	struct contact_promises	*cp = arg;
+	json_t			*e;
+
+	if (cp->cur == NULL || p->followup_id != cp->cur_id) {
+		contact_promise_finish(cp);
+		cp->cur = json_pack("{s:I s:s s:o s:[]}", "followup_id",
+		    (json_int_t)p->followup_id, "status", p->status,
+		    "done_at", when_json_or_null(p->done_at), "history");
+		cp->cur_id = p->followup_id;
+		cp->done_at = p->done_at;
+	}
+	cp->agreed = p->due_at;
+	e = json_pack("{s:s s:o s:o s:b s:s?}", "what", p->what, "at",
+	    when_json(p->at), "due_at", when_json(p->due_at), "was_missed",
+	    p->was_missed, "note", p->note);
+	if (p->previous_due_at != 0)
+		json_object_set_new(e, "previous_due_at",
+		    when_json(p->previous_due_at));
+	json_array_append_new(json_object_get(cp->cur, "history"), e);
+	return 0;
+}
+
 /* contact.get: the contact with its history and follow-ups. */
 int
 op_contact_get(struct op_ctx *ctx, json_t *args, json_t **result)
@@ -164,6 +214,7 @@ op_contact_get(struct op_ctx *ctx, json_t *args, json_t **result)
 	struct fu_contact		 c;
 	struct store_followup_filter	 flt;
 	struct contact_rows		 rows;
+	struct contact_promises		 cp;
 	json_t				*history;
 	int64_t				 id = ops_int(args, "id", 0);
 	enum store_result		 r;
@@ -189,8 +240,19 @@ op_contact_get(struct op_ctx *ctx, json_t *args, json_t **result)
 	if ((r = store_followup_list(ctx->st, &flt, contact_add_followup_cb,
 	    &rows)) != STORE_OK)
 		goto fail;
-	*result = json_pack("{s:o s:o s:o}", "contact", contact_json(&c),
-	    "interactions", history, "followups", rows.array);
+	memset(&cp, 0, sizeof cp);
+	cp.array = json_array();
+	cp.ctx = ctx;
+	r = store_promise_list(ctx->st, c.owner, id, 100, contact_promise_cb,
+	    &cp);
+	contact_promise_finish(&cp);
+	if (r != STORE_OK) {
+		json_decref(cp.array);
+		goto fail;
+	}
+	*result = json_pack("{s:o s:o s:o s:o}", "contact", contact_json(&c),
+	    "interactions", history, "followups", rows.array, "promises",
+	    cp.array);
 	fu_contact_clear(&c);
 	return 0;
 fail:

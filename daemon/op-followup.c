@@ -113,6 +113,7 @@ op_followup_create(struct op_ctx *ctx, const struct fu_contact *c, time_t due,
     const char *kind, const char *reason, long remind_before,
     struct fu_followup *f)
 {
+	struct fu_promise	p;
 	enum store_result	r;
 	int64_t			id;
 
@@ -130,6 +131,14 @@ op_followup_create(struct op_ctx *ctx, const struct fu_contact *c, time_t due,
 	f->created_at = ctx->now;
 	followup_plan_notices(ctx, f);
 	r = store_followup_insert(ctx->st, f);
+	if (r == STORE_OK && strcmp(kind, "callback") == 0) {
+		memset(&p, 0, sizeof p);
+		p.followup_id = f->id;
+		p.at = ctx->now;
+		p.what = "agreed";
+		p.due_at = due;
+		r = store_promise_add(ctx->st, &p);
+	}
 	if (r == STORE_OK) {
 		id = f->id;
 		fu_followup_clear(f);
@@ -282,29 +291,48 @@ out:
 	return rc;
 }
 
-/* Move a pending follow-up to the time in argument name. */
+enum followup_move_mode {
+	MOVE_SNOOZE,		/* put off by the rep */
+	MOVE_RESCHEDULE,	/* a new time (agreed, for a callback) */
+	MOVE_REAGREE		/* a callback's new time agreed */
+};
+
+/*
+ * Move a pending follow-up to the time in argument name.  A callback
+ * moved to a new agreed time records that it was re-agreed (and whether
+ * it had been missed by then).
+ */
 static int
-followup_move(struct op_ctx *ctx, json_t *args, const char *name, int snooze,
-    json_t **result)
+followup_move(struct op_ctx *ctx, json_t *args, const char *name,
+    enum followup_move_mode mode, json_t **result)
 {
 	struct fu_followup	 f;
 	struct fu_contact	 c;
-	char			*zone = NULL;
+	struct fu_promise	 p;
+	char			*zone = NULL, *note = NULL;
 	int64_t			 id = ops_int(args, "id", 0);
-	time_t			 due;
+	time_t			 due, old_due;
 	long			 lead;
 	enum store_result	 r;
-	int			 rc = -1;
+	int			 rc = -1, callback;
 
 	memset(&c, 0, sizeof c);
 	if (followup_get(ctx, id, &f) != 0)
 		return -1;
+	callback = strcmp(f.kind, "callback") == 0;
+	if (mode == MOVE_REAGREE && !callback) {
+		reply_error(ctx, FU_ERR_BAD_REQUEST, "follow-up %lld is not a "
+		    "callback: only a time agreed with the prospect is "
+		    "re-agreed; reschedule it instead", (long long)id);
+		goto out;
+	}
 	if (followup_pending(ctx, &f) != 0 ||
+	    ops_text_arg(ctx, args, "note", FU_TEXT_MAX, 1, &note, NULL) != 0 ||
 	    ops_contact(ctx, f.contact_id, &c) != 0 ||
 	    ops_zone(ctx, args, &c, &zone) != 0 ||
 	    ops_time_arg(ctx, args, name, zone, &due) != 0)
 		goto out;
-	if (snooze && due <= ctx->now) {
+	if (mode == MOVE_SNOOZE && due <= ctx->now) {
 		reply_error(ctx, FU_ERR_INVALID_TIME, "snooze until a time in "
 		    "the future");
 		goto out;
@@ -312,20 +340,36 @@ followup_move(struct op_ctx *ctx, json_t *args, const char *name, int snooze,
 	if (followup_check_future(ctx, name, due, 0) != 0)
 		goto out;
 	/* A moved follow-up is reminded afresh for its new time. */
+	old_due = f.due_at;
 	lead = followup_lead(ctx, f.owner, f.remind_before);
 	f.due_at = due;
 	f.remind_at = due - lead;
 	followup_plan_notices(ctx, &f);
-	if ((r = store_followup_set_due(ctx->st, &f, snooze, ctx->now)) !=
-	    STORE_OK) {
+	if ((r = store_followup_set_due(ctx->st, &f, mode == MOVE_SNOOZE,
+	    ctx->now)) != STORE_OK) {
 		reply_store_error(ctx, r, "follow-up", id);
 		goto out;
+	}
+	if (callback && mode != MOVE_SNOOZE) {
+		memset(&p, 0, sizeof p);
+		p.followup_id = id;
+		p.at = ctx->now;
+		p.what = "reagreed";
+		p.due_at = due;
+		p.previous_due_at = old_due;
+		p.was_missed = ctx->now > old_due + ctx->cf->missed_grace;
+		p.note = note;
+		if ((r = store_promise_add(ctx->st, &p)) != STORE_OK) {
+			reply_store_error(ctx, r, "follow-up", id);
+			goto out;
+		}
 	}
 	rc = followup_reply(ctx, id, result);
 out:
 	fu_followup_clear(&f);
 	fu_contact_clear(&c);
 	free(zone);
+	free(note);
 	return rc;
 }
 
@@ -333,14 +377,21 @@ out:
 int
 op_followup_snooze(struct op_ctx *ctx, json_t *args, json_t **result)
 {
-	return followup_move(ctx, args, "until", 1, result);
+	return followup_move(ctx, args, "until", MOVE_SNOOZE, result);
 }
 
-/* followup.reschedule: a new agreed time. */
+/* followup.reschedule: a new time (for a callback, a new agreed one). */
 int
 op_followup_reschedule(struct op_ctx *ctx, json_t *args, json_t **result)
 {
-	return followup_move(ctx, args, "due", 0, result);
+	return followup_move(ctx, args, "due", MOVE_RESCHEDULE, result);
+}
+
+/* followup.reagree: a missed or imminent callback's new agreed time. */
+int
+op_followup_reagree(struct op_ctx *ctx, json_t *args, json_t **result)
+{
+	return followup_move(ctx, args, "due", MOVE_REAGREE, result);
 }
 
 /* followup.cancel */

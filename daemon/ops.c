@@ -92,8 +92,11 @@ static const struct op_entry op_table[FU_OP_COUNT] = {
 	    { "id", ARG_ID, REQ }, { "until", ARG_STRING, REQ }, TZ_ARG,
 	    { NULL } } },
 	[FU_OP_FOLLOWUP_RESCHEDULE] = { op_followup_reschedule, OP_WRITE, {
-	    { "id", ARG_ID, REQ }, { "due", ARG_STRING, REQ }, TZ_ARG,
-	    { NULL } } },
+	    { "id", ARG_ID, REQ }, { "due", ARG_STRING, REQ },
+	    { "note", ARG_TEXT }, TZ_ARG, { NULL } } },
+	[FU_OP_FOLLOWUP_REAGREE] = { op_followup_reagree, OP_WRITE, {
+	    { "id", ARG_ID, REQ }, { "due", ARG_STRING, REQ },
+	    { "note", ARG_TEXT }, TZ_ARG, { NULL } } },
 	[FU_OP_FOLLOWUP_CANCEL] = { op_followup_cancel, OP_WRITE, {
 	    { "id", ARG_ID, REQ }, { "note", ARG_TEXT }, { NULL } } },
 	[FU_OP_FOLLOWUP_LIST] = { op_followup_list, 0, {

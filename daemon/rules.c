@@ -120,3 +120,25 @@ rules_next_digest(time_t now, const char *zone, int minute)
 	}
 	return 0;
 }
+
+/*
+ * Where a callback's promise stands: "cancelled"; done within tolerance
+ * of its time (or before it) "kept", later but within the missed grace
+ * "late", later still "missed"; while pending, "agreed" until tolerance
+ * after its time, then "late", and "missed" once the grace has passed.
+ */
+const char *
+rules_promise_state(const char *status, time_t due, time_t done_at,
+    time_t now, long tolerance, long grace)
+{
+	time_t	t;
+
+	if (strcmp(status, "cancelled") == 0)
+		return "cancelled";
+	t = strcmp(status, "done") == 0 ? done_at : now;
+	if (t > due + grace)
+		return "missed";
+	if (t > due + tolerance)
+		return "late";
+	return strcmp(status, "done") == 0 ? "kept" : "agreed";
+}

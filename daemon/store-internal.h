@@ -61,6 +61,8 @@ enum store_stmt {
 	STMT_DIGEST_SET,
 	STMT_OUTBOX_STATS,
 	STMT_OUTBOX_HEALTH,
+	STMT_PROMISE_INSERT,
+	STMT_PROMISE_LIST_CONTACT,
 	STMT_COUNT
 };
 
@@ -73,6 +75,7 @@ extern const struct store_sql store_interaction_sql[];
 extern const struct store_sql store_followup_sql[];
 extern const struct store_sql store_user_sql[];
 extern const struct store_sql store_outbox_sql[];
+extern const struct store_sql store_promise_sql[];
 
 struct store {
 	sqlite3			*db;

@@ -216,6 +216,26 @@ static const char *const store_migrations[] = {
 	"  UPDATE owner_counts SET pending = pending -"
 	"    (OLD.status = 'pending') WHERE owner = OLD.owner;"
 	"END;",
+
+	/*
+	 * 4: a callback's promise history: when it was agreed, and each time
+	 * it was re-agreed (and whether it had been missed by then).  The
+	 * callbacks already stored were agreed when they were made.
+	 */
+	"CREATE TABLE promises ("
+	"  id INTEGER PRIMARY KEY,"
+	"  followup_id INTEGER NOT NULL REFERENCES followups (id),"
+	"  at INTEGER NOT NULL,"
+	"  what TEXT NOT NULL,"
+	"  due_at INTEGER NOT NULL,"
+	"  previous_due_at INTEGER,"
+	"  was_missed INTEGER NOT NULL DEFAULT 0,"
+	"  note TEXT"
+	");"
+	"CREATE INDEX promises_followup ON promises (followup_id, id);"
+	"INSERT INTO promises (followup_id, at, what, due_at)"
+	"  SELECT id, created_at, 'agreed', due_at FROM followups"
+	"  WHERE kind = 'callback';",
 };
 #define STORE_SCHEMA_VERSION \
 	((int)(sizeof store_migrations / sizeof store_migrations[0]))
@@ -226,6 +246,7 @@ static const struct store_sql *const store_sql_tables[] = {
 	store_followup_sql,
 	store_user_sql,
 	store_outbox_sql,
+	store_promise_sql,
 };
 
 static void	store_commit_event_cb(evutil_socket_t, short, void *);

@@ -52,6 +52,7 @@
 	X(FOLLOWUP_DONE,	"followup.done")		\
 	X(FOLLOWUP_SNOOZE,	"followup.snooze")		\
 	X(FOLLOWUP_RESCHEDULE,	"followup.reschedule")		\
+	X(FOLLOWUP_REAGREE,	"followup.reagree")		\
 	X(FOLLOWUP_CANCEL,	"followup.cancel")		\
 	X(FOLLOWUP_LIST,	"followup.list")		\
 	X(AGENDA,		"agenda")			\

@@ -259,3 +259,77 @@ def test_closing_a_deal_cancels_its_open_followups_and_says_so(sales):
     # Closed to closed: nothing left to cancel.
     r = d.call("contact.update", id=cid, stage="lost")
     assert r["cancelled"] == 0
+
+
+def promises(d, cid):
+    return {p["followup_id"]: p for p in
+            d.call("contact.get", id=cid)["promises"]}
+
+
+def test_callback_promises_kept_late_missed_and_reagreed(sales, clock):
+    d = sales()                                  # Monday 09:00Z
+    cid = contact(d)
+    kept = d.call("followup.add", contact=cid, due="2026-11-03T10:00:00Z",
+                  kind="callback")["followup"]["id"]
+    late = d.call("followup.add", contact=cid, due="2026-11-04T09:00:00Z",
+                  kind="callback")["followup"]["id"]
+    missed = d.call("followup.add", contact=cid, due="2026-11-05T09:00:00Z",
+                    kind="callback")["followup"]["id"]
+    assert {p["state"] for p in promises(d, cid).values()} == {"agreed"}
+    # Kept: the call is logged five minutes after the agreed time, and it
+    # completes the callback it answers.
+    clock("2026-11-03 10:05:00")
+    r = log(d, cid, "call", "--outcome", "reached")
+    assert r["completed"]["id"] == kept
+    # Late: done twenty minutes after (tolerance 15 min, grace 30 min).
+    clock("2026-11-04 09:20:00")
+    assert d.client("done", str(late))[0] == 0
+    # Missed, then re-agreed for Friday with a note.
+    clock("2026-11-05 10:00:00")
+    p = promises(d, cid)
+    assert p[kept]["state"] == "kept" and p[late]["state"] == "late"
+    assert p[missed]["state"] == "missed"
+    rc, out, err = d.client("reagree", str(missed), "2026-11-06 15:00",
+                            "--note", "she asked for Friday afternoon")
+    assert rc == 0, err
+    p = promises(d, cid)[missed]
+    assert p["state"] == "agreed" and p["due_at"] == "2026-11-06T15:00:00Z"
+    assert [h["what"] for h in p["history"]] == ["agreed", "reagreed"]
+    assert p["history"][1]["was_missed"] is True
+    assert p["history"][1]["previous_due_at"] == "2026-11-05T09:00:00Z"
+    rc, out, err = d.client("contact", "show", str(cid))
+    assert rc == 0, err
+    assert "Promises (callbacks agreed):" in out
+    assert ("re-agreed from Thu 05 Nov 09:00, missed: she asked for "
+            "Friday afternoon") in out
+    for fid, state in ((kept, "kept"), (late, "late")):
+        assert any(line.split()[:1] == [str(fid)] and state in line
+                   for line in out.splitlines())
+    # Snoozing is not agreeing: the promise still counts from Friday 15:00.
+    clock("2026-11-06 15:40:00")
+    d.call("followup.snooze", id=missed, until="2026-11-09T09:00:00Z")
+    assert promises(d, cid)[missed]["state"] == "missed"
+
+
+def test_reagree_refuses_what_is_not_an_open_callback(sales):
+    d = sales()
+    cid = contact(d)
+    plain = d.call("followup.add", contact=cid,
+                   due="2026-11-03T10:00:00Z")["followup"]["id"]
+    rc, out, err = d.client("reagree", str(plain), "2026-11-04 10:00")
+    assert rc == 1 and "not a callback" in err
+    cb = d.call("followup.add", contact=cid, due="2026-11-03T10:00:00Z",
+                kind="callback")["followup"]["id"]
+    d.call("followup.done", id=cb)
+    e = d.connect().error("followup.reagree", id=cb,
+                          due="2026-11-04T10:00:00Z")
+    assert e["code"] == "conflict"
+    e = d.connect().error("followup.reagree", id=999, due="tomorrow")
+    assert e["code"] == "not_found"
+    # A reschedule of a callback is a new promise too.
+    cb2 = d.call("followup.add", contact=cid, due="2026-11-03T11:00:00Z",
+                 kind="callback")["followup"]["id"]
+    d.call("followup.reschedule", id=cb2, due="2026-11-03T12:00:00Z")
+    hist = promises(d, cid)[cb2]["history"]
+    assert [h["what"] for h in hist] == ["agreed", "reagreed"]
+    assert hist[1]["was_missed"] is False

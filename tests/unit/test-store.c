@@ -343,7 +343,7 @@ test_open_creates_schema(void **state)
 	struct fx	*fx = *state;
 	struct stat	 sb;
 
-	assert_int_equal(store_schema_version(fx->st), 3);
+	assert_int_equal(store_schema_version(fx->st), 4);
 	assert_int_equal(stat(fx->path, &sb), 0);
 	assert_true(S_ISREG(sb.st_mode));
 	assert_false(store_in_txn(fx->st));
@@ -368,7 +368,7 @@ test_open_makes_missing_directories(void **state)
 	snprintf(path, sizeof path, "%s/a/b/followup.db", fx->dir);
 	if ((st = store_open(path, &cause)) == NULL)
 		fail_msg("store_open: %s", cause);
-	assert_int_equal(store_schema_version(st), 3);
+	assert_int_equal(store_schema_version(st), 4);
 	store_close(st);
 	snprintf(path, sizeof path, "%s/a/b", fx->dir);
 	assert_int_equal(stat(path, &sb), 0);
@@ -389,7 +389,7 @@ test_reopen_keeps_data(void **state)
 	store_close(fx->st);
 	if ((fx->st = store_open(fx->path, &cause)) == NULL)
 		fail_msg("reopen: %s", cause);
-	assert_int_equal(store_schema_version(fx->st), 3);
+	assert_int_equal(store_schema_version(fx->st), 4);
 	assert_int_equal(store_contact_get(fx->st, "ana", id, &c), STORE_OK);
 	assert_string_equal(c.name, "Dana Scully");
 	assert_string_equal(c.company, "FBI");
@@ -1387,7 +1387,7 @@ test_counts_filled_by_migration(void **state)
 
 	a = add_contact(fx->st, "ana", "A", NULL, NOW - DAY);
 	add_interaction(fx->st, "ana", a, "call", NOW - HOUR);
-	add_followup(fx->st, "ana", a, "followup", NOW + DAY);
+	add_followup(fx->st, "ana", a, "callback", NOW + DAY);
 	add_followup(fx->st, "ana", a, "followup", NOW - HOUR);
 	store_close(fx->st);
 	fx->st = NULL;
@@ -1402,11 +1402,17 @@ test_counts_filled_by_migration(void **state)
 	sql_int(fx->path, "DROP TRIGGER followups_count_insert");
 	sql_int(fx->path, "DROP TRIGGER followups_count_update");
 	sql_int(fx->path, "DROP TRIGGER followups_count_delete");
+	sql_int(fx->path, "DROP TABLE promises");
 	sql_int(fx->path, "PRAGMA user_version = 2");
 	assert_int_equal(sql_int(fx->path, "SELECT count(*) FROM "
 	    "sqlite_master WHERE name = 'owner_counts'"), 0);
 	assert_non_null(fx->st = store_open(fx->path, &cause));
-	assert_int_equal(store_schema_version(fx->st), 3);
+	assert_int_equal(store_schema_version(fx->st), 4);
+	/* Callbacks made before their history was kept were agreed then. */
+	assert_int_equal(sql_int(fx->path, "SELECT count(*) FROM promises "
+	    "p JOIN followups f ON f.id = p.followup_id WHERE p.what = "
+	    "'agreed' AND p.due_at = f.due_at AND p.at = f.created_at"),
+	    1);
 	assert_counts_recount(fx);
 	counts = json_object();
 	assert_int_equal(store_contact_counts(fx->st, "ana", NOW, counts),

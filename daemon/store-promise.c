@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * Copyright (c) 2026 The followup authors
+ *
+ * All SQL for a callback's promise history lives here: when it was
+ * agreed, and each time it was re-agreed.  Entries are only ever added.
+ */
+
+#include <config.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "store-internal.h"
+
+const struct store_sql store_promise_sql[] = {
+	{ STMT_PROMISE_INSERT,
+	  "INSERT INTO promises (followup_id, at, what, due_at, "
+	  "previous_due_at, was_missed, note) VALUES (?, ?, ?, ?, ?, ?, ?)" },
+	{ STMT_PROMISE_LIST_CONTACT,
+	  "SELECT p.followup_id, p.at, p.what, p.due_at, p.previous_due_at, "
+	  "p.was_missed, p.note, f.status, f.done_at FROM promises p "
+	  "JOIN followups f ON f.id = p.followup_id "
+	  "WHERE f.contact_id = ?1 AND f.owner = ?2 "
+	  "ORDER BY f.created_at DESC, f.id DESC, p.id LIMIT ?3" },
+	{ STMT_COUNT, NULL }
+};
+
+/*
+ * Record an entry of a callback's promise history.  Needs a write
+ * transaction.
+ */
+enum store_result
+store_promise_add(struct store *st, const struct fu_promise *p)
+{
+	sqlite3_stmt	*s = store_stmt(st, STMT_PROMISE_INSERT);
+	int		 rc;
+
+	sqlite3_bind_int64(s, 1, p->followup_id);
+	sqlite3_bind_int64(s, 2, p->at);
+	store_bind_text(s, 3, p->what);
+	sqlite3_bind_int64(s, 4, p->due_at);
+	store_bind_time(s, 5, p->previous_due_at);
+	sqlite3_bind_int(s, 6, p->was_missed);
+	store_bind_text(s, 7, p->note);
+	if ((rc = store_step(st, s)) != SQLITE_DONE)
+		return store_fail(st, s, rc);
+	store_done(s);
+	return STORE_OK;
+}
+
+/*
+ * Call cb for the promise history of owner's callbacks on contact_id:
+ * newest callback first, each one's entries in order, with the callback's
+ * status and done_at; at most limit entries.
+ */
+enum store_result
+store_promise_list(struct store *st, const char *owner, int64_t contact_id,
+    int limit, store_promise_cb cb, void *arg)
+{
+	sqlite3_stmt		*s = store_stmt(st, STMT_PROMISE_LIST_CONTACT);
+	struct fu_promise	 p;
+	int			 rc = SQLITE_DONE, stop = 0;
+
+	sqlite3_bind_int64(s, 1, contact_id);
+	store_bind_text(s, 2, owner);
+	sqlite3_bind_int(s, 3, limit);
+	while (!stop && (rc = store_step(st, s)) == SQLITE_ROW) {
+		memset(&p, 0, sizeof p);
+		p.followup_id = sqlite3_column_int64(s, 0);
+		p.at = store_col_time(s, 1);
+		p.what = store_col_text(s, 2);
+		p.due_at = store_col_time(s, 3);
+		p.previous_due_at = store_col_time(s, 4);
+		p.was_missed = sqlite3_column_int(s, 5);
+		p.note = store_col_text(s, 6);
+		p.status = store_col_text(s, 7);
+		p.done_at = store_col_time(s, 8);
+		stop = cb(&p, arg);
+		free(p.what);
+		free(p.note);
+		free(p.status);
+	}
+	if (!stop && rc != SQLITE_DONE)
+		return store_fail(st, s, rc);
+	store_done(s);
+	return STORE_OK;
+}
