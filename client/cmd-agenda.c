@@ -57,6 +57,8 @@ cmd_agenda_exec(struct client *c, int argc, char **argv)
 		return 0;
 	}
 	empty = 1;
+	out_followup_prepare(json_object_get(r, "overdue"));
+	out_followup_prepare(json_object_get(r, "due"));
 	if (json_array_size(json_object_get(r, "overdue")) > 0) {
 		printf("Overdue:\n");
 		json_array_foreach(json_object_get(r, "overdue"), i, v)

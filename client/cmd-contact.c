@@ -228,6 +228,7 @@ contact_show(struct client *c, int argc, char **argv)
 	printf("\nFollow-ups:\n");
 	if (json_array_size(json_object_get(r, "followups")) == 0)
 		printf("  none\n");
+	out_followup_prepare(json_object_get(r, "followups"));
 	json_array_foreach(json_object_get(r, "followups"), i, v)
 		out_followup_line(stdout, v, now);
 	if (json_array_size(json_object_get(r, "promises")) > 0) {

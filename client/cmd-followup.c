@@ -96,9 +96,11 @@ cmd_list_exec(struct client *c, int argc, char **argv)
 		out_json(r);
 	else if (json_array_size(json_object_get(r, "followups")) == 0)
 		printf("No follow-ups.\n");
-	else
+	else {
+		out_followup_prepare(json_object_get(r, "followups"));
 		json_array_foreach(json_object_get(r, "followups"), i, v)
 			out_followup_line(stdout, v, time(NULL));
+	}
 	json_decref(r);
 	return 0;
 }

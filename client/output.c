@@ -3,7 +3,9 @@
  * Copyright (c) 2026 The followup authors
  *
  * What the client prints: times in the reader's zone ("Tue 24 Nov 10:00",
- * "in 2 h", "overdue 3 d"), aligned lists, and --json passthrough.
+ * "in 2 h", "overdue 3 d"), and a contact's time twice when their zone
+ * differs ("Tue 24 Nov 10:00 (16:00 yours)"), aligned lists, and --json
+ * passthrough.
  */
 
 #include <config.h>
@@ -102,22 +104,101 @@ out_notes(json_t *result)
 		fprintf(stderr, "followup: note: %s\n", json_string_value(note));
 }
 
-/* One follow-up on one line: id, time, relative, kind, contact, reason. */
+/* Lists: leave a column for "(15:00 yours)" (some line needs it). */
+static int	out_dual;
+
+/* Break t down in zone (an IANA name) rather than the reader's. */
+static int
+out_localtime_in(time_t t, const char *zone, struct tm *tm)
+{
+	char	*saved = getenv("TZ"), *copy = NULL;
+	int	 rc;
+
+	if (saved != NULL)
+		copy = strdup(saved);
+	setenv("TZ", zone, 1);
+	tzset();
+	rc = localtime_r(&t, tm) != NULL ? 0 : -1;
+	if (copy != NULL) {
+		setenv("TZ", copy, 1);
+		free(copy);
+	} else
+		unsetenv("TZ");
+	tzset();
+	return rc;
+}
+
+/*
+ * A follow-up's time where it matters twice: when the contact's zone
+ * shows it differently from the reader's, *theirs gets it as the contact
+ * reads it ("Tue 24 Nov 10:00") and *yours the reader's ("16:00", or "Wed
+ * 01:00" on another day); return 1.  Else return 0.
+ */
+static int
+out_dual_time(json_t *fu, time_t t, char *theirs, size_t tlen, char *yours,
+    size_t ylen)
+{
+	const char	*zone = out_str(fu, "contact_tz", NULL);
+	struct tm	 mine, there;
+
+	if (zone == NULL || t == 0)
+		return 0;
+	localtime_r(&t, &mine);
+	if (out_localtime_in(t, zone, &there) != 0 ||
+	    mine.tm_gmtoff == there.tm_gmtoff)
+		return 0;
+	if (there.tm_year == mine.tm_year)
+		strftime(theirs, tlen, "%a %d %b %H:%M", &there);
+	else
+		strftime(theirs, tlen, "%a %d %b %Y %H:%M", &there);
+	if (mine.tm_yday == there.tm_yday && mine.tm_year == there.tm_year)
+		strftime(yours, ylen, "%H:%M", &mine);
+	else
+		strftime(yours, ylen, "%a %H:%M", &mine);
+	return 1;
+}
+
+/* Before a list: does any follow-up in it need the second time? */
+void
+out_followup_prepare(json_t *list)
+{
+	char	a[64], b[32];
+	json_t	*fu;
+	size_t	 i;
+
+	json_array_foreach(list, i, fu) {
+		if (out_dual_time(fu, out_parse_time(out_str(fu, "due_at",
+		    NULL)), a, sizeof a, b, sizeof b))
+			out_dual = 1;
+	}
+}
+
+/*
+ * One follow-up on one line: id, time (the contact's, and yours when they
+ * differ), relative, kind, contact, reason.
+ */
 void
 out_followup_line(FILE *f, json_t *fu, time_t now)
 {
-	char		when[64], rel[32];
+	char		when[64], rel[32], yours[32], second[48];
 	time_t		due = out_parse_time(out_str(fu, "due_at", NULL));
 	const char	*reason = out_str(fu, "reason", "");
+	int		 dual;
 
-	out_time(due, when, sizeof when);
+	dual = out_dual_time(fu, due, when, sizeof when, yours, sizeof yours);
+	if (!dual)
+		out_time(due, when, sizeof when);
 	if (strcmp(out_str(fu, "status", ""), "pending") == 0)
 		out_relative(due, now, rel, sizeof rel);
 	else
 		snprintf(rel, sizeof rel, "%s", out_str(fu, "status", ""));
-	fprintf(f, "%5lld  %-16s  %-14s %-9s %s%s%s\n",
+	second[0] = '\0';
+	if (dual)
+		snprintf(second, sizeof second, "(%s yours) ", yours);
+	fprintf(f, "%5lld  %-16s  %-*s%-14s %-9s %s%s%s\n",
 	    (long long)json_integer_value(json_object_get(fu, "id")), when,
-	    rel, strcmp(out_str(fu, "kind", ""), "callback") == 0 ?
+	    out_dual || dual ? 20 : 0, second, rel,
+	    strcmp(out_str(fu, "kind", ""), "callback") == 0 ?
 	    "CALLBACK" : "follow-up", out_str(fu, "contact_name", "?"),
 	    *reason != '\0' ? ": " : "", reason);
 }
@@ -126,10 +207,18 @@ out_followup_line(FILE *f, json_t *fu, time_t now)
 void
 out_followup_detail(FILE *f, json_t *fu, time_t now)
 {
-	char	when[64], rel[32];
+	char	when[64], rel[32], yours[32];
 	time_t	due = out_parse_time(out_str(fu, "due_at", NULL));
+	int	dual;
 
-	out_time(due, when, sizeof when);
+	dual = out_dual_time(fu, due, when, sizeof when, yours, sizeof yours);
+	if (!dual)
+		out_time(due, when, sizeof when);
+	else {
+		strncat(when, " their time, ", sizeof when - strlen(when) - 1);
+		strncat(when, yours, sizeof when - strlen(when) - 1);
+		strncat(when, " yours", sizeof when - strlen(when) - 1);
+	}
 	out_relative(due, now, rel, sizeof rel);
 	fprintf(f, "%s %lld with %s (contact %lld)\n",
 	    strcmp(out_str(fu, "kind", ""), "callback") == 0 ? "Callback" :

@@ -236,6 +236,7 @@ struct fu_followup {
 	int64_t		 id;
 	int64_t		 contact_id;
 	char		*contact_name;
+	char		*contact_tz;	/* the contact's zone, or NULL */
 	char		*owner;
 	char		*kind;
 	char		*status;

@@ -63,11 +63,12 @@ followup_json(const struct fu_followup *f, time_t now)
 {
 	int	pending = f->status != NULL && f->status[0] == 'p';
 
-	return json_pack("{s:I s:I s:o s:s s:s s:s s:o s:o s:o s:o s:i s:o "
-	    "s:o s:o s:o s:b}",
+	return json_pack("{s:I s:I s:o s:o s:s s:s s:s s:o s:o s:o s:o s:i "
+	    "s:o s:o s:o s:o s:b}",
 	    "id", (json_int_t)f->id,
 	    "contact_id", (json_int_t)f->contact_id,
 	    "contact_name", obj_string_or_null(f->contact_name),
+	    "contact_tz", obj_string_or_null(f->contact_tz),
 	    "owner", f->owner,
 	    "kind", f->kind,
 	    "status", f->status,

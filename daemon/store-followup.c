@@ -15,7 +15,7 @@
 #define FOLLOWUP_COLUMNS						\
 	"f.id, f.contact_id, c.name, f.owner, f.kind, f.status, "	\
 	"f.due_at, f.reason, f.remind_before, f.remind_at, f.snoozes, "	\
-	"f.note, f.created_at, f.updated_at, f.done_at "		\
+	"f.note, f.created_at, f.updated_at, f.done_at, c.tz "		\
 	"FROM followups f JOIN contacts c ON c.id = f.contact_id "
 
 /*
@@ -93,6 +93,7 @@ store_followup_row(sqlite3_stmt *s, struct fu_followup *f)
 	f->created_at = store_col_time(s, 12);
 	f->updated_at = store_col_time(s, 13);
 	f->done_at = store_col_time(s, 14);
+	f->contact_tz = store_col_text(s, 15);
 }
 
 /*

@@ -752,6 +752,7 @@ void
 fu_followup_clear(struct fu_followup *f)
 {
 	free(f->contact_name);
+	free(f->contact_tz);
 	free(f->owner);
 	free(f->kind);
 	free(f->status);

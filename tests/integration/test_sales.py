@@ -94,7 +94,8 @@ def test_client_says_what_was_planned_and_why(sales):
     assert rc == 0, err
     assert "Completed follow-up #1, which this answers." in out
     assert "Next, the next day of the voicemail rhythm:" in out
-    assert "Wed 04 Nov 09:00" in out
+    # Ada's time, and the reader's (TZ=UTC) beside it.
+    assert "Wed 04 Nov 10:00  (09:00 yours)" in out
     assert "first call about the quote" in out     # the reason carries on
     assert "Voicemails this week" not in out        # no message was left
 
@@ -117,7 +118,37 @@ def test_contact_in_new_york_rep_in_berlin(sales, clock):
     rc, out, err = d.client("agenda", "2026-03-09",
                             env={"TZ": "Europe/Berlin"})
     assert rc == 0, err
-    assert "Mon 09 Mar 15:00" in out
+    assert "Mon 09 Mar 10:00  (15:00 yours)" in out
+
+
+def test_times_are_shown_twice_only_where_zones_differ(sales):
+    d = sales()
+    ny = contact(d, "Grace Hopper", tz="America/New_York")
+    berlin = contact(d, "Emmy Noether", tz="Europe/Berlin")
+    plain = d.call("contact.add", name="No Zone")["contact"]["id"]
+    a = d.call("followup.add", contact=ny, due="2026-11-03T15:00:00Z",
+               kind="callback")["followup"]
+    assert a["contact_tz"] == "America/New_York"
+    d.call("followup.add", contact=berlin, due="2026-11-03T16:00:00Z")
+    d.call("followup.add", contact=plain, due="2026-11-03T17:00:00Z")
+    rc, out, err = d.client("list", env={"TZ": "Europe/Berlin"})
+    assert rc == 0, err
+    lines = out.splitlines()
+    ny_line = next(x for x in lines if "Grace Hopper" in x)
+    assert "Tue 03 Nov 10:00  (16:00 yours)" in ny_line
+    be_line = next(x for x in lines if "Emmy Noether" in x)
+    assert "Tue 03 Nov 17:00" in be_line and "yours" not in be_line
+    plain_line = next(x for x in lines if "No Zone" in x)
+    assert "Tue 03 Nov 18:00" in plain_line and "yours" not in plain_line
+    # The columns stay aligned: the kind column starts at the same place.
+    col = {x.index("follow-up") if "follow-up" in x else
+           x.index("CALLBACK") for x in (ny_line, be_line, plain_line)}
+    assert len(col) == 1
+    # Late at night for the reader: the day is named.
+    rc, out, err = d.client("show", str(a["id"]),
+                            env={"TZ": "Asia/Tokyo"})
+    assert rc == 0, err
+    assert "Due:      Tue 03 Nov 10:00 their time, Wed 00:00 yours" in out
 
 
 def test_info_sent_plans_a_talk_some_working_days_later(sales):
