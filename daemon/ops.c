@@ -187,13 +187,74 @@ reply_note(struct op_ctx *ctx, const char *fmt, ...)
 	free(msg);
 }
 
-/* An error reply for request id (borrowed; may be NULL). */
+/*
+ * A copy of s with each byte that is not part of well-formed UTF-8 made a
+ * '?'.  Caller frees.
+ */
+static char *
+ops_utf8_clean(const char *s)
+{
+	const unsigned char	*p = (const unsigned char *)s;
+	char			*out, *q;
+	size_t			 n, i;
+
+	out = q = xmalloc(strlen(s) + 1);
+	while (*p != '\0') {
+		if (*p < 0x80)
+			n = 1;
+		else if (*p >= 0xc2 && *p <= 0xdf)
+			n = 2;
+		else if (*p >= 0xe0 && *p <= 0xef)
+			n = 3;
+		else if (*p >= 0xf0 && *p <= 0xf4)
+			n = 4;
+		else
+			n = 0;
+		for (i = 1; i < n; i++) {
+			if ((p[i] & 0xc0) != 0x80)
+				n = 0;
+		}
+		/* No overlong forms, surrogates or code points past U+10FFFF. */
+		if (n > 1 && ((p[0] == 0xe0 && p[1] < 0xa0) ||
+		    (p[0] == 0xed && p[1] > 0x9f) ||
+		    (p[0] == 0xf0 && p[1] < 0x90) ||
+		    (p[0] == 0xf4 && p[1] > 0x8f)))
+			n = 0;
+		if (n == 0) {
+			*q++ = '?';
+			p++;
+			continue;
+		}
+		memcpy(q, p, n);
+		q += n;
+		p += n;
+	}
+	*q = '\0';
+	return out;
+}
+
+/*
+ * An error reply for request id (borrowed; may be NULL).  The message may
+ * quote a request cut short inside a character, or the bytes the JSON
+ * parser stopped at: such bytes become '?', since a reply must be JSON.
+ */
 json_t *
 ops_error_reply(json_t *id, enum fu_err err, const char *msg)
 {
-	return json_pack("{s:O s:b s:{s:s s:s}}",
+	json_t	*reply;
+	char	*clean;
+
+	reply = json_pack("{s:O s:b s:{s:s s:s}}",
 	    "id", id != NULL ? id : json_null(), "ok", 0,
 	    "error", "code", fu_err_name(err), "message", msg);
+	if (reply == NULL) {
+		clean = ops_utf8_clean(msg);
+		reply = json_pack("{s:O s:b s:{s:s s:s}}",
+		    "id", id != NULL ? id : json_null(), "ok", 0,
+		    "error", "code", fu_err_name(err), "message", clean);
+		free(clean);
+	}
+	return reply;
 }
 
 /* A string argument, or NULL when absent or null. Borrowed. */

@@ -29,6 +29,11 @@ def usable(conn):
     (b'{"id": 1, "op": "hello", "op": "status"}', "bad_request"),
     (b'{"id": 1, "op": "hello\xff\xfe"}', "bad_request"),
     (b'{"id": 1, "op": "he\x00llo"}', "bad_request"),
+    # Error messages quoting bytes that are not UTF-8 (found by fuzzing:
+    # the daemon had no reply to send and stopped).
+    (b'{"id": 1, "op": "followup.add", "args": {"due": "TZ=\\\xde\xbe"}}',
+     "bad_request"),
+    (b'{"id": 1, "op": "' + b"o" * 63 + b'\xc3\xa9"}', "unknown_op"),
     (b'{"id": 1, "op": "contact.add", "args": {"name": "a\\u0000b"}}',
      "bad_request"),
     (b'{"id": 1, "op": "hello", "args": ' + b"[" * 5000 + b"]" * 5000 + b"}",

@@ -400,6 +400,30 @@ test_unknown_op(void **state)
 	ERR(fx, FU_ERR_UNKNOWN_OP, "{'id':1,'op':'hello '}");
 }
 
+/*
+ * An error message that quotes broken input must itself be valid UTF-8:
+ * jansson cannot build a reply from anything else, and the connection
+ * then had no reply to send (found by fuzzing).
+ */
+static void
+test_error_quoting_bytes_that_are_not_utf8_gets_a_reply(void **state)
+{
+	struct ofx	*fx = *state;
+	const char	*msg;
+
+	/* The parser quotes the bytes it stopped at. */
+	msg = ERR(fx, FU_ERR_BAD_REQUEST, "{'id':1,'op':'followup.add',"
+	    "'args':{'due':'TZ=\\\xde\xbe\x8ckyo'}}");
+	assert_non_null(strstr(msg, "TZ=\\?"));
+	/* An op name cut at 64 bytes inside a character. */
+	msg = ERR(fx, FU_ERR_UNKNOWN_OP, "{'id':2,'op':'%s\xc3\xa9'}",
+	    "123456789.123456789.123456789.123456789.123456789.123456789.123");
+	assert_non_null(strstr(msg, "123?\""));
+	/* Well-formed characters are kept. */
+	msg = ERR(fx, FU_ERR_UNKNOWN_OP, "{'id':3,'op':'caf\xc3\xa9'}");
+	assert_non_null(strstr(msg, "caf\xc3\xa9"));
+}
+
 static void
 test_args_must_be_an_object(void **state)
 {
@@ -1254,6 +1278,7 @@ main(void)
 		T(test_missing_op_echoes_id),
 		T(test_op_must_be_a_string),
 		T(test_unknown_op),
+		T(test_error_quoting_bytes_that_are_not_utf8_gets_a_reply),
 		T(test_args_must_be_an_object),
 		T(test_unknown_argument_is_bad_request),
 		T(test_missing_required_argument),
