@@ -24,6 +24,14 @@
 /* Longest date expression we try to read. */
 #define WHEN_EXPR_MAX	256
 
+/*
+ * The instants a date may name: replies write RFC 3339 with a four-digit
+ * year, and 0 stands for "unset" (1970-01-01 00:00:01 to 9999-12-31
+ * 23:59:59 UTC).
+ */
+#define WHEN_MIN	((time_t)1)
+#define WHEN_MAX	((time_t)253402300799LL)
+
 /* Directory of the zone database. */
 static const char *
 when_tzdir(void)
@@ -207,7 +215,8 @@ when_check_inner_zone(const char *p, char **cause)
  * wall-clock time that does not exist (clocks jumped forward) becomes the
  * first valid instant after it and *note says so; a repeated one (clocks
  * went back) becomes the first of the two.  Exact instants and durations
- * ("in 90 minutes") are taken as they are.
+ * ("in 90 minutes") are taken as they are.  A time before 1970-01-01
+ * 00:00:01 or after 9999-12-31 23:59:59 UTC is refused.
  *
  * Return 0 and set *out, and *note (NULL, or a message the caller frees);
  * or -1 and set *cause (caller frees).
@@ -257,7 +266,9 @@ when_parse(const char *expr, const char *tzname, time_t now, time_t *out,
 	/* The same words as wall-clock time: UTC, with now shifted to local. */
 	if (!when_not_wall_clock(p) && (utc = tzalloc("UTC0")) != NULL) {
 		base.tv_sec = now + when_offset(tz, now);
-		if (parse_datetime2(&ts, p, &base, 0, utc, "UTC0")) {
+		if (parse_datetime2(&ts, p, &base, 0, utc, "UTC0") &&
+		    ts.tv_sec >= WHEN_MIN - 2 * 86400 &&
+		    ts.tv_sec <= WHEN_MAX + 2 * 86400) {
 			wall = ts.tv_sec;
 			have_wall = 1;
 		}
@@ -285,6 +296,13 @@ when_parse(const char *expr, const char *tzname, time_t now, time_t *out,
 	}
 	if (!ok) {
 		xasprintf(cause, "cannot read \"%s\" as a date and time", expr);
+		goto out;
+	}
+	if (t < WHEN_MIN || t > WHEN_MAX) {
+		free(*note);
+		*note = NULL;
+		xasprintf(cause, "\"%s\" is outside the years 1970 to 9999",
+		    expr);
 		goto out;
 	}
 	*out = t;

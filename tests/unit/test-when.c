@@ -225,6 +225,41 @@ test_impossible_dates_fail_quoting_input(void **state)
 	}
 }
 
+/*
+ * Replies write times as RFC 3339 with a four-digit year, and 0 means
+ * "unset": a time outside 1970-01-01 00:00:01 .. 9999-12-31 23:59:59 UTC
+ * is refused, not carried on to overflow the formatting (found by
+ * fuzzing).
+ */
+static void
+test_times_outside_1970_to_9999_fail(void **state)
+{
+	static const char *const bad[] = {
+		"1969-12-31 23:59:59", "1970-01-01T00:00:00Z", "@0", "@-1",
+		"10000-01-02", "9999-12-31T23:59:59-01:00", "@253402300800",
+		"1000000-01-01 10:00", "-1000 years", "+100000 years",
+		"@-9223372036854775807",
+	};
+	char	*cause, want[64];
+	size_t	 i;
+
+	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		cause = PARSE_FAILS(bad[i], "Europe/Berlin");
+		snprintf(want, sizeof want, "\"%s\"", bad[i]);
+		if (strstr(cause, want) == NULL)
+			fail_msg("cause for %s does not quote it: %s", bad[i],
+			    cause);
+		free(cause);
+	}
+	/* The ends themselves are fine. */
+	PARSE_EXACT("1970-01-01T00:00:01Z", "UTC", SUNDAY_NOON,
+	    "1970-01-01T00:00:01Z");
+	PARSE_EXACT("9999-12-31 23:59:59", "UTC", SUNDAY_NOON,
+	    "9999-12-31T23:59:59Z");
+	PARSE_EXACT("9999-12-31 23:59:59", "Europe/Berlin", SUNDAY_NOON,
+	    "9999-12-31T22:59:59Z");
+}
+
 static void
 test_empty_expression_fails(void **state)
 {
@@ -1003,6 +1038,7 @@ main(void)
 		cmocka_unit_test(test_relative_hours_are_exact_across_dst),
 		cmocka_unit_test(test_tz_prefix_in_expression),
 		cmocka_unit_test(test_impossible_dates_fail_quoting_input),
+		cmocka_unit_test(test_times_outside_1970_to_9999_fail),
 		cmocka_unit_test(test_empty_expression_fails),
 		cmocka_unit_test(test_overlong_expression_fails),
 		cmocka_unit_test(test_spring_forward_gap_berlin),
