@@ -86,5 +86,7 @@ extern const struct cmd_entry cmd_config_entry;
 extern const struct cmd_entry cmd_watch_entry;
 extern const struct cmd_entry cmd_doctor_entry;
 extern const struct cmd_entry cmd_backup_entry;
+extern const struct cmd_entry cmd_export_entry;
+extern const struct cmd_entry cmd_import_entry;
 
 #endif /* FOLLOWUP_CLIENT_H */

@@ -33,6 +33,7 @@ static const struct cmd_entry *const cmd_table[] = {
 	&cmd_watch_entry,
 	&cmd_doctor_entry,
 	&cmd_backup_entry,
+	&cmd_export_entry,
 	NULL
 };
 

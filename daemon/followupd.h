@@ -249,6 +249,7 @@ struct fu_followup {
 	time_t		 created_at;
 	time_t		 updated_at;
 	time_t		 done_at;	/* 0 while pending */
+	int		 revision;	/* moves of its due time */
 	int		 notice_stage;	/* enum notice_stage: the next one */
 	time_t		 notice_at;	/* when it falls; 0: none left */
 };
@@ -302,6 +303,10 @@ enum store_result store_contact_reassign(struct store *, int64_t,
 		     const char *, time_t, int *);
 enum store_result store_contact_list(struct store *,
 		     const struct store_contact_filter *, store_contact_cb, void *);
+enum store_result store_contact_dump(struct store *, const char *,
+		     store_contact_cb, void *);
+enum store_result store_contact_find_email(struct store *, const char *,
+		     const char *, int64_t *, size_t, size_t *);
 enum store_result store_contact_stale(struct store *, const char *,
 		     const struct fu_config *, time_t, int, store_contact_cb,
 		     void *);
@@ -314,6 +319,8 @@ enum store_result store_interaction_insert(struct store *,
 		     struct fu_interaction *);
 enum store_result store_interaction_list(struct store *, const char *,
 		     int64_t, time_t, int, store_interaction_cb, void *);
+enum store_result store_interaction_dump(struct store *, const char *,
+		     store_interaction_cb, void *);
 
 /* store-followup.c */
 struct store_followup_filter {
@@ -408,6 +415,10 @@ json_t		*interaction_json(const struct fu_interaction *);
 json_t		*followup_json(const struct fu_followup *, time_t);
 json_t		*user_json(const struct fu_user *);
 
+/* export.c */
+char		*export_ics(json_t *, const char *, const char *, int, time_t);
+char		*export_csv(json_t *, const char *);
+
 /* ops.c */
 struct op_ctx {
 	struct store		*st;
@@ -487,6 +498,8 @@ int		 op_watch(struct op_ctx *, json_t *, json_t **);
 int		 op_contact_reassign(struct op_ctx *, json_t *, json_t **);
 int		 op_backup(struct op_ctx *, json_t *, json_t **);
 int		 op_doctor(struct op_ctx *, json_t *, json_t **);
+int		 op_export(struct op_ctx *, json_t *, json_t **);
+int		 op_contact_import(struct op_ctx *, json_t *, json_t **);
 
 /* op-followup.c: shared with interaction.add and followup.done */
 int		 op_followup_create(struct op_ctx *, const struct fu_contact *,

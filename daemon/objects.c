@@ -63,7 +63,7 @@ followup_json(const struct fu_followup *f, time_t now)
 {
 	int	pending = f->status != NULL && f->status[0] == 'p';
 
-	return json_pack("{s:I s:I s:o s:o s:s s:s s:s s:o s:o s:o s:o s:i "
+	return json_pack("{s:I s:I s:o s:o s:s s:s s:s s:o s:o s:o s:o s:i s:i "
 	    "s:o s:o s:o s:o s:b}",
 	    "id", (json_int_t)f->id,
 	    "contact_id", (json_int_t)f->contact_id,
@@ -78,6 +78,7 @@ followup_json(const struct fu_followup *f, time_t now)
 		json_integer(f->remind_before) : json_null(),
 	    "remind_at", when_json(f->remind_at),
 	    "snoozes", f->snoozes,
+	    "revision", f->revision,
 	    "note", obj_string_or_null(f->note),
 	    "created_at", when_json(f->created_at),
 	    "updated_at", when_json(f->updated_at),

@@ -120,6 +120,9 @@ static const struct op_entry op_table[FU_OP_COUNT] = {
 	[FU_OP_BACKUP] = { op_backup, 0, {
 	    { "path", ARG_STRING, REQ }, { "force", ARG_BOOL }, { NULL } } },
 	[FU_OP_DOCTOR] = { op_doctor, 0, { { NULL } } },
+	[FU_OP_EXPORT] = { op_export, 0, {
+	    { "format", ARG_STRING, REQ }, { "what", ARG_STRING },
+	    { "owner", ARG_STRING }, { NULL } } },
 };
 
 /* Does every op in protocol.h have a handler?  (A unit test asks.) */

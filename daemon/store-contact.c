@@ -75,6 +75,13 @@ const struct store_sql store_contact_sql[] = {
 	{ STMT_CONTACT_TOUCH,
 	  "UPDATE contacts SET last_activity_at = "
 	  "max(coalesce(last_activity_at, 0), ?2) WHERE id = ?1" },
+	{ STMT_CONTACT_DUMP,		/* ?1 NULL: the team's */
+	  "SELECT " CONTACT_COLUMNS " FROM contacts c "
+	  "WHERE ?1 IS NULL OR c.owner = ?1 ORDER BY c.id" },
+	{ STMT_CONTACT_FIND_EMAIL,
+	  "SELECT c.id FROM contacts c "
+	  "WHERE c.owner = ?1 AND c.email = ?2 COLLATE NOCASE "
+	  "ORDER BY c.id LIMIT ?3" },
 	/* The counts the triggers keep (schema 3). */
 	{ STMT_COUNT_CONTACTS,
 	  "SELECT coalesce((SELECT contacts FROM owner_counts "
@@ -345,6 +352,44 @@ store_contact_list(struct store *st, const struct store_contact_filter *f,
 	r = store_contact_each(st, s, cb, arg);
 	free(pattern);
 	return r;
+}
+
+/*
+ * Call cb for every contact of owner (the whole team's if owner is NULL),
+ * archived ones too, by id: what an export holds.
+ */
+enum store_result
+store_contact_dump(struct store *st, const char *owner, store_contact_cb cb,
+    void *arg)
+{
+	sqlite3_stmt	*s = store_stmt(st, STMT_CONTACT_DUMP);
+
+	store_bind_text(s, 1, owner);
+	return store_contact_each(st, s, cb, arg);
+}
+
+/*
+ * Find owner's contacts whose email is email, ignoring ASCII case: fill
+ * ids with up to max of them, lowest id first, and set *n to how many were
+ * filled.  Archived contacts count too.
+ */
+enum store_result
+store_contact_find_email(struct store *st, const char *owner,
+    const char *email, int64_t *ids, size_t max, size_t *n)
+{
+	sqlite3_stmt	*s = store_stmt(st, STMT_CONTACT_FIND_EMAIL);
+	int		 rc;
+
+	*n = 0;
+	store_bind_text(s, 1, owner);
+	store_bind_text(s, 2, email);
+	sqlite3_bind_int64(s, 3, (sqlite3_int64)max);
+	while ((rc = store_step(st, s)) == SQLITE_ROW)
+		ids[(*n)++] = sqlite3_column_int64(s, 0);
+	if (rc != SQLITE_DONE)
+		return store_fail(st, s, rc);
+	store_done(s);
+	return STORE_OK;
 }
 
 /*

@@ -15,7 +15,7 @@
 #define FOLLOWUP_COLUMNS						\
 	"f.id, f.contact_id, c.name, f.owner, f.kind, f.status, "	\
 	"f.due_at, f.reason, f.remind_before, f.remind_at, f.snoozes, "	\
-	"f.note, f.created_at, f.updated_at, f.done_at, c.tz "		\
+	"f.note, f.created_at, f.updated_at, f.done_at, c.tz, f.revision "	\
 	"FROM followups f JOIN contacts c ON c.id = f.contact_id "
 
 /*
@@ -40,7 +40,8 @@ const struct store_sql store_followup_sql[] = {
 	  "WHERE f.id = ?1 AND (?2 IS NULL OR f.owner = ?2)" },
 	{ STMT_FOLLOWUP_SET_DUE,
 	  "UPDATE followups SET due_at = ?3, remind_at = ?4, "
-	  "snoozes = snoozes + ?5, updated_at = ?6, notice_stage = ?7, "
+	  "snoozes = snoozes + ?5, revision = revision + 1, "
+	  "updated_at = ?6, notice_stage = ?7, "
 	  "notice_at = ?8 "
 	  "WHERE id = ?1 AND owner = ?2 AND status = 'pending'" },
 	{ STMT_FOLLOWUP_CLOSE,
@@ -94,6 +95,7 @@ store_followup_row(sqlite3_stmt *s, struct fu_followup *f)
 	f->updated_at = store_col_time(s, 13);
 	f->done_at = store_col_time(s, 14);
 	f->contact_tz = store_col_text(s, 15);
+	f->revision = sqlite3_column_int(s, 16);
 }
 
 /*
@@ -154,9 +156,9 @@ store_followup_get(struct store *st, const char *owner, int64_t id,
 
 /*
  * Move pending follow-up f->id (of f->owner) to f->due_at with its
- * reminder at f->remind_at and its next notice as f says; a snooze counts;
- * now is when.  STORE_CONFLICT if it is not pending.  Needs a write
- * transaction.
+ * reminder at f->remind_at and its next notice as f says; a snooze counts,
+ * and every move counts in its revision; now is when.  STORE_CONFLICT if
+ * it is not pending.  Needs a write transaction.
  */
 enum store_result
 store_followup_set_due(struct store *st, const struct fu_followup *f,

@@ -21,6 +21,10 @@ const struct store_sql store_interaction_sql[] = {
 	  "SELECT id, contact_id, owner, kind, outcome, note, at, created_at "
 	  "FROM interactions WHERE contact_id = ?1 AND owner = ?2 "
 	  "AND at >= ?3 ORDER BY at DESC, id DESC LIMIT ?4" },
+	{ STMT_INTERACTION_DUMP,	/* ?1 NULL: the team's */
+	  "SELECT id, contact_id, owner, kind, outcome, note, at, created_at "
+	  "FROM interactions WHERE ?1 IS NULL OR owner = ?1 "
+	  "ORDER BY contact_id, at, id" },
 	{ STMT_COUNT, NULL }
 };
 
@@ -56,23 +60,14 @@ store_interaction_insert(struct store *st, struct fu_interaction *in)
 	return STORE_OK;
 }
 
-/*
- * Call cb for owner's interactions with contact_id at or after since,
- * newest first, at most limit of them.
- */
-enum store_result
-store_interaction_list(struct store *st, const char *owner,
-    int64_t contact_id, time_t since, int limit, store_interaction_cb cb,
-    void *arg)
+/* Run an interaction query, calling cb for each row until it says stop. */
+static enum store_result
+store_interaction_each(struct store *st, sqlite3_stmt *s,
+    store_interaction_cb cb, void *arg)
 {
-	sqlite3_stmt		*s = store_stmt(st, STMT_INTERACTION_LIST);
 	struct fu_interaction	 in;
 	int			 rc = SQLITE_DONE, stop = 0;
 
-	sqlite3_bind_int64(s, 1, contact_id);
-	store_bind_text(s, 2, owner);
-	sqlite3_bind_int64(s, 3, since);
-	sqlite3_bind_int(s, 4, limit);
 	while (!stop && (rc = store_step(st, s)) == SQLITE_ROW) {
 		memset(&in, 0, sizeof in);
 		in.id = sqlite3_column_int64(s, 0);
@@ -90,4 +85,36 @@ store_interaction_list(struct store *st, const char *owner,
 		return store_fail(st, s, rc);
 	store_done(s);
 	return STORE_OK;
+}
+
+/*
+ * Call cb for owner's interactions with contact_id at or after since,
+ * newest first, at most limit of them.
+ */
+enum store_result
+store_interaction_list(struct store *st, const char *owner,
+    int64_t contact_id, time_t since, int limit, store_interaction_cb cb,
+    void *arg)
+{
+	sqlite3_stmt	*s = store_stmt(st, STMT_INTERACTION_LIST);
+
+	sqlite3_bind_int64(s, 1, contact_id);
+	store_bind_text(s, 2, owner);
+	sqlite3_bind_int64(s, 3, since);
+	sqlite3_bind_int(s, 4, limit);
+	return store_interaction_each(st, s, cb, arg);
+}
+
+/*
+ * Call cb for every interaction of owner (the whole team's if owner is
+ * NULL), by contact and then time: what an export holds.
+ */
+enum store_result
+store_interaction_dump(struct store *st, const char *owner,
+    store_interaction_cb cb, void *arg)
+{
+	sqlite3_stmt	*s = store_stmt(st, STMT_INTERACTION_DUMP);
+
+	store_bind_text(s, 1, owner);
+	return store_interaction_each(st, s, cb, arg);
 }

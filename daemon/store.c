@@ -247,6 +247,17 @@ static const char *const store_migrations[] = {
 	"CREATE INDEX contacts_stale ON contacts"
 	"  (owner, coalesce(last_activity_at, created_at))"
 	"  WHERE archived_at IS NULL;",
+
+	/*
+	 * 6: export and import.  A follow-up's revision counts the moves of
+	 * its due time, so a calendar that imported an older export knows
+	 * the newer one wins (SEQUENCE); import finds a rep's contact by
+	 * email, in any case, through an index.
+	 */
+	"ALTER TABLE followups ADD COLUMN revision INTEGER NOT NULL"
+	"  DEFAULT 0;"
+	"CREATE INDEX contacts_email ON contacts (owner, email COLLATE NOCASE)"
+	"  WHERE email IS NOT NULL;",
 };
 #define STORE_SCHEMA_VERSION \
 	((int)(sizeof store_migrations / sizeof store_migrations[0]))

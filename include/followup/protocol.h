@@ -61,7 +61,8 @@
 	X(WATCH,		"watch")			\
 	X(CONTACT_REASSIGN,	"contact.reassign")		\
 	X(BACKUP,		"backup")			\
-	X(DOCTOR,		"doctor")
+	X(DOCTOR,		"doctor")				\
+	X(EXPORT,		"export")
 
 /* The error codes: X(enum suffix, wire name). */
 #define FU_ERRORS(X)						\
@@ -185,6 +186,22 @@ fu_err_from_name(const char *name)
 	X(DIGEST,	"digest")					\
 	X(SUMMARY,	"summary")
 
+/*
+ * What export writes: the formats, and the tables a CSV export may hold
+ * (one per file, contacts unless asked).
+ */
+#define FU_EXPORT_FORMATS(X)					\
+	X(ICS,		"ics")						\
+	X(CSV,		"csv")						\
+	X(JSON,		"json")
+
+#define FU_EXPORT_TABLES(X)					\
+	X(CONTACTS,	"contacts")					\
+	X(INTERACTIONS,	"interactions")					\
+	X(FOLLOWUPS,	"followups")
+
+/* Most contacts one contact.import request may carry. */
+#define FU_IMPORT_MAX		1000
 
 /* Default pipeline stages; the configuration may replace them. */
 #define FU_DEFAULT_OPEN_STAGES	"lead contacted info-sent proposal negotiation"

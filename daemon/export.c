@@ -1,0 +1,482 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * Copyright (c) 2026 The followup authors
+ *
+ * The export formats: an iCalendar (RFC 5545) of pending follow-ups and
+ * CSV (RFC 4180) tables of contacts, interactions or follow-ups, written
+ * from the protocol's own objects (objects.c) so every format shows the
+ * same fields.  Pure functions: records in, a document out.
+ */
+
+#include <config.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "followupd.h"
+
+/* An event lasts this long in a calendar: a call, not a meeting. */
+#define EXPORT_EVENT_DURATION	"PT15M"
+
+/* Longest content line of an iCalendar, in octets, before folding. */
+#define EXPORT_ICS_LINE		75
+
+/* A document being written; aborts on OOM like xmalloc. */
+static FILE *
+export_open(char **buf, size_t *len)
+{
+	FILE	*f;
+
+	if ((f = open_memstream(buf, len)) == NULL)
+		fatal("export: open_memstream");
+	return f;
+}
+
+/* Finish a document. Caller frees the result. */
+static char *
+export_close(FILE *f, char **buf)
+{
+	if (fclose(f) != 0)
+		fatal("export: fclose");
+	return *buf;
+}
+
+static const char *
+export_str(json_t *obj, const char *key)
+{
+	return json_string_value(json_object_get(obj, key));
+}
+
+/* Read an RFC 3339 UTC time as the objects carry it; 0 if it is not one. */
+static time_t
+export_time(json_t *obj, const char *key)
+{
+	const char	*s = export_str(obj, key);
+	struct tm	 tm;
+	char		*end;
+
+	if (s == NULL)
+		return 0;
+	memset(&tm, 0, sizeof tm);
+	end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if (end == NULL || *end != '\0')
+		return 0;
+	return timegm(&tm);
+}
+
+/*
+ * The contact with id in contacts, an array ordered by id (as the store
+ * dumps them), or NULL.  Borrowed.
+ */
+static json_t *
+export_find_contact(json_t *contacts, json_int_t id)
+{
+	size_t		 lo = 0, hi = json_array_size(contacts), mid;
+	json_t		*c;
+	json_int_t	 cid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		c = json_array_get(contacts, mid);
+		cid = json_integer_value(json_object_get(c, "id"));
+		if (cid == id)
+			return c;
+		if (cid < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+/* --- iCalendar --- */
+
+/*
+ * Write one content line, folded so no line passes 75 octets (a fold
+ * never splits a UTF-8 character), ended by CRLF.
+ */
+static void
+export_ics_line(FILE *f, const char *line)
+{
+	size_t	len = strlen(line), max = EXPORT_ICS_LINE, n;
+
+	for (;;) {
+		if (len <= max) {
+			fwrite(line, 1, len, f);
+			fputs("\r\n", f);
+			return;
+		}
+		n = max;
+		while (n > 0 && ((unsigned char)line[n] & 0xc0) == 0x80)
+			n--;
+		fwrite(line, 1, n, f);
+		fputs("\r\n ", f);
+		line += n;
+		len -= n;
+		max = EXPORT_ICS_LINE - 1;	/* the space counts */
+	}
+}
+
+/* Append text to f escaped as an iCalendar TEXT value. */
+static void
+export_ics_escape(FILE *f, const char *text)
+{
+	for (; *text != '\0'; text++) {
+		switch (*text) {
+		case '\\':
+		case ';':
+		case ',':
+			fputc('\\', f);
+			fputc(*text, f);
+			break;
+		case '\r':
+			if (text[1] != '\n')
+				fputs("\\n", f);
+			break;
+		case '\n':
+			fputs("\\n", f);
+			break;
+		default:
+			fputc(*text, f);
+			break;
+		}
+	}
+}
+
+/* Write property name with a TEXT value (NULL: nothing), escaped. */
+static void
+export_ics_text(FILE *out, const char *name, const char *value)
+{
+	char	*buf = NULL;
+	size_t	 len = 0;
+	FILE	*f;
+
+	if (value == NULL)
+		return;
+	f = export_open(&buf, &len);
+	fprintf(f, "%s:", name);
+	export_ics_escape(f, value);
+	export_ics_line(out, export_close(f, &buf));
+	free(buf);
+}
+
+/* Write property name with a UTC DATE-TIME value. */
+static void
+export_ics_time(FILE *out, const char *name, time_t t)
+{
+	struct tm	tm;
+	char		line[64], stamp[32];
+
+	gmtime_r(&t, &tm);
+	strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
+	snprintf(line, sizeof line, "%s:%s", name, stamp);
+	export_ics_line(out, line);
+}
+
+/* Format seconds as an RFC 5545 duration ("-PT15M", "P1DT2H0M30S"). */
+static void
+export_ics_duration(long secs, char *buf, size_t size)
+{
+	long	d, h, m, s;
+	int	n;
+
+	n = snprintf(buf, size, "%sP", secs < 0 ? "-" : "");
+	if (secs < 0)
+		secs = -secs;
+	d = secs / 86400;
+	h = secs % 86400 / 3600;
+	m = secs % 3600 / 60;
+	s = secs % 60;
+	if (d > 0)
+		n += snprintf(buf + n, size - n, "%ldD", d);
+	if (h == 0 && m == 0 && s == 0) {
+		if (d == 0)
+			snprintf(buf + n, size - n, "T0S");
+		return;
+	}
+	n += snprintf(buf + n, size - n, "T");
+	/* An hour is followed by minutes when seconds follow. */
+	if (h > 0)
+		n += snprintf(buf + n, size - n, "%ldH", h);
+	if (m > 0 || (h > 0 && s > 0))
+		n += snprintf(buf + n, size - n, "%ldM", m);
+	if (s > 0)
+		snprintf(buf + n, size - n, "%ldS", s);
+}
+
+/* "Call back Ada Lovelace (Acme)". Caller frees. */
+static char *
+export_ics_summary(json_t *f, json_t *c)
+{
+	const char	*kind = export_str(f, "kind"), *company;
+	const char	*name = export_str(f, "contact_name");
+	char		*s;
+
+	company = c != NULL ? export_str(c, "company") : NULL;
+	if (name == NULL)
+		name = "?";
+	xasprintf(&s, "%s %s%s%s%s", kind != NULL &&
+	    strcmp(kind, "callback") == 0 ? "Call back" : "Follow up with",
+	    name, company != NULL ? " (" : "", company != NULL ? company : "",
+	    company != NULL ? ")" : "");
+	return s;
+}
+
+/* The reason, then how to reach the contact and where they stand. */
+static char *
+export_ics_description(json_t *f, json_t *c, int team)
+{
+	static const struct {
+		const char	*label;
+		const char	*key;
+	} lines[] = {
+		{ "Phone", "phone" }, { "Email", "email" },
+		{ "Stage", "stage" }, { "Time zone", "tz" },
+	};
+	const char	*v;
+	char		*buf = NULL;
+	size_t		 len = 0, i;
+	FILE		*out;
+	int		 first = 1;
+
+	out = export_open(&buf, &len);
+	if ((v = export_str(f, "reason")) != NULL) {
+		fputs(v, out);
+		first = 0;
+	}
+	for (i = 0; c != NULL && i < sizeof lines / sizeof lines[0]; i++) {
+		if ((v = export_str(c, lines[i].key)) == NULL)
+			continue;
+		fprintf(out, "%s%s: %s", first ? "" : "\n", lines[i].label, v);
+		first = 0;
+	}
+	if (team && (v = export_str(f, "owner")) != NULL)
+		fprintf(out, "%sRep: %s", first ? "" : "\n", v);
+	return export_close(out, &buf);
+}
+
+/* One VEVENT, with its alarm, for pending follow-up f. */
+static void
+export_ics_event(FILE *out, json_t *f, json_t *contacts, const char *domain,
+    int team, time_t now)
+{
+	json_t	*c;
+	char	*summary, *desc, line[256], dur[64];
+	time_t	 due = export_time(f, "due_at");
+	time_t	 remind = export_time(f, "remind_at");
+
+	c = export_find_contact(contacts,
+	    json_integer_value(json_object_get(f, "contact_id")));
+	summary = export_ics_summary(f, c);
+	desc = export_ics_description(f, c, team);
+
+	export_ics_line(out, "BEGIN:VEVENT");
+	snprintf(line, sizeof line, "UID:followup-%lld@%s",
+	    (long long)json_integer_value(json_object_get(f, "id")), domain);
+	export_ics_line(out, line);
+	export_ics_time(out, "DTSTAMP", now);
+	export_ics_time(out, "DTSTART", due);
+	export_ics_line(out, "DURATION:" EXPORT_EVENT_DURATION);
+	export_ics_text(out, "SUMMARY", summary);
+	if (*desc != '\0')
+		export_ics_text(out, "DESCRIPTION", desc);
+	export_ics_text(out, "CATEGORIES", strcmp(export_str(f, "kind"),
+	    "callback") == 0 ? "Callback" : "Follow-up");
+	snprintf(line, sizeof line, "SEQUENCE:%lld",
+	    (long long)json_integer_value(json_object_get(f, "revision")));
+	export_ics_line(out, line);
+	export_ics_line(out, "STATUS:CONFIRMED");
+	export_ics_time(out, "CREATED", export_time(f, "created_at"));
+	export_ics_time(out, "LAST-MODIFIED", export_time(f, "updated_at"));
+
+	export_ics_line(out, "BEGIN:VALARM");
+	export_ics_line(out, "ACTION:DISPLAY");
+	export_ics_duration(remind != 0 && remind < due ?
+	    -(long)(due - remind) : 0, dur, sizeof dur);
+	snprintf(line, sizeof line, "TRIGGER:%s", dur);
+	export_ics_line(out, line);
+	export_ics_text(out, "DESCRIPTION", summary);
+	export_ics_line(out, "END:VALARM");
+	export_ics_line(out, "END:VEVENT");
+	free(summary);
+	free(desc);
+}
+
+/*
+ * An iCalendar (RFC 5545) with one VEVENT per follow-up in data's
+ * "followups" (the pending ones), each with a display alarm at its
+ * reminder time; details come from data's "contacts" (ordered by id).
+ * UIDs are followup-ID@domain, stable across exports; SEQUENCE is the
+ * follow-up's revision, which grows when it is moved.  name titles the
+ * calendar; team adds each follow-up's rep; now is the DTSTAMP.  Caller
+ * frees.
+ */
+char *
+export_ics(json_t *data, const char *domain, const char *name, int team,
+    time_t now)
+{
+	json_t	*f, *contacts = json_object_get(data, "contacts");
+	char	*buf = NULL;
+	size_t	 len = 0, i;
+	FILE	*out;
+
+	out = export_open(&buf, &len);
+	export_ics_line(out, "BEGIN:VCALENDAR");
+	export_ics_line(out, "VERSION:2.0");
+	export_ics_line(out, "PRODID:-//followup//followupd " PACKAGE_VERSION
+	    "//EN");
+	export_ics_line(out, "CALSCALE:GREGORIAN");
+	export_ics_line(out, "METHOD:PUBLISH");
+	export_ics_text(out, "X-WR-CALNAME", name);
+	json_array_foreach(json_object_get(data, "followups"), i, f) {
+		if (strcmp(export_str(f, "status"), "pending") == 0)
+			export_ics_event(out, f, contacts, domain, team, now);
+	}
+	export_ics_line(out, "END:VCALENDAR");
+	return export_close(out, &buf);
+}
+
+/* --- CSV --- */
+
+/* A column: its header, the object's key, and where the key is read. */
+enum export_from {
+	FROM_ROW,		/* the row's own object */
+	FROM_CONTACT		/* the row's contact (by contact_id) */
+};
+struct export_column {
+	const char	*header;
+	const char	*key;
+	enum export_from from;
+};
+
+/*
+ * The headers are the ones spreadsheets and CRMs know, so an exported
+ * contacts file imports back (followup import maps Name, Company, Phone,
+ * Email, Time Zone, Stage and Notes; it ignores the rest).
+ */
+static const struct export_column export_contact_columns[] = {
+	{ "ID", "id", FROM_ROW }, { "Name", "name", FROM_ROW },
+	{ "Company", "company", FROM_ROW }, { "Phone", "phone", FROM_ROW },
+	{ "Email", "email", FROM_ROW }, { "Time Zone", "tz", FROM_ROW },
+	{ "Stage", "stage", FROM_ROW }, { "Notes", "notes", FROM_ROW },
+	{ "Owner", "owner", FROM_ROW }, { "Archived", "archived", FROM_ROW },
+	{ "Last Activity", "last_activity_at", FROM_ROW },
+	{ "Created", "created_at", FROM_ROW },
+	{ "Updated", "updated_at", FROM_ROW }, { NULL, NULL, FROM_ROW }
+};
+static const struct export_column export_interaction_columns[] = {
+	{ "ID", "id", FROM_ROW }, { "Contact ID", "contact_id", FROM_ROW },
+	{ "Contact", "name", FROM_CONTACT },
+	{ "Company", "company", FROM_CONTACT }, { "Kind", "kind", FROM_ROW },
+	{ "Outcome", "outcome", FROM_ROW }, { "Note", "note", FROM_ROW },
+	{ "At", "at", FROM_ROW }, { "Owner", "owner", FROM_ROW },
+	{ "Created", "created_at", FROM_ROW }, { NULL, NULL, FROM_ROW }
+};
+static const struct export_column export_followup_columns[] = {
+	{ "ID", "id", FROM_ROW }, { "Contact ID", "contact_id", FROM_ROW },
+	{ "Contact", "contact_name", FROM_ROW },
+	{ "Company", "company", FROM_CONTACT }, { "Kind", "kind", FROM_ROW },
+	{ "Status", "status", FROM_ROW }, { "Due", "due_at", FROM_ROW },
+	{ "Reason", "reason", FROM_ROW }, { "Remind At", "remind_at", FROM_ROW },
+	{ "Note", "note", FROM_ROW }, { "Owner", "owner", FROM_ROW },
+	{ "Created", "created_at", FROM_ROW },
+	{ "Done", "done_at", FROM_ROW }, { NULL, NULL, FROM_ROW }
+};
+
+/* Write one field, quoted when RFC 4180 asks (or it has edge blanks). */
+static void
+export_csv_field(FILE *out, const char *s)
+{
+	size_t	len = strlen(s);
+
+	if (strpbrk(s, ",\"\r\n") == NULL && (len == 0 ||
+	    (s[0] != ' ' && s[len - 1] != ' '))) {
+		fputs(s, out);
+		return;
+	}
+	fputc('"', out);
+	for (; *s != '\0'; s++) {
+		if (*s == '"')
+			fputc('"', out);
+		fputc(*s, out);
+	}
+	fputc('"', out);
+}
+
+/* Write a JSON scalar as a field: text as is, null empty, booleans yes/no. */
+static void
+export_csv_value(FILE *out, json_t *v)
+{
+	char	num[32];
+
+	if (json_is_string(v))
+		export_csv_field(out, json_string_value(v));
+	else if (json_is_integer(v)) {
+		snprintf(num, sizeof num, "%lld",
+		    (long long)json_integer_value(v));
+		fputs(num, out);
+	} else if (json_is_boolean(v))
+		fputs(json_is_true(v) ? "yes" : "no", out);
+}
+
+/* The columns of CSV table what, or NULL if there is no such table. */
+static const struct export_column *
+export_csv_columns(const char *what)
+{
+	if (strcmp(what, "contacts") == 0)
+		return export_contact_columns;
+	if (strcmp(what, "interactions") == 0)
+		return export_interaction_columns;
+	if (strcmp(what, "followups") == 0)
+		return export_followup_columns;
+	return NULL;
+}
+
+/*
+ * A CSV (RFC 4180: CRLF, a header row, fields quoted when needed, quotes
+ * doubled) of data's array what ("contacts", "interactions" or
+ * "followups"), UTF-8 without a byte order mark.  Times are RFC 3339 in
+ * UTC, as in the protocol.  Return NULL for an unknown table.  Caller
+ * frees.
+ */
+char *
+export_csv(json_t *data, const char *what)
+{
+	const struct export_column	*cols, *col;
+	json_t				*row, *c, *contacts;
+	char				*buf = NULL;
+	size_t				 len = 0, i;
+	FILE				*out;
+
+	if ((cols = export_csv_columns(what)) == NULL)
+		return NULL;
+	contacts = json_object_get(data, "contacts");
+	out = export_open(&buf, &len);
+	for (col = cols; col->header != NULL; col++) {
+		if (col != cols)
+			fputc(',', out);
+		export_csv_field(out, col->header);
+	}
+	fputs("\r\n", out);
+	json_array_foreach(json_object_get(data, what), i, row) {
+		c = NULL;
+		for (col = cols; col->header != NULL; col++) {
+			if (col != cols)
+				fputc(',', out);
+			if (col->from == FROM_ROW) {
+				export_csv_value(out, json_object_get(row,
+				    col->key));
+				continue;
+			}
+			if (c == NULL)
+				c = export_find_contact(contacts,
+				    json_integer_value(json_object_get(row,
+				    "contact_id")));
+			export_csv_value(out, json_object_get(c, col->key));
+		}
+		fputs("\r\n", out);
+	}
+	return export_close(out, &buf);
+}
