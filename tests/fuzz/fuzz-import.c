@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * Copyright (c) 2026 The followup authors
+ *
+ * libFuzzer target for the import parsers: any bytes, read both as CSV
+ * and as vCards, must parse or be refused without a crash or a leak.
+ * Built by hand from the top of the source tree, BUILD being a configured
+ * build directory (for config.h):
+ *
+ *	clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-builtin \
+ *	    -I BUILD -I client tests/fuzz/fuzz-import.c client/import.c \
+ *	    client/import-csv.c client/import-vcard.c -o fuzz-import
+ *	./fuzz-import -max_len=4096 CORPUS
+ */
+
+#include <config.h>
+
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "import.h"
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct import_file	 f;
+	char			*cause = NULL;
+
+	if (import_csv((const char *)data, size, &f, &cause) == 0)
+		import_file_free(&f);
+	free(cause);
+	cause = NULL;
+	if (import_vcard((const char *)data, size, &f, &cause) == 0)
+		import_file_free(&f);
+	free(cause);
+	return 0;
+}
