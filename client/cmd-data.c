@@ -3,7 +3,9 @@
  * Copyright (c) 2026 The followup authors
  *
  * followup export and followup import: a rep's records out as a calendar,
- * a CSV table or JSON; contacts in from a CSV file or vCards.
+ * a CSV table or JSON; contacts in from a CSV file or vCards, read here
+ * (import-csv.c, import-vcard.c) and sent to the daemon in batches that
+ * fit a request line.
  */
 
 #include <config.h>
@@ -15,6 +17,10 @@
 #include <string.h>
 
 #include "client.h"
+#include "import.h"
+
+/* Room a batch of contact.import leaves for the rest of the request. */
+#define DATA_BATCH_SLACK	1024
 
 #define DATA_WORD(e, s)	s,
 static const char *const data_formats[] = {
@@ -184,4 +190,337 @@ const struct cmd_entry cmd_export_entry = {
 	"them\n\nAdmins may export a rep's records (--owner USER) or the whole "
 	"team's (--all).",
 	cmd_export_exec
+};
+
+/* Read all of path ("-": standard input). Return 0, or -1 after saying why. */
+static int
+data_read(const char *path, char **buf, size_t *len)
+{
+	FILE	*f = stdin;
+	size_t	 cap = 65536, n;
+
+	*len = 0;
+	if (strcmp(path, "-") != 0 && (f = fopen(path, "r")) == NULL) {
+		fprintf(stderr, "followup: %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	*buf = import_alloc(cap);
+	while ((n = fread(*buf + *len, 1, cap - *len, f)) > 0) {
+		*len += n;
+		if (*len > IMPORT_FILE_MAX) {
+			fprintf(stderr, "followup: %s: larger than %d MiB; "
+			    "split it\n", path, IMPORT_FILE_MAX >> 20);
+			goto fail;
+		}
+		if (*len == cap)
+			*buf = import_grow(*buf, cap *= 2, 1);
+	}
+	if (ferror(f)) {
+		fprintf(stderr, "followup: %s: %s\n", path, strerror(errno));
+		goto fail;
+	}
+	if (f != stdin)
+		fclose(f);
+	return 0;
+fail:
+	if (f != stdin)
+		fclose(f);
+	free(*buf);
+	*buf = NULL;
+	return -1;
+}
+
+/* A record as contact.import takes it. Caller decrefs. */
+static json_t *
+data_record_json(const struct import_record *r)
+{
+	json_t	*o = json_pack("{s:I}", "line", (json_int_t)r->line);
+
+#define DATA_FIELD(f) do {						\
+	if (r->f != NULL)						\
+		json_object_set_new(o, #f, json_string(r->f));		\
+} while (0)
+	DATA_FIELD(name);
+	DATA_FIELD(company);
+	DATA_FIELD(phone);
+	DATA_FIELD(email);
+	DATA_FIELD(tz);
+	DATA_FIELD(stage);
+	DATA_FIELD(notes);
+#undef DATA_FIELD
+	return o;
+}
+
+/* A result the client makes itself: a record it never sent. */
+static json_t *
+data_local_skip(long line, const char *name, const char *reason)
+{
+	return json_pack("{s:I s:s? s:n s:s s:s}", "line", (json_int_t)line,
+	    "name", name, "id", "status", "skipped", "reason", reason);
+}
+
+/* Send one batch; add its results to all and its counts to counts. */
+static int
+data_send_batch(struct client *c, json_t *batch, const char *owner,
+    int dry_run, json_t *all, json_t *counts)
+{
+	json_t		*args, *r, *v;
+	const char	*key;
+	int		 rc;
+
+	args = json_pack("{s:O s:b}", "contacts", batch, "dry_run", dry_run);
+	if (owner != NULL)
+		json_object_set_new(args, "owner", json_string(owner));
+	rc = rpc_call(c, FU_OP_CONTACT_IMPORT, args, &r);
+	json_decref(args);
+	if (rc != 0)
+		return rc;
+	json_array_extend(all, json_object_get(r, "results"));
+	json_object_foreach(json_object_get(r, "counts"), key, v)
+		json_object_set_new(counts, key, json_integer(
+		    json_integer_value(json_object_get(counts, key)) +
+		    json_integer_value(v)));
+	json_decref(r);
+	json_array_clear(batch);
+	return 0;
+}
+
+/* Order results by the line their record starts on. */
+static int
+data_by_line(const void *a, const void *b)
+{
+	json_int_t	la, lb;
+
+	la = json_integer_value(json_object_get(*(json_t *const *)a, "line"));
+	lb = json_integer_value(json_object_get(*(json_t *const *)b, "line"));
+	return la < lb ? -1 : la > lb;
+}
+
+/* Print the CSV column mapping: column -> field, or ignored. */
+static void
+data_print_mapping(const struct import_file *f)
+{
+	size_t	i, w = 0;
+
+	for (i = 0; i < f->ncolumns; i++) {
+		if (strlen(f->columns[i].header) > w)
+			w = strlen(f->columns[i].header);
+	}
+	printf("Columns:\n");
+	for (i = 0; i < f->ncolumns; i++)
+		printf("  %-*s  %s%s\n", (int)w, *f->columns[i].header != '\0' ?
+		    f->columns[i].header : "(no name)",
+		    f->columns[i].field != NULL ? "-> " : "",
+		    f->columns[i].field != NULL ? f->columns[i].field :
+		    "(ignored)");
+}
+
+/* Print the results, and the counts. */
+static void
+data_print_results(json_t *results, json_t *counts, const char *path,
+    int dry_run)
+{
+	json_t		*r, *w;
+	const char	*status, *name;
+	size_t		 i, j;
+
+#define DATA_COUNT(k)	((long long)json_integer_value(json_object_get(counts, k)))
+	if (dry_run)
+		printf("Dry run, nothing written: %s would add %lld, update "
+		    "%lld, leave %lld unchanged, skip %lld.\n", path,
+		    DATA_COUNT("added"), DATA_COUNT("updated"),
+		    DATA_COUNT("unchanged"), DATA_COUNT("skipped"));
+	else
+		printf("Imported %s: %lld added, %lld updated, %lld "
+		    "unchanged, %lld skipped.\n", path, DATA_COUNT("added"),
+		    DATA_COUNT("updated"), DATA_COUNT("unchanged"),
+		    DATA_COUNT("skipped"));
+#undef DATA_COUNT
+	json_array_foreach(results, i, r) {
+		status = out_str(r, "status", "?");
+		name = out_str(r, "name", "");
+		if (strcmp(status, "skipped") == 0)
+			printf("  line %lld: skipped%s%s%s: %s\n",
+			    (long long)json_integer_value(json_object_get(r,
+			    "line")), *name != '\0' ? " (" : "", name,
+			    *name != '\0' ? ")" : "", out_str(r, "reason", "?"));
+		else if (dry_run && strcmp(status, "added") == 0)
+			printf("  line %lld: add %s\n", (long long)
+			    json_integer_value(json_object_get(r, "line")),
+			    name);
+		else if (dry_run)
+			printf("  line %lld: %s contact %lld (%s)\n",
+			    (long long)json_integer_value(json_object_get(r,
+			    "line")), strcmp(status, "updated") == 0 ?
+			    "update" : "unchanged:", (long long)
+			    json_integer_value(json_object_get(r, "id")), name);
+		json_array_foreach(json_object_get(r, "warnings"), j, w)
+			printf("  line %lld: %s: %s\n", (long long)
+			    json_integer_value(json_object_get(r, "line")),
+			    name, json_string_value(w));
+	}
+}
+
+static int
+cmd_import_exec(struct client *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "format",	required_argument,	NULL, 'f' },
+		{ "dry-run",	no_argument,		NULL, 'n' },
+		{ "owner",	required_argument,	NULL, 'O' },
+		{ NULL,		0,			NULL, 0 }
+	};
+	struct import_file	 f;
+	struct import_record	*r;
+	enum import_format	 format;
+	const char		*fmt = NULL, *owner = NULL, *path;
+	json_t			*batch, *all, *counts, *rec;
+	json_t			**sorted;
+	char			*buf, *cause, *text;
+	size_t			 len, i, size, used = 0;
+	int			 ch, rc = 0, dry_run = 0;
+
+	while ((ch = getopt_long(argc, argv, "f:n", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'f':
+			fmt = optarg;
+			break;
+		case 'n':
+			dry_run = 1;
+			break;
+		case 'O':
+			owner = optarg;
+			break;
+		default:
+			return cmd_usage_error(&cmd_import_entry,
+			    "unknown option");
+		}
+	}
+	if (optind != argc - 1)
+		return cmd_usage_error(&cmd_import_entry, "give one FILE");
+	path = argv[optind];
+	if (fmt != NULL && strcmp(fmt, "csv") != 0 &&
+	    strcmp(fmt, "vcard") != 0 && strcmp(fmt, "vcf") != 0)
+		return cmd_usage_error(&cmd_import_entry, "unknown format "
+		    "\"%s\" (csv or vcard)", fmt);
+	if (data_read(path, &buf, &len) != 0)
+		return EXIT_USAGE;
+	if (fmt != NULL)
+		format = strcmp(fmt, "csv") == 0 ? IMPORT_CSV : IMPORT_VCARD;
+	else
+		format = import_guess(path, buf, len);
+	if (import_parse(format, buf, len, &f, &cause) != 0) {
+		fprintf(stderr, "followup: %s: %s\n", path, cause);
+		free(cause);
+		free(buf);
+		return EXIT_USAGE;
+	}
+	free(buf);
+
+	if (!c->json) {
+		if (dry_run && format == IMPORT_CSV)
+			data_print_mapping(&f);
+		for (i = 0; i < f.nnotes; i++)
+			printf("Note: %s\n", f.notes[i]);
+	}
+	batch = json_array();
+	all = json_array();
+	counts = json_pack("{s:i s:i s:i s:i}", "added", 0, "updated", 0,
+	    "unchanged", 0, "skipped", 0);
+	for (i = 0; i < f.nrecords && rc == 0; i++) {
+		r = &f.records[i];
+		if (r->skip != NULL) {
+			json_array_append_new(all, data_local_skip(r->line,
+			    r->name, r->skip));
+			continue;
+		}
+		rec = data_record_json(r);
+		text = json_dumps(rec, JSON_COMPACT);
+		size = text != NULL ? strlen(text) + 1 : FU_LINE_MAX;
+		free(text);
+		if (size + DATA_BATCH_SLACK > FU_LINE_MAX) {
+			json_decref(rec);
+			json_array_append_new(all, data_local_skip(r->line,
+			    r->name, "too large to send (more than 60 KiB)"));
+			continue;
+		}
+		if (used + size + DATA_BATCH_SLACK > FU_LINE_MAX ||
+		    json_array_size(batch) == FU_IMPORT_MAX) {
+			rc = data_send_batch(c, batch, owner, dry_run, all,
+			    counts);
+			used = 0;
+		}
+		json_array_append_new(batch, rec);
+		used += size;
+	}
+	if (rc == 0 && json_array_size(batch) > 0)
+		rc = data_send_batch(c, batch, owner, dry_run, all, counts);
+	json_decref(batch);
+	import_file_free(&f);
+	if (rc != 0) {
+		if (json_integer_value(json_object_get(counts, "added")) +
+		    json_integer_value(json_object_get(counts, "updated")) > 0
+		    && !dry_run)
+			fprintf(stderr, "followup: the records before the "
+			    "error were imported (%lld added, %lld "
+			    "updated)\n", (long long)json_integer_value(
+			    json_object_get(counts, "added")), (long long)
+			    json_integer_value(json_object_get(counts,
+			    "updated")));
+		json_decref(all);
+		json_decref(counts);
+		return rc;
+	}
+
+	/* The parser's skips count too; show everything in file order. */
+	json_object_set_new(counts, "skipped", json_integer(0));
+	sorted = import_alloc((json_array_size(all) + 1) * sizeof *sorted);
+	json_array_foreach(all, i, rec) {
+		sorted[i] = rec;
+		if (strcmp(out_str(rec, "status", ""), "skipped") == 0)
+			json_object_set_new(counts, "skipped", json_integer(
+			    json_integer_value(json_object_get(counts,
+			    "skipped")) + 1));
+	}
+	qsort(sorted, json_array_size(all), sizeof *sorted, data_by_line);
+	batch = json_array();
+	for (i = 0; i < json_array_size(all); i++)
+		json_array_append(batch, sorted[i]);
+	free(sorted);
+	json_decref(all);
+	if (c->json) {
+		all = json_pack("{s:b s:o s:o}", "dry_run", dry_run, "counts",
+		    counts, "results", batch);
+		out_json(all);
+		json_decref(all);
+	} else {
+		data_print_results(batch, counts, path, dry_run);
+		json_decref(batch);
+		json_decref(counts);
+	}
+	return 0;
+}
+
+const struct cmd_entry cmd_import_entry = {
+	"import",
+	"FILE [--format csv|vcard] [--dry-run] [--owner USER]",
+	"Add contacts from FILE (\"-\" for standard input): a CSV file with a "
+	"header row,\nas spreadsheets and CRMs export them, or vCards (3.0, "
+	"4.0, 2.1).  The\nformat is guessed from the extension (.csv, .vcf) "
+	"or the content.\n\nA contact whose email (in any case) is already "
+	"one of yours is updated\nwith the file's non-empty fields; any other "
+	"is added.  A record without a\nname, a CSV row with the wrong number "
+	"of fields, or a bad email address\nis skipped and its line shown; a "
+	"phone, time zone or stage the daemon does\nnot take is left out with "
+	"a warning.\n\nCSV columns are matched by name, in any case: Name, "
+	"Full Name, or First Name\nand Last Name; Company, Organization, "
+	"Account Name; Phone, Mobile,\nBusiness Phone; Email, E-mail Address; "
+	"Time Zone; Stage, Lead Status;\nNotes, Description (and more, see "
+	"followup(1)); others are ignored.\nCommas, quotes and line breaks "
+	"inside quoted fields, a UTF-8 byte order\nmark, CRLF, and semicolons "
+	"or tabs between columns are all understood.\n\n--dry-run shows how "
+	"the columns are read and what would be added,\nupdated or skipped, "
+	"and writes nothing.  Admins may import for a rep with\n--owner USER "
+	"(or --as USER).",
+	cmd_import_exec
 };

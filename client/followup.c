@@ -34,6 +34,7 @@ static const struct cmd_entry *const cmd_table[] = {
 	&cmd_doctor_entry,
 	&cmd_backup_entry,
 	&cmd_export_entry,
+	&cmd_import_entry,
 	NULL
 };
 

@@ -431,6 +431,8 @@ struct op_ctx {
 	uid_t			 uid;
 	time_t			 now;
 	json_t			*notes;		/* messages for the reply */
+	int			 discard;	/* undo the op's writes: a dry
+						   run answers, writes nothing */
 
 	enum fu_err		 err;
 	char			*errmsg;

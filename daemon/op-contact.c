@@ -2,7 +2,8 @@
 /*
  * Copyright (c) 2026 The followup authors
  *
- * The contact.* ops: add, get, update, archive and list prospects.
+ * The contact.* ops: add, get, update, archive, list, reassign and
+ * import prospects.
  */
 
 #include <config.h>
@@ -447,5 +448,276 @@ op_contact_reassign(struct op_ctx *ctx, json_t *args, json_t **result)
 	*result = json_pack("{s:o s:i}", "contact", contact_json(&c),
 	    "moved_followups", moved);
 	fu_contact_clear(&c);
+	return 0;
+}
+
+/* Fields a record of contact.import may carry. */
+static const char *const contact_import_fields[] = {
+	"name", "company", "phone", "email", "tz", "stage", "notes", NULL
+};
+
+/* Do two optional strings differ? */
+static int
+contact_differs(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return a != b;
+	return strcmp(a, b) != 0;
+}
+
+/* Did the editable fields of a contact change from a to b? */
+static int
+contact_changed(const struct fu_contact *a, const struct fu_contact *b)
+{
+	return contact_differs(a->name, b->name) ||
+	    contact_differs(a->company, b->company) ||
+	    contact_differs(a->phone, b->phone) ||
+	    contact_differs(a->email, b->email) ||
+	    contact_differs(a->tz, b->tz) ||
+	    contact_differs(a->stage, b->stage) ||
+	    contact_differs(a->notes, b->notes);
+}
+
+/* Take the message of the error just recorded, clearing it. Caller frees. */
+static char *
+contact_take_error(struct op_ctx *ctx)
+{
+	char	*msg = ctx->errmsg;
+
+	ctx->errmsg = NULL;
+	ctx->err = FU_ERR_NONE;
+	return msg != NULL ? msg : xstrdup("invalid");
+}
+
+/*
+ * Check record rec of contact.import: its shape (an object of known
+ * string fields and an integer "line"), then the fields that can be left
+ * out with a warning (a phone, zone or stage the daemon does not take).
+ * Return the fields to use (caller decrefs), or NULL with *why set
+ * (caller frees).
+ */
+static json_t *
+contact_import_fields_of(struct op_ctx *ctx, json_t *rec, json_t *warnings,
+    char **why)
+{
+	const char	*key, *v;
+	const char	*const *f;
+	json_t		*fields, *value;
+
+	*why = NULL;
+	if (!json_is_object(rec)) {
+		*why = xstrdup("a record must be an object");
+		return NULL;
+	}
+	fields = json_object();
+	json_object_foreach(rec, key, value) {
+		if (strcmp(key, "line") == 0) {
+			if (!json_is_integer(value) && !json_is_null(value)) {
+				*why = xstrdup("\"line\" must be a number");
+				goto fail;
+			}
+			continue;
+		}
+		for (f = contact_import_fields; *f != NULL; f++) {
+			if (strcmp(*f, key) == 0)
+				break;
+		}
+		if (*f == NULL) {
+			xasprintf(why, "unknown field \"%.32s\"", key);
+			goto fail;
+		}
+		if (!json_is_string(value) && !json_is_null(value)) {
+			xasprintf(why, "\"%s\" must be a string", key);
+			goto fail;
+		}
+		/* An import fills fields; it never clears one. */
+		if (json_is_string(value) && json_string_length(value) > 0)
+			json_object_set(fields, key, value);
+	}
+	if ((v = ops_str(fields, "phone")) != NULL && !contact_phone_ok(v)) {
+		json_array_append_new(warnings, json_sprintf("\"%.64s\" is not "
+		    "a phone number; left out", v));
+		json_object_del(fields, "phone");
+	}
+	if ((v = ops_str(fields, "tz")) != NULL && !when_zone_valid(v)) {
+		json_array_append_new(warnings, json_sprintf("unknown time "
+		    "zone \"%.64s\"; left out", v));
+		json_object_del(fields, "tz");
+	}
+	if ((v = ops_str(fields, "stage")) != NULL &&
+	    !config_stage_known(ctx->cf, v)) {
+		json_array_append_new(warnings, json_sprintf("unknown stage "
+		    "\"%.64s\"; left out", v));
+		json_object_del(fields, "stage");
+	}
+	return fields;
+fail:
+	json_decref(fields);
+	return NULL;
+}
+
+/*
+ * Import one record for owner: update the owner's contact with the same
+ * email (any case), else add one.  Return the record's result object,
+ * or NULL after a store error (set in ctx).
+ */
+static json_t *
+contact_import_one(struct op_ctx *ctx, json_t *rec, const char *owner,
+    int dry_run)
+{
+	struct fu_contact	 c, before;
+	json_t			*fields, *out, *warnings;
+	const char		*email, *status = NULL;
+	char			*why = NULL;
+	int64_t			 ids[2];
+	size_t			 n = 0;
+	enum store_result	 r;
+
+	memset(&c, 0, sizeof c);
+	memset(&before, 0, sizeof before);
+	warnings = json_array();
+	out = json_object();
+	json_object_set_new(out, "line", json_is_integer(json_object_get(rec,
+	    "line")) ? json_incref(json_object_get(rec, "line")) :
+	    json_null());
+	if ((fields = contact_import_fields_of(ctx, rec, warnings, &why)) ==
+	    NULL)
+		goto skip;
+	json_object_set_new(out, "name", json_is_string(json_object_get(fields,
+	    "name")) ? json_incref(json_object_get(fields, "name")) :
+	    json_null());
+
+	email = ops_str(fields, "email");
+	if (email != NULL && contact_email_ok(email) &&
+	    (r = store_contact_find_email(ctx->st, owner, email, ids, 2,
+	    &n)) != STORE_OK) {
+		reply_store_error(ctx, r, "", 0);
+		goto fail;
+	}
+	if (n > 1) {
+		xasprintf(&why, "%s is the email of contacts %lld and %lld "
+		    "already", email, (long long)ids[0], (long long)ids[1]);
+		goto skip;
+	}
+	if (n == 1) {
+		if ((r = store_contact_get(ctx->st, owner, ids[0], &before)) !=
+		    STORE_OK || (r = store_contact_get(ctx->st, owner, ids[0],
+		    &c)) != STORE_OK) {
+			reply_store_error(ctx, r, "contact", ids[0]);
+			goto fail;
+		}
+		json_object_set_new(out, "id", json_integer(c.id));
+		if (c.archived_at != 0) {
+			xasprintf(&why, "contact %lld with this email is "
+			    "archived; restore it first", (long long)c.id);
+			goto skip;
+		}
+		/* The same address in another case stays as it was. */
+		json_object_del(fields, "email");
+		if (contact_read_fields(ctx, fields, &c) != 0) {
+			why = contact_take_error(ctx);
+			goto skip;
+		}
+		status = "unchanged";
+		if (contact_changed(&before, &c)) {
+			c.updated_at = ctx->now;
+			if ((r = store_contact_update(ctx->st, &c)) !=
+			    STORE_OK) {
+				reply_store_error(ctx, r, "contact", c.id);
+				goto fail;
+			}
+			status = "updated";
+		}
+	} else {
+		if (contact_read_fields(ctx, fields, &c) != 0) {
+			why = contact_take_error(ctx);
+			goto skip;
+		}
+		c.owner = xstrdup(owner);
+		c.created_at = c.updated_at = ctx->now;
+		if ((r = store_contact_insert(ctx->st, &c)) != STORE_OK) {
+			reply_store_error(ctx, r, "contact", 0);
+			goto fail;
+		}
+		/* A dry run's ids are rolled back with the rest. */
+		json_object_set_new(out, "id", dry_run ? json_null() :
+		    json_integer(c.id));
+		status = "added";
+	}
+	json_object_set_new(out, "status", json_string(status));
+	goto done;
+skip:
+	json_object_set_new(out, "status", json_string("skipped"));
+	json_object_set_new(out, "reason", json_string(why));
+done:
+	if (json_object_get(out, "id") == NULL)
+		json_object_set_new(out, "id", json_null());
+	if (json_array_size(warnings) > 0)
+		json_object_set(out, "warnings", warnings);
+	json_decref(warnings);
+	json_decref(fields);
+	free(why);
+	fu_contact_clear(&c);
+	fu_contact_clear(&before);
+	return out;
+fail:
+	json_decref(warnings);
+	json_decref(fields);
+	json_decref(out);
+	free(why);
+	fu_contact_clear(&c);
+	fu_contact_clear(&before);
+	return NULL;
+}
+
+/*
+ * contact.import: add or update many contacts at once, matched by email.
+ * Each record succeeds or is skipped on its own; a dry run does all of it
+ * and then undoes it, so it reports exactly what a real run would do.
+ */
+int
+op_contact_import(struct op_ctx *ctx, json_t *args, json_t **result)
+{
+	json_t		*records = json_object_get(args, "contacts");
+	json_t		*results, *rec, *one, *counts;
+	const char	*owner, *status;
+	int		 dry_run = ops_bool(args, "dry_run");
+	size_t		 i;
+
+	if (json_array_size(records) > FU_IMPORT_MAX)
+		return reply_error(ctx, FU_ERR_BAD_REQUEST, "at most %d "
+		    "contacts a request; send the rest in another",
+		    FU_IMPORT_MAX);
+	if (ops_owner_arg(ctx, args, 0, &owner) != 0)
+		return -1;
+	if (strcmp(owner, ctx->user) != 0 && !auth_user_exists(owner))
+		return reply_error(ctx, FU_ERR_NOT_FOUND, "there is no user "
+		    "\"%.64s\"", owner);
+	results = json_array();
+	counts = json_pack("{s:i s:i s:i s:i}", "added", 0, "updated", 0,
+	    "unchanged", 0, "skipped", 0);
+	json_array_foreach(records, i, rec) {
+		if ((one = contact_import_one(ctx, rec, owner, dry_run)) ==
+		    NULL) {
+			json_decref(results);
+			json_decref(counts);
+			return -1;
+		}
+		status = ops_str(one, "status");
+		json_object_set_new(counts, status, json_integer(
+		    json_integer_value(json_object_get(counts, status)) + 1));
+		json_array_append_new(results, one);
+	}
+	if (dry_run)
+		ctx->discard = 1;
+	else if (json_integer_value(json_object_get(counts, "added")) +
+	    json_integer_value(json_object_get(counts, "updated")) > 0)
+		log_info("contact: %s imported %lld new and %lld updated "
+		    "contacts for %s", ctx->caller, (long long)
+		    json_integer_value(json_object_get(counts, "added")),
+		    (long long)json_integer_value(json_object_get(counts,
+		    "updated")), owner);
+	*result = json_pack("{s:b s:o s:o}", "dry_run", dry_run, "counts",
+	    counts, "results", results);
 	return 0;
 }

@@ -27,6 +27,7 @@ enum arg_type {
 	ARG_ID,		/* a positive integer */
 	ARG_INT,	/* an integer */
 	ARG_BOOL,	/* true or false */
+	ARG_ARRAY,	/* an array */
 	ARG_DURATION	/* seconds, or a string such as "15m" */
 };
 
@@ -122,6 +123,9 @@ static const struct op_entry op_table[FU_OP_COUNT] = {
 	[FU_OP_DOCTOR] = { op_doctor, 0, { { NULL } } },
 	[FU_OP_EXPORT] = { op_export, 0, {
 	    { "format", ARG_STRING, REQ }, { "what", ARG_STRING },
+	    { "owner", ARG_STRING }, { NULL } } },
+	[FU_OP_CONTACT_IMPORT] = { op_contact_import, OP_WRITE, {
+	    { "contacts", ARG_ARRAY, REQ }, { "dry_run", ARG_BOOL },
 	    { "owner", ARG_STRING }, { NULL } } },
 };
 
@@ -451,6 +455,8 @@ ops_type_name(enum arg_type type)
 		return "an integer";
 	case ARG_BOOL:
 		return "true or false";
+	case ARG_ARRAY:
+		return "an array";
 	case ARG_DURATION:
 		return "a duration (seconds or a string such as 15m)";
 	default:
@@ -472,6 +478,8 @@ ops_type_ok(enum arg_type type, json_t *v)
 		return json_is_integer(v);
 	case ARG_BOOL:
 		return json_is_boolean(v);
+	case ARG_ARRAY:
+		return json_is_array(v);
 	case ARG_DURATION:
 		return json_is_integer(v) || json_is_string(v) ||
 		    json_is_null(v);
@@ -590,6 +598,7 @@ ops_run_line(struct op_ctx *ctx, const char *line, size_t len, int *is_write)
 	enum store_result	 r;
 
 	*is_write = 0;
+	ctx->discard = 0;
 	ctx->err = FU_ERR_NONE;
 	ctx->errmsg = NULL;
 	ctx->notes = NULL;
@@ -654,7 +663,7 @@ ops_run_line(struct op_ctx *ctx, const char *line, size_t len, int *is_write)
 	}
 	rc = op_table[op].fn(ctx, args, &result);
 	if (*is_write)
-		store_write_end(ctx->st, rc == 0);
+		store_write_end(ctx->st, rc == 0 && !ctx->discard);
 	if (rc != 0) {
 		json_decref(result);
 		result = NULL;

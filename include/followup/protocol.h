@@ -62,7 +62,8 @@
 	X(CONTACT_REASSIGN,	"contact.reassign")		\
 	X(BACKUP,		"backup")			\
 	X(DOCTOR,		"doctor")				\
-	X(EXPORT,		"export")
+	X(EXPORT,		"export")				\
+	X(CONTACT_IMPORT,	"contact.import")
 
 /* The error codes: X(enum suffix, wire name). */
 #define FU_ERRORS(X)						\

@@ -196,3 +196,359 @@ def test_export_refuses_bad_arguments(daemon, conn):
     assert conn.error("export", format="csv",
                       what="deals")["code"] == "bad_request"
     assert conn.error("export")["code"] == "bad_request"
+
+
+# --- import ---
+
+
+def imp(daemon, path, *args):
+    rc, out, err = daemon.client("--json", "import", str(path), *args)
+    assert rc == 0, err
+    return json.loads(out)
+
+
+def by_email(daemon):
+    return {c["email"]: c for c in
+            daemon.call("contact.list", limit=1000)["contacts"]}
+
+
+CRM_CSV = (
+    "\ufeffFirst Name,Last Name,Account Name,E-mail Address,Business Phone,"
+    "Lead Status,Description,Lead Source\r\n"
+    "Ada,Lovelace,\"Acme, Inc.\",ada@example.com,+44 20 7946 0001,"
+    "Proposal,\"Met at the fair.\r\nWants a quote, \"\"soon\"\".\",Web\r\n"
+    "Bob,Builder,Widgets,bob@example.com,,,,\r\n"
+    "broken,row,with,too,few\r\n"
+    ",,Nameless Ltd,nobody@example.com,,,,\r\n"
+    "Carla,Diaz,\"Foo\r\nBar\",carla@example.com,,Info Sent,,\r\n")
+
+
+def test_csv_import_from_a_crm_export(daemon, tmp_path):
+    path = tmp_path / "leads.csv"
+    path.write_bytes(CRM_CSV.encode())
+    r = imp(daemon, path)
+    assert r["counts"] == {"added": 3, "updated": 0, "unchanged": 0,
+                           "skipped": 2}, r
+    skipped = [(x["line"], x["reason"]) for x in r["results"]
+               if x["status"] == "skipped"]
+    assert skipped == [(5, "5 fields where the header has 8"),
+                       (6, "no name")]
+    assert [x["line"] for x in r["results"]] == [2, 4, 5, 6, 7]
+    got = by_email(daemon)
+    ada = got["ada@example.com"]
+    assert ada["name"] == "Ada Lovelace" and ada["company"] == "Acme, Inc."
+    assert ada["phone"] == "+44 20 7946 0001" and ada["stage"] == "proposal"
+    assert ada["notes"] == "Met at the fair.\nWants a quote, \"soon\"."
+    assert got["bob@example.com"]["stage"] == "lead"
+    # A line break inside quotes stays in the notes; a company is one line.
+    assert got["carla@example.com"]["company"] == "Foo Bar"
+    assert got["carla@example.com"]["stage"] == "info-sent"
+
+    # The human output: counts, and the line of every skipped record.
+    path.write_bytes(CRM_CSV.encode())
+    rc, out, err = daemon.client("import", str(path))
+    assert rc == 0, err
+    assert "0 added, 0 updated, 3 unchanged, 2 skipped" in out, out
+    assert "line 5: skipped: 5 fields where the header has 8" in out
+    assert "line 6: skipped: no name" in out
+
+
+def test_import_matches_by_email_and_updates(daemon, tmp_path):
+    old = add_contact(daemon, "Ada L.", email="Ada@Example.com",
+                      phone="+44 1", notes="kept?")
+    path = tmp_path / "a.csv"
+    path.write_text("Name,Email,Company,Stage\n"
+                    "Ada Lovelace,ADA@EXAMPLE.COM,Acme,negotiation\n"
+                    "New Person,new@example.com,,\n")
+    r = imp(daemon, path)
+    assert r["counts"] == {"added": 1, "updated": 1, "unchanged": 0,
+                           "skipped": 0}
+    assert r["results"][0]["id"] == old["id"]
+    contacts = daemon.call("contact.list")["contacts"]
+    assert len(contacts) == 2       # updated, not duplicated
+    ada = daemon.call("contact.get", id=old["id"])["contact"]
+    assert ada["name"] == "Ada Lovelace" and ada["company"] == "Acme"
+    assert ada["stage"] == "negotiation"
+    # Fields the file leaves empty are kept, never cleared.
+    assert ada["phone"] == "+44 1" and ada["notes"] == "kept?"
+    assert ada["email"] == "Ada@Example.com"
+    # Again: nothing changes.
+    r = imp(daemon, path)
+    assert r["counts"]["unchanged"] == 2 and r["counts"]["added"] == 0
+
+
+def test_import_warns_and_skips_what_the_daemon_refuses(daemon, tmp_path):
+    path = tmp_path / "w.csv"
+    path.write_text("Name,Email,Phone,Time Zone,Stage\n"
+                    "Ann,ann@example.com,ext. 5,Mars/Olympus,Open\n"
+                    "Bad Mail,not-an-address,,,\n")
+    r = imp(daemon, path)
+    assert r["counts"] == {"added": 1, "updated": 0, "unchanged": 0,
+                           "skipped": 1}
+    ann = r["results"][0]
+    assert len(ann["warnings"]) == 3
+    assert r["results"][1]["reason"] == \
+        "\"not-an-address\" is not an email address"
+    c = by_email(daemon)["ann@example.com"]
+    assert c["phone"] is None and c["tz"] is None and c["stage"] == "lead"
+
+
+def test_dry_run_writes_nothing(daemon, tmp_path):
+    add_contact(daemon, "Bob", email="bob@example.com")
+    path = tmp_path / "leads.csv"
+    path.write_bytes(CRM_CSV.encode())
+    before = daemon.call("contact.list")
+    rc, out, err = daemon.client("import", "--dry-run", str(path))
+    assert rc == 0, err
+    assert "Columns:" in out
+    assert "First Name      -> name (first part)" in out
+    assert "E-mail Address  -> email" in out
+    assert "Lead Source     (ignored)" in out
+    assert "would add 2, update 1, leave 0 unchanged, skip 2" in out, out
+    assert "line 2: add Ada Lovelace" in out
+    assert "line 4: update contact" in out
+    assert "line 5: skipped" in out
+    assert daemon.call("contact.list") == before
+    r = imp(daemon, path, "--dry-run")
+    assert r["dry_run"] is True and r["counts"]["added"] == 2
+    assert daemon.call("contact.list") == before
+    assert daemon.call("status")["counts"]["contacts"] == 1
+
+
+def test_vcard_import_of_a_file_written_by_vobject(daemon, tmp_path):
+    cards = []
+    for i, (fn, org, email) in enumerate((
+            ("Ada Lovelace", "Acme, Inc.", "ada@example.com"),
+            ("Jürgen Müller", "Müller; Söhne", "jm@example.de"))):
+        v = vobject.vCard()
+        v.add("n").value = vobject.vcard.Name(family=fn.split()[1],
+                                              given=fn.split()[0])
+        v.add("fn").value = fn
+        v.add("org").value = [org]
+        tel = v.add("tel")
+        tel.value = "+44 20 7946 000%d" % i
+        tel.type_param = "WORK"
+        v.add("email").value = email
+        v.add("note").value = ("Long note, with commas; semicolons and a "
+                               "backslash \\ that folds past seventy-five "
+                               "octets\nand a second line")
+        cards.append(v.serialize())
+    doc = "".join(cards)
+    assert "\r\n " in doc       # vobject folded the long lines
+    nameless = vobject.vCard()
+    nameless.add("email").value = "x@example.com"
+    nameless.add("fn").value = ""
+    path = tmp_path / "contacts.vcf"
+    path.write_text(doc + "BEGIN:VCARD\r\nVERSION:3.0\r\n"
+                    "EMAIL:x@example.com\r\nEND:VCARD\r\n", newline="")
+    r = imp(daemon, path)
+    assert r["counts"] == {"added": 2, "updated": 0, "unchanged": 0,
+                           "skipped": 1}, r
+    assert r["results"][2]["reason"] == "no name (FN or N)"
+    got = by_email(daemon)
+    ada = got["ada@example.com"]
+    assert ada["name"] == "Ada Lovelace" and ada["company"] == "Acme, Inc."
+    assert ada["phone"] == "+44 20 7946 0000"
+    assert ada["notes"] == ("Long note, with commas; semicolons and a "
+                            "backslash \\ that folds past seventy-five "
+                            "octets\nand a second line")
+    jm = got["jm@example.de"]
+    assert jm["name"] == "Jürgen Müller" and jm["company"] == "Müller; Söhne"
+    # --format vcard reads a file whatever its name.
+    other = tmp_path / "contacts.txt"
+    other.write_text(doc, newline="")
+    r = imp(daemon, other, "--format", "vcard")
+    assert r["counts"]["unchanged"] == 2
+
+
+def test_exported_csv_imports_back(daemon, tmp_path):
+    add_contact(daemon, "Ada Lovelace", company="Acme, Inc.",
+                email="ada@example.com", notes="a\nb", stage="proposal",
+                tz="Europe/London")
+    export(daemon, tmp_path, "--format", "csv", name="c.csv")
+    rc, out, err = daemon.client("import", "--dry-run",
+                                 str(tmp_path / "c.csv"))
+    assert rc == 0 and "ID             (ignored)" in out, out
+    assert "would add 0, update 0, leave 1 unchanged, skip 0" in out
+
+
+def test_import_sends_big_files_in_batches(daemon, tmp_path):
+    rows = ["Name,Email,Notes"] + [
+        "Person %d,p%d@example.com,%s" % (i, i, "x" * 500)
+        for i in range(1, 401)]
+    path = tmp_path / "big.csv"
+    path.write_text("\n".join(rows) + "\n")
+    r = imp(daemon, path)
+    assert r["counts"]["added"] == 400
+    assert daemon.call("status")["counts"]["contacts"] == 400
+    r = imp(daemon, path)
+    assert r["counts"]["unchanged"] == 400
+
+
+def test_import_refuses_bad_files(daemon, tmp_path):
+    for name, data, word in (
+            ("e.csv", b"", "empty"),
+            ("n.csv", b"Company,Email\nAcme,a@example.com\n", "name"),
+            ("u.csv", "Name\nA\n".encode("utf-16"), "UTF-16"),
+            ("v.vcf", b"no cards here\n", "BEGIN:VCARD")):
+        (tmp_path / name).write_bytes(data)
+        rc, out, err = daemon.client("import", str(tmp_path / name))
+        assert rc == 2 and word in err, (name, err)
+    rc, out, err = daemon.client("import", str(tmp_path / "missing.csv"))
+    assert rc == 2 and "No such file" in err
+    rc, out, err = daemon.client("import", "x.csv", "--format", "xls")
+    assert rc == 2 and "unknown format" in err
+
+
+def test_contact_import_op_checks_its_records(conn):
+    r = conn.call("contact.import", contacts=[
+        {"line": 1, "name": "A", "email": "a@example.com"},
+        "not an object",
+        {"line": 3, "name": "B", "colour": "blue"},
+        {"line": 4, "name": 5},
+        {"line": 5, "email": "noname@example.com"}])
+    assert r["counts"] == {"added": 1, "updated": 0, "unchanged": 0,
+                           "skipped": 4}
+    assert [x["reason"] for x in r["results"][1:]] == [
+        "a record must be an object", "unknown field \"colour\"",
+        "\"name\" must be a string", "a contact needs a name"]
+    e = conn.error("contact.import", contacts=[{}] * 1001)
+    assert e["code"] == "bad_request"
+    assert conn.error("contact.import", contacts={})["code"] == \
+        "bad_request"
+
+
+# --- a team: reps and an admin (needs root, useradd, setpriv) ---
+
+ANA, BEN, BOSS = "fu-io-ana", "fu-io-ben", "fu-io-boss"
+TEAM, ADMINS = "fu-io-team", "fu-io-admins"
+USERS = {ANA: [TEAM], BEN: [TEAM], BOSS: [TEAM, ADMINS]}
+
+
+def _drop_users():
+    for u in USERS:
+        subprocess.run(["userdel", u], stderr=subprocess.DEVNULL)
+    for g in (TEAM, ADMINS):
+        subprocess.run(["groupdel", g], stderr=subprocess.DEVNULL)
+
+
+@pytest.fixture(scope="module")
+def team():
+    if os.geteuid() != 0 or shutil.which("useradd") is None or \
+            shutil.which("setpriv") is None:
+        pytest.skip("needs root, useradd, setpriv")
+    _drop_users()
+    for g in (TEAM, ADMINS):
+        subprocess.run(["groupadd", g], check=True)
+    for u, groups in USERS.items():
+        subprocess.run(["useradd", "-M", "-s", "/usr/sbin/nologin", "-d",
+                        "/nonexistent", "-G", ",".join(groups), u],
+                       check=True)
+    top = tempfile.mkdtemp(prefix="fu-io-", dir="/tmp")
+    os.chmod(top, 0o777)
+    client = os.path.join(top, "followup")
+    shutil.copy(FOLLOWUP, client)
+    os.chmod(client, 0o755)
+    state = os.path.join(top, "state")
+    os.mkdir(state, 0o700)
+    conf = os.path.join(state, "followupd.conf")
+    with open(conf, "w") as f:
+        f.write("[daemon]\nlog = stderr\nsocket_group = %s\n"
+                "admin_group = %s\n" % (TEAM, ADMINS))
+    sock = os.path.join(top, "run", "followupd.sock")
+    log = open(os.path.join(state, "log"), "wb")
+    proc = subprocess.Popen(WRAPPER + [FOLLOWUPD, "-v", "--config", conf,
+                                       "--socket", sock, "--database",
+                                       os.path.join(state, "fu.db")],
+                            stdout=log, stderr=subprocess.STDOUT,
+                            env=dict(os.environ, TZ="UTC"))
+    deadline = time.time() + 60
+    while not os.path.exists(sock) and time.time() < deadline:
+        assert proc.poll() is None, open(os.path.join(state, "log")).read()
+        time.sleep(0.05)
+    yield {"sock": sock, "client": client, "top": top}
+    proc.send_signal(signal.SIGTERM)
+    rc = proc.wait(120)
+    log.close()
+    shutil.rmtree(top)
+    _drop_users()
+    assert rc == 0
+
+
+def run(team, user, *args):
+    pw = pwd.getpwnam(user)
+    p = subprocess.run(["setpriv", "--reuid=%d" % pw.pw_uid,
+                        "--regid=%d" % pw.pw_gid, "--init-groups", "--",
+                        team["client"], "--socket", team["sock"]] +
+                       list(args), capture_output=True, text=True,
+                       timeout=120, env=dict(os.environ, TZ="UTC"),
+                       cwd=team["top"])
+    return p.returncode, p.stdout, p.stderr
+
+
+def test_reps_export_and_import_only_their_own(team):
+    csv_path = os.path.join(team["top"], "ana.csv")
+    with open(csv_path, "w") as f:
+        f.write("Name,Email\nAna Lead,lead@ana.example\n")
+    os.chmod(csv_path, 0o644)
+    rc, out, err = run(team, ANA, "import", csv_path)
+    assert rc == 0 and "1 added" in out, err
+    rc, out, err = run(team, BEN, "contact", "add", "Ben Lead", "--email",
+                       "lead@ben.example")
+    assert rc == 0, err
+    rc, out, err = run(team, ANA, "schedule", "1", "tomorrow 10:00",
+                       "--callback")
+    assert rc == 0, err
+
+    # Ben's export holds none of Ana's, and he may not ask for hers.
+    rc, out, err = run(team, BEN, "export", "--format", "json")
+    assert rc == 0, err
+    doc = json.loads(out)
+    assert [c["name"] for c in doc["contacts"]] == ["Ben Lead"]
+    assert doc["followups"] == []
+    for args in (["--owner", ANA], ["--all"]):
+        rc, out, err = run(team, BEN, "export", "--format", "ics", *args)
+        assert rc == 1 and "admin" in err and out == "", (args, err)
+    rc, out, err = run(team, BEN, "--as", ANA, "export", "--format", "csv")
+    assert rc == 1 and "admin" in err
+    # Nor import into her contacts: --owner and --as are refused, and his
+    # own import of her contact's email adds his own contact.
+    for args in (["import", csv_path, "--owner", ANA],
+                 ["--as", ANA, "import", csv_path]):
+        rc, out, err = run(team, BEN, *args)
+        assert rc == 1 and "admin" in err, (args, err)
+    rc, out, err = run(team, BEN, "--json", "import", csv_path)
+    assert rc == 0 and json.loads(out)["counts"]["added"] == 1, err
+    rc, out, err = run(team, ANA, "--json", "export", "--format", "json")
+    ana = json.loads(json.loads(out)["document"])
+    assert [c["name"] for c in ana["contacts"]] == ["Ana Lead"]
+
+    # The admin exports a rep's, or the team's, and imports for a rep.
+    rc, out, err = run(team, BOSS, "export", "--format", "csv",
+                       "--owner", ANA)
+    assert rc == 0 and "Ana Lead" in out and "Ben Lead" not in out, err
+    rc, out, err = run(team, BOSS, "export", "--format", "ics", "--all")
+    assert rc == 0, err
+    ev = icalendar.Calendar.from_ical(out).walk("VEVENT")
+    assert len(ev) == 1 and "Rep: %s" % ANA in str(ev[0]["DESCRIPTION"])
+    with open(csv_path, "w") as f:
+        f.write("Name,Email,Company\nAna Lead,LEAD@ana.example,Acme\n"
+                "Second,second@ana.example,\n")
+    rc, out, err = run(team, BOSS, "--json", "import", csv_path, "--owner",
+                       ANA)
+    assert rc == 0, err
+    assert json.loads(out)["counts"] == {"added": 1, "updated": 1,
+                                         "unchanged": 0, "skipped": 0}
+    # For Ben, the same file matches the contact he imported himself.
+    rc, out, err = run(team, BOSS, "--as", BEN, "--json", "import",
+                       csv_path)
+    assert rc == 0, err
+    assert json.loads(out)["counts"] == {"added": 1, "updated": 1,
+                                         "unchanged": 0, "skipped": 0}
+    rc, out, err = run(team, ANA, "--json", "contact", "list")
+    mine = json.loads(out)["contacts"]
+    assert sorted((c["name"], c["company"], c["owner"]) for c in mine) == \
+        [("Ana Lead", "Acme", ANA), ("Second", None, ANA)]
+    rc, out, err = run(team, BOSS, "import", csv_path, "--owner",
+                       "fu-io-nobody")
+    assert rc == 1 and "no user" in err
