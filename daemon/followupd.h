@@ -123,6 +123,7 @@ json_t		*when_json_or_null(time_t);
 const char	*when_local_zone(void);
 time_t		 when_local_on_day(time_t, const char *, int);
 void		 when_local_date(time_t, const char *, char *, size_t);
+void		 when_local_time(time_t, const char *, char *, size_t);
 
 /* rules.c */
 enum notice_stage {
@@ -345,6 +346,10 @@ enum store_result store_followup_list(struct store *,
 		     void *);
 enum store_result store_followup_next_due(struct store *, const char *,
 		     time_t *);
+enum store_result store_followup_notices(struct store *, const char *,
+		     time_t, int, store_followup_cb, void *, int *);
+enum store_result store_followup_count_due(struct store *, const char *,
+		     time_t, time_t, int64_t *);
 
 /* store-promise.c */
 typedef int	(*store_promise_cb)(const struct fu_promise *, void *);
@@ -354,10 +359,12 @@ enum store_result store_promise_list(struct store *, const char *, int64_t,
 		     int, store_promise_cb, void *);
 
 /* store-user.c */
+typedef int	(*store_user_cb)(const struct fu_user *, void *);
 enum store_result store_user_get(struct store *, const char *,
 		     struct fu_user *);
 enum store_result store_user_put(struct store *, const struct fu_user *,
 		     time_t);
+enum store_result store_user_list(struct store *, store_user_cb, void *);
 
 /* store-outbox.c */
 struct store_notice_row {

@@ -12,11 +12,13 @@
 
 #include "store-internal.h"
 
-#define FOLLOWUP_COLUMNS						\
+#define FOLLOWUP_FIELDS							\
 	"f.id, f.contact_id, c.name, f.owner, f.kind, f.status, "	\
 	"f.due_at, f.reason, f.remind_before, f.remind_at, f.snoozes, "	\
-	"f.note, f.created_at, f.updated_at, f.done_at, c.tz, f.revision "	\
+	"f.note, f.created_at, f.updated_at, f.done_at, c.tz, f.revision "
+#define FOLLOWUP_FROM							\
 	"FROM followups f JOIN contacts c ON c.id = f.contact_id "
+#define FOLLOWUP_COLUMNS	FOLLOWUP_FIELDS FOLLOWUP_FROM
 
 /*
  * A NULL status means any: the IN list then names all three, so the index
@@ -67,6 +69,16 @@ const struct store_sql store_followup_sql[] = {
 	  "WHERE f.contact_id = ?6 AND (?1 IS NULL OR f.owner = ?1) AND "
 	  "f.status IN ('done', 'cancelled') "
 	  "ORDER BY f.done_at DESC, f.id DESC LIMIT ?5" },
+	{ STMT_FOLLOWUP_NOTICES,
+	  "SELECT " FOLLOWUP_FIELDS ", f.notice_stage, f.notice_at "
+	  FOLLOWUP_FROM
+	  "WHERE f.notice_at IS NOT NULL AND f.notice_at < ?2 "
+	  "AND f.status = 'pending' AND (?1 IS NULL OR f.owner = ?1) "
+	  "ORDER BY f.notice_at, f.id LIMIT ?3" },
+	{ STMT_FOLLOWUP_COUNT_DUE,
+	  "SELECT count(*) FROM followups "
+	  "WHERE owner = ?1 AND status = 'pending' "
+	  "AND due_at >= ?2 AND due_at < ?3" },
 	{ STMT_FOLLOWUP_NEXT_DUE,
 	  "SELECT min(due_at) FROM followups "
 	  "WHERE owner = ?1 AND status = 'pending'" },
@@ -257,6 +269,61 @@ store_followup_next_due(struct store *st, const char *owner, time_t *due)
 	if ((rc = store_step(st, s)) != SQLITE_ROW)
 		return store_fail(st, s, rc);
 	*due = store_col_time(s, 0);
+	store_done(s);
+	return STORE_OK;
+}
+
+/*
+ * Call cb for each pending follow-up (of owner, or the team's when owner
+ * is NULL) whose next notice falls before before, in the order those
+ * notices fall, at most limit; f carries notice_stage and notice_at.
+ * Stop early if cb returns non-zero.  Set *n to the rows seen.  Reads
+ * only.
+ */
+enum store_result
+store_followup_notices(struct store *st, const char *owner, time_t before,
+    int limit, store_followup_cb cb, void *arg, int *n)
+{
+	sqlite3_stmt		*s = store_stmt(st, STMT_FOLLOWUP_NOTICES);
+	struct fu_followup	 f;
+	int			 rc = SQLITE_DONE, stop = 0;
+
+	*n = 0;
+	store_bind_text(s, 1, owner);
+	sqlite3_bind_int64(s, 2, before);
+	sqlite3_bind_int(s, 3, limit);
+	while (!stop && (rc = store_step(st, s)) == SQLITE_ROW) {
+		store_followup_row(s, &f);
+		f.notice_stage = sqlite3_column_int(s, 17);
+		f.notice_at = store_col_time(s, 18);
+		(*n)++;
+		stop = cb(&f, arg);
+		fu_followup_clear(&f);
+	}
+	if (!stop && rc != SQLITE_DONE)
+		return store_fail(st, s, rc);
+	store_done(s);
+	return STORE_OK;
+}
+
+/*
+ * Set *count to owner's pending follow-ups due in [from, to).  Reads
+ * only.
+ */
+enum store_result
+store_followup_count_due(struct store *st, const char *owner, time_t from,
+    time_t to, int64_t *count)
+{
+	sqlite3_stmt	*s = store_stmt(st, STMT_FOLLOWUP_COUNT_DUE);
+	int		 rc;
+
+	*count = 0;
+	store_bind_text(s, 1, owner);
+	sqlite3_bind_int64(s, 2, from);
+	sqlite3_bind_int64(s, 3, to);
+	if ((rc = store_step(st, s)) != SQLITE_ROW)
+		return store_fail(st, s, rc);
+	*count = sqlite3_column_int64(s, 0);
 	store_done(s);
 	return STORE_OK;
 }

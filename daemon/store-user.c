@@ -29,8 +29,27 @@ const struct store_sql store_user_sql[] = {
 	{ STMT_USER_ENSURE,
 	  "INSERT OR IGNORE INTO users (name, created_at, updated_at) "
 	  "VALUES (?1, ?2, ?2)" },
+	{ STMT_USER_LIST,
+	  "SELECT name, uid, email, tz, digest, hours, workdays, updated_at, "
+	  "lead FROM users ORDER BY name" },
 	{ STMT_COUNT, NULL }
 };
+
+/* Read the current row of a user statement into u. */
+static void
+store_user_row(sqlite3_stmt *s, struct fu_user *u)
+{
+	u->name = store_col_text(s, 0);
+	u->uid = sqlite3_column_type(s, 1) == SQLITE_NULL ? -1 :
+	    sqlite3_column_int64(s, 1);
+	u->email = store_col_text(s, 2);
+	u->tz = store_col_text(s, 3);
+	u->digest = store_col_text(s, 4);
+	u->hours = store_col_text(s, 5);
+	u->workdays = store_col_text(s, 6);
+	u->updated_at = store_col_time(s, 7);
+	u->lead = store_col_text(s, 8);
+}
 
 /*
  * Fill u with the settings of user name.  A user who never set anything
@@ -54,16 +73,31 @@ store_user_get(struct store *st, const char *name, struct fu_user *u)
 	}
 	if (rc != SQLITE_ROW)
 		return store_fail(st, s, rc);
-	u->name = store_col_text(s, 0);
-	u->uid = sqlite3_column_type(s, 1) == SQLITE_NULL ? -1 :
-	    sqlite3_column_int64(s, 1);
-	u->email = store_col_text(s, 2);
-	u->tz = store_col_text(s, 3);
-	u->digest = store_col_text(s, 4);
-	u->hours = store_col_text(s, 5);
-	u->workdays = store_col_text(s, 6);
-	u->updated_at = store_col_time(s, 7);
-	u->lead = store_col_text(s, 8);
+	store_user_row(s, u);
+	store_done(s);
+	return STORE_OK;
+}
+
+/*
+ * Call cb for every rep the schedule knows (each owner of a contact, and
+ * each user who saved settings), by name; stop early if cb returns
+ * non-zero.  u is valid during the call only.  Reads only.
+ */
+enum store_result
+store_user_list(struct store *st, store_user_cb cb, void *arg)
+{
+	sqlite3_stmt	*s = store_stmt(st, STMT_USER_LIST);
+	struct fu_user	 u;
+	int		 rc = SQLITE_DONE, stop = 0;
+
+	while (!stop && (rc = store_step(st, s)) == SQLITE_ROW) {
+		memset(&u, 0, sizeof u);
+		store_user_row(s, &u);
+		stop = cb(&u, arg);
+		fu_user_clear(&u);
+	}
+	if (!stop && rc != SQLITE_DONE)
+		return store_fail(st, s, rc);
 	store_done(s);
 	return STORE_OK;
 }

@@ -435,20 +435,38 @@ when_local_on_day(time_t day, const char *zone, int minute)
 	return r == (time_t)-1 ? 0 : r;
 }
 
+/*
+ * Write t as local to zone (UTC if zone is unusable): the date, or with
+ * clock set, the day, time and zone abbreviation.  The abbreviation lives
+ * in the zone object, so the text is made before it is freed.
+ */
+static void
+when_local_text(time_t t, const char *zone, int clock, char *buf, size_t len)
+{
+	timezone_t	tz = NULL;
+	struct tm	tm;
+
+	if (zone == NULL || *zone == '\0' || (tz = tzalloc(zone)) == NULL ||
+	    localtime_rz(tz, &t, &tm) == NULL)
+		gmtime_r(&t, &tm);
+	if (clock)
+		strftime(buf, len, "%a %d %b %H:%M %Z", &tm);
+	else
+		strftime(buf, len, "%Y-%m-%d", &tm);
+	if (tz != NULL)
+		tzfree(tz);
+}
+
 /* Write the local date of t in zone as YYYY-MM-DD. */
 void
 when_local_date(time_t t, const char *zone, char *buf, size_t len)
 {
-	timezone_t	tz;
-	struct tm	tm;
+	when_local_text(t, zone, 0, buf, len);
+}
 
-	if (zone == NULL || *zone == '\0' || (tz = tzalloc(zone)) == NULL) {
-		gmtime_r(&t, &tm);
-		strftime(buf, len, "%Y-%m-%d", &tm);
-		return;
-	}
-	if (localtime_rz(tz, &t, &tm) == NULL)
-		gmtime_r(&t, &tm);
-	strftime(buf, len, "%Y-%m-%d", &tm);
-	tzfree(tz);
+/* Write t as people read it in zone: "Sat 24 Oct 08:00 CEST". */
+void
+when_local_time(time_t t, const char *zone, char *buf, size_t len)
+{
+	when_local_text(t, zone, 1, buf, len);
 }

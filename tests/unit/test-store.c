@@ -1056,6 +1056,92 @@ test_followup_set_due_counts_snoozes(void **state)
 	fu_followup_clear(&f);
 }
 
+static int
+notices_cb(const struct fu_followup *f, void *arg)
+{
+	/* Every row carries the next notice it reached. */
+	assert_int_equal(f->notice_stage, NOTICE_DUE);
+	assert_int_equal(f->notice_at, f->due_at);
+	return ids_followup_cb(f, arg);
+}
+
+static int
+names_cb(const struct fu_user *u, void *arg)
+{
+	struct ids	*ids = arg;
+
+	/* Names as ids: 'a' for ana, 'b' for ben. */
+	assert_true(ids->n < 64);
+	ids->id[ids->n++] = u->name[0];
+	return 0;
+}
+
+static void
+test_followup_notices_to_come_and_counts(void **state)
+{
+	struct fx	*fx = *state;
+	struct ids	 ids;
+	int64_t		 ca, cb, a, b, c, d, closed, n64;
+	int		 n;
+
+	ca = add_contact(fx->st, "ana", "Ana's", NULL, NOW - DAY);
+	cb = add_contact(fx->st, "ben", "Ben's", NULL, NOW - DAY);
+	a = add_followup(fx->st, "ana", ca, "callback", NOW + 2 * HOUR);
+	b = add_followup(fx->st, "ana", ca, "followup", NOW + HOUR);
+	c = add_followup(fx->st, "ben", cb, "followup", NOW + HOUR / 2);
+	d = add_followup(fx->st, "ana", ca, "followup", NOW + 5 * DAY);
+	/* Pending, with no notice left to come. */
+	add_followup(fx->st, "ana", ca, "followup", NOW + 3 * HOUR);
+	closed = add_followup(fx->st, "ana", ca, "followup", NOW + HOUR);
+	begin(fx->st);
+	assert_int_equal(set_due(fx->st, "ana", a, NOW + 2 * HOUR,
+	    NOW + 2 * HOUR - 900, 0, NOW), STORE_OK);
+	assert_int_equal(set_due(fx->st, "ana", b, NOW + HOUR, NOW, 0, NOW),
+	    STORE_OK);
+	assert_int_equal(set_due(fx->st, "ben", c, NOW + HOUR / 2, NOW, 0,
+	    NOW), STORE_OK);
+	assert_int_equal(set_due(fx->st, "ana", d, NOW + 5 * DAY, NOW, 0,
+	    NOW), STORE_OK);
+	assert_int_equal(set_due(fx->st, "ana", closed, NOW + HOUR, NOW, 0,
+	    NOW), STORE_OK);
+	commit(fx->st);
+	assert_int_equal(close_followup(fx->st, "ana", closed, "done", NOW),
+	    STORE_OK);
+
+	/* By the time the next notice falls; one with none left, a closed
+	 * one and later ones are not read. */
+	memset(&ids, 0, sizeof ids);
+	assert_int_equal(store_followup_notices(fx->st, "ana", NOW + DAY,
+	    100, notices_cb, &ids, &n), STORE_OK);
+	IDS_EQUAL(&ids, 2, b, a);
+	assert_int_equal(n, 2);
+	memset(&ids, 0, sizeof ids);
+	assert_int_equal(store_followup_notices(fx->st, NULL, NOW + DAY,
+	    100, notices_cb, &ids, &n), STORE_OK);
+	IDS_EQUAL(&ids, 3, c, b, a);
+	memset(&ids, 0, sizeof ids);
+	assert_int_equal(store_followup_notices(fx->st, NULL, NOW + DAY,
+	    1, notices_cb, &ids, &n), STORE_OK);
+	IDS_EQUAL(&ids, 1, c);
+	assert_int_equal(n, 1);
+
+	/* Pending and due in [from, to), whatever their notices. */
+	assert_int_equal(store_followup_count_due(fx->st, "ana", 0,
+	    NOW + 3 * HOUR, &n64), STORE_OK);
+	assert_int_equal(n64, 2);
+	assert_int_equal(store_followup_count_due(fx->st, "ana",
+	    NOW + 2 * HOUR, NOW + DAY, &n64), STORE_OK);
+	assert_int_equal(n64, 2);
+	assert_int_equal(store_followup_count_due(fx->st, "ben", 0,
+	    NOW + DAY, &n64), STORE_OK);
+	assert_int_equal(n64, 1);
+
+	/* Every owner of a contact is a rep the schedule knows. */
+	memset(&ids, 0, sizeof ids);
+	assert_int_equal(store_user_list(fx->st, names_cb, &ids), STORE_OK);
+	IDS_EQUAL(&ids, 2, (int64_t)'a', (int64_t)'b');
+}
+
 static void
 test_followup_list_order_and_filters(void **state)
 {
@@ -1465,6 +1551,7 @@ main(void)
 		T(test_followup_list_order_and_filters),
 		T(test_contact_stale),
 		T(test_user_get_put),
+		T(test_followup_notices_to_come_and_counts),
 		T(test_contact_counts),
 		T(test_counts_follow_every_change),
 		T(test_counts_filled_by_migration),
