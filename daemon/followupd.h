@@ -509,6 +509,7 @@ int		 op_backup(struct op_ctx *, json_t *, json_t **);
 int		 op_doctor(struct op_ctx *, json_t *, json_t **);
 int		 op_export(struct op_ctx *, json_t *, json_t **);
 int		 op_contact_import(struct op_ctx *, json_t *, json_t **);
+int		 op_simulate(struct op_ctx *, json_t *, json_t **);
 
 /* op-followup.c: shared with interaction.add and followup.done */
 int		 op_followup_create(struct op_ctx *, const struct fu_contact *,

@@ -127,6 +127,9 @@ static const struct op_entry op_table[FU_OP_COUNT] = {
 	[FU_OP_CONTACT_IMPORT] = { op_contact_import, OP_WRITE, {
 	    { "contacts", ARG_ARRAY, REQ }, { "dry_run", ARG_BOOL },
 	    { "owner", ARG_STRING }, { NULL } } },
+	[FU_OP_SIMULATE] = { op_simulate, 0, {
+	    { "from", ARG_STRING }, { "to", ARG_STRING },
+	    { "owner", ARG_STRING }, TZ_ARG, { NULL } } },
 };
 
 /* Does every op in protocol.h have a handler?  (A unit test asks.) */

@@ -61,9 +61,10 @@
 	X(WATCH,		"watch")			\
 	X(CONTACT_REASSIGN,	"contact.reassign")		\
 	X(BACKUP,		"backup")			\
-	X(DOCTOR,		"doctor")				\
-	X(EXPORT,		"export")				\
-	X(CONTACT_IMPORT,	"contact.import")
+	X(DOCTOR,		"doctor")			\
+	X(EXPORT,		"export")			\
+	X(CONTACT_IMPORT,	"contact.import")		\
+	X(SIMULATE,		"simulate")
 
 /* The error codes: X(enum suffix, wire name). */
 #define FU_ERRORS(X)						\
