@@ -35,6 +35,7 @@ static const struct cmd_entry *const cmd_table[] = {
 	&cmd_backup_entry,
 	&cmd_export_entry,
 	&cmd_import_entry,
+	&cmd_simulate_entry,
 	NULL
 };
 
