@@ -314,6 +314,40 @@ def test_an_admin_sees_the_team_and_acts_for_a_rep(team):
         "owner"] == BEN
 
 
+def test_simulate_shows_a_rep_only_their_own_schedule(team):
+    c = call(team, ANA, "contact.add", name="Ana's simulated lead")["contact"]
+    f = call(team, ANA, "followup.add", contact=c["id"],
+             due="tomorrow 10:00", kind="callback",
+             reason="simulated quote")["followup"]
+
+    # Ben's own schedule holds none of it; naming Ana or the team is
+    # refused.
+    r = raw(team, BEN, [{"op": "simulate"},
+                        {"op": "simulate", "args": {"owner": ANA}},
+                        {"op": "simulate", "args": {"owner": "*"}}])
+    assert r[0]["ok"], r
+    assert "simulated" not in json.dumps(r[0]["result"])
+    assert all(e["owner"] == BEN for e in r[0]["result"]["events"])
+    for x in r[1:]:
+        assert not x["ok"] and x["error"]["code"] == "forbidden", x
+    rc, out, err = client(team, BEN, "simulate", "--owner", ANA)
+    assert rc == 1 and "admin" in err
+
+    # Ana sees her callback's three notices.
+    mine = [e["kind"] for e in call(team, ANA, "simulate")["events"]
+            if e["followup"] and e["followup"]["id"] == f["id"]]
+    assert mine == ["reminder", "due", "missed"]
+
+    # An admin sees one rep's or the whole team's, owners named.
+    theirs = call(team, BOSS, "simulate", owner=ANA)["events"]
+    assert theirs and all(e["owner"] == ANA for e in theirs)
+    assert f["id"] in [e["followup"]["id"] for e in theirs
+                       if e["followup"]]
+    rc, out, err = client(team, BOSS, "simulate", "--all")
+    assert rc == 0, err
+    assert "OWNER" in out and ANA in out and "Ana's simulated lead" in out
+
+
 def test_watch_shows_a_rep_only_their_own_notices(team):
     c = call(team, ANA, "contact.add", name="Due Soon")["contact"]
     watchers = {}
