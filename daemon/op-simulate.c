@@ -356,7 +356,8 @@ op_simulate(struct op_ctx *ctx, json_t *args, json_t **result)
 		return reply_store_error(ctx, sim.r, "", 0);
 	}
 
-	qsort(sim.events, sim.n, sizeof *sim.events, simulate_cmp);
+	if (sim.n > 0)
+		qsort(sim.events, sim.n, sizeof *sim.events, simulate_cmp);
 	events = json_array();
 	for (i = 0; i < sim.n; i++) {
 		if (sim.events[i].at >= end ||

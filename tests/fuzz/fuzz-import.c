@@ -4,13 +4,8 @@
  *
  * libFuzzer target for the import parsers: any bytes, read both as CSV
  * and as vCards, must parse or be refused without a crash or a leak.
- * Built by hand from the top of the source tree, BUILD being a configured
- * build directory (for config.h):
- *
- *	clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-builtin \
- *	    -I BUILD -I client tests/fuzz/fuzz-import.c client/import.c \
- *	    client/import-csv.c client/import-vcard.c -o fuzz-import
- *	./fuzz-import -max_len=4096 CORPUS
+ * Built by configure --enable-fuzz; tests/fuzz/run-fuzz runs it on
+ * tests/fuzz/corpus/fuzz-import/.
  */
 
 #include <config.h>

@@ -574,6 +574,25 @@ test_hello_and_status(void **state)
 	assert_true(json_is_string(json_object_get(r, "next_due")));
 }
 
+/*
+ * Found by fuzzing: a simulate with nothing to list sorted an empty, NULL
+ * array, which UBSan stops on.  It answers an empty list.
+ */
+static void
+test_simulate_with_nothing_to_list(void **state)
+{
+	struct ofx	*fx = *state;
+	json_t		*r;
+
+	r = OK(fx, "{'id':51,'op':'simulate','args':{'from':'now','to':"
+	    "'in sec0 days','tz':'Europe/Berlin'}}");
+	assert_int_equal(fx->is_write, 0);
+	assert_int_equal(json_array_size(json_object_get(r, "events")), 0);
+	r = OK(fx, "{'id':52,'op':'simulate'}");
+	assert_int_equal(json_array_size(json_object_get(r, "events")), 0);
+	assert_false(json_is_true(json_object_get(r, "truncated")));
+}
+
 static void
 test_contact_followup_agenda_roundtrip(void **state)
 {
@@ -1286,6 +1305,7 @@ main(void)
 		T(test_unknown_top_level_key),
 		T(test_values_out_of_range),
 		T(test_hello_and_status),
+		T(test_simulate_with_nothing_to_list),
 		T(test_contact_followup_agenda_roundtrip),
 		T(test_interaction_add_with_next),
 		T(test_foreign_ids_answer_like_missing_ones),
