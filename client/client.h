@@ -89,5 +89,6 @@ extern const struct cmd_entry cmd_backup_entry;
 extern const struct cmd_entry cmd_export_entry;
 extern const struct cmd_entry cmd_import_entry;
 extern const struct cmd_entry cmd_simulate_entry;
+extern const struct cmd_entry cmd_report_entry;
 
 #endif /* FOLLOWUP_CLIENT_H */

@@ -124,7 +124,7 @@ cmd_log_exec(struct client *c, int argc, char **argv)
 		    (long long)json_integer_value(json_object_get(r,
 		    "voicemail_limit")),
 		    json_is_true(json_object_get(r, "over_limit")) ?
-		    ", over the limit" : "");
+		    ", over the limit: the report flags it" : "");
 	fu = json_object_get(r, "followup");
 	why = out_str(r, "why", NULL);
 	if (json_is_object(fu)) {

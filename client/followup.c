@@ -36,6 +36,7 @@ static const struct cmd_entry *const cmd_table[] = {
 	&cmd_export_entry,
 	&cmd_import_entry,
 	&cmd_simulate_entry,
+	&cmd_report_entry,
 	NULL
 };
 

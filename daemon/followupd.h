@@ -358,6 +358,24 @@ enum store_result store_promise_add(struct store *,
 enum store_result store_promise_list(struct store *, const char *, int64_t,
 		     int, store_promise_cb, void *);
 
+/* store-report.c: rows of a few columns, text or numbers */
+#define STORE_REPORT_COLS	8
+struct store_report_row {
+	char		*text[STORE_REPORT_COLS];	/* borrowed */
+	int64_t		 num[STORE_REPORT_COLS];
+	int		 null[STORE_REPORT_COLS];
+};
+typedef int	(*store_report_cb)(const struct store_report_row *, void *);
+enum store_result store_report_stages(struct store *, const char *,
+		     store_report_cb, void *);
+enum store_result store_report_followups(struct store *, const char *,
+		     time_t, time_t, store_report_cb, void *);
+enum store_result store_report_voicemails(struct store *, const char *,
+		     time_t, store_report_cb, void *);
+enum store_result store_report_stale(struct store *, const char *,
+		     const struct fu_config *, time_t, int, store_report_cb,
+		     void *);
+
 /* store-user.c */
 typedef int	(*store_user_cb)(const struct fu_user *, void *);
 enum store_result store_user_get(struct store *, const char *,
@@ -510,6 +528,7 @@ int		 op_doctor(struct op_ctx *, json_t *, json_t **);
 int		 op_export(struct op_ctx *, json_t *, json_t **);
 int		 op_contact_import(struct op_ctx *, json_t *, json_t **);
 int		 op_simulate(struct op_ctx *, json_t *, json_t **);
+int		 op_report(struct op_ctx *, json_t *, json_t **);
 
 /* op-followup.c: shared with interaction.add and followup.done */
 int		 op_followup_create(struct op_ctx *, const struct fu_contact *,

@@ -130,6 +130,9 @@ static const struct op_entry op_table[FU_OP_COUNT] = {
 	[FU_OP_SIMULATE] = { op_simulate, 0, {
 	    { "from", ARG_STRING }, { "to", ARG_STRING },
 	    { "owner", ARG_STRING }, TZ_ARG, { NULL } } },
+	[FU_OP_REPORT] = { op_report, 0, {
+	    { "since", ARG_STRING }, { "owner", ARG_STRING }, TZ_ARG,
+	    { NULL } } },
 };
 
 /* Does every op in protocol.h have a handler?  (A unit test asks.) */

@@ -69,6 +69,10 @@ enum store_stmt {
 	STMT_OUTBOX_HEALTH,
 	STMT_PROMISE_INSERT,
 	STMT_PROMISE_LIST_CONTACT,
+	STMT_REPORT_STAGES,
+	STMT_REPORT_FOLLOWUPS,
+	STMT_REPORT_VOICEMAILS,
+	STMT_REPORT_STALE,
 	STMT_COUNT
 };
 
@@ -82,6 +86,7 @@ extern const struct store_sql store_followup_sql[];
 extern const struct store_sql store_user_sql[];
 extern const struct store_sql store_outbox_sql[];
 extern const struct store_sql store_promise_sql[];
+extern const struct store_sql store_report_sql[];
 
 struct store {
 	sqlite3			*db;

@@ -269,6 +269,7 @@ static const struct store_sql *const store_sql_tables[] = {
 	store_user_sql,
 	store_outbox_sql,
 	store_promise_sql,
+	store_report_sql,
 };
 
 static void	store_commit_event_cb(evutil_socket_t, short, void *);

@@ -64,7 +64,8 @@
 	X(DOCTOR,		"doctor")			\
 	X(EXPORT,		"export")			\
 	X(CONTACT_IMPORT,	"contact.import")		\
-	X(SIMULATE,		"simulate")
+	X(SIMULATE,		"simulate")			\
+	X(REPORT,		"report")
 
 /* The error codes: X(enum suffix, wire name). */
 #define FU_ERRORS(X)						\

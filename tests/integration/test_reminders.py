@@ -256,7 +256,8 @@ def test_hanging_hook_is_killed_and_retried(mail_daemon, tmp_path):
     hook = tmp_path / "hook.sh"
     hook.write_text("#!/bin/sh\n"
                     "if [ ! -e %s ]; then touch %s; exec sleep 60; fi\n"
-                    "cat > %s\n" % (marker, marker, out))
+                    "cat > %s.tmp && mv %s.tmp %s\n" % (marker, marker, out,
+                                                        out, out))
     hook.chmod(0o755)
     d = mail_daemon("hook = %s\n" % hook)
     d.conf.write_text(d.conf.read_text().replace("hook_timeout = 10s",

@@ -409,3 +409,25 @@ def test_a_root_caller_is_an_admin(team):
         assert c.call("contact.list", owner="*")["contacts"]
     finally:
         c.close()
+
+
+def test_report_shows_a_rep_only_their_own_figures(team):
+    c = call(team, ANA, "contact.add", name="Ana's reported lead",
+             stage="negotiation")["contact"]
+    r = raw(team, BEN, [{"op": "report"},
+                        {"op": "report", "args": {"owner": ANA}},
+                        {"op": "report", "args": {"owner": "*"}}])
+    assert r[0]["ok"], r
+    assert [x["rep"] for x in r[0]["result"]["reps"]] == [BEN]
+    assert "reported" not in json.dumps(r[0]["result"])
+    for x in r[1:]:
+        assert not x["ok"] and x["error"]["code"] == "forbidden", x
+    rc, out, err = client(team, BEN, "report", "--rep", ANA)
+    assert rc == 1 and "admin" in err
+    # The admin sees Ana's, and the team's per rep with totals.
+    mine = call(team, BOSS, "report", owner=ANA)["reps"][0]
+    assert mine["rep"] == ANA and mine["pipeline"]["negotiation"] >= 1
+    rc, out, err = client(team, BOSS, "report", "--all")
+    assert rc == 0, err
+    assert ANA in out and "the team" in out
+    call(team, ANA, "contact.archive", id=c["id"])

@@ -1,0 +1,315 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * Copyright (c) 2026 The followup authors
+ *
+ * The report op: how a rep (or the team) is doing.  The pipeline by stage;
+ * the follow-ups that fell due since a time, done on time, late or missed,
+ * and the on-time rate; the callbacks, kept or missed, and how often they
+ * were re-agreed; this week's voicemails per contact, with any over the
+ * limit; and the stale contacts.  A read: nothing changes.
+ */
+
+#include <config.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "followupd.h"
+
+/* The default window, and the stale contacts listed at most. */
+#define REPORT_DEFAULT_SINCE	(30 * 86400)
+#define REPORT_STALE_MAX	100
+
+struct report_rep {
+	char		*name;
+	char		*zone;		/* for "its due day" */
+	json_t		*pipeline;	/* stage -> count */
+	int64_t		 on_time, late, missed, open, cancelled;
+	int64_t		 cb_kept, cb_late, cb_missed, cb_open, cb_cancelled;
+	int64_t		 cb_reagreed;
+	json_t		*voicemails;	/* [{contact_id, ...}] */
+	json_t		*stale;
+};
+
+struct report {
+	struct op_ctx		*ctx;
+	struct report_rep	*reps;
+	size_t			 n;
+};
+
+/* The rep called name, added (with the configured stages at 0) if new. */
+static struct report_rep *
+report_rep(struct report *rp, const char *name)
+{
+	const struct fu_config	*cf = rp->ctx->cf;
+	struct report_rep	*r;
+	struct fu_user		 u;
+	size_t			 i;
+	int			 k;
+
+	for (i = 0; i < rp->n; i++) {
+		if (strcmp(rp->reps[i].name, name) == 0)
+			return &rp->reps[i];
+	}
+	rp->reps = xreallocarray(rp->reps, rp->n + 1, sizeof *rp->reps);
+	r = &rp->reps[rp->n++];
+	memset(r, 0, sizeof *r);
+	r->name = xstrdup(name);
+	if (store_user_get(rp->ctx->st, name, &u) == STORE_OK &&
+	    u.tz != NULL && when_zone_valid(u.tz))
+		r->zone = xstrdup(u.tz);
+	else
+		r->zone = xstrdup(when_local_zone());
+	fu_user_clear(&u);
+	r->pipeline = json_object();
+	for (k = 0; k < cf->nopen; k++)
+		json_object_set_new(r->pipeline, cf->open_stages[k],
+		    json_integer(0));
+	for (k = 0; k < cf->nclosed; k++)
+		json_object_set_new(r->pipeline, cf->closed_stages[k],
+		    json_integer(0));
+	r->voicemails = json_array();
+	r->stale = json_array();
+	return r;
+}
+
+static int
+report_stage_cb(const struct store_report_row *row, void *arg)
+{
+	struct report_rep	*r = report_rep(arg, row->text[0]);
+
+	json_object_set_new(r->pipeline, row->text[1],
+	    json_integer(row->num[2]));
+	return 0;
+}
+
+/*
+ * One follow-up that fell due: a callback counts from the time last agreed
+ * (done within callback_tolerance is on time; still open missed_grace
+ * after it, missed); a follow-up is on time when done on its due day in
+ * the rep's zone, missed when that day ends with it still open.
+ */
+static int
+report_followup_cb(const struct store_report_row *row, void *arg)
+{
+	struct report		*rp = arg;
+	const struct fu_config	*cf = rp->ctx->cf;
+	struct report_rep	*r = report_rep(rp, row->text[1]);
+	const char		*status = row->text[3], *state;
+	time_t			 due = row->num[4], done = row->num[5];
+	time_t			 agreed, limit, deadline;
+
+	if (strcmp(row->text[2], "callback") == 0) {
+		agreed = row->null[6] ? due : row->num[6];
+		limit = agreed + cf->callback_tolerance;
+		deadline = agreed + cf->missed_grace;
+		state = rules_promise_state(status, agreed, done,
+		    rp->ctx->now, cf->callback_tolerance, cf->missed_grace);
+		if (strcmp(state, "kept") == 0)
+			r->cb_kept++;
+		else if (strcmp(state, "late") == 0)
+			r->cb_late++;
+		else if (strcmp(state, "missed") == 0)
+			r->cb_missed++;
+		else if (strcmp(state, "cancelled") == 0)
+			r->cb_cancelled++;
+		else
+			r->cb_open++;
+		if (row->num[7] > 0)
+			r->cb_reagreed++;
+	} else {
+		if (when_day_start(due, r->zone, 1, &limit) != 0)
+			limit = due + 86400;
+		deadline = limit;
+	}
+	if (strcmp(status, "cancelled") == 0)
+		r->cancelled++;
+	else if (strcmp(status, "done") == 0) {
+		if (done <= limit)
+			r->on_time++;
+		else
+			r->late++;
+	} else if (rp->ctx->now > deadline)
+		r->missed++;
+	else
+		r->open++;
+	return 0;
+}
+
+/* This calendar week's voicemails, per contact, in the contact's zone. */
+static int
+report_voicemail_cb(const struct store_report_row *row, void *arg)
+{
+	struct report		*rp = arg;
+	struct report_rep	*r = report_rep(rp, row->text[0]);
+	struct cadence_day	 now_d, at_d;
+	const char		*zone;
+	json_t			*last, *v;
+	size_t			 n;
+	int64_t			 count;
+
+	zone = row->text[3] != NULL && when_zone_valid(row->text[3]) ?
+	    row->text[3] : r->zone;
+	if (cadence_local(rp->ctx->now, zone, &now_d) != 0 ||
+	    cadence_local(row->num[4], zone, &at_d) != 0 ||
+	    now_d.week != at_d.week)
+		return 0;
+	n = json_array_size(r->voicemails);
+	last = n > 0 ? json_array_get(r->voicemails, n - 1) : NULL;
+	if (last == NULL || json_integer_value(json_object_get(last,
+	    "contact_id")) != row->num[1]) {
+		last = json_pack("{s:I s:s s:i s:b}", "contact_id",
+		    (json_int_t)row->num[1], "contact_name", row->text[2],
+		    "this_week", 0, "over_limit", 0);
+		json_array_append_new(r->voicemails, last);
+	}
+	v = json_object_get(last, "this_week");
+	count = json_integer_value(v) + 1;
+	json_object_set_new(last, "this_week", json_integer(count));
+	json_object_set_new(last, "over_limit", json_boolean(count >
+	    rp->ctx->cf->voicemails_per_week));
+	return 0;
+}
+
+static int
+report_stale_cb(const struct store_report_row *row, void *arg)
+{
+	struct report_rep	*r = report_rep(arg, row->text[1]);
+
+	json_array_append_new(r->stale, json_pack("{s:I s:s s:s? s:s s:o}",
+	    "id", (json_int_t)row->num[0], "name", row->text[2], "company",
+	    row->text[3], "stage", row->text[4], "last_activity_at",
+	    when_json(row->num[5])));
+	return 0;
+}
+
+/* a / b, or null when nothing counts. */
+static json_t *
+report_rate(int64_t a, int64_t b)
+{
+	return b > 0 ? json_real((double)a / (double)b) : json_null();
+}
+
+/* One rep's section; adds its counts to tot unless it is NULL. */
+static json_t *
+report_rep_json(struct report_rep *r, struct report_rep *tot)
+{
+	const char	*stage;
+	json_t		*n;
+
+	if (tot == NULL)
+		goto out;
+	json_object_foreach(r->pipeline, stage, n)
+		json_object_set_new(tot->pipeline, stage, json_integer(
+		    json_integer_value(json_object_get(tot->pipeline, stage)) +
+		    json_integer_value(n)));
+	tot->on_time += r->on_time;
+	tot->late += r->late;
+	tot->missed += r->missed;
+	tot->open += r->open;
+	tot->cancelled += r->cancelled;
+	tot->cb_kept += r->cb_kept;
+	tot->cb_late += r->cb_late;
+	tot->cb_missed += r->cb_missed;
+	tot->cb_open += r->cb_open;
+	tot->cb_cancelled += r->cb_cancelled;
+	tot->cb_reagreed += r->cb_reagreed;
+out:
+	return json_pack("{s:s s:O s:{s:I s:I s:I s:I s:I s:o} "
+	    "s:{s:I s:I s:I s:I s:I s:I s:o} s:O s:O}",
+	    "rep", r->name, "pipeline", r->pipeline,
+	    "followups",
+	    "on_time", (json_int_t)r->on_time, "late", (json_int_t)r->late,
+	    "missed", (json_int_t)r->missed, "open", (json_int_t)r->open,
+	    "cancelled", (json_int_t)r->cancelled, "on_time_rate",
+	    report_rate(r->on_time, r->on_time + r->late + r->missed),
+	    "callbacks",
+	    "kept", (json_int_t)r->cb_kept, "late", (json_int_t)r->cb_late,
+	    "missed", (json_int_t)r->cb_missed, "open", (json_int_t)r->cb_open,
+	    "cancelled", (json_int_t)r->cb_cancelled, "reagreed",
+	    (json_int_t)r->cb_reagreed, "kept_rate", report_rate(r->cb_kept,
+	    r->cb_kept + r->cb_late + r->cb_missed),
+	    "voicemails", r->voicemails, "stale", r->stale);
+}
+
+static int
+report_rep_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct report_rep *)a)->name,
+	    ((const struct report_rep *)b)->name);
+}
+
+/* report: a rep's (default), a named rep's or the team's figures. */
+int
+op_report(struct op_ctx *ctx, json_t *args, json_t **result)
+{
+	struct report		 rp;
+	struct report_rep	 tot;
+	const char		*owner;
+	char			*zone = NULL;
+	time_t			 since = ctx->now - REPORT_DEFAULT_SINCE;
+	json_t			*reps, *totals;
+	enum store_result	 r;
+	size_t			 i;
+	int			 rc = -1;
+
+	if (ops_owner_arg(ctx, args, 1, &owner) != 0)
+		return -1;
+	if (ops_str(args, "since") != NULL) {
+		if (ops_zone(ctx, args, NULL, &zone) != 0 ||
+		    ops_time_arg(ctx, args, "since", zone, &since) != 0) {
+			free(zone);
+			return -1;
+		}
+		free(zone);
+		if (since > ctx->now)
+			return reply_error(ctx, FU_ERR_INVALID_TIME, "\"since\" "
+			    "is in the future; a report looks back");
+	}
+	memset(&rp, 0, sizeof rp);
+	rp.ctx = ctx;
+	if (owner != NULL)
+		report_rep(&rp, owner);
+	if ((r = store_report_stages(ctx->st, owner, report_stage_cb,
+	    &rp)) != STORE_OK ||
+	    (r = store_report_followups(ctx->st, owner, since, ctx->now,
+	    report_followup_cb, &rp)) != STORE_OK ||
+	    (r = store_report_voicemails(ctx->st, owner, ctx->now - 8 * 86400,
+	    report_voicemail_cb, &rp)) != STORE_OK ||
+	    (r = store_report_stale(ctx->st, owner, ctx->cf, ctx->now,
+	    REPORT_STALE_MAX, report_stale_cb, &rp)) != STORE_OK) {
+		reply_store_error(ctx, r, "", 0);
+		goto out;
+	}
+	if (rp.n > 0)
+		qsort(rp.reps, rp.n, sizeof *rp.reps, report_rep_cmp);
+	memset(&tot, 0, sizeof tot);
+	tot.pipeline = json_object();
+	reps = json_array();
+	for (i = 0; i < rp.n; i++)
+		json_array_append_new(reps, report_rep_json(&rp.reps[i], &tot));
+	tot.name = (char *)"*";
+	tot.voicemails = json_array();
+	tot.stale = json_array();
+	totals = report_rep_json(&tot, NULL);
+	json_object_del(totals, "voicemails");
+	json_object_del(totals, "stale");
+	json_object_del(totals, "rep");
+	json_decref(tot.pipeline);
+	json_decref(tot.voicemails);
+	json_decref(tot.stale);
+	*result = json_pack("{s:o s:o s:o s:o s:o}", "since", when_json(since),
+	    "until", when_json(ctx->now), "owner", owner != NULL ?
+	    json_string(owner) : json_null(), "reps", reps, "totals", totals);
+	rc = 0;
+out:
+	for (i = 0; i < rp.n; i++) {
+		free(rp.reps[i].name);
+		free(rp.reps[i].zone);
+		json_decref(rp.reps[i].pipeline);
+		json_decref(rp.reps[i].voicemails);
+		json_decref(rp.reps[i].stale);
+	}
+	free(rp.reps);
+	return rc;
+}

@@ -1,0 +1,145 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * Copyright (c) 2026 The followup authors
+ *
+ * All SQL for the report lives here: a rep's (or the team's) pipeline by
+ * stage, the follow-ups that fell due in a window with how they ended,
+ * the voicemails left, and the stale contacts.  Reads only.
+ */
+
+#include <config.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "store-internal.h"
+
+const struct store_sql store_report_sql[] = {
+	{ STMT_REPORT_STAGES,		/* ?1 NULL: the team's */
+	  "SELECT owner, stage, count(*) FROM contacts "
+	  "WHERE archived_at IS NULL AND (?1 IS NULL OR owner = ?1) "
+	  "GROUP BY owner, stage ORDER BY owner, stage" },
+	{ STMT_REPORT_FOLLOWUPS,
+	  "SELECT f.id, f.owner, f.kind, f.status, f.due_at, f.done_at, "
+	  "(SELECT p.due_at FROM promises p WHERE p.followup_id = f.id "
+	  "  ORDER BY p.id DESC LIMIT 1), "
+	  "(SELECT count(*) FROM promises p WHERE p.followup_id = f.id "
+	  "  AND p.what = 'reagreed') "
+	  "FROM followups f "
+	  "WHERE (?1 IS NULL OR f.owner = ?1) AND f.due_at >= ?2 "
+	  "AND f.due_at < ?3 ORDER BY f.owner, f.id" },
+	{ STMT_REPORT_VOICEMAILS,
+	  "SELECT i.owner, i.contact_id, c.name, c.tz, i.at "
+	  "FROM interactions i JOIN contacts c ON c.id = i.contact_id "
+	  "WHERE (?1 IS NULL OR i.owner = ?1) AND i.at >= ?2 "
+	  "AND i.outcome = 'voicemail' ORDER BY i.owner, i.contact_id, i.at" },
+	{ STMT_REPORT_STALE,
+	  "SELECT c.id, c.owner, c.name, c.company, c.stage, "
+	  "coalesce(c.last_activity_at, c.created_at) FROM contacts c "
+	  "WHERE (?1 IS NULL OR c.owner = ?1) AND c.archived_at IS NULL "
+	  "AND c.stage IN (SELECT value FROM json_each(?2)) "
+	  "AND coalesce(c.last_activity_at, c.created_at) < ?3 "
+	  "AND NOT EXISTS (SELECT 1 FROM followups f "
+	  "  WHERE f.contact_id = c.id AND f.status = 'pending') "
+	  "ORDER BY c.owner, coalesce(c.last_activity_at, c.created_at), c.id "
+	  "LIMIT ?4" },
+	{ STMT_COUNT, NULL }
+};
+
+/* Step s to its end, handing each row to cb; free what cb borrowed. */
+static enum store_result
+store_report_each(struct store *st, sqlite3_stmt *s, store_report_cb cb,
+    void *arg)
+{
+	struct store_report_row	 row;
+	int			 rc = SQLITE_DONE, stop = 0, i, n;
+
+	n = sqlite3_column_count(s);
+	if (n > STORE_REPORT_COLS)
+		n = STORE_REPORT_COLS;
+	while (!stop && (rc = store_step(st, s)) == SQLITE_ROW) {
+		memset(&row, 0, sizeof row);
+		for (i = 0; i < n; i++) {
+			if (sqlite3_column_type(s, i) == SQLITE_TEXT)
+				row.text[i] = store_col_text(s, i);
+			row.num[i] = sqlite3_column_int64(s, i);
+			row.null[i] = sqlite3_column_type(s, i) == SQLITE_NULL;
+		}
+		stop = cb(&row, arg);
+		for (i = 0; i < n; i++)
+			free(row.text[i]);
+	}
+	if (!stop && rc != SQLITE_DONE)
+		return store_fail(st, s, rc);
+	store_done(s);
+	return STORE_OK;
+}
+
+/* Contacts per owner and stage: (owner, stage, count). */
+enum store_result
+store_report_stages(struct store *st, const char *owner, store_report_cb cb,
+    void *arg)
+{
+	sqlite3_stmt	*s = store_stmt(st, STMT_REPORT_STAGES);
+
+	store_bind_text(s, 1, owner);
+	return store_report_each(st, s, cb, arg);
+}
+
+/*
+ * Follow-ups due in [from, to): (id, owner, kind, status, due_at,
+ * done_at, the time last agreed for a callback, how often re-agreed).
+ */
+enum store_result
+store_report_followups(struct store *st, const char *owner, time_t from,
+    time_t to, store_report_cb cb, void *arg)
+{
+	sqlite3_stmt	*s = store_stmt(st, STMT_REPORT_FOLLOWUPS);
+
+	store_bind_text(s, 1, owner);
+	sqlite3_bind_int64(s, 2, from);
+	sqlite3_bind_int64(s, 3, to);
+	return store_report_each(st, s, cb, arg);
+}
+
+/* Voicemails left since since: (owner, contact_id, name, tz, at). */
+enum store_result
+store_report_voicemails(struct store *st, const char *owner, time_t since,
+    store_report_cb cb, void *arg)
+{
+	sqlite3_stmt	*s = store_stmt(st, STMT_REPORT_VOICEMAILS);
+
+	store_bind_text(s, 1, owner);
+	sqlite3_bind_int64(s, 2, since);
+	return store_report_each(st, s, cb, arg);
+}
+
+/*
+ * Stale contacts (open stage, nothing pending, no news since
+ * cf->stale_after before now): (id, owner, name, company, stage, last
+ * news), at most limit.
+ */
+enum store_result
+store_report_stale(struct store *st, const char *owner,
+    const struct fu_config *cf, time_t now, int limit, store_report_cb cb,
+    void *arg)
+{
+	sqlite3_stmt	*s = store_stmt(st, STMT_REPORT_STALE);
+	json_t		*stages;
+	char		*list;
+	enum store_result r;
+	int		 i;
+
+	stages = json_array();
+	for (i = 0; i < cf->nopen; i++)
+		json_array_append_new(stages, json_string(cf->open_stages[i]));
+	list = json_dumps(stages, JSON_COMPACT);
+	json_decref(stages);
+	store_bind_text(s, 1, owner);
+	store_bind_text(s, 2, list);
+	sqlite3_bind_int64(s, 3, now - cf->stale_after);
+	sqlite3_bind_int(s, 4, limit);
+	r = store_report_each(st, s, cb, arg);
+	free(list);
+	return r;
+}
