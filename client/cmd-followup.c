@@ -119,6 +119,7 @@ followup_cmd(struct client *c, const struct cmd_entry *e, int argc,
 		{ "callback",	no_argument,		NULL, 'c' },
 		{ "reason",	required_argument,	NULL, 'r' },
 		{ "tz",		required_argument,	NULL, 'z' },
+		{ "force",	no_argument,		NULL, 'f' },
 		{ NULL,		0,			NULL, 0 }
 	};
 	json_t		*args, *r;
@@ -147,6 +148,12 @@ followup_cmd(struct client *c, const struct cmd_entry *e, int argc,
 			else
 				json_object_set_new(args, ch == 'x' ? "next" :
 				    "reason", json_string(optarg));
+			break;
+		case 'f':
+			if (op != FU_OP_FOLLOWUP_DONE &&
+			    op != FU_OP_FOLLOWUP_RESCHEDULE)
+				goto bad;
+			json_object_set_new(args, "force", json_true());
 			break;
 		case 'z':
 			if (when_arg == NULL && op != FU_OP_FOLLOWUP_DONE)
@@ -252,10 +259,11 @@ const struct cmd_entry cmd_show_entry = {
 	cmd_show_exec
 };
 const struct cmd_entry cmd_done_entry = {
-	"done", "ID [--note T] [--next WHEN [--callback] [--reason T]] "
-	"[--tz ZONE|contact]",
+	"done", "ID [--note T] [--next WHEN [--callback] [--reason T] "
+	"[--force]]\n        [--tz ZONE|contact]",
 	"Mark follow-up ID done, with an optional note, and plan the next one\n"
-	"on the same contact with --next (a callback with --callback).",
+	"on the same contact with --next (a callback with --callback; --force "
+	"into a\nweek that already holds the contact's voicemail limit).",
 	cmd_done_exec
 };
 const struct cmd_entry cmd_snooze_entry = {
@@ -265,9 +273,11 @@ const struct cmd_entry cmd_snooze_entry = {
 	cmd_snooze_exec
 };
 const struct cmd_entry cmd_reschedule_entry = {
-	"reschedule", "ID WHEN [--note T] [--tz ZONE|contact]",
+	"reschedule", "ID WHEN [--note T] [--force] [--tz ZONE|contact]",
 	"Move follow-up ID to a new agreed time WHEN; it is reminded afresh.\n"
-	"For a callback this is a new promise: its history records it.",
+	"For a callback this is a new promise: its history records it.  A "
+	"follow-up\nis not moved into a week that already holds the contact's "
+	"voicemail\nlimit unless --force.",
 	cmd_reschedule_exec
 };
 const struct cmd_entry cmd_reagree_entry = {

@@ -339,6 +339,8 @@ enum store_result store_followup_get(struct store *, const char *, int64_t,
 		     struct fu_followup *);
 enum store_result store_followup_set_due(struct store *,
 		     const struct fu_followup *, int, time_t);
+enum store_result store_followup_close_at(struct store *, const char *,
+		     int64_t, const char *, const char *, time_t, time_t);
 enum store_result store_followup_close(struct store *, const char *, int64_t,
 		     const char *, const char *, time_t);
 enum store_result store_followup_list(struct store *,
@@ -355,6 +357,7 @@ enum store_result store_followup_count_due(struct store *, const char *,
 typedef int	(*store_promise_cb)(const struct fu_promise *, void *);
 enum store_result store_promise_add(struct store *,
 		     const struct fu_promise *);
+enum store_result store_promise_last(struct store *, int64_t, time_t *);
 enum store_result store_promise_list(struct store *, const char *, int64_t,
 		     int, store_promise_cb, void *);
 
@@ -483,6 +486,7 @@ int		 ops_text_arg(struct op_ctx *, json_t *, const char *, size_t,
 		     int, char **, int *);
 int		 ops_contact(struct op_ctx *, int64_t, struct fu_contact *);
 int		 ops_owner_arg(struct op_ctx *, json_t *, int, const char **);
+char		*ops_utf8_clean(const char *);
 
 /* nextstep.c */
 void		 nextstep_hours(struct op_ctx *, const char *,

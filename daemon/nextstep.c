@@ -63,15 +63,16 @@ nextstep_hours(struct op_ctx *ctx, const char *owner, struct cadence_hours *h)
 	h->workdays = ctx->cf->workdays;
 	h->start = ctx->cf->hours_start;
 	h->end = ctx->cf->hours_end;
-	if (store_user_get(ctx->st, owner, &u) != STORE_OK)
-		return;
-	if (u.hours != NULL && config_parse_hours(u.hours, &a, &b) == 0) {
-		h->start = a;
-		h->end = b;
+	if (store_user_get(ctx->st, owner, &u) == STORE_OK) {
+		if (u.hours != NULL && config_parse_hours(u.hours, &a,
+		    &b) == 0) {
+			h->start = a;
+			h->end = b;
+		}
+		if (u.workdays != NULL && config_parse_workdays(u.workdays,
+		    &days) == 0)
+			h->workdays = days;
 	}
-	if (u.workdays != NULL && config_parse_workdays(u.workdays,
-	    &days) == 0)
-		h->workdays = days;
 	fu_user_clear(&u);
 }
 
@@ -242,6 +243,7 @@ nextstep_complete(struct op_ctx *ctx, const struct fu_contact *c,
 	enum store_result		 r;
 	char				 note[128];
 	time_t				 end;
+	int64_t				 id;
 
 	memset(done, 0, sizeof *done);
 	if (!nextstep_answers(in->kind, in->outcome))
@@ -265,13 +267,15 @@ nextstep_complete(struct op_ctx *ctx, const struct fu_contact *c,
 	snprintf(note, sizeof note, "answered by %s #%lld%s%s", in->kind,
 	    (long long)in->id, in->outcome != NULL ? ", " : "",
 	    in->outcome != NULL ? in->outcome : "");
-	r = store_followup_close(ctx->st, c->owner, p.f.id, "done", note,
-	    ctx->now);
+	/* Done when the call was made, which may be before it was logged. */
+	id = p.f.id;
+	r = store_followup_close_at(ctx->st, c->owner, id, "done", note,
+	    in->at < ctx->now ? in->at : ctx->now, ctx->now);
 	if (r == STORE_OK)
-		r = store_followup_get(ctx->st, c->owner, p.f.id, done);
+		r = store_followup_get(ctx->st, c->owner, id, done);
 	fu_followup_clear(&p.f);
 	if (r != STORE_OK)
-		return reply_store_error(ctx, r, "follow-up", p.f.id);
+		return reply_store_error(ctx, r, "follow-up", id);
 	return 1;
 }
 

@@ -244,7 +244,7 @@ op_contact_get(struct op_ctx *ctx, json_t *args, json_t **result)
 	memset(&cp, 0, sizeof cp);
 	cp.array = json_array();
 	cp.ctx = ctx;
-	r = store_promise_list(ctx->st, c.owner, id, 100, contact_promise_cb,
+	r = store_promise_list(ctx->st, c.owner, id, 50, contact_promise_cb,
 	    &cp);
 	contact_promise_finish(&cp);
 	if (r != STORE_OK) {
@@ -490,6 +490,23 @@ contact_take_error(struct op_ctx *ctx)
 }
 
 /*
+ * Add the warning before "value" after to warnings; a value cut short in
+ * the middle of a character is cleaned, so the warning is never lost.
+ */
+static void
+contact_import_warn(json_t *warnings, const char *before, const char *value,
+    const char *after)
+{
+	char	*text, *clean;
+
+	xasprintf(&text, "%s\"%.64s\"%s", before, value, after);
+	clean = ops_utf8_clean(text);
+	json_array_append_new(warnings, json_string(clean));
+	free(clean);
+	free(text);
+}
+
+/*
  * Check record rec of contact.import: its shape (an object of known
  * string fields and an integer "line"), then the fields that can be left
  * out with a warning (a phone, zone or stage the daemon does not take).
@@ -502,6 +519,7 @@ contact_import_fields_of(struct op_ctx *ctx, json_t *rec, json_t *warnings,
 {
 	const char	*key, *v;
 	const char	*const *f;
+	char		*text;
 	json_t		*fields, *value;
 
 	*why = NULL;
@@ -523,7 +541,9 @@ contact_import_fields_of(struct op_ctx *ctx, json_t *rec, json_t *warnings,
 				break;
 		}
 		if (*f == NULL) {
-			xasprintf(why, "unknown field \"%.32s\"", key);
+			xasprintf(&text, "unknown field \"%.32s\"", key);
+			*why = ops_utf8_clean(text);
+			free(text);
 			goto fail;
 		}
 		if (!json_is_string(value) && !json_is_null(value)) {
@@ -535,19 +555,19 @@ contact_import_fields_of(struct op_ctx *ctx, json_t *rec, json_t *warnings,
 			json_object_set(fields, key, value);
 	}
 	if ((v = ops_str(fields, "phone")) != NULL && !contact_phone_ok(v)) {
-		json_array_append_new(warnings, json_sprintf("\"%.64s\" is not "
-		    "a phone number; left out", v));
+		contact_import_warn(warnings, "", v, " is not a phone "
+		    "number; left out");
 		json_object_del(fields, "phone");
 	}
 	if ((v = ops_str(fields, "tz")) != NULL && !when_zone_valid(v)) {
-		json_array_append_new(warnings, json_sprintf("unknown time "
-		    "zone \"%.64s\"; left out", v));
+		contact_import_warn(warnings, "unknown time zone ", v,
+		    "; left out");
 		json_object_del(fields, "tz");
 	}
 	if ((v = ops_str(fields, "stage")) != NULL &&
 	    !config_stage_known(ctx->cf, v)) {
-		json_array_append_new(warnings, json_sprintf("unknown stage "
-		    "\"%.64s\"; left out", v));
+		contact_import_warn(warnings, "unknown stage ", v,
+		    "; left out");
 		json_object_del(fields, "stage");
 	}
 	return fields;
@@ -568,9 +588,10 @@ contact_import_one(struct op_ctx *ctx, json_t *rec, const char *owner,
 	struct fu_contact	 c, before;
 	json_t			*fields, *out, *warnings;
 	const char		*email, *status = NULL;
-	char			*why = NULL;
+	char			*why = NULL, note[64];
 	int64_t			 ids[2];
 	size_t			 n = 0;
+	int			 cancelled;
 	enum store_result	 r;
 
 	memset(&c, 0, sizeof c);
@@ -627,6 +648,21 @@ contact_import_one(struct op_ctx *ctx, json_t *rec, const char *owner,
 				goto fail;
 			}
 			status = "updated";
+			/* A closed deal needs no more follow-ups. */
+			if (config_stage_open(ctx->cf, before.stage) &&
+			    !config_stage_open(ctx->cf, c.stage)) {
+				snprintf(note, sizeof note, "contact moved to "
+				    "%s", c.stage);
+				if ((r = store_contact_cancel_pending(ctx->st,
+				    c.id, ctx->now, note, &cancelled)) !=
+				    STORE_OK) {
+					reply_store_error(ctx, r, "contact",
+					    c.id);
+					goto fail;
+				}
+				json_object_set_new(out, "cancelled",
+				    json_integer(cancelled));
+			}
 		}
 	} else {
 		if (contact_read_fields(ctx, fields, &c) != 0) {

@@ -269,6 +269,8 @@ op_followup_done(struct op_ctx *ctx, json_t *args, json_t **result)
 		    ops_zone(ctx, args, &c, &zone) != 0 ||
 		    ops_time_arg(ctx, args, "next", zone, &due) != 0 ||
 		    followup_check_future(ctx, "next", due, 0) != 0 ||
+		    nextstep_check_week(ctx, &c, due, kind,
+		    ops_bool(args, "force")) != 0 ||
 		    op_followup_create(ctx, &c, due, kind,
 		    reason != NULL ? reason : f.reason, -1, &next) != 0)
 			goto out;
@@ -339,8 +341,17 @@ followup_move(struct op_ctx *ctx, json_t *args, const char *name,
 	}
 	if (followup_check_future(ctx, name, due, 0) != 0)
 		goto out;
-	/* A moved follow-up is reminded afresh for its new time. */
+	/* A callback's earlier promise is the time last agreed, not snoozed. */
 	old_due = f.due_at;
+	if (callback && mode != MOVE_SNOOZE &&
+	    (r = store_promise_last(ctx->st, id, &old_due)) != STORE_OK) {
+		reply_store_error(ctx, r, "follow-up", id);
+		goto out;
+	}
+	if (mode == MOVE_RESCHEDULE && nextstep_check_week(ctx, &c, due,
+	    f.kind, ops_bool(args, "force")) != 0)
+		goto out;
+	/* A moved follow-up is reminded afresh for its new time. */
 	lead = followup_lead(ctx, f.owner, f.remind_before);
 	f.due_at = due;
 	f.remind_at = due - lead;

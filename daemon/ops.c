@@ -88,13 +88,15 @@ static const struct op_entry op_table[FU_OP_COUNT] = {
 	[FU_OP_FOLLOWUP_DONE] = { op_followup_done, OP_WRITE, {
 	    { "id", ARG_ID, REQ }, { "note", ARG_TEXT },
 	    { "next", ARG_STRING }, { "next_kind", ARG_STRING },
-	    { "reason", ARG_TEXT }, TZ_ARG, { NULL } } },
+	    { "reason", ARG_TEXT }, { "force", ARG_BOOL }, TZ_ARG,
+	    { NULL } } },
 	[FU_OP_FOLLOWUP_SNOOZE] = { op_followup_snooze, OP_WRITE, {
 	    { "id", ARG_ID, REQ }, { "until", ARG_STRING, REQ }, TZ_ARG,
 	    { NULL } } },
 	[FU_OP_FOLLOWUP_RESCHEDULE] = { op_followup_reschedule, OP_WRITE, {
 	    { "id", ARG_ID, REQ }, { "due", ARG_STRING, REQ },
-	    { "note", ARG_TEXT }, TZ_ARG, { NULL } } },
+	    { "note", ARG_TEXT }, { "force", ARG_BOOL }, TZ_ARG,
+	    { NULL } } },
 	[FU_OP_FOLLOWUP_REAGREE] = { op_followup_reagree, OP_WRITE, {
 	    { "id", ARG_ID, REQ }, { "due", ARG_STRING, REQ },
 	    { "note", ARG_TEXT }, TZ_ARG, { NULL } } },
@@ -204,7 +206,7 @@ reply_note(struct op_ctx *ctx, const char *fmt, ...)
  * A copy of s with each byte that is not part of well-formed UTF-8 made a
  * '?'.  Caller frees.
  */
-static char *
+char *
 ops_utf8_clean(const char *s)
 {
 	const unsigned char	*p = (const unsigned char *)s;

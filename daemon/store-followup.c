@@ -48,7 +48,7 @@ const struct store_sql store_followup_sql[] = {
 	  "WHERE id = ?1 AND owner = ?2 AND status = 'pending'" },
 	{ STMT_FOLLOWUP_CLOSE,
 	  "UPDATE followups SET status = ?3, note = ?4, done_at = ?5, "
-	  "updated_at = ?5, notice_at = NULL "
+	  "updated_at = ?6, notice_at = NULL "
 	  "WHERE id = ?1 AND (?2 IS NULL OR owner = ?2) "
 	  "AND status = 'pending'" },
 	{ STMT_FOLLOWUP_LIST,
@@ -202,6 +202,17 @@ enum store_result
 store_followup_close(struct store *st, const char *owner, int64_t id,
     const char *status, const char *note, time_t now)
 {
+	return store_followup_close_at(st, owner, id, status, note, now, now);
+}
+
+/*
+ * The same, closed as of done_at (a call logged after the fact), changed
+ * at now.
+ */
+enum store_result
+store_followup_close_at(struct store *st, const char *owner, int64_t id,
+    const char *status, const char *note, time_t done_at, time_t now)
+{
 	sqlite3_stmt	*s = store_stmt(st, STMT_FOLLOWUP_CLOSE);
 	int		 rc;
 
@@ -209,7 +220,8 @@ store_followup_close(struct store *st, const char *owner, int64_t id,
 	store_bind_text(s, 2, owner);
 	store_bind_text(s, 3, status);
 	store_bind_text(s, 4, note);
-	sqlite3_bind_int64(s, 5, now);
+	sqlite3_bind_int64(s, 5, done_at);
+	sqlite3_bind_int64(s, 6, now);
 	if ((rc = store_step(st, s)) != SQLITE_DONE)
 		return store_fail(st, s, rc);
 	store_done(s);

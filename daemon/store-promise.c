@@ -21,8 +21,13 @@ const struct store_sql store_promise_sql[] = {
 	  "SELECT p.followup_id, p.at, p.what, p.due_at, p.previous_due_at, "
 	  "p.was_missed, p.note, f.status, f.done_at FROM promises p "
 	  "JOIN followups f ON f.id = p.followup_id "
-	  "WHERE f.contact_id = ?1 AND f.owner = ?2 "
-	  "ORDER BY f.created_at DESC, f.id DESC, p.id LIMIT ?3" },
+	  "WHERE f.id IN (SELECT id FROM followups WHERE contact_id = ?1 "
+	  "  AND owner = ?2 AND kind = 'callback' "
+	  "  ORDER BY created_at DESC, id DESC LIMIT ?3) "
+	  "ORDER BY f.created_at DESC, f.id DESC, p.id" },
+	{ STMT_PROMISE_LAST,
+	  "SELECT due_at FROM promises WHERE followup_id = ?1 "
+	  "ORDER BY id DESC LIMIT 1" },
 	{ STMT_COUNT, NULL }
 };
 
@@ -51,8 +56,8 @@ store_promise_add(struct store *st, const struct fu_promise *p)
 
 /*
  * Call cb for the promise history of owner's callbacks on contact_id:
- * newest callback first, each one's entries in order, with the callback's
- * status and done_at; at most limit entries.
+ * the newest limit callbacks, newest first, each one's entries in order,
+ * with the callback's status and done_at.
  */
 enum store_result
 store_promise_list(struct store *st, const char *owner, int64_t contact_id,
@@ -82,6 +87,26 @@ store_promise_list(struct store *st, const char *owner, int64_t contact_id,
 		free(p.status);
 	}
 	if (!stop && rc != SQLITE_DONE)
+		return store_fail(st, s, rc);
+	store_done(s);
+	return STORE_OK;
+}
+
+/*
+ * Set *due to the time last agreed for callback followup_id, or leave it
+ * alone when no history was kept.
+ */
+enum store_result
+store_promise_last(struct store *st, int64_t followup_id, time_t *due)
+{
+	sqlite3_stmt	*s = store_stmt(st, STMT_PROMISE_LAST);
+	int		 rc;
+
+	sqlite3_bind_int64(s, 1, followup_id);
+	rc = store_step(st, s);
+	if (rc == SQLITE_ROW)
+		*due = store_col_time(s, 0);
+	else if (rc != SQLITE_DONE)
 		return store_fail(st, s, rc);
 	store_done(s);
 	return STORE_OK;

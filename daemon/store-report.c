@@ -33,16 +33,19 @@ const struct store_sql store_report_sql[] = {
 	  "FROM interactions i JOIN contacts c ON c.id = i.contact_id "
 	  "WHERE (?1 IS NULL OR i.owner = ?1) AND i.at >= ?2 "
 	  "AND i.outcome = 'voicemail' ORDER BY i.owner, i.contact_id, i.at" },
-	{ STMT_REPORT_STALE,
+	{ STMT_REPORT_STALE,		/* at most ?4 per rep */
+	  "SELECT id, owner, name, company, stage, last FROM ("
 	  "SELECT c.id, c.owner, c.name, c.company, c.stage, "
-	  "coalesce(c.last_activity_at, c.created_at) FROM contacts c "
+	  "coalesce(c.last_activity_at, c.created_at) AS last, "
+	  "row_number() OVER (PARTITION BY c.owner ORDER BY "
+	  "  coalesce(c.last_activity_at, c.created_at), c.id) AS n "
+	  "FROM contacts c "
 	  "WHERE (?1 IS NULL OR c.owner = ?1) AND c.archived_at IS NULL "
 	  "AND c.stage IN (SELECT value FROM json_each(?2)) "
 	  "AND coalesce(c.last_activity_at, c.created_at) < ?3 "
 	  "AND NOT EXISTS (SELECT 1 FROM followups f "
-	  "  WHERE f.contact_id = c.id AND f.status = 'pending') "
-	  "ORDER BY c.owner, coalesce(c.last_activity_at, c.created_at), c.id "
-	  "LIMIT ?4" },
+	  "  WHERE f.contact_id = c.id AND f.status = 'pending')) "
+	  "WHERE n <= ?4 ORDER BY owner, last, id" },
 	{ STMT_COUNT, NULL }
 };
 
@@ -117,7 +120,7 @@ store_report_voicemails(struct store *st, const char *owner, time_t since,
 /*
  * Stale contacts (open stage, nothing pending, no news since
  * cf->stale_after before now): (id, owner, name, company, stage, last
- * news), at most limit.
+ * news), at most limit per rep.
  */
 enum store_result
 store_report_stale(struct store *st, const char *owner,

@@ -277,6 +277,29 @@ def test_import_matches_by_email_and_updates(daemon, tmp_path):
     assert r["counts"]["unchanged"] == 2 and r["counts"]["added"] == 0
 
 
+def test_import_closing_a_deal_cancels_its_followups(daemon, tmp_path):
+    old = add_contact(daemon, "Ada", email="ada@example.com")
+    f = daemon.call("followup.add", contact=old["id"],
+                    due="2030-01-02T10:00:00Z")["followup"]["id"]
+    path = tmp_path / "won.csv"
+    path.write_text("Name,Email,Stage\nAda,ada@example.com,won\n")
+    r = imp(daemon, path)
+    assert r["results"][0]["status"] == "updated"
+    assert r["results"][0]["cancelled"] == 1
+    assert daemon.call("followup.get", id=f)["followup"]["status"] == \
+        "cancelled"
+
+
+def test_import_warnings_survive_values_cut_mid_character(daemon, tmp_path):
+    path = tmp_path / "u.csv"
+    zone = "x" + "\u00e9" * 70          # cut at 64 bytes: mid-character
+    path.write_text("Name,Email,Time Zone\nZo\u00eb,zoe@example.com,%s\n"
+                    % zone, encoding="utf-8")
+    r = imp(daemon, path)
+    (w,) = r["results"][0]["warnings"]
+    assert w.startswith("unknown time zone") and w.endswith("left out")
+
+
 def test_import_warns_and_skips_what_the_daemon_refuses(daemon, tmp_path):
     path = tmp_path / "w.csv"
     path.write_text("Name,Email,Phone,Time Zone,Stage\n"

@@ -364,3 +364,50 @@ def test_reagree_refuses_what_is_not_an_open_callback(sales):
     hist = promises(d, cid)[cb2]["history"]
     assert [h["what"] for h in hist] == ["agreed", "reagreed"]
     assert hist[1]["was_missed"] is False
+
+
+def test_reagreeing_a_snoozed_callback_remembers_the_promise(sales, clock):
+    d = sales()
+    cid = contact(d)
+    cb = d.call("followup.add", contact=cid, due="2026-11-02T10:00:00Z",
+                kind="callback")["followup"]["id"]
+    d.call("followup.snooze", id=cb, until="2026-11-02T14:00:00Z")
+    clock("2026-11-02 12:00:00")        # 10:00 + grace has passed
+    d.call("followup.reagree", id=cb, due="2026-11-03T10:00:00Z")
+    h = promises(d, cid)[cb]["history"][-1]
+    assert h["previous_due_at"] == "2026-11-02T10:00:00Z"
+    assert h["was_missed"] is True
+
+
+def test_a_call_logged_afterwards_keeps_the_callback(sales, clock):
+    d = sales()
+    cid = contact(d)
+    cb = d.call("followup.add", contact=cid, due="2026-11-02T10:00:00Z",
+                kind="callback")["followup"]["id"]
+    clock("2026-11-02 11:30:00")        # logged an hour and a half later
+    r = log(d, cid, "call", "--outcome", "reached", "--at",
+            "2026-11-02T10:02:00Z")
+    assert r["completed"]["id"] == cb
+    assert r["completed"]["done_at"] == "2026-11-02T10:02:00Z"
+    assert promises(d, cid)[cb]["state"] == "kept"
+
+
+def test_done_and_reschedule_respect_the_weekly_limit(sales):
+    d = sales()
+    cid = contact(d)
+    for day in ("2026-11-02T09:00:00Z", "2026-11-03T09:00:00Z",
+                "2026-11-02T10:00:00Z"):
+        log(d, cid, "voicemail", "--no-next", "--at", day)
+    f = d.call("followup.add", contact=cid, due="2026-11-10T09:00:00Z")[
+        "followup"]["id"]
+    e = d.connect().error("followup.reschedule", id=f,
+                          due="2026-11-05T09:00:00Z")
+    assert e["code"] == "conflict"
+    rc, out, err = d.client("reschedule", str(f), "2026-11-05 09:00",
+                            "--force")
+    assert rc == 0, err
+    rc, out, err = d.client("done", str(f), "--next", "2026-11-06 09:00")
+    assert rc == 1 and "voicemail" in err
+    rc, out, err = d.client("done", str(f), "--next", "2026-11-06 09:00",
+                            "--force")
+    assert rc == 0, err
