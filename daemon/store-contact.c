@@ -62,7 +62,7 @@ const struct store_sql store_contact_sql[] = {
 	  "WHERE contact_id = ?1 AND status = 'pending'" },
 	{ STMT_CONTACT_REASSIGN_INTERACTIONS,
 	  "UPDATE interactions SET owner = ?2 WHERE contact_id = ?1" },
-	/* Walks contacts_stale (schema 4) in order and stops at the limit. */
+	/* Walks contacts_stale (schema 5) in order and stops at the limit. */
 	{ STMT_CONTACT_STALE,
 	  "SELECT " CONTACT_COLUMNS " FROM contacts c "
 	  "WHERE c.owner = ?1 AND c.archived_at IS NULL "
