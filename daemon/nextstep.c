@@ -298,7 +298,8 @@ nextstep_propose(struct op_ctx *ctx, const struct fu_contact *c,
 	*due = 0;
 	*kind = "followup";
 	*why = NULL;
-	if (in->outcome == NULL)
+	/* A closed deal (won, lost) needs no next step. */
+	if (in->outcome == NULL || !config_stage_open(ctx->cf, c->stage))
 		return 0;
 	nextstep_hours(ctx, c->owner, &hours);
 	zone = nextstep_zone(ctx, c);

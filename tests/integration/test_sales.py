@@ -290,6 +290,9 @@ def test_closing_a_deal_cancels_its_open_followups_and_says_so(sales):
     # Closed to closed: nothing left to cancel.
     r = d.call("contact.update", id=cid, stage="lost")
     assert r["cancelled"] == 0
+    # And a call logged on a closed deal plans no next attempt.
+    r = log(d, cid, "call", "--outcome", "no-answer")
+    assert r["followup"] is None
 
 
 def promises(d, cid):
