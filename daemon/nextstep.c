@@ -289,11 +289,11 @@ nextstep_propose(struct op_ctx *ctx, const struct fu_contact *c,
     const struct fu_interaction *in, time_t *due, const char **kind,
     const char **why)
 {
-	struct nextstep_history	*h;
+	struct nextstep_history	*h = NULL;
 	struct cadence_hours	 hours;
 	enum store_result	 r;
 	char			*zone;
-	int			 rc = 0;
+	int			 rc = -1;
 
 	*due = 0;
 	*kind = "followup";
@@ -311,28 +311,21 @@ nextstep_propose(struct op_ctx *ctx, const struct fu_contact *c,
 		h = xcalloc(1, sizeof *h);
 		if ((r = nextstep_attempts(ctx, c, in->at - NEXTSTEP_HISTORY,
 		    1, h)) != STORE_OK) {
-			free(h);
-			free(zone);
-			return reply_store_error(ctx, r, "contact", c->id);
+			reply_store_error(ctx, r, "contact", c->id);
+			goto out;
 		}
 		if (h->n > 0)
 			*due = cadence_next_attempt(h->a, h->n, zone, &hours,
 			    ctx->cf->voicemails_per_week, why);
-		free(h);
 	}
-	free(zone);
-	if (*due == 0)
-		return 0;
 	/* Never propose a time already past (an old interaction logged). */
-	if (*due < ctx->now) {
-		nextstep_hours(ctx, c->owner, &hours);
-		zone = nextstep_zone(ctx, c);
+	if (*due != 0 && *due < ctx->now) {
 		*due = cadence_fit(ctx->now, zone, &hours);
-		free(zone);
 		*why = "the next working hour";
-		if (*due == 0)
-			return 0;
 	}
-	rc = 1;
+	rc = *due != 0;
+out:
+	free(h);
+	free(zone);
 	return rc;
 }

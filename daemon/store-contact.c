@@ -402,23 +402,9 @@ store_contact_stale(struct store *st, const char *owner,
     void *arg)
 {
 	sqlite3_stmt		*s = store_stmt(st, STMT_CONTACT_STALE);
-	json_t			*stages;
-	char			*list;
-	enum store_result	 r;
-	int			 i;
 
-	stages = json_array();
-	for (i = 0; i < cf->nopen; i++)
-		json_array_append_new(stages, json_string(cf->open_stages[i]));
-	list = json_dumps(stages, JSON_COMPACT);
-	json_decref(stages);
-	store_bind_text(s, 1, owner);
-	store_bind_text(s, 2, list);
-	sqlite3_bind_int64(s, 3, now - cf->stale_after);
-	sqlite3_bind_int(s, 4, limit);
-	r = store_contact_each(st, s, cb, arg);
-	free(list);
-	return r;
+	store_bind_stale(s, owner, cf, now, limit);
+	return store_contact_each(st, s, cb, arg);
 }
 
 /* Read one count with owner (and now) bound. */

@@ -718,6 +718,31 @@ store_bind_text(sqlite3_stmt *s, int i, const char *text)
 		sqlite3_bind_text(s, i, text, -1, SQLITE_TRANSIENT);
 }
 
+/*
+ * Bind the parameters every stale-contacts query shares: ?1 the owner (NULL
+ * for the team), ?2 the open stages as a JSON array, ?3 the last news
+ * before which a contact is stale, ?4 the limit.
+ */
+void
+store_bind_stale(sqlite3_stmt *s, const char *owner,
+    const struct fu_config *cf, time_t now, int limit)
+{
+	json_t	*stages;
+	char	*list;
+	int	 i;
+
+	stages = json_array();
+	for (i = 0; i < cf->nopen; i++)
+		json_array_append_new(stages, json_string(cf->open_stages[i]));
+	list = json_dumps(stages, JSON_COMPACT);
+	json_decref(stages);
+	store_bind_text(s, 1, owner);
+	store_bind_text(s, 2, list);
+	sqlite3_bind_int64(s, 3, now - cf->stale_after);
+	sqlite3_bind_int(s, 4, limit);
+	free(list);
+}
+
 /* Bind a time, or NULL when it is 0 (unset). */
 void
 store_bind_time(sqlite3_stmt *s, int i, time_t t)
