@@ -276,6 +276,21 @@ main(int argc, char **argv)
 		fatalx("main: cannot start the event loop");
 	event_config_free(evcfg);
 
+	/*
+	 * Signals are watched before the socket exists: a client (or
+	 * systemd) that sees the socket may send SIGHUP or SIGTERM at once,
+	 * and must not meet the default action, which kills the daemon.  One
+	 * that arrives while the database opens is handled when the loop
+	 * starts.
+	 */
+	ev_term = evsignal_new(main_base, SIGTERM, main_stop_cb, NULL);
+	ev_int = evsignal_new(main_base, SIGINT, main_stop_cb, NULL);
+	ev_hup = evsignal_new(main_base, SIGHUP, main_reload_cb, NULL);
+	if (ev_term == NULL || ev_int == NULL || ev_hup == NULL ||
+	    evsignal_add(ev_term, NULL) != 0 || evsignal_add(ev_int, NULL) != 0
+	    || evsignal_add(ev_hup, NULL) != 0)
+		fatalx("main: cannot watch signals");
+
 	if ((main_store = store_open(main_cf->database, &cause)) == NULL) {
 		log_err("main: %s", cause);
 		free(cause);
@@ -291,14 +306,6 @@ main(int argc, char **argv)
 		store_close(main_store);
 		return 1;
 	}
-
-	ev_term = evsignal_new(main_base, SIGTERM, main_stop_cb, NULL);
-	ev_int = evsignal_new(main_base, SIGINT, main_stop_cb, NULL);
-	ev_hup = evsignal_new(main_base, SIGHUP, main_reload_cb, NULL);
-	if (ev_term == NULL || ev_int == NULL || ev_hup == NULL ||
-	    evsignal_add(ev_term, NULL) != 0 || evsignal_add(ev_int, NULL) != 0
-	    || evsignal_add(ev_hup, NULL) != 0)
-		fatalx("main: cannot watch signals");
 
 	op_meta_init(time(NULL), main_cf->database, server_socket_path());
 	hooks_init(main_base);
