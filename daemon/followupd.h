@@ -201,6 +201,7 @@ int		 store_in_txn(struct store *);
 int		 store_commit(struct store *);
 enum store_result store_last_result(struct store *);
 int		 store_schema_version(struct store *);
+const char	*store_id(struct store *);
 
 /* store-maint.c */
 int		 store_backup(struct store *, const char *, int, int64_t *,

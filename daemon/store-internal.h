@@ -101,6 +101,7 @@ struct store {
 	void			*commit_arg;
 
 	enum store_result	 last;
+	char			*database_id;	/* read once, see store_id */
 };
 
 sqlite3_stmt	*store_stmt(struct store *, enum store_stmt);

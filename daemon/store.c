@@ -258,6 +258,21 @@ static const char *const store_migrations[] = {
 	"  DEFAULT 0;"
 	"CREATE INDEX contacts_email ON contacts (owner, email COLLATE NOCASE)"
 	"  WHERE email IS NOT NULL;",
+
+	/*
+	 * 7: honest figures and a calendar identity.  A follow-up moved
+	 * after its due day had ended keeps the due time it missed, so the
+	 * report still counts it against that day; the database gets a
+	 * random identity of its own, which calendar UIDs carry, so two
+	 * servers' (or a rebuilt database's) exports never collide.
+	 */
+	"ALTER TABLE followups ADD COLUMN missed_due_at INTEGER;"
+	"CREATE TABLE meta ("
+	"  key TEXT PRIMARY KEY,"
+	"  value TEXT NOT NULL"
+	");"
+	"INSERT INTO meta (key, value)"
+	"  VALUES ('database_id', lower(hex(randomblob(16))));",
 };
 #define STORE_SCHEMA_VERSION \
 	((int)(sizeof store_migrations / sizeof store_migrations[0]))
@@ -371,6 +386,27 @@ store_mkdirs(const char *path, char **cause)
 			break;
 	}
 	free(copy);
+	return 0;
+}
+
+/* Read the database's identity (made by schema version 7). */
+static int
+store_read_id(struct store *st, char **cause)
+{
+	sqlite3_stmt	*s;
+	int		 rc;
+
+	rc = sqlite3_prepare_v2(st->db, "SELECT value FROM meta "
+	    "WHERE key = 'database_id'", -1, &s, NULL);
+	if (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW)
+		st->database_id = store_col_text(s, 0);
+	sqlite3_finalize(s);
+	if (st->database_id == NULL) {
+		xasprintf(cause, "cannot read the identity of %s: %s",
+		    st->path, rc == SQLITE_DONE ? "it has none" :
+		    sqlite3_errmsg(st->db));
+		return -1;
+	}
 	return 0;
 }
 
@@ -498,7 +534,7 @@ store_open(const char *path, char **cause)
 		    sqlite3_errmsg(st->db));
 		goto fail;
 	}
-	if (store_migrate(st, cause) != 0)
+	if (store_migrate(st, cause) != 0 || store_read_id(st, cause) != 0)
 		goto fail;
 
 	for (i = 0; i < sizeof store_sql_tables / sizeof store_sql_tables[0];
@@ -545,6 +581,7 @@ store_close(struct store *st)
 		log_warnx("store: closing %s: %s", st->path,
 		    sqlite3_errmsg(st->db));
 	free(st->path);
+	free(st->database_id);
 	free(st);
 }
 
@@ -663,6 +700,16 @@ store_last_result(struct store *st)
 }
 
 /* The schema version of the open database. */
+/*
+ * The database's identity: random, made with its schema, kept for its
+ * life (a backup carries it; a new database gets a new one).
+ */
+const char *
+store_id(struct store *st)
+{
+	return st->database_id;
+}
+
 int
 store_schema_version(struct store *st)
 {

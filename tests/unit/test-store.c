@@ -343,7 +343,7 @@ test_open_creates_schema(void **state)
 	struct fx	*fx = *state;
 	struct stat	 sb;
 
-	assert_int_equal(store_schema_version(fx->st), 6);
+	assert_int_equal(store_schema_version(fx->st), 7);
 	assert_int_equal(stat(fx->path, &sb), 0);
 	assert_true(S_ISREG(sb.st_mode));
 	assert_false(store_in_txn(fx->st));
@@ -368,7 +368,7 @@ test_open_makes_missing_directories(void **state)
 	snprintf(path, sizeof path, "%s/a/b/followup.db", fx->dir);
 	if ((st = store_open(path, &cause)) == NULL)
 		fail_msg("store_open: %s", cause);
-	assert_int_equal(store_schema_version(st), 6);
+	assert_int_equal(store_schema_version(st), 7);
 	store_close(st);
 	snprintf(path, sizeof path, "%s/a/b", fx->dir);
 	assert_int_equal(stat(path, &sb), 0);
@@ -382,14 +382,22 @@ test_reopen_keeps_data(void **state)
 	struct fx		*fx = *state;
 	struct fu_contact	 c;
 	int64_t			 id;
-	char			*cause;
+	char			*cause, *ident;
+	size_t			 i;
 
+	/* The identity is 32 hex digits, made once and kept. */
+	ident = xstrdup(store_id(fx->st));
+	assert_int_equal(strlen(ident), 32);
+	for (i = 0; i < 32; i++)
+		assert_non_null(strchr("0123456789abcdef", ident[i]));
 	id = add_contact_full(fx->st, "ana", "Dana Scully", "FBI",
 	    "dana@fbi.example", "proposal", "line one\nline two", NOW);
 	store_close(fx->st);
 	if ((fx->st = store_open(fx->path, &cause)) == NULL)
 		fail_msg("reopen: %s", cause);
-	assert_int_equal(store_schema_version(fx->st), 6);
+	assert_int_equal(store_schema_version(fx->st), 7);
+	assert_string_equal(store_id(fx->st), ident);
+	free(ident);
 	assert_int_equal(store_contact_get(fx->st, "ana", id, &c), STORE_OK);
 	assert_string_equal(c.name, "Dana Scully");
 	assert_string_equal(c.company, "FBI");
@@ -1478,6 +1486,8 @@ test_counts_filled_by_migration(void **state)
 	store_close(fx->st);
 	fx->st = NULL;
 	/* Back to schema 2, as an older followupd left it. */
+	sql_int(fx->path, "DROP TABLE meta");
+	sql_int(fx->path, "ALTER TABLE followups DROP COLUMN missed_due_at");
 	sql_int(fx->path, "DROP INDEX contacts_email");
 	sql_int(fx->path, "ALTER TABLE followups DROP COLUMN revision");
 	sql_int(fx->path, "DROP TABLE owner_counts");
@@ -1496,7 +1506,7 @@ test_counts_filled_by_migration(void **state)
 	assert_int_equal(sql_int(fx->path, "SELECT count(*) FROM "
 	    "sqlite_master WHERE name = 'owner_counts'"), 0);
 	assert_non_null(fx->st = store_open(fx->path, &cause));
-	assert_int_equal(store_schema_version(fx->st), 6);
+	assert_int_equal(store_schema_version(fx->st), 7);
 	/* Callbacks made before their history was kept were agreed then. */
 	assert_int_equal(sql_int(fx->path, "SELECT count(*) FROM promises "
 	    "p JOIN followups f ON f.id = p.followup_id WHERE p.what = "
