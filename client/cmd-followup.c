@@ -151,6 +151,7 @@ followup_cmd(struct client *c, const struct cmd_entry *e, int argc,
 			break;
 		case 'f':
 			if (op != FU_OP_FOLLOWUP_DONE &&
+			    op != FU_OP_FOLLOWUP_SNOOZE &&
 			    op != FU_OP_FOLLOWUP_RESCHEDULE)
 				goto bad;
 			json_object_set_new(args, "force", json_true());
@@ -267,17 +268,18 @@ const struct cmd_entry cmd_done_entry = {
 	cmd_done_exec
 };
 const struct cmd_entry cmd_snooze_entry = {
-	"snooze", "ID WHEN [--tz ZONE|contact]",
+	"snooze", "ID WHEN [--force] [--tz ZONE|contact]",
 	"Put follow-up ID off until WHEN (\"in 1 hour\", \"tomorrow 9am\"); it "
-	"is\nreminded afresh for the new time.",
+	"is\nreminded afresh for the new time.  Not into another week that "
+	"already holds\nthe contact's voicemail limit unless --force.",
 	cmd_snooze_exec
 };
 const struct cmd_entry cmd_reschedule_entry = {
 	"reschedule", "ID WHEN [--note T] [--force] [--tz ZONE|contact]",
 	"Move follow-up ID to a new agreed time WHEN; it is reminded afresh.\n"
 	"For a callback this is a new promise: its history records it.  A "
-	"follow-up\nis not moved into a week that already holds the contact's "
-	"voicemail\nlimit unless --force.",
+	"follow-up\nis not moved into another week that already holds the "
+	"contact's voicemail\nlimit unless --force.",
 	cmd_reschedule_exec
 };
 const struct cmd_entry cmd_reagree_entry = {

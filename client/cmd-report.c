@@ -59,8 +59,9 @@ report_block(json_t *rep, const char *title)
 	    report_num(fu, "open"), report_rate(fu, "on_time_rate", rate,
 	    sizeof rate));
 	cb = json_object_get(rep, "callbacks");
-	printf("  callbacks   %lld kept, %lld late, %lld missed, %lld open "
-	    "(kept: %s); %lld re-agreed\n", report_num(cb, "kept"),
+	printf("  callbacks   %lld kept, %lld early, %lld late, %lld missed, "
+	    "%lld open (kept: %s); %lld moved in good time\n",
+	    report_num(cb, "kept"), report_num(cb, "early"),
 	    report_num(cb, "late"), report_num(cb, "missed"),
 	    report_num(cb, "open"), report_rate(cb, "kept_rate", rate,
 	    sizeof rate), report_num(cb, "reagreed"));
@@ -156,10 +157,13 @@ const struct cmd_entry cmd_report_entry = {
 	"How you are doing since WHEN (default: 30 days ago): contacts per "
 	"stage;\nfollow-ups that fell due done on time (a callback within "
 	"callback_tolerance\nof its agreed time, a follow-up on its day), late, "
-	"missed (still open after\nthe grace or the day), and the on-time "
-	"rate; callbacks kept, late and\nmissed, and how many were re-agreed; "
-	"this week's voicemails per contact,\nwith any over the limit; and the "
-	"stale contacts.  Admins may see a rep's\n(--rep USER) or the whole "
-	"team's, per rep and in total (--all).",
+	"missed (still open after\nthe grace or the day; one moved after it "
+	"was missed still counts), and the\non-time rate; each callback "
+	"promise that fell due, judged by the time it\nwas agreed for: kept "
+	"(done within callback_tolerance of it), early, late,\nmissed (also "
+	"when re-agreed only after missing it), or moved in good time;\n"
+	"this week's voicemails per contact, with any over the limit; and the "
+	"stale\ncontacts.  Admins may see a rep's (--rep USER) or the whole "
+	"team's, per rep\nand in total (--all).",
 	cmd_report_exec
 };

@@ -285,48 +285,58 @@ cadence_voicemails_in_week(const struct cadence_attempt *a, size_t n,
 }
 
 /*
- * The next attempt after an unanswered one.  a[0..n) are the attempts of
- * the contact, oldest first, the last being the one just logged; the
- * series they belong to starts after the last gap of more than two weeks.
- * The next attempt falls on a later day that the rhythm allows in its week
- * of the series, in a week that does not already hold perweek voicemails,
+ * The next attempt after an unanswered one.  a[0..n) are the contact's
+ * recent attempts, oldest first, the last being the one just logged; the
+ * series the rhythm follows is a[series..n) (the attempts since the last
+ * time the prospect was reached), and starts later still after a gap of
+ * more than two weeks.  Every attempt counts towards its week's voicemail
+ * limit, in the series or not.  The next attempt falls on a later day
+ * that the rhythm allows in its week of the series, in a week that does
+ * not already hold perweek voicemails, no earlier than not_before (an
+ * attempt logged days afterwards plans from now, still on a rhythm day),
  * at the same local time as the last attempt (or the start of working
  * hours when that was outside them).  Set *why to a short reason (static
  * text) and return the instant, or 0 if none fits in five weeks.
  */
 time_t
-cadence_next_attempt(const struct cadence_attempt *a, size_t n,
-    const char *zone, const struct cadence_hours *h, int perweek,
-    const char **why)
+cadence_next_attempt(const struct cadence_attempt *a, size_t n, size_t series,
+    time_t not_before, const char *zone, const struct cadence_hours *h,
+    int perweek, const char **why)
 {
-	struct cadence_day	first, last, cand;
-	size_t			start = 0, i;
+	struct cadence_day	first, last, from, cand;
+	size_t			start, i;
 	unsigned int		rhythm;
-	long			week_index;
+	long			week_index, days;
+	time_t			t;
 	int			day, wday, full_week = 0;
 
 	*why = NULL;
-	if (n == 0 || h->workdays == 0)
+	if (n == 0 || h->workdays == 0 || series >= n)
 		return 0;
-	for (i = 1; i < n; i++) {
+	for (start = series, i = series + 1; i < n; i++) {
 		if (a[i].at - a[i - 1].at > CADENCE_SERIES_GAP)
 			start = i;
 	}
 	if (cadence_local(a[start].at, zone, &first) != 0 ||
-	    cadence_local(a[n - 1].at, zone, &last) != 0)
+	    cadence_local(a[n - 1].at, zone, &last) != 0 ||
+	    cadence_local(not_before, zone, &from) != 0)
 		return 0;
-	if (cadence_voicemails_in_week(a + start, n - start, last.week,
-	    zone) >= perweek)
+	if (cadence_voicemails_in_week(a, n, last.week, zone) >= perweek)
 		full_week = 1;
-	for (day = 1; day <= CADENCE_HORIZON; day++) {
+	days = from.daynum > last.daynum ? from.daynum - last.daynum : 0;
+	for (day = 1; day <= days + CADENCE_HORIZON; day++) {
 		wday = cadence_wday_plus(last.wday, day);
 		cand.week = cadence_floor_div(last.daynum + day + 3, 7);
 		week_index = cand.week - first.week;
 		rhythm = cadence_rhythm(h, perweek, week_index);
 		if ((rhythm & (1u << wday)) == 0)
 			continue;
-		if (cadence_voicemails_in_week(a + start, n - start,
-		    cand.week, zone) >= perweek)
+		if (cadence_voicemails_in_week(a, n, cand.week, zone) >=
+		    perweek)
+			continue;
+		t = cadence_instant(&last, day, cadence_keep_minute(h,
+		    last.minute), zone);
+		if (t < not_before)
 			continue;
 		if (full_week)
 			*why = "this week already holds the voicemail limit";
@@ -334,8 +344,7 @@ cadence_next_attempt(const struct cadence_attempt *a, size_t n,
 			*why = "the next day of the voicemail rhythm";
 		else
 			*why = "the first day of next week's voicemail rhythm";
-		return cadence_instant(&last, day,
-		    cadence_keep_minute(h, last.minute), zone);
+		return t;
 	}
 	return 0;
 }

@@ -149,6 +149,7 @@ const char	*rules_notice_name(int);
 time_t		 rules_next_digest(time_t, const char *, int);
 const char	*rules_promise_state(const char *, time_t, time_t, time_t, long,
 		     long);
+time_t		 rules_followup_deadline(int, time_t, const char *, long);
 
 /* cadence.c */
 struct cadence_hours {
@@ -178,8 +179,8 @@ unsigned int	 cadence_rhythm(const struct cadence_hours *, int, long);
 int		 cadence_voicemails_in_week(const struct cadence_attempt *,
 		     size_t, long, const char *);
 time_t		 cadence_next_attempt(const struct cadence_attempt *, size_t,
-		     const char *, const struct cadence_hours *, int,
-		     const char **);
+		     size_t, time_t, const char *, const struct cadence_hours *,
+		     int, const char **);
 
 /* store.c */
 enum store_result {
@@ -339,7 +340,7 @@ enum store_result store_followup_insert(struct store *, struct fu_followup *);
 enum store_result store_followup_get(struct store *, const char *, int64_t,
 		     struct fu_followup *);
 enum store_result store_followup_set_due(struct store *,
-		     const struct fu_followup *, int, time_t);
+		     const struct fu_followup *, int, time_t, time_t);
 enum store_result store_followup_close_at(struct store *, const char *,
 		     int64_t, const char *, const char *, time_t, time_t);
 enum store_result store_followup_close(struct store *, const char *, int64_t,
@@ -373,6 +374,8 @@ typedef int	(*store_report_cb)(const struct store_report_row *, void *);
 enum store_result store_report_stages(struct store *, const char *,
 		     store_report_cb, void *);
 enum store_result store_report_followups(struct store *, const char *,
+		     time_t, time_t, store_report_cb, void *);
+enum store_result store_report_promises(struct store *, const char *,
 		     time_t, time_t, store_report_cb, void *);
 enum store_result store_report_voicemails(struct store *, const char *,
 		     time_t, store_report_cb, void *);
@@ -495,6 +498,9 @@ void		 nextstep_hours(struct op_ctx *, const char *,
 char		*nextstep_zone(struct op_ctx *, const struct fu_contact *);
 int		 nextstep_voicemails_in_week(struct op_ctx *,
 		     const struct fu_contact *, time_t);
+char		*nextstep_rep_zone(struct op_ctx *, const char *);
+int		 nextstep_same_week(struct op_ctx *, const struct fu_contact *,
+		     time_t, time_t);
 int		 nextstep_check_week(struct op_ctx *, const struct fu_contact *,
 		     time_t, const char *, int);
 int		 nextstep_complete(struct op_ctx *, const struct fu_contact *,

@@ -76,6 +76,20 @@ nextstep_hours(struct op_ctx *ctx, const char *owner, struct cadence_hours *h)
 	fu_user_clear(&u);
 }
 
+/* Rep owner's own zone, else the daemon's.  Caller frees. */
+char *
+nextstep_rep_zone(struct op_ctx *ctx, const char *owner)
+{
+	struct fu_user	 u;
+	char		*zone = NULL;
+
+	if (store_user_get(ctx->st, owner, &u) == STORE_OK && u.tz != NULL &&
+	    when_zone_valid(u.tz))
+		zone = xstrdup(u.tz);
+	fu_user_clear(&u);
+	return zone != NULL ? zone : xstrdup(when_local_zone());
+}
+
 /*
  * The zone a contact's automatic times are worked out in: the contact's,
  * else their rep's, else the daemon's.  Caller frees.
@@ -83,22 +97,16 @@ nextstep_hours(struct op_ctx *ctx, const char *owner, struct cadence_hours *h)
 char *
 nextstep_zone(struct op_ctx *ctx, const struct fu_contact *c)
 {
-	struct fu_user	 u;
-	char		*zone = NULL;
-
 	if (c->tz != NULL && when_zone_valid(c->tz))
 		return xstrdup(c->tz);
-	if (store_user_get(ctx->st, c->owner, &u) == STORE_OK &&
-	    u.tz != NULL && when_zone_valid(u.tz))
-		zone = xstrdup(u.tz);
-	fu_user_clear(&u);
-	return zone != NULL ? zone : xstrdup(when_local_zone());
+	return nextstep_rep_zone(ctx, c->owner);
 }
 
 struct nextstep_history {
 	struct cadence_attempt	 a[NEXTSTEP_HISTORY_MAX];
 	size_t			 n;
-	int			 series_only;	/* stop at the last contact */
+	size_t			 series;	/* a[series..n): since contact */
+	int			 reached;	/* a contact was read */
 };
 
 static int
@@ -106,8 +114,11 @@ nextstep_history_cb(const struct fu_interaction *in, void *arg)
 {
 	struct nextstep_history	*h = arg;
 
-	if (h->series_only && nextstep_is_contact(in->kind, in->outcome))
-		return 1;	/* newest first: the series starts after it */
+	/* Newest first: the series is what was read before a contact. */
+	if (!h->reached && nextstep_is_contact(in->kind, in->outcome)) {
+		h->reached = 1;
+		h->series = h->n;
+	}
 	if (!nextstep_is_attempt(in->outcome) || h->n == NEXTSTEP_HISTORY_MAX)
 		return 0;
 	h->a[h->n].at = in->at;
@@ -116,17 +127,20 @@ nextstep_history_cb(const struct fu_interaction *in, void *arg)
 	return 0;
 }
 
-/* Read c's recent attempts since since into h, oldest first. */
+/*
+ * Read c's attempts since since into h, oldest first, and where the
+ * series since the prospect was last reached starts.
+ */
 static enum store_result
 nextstep_attempts(struct op_ctx *ctx, const struct fu_contact *c,
-    time_t since, int series_only, struct nextstep_history *h)
+    time_t since, struct nextstep_history *h)
 {
 	struct cadence_attempt	t;
 	enum store_result	r;
 	size_t			i;
 
 	h->n = 0;
-	h->series_only = series_only;
+	h->reached = 0;
 	r = store_interaction_list(ctx->st, c->owner, c->id, since,
 	    NEXTSTEP_HISTORY_MAX, nextstep_history_cb, h);
 	for (i = 0; i < h->n / 2; i++) {
@@ -134,6 +148,7 @@ nextstep_attempts(struct op_ctx *ctx, const struct fu_contact *c,
 		h->a[i] = h->a[h->n - 1 - i];
 		h->a[h->n - 1 - i] = t;
 	}
+	h->series = h->reached ? h->n - h->series : 0;
 	return r;
 }
 
@@ -160,7 +175,7 @@ nextstep_voicemails_in_week(struct op_ctx *ctx, const struct fu_contact *c,
 		    "in %s", zone);
 		goto out;
 	}
-	if ((r = nextstep_attempts(ctx, c, monday, 0, h)) != STORE_OK) {
+	if ((r = nextstep_attempts(ctx, c, monday, h)) != STORE_OK) {
 		reply_store_error(ctx, r, "contact", c->id);
 		goto out;
 	}
@@ -169,6 +184,21 @@ out:
 	free(h);
 	free(zone);
 	return n;
+}
+
+/* Do a and b fall in the same calendar week in contact c's zone? */
+int
+nextstep_same_week(struct op_ctx *ctx, const struct fu_contact *c, time_t a,
+    time_t b)
+{
+	struct cadence_day	da, db;
+	char			*zone = nextstep_zone(ctx, c);
+	int			same;
+
+	same = cadence_local(a, zone, &da) == 0 &&
+	    cadence_local(b, zone, &db) == 0 && da.week == db.week;
+	free(zone);
+	return same;
 }
 
 /*
@@ -207,30 +237,42 @@ nextstep_check_week(struct op_ctx *ctx, const struct fu_contact *c,
 struct nextstep_pending {
 	struct fu_followup	 f;
 	int			 found;
+	int			 promise;	/* f is a callback due now */
 	time_t			 at;		/* the interaction's time */
 	long			 tolerance;
 };
 
+/*
+ * Pick the follow-up the interaction answers: a callback agreed for
+ * about now (the promise being kept) before anything else, else the
+ * earliest one.  A callback agreed for later is a promise of its own.
+ */
 static int
 nextstep_pending_cb(const struct fu_followup *f, void *arg)
 {
 	struct nextstep_pending	*p = arg;
+	int			 callback, promise;
 
-	/* A callback agreed for later today is a promise of its own. */
-	if (strcmp(f->kind, "callback") == 0 && f->due_at > p->at +
-	    p->tolerance)
+	callback = strcmp(f->kind, "callback") == 0;
+	if (callback && f->due_at > p->at + p->tolerance)
 		return 0;
+	promise = callback && f->due_at >= p->at - p->tolerance;
+	if (p->found && (p->promise || !promise))
+		return 0;
+	fu_followup_clear(&p->f);
 	p->f.id = f->id;
 	p->f.due_at = f->due_at;
 	p->f.kind = xstrdup(f->kind);
 	p->f.reason = f->reason != NULL ? xstrdup(f->reason) : NULL;
 	p->found = 1;
-	return 1;
+	p->promise = promise;
+	return 0;
 }
 
 /*
  * Complete the pending follow-up that interaction in answers: contact c's
- * earliest one overdue or due before the end of today in zone.  Fill done
+ * callback agreed for about the interaction's time, else the earliest
+ * one overdue or due before the end of today in zone.  Fill done
  * (caller clears) and return 1 if one was completed, 0 if none, -1 with
  * the error set.
  */
@@ -255,7 +297,7 @@ nextstep_complete(struct op_ctx *ctx, const struct fu_contact *c,
 	flt.contact_id = c->id;
 	flt.status = "pending";
 	flt.to = end;
-	flt.limit = 20;
+	flt.limit = 100;
 	memset(&p, 0, sizeof p);
 	p.at = in->at;
 	p.tolerance = ctx->cf->callback_tolerance;
@@ -310,15 +352,17 @@ nextstep_propose(struct op_ctx *ctx, const struct fu_contact *c,
 	} else if (nextstep_is_attempt(in->outcome)) {
 		h = xcalloc(1, sizeof *h);
 		if ((r = nextstep_attempts(ctx, c, in->at - NEXTSTEP_HISTORY,
-		    1, h)) != STORE_OK) {
+		    h)) != STORE_OK) {
 			reply_store_error(ctx, r, "contact", c->id);
 			goto out;
 		}
+		/* From now on, for an attempt logged days afterwards. */
 		if (h->n > 0)
-			*due = cadence_next_attempt(h->a, h->n, zone, &hours,
+			*due = cadence_next_attempt(h->a, h->n, h->series,
+			    ctx->now, zone, &hours,
 			    ctx->cf->voicemails_per_week, why);
 	}
-	/* Never propose a time already past (an old interaction logged). */
+	/* Never propose a time already past (information sent long ago). */
 	if (*due != 0 && *due < ctx->now) {
 		*due = cadence_fit(ctx->now, zone, &hours);
 		*why = "the next working hour";

@@ -311,9 +311,9 @@ followup_move(struct op_ctx *ctx, json_t *args, const char *name,
 	struct fu_followup	 f;
 	struct fu_contact	 c;
 	struct fu_promise	 p;
-	char			*zone = NULL, *note = NULL;
+	char			*zone = NULL, *note = NULL, *repzone;
 	int64_t			 id = ops_int(args, "id", 0);
-	time_t			 due, old_due;
+	time_t			 due, old_due, missed = 0;
 	long			 lead;
 	enum store_result	 r;
 	int			 rc = -1, callback;
@@ -348,16 +348,27 @@ followup_move(struct op_ctx *ctx, json_t *args, const char *name,
 		reply_store_error(ctx, r, "follow-up", id);
 		goto out;
 	}
-	if (mode == MOVE_RESCHEDULE && nextstep_check_week(ctx, &c, due,
-	    f.kind, ops_bool(args, "force")) != 0)
+	/*
+	 * Snoozed or rescheduled into another week, a follow-up is one more
+	 * attempt there: not into a week already at the voicemail limit.
+	 */
+	if (mode != MOVE_REAGREE && !nextstep_same_week(ctx, &c, f.due_at,
+	    due) && nextstep_check_week(ctx, &c, due, f.kind,
+	    ops_bool(args, "force")) != 0)
 		goto out;
+	/* Moved once missed, it still counts against the time it missed. */
+	repzone = nextstep_rep_zone(ctx, f.owner);
+	if (ctx->now > rules_followup_deadline(callback, old_due, repzone,
+	    ctx->cf->missed_grace))
+		missed = old_due;
+	free(repzone);
 	/* A moved follow-up is reminded afresh for its new time. */
 	lead = followup_lead(ctx, f.owner, f.remind_before);
 	f.due_at = due;
 	f.remind_at = due - lead;
 	followup_plan_notices(ctx, &f);
 	if ((r = store_followup_set_due(ctx->st, &f, mode == MOVE_SNOOZE,
-	    ctx->now)) != STORE_OK) {
+	    missed, ctx->now)) != STORE_OK) {
 		reply_store_error(ctx, r, "follow-up", id);
 		goto out;
 	}

@@ -4,9 +4,11 @@
  *
  * The report op: how a rep (or the team) is doing.  The pipeline by stage;
  * the follow-ups that fell due since a time, done on time, late or missed,
- * and the on-time rate; the callbacks, kept or missed, and how often they
- * were re-agreed; this week's voicemails per contact, with any over the
- * limit; and the stale contacts.  A read: nothing changes.
+ * and the on-time rate; the callbacks' promises, each judged by the time
+ * it was agreed for: kept, early, late, missed, or moved by a new
+ * agreement before it was missed; this week's voicemails per contact,
+ * with any over the limit; and the stale contacts.  A read: nothing
+ * changes.
  */
 
 #include <config.h>
@@ -25,8 +27,8 @@ struct report_rep {
 	char		*zone;		/* for "its due day" */
 	json_t		*pipeline;	/* stage -> count */
 	int64_t		 on_time, late, missed, open, cancelled;
-	int64_t		 cb_kept, cb_late, cb_missed, cb_open, cb_cancelled;
-	int64_t		 cb_reagreed;
+	int64_t		 cb_kept, cb_early, cb_late, cb_missed, cb_open;
+	int64_t		 cb_cancelled, cb_reagreed;
 	json_t		*voicemails;	/* [{contact_id, ...}] */
 	json_t		*stale;
 };
@@ -84,10 +86,11 @@ report_stage_cb(const struct store_report_row *row, void *arg)
 }
 
 /*
- * One follow-up that fell due: a callback counts from the time last agreed
- * (done within callback_tolerance is on time; still open missed_grace
- * after it, missed); a follow-up is on time when done on its due day in
- * the rep's zone, missed when that day ends with it still open.
+ * One follow-up that fell due: on time when done by its time (a callback
+ * within callback_tolerance after the time last agreed, any other on its
+ * due day in the rep's zone), missed when still open at its deadline
+ * (rules_followup_deadline).  One moved after it had missed its time
+ * counts against that time: late once done, missed while open.
  */
 static int
 report_followup_cb(const struct store_report_row *row, void *arg)
@@ -95,32 +98,20 @@ report_followup_cb(const struct store_report_row *row, void *arg)
 	struct report		*rp = arg;
 	const struct fu_config	*cf = rp->ctx->cf;
 	struct report_rep	*r = report_rep(rp, row->text[1]);
-	const char		*status = row->text[3], *state;
+	const char		*status = row->text[3];
 	time_t			 due = row->num[4], done = row->num[5];
-	time_t			 agreed, limit, deadline;
+	time_t			 limit, deadline;
+	int			 callback;
 
-	if (strcmp(row->text[2], "callback") == 0) {
-		agreed = row->null[6] ? due : row->num[6];
-		limit = agreed + cf->callback_tolerance;
-		deadline = agreed + cf->missed_grace;
-		state = rules_promise_state(status, agreed, done,
-		    rp->ctx->now, cf->callback_tolerance, cf->missed_grace);
-		if (strcmp(state, "kept") == 0)
-			r->cb_kept++;
-		else if (strcmp(state, "late") == 0)
-			r->cb_late++;
-		else if (strcmp(state, "missed") == 0)
-			r->cb_missed++;
-		else if (strcmp(state, "cancelled") == 0)
-			r->cb_cancelled++;
-		else
-			r->cb_open++;
-		if (row->num[7] > 0)
-			r->cb_reagreed++;
-	} else {
-		if (when_day_start(due, r->zone, 1, &limit) != 0)
-			limit = due + 86400;
-		deadline = limit;
+	callback = strcmp(row->text[2], "callback") == 0;
+	if (!row->null[7])		/* moved after missing row->num[7] */
+		limit = deadline = row->num[7];
+	else {
+		if (callback && !row->null[6])
+			due = row->num[6];
+		deadline = rules_followup_deadline(callback, due, r->zone,
+		    cf->missed_grace);
+		limit = callback ? due + cf->callback_tolerance : deadline;
 	}
 	if (strcmp(status, "cancelled") == 0)
 		r->cancelled++;
@@ -133,6 +124,43 @@ report_followup_cb(const struct store_report_row *row, void *arg)
 		r->missed++;
 	else
 		r->open++;
+	return 0;
+}
+
+/*
+ * One promise: a callback's agreed time.  Re-agreed since, it was missed
+ * (re-agreed only after missed_grace had passed) or moved in good time;
+ * else it stands where rules_promise_state says.
+ */
+static int
+report_promise_cb(const struct store_report_row *row, void *arg)
+{
+	struct report		*rp = arg;
+	const struct fu_config	*cf = rp->ctx->cf;
+	struct report_rep	*r = report_rep(rp, row->text[0]);
+	const char		*state;
+
+	if (!row->null[5]) {
+		if (row->num[5])
+			r->cb_missed++;
+		else
+			r->cb_reagreed++;
+		return 0;
+	}
+	state = rules_promise_state(row->text[3], row->num[2], row->num[4],
+	    rp->ctx->now, cf->callback_tolerance, cf->missed_grace);
+	if (strcmp(state, "kept") == 0)
+		r->cb_kept++;
+	else if (strcmp(state, "early") == 0)
+		r->cb_early++;
+	else if (strcmp(state, "late") == 0)
+		r->cb_late++;
+	else if (strcmp(state, "missed") == 0)
+		r->cb_missed++;
+	else if (strcmp(state, "cancelled") == 0)
+		r->cb_cancelled++;
+	else
+		r->cb_open++;
 	return 0;
 }
 
@@ -209,6 +237,7 @@ report_rep_json(struct report_rep *r, struct report_rep *tot)
 	tot->open += r->open;
 	tot->cancelled += r->cancelled;
 	tot->cb_kept += r->cb_kept;
+	tot->cb_early += r->cb_early;
 	tot->cb_late += r->cb_late;
 	tot->cb_missed += r->cb_missed;
 	tot->cb_open += r->cb_open;
@@ -216,7 +245,7 @@ report_rep_json(struct report_rep *r, struct report_rep *tot)
 	tot->cb_reagreed += r->cb_reagreed;
 out:
 	return json_pack("{s:s s:O s:{s:I s:I s:I s:I s:I s:o} "
-	    "s:{s:I s:I s:I s:I s:I s:I s:o} s:O s:O}",
+	    "s:{s:I s:I s:I s:I s:I s:I s:I s:o} s:O s:O}",
 	    "rep", r->name, "pipeline", r->pipeline,
 	    "followups",
 	    "on_time", (json_int_t)r->on_time, "late", (json_int_t)r->late,
@@ -224,11 +253,12 @@ out:
 	    "cancelled", (json_int_t)r->cancelled, "on_time_rate",
 	    report_rate(r->on_time, r->on_time + r->late + r->missed),
 	    "callbacks",
-	    "kept", (json_int_t)r->cb_kept, "late", (json_int_t)r->cb_late,
+	    "kept", (json_int_t)r->cb_kept, "early", (json_int_t)r->cb_early,
+	    "late", (json_int_t)r->cb_late,
 	    "missed", (json_int_t)r->cb_missed, "open", (json_int_t)r->cb_open,
 	    "cancelled", (json_int_t)r->cb_cancelled, "reagreed",
 	    (json_int_t)r->cb_reagreed, "kept_rate", report_rate(r->cb_kept,
-	    r->cb_kept + r->cb_late + r->cb_missed),
+	    r->cb_kept + r->cb_early + r->cb_late + r->cb_missed),
 	    "voicemails", r->voicemails, "stale", r->stale);
 }
 
@@ -274,6 +304,8 @@ op_report(struct op_ctx *ctx, json_t *args, json_t **result)
 	    &rp)) != STORE_OK ||
 	    (r = store_report_followups(ctx->st, owner, since, ctx->now,
 	    report_followup_cb, &rp)) != STORE_OK ||
+	    (r = store_report_promises(ctx->st, owner, since, ctx->now,
+	    report_promise_cb, &rp)) != STORE_OK ||
 	    (r = store_report_voicemails(ctx->st, owner, ctx->now - 8 * 86400,
 	    report_voicemail_cb, &rp)) != STORE_OK ||
 	    (r = store_report_stale(ctx->st, owner, ctx->cf, ctx->now,

@@ -91,8 +91,8 @@ static const struct op_entry op_table[FU_OP_COUNT] = {
 	    { "reason", ARG_TEXT }, { "force", ARG_BOOL }, TZ_ARG,
 	    { NULL } } },
 	[FU_OP_FOLLOWUP_SNOOZE] = { op_followup_snooze, OP_WRITE, {
-	    { "id", ARG_ID, REQ }, { "until", ARG_STRING, REQ }, TZ_ARG,
-	    { NULL } } },
+	    { "id", ARG_ID, REQ }, { "until", ARG_STRING, REQ },
+	    { "force", ARG_BOOL }, TZ_ARG, { NULL } } },
 	[FU_OP_FOLLOWUP_RESCHEDULE] = { op_followup_reschedule, OP_WRITE, {
 	    { "id", ARG_ID, REQ }, { "due", ARG_STRING, REQ },
 	    { "note", ARG_TEXT }, { "force", ARG_BOOL }, TZ_ARG,

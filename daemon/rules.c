@@ -123,22 +123,45 @@ rules_next_digest(time_t now, const char *zone, int minute)
 
 /*
  * Where a callback's promise stands: "cancelled"; done within tolerance
- * of its time (or before it) "kept", later but within the missed grace
- * "late", later still "missed"; while pending, "agreed" until tolerance
- * after its time, then "late", and "missed" once the grace has passed.
+ * either side of its time "kept", earlier than that "early" (the
+ * prospect was not called when agreed), later but within the missed
+ * grace "late", later still "missed"; while pending, "agreed" until
+ * tolerance after its time, then "late", and "missed" once the grace has
+ * passed.
  */
 const char *
 rules_promise_state(const char *status, time_t due, time_t done_at,
     time_t now, long tolerance, long grace)
 {
 	time_t	t;
+	int	done = strcmp(status, "done") == 0;
 
 	if (strcmp(status, "cancelled") == 0)
 		return "cancelled";
-	t = strcmp(status, "done") == 0 ? done_at : now;
+	t = done ? done_at : now;
 	if (t > due + grace)
 		return "missed";
 	if (t > due + tolerance)
 		return "late";
-	return strcmp(status, "done") == 0 ? "kept" : "agreed";
+	if (!done)
+		return "agreed";
+	return t < due - tolerance ? "early" : "kept";
+}
+
+/*
+ * When a follow-up due at due counts as missed: a callback missed_grace
+ * after its agreed time, any other at the end of its due day in zone
+ * (the rep's).
+ */
+time_t
+rules_followup_deadline(int callback, time_t due, const char *zone,
+    long grace)
+{
+	time_t	end;
+
+	if (callback)
+		return due + grace;
+	if (when_day_start(due, zone, 1, &end) != 0)
+		end = due + 86400;
+	return end;
 }

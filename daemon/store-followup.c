@@ -44,7 +44,7 @@ const struct store_sql store_followup_sql[] = {
 	  "UPDATE followups SET due_at = ?3, remind_at = ?4, "
 	  "snoozes = snoozes + ?5, revision = revision + 1, "
 	  "updated_at = ?6, notice_stage = ?7, "
-	  "notice_at = ?8 "
+	  "notice_at = ?8, missed_due_at = coalesce(missed_due_at, ?9) "
 	  "WHERE id = ?1 AND owner = ?2 AND status = 'pending'" },
 	{ STMT_FOLLOWUP_CLOSE,
 	  "UPDATE followups SET status = ?3, note = ?4, done_at = ?5, "
@@ -169,12 +169,13 @@ store_followup_get(struct store *st, const char *owner, int64_t id,
 /*
  * Move pending follow-up f->id (of f->owner) to f->due_at with its
  * reminder at f->remind_at and its next notice as f says; a snooze counts,
- * and every move counts in its revision; now is when.  STORE_CONFLICT if
- * it is not pending.  Needs a write transaction.
+ * and every move counts in its revision; missed (0: none) is the due time
+ * it had missed when moved, kept if it had missed one before; now is
+ * when.  STORE_CONFLICT if it is not pending.  Needs a write transaction.
  */
 enum store_result
 store_followup_set_due(struct store *st, const struct fu_followup *f,
-    int snooze, time_t now)
+    int snooze, time_t missed, time_t now)
 {
 	sqlite3_stmt	*s = store_stmt(st, STMT_FOLLOWUP_SET_DUE);
 	int		 rc;
@@ -187,6 +188,7 @@ store_followup_set_due(struct store *st, const struct fu_followup *f,
 	sqlite3_bind_int64(s, 6, now);
 	sqlite3_bind_int(s, 7, f->notice_stage);
 	store_bind_time(s, 8, f->notice_at);
+	store_bind_time(s, 9, missed);
 	if ((rc = store_step(st, s)) != SQLITE_DONE)
 		return store_fail(st, s, rc);
 	store_done(s);

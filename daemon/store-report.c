@@ -19,15 +19,26 @@ const struct store_sql store_report_sql[] = {
 	  "SELECT owner, stage, count(*) FROM contacts "
 	  "WHERE archived_at IS NULL AND (?1 IS NULL OR owner = ?1) "
 	  "GROUP BY owner, stage ORDER BY owner, stage" },
-	{ STMT_REPORT_FOLLOWUPS,
+	{ STMT_REPORT_FOLLOWUPS,	/* by the due time it missed, if any */
 	  "SELECT f.id, f.owner, f.kind, f.status, f.due_at, f.done_at, "
 	  "(SELECT p.due_at FROM promises p WHERE p.followup_id = f.id "
-	  "  ORDER BY p.id DESC LIMIT 1), "
-	  "(SELECT count(*) FROM promises p WHERE p.followup_id = f.id "
-	  "  AND p.what = 'reagreed') "
+	  "  ORDER BY p.id DESC LIMIT 1), f.missed_due_at "
 	  "FROM followups f "
-	  "WHERE (?1 IS NULL OR f.owner = ?1) AND f.due_at >= ?2 "
-	  "AND f.due_at < ?3 ORDER BY f.owner, f.id" },
+	  "WHERE (?1 IS NULL OR f.owner = ?1) AND f.missed_due_at IS NULL "
+	  "AND f.due_at >= ?2 AND f.due_at < ?3 "
+	  "UNION ALL "
+	  "SELECT f.id, f.owner, f.kind, f.status, f.due_at, f.done_at, "
+	  "NULL, f.missed_due_at FROM followups f "
+	  "WHERE (?1 IS NULL OR f.owner = ?1) AND f.missed_due_at >= ?2 "
+	  "AND f.missed_due_at < ?3 ORDER BY 2, 1" },
+	{ STMT_REPORT_PROMISES,
+	  "SELECT f.owner, p.followup_id, p.due_at, f.status, f.done_at, "
+	  "(SELECT n.was_missed FROM promises n "
+	  "  WHERE n.followup_id = p.followup_id AND n.id > p.id "
+	  "  ORDER BY n.id LIMIT 1) "
+	  "FROM promises p JOIN followups f ON f.id = p.followup_id "
+	  "WHERE (?1 IS NULL OR f.owner = ?1) AND p.due_at >= ?2 "
+	  "AND p.due_at < ?3 ORDER BY f.owner, p.id" },
 	{ STMT_REPORT_VOICEMAILS,
 	  "SELECT i.owner, i.contact_id, c.name, c.tz, i.at "
 	  "FROM interactions i JOIN contacts c ON c.id = i.contact_id "
@@ -90,14 +101,33 @@ store_report_stages(struct store *st, const char *owner, store_report_cb cb,
 }
 
 /*
- * Follow-ups due in [from, to): (id, owner, kind, status, due_at,
- * done_at, the time last agreed for a callback, how often re-agreed).
+ * Follow-ups due in [from, to), or moved after missing a due time in it:
+ * (id, owner, kind, status, due_at, done_at, the time last agreed for a
+ * callback, the due time missed or NULL).
  */
 enum store_result
 store_report_followups(struct store *st, const char *owner, time_t from,
     time_t to, store_report_cb cb, void *arg)
 {
 	sqlite3_stmt	*s = store_stmt(st, STMT_REPORT_FOLLOWUPS);
+
+	store_bind_text(s, 1, owner);
+	sqlite3_bind_int64(s, 2, from);
+	sqlite3_bind_int64(s, 3, to);
+	return store_report_each(st, s, cb, arg);
+}
+
+/*
+ * Callback promises agreed for a time in [from, to), each agreement and
+ * re-agreement on its own: (owner, followup_id, agreed time, the
+ * callback's status, done_at, and for a promise since re-agreed whether
+ * it had been missed by then, else NULL).
+ */
+enum store_result
+store_report_promises(struct store *st, const char *owner, time_t from,
+    time_t to, store_report_cb cb, void *arg)
+{
+	sqlite3_stmt	*s = store_stmt(st, STMT_REPORT_PROMISES);
 
 	store_bind_text(s, 1, owner);
 	sqlite3_bind_int64(s, 2, from);

@@ -262,7 +262,8 @@ static const char *const store_migrations[] = {
 	/*
 	 * 7: honest figures and a calendar identity.  A follow-up moved
 	 * after its due day had ended keeps the due time it missed, so the
-	 * report still counts it against that day; the database gets a
+	 * report still counts it against that day, and the report judges
+	 * each promise by the time it was agreed for; the database gets a
 	 * random identity of its own, which calendar UIDs carry, so two
 	 * servers' (or a rebuilt database's) exports never collide.
 	 */
@@ -272,7 +273,10 @@ static const char *const store_migrations[] = {
 	"  value TEXT NOT NULL"
 	");"
 	"INSERT INTO meta (key, value)"
-	"  VALUES ('database_id', lower(hex(randomblob(16))));",
+	"  VALUES ('database_id', lower(hex(randomblob(16))));"
+	"CREATE INDEX promises_due ON promises (due_at);"
+	"CREATE INDEX followups_missed ON followups (missed_due_at)"
+	"  WHERE missed_due_at IS NOT NULL;",
 };
 #define STORE_SCHEMA_VERSION \
 	((int)(sizeof store_migrations / sizeof store_migrations[0]))

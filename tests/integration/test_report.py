@@ -1,8 +1,9 @@
 """followup report through the real client, the daemon's clock set by
 libfaketime: the pipeline by stage, follow-ups on time / late / missed
-with the on-time rate, callbacks kept and missed (a re-agreed one judged
-from its new time), this week's voicemails with one contact over the
-limit, stale contacts, and the team's totals.  Bad input tried: a since
+with the on-time rate, callbacks' promises kept and missed (each agreed
+time judged on its own: one re-agreed after it was missed counts as
+missed, and its new time on its own), this week's voicemails with one
+contact over the limit, stale contacts, and the team's totals.  Bad input tried: a since
 in the future, a bad date, an unknown option."""
 
 import json
@@ -57,7 +58,7 @@ def world(make_daemon, tmp_path):
     at("2026-11-03 15:00:00")                       # c2 missed: re-agree
     d.call("followup.reagree", id=c2, due="2026-11-04T10:00:00Z")
     at("2026-11-04 10:10:00")
-    d.call("followup.done", id=c2)                  # kept, at its new time
+    d.call("followup.done", id=c2)                  # new time kept; late
     d.call("interaction.add", contact=bob, kind="voicemail", no_next=True)
     at("2026-11-04 12:00:00")
     d.ids = dict(ada=ada, bob=bob, cy=cy, dee=dee)
@@ -75,13 +76,17 @@ def test_report_counts_a_reps_week(world):
                                "proposal": 1, "negotiation": 0, "won": 1,
                                "lost": 0}
     fu = rep["followups"]
+    # f1 and c1 on time; f2 a day late, and c2, moved after missing
+    # 14:00, late however well its new time went; f3 and c3 missed.
     assert (fu["on_time"], fu["late"], fu["missed"], fu["open"]) == \
-        (3, 1, 2, 0)
-    assert fu["on_time_rate"] == pytest.approx(0.5)
+        (2, 2, 2, 0)
+    assert fu["on_time_rate"] == pytest.approx(2 / 6)
     cb = rep["callbacks"]
-    assert (cb["kept"], cb["late"], cb["missed"], cb["reagreed"]) == \
-        (2, 0, 1, 1)
-    assert cb["kept_rate"] == pytest.approx(2 / 3)
+    # Promises: c1 kept; c2's 14:00 missed (re-agreed an hour after),
+    # its new time kept; c3 missed.
+    assert (cb["kept"], cb["early"], cb["late"], cb["missed"],
+            cb["reagreed"]) == (2, 0, 0, 2, 0)
+    assert cb["kept_rate"] == pytest.approx(0.5)
     (vm,) = rep["voicemails"]
     assert vm["contact_id"] == d.ids["bob"]
     assert vm["this_week"] == 4 and vm["over_limit"] is True
@@ -93,10 +98,10 @@ def test_report_reads_well(world):
     assert rc == 0, err
     assert "Since Sun 01 Nov" in out
     assert "pipeline    lead 1, contacted 1, info-sent 0, proposal 1" in out
-    assert ("follow-ups  3 on time, 1 late, 2 missed, 0 open "
-            "(on time: 50%)") in out
-    assert ("callbacks   2 kept, 0 late, 1 missed, 0 open (kept: 67%); "
-            "1 re-agreed") in out
+    assert ("follow-ups  2 on time, 2 late, 2 missed, 0 open "
+            "(on time: 33%)") in out
+    assert ("callbacks   2 kept, 0 early, 0 late, 2 missed, 0 open "
+            "(kept: 50%); 0 moved in good time") in out
     assert "Bob Voicemail" in out and "4  OVER THE LIMIT" in out
     assert "Dee Stale" in out and "last news Sat 10 Oct" in out
 
@@ -106,11 +111,11 @@ def test_report_window_and_team(world):
     # Since Tuesday: Monday's follow-ups fall outside the window.
     r = d.call("report", since="2026-11-03T00:00:00Z")
     fu = r["reps"][0]["followups"]
-    assert (fu["on_time"], fu["late"], fu["missed"]) == (2, 0, 1)
+    assert (fu["on_time"], fu["late"], fu["missed"]) == (1, 1, 1)
     # The team: root is an admin; the totals add the reps up.
     r = d.call("report", owner="*", since="2026-11-01T00:00:00Z")
     assert r["owner"] is None
-    assert r["totals"]["followups"]["on_time"] == 3
+    assert r["totals"]["followups"]["on_time"] == 2
     assert r["totals"]["pipeline"]["won"] == 1
     rc, out, err = d.client("report", "--all", "--since", "2026-11-01")
     assert rc == 0 and "the team" in out

@@ -171,7 +171,7 @@ series(const char *zone, const struct cadence_hours *h, int perweek,
 	a[n].at = at(zone, first);
 	a[n++].voicemail = voicemail;
 	for (; *expect != NULL; expect++) {
-		next = cadence_next_attempt(a, n, zone, h, perweek, &why);
+		next = cadence_next_attempt(a, n, 0, 0, zone, h, perweek, &why);
 		assert_string_equal(show(next, zone), *expect);
 		assert_non_null(why);
 		a[n].at = next;
@@ -222,14 +222,68 @@ test_full_week_moves_to_next_week(void **state)
 	a[0].voicemail = a[1].voicemail = a[2].voicemail = 1;
 	assert_int_equal(cadence_voicemails_in_week(a, 3,
 	    (at(z, "2026-11-02 10:00") / 86400 + 3) / 7, z), 3);
-	next = cadence_next_attempt(a, 3, z, &office, 3, &why);
+	next = cadence_next_attempt(a, 3, 0, 0, z, &office, 3, &why);
 	assert_string_equal(show(next, z), "Mon 2026-11-09 15:00");
 	assert_string_equal(why, "this week already holds the voicemail "
 	    "limit");
 	/* No-answers leave no message: the week is not full. */
 	a[0].voicemail = a[1].voicemail = a[2].voicemail = 0;
-	next = cadence_next_attempt(a, 3, z, &office, 3, &why);
+	next = cadence_next_attempt(a, 3, 0, 0, z, &office, 3, &why);
 	assert_string_equal(show(next, z), "Fri 2026-11-06 15:00");
+}
+
+/*
+ * Voicemails Monday and Tuesday, the prospect reached on Wednesday, a
+ * voicemail on Thursday: the rhythm starts again with Thursday, but the
+ * week already holds three voicemails, so Friday is out.
+ */
+static void
+test_the_limit_counts_voicemails_before_a_contact(void **state)
+{
+	struct cadence_attempt	a[3];
+	const char		*why, *z = "Europe/Berlin";
+	time_t			next;
+
+	(void)state;
+	a[0].at = at(z, "2026-11-02 10:00");
+	a[1].at = at(z, "2026-11-03 10:00");
+	a[2].at = at(z, "2026-11-05 11:00");
+	a[0].voicemail = a[1].voicemail = a[2].voicemail = 1;
+	next = cadence_next_attempt(a, 3, 2, 0, z, &office, 3, &why);
+	/* The series' second week: Mon/Fri. */
+	assert_string_equal(show(next, z), "Mon 2026-11-09 11:00");
+	assert_string_equal(why, "this week already holds the voicemail "
+	    "limit");
+	/* Counting only the series would have said Friday. */
+	next = cadence_next_attempt(a + 2, 1, 0, 0, z, &office, 3, &why);
+	assert_string_equal(show(next, z), "Fri 2026-11-06 11:00");
+}
+
+/*
+ * Monday's voicemail logged on Thursday at noon: Wednesday has gone,
+ * Thursday is not a day of the rhythm, so Friday; logged on Friday
+ * evening, the next week's Monday.
+ */
+static void
+test_an_attempt_logged_late_plans_from_now_on_a_rhythm_day(void **state)
+{
+	struct cadence_attempt	a[1];
+	const char		*why, *z = "Europe/Berlin";
+	time_t			next;
+
+	(void)state;
+	a[0].at = at(z, "2026-11-02 10:00");
+	a[0].voicemail = 1;
+	next = cadence_next_attempt(a, 1, 0, at(z, "2026-11-05 12:00"), z,
+	    &office, 3, &why);
+	assert_string_equal(show(next, z), "Fri 2026-11-06 10:00");
+	next = cadence_next_attempt(a, 1, 0, at(z, "2026-11-06 18:00"), z,
+	    &office, 3, &why);
+	assert_string_equal(show(next, z), "Mon 2026-11-09 10:00");
+	/* Friday morning, before 10:00: Friday 10:00 still stands. */
+	next = cadence_next_attempt(a, 1, 0, at(z, "2026-11-06 08:00"), z,
+	    &office, 3, &why);
+	assert_string_equal(show(next, z), "Fri 2026-11-06 10:00");
 }
 
 static void
@@ -256,7 +310,7 @@ test_new_york_contact_berlin_rep(void **state)
 	a[0].voicemail = 1;
 	assert_string_equal(show(a[0].at, "Europe/Berlin"),
 	    "Fri 2026-03-06 16:00");
-	next = cadence_next_attempt(a, 1, ny, &office, 3, &why);
+	next = cadence_next_attempt(a, 1, 0, 0, ny, &office, 3, &why);
 	/* Monday 10:00 their time, after their change but before Europe's:
 	 * 15:00 for the rep in Berlin, not 16:00. */
 	assert_string_equal(show(next, ny), "Mon 2026-03-09 10:00");
@@ -281,26 +335,28 @@ test_dst_weekends_keep_local_time(void **state)
 	a[0].at = at("Europe/Berlin", "2026-03-27 10:00");
 	a[0].voicemail = 1;
 	assert_int_equal(a[0].at, 1774602000);
-	next = cadence_next_attempt(a, 1, "Europe/Berlin", &office, 3, &why);
+	next = cadence_next_attempt(a, 1, 0, 0, "Europe/Berlin", &office, 3,
+	    &why);
 	assert_int_equal(next, 1774857600);
 	/* Berlin, October: Fri 10:00 CEST (08:00Z) -> Mon 10:00 CET
 	 * (09:00Z). */
 	a[0].at = at("Europe/Berlin", "2026-10-23 10:00");
 	assert_int_equal(a[0].at, 1792742400);
-	next = cadence_next_attempt(a, 1, "Europe/Berlin", &office, 3, &why);
+	next = cadence_next_attempt(a, 1, 0, 0, "Europe/Berlin", &office, 3,
+	    &why);
 	assert_int_equal(next, 1793005200);
 	/* New York, March: Fri 10:00 EST (15:00Z) -> Mon 10:00 EDT
 	 * (14:00Z). */
 	a[0].at = at("America/New_York", "2026-03-06 10:00");
 	assert_int_equal(a[0].at, 1772809200);
-	next = cadence_next_attempt(a, 1, "America/New_York", &office, 3,
+	next = cadence_next_attempt(a, 1, 0, 0, "America/New_York", &office, 3,
 	    &why);
 	assert_int_equal(next, 1773064800);
 	/* New York, November: Fri 10:00 EDT (14:00Z) -> Mon 10:00 EST
 	 * (15:00Z). */
 	a[0].at = at("America/New_York", "2026-10-30 10:00");
 	assert_int_equal(a[0].at, 1793368800);
-	next = cadence_next_attempt(a, 1, "America/New_York", &office, 3,
+	next = cadence_next_attempt(a, 1, 0, 0, "America/New_York", &office, 3,
 	    &why);
 	assert_int_equal(next, 1793631600);
 }
@@ -318,7 +374,7 @@ test_old_attempts_start_a_new_series(void **state)
 	a[0].at = at(z, "2026-10-05 10:00");
 	a[1].at = at(z, "2026-11-06 10:00");
 	a[0].voicemail = a[1].voicemail = 1;
-	assert_string_equal(show(cadence_next_attempt(a, 2, z, &office, 3,
+	assert_string_equal(show(cadence_next_attempt(a, 2, 0, 0, z, &office, 3,
 	    &why), z), "Mon 2026-11-09 10:00");
 }
 
@@ -332,7 +388,7 @@ test_no_working_days_gives_nothing(void **state)
 	(void)state;
 	a[0].at = 1795514400;
 	a[0].voicemail = 1;
-	assert_int_equal(cadence_next_attempt(a, 1, "UTC", &none, 3, &why),
+	assert_int_equal(cadence_next_attempt(a, 1, 0, 0, "UTC", &none, 3, &why),
 	    0);
 	assert_int_equal(cadence_fit(1795514400, "UTC", &none), 0);
 	assert_int_equal(cadence_workdays_later(1795514400, "UTC", &none, 2),
@@ -350,6 +406,10 @@ main(void)
 		cmocka_unit_test(test_voicemail_rhythm_from_a_monday),
 		cmocka_unit_test(test_voicemail_rhythm_from_mid_week),
 		cmocka_unit_test(test_full_week_moves_to_next_week),
+		cmocka_unit_test(
+		    test_the_limit_counts_voicemails_before_a_contact),
+		cmocka_unit_test(
+		    test_an_attempt_logged_late_plans_from_now_on_a_rhythm_day),
 		cmocka_unit_test(test_friday_evening_no_answer),
 		cmocka_unit_test(test_new_york_contact_berlin_rep),
 		cmocka_unit_test(test_dst_weekends_keep_local_time),

@@ -13,6 +13,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include <cmocka.h>
@@ -148,6 +149,55 @@ test_next_digest_keeps_local_time_across_dst(void **state)
 	    1792911600);
 }
 
+/*
+ * A callback agreed for 10:00 with a 15-minute tolerance and a 30-minute
+ * grace, by hand: where the promise stands for each time it was done,
+ * and while it is still pending.
+ */
+static void
+test_promise_states(void **state)
+{
+	const time_t	due = 1795000000;	/* any instant */
+	const long	tol = 15 * 60, grace = 30 * 60;
+	static const struct {
+		const char	*status;
+		long		 offset;	/* done (or now) - due */
+		const char	*state;
+	} table[] = {
+		{ "done", -3 * 86400,	"early" },	/* ticked off days ahead */
+		{ "done", -16 * 60,	"early" },
+		{ "done", -15 * 60,	"kept" },	/* the edges are kept */
+		{ "done", 0,		"kept" },
+		{ "done", 15 * 60,	"kept" },
+		{ "done", 15 * 60 + 1,	"late" },
+		{ "done", 30 * 60,	"late" },
+		{ "done", 30 * 60 + 1,	"missed" },
+		{ "pending", -86400,	"agreed" },
+		{ "pending", 15 * 60,	"agreed" },
+		{ "pending", 20 * 60,	"late" },
+		{ "pending", 31 * 60,	"missed" },
+		{ "cancelled", 0,	"cancelled" },
+		{ "cancelled", 86400,	"cancelled" },
+	};
+	size_t		i;
+	const char	*got;
+	time_t		t;
+
+	for (i = 0; i < sizeof table / sizeof table[0]; i++) {
+		t = due + table[i].offset;
+		if (strcmp(table[i].status, "done") == 0)
+			got = rules_promise_state("done", due, t, t + 86400,
+			    tol, grace);
+		else
+			got = rules_promise_state(table[i].status, due, 0, t,
+			    tol, grace);
+		if (strcmp(got, table[i].state) != 0)
+			fail_msg("%s at %+ld s: %s, expected %s",
+			    table[i].status, table[i].offset, got,
+			    table[i].state);
+	}
+}
+
 int
 main(void)
 {
@@ -161,6 +211,7 @@ main(void)
 		cmocka_unit_test(test_notice_names),
 		cmocka_unit_test(test_next_digest_in_the_reps_zone),
 		cmocka_unit_test(test_next_digest_keeps_local_time_across_dst),
+		cmocka_unit_test(test_promise_states),
 	};
 
 	setenv("TZ", "UTC", 1);

@@ -56,7 +56,7 @@ set_due(struct store *st, const char *owner, int64_t id, time_t due,
 	f.remind_at = remind;
 	f.notice_stage = NOTICE_DUE;
 	f.notice_at = due;
-	return store_followup_set_due(st, &f, snooze, now);
+	return store_followup_set_due(st, &f, snooze, 0, now);
 }
 
 static void
@@ -1487,6 +1487,8 @@ test_counts_filled_by_migration(void **state)
 	fx->st = NULL;
 	/* Back to schema 2, as an older followupd left it. */
 	sql_int(fx->path, "DROP TABLE meta");
+	sql_int(fx->path, "DROP INDEX followups_missed");
+	sql_int(fx->path, "DROP INDEX promises_due");
 	sql_int(fx->path, "ALTER TABLE followups DROP COLUMN missed_due_at");
 	sql_int(fx->path, "DROP INDEX contacts_email");
 	sql_int(fx->path, "ALTER TABLE followups DROP COLUMN revision");
