@@ -333,6 +333,7 @@ struct store_followup_filter {
 	time_t		 to;		/* due_at < to; 0: no bound */
 	int		 limit;
 	int		 closed_recent;	/* newest closed first */
+	time_t		 closed_since;	/* pending, or closed since; 0: no */
 };
 typedef int	(*store_followup_cb)(const struct fu_followup *, void *);
 enum store_result store_followup_insert(struct store *, struct fu_followup *);
