@@ -124,6 +124,8 @@ const char	*when_local_zone(void);
 time_t		 when_local_on_day(time_t, const char *, int);
 void		 when_local_date(time_t, const char *, char *, size_t);
 void		 when_local_time(time_t, const char *, char *, size_t);
+void		 when_local_time_dual(time_t, const char *, const char *, char *,
+		     size_t);
 
 /* rules.c */
 enum notice_stage {
