@@ -388,7 +388,10 @@ const struct cmd_entry cmd_contact_entry = {
 	"        | list [--stage S] [--search TEXT] [--archived] [--limit N] "
 	"[--after ID]\n"
 	"               [--owner USER | --all]\n"
-	"        | show ID | edit ID [--name N] [--company C] [--phone P] ...\n"
+	"        | show ID\n"
+	"        | edit ID [--name N] [--company C] [--phone P] [--email E] "
+	"[--tz ZONE]\n"
+	"               [--stage S] [--note T]\n"
 	"        | archive ID [--restore] | reassign ID USER",
 	"Keep your prospects.  \"add\" makes one (the NAME may be several "
 	"words);\n\"list\" shows them, by stage or matching TEXT anywhere in "
