@@ -57,6 +57,9 @@ int		 rpc_read_reply(struct client *, json_t **);
 /* output.c */
 time_t		 out_parse_time(const char *);
 void		 out_time(time_t, char *, size_t);
+int		 out_time_pair(const char *, time_t, char *, size_t, char *,
+		     size_t);
+void		 out_time_dual(const char *, time_t, char *, size_t);
 void		 out_relative(time_t, time_t, char *, size_t);
 void		 out_json(json_t *);
 void		 out_notes(json_t *);
@@ -66,7 +69,8 @@ void		 out_followup_line(FILE *, json_t *, time_t);
 void		 out_followup_detail(FILE *, json_t *, time_t);
 void		 out_contact_detail(FILE *, json_t *);
 void		 out_interaction_line(FILE *, json_t *);
-void		 out_promise_line(FILE *, json_t *);
+void		 out_promise_prepare(json_t *, const char *);
+void		 out_promise_line(FILE *, json_t *, const char *);
 void		 out_contact_table(FILE *, json_t *, int);
 
 /* The commands, one table entry each (cmd-*.c). */

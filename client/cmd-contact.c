@@ -204,6 +204,7 @@ contact_show(struct client *c, int argc, char **argv)
 {
 	static const struct option no_opts[] = { { NULL, 0, NULL, 0 } };
 	json_t		*args, *r, *v;
+	const char	*zone;
 	long long	 id;
 	size_t		 i;
 	time_t		 now = time(NULL);
@@ -232,9 +233,11 @@ contact_show(struct client *c, int argc, char **argv)
 	json_array_foreach(json_object_get(r, "followups"), i, v)
 		out_followup_line(stdout, v, now);
 	if (json_array_size(json_object_get(r, "promises")) > 0) {
+		zone = out_str(json_object_get(r, "contact"), "tz", NULL);
 		printf("\nPromises (callbacks agreed):\n");
+		out_promise_prepare(json_object_get(r, "promises"), zone);
 		json_array_foreach(json_object_get(r, "promises"), i, v)
-			out_promise_line(stdout, v);
+			out_promise_line(stdout, v, zone);
 	}
 	printf("\nHistory:\n");
 	if (json_array_size(json_object_get(r, "interactions")) == 0)
@@ -385,7 +388,10 @@ const struct cmd_entry cmd_contact_entry = {
 	"        | list [--stage S] [--search TEXT] [--archived] [--limit N] "
 	"[--after ID]\n"
 	"               [--owner USER | --all]\n"
-	"        | show ID | edit ID [--name N] [--company C] [--phone P] ...\n"
+	"        | show ID\n"
+	"        | edit ID [--name N] [--company C] [--phone P] [--email E] "
+	"[--tz ZONE]\n"
+	"               [--stage S] [--note T]\n"
 	"        | archive ID [--restore] | reassign ID USER",
 	"Keep your prospects.  \"add\" makes one (the NAME may be several "
 	"words);\n\"list\" shows them, by stage or matching TEXT anywhere in "

@@ -249,9 +249,12 @@ cmd_cancel_exec(struct client *c, int argc, char **argv)
 const struct cmd_entry cmd_list_entry = {
 	"list",
 	"[--contact ID] [--status pending|done|cancelled|all] [--from WHEN] "
-	"[--to WHEN] [--limit N]",
+	"[--to WHEN] [--limit N]\n"
+	"        [--tz ZONE|contact]",
 	"List your follow-ups by due time: pending ones unless --status says\n"
-	"otherwise, of one contact with --contact, due between --from and --to.",
+	"otherwise, of one contact with --contact, due between --from and --to\n"
+	"(read in your zone, in ZONE, or with --contact in the contact's with\n"
+	"--tz contact), at most N (default 100, at most 1000).",
 	cmd_list_exec
 };
 const struct cmd_entry cmd_show_entry = {

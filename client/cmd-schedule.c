@@ -83,9 +83,9 @@ cmd_schedule_exec(struct client *c, int argc, char **argv)
 	}
 	fu = json_object_get(r, "followup");
 	due = out_parse_time(out_str(fu, "due_at", NULL));
-	out_time(due, at, sizeof at);
+	out_time_dual(out_str(fu, "contact_tz", NULL), due, at, sizeof at);
 	out_relative(due, time(NULL), rel, sizeof rel);
-	printf("Scheduled %s %lld with %s, %s (%s)\n",
+	printf("Scheduled %s %lld with %s, %s, %s\n",
 	    strcmp(out_str(fu, "kind", ""), "callback") == 0 ? "callback" :
 	    "follow-up", (long long)json_integer_value(json_object_get(fu,
 	    "id")), out_str(fu, "contact_name", "?"), at, rel);

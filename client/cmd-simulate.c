@@ -19,18 +19,35 @@
 /* Widest contact name the table gives room to. */
 #define SIMULATE_NAME_MAX	24
 
-/* The events as an aligned table, times in the reader's zone. */
+/*
+ * When ev goes out: in the reader's zone, or for a follow-up's notice
+ * whose contact reads the time differently, theirs then "(16:00 yours)".
+ */
+static void
+simulate_when(json_t *ev, char *buf, size_t len)
+{
+	out_time_dual(out_str(json_object_get(ev, "followup"), "contact_tz",
+	    NULL), out_parse_time(out_str(ev, "at", NULL)), buf, len);
+}
+
+/*
+ * The events as an aligned table, times in the reader's zone, and in the
+ * contact's first where theirs differs.
+ */
 static void
 simulate_table(json_t *events, int owners)
 {
 	json_t		*ev, *fu;
 	const char	*name;
-	char		 when[64], id[32];
+	char		 when[96], id[32];
 	size_t		 i;
-	int		 wn = 7, wo = 5, wi = 3, len;
+	int		 wn = 7, wo = 5, wi = 3, ww = 16, len;
 
 	json_array_foreach(events, i, ev) {
 		fu = json_object_get(ev, "followup");
+		simulate_when(ev, when, sizeof when);
+		if ((len = (int)strlen(when)) > ww)
+			ww = len;
 		len = (int)strlen(out_str(fu, "contact_name", "-"));
 		if (len > wn)
 			wn = len > SIMULATE_NAME_MAX ? SIMULATE_NAME_MAX : len;
@@ -42,14 +59,13 @@ simulate_table(json_t *events, int owners)
 		if (len > wo)
 			wo = len;
 	}
-	printf("%-16s  %-8s  ", "WHEN", "KIND");
+	printf("%-*s  %-8s  ", ww, "WHEN", "KIND");
 	if (owners)
 		printf("%-*s  ", wo, "OWNER");
 	printf("%-*s  %-*s  %s\n", wi, "#ID", wn, "CONTACT", "WHY");
 	json_array_foreach(events, i, ev) {
 		fu = json_object_get(ev, "followup");
-		out_time(out_parse_time(out_str(ev, "at", NULL)), when,
-		    sizeof when);
+		simulate_when(ev, when, sizeof when);
 		if (json_is_object(fu)) {
 			snprintf(id, sizeof id, "#%lld", (long long)
 			    json_integer_value(json_object_get(fu, "id")));
@@ -58,7 +74,7 @@ simulate_table(json_t *events, int owners)
 			snprintf(id, sizeof id, "-");
 			name = "-";
 		}
-		printf("%-16s  %-8s  ", when, out_str(ev, "kind", "?"));
+		printf("%-*s  %-8s  ", ww, when, out_str(ev, "kind", "?"));
 		if (owners)
 			printf("%-*s  ", wo, out_str(ev, "owner", ""));
 		printf("%-*s  %-*.*s  %s\n", wi, id, wn, wn, name,
@@ -152,7 +168,8 @@ const struct cmd_entry cmd_simulate_entry = {
 	"use it to check\na schedule across a daylight-saving change or "
 	"before a holiday.  A\ndigest with nothing to list is not sent, so it "
 	"is not shown.  Times are\nread in your zone (or --tz ZONE) and "
-	"shown in the reader's.  Admins\nmay look at another rep's schedule "
-	"(--owner USER) or the whole team's\n(--all).",
+	"shown in the reader's; a contact\nwhose zone differs gets theirs "
+	"first (\"Tue 10:00 (16:00 yours)\").\nAdmins may look at another "
+	"rep's schedule (--owner USER) or the whole\nteam's (--all).",
 	cmd_simulate_exec
 };

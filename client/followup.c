@@ -49,7 +49,8 @@ usage(FILE *f)
 	    "COMMAND [ARGS...]\n       followup --help | --version\n\n"
 	    "The client of followupd, the follow-up service.  Commands:\n\n");
 	for (e = cmd_table; *e != NULL; e++)
-		fprintf(f, "  %s %s\n", (*e)->name, (*e)->usage);
+		fprintf(f, "  %s%s%s\n", (*e)->name, *(*e)->usage != '\0' ?
+		    " " : "", (*e)->usage);
 	fprintf(f, "\nEvery command has --help.  --json prints the daemon's "
 	    "result as JSON.\nThe daemon is found through --socket, "
 	    "$FOLLOWUP_SOCKET, your user socket,\nthen the system socket.  "
@@ -68,7 +69,8 @@ cmd_usage_error(const struct cmd_entry *e, const char *fmt, ...)
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\nusage: followup %s %s\n", e->name, e->usage);
+	fprintf(stderr, "\nusage: followup %s%s%s\n", e->name,
+	    *e->usage != '\0' ? " " : "", e->usage);
 	return EXIT_USAGE;
 }
 
@@ -83,8 +85,8 @@ cmd_wants_help(const struct cmd_entry *e, int argc, char **argv)
 			break;
 		if (strcmp(argv[i], "--help") == 0 ||
 		    strcmp(argv[i], "-h") == 0) {
-			printf("usage: followup %s %s\n\n%s\n", e->name,
-			    e->usage, e->help);
+			printf("usage: followup %s%s%s\n\n%s\n", e->name,
+			    *e->usage != '\0' ? " " : "", e->usage, e->help);
 			return 1;
 		}
 	}

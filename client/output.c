@@ -129,16 +129,15 @@ out_localtime_in(time_t t, const char *zone, struct tm *tm)
 }
 
 /*
- * A follow-up's time where it matters twice: when the contact's zone
- * shows it differently from the reader's, *theirs gets it as the contact
- * reads it ("Tue 24 Nov 10:00") and *yours the reader's ("16:00", or "Wed
- * 01:00" on another day); return 1.  Else return 0.
+ * A contact's time where it matters twice: when their zone (an IANA name,
+ * or NULL) shows t differently from the reader's, *theirs gets it as the
+ * contact reads it ("Tue 24 Nov 10:00") and *yours the reader's ("16:00",
+ * or "Wed 01:00" on another day); return 1.  Else return 0.
  */
-static int
-out_dual_time(json_t *fu, time_t t, char *theirs, size_t tlen, char *yours,
-    size_t ylen)
+int
+out_time_pair(const char *zone, time_t t, char *theirs, size_t tlen,
+    char *yours, size_t ylen)
 {
-	const char	*zone = out_str(fu, "contact_tz", NULL);
 	struct tm	 mine, there;
 
 	if (zone == NULL || t == 0)
@@ -156,6 +155,30 @@ out_dual_time(json_t *fu, time_t t, char *theirs, size_t tlen, char *yours,
 	else
 		strftime(yours, ylen, "%a %H:%M", &mine);
 	return 1;
+}
+
+/* A follow-up's time twice, as out_time_pair, in its contact's zone. */
+static int
+out_dual_time(json_t *fu, time_t t, char *theirs, size_t tlen, char *yours,
+    size_t ylen)
+{
+	return out_time_pair(out_str(fu, "contact_tz", NULL), t, theirs, tlen,
+	    yours, ylen);
+}
+
+/*
+ * t in one string: "Tue 24 Nov 10:00 (16:00 yours)" when the contact's
+ * zone shows it differently from the reader's, else as out_time.
+ */
+void
+out_time_dual(const char *zone, time_t t, char *buf, size_t len)
+{
+	char	theirs[64], yours[32];
+
+	if (out_time_pair(zone, t, theirs, sizeof theirs, yours, sizeof yours))
+		snprintf(buf, len, "%s (%s yours)", theirs, yours);
+	else
+		out_time(t, buf, len);
 }
 
 /* Before a list: does any follow-up in it need the second time? */
@@ -315,25 +338,51 @@ out_contact_table(FILE *f, json_t *contacts, int owners)
 }
 
 /*
- * A callback's promise at a glance: "#31  Tue 24 Nov 10:00  kept" with
- * each re-agreement: "(re-agreed from Mon 23 Nov 15:00, missed)".
+ * Before a contact's promises: does any need the second time?  zone is
+ * the contact's.
  */
 void
-out_promise_line(FILE *f, json_t *p)
+out_promise_prepare(json_t *list, const char *zone)
 {
-	char	 when[64], prev[64];
-	json_t	*e;
+	char	a[64], b[32];
+	json_t	*p;
 	size_t	 i;
 
-	out_time(out_parse_time(out_str(p, "due_at", NULL)), when, sizeof when);
-	fprintf(f, "%5lld  %-16s  %-9s",
+	json_array_foreach(list, i, p) {
+		if (out_time_pair(zone, out_parse_time(out_str(p, "due_at",
+		    NULL)), a, sizeof a, b, sizeof b))
+			out_dual = 1;
+	}
+}
+
+/*
+ * A callback's promise at a glance: "#31  Tue 24 Nov 10:00  kept" with
+ * each re-agreement: "(re-agreed from Mon 23 Nov 15:00, missed)"; times
+ * are the contact's, in zone, and the reader's too when they differ.
+ */
+void
+out_promise_line(FILE *f, json_t *p, const char *zone)
+{
+	char	 when[64], yours[32], second[48], prev[128];
+	json_t	*e;
+	size_t	 i;
+	time_t	 due = out_parse_time(out_str(p, "due_at", NULL));
+	int	 dual;
+
+	dual = out_time_pair(zone, due, when, sizeof when, yours, sizeof yours);
+	if (!dual)
+		out_time(due, when, sizeof when);
+	second[0] = '\0';
+	if (dual)
+		snprintf(second, sizeof second, "(%s yours) ", yours);
+	fprintf(f, "%5lld  %-16s  %-*s%-9s",
 	    (long long)json_integer_value(json_object_get(p, "followup_id")),
-	    when, out_str(p, "state", "?"));
+	    when, out_dual || dual ? 20 : 0, second, out_str(p, "state", "?"));
 	json_array_foreach(json_object_get(p, "history"), i, e) {
 		if (strcmp(out_str(e, "what", ""), "reagreed") != 0)
 			continue;
-		out_time(out_parse_time(out_str(e, "previous_due_at", NULL)),
-		    prev, sizeof prev);
+		out_time_dual(zone, out_parse_time(out_str(e,
+		    "previous_due_at", NULL)), prev, sizeof prev);
 		fprintf(f, " (re-agreed from %s%s%s%s)", prev,
 		    json_is_true(json_object_get(e, "was_missed")) ?
 		    ", missed" : "", json_is_string(json_object_get(e,

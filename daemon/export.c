@@ -2,7 +2,7 @@
 /*
  * Copyright (c) 2026 The followup authors
  *
- * The export formats: an iCalendar (RFC 5545) of pending follow-ups and
+ * The export formats: an iCalendar (RFC 5545) of follow-ups and
  * CSV (RFC 4180) tables of contacts, interactions or follow-ups, written
  * from the protocol's own objects (objects.c) so every format shows the
  * same fields.  Pure functions: records in, a document out.
@@ -257,15 +257,23 @@ export_ics_description(json_t *f, json_t *c, int team)
 	return export_close(out, &buf);
 }
 
-/* One VEVENT, with its alarm, for pending follow-up f. */
+/*
+ * One VEVENT for follow-up f: a pending one is CONFIRMED with an alarm; a
+ * closed one (done or cancelled) is CANCELLED, without an alarm, one
+ * SEQUENCE past the pending one's, so a calendar that imported the
+ * pending event replaces it.
+ */
 static void
-export_ics_event(FILE *out, json_t *f, json_t *contacts, const char *domain,
+export_ics_event(FILE *out, json_t *f, json_t *contacts, const char *dbid,
     int team, time_t now)
 {
-	json_t	*c;
-	char	*summary, *desc, line[256], dur[64];
-	time_t	 due = export_time(f, "due_at");
-	time_t	 remind = export_time(f, "remind_at");
+	json_t		*c;
+	char		*summary, *desc, line[256], dur[64];
+	time_t		 due = export_time(f, "due_at");
+	time_t		 remind = export_time(f, "remind_at");
+	json_int_t	 seq = json_integer_value(json_object_get(f,
+			    "revision"));
+	int		 closed = strcmp(export_str(f, "status"), "pending") != 0;
 
 	c = export_find_contact(contacts,
 	    json_integer_value(json_object_get(f, "contact_id")));
@@ -273,8 +281,8 @@ export_ics_event(FILE *out, json_t *f, json_t *contacts, const char *domain,
 	desc = export_ics_description(f, c, team);
 
 	export_ics_line(out, "BEGIN:VEVENT");
-	snprintf(line, sizeof line, "UID:followup-%lld@%s",
-	    (long long)json_integer_value(json_object_get(f, "id")), domain);
+	snprintf(line, sizeof line, "UID:followup-%lld-%s@followupd",
+	    (long long)json_integer_value(json_object_get(f, "id")), dbid);
 	export_ics_line(out, line);
 	export_ics_time(out, "DTSTAMP", now);
 	export_ics_time(out, "DTSTART", due);
@@ -284,12 +292,15 @@ export_ics_event(FILE *out, json_t *f, json_t *contacts, const char *domain,
 		export_ics_text(out, "DESCRIPTION", desc);
 	export_ics_text(out, "CATEGORIES", strcmp(export_str(f, "kind"),
 	    "callback") == 0 ? "Callback" : "Follow-up");
-	snprintf(line, sizeof line, "SEQUENCE:%lld",
-	    (long long)json_integer_value(json_object_get(f, "revision")));
+	snprintf(line, sizeof line, "SEQUENCE:%lld", (long long)seq + closed);
 	export_ics_line(out, line);
-	export_ics_line(out, "STATUS:CONFIRMED");
+	export_ics_line(out, closed ? "STATUS:CANCELLED" : "STATUS:CONFIRMED");
 	export_ics_time(out, "CREATED", export_time(f, "created_at"));
 	export_ics_time(out, "LAST-MODIFIED", export_time(f, "updated_at"));
+	if (closed) {
+		export_ics_line(out, "END:VEVENT");
+		goto out;
+	}
 
 	export_ics_line(out, "BEGIN:VALARM");
 	export_ics_line(out, "ACTION:DISPLAY");
@@ -300,21 +311,24 @@ export_ics_event(FILE *out, json_t *f, json_t *contacts, const char *domain,
 	export_ics_text(out, "DESCRIPTION", summary);
 	export_ics_line(out, "END:VALARM");
 	export_ics_line(out, "END:VEVENT");
+out:
 	free(summary);
 	free(desc);
 }
 
 /*
  * An iCalendar (RFC 5545) with one VEVENT per follow-up in data's
- * "followups" (the pending ones), each with a display alarm at its
- * reminder time; details come from data's "contacts" (ordered by id).
- * UIDs are followup-ID@domain, stable across exports; SEQUENCE is the
- * follow-up's revision, which grows when it is moved.  name titles the
- * calendar; team adds each follow-up's rep; now is the DTSTAMP.  Caller
- * frees.
+ * "followups": a pending one with a display alarm at its reminder time, a
+ * done or cancelled one as a cancelled event; details come from data's
+ * "contacts" (ordered by id).  UIDs are followup-ID-DBID@followupd, dbid
+ * being the database's identity (store_id), so they stay the same for
+ * the database's life and differ between databases.  SEQUENCE is the
+ * follow-up's revision, which grows when it is moved, plus one once it is
+ * closed.  name titles the calendar; team adds each follow-up's rep; now
+ * is the DTSTAMP.  Caller frees.
  */
 char *
-export_ics(json_t *data, const char *domain, const char *name, int team,
+export_ics(json_t *data, const char *dbid, const char *name, int team,
     time_t now)
 {
 	json_t	*f, *contacts = json_object_get(data, "contacts");
@@ -330,10 +344,8 @@ export_ics(json_t *data, const char *domain, const char *name, int team,
 	export_ics_line(out, "CALSCALE:GREGORIAN");
 	export_ics_line(out, "METHOD:PUBLISH");
 	export_ics_text(out, "X-WR-CALNAME", name);
-	json_array_foreach(json_object_get(data, "followups"), i, f) {
-		if (strcmp(export_str(f, "status"), "pending") == 0)
-			export_ics_event(out, f, contacts, domain, team, now);
-	}
+	json_array_foreach(json_object_get(data, "followups"), i, f)
+		export_ics_event(out, f, contacts, dbid, team, now);
 	export_ics_line(out, "END:VCALENDAR");
 	return export_close(out, &buf);
 }

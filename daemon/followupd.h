@@ -124,6 +124,8 @@ const char	*when_local_zone(void);
 time_t		 when_local_on_day(time_t, const char *, int);
 void		 when_local_date(time_t, const char *, char *, size_t);
 void		 when_local_time(time_t, const char *, char *, size_t);
+void		 when_local_time_dual(time_t, const char *, const char *, char *,
+		     size_t);
 
 /* rules.c */
 enum notice_stage {
@@ -334,6 +336,7 @@ struct store_followup_filter {
 	time_t		 to;		/* due_at < to; 0: no bound */
 	int		 limit;
 	int		 closed_recent;	/* newest closed first */
+	time_t		 closed_since;	/* pending, or closed since; 0: no */
 };
 typedef int	(*store_followup_cb)(const struct fu_followup *, void *);
 enum store_result store_followup_insert(struct store *, struct fu_followup *);

@@ -3,15 +3,14 @@
  * Copyright (c) 2026 The followup authors
  *
  * export: a rep's records (or, for an admin, a rep's or the team's) as
- * one document, an iCalendar of pending follow-ups, a CSV table or JSON,
- * carried in the reply as a string.
+ * one document, an iCalendar of pending and recently closed follow-ups, a
+ * CSV table or JSON, carried in the reply as a string.
  */
 
 #include <config.h>
 
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "followupd.h"
 
@@ -23,6 +22,12 @@ static const char *const data_tables[] = {
 	FU_EXPORT_TABLES(DATA_WORD) NULL
 };
 #undef DATA_WORD
+
+/*
+ * How long a closed follow-up stays in the calendar, as a cancelled
+ * event, so a calendar that imports the next export drops it.
+ */
+#define DATA_ICS_CLOSED_DAYS	30
 
 struct data_rows {
 	json_t		*array;
@@ -65,12 +70,12 @@ data_followup_cb(const struct fu_followup *f, void *arg)
 
 /*
  * Gather owner's records (the team's if NULL) into data: contacts always,
- * interactions if asked, and follow-ups (only the pending ones if
- * pending).
+ * interactions if asked, and follow-ups (all of them, or if closed_since
+ * is set, the pending ones and those closed since then).
  */
 static enum store_result
 data_collect(struct op_ctx *ctx, const char *owner, int interactions,
-    int pending, json_t *data)
+    time_t closed_since, json_t *data)
 {
 	struct store_followup_filter	flt;
 	struct data_rows		rows;
@@ -88,7 +93,7 @@ data_collect(struct op_ctx *ctx, const char *owner, int interactions,
 		return r;
 	memset(&flt, 0, sizeof flt);
 	flt.owner = owner;
-	flt.status = pending ? "pending" : NULL;
+	flt.closed_since = closed_since;
 	flt.limit = INT32_MAX;
 	rows.array = json_object_get(data, "followups");
 	rows.now = ctx->now;
@@ -106,7 +111,7 @@ op_export(struct op_ctx *ctx, json_t *args, json_t **result)
 	const char		*what = ops_str(args, "what");
 	const char		*owner;
 	json_t			*data, *counts;
-	char			*doc = NULL, *name, host[256];
+	char			*doc = NULL, *name;
 	enum store_result	 r;
 	int			 ics, csv;
 
@@ -129,18 +134,17 @@ op_export(struct op_ctx *ctx, json_t *args, json_t **result)
 	/* Interactions are read only for the documents that hold them. */
 	data = json_object();
 	if ((r = data_collect(ctx, owner, csv ? strcmp(what, "interactions") ==
-	    0 : !ics, ics, data)) != STORE_OK) {
+	    0 : !ics, ics ? ctx->now - DATA_ICS_CLOSED_DAYS * 86400 : 0,
+	    data)) != STORE_OK) {
 		json_decref(data);
 		return reply_store_error(ctx, r, "", 0);
 	}
 	counts = json_object();
 	if (ics) {
-		if (gethostname(host, sizeof host) != 0 || *host == '\0')
-			strcpy(host, "localhost");
-		host[sizeof host - 1] = '\0';
 		xasprintf(&name, "Follow-ups (%s)", owner != NULL ? owner :
 		    "team");
-		doc = export_ics(data, host, name, owner == NULL, ctx->now);
+		doc = export_ics(data, store_id(ctx->st), name, owner == NULL,
+		    ctx->now);
 		free(name);
 		json_object_set_new(counts, "followups",
 		    json_integer(json_array_size(json_object_get(data,

@@ -83,9 +83,10 @@ simulate_why(struct simulate *sim, const struct fu_followup *f, int stage,
     const struct rules_followup *rf)
 {
 	const char	*what = rf->callback ? "callback" : "follow-up";
-	char		 when[64], span[32], *why, *out;
+	char		 when[128], span[32], *why, *out;
 
-	when_local_time(f->due_at, sim->zone, when, sizeof when);
+	when_local_time_dual(f->due_at, sim->zone, f->contact_tz, when,
+	    sizeof when);
 	switch (stage) {
 	case NOTICE_REMINDER:
 		simulate_duration(f->due_at - f->remind_at, span, sizeof span);
@@ -120,6 +121,8 @@ simulate_followup_json(const struct fu_followup *f)
 	json_object_set_new(o, "contact_id", json_integer(f->contact_id));
 	json_object_set_new(o, "contact_name", f->contact_name != NULL ?
 	    json_string(f->contact_name) : json_null());
+	json_object_set_new(o, "contact_tz", f->contact_tz != NULL ?
+	    json_string(f->contact_tz) : json_null());
 	json_object_set_new(o, "kind", json_string(f->kind));
 	json_object_set_new(o, "due_at", when_json(f->due_at));
 	json_object_set_new(o, "reason", f->reason != NULL ?

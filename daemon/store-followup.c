@@ -69,6 +69,11 @@ const struct store_sql store_followup_sql[] = {
 	  "WHERE f.contact_id = ?6 AND (?1 IS NULL OR f.owner = ?1) AND "
 	  "f.status IN ('done', 'cancelled') "
 	  "ORDER BY f.done_at DESC, f.id DESC LIMIT ?5" },
+	{ STMT_FOLLOWUP_LIST_CALENDAR,	/* pending, and closed since ?7 */
+	  "SELECT " FOLLOWUP_COLUMNS
+	  "WHERE (?1 IS NULL OR f.owner = ?1) AND (f.status = 'pending' OR "
+	  "(f.status IN ('done', 'cancelled') AND f.done_at >= ?7))"
+	  FOLLOWUP_ORDER "LIMIT ?5" },
 	{ STMT_FOLLOWUP_NOTICES,
 	  "SELECT " FOLLOWUP_FIELDS ", f.notice_stage, f.notice_at "
 	  FOLLOWUP_FROM
@@ -233,7 +238,9 @@ store_followup_close_at(struct store *st, const char *owner, int64_t id,
 /*
  * Call cb for each follow-up matching flt: by due time (callbacks first at
  * the same time), or with closed_recent set, a contact's closed ones,
- * newest first.
+ * newest first.  With closed_since set, the owner's (the team's when
+ * owner is NULL) pending ones and those closed at or after closed_since,
+ * by due time; status, from, to and contact_id are then ignored.
  */
 enum store_result
 store_followup_list(struct store *st, const struct store_followup_filter *flt,
@@ -245,6 +252,8 @@ store_followup_list(struct store *st, const struct store_followup_filter *flt,
 
 	if (flt->closed_recent)
 		s = store_stmt(st, STMT_FOLLOWUP_LIST_CLOSED);
+	else if (flt->closed_since != 0)
+		s = store_stmt(st, STMT_FOLLOWUP_LIST_CALENDAR);
 	else if (flt->contact_id != 0)
 		s = store_stmt(st, STMT_FOLLOWUP_LIST_CONTACT);
 	else if (flt->owner != NULL)
@@ -252,13 +261,15 @@ store_followup_list(struct store *st, const struct store_followup_filter *flt,
 	else
 		s = store_stmt(st, STMT_FOLLOWUP_LIST_ALL);
 	store_bind_text(s, 1, flt->owner);
-	if (!flt->closed_recent) {
+	if (flt->closed_since != 0)
+		sqlite3_bind_int64(s, 7, flt->closed_since);
+	else if (!flt->closed_recent) {
 		store_bind_text(s, 2, flt->status);
 		sqlite3_bind_int64(s, 3, flt->from != 0 ? flt->from : INT64_MIN);
 		sqlite3_bind_int64(s, 4, flt->to != 0 ? flt->to : INT64_MAX);
 	}
 	sqlite3_bind_int(s, 5, flt->limit);
-	if (flt->contact_id != 0)
+	if (flt->contact_id != 0 && flt->closed_since == 0)
 		sqlite3_bind_int64(s, 6, flt->contact_id);
 	while (!stop && (rc = store_step(st, s)) == SQLITE_ROW) {
 		store_followup_row(s, &f);

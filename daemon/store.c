@@ -703,7 +703,6 @@ store_last_result(struct store *st)
 	return st->last;
 }
 
-/* The schema version of the open database. */
 /*
  * The database's identity: random, made with its schema, kept for its
  * life (a backup carries it; a new database gets a new one).
@@ -714,6 +713,7 @@ store_id(struct store *st)
 	return st->database_id;
 }
 
+/* The schema version of the open database. */
 int
 store_schema_version(struct store *st)
 {

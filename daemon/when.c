@@ -470,3 +470,43 @@ when_local_time(time_t t, const char *zone, char *buf, size_t len)
 {
 	when_local_text(t, zone, 1, buf, len);
 }
+
+/*
+ * Write t for a reader in zone about a contact in theirs: when the two
+ * zones show it differently, the contact's time first, then the
+ * reader's, "Tue 03 Nov 10:00 EST (16:00 CET yours)", the reader's day
+ * named when it is another ("(Wed 00:00 JST yours)"); else as
+ * when_local_time does in zone.  A NULL or unknown theirs is the
+ * reader's.
+ */
+void
+when_local_time_dual(time_t t, const char *zone, const char *theirs,
+    char *buf, size_t len)
+{
+	timezone_t	 mine = NULL, there = NULL;
+	struct tm	 m, th;
+	char		 a[64], b[48];
+
+	if (zone == NULL || *zone == '\0')
+		zone = "UTC";
+	if (theirs == NULL || *theirs == '\0' ||
+	    (mine = tzalloc(zone)) == NULL ||
+	    (there = tzalloc(theirs)) == NULL ||
+	    localtime_rz(mine, &t, &m) == NULL ||
+	    localtime_rz(there, &t, &th) == NULL ||
+	    m.tm_gmtoff == th.tm_gmtoff) {
+		when_local_time(t, zone, buf, len);
+		goto out;
+	}
+	strftime(a, sizeof a, "%a %d %b %H:%M %Z", &th);
+	if (m.tm_year == th.tm_year && m.tm_yday == th.tm_yday)
+		strftime(b, sizeof b, "%H:%M %Z", &m);
+	else
+		strftime(b, sizeof b, "%a %H:%M %Z", &m);
+	snprintf(buf, len, "%s (%s yours)", a, b);
+out:
+	if (there != NULL)
+		tzfree(there);
+	if (mine != NULL)
+		tzfree(mine);
+}

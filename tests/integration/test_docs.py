@@ -41,7 +41,7 @@ def test_programs_answer_help_and_version():
 def test_client_man_page_names_every_command():
     page = open(os.path.join(SRCDIR, "client", "followup.1")).read()
     p = subprocess.run([FOLLOWUP, "--help"], capture_output=True, text=True)
-    cmds = re.findall(r"^  (\w+) ", p.stdout, re.M)
+    cmds = re.findall(r"^  (\w+)", p.stdout, re.M)
     assert len(cmds) >= 13
     for cmd in cmds:
         assert "followup " + cmd in page.replace("\\-", "-") or \
@@ -95,3 +95,42 @@ def test_config_errors_name_the_line(tmp_path):
     p = subprocess.run([FOLLOWUPD, "--check-config", "--config", str(conf)],
                        capture_output=True, text=True)
     assert p.returncode == 1 and "colour" in p.stderr
+
+
+def client_man_entries():
+    """followup.1's COMMANDS as (synopsis line, text), \\- read as -."""
+    page = open(os.path.join(SRCDIR, "client", "followup.1")).read()
+    page = page.replace("\\-", "-")
+    sect = page[page.index(".SH COMMANDS\n"):]
+    sect = sect[:sect.index("\n.SH ", 1)]
+    entries = []
+    for chunk in sect.split("\n.TP\n")[1:]:
+        head, _, text = chunk.partition("\n")
+        if "followup " in head or not entries:
+            entries.append([head, text])
+        else:          # an inner list (.RS/.TP) belongs to the command
+            entries[-1][1] += "\n" + chunk
+    return entries
+
+
+def test_client_man_page_has_every_option_of_every_command():
+    entries = client_man_entries()
+    p = subprocess.run([FOLLOWUP, "--help"], capture_output=True, text=True)
+    cmds = re.findall(r"^  (\w+)", p.stdout, re.M)
+    assert len(cmds) >= 20
+    for cmd in cmds:
+        mine = [e for e in entries
+                if re.search(r"followup %s\b" % cmd, e[0])]
+        assert mine, cmd
+        synopsis = " ".join(head for head, text in mine)
+        whole = synopsis + " ".join(text for head, text in mine)
+        p = subprocess.run([FOLLOWUP, cmd, "--help"], capture_output=True,
+                           text=True)
+        assert p.returncode == 0, cmd
+        usage, _, help_text = p.stdout.partition("\n\n")
+        # The synopsis names every option the usage line does, and the
+        # entry every option the help explains.
+        for opt in re.findall(r"--[a-z][a-z-]*", usage):
+            assert opt in synopsis, (cmd, opt)
+        for opt in re.findall(r"--[a-z][a-z-]*", help_text):
+            assert opt in whole, (cmd, opt)

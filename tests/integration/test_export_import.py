@@ -1,5 +1,6 @@
 """Export and import through the real client: the iCalendar read back by
-python3-icalendar (stable UIDs, SEQUENCE after a reschedule, alarms), CSV
+python3-icalendar (UIDs stable across exports and unique to a database,
+SEQUENCE after a reschedule, alarms, closed follow-ups cancelled), CSV
 read back by Python's csv module, JSON holding the protocol's objects;
 contacts imported from CSV files as CRMs and spreadsheets write them and
 from vCards written by python3-vobject.
@@ -23,7 +24,7 @@ import time
 
 import pytest
 
-from fu import FOLLOWUP, FOLLOWUPD, WRAPPER
+from fu import FAKETIME_LIB, FOLLOWUP, FOLLOWUPD, WRAPPER, Daemon
 
 icalendar = pytest.importorskip("icalendar")
 vobject = pytest.importorskip("vobject")
@@ -72,7 +73,13 @@ def test_ics_export_reads_back_with_stable_uids_and_alarms(daemon,
     cal = icalendar.Calendar.from_ical(first)
     assert str(cal["VERSION"]) == "2.0" and "followup" in str(cal["PRODID"])
     ev = events(first)
-    assert len(ev) == 2      # the done one is not a plan any more
+    assert len(ev) == 3
+    # The one done before this first export is already cancelled, so a
+    # calendar never shows it as a plan.
+    g = [e for e in ev.values() if str(e["STATUS"]) == "CANCELLED"]
+    assert len(g) == 1 and str(g[0]["UID"]).startswith(
+        "followup-%d-" % gone["id"])
+    assert g[0].walk("VALARM") == [] and int(g[0]["SEQUENCE"]) == 1
     a = [e for e in ev.values() if "Call back" in str(e["SUMMARY"])][0]
     assert str(a["SUMMARY"]) == "Call back Ada Lovelace (Acme, Inc.)"
     assert a["DTSTART"].dt.strftime("%Y-%m-%dT%H:%M:%SZ") == cb["due_at"]
@@ -90,8 +97,10 @@ def test_ics_export_reads_back_with_stable_uids_and_alarms(daemon,
     b = [e for e in ev.values() if "Follow up" in str(e["SUMMARY"])][0]
     assert b.walk("VALARM")[0]["TRIGGER"].dt.total_seconds() == -3600
     assert str(b["DESCRIPTION"]).startswith("send info\n")
-    assert str(b["UID"]) == "followup-%d@%s" % (
-        fu["id"], str(b["UID"]).split("@")[1])
+    dbid = str(b["UID"]).split("-")[2].split("@")[0]
+    assert len(dbid) == 32 and int(dbid, 16) >= 0
+    assert str(b["UID"]) == "followup-%d-%s@followupd" % (fu["id"], dbid)
+    assert all(str(e["STATUS"]) == "CONFIRMED" for e in (a, b))
 
     # Exported again: the same events.  Rescheduled: same UID, a higher
     # SEQUENCE, the new time.
@@ -110,6 +119,95 @@ def test_ics_export_reads_back_with_stable_uids_and_alarms(daemon,
     daemon.call("followup.snooze", id=cb["id"], until="in 6 days")
     assert int(events(export(daemon, tmp_path, name="d.ics"))[uid][
         "SEQUENCE"]) == 2
+
+
+def test_ics_export_cancels_what_was_closed_since_the_last(daemon,
+                                                            tmp_path):
+    c = add_contact(daemon, "Ada Lovelace")
+    cb = daemon.call("followup.add", contact=c["id"], due="tomorrow 10:00",
+                     kind="callback")["followup"]
+    daemon.call("followup.reschedule", id=cb["id"], due="tomorrow 11:00")
+    fu = daemon.call("followup.add", contact=c["id"],
+                     due="in 3 days")["followup"]
+    first = events(export(daemon, tmp_path, "--format", "ics",
+                          name="a.ics"))
+    assert [str(e["STATUS"]) for e in first.values()] == ["CONFIRMED"] * 2
+
+    daemon.call("followup.done", id=cb["id"], note="called")
+    daemon.call("followup.cancel", id=fu["id"])
+    rc, out, err = daemon.client("export", "-o", str(tmp_path / "b.ics"))
+    assert rc == 0, err
+    second = events((tmp_path / "b.ics").read_bytes())
+    # Same UIDs, each cancelled with a higher SEQUENCE, so a calendar that
+    # imports the second file drops both events.
+    assert set(second) == set(first)
+    for uid, e in second.items():
+        assert str(e["STATUS"]) == "CANCELLED"
+        assert int(e["SEQUENCE"]) > int(first[uid]["SEQUENCE"])
+        assert e.walk("VALARM") == []
+    assert [int(e["SEQUENCE"]) for e in second.values()] == [2, 1]
+
+    # A contact archived with a pending follow-up: cancelled too.
+    d = add_contact(daemon, "Bob")
+    daemon.call("followup.add", contact=d["id"], due="in 2 days")
+    daemon.call("contact.archive", id=d["id"])
+    third = events(export(daemon, tmp_path, "--format", "ics",
+                          name="c.ics"))
+    assert len(third) == 3
+    assert all(str(e["STATUS"]) == "CANCELLED" for e in third.values())
+
+
+def test_ics_uids_belong_to_the_database_not_the_host(make_daemon,
+                                                      tmp_path):
+    host = os.uname().nodename
+    (tmp_path / "b").mkdir()
+    one = make_daemon()
+    two = Daemon(tmp_path / "b")
+    two.start()
+    try:
+        uids = []
+        for d in (one, two):
+            c = add_contact(d, "Ada Lovelace")
+            d.call("followup.add", contact=c["id"], due="tomorrow 10:00")
+            rc, out, err = d.client("export", "--format", "ics")
+            assert rc == 0, err
+            (uid,) = events(out.encode())
+            assert host not in uid and "localhost" not in uid
+            uids.append(uid)
+        # The same follow-up id in two databases: two events, not one.
+        assert uids[0].startswith("followup-1-") and \
+            uids[1].startswith("followup-1-")
+        assert uids[0] != uids[1]
+        # Stable across a restart of the daemon on the same database.
+        two.restart()
+        rc, out, err = two.client("export", "--format", "ics")
+        assert rc == 0, err
+        assert list(events(out.encode())) == [uids[1]]
+    finally:
+        two.stop()
+
+
+@pytest.mark.skipif(FAKETIME_LIB is None or WRAPPER != [],
+                    reason="needs libfaketime, and no valgrind wrapper")
+def test_ics_export_keeps_closed_follow_ups_30_days(make_daemon, tmp_path):
+    clock = tmp_path / "clock"
+    clock.write_text("@2026-11-02 09:00:00\n")
+    d = make_daemon(faketime=str(clock))
+    c = add_contact(d, "Ada Lovelace")
+    f = d.call("followup.add", contact=c["id"],
+               due="2026-11-03T10:00:00Z")["followup"]
+    d.call("followup.done", id=f["id"])
+
+    def exported():
+        rc, out, err = d.client("export", "--format", "ics")
+        assert rc == 0, err
+        return events(out.encode())
+    clock.write_text("@2026-12-02 08:58:00\n")
+    time.sleep(0.05)
+    assert [str(e["STATUS"]) for e in exported().values()] == ["CANCELLED"]
+    clock.write_text("@2026-12-02 09:02:00\n")
+    time.sleep(0.05)
+    assert exported() == {}
 
 
 def test_ics_export_to_stdout_and_empty_calendar(daemon):

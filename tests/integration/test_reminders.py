@@ -403,6 +403,57 @@ def test_empty_digest_is_not_sent(mail_daemon, smtp):
     assert smtp.sink.messages == []
 
 
+@pytest.mark.skipif(FAKETIME_LIB is None or WRAPPER != [],
+                    reason="needs libfaketime, and no valgrind wrapper")
+def test_digest_lists_stale_contacts(mail_daemon, smtp, tmp_path):
+    clock = tmp_path / "clock"
+    clock.write_text("@2026-11-02 09:00:00\n")      # a Monday
+    d = mail_daemon("digest = 08:00\n", faketime=str(clock))
+    dee = setup_rep(d, "Dee Stale", stage="contacted")
+    d.call("user.set", tz="UTC")
+    d.call("contact.add", name="Wes Won", stage="won")
+    planned = d.call("contact.add", name="Pat Planned")["contact"]
+    d.call("followup.add", contact=planned["id"],
+           due="2026-12-01T10:00:00Z")
+    busy = d.call("contact.add", name="Bo Busy")["contact"]
+    # Three weeks on Bo is called; the day after, only Dee has had nothing
+    # planned and no news for stale_after (14 days) in an open stage.
+    clock.write_text("@2026-11-22 10:00:00\n")
+    time.sleep(0.1)
+    d.call("interaction.add", contact=busy["id"], kind="call",
+           outcome="reached", note="talk in January")
+    assert d.call("contact.get", id=busy["id"])["followups"] == []
+    w = watch(d)
+    clock.write_text("@2026-11-23 07:59:58\n")
+    # (The digest planned for 3 November goes out late on the jump; the
+    # one looked at is the 23rd's, on time.)
+    digest = None
+    while digest is None:
+        ev = w.reply()
+        if ev["event"] == "digest" and \
+                ev["notice"]["date"] == "2026-11-23":
+            digest = ev["notice"]
+    w.close()
+    assert digest["late"] is False
+    assert [c["name"] for c in digest["stale"]] == ["Dee Stale"]
+    assert digest["stale"][0]["id"] == dee
+    # The mailed digest lists Dee under the stale heading.
+    deadline = time.time() + 15
+    while time.time() < deadline:
+        mails = [m[2] for m in smtp.sink.messages
+                 if m[2]["X-Followup-Kind"] == "digest" and
+                 "2026-11-23" in m[2]["Subject"]]
+        if mails:
+            break
+        time.sleep(0.2)
+    assert len(mails) == 1
+    body = mails[0].get_content()
+    stale = body[body.index("Nothing planned, no news for a while:"):]
+    assert "Dee Stale (contacted)" in stale
+    for name in ("Wes Won", "Pat Planned", "Bo Busy"):
+        assert name not in stale
+
+
 def test_mail_hook_dry_run_prints_a_well_formed_message():
     notice = {"message_id": "<followup.9.1.abc@host>",
               "rep": {"name": "ana", "email": "ana@test.invalid",

@@ -151,6 +151,43 @@ def test_times_are_shown_twice_only_where_zones_differ(sales):
     assert "Due:      Tue 03 Nov 10:00 their time, Wed 00:00 yours" in out
 
 
+def test_schedule_and_promises_show_both_times(sales, clock):
+    d = sales()                                  # Monday 09:00Z
+    d.call("user.set", tz="Europe/Berlin")
+    ny = contact(d, "Grace Hopper", tz="America/New_York")
+    be = contact(d, "Emmy Noether", tz="Europe/Berlin")
+    rc, out, err = d.client("schedule", str(ny), "2026-11-03 10:00",
+                            "--tz", "contact", "--callback")
+    assert rc == 0, err
+    # (The client's own clock is real, so the relative time is not read.)
+    assert out.startswith("Scheduled callback 1 with Grace Hopper, "
+                          "Tue 03 Nov 10:00 (16:00 yours), ")
+    rc, out, err = d.client("schedule", str(be), "2026-11-03 17:00")
+    assert rc == 0, err
+    assert out.startswith("Scheduled follow-up 2 with Emmy Noether, "
+                          "Tue 03 Nov 17:00, ") and "yours" not in out
+    # Late at night for the rep: their day is named.
+    rc, out, err = d.client("schedule", str(ny), "2026-11-04 20:00",
+                            "--tz", "contact", "--callback")
+    assert rc == 0, err
+    assert "Wed 04 Nov 20:00 (Thu 02:00 yours)" in out
+    # The promise history: agreed and re-agreed times, both ways.
+    clock("2026-11-03 16:00:00")
+    rc, out, err = d.client("reagree", "1", "2026-11-05 11:30", "--tz",
+                            "contact")
+    assert rc == 0, err
+    rc, out, err = d.client("contact", "show", str(ny))
+    assert rc == 0, err
+    lines = out.splitlines()
+    first = next(x for x in lines if x.split()[:1] == ["1"] and
+                 "re-agreed" in x)
+    assert first.startswith("    1  Thu 05 Nov 11:30  (17:30 yours) ")
+    assert "(re-agreed from Tue 03 Nov 10:00 (16:00 yours)" in first
+    third = next(x for x in lines if x.split()[:1] == ["3"] and
+                 "yours" in x and "Wed 04 Nov" in x)
+    assert third.startswith("    3  Wed 04 Nov 20:00  (Thu 02:00 yours) ")
+
+
 def test_info_sent_plans_a_talk_some_working_days_later(sales):
     d = sales("[schedule]\ninfo_sent_days = 3\n",
               start="2026-11-05 13:00:00")   # Thursday 14:00 Berlin
@@ -334,8 +371,8 @@ def test_callback_promises_kept_late_missed_and_reagreed(sales, clock):
     rc, out, err = d.client("contact", "show", str(cid))
     assert rc == 0, err
     assert "Promises (callbacks agreed):" in out
-    assert ("re-agreed from Thu 05 Nov 09:00, missed: she asked for "
-            "Friday afternoon") in out
+    assert ("re-agreed from Thu 05 Nov 10:00 (09:00 yours), missed: she "
+            "asked for Friday afternoon") in out
     for fid, state in ((kept, "kept"), (late, "late")):
         assert any(line.split()[:1] == [str(fid)] and state in line
                    for line in out.splitlines())
