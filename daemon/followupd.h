@@ -434,8 +434,11 @@ enum store_result store_schedule_next(struct store *, time_t *, time_t *,
 enum store_result store_digest_due(struct store *, time_t, store_digest_cb,
 		     void *);
 enum store_result store_digest_set(struct store *, const char *, time_t);
-enum store_result store_outbox_stats(struct store *, json_t *);
-enum store_result store_outbox_health(struct store *, json_t *);
+enum store_result store_outbox_stats(struct store *, const char *, json_t *);
+enum store_result store_outbox_health(struct store *, const char *,
+		     json_t *);
+enum store_result store_outbox_last(struct store *, const char *, json_t *);
+enum store_result store_outbox_reps(struct store *, json_t *);
 
 /* objects.c */
 json_t		*contact_json(const struct fu_contact *);
@@ -584,8 +587,7 @@ void		 hooks_shutdown(void);
 void		 outbox_init(struct store *, const struct fu_config **);
 int		 outbox_claim(time_t);
 int		 outbox_dispatch(time_t);
-void		 outbox_status(struct store *, json_t *);
-const char	*outbox_last_error(void);
+void		 outbox_status(struct store *, const char *, json_t *);
 
 /* sched.c */
 void		 sched_init(struct event_base *, struct store *,

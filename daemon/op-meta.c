@@ -54,7 +54,11 @@ op_meta_database(void)
 	return meta_database != NULL ? meta_database : "";
 }
 
-/* status: uptime, the caller's counts and next due follow-up. */
+/*
+ * status: uptime, the caller's counts and next due follow-up, and the
+ * delivery of the caller's notices.  An admin (not acting for a rep) gets
+ * the team's deliveries, and each rep's delivery trouble.
+ */
 int
 op_status(struct op_ctx *ctx, json_t *args, json_t **result)
 {
@@ -82,6 +86,8 @@ op_status(struct op_ctx *ctx, json_t *args, json_t **result)
 	    "next_due", when_json_or_null(next),
 	    "next_wakeup", when_json_or_null(sched_next_wakeup()),
 	    "watchers", events_count());
-	outbox_status(ctx->st, *result);
+	outbox_status(ctx->st, ctx->admin ? NULL : ctx->user, *result);
+	json_object_set_new(*result, "delivery_scope",
+	    json_string(ctx->admin ? "team" : "yours"));
 	return 0;
 }

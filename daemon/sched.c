@@ -142,22 +142,32 @@ sched_check_clock(void)
 	sched_last_mono = mono;
 }
 
-/* Tell systemd the next wake-up and the backlog, when they change. */
+/*
+ * Tell systemd the next wake-up and the backlog, when they change.  Any
+ * local user may read the line (systemctl status), so it counts failing
+ * deliveries but never quotes their errors, which name a rep's address:
+ * the journal has those.
+ */
 static void
 sched_status(time_t next)
 {
 	static char	 last[256];
-	char		 buf[256], when[WHEN_RFC3339_LEN];
+	char		 buf[256], when[WHEN_RFC3339_LEN], failing[64];
 	json_t		*stats = json_object();
-	const char	*err = outbox_last_error();
+	json_int_t	 nfail;
 
-	store_outbox_stats(sched_store, stats);
+	store_outbox_stats(sched_store, NULL, stats);
+	nfail = json_integer_value(json_object_get(stats,
+	    "deliveries_failing"));
+	failing[0] = '\0';
+	if (nfail > 0)
+		snprintf(failing, sizeof failing, "; %lld failing, see the "
+		    "journal", (long long)nfail);
 	when_format(next, when, sizeof when);
 	snprintf(buf, sizeof buf, "%d connection%s; next wake-up %s; %lld "
-	    "deliveries waiting%s%.120s", conn_count(), conn_count() == 1 ?
+	    "deliveries waiting%s", conn_count(), conn_count() == 1 ?
 	    "" : "s", when, (long long)json_integer_value(json_object_get(
-	    stats, "outbox_backlog")), err != NULL ?
-	    "; last delivery error: " : "", err != NULL ? err : "");
+	    stats, "outbox_backlog")), failing);
 	json_decref(stats);
 	if (strcmp(buf, last) != 0) {
 		sdnotify_status("%s", buf);

@@ -258,6 +258,19 @@ static const char *const store_migrations[] = {
 	"  DEFAULT 0;"
 	"CREATE INDEX contacts_email ON contacts (owner, email COLLATE NOCASE)"
 	"  WHERE email IS NOT NULL;",
+
+	/*
+	 * 7: each rep sees only their own deliveries' trouble.  A delivery
+	 * keeps its last error and when it happened (a retry that is under
+	 * way, or succeeds, does not erase it), so a rep's last error is read
+	 * from their own rows; the indexes find the latest error and the
+	 * latest delivery without reading every delivery ever made.
+	 */
+	"ALTER TABLE deliveries ADD COLUMN error_at INTEGER;"
+	"CREATE INDEX deliveries_error ON deliveries (error_at)"
+	"  WHERE error_at IS NOT NULL;"
+	"CREATE INDEX deliveries_sent ON deliveries (sent_at)"
+	"  WHERE sent_at IS NOT NULL;",
 };
 #define STORE_SCHEMA_VERSION \
 	((int)(sizeof store_migrations / sizeof store_migrations[0]))

@@ -1,7 +1,8 @@
 """A whole team on one daemon, with real Unix users made for the test: reps
-see and change only their own records through every op, admins see the
-team, act for a rep (--as) and reassign contacts, and a user outside the
-socket's group cannot connect at all.
+see and change only their own records through every op, and only their own
+deliveries' trouble in status and doctor; admins see the team, act for a
+rep (--as) and reassign contacts; and a user outside the socket's group
+cannot connect at all.
 
 Bad input tried: another rep's ids on every op that takes one (each must
 answer exactly like an id that does not exist), "as" from a rep, "as" an
@@ -29,9 +30,11 @@ pytestmark = pytest.mark.skipif(
     os.geteuid() != 0 or shutil.which("useradd") is None or
     shutil.which("setpriv") is None, reason="needs root, useradd, setpriv")
 
-TEAM, ADMINS = "fu-test-team", "fu-test-admins"
-ANA, BEN, BOSS, OUT = "fu-test-ana", "fu-test-ben", "fu-test-boss", \
-    "fu-test-out"
+# Names of this run only, so two runs on one machine never share users.
+RUN = "fu-t%d" % (os.getpid() % 100000)
+TEAM, ADMINS = RUN + "-team", RUN + "-admins"
+ANA, BEN, BOSS, OUT = RUN + "-ana", RUN + "-ben", RUN + "-boss", \
+    RUN + "-out"
 USERS = {ANA: [TEAM], BEN: [TEAM], BOSS: [TEAM, ADMINS], OUT: []}
 
 # Run as a user: send JSON requests on one connection, print the replies;
@@ -92,13 +95,23 @@ def team():
     client = os.path.join(top, "followup")
     shutil.copy(FOLLOWUP, client)
     os.chmod(client, 0o755)
-    state = os.path.join(top, "state")
+    d = start_daemon(top, "state")
+    yield dict(d, client=client, top=top)
+    rc = stop_daemon(d)
+    shutil.rmtree(top)
+    _drop_users()
+    assert rc == 0
+
+
+def start_daemon(top, name, extra=""):
+    """A daemon (root) serving group TEAM, its files under top/name."""
+    state = os.path.join(top, name)
     os.mkdir(state, 0o700)
     conf = os.path.join(state, "followupd.conf")
     with open(conf, "w") as f:
         f.write("[daemon]\nlog = stderr\nsocket_group = %s\n"
-                "admin_group = %s\n" % (TEAM, ADMINS))
-    sock = os.path.join(top, "run", "followupd.sock")
+                "admin_group = %s\n%s" % (TEAM, ADMINS, extra))
+    sock = os.path.join(top, "run-" + name, "followupd.sock")
     log = open(os.path.join(state, "log"), "wb")
     proc = subprocess.Popen(WRAPPER + [FOLLOWUPD, "-v", "--config", conf,
                                        "--socket", sock, "--database",
@@ -109,14 +122,15 @@ def team():
     while not os.path.exists(sock) and time.time() < deadline:
         assert proc.poll() is None, open(os.path.join(state, "log")).read()
         time.sleep(0.05)
-    yield {"sock": sock, "client": client, "proc": proc, "top": top,
-           "log": os.path.join(state, "log")}
-    proc.send_signal(signal.SIGTERM)
-    rc = proc.wait(120)
-    log.close()
-    shutil.rmtree(top)
-    _drop_users()
-    assert rc == 0
+    return {"sock": sock, "proc": proc, "conf": conf, "logf": log,
+            "log": os.path.join(state, "log")}
+
+
+def stop_daemon(d):
+    d["proc"].send_signal(signal.SIGTERM)
+    rc = d["proc"].wait(120)
+    d["logf"].close()
+    return rc
 
 
 def as_user(user, args, **kw):
@@ -431,3 +445,78 @@ def test_report_shows_a_rep_only_their_own_figures(team):
     assert rc == 0, err
     assert ANA in out and "the team" in out
     call(team, ANA, "contact.archive", id=c["id"])
+
+
+@pytest.fixture(scope="module")
+def hooked(team):
+    """A second daemon whose hook fails, naming the address, for Ana only."""
+    hook = os.path.join(team["top"], "hook")
+    with open(hook, "w") as f:
+        f.write("#!/bin/sh\ncat > /dev/null\n"
+                "if [ \"$FOLLOWUP_REP\" = %s ]; then\n"
+                "  echo \"relay refused <$FOLLOWUP_REP_EMAIL>\" >&2\n"
+                "  exit 75\nfi\nexit 0\n" % ANA)
+    os.chmod(hook, 0o755)
+    d = start_daemon(team["top"], "hooked",
+                     "[reminders]\nhook = %s\nhook_retry = 60s\n" % hook)
+    yield dict(team, sock=d["sock"], proc=d["proc"], conf=d["conf"],
+               log=d["log"])
+    assert stop_daemon(d) == 0
+
+
+def test_a_rep_sees_only_their_own_deliveries(hooked):
+    t = hooked
+    secret = "ana.secret@example.com"
+    call(t, ANA, "user.set", email=secret)
+    call(t, BEN, "user.set", email="ben@example.com")
+    for user in (ANA, BEN):
+        c = call(t, user, "contact.add", name="Due For " + user)["contact"]
+        call(t, user, "followup.add", contact=c["id"], due="in 2 seconds",
+             remind_before=0)
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        st = call(t, BOSS, "status")
+        if st["last_delivery_error"] is not None and \
+                call(t, BEN, "status")["last_delivery"] is not None:
+            break
+        time.sleep(0.2)
+    # The admin sees the team's: Ana's error, and Ana as the rep failing.
+    assert secret in st["last_delivery_error"]["error"], st
+    assert st["delivery_scope"] == "team"
+    by_rep = {x["rep"]: x for x in st["delivery_by_rep"]}
+    assert by_rep[ANA]["failing"] >= 1 and BEN not in by_rep, st
+    assert st["team"]["reps"] >= 2
+    rc, out, err = client(t, BOSS, "doctor")
+    line = [l for l in out.splitlines() if "  last delivery " in l][0]
+    assert line.startswith("FAIL") and ANA in line and secret in line, out
+    rc, out, err = client(t, BOSS, "status")
+    assert rc == 0 and secret in out and ANA in out, out
+
+    # Ana sees her own.
+    st = call(t, ANA, "status")
+    assert st["delivery_scope"] == "yours"
+    assert secret in st["last_delivery_error"]["error"]
+    assert st["outbox_backlog"] >= 1 and st["deliveries_failing"] >= 1
+    rc, out, err = client(t, ANA, "doctor")
+    assert rc == 1, out
+    line = [l for l in out.splitlines() if "  last delivery " in l][0]
+    assert line.startswith("FAIL") and "relay refused" in line, out
+
+    # Ben sees none of Ana's: no error, no backlog; his doctor passes.
+    st = call(t, BEN, "status")
+    assert st["last_delivery_error"] is None, st
+    assert st["outbox_backlog"] == 0 and st["deliveries_failing"] == 0
+    assert st["deliveries_failed"] == 0 and st["last_delivery"]
+    assert "team" not in st and "delivery_by_rep" not in st
+    rc, out, err = client(t, BEN, "--json", "status")
+    assert rc == 0 and secret not in out and "relay" not in out, out
+    rc, out, err = client(t, BEN, "status")
+    assert rc == 0 and secret not in out and "relay" not in out, out
+    rc, out, err = client(t, BEN, "doctor")
+    assert rc == 0, out
+    assert secret not in out and "relay" not in out and ANA not in out
+    line = [l for l in out.splitlines() if "  last delivery " in l][0]
+    assert line.startswith("ok"), out
+    # The admin acting for Ben sees what Ben sees.
+    rc, out, err = client(t, BOSS, "--as", BEN, "--json", "status")
+    assert rc == 0 and secret not in out, out
