@@ -313,6 +313,8 @@ enum store_result store_contact_stale(struct store *, const char *,
 		     void *);
 enum store_result store_contact_counts(struct store *, const char *,
 		     time_t, json_t *);
+enum store_result store_team_counts(struct store *, int64_t *, int64_t *,
+		     int64_t *);
 
 /* store-interaction.c */
 typedef int	(*store_interaction_cb)(const struct fu_interaction *, void *);
@@ -593,11 +595,13 @@ void		 outbox_status(struct store *, const char *, json_t *);
 void		 sched_init(struct event_base *, struct store *,
 		     const struct fu_config **);
 void		 sched_changed(void);
+void		 sched_status_changed(void);
 time_t		 sched_next_wakeup(void);
 void		 sched_free(void);
 
 /* sdnotify.c */
 void		 sdnotify_init(struct event_base *);
+int		 sdnotify_enabled(void);
 void		 sdnotify_ready(void);
 void		 sdnotify_reloading(void);
 void		 sdnotify_stopping(void);

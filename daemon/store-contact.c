@@ -94,6 +94,10 @@ const struct store_sql store_contact_sql[] = {
 	  "WHERE owner = ?1), 0), "
 	  "(SELECT count(*) FROM followups "
 	  "WHERE owner = ?1 AND status = 'pending' AND due_at < ?2)" },
+	/* The team's, summed from the same table: a few rows, one per rep. */
+	{ STMT_COUNT_TEAM,
+	  "SELECT coalesce(sum(contacts > 0), 0), coalesce(sum(contacts), 0), "
+	  "coalesce(sum(pending), 0) FROM owner_counts" },
 	{ STMT_COUNT, NULL }
 };
 
@@ -450,5 +454,26 @@ store_contact_counts(struct store *st, const char *owner, time_t now,
 	json_object_set_new(obj, "interactions", json_integer(interactions));
 	json_object_set_new(obj, "followups_pending", json_integer(pending));
 	json_object_set_new(obj, "overdue", json_integer(overdue));
+	return STORE_OK;
+}
+
+/*
+ * The team's counts, for the line systemd shows: reps with live contacts,
+ * live contacts and pending follow-ups.  Cheap at any size: it sums the
+ * per-rep counts the triggers keep.
+ */
+enum store_result
+store_team_counts(struct store *st, int64_t *reps, int64_t *contacts,
+    int64_t *pending)
+{
+	sqlite3_stmt	*s = store_stmt(st, STMT_COUNT_TEAM);
+	int		 rc;
+
+	if ((rc = store_step(st, s)) != SQLITE_ROW)
+		return store_fail(st, s, rc);
+	*reps = sqlite3_column_int64(s, 0);
+	*contacts = sqlite3_column_int64(s, 1);
+	*pending = sqlite3_column_int64(s, 2);
+	store_done(s);
 	return STORE_OK;
 }

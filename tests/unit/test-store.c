@@ -1635,6 +1635,24 @@ test_outbox_state_per_owner(void **state)
 	json_decref(team);
 }
 
+/* The team's counts are the sums of every rep's. */
+static void
+test_team_counts(void **state)
+{
+	struct fx	*fx = *state;
+	int64_t		 a, reps, contacts, pending;
+
+	a = add_contact(fx->st, "ana", "A", NULL, NOW - DAY);
+	add_contact(fx->st, "ana", "B", NULL, NOW - DAY);
+	add_contact(fx->st, "ben", "C", NULL, NOW - DAY);
+	add_followup(fx->st, "ana", a, "callback", NOW + DAY);
+	assert_int_equal(store_team_counts(fx->st, &reps, &contacts,
+	    &pending), STORE_OK);
+	assert_int_equal(reps, 2);
+	assert_int_equal(contacts, 3);
+	assert_int_equal(pending, 1);
+}
+
 int
 main(void)
 {
@@ -1669,6 +1687,7 @@ main(void)
 		T(test_counts_follow_every_change),
 		T(test_counts_filled_by_migration),
 		T(test_outbox_state_per_owner),
+		T(test_team_counts),
 	};
 #undef T
 #undef T_DIR
