@@ -1,13 +1,14 @@
 """A whole team on one daemon, with real Unix users made for the test: reps
 see and change only their own records through every op, and only their own
 deliveries' trouble in status and doctor; admins see the team, act for a
-rep (--as) and reassign contacts; and a user outside the socket's group
-cannot connect at all.
+rep (--as, with the rep's powers only) and reassign contacts; and a user
+outside the socket's group cannot connect at all.
 
 Bad input tried: another rep's ids on every op that takes one (each must
 answer exactly like an id that does not exist), "as" from a rep, "as" an
-unknown user, owner "*" from a rep, backup and reassign from a rep, a
-connection from a user outside the socket's group.
+unknown user, owner "*" from a rep, backup and reassign from a rep and
+from an admin acting for one, a connection from a user outside the
+socket's group.
 
 Needs root (useradd); skipped otherwise.
 """
@@ -445,6 +446,65 @@ def test_report_shows_a_rep_only_their_own_figures(team):
     assert rc == 0, err
     assert ANA in out and "the team" in out
     call(team, ANA, "contact.archive", id=c["id"])
+
+
+def test_an_admin_acting_for_a_rep_has_only_the_reps_powers(team):
+    ana = call(team, ANA, "contact.add", name="Ana's As Lead")["contact"]
+    ben = call(team, BEN, "contact.add", name="Ben's As Lead")["contact"]
+    f = call(team, BEN, "followup.add", contact=ben["id"],
+             due="tomorrow 11:00", reason="ben's quote")["followup"]
+    assert call(team, BOSS, "contact.get", id=ben["id"])["contact"][
+        "owner"] == BEN
+    r = raw(team, BOSS, [
+        {"op": "hello", "as": ANA},
+        {"op": "contact.list", "as": ANA},
+        {"op": "contact.list", "args": {"owner": "*"}, "as": ANA},
+        {"op": "contact.list", "args": {"owner": BEN}, "as": ANA},
+        {"op": "agenda", "args": {"owner": BEN}, "as": ANA},
+        {"op": "followup.list", "args": {"owner": "*"}, "as": ANA},
+        {"op": "report", "args": {"owner": "*"}, "as": ANA},
+        {"op": "export", "args": {"format": "json", "owner": "*"},
+         "as": ANA},
+        {"op": "watch", "args": {"owner": "*"}, "as": ANA},
+        {"op": "backup", "args": {"path": team["top"] + "/as.db"},
+         "as": ANA},
+        {"op": "contact.reassign", "args": {"id": ana["id"], "to": BEN},
+         "as": ANA},
+        {"op": "contact.get", "args": {"id": ben["id"]}, "as": ANA},
+        {"op": "followup.get", "args": {"id": f["id"]}, "as": ANA},
+        {"op": "contact.get", "args": {"id": 999999}, "as": ANA},
+    ])
+    assert r[0]["result"]["admin"] is False and r[0]["result"]["user"] == ANA
+    assert r[0]["result"]["caller"] == BOSS
+    owners = {c["owner"] for c in r[1]["result"]["contacts"]}
+    assert owners == {ANA}, r[1]
+    for x in r[2:11]:
+        assert not x["ok"] and x["error"]["code"] == "forbidden", x
+    # Another rep's ids answer like ids that do not exist.
+    for x in r[11:13]:
+        assert x["error"]["code"] == "not_found", x
+    assert r[11]["error"]["message"].replace(str(ben["id"]), "N") == \
+        r[13]["error"]["message"].replace("999999", "N")
+    assert not os.path.exists(team["top"] + "/as.db")
+    assert call(team, ANA, "contact.get", id=ana["id"])["contact"][
+        "owner"] == ANA
+
+    # The client: exactly what Ana would get.
+    rc, out, err = client(team, BOSS, "--as", ANA, "contact", "list",
+                          "--all")
+    assert rc == 1 and "admin" in err, (out, err)
+    rc, out, err = client(team, BOSS, "--as", ANA, "--json", "contact",
+                          "list")
+    assert rc == 0, err
+    assert {c["owner"] for c in json.loads(out)["contacts"]} == {ANA}
+    rc, out, err = client(team, BOSS, "--as", ANA, "--json", "status")
+    assert rc == 0, err
+    st = json.loads(out)
+    assert "team" not in st and "delivery_by_rep" not in st
+    assert st["delivery_scope"] == "yours"
+    # Without --as the admin has the team again.
+    rc, out, err = client(team, BOSS, "contact", "list", "--all")
+    assert rc == 0 and ANA in out and BEN in out, err
 
 
 @pytest.fixture(scope="module")
