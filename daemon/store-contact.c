@@ -72,6 +72,15 @@ const struct store_sql store_contact_sql[] = {
 	  "  WHERE f.contact_id = c.id AND f.status = 'pending') "
 	  "ORDER BY coalesce(c.last_activity_at, c.created_at), c.id "
 	  "LIMIT ?4" },
+	{ STMT_CONTACT_STALE_ALL,	/* the team's: ?1 is NULL */
+	  "SELECT " CONTACT_COLUMNS " FROM contacts c "
+	  "WHERE ?1 IS NULL AND c.archived_at IS NULL "
+	  "AND c.stage IN (SELECT value FROM json_each(?2)) "
+	  "AND coalesce(c.last_activity_at, c.created_at) < ?3 "
+	  "AND NOT EXISTS (SELECT 1 FROM followups f "
+	  "  WHERE f.contact_id = c.id AND f.status = 'pending') "
+	  "ORDER BY coalesce(c.last_activity_at, c.created_at), c.id "
+	  "LIMIT ?4" },
 	{ STMT_CONTACT_TOUCH,
 	  "UPDATE contacts SET last_activity_at = "
 	  "max(coalesce(last_activity_at, 0), ?2) WHERE id = ?1" },
@@ -397,15 +406,17 @@ store_contact_find_email(struct store *st, const char *owner,
 }
 
 /*
- * Call cb for owner's stale contacts: in an open stage, not archived, with
- * no pending follow-up and no activity since cf->stale_after before now.
+ * Call cb for owner's stale contacts (owner NULL: the team's): in an open
+ * stage, not archived, with no pending follow-up and no activity since
+ * cf->stale_after before now.
  */
 enum store_result
 store_contact_stale(struct store *st, const char *owner,
     const struct fu_config *cf, time_t now, int limit, store_contact_cb cb,
     void *arg)
 {
-	sqlite3_stmt		*s = store_stmt(st, STMT_CONTACT_STALE);
+	sqlite3_stmt		*s = store_stmt(st, owner != NULL ?
+				    STMT_CONTACT_STALE : STMT_CONTACT_STALE_ALL);
 
 	store_bind_stale(s, owner, cf, now, limit);
 	return store_contact_each(st, s, cb, arg);

@@ -507,6 +507,54 @@ def test_an_admin_acting_for_a_rep_has_only_the_reps_powers(team):
     assert rc == 0 and ANA in out and BEN in out, err
 
 
+def test_an_admin_lists_a_reps_follow_ups_and_agendas(team):
+    c = call(team, ANA, "contact.add", name="Ana's Listed Lead")["contact"]
+    f = call(team, ANA, "followup.add", contact=c["id"],
+             due="in 2 hours", reason="ana listed")["followup"]
+    bc = call(team, BEN, "contact.add", name="Ben's Listed Lead")["contact"]
+    bf = call(team, BEN, "followup.add", contact=bc["id"],
+              due="in 3 hours", reason="ben listed")["followup"]
+
+    # A rep's contact named: the rep's follow-ups on it.
+    rc, out, err = client(team, BOSS, "--json", "list", "--contact",
+                          str(c["id"]))
+    assert rc == 0, err
+    assert [x["id"] for x in json.loads(out)["followups"]] == [f["id"]]
+    rc, out, err = client(team, BOSS, "list", "--contact", str(c["id"]))
+    assert rc == 0 and "ana listed" in out, (out, err)
+    # A rep naming another rep's contact learns nothing.
+    rc, out, err = client(team, BEN, "list", "--contact", str(c["id"]))
+    assert rc == 1 and "does not exist" in err
+
+    # One rep's, or the team's with the owners named.
+    rc, out, err = client(team, BOSS, "list", "--owner", BEN)
+    assert rc == 0 and "ben listed" in out and "ana listed" not in out
+    rc, out, err = client(team, BOSS, "list", "--all", "--limit", "500")
+    assert rc == 0, err
+    line = [l for l in out.splitlines() if "ana listed" in l][0]
+    assert ANA in line
+    assert any(BEN in l for l in out.splitlines() if "ben listed" in l)
+    rc, out, err = client(team, BOSS, "--json", "agenda", "week",
+                          "--owner", ANA)
+    assert rc == 0, err
+    ids = [x["id"] for x in json.loads(out)["due"]]
+    assert f["id"] in ids and bf["id"] not in ids
+    rc, out, err = client(team, BOSS, "agenda", "week", "--all")
+    assert rc == 0, err
+    assert [l for l in out.splitlines() if "ana listed" in l and ANA in l]
+    assert [l for l in out.splitlines() if "ben listed" in l and BEN in l]
+    rc, out, err = client(team, BOSS, "--json", "agenda", "week", "--all")
+    assert {f["id"], bf["id"]} <= {x["id"] for x in json.loads(out)["due"]}
+
+    # Reps may not.
+    for args in (["list", "--all"], ["list", "--owner", ANA],
+                 ["agenda", "--all"], ["agenda", "--owner", ANA]):
+        rc, out, err = client(team, BEN, *args)
+        assert rc == 1 and "admin" in err, (args, out, err)
+    call(team, ANA, "followup.cancel", id=f["id"])
+    call(team, BEN, "followup.cancel", id=bf["id"])
+
+
 @pytest.fixture(scope="module")
 def hooked(team):
     """A second daemon whose hook fails, naming the address, for Ana only."""
