@@ -1,8 +1,9 @@
 """A whole team on one daemon, with real Unix users made for the test: reps
 see and change only their own records through every op, and only their own
 deliveries' trouble in status and doctor; admins see the team, act for a
-rep (--as, with the rep's powers only) and reassign contacts; and a user
-outside the socket's group cannot connect at all.
+rep (--as, with the rep's powers only) and reassign contacts; admin
+membership follows the configuration on SIGHUP; and a user outside the
+socket's group cannot connect at all.
 
 Bad input tried: another rep's ids on every op that takes one (each must
 answer exactly like an id that does not exist), "as" from a rep, "as" an
@@ -186,9 +187,12 @@ def test_a_rep_cannot_see_or_touch_another_reps_records(team):
              due="tomorrow 10:00", reason="quote")["followup"]
     call(team, ANA, "interaction.add", contact=c["id"], kind="call",
          outcome="reached", note="liked it")
-    cid, fid, missing = c["id"], f["id"], 999999
+    cb = call(team, ANA, "followup.add", contact=c["id"],
+              due="tomorrow 14:00", kind="callback",
+              reason="promised call")["followup"]
+    cid, fid, cbid, missing = c["id"], f["id"], cb["id"], 999999
 
-    def probes(contact, followup):
+    def probes(contact, followup, callback):
         return [
             {"op": "contact.get", "args": {"id": contact}},
             {"op": "contact.update", "args": {"id": contact,
@@ -208,15 +212,19 @@ def test_a_rep_cannot_see_or_touch_another_reps_records(team):
             {"op": "followup.reschedule", "args": {"id": followup,
                                                    "due": "in 3 days"}},
             {"op": "followup.cancel", "args": {"id": followup}},
+            {"op": "followup.reagree", "args": {"id": callback,
+                                                "due": "in 4 days",
+                                                "note": "moved"}},
         ]
-    theirs = raw(team, BEN, probes(cid, fid))
-    nothing = raw(team, BEN, probes(missing, missing))
-    for req, a, b in zip(probes(cid, fid), theirs, nothing):
+    theirs = raw(team, BEN, probes(cid, fid, cbid))
+    nothing = raw(team, BEN, probes(missing, missing, missing))
+    assert len(theirs) == len(nothing) == len(probes(0, 0, 0))
+    for req, a, b in zip(probes(cid, fid, cbid), theirs, nothing):
         assert not a["ok"] and a["error"]["code"] == "not_found", (req, a)
         # Exactly like an id that does not exist: same code, same words.
         assert a["error"]["message"].replace(str(cid), "N").replace(
-            str(fid), "N") == b["error"]["message"].replace(
-            str(missing), "N"), (req, a, b)
+            str(fid), "N").replace(str(cbid), "N") == \
+            b["error"]["message"].replace(str(missing), "N"), (req, a, b)
 
     # Lists and the agenda show none of it.
     lists = raw(team, BEN, [{"op": "contact.list"},
@@ -248,8 +256,9 @@ def test_a_rep_cannot_see_or_touch_another_reps_records(team):
     assert got["contact"]["name"] == "Ana's prospect"
     assert got["contact"]["archived_at"] is None
     assert [x["note"] for x in got["interactions"]] == ["liked it"]
-    assert [x["status"] for x in got["followups"]] == ["pending"]
-    assert got["followups"][0]["due_at"] == f["due_at"]
+    assert [x["status"] for x in got["followups"]] == ["pending", "pending"]
+    assert {x["id"]: x["due_at"] for x in got["followups"]} == {
+        fid: f["due_at"], cbid: cb["due_at"]}
 
 
 def test_each_rep_has_their_own_settings(team):
@@ -446,6 +455,72 @@ def test_report_shows_a_rep_only_their_own_figures(team):
     assert rc == 0, err
     assert ANA in out and "the team" in out
     call(team, ANA, "contact.archive", id=c["id"])
+
+
+# Run as a user: one connection kept open; each line on stdin is sent as a
+# request and its reply printed at once.
+CHAT = r"""
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+f = s.makefile("rwb")
+for line in sys.stdin:
+    f.write(line.encode()); f.flush()
+    sys.stdout.write(f.readline().decode()); sys.stdout.flush()
+"""
+
+
+def test_admin_membership_follows_the_configuration_on_sighup(team):
+    p = subprocess.Popen(as_user(BEN, ["/usr/bin/python3", "-c", CHAT,
+                                       team["sock"]]),
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         text=True)
+    with open(team["conf"]) as f:
+        original = f.read()
+
+    def ask(op, **args):
+        p.stdin.write(json.dumps({"id": 1, "op": op, "args": args}) + "\n")
+        p.stdin.flush()
+        return json.loads(p.stdout.readline())
+
+    def reload(text):
+        with open(team["conf"], "w") as f:
+            f.write(text)
+        team["proc"].send_signal(signal.SIGHUP)
+
+    def wait_admin(want):
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            if call(team, BOSS, "hello")["admin"] == want[BOSS] and \
+                    ask("hello")["result"]["admin"] == want[BEN]:
+                return
+            time.sleep(0.1)
+        raise AssertionError("admin is not %r after SIGHUP" % want)
+    try:
+        assert ask("hello")["result"]["admin"] is False
+        assert ask("contact.list", owner="*")["error"]["code"] == \
+            "forbidden"
+        # Ben's own group becomes the admin group: on the same connection
+        # and on new ones, he sees the team; Boss no longer does.
+        reload(original.replace("admin_group = %s" % ADMINS,
+                                "admin_group = %s" % BEN))
+        wait_admin({BEN: True, BOSS: False})
+        assert ask("contact.list", owner="*")["ok"]
+        assert call(team, BEN, "hello")["admin"] is True
+        r = raw(team, BOSS, [{"op": "contact.list", "args": {"owner": "*"}}])
+        assert r[0]["error"]["code"] == "forbidden"
+        # And back.
+        reload(original)
+        wait_admin({BEN: False, BOSS: True})
+        assert ask("contact.list", owner="*")["error"]["code"] == \
+            "forbidden"
+        assert call(team, BOSS, "contact.list", owner="*")["contacts"]
+    finally:
+        with open(team["conf"], "w") as f:
+            f.write(original)
+        team["proc"].send_signal(signal.SIGHUP)
+        p.stdin.close()
+        p.wait(30)
 
 
 def test_an_admin_acting_for_a_rep_has_only_the_reps_powers(team):
