@@ -64,6 +64,7 @@ void		 out_relative(time_t, time_t, char *, size_t);
 void		 out_json(json_t *);
 void		 out_notes(json_t *);
 const char	*out_str(json_t *, const char *, const char *);
+void		 out_followup_owners(int);
 void		 out_followup_prepare(json_t *);
 void		 out_followup_line(FILE *, json_t *, time_t);
 void		 out_followup_detail(FILE *, json_t *, time_t);

@@ -20,23 +20,39 @@ static int
 cmd_agenda_exec(struct client *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "tz",	required_argument,	NULL, 'z' },
-		{ NULL,	0,			NULL, 0 }
+		{ "tz",		required_argument,	NULL, 'z' },
+		{ "owner",	required_argument,	NULL, 'o' },
+		{ "all",	no_argument,		NULL, 'T' },
+		{ NULL,		0,			NULL, 0 }
 	};
 	json_t		*args, *r, *v;
 	char		*when, from[64], to[64];
 	size_t		 i;
 	time_t		 now = time(NULL);
-	int		 ch, rc, empty;
+	int		 ch, rc, empty, owners = 0;
 
 	args = json_object();
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (ch != 'z') {
+		switch (ch) {
+		case 'z':
+			json_object_set_new(args, "tz", json_string(optarg));
+			break;
+		case 'o':
+		case 'T':
+			if (json_object_get(args, "owner") != NULL) {
+				json_decref(args);
+				return cmd_usage_error(&cmd_agenda_entry,
+				    "give --owner or --all once");
+			}
+			json_object_set_new(args, "owner", json_string(
+			    ch == 'T' ? "*" : optarg));
+			owners = ch == 'T';
+			break;
+		default:
 			json_decref(args);
 			return cmd_usage_error(&cmd_agenda_entry,
 			    "unknown option");
 		}
-		json_object_set_new(args, "tz", json_string(optarg));
 	}
 	if (optind < argc) {
 		when = cmd_join(argc - optind, argv + optind);
@@ -57,6 +73,7 @@ cmd_agenda_exec(struct client *c, int argc, char **argv)
 		return 0;
 	}
 	empty = 1;
+	out_followup_owners(owners);
 	out_followup_prepare(json_object_get(r, "overdue"));
 	out_followup_prepare(json_object_get(r, "due"));
 	if (json_array_size(json_object_get(r, "overdue")) > 0) {
@@ -80,9 +97,10 @@ cmd_agenda_exec(struct client *c, int argc, char **argv)
 	if (json_array_size(json_object_get(r, "stale")) > 0) {
 		printf("\nStale (nothing planned, no news for a while):\n");
 		json_array_foreach(json_object_get(r, "stale"), i, v)
-			printf("%5lld  %s%s%s%s  [%s]\n", (long long)
+			printf("%5lld  %s%s%s%s%s%s  [%s]\n", (long long)
 			    json_integer_value(json_object_get(v, "id")),
-			    out_str(v, "name", "?"),
+			    owners ? out_str(v, "owner", "?") : "",
+			    owners ? ": " : "", out_str(v, "name", "?"),
 			    json_is_string(json_object_get(v, "company")) ?
 			    " (" : "", out_str(v, "company", ""),
 			    json_is_string(json_object_get(v, "company")) ?
@@ -94,12 +112,14 @@ cmd_agenda_exec(struct client *c, int argc, char **argv)
 
 const struct cmd_entry cmd_agenda_entry = {
 	"agenda",
-	"[today|tomorrow|week|WHEN] [--tz ZONE]",
+	"[today|tomorrow|week|WHEN] [--tz ZONE] [--owner USER | --all]",
 	"Show your overdue follow-ups (oldest first), then those due from now\n"
 	"to the end of today (the default), tomorrow, the next seven days, or "
 	"the\nlocal day that WHEN falls on (\"fri\", \"2026-11-27\"), by time "
 	"with\ncallbacks first; then the stale contacts: in an open stage, "
 	"nothing\nplanned and no news for a while.  Days are your local "
-	"calendar days.",
+	"calendar days.\n\nAdmins (root and the admin group) may see a "
+	"rep's agenda (--owner USER)\nor the whole team's (--all, each line "
+	"naming its rep).",
 	cmd_agenda_exec
 };

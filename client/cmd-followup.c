@@ -46,12 +46,14 @@ cmd_list_exec(struct client *c, int argc, char **argv)
 		{ "to",		required_argument,	NULL, 't' },
 		{ "limit",	required_argument,	NULL, 'l' },
 		{ "tz",		required_argument,	NULL, 'z' },
+		{ "owner",	required_argument,	NULL, 'o' },
+		{ "all",	no_argument,		NULL, 'T' },
 		{ NULL,		0,			NULL, 0 }
 	};
 	json_t		*args, *r, *v;
 	long long	 n;
 	size_t		 i;
-	int		 ch, rc;
+	int		 ch, rc, owners = 0;
 
 	args = json_object();
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -77,6 +79,17 @@ cmd_list_exec(struct client *c, int argc, char **argv)
 		case 'z':
 			json_object_set_new(args, "tz", json_string(optarg));
 			break;
+		case 'o':
+		case 'T':
+			if (json_object_get(args, "owner") != NULL) {
+				json_decref(args);
+				return cmd_usage_error(&cmd_list_entry,
+				    "give --owner or --all once");
+			}
+			json_object_set_new(args, "owner", json_string(
+			    ch == 'T' ? "*" : optarg));
+			owners = ch == 'T';
+			break;
 		default:
 			json_decref(args);
 			return cmd_usage_error(&cmd_list_entry,
@@ -97,6 +110,7 @@ cmd_list_exec(struct client *c, int argc, char **argv)
 	else if (json_array_size(json_object_get(r, "followups")) == 0)
 		printf("No follow-ups.\n");
 	else {
+		out_followup_owners(owners);
 		out_followup_prepare(json_object_get(r, "followups"));
 		json_array_foreach(json_object_get(r, "followups"), i, v)
 			out_followup_line(stdout, v, time(NULL));
@@ -250,11 +264,14 @@ const struct cmd_entry cmd_list_entry = {
 	"list",
 	"[--contact ID] [--status pending|done|cancelled|all] [--from WHEN] "
 	"[--to WHEN] [--limit N]\n"
-	"        [--tz ZONE|contact]",
+	"        [--owner USER | --all] [--tz ZONE|contact]",
 	"List your follow-ups by due time: pending ones unless --status says\n"
-	"otherwise, of one contact with --contact, due between --from and --to\n"
-	"(read in your zone, in ZONE, or with --contact in the contact's with\n"
-	"--tz contact), at most N (default 100, at most 1000).",
+	"otherwise, of one contact with --contact (that contact's owner's\n"
+	"follow-ups on it), due between --from and --to (read in your zone, in\n"
+	"ZONE, or with --contact in the contact's with --tz contact), at most N\n"
+	"(default 100, at most 1000).\n"
+	"\nAdmins (root and the admin group) may list a rep's follow-ups\n"
+	"(--owner USER) or the whole team's (--all, each line naming its rep).",
 	cmd_list_exec
 };
 const struct cmd_entry cmd_show_entry = {

@@ -16,7 +16,8 @@
 static int
 cmd_status_exec(struct client *c, int argc, char **argv)
 {
-	json_t		*r, *counts, *err;
+	json_t		*r, *counts, *err, *team, *rep;
+	size_t		 i;
 	char		 when[64], rel[32];
 	long long	 up;
 	int		 rc;
@@ -54,13 +55,32 @@ cmd_status_exec(struct client *c, int argc, char **argv)
 		out_relative(t, time(NULL), rel, sizeof rel);
 		printf("  next due   %s (%s)\n", when, rel);
 	}
+	team = json_object_get(r, "team");
+	if (json_is_object(team))
+		printf("  team       %lld reps, %lld contacts, %lld pending, "
+		    "%lld connections\n", (long long)json_integer_value(
+		    json_object_get(team, "reps")), (long long)
+		    json_integer_value(json_object_get(team, "contacts")),
+		    (long long)json_integer_value(json_object_get(team,
+		    "followups_pending")), (long long)json_integer_value(
+		    json_object_get(team, "connections")));
 	if (json_object_get(r, "outbox_backlog") != NULL)
-		printf("  outbox     %lld waiting, %lld given up, %lld hooks "
-		    "running\n", (long long)json_integer_value(
+		printf("  outbox     %s%lld waiting, %lld failing, %lld given "
+		    "up, %lld hooks running\n", strcmp(out_str(r,
+		    "delivery_scope", ""), "team") == 0 ? "the team's: " :
+		    "yours: ", (long long)json_integer_value(
 		    json_object_get(r, "outbox_backlog")), (long long)
 		    json_integer_value(json_object_get(r,
-		    "deliveries_failed")), (long long)json_integer_value(
-		    json_object_get(r, "hooks_running")));
+		    "deliveries_failing")), (long long)json_integer_value(
+		    json_object_get(r, "deliveries_failed")), (long long)
+		    json_integer_value(json_object_get(r, "hooks_running")));
+	json_array_foreach(json_object_get(r, "delivery_by_rep"), i, rep)
+		printf("    %-16s %lld waiting, %lld failing, %lld given up\n",
+		    out_str(rep, "rep", "?"), (long long)json_integer_value(
+		    json_object_get(rep, "backlog")), (long long)
+		    json_integer_value(json_object_get(rep, "failing")),
+		    (long long)json_integer_value(json_object_get(rep,
+		    "failed")));
 	err = json_object_get(r, "last_delivery_error");
 	if (json_is_object(err))
 		printf("  last error %s: %s\n", out_str(err, "at", "?"),
@@ -72,7 +92,9 @@ cmd_status_exec(struct client *c, int argc, char **argv)
 const struct cmd_entry cmd_status_entry = {
 	"status", "",
 	"Show whether followupd answers, its version and uptime, your counts\n"
-	"of contacts and follow-ups, your next due follow-up, and the state of\n"
-	"reminder delivery (the outbox backlog and the last delivery error).",
+	"of contacts and follow-ups, your next due follow-up, and the delivery\n"
+	"of your reminders (waiting, failing, given up, and the last error).\n"
+	"Admins (root and the admin group) see the team's counts and the\n"
+	"team's deliveries, with each rep whose deliveries wait or fail.",
 	cmd_status_exec
 };

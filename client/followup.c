@@ -54,9 +54,10 @@ usage(FILE *f)
 	fprintf(f, "\nEvery command has --help.  --json prints the daemon's "
 	    "result as JSON.\nThe daemon is found through --socket, "
 	    "$FOLLOWUP_SOCKET, your user socket,\nthen the system socket.  "
-	    "--as USER acts for that rep (root and the admin\ngroup only).  "
-	    "Exit status: 0 ok, 1 the daemon refused, 2 usage,\n3 no "
-	    "daemon.\n");
+	    "--as USER acts for that rep (root and the admin\ngroup only), "
+	    "exactly as the rep would: with the rep's records and\npowers, "
+	    "none of an admin's.  Exit status: 0 ok, 1 the daemon refused,\n"
+	    "2 usage, 3 no daemon.\n");
 }
 
 /* Say what is wrong with the command line and how to use it. */

@@ -106,6 +106,7 @@ out_notes(json_t *result)
 
 /* Lists: leave a column for "(15:00 yours)" (some line needs it). */
 static int	out_dual;
+static int	out_owners;	/* follow-up lines name their rep */
 
 /* Break t down in zone (an IANA name) rather than the reader's. */
 static int
@@ -181,6 +182,13 @@ out_time_dual(const char *zone, time_t t, char *buf, size_t len)
 		out_time(t, buf, len);
 }
 
+/* Does each follow-up line name its rep (a team's or a rep's list)? */
+void
+out_followup_owners(int on)
+{
+	out_owners = on;
+}
+
 /* Before a list: does any follow-up in it need the second time? */
 void
 out_followup_prepare(json_t *list)
@@ -218,8 +226,11 @@ out_followup_line(FILE *f, json_t *fu, time_t now)
 	second[0] = '\0';
 	if (dual)
 		snprintf(second, sizeof second, "(%s yours) ", yours);
-	fprintf(f, "%5lld  %-16s  %-*s%-14s %-9s %s%s%s\n",
-	    (long long)json_integer_value(json_object_get(fu, "id")), when,
+	fprintf(f, "%5lld  ", (long long)json_integer_value(json_object_get(fu,
+	    "id")));
+	if (out_owners)
+		fprintf(f, "%-12s  ", out_str(fu, "owner", "?"));
+	fprintf(f, "%-16s  %-*s%-14s %-9s %s%s%s\n", when,
 	    out_dual || dual ? 20 : 0, second, rel,
 	    strcmp(out_str(fu, "kind", ""), "callback") == 0 ?
 	    "CALLBACK" : "follow-up", out_str(fu, "contact_name", "?"),

@@ -116,6 +116,7 @@ conn_new(int fd, uid_t uid, gid_t gid, const char *user)
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 	TAILQ_INSERT_TAIL(&conn_all, c, entry);
 	conn_n++;
+	sched_status_changed();
 	log_debug("conn: new connection from %s (uid %lu)", c->user,
 	    (unsigned long)uid);
 	return c;
@@ -140,6 +141,7 @@ conn_free(struct conn *c)
 	events_unsubscribe(c->watch);
 	TAILQ_REMOVE(&conn_all, c, entry);
 	conn_n--;
+	sched_status_changed();
 	server_conn_closed(c->uid);
 	event_free(c->more_ev);
 	bufferevent_free(c->bev);

@@ -317,6 +317,8 @@ enum store_result store_contact_stale(struct store *, const char *,
 		     void *);
 enum store_result store_contact_counts(struct store *, const char *,
 		     time_t, json_t *);
+enum store_result store_team_counts(struct store *, int64_t *, int64_t *,
+		     int64_t *);
 
 /* store-interaction.c */
 typedef int	(*store_interaction_cb)(const struct fu_interaction *, void *);
@@ -441,8 +443,11 @@ enum store_result store_schedule_next(struct store *, time_t *, time_t *,
 enum store_result store_digest_due(struct store *, time_t, store_digest_cb,
 		     void *);
 enum store_result store_digest_set(struct store *, const char *, time_t);
-enum store_result store_outbox_stats(struct store *, json_t *);
-enum store_result store_outbox_health(struct store *, json_t *);
+enum store_result store_outbox_stats(struct store *, const char *, json_t *);
+enum store_result store_outbox_health(struct store *, const char *,
+		     json_t *);
+enum store_result store_outbox_last(struct store *, const char *, json_t *);
+enum store_result store_outbox_reps(struct store *, json_t *);
 
 /* objects.c */
 json_t		*contact_json(const struct fu_contact *);
@@ -594,18 +599,19 @@ void		 hooks_shutdown(void);
 void		 outbox_init(struct store *, const struct fu_config **);
 int		 outbox_claim(time_t);
 int		 outbox_dispatch(time_t);
-void		 outbox_status(struct store *, json_t *);
-const char	*outbox_last_error(void);
+void		 outbox_status(struct store *, const char *, json_t *);
 
 /* sched.c */
 void		 sched_init(struct event_base *, struct store *,
 		     const struct fu_config **);
 void		 sched_changed(void);
+void		 sched_status_changed(void);
 time_t		 sched_next_wakeup(void);
 void		 sched_free(void);
 
 /* sdnotify.c */
 void		 sdnotify_init(struct event_base *);
+int		 sdnotify_enabled(void);
 void		 sdnotify_ready(void);
 void		 sdnotify_reloading(void);
 void		 sdnotify_stopping(void);

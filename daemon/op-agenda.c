@@ -82,7 +82,10 @@ agenda_window(struct op_ctx *ctx, json_t *args, const char *zone,
 	return 0;
 }
 
-/* agenda: overdue, due in the window, and stale contacts. */
+/*
+ * agenda: overdue, due in the window, and stale contacts: the acting
+ * rep's, or for an admin a rep's or (owner "*") the whole team's.
+ */
 int
 op_agenda(struct op_ctx *ctx, json_t *args, json_t **result)
 {
@@ -94,7 +97,7 @@ op_agenda(struct op_ctx *ctx, json_t *args, json_t **result)
 	time_t				 from, to;
 	enum store_result		 r;
 
-	if (ops_owner_arg(ctx, args, 0, &owner) != 0 ||
+	if (ops_owner_arg(ctx, args, 1, &owner) != 0 ||
 	    ops_zone(ctx, args, NULL, &zone) != 0)
 		return -1;
 	if (agenda_window(ctx, args, zone, &from, &to) != 0) {

@@ -314,17 +314,53 @@ doctor_mail_address(struct op_ctx *ctx, json_t *checks)
 	fu_user_clear(&u);
 }
 
+/*
+ * Which reps' deliveries are failing, as "ana, ben" (admins only), or
+ * NULL.  Caller frees.
+ */
+static char *
+doctor_failing_reps(struct op_ctx *ctx)
+{
+	json_t	*obj = json_object(), *rep;
+	char	*list = NULL, *more;
+	size_t	 i;
+
+	if (store_outbox_reps(ctx->st, obj) == STORE_OK) {
+		json_array_foreach(json_object_get(obj, "delivery_by_rep"), i,
+		    rep) {
+			if (json_integer_value(json_object_get(rep,
+			    "failing")) == 0)
+				continue;
+			xasprintf(&more, "%s%s%s", list != NULL ? list : "",
+			    list != NULL ? ", " : "", json_string_value(
+			    json_object_get(rep, "rep")));
+			free(list);
+			list = more;
+		}
+	}
+	json_decref(obj);
+	return list;
+}
+
+/*
+ * The deliveries of the acting rep's notices, or for an admin (not acting
+ * for a rep) the team's: a rep is never failed, nor shown an error, for
+ * another rep's deliveries.
+ */
 static void
 doctor_delivery(struct op_ctx *ctx, json_t *checks)
 {
 	json_t		*obj = json_object();
-	const char	*retrying, *failed, *oldest;
+	const char	*retrying, *failed, *oldest, *owner;
+	const char	*whose = ctx->admin ? "the team's" : "your";
+	char		*reps = NULL;
 	time_t		 oldest_t = 0;
 	json_int_t	 backlog, gave_up;
 	struct tm	 tm;
 
-	if (store_outbox_stats(ctx->st, obj) != STORE_OK ||
-	    store_outbox_health(ctx->st, obj) != STORE_OK) {
+	owner = ctx->admin ? NULL : ctx->user;
+	if (store_outbox_stats(ctx->st, owner, obj) != STORE_OK ||
+	    store_outbox_health(ctx->st, owner, obj) != STORE_OK) {
 		doctor_add(checks, "deliveries", DOCTOR_FAIL, "see the "
 		    "daemon's log", "cannot read the outbox");
 		json_decref(obj);
@@ -340,34 +376,44 @@ doctor_delivery(struct op_ctx *ctx, json_t *checks)
 	if (oldest != NULL && strptime(oldest, "%Y-%m-%dT%H:%M:%SZ", &tm) !=
 	    NULL)
 		oldest_t = timegm(&tm);
+	if (ctx->admin && retrying != NULL)
+		reps = doctor_failing_reps(ctx);
 
-	if (retrying != NULL)
+	if (retrying != NULL && ctx->admin)
 		doctor_add(checks, "last delivery", DOCTOR_FAIL, "see "
 		    "journalctl -u followupd; the daemon retries by itself "
-		    "once the cause is fixed", "a delivery is failing and "
-		    "being retried: %s", retrying);
+		    "once the cause is fixed", "deliveries for %s are failing "
+		    "and being retried: %s", reps != NULL ? reps : "a rep",
+		    retrying);
+	else if (retrying != NULL)
+		doctor_add(checks, "last delivery", DOCTOR_FAIL, "see "
+		    "journalctl -u followupd or ask an admin; the daemon "
+		    "retries by itself once the cause is fixed", "a delivery "
+		    "of your notices is failing and being retried: %s",
+		    retrying);
 	else if (json_is_null(json_object_get(obj, "last_hook_delivery")))
 		doctor_add(checks, "last delivery", DOCTOR_OK, NULL,
-		    "no hook has delivered anything yet");
+		    "no hook has delivered %s notices yet", whose);
 	else
 		doctor_add(checks, "last delivery", DOCTOR_OK, NULL,
-		    "the last hook delivery succeeded at %s",
-		    json_string_value(json_object_get(obj,
+		    "the last hook delivery of %s notices succeeded at %s",
+		    whose, json_string_value(json_object_get(obj,
 		    "last_hook_delivery")));
 
 	if (oldest_t != 0 && ctx->now - oldest_t > DOCTOR_BACKLOG_LATE)
 		doctor_add(checks, "backlog", DOCTOR_FAIL, "fix the failing "
 		    "delivery above; waiting notices go out when it works",
-		    "%lld deliveries waiting, the oldest since %s",
-		    (long long)backlog, oldest);
+		    "%lld of %s deliveries waiting, the oldest since %s",
+		    (long long)backlog, whose, oldest);
 	else if (gave_up > 0)
 		doctor_add(checks, "backlog", DOCTOR_WARN, "see journalctl "
-		    "-u followupd for what was not delivered", "%lld "
+		    "-u followupd for what was not delivered", "%lld of %s "
 		    "deliveries were given up after retrying; the last: %s",
-		    (long long)gave_up, failed != NULL ? failed : "?");
+		    (long long)gave_up, whose, failed != NULL ? failed : "?");
 	else
-		doctor_add(checks, "backlog", DOCTOR_OK, NULL, "%lld "
-		    "deliveries waiting", (long long)backlog);
+		doctor_add(checks, "backlog", DOCTOR_OK, NULL, "%lld of %s "
+		    "deliveries waiting", (long long)backlog, whose);
+	free(reps);
 	json_decref(obj);
 }
 

@@ -457,7 +457,11 @@ followup_list_cb(const struct fu_followup *f, void *arg)
 	return 0;
 }
 
-/* followup.list: the caller's follow-ups by due time. */
+/*
+ * followup.list: the caller's follow-ups by due time (or a rep's, or the
+ * team's, for an admin); with a contact and no owner, that contact's
+ * owner's.
+ */
 int
 op_followup_list(struct op_ctx *ctx, json_t *args, json_t **result)
 {
@@ -490,6 +494,10 @@ op_followup_list(struct op_ctx *ctx, json_t *args, json_t **result)
 	flt.contact_id = ops_int(args, "contact", 0);
 	if (flt.contact_id != 0 && ops_contact(ctx, flt.contact_id, &c) != 0)
 		return -1;
+	/* A contact named (and visible) speaks for its owner: an admin's
+	 * list of a rep's contact is the rep's follow-ups on it. */
+	if (flt.contact_id != 0 && ops_str(args, "owner") == NULL)
+		flt.owner = c.owner;
 	if (ops_zone(ctx, args, flt.contact_id != 0 ? &c : NULL, &zone) != 0)
 		goto out;
 	if (ops_str(args, "from") != NULL &&

@@ -54,12 +54,17 @@ op_meta_database(void)
 	return meta_database != NULL ? meta_database : "";
 }
 
-/* status: uptime, the caller's counts and next due follow-up. */
+/*
+ * status: uptime, the caller's counts and next due follow-up, and the
+ * delivery of the caller's notices.  An admin (not acting for a rep) gets
+ * the team's counts and deliveries too, and each rep's delivery trouble.
+ */
 int
 op_status(struct op_ctx *ctx, json_t *args, json_t **result)
 {
 	json_t			*counts;
 	time_t			 next;
+	int64_t			 reps, contacts, pending;
 	enum store_result	 r;
 
 	counts = json_object();
@@ -82,6 +87,15 @@ op_status(struct op_ctx *ctx, json_t *args, json_t **result)
 	    "next_due", when_json_or_null(next),
 	    "next_wakeup", when_json_or_null(sched_next_wakeup()),
 	    "watchers", events_count());
-	outbox_status(ctx->st, *result);
+	if (ctx->admin && store_team_counts(ctx->st, &reps, &contacts,
+	    &pending) == STORE_OK)
+		json_object_set_new(*result, "team", json_pack(
+		    "{s:I s:I s:I s:i}", "reps", (json_int_t)reps,
+		    "contacts", (json_int_t)contacts,
+		    "followups_pending", (json_int_t)pending,
+		    "connections", conn_count()));
+	outbox_status(ctx->st, ctx->admin ? NULL : ctx->user, *result);
+	json_object_set_new(*result, "delivery_scope",
+	    json_string(ctx->admin ? "team" : "yours"));
 	return 0;
 }

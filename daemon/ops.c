@@ -529,7 +529,10 @@ ops_check_args(struct op_ctx *ctx, enum fu_op op, json_t *args)
 
 /*
  * A request with "as" runs for that user, exactly as if they had sent it:
- * only admins may.  Set ctx->user and ctx->scope.
+ * only admins may, and for that request they see only that user's records
+ * and have no admin powers (no team view, other reps' ids, backup or
+ * reassign).  "as" naming the caller changes nothing.  Set ctx->user,
+ * ctx->scope and ctx->admin (the caller restores ctx->admin after).
  */
 static int
 ops_act_as(struct op_ctx *ctx, json_t *as)
@@ -543,18 +546,17 @@ ops_act_as(struct op_ctx *ctx, json_t *as)
 	if (!json_is_string(as) || *(name = json_string_value(as)) == '\0')
 		return reply_error(ctx, FU_ERR_BAD_REQUEST,
 		    "\"as\" must be a user name");
-	if (strcmp(name, ctx->caller) == 0) {
-		ctx->scope = ctx->caller;
+	if (strcmp(name, ctx->caller) == 0)
 		return 0;
-	}
 	if (!ctx->admin)
 		return reply_error(ctx, FU_ERR_FORBIDDEN, "only root and "
 		    "members of the admin group may act for another user");
 	if (!auth_user_exists(name))
 		return reply_error(ctx, FU_ERR_NOT_FOUND, "there is no user "
 		    "\"%.64s\"", name);
-	ctx->user = json_string_value(as);
+	ctx->user = name;
 	ctx->scope = ctx->user;
+	ctx->admin = 0;
 	return 0;
 }
 
@@ -602,9 +604,10 @@ ops_run_line(struct op_ctx *ctx, const char *line, size_t len, int *is_write)
 	json_error_t		 jerr;
 	const char		*key;
 	json_t			*v;
-	int			 op = -1, rc;
+	int			 op = -1, rc, admin;
 	enum store_result	 r;
 
+	admin = ctx->admin;
 	*is_write = 0;
 	ctx->discard = 0;
 	ctx->err = FU_ERR_NONE;
@@ -697,6 +700,7 @@ out:
 	ctx->notes = NULL;
 	free(ctx->errmsg);
 	ctx->errmsg = NULL;
+	ctx->admin = admin;
 	json_decref(req);
 	return reply;
 }

@@ -78,9 +78,6 @@ static struct store		*outbox_store;
 static const struct fu_config	**outbox_cfp;
 static struct outbox_run	*outbox_runs;
 static time_t			 outbox_started;
-static char			*outbox_error;
-static time_t			 outbox_error_at;
-static time_t			 outbox_sent_at;
 
 /* Set up the outbox on the store and the (reloadable) configuration. */
 void
@@ -96,21 +93,6 @@ static int
 outbox_is_late(time_t fire, time_t now)
 {
 	return fire < outbox_started || now - fire > OUTBOX_LATE_SLACK;
-}
-
-/* The last delivery error since start, or NULL. Borrowed. */
-const char *
-outbox_last_error(void)
-{
-	return outbox_error;
-}
-
-static void
-outbox_set_error(const char *error, time_t now)
-{
-	free(outbox_error);
-	outbox_error = xstrdup(error);
-	outbox_error_at = now;
 }
 
 /* The rep as notices show them: name, email and effective zone. */
@@ -583,7 +565,6 @@ outbox_journal(const struct outbox_item *it, time_t now)
 		    json_object_get(notice, "count")));
 	events_publish(it->owner, it->kind, notice);
 	json_decref(notice);
-	outbox_sent_at = now;
 }
 
 /* A message id stable for this group of notices. Caller frees. */
@@ -733,13 +714,10 @@ outbox_hook_done_cb(int ok, const char *error, void *arg)
 			    attempts, delay);
 	}
 	store_write_end(outbox_store, 1);
-	if (ok) {
-		outbox_sent_at = now;
+	if (ok)
 		log_info("outbox: %s delivered %zu notice%s for %s",
 		    run->channel + strlen(OUTBOX_HOOK_PREFIX), run->n,
 		    run->n == 1 ? "" : "s", run->items[0].owner);
-	} else
-		outbox_set_error(error, now);
 out:
 	outbox_items_free(run->items, run->n);
 	free(run->channel);
@@ -764,17 +742,19 @@ outbox_hook_configured(const char *command)
 /*
  * Start the hook of channel for items[0..n) (one rep, one minute): the
  * notices travel as one message.  Return 0 if it started (the run owns
- * the items then), 1 if the hook cap is reached, -1 if it could not start.
+ * the items then), 1 if the hook cap is reached, -1 if it could not start
+ * (*cause says why; caller frees).
  */
 static int
-outbox_hook_start(struct outbox_item *items, size_t n, time_t now)
+outbox_hook_start(struct outbox_item *items, size_t n, time_t now,
+    char **cause)
 {
 	const struct fu_config	*cf = *outbox_cfp;
 	const char		*command = items[0].channel +
 				    strlen(OUTBOX_HOOK_PREFIX);
 	struct outbox_run	*run;
 	json_t			*message, *notices, *notice;
-	char			*id, *input, *cause, **env;
+	char			*id, *input, **env;
 	size_t			 i;
 	int			 rc;
 
@@ -796,7 +776,7 @@ outbox_hook_start(struct outbox_item *items, size_t n, time_t now)
 	run->items = items;
 	run->n = n;
 	rc = hooks_spawn(command, env, input, strlen(input),
-	    cf->hook_timeout, outbox_hook_done_cb, run, &cause);
+	    cf->hook_timeout, outbox_hook_done_cb, run, cause);
 	outbox_env_free(env);
 	free(input);
 	free(id);
@@ -804,9 +784,7 @@ outbox_hook_start(struct outbox_item *items, size_t n, time_t now)
 	if (rc != 0) {
 		free(run->channel);
 		free(run);
-		outbox_set_error(cause, now);
-		log_warnx("hooks: %s", cause);
-		free(cause);
+		log_warnx("hooks: %s", *cause);
 		return -1;
 	}
 	run->next = outbox_runs;
@@ -836,6 +814,7 @@ outbox_dispatch(time_t now)
 	const struct fu_config	*cf = *outbox_cfp;
 	struct outbox_collect	 c;
 	struct outbox_item	*group;
+	char			*cause;
 	size_t			 i, j, k;
 	int			 handled = 0, rc, attempts;
 	time_t			 retry;
@@ -885,7 +864,8 @@ outbox_dispatch(time_t now)
 		/* The run takes its own copy of the group. */
 		group = xcalloc(j - i, sizeof *group);
 		memcpy(group, &c.items[i], (j - i) * sizeof *group);
-		rc = outbox_hook_start(group, j - i, now);
+		cause = NULL;
+		rc = outbox_hook_start(group, j - i, now, &cause);
 		if (rc == 0) {
 			for (k = i; k < j; k++)
 				memset(&c.items[k], 0, sizeof c.items[k]);
@@ -901,26 +881,43 @@ outbox_dispatch(time_t now)
 			store_delivery_set(outbox_store, c.items[k].outbox_id,
 			    c.items[k].channel, now - c.items[k].fire_at >=
 			    cf->hook_give_up ? "failed" : "pending", attempts,
-			    retry, outbox_error, now);
+			    retry, cause, now);
 		}
+		free(cause);
 	}
 	store_write_end(outbox_store, 1);
 	outbox_items_free(c.items, c.n);
 	return handled;
 }
 
-/* Add the outbox's state in store st to a status reply. */
-void
-outbox_status(struct store *st, json_t *obj)
+/* How many hook runs are delivering owner's notices (NULL: anyone's). */
+static int
+outbox_runs_of(const char *owner)
 {
-	store_outbox_stats(st, obj);
-	json_object_set_new(obj, "hooks_running", json_integer(hooks_running()));
-	json_object_set_new(obj, "last_delivery", when_json_or_null(
-	    outbox_sent_at));
-	if (outbox_error != NULL)
-		json_object_set_new(obj, "last_delivery_error", json_pack(
-		    "{s:o s:s}", "at", when_json(outbox_error_at), "error",
-		    outbox_error));
-	else
-		json_object_set_new(obj, "last_delivery_error", json_null());
+	struct outbox_run	*run;
+	int			 n = 0;
+
+	if (owner == NULL)
+		return hooks_running();
+	for (run = outbox_runs; run != NULL; run = run->next) {
+		if (strcmp(run->items[0].owner, owner) == 0)
+			n++;
+	}
+	return n;
+}
+
+/*
+ * Add to a status reply the state of owner's deliveries, or with owner
+ * NULL the team's (and each rep's with deliveries waiting or given up):
+ * a rep never reads another rep's errors, which name their addresses.
+ */
+void
+outbox_status(struct store *st, const char *owner, json_t *obj)
+{
+	store_outbox_stats(st, owner, obj);
+	store_outbox_last(st, owner, obj);
+	json_object_set_new(obj, "hooks_running",
+	    json_integer(outbox_runs_of(owner)));
+	if (owner == NULL)
+		store_outbox_reps(st, obj);
 }

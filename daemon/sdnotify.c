@@ -48,6 +48,15 @@ sdnotify_init(struct event_base *base)
 	    (unsigned long long)(usec / 1000));
 }
 
+/* Is there a systemd (or a test) listening?  Off it, status is not built. */
+int
+sdnotify_enabled(void)
+{
+	const char	*e = getenv("NOTIFY_SOCKET");
+
+	return e != NULL && *e != '\0';
+}
+
 /* The store is open and the socket listens. */
 void
 sdnotify_ready(void)

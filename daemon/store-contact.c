@@ -72,6 +72,15 @@ const struct store_sql store_contact_sql[] = {
 	  "  WHERE f.contact_id = c.id AND f.status = 'pending') "
 	  "ORDER BY coalesce(c.last_activity_at, c.created_at), c.id "
 	  "LIMIT ?4" },
+	{ STMT_CONTACT_STALE_ALL,	/* the team's: ?1 is NULL */
+	  "SELECT " CONTACT_COLUMNS " FROM contacts c "
+	  "WHERE ?1 IS NULL AND c.archived_at IS NULL "
+	  "AND c.stage IN (SELECT value FROM json_each(?2)) "
+	  "AND coalesce(c.last_activity_at, c.created_at) < ?3 "
+	  "AND NOT EXISTS (SELECT 1 FROM followups f "
+	  "  WHERE f.contact_id = c.id AND f.status = 'pending') "
+	  "ORDER BY coalesce(c.last_activity_at, c.created_at), c.id "
+	  "LIMIT ?4" },
 	{ STMT_CONTACT_TOUCH,
 	  "UPDATE contacts SET last_activity_at = "
 	  "max(coalesce(last_activity_at, 0), ?2) WHERE id = ?1" },
@@ -94,6 +103,10 @@ const struct store_sql store_contact_sql[] = {
 	  "WHERE owner = ?1), 0), "
 	  "(SELECT count(*) FROM followups "
 	  "WHERE owner = ?1 AND status = 'pending' AND due_at < ?2)" },
+	/* The team's, summed from the same table: a few rows, one per rep. */
+	{ STMT_COUNT_TEAM,
+	  "SELECT coalesce(sum(contacts > 0), 0), coalesce(sum(contacts), 0), "
+	  "coalesce(sum(pending), 0) FROM owner_counts" },
 	{ STMT_COUNT, NULL }
 };
 
@@ -393,15 +406,17 @@ store_contact_find_email(struct store *st, const char *owner,
 }
 
 /*
- * Call cb for owner's stale contacts: in an open stage, not archived, with
- * no pending follow-up and no activity since cf->stale_after before now.
+ * Call cb for owner's stale contacts (owner NULL: the team's): in an open
+ * stage, not archived, with no pending follow-up and no activity since
+ * cf->stale_after before now.
  */
 enum store_result
 store_contact_stale(struct store *st, const char *owner,
     const struct fu_config *cf, time_t now, int limit, store_contact_cb cb,
     void *arg)
 {
-	sqlite3_stmt		*s = store_stmt(st, STMT_CONTACT_STALE);
+	sqlite3_stmt		*s = store_stmt(st, owner != NULL ?
+				    STMT_CONTACT_STALE : STMT_CONTACT_STALE_ALL);
 
 	store_bind_stale(s, owner, cf, now, limit);
 	return store_contact_each(st, s, cb, arg);
@@ -450,5 +465,26 @@ store_contact_counts(struct store *st, const char *owner, time_t now,
 	json_object_set_new(obj, "interactions", json_integer(interactions));
 	json_object_set_new(obj, "followups_pending", json_integer(pending));
 	json_object_set_new(obj, "overdue", json_integer(overdue));
+	return STORE_OK;
+}
+
+/*
+ * The team's counts, for the line systemd shows: reps with live contacts,
+ * live contacts and pending follow-ups.  Cheap at any size: it sums the
+ * per-rep counts the triggers keep.
+ */
+enum store_result
+store_team_counts(struct store *st, int64_t *reps, int64_t *contacts,
+    int64_t *pending)
+{
+	sqlite3_stmt	*s = store_stmt(st, STMT_COUNT_TEAM);
+	int		 rc;
+
+	if ((rc = store_step(st, s)) != SQLITE_ROW)
+		return store_fail(st, s, rc);
+	*reps = sqlite3_column_int64(s, 0);
+	*contacts = sqlite3_column_int64(s, 1);
+	*pending = sqlite3_column_int64(s, 2);
+	store_done(s);
 	return STORE_OK;
 }

@@ -38,9 +38,16 @@ const struct store_sql store_outbox_sql[] = {
 	  "JOIN outbox o ON o.id = d.outbox_id "
 	  "WHERE d.status = 'pending' AND d.next_at <= ?1 "
 	  "ORDER BY d.channel, o.owner, o.fire_at, d.outbox_id LIMIT ?2" },
+	/*
+	 * A delivery keeps its last error and its time: a retry under way
+	 * (no error yet) or one that succeeds leaves them, so a rep can
+	 * still read what went wrong and when.
+	 */
 	{ STMT_DELIVERY_SET,
 	  "UPDATE deliveries SET status = ?3, attempts = ?4, next_at = ?5, "
-	  "last_error = ?6, sent_at = ?7 "
+	  "last_error = coalesce(?6, last_error), "
+	  "error_at = CASE WHEN ?6 IS NULL THEN error_at ELSE ?8 END, "
+	  "sent_at = ?7 "
 	  "WHERE outbox_id = ?1 AND channel = ?2" },
 	{ STMT_NEXT_NOTICE,
 	  "SELECT min(notice_at) FROM followups WHERE notice_at IS NOT NULL" },
@@ -54,19 +61,50 @@ const struct store_sql store_outbox_sql[] = {
 	  "WHERE digest_at IS NULL OR digest_at <= ?1" },
 	{ STMT_DIGEST_SET,
 	  "UPDATE users SET digest_at = ?2 WHERE name = ?1" },
+	/*
+	 * The queries below are a rep's (?1) or, with ?1 NULL, the team's.
+	 * They start from the few deliveries waiting or given up (partial
+	 * indexes), then look up each one's owner, whatever the history.
+	 */
+#define OUTBOX_OF_OWNER \
+	"deliveries d CROSS JOIN outbox o ON o.id = d.outbox_id WHERE " \
+	"(?1 IS NULL OR o.owner = ?1) AND "
 	{ STMT_OUTBOX_STATS,
-	  "SELECT (SELECT count(*) FROM deliveries WHERE status = 'pending'), "
-	  "(SELECT count(*) FROM deliveries WHERE status = 'failed')" },
+	  "SELECT (SELECT count(*) FROM " OUTBOX_OF_OWNER
+	  "  d.status = 'pending'), "
+	  "(SELECT count(*) FROM " OUTBOX_OF_OWNER "d.status = 'failed'), "
+	  "(SELECT count(*) FROM " OUTBOX_OF_OWNER
+	  "  d.status = 'pending' AND d.last_error IS NOT NULL)" },
 	{ STMT_OUTBOX_HEALTH,
-	  "SELECT (SELECT min(o.fire_at) FROM deliveries d "
-	  "  JOIN outbox o ON o.id = d.outbox_id WHERE d.status = 'pending'), "
-	  "(SELECT max(sent_at) FROM deliveries "
-	  "  WHERE status = 'sent' AND channel LIKE 'hook:%'), "
-	  "(SELECT last_error FROM deliveries "
-	  "  WHERE status = 'pending' AND last_error IS NOT NULL "
-	  "  ORDER BY next_at LIMIT 1), "
-	  "(SELECT last_error FROM deliveries WHERE status = 'failed' "
-	  "  ORDER BY outbox_id DESC LIMIT 1)" },
+	  "SELECT (SELECT min(o.fire_at) FROM " OUTBOX_OF_OWNER
+	  "  d.status = 'pending'), "
+	  "(SELECT max(d.sent_at) FROM " OUTBOX_OF_OWNER
+	  "  d.sent_at IS NOT NULL AND d.status = 'sent' "
+	  "  AND d.channel LIKE 'hook:%'), "
+	  "(SELECT d.last_error FROM " OUTBOX_OF_OWNER
+	  "  d.status = 'pending' AND d.last_error IS NOT NULL "
+	  "  ORDER BY d.next_at LIMIT 1), "
+	  "(SELECT d.last_error FROM " OUTBOX_OF_OWNER "d.status = 'failed' "
+	  "  ORDER BY d.outbox_id DESC LIMIT 1)" },
+	{ STMT_OUTBOX_LAST_ERROR,
+	  "SELECT d.last_error, d.error_at FROM " OUTBOX_OF_OWNER
+	  "d.error_at IS NOT NULL "
+	  "ORDER BY d.error_at DESC, d.outbox_id DESC LIMIT 1" },
+	{ STMT_OUTBOX_LAST_SENT,
+	  "SELECT max(sent_at) FROM deliveries WHERE sent_at IS NOT NULL" },
+	{ STMT_OUTBOX_LAST_SENT_OWNER,
+	  "SELECT max(d.sent_at) FROM outbox o "
+	  "JOIN deliveries d ON d.outbox_id = o.id WHERE o.owner = ?1" },
+	{ STMT_OUTBOX_REPS,
+	  "SELECT owner, sum(p), sum(e), sum(f) FROM ("
+	  "  SELECT o.owner AS owner, 1 AS p, d.last_error IS NOT NULL AS e, "
+	  "  0 AS f FROM deliveries d CROSS JOIN outbox o "
+	  "  ON o.id = d.outbox_id WHERE d.status = 'pending' "
+	  "  UNION ALL "
+	  "  SELECT o.owner, 0, 0, 1 FROM deliveries d CROSS JOIN outbox o "
+	  "  ON o.id = d.outbox_id WHERE d.status = 'failed') "
+	  "GROUP BY owner ORDER BY owner" },
+#undef OUTBOX_OF_OWNER
 	{ STMT_COUNT, NULL }
 };
 
@@ -247,6 +285,7 @@ store_delivery_set(struct store *st, int64_t outbox_id, const char *channel,
 	sqlite3_bind_int64(s, 5, next_at);
 	store_bind_text(s, 6, error);
 	store_bind_time(s, 7, strcmp(status, "sent") == 0 ? now : 0);
+	sqlite3_bind_int64(s, 8, now);
 	if ((rc = store_step(st, s)) != SQLITE_DONE)
 		return store_fail(st, s, rc);
 	store_done(s);
@@ -354,35 +393,44 @@ store_digest_set(struct store *st, const char *name, time_t at)
 	return STORE_OK;
 }
 
-/* Set the outbox's backlog and given-up deliveries in obj. */
+/*
+ * Set in obj the deliveries of owner (NULL: the team's) waiting
+ * (outbox_backlog), failing and waiting for a retry (deliveries_failing)
+ * and given up (deliveries_failed).
+ */
 enum store_result
-store_outbox_stats(struct store *st, json_t *obj)
+store_outbox_stats(struct store *st, const char *owner, json_t *obj)
 {
 	sqlite3_stmt	*s = store_stmt(st, STMT_OUTBOX_STATS);
 	int		 rc;
 
+	store_bind_text(s, 1, owner);
 	if ((rc = store_step(st, s)) != SQLITE_ROW)
 		return store_fail(st, s, rc);
 	json_object_set_new(obj, "outbox_backlog",
 	    json_integer(sqlite3_column_int64(s, 0)));
 	json_object_set_new(obj, "deliveries_failed",
 	    json_integer(sqlite3_column_int64(s, 1)));
+	json_object_set_new(obj, "deliveries_failing",
+	    json_integer(sqlite3_column_int64(s, 2)));
 	store_done(s);
 	return STORE_OK;
 }
 
 /*
- * What followup doctor reports of delivery: when the oldest notice still
- * waiting was due, when a hook last delivered, the error of a delivery
- * being retried, and of the last one given up.
+ * What followup doctor reports of owner's deliveries (NULL: the team's):
+ * when the oldest notice still waiting was due, when a hook last
+ * delivered, the error of a delivery being retried, and of the last one
+ * given up.
  */
 enum store_result
-store_outbox_health(struct store *st, json_t *obj)
+store_outbox_health(struct store *st, const char *owner, json_t *obj)
 {
 	sqlite3_stmt	*s = store_stmt(st, STMT_OUTBOX_HEALTH);
 	char		*retrying, *failed;
 	int		 rc;
 
+	store_bind_text(s, 1, owner);
 	if ((rc = store_step(st, s)) != SQLITE_ROW)
 		return store_fail(st, s, rc);
 	retrying = store_col_text(s, 2);
@@ -398,5 +446,72 @@ store_outbox_health(struct store *st, json_t *obj)
 	free(retrying);
 	free(failed);
 	store_done(s);
+	return STORE_OK;
+}
+
+/*
+ * Set in obj when owner's notices (NULL: the team's) last went out on any
+ * channel (last_delivery, or null), and their latest delivery error
+ * (last_delivery_error: null, or {"at", "error"}).
+ */
+enum store_result
+store_outbox_last(struct store *st, const char *owner, json_t *obj)
+{
+	sqlite3_stmt	*s;
+	char		*error;
+	time_t		 at;
+	int		 rc;
+
+	s = store_stmt(st, owner != NULL ? STMT_OUTBOX_LAST_SENT_OWNER :
+	    STMT_OUTBOX_LAST_SENT);
+	if (owner != NULL)
+		store_bind_text(s, 1, owner);
+	if ((rc = store_step(st, s)) != SQLITE_ROW)
+		return store_fail(st, s, rc);
+	json_object_set_new(obj, "last_delivery",
+	    when_json_or_null(store_col_time(s, 0)));
+	store_done(s);
+
+	s = store_stmt(st, STMT_OUTBOX_LAST_ERROR);
+	store_bind_text(s, 1, owner);
+	rc = store_step(st, s);
+	if (rc == SQLITE_ROW) {
+		error = store_col_text(s, 0);
+		at = store_col_time(s, 1);
+		json_object_set_new(obj, "last_delivery_error", json_pack(
+		    "{s:o s:s}", "at", when_json(at), "error",
+		    error != NULL ? error : ""));
+		free(error);
+	} else if (rc == SQLITE_DONE)
+		json_object_set_new(obj, "last_delivery_error", json_null());
+	else
+		return store_fail(st, s, rc);
+	store_done(s);
+	return STORE_OK;
+}
+
+/*
+ * Set delivery_by_rep in obj: for each rep with deliveries waiting or
+ * given up, {"rep", "backlog", "failing", "failed"}, by name.  For admins.
+ */
+enum store_result
+store_outbox_reps(struct store *st, json_t *obj)
+{
+	sqlite3_stmt	*s = store_stmt(st, STMT_OUTBOX_REPS);
+	json_t		*reps = json_array();
+	int		 rc;
+
+	while ((rc = store_step(st, s)) == SQLITE_ROW)
+		json_array_append_new(reps, json_pack("{s:s s:I s:I s:I}",
+		    "rep", (const char *)sqlite3_column_text(s, 0),
+		    "backlog", (json_int_t)sqlite3_column_int64(s, 1),
+		    "failing", (json_int_t)sqlite3_column_int64(s, 2),
+		    "failed", (json_int_t)sqlite3_column_int64(s, 3)));
+	if (rc != SQLITE_DONE) {
+		json_decref(reps);
+		return store_fail(st, s, rc);
+	}
+	store_done(s);
+	json_object_set_new(obj, "delivery_by_rep", reps);
 	return STORE_OK;
 }

@@ -277,6 +277,19 @@ static const char *const store_migrations[] = {
 	"CREATE INDEX promises_due ON promises (due_at);"
 	"CREATE INDEX followups_missed ON followups (missed_due_at)"
 	"  WHERE missed_due_at IS NOT NULL;",
+
+	/*
+	 * 8: each rep sees only their own deliveries' trouble.  A delivery
+	 * keeps its last error and when it happened (a retry that is under
+	 * way, or succeeds, does not erase it), so a rep's last error is read
+	 * from their own rows; the indexes find the latest error and the
+	 * latest delivery without reading every delivery ever made.
+	 */
+	"ALTER TABLE deliveries ADD COLUMN error_at INTEGER;"
+	"CREATE INDEX deliveries_error ON deliveries (error_at)"
+	"  WHERE error_at IS NOT NULL;"
+	"CREATE INDEX deliveries_sent ON deliveries (sent_at)"
+	"  WHERE sent_at IS NOT NULL;",
 };
 #define STORE_SCHEMA_VERSION \
 	((int)(sizeof store_migrations / sizeof store_migrations[0]))

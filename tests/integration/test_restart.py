@@ -1,10 +1,13 @@
 """Durability: a clean restart keeps everything, kill -9 right after
-acknowledged writes loses none, and a database from the future or a file
+acknowledged writes loses none, nor does SIGTERM while eight clients are
+writing (and the daemon exits 0), and a database from the future or a file
 that is not a database is refused with a clear error, never replaced."""
 
 import json
+import signal
 import sqlite3
 import threading
+import time
 
 from fu import Conn
 
@@ -62,6 +65,68 @@ def test_kill9_after_acknowledged_writes_loses_none(daemon):
     db = sqlite3.connect(daemon.db)
     assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     db.close()
+
+
+def test_sigterm_while_eight_clients_write_keeps_every_acknowledged_write(
+        daemon):
+    cid = daemon.call("contact.add", name="Busy")["contact"]["id"]
+    acked = []
+    lock = threading.Lock()
+    go = threading.Barrier(9)
+
+    def writer(n):
+        c = daemon.connect(timeout=30)
+        go.wait()
+        i = 0
+        try:
+            while True:
+                # Ten requests in flight at a time, until the daemon goes.
+                c.send(b"".join(json.dumps({
+                    "id": i + k, "op": "followup.add",
+                    "args": {"contact": cid, "due": "2030-01-01T10:00:00Z",
+                             "reason": "w%d-%d" % (n, i + k)}}).encode() +
+                    b"\n" for k in range(10)))
+                for _ in range(10):
+                    line = c.line()
+                    if not line:
+                        return
+                    r = json.loads(line)
+                    if r["ok"]:
+                        with lock:
+                            acked.append(r["result"]["followup"]["id"])
+                i += 10
+        except OSError:
+            return     # reset or broken pipe: the daemon has gone
+        finally:
+            c.close()
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    go.wait()
+    time.sleep(1)
+    with lock:
+        before = len(acked)
+    daemon.proc.send_signal(signal.SIGTERM)
+    rc = daemon.proc.wait(60)
+    daemon.proc = None
+    daemon.logf.close()
+    for t in threads:
+        t.join(60)
+        assert not t.is_alive()
+    # It stopped cleanly, in the middle of the writing.
+    assert rc == 0, daemon.log.read_text()[-3000:]
+    assert before > 0 and len(acked) >= before
+    daemon.start()
+    db = sqlite3.connect(daemon.db)
+    stored = {r[0] for r in db.execute(
+        "SELECT id FROM followups WHERE contact_id = ?", (cid,))}
+    assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    db.close()
+    missing = set(acked) - stored
+    assert not missing, "%d acknowledged writes lost" % len(missing)
+    # And the daemon serves them after the restart.
+    assert daemon.call("followup.get", id=max(acked))["followup"][
+        "contact_id"] == cid
 
 
 def test_database_from_a_newer_followupd_is_refused(daemon):

@@ -1,7 +1,9 @@
 """followupd as a systemd service: what make install places, the units as
 systemd-analyze reads them, the sysusers/tmpfiles snippets applied to a
 scratch root, socket activation through systemd-socket-activate, the
-sd_notify messages on a test NOTIFY_SOCKET, and the bash completion.
+sd_notify messages on a test NOTIFY_SOCKET (STATUS= with counts that follow
+records and connections, rate-limited, and no delivery error text), and
+the bash completion.
 
 Bad input tried: a config file with errors on two lines (--check-config
 names the first, by line), SIGHUP with a broken config (the old one
@@ -18,7 +20,7 @@ import time
 
 import pytest
 
-from fu import FOLLOWUP, FOLLOWUPD, SRCDIR, WRAPPER
+from fu import FOLLOWUP, FOLLOWUPD, SRCDIR, WRAPPER, Conn
 
 BUILDDIR = os.environ.get("FU_BUILDDIR",
                           os.path.dirname(os.path.dirname(FOLLOWUPD)))
@@ -237,7 +239,14 @@ class Notify:
 def test_sd_notify_ready_status_watchdog_reloading_stopping(tmp_path):
     n = Notify(str(tmp_path / "notify"))
     conf = tmp_path / "c.conf"
-    conf.write_text("[daemon]\nlog = stderr\n")
+    # A hook that fails, saying the rep's address, as a relay would.
+    hook = tmp_path / "hook"
+    hook.write_text("#!/bin/sh\ncat > /dev/null\n"
+                    "echo \"relay refused <$FOLLOWUP_REP_EMAIL>\" >&2\n"
+                    "exit 75\n")
+    hook.chmod(0o755)
+    conf.write_text("[daemon]\nlog = stderr\n[reminders]\nhook = %s\n"
+                    "hook_retry = 60s\n" % hook)
     env = dict(os.environ, NOTIFY_SOCKET=n.path, WATCHDOG_USEC="600000",
                TZ="UTC")
     log = open(tmp_path / "d.log", "wb")
@@ -252,11 +261,61 @@ def test_sd_notify_ready_status_watchdog_reloading_stopping(tmp_path):
         assert n.has("STATUS="), n.msgs
         status = [m for _, m in n.msgs if m.startswith("STATUS=")][-1]
         assert re.search(r"next wake-up .*; \d+ deliveries waiting", status)
+        # Counts an admin can read, and the wake-up as a clock reads it.
+        assert status.startswith("STATUS=0 reps, 0 contacts, 0 pending "
+                                 "follow-ups; 0 connections; "), status
+        assert re.search(r"next wake-up (\d\d:\d\d:\d\d|\w{3} \d\d \w{3} "
+                         r"\d\d:\d\d) UTC;", status), status
         pings = n.has("WATCHDOG=1")
         # Pinged at half the watchdog interval: never a gap near 600 ms.
         assert len(pings) >= 4, n.msgs
         gaps = [b - a for a, b in zip(pings, pings[1:])]
         assert max(gaps) < 0.6, gaps
+
+        def statuses():
+            return [m[len("STATUS="):] for _, m in n.msgs
+                    if m.startswith("STATUS=")]
+
+        def wait_status(text):
+            n.read(time.time() + 10,
+                   lambda m: m.startswith("STATUS=") and text in m)
+            assert any(text in m for m in statuses()), statuses()
+
+        # The counts follow the records and the connections as they come
+        # and go, not only when the schedule changes.
+        c = Conn(str(tmp_path / "s.sock"))
+        wait_status("0 pending follow-ups; 1 connection;")
+        c.call("user.set", email="ana.secret@example.com")
+        cid = c.call("contact.add", name="Ana")["contact"]["id"]
+        c.call("contact.add", name="Ben")
+        c.call("followup.add", contact=cid, due="in 2 seconds",
+               remind_before=0)
+        wait_status("1 rep, 2 contacts, 1 pending follow-up; 1 connection;")
+        c.close()
+        wait_status("1 rep, 2 contacts, 1 pending follow-up; 0 connections;")
+        # A burst of connections does not flood systemd: at most one line
+        # a second.
+        n.msgs.clear()
+        t0 = time.time()
+        conns = []
+        for _ in range(30):
+            conns.append(Conn(str(tmp_path / "s.sock")))
+            n.read(time.time() + 0.05)
+        n.read(t0 + 3)
+        sent = [t for t, m in n.msgs if m.startswith("STATUS=")]
+        assert 1 <= len(sent) <= 4, statuses()
+        gaps = [b - a for a, b in zip(sent, sent[1:])]
+        assert not gaps or min(gaps) > 0.8, gaps
+        assert "; 30 connections;" in statuses()[-1], statuses()
+        for x in conns:
+            x.close()
+        wait_status("; 0 connections;")
+        # A failing delivery shows as a count; its text (which names the
+        # rep's address) stays out of what any local user can read.
+        wait_status("1 failing, see the journal")
+        assert "relay refused" in (tmp_path / "d.log").read_text()
+        for m in statuses():
+            assert "@" not in m and "relay" not in m, m
 
         n.msgs.clear()
         proc.send_signal(signal.SIGHUP)

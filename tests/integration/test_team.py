@@ -1,12 +1,15 @@
 """A whole team on one daemon, with real Unix users made for the test: reps
-see and change only their own records through every op, admins see the
-team, act for a rep (--as) and reassign contacts, and a user outside the
+see and change only their own records through every op, and only their own
+deliveries' trouble in status and doctor; admins see the team, act for a
+rep (--as, with the rep's powers only) and reassign contacts; admin
+membership follows the configuration on SIGHUP; and a user outside the
 socket's group cannot connect at all.
 
 Bad input tried: another rep's ids on every op that takes one (each must
 answer exactly like an id that does not exist), "as" from a rep, "as" an
-unknown user, owner "*" from a rep, backup and reassign from a rep, a
-connection from a user outside the socket's group.
+unknown user, owner "*" from a rep, backup and reassign from a rep and
+from an admin acting for one, a connection from a user outside the
+socket's group.
 
 Needs root (useradd); skipped otherwise.
 """
@@ -29,9 +32,11 @@ pytestmark = pytest.mark.skipif(
     os.geteuid() != 0 or shutil.which("useradd") is None or
     shutil.which("setpriv") is None, reason="needs root, useradd, setpriv")
 
-TEAM, ADMINS = "fu-test-team", "fu-test-admins"
-ANA, BEN, BOSS, OUT = "fu-test-ana", "fu-test-ben", "fu-test-boss", \
-    "fu-test-out"
+# Names of this run only, so two runs on one machine never share users.
+RUN = "fu-t%d" % (os.getpid() % 100000)
+TEAM, ADMINS = RUN + "-team", RUN + "-admins"
+ANA, BEN, BOSS, OUT = RUN + "-ana", RUN + "-ben", RUN + "-boss", \
+    RUN + "-out"
 USERS = {ANA: [TEAM], BEN: [TEAM], BOSS: [TEAM, ADMINS], OUT: []}
 
 # Run as a user: send JSON requests on one connection, print the replies;
@@ -92,13 +97,23 @@ def team():
     client = os.path.join(top, "followup")
     shutil.copy(FOLLOWUP, client)
     os.chmod(client, 0o755)
-    state = os.path.join(top, "state")
+    d = start_daemon(top, "state")
+    yield dict(d, client=client, top=top)
+    rc = stop_daemon(d)
+    shutil.rmtree(top)
+    _drop_users()
+    assert rc == 0
+
+
+def start_daemon(top, name, extra=""):
+    """A daemon (root) serving group TEAM, its files under top/name."""
+    state = os.path.join(top, name)
     os.mkdir(state, 0o700)
     conf = os.path.join(state, "followupd.conf")
     with open(conf, "w") as f:
         f.write("[daemon]\nlog = stderr\nsocket_group = %s\n"
-                "admin_group = %s\n" % (TEAM, ADMINS))
-    sock = os.path.join(top, "run", "followupd.sock")
+                "admin_group = %s\n%s" % (TEAM, ADMINS, extra))
+    sock = os.path.join(top, "run-" + name, "followupd.sock")
     log = open(os.path.join(state, "log"), "wb")
     proc = subprocess.Popen(WRAPPER + [FOLLOWUPD, "-v", "--config", conf,
                                        "--socket", sock, "--database",
@@ -109,14 +124,15 @@ def team():
     while not os.path.exists(sock) and time.time() < deadline:
         assert proc.poll() is None, open(os.path.join(state, "log")).read()
         time.sleep(0.05)
-    yield {"sock": sock, "client": client, "proc": proc, "top": top,
-           "log": os.path.join(state, "log")}
-    proc.send_signal(signal.SIGTERM)
-    rc = proc.wait(120)
-    log.close()
-    shutil.rmtree(top)
-    _drop_users()
-    assert rc == 0
+    return {"sock": sock, "proc": proc, "conf": conf, "logf": log,
+            "log": os.path.join(state, "log")}
+
+
+def stop_daemon(d):
+    d["proc"].send_signal(signal.SIGTERM)
+    rc = d["proc"].wait(120)
+    d["logf"].close()
+    return rc
 
 
 def as_user(user, args, **kw):
@@ -171,9 +187,12 @@ def test_a_rep_cannot_see_or_touch_another_reps_records(team):
              due="tomorrow 10:00", reason="quote")["followup"]
     call(team, ANA, "interaction.add", contact=c["id"], kind="call",
          outcome="reached", note="liked it")
-    cid, fid, missing = c["id"], f["id"], 999999
+    cb = call(team, ANA, "followup.add", contact=c["id"],
+              due="tomorrow 14:00", kind="callback",
+              reason="promised call")["followup"]
+    cid, fid, cbid, missing = c["id"], f["id"], cb["id"], 999999
 
-    def probes(contact, followup):
+    def probes(contact, followup, callback):
         return [
             {"op": "contact.get", "args": {"id": contact}},
             {"op": "contact.update", "args": {"id": contact,
@@ -193,15 +212,19 @@ def test_a_rep_cannot_see_or_touch_another_reps_records(team):
             {"op": "followup.reschedule", "args": {"id": followup,
                                                    "due": "in 3 days"}},
             {"op": "followup.cancel", "args": {"id": followup}},
+            {"op": "followup.reagree", "args": {"id": callback,
+                                                "due": "in 4 days",
+                                                "note": "moved"}},
         ]
-    theirs = raw(team, BEN, probes(cid, fid))
-    nothing = raw(team, BEN, probes(missing, missing))
-    for req, a, b in zip(probes(cid, fid), theirs, nothing):
+    theirs = raw(team, BEN, probes(cid, fid, cbid))
+    nothing = raw(team, BEN, probes(missing, missing, missing))
+    assert len(theirs) == len(nothing) == len(probes(0, 0, 0))
+    for req, a, b in zip(probes(cid, fid, cbid), theirs, nothing):
         assert not a["ok"] and a["error"]["code"] == "not_found", (req, a)
         # Exactly like an id that does not exist: same code, same words.
         assert a["error"]["message"].replace(str(cid), "N").replace(
-            str(fid), "N") == b["error"]["message"].replace(
-            str(missing), "N"), (req, a, b)
+            str(fid), "N").replace(str(cbid), "N") == \
+            b["error"]["message"].replace(str(missing), "N"), (req, a, b)
 
     # Lists and the agenda show none of it.
     lists = raw(team, BEN, [{"op": "contact.list"},
@@ -233,8 +256,9 @@ def test_a_rep_cannot_see_or_touch_another_reps_records(team):
     assert got["contact"]["name"] == "Ana's prospect"
     assert got["contact"]["archived_at"] is None
     assert [x["note"] for x in got["interactions"]] == ["liked it"]
-    assert [x["status"] for x in got["followups"]] == ["pending"]
-    assert got["followups"][0]["due_at"] == f["due_at"]
+    assert [x["status"] for x in got["followups"]] == ["pending", "pending"]
+    assert {x["id"]: x["due_at"] for x in got["followups"]} == {
+        fid: f["due_at"], cbid: cb["due_at"]}
 
 
 def test_each_rep_has_their_own_settings(team):
@@ -431,3 +455,251 @@ def test_report_shows_a_rep_only_their_own_figures(team):
     assert rc == 0, err
     assert ANA in out and "the team" in out
     call(team, ANA, "contact.archive", id=c["id"])
+
+
+# Run as a user: one connection kept open; each line on stdin is sent as a
+# request and its reply printed at once.
+CHAT = r"""
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+f = s.makefile("rwb")
+for line in sys.stdin:
+    f.write(line.encode()); f.flush()
+    sys.stdout.write(f.readline().decode()); sys.stdout.flush()
+"""
+
+
+def test_admin_membership_follows_the_configuration_on_sighup(team):
+    p = subprocess.Popen(as_user(BEN, ["/usr/bin/python3", "-c", CHAT,
+                                       team["sock"]]),
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         text=True)
+    with open(team["conf"]) as f:
+        original = f.read()
+
+    def ask(op, **args):
+        p.stdin.write(json.dumps({"id": 1, "op": op, "args": args}) + "\n")
+        p.stdin.flush()
+        return json.loads(p.stdout.readline())
+
+    def reload(text):
+        with open(team["conf"], "w") as f:
+            f.write(text)
+        team["proc"].send_signal(signal.SIGHUP)
+
+    def wait_admin(want):
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            if call(team, BOSS, "hello")["admin"] == want[BOSS] and \
+                    ask("hello")["result"]["admin"] == want[BEN]:
+                return
+            time.sleep(0.1)
+        raise AssertionError("admin is not %r after SIGHUP" % want)
+    try:
+        assert ask("hello")["result"]["admin"] is False
+        assert ask("contact.list", owner="*")["error"]["code"] == \
+            "forbidden"
+        # Ben's own group becomes the admin group: on the same connection
+        # and on new ones, he sees the team; Boss no longer does.
+        reload(original.replace("admin_group = %s" % ADMINS,
+                                "admin_group = %s" % BEN))
+        wait_admin({BEN: True, BOSS: False})
+        assert ask("contact.list", owner="*")["ok"]
+        assert call(team, BEN, "hello")["admin"] is True
+        r = raw(team, BOSS, [{"op": "contact.list", "args": {"owner": "*"}}])
+        assert r[0]["error"]["code"] == "forbidden"
+        # And back.
+        reload(original)
+        wait_admin({BEN: False, BOSS: True})
+        assert ask("contact.list", owner="*")["error"]["code"] == \
+            "forbidden"
+        assert call(team, BOSS, "contact.list", owner="*")["contacts"]
+    finally:
+        with open(team["conf"], "w") as f:
+            f.write(original)
+        team["proc"].send_signal(signal.SIGHUP)
+        p.stdin.close()
+        p.wait(30)
+
+
+def test_an_admin_acting_for_a_rep_has_only_the_reps_powers(team):
+    ana = call(team, ANA, "contact.add", name="Ana's As Lead")["contact"]
+    ben = call(team, BEN, "contact.add", name="Ben's As Lead")["contact"]
+    f = call(team, BEN, "followup.add", contact=ben["id"],
+             due="tomorrow 11:00", reason="ben's quote")["followup"]
+    assert call(team, BOSS, "contact.get", id=ben["id"])["contact"][
+        "owner"] == BEN
+    r = raw(team, BOSS, [
+        {"op": "hello", "as": ANA},
+        {"op": "contact.list", "as": ANA},
+        {"op": "contact.list", "args": {"owner": "*"}, "as": ANA},
+        {"op": "contact.list", "args": {"owner": BEN}, "as": ANA},
+        {"op": "agenda", "args": {"owner": BEN}, "as": ANA},
+        {"op": "followup.list", "args": {"owner": "*"}, "as": ANA},
+        {"op": "report", "args": {"owner": "*"}, "as": ANA},
+        {"op": "export", "args": {"format": "json", "owner": "*"},
+         "as": ANA},
+        {"op": "watch", "args": {"owner": "*"}, "as": ANA},
+        {"op": "backup", "args": {"path": team["top"] + "/as.db"},
+         "as": ANA},
+        {"op": "contact.reassign", "args": {"id": ana["id"], "to": BEN},
+         "as": ANA},
+        {"op": "contact.get", "args": {"id": ben["id"]}, "as": ANA},
+        {"op": "followup.get", "args": {"id": f["id"]}, "as": ANA},
+        {"op": "contact.get", "args": {"id": 999999}, "as": ANA},
+    ])
+    assert r[0]["result"]["admin"] is False and r[0]["result"]["user"] == ANA
+    assert r[0]["result"]["caller"] == BOSS
+    owners = {c["owner"] for c in r[1]["result"]["contacts"]}
+    assert owners == {ANA}, r[1]
+    for x in r[2:11]:
+        assert not x["ok"] and x["error"]["code"] == "forbidden", x
+    # Another rep's ids answer like ids that do not exist.
+    for x in r[11:13]:
+        assert x["error"]["code"] == "not_found", x
+    assert r[11]["error"]["message"].replace(str(ben["id"]), "N") == \
+        r[13]["error"]["message"].replace("999999", "N")
+    assert not os.path.exists(team["top"] + "/as.db")
+    assert call(team, ANA, "contact.get", id=ana["id"])["contact"][
+        "owner"] == ANA
+
+    # The client: exactly what Ana would get.
+    rc, out, err = client(team, BOSS, "--as", ANA, "contact", "list",
+                          "--all")
+    assert rc == 1 and "admin" in err, (out, err)
+    rc, out, err = client(team, BOSS, "--as", ANA, "--json", "contact",
+                          "list")
+    assert rc == 0, err
+    assert {c["owner"] for c in json.loads(out)["contacts"]} == {ANA}
+    rc, out, err = client(team, BOSS, "--as", ANA, "--json", "status")
+    assert rc == 0, err
+    st = json.loads(out)
+    assert "team" not in st and "delivery_by_rep" not in st
+    assert st["delivery_scope"] == "yours"
+    # Without --as the admin has the team again.
+    rc, out, err = client(team, BOSS, "contact", "list", "--all")
+    assert rc == 0 and ANA in out and BEN in out, err
+
+
+def test_an_admin_lists_a_reps_follow_ups_and_agendas(team):
+    c = call(team, ANA, "contact.add", name="Ana's Listed Lead")["contact"]
+    f = call(team, ANA, "followup.add", contact=c["id"],
+             due="in 2 hours", reason="ana listed")["followup"]
+    bc = call(team, BEN, "contact.add", name="Ben's Listed Lead")["contact"]
+    bf = call(team, BEN, "followup.add", contact=bc["id"],
+              due="in 3 hours", reason="ben listed")["followup"]
+
+    # A rep's contact named: the rep's follow-ups on it.
+    rc, out, err = client(team, BOSS, "--json", "list", "--contact",
+                          str(c["id"]))
+    assert rc == 0, err
+    assert [x["id"] for x in json.loads(out)["followups"]] == [f["id"]]
+    rc, out, err = client(team, BOSS, "list", "--contact", str(c["id"]))
+    assert rc == 0 and "ana listed" in out, (out, err)
+    # A rep naming another rep's contact learns nothing.
+    rc, out, err = client(team, BEN, "list", "--contact", str(c["id"]))
+    assert rc == 1 and "does not exist" in err
+
+    # One rep's, or the team's with the owners named.
+    rc, out, err = client(team, BOSS, "list", "--owner", BEN)
+    assert rc == 0 and "ben listed" in out and "ana listed" not in out
+    rc, out, err = client(team, BOSS, "list", "--all", "--limit", "500")
+    assert rc == 0, err
+    line = [l for l in out.splitlines() if "ana listed" in l][0]
+    assert ANA in line
+    assert any(BEN in l for l in out.splitlines() if "ben listed" in l)
+    rc, out, err = client(team, BOSS, "--json", "agenda", "week",
+                          "--owner", ANA)
+    assert rc == 0, err
+    ids = [x["id"] for x in json.loads(out)["due"]]
+    assert f["id"] in ids and bf["id"] not in ids
+    rc, out, err = client(team, BOSS, "agenda", "week", "--all")
+    assert rc == 0, err
+    assert [l for l in out.splitlines() if "ana listed" in l and ANA in l]
+    assert [l for l in out.splitlines() if "ben listed" in l and BEN in l]
+    rc, out, err = client(team, BOSS, "--json", "agenda", "week", "--all")
+    assert {f["id"], bf["id"]} <= {x["id"] for x in json.loads(out)["due"]}
+
+    # Reps may not.
+    for args in (["list", "--all"], ["list", "--owner", ANA],
+                 ["agenda", "--all"], ["agenda", "--owner", ANA]):
+        rc, out, err = client(team, BEN, *args)
+        assert rc == 1 and "admin" in err, (args, out, err)
+    call(team, ANA, "followup.cancel", id=f["id"])
+    call(team, BEN, "followup.cancel", id=bf["id"])
+
+
+@pytest.fixture(scope="module")
+def hooked(team):
+    """A second daemon whose hook fails, naming the address, for Ana only."""
+    hook = os.path.join(team["top"], "hook")
+    with open(hook, "w") as f:
+        f.write("#!/bin/sh\ncat > /dev/null\n"
+                "if [ \"$FOLLOWUP_REP\" = %s ]; then\n"
+                "  echo \"relay refused <$FOLLOWUP_REP_EMAIL>\" >&2\n"
+                "  exit 75\nfi\nexit 0\n" % ANA)
+    os.chmod(hook, 0o755)
+    d = start_daemon(team["top"], "hooked",
+                     "[reminders]\nhook = %s\nhook_retry = 60s\n" % hook)
+    yield dict(team, sock=d["sock"], proc=d["proc"], conf=d["conf"],
+               log=d["log"])
+    assert stop_daemon(d) == 0
+
+
+def test_a_rep_sees_only_their_own_deliveries(hooked):
+    t = hooked
+    secret = "ana.secret@example.com"
+    call(t, ANA, "user.set", email=secret)
+    call(t, BEN, "user.set", email="ben@example.com")
+    for user in (ANA, BEN):
+        c = call(t, user, "contact.add", name="Due For " + user)["contact"]
+        call(t, user, "followup.add", contact=c["id"], due="in 2 seconds",
+             remind_before=0)
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        st = call(t, BOSS, "status")
+        if st["last_delivery_error"] is not None and \
+                call(t, BEN, "status")["last_delivery"] is not None:
+            break
+        time.sleep(0.2)
+    # The admin sees the team's: Ana's error, and Ana as the rep failing.
+    assert secret in st["last_delivery_error"]["error"], st
+    assert st["delivery_scope"] == "team"
+    by_rep = {x["rep"]: x for x in st["delivery_by_rep"]}
+    assert by_rep[ANA]["failing"] >= 1 and BEN not in by_rep, st
+    assert st["team"]["reps"] >= 2
+    rc, out, err = client(t, BOSS, "doctor")
+    line = [l for l in out.splitlines() if "  last delivery " in l][0]
+    assert line.startswith("FAIL") and ANA in line and secret in line, out
+    rc, out, err = client(t, BOSS, "status")
+    assert rc == 0 and secret in out and ANA in out, out
+
+    # Ana sees her own.
+    st = call(t, ANA, "status")
+    assert st["delivery_scope"] == "yours"
+    assert secret in st["last_delivery_error"]["error"]
+    assert st["outbox_backlog"] >= 1 and st["deliveries_failing"] >= 1
+    rc, out, err = client(t, ANA, "doctor")
+    assert rc == 1, out
+    line = [l for l in out.splitlines() if "  last delivery " in l][0]
+    assert line.startswith("FAIL") and "relay refused" in line, out
+
+    # Ben sees none of Ana's: no error, no backlog; his doctor passes.
+    st = call(t, BEN, "status")
+    assert st["last_delivery_error"] is None, st
+    assert st["outbox_backlog"] == 0 and st["deliveries_failing"] == 0
+    assert st["deliveries_failed"] == 0 and st["last_delivery"]
+    assert "team" not in st and "delivery_by_rep" not in st
+    rc, out, err = client(t, BEN, "--json", "status")
+    assert rc == 0 and secret not in out and "relay" not in out, out
+    rc, out, err = client(t, BEN, "status")
+    assert rc == 0 and secret not in out and "relay" not in out, out
+    rc, out, err = client(t, BEN, "doctor")
+    assert rc == 0, out
+    assert secret not in out and "relay" not in out and ANA not in out
+    line = [l for l in out.splitlines() if "  last delivery " in l][0]
+    assert line.startswith("ok"), out
+    # The admin acting for Ben sees what Ben sees.
+    rc, out, err = client(t, BOSS, "--as", BEN, "--json", "status")
+    assert rc == 0 and secret not in out, out

@@ -343,7 +343,7 @@ test_open_creates_schema(void **state)
 	struct fx	*fx = *state;
 	struct stat	 sb;
 
-	assert_int_equal(store_schema_version(fx->st), 7);
+	assert_int_equal(store_schema_version(fx->st), 8);
 	assert_int_equal(stat(fx->path, &sb), 0);
 	assert_true(S_ISREG(sb.st_mode));
 	assert_false(store_in_txn(fx->st));
@@ -368,7 +368,7 @@ test_open_makes_missing_directories(void **state)
 	snprintf(path, sizeof path, "%s/a/b/followup.db", fx->dir);
 	if ((st = store_open(path, &cause)) == NULL)
 		fail_msg("store_open: %s", cause);
-	assert_int_equal(store_schema_version(st), 7);
+	assert_int_equal(store_schema_version(st), 8);
 	store_close(st);
 	snprintf(path, sizeof path, "%s/a/b", fx->dir);
 	assert_int_equal(stat(path, &sb), 0);
@@ -395,7 +395,7 @@ test_reopen_keeps_data(void **state)
 	store_close(fx->st);
 	if ((fx->st = store_open(fx->path, &cause)) == NULL)
 		fail_msg("reopen: %s", cause);
-	assert_int_equal(store_schema_version(fx->st), 7);
+	assert_int_equal(store_schema_version(fx->st), 8);
 	assert_string_equal(store_id(fx->st), ident);
 	free(ident);
 	assert_int_equal(store_contact_get(fx->st, "ana", id, &c), STORE_OK);
@@ -1490,6 +1490,9 @@ test_counts_filled_by_migration(void **state)
 	sql_int(fx->path, "DROP INDEX followups_missed");
 	sql_int(fx->path, "DROP INDEX promises_due");
 	sql_int(fx->path, "ALTER TABLE followups DROP COLUMN missed_due_at");
+	sql_int(fx->path, "DROP INDEX deliveries_error");
+	sql_int(fx->path, "DROP INDEX deliveries_sent");
+	sql_int(fx->path, "ALTER TABLE deliveries DROP COLUMN error_at");
 	sql_int(fx->path, "DROP INDEX contacts_email");
 	sql_int(fx->path, "ALTER TABLE followups DROP COLUMN revision");
 	sql_int(fx->path, "DROP TABLE owner_counts");
@@ -1508,7 +1511,7 @@ test_counts_filled_by_migration(void **state)
 	assert_int_equal(sql_int(fx->path, "SELECT count(*) FROM "
 	    "sqlite_master WHERE name = 'owner_counts'"), 0);
 	assert_non_null(fx->st = store_open(fx->path, &cause));
-	assert_int_equal(store_schema_version(fx->st), 7);
+	assert_int_equal(store_schema_version(fx->st), 8);
 	/* Callbacks made before their history was kept were agreed then. */
 	assert_int_equal(sql_int(fx->path, "SELECT count(*) FROM promises "
 	    "p JOIN followups f ON f.id = p.followup_id WHERE p.what = "
@@ -1532,6 +1535,134 @@ test_counts_filled_by_migration(void **state)
 	assert_int_equal(json_integer_value(json_object_get(counts,
 	    "followups_pending")), 0);
 	json_decref(counts);
+}
+
+/* Record one notice of owner's, to be delivered on the hook channel. */
+static int64_t
+add_notice(struct store *st, const char *owner, time_t fire)
+{
+	static const char *const channels[] = { "hook:mail" };
+	struct store_outbox	 o;
+	int			 created;
+
+	memset(&o, 0, sizeof o);
+	o.owner = owner;
+	o.kind = "digest";
+	o.due_at = fire;
+	o.fire_at = fire;
+	o.payload = "{}";
+	begin(st);
+	assert_int_equal(store_outbox_add(st, &o, channels, 1, fire,
+	    &created), STORE_OK);
+	assert_int_equal(created, 1);
+	commit(st);
+	return o.id;
+}
+
+static json_int_t
+int_of(json_t *obj, const char *key)
+{
+	return json_integer_value(json_object_get(obj, key));
+}
+
+/*
+ * A rep's delivery state counts and shows only their own deliveries; the
+ * team's sums them; an error outlives the retry that follows it.
+ */
+static void
+test_outbox_state_per_owner(void **state)
+{
+	struct fx	*fx = *state;
+	json_t		*ana, *ben, *team, *err, *rep;
+	int64_t		 a1, a2, b1;
+
+	a1 = add_notice(fx->st, "ana", NOW - HOUR);
+	a2 = add_notice(fx->st, "ana", NOW - HOUR + 60);
+	b1 = add_notice(fx->st, "ben", NOW - 2 * HOUR);
+	begin(fx->st);
+	/* Ana's first fails and waits for a retry; her second is given up;
+	 * Ben's went out. */
+	assert_int_equal(store_delivery_set(fx->st, a1, "hook:mail",
+	    "pending", 1, NOW + 60, "ana@example.com: relay refused", NOW),
+	    STORE_OK);
+	assert_int_equal(store_delivery_set(fx->st, a2, "hook:mail",
+	    "failed", 5, NOW, "gave up on ana@example.com", NOW - 30),
+	    STORE_OK);
+	assert_int_equal(store_delivery_set(fx->st, b1, "hook:mail", "sent",
+	    1, NOW, NULL, NOW - 10), STORE_OK);
+	/* A retry of Ana's first starts: its error stays readable. */
+	assert_int_equal(store_delivery_set(fx->st, a1, "hook:mail",
+	    "pending", 1, NOW + 35, NULL, NOW + 1), STORE_OK);
+	commit(fx->st);
+
+	ana = json_object();
+	ben = json_object();
+	team = json_object();
+	assert_int_equal(store_outbox_stats(fx->st, "ana", ana), STORE_OK);
+	assert_int_equal(store_outbox_last(fx->st, "ana", ana), STORE_OK);
+	assert_int_equal(store_outbox_health(fx->st, "ana", ana), STORE_OK);
+	assert_int_equal(store_outbox_stats(fx->st, "ben", ben), STORE_OK);
+	assert_int_equal(store_outbox_last(fx->st, "ben", ben), STORE_OK);
+	assert_int_equal(store_outbox_health(fx->st, "ben", ben), STORE_OK);
+	assert_int_equal(store_outbox_stats(fx->st, NULL, team), STORE_OK);
+	assert_int_equal(store_outbox_last(fx->st, NULL, team), STORE_OK);
+	assert_int_equal(store_outbox_reps(fx->st, team), STORE_OK);
+
+	assert_int_equal(int_of(ana, "outbox_backlog"), 1);
+	assert_int_equal(int_of(ana, "deliveries_failing"), 1);
+	assert_int_equal(int_of(ana, "deliveries_failed"), 1);
+	assert_string_equal(json_string_value(json_object_get(ana,
+	    "retrying_error")), "ana@example.com: relay refused");
+	err = json_object_get(ana, "last_delivery_error");
+	assert_string_equal(json_string_value(json_object_get(err, "error")),
+	    "ana@example.com: relay refused");
+	assert_true(json_is_null(json_object_get(ana, "last_delivery")));
+
+	/* Ben sees none of it. */
+	assert_int_equal(int_of(ben, "outbox_backlog"), 0);
+	assert_int_equal(int_of(ben, "deliveries_failing"), 0);
+	assert_int_equal(int_of(ben, "deliveries_failed"), 0);
+	assert_true(json_is_null(json_object_get(ben, "last_delivery_error")));
+	assert_true(json_is_null(json_object_get(ben, "retrying_error")));
+	assert_true(json_is_null(json_object_get(ben, "failed_error")));
+	assert_true(json_is_null(json_object_get(ben, "oldest_waiting")));
+	assert_true(json_is_string(json_object_get(ben, "last_delivery")));
+
+	/* The team's: both, and who has trouble. */
+	assert_int_equal(int_of(team, "outbox_backlog"), 1);
+	assert_int_equal(int_of(team, "deliveries_failed"), 1);
+	assert_true(json_is_object(json_object_get(team,
+	    "last_delivery_error")));
+	assert_true(json_is_string(json_object_get(team, "last_delivery")));
+	assert_int_equal(json_array_size(json_object_get(team,
+	    "delivery_by_rep")), 1);
+	rep = json_array_get(json_object_get(team, "delivery_by_rep"), 0);
+	assert_string_equal(json_string_value(json_object_get(rep, "rep")),
+	    "ana");
+	assert_int_equal(int_of(rep, "backlog"), 1);
+	assert_int_equal(int_of(rep, "failing"), 1);
+	assert_int_equal(int_of(rep, "failed"), 1);
+	json_decref(ana);
+	json_decref(ben);
+	json_decref(team);
+}
+
+/* The team's counts are the sums of every rep's. */
+static void
+test_team_counts(void **state)
+{
+	struct fx	*fx = *state;
+	int64_t		 a, reps, contacts, pending;
+
+	a = add_contact(fx->st, "ana", "A", NULL, NOW - DAY);
+	add_contact(fx->st, "ana", "B", NULL, NOW - DAY);
+	add_contact(fx->st, "ben", "C", NULL, NOW - DAY);
+	add_followup(fx->st, "ana", a, "callback", NOW + DAY);
+	assert_int_equal(store_team_counts(fx->st, &reps, &contacts,
+	    &pending), STORE_OK);
+	assert_int_equal(reps, 2);
+	assert_int_equal(contacts, 3);
+	assert_int_equal(pending, 1);
 }
 
 int
@@ -1567,6 +1698,8 @@ main(void)
 		T(test_contact_counts),
 		T(test_counts_follow_every_change),
 		T(test_counts_filled_by_migration),
+		T(test_outbox_state_per_owner),
+		T(test_team_counts),
 	};
 #undef T
 #undef T_DIR
