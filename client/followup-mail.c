@@ -5,7 +5,7 @@
  * followup-mail: the mail hook.  Reads one message of notices (JSON on
  * stdin, as followupd hands it to its hooks), writes one RFC 5322 message
  * (UTF-8, MIME, quoted-printable body, RFC 2047 subject, a Message-ID
- * stable for those notices) and pipes it to "sendmail -t -i".  The mail
+ * stable for those notices) and pipes it to "sendmail -f FROM -t -i".  The mail
  * goes to the rep only (and the manager of a missed callback), never to a
  * contact, whatever the data says; nothing from the data can add a header.
  * Its exit status is the delivery's, so followupd knows to retry.
@@ -507,9 +507,14 @@ message_id_ok(const char *id)
 	return 1;
 }
 
-/* Hand the message to sendmail -t -i; return its exit status. */
+/*
+ * Hand the message to "sendmail -f FROM -t -i"; return its exit status.
+ * The envelope sender is the From address: a sendmail that submits over
+ * SMTP with no configuration file (msmtp --host=...) has no other way to
+ * learn it, and bounces then go back to the address the rep sees.
+ */
 static int
-send_mail(const char *sendmail, const char *msg, size_t len)
+send_mail(const char *sendmail, const char *from, const char *msg, size_t len)
 {
 	char	*copy, *argv[32], *word, *save;
 	int	 fd[2], status, argc = 0;
@@ -519,11 +524,13 @@ send_mail(const char *sendmail, const char *msg, size_t len)
 
 	if ((copy = strdup(sendmail)) == NULL)
 		die(EX_OSERR, "out of memory");
-	for (word = strtok_r(copy, " \t", &save); word != NULL && argc < 29;
+	for (word = strtok_r(copy, " \t", &save); word != NULL && argc < 27;
 	    word = strtok_r(NULL, " \t", &save))
 		argv[argc++] = word;
 	if (argc == 0)
 		die(EX_USAGE, "empty --sendmail");
+	argv[argc++] = "-f";
+	argv[argc++] = (char *)from;
 	argv[argc++] = "-t";
 	argv[argc++] = "-i";
 	argv[argc] = NULL;
@@ -608,11 +615,12 @@ usage(int status)
 "                     [--dry-run] [--check] [--help] [--version]\n"
 "\n"
 "The followupd mail hook: reads one message of notices (JSON) on standard\n"
-"input and mails it to the rep through \"PROGRAM -t -i\".\n"
+"input and mails it to the rep through \"PROGRAM -f FROM -t -i\".\n"
 "\n"
 "  --sendmail PROGRAM  the sendmail to use (default %s); words after\n"
 "                      the program are passed to it as arguments\n"
-"  --from ADDRESS      the sender (default followup@HOSTNAME)\n"
+"  --from ADDRESS      the sender, in From: and as the envelope sender\n"
+"                      (-f FROM); default followup@HOSTNAME\n"
 "  --to ADDRESS        send here instead of the rep's own address\n"
 "  --dry-run           print the message instead of sending it\n"
 "  --check             check that PROGRAM can be run, send nothing\n"
@@ -769,7 +777,7 @@ main(int argc, char **argv)
 		free(msg.data);
 		return 0;
 	}
-	r = send_mail(sendmail, msg.data, msg.len);
+	r = send_mail(sendmail, from, msg.data, msg.len);
 	free(msg.data);
 	return (int)r;
 }
