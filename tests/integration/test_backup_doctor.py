@@ -3,9 +3,10 @@ written to, and the restore the manual describes) and followup doctor
 (each check fails when its cause is there, and says what to fix).
 
 Bad input tried: a backup onto an existing file (kept unless --force), onto
-the live database itself, into a directory that does not exist, a relative
-path; a hook whose sendmail does not exist, a hook program that does not
-exist, a hook that fails every delivery, no daemon at all.
+the live database itself or its -wal, -shm or -journal file (by any name:
+a symbolic link, a hard link, ".."), into a directory that does not exist,
+a relative path; a hook whose sendmail does not exist, a hook program that
+does not exist, a hook that fails every delivery, no daemon at all.
 """
 
 import json
@@ -110,6 +111,50 @@ def test_backup_refuses_what_would_lose_data(daemon, tmp_path):
     assert check_copy(str(sub / "rel.db")) == 1
     rc, out, err = daemon.client("backup")
     assert rc == 2 and "FILE" in err
+
+
+def test_backup_never_replaces_the_wal_shm_or_journal(daemon, tmp_path):
+    """A copy renamed over the live write-ahead log throws away every
+    write not yet checkpointed: refused under any name, even forced."""
+    cid = daemon.call("contact.add", name="Acknowledged")["contact"]["id"]
+    wal = daemon.db + "-wal"
+    assert os.path.exists(wal) and os.path.exists(daemon.db + "-shm")
+    wal_ino = os.stat(wal).st_ino
+    alias = tmp_path / "alias"
+    alias.symlink_to(tmp_path, target_is_directory=True)
+    os.link(wal, tmp_path / "hardlink-to-wal")
+    (tmp_path / "link-to-shm").symlink_to(daemon.db + "-shm")
+    targets = {
+        wal: "write-ahead log",
+        daemon.db + "-shm": "shared-memory index",
+        # Not there in WAL mode, but SQLite would use it: refused by name.
+        daemon.db + "-journal": "rollback journal",
+        str(alias / "fu.db-wal"): "write-ahead log",
+        str(tmp_path / "sub" / ".." / "fu.db-wal"): "write-ahead log",
+        str(tmp_path / "hardlink-to-wal"): "write-ahead log",
+        str(tmp_path / "link-to-shm"): "shared-memory index",
+        str(alias / "fu.db"): "the live database",
+    }
+    (tmp_path / "sub").mkdir()
+    c = daemon.connect()
+    for path, what in targets.items():
+        e = c.error("backup", path=path, force=True)
+        assert e["code"] == "unavailable", (path, e)
+        assert what in e["message"] and path in e["message"], (path, e)
+    c.close()
+    rc, out, err = daemon.client("backup", "--force", wal)
+    assert rc == 1 and "write-ahead log" in err, err
+    assert os.stat(wal).st_ino == wal_ino
+    assert not os.path.exists(daemon.db + "-journal")
+    assert not [f for f in os.listdir(tmp_path) if ".tmp-" in f]
+    # Nothing was lost, even across a crash.
+    daemon.kill9()
+    daemon.start()
+    assert daemon.call("contact.get", id=cid)["contact"]["name"] == \
+        "Acknowledged"
+    # A file that merely starts like one is fine.
+    near = str(tmp_path / "fu.db-wal.bak")
+    assert daemon.call("backup", path=near)["path"] == near
 
 
 def test_restore_as_the_manual_says(daemon, tmp_path):
