@@ -13,6 +13,7 @@
 
 #include <config.h>
 
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 
@@ -29,6 +30,7 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <libgen.h>
 
 #include "followup/protocol.h"
 
@@ -507,6 +509,94 @@ message_id_ok(const char *id)
 	return 1;
 }
 
+/* Does this process run with no_new_privs (NoNewPrivileges= in a unit)? */
+static int
+mail_no_new_privs(void)
+{
+	FILE	*f;
+	char	 line[256];
+	int	 on = 0;
+
+	if ((f = fopen("/proc/self/status", "re")) == NULL)
+		return 0;
+	while (fgets(line, sizeof line, f) != NULL) {
+		if (strncmp(line, "NoNewPrivs:", 11) == 0) {
+			on = atoi(line + 11) == 1;
+			break;
+		}
+	}
+	fclose(f);
+	return on;
+}
+
+/*
+ * Does the sendmail program prog need to gain privileges to hand mail
+ * over?  It does when it is set-user-ID or set-group-ID (after following
+ * symbolic links: exim's sendmail is a link to its setuid binary), or when
+ * it is Postfix's, which hands the mail to a setgid postdrop beside it.
+ * If so, say which in why and return 1.
+ */
+static int
+mail_sendmail_setid(const char *prog, char *why, size_t len)
+{
+	struct stat	 sb;
+	char		*real, *d, *b, *drop;
+	int		 found = 0;
+
+	if (stat(prog, &sb) != 0)
+		return 0;
+	if ((real = realpath(prog, NULL)) == NULL)
+		return 0;
+	if (sb.st_mode & (S_ISUID | S_ISGID)) {
+		snprintf(why, len, "%s%s%s%s is set%sid", prog,
+		    strcmp(real, prog) != 0 ? " (" : "",
+		    strcmp(real, prog) != 0 ? real : "",
+		    strcmp(real, prog) != 0 ? ")" : "",
+		    sb.st_mode & S_ISUID ? "u" : "g");
+		free(real);
+		return 1;
+	}
+	if ((d = strdup(real)) == NULL || (b = strdup(real)) == NULL)
+		die(EX_OSERR, "out of memory");
+	if (strcmp(basename(b), "sendmail") == 0) {
+		if (asprintf(&drop, "%s/postdrop", dirname(d)) == -1)
+			die(EX_OSERR, "out of memory");
+		if (stat(drop, &sb) == 0 && S_ISREG(sb.st_mode) &&
+		    (sb.st_mode & (S_ISUID | S_ISGID))) {
+			snprintf(why, len, "%s hands mail to %s, which is "
+			    "set%sid (Postfix)", prog, drop,
+			    sb.st_mode & S_ISUID ? "u" : "g");
+			found = 1;
+		}
+		free(drop);
+	}
+	free(d);
+	free(b);
+	free(real);
+	return found;
+}
+
+/*
+ * Under no_new_privs a set-ID sendmail runs without its privileges and
+ * cannot queue the mail.  Say so on stderr and return 1 when that is the
+ * case for prog.
+ */
+static int
+mail_sendmail_blocked(const char *prog)
+{
+	char	why[1024];
+
+	if (!mail_no_new_privs() || !mail_sendmail_setid(prog, why,
+	    sizeof why))
+		return 0;
+	fprintf(stderr, "followup-mail: %s, but it runs with no new "
+	    "privileges (NoNewPrivileges=, as in followupd's system unit), "
+	    "so it cannot queue mail: submit over SMTP with msmtp instead, "
+	    "see \"Mail from the sandbox\" in the README or MAIL FROM THE "
+	    "SANDBOX in followupd(8)\n", why);
+	return 1;
+}
+
 /*
  * Hand the message to "sendmail -f FROM -t -i"; return its exit status.
  * The envelope sender is the From address: a sendmail that submits over
@@ -574,14 +664,17 @@ send_mail(const char *sendmail, const char *from, const char *msg, size_t len)
 		    argv[0], WTERMSIG(status));
 		status = EX_TEMPFAIL;
 	}
+	if (status != 0)
+		(void)mail_sendmail_blocked(argv[0]);	/* say why, if so */
 	free(copy);
 	return status;
 }
 
 /*
  * --check: could a message be handed over?  The sendmail program must be
- * there and runnable by this user, and the addresses given must be
- * addresses.  Nothing is sent.
+ * there and runnable by this user, must not need privileges it cannot
+ * gain (a set-ID sendmail under no_new_privs), and the addresses given
+ * must be addresses.  Nothing is sent.
  */
 static int
 check_setup(const char *sendmail, const char *from, const char *to)
@@ -597,6 +690,10 @@ check_setup(const char *sendmail, const char *from, const char *to)
 		    "be run: %s\n", prog, strerror(errno));
 		free(copy);
 		return EX_UNAVAILABLE;
+	}
+	if (mail_sendmail_blocked(prog)) {
+		free(copy);
+		return EX_CONFIG;
 	}
 	if (from != NULL && !address_ok(from))
 		die(EX_USAGE, "--from \"%s\" is not an address", from);
@@ -623,7 +720,8 @@ usage(int status)
 "                      (-f FROM); default followup@HOSTNAME\n"
 "  --to ADDRESS        send here instead of the rep's own address\n"
 "  --dry-run           print the message instead of sending it\n"
-"  --check             check that PROGRAM can be run, send nothing\n"
+"  --check             check that PROGRAM can be run (and, with no new\n"
+"                      privileges, is not set-ID), send nothing\n"
 "  --help, --version\n", MAIL_SENDMAIL);
 	exit(status);
 }

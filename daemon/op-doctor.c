@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sysexits.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -288,6 +289,16 @@ doctor_hooks(struct op_ctx *ctx, json_t *checks)
 		free(argv2);
 		if (rc == 0)
 			doctor_add(checks, name, DOCTOR_OK, NULL, "%s", out);
+		else if (rc == EX_CONFIG)
+			/*
+			 * A set-ID sendmail under the daemon's no_new_privs:
+			 * followup-mail, started by the daemon, sees what
+			 * its deliveries will see.
+			 */
+			doctor_add(checks, name, DOCTOR_FAIL, "submit over "
+			    "SMTP with msmtp: see \"Mail from the sandbox\" "
+			    "in the README, or MAIL FROM THE SANDBOX in "
+			    "followupd(8)", "%s", out);
 		else
 			doctor_add(checks, name, DOCTOR_FAIL, "install a "
 			    "sendmail (msmtp-mta, or your MTA) or point "

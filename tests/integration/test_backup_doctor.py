@@ -11,11 +11,14 @@ does not exist, a hook that fails every delivery, no daemon at all.
 
 import json
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
 import threading
 import time
+
+import pytest
 
 from fu import FOLLOWUP_MAIL
 
@@ -213,6 +216,56 @@ def test_doctor_fails_a_hook_that_cannot_mail(make_daemon):
     h2 = [l for l in lines if "  hook 2 " in l][0]
     assert h2.startswith("FAIL") and "/nonexistent/hook" in h2
     assert "fix them" in lines[-1]
+
+
+def setid_sendmails(tmp_path):
+    """Two sendmails that need privileges: a setgid one (a script: the mode
+    is what counts) reached through a symbolic link, and Postfix's shape,
+    a plain sendmail beside a setgid postdrop."""
+    script = "#!/bin/sh\ncat >/dev/null\nexit 0\n"
+    setgid = tmp_path / "exim"
+    setgid.write_text(script)
+    setgid.chmod(0o2755)
+    (tmp_path / "sendmail-link").symlink_to(setgid)
+    postfix = tmp_path / "postfix"
+    postfix.mkdir()
+    (postfix / "sendmail").write_text(script)
+    (postfix / "sendmail").chmod(0o755)
+    (postfix / "postdrop").write_text(script)
+    (postfix / "postdrop").chmod(0o2755)
+    return [str(tmp_path / "sendmail-link"), str(postfix / "sendmail")]
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("setpriv"),
+                    reason="needs root (chmod g+s) and setpriv")
+@pytest.mark.parametrize("no_new_privs", [True, False])
+def test_doctor_fails_a_setid_sendmail_under_no_new_privileges(
+        make_daemon, tmp_path, no_new_privs):
+    sendmails = setid_sendmails(tmp_path)
+    prefix = [shutil.which("setpriv"), "--no-new-privs"] \
+        if no_new_privs else None
+    d = make_daemon("".join("[reminders]\nhook = %s --sendmail %s\n" %
+                            (FOLLOWUP_MAIL, s) for s in sendmails),
+                    prefix=prefix)
+    d.call("user.set", email="rep@example.com")
+    status = open("/proc/%d/status" % d.proc.pid).read()
+    assert ("NoNewPrivs:\t1" in status) == no_new_privs
+    rc, out, err = d.client("doctor")
+    lines = out.splitlines()
+    hooks = [i for i, l in enumerate(lines) if re.match(r"\S+\s+hook \d ", l)]
+    assert len(hooks) == 2, out
+    if not no_new_privs:
+        # Run by hand, with privileges to gain: these work.
+        assert rc == 0, out
+        assert all(lines[i].startswith("ok") for i in hooks), out
+        return
+    assert rc == 1, out
+    for i, want in zip(hooks, ("is setgid", "postdrop")):
+        assert lines[i].startswith("FAIL"), out
+        assert want in lines[i] and "no new privileges" in lines[i], out
+        assert "fix:" in lines[i + 1] and "msmtp" in lines[i + 1] and \
+            "Mail from the sandbox" in lines[i + 1], out
+    assert "%s (%s/exim) is setgid" % (sendmails[0], tmp_path) in out
 
 
 def test_doctor_reports_a_failing_delivery(make_daemon, tmp_path):
