@@ -22,6 +22,8 @@
 
 /* Pages copied per backup step. */
 #define STORE_BACKUP_STEP	1024
+/* SQLite virtual machine steps between calls of a check's busy callback. */
+#define STORE_CHECK_PROGRESS	100000
 
 /* fsync path (a file or a directory); 0 or -1 with errno. */
 static int
@@ -117,12 +119,15 @@ store_backup_target_live(struct store *st, const char *path, char **cause)
  * Copy the whole database to path, consistent as of now: the open group
  * of writes is committed first, the copy is made in a temporary file
  * beside path, synced, and renamed over it.  An existing path is refused
- * unless replace is set.  Set *bytes to the copy's size.  Return 0, or -1
- * with *cause set (caller frees).
+ * unless replace is set, and the database's own files always are.  The
+ * copy holds the caller until it is done; busy_cb (if not NULL) is called
+ * between steps of STORE_BACKUP_STEP pages, so the caller can show it is
+ * alive.  Set *bytes to the copy's size.  Return 0, or -1 with *cause set
+ * (caller frees).
  */
 int
-store_backup(struct store *st, const char *path, int replace, int64_t *bytes,
-    char **cause)
+store_backup(struct store *st, const char *path, int replace,
+    store_busy_cb busy_cb, int64_t *bytes, char **cause)
 {
 	sqlite3		*dst = NULL;
 	sqlite3_backup	*b;
@@ -166,6 +171,8 @@ store_backup(struct store *st, const char *path, int replace, int64_t *bytes,
 	}
 	do {
 		rc = sqlite3_backup_step(b, STORE_BACKUP_STEP);
+		if (busy_cb != NULL)
+			busy_cb();
 	} while (rc == SQLITE_OK || rc == SQLITE_BUSY || rc == SQLITE_LOCKED);
 	sqlite3_backup_finish(b);
 	if (rc != SQLITE_DONE) {
@@ -185,6 +192,8 @@ store_backup(struct store *st, const char *path, int replace, int64_t *bytes,
 		goto fail;
 	}
 	dst = NULL;
+	if (busy_cb != NULL)
+		busy_cb();
 	if (store_fsync_path(tmp, 0) != 0 || stat(tmp, &sb) != 0) {
 		xasprintf(cause, "cannot sync %s: %s", tmp, strerror(errno));
 		goto fail;
@@ -209,13 +218,26 @@ fail:
 	return -1;
 }
 
+/* SQLite's progress handler: call the busy callback; never interrupt. */
+static int
+store_check_progress_cb(void *arg)
+{
+	store_busy_cb	busy_cb = *(store_busy_cb *)arg;
+
+	busy_cb();
+	return 0;
+}
+
 /*
  * Check the database: SQLite's quick_check (every page and index entry is
- * readable and well formed), and its size.  Set *ok and *detail (caller
+ * readable and well formed), and its size.  The check reads the whole
+ * file and holds the caller meanwhile; busy_cb (if not NULL) is called
+ * every STORE_CHECK_PROGRESS SQLite steps.  Set *ok and *detail (caller
  * frees).
  */
 void
-store_check(struct store *st, int *ok, char **detail, int64_t *bytes)
+store_check(struct store *st, store_busy_cb busy_cb, int *ok, char **detail,
+    int64_t *bytes)
 {
 	sqlite3_stmt	*s;
 	const char	*text;
@@ -230,7 +252,12 @@ store_check(struct store *st, int *ok, char **detail, int64_t *bytes)
 		xasprintf(detail, "cannot check: %s", sqlite3_errmsg(st->db));
 		return;
 	}
-	if ((rc = sqlite3_step(s)) == SQLITE_ROW &&
+	if (busy_cb != NULL)
+		sqlite3_progress_handler(st->db, STORE_CHECK_PROGRESS,
+		    store_check_progress_cb, &busy_cb);
+	rc = sqlite3_step(s);
+	sqlite3_progress_handler(st->db, 0, NULL, NULL);
+	if (rc == SQLITE_ROW &&
 	    (text = (const char *)sqlite3_column_text(s, 0)) != NULL) {
 		if (strcmp(text, "ok") == 0)
 			*ok = 1;

@@ -13,6 +13,7 @@ import json
 import os
 import re
 import shutil
+import socket
 import sqlite3
 import subprocess
 import threading
@@ -21,6 +22,39 @@ import time
 import pytest
 
 from fu import FOLLOWUP_MAIL
+
+
+class WatchdogPings:
+    """A NOTIFY_SOCKET that notes when each WATCHDOG=1 arrives."""
+
+    def __init__(self, path):
+        self.path = path
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(path)
+        self.sock.settimeout(0.1)
+        self.pings = []
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.run)
+        self.thread.start()
+
+    def run(self):
+        while not self.stop.is_set():
+            try:
+                data = self.sock.recv(4096)
+            except socket.timeout:
+                continue
+            if b"WATCHDOG=1" in data:
+                self.pings.append(time.monotonic())
+
+    def max_gap(self, start, end):
+        """The longest time without a ping between start and end."""
+        times = [start] + [t for t in self.pings if start < t < end] + [end]
+        return max(b - a for a, b in zip(times, times[1:]))
+
+    def close(self):
+        self.stop.set()
+        self.thread.join()
+        self.sock.close()
 
 
 def check_copy(path):
@@ -266,6 +300,82 @@ def test_doctor_fails_a_setid_sendmail_under_no_new_privileges(
         assert "fix:" in lines[i + 1] and "msmtp" in lines[i + 1] and \
             "Mail from the sandbox" in lines[i + 1], out
     assert "%s (%s/exim) is setgid" % (sendmails[0], tmp_path) in out
+
+
+def test_doctor_bounds_hanging_hook_checks_and_feeds_the_watchdog(
+        make_daemon, tmp_path):
+    """Three mail hooks whose --check hangs: doctor answers within the
+    budget the hook checks share (8 s, not 3 x 5 s), the watchdog hears
+    from the daemon all along, and the rep waiting meanwhile is served."""
+    hang = tmp_path / "hang"
+    hang.mkdir()
+    hook = hang / "followup-mail"    # named so that doctor runs --check
+    hook.write_text("#!/bin/sh\nexec sleep 60\n")
+    hook.chmod(0o755)
+    pings = WatchdogPings(str(tmp_path / "notify"))
+    try:
+        d = make_daemon("[reminders]\n" + "hook = %s\n" % hook * 3,
+                        env={"NOTIFY_SOCKET": pings.path,
+                             "WATCHDOG_USEC": "2000000"})
+        other = d.connect(timeout=30)
+        got = {}
+
+        def rep_request():
+            time.sleep(1)
+            t = time.monotonic()
+            got["reply"] = other.request("contact.add", {"name": "Waits"})
+            got["waited"] = time.monotonic() - t
+        t = threading.Thread(target=rep_request)
+        start = time.monotonic()
+        t.start()
+        rc, out, err = d.client("doctor")
+        took = time.monotonic() - start
+        t.join(30)
+        end = time.monotonic()
+        assert rc == 1, out
+        assert 7.5 < took < 11, (took, out)
+        lines = {l.split()[1] + " " + l.split()[2]: l
+                 for l in out.splitlines() if "  hook " in l}
+        assert lines["hook 1"].startswith("FAIL") and \
+            "did not finish within 5.0 s" in lines["hook 1"], out
+        assert lines["hook 2"].startswith("FAIL") and \
+            "did not finish within 3.0 s" in lines["hook 2"], out
+        assert lines["hook 3"].startswith("WARN") and \
+            "not checked" in lines["hook 3"], out
+        # The rep who asked meanwhile waited for doctor, then was served.
+        assert got["reply"]["ok"], got
+        assert got["waited"] < 11, got
+        assert other.call("hello")["server"] == "followupd"
+        other.close()
+        # systemd (WatchdogSec=2s here) would never have killed it.
+        assert pings.max_gap(start, end) < 1.5, pings.pings
+    finally:
+        pings.close()
+
+
+def test_backup_of_a_large_database_feeds_the_watchdog(make_daemon,
+                                                       tmp_path):
+    """The copy holds the loop; systemd's watchdog must not fire."""
+    db = sqlite3.connect(str(tmp_path / "fu.db"))
+    db.execute("CREATE TABLE ballast (b BLOB)")
+    db.executemany("INSERT INTO ballast VALUES (randomblob(60000))",
+                   [()] * 4000)
+    db.commit()
+    db.close()
+    pings = WatchdogPings(str(tmp_path / "notify"))
+    try:
+        d = make_daemon(env={"NOTIFY_SOCKET": pings.path,
+                             "WATCHDOG_USEC": "500000"})
+        start = time.monotonic()
+        r = d.call("backup", path=str(tmp_path / "copy.db"))
+        end = time.monotonic()
+        assert r["bytes"] > 200 << 20
+        print("backup of %d MiB took %.2f s" % (r["bytes"] >> 20,
+                                                end - start))
+        assert pings.max_gap(start, end) < 0.5, \
+            [round(t - start, 3) for t in pings.pings]
+    finally:
+        pings.close()
 
 
 def test_doctor_reports_a_failing_delivery(make_daemon, tmp_path):
