@@ -20,6 +20,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
+#include <libgen.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -30,7 +31,6 @@
 #include <unistd.h>
 
 #include <jansson.h>
-#include <libgen.h>
 
 #include "followup/protocol.h"
 
