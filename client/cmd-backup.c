@@ -73,8 +73,9 @@ const struct cmd_entry cmd_backup_entry = {
 	"followupd\nruns (SQLite's online backup).  The daemon writes the "
 	"file as its own user,\nso FILE must be where it may write: for the "
 	"team's daemon, under\n/var/lib/followupd/backups.  An existing FILE "
-	"is kept unless --force.\nOnly root, the daemon's user and the admin "
-	"group may back up (the copy\nholds every rep's records).  To restore, "
-	"see followupd(8).",
+	"is kept unless --force;\nthe live database and its -wal, -shm and "
+	"-journal files are refused\neven then.  Only root, the daemon's user "
+	"and the admin group may back up\n(the copy holds every rep's "
+	"records).  To restore, see followupd(8).",
 	cmd_backup_exec
 };

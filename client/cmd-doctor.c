@@ -159,8 +159,10 @@ const struct cmd_entry cmd_doctor_entry = {
 	"Check what makes reminders fail silently and say what to fix: the "
 	"socket\nand whether you may connect, the daemon answers, the "
 	"database's integrity\nand free space, the time zone database, the "
-	"hook programs and the sendmail\nthey use, your mail address, the last "
-	"delivery and its error, and the\nbacklog of deliveries.  Exits 1 "
+	"hook programs and the sendmail\nthey use (a setuid or setgid one, "
+	"such as Postfix's, fails when the daemon\nruns with no new "
+	"privileges, as in the system unit), your mail address,\nthe last "
+	"delivery and its error, and the backlog of deliveries.  Exits 1\n"
 	"when any check fails.",
 	cmd_doctor_exec
 };

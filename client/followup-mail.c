@@ -5,7 +5,7 @@
  * followup-mail: the mail hook.  Reads one message of notices (JSON on
  * stdin, as followupd hands it to its hooks), writes one RFC 5322 message
  * (UTF-8, MIME, quoted-printable body, RFC 2047 subject, a Message-ID
- * stable for those notices) and pipes it to "sendmail -t -i".  The mail
+ * stable for those notices) and pipes it to "sendmail -f FROM -t -i".  The mail
  * goes to the rep only (and the manager of a missed callback), never to a
  * contact, whatever the data says; nothing from the data can add a header.
  * Its exit status is the delivery's, so followupd knows to retry.
@@ -13,12 +13,14 @@
 
 #include <config.h>
 
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
+#include <libgen.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -507,9 +509,102 @@ message_id_ok(const char *id)
 	return 1;
 }
 
-/* Hand the message to sendmail -t -i; return its exit status. */
+/* Does this process run with no_new_privs (NoNewPrivileges= in a unit)? */
 static int
-send_mail(const char *sendmail, const char *msg, size_t len)
+mail_no_new_privs(void)
+{
+	FILE	*f;
+	char	 line[256];
+	int	 on = 0;
+
+	if ((f = fopen("/proc/self/status", "re")) == NULL)
+		return 0;
+	while (fgets(line, sizeof line, f) != NULL) {
+		if (strncmp(line, "NoNewPrivs:", 11) == 0) {
+			on = atoi(line + 11) == 1;
+			break;
+		}
+	}
+	fclose(f);
+	return on;
+}
+
+/*
+ * Does the sendmail program prog need to gain privileges to hand mail
+ * over?  It does when it is set-user-ID or set-group-ID (after following
+ * symbolic links: exim's sendmail is a link to its setuid binary), or when
+ * it is Postfix's, which hands the mail to a setgid postdrop beside it.
+ * If so, say which in why and return 1.
+ */
+static int
+mail_sendmail_setid(const char *prog, char *why, size_t len)
+{
+	struct stat	 sb;
+	char		*real, *d, *b, *drop;
+	int		 found = 0;
+
+	if (stat(prog, &sb) != 0)
+		return 0;
+	if ((real = realpath(prog, NULL)) == NULL)
+		return 0;
+	if (sb.st_mode & (S_ISUID | S_ISGID)) {
+		snprintf(why, len, "%s%s%s%s is set%sid", prog,
+		    strcmp(real, prog) != 0 ? " (" : "",
+		    strcmp(real, prog) != 0 ? real : "",
+		    strcmp(real, prog) != 0 ? ")" : "",
+		    sb.st_mode & S_ISUID ? "u" : "g");
+		free(real);
+		return 1;
+	}
+	if ((d = strdup(real)) == NULL || (b = strdup(real)) == NULL)
+		die(EX_OSERR, "out of memory");
+	if (strcmp(basename(b), "sendmail") == 0) {
+		if (asprintf(&drop, "%s/postdrop", dirname(d)) == -1)
+			die(EX_OSERR, "out of memory");
+		if (stat(drop, &sb) == 0 && S_ISREG(sb.st_mode) &&
+		    (sb.st_mode & (S_ISUID | S_ISGID))) {
+			snprintf(why, len, "%s hands mail to %s, which is "
+			    "set%sid (Postfix)", prog, drop,
+			    sb.st_mode & S_ISUID ? "u" : "g");
+			found = 1;
+		}
+		free(drop);
+	}
+	free(d);
+	free(b);
+	free(real);
+	return found;
+}
+
+/*
+ * Under no_new_privs a set-ID sendmail runs without its privileges and
+ * cannot queue the mail.  Say so on stderr and return 1 when that is the
+ * case for prog.
+ */
+static int
+mail_sendmail_blocked(const char *prog)
+{
+	char	why[1024];
+
+	if (!mail_no_new_privs() || !mail_sendmail_setid(prog, why,
+	    sizeof why))
+		return 0;
+	fprintf(stderr, "followup-mail: %s, but it runs with no new "
+	    "privileges (NoNewPrivileges=, as in followupd's system unit), "
+	    "so it cannot queue mail: submit over SMTP with msmtp instead, "
+	    "see \"Mail from the sandbox\" in the README or MAIL FROM THE "
+	    "SANDBOX in followupd(8)\n", why);
+	return 1;
+}
+
+/*
+ * Hand the message to "sendmail -f FROM -t -i"; return its exit status.
+ * The envelope sender is the From address: a sendmail that submits over
+ * SMTP with no configuration file (msmtp --host=...) has no other way to
+ * learn it, and bounces then go back to the address the rep sees.
+ */
+static int
+send_mail(const char *sendmail, const char *from, const char *msg, size_t len)
 {
 	char	*copy, *argv[32], *word, *save;
 	int	 fd[2], status, argc = 0;
@@ -519,11 +614,13 @@ send_mail(const char *sendmail, const char *msg, size_t len)
 
 	if ((copy = strdup(sendmail)) == NULL)
 		die(EX_OSERR, "out of memory");
-	for (word = strtok_r(copy, " \t", &save); word != NULL && argc < 29;
+	for (word = strtok_r(copy, " \t", &save); word != NULL && argc < 27;
 	    word = strtok_r(NULL, " \t", &save))
 		argv[argc++] = word;
 	if (argc == 0)
 		die(EX_USAGE, "empty --sendmail");
+	argv[argc++] = "-f";
+	argv[argc++] = (char *)from;
 	argv[argc++] = "-t";
 	argv[argc++] = "-i";
 	argv[argc] = NULL;
@@ -567,14 +664,17 @@ send_mail(const char *sendmail, const char *msg, size_t len)
 		    argv[0], WTERMSIG(status));
 		status = EX_TEMPFAIL;
 	}
+	if (status != 0)
+		(void)mail_sendmail_blocked(argv[0]);	/* say why, if so */
 	free(copy);
 	return status;
 }
 
 /*
  * --check: could a message be handed over?  The sendmail program must be
- * there and runnable by this user, and the addresses given must be
- * addresses.  Nothing is sent.
+ * there and runnable by this user, must not need privileges it cannot
+ * gain (a set-ID sendmail under no_new_privs), and the addresses given
+ * must be addresses.  Nothing is sent.
  */
 static int
 check_setup(const char *sendmail, const char *from, const char *to)
@@ -590,6 +690,10 @@ check_setup(const char *sendmail, const char *from, const char *to)
 		    "be run: %s\n", prog, strerror(errno));
 		free(copy);
 		return EX_UNAVAILABLE;
+	}
+	if (mail_sendmail_blocked(prog)) {
+		free(copy);
+		return EX_CONFIG;
 	}
 	if (from != NULL && !address_ok(from))
 		die(EX_USAGE, "--from \"%s\" is not an address", from);
@@ -608,14 +712,16 @@ usage(int status)
 "                     [--dry-run] [--check] [--help] [--version]\n"
 "\n"
 "The followupd mail hook: reads one message of notices (JSON) on standard\n"
-"input and mails it to the rep through \"PROGRAM -t -i\".\n"
+"input and mails it to the rep through \"PROGRAM -f FROM -t -i\".\n"
 "\n"
 "  --sendmail PROGRAM  the sendmail to use (default %s); words after\n"
 "                      the program are passed to it as arguments\n"
-"  --from ADDRESS      the sender (default followup@HOSTNAME)\n"
+"  --from ADDRESS      the sender, in From: and as the envelope sender\n"
+"                      (-f FROM); default followup@HOSTNAME\n"
 "  --to ADDRESS        send here instead of the rep's own address\n"
 "  --dry-run           print the message instead of sending it\n"
-"  --check             check that PROGRAM can be run, send nothing\n"
+"  --check             check that PROGRAM can be run (and, with no new\n"
+"                      privileges, is not set-ID), send nothing\n"
 "  --help, --version\n", MAIL_SENDMAIL);
 	exit(status);
 }
@@ -769,7 +875,7 @@ main(int argc, char **argv)
 		free(msg.data);
 		return 0;
 	}
-	r = send_mail(sendmail, msg.data, msg.len);
+	r = send_mail(sendmail, from, msg.data, msg.len);
 	free(msg.data);
 	return (int)r;
 }

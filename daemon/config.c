@@ -601,14 +601,36 @@ config_system_mode(void)
 }
 
 /*
+ * The state directory systemd made for the service (StateDirectory= sets
+ * $STATE_DIRECTORY; the first one when it names several), or NULL.
+ * Caller frees.
+ */
+static char *
+config_systemd_state_dir(void)
+{
+	const char	*dirs = getenv("STATE_DIRECTORY");
+	size_t		 len;
+
+	if (dirs == NULL || *dirs != '/')
+		return NULL;
+	len = strcspn(dirs, ":");
+	while (len > 1 && dirs[len - 1] == '/')
+		len--;
+	return xstrndup(dirs, len);
+}
+
+/*
  * Fill the socket and database paths that neither the file nor the command
  * line gave: the system paths for root and system users (the followupd
- * user of the system unit), the user's own otherwise.
+ * user of the system unit), the user's own otherwise.  The database goes
+ * in the state directory systemd gave the service, when it gave one: the
+ * unit's StateDirectory= is the one place its sandbox lets it write,
+ * whatever prefix the programs were installed under.
  */
 int
 config_default_paths(struct fu_config *cf, char **cause)
 {
-	char		 buf[4096];
+	char		 buf[4096], *sd;
 	const char	*state, *home;
 
 	if (cf->socket == NULL) {
@@ -624,7 +646,11 @@ config_default_paths(struct fu_config *cf, char **cause)
 		}
 	}
 	if (cf->database == NULL) {
-		if (config_system_mode())
+		if ((sd = config_systemd_state_dir()) != NULL) {
+			xasprintf(&cf->database, "%s/%s", sd,
+			    FU_USER_DATABASE_NAME);
+			free(sd);
+		} else if (config_system_mode())
 			cf->database = xstrdup(FU_SYSTEM_DATABASE);
 		else if ((state = getenv("XDG_STATE_HOME")) != NULL &&
 		    *state == '/')

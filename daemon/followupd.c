@@ -50,17 +50,26 @@ usage(int status)
 "It runs in the foreground; SIGTERM stops it, SIGHUP reloads the\n"
 "configuration.\n"
 "\n"
-"  -c, --config FILE     configuration file (default %s for root,\n"
-"                        else $XDG_CONFIG_HOME/followupd/followupd.conf)\n"
-"  -s, --socket PATH     listening socket (default %s for root,\n"
-"                        else $XDG_RUNTIME_DIR/followupd.sock)\n"
-"  -d, --database PATH   SQLite database (default %s for root,\n"
-"                        else $XDG_STATE_HOME/followupd/followup.db)\n"
+"The system paths below are the defaults for root and system accounts\n"
+"(uid below %d), the XDG ones for other users.\n"
+"\n"
+"  -c, --config FILE     configuration file; default\n"
+"                        %s,\n"
+"                        else $XDG_CONFIG_HOME/followupd/followupd.conf\n"
+"  -s, --socket PATH     listening socket; default\n"
+"                        %s,\n"
+"                        else $XDG_RUNTIME_DIR/followupd.sock\n"
+"  -d, --database PATH   SQLite database; default\n"
+"                        $STATE_DIRECTORY/followup.db when systemd's\n"
+"                        StateDirectory= sets it, else\n"
+"                        %s,\n"
+"                        else $XDG_STATE_HOME/followupd/followup.db\n"
 "  -v, --verbose         log debug messages too\n"
 "      --check-config    check the configuration file and exit\n"
 "      --version         print the version and exit\n"
 "  -h, --help            print this help and exit\n",
-	    FU_SYSTEM_CONFIG, FU_SYSTEM_SOCKET, FU_SYSTEM_DATABASE);
+	    FU_FIRST_USER_UID, FU_SYSTEM_CONFIG, FU_SYSTEM_SOCKET,
+	    FU_SYSTEM_DATABASE);
 	exit(status);
 }
 

@@ -207,9 +207,11 @@ int		 store_schema_version(struct store *);
 const char	*store_id(struct store *);
 
 /* store-maint.c */
-int		 store_backup(struct store *, const char *, int, int64_t *,
-		     char **);
-void		 store_check(struct store *, int *, char **, int64_t *);
+typedef void	(*store_busy_cb)(void);
+int		 store_backup(struct store *, const char *, int,
+		     store_busy_cb, int64_t *, char **);
+void		 store_check(struct store *, store_busy_cb, int *, char **,
+		     int64_t *);
 
 /* Records the store hands out; strings are owned by the record. */
 struct fu_contact {
@@ -616,6 +618,7 @@ void		 sdnotify_ready(void);
 void		 sdnotify_reloading(void);
 void		 sdnotify_stopping(void);
 void		 sdnotify_status(const char *, ...) FU_PRINTF(1, 2);
+void		 sdnotify_keepalive(void);
 void		 sdnotify_free(void);
 
 #endif /* FOLLOWUPD_H */

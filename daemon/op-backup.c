@@ -27,8 +27,12 @@ op_backup(struct op_ctx *ctx, json_t *args, json_t **result)
 	if (*path != '/')
 		return reply_error(ctx, FU_ERR_BAD_REQUEST,
 		    "the backup path must be absolute");
-	if (store_backup(ctx->st, path, ops_bool(args, "force"), &bytes,
-	    &cause) != 0) {
+	/*
+	 * The copy holds the loop until it is done (other requests wait),
+	 * so it keeps systemd's watchdog fed itself.
+	 */
+	if (store_backup(ctx->st, path, ops_bool(args, "force"),
+	    sdnotify_keepalive, &bytes, &cause) != 0) {
 		reply_error(ctx, FU_ERR_UNAVAILABLE, "%s", cause);
 		free(cause);
 		return -1;

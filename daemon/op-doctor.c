@@ -6,6 +6,10 @@
  * sees them, what makes reminders fail silently: the database's integrity
  * and free space, the time zone database, the hooks and their sendmail,
  * the last deliveries and the backlog.  Each check says what to fix.
+ *
+ * The checks run in the loop, so every other request waits for them: the
+ * hook checks share one time budget, and systemd's watchdog is kept fed
+ * between and during the long steps.
  */
 
 #include <config.h>
@@ -23,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sysexits.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -33,8 +38,11 @@
 #define DOCTOR_DISK_WARN	(256LL << 20)
 /* A notice waiting longer than this for delivery fails the backlog check. */
 #define DOCTOR_BACKLOG_LATE	(10 * 60)
-/* How long a hook's --check may take. */
+/* How long one hook's --check may take, and all of them together. */
 #define DOCTOR_HOOK_TIMEOUT_MS	5000
+#define DOCTOR_HOOKS_BUDGET_MS	8000
+/* How long doctor_run waits at most before feeding the watchdog again. */
+#define DOCTOR_POLL_SLICE_MS	250
 #define DOCTOR_OUTPUT_MAX	1024
 
 enum doctor_status { DOCTOR_OK, DOCTOR_WARN, DOCTOR_FAIL };
@@ -63,7 +71,7 @@ doctor_database(struct op_ctx *ctx, json_t *checks, const char *path)
 	char	*detail;
 	int	 ok;
 
-	store_check(ctx->st, &ok, &detail, &bytes);
+	store_check(ctx->st, sdnotify_keepalive, &ok, &detail, &bytes);
 	if (ok)
 		doctor_add(checks, "database", DOCTOR_OK, NULL,
 		    "%s passes SQLite's quick check (%lld KiB, schema %d)",
@@ -126,16 +134,26 @@ doctor_zones(struct op_ctx *ctx, json_t *checks)
 	fu_user_clear(&u);
 }
 
+/* Milliseconds on the monotonic clock. */
+static long long
+doctor_now_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 /*
- * Run argv with a time limit, output (stdout and stderr) into out (at most
- * DOCTOR_OUTPUT_MAX bytes kept).  Return the exit status, or -1 with out
- * saying why it did not run or finish.
+ * Run argv for at most limit_ms, output (stdout and stderr) into out (at
+ * most DOCTOR_OUTPUT_MAX bytes kept), feeding the watchdog while it waits.
+ * Return the exit status, or -1 with out saying why it did not run or
+ * finish.
  */
 static int
-doctor_run(char **argv, char *out, size_t outsz)
+doctor_run(char **argv, long limit_ms, char *out, size_t outsz)
 {
 	posix_spawn_file_actions_t	 fa;
-	struct timespec			 start, now;
 	struct pollfd			 pfd;
 	char				*env[] = {
 	    "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
@@ -143,7 +161,7 @@ doctor_run(char **argv, char *out, size_t outsz)
 	pid_t				 pid;
 	size_t				 len = 0;
 	ssize_t				 n;
-	long				 left;
+	long long			 start, left;
 	int				 p[2], rc, status;
 
 	out[0] = '\0';
@@ -164,22 +182,22 @@ doctor_run(char **argv, char *out, size_t outsz)
 		    strerror(rc));
 		return -1;
 	}
-	clock_gettime(CLOCK_MONOTONIC, &start);
+	start = doctor_now_ms();
 	pfd.fd = p[0];
 	pfd.events = POLLIN;
 	for (;;) {
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		left = DOCTOR_HOOK_TIMEOUT_MS -
-		    ((now.tv_sec - start.tv_sec) * 1000 +
-		    (now.tv_nsec - start.tv_nsec) / 1000000);
+		sdnotify_keepalive();
+		left = limit_ms - (doctor_now_ms() - start);
 		if (left <= 0) {
 			kill(pid, SIGKILL);
 			waitpid(pid, &status, 0);
 			close(p[0]);
-			snprintf(out, outsz, "%s did not finish within %d s",
-			    argv[0], DOCTOR_HOOK_TIMEOUT_MS / 1000);
+			snprintf(out, outsz, "%s did not finish within %.1f s",
+			    argv[0], limit_ms / 1000.0);
 			return -1;
 		}
+		if (left > DOCTOR_POLL_SLICE_MS)
+			left = DOCTOR_POLL_SLICE_MS;
 		if (poll(&pfd, 1, (int)left) < 0 && errno != EINTR)
 			break;
 		if (pfd.revents == 0)
@@ -241,10 +259,12 @@ doctor_runnable(const char *prog)
 static void
 doctor_hooks(struct op_ctx *ctx, json_t *checks)
 {
-	char	**argv, **argv2, *cause, name[32], out[DOCTOR_OUTPUT_MAX];
-	char	 *base;
-	int	  i, n, rc;
+	char		**argv, **argv2, *cause, name[32];
+	char		 *base, out[DOCTOR_OUTPUT_MAX];
+	long long	  deadline, left;
+	int		  i, n, rc;
 
+	deadline = doctor_now_ms() + DOCTOR_HOOKS_BUDGET_MS;
 	if (ctx->cf->nhooks == 0) {
 		doctor_add(checks, "hooks", DOCTOR_WARN, "to be mailed, add "
 		    "hook = " PKGLIBEXECDIR "/followup-mail to [reminders] in "
@@ -277,17 +297,41 @@ doctor_hooks(struct op_ctx *ctx, json_t *checks)
 			hooks_free_argv(argv);
 			continue;
 		}
-		/* The mail hook can check itself, sending nothing. */
+		/*
+		 * The mail hook can check itself, sending nothing, within
+		 * what is left of the budget all hook checks share: a hook
+		 * that hangs must not hold every rep's requests for long.
+		 */
+		if ((left = deadline - doctor_now_ms()) <= 0) {
+			doctor_add(checks, name, DOCTOR_WARN, "run followup "
+			    "doctor again once the hooks above are fixed",
+			    "not checked: the hook checks before it used up "
+			    "their %d s", DOCTOR_HOOKS_BUDGET_MS / 1000);
+			hooks_free_argv(argv);
+			continue;
+		}
+		if (left > DOCTOR_HOOK_TIMEOUT_MS)
+			left = DOCTOR_HOOK_TIMEOUT_MS;
 		for (n = 0; argv[n] != NULL; n++)
 			;
 		argv2 = xreallocarray(NULL, n + 2, sizeof *argv2);
 		memcpy(argv2, argv, n * sizeof *argv2);
 		argv2[n] = "--check";
 		argv2[n + 1] = NULL;
-		rc = doctor_run(argv2, out, sizeof out);
+		rc = doctor_run(argv2, (long)left, out, sizeof out);
 		free(argv2);
 		if (rc == 0)
 			doctor_add(checks, name, DOCTOR_OK, NULL, "%s", out);
+		else if (rc == EX_CONFIG)
+			/*
+			 * A set-ID sendmail under the daemon's no_new_privs:
+			 * followup-mail, started by the daemon, sees what
+			 * its deliveries will see.
+			 */
+			doctor_add(checks, name, DOCTOR_FAIL, "submit over "
+			    "SMTP with msmtp: see \"Mail from the sandbox\" "
+			    "in the README, or MAIL FROM THE SANDBOX in "
+			    "followupd(8)", "%s", out);
 		else
 			doctor_add(checks, name, DOCTOR_FAIL, "install a "
 			    "sendmail (msmtp-mta, or your MTA) or point "
@@ -424,6 +468,7 @@ op_doctor(struct op_ctx *ctx, json_t *args, json_t **result)
 	const char	*db = op_meta_database();
 
 	doctor_database(ctx, checks, db);
+	sdnotify_keepalive();
 	doctor_disk(checks, db);
 	doctor_zones(ctx, checks);
 	doctor_hooks(ctx, checks);

@@ -107,7 +107,8 @@ class Conn:
 class Daemon:
     """The real followupd in a scratch directory."""
 
-    def __init__(self, tmp, config="", home=None, faketime=None, env=None):
+    def __init__(self, tmp, config="", home=None, faketime=None, env=None,
+                 prefix=None):
         self.dir = tmp
         self.sock = str(tmp / "s.sock")
         self.db = str(tmp / "fu.db")
@@ -117,6 +118,7 @@ class Daemon:
         self.home = home
         self.faketime = faketime
         self.env = env or {}
+        self.prefix = prefix or []    # e.g. setpriv --no-new-privs
         self.proc = None
 
     def start(self, wait=True):
@@ -141,6 +143,7 @@ class Daemon:
                 ":verify_asan_link_order=0"
         else:
             cmd = WRAPPER + cmd
+        cmd = self.prefix + cmd
         self.logf = open(self.log, "ab")
         self.proc = subprocess.Popen(cmd, env=env, stdout=self.logf,
                                      stderr=subprocess.STDOUT)

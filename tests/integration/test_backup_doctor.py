@@ -3,20 +3,58 @@ written to, and the restore the manual describes) and followup doctor
 (each check fails when its cause is there, and says what to fix).
 
 Bad input tried: a backup onto an existing file (kept unless --force), onto
-the live database itself, into a directory that does not exist, a relative
-path; a hook whose sendmail does not exist, a hook program that does not
-exist, a hook that fails every delivery, no daemon at all.
+the live database itself or its -wal, -shm or -journal file (by any name:
+a symbolic link, a hard link, ".."), into a directory that does not exist,
+a relative path; a hook whose sendmail does not exist, a hook program that
+does not exist, a hook that fails every delivery, no daemon at all.
 """
 
 import json
 import os
+import re
 import shutil
+import socket
 import sqlite3
 import subprocess
 import threading
 import time
 
+import pytest
+
 from fu import FOLLOWUP_MAIL
+
+
+class WatchdogPings:
+    """A NOTIFY_SOCKET that notes when each WATCHDOG=1 arrives."""
+
+    def __init__(self, path):
+        self.path = path
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(path)
+        self.sock.settimeout(0.1)
+        self.pings = []
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.run)
+        self.thread.start()
+
+    def run(self):
+        while not self.stop.is_set():
+            try:
+                data = self.sock.recv(4096)
+            except socket.timeout:
+                continue
+            if b"WATCHDOG=1" in data:
+                self.pings.append(time.monotonic())
+
+    def max_gap(self, start, end):
+        """The longest time without a ping between start and end."""
+        times = [start] + [t for t in self.pings if start < t < end] + [end]
+        return max(b - a for a, b in zip(times, times[1:]))
+
+    def close(self):
+        self.stop.set()
+        self.thread.join()
+        self.sock.close()
 
 
 def check_copy(path):
@@ -112,6 +150,50 @@ def test_backup_refuses_what_would_lose_data(daemon, tmp_path):
     assert rc == 2 and "FILE" in err
 
 
+def test_backup_never_replaces_the_wal_shm_or_journal(daemon, tmp_path):
+    """A copy renamed over the live write-ahead log throws away every
+    write not yet checkpointed: refused under any name, even forced."""
+    cid = daemon.call("contact.add", name="Acknowledged")["contact"]["id"]
+    wal = daemon.db + "-wal"
+    assert os.path.exists(wal) and os.path.exists(daemon.db + "-shm")
+    wal_ino = os.stat(wal).st_ino
+    alias = tmp_path / "alias"
+    alias.symlink_to(tmp_path, target_is_directory=True)
+    os.link(wal, tmp_path / "hardlink-to-wal")
+    (tmp_path / "link-to-shm").symlink_to(daemon.db + "-shm")
+    targets = {
+        wal: "write-ahead log",
+        daemon.db + "-shm": "shared-memory index",
+        # Not there in WAL mode, but SQLite would use it: refused by name.
+        daemon.db + "-journal": "rollback journal",
+        str(alias / "fu.db-wal"): "write-ahead log",
+        str(tmp_path / "sub" / ".." / "fu.db-wal"): "write-ahead log",
+        str(tmp_path / "hardlink-to-wal"): "write-ahead log",
+        str(tmp_path / "link-to-shm"): "shared-memory index",
+        str(alias / "fu.db"): "the live database",
+    }
+    (tmp_path / "sub").mkdir()
+    c = daemon.connect()
+    for path, what in targets.items():
+        e = c.error("backup", path=path, force=True)
+        assert e["code"] == "unavailable", (path, e)
+        assert what in e["message"] and path in e["message"], (path, e)
+    c.close()
+    rc, out, err = daemon.client("backup", "--force", wal)
+    assert rc == 1 and "write-ahead log" in err, err
+    assert os.stat(wal).st_ino == wal_ino
+    assert not os.path.exists(daemon.db + "-journal")
+    assert not [f for f in os.listdir(tmp_path) if ".tmp-" in f]
+    # Nothing was lost, even across a crash.
+    daemon.kill9()
+    daemon.start()
+    assert daemon.call("contact.get", id=cid)["contact"]["name"] == \
+        "Acknowledged"
+    # A file that merely starts like one is fine.
+    near = str(tmp_path / "fu.db-wal.bak")
+    assert daemon.call("backup", path=near)["path"] == near
+
+
 def test_restore_as_the_manual_says(daemon, tmp_path):
     c = daemon.call("contact.add", name="Before Backup")["contact"]
     daemon.call("followup.add", contact=c["id"], due="tomorrow 9:00")
@@ -168,6 +250,132 @@ def test_doctor_fails_a_hook_that_cannot_mail(make_daemon):
     h2 = [l for l in lines if "  hook 2 " in l][0]
     assert h2.startswith("FAIL") and "/nonexistent/hook" in h2
     assert "fix them" in lines[-1]
+
+
+def setid_sendmails(tmp_path):
+    """Two sendmails that need privileges: a setgid one (a script: the mode
+    is what counts) reached through a symbolic link, and Postfix's shape,
+    a plain sendmail beside a setgid postdrop."""
+    script = "#!/bin/sh\ncat >/dev/null\nexit 0\n"
+    setgid = tmp_path / "exim"
+    setgid.write_text(script)
+    setgid.chmod(0o2755)
+    (tmp_path / "sendmail-link").symlink_to(setgid)
+    postfix = tmp_path / "postfix"
+    postfix.mkdir()
+    (postfix / "sendmail").write_text(script)
+    (postfix / "sendmail").chmod(0o755)
+    (postfix / "postdrop").write_text(script)
+    (postfix / "postdrop").chmod(0o2755)
+    return [str(tmp_path / "sendmail-link"), str(postfix / "sendmail")]
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("setpriv"),
+                    reason="needs root (chmod g+s) and setpriv")
+@pytest.mark.parametrize("no_new_privs", [True, False])
+def test_doctor_fails_a_setid_sendmail_under_no_new_privileges(
+        make_daemon, tmp_path, no_new_privs):
+    sendmails = setid_sendmails(tmp_path)
+    prefix = [shutil.which("setpriv"), "--no-new-privs"] \
+        if no_new_privs else None
+    d = make_daemon("".join("[reminders]\nhook = %s --sendmail %s\n" %
+                            (FOLLOWUP_MAIL, s) for s in sendmails),
+                    prefix=prefix)
+    d.call("user.set", email="rep@example.com")
+    status = open("/proc/%d/status" % d.proc.pid).read()
+    assert ("NoNewPrivs:\t1" in status) == no_new_privs
+    rc, out, err = d.client("doctor")
+    lines = out.splitlines()
+    hooks = [i for i, l in enumerate(lines) if re.match(r"\S+\s+hook \d ", l)]
+    assert len(hooks) == 2, out
+    if not no_new_privs:
+        # Run by hand, with privileges to gain: these work.
+        assert rc == 0, out
+        assert all(lines[i].startswith("ok") for i in hooks), out
+        return
+    assert rc == 1, out
+    for i, want in zip(hooks, ("is setgid", "postdrop")):
+        assert lines[i].startswith("FAIL"), out
+        assert want in lines[i] and "no new privileges" in lines[i], out
+        assert "fix:" in lines[i + 1] and "msmtp" in lines[i + 1] and \
+            "Mail from the sandbox" in lines[i + 1], out
+    assert "%s (%s/exim) is setgid" % (sendmails[0], tmp_path) in out
+
+
+def test_doctor_bounds_hanging_hook_checks_and_feeds_the_watchdog(
+        make_daemon, tmp_path):
+    """Three mail hooks whose --check hangs: doctor answers within the
+    budget the hook checks share (8 s, not 3 x 5 s), the watchdog hears
+    from the daemon all along, and the rep waiting meanwhile is served."""
+    hang = tmp_path / "hang"
+    hang.mkdir()
+    hook = hang / "followup-mail"    # named so that doctor runs --check
+    hook.write_text("#!/bin/sh\nexec sleep 60\n")
+    hook.chmod(0o755)
+    pings = WatchdogPings(str(tmp_path / "notify"))
+    try:
+        d = make_daemon("[reminders]\n" + "hook = %s\n" % hook * 3,
+                        env={"NOTIFY_SOCKET": pings.path,
+                             "WATCHDOG_USEC": "2000000"})
+        other = d.connect(timeout=30)
+        got = {}
+
+        def rep_request():
+            time.sleep(1)
+            t = time.monotonic()
+            got["reply"] = other.request("contact.add", {"name": "Waits"})
+            got["waited"] = time.monotonic() - t
+        t = threading.Thread(target=rep_request)
+        start = time.monotonic()
+        t.start()
+        rc, out, err = d.client("doctor")
+        took = time.monotonic() - start
+        t.join(30)
+        end = time.monotonic()
+        assert rc == 1, out
+        assert 7.5 < took < 11, (took, out)
+        lines = {l.split()[1] + " " + l.split()[2]: l
+                 for l in out.splitlines() if "  hook " in l}
+        assert lines["hook 1"].startswith("FAIL") and \
+            "did not finish within 5.0 s" in lines["hook 1"], out
+        assert lines["hook 2"].startswith("FAIL") and \
+            "did not finish within 3.0 s" in lines["hook 2"], out
+        assert lines["hook 3"].startswith("WARN") and \
+            "not checked" in lines["hook 3"], out
+        # The rep who asked meanwhile waited for doctor, then was served.
+        assert got["reply"]["ok"], got
+        assert got["waited"] < 11, got
+        assert other.call("hello")["server"] == "followupd"
+        other.close()
+        # systemd (WatchdogSec=2s here) would never have killed it.
+        assert pings.max_gap(start, end) < 1.5, pings.pings
+    finally:
+        pings.close()
+
+
+def test_backup_of_a_large_database_feeds_the_watchdog(make_daemon,
+                                                       tmp_path):
+    """The copy holds the loop; systemd's watchdog must not fire."""
+    db = sqlite3.connect(str(tmp_path / "fu.db"))
+    db.execute("CREATE TABLE ballast (b BLOB)")
+    db.executemany("INSERT INTO ballast VALUES (randomblob(60000))",
+                   [()] * 4000)
+    db.commit()
+    db.close()
+    pings = WatchdogPings(str(tmp_path / "notify"))
+    try:
+        d = make_daemon(env={"NOTIFY_SOCKET": pings.path,
+                             "WATCHDOG_USEC": "500000"})
+        start = time.monotonic()
+        r = d.call("backup", path=str(tmp_path / "copy.db"))
+        end = time.monotonic()
+        assert r["bytes"] > 200 << 20
+        print("backup of %d MiB took %.2f s" % (r["bytes"] >> 20,
+                                                end - start))
+        assert pings.max_gap(start, end) < 0.5, \
+            [round(t - start, 3) for t in pings.pings]
+    finally:
+        pings.close()
 
 
 def test_doctor_reports_a_failing_delivery(make_daemon, tmp_path):

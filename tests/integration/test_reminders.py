@@ -494,3 +494,30 @@ def test_mail_hook_refuses_bad_input_and_reports_sendmail_failure(tmp_path):
     p = subprocess.run([FOLLOWUP_MAIL, "--sendmail", "/bin/false"],
                        input=json.dumps(ok).encode(), capture_output=True)
     assert p.returncode == 75
+
+
+@pytest.mark.parametrize("from_opt", [None, "sales-robot@test.invalid"])
+def test_documented_msmtp_hook_delivers_with_no_rc_file(make_daemon, smtp,
+                                                        tmp_path, from_opt):
+    """The hook line the manuals give for the system unit: msmtp with the
+    server on its command line and no configuration file anywhere, so the
+    envelope sender can only come from followup-mail."""
+    home = tmp_path / "home-without-msmtprc"
+    home.mkdir()
+    hook = '%s --sendmail "%s --host=127.0.0.1 --port=%d"' % (
+        FOLLOWUP_MAIL, MSMTP, smtp.port)
+    if from_opt is not None:
+        hook += " --from " + from_opt
+    d = make_daemon("[reminders]\nhook = %s\nhook_retry = 1s\n"
+                    "check_interval = 1s\n" % hook, home=home)
+    cid = setup_rep(d)
+    d.call("followup.add", contact=cid, due=rfc3339(time.time() + 2),
+           remind_before=0)
+    msgs = smtp.sink.wait(1, timeout=20)
+    assert len(msgs) == 1, d.log.read_text()[-3000:]
+    sender, rcpts, msg, _, _ = msgs[0]
+    want = from_opt or "followup@" + socket.gethostname()
+    assert sender == want
+    assert rcpts == [REP]
+    assert msg["From"] == "followup <%s>" % want
+    assert "exited" not in d.log.read_text()

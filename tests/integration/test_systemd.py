@@ -172,6 +172,81 @@ def test_sysusers_and_tmpfiles_make_the_user_and_directories(installed,
         assert st.st_uid == uid, d
 
 
+def test_default_prefix_install_keeps_state_where_the_unit_does(tmp_path):
+    """Installed with the configured prefix (/usr/local unless told), the
+    user's home, the tmpfiles directories and the unit's StateDirectory=
+    are one place: /var/lib/followupd, the only one the sandbox lets the
+    daemon write."""
+    if not os.path.exists(os.path.join(BUILDDIR, "Makefile")):
+        pytest.skip("no build directory to install from")
+    dest = tmp_path / "dest"
+    subprocess.run(["make", "-s", "-C", BUILDDIR, "install",
+                    "DESTDIR=%s" % dest], check=True,
+                   stdout=subprocess.DEVNULL)
+    found = {}
+    for top, dirs, files in os.walk(dest):
+        for f in files:
+            kind = os.path.basename(top)
+            if f in ("followupd.conf", "followupd.service") and kind in (
+                    "sysusers.d", "tmpfiles.d", "system"):
+                found[kind] = open(os.path.join(top, f)).read()
+    assert set(found) == {"sysusers.d", "tmpfiles.d", "system"}, found
+    assert "StateDirectory=followupd\n" in found["system"]
+    assert re.search(r'^u followupd - "followup service" /var/lib/followupd '
+                     r'/usr/sbin/nologin$', found["sysusers.d"], re.M), \
+        found["sysusers.d"]
+    dirs = re.findall(r"^d (\S+) ", found["tmpfiles.d"], re.M)
+    assert dirs == ["/var/lib/followupd", "/var/lib/followupd/backups"], \
+        found["tmpfiles.d"]
+
+
+def run_until_ready(cmd, env, sock, log):
+    proc = subprocess.Popen(cmd, env=env, stdout=log,
+                            stderr=subprocess.STDOUT)
+    deadline = time.time() + (60 if WRAPPER else 10)
+    while not os.path.exists(sock):
+        assert proc.poll() is None and time.time() < deadline, \
+            "followupd did not start"
+        time.sleep(0.02)
+    return proc
+
+
+@pytest.mark.parametrize("configured", [False, True])
+def test_database_goes_in_systemds_state_directory(tmp_path, configured):
+    """StateDirectory= sets $STATE_DIRECTORY (several, colon-separated,
+    when the unit names several): with no database configured the daemon
+    keeps it in the first, whatever it was built with; a configured one
+    still wins."""
+    state = tmp_path / "state"
+    other = tmp_path / "other"
+    conf = tmp_path / "c.conf"
+    mine = tmp_path / "mine" / "fu.db"
+    conf.write_text("[daemon]\nlog = stderr\n" +
+                    ("database = %s\n" % mine if configured else ""))
+    sock = str(tmp_path / "s.sock")
+    env = dict(os.environ, TZ="UTC",
+               STATE_DIRECTORY="%s/:%s" % (state, other))
+    log = open(tmp_path / "d.log", "wb")
+    proc = run_until_ready(WRAPPER + [FOLLOWUPD, "--config", str(conf),
+                                      "--socket", sock], env, sock, log)
+    try:
+        out = subprocess.run([FOLLOWUP, "--socket", sock, "contact", "add",
+                              "Kept Here"], capture_output=True, text=True,
+                             timeout=60)
+        assert out.returncode == 0, out.stderr
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(60) == 0
+        log.close()
+    text = (tmp_path / "d.log").read_text()
+    want = mine if configured else state / "followup.db"
+    assert want.exists(), text
+    assert "database %s" % want in text, text
+    assert not other.exists()
+    if configured:
+        assert not state.exists()
+
+
 @pytest.mark.skipif(not have("systemd-socket-activate"),
                     reason="no systemd-socket-activate")
 def test_socket_activation_starts_the_daemon_on_first_connection(tmp_path):
