@@ -347,8 +347,12 @@ store_mkdirs(const char *path, char **cause)
 	char		*copy, *dir, *p;
 	struct stat	 sb;
 
+	/* dirname() may return a static "." for a bare file name: copy it,
+	 * since the loop writes into it. */
 	copy = xstrdup(path);
-	dir = dirname(copy);
+	dir = xstrdup(dirname(copy));
+	free(copy);
+	copy = dir;
 	for (p = dir + 1; ; p++) {
 		if (*p != '/' && *p != '\0')
 			continue;

@@ -155,6 +155,23 @@ def test_damaged_database_at_start_is_a_clear_error(make_daemon, tmp_path):
     assert junk.stat().st_size == len(good)
 
 
+def test_database_named_without_a_directory(tmp_path):
+    # --database fu.db: in the working directory.
+    p = subprocess.Popen([FOLLOWUPD, "--socket", str(tmp_path / "x.sock"),
+                          "--database", "fu.db"], cwd=str(tmp_path),
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                         env=dict(os.environ, TZ="UTC"))
+    try:
+        assert wait_for(lambda: (tmp_path / "x.sock").exists() or
+                        p.poll() is not None, 10)
+        assert p.poll() is None, p.stdout.read()
+        assert (tmp_path / "fu.db").exists()
+    finally:
+        p.terminate()
+        p.wait(30)
+    assert p.returncode == 0
+
+
 def test_read_only_file_system_at_start(make_daemon, tmp_path):
     mnt = tmp_path / "ro"
     mnt.mkdir()
