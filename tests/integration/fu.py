@@ -117,6 +117,8 @@ class Daemon:
         self.home = home
         self.faketime = faketime
         self.env = env or {}
+        # Words before the command (e.g. a namespace to run it in).
+        self.prefix = []
         self.proc = None
 
     def start(self, wait=True):
@@ -140,7 +142,7 @@ class Daemon:
             env["ASAN_OPTIONS"] = env.get("ASAN_OPTIONS", "") + \
                 ":verify_asan_link_order=0"
         else:
-            cmd = WRAPPER + cmd
+            cmd = self.prefix + WRAPPER + cmd
         self.logf = open(self.log, "ab")
         self.proc = subprocess.Popen(cmd, env=env, stdout=self.logf,
                                      stderr=subprocess.STDOUT)

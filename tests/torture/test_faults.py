@@ -8,13 +8,13 @@ record is lost.
 
 import glob
 import os
-import shutil
 import sqlite3
 import subprocess
 import time
 
 import pytest
 
+from conftest import skip_loudly, userns_works
 from fu import FOLLOWUPD
 
 
@@ -318,17 +318,31 @@ def test_database_named_without_a_directory(tmp_path):
 def test_read_only_file_system_at_start(make_daemon, tmp_path):
     mnt = tmp_path / "ro"
     mnt.mkdir()
+    d = make_daemon()
+    d.call("contact.add", name="On a read-only disk")
+    d.stop()
     r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs",
                         str(mnt)], capture_output=True, text=True)
-    if r.returncode != 0:
-        pytest.skip("cannot mount a tmpfs here: " + r.stderr.strip())
-    try:
-        d = make_daemon()
-        d.call("contact.add", name="On a read-only disk")
-        d.stop()
-        subprocess.run(["cp", d.db, str(mnt / "fu.db")], check=True)
-        subprocess.run(["mount", "-o", "remount,ro", str(mnt)], check=True)
-        err = start_fails(tmp_path, mnt / "fu.db")
-        assert "cannot be written" in err and "Read-only" in err, err
-    finally:
-        subprocess.run(["umount", "-l", str(mnt)])
+    if r.returncode == 0:
+        try:
+            subprocess.run(["cp", d.db, str(mnt / "fu.db")], check=True)
+            subprocess.run(["mount", "-o", "remount,ro", str(mnt)],
+                           check=True)
+            err = start_fails(tmp_path, mnt / "fu.db")
+        finally:
+            subprocess.run(["umount", "-l", str(mnt)])
+    elif userns_works():
+        # The same in a mount namespace of our own.
+        p = subprocess.run(
+            ["unshare", "-Urm", "sh", "-c",
+             'mount -t tmpfs -o size=4m tmpfs "$1" && cp "$2" "$1/fu.db" && '
+             'mount -t tmpfs -o remount,ro tmpfs "$1" && '
+             'exec "$3" --socket "$4" --database "$1/fu.db"', "sh", str(mnt), d.db, FOLLOWUPD,
+             str(tmp_path / "x.sock")], capture_output=True, text=True,
+            timeout=60, env=dict(os.environ, TZ="UTC"))
+        assert p.returncode == 1, p.stderr
+        err = p.stderr
+    else:
+        skip_loudly("a read-only file system", "cannot mount a tmpfs "
+                    "here: " + r.stderr.strip())
+    assert "cannot be written" in err and "Read-only" in err, err
