@@ -191,6 +191,7 @@ enum store_result {
 	STORE_CONFLICT,
 	STORE_FULL,		/* disk full: nothing was written */
 	STORE_BUSY,		/* locked by another process */
+	STORE_CORRUPT,		/* the file is damaged */
 	STORE_ERROR
 };
 typedef void	(*store_commit_cb)(int, void *);

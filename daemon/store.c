@@ -28,6 +28,13 @@
 
 #include "store-internal.h"
 
+/* How long a request waits for another process's lock. */
+#define STORE_BUSY_MS		2000
+/* How long start-up waits for one before giving up. */
+#define STORE_START_WAIT_MS	5000
+/* Databases up to this size are checked whole at start (~0.1 s). */
+#define STORE_START_CHECK_MAX	(64 * 1024 * 1024)
+
 /*
  * The schema, one step per version.  Never edit a step once released: add
  * a new one.  Each runs in its own transaction with PRAGMA user_version.
@@ -322,6 +329,9 @@ store_result_of(int rc)
 		return STORE_BUSY;
 	case SQLITE_CONSTRAINT:
 		return STORE_CONFLICT;
+	case SQLITE_CORRUPT:
+	case SQLITE_NOTADB:
+		return STORE_CORRUPT;
 	default:
 		return STORE_ERROR;
 	}
@@ -379,8 +389,12 @@ store_mkdirs(const char *path, char **cause)
 	char		*copy, *dir, *p;
 	struct stat	 sb;
 
+	/* dirname() may return a static "." for a bare file name: copy it,
+	 * since the loop writes into it. */
 	copy = xstrdup(path);
-	dir = dirname(copy);
+	dir = xstrdup(dirname(copy));
+	free(copy);
+	copy = dir;
 	for (p = dir + 1; ; p++) {
 		if (*p != '/' && *p != '\0')
 			continue;
@@ -474,15 +488,93 @@ fail:
 static const char *
 store_unwritable(const char *path)
 {
+	struct stat	 sb;
 	char		*copy;
 	int		 rc;
 
 	if (access(path, W_OK) != 0 && errno != ENOENT)
 		return strerror(errno);
+	/*
+	 * root passes access() whatever the mode: a file made read-only on
+	 * purpose (chmod a-w) is still one followupd must not write.
+	 */
+	if (stat(path, &sb) == 0 && (sb.st_mode & 0222) == 0)
+		return "its mode allows no one to write it";
 	copy = xstrdup(path);
 	rc = access(dirname(copy), W_OK);
 	free(copy);
 	return rc != 0 ? strerror(errno) : NULL;
+}
+
+/*
+ * Is the open failing because another process holds a lock?  If so, set
+ * *cause (caller frees) and return 1.
+ */
+static int
+store_locked(struct store *st, char **cause)
+{
+	int	rc = sqlite3_errcode(st->db);
+
+	if (rc != SQLITE_BUSY && rc != SQLITE_LOCKED)
+		return 0;
+	xasprintf(cause, "%s is locked by another process (waited %d s); "
+	    "end the program holding it (an sqlite3 shell, a script) and "
+	    "start followupd again", st->path, STORE_START_WAIT_MS / 1000);
+	return 1;
+}
+
+/*
+ * Make sure followupd can write the database now: take the write lock
+ * once and let it go.  A daemon that started but could not write would
+ * refuse every change while looking healthy, so a lock held by another
+ * process fails the start instead, once it has lasted STORE_START_WAIT_MS.
+ */
+static int
+store_try_write(struct store *st, char **cause)
+{
+	if (sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) ==
+	    SQLITE_OK)
+		return sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL) ==
+		    SQLITE_OK ? 0 : -1;
+	if (!store_locked(st, cause))
+		xasprintf(cause, "cannot write %s: %s", st->path,
+		    sqlite3_errmsg(st->db));
+	return -1;
+}
+
+/*
+ * Check a database small enough to check at once (a quick_check reads
+ * every page: about 2 ms a MiB from the page cache), so a damaged one is
+ * refused before anything is written to it.  A larger one is checked by
+ * followup doctor; reads that meet damage say so.
+ */
+static int
+store_check_at_start(struct store *st, char **cause)
+{
+	const char	*prefix = "*** in database main ***\n";
+	int64_t		 bytes;
+	char		*detail, *what, *p;
+	int		 ok;
+
+	if (store_query_int(st, "PRAGMA page_count") *
+	    store_query_int(st, "PRAGMA page_size") > STORE_START_CHECK_MAX)
+		return 0;
+	store_check(st, NULL, &ok, &detail, &bytes);
+	if (!ok) {
+		/* One line: SQLite's report spans several. */
+		what = detail;
+		if (strncmp(what, prefix, strlen(prefix)) == 0)
+			what += strlen(prefix);
+		for (p = what; *p != '\0'; p++) {
+			if (*p == '\n')
+				*p = ' ';
+		}
+		xasprintf(cause, "%s is damaged (%s); keep the file for "
+		    "inspection and restore the last backup (see followupd(8), "
+		    "BACKUP AND RESTORE)", st->path, what);
+	}
+	free(detail);
+	return ok ? 0 : -1;
 }
 
 /*
@@ -516,7 +608,9 @@ store_open(const char *path, char **cause)
 		goto fail;
 	}
 	sqlite3_extended_result_codes(st->db, 1);
-	sqlite3_busy_timeout(st->db, 2000);
+	/* At start, wait longer for a lock: a backup or a script may be
+	 * finishing.  Then requests wait STORE_BUSY_MS at most. */
+	sqlite3_busy_timeout(st->db, STORE_START_WAIT_MS);
 	if ((why = store_unwritable(path)) != NULL ||
 	    sqlite3_db_readonly(st->db, "main") == 1) {
 		xasprintf(cause, "%s cannot be written (%s): followupd needs "
@@ -528,8 +622,9 @@ store_open(const char *path, char **cause)
 	/* Reading the mode also proves the file is a database. */
 	if (sqlite3_prepare_v2(st->db, "PRAGMA journal_mode = WAL", -1, &s,
 	    NULL) != SQLITE_OK || sqlite3_step(s) != SQLITE_ROW) {
-		xasprintf(cause, "cannot use %s: %s", path,
-		    sqlite3_errmsg(st->db));
+		if (!store_locked(st, cause))
+			xasprintf(cause, "cannot use %s: %s", path,
+			    sqlite3_errmsg(st->db));
 		sqlite3_finalize(s);
 		goto fail;
 	}
@@ -551,8 +646,12 @@ store_open(const char *path, char **cause)
 		    sqlite3_errmsg(st->db));
 		goto fail;
 	}
+	if (store_try_write(st, cause) != 0 ||
+	    store_check_at_start(st, cause) != 0)
+		goto fail;
 	if (store_migrate(st, cause) != 0 || store_read_id(st, cause) != 0)
 		goto fail;
+	sqlite3_busy_timeout(st->db, STORE_BUSY_MS);
 
 	for (i = 0; i < sizeof store_sql_tables / sizeof store_sql_tables[0];
 	    i++) {
