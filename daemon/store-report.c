@@ -23,9 +23,11 @@ const struct store_sql store_report_sql[] = {
 	  "SELECT f.id, f.owner, f.kind, f.status, f.due_at, f.done_at, "
 	  "(SELECT p.due_at FROM promises p WHERE p.followup_id = f.id "
 	  "  ORDER BY p.id DESC LIMIT 1), f.missed_due_at "
-	  "FROM followups f "
-	  "WHERE (?1 IS NULL OR f.owner = ?1) AND f.missed_due_at IS NULL "
-	  "AND f.due_at >= ?2 AND f.due_at < ?3 "
+	  "FROM followups f "		/* each rep's range of followups_owner */
+	  "WHERE f.owner IN (SELECT owner FROM owner_counts "
+	  "  WHERE ?1 IS NULL OR owner = ?1) "
+	  "AND f.status IN ('pending', 'done', 'cancelled') "
+	  "AND f.missed_due_at IS NULL AND f.due_at >= ?2 AND f.due_at < ?3 "
 	  "UNION ALL "
 	  "SELECT f.id, f.owner, f.kind, f.status, f.due_at, f.done_at, "
 	  "NULL, f.missed_due_at FROM followups f "
@@ -42,7 +44,8 @@ const struct store_sql store_report_sql[] = {
 	{ STMT_REPORT_VOICEMAILS,
 	  "SELECT i.owner, i.contact_id, c.name, c.tz, i.at "
 	  "FROM interactions i JOIN contacts c ON c.id = i.contact_id "
-	  "WHERE (?1 IS NULL OR i.owner = ?1) AND i.at >= ?2 "
+	  "WHERE i.owner IN (SELECT owner FROM owner_counts "
+	  "  WHERE ?1 IS NULL OR owner = ?1) AND i.at >= ?2 "
 	  "AND i.outcome = 'voicemail' ORDER BY i.owner, i.contact_id, i.at" },
 	{ STMT_REPORT_STALE,		/* at most ?4 per rep */
 	  "SELECT id, owner, name, company, stage, last FROM ("

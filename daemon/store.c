@@ -270,7 +270,8 @@ static const char *const store_migrations[] = {
 	 * 7: honest figures and a calendar identity.  A follow-up moved
 	 * after its due day had ended keeps the due time it missed, so the
 	 * report still counts it against that day, and the report judges
-	 * each promise by the time it was agreed for; the database gets a
+	 * each promise by the time it was agreed for, reading each rep's
+	 * range of the indexes rather than every row; the database gets a
 	 * random identity of its own, which calendar UIDs carry, so two
 	 * servers' (or a rebuilt database's) exports never collide.
 	 */
@@ -283,7 +284,9 @@ static const char *const store_migrations[] = {
 	"  VALUES ('database_id', lower(hex(randomblob(16))));"
 	"CREATE INDEX promises_due ON promises (due_at);"
 	"CREATE INDEX followups_missed ON followups (missed_due_at)"
-	"  WHERE missed_due_at IS NOT NULL;",
+	"  WHERE missed_due_at IS NOT NULL;"
+	"DROP INDEX interactions_owner;"
+	"CREATE INDEX interactions_owner ON interactions (owner, at);",
 
 	/*
 	 * 8: each rep sees only their own deliveries' trouble.  A delivery
