@@ -8,7 +8,8 @@ ten times its unloaded p99, or 20 ms, whichever is more (unloaded p99 is
 a fraction of a millisecond, loaded p99 on two busy cores under one), and
 the time it spends in calls slower than that stays under 2.5% of the hold
 (p99 misses rare stalls: a loop blocked 100 ms every few seconds fails
-this instead); the daemon holds all 2,000
+this instead; not under AddressSanitizer, whose own pauses it would
+count); the daemon holds all 2,000
 connections while it is measured; each deaf client costs at most its two
 buffer limits from daemon/conn.c, and each idle one a few KiB.  Skipped
 under valgrind; TORTURE_LONG=1 holds the load ten times longer.
@@ -183,13 +184,14 @@ def test_normal_client_is_served_under_hostile_load(make_daemon):
     # Served promptly: a small multiple of the unloaded figure, with a
     # floor for scheduler noise on a busy two-core machine.
     assert pct(loaded, .99) < bound
-    assert stalled < 0.025 * hold, "%.0f ms stalled" % (stalled * 1e3)
-    # Bounded.  (Under AddressSanitizer freed memory sits in quarantine:
-    # no figure holds.)
+    # Under AddressSanitizer freed memory sits in quarantine (half a GiB
+    # here) and the process pauses to fault in its shadow: neither the
+    # stall budget nor the memory figures hold there.
     with open("/proc/%d/maps" % pid) as f:
         asan = "libasan" in f.read()
     if not asan:
-        # An idle connection: its bufferevent and a little bookkeeping.
+        assert stalled < 0.025 * hold, "%.0f ms stalled" % (stalled * 1e3)
+        # Bounded.  An idle connection: its bufferevent and a little bookkeeping.
         assert per_conn < 8, "%.1f KiB per idle connection" % per_conn
         # A deaf client: unread replies up to CONN_OUTPUT_HIGH (plus the
         # batch that crosses it), unprocessed input up to CONN_INPUT_HIGH.
