@@ -25,6 +25,7 @@
 struct report_rep {
 	char		*name;
 	char		*zone;		/* for "its due day" */
+	time_t		 day_lo, day_hi; /* the last due day worked out */
 	json_t		*pipeline;	/* stage -> count */
 	int64_t		 on_time, late, missed, open, cancelled;
 	int64_t		 cb_kept, cb_early, cb_late, cb_missed, cb_open;
@@ -106,12 +107,21 @@ report_followup_cb(const struct store_report_row *row, void *arg)
 	callback = strcmp(row->text[2], "callback") == 0;
 	if (!row->null[7])		/* moved after missing row->num[7] */
 		limit = deadline = row->num[7];
-	else {
-		if (callback && !row->null[6])
+	else if (callback) {
+		if (!row->null[6])
 			due = row->num[6];
-		deadline = rules_followup_deadline(callback, due, r->zone,
+		deadline = rules_followup_deadline(1, due, r->zone,
 		    cf->missed_grace);
-		limit = callback ? due + cf->callback_tolerance : deadline;
+		limit = due + cf->callback_tolerance;
+	} else {
+		/* Rows come by due time: most share the day before them. */
+		if (due < r->day_lo || due >= r->day_hi) {
+			if (when_day_start(due, r->zone, 0, &r->day_lo) != 0 ||
+			    when_day_start(due, r->zone, 1, &r->day_hi) != 0)
+				r->day_lo = r->day_hi = 0;
+		}
+		limit = deadline = r->day_hi != 0 ? r->day_hi :
+		    rules_followup_deadline(0, due, r->zone, 0);
 	}
 	if (strcmp(status, "cancelled") == 0)
 		r->cancelled++;

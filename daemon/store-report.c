@@ -17,7 +17,8 @@
 const struct store_sql store_report_sql[] = {
 	{ STMT_REPORT_STAGES,		/* ?1 NULL: the team's */
 	  "SELECT owner, stage, count(*) FROM contacts "
-	  "WHERE archived_at IS NULL AND (?1 IS NULL OR owner = ?1) "
+	  "WHERE owner IN (SELECT owner FROM owner_counts "
+	  "  WHERE ?1 IS NULL OR owner = ?1) AND archived_at IS NULL "
 	  "GROUP BY owner, stage ORDER BY owner, stage" },
 	{ STMT_REPORT_FOLLOWUPS,	/* by the due time it missed, if any */
 	  "SELECT f.id, f.owner, f.kind, f.status, f.due_at, f.done_at, "
@@ -32,7 +33,7 @@ const struct store_sql store_report_sql[] = {
 	  "SELECT f.id, f.owner, f.kind, f.status, f.due_at, f.done_at, "
 	  "NULL, f.missed_due_at FROM followups f "
 	  "WHERE (?1 IS NULL OR f.owner = ?1) AND f.missed_due_at >= ?2 "
-	  "AND f.missed_due_at < ?3 ORDER BY 2, 1" },
+	  "AND f.missed_due_at < ?3 ORDER BY 2, 5, 1" },
 	{ STMT_REPORT_PROMISES,
 	  "SELECT f.owner, p.followup_id, p.due_at, f.status, f.done_at, "
 	  "(SELECT n.was_missed FROM promises n "
@@ -48,18 +49,18 @@ const struct store_sql store_report_sql[] = {
 	  "  WHERE ?1 IS NULL OR owner = ?1) AND i.at >= ?2 "
 	  "AND i.outcome = 'voicemail' ORDER BY i.owner, i.contact_id, i.at" },
 	{ STMT_REPORT_STALE,		/* at most ?4 per rep */
-	  "SELECT id, owner, name, company, stage, last FROM ("
 	  "SELECT c.id, c.owner, c.name, c.company, c.stage, "
-	  "coalesce(c.last_activity_at, c.created_at) AS last, "
-	  "row_number() OVER (PARTITION BY c.owner ORDER BY "
-	  "  coalesce(c.last_activity_at, c.created_at), c.id) AS n "
-	  "FROM contacts c "
-	  "WHERE (?1 IS NULL OR c.owner = ?1) AND c.archived_at IS NULL "
-	  "AND c.stage IN (SELECT value FROM json_each(?2)) "
-	  "AND coalesce(c.last_activity_at, c.created_at) < ?3 "
-	  "AND NOT EXISTS (SELECT 1 FROM followups f "
-	  "  WHERE f.contact_id = c.id AND f.status = 'pending')) "
-	  "WHERE n <= ?4 ORDER BY owner, last, id" },
+	  "coalesce(c.last_activity_at, c.created_at) AS last "
+	  "FROM owner_counts o JOIN contacts c ON c.id IN ("
+	  "  SELECT s.id FROM contacts s WHERE s.owner = o.owner "
+	  "  AND s.archived_at IS NULL "
+	  "  AND s.stage IN (SELECT value FROM json_each(?2)) "
+	  "  AND coalesce(s.last_activity_at, s.created_at) < ?3 "
+	  "  AND NOT EXISTS (SELECT 1 FROM followups f "
+	  "    WHERE f.contact_id = s.id AND f.status = 'pending') "
+	  "  ORDER BY coalesce(s.last_activity_at, s.created_at), s.id "
+	  "  LIMIT ?4) "
+	  "WHERE ?1 IS NULL OR o.owner = ?1 ORDER BY c.owner, last, c.id" },
 	{ STMT_COUNT, NULL }
 };
 

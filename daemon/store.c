@@ -285,8 +285,8 @@ static const char *const store_migrations[] = {
 	"CREATE INDEX promises_due ON promises (due_at);"
 	"CREATE INDEX followups_missed ON followups (missed_due_at)"
 	"  WHERE missed_due_at IS NOT NULL;"
-	"DROP INDEX interactions_owner;"
-	"CREATE INDEX interactions_owner ON interactions (owner, at);",
+	"CREATE INDEX interactions_voicemails ON interactions (owner, at)"
+	"  WHERE outcome = 'voicemail';",
 
 	/*
 	 * 8: each rep sees only their own deliveries' trouble.  A delivery

@@ -1488,6 +1488,7 @@ test_counts_filled_by_migration(void **state)
 	/* Back to schema 2, as an older followupd left it. */
 	sql_int(fx->path, "DROP TABLE meta");
 	sql_int(fx->path, "DROP INDEX followups_missed");
+	sql_int(fx->path, "DROP INDEX interactions_voicemails");
 	sql_int(fx->path, "DROP INDEX promises_due");
 	sql_int(fx->path, "ALTER TABLE followups DROP COLUMN missed_due_at");
 	sql_int(fx->path, "DROP INDEX deliveries_error");
