@@ -48,6 +48,11 @@ watch_print(json_t *ev)
 		    json_array_size(json_object_get(n, "overdue")),
 		    json_array_size(json_object_get(n, "today")),
 		    json_array_size(json_object_get(n, "stale")));
+	else if (strcmp(kind, "skipped") == 0)
+		printf("%s SKIPPED  %lld notices not shown: this watch fell "
+		    "behind (they were delivered all the same)\n", now,
+		    (long long)json_integer_value(json_object_get(n,
+		    "count")));
 	else
 		printf("%s %-8s %lld notices came due while followupd was "
 		    "down\n", now, up, (long long)json_integer_value(

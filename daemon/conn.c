@@ -33,6 +33,12 @@
 static const struct timeval conn_yield_tv = { 0, 0 };
 /* Bytes of input buffered at most: a few lines. */
 #define CONN_INPUT_HIGH		(4 * (FU_LINE_MAX + 2))
+/*
+ * How far a watcher may fall behind before its notices are skipped: a
+ * burst (one schedule pass delivers up to 1,000 notices of about 1 kB)
+ * and then some, so a watcher that reads at all keeps up.
+ */
+#define CONN_WATCH_HIGH		(4 * 1024 * 1024)
 
 struct held_reply {
 	TAILQ_ENTRY(held_reply)	 entry;
@@ -58,6 +64,7 @@ struct conn {
 	TAILQ_HEAD(, held_reply) held;
 	struct events_sub	*watch;		/* watching: the subscription */
 	char			*watch_owner;	/* whose notices; NULL: all */
+	long long		 watch_skipped;	/* notices not sent: behind */
 	int			 closing;	/* close once replies are out */
 	int			 paused;	/* reading stopped: output full */
 	int			 eof;		/* the client stopped writing */
@@ -424,6 +431,8 @@ conn_more_cb(evutil_socket_t fd, short what, void *arg)
 	conn_process(arg);
 }
 
+static void	conn_watch_caught_up(struct conn *);
+
 /* Output drained: resume a paused reader, or finish closing. */
 static void
 conn_write_cb(struct bufferevent *bev, void *arg)
@@ -432,6 +441,8 @@ conn_write_cb(struct bufferevent *bev, void *arg)
 
 	if (conn_maybe_close(c))
 		return;
+	if (c->watch_skipped > 0)
+		conn_watch_caught_up(c);
 	if (c->paused && evbuffer_get_length(bufferevent_get_output(bev)) <=
 	    CONN_OUTPUT_LOW) {
 		c->paused = 0;
@@ -460,7 +471,29 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 	conn_free(c);
 }
 
-/* A notice was delivered: send it if it is this watcher's. */
+/*
+ * A watcher that fell behind has caught up: tell it how many notices it
+ * did not get (they went to the journal and the hooks all the same).
+ */
+static void
+conn_watch_caught_up(struct conn *c)
+{
+	if (evbuffer_get_length(bufferevent_get_output(c->bev)) >
+	    CONN_OUTPUT_LOW)
+		return;
+	log_info("conn: watcher %s caught up; %lld notices were skipped",
+	    c->user, c->watch_skipped);
+	conn_reply(c, json_pack("{s:s s:{s:I}}", "event", "skipped",
+	    "notice", "count", (json_int_t)c->watch_skipped), 0);
+	c->watch_skipped = 0;
+}
+
+/*
+ * A notice was delivered: send it if it is this watcher's.  A watcher
+ * that has let CONN_WATCH_HIGH of them pile up unread misses the next
+ * ones until it catches up, and is then told how many (a watch is a view
+ * of the delivery, never the record of it).
+ */
 static void
 conn_watch_cb(const char *owner, const char *kind, json_t *notice, void *arg)
 {
@@ -470,14 +503,12 @@ conn_watch_cb(const char *owner, const char *kind, json_t *notice, void *arg)
 	if (c->closing || (c->watch_owner != NULL &&
 	    strcmp(owner, c->watch_owner) != 0))
 		return;
-	if (evbuffer_get_length(bufferevent_get_output(c->bev)) >
-	    CONN_OUTPUT_HIGH) {
-		log_warnx("conn: watcher %s is not reading its events; "
-		    "closing it", c->user);
-		events_unsubscribe(c->watch);
-		c->watch = NULL;
-		c->closing = 1;
-		bufferevent_disable(c->bev, EV_READ);
+	if (c->watch_skipped > 0 || evbuffer_get_length(
+	    bufferevent_get_output(c->bev)) > CONN_WATCH_HIGH) {
+		if (c->watch_skipped++ == 0)
+			log_warnx("conn: watcher %s is more than %d MiB "
+			    "behind; skipping its notices until it catches up",
+			    c->user, CONN_WATCH_HIGH / (1024 * 1024));
 		return;
 	}
 	event = json_pack("{s:s s:O}", "event", kind, "notice", notice);
