@@ -120,6 +120,14 @@ conn_new(int fd, uid_t uid, gid_t gid, const char *user)
 	    c);
 	bufferevent_setwatermark(c->bev, EV_READ, 0, CONN_INPUT_HIGH);
 	bufferevent_setwatermark(c->bev, EV_WRITE, CONN_OUTPUT_LOW, 0);
+	/*
+	 * libevent writes at most 16 KiB a connection per loop pass: with a
+	 * schedule pass or a big read between two loop passes, an agenda's
+	 * 40 kB or a burst of notices would trickle out.  Send what the
+	 * socket takes.
+	 */
+	if (bufferevent_set_max_single_write(c->bev, CONN_OUTPUT_HIGH) != 0)
+		log_warnx("conn: cannot raise the write size");
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 	TAILQ_INSERT_TAIL(&conn_all, c, entry);
 	conn_n++;

@@ -37,7 +37,8 @@ const struct store_sql store_outbox_sql[] = {
 	  "o.fire_at, o.payload FROM deliveries d "
 	  "JOIN outbox o ON o.id = d.outbox_id "
 	  "WHERE d.status = 'pending' AND d.next_at <= ?1 "
-	  "ORDER BY d.channel, o.owner, o.fire_at, d.outbox_id LIMIT ?2" },
+	  "ORDER BY d.channel <> 'journal', d.channel, o.owner, o.fire_at, "
+	  "d.outbox_id LIMIT ?2" },
 	/*
 	 * A delivery keeps its last error and its time: a retry under way
 	 * (no error yet) or one that succeeds leaves them, so a rep can
@@ -236,8 +237,9 @@ store_outbox_fold(struct store *st, int64_t id, int64_t summary)
 }
 
 /*
- * Call cb for each pending delivery due by now, grouped by channel, then
- * rep, then time, at most limit; stop early if cb returns non-zero.
+ * Call cb for each pending delivery due by now, grouped by channel (the
+ * journal's first: they never wait behind hook runs held at their cap),
+ * then rep, then time, at most limit; stop early if cb returns non-zero.
  */
 enum store_result
 store_delivery_due(struct store *st, time_t now, int limit,
