@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from conftest import skip_loudly, userns_works
+from conftest import SLOW, skip_loudly, userns_works
 from fu import FOLLOWUPD
 
 
@@ -92,7 +92,8 @@ def test_hook_printing_megabytes_is_cut_short_in_memory(make_daemon,
     with open("/proc/%d/maps" % d.proc.pid) as f:
         asan = "libasan" in f.read()
     print("hook megabytes: peak %d KiB resident" % hwm)
-    if not asan:
+    # Under AddressSanitizer or valgrind the figure is the tool's.
+    if not asan and not SLOW:
         assert hwm < 16 * 1024, "peak %d KiB resident" % hwm
 
 
