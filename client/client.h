@@ -44,6 +44,8 @@ int		 cmd_usage_error(const struct cmd_entry *, const char *, ...)
 		     __attribute__((__format__(__printf__, 2, 3)));
 int		 cmd_wants_help(const struct cmd_entry *, int, char **);
 int		 cmd_parse_id(const struct cmd_entry *, const char *, long long *);
+int		 cmd_owner_opt(const struct cmd_entry *, json_t *, int,
+		     const char *);
 char		*cmd_join(int, char **);
 
 /* rpc.c */

@@ -39,13 +39,11 @@ cmd_agenda_exec(struct client *c, int argc, char **argv)
 			break;
 		case 'o':
 		case 'T':
-			if (json_object_get(args, "owner") != NULL) {
+			if ((rc = cmd_owner_opt(&cmd_agenda_entry, args, ch == 'T',
+			    optarg)) != 0) {
 				json_decref(args);
-				return cmd_usage_error(&cmd_agenda_entry,
-				    "give --owner or --all once");
+				return rc;
 			}
-			json_object_set_new(args, "owner", json_string(
-			    ch == 'T' ? "*" : optarg));
 			owners = ch == 'T';
 			break;
 		default:

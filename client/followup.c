@@ -107,6 +107,20 @@ cmd_parse_id(const struct cmd_entry *e, const char *s, long long *id)
 	return 0;
 }
 
+/*
+ * --owner USER (all 0) or --all (all 1) into args' "owner" ("*" for the
+ * team), given at most once.  Return 0, or the usage error's status.
+ */
+int
+cmd_owner_opt(const struct cmd_entry *e, json_t *args, int all,
+    const char *user)
+{
+	if (json_object_get(args, "owner") != NULL)
+		return cmd_usage_error(e, "give --owner or --all once");
+	json_object_set_new(args, "owner", json_string(all ? "*" : user));
+	return 0;
+}
+
 /* The words joined by spaces ("tue" "10:00" -> "tue 10:00"). Caller frees. */
 char *
 cmd_join(int argc, char **argv)

@@ -11,7 +11,6 @@ test_team.py, which has real users."""
 
 import json
 import re
-import time
 
 import pytest
 
@@ -20,18 +19,6 @@ from fu import FAKETIME_LIB, WRAPPER
 pytestmark = pytest.mark.skipif(
     FAKETIME_LIB is None or WRAPPER != [],
     reason="needs libfaketime, and no valgrind wrapper")
-
-
-@pytest.fixture
-def clock(tmp_path):
-    """The daemon's clock: write "@YYYY-MM-DD HH:MM:SS" (UTC) to move it."""
-    path = tmp_path / "clock"
-
-    def set_to(when):
-        path.write_text("@%s\n" % when)
-        time.sleep(0.05)
-    set_to.path = str(path)
-    return set_to
 
 
 @pytest.fixture

@@ -41,6 +41,17 @@ def add_burst(d, cid, due, n):
     s.close()
 
 
+def burst_unread(d, cid):
+    """Once the watch is set up, BURST notices due together; return when
+    every one is delivered (none of the watch's output read meanwhile)."""
+    time.sleep(1)
+    add_burst(d, cid, int(time.time()) + 3, BURST)
+    deadline = time.time() + 60
+    while d.call("status")["outbox_backlog"] and time.time() < deadline:
+        time.sleep(0.2)
+    time.sleep(1)
+
+
 def read_lines(p, until, pred):
     """Lines from p's stdout until pred(lines) holds or until passes."""
     lines, buf = [], b""
@@ -66,13 +77,7 @@ def test_a_watcher_that_falls_behind_is_told_what_it_skipped(make_daemon):
                          env=dict(os.environ, TZ="UTC"))
     try:
         # Nobody reads the watch's output until the burst is over.
-        time.sleep(1)           # the watch is set up
-        due = int(time.time()) + 3
-        add_burst(d, cid, due, BURST)
-        deadline = time.time() + 60
-        while d.call("status")["outbox_backlog"] and time.time() < deadline:
-            time.sleep(0.2)
-        time.sleep(1)
+        burst_unread(d, cid)
         assert p.poll() is None, "the watch was cut off"
 
         def accounted(ls):
@@ -113,13 +118,7 @@ def test_the_client_prints_the_skipped_count(make_daemon):
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                          env=dict(os.environ, TZ="UTC"))
     try:
-        time.sleep(1)           # the watch is set up
-        due = int(time.time()) + 3
-        add_burst(d, cid, due, BURST)
-        deadline = time.time() + 60
-        while d.call("status")["outbox_backlog"] and time.time() < deadline:
-            time.sleep(0.2)
-        time.sleep(1)
+        burst_unread(d, cid)
         lines = read_lines(p, time.time() + 60,
                            lambda ls: any("SKIPPED" in x for x in ls))
         (skip,) = [x for x in lines if "SKIPPED" in x]
