@@ -338,8 +338,11 @@ def test_doctor_bounds_hanging_hook_checks_and_feeds_the_watchdog(
                  for l in out.splitlines() if "  hook " in l}
         assert lines["hook 1"].startswith("FAIL") and \
             "did not finish within 5.0 s" in lines["hook 1"], out
-        assert lines["hook 2"].startswith("FAIL") and \
-            "did not finish within 3.0 s" in lines["hook 2"], out
+        # Hook 2 gets what is left of the 8 s: 3.0 s, or a little less
+        # when a slow build (valgrind) took a moment between the two.
+        assert lines["hook 2"].startswith("FAIL"), out
+        left = re.search(r"did not finish within (\d+\.\d) s", lines["hook 2"])
+        assert left and 2.0 <= float(left.group(1)) <= 3.0, out
         assert lines["hook 3"].startswith("WARN") and \
             "not checked" in lines["hook 3"], out
         # The rep who asked meanwhile waited for doctor, then was served.
