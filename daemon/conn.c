@@ -5,7 +5,9 @@
  * One client connection: its bufferevent, line framing, replies in request
  * order, and holding replies until the group commit that covers them is on
  * disk.  A slow reader is paused rather than buffered without bound, and a
- * busy pipeliner yields to the others after a batch of requests.
+ * busy pipeliner yields to the others after a batch of requests.  A long
+ * op (a backup) answers later: its connection waits for that reply before
+ * it reads the next request, while the loop serves everyone else.
  */
 
 #include <config.h>
@@ -68,6 +70,10 @@ struct conn {
 	int			 closing;	/* close once replies are out */
 	int			 paused;	/* reading stopped: output full */
 	int			 eof;		/* the client stopped writing */
+
+	int			 deferred;	/* a reply is owed later */
+	void			(*cancel)(void *); /* ... drop its work */
+	void			*cancel_arg;
 };
 
 static TAILQ_HEAD(, conn)	 conn_all = TAILQ_HEAD_INITIALIZER(conn_all);
@@ -145,6 +151,8 @@ conn_free(struct conn *c)
 
 	if (c == NULL)
 		return;
+	if (c->deferred && c->cancel != NULL)
+		c->cancel(c->cancel_arg);	/* nobody waits for it */
 	while ((h = TAILQ_FIRST(&c->held)) != NULL) {
 		TAILQ_REMOVE(&c->held, h, entry);
 		free(h->line);
@@ -292,7 +300,7 @@ conn_commit_cb(int ok, void *arg)
 static int
 conn_maybe_close(struct conn *c)
 {
-	if (!c->closing || !TAILQ_EMPTY(&c->held) ||
+	if (!c->closing || c->deferred || !TAILQ_EMPTY(&c->held) ||
 	    evbuffer_get_length(bufferevent_get_output(c->bev)) != 0)
 		return 0;
 	conn_free(c);
@@ -348,7 +356,34 @@ conn_run(struct conn *c, const char *line, size_t len)
 	ctx.admin = c->admin;
 	ctx.uid = c->uid;
 	reply = ops_run_line(&ctx, line, len, &is_write);
-	conn_reply(c, reply, is_write);
+	if (reply != NULL)
+		conn_reply(c, reply, is_write);
+}
+
+/*
+ * The op running on c will answer later (conn_answer): read no further
+ * request of c until then.  If c goes away first, cancel(arg) is called.
+ */
+void
+conn_defer(struct conn *c, void (*cancel)(void *), void *arg)
+{
+	c->deferred = 1;
+	c->cancel = cancel;
+	c->cancel_arg = arg;
+}
+
+/*
+ * Send the reply an op deferred (taking its reference), and go on with the
+ * requests that waited behind it.
+ */
+void
+conn_answer(struct conn *c, json_t *reply)
+{
+	c->deferred = 0;
+	c->cancel = NULL;
+	c->cancel_arg = NULL;
+	conn_reply(c, reply, 0);
+	event_add(c->more_ev, &conn_yield_tv);
 }
 
 /*
@@ -366,6 +401,8 @@ conn_process(struct conn *c)
 	int			 n = 0;
 
 	while (!c->closing) {
+		if (c->deferred)
+			return;		/* conn_answer goes on */
 		if (evbuffer_get_length(bufferevent_get_output(c->bev)) >
 		    CONN_OUTPUT_HIGH) {
 			if (!c->paused) {

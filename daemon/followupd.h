@@ -211,6 +211,11 @@ const char	*store_id(struct store *);
 typedef void	(*store_busy_cb)(void);
 int		 store_backup(struct store *, const char *, int,
 		     store_busy_cb, int64_t *, char **);
+struct store_backup;
+struct store_backup *store_backup_begin(struct store *, const char *, int,
+		     char **);
+int		 store_backup_step(struct store_backup *, int64_t *, char **);
+void		 store_backup_abort(struct store_backup *);
 void		 store_check(struct store *, store_busy_cb, int *, char **,
 		     int64_t *);
 
@@ -476,6 +481,9 @@ struct op_ctx {
 	json_t			*notes;		/* messages for the reply */
 	int			 discard;	/* undo the op's writes: a dry
 						   run answers, writes nothing */
+	json_t			*id;		/* the request's, or NULL */
+	int			 deferred;	/* the op answers later itself,
+						   with conn_answer */
 
 	enum fu_err		 err;
 	char			*errmsg;
@@ -487,6 +495,7 @@ int		 reply_store_error(struct op_ctx *, enum store_result,
 void		 reply_note(struct op_ctx *, const char *, ...) FU_PRINTF(2, 3);
 json_t		*ops_run_line(struct op_ctx *, const char *, size_t, int *);
 json_t		*ops_error_reply(json_t *, enum fu_err, const char *);
+json_t		*ops_ok_reply(json_t *, json_t *);
 int		 ops_has_handler(enum fu_op);
 int		 ops_zone(struct op_ctx *, json_t *, const struct fu_contact *,
 		     char **);
@@ -546,6 +555,7 @@ int		 op_user_set(struct op_ctx *, json_t *, json_t **);
 int		 op_watch(struct op_ctx *, json_t *, json_t **);
 int		 op_contact_reassign(struct op_ctx *, json_t *, json_t **);
 int		 op_backup(struct op_ctx *, json_t *, json_t **);
+void		 op_backup_init(struct event_base *);
 int		 op_doctor(struct op_ctx *, json_t *, json_t **);
 int		 op_export(struct op_ctx *, json_t *, json_t **);
 int		 op_contact_import(struct op_ctx *, json_t *, json_t **);
@@ -568,6 +578,8 @@ void		 conn_init(struct event_base *, struct store *,
 		     const struct fu_config **);
 void		 conn_commit_cb(int, void *);
 void		 conn_watch(struct conn *, const char *);
+void		 conn_defer(struct conn *, void (*)(void *), void *);
+void		 conn_answer(struct conn *, json_t *);
 void		 conn_reconfigured(void);
 int		 conn_count(void);
 void		 conn_close_all(void);

@@ -3,21 +3,104 @@
  * Copyright (c) 2026 The followup authors
  *
  * backup: a consistent copy of the whole database, made while the daemon
- * runs.  It holds every rep's records, so only admins may make one.
+ * runs.  It holds every rep's records, so only admins may make one.  The
+ * copy is made a step at a time from the loop, so reminders go out and
+ * other requests are answered meanwhile; the admin's connection gets its
+ * reply when the copy is in place.  One backup runs at a time.
  */
 
 #include <config.h>
 
 #include <stdlib.h>
 
+#include <event2/event.h>
+
 #include "followupd.h"
+
+/* Wait this long when another process holds the database. */
+static const struct timeval	backup_busy_tv = { 0, 20000 };
+/* Between steps: at once, once the loop has polled for everyone else. */
+static const struct timeval	backup_next_tv = { 0, 0 };
+
+struct backup_job {
+	struct store_backup	*sb;
+	struct conn		*conn;
+	json_t			*id;
+	char			*path;
+	char			*caller;
+	struct event		*ev;
+};
+
+static struct event_base	*backup_base;
+static struct backup_job	*backup_running;
+
+void
+op_backup_init(struct event_base *base)
+{
+	backup_base = base;
+}
+
+static void
+backup_job_free(struct backup_job *job)
+{
+	if (backup_running == job)
+		backup_running = NULL;
+	event_free(job->ev);
+	json_decref(job->id);
+	free(job->path);
+	free(job->caller);
+	free(job);
+}
+
+/* The admin hung up (or the daemon stops): drop the copy. */
+static void
+backup_cancel(void *arg)
+{
+	struct backup_job	*job = arg;
+
+	log_info("backup: %s's copy to %s was dropped unfinished (the "
+	    "connection closed)", job->caller, job->path);
+	store_backup_abort(job->sb);
+	backup_job_free(job);
+}
+
+static void
+backup_step_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct backup_job	*job = arg;
+	json_t			*reply;
+	char			*cause;
+	int64_t			 bytes;
+	int			 rc;
+
+	rc = store_backup_step(job->sb, &bytes, &cause);
+	if (rc == 1 || rc == 2) {
+		event_add(job->ev, rc == 1 ? &backup_next_tv : &backup_busy_tv);
+		return;
+	}
+	if (rc == 0) {
+		log_info("backup: %s copied the database to %s (%lld bytes)",
+		    job->caller, job->path, (long long)bytes);
+		reply = ops_ok_reply(job->id, json_pack("{s:s s:I}", "path",
+		    job->path, "bytes", (json_int_t)bytes));
+	} else {
+		log_warnx("backup: %s's copy to %s failed: %s", job->caller,
+		    job->path, cause);
+		reply = ops_error_reply(job->id, FU_ERR_UNAVAILABLE, cause);
+		free(cause);
+	}
+	conn_answer(job->conn, reply);
+	backup_job_free(job);
+}
 
 int
 op_backup(struct op_ctx *ctx, json_t *args, json_t **result)
 {
-	const char	*path = ops_str(args, "path");
-	char		*cause;
-	int64_t		 bytes;
+	const char		*path = ops_str(args, "path");
+	struct store_backup	*sb;
+	struct backup_job	*job;
+	char			*cause;
+	int64_t			 bytes;
 
 	if (!ctx->admin)
 		return reply_error(ctx, FU_ERR_FORBIDDEN, "a backup holds the "
@@ -27,19 +110,40 @@ op_backup(struct op_ctx *ctx, json_t *args, json_t **result)
 	if (*path != '/')
 		return reply_error(ctx, FU_ERR_BAD_REQUEST,
 		    "the backup path must be absolute");
-	/*
-	 * The copy holds the loop until it is done (other requests wait),
-	 * so it keeps systemd's watchdog fed itself.
-	 */
-	if (store_backup(ctx->st, path, ops_bool(args, "force"),
-	    sdnotify_keepalive, &bytes, &cause) != 0) {
+	if (ctx->conn == NULL || backup_base == NULL) {
+		/* No loop to come back to: copy at once. */
+		if (store_backup(ctx->st, path, ops_bool(args, "force"),
+		    sdnotify_keepalive, &bytes, &cause) != 0) {
+			reply_error(ctx, FU_ERR_UNAVAILABLE, "%s", cause);
+			free(cause);
+			return -1;
+		}
+		*result = json_pack("{s:s s:I}", "path", path, "bytes",
+		    (json_int_t)bytes);
+		return 0;
+	}
+	if (backup_running != NULL)
+		return reply_error(ctx, FU_ERR_CONFLICT, "a backup (%s's, to "
+		    "%s) is being made; try again when it is done",
+		    backup_running->caller, backup_running->path);
+	if ((sb = store_backup_begin(ctx->st, path, ops_bool(args, "force"),
+	    &cause)) == NULL) {
 		reply_error(ctx, FU_ERR_UNAVAILABLE, "%s", cause);
 		free(cause);
 		return -1;
 	}
-	log_info("backup: %s copied the database to %s (%lld bytes)",
-	    ctx->caller, path, (long long)bytes);
-	*result = json_pack("{s:s s:I}", "path", path, "bytes",
-	    (json_int_t)bytes);
+	job = xcalloc(1, sizeof *job);
+	job->sb = sb;
+	job->conn = ctx->conn;
+	job->id = ctx->id != NULL ? json_incref(ctx->id) : NULL;
+	job->path = xstrdup(path);
+	job->caller = xstrdup(ctx->caller);
+	job->ev = event_new(backup_base, -1, 0, backup_step_cb, job);
+	if (job->ev == NULL)
+		fatalx("backup: event_new");
+	event_add(job->ev, &backup_next_tv);
+	backup_running = job;
+	conn_defer(ctx->conn, backup_cancel, job);
+	ctx->deferred = 1;
 	return 0;
 }

@@ -276,6 +276,14 @@ ops_error_reply(json_t *id, enum fu_err err, const char *msg)
 	return reply;
 }
 
+/* A success reply for request id (borrowed; may be NULL), taking result. */
+json_t *
+ops_ok_reply(json_t *id, json_t *result)
+{
+	return json_pack("{s:O s:b s:o}", "id", id != NULL ? id : json_null(),
+	    "ok", 1, "result", result);
+}
+
 /* A string argument, or NULL when absent or null. Borrowed. */
 const char *
 ops_str(json_t *args, const char *name)
@@ -598,7 +606,8 @@ ops_owner_arg(struct op_ctx *ctx, json_t *args, int team_ok,
  * Run one request line and return its reply (caller owns it).  *is_write
  * tells whether the op changed the store, so the caller knows the reply
  * stands or falls with the group commit.  Never fails: every problem is an
- * error reply.
+ * error reply.  NULL when the op deferred its reply (ctx->deferred): it
+ * answers through ctx->conn when it is done.
  */
 json_t *
 ops_run_line(struct op_ctx *ctx, const char *line, size_t len, int *is_write)
@@ -614,6 +623,8 @@ ops_run_line(struct op_ctx *ctx, const char *line, size_t len, int *is_write)
 	admin = ctx->admin;
 	*is_write = 0;
 	ctx->discard = 0;
+	ctx->deferred = 0;
+	ctx->id = NULL;
 	ctx->err = FU_ERR_NONE;
 	ctx->errmsg = NULL;
 	ctx->notes = NULL;
@@ -629,7 +640,7 @@ ops_run_line(struct op_ctx *ctx, const char *line, size_t len, int *is_write)
 		    "a request must be a JSON object");
 		goto out;
 	}
-	id = json_object_get(req, "id");
+	id = ctx->id = json_object_get(req, "id");
 	json_object_foreach(req, key, v) {
 		if (strcmp(key, "id") != 0 && strcmp(key, "op") != 0 &&
 		    strcmp(key, "args") != 0 && strcmp(key, "as") != 0) {
@@ -685,6 +696,12 @@ ops_run_line(struct op_ctx *ctx, const char *line, size_t len, int *is_write)
 		if (ctx->err == FU_ERR_NONE)
 			reply_error(ctx, FU_ERR_INTERNAL, "%s failed",
 			    fu_op_name(op));
+	} else if (ctx->deferred) {
+		/* The op answers later, through its connection. */
+		json_decref(result);
+		result = NULL;
+		reply = NULL;
+		goto done;
 	} else if (result == NULL)
 		result = json_object();
 
@@ -692,19 +709,20 @@ out:
 	if (result != NULL) {
 		if (ctx->notes != NULL)
 			json_object_set(result, "notes", ctx->notes);
-		reply = json_pack("{s:O s:b s:o}", "id",
-		    id != NULL ? id : json_null(), "ok", 1, "result", result);
+		reply = ops_ok_reply(id, result);
 	} else {
 		log_debug("conn: uid %lu: %s: %s: %s", (unsigned long)ctx->uid,
 		    op >= 0 ? fu_op_name(op) : "request",
 		    fu_err_name(ctx->err), ctx->errmsg);
 		reply = ops_error_reply(id, ctx->err, ctx->errmsg);
 	}
+done:
 	json_decref(ctx->notes);
 	ctx->notes = NULL;
 	free(ctx->errmsg);
 	ctx->errmsg = NULL;
 	ctx->admin = admin;
+	ctx->id = NULL;
 	json_decref(req);
 	return reply;
 }

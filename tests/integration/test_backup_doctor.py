@@ -12,7 +12,9 @@ does not exist, a hook that fails every delivery, no daemon at all.
 import json
 import os
 import re
+import select
 import shutil
+import signal
 import socket
 import sqlite3
 import subprocess
@@ -356,29 +358,105 @@ def test_doctor_bounds_hanging_hook_checks_and_feeds_the_watchdog(
         pings.close()
 
 
-def test_backup_of_a_large_database_feeds_the_watchdog(make_daemon,
-                                                       tmp_path):
-    """The copy holds the loop; systemd's watchdog must not fire."""
+def ballast(tmp_path, mib=240):
+    """A database of about mib MiB, so that a copy takes a while."""
     db = sqlite3.connect(str(tmp_path / "fu.db"))
     db.execute("CREATE TABLE ballast (b BLOB)")
     db.executemany("INSERT INTO ballast VALUES (randomblob(60000))",
-                   [()] * 4000)
+                   [()] * (mib * 1024 * 1024 // 60000))
     db.commit()
     db.close()
+
+
+def readable(conn):
+    """Has conn a reply waiting (without reading it)?"""
+    if b"\n" in conn.buf:
+        return True
+    return bool(select.select([conn.sock], [], [], 0)[0])
+
+
+def test_a_large_backup_holds_neither_the_loop_nor_the_writes(make_daemon,
+                                                              tmp_path):
+    """The copy is made a step at a time: meanwhile a rep's writes are
+    acknowledged and land in the copy, systemd's watchdog hears from the
+    daemon, and the admin's next request waits behind the backup."""
+    ballast(tmp_path)
     pings = WatchdogPings(str(tmp_path / "notify"))
     try:
         d = make_daemon(env={"NOTIFY_SOCKET": pings.path,
                              "WATCHDOG_USEC": "500000"})
+        copy = str(tmp_path / "copy.db")
+        admin = d.connect(timeout=300)
+        rep = d.connect()
         start = time.monotonic()
-        r = d.call("backup", path=str(tmp_path / "copy.db"))
+        admin.send({"id": 1, "op": "backup", "args": {"path": copy}})
+        admin.send({"id": 2, "op": "hello"})
+        acked = 0
+        while not readable(admin):
+            rep.call("contact.add", name="during %d" % acked)
+            acked += 1
+        first = admin.reply()
         end = time.monotonic()
-        assert r["bytes"] > 200 << 20
-        print("backup of %d MiB took %.2f s" % (r["bytes"] >> 20,
-                                                end - start))
+        # Pipelined behind the backup on its connection: answered after.
+        assert first["id"] == 1 and first["ok"], first
+        assert admin.reply()["id"] == 2
+        r = first["result"]
+        assert r["bytes"] > 200 << 20 and r["bytes"] == os.path.getsize(copy)
+        print("backup of %d MiB took %.2f s; %d writes acknowledged "
+              "meanwhile" % (r["bytes"] >> 20, end - start, acked))
+        # Holding the loop, the copy would have let none through.
+        assert acked >= 3, acked
+        # Every write acknowledged before the backup's reply is in it.
+        assert check_copy(copy) >= acked
         assert pings.max_gap(start, end) < 0.5, \
             [round(t - start, 3) for t in pings.pings]
+        assert not [f for f in os.listdir(tmp_path) if ".tmp-" in f]
+        admin.close()
+        rep.close()
     finally:
         pings.close()
+
+
+def test_one_backup_at_a_time_and_none_left_half_made(make_daemon,
+                                                      tmp_path):
+    """A second backup while one is made gets conflict; a daemon stopped
+    in the middle of one exits 0 and leaves no partial file behind."""
+    ballast(tmp_path)
+    d = make_daemon()
+    a, b = d.connect(timeout=300), d.connect(timeout=300)
+    a.send({"id": 1, "op": "backup",
+            "args": {"path": str(tmp_path / "a.db")}})
+    b.send({"id": 1, "op": "backup",
+            "args": {"path": str(tmp_path / "b.db")}})
+    replies = sorted([a.reply(), b.reply()], key=lambda r: r["ok"])
+    assert not replies[0]["ok"] and replies[1]["ok"], replies
+    assert replies[0]["error"]["code"] == "conflict"
+    assert "is being made; try again when it is done" in \
+        replies[0]["error"]["message"]
+    made = replies[1]["result"]["path"]
+    check_copy(made)
+    # The one refused was not begun: no file, not even a temporary one.
+    assert sorted(f for f in os.listdir(tmp_path) if f.endswith(".db")
+                  or ".tmp-" in f) == sorted(["fu.db", os.path.basename(made)])
+
+    # Once it is done, the next one may go; stop the daemon under it.
+    a.send({"id": 2, "op": "backup",
+            "args": {"path": str(tmp_path / "c.db")}})
+    deadline = time.time() + 60
+    while not [f for f in os.listdir(tmp_path) if f.startswith("c.db.tmp-")]:
+        assert time.time() < deadline and not readable(a), \
+            "the backup never began, or ended before it could be stopped"
+        time.sleep(0.001)
+    d.proc.send_signal(signal.SIGTERM)
+    assert d.proc.wait(60) == 0
+    assert a.line() == b"", "the cut-short backup was answered"
+    assert not [f for f in os.listdir(tmp_path) if f.startswith("c.db")]
+    a.close()
+    b.close()
+    # The live database is whole.
+    db = sqlite3.connect(str(tmp_path / "fu.db"))
+    assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    db.close()
 
 
 def test_doctor_reports_a_failing_delivery(make_daemon, tmp_path):
