@@ -374,15 +374,21 @@ conn_defer(struct conn *c, void (*cancel)(void *), void *arg)
 
 /*
  * Send the reply an op deferred (taking its reference), and go on with the
- * requests that waited behind it.
+ * requests that waited behind it.  The reply goes on the socket now, not
+ * at the loop's next turn, so that no later write is acknowledged to
+ * anyone before it: what a backup says it holds stays true.
  */
 void
 conn_answer(struct conn *c, json_t *reply)
 {
+	struct evbuffer	*out = bufferevent_get_output(c->bev);
+
 	c->deferred = 0;
 	c->cancel = NULL;
 	c->cancel_arg = NULL;
 	conn_reply(c, reply, 0);
+	if (TAILQ_EMPTY(&c->held) && evbuffer_get_length(out) > 0)
+		(void)evbuffer_write(out, bufferevent_getfd(c->bev));
 	event_add(c->more_ev, &conn_yield_tv);
 }
 
