@@ -601,12 +601,21 @@ void		 events_publish(const char *, const char *, json_t *);
 int		 events_count(void);
 
 /* hooks.c */
-typedef void	(*hooks_done_cb)(int, const char *, void *);
+struct hook_result {
+	int		 ok;		/* exited 0 */
+	int		 exit_code;	/* -1: killed, or ended at its limit */
+	int		 timed_out;	/* ended at its time limit */
+	const char	*error;		/* what went wrong, NULL if ok */
+	const char	*output;	/* the tail of what it printed */
+};
+typedef void	(*hooks_done_cb)(const struct hook_result *, void *);
+/* A check, not a delivery: not counted by hooks_running(). */
+#define HOOKS_CHECK	0x1
 void		 hooks_init(struct event_base *);
 int		 hooks_split(const char *, char ***, char **);
 void		 hooks_free_argv(char **);
 int		 hooks_spawn(const char *, char **, const char *, size_t, long,
-		     hooks_done_cb, void *, char **);
+		     int, hooks_done_cb, void *, char **);
 int		 hooks_running(void);
 void		 hooks_shutdown(void);
 

@@ -8,7 +8,9 @@
  * limit (SIGTERM to its process group, then SIGKILL).  This file alone owns
  * the children's pids, pipes and timers, and frees a run only once both
  * its exit status and the end of its output have arrived.  A failure is a
- * result handed to the caller, never a daemon error.
+ * result handed to the caller, never a daemon error.  The deliveries'
+ * hooks and doctor's checks of them (HOOKS_CHECK) both run here, since
+ * this file reaps every child.
  */
 
 #include <config.h>
@@ -63,6 +65,7 @@ struct hook_run {
 	int			 status;
 	int			 timed_out;
 	int			 killed;
+	int			 flags;
 	struct event		*timer;
 
 	hooks_done_cb		 cb;
@@ -72,7 +75,8 @@ struct hook_run {
 static LIST_HEAD(, hook_run)	 hooks_runs = LIST_HEAD_INITIALIZER(hooks_runs);
 static struct event_base	*hooks_base;
 static struct event		*hooks_sigchld;
-static int			 hooks_n;
+static int			 hooks_n;	/* running, checks aside */
+static int			 hooks_stopping;
 
 static void	hooks_finish(struct hook_run *);
 
@@ -262,6 +266,13 @@ hooks_timer_cb(evutil_socket_t fd, short what, void *arg)
 		hooks_finish(run);
 		return;
 	}
+	if (!run->timed_out && (run->flags & HOOKS_CHECK)) {
+		/* A check has nothing to finish: end it at once. */
+		run->timed_out = 1;
+		run->killed = 1;
+		kill(-run->pid, SIGKILL);
+		return;
+	}
 	if (!run->timed_out) {
 		run->timed_out = 1;
 		log_warnx("hooks: %s (pid %ld) still running after %.1f s; "
@@ -329,15 +340,15 @@ hooks_utf8_len(const unsigned char *p)
 }
 
 /*
- * The last line of the hook's output, for a one-line log message and the
- * status reply: control characters become spaces and bytes that are not
- * UTF-8 become '?'.  Caller frees.
+ * The kept tail of the hook's output, printable: control characters but
+ * newlines become spaces and bytes that are not UTF-8 become '?'; the
+ * newlines and spaces at its end are dropped.  Caller frees.
  */
 static char *
-hooks_tail_line(struct hook_run *run)
+hooks_tail_text(struct hook_run *run)
 {
-	char	*text, *p, *line;
-	size_t	 n;
+	char	*text, *p;
+	size_t	 n, len;
 
 	text = xstrndup(run->tail, run->tail_len);
 	for (p = text; *p != '\0'; p += n) {
@@ -348,22 +359,32 @@ hooks_tail_line(struct hook_run *run)
 		    *p != '\n') || *p == 0x7f))
 			*p = ' ';
 	}
-	while ((p = strrchr(text, '\n')) != NULL && p[1] == '\0')
-		*p = '\0';
-	line = (p = strrchr(text, '\n')) != NULL ? xstrdup(p + 1) :
-	    xstrdup(text);
-	free(text);
-	return line;
+	len = strlen(text);
+	while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == ' '))
+		text[--len] = '\0';
+	return text;
+}
+
+/* The last line of the hook's output, for a one-line message. */
+static const char *
+hooks_last_line(const char *text)
+{
+	const char	*p;
+
+	return (p = strrchr(text, '\n')) != NULL ? p + 1 : text;
 }
 
 /* Both the exit status and the end of output are in: report and free. */
 static void
 hooks_finish(struct hook_run *run)
 {
-	char	*error = NULL, *tail;
-	int	 ok = 0;
+	struct hook_result	 r;
+	char			*error = NULL, *text;
+	const char		*tail;
+	int			 ok = 0;
 
-	tail = hooks_tail_line(run);
+	text = hooks_tail_text(run);
+	tail = hooks_last_line(text);
 	if (run->timed_out)
 		xasprintf(&error, "%s timed out after %.1f s%s%s", run->name,
 		    hooks_elapsed(run), *tail != '\0' ? ": " : "", tail);
@@ -378,17 +399,25 @@ hooks_finish(struct hook_run *run)
 		    run->name, WTERMSIG(run->status), hooks_elapsed(run));
 	if (ok && *tail != '\0')
 		log_debug("hooks: %s said: %s", run->name, tail);
-	free(tail);
 
 	LIST_REMOVE(run, entry);
-	hooks_n--;
+	if (!(run->flags & HOOKS_CHECK))
+		hooks_n--;
 	hooks_close_input(run);
 	if (run->out_ev != NULL)
 		event_free(run->out_ev);
 	if (run->out_fd != -1)
 		close(run->out_fd);
 	event_free(run->timer);
-	run->cb(ok, error, run->arg);
+	memset(&r, 0, sizeof r);
+	r.ok = ok;
+	r.timed_out = run->timed_out;
+	r.exit_code = !run->timed_out && WIFEXITED(run->status) ?
+	    WEXITSTATUS(run->status) : -1;
+	r.error = error;
+	r.output = text;
+	run->cb(&r, run->arg);
+	free(text);
 	free(error);
 	free(run->input);
 	free(run->name);
@@ -408,23 +437,30 @@ hooks_init(struct event_base *base)
 /*
  * Run command (split by hooks_split) with environment env (a NULL-ended
  * "NAME=value" list: the child gets only these), input on its stdin, and a
- * limit of timeout seconds.  cb(ok, error, arg) is called once when it is
- * over: ok if it exited 0, else error says what happened (exit status,
- * signal or timeout, and the last line it printed).  Return 0, or -1 with
- * *cause set if it could not be started (cb is then not called).
+ * limit of timeout_ms milliseconds.  cb(result, arg) is called once when
+ * it is over: ok if it exited 0, else error says what happened (exit
+ * status, signal or timeout, and the last line it printed).  flags:
+ * HOOKS_CHECK.  Return 0, or -1 with *cause set if it could not be
+ * started (cb is then not called).
  */
 int
 hooks_spawn(const char *command, char **env, const char *input, size_t len,
-    long timeout, hooks_done_cb cb, void *arg, char **cause)
+    long timeout_ms, int flags, hooks_done_cb cb, void *arg, char **cause)
 {
 	struct hook_run			*run;
 	posix_spawn_file_actions_t	 fa;
 	posix_spawnattr_t		 attr;
 	sigset_t			 mask, defaults;
-	struct timeval			 tv = { timeout, 0 };
+	struct timeval			 tv;
 	char				**argv;
 	int				 in[2], out[2], rc;
 
+	if (hooks_stopping) {
+		xasprintf(cause, "the daemon is stopping");
+		return -1;
+	}
+	tv.tv_sec = timeout_ms / 1000;
+	tv.tv_usec = (timeout_ms % 1000) * 1000;
 	if (hooks_split(command, &argv, cause) != 0)
 		return -1;
 	if (pipe2(in, O_CLOEXEC) != 0) {
@@ -470,6 +506,7 @@ hooks_spawn(const char *command, char **env, const char *input, size_t len,
 	hooks_free_argv(argv);
 	run->cb = cb;
 	run->arg = arg;
+	run->flags = flags;
 	run->in_fd = in[1];
 	run->out_fd = out[0];
 	run->input = xmalloc(len + 1);
@@ -488,12 +525,13 @@ hooks_spawn(const char *command, char **env, const char *input, size_t len,
 	event_add(run->out_ev, NULL);
 	evtimer_add(run->timer, &tv);
 	LIST_INSERT_HEAD(&hooks_runs, run, entry);
-	hooks_n++;
+	if (!(flags & HOOKS_CHECK))
+		hooks_n++;
 	log_debug("hooks: started %s (pid %ld)", run->name, (long)run->pid);
 	return 0;
 }
 
-/* How many hooks are running. */
+/* How many hooks are running (deliveries; checks aside). */
 int
 hooks_running(void)
 {
@@ -510,6 +548,7 @@ hooks_shutdown(void)
 	struct hook_run	*run;
 	int		 status;
 
+	hooks_stopping = 1;
 	while ((run = LIST_FIRST(&hooks_runs)) != NULL) {
 		kill(-run->pid, SIGKILL);
 		if (waitpid(run->pid, &status, 0) == run->pid) {

@@ -7,22 +7,18 @@
  * and free space, the time zone database, the hooks and their sendmail,
  * the last deliveries and the backlog.  Each check says what to fix.
  *
- * The checks run in the loop, so every other request waits for them: the
- * hook checks share one time budget, and systemd's watchdog is kept fed
- * between and during the long steps.
+ * The database's check runs in the loop (systemd's watchdog is kept fed
+ * meanwhile); the mail hooks' checks run as children, one after another
+ * within one time budget, while the loop serves everyone else, and the
+ * reply waits for them.
  */
 
 #include <config.h>
 
 #include <sys/statvfs.h>
-#include <sys/wait.h>
 
 #include <errno.h>
-#include <fcntl.h>
 #include <libgen.h>
-#include <poll.h>
-#include <signal.h>
-#include <spawn.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,9 +37,8 @@
 /* How long one hook's --check may take, and all of them together. */
 #define DOCTOR_HOOK_TIMEOUT_MS	5000
 #define DOCTOR_HOOKS_BUDGET_MS	8000
-/* How long doctor_run waits at most before feeding the watchdog again. */
-#define DOCTOR_POLL_SLICE_MS	250
-#define DOCTOR_OUTPUT_MAX	1024
+/* A check with less than this left of the budget is not started. */
+#define DOCTOR_HOOK_MIN_MS	500
 
 enum doctor_status { DOCTOR_OK, DOCTOR_WARN, DOCTOR_FAIL };
 
@@ -144,97 +139,6 @@ doctor_now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/*
- * Run argv for at most limit_ms, output (stdout and stderr) into out (at
- * most DOCTOR_OUTPUT_MAX bytes kept), feeding the watchdog while it waits.
- * Return the exit status, or -1 with out saying why it did not run or
- * finish.
- */
-static int
-doctor_run(char **argv, long limit_ms, char *out, size_t outsz)
-{
-	posix_spawn_file_actions_t	 fa;
-	struct pollfd			 pfd;
-	char				*env[] = {
-	    "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-	    NULL };
-	pid_t				 pid;
-	size_t				 len = 0;
-	ssize_t				 n;
-	long long			 start, left;
-	int				 p[2], rc, status;
-
-	out[0] = '\0';
-	if (pipe2(p, O_CLOEXEC) != 0) {
-		snprintf(out, outsz, "pipe: %s", strerror(errno));
-		return -1;
-	}
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_adddup2(&fa, p[1], 1);
-	posix_spawn_file_actions_adddup2(&fa, p[1], 2);
-	rc = posix_spawnp(&pid, argv[0], &fa, NULL, argv, env);
-	posix_spawn_file_actions_destroy(&fa);
-	close(p[1]);
-	if (rc != 0) {
-		close(p[0]);
-		snprintf(out, outsz, "cannot run %s: %s", argv[0],
-		    strerror(rc));
-		return -1;
-	}
-	start = doctor_now_ms();
-	pfd.fd = p[0];
-	pfd.events = POLLIN;
-	for (;;) {
-		sdnotify_keepalive();
-		left = limit_ms - (doctor_now_ms() - start);
-		if (left <= 0) {
-			kill(pid, SIGKILL);
-			waitpid(pid, &status, 0);
-			close(p[0]);
-			snprintf(out, outsz, "%s did not finish within %.1f s",
-			    argv[0], limit_ms / 1000.0);
-			return -1;
-		}
-		if (left > DOCTOR_POLL_SLICE_MS)
-			left = DOCTOR_POLL_SLICE_MS;
-		if (poll(&pfd, 1, (int)left) < 0 && errno != EINTR)
-			break;
-		if (pfd.revents == 0)
-			continue;
-		n = read(p[0], out + len, outsz - 1 - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		len += (size_t)n;
-		out[len] = '\0';
-		if (len == outsz - 1) {
-			/* Enough said; drain the rest. */
-			char	sink[4096];
-
-			while (read(p[0], sink, sizeof sink) > 0)
-				;
-			break;
-		}
-	}
-	close(p[0]);
-	while (waitpid(pid, &status, 0) == -1) {
-		if (errno != EINTR) {
-			snprintf(out, outsz, "waitpid: %s", strerror(errno));
-			return -1;
-		}
-	}
-	while (len > 0 && (out[len - 1] == '\n' || out[len - 1] == ' '))
-		out[--len] = '\0';
-	if (WIFSIGNALED(status)) {
-		snprintf(out, outsz, "%s was killed by signal %d", argv[0],
-		    WTERMSIG(status));
-		return -1;
-	}
-	return WEXITSTATUS(status);
-}
-
 /* Is argv[0] a program the daemon can run (searching PATH if bare)? */
 static int
 doctor_runnable(const char *prog)
@@ -256,33 +160,70 @@ doctor_runnable(const char *prog)
 	return ok;
 }
 
-static void
-doctor_hooks(struct op_ctx *ctx, json_t *checks)
-{
-	char		**argv, **argv2, *cause, name[32];
-	char		 *base, out[DOCTOR_OUTPUT_MAX];
-	long long	  deadline, left;
-	int		  i, n, rc;
+/*
+ * The hook checks of one doctor request.  A mail hook's --check runs as a
+ * child from the loop while everyone else is served; the request's
+ * connection waits for the reply (conn_defer).  The checks share one time
+ * budget, so a hook that hangs keeps its rep waiting for a few seconds,
+ * and nobody else at all.
+ */
+struct doctor_job {
+	struct conn	*conn;		/* NULL once it hung up */
+	json_t		*id;
+	json_t		*checks;	/* the database's to the hooks' */
+	json_t		*after;		/* the address's and deliveries' */
+	char		**hooks;	/* the hook lines, as configured */
+	int		 nhooks;
+	int		 next;		/* the hook to look at next */
+	long long	 deadline;	/* of the budget, doctor_now_ms() */
+	char		*prog;		/* the check running: its program */
+	long		 limit_ms;	/* ... and its time limit */
+};
 
-	deadline = doctor_now_ms() + DOCTOR_HOOKS_BUDGET_MS;
-	if (ctx->cf->nhooks == 0) {
-		doctor_add(checks, "hooks", DOCTOR_WARN, "to be mailed, add "
-		    "hook = " PKGLIBEXECDIR "/followup-mail to [reminders] in "
-		    "the configuration", "no hook is configured: reminders "
-		    "reach the journal and followup watch only");
-		return;
-	}
-	for (i = 0; i < ctx->cf->nhooks; i++) {
+static void	doctor_hook_done_cb(const struct hook_result *, void *);
+
+static void
+doctor_job_free(struct doctor_job *job)
+{
+	int	i;
+
+	json_decref(job->id);
+	json_decref(job->checks);
+	json_decref(job->after);
+	for (i = 0; i < job->nhooks; i++)
+		free(job->hooks[i]);
+	free(job->hooks);
+	free(job->prog);
+	free(job);
+}
+
+/*
+ * Look at the hooks from job->next on: record what can be said at once,
+ * and start the check of the next mail hook.  Return 1 if a check is
+ * running (doctor_hook_done_cb goes on), 0 when every hook is done.
+ */
+static int
+doctor_hooks_next(struct doctor_job *job)
+{
+	static char	 path_env[] =
+	    "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+	char		*env[] = { path_env, NULL };
+	char		**argv, *cause, *command, name[32], *base;
+	long long	  left;
+	int		  i, rc;
+
+	for (; job->next < job->nhooks; job->next++) {
+		i = job->next;
 		snprintf(name, sizeof name, "hook %d", i + 1);
-		if (hooks_split(ctx->cf->hooks[i], &argv, &cause) != 0) {
-			doctor_add(checks, name, DOCTOR_FAIL, "fix the hook "
-			    "line in the configuration", "%s", cause);
+		if (hooks_split(job->hooks[i], &argv, &cause) != 0) {
+			doctor_add(job->checks, name, DOCTOR_FAIL, "fix the "
+			    "hook line in the configuration", "%s", cause);
 			free(cause);
 			continue;
 		}
 		if (!doctor_runnable(argv[0])) {
-			doctor_add(checks, name, DOCTOR_FAIL, "install the "
-			    "program or fix the hook line in the "
+			doctor_add(job->checks, name, DOCTOR_FAIL, "install "
+			    "the program or fix the hook line in the "
 			    "configuration", "%s is missing or cannot be run "
 			    "by the daemon's user", argv[0]);
 			hooks_free_argv(argv);
@@ -291,54 +232,109 @@ doctor_hooks(struct op_ctx *ctx, json_t *checks)
 		base = strrchr(argv[0], '/');
 		base = base != NULL ? base + 1 : argv[0];
 		if (strcmp(base, "followup-mail") != 0) {
-			doctor_add(checks, name, DOCTOR_OK, NULL, "%s is there "
-			    "and can be run (not run now: it would deliver)",
-			    argv[0]);
+			doctor_add(job->checks, name, DOCTOR_OK, NULL, "%s is "
+			    "there and can be run (not run now: it would "
+			    "deliver)", argv[0]);
 			hooks_free_argv(argv);
 			continue;
 		}
-		/*
-		 * The mail hook can check itself, sending nothing, within
-		 * what is left of the budget all hook checks share: a hook
-		 * that hangs must not hold every rep's requests for long.
-		 */
-		if ((left = deadline - doctor_now_ms()) <= 0) {
-			doctor_add(checks, name, DOCTOR_WARN, "run followup "
-			    "doctor again once the hooks above are fixed",
-			    "not checked: the hook checks before it used up "
-			    "their %d s", DOCTOR_HOOKS_BUDGET_MS / 1000);
+		/* The mail hook can check itself, sending nothing. */
+		if ((left = job->deadline - doctor_now_ms()) <
+		    DOCTOR_HOOK_MIN_MS) {
+			doctor_add(job->checks, name, DOCTOR_WARN, "run "
+			    "followup doctor again once the hooks above are "
+			    "fixed", "not checked: the hook checks before it "
+			    "used up their %d s", DOCTOR_HOOKS_BUDGET_MS /
+			    1000);
+			hooks_free_argv(argv);
+			continue;
+		}
+		if (job->conn == NULL) {
+			/* No loop to run it from (a request from a test). */
+			doctor_add(job->checks, name, DOCTOR_WARN, "run "
+			    "followup doctor", "%s not checked", argv[0]);
 			hooks_free_argv(argv);
 			continue;
 		}
 		if (left > DOCTOR_HOOK_TIMEOUT_MS)
 			left = DOCTOR_HOOK_TIMEOUT_MS;
-		for (n = 0; argv[n] != NULL; n++)
-			;
-		argv2 = xreallocarray(NULL, n + 2, sizeof *argv2);
-		memcpy(argv2, argv, n * sizeof *argv2);
-		argv2[n] = "--check";
-		argv2[n + 1] = NULL;
-		rc = doctor_run(argv2, (long)left, out, sizeof out);
-		free(argv2);
-		if (rc == 0)
-			doctor_add(checks, name, DOCTOR_OK, NULL, "%s", out);
-		else if (rc == EX_CONFIG)
-			/*
-			 * A set-ID sendmail under the daemon's no_new_privs:
-			 * followup-mail, started by the daemon, sees what
-			 * its deliveries will see.
-			 */
-			doctor_add(checks, name, DOCTOR_FAIL, "submit over "
-			    "SMTP with msmtp: see \"Mail from the sandbox\" "
-			    "in the README, or MAIL FROM THE SANDBOX in "
-			    "followupd(8)", "%s", out);
-		else
-			doctor_add(checks, name, DOCTOR_FAIL, "install a "
-			    "sendmail (msmtp-mta, or your MTA) or point "
-			    "--sendmail at one the daemon may run", "%s",
-			    *out != '\0' ? out : "followup-mail --check failed");
+		free(job->prog);
+		job->prog = xstrdup(argv[0]);
+		job->limit_ms = (long)left;
 		hooks_free_argv(argv);
+		xasprintf(&command, "%s --check", job->hooks[i]);
+		rc = hooks_spawn(command, env, "", 0, job->limit_ms,
+		    HOOKS_CHECK, doctor_hook_done_cb, job, &cause);
+		free(command);
+		if (rc == 0)
+			return 1;
+		doctor_add(job->checks, name, DOCTOR_FAIL, "install a "
+		    "sendmail (msmtp-mta, or your MTA) or point --sendmail at "
+		    "one the daemon may run", "%s", cause);
+		free(cause);
 	}
+	return 0;
+}
+
+/* The checks are all in: the reply. */
+static json_t *
+doctor_result(struct doctor_job *job)
+{
+	json_array_extend(job->checks, job->after);
+	return json_pack("{s:O}", "checks", job->checks);
+}
+
+/* A mail hook's --check is over: record it and go on. */
+static void
+doctor_hook_done_cb(const struct hook_result *r, void *arg)
+{
+	struct doctor_job	*job = arg;
+	char			 name[32];
+
+	if (job->conn == NULL) {
+		/* Its rep hung up: nobody waits for the rest. */
+		doctor_job_free(job);
+		return;
+	}
+	snprintf(name, sizeof name, "hook %d", job->next + 1);
+	if (r->ok)
+		doctor_add(job->checks, name, DOCTOR_OK, NULL, "%s",
+		    r->output);
+	else if (r->timed_out)
+		doctor_add(job->checks, name, DOCTOR_FAIL, "install a "
+		    "sendmail (msmtp-mta, or your MTA) or point --sendmail at "
+		    "one the daemon may run", "%s did not finish within "
+		    "%.1f s", job->prog, job->limit_ms / 1000.0);
+	else if (r->exit_code == EX_CONFIG)
+		/*
+		 * A set-ID sendmail under the daemon's no_new_privs:
+		 * followup-mail, started by the daemon, sees what its
+		 * deliveries will see.
+		 */
+		doctor_add(job->checks, name, DOCTOR_FAIL, "submit over SMTP "
+		    "with msmtp: see \"Mail from the sandbox\" in the README, "
+		    "or MAIL FROM THE SANDBOX in followupd(8)", "%s",
+		    r->output);
+	else
+		doctor_add(job->checks, name, DOCTOR_FAIL, "install a "
+		    "sendmail (msmtp-mta, or your MTA) or point --sendmail at "
+		    "one the daemon may run", "%s", r->exit_code == -1 ?
+		    r->error : *r->output != '\0' ? r->output :
+		    "followup-mail --check failed");
+	job->next++;
+	if (doctor_hooks_next(job))
+		return;
+	conn_answer(job->conn, ops_ok_reply(job->id, doctor_result(job)));
+	doctor_job_free(job);
+}
+
+/* The rep hung up while a check ran: its end frees the job. */
+static void
+doctor_cancel(void *arg)
+{
+	struct doctor_job	*job = arg;
+
+	job->conn = NULL;
 }
 
 static void
@@ -464,16 +460,38 @@ doctor_delivery(struct op_ctx *ctx, json_t *checks)
 int
 op_doctor(struct op_ctx *ctx, json_t *args, json_t **result)
 {
-	json_t		*checks = json_array();
-	const char	*db = op_meta_database();
+	struct doctor_job	*job;
+	const char		*db = op_meta_database();
+	int			 i;
 
-	doctor_database(ctx, checks, db);
+	job = xcalloc(1, sizeof *job);
+	job->conn = ctx->conn;
+	job->checks = json_array();
+	job->after = json_array();
+	doctor_database(ctx, job->checks, db);
 	sdnotify_keepalive();
-	doctor_disk(checks, db);
-	doctor_zones(ctx, checks);
-	doctor_hooks(ctx, checks);
-	doctor_mail_address(ctx, checks);
-	doctor_delivery(ctx, checks);
-	*result = json_pack("{s:o}", "checks", checks);
+	doctor_disk(job->checks, db);
+	doctor_zones(ctx, job->checks);
+	doctor_mail_address(ctx, job->after);
+	doctor_delivery(ctx, job->after);
+	if (ctx->cf->nhooks == 0)
+		doctor_add(job->checks, "hooks", DOCTOR_WARN, "to be mailed, "
+		    "add hook = " PKGLIBEXECDIR "/followup-mail to [reminders] "
+		    "in the configuration", "no hook is configured: reminders "
+		    "reach the journal and followup watch only");
+	/* A reload may free the configuration while the checks run. */
+	job->nhooks = ctx->cf->nhooks;
+	job->hooks = xreallocarray(NULL, job->nhooks + 1, sizeof *job->hooks);
+	for (i = 0; i < job->nhooks; i++)
+		job->hooks[i] = xstrdup(ctx->cf->hooks[i]);
+	job->deadline = doctor_now_ms() + DOCTOR_HOOKS_BUDGET_MS;
+	if (doctor_hooks_next(job)) {
+		job->id = ctx->id != NULL ? json_incref(ctx->id) : NULL;
+		conn_defer(ctx->conn, doctor_cancel, job);
+		ctx->deferred = 1;
+		return 0;
+	}
+	*result = doctor_result(job);
+	doctor_job_free(job);
 	return 0;
 }

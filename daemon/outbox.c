@@ -667,9 +667,11 @@ outbox_backoff(int attempts)
 
 /* A hook run is over: mark its deliveries sent, or plan their retry. */
 static void
-outbox_hook_done_cb(int ok, const char *error, void *arg)
+outbox_hook_done_cb(const struct hook_result *result, void *arg)
 {
 	const struct fu_config	*cf = *outbox_cfp;
+	const char		*error = result->error;
+	int			 ok = result->ok;
 	struct outbox_run	*run = arg, **pp;
 	struct outbox_item	*it;
 	time_t			 now = time(NULL);
@@ -776,7 +778,7 @@ outbox_hook_start(struct outbox_item *items, size_t n, time_t now,
 	run->items = items;
 	run->n = n;
 	rc = hooks_spawn(command, env, input, strlen(input),
-	    cf->hook_timeout, outbox_hook_done_cb, run, cause);
+	    cf->hook_timeout * 1000, 0, outbox_hook_done_cb, run, cause);
 	outbox_env_free(env);
 	free(input);
 	free(id);

@@ -23,7 +23,7 @@ import time
 
 import pytest
 
-from fu import FOLLOWUP_MAIL
+from fu import FOLLOWUP_MAIL, WRAPPER
 
 
 class WatchdogPings:
@@ -308,7 +308,8 @@ def test_doctor_bounds_hanging_hook_checks_and_feeds_the_watchdog(
         make_daemon, tmp_path):
     """Three mail hooks whose --check hangs: doctor answers within the
     budget the hook checks share (8 s, not 3 x 5 s), the watchdog hears
-    from the daemon all along, and the rep waiting meanwhile is served."""
+    from the daemon all along, and a rep who asks meanwhile is served at
+    once: the checks run beside the loop, not in it."""
     hang = tmp_path / "hang"
     hang.mkdir()
     hook = hang / "followup-mail"    # named so that doctor runs --check
@@ -324,9 +325,8 @@ def test_doctor_bounds_hanging_hook_checks_and_feeds_the_watchdog(
 
         def rep_request():
             time.sleep(1)
-            t = time.monotonic()
             got["reply"] = other.request("contact.add", {"name": "Waits"})
-            got["waited"] = time.monotonic() - t
+            got["at"] = time.monotonic()
         t = threading.Thread(target=rep_request)
         start = time.monotonic()
         t.start()
@@ -340,16 +340,17 @@ def test_doctor_bounds_hanging_hook_checks_and_feeds_the_watchdog(
                  for l in out.splitlines() if "  hook " in l}
         assert lines["hook 1"].startswith("FAIL") and \
             "did not finish within 5.0 s" in lines["hook 1"], out
-        # Hook 2 gets what is left of the 8 s: 3.0 s, or a little less
-        # when a slow build (valgrind) took a moment between the two.
+        # Hook 2 gets what is left of the 8 s: about 3 s (the loop's
+        # clock is read once a turn, and a slow build (valgrind) turns
+        # slowly).
         assert lines["hook 2"].startswith("FAIL"), out
         left = re.search(r"did not finish within (\d+\.\d) s", lines["hook 2"])
-        assert left and 2.0 <= float(left.group(1)) <= 3.0, out
+        assert left and 2.0 <= float(left.group(1)) <= 3.5, out
         assert lines["hook 3"].startswith("WARN") and \
             "not checked" in lines["hook 3"], out
-        # The rep who asked meanwhile waited for doctor, then was served.
+        # The rep who asked meanwhile was served before doctor answered.
         assert got["reply"]["ok"], got
-        assert got["waited"] < 11, got
+        assert got["at"] < start + took, (got, took)
         assert other.call("hello")["server"] == "followupd"
         other.close()
         # systemd (WatchdogSec=2s here) would never have killed it.
@@ -391,9 +392,13 @@ def test_a_large_backup_holds_neither_the_loop_nor_the_writes(make_daemon,
         start = time.monotonic()
         admin.send({"id": 1, "op": "backup", "args": {"path": copy}})
         admin.send({"id": 2, "op": "hello"})
+        # Count the writes acknowledged while the backup's reply had not
+        # come: each of them must be in the copy.
         acked = 0
-        while not readable(admin):
+        while True:
             rep.call("contact.add", name="during %d" % acked)
+            if readable(admin):
+                break
             acked += 1
         first = admin.reply()
         end = time.monotonic()
@@ -457,6 +462,52 @@ def test_one_backup_at_a_time_and_none_left_half_made(make_daemon,
     db = sqlite3.connect(str(tmp_path / "fu.db"))
     assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     db.close()
+
+
+def test_doctor_left_or_stopped_mid_check_leaves_nothing_running(
+        make_daemon, tmp_path):
+    """A rep who hangs up while a hook's check runs: the daemon serves on,
+    and the check still ends at its limit.  A daemon stopped while one
+    runs exits 0 at once and leaves no child behind."""
+    hook = tmp_path / "followup-mail"
+    hook.write_text("#!/bin/sh\nexec sleep 61.25\n")
+    hook.chmod(0o755)
+    d = make_daemon("[reminders]\nhook = %s\n" % hook)
+
+    def sleeping():
+        out = subprocess.run(["pgrep", "-f", "sleep 61.25"],
+                             stdout=subprocess.PIPE, text=True).stdout
+        return out.split()
+
+    def doctor_checking():
+        """A connection whose doctor request is running the check."""
+        c = d.connect()
+        c.send({"id": 1, "op": "doctor"})
+        deadline = time.time() + 30
+        while not sleeping():
+            assert time.time() < deadline, "the check never started"
+            time.sleep(0.01)
+        return c
+
+    c = doctor_checking()
+    c.close()
+    assert d.call("hello")["server"] == "followupd"
+    deadline = time.time() + 30
+    while sleeping():
+        assert time.time() < deadline, "the check outlived its limit"
+        time.sleep(0.1)
+    assert d.call("hello")["server"] == "followupd"
+
+    c = doctor_checking()
+    t = time.monotonic()
+    d.proc.send_signal(signal.SIGTERM)
+    assert d.proc.wait(60) == 0
+    if not WRAPPER:
+        # Not held by the check: gone well before its 5 s limit.
+        assert time.monotonic() - t < 4
+    assert c.line() == b""
+    c.close()
+    assert not sleeping(), "a check was left running"
 
 
 def test_doctor_reports_a_failing_delivery(make_daemon, tmp_path):
