@@ -376,7 +376,8 @@ conn_defer(struct conn *c, void (*cancel)(void *), void *arg)
  * Send the reply an op deferred (taking its reference), and go on with the
  * requests that waited behind it.  The reply goes on the socket now, not
  * at the loop's next turn, so that no later write is acknowledged to
- * anyone before it: what a backup says it holds stays true.
+ * anyone before it: what a backup says it holds stays true.  A NULL reply
+ * (the daemon is stopping) sends nothing: the connection closes unanswered.
  */
 void
 conn_answer(struct conn *c, json_t *reply)
@@ -386,6 +387,8 @@ conn_answer(struct conn *c, json_t *reply)
 	c->deferred = 0;
 	c->cancel = NULL;
 	c->cancel_arg = NULL;
+	if (reply == NULL)
+		return;
 	conn_reply(c, reply, 0);
 	if (TAILQ_EMPTY(&c->held) && evbuffer_get_length(out) > 0)
 		(void)evbuffer_write(out, bufferevent_getfd(c->bev));

@@ -605,6 +605,7 @@ struct hook_result {
 	int		 ok;		/* exited 0 */
 	int		 exit_code;	/* -1: killed, or ended at its limit */
 	int		 timed_out;	/* ended at its time limit */
+	int		 stopping;	/* ended as the daemon stops */
 	const char	*error;		/* what went wrong, NULL if ok */
 	const char	*output;	/* the tail of what it printed */
 };

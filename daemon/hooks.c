@@ -412,6 +412,7 @@ hooks_finish(struct hook_run *run)
 	memset(&r, 0, sizeof r);
 	r.ok = ok;
 	r.timed_out = run->timed_out;
+	r.stopping = hooks_stopping;
 	r.exit_code = !run->timed_out && WIFEXITED(run->status) ?
 	    WEXITSTATUS(run->status) : -1;
 	r.error = error;

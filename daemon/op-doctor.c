@@ -296,6 +296,12 @@ doctor_hook_done_cb(const struct hook_result *r, void *arg)
 		doctor_job_free(job);
 		return;
 	}
+	if (r->stopping) {
+		/* Its connection closes unanswered, as the daemon stops. */
+		conn_answer(job->conn, NULL);
+		doctor_job_free(job);
+		return;
+	}
 	snprintf(name, sizeof name, "hook %d", job->next + 1);
 	if (r->ok)
 		doctor_add(job->checks, name, DOCTOR_OK, NULL, "%s",
