@@ -159,6 +159,7 @@ main_stop_cb(evutil_socket_t sig, short what, void *arg)
 	    " once the running hooks finish" : "");
 	sdnotify_stopping();
 	server_close();
+	op_backup_stop();
 	/* No new notices start; writes already taken in are answered. */
 	sched_free();
 	store_commit(main_store);

@@ -556,6 +556,7 @@ int		 op_watch(struct op_ctx *, json_t *, json_t **);
 int		 op_contact_reassign(struct op_ctx *, json_t *, json_t **);
 int		 op_backup(struct op_ctx *, json_t *, json_t **);
 void		 op_backup_init(struct event_base *);
+void		 op_backup_stop(void);
 int		 op_doctor(struct op_ctx *, json_t *, json_t **);
 int		 op_export(struct op_ctx *, json_t *, json_t **);
 int		 op_contact_import(struct op_ctx *, json_t *, json_t **);

@@ -93,6 +93,29 @@ backup_step_cb(evutil_socket_t fd, short what, void *arg)
 	backup_job_free(job);
 }
 
+/*
+ * The daemon stops: a backup being made is abandoned at once (it could
+ * take minutes) and its admin told so; no file is left behind.
+ */
+void
+op_backup_stop(void)
+{
+	struct backup_job	*job = backup_running;
+	char			*msg;
+
+	if (job == NULL)
+		return;
+	log_info("backup: %s's copy to %s was dropped unfinished (the "
+	    "daemon is stopping)", job->caller, job->path);
+	store_backup_abort(job->sb);
+	xasprintf(&msg, "the daemon is stopping: the backup to %s was not "
+	    "made; make it again once the daemon is back", job->path);
+	conn_answer(job->conn, ops_error_reply(job->id, FU_ERR_UNAVAILABLE,
+	    msg));
+	free(msg);
+	backup_job_free(job);
+}
+
 int
 op_backup(struct op_ctx *ctx, json_t *args, json_t **result)
 {
