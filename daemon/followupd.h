@@ -209,8 +209,6 @@ const char	*store_id(struct store *);
 
 /* store-maint.c */
 typedef void	(*store_busy_cb)(void);
-int		 store_backup(struct store *, const char *, int,
-		     store_busy_cb, int64_t *, char **);
 struct store_backup;
 struct store_backup *store_backup_begin(struct store *, const char *, int,
 		     char **);

@@ -123,7 +123,6 @@ op_backup(struct op_ctx *ctx, json_t *args, json_t **result)
 	struct store_backup	*sb;
 	struct backup_job	*job;
 	char			*cause;
-	int64_t			 bytes;
 
 	if (!ctx->admin)
 		return reply_error(ctx, FU_ERR_FORBIDDEN, "a backup holds the "
@@ -133,18 +132,9 @@ op_backup(struct op_ctx *ctx, json_t *args, json_t **result)
 	if (*path != '/')
 		return reply_error(ctx, FU_ERR_BAD_REQUEST,
 		    "the backup path must be absolute");
-	if (ctx->conn == NULL || backup_base == NULL) {
-		/* No loop to come back to: copy at once. */
-		if (store_backup(ctx->st, path, ops_bool(args, "force"),
-		    sdnotify_keepalive, &bytes, &cause) != 0) {
-			reply_error(ctx, FU_ERR_UNAVAILABLE, "%s", cause);
-			free(cause);
-			return -1;
-		}
-		*result = json_pack("{s:s s:I}", "path", path, "bytes",
-		    (json_int_t)bytes);
-		return 0;
-	}
+	if (ctx->conn == NULL || backup_base == NULL)
+		return reply_error(ctx, FU_ERR_INTERNAL, "a backup answers on "
+		    "its connection, from the daemon's loop");
 	if (backup_running != NULL)
 		return reply_error(ctx, FU_ERR_CONFLICT, "a backup (%s's, to "
 		    "%s) is being made; try again when it is done",

@@ -35,14 +35,13 @@
 /* SQLite virtual machine steps between calls of a check's busy callback. */
 #define STORE_CHECK_PROGRESS	100000
 
-/* fsync path (a file or a directory); 0 or -1 with errno. */
+/* fsync a directory (a rename in it); 0 or -1 with errno. */
 static int
-store_fsync_path(const char *path, int dir)
+store_fsync_dir(const char *path)
 {
 	int	fd, rc, saved;
 
-	if ((fd = open(path, (dir ? O_RDONLY | O_DIRECTORY : O_RDWR) |
-	    O_CLOEXEC)) < 0)
+	if ((fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
 		return -1;
 	rc = fsync(fd);
 	saved = errno;
@@ -256,7 +255,7 @@ store_backup_finish(struct store_backup *sb, int64_t *bytes, char **cause)
 	free(sb->tmp);
 	sb->tmp = NULL;
 	copy = xstrdup(sb->path);
-	(void)store_fsync_path(dirname(copy), 1);
+	(void)store_fsync_dir(dirname(copy));
 	free(copy);
 	*bytes = st_tmp.st_size;
 	return 0;
@@ -301,30 +300,6 @@ store_backup_step(struct store_backup *sb, int64_t *bytes, char **cause)
 	}
 	store_backup_abort(sb);
 	return -1;
-}
-
-/*
- * Copy the whole database to path at once, holding the caller until it is
- * done; busy_cb (if not NULL) is called between steps, so the caller can
- * show it is alive.  Set *bytes to the copy's size.  Return 0, or -1 with
- * *cause set (caller frees).
- */
-int
-store_backup(struct store *st, const char *path, int replace,
-    store_busy_cb busy_cb, int64_t *bytes, char **cause)
-{
-	struct store_backup	*sb;
-	int			 rc;
-
-	*bytes = 0;
-	if ((sb = store_backup_begin(st, path, replace, cause)) == NULL)
-		return -1;
-	do {
-		rc = store_backup_step(sb, bytes, cause);
-		if (busy_cb != NULL)
-			busy_cb();
-	} while (rc > 0);
-	return rc;
 }
 
 /* SQLite's progress handler: call the busy callback; never interrupt. */
