@@ -37,6 +37,9 @@
 /* How long one hook's --check may take, and all of them together. */
 #define DOCTOR_HOOK_TIMEOUT_MS	5000
 #define DOCTOR_HOOKS_BUDGET_MS	8000
+/* What to do about a mail hook whose check fails. */
+#define DOCTOR_FIX_SENDMAIL	"install a sendmail (msmtp-mta, or your MTA) " \
+	"or point --sendmail at one the daemon may run"
 /* A check with less than this left of the budget is not started. */
 #define DOCTOR_HOOK_MIN_MS	500
 
@@ -268,9 +271,8 @@ doctor_hooks_next(struct doctor_job *job)
 		free(command);
 		if (rc == 0)
 			return 1;
-		doctor_add(job->checks, name, DOCTOR_FAIL, "install a "
-		    "sendmail (msmtp-mta, or your MTA) or point --sendmail at "
-		    "one the daemon may run", "%s", cause);
+		doctor_add(job->checks, name, DOCTOR_FAIL,
+		    DOCTOR_FIX_SENDMAIL, "%s", cause);
 		free(cause);
 	}
 	return 0;
@@ -307,10 +309,9 @@ doctor_hook_done_cb(const struct hook_result *r, void *arg)
 		doctor_add(job->checks, name, DOCTOR_OK, NULL, "%s",
 		    r->output);
 	else if (r->timed_out)
-		doctor_add(job->checks, name, DOCTOR_FAIL, "install a "
-		    "sendmail (msmtp-mta, or your MTA) or point --sendmail at "
-		    "one the daemon may run", "%s did not finish within "
-		    "%.1f s", job->prog, job->limit_ms / 1000.0);
+		doctor_add(job->checks, name, DOCTOR_FAIL, DOCTOR_FIX_SENDMAIL,
+		    "%s did not finish within %.1f s", job->prog,
+		    job->limit_ms / 1000.0);
 	else if (r->exit_code == EX_CONFIG)
 		/*
 		 * A set-ID sendmail under the daemon's no_new_privs:
@@ -322,11 +323,9 @@ doctor_hook_done_cb(const struct hook_result *r, void *arg)
 		    "or MAIL FROM THE SANDBOX in followupd(8)", "%s",
 		    r->output);
 	else
-		doctor_add(job->checks, name, DOCTOR_FAIL, "install a "
-		    "sendmail (msmtp-mta, or your MTA) or point --sendmail at "
-		    "one the daemon may run", "%s", r->exit_code == -1 ?
-		    r->error : *r->output != '\0' ? r->output :
-		    "followup-mail --check failed");
+		doctor_add(job->checks, name, DOCTOR_FAIL, DOCTOR_FIX_SENDMAIL,
+		    "%s", r->exit_code == -1 ? r->error : *r->output != '\0' ?
+		    r->output : "followup-mail --check failed");
 	job->next++;
 	if (doctor_hooks_next(job))
 		return;
