@@ -26,6 +26,31 @@ FAKETIME_LIB = next((p for p in (
     "/usr/lib/aarch64-linux-gnu/faketime/libfaketime.so.1",
     "/usr/lib/faketime/libfaketime.so.1") if os.path.exists(p)), None)
 
+# run-at-clock shifts every clock of a run by this many seconds: the tests'
+# own time.time() here, and through libfaketime each process they start
+# (daemons, clients, hooks), so all of them agree on the time.  A daemon
+# started on a clock of its own (faketime=...) keeps that clock.
+CLOCK_SHIFT = int(os.environ.get("FU_TEST_CLOCK_SHIFT", "0") or 0)
+if CLOCK_SHIFT and FAKETIME_LIB is not None:
+    _real_time = time.time
+    time.time = lambda: _real_time() + CLOCK_SHIFT
+    os.environ.update(LD_PRELOAD=FAKETIME_LIB,
+                      FAKETIME="%+d" % CLOCK_SHIFT,
+                      FAKETIME_DONT_FAKE_MONOTONIC="1")
+
+
+def pinned_digest():
+    """A digest time twelve hours from the tests' now (UTC, the zone of the
+    tests' reps): a test that does not ask for a digest never runs into
+    one, whatever the time of day it runs at."""
+    return "digest = %s\n" % time.strftime(
+        "%H:%M", time.gmtime(time.time() + 12 * 3600))
+
+
+def clock_offset(seconds):
+    """A faketime file's relative offset: seconds from the tests' now."""
+    return "%+d\n" % (seconds + CLOCK_SHIFT)
+
 
 def rfc3339(t):
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
@@ -114,6 +139,8 @@ class Daemon:
         self.db = str(tmp / "fu.db")
         self.log = tmp / "followupd.log"
         self.conf = tmp / "followupd.conf"
+        if faketime is None and "digest" not in config:
+            config += "\n[reminders]\n" + pinned_digest()
         self.conf.write_text("[daemon]\nlog = stderr\n" + config)
         self.home = home
         self.faketime = faketime
@@ -132,6 +159,7 @@ class Daemon:
         cmd = [FOLLOWUPD, "-v", "--config", str(self.conf),
                "--socket", self.sock, "--database", self.db]
         if self.faketime is not None:
+            env.pop("FAKETIME", None)
             env["LD_PRELOAD"] = FAKETIME_LIB
             if self.faketime.startswith("@"):
                 env["FAKETIME"] = self.faketime   # start there, then run

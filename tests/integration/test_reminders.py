@@ -19,7 +19,8 @@ import time
 
 import pytest
 
-from fu import FAKETIME_LIB, FOLLOWUP_MAIL, WRAPPER, rfc3339
+from fu import FAKETIME_LIB, FOLLOWUP_MAIL, WRAPPER, clock_offset, \
+    pinned_digest, rfc3339
 
 aiosmtpd_controller = pytest.importorskip("aiosmtpd.controller")
 
@@ -95,6 +96,8 @@ def mail_daemon(make_daemon, smtp, tmp_path):
     rc.chmod(0o600)
 
     def make(extra="", faketime=None):
+        if "digest" not in extra:
+            extra += pinned_digest()
         return make_daemon(
             "[reminders]\n"
             "hook = %s --sendmail %s --from followup@test.invalid\n"
@@ -356,19 +359,19 @@ def test_missed_callback_copies_the_manager(mail_daemon, smtp):
 def test_clock_jumps_neither_lose_nor_repeat_reminders(mail_daemon, smtp,
                                                        tmp_path):
     clock = tmp_path / "faketime"
-    clock.write_text("+0\n")
+    clock.write_text(clock_offset(0))
     d = mail_daemon(faketime=str(clock))
     cid = setup_rep(d)
     d.call("followup.add", contact=cid, due=rfc3339(time.time() + 1800),
            remind_before=0, reason="half an hour away")
     time.sleep(1.5)
     assert smtp.sink.messages == []
-    clock.write_text("+3600\n")     # an hour forward
+    clock.write_text(clock_offset(3600))     # an hour forward
     msgs = smtp.sink.wait(1, timeout=10)
     assert len(msgs) == 1
-    clock.write_text("+0\n")        # and back
+    clock.write_text(clock_offset(0))        # and back
     time.sleep(2.5)
-    clock.write_text("+3600\n")     # and forward again
+    clock.write_text(clock_offset(3600))     # and forward again
     time.sleep(2.5)
     assert len(smtp.sink.messages) == 1
     assert "clock jumped forward" in d.log.read_text()
