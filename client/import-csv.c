@@ -39,10 +39,12 @@ static const char *const csv_field_names[CSV_NFIELDS] = {
 
 /*
  * Header names, lower case with only letters and digits kept ("E-mail
- * Address" is emailaddress), as Outlook, Google Contacts, Salesforce,
+ * Address" is emailaddress; letters beyond ASCII are kept, as UTF-8), as
+ * Outlook (in English, German and French), Google Contacts, Salesforce,
  * HubSpot, Pipedrive and spreadsheets write them.  Of several columns for
  * one field, a row takes the first non-empty value by rank, then by
- * column.
+ * column.  Outlook's "Account" is an account number, not a company, so it
+ * is not here.
  */
 static const struct {
 	const char	*key;
@@ -60,7 +62,7 @@ static const struct {
 	{ "organization", CSV_COMPANY, 1 }, { "organisation", CSV_COMPANY, 1 },
 	{ "organizationname", CSV_COMPANY, 1 },
 	{ "organization1name", CSV_COMPANY, 1 }, { "org", CSV_COMPANY, 2 },
-	{ "accountname", CSV_COMPANY, 2 }, { "account", CSV_COMPANY, 3 },
+	{ "accountname", CSV_COMPANY, 2 }, { "companyaccount", CSV_COMPANY, 0 },
 	{ "phone", CSV_PHONE, 0 }, { "phonenumber", CSV_PHONE, 0 },
 	{ "telephone", CSV_PHONE, 0 }, { "tel", CSV_PHONE, 0 },
 	{ "primaryphone", CSV_PHONE, 0 }, { "businessphone", CSV_PHONE, 1 },
@@ -84,6 +86,34 @@ static const struct {
 	{ "notes", CSV_NOTES, 0 }, { "note", CSV_NOTES, 0 },
 	{ "description", CSV_NOTES, 1 }, { "comments", CSV_NOTES, 1 },
 	{ "comment", CSV_NOTES, 1 }, { "remarks", CSV_NOTES, 2 },
+
+	/* Outlook in German, and German spreadsheets. */
+	{ "vorname", CSV_FIRST, 0 }, { "nachname", CSV_LAST, 0 },
+	{ "firma", CSV_COMPANY, 0 }, { "unternehmen", CSV_COMPANY, 1 },
+	{ "haupttelefon", CSV_PHONE, 0 }, { "telefon", CSV_PHONE, 0 },
+	{ "telefongesch\xc3\xa4" "ftlich", CSV_PHONE, 1 },
+	{ "mobiltelefon", CSV_PHONE, 2 }, { "mobil", CSV_PHONE, 2 },
+	{ "telefonprivat", CSV_PHONE, 3 }, { "weiterestelefon", CSV_PHONE, 4 },
+	{ "emailadresse", CSV_EMAIL, 0 }, { "email2adresse", CSV_EMAIL, 3 },
+	{ "email3adresse", CSV_EMAIL, 4 }, { "zeitzone", CSV_TZ, 0 },
+	{ "notizen", CSV_NOTES, 0 }, { "notiz", CSV_NOTES, 0 },
+	{ "bemerkungen", CSV_NOTES, 1 },
+
+	/* Outlook in French ("Nom" is the last name there). */
+	{ "pr\xc3\xa9nom", CSV_FIRST, 0 }, { "nom", CSV_LAST, 0 },
+	{ "nomcomplet", CSV_NAME, 0 },
+	{ "soci\xc3\xa9t\xc3\xa9", CSV_COMPANY, 0 },
+	{ "entreprise", CSV_COMPANY, 1 },
+	{ "t\xc3\xa9l\xc3\xa9phoneprincipal", CSV_PHONE, 0 },
+	{ "t\xc3\xa9l\xc3\xa9phone", CSV_PHONE, 0 },
+	{ "t\xc3\xa9l\xc3\xa9phonebureau", CSV_PHONE, 1 },
+	{ "t\xc3\xa9lmobile", CSV_PHONE, 2 }, { "portable", CSV_PHONE, 2 },
+	{ "t\xc3\xa9l\xc3\xa9phonedomicile", CSV_PHONE, 3 },
+	{ "t\xc3\xa9l\xc3\xa9phoneautre", CSV_PHONE, 4 },
+	{ "adressedemessagerie", CSV_EMAIL, 0 },
+	{ "adressedemessagerie2", CSV_EMAIL, 3 },
+	{ "adressedemessagerie3", CSV_EMAIL, 4 },
+	{ "fuseauhoraire", CSV_TZ, 0 },
 };
 
 /* One row being read: its fields, and where it started. */
@@ -228,15 +258,26 @@ csv_row_blank(const struct csv_row *row)
 	    !row->open_quote;
 }
 
-/* A header name's key: lower case, letters and digits only. */
+/*
+ * A header name's key: lower case, letters and digits only.  Bytes of
+ * UTF-8 characters are kept, with the capitals of Latin-1 made small, so a
+ * French or German header in capitals has the key of its usual spelling.
+ */
 static void
 csv_key(const char *header, char *key, size_t size)
 {
-	size_t	n = 0;
+	const unsigned char	*h = (const unsigned char *)header;
+	size_t			 n = 0;
 
-	for (; *header != '\0' && n + 1 < size; header++) {
-		if (isalnum((unsigned char)*header))
-			key[n++] = (char)tolower((unsigned char)*header);
+	for (; *h != '\0' && n + 2 < size; h++) {
+		if (*h >= 0x80) {
+			key[n++] = (char)*h;
+			/* U+00C0-U+00DE but U+00D7: small is 0x20 on. */
+			if (*h == 0xc3 && h[1] >= 0x80 && h[1] <= 0x9e &&
+			    h[1] != 0x97)
+				key[n++] = (char)(*++h + 0x20);
+		} else if (isalnum(*h))
+			key[n++] = (char)tolower(*h);
 	}
 	key[n] = '\0';
 }
@@ -297,6 +338,36 @@ csv_value(const struct csv_row *row, const struct csv_map *map,
 }
 
 /*
+ * Keep the first of the values Google Contacts joins in one cell with
+ * " ::: " (two phones, two addresses) in *value; the others are added to
+ * *extra, one "Other label: value" line each, for the notes.
+ */
+static void
+csv_first_value(char **value, const char *label, char **extra)
+{
+	char	*sep, *rest, *v, *joined;
+
+	if (*value == NULL || (sep = strstr(*value, ":::")) == NULL)
+		return;
+	*sep = '\0';
+	for (rest = sep + 3; rest != NULL; rest = sep != NULL ? sep + 3 :
+	    NULL) {
+		if ((sep = strstr(rest, ":::")) != NULL)
+			*sep = '\0';
+		if ((v = import_field(rest, strlen(rest))) == NULL)
+			continue;
+		joined = import_printf("%s%sOther %s: %s", *extra != NULL ?
+		    *extra : "", *extra != NULL ? "\n" : "", label, v);
+		free(*extra);
+		free(v);
+		*extra = joined;
+	}
+	v = import_field(*value, strlen(*value));
+	free(*value);
+	*value = v;
+}
+
+/*
  * A stage as the daemon spells stages: lower case, a run of blanks,
  * underscores and hyphens as one hyphen ("Info Sent" is info-sent).
  */
@@ -322,7 +393,7 @@ static void
 csv_record(struct import_record *r, const struct csv_row *row,
     const struct csv_map *map)
 {
-	char	*first, *last;
+	char	*first, *last, *extra = NULL, *joined;
 
 	r->name = csv_value(row, map, CSV_NAME);
 	first = csv_value(row, map, CSV_FIRST);
@@ -341,6 +412,16 @@ csv_record(struct import_record *r, const struct csv_row *row,
 	r->stage = csv_value(row, map, CSV_STAGE);
 	csv_stage(r->stage);
 	r->notes = csv_value(row, map, CSV_NOTES);
+	csv_first_value(&r->company, "company", &extra);
+	csv_first_value(&r->phone, "phone", &extra);
+	csv_first_value(&r->email, "email", &extra);
+	if (extra != NULL) {
+		joined = import_printf("%s%s%s", r->notes != NULL ? r->notes :
+		    "", r->notes != NULL ? "\n" : "", extra);
+		free(r->notes);
+		free(extra);
+		r->notes = joined;
+	}
 	import_record_done(r);
 }
 

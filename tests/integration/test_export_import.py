@@ -3,7 +3,9 @@ python3-icalendar (UIDs stable across exports and unique to a database,
 SEQUENCE after a reschedule, alarms, closed follow-ups cancelled), CSV
 read back by Python's csv module, JSON holding the protocol's objects;
 contacts imported from CSV files as CRMs and spreadsheets write them and
-from vCards written by python3-vobject.
+from vCards written by python3-vobject, and from the files in fixtures/,
+byte for byte as Google Contacts, Salesforce, Outlook (English, German,
+French) and an old phone's vCard 2.1 write them.
 
 Bad input tried: an unknown format, --what with ics, rows with the wrong
 number of fields, a row without a name, an unclosed quote, a bad email, an
@@ -16,6 +18,7 @@ import io
 import json
 import os
 import pwd
+import re
 import shutil
 import signal
 import subprocess
@@ -24,7 +27,7 @@ import time
 
 import pytest
 
-from fu import FAKETIME_LIB, FOLLOWUP, FOLLOWUPD, WRAPPER, Daemon
+from fu import FAKETIME_LIB, FOLLOWUP, FOLLOWUPD, SRCDIR, WRAPPER, Daemon
 
 icalendar = pytest.importorskip("icalendar")
 vobject = pytest.importorskip("vobject")
@@ -480,6 +483,109 @@ def test_vcard_import_of_a_file_written_by_vobject(daemon, tmp_path):
     other.write_text(doc, newline="")
     r = imp(daemon, other, "--format", "vcard")
     assert r["counts"]["unchanged"] == 2
+
+
+# --- files as real tools write them (tests/integration/fixtures) ---
+
+
+def fixture(name):
+    return os.path.join(SRCDIR, "tests", "integration", "fixtures", name)
+
+
+def test_google_contacts_csv_keeps_the_first_of_joined_values(daemon):
+    r = imp(daemon, fixture("google-contacts.csv"))
+    assert r["counts"] == {"added": 3, "updated": 0, "unchanged": 0,
+                           "skipped": 0}, r
+    got = by_email(daemon)
+    # "+34 612 34 56 78 ::: +34 91 123 45 67": the first is the phone,
+    # the second goes to the notes.
+    lucia = got["lucia@azulejoslevante.es"]
+    assert lucia["name"] == "Lucía Fernández"
+    assert lucia["company"] == "Azulejos Levante S.L."
+    assert lucia["phone"] == "+34 612 34 56 78"
+    assert lucia["notes"] == "Other phone: +34 91 123 45 67"
+    # Two addresses in one cell were "not an email address" for the row.
+    marco = got["marco.rossi@ceramicherossi.it"]
+    assert marco["name"] == "Marco Rossi"
+    assert marco["notes"] == ("Met at Cevisama.\n"
+                              "Other email: m.rossi@example.com")
+    assert got["emma.schmidt@example.de"]["name"] == "Emma Schmidt"
+    # Read again, nothing changes: the notes are built the same way.
+    assert imp(daemon, fixture("google-contacts.csv"))["counts"][
+        "unchanged"] == 3
+
+
+def test_salesforce_lead_report_keeps_the_company(daemon):
+    r = imp(daemon, fixture("salesforce-leads.csv"))
+    assert r["counts"]["added"] == 2, r
+    got = by_email(daemon)
+    priya = got["priya.natarajan@northwind.example"]
+    assert priya["name"] == "Priya Natarajan"
+    assert priya["company"] == "Northwind Traders"
+    assert priya["phone"] == "(415) 555-0134"
+    assert got["tbecker@fabrikam.example"]["company"] == "Fabrikam, Inc."
+    assert got["tbecker@fabrikam.example"]["phone"] == "+1 206 555 0199"
+
+
+def test_outlook_account_number_is_not_a_company(daemon):
+    rc, out, err = daemon.client("import", "--dry-run",
+                                 fixture("outlook.csv"))
+    assert rc == 0, err
+    assert re.search(r"^  Account +\(ignored\)$", out, re.M), out
+    r = imp(daemon, fixture("outlook.csv"))
+    assert r["counts"]["added"] == 2, r
+    got = by_email(daemon)
+    jane = got["jane.smith@contoso.example"]
+    assert jane["name"] == "Jane Smith" and jane["company"] is None
+    assert jane["phone"] == "+1 (425) 555-0100"
+    assert jane["notes"] == "Prefers mornings."
+    assert got["ravi.kumar@contoso.example"]["company"] == "Contoso Ltd"
+
+
+@pytest.mark.parametrize("name, people", [
+    ("outlook-de.csv", {
+        "j.mueller@baeckerei-gross.example": (
+            "Jürgen Müller", "Bäckerei Groß GmbH", "+49 221 123456",
+            "Rückruf nach 14 Uhr."),
+        "sabine.weiss@example.de": (
+            "Sabine Weiß", None, "+49 160 9876543", None)}),
+    ("outlook-fr.csv", {
+        "helene@boulangerie-lefevre.example": (
+            "Hélène Lefèvre", "Boulangerie Lefèvre SARL",
+            "+33 4 72 00 00 01", "Préfère être appelée le matin."),
+        "f.dubois@example.fr": (
+            "François Dubois", None, "+33 7 98 76 54 32", None)})])
+def test_localised_outlook_headers(daemon, name, people):
+    # Outlook writes these in the Windows code page, not UTF-8.
+    with open(fixture(name), "rb") as f:
+        raw = f.read()
+    with pytest.raises(UnicodeDecodeError):
+        raw.decode("utf-8")
+    r = imp(daemon, fixture(name))
+    assert r["counts"] == {"added": 2, "updated": 0, "unchanged": 0,
+                           "skipped": 0}, r
+    got = by_email(daemon)
+    for email, (full, company, phone, notes) in people.items():
+        c = got[email]
+        assert (c["name"], c["company"], c["phone"], c["notes"]) == (
+            full, company, phone, notes)
+
+
+def test_vcard_21_quoted_printable_in_its_charset(daemon):
+    raw = open(fixture("vcard21-latin1.vcf"), "rb").read()
+    assert b"M=FCller;J=FCrgen" in raw and b"Gro\xdf" in raw
+    r = imp(daemon, fixture("vcard21-latin1.vcf"))
+    assert r["counts"] == {"added": 2, "updated": 0, "unchanged": 0,
+                           "skipped": 0}, r
+    got = {c["name"]: c for c in
+           daemon.call("contact.list", limit=100)["contacts"]}
+    jm = got["Jürgen Müller"]
+    assert jm["company"] == "Bäckerei Groß GmbH"
+    assert jm["email"] == "j.mueller@baeckerei-gross.example"
+    assert jm["phone"] == "+49 221 123456"
+    assert jm["notes"] == "Rückruf nach 14 Uhr.\r\nGrüße aus Köln"
+    sw = got["Sabine Weiß"]
+    assert sw["notes"] == "Budget 5.000 €"
 
 
 def test_exported_csv_imports_back(daemon, tmp_path):
