@@ -251,6 +251,9 @@ data_record_json(const struct import_record *r)
 	DATA_FIELD(stage);
 	DATA_FIELD(notes);
 #undef DATA_FIELD
+	if (r->archived != IMPORT_ARCHIVED_UNSAID)
+		json_object_set_new(o, "archived",
+		    json_boolean(r->archived == IMPORT_ARCHIVED_YES));
 	return o;
 }
 
@@ -519,7 +522,7 @@ const struct cmd_entry cmd_import_entry = {
 	"Full Name, or First Name\nand Last Name; Company, Organization, "
 	"Account Name, Company / Account;\nPhone, Mobile, Business Phone; "
 	"Email, E-mail Address; Time Zone; Stage,\nLead Status; Notes, "
-	"Description; Outlook's German\nand French "
+	"Description; Archived (yes or no); Outlook's German\nand French "
 	"names too (see followup(1)); others are ignored.  Of values\n"
 	"joined with \" ::: \" (Google Contacts) the first is kept and the "
 	"others\ngo to the notes.  Commas, quotes and line breaks inside "

@@ -14,6 +14,7 @@
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "import.h"
 
@@ -29,12 +30,13 @@ enum csv_field {
 	CSV_TZ,
 	CSV_STAGE,
 	CSV_NOTES,
+	CSV_ARCHIVED,		/* our own export's Archived: yes or no */
 	CSV_NFIELDS
 };
 
 static const char *const csv_field_names[CSV_NFIELDS] = {
 	NULL, "name", "name (first part)", "name (last part)", "company",
-	"phone", "email", "tz", "stage", "notes"
+	"phone", "email", "tz", "stage", "notes", "archived"
 };
 
 /*
@@ -86,6 +88,7 @@ static const struct {
 	{ "notes", CSV_NOTES, 0 }, { "note", CSV_NOTES, 0 },
 	{ "description", CSV_NOTES, 1 }, { "comments", CSV_NOTES, 1 },
 	{ "comment", CSV_NOTES, 1 }, { "remarks", CSV_NOTES, 2 },
+	{ "archived", CSV_ARCHIVED, 0 },
 
 	/* Outlook in German, and German spreadsheets. */
 	{ "vorname", CSV_FIRST, 0 }, { "nachname", CSV_LAST, 0 },
@@ -368,6 +371,28 @@ csv_first_value(char **value, const char *label, char **extra)
 }
 
 /*
+ * How an Archived cell reads: yes or no as our export writes them (or
+ * true/false, 1/0); -1 for anything else.
+ */
+static int
+csv_archived(const char *s)
+{
+	static const char *const yes[] = { "yes", "true", "1", "y", NULL };
+	static const char *const no[] = { "no", "false", "0", "n", NULL };
+	size_t			 i;
+
+	if (s == NULL)
+		return IMPORT_ARCHIVED_UNSAID;
+	for (i = 0; yes[i] != NULL; i++) {
+		if (strcasecmp(s, yes[i]) == 0)
+			return IMPORT_ARCHIVED_YES;
+		if (strcasecmp(s, no[i]) == 0)
+			return IMPORT_ARCHIVED_NO;
+	}
+	return -1;
+}
+
+/*
  * A stage as the daemon spells stages: lower case, a run of blanks,
  * underscores and hyphens as one hyphen ("Info Sent" is info-sent).
  */
@@ -393,7 +418,7 @@ static void
 csv_record(struct import_record *r, const struct csv_row *row,
     const struct csv_map *map)
 {
-	char	*first, *last, *extra = NULL, *joined;
+	char	*first, *last, *extra = NULL, *joined, *archived;
 
 	r->name = csv_value(row, map, CSV_NAME);
 	first = csv_value(row, map, CSV_FIRST);
@@ -422,6 +447,13 @@ csv_record(struct import_record *r, const struct csv_row *row,
 		free(extra);
 		r->notes = joined;
 	}
+	archived = csv_value(row, map, CSV_ARCHIVED);
+	if ((r->archived = csv_archived(archived)) == -1) {
+		r->archived = IMPORT_ARCHIVED_UNSAID;
+		r->skip = import_printf("Archived is \"%s\" (yes or no)",
+		    archived);
+	}
+	free(archived);
 	import_record_done(r);
 }
 
@@ -495,7 +527,7 @@ import_csv(const char *buf, size_t len, struct import_file *f,
 			    "" : "s", header.nfields);
 		} else {
 			csv_record(r, &row, map);
-			if (r->name == NULL)
+			if (r->skip == NULL && r->name == NULL)
 				r->skip = import_strdup("no name");
 		}
 		csv_row_clear(&row);

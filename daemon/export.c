@@ -366,7 +366,7 @@ struct export_column {
 /*
  * The headers are the ones spreadsheets and CRMs know, so an exported
  * contacts file imports back (followup import maps Name, Company, Phone,
- * Email, Time Zone, Stage and Notes; it ignores the rest).
+ * Email, Time Zone, Stage, Notes and Archived; it ignores the rest).
  */
 static const struct export_column export_contact_columns[] = {
 	{ "ID", "id", FROM_ROW }, { "Name", "name", FROM_ROW },

@@ -588,6 +588,72 @@ def test_vcard_21_quoted_printable_in_its_charset(daemon):
     assert sw["notes"] == "Budget 5.000 €"
 
 
+def test_archived_column_of_our_export_is_read(daemon, tmp_path):
+    r = imp(daemon, fixture("followup-export.csv"))
+    assert r["counts"] == {"added": 3, "updated": 0, "unchanged": 0,
+                           "skipped": 0}, r
+    live = {c["name"] for c in
+            daemon.call("contact.list", limit=100)["contacts"]}
+    gone = daemon.call("contact.list", archived=True,
+                       limit=100)["contacts"]
+    assert live == {"Ada Lovelace", "Carla Diaz"}
+    assert [c["name"] for c in gone] == ["Bob Builder"]
+    assert gone[0]["archived"] and gone[0]["stage"] == "lost"
+    # Read again: the archived one is unchanged, not refused.
+    r = imp(daemon, fixture("followup-export.csv"))
+    assert r["counts"]["unchanged"] == 3, r
+
+    # A live contact the file says is archived is archived, and its
+    # follow-ups cancelled as contact.archive would.
+    c = add_contact(daemon, "Dan Live", email="dan@example.com")
+    daemon.call("followup.add", contact=c["id"], due="tomorrow 10:00")
+    path = tmp_path / "a.csv"
+    path.write_text("Name,Email,Archived\r\nDan Live,dan@example.com,yes\r\n"
+                    "Eve,eve@example.com,maybe\r\n"
+                    "Bob Builder,bob@example.com,no\r\n")
+    r = imp(daemon, path)
+    res = {x["line"]: x for x in r["results"]}
+    assert res[2]["status"] == "updated" and res[2]["cancelled"] == 1, r
+    assert daemon.call("contact.get", id=c["id"])["contact"]["archived"]
+    # A value that is neither yes nor no loses nothing: the row is shown.
+    assert res[3]["status"] == "skipped"
+    assert res[3]["reason"] == 'Archived is "maybe" (yes or no)'
+    # The file says Bob is live, the database has him archived: the rep
+    # restores him first, as before.
+    assert res[4]["status"] == "skipped"
+    assert "archived; restore it first" in res[4]["reason"]
+
+
+def test_archived_contacts_come_back_archived(daemon, tmp_path):
+    add_contact(daemon, "Kept", email="kept@example.com")
+    c = add_contact(daemon, "Gone", email="gone@example.com")
+    daemon.call("contact.archive", id=c["id"])
+    export(daemon, tmp_path, "--format", "csv", name="c.csv")
+    # Into another database, as when a rep moves to a new server.
+    other = tmp_path / "other"
+    other.mkdir()
+    b = Daemon(other)
+    b.start()
+    try:
+        r = imp(b, tmp_path / "c.csv")
+        assert r["counts"]["added"] == 2, r
+        assert [x["name"] for x in b.call(
+            "contact.list", archived=True, limit=10)["contacts"]] == ["Gone"]
+        assert [x["name"] for x in b.call(
+            "contact.list", limit=10)["contacts"]] == ["Kept"]
+    finally:
+        b.stop()
+
+
+def test_contact_import_archived_must_be_a_boolean(conn):
+    r = conn.call("contact.import", contacts=[
+        {"line": 1, "name": "A", "archived": "yes"},
+        {"line": 2, "name": "B", "archived": True}])
+    assert r["results"][0]["status"] == "skipped"
+    assert r["results"][0]["reason"] == '"archived" must be true or false'
+    assert r["results"][1]["status"] == "added"
+
+
 def test_exported_csv_imports_back(daemon, tmp_path):
     add_contact(daemon, "Ada Lovelace", company="Acme, Inc.",
                 email="ada@example.com", notes="a\nb", stage="proposal",

@@ -309,6 +309,23 @@ test_csv_outlook_headers_in_other_languages(void **state)
 }
 
 static void
+test_csv_archived_column(void **state)
+{
+	struct import_file	f;
+
+	csv(&f, "Name,Archived\nA,yes\nB,no\nC,\nD,TRUE\nE,maybe\n");
+	assert_int_equal(f.nrecords, 5);
+	assert_int_equal(f.records[0].archived, IMPORT_ARCHIVED_YES);
+	assert_int_equal(f.records[1].archived, IMPORT_ARCHIVED_NO);
+	assert_int_equal(f.records[2].archived, IMPORT_ARCHIVED_UNSAID);
+	assert_int_equal(f.records[3].archived, IMPORT_ARCHIVED_YES);
+	assert_null(f.records[3].skip);
+	assert_string_equal(f.records[4].skip,
+	    "Archived is \"maybe\" (yes or no)");
+	import_file_free(&f);
+}
+
+static void
 test_vcard_21_charset(void **state)
 {
 	struct import_file	f;
@@ -363,6 +380,7 @@ main(void)
 		cmocka_unit_test(test_vcard_without_name_or_end_is_skipped),
 		cmocka_unit_test(test_csv_google_joined_values),
 		cmocka_unit_test(test_csv_outlook_headers_in_other_languages),
+		cmocka_unit_test(test_csv_archived_column),
 		cmocka_unit_test(test_vcard_21_charset),
 		cmocka_unit_test(test_guess_format),
 	};
