@@ -315,14 +315,33 @@ csv_map_header(const struct csv_row *row, struct import_file *f)
 	return map;
 }
 
+/*
+ * A cell's text without the guard quote a CSV export puts before text a
+ * spreadsheet would run as a formula (OWASP: a quote before = + - @ tab
+ * or CR, and before such a guarded text itself, so the guard is undone
+ * exactly once).  Borrowed.
+ */
+static const char *
+csv_unguard(const char *s)
+{
+	const char	*p = s;
+
+	while (*p == '\'')
+		p++;
+	if (p != s && *p != '\0' && strchr("=+-@\t\r", *p) != NULL)
+		return s + 1;
+	return s;
+}
+
 /* The value of field in row: the first non-empty by rank. Caller frees. */
 static char *
 csv_value(const struct csv_row *row, const struct csv_map *map,
     enum csv_field field)
 {
-	char	*best = NULL;
-	size_t	 i;
-	int	 best_rank = 0;
+	const char	*s;
+	char		*best = NULL;
+	size_t		 i;
+	int		 best_rank = 0;
 
 	for (i = 0; i < row->nfields; i++) {
 		char	*v;
@@ -330,8 +349,8 @@ csv_value(const struct csv_row *row, const struct csv_map *map,
 		if (map[i].field != field || (best != NULL &&
 		    map[i].rank >= best_rank))
 			continue;
-		if ((v = import_field(row->fields[i], strlen(row->fields[i])))
-		    == NULL)
+		s = csv_unguard(row->fields[i]);
+		if ((v = import_field(s, strlen(s))) == NULL)
 			continue;
 		free(best);
 		best = v;

@@ -463,7 +463,7 @@ json_t		*user_json(const struct fu_user *);
 
 /* export.c */
 char		*export_ics(json_t *, const char *, const char *, int, time_t);
-char		*export_csv(json_t *, const char *);
+char		*export_csv(json_t *, const char *, int);
 
 /* ops.c */
 struct op_ctx {

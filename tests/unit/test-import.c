@@ -326,6 +326,25 @@ test_csv_archived_column(void **state)
 }
 
 static void
+test_csv_guard_quote_comes_off_once(void **state)
+{
+	struct import_file	f;
+
+	/* As followup export writes text a spreadsheet would run. */
+	csv(&f, "Name,Phone,Company,Notes\r\n"
+	    "A,'+44 20 1,''=quoted,\"'=HYPERLINK(\"\"x\"\")\"\r\n"
+	    "B,+1 5,'tis,'\r\n");
+	assert_string_equal(f.records[0].phone, "+44 20 1");
+	assert_string_equal(f.records[0].company, "'=quoted");
+	assert_string_equal(f.records[0].notes, "=HYPERLINK(\"x\")");
+	/* Quotes before anything else are the text's own. */
+	assert_string_equal(f.records[1].phone, "+1 5");
+	assert_string_equal(f.records[1].company, "'tis");
+	assert_string_equal(f.records[1].notes, "'");
+	import_file_free(&f);
+}
+
+static void
 test_vcard_21_charset(void **state)
 {
 	struct import_file	f;
@@ -381,6 +400,7 @@ main(void)
 		cmocka_unit_test(test_csv_google_joined_values),
 		cmocka_unit_test(test_csv_outlook_headers_in_other_languages),
 		cmocka_unit_test(test_csv_archived_column),
+		cmocka_unit_test(test_csv_guard_quote_comes_off_once),
 		cmocka_unit_test(test_vcard_21_charset),
 		cmocka_unit_test(test_guess_format),
 	};
