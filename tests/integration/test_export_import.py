@@ -450,6 +450,29 @@ def test_import_matches_by_email_and_updates(daemon, tmp_path):
     assert r["counts"]["unchanged"] == 2 and r["counts"]["added"] == 0
 
 
+def test_import_matches_email_in_any_case_of_any_letter(daemon, tmp_path):
+    # Local parts beyond ASCII, as reps' contacts have them; upper-cased
+    # by Python (a sharp s becomes SS) as a spreadsheet's UPPER() or a
+    # CRM would.
+    parts = ["jürgen.müller", "straße", "françois", "ωμέγα", "иван",
+             "zoë", "łukasz", "çağla", "josé", "ana"]
+    rows = ["Name,Email"]
+    for i in range(300):
+        rows.append("Person %d,%s.%d@example.com" % (i, parts[i % 10], i))
+    path = tmp_path / "a.csv"
+    path.write_text("\r\n".join(rows) + "\r\n", encoding="utf-8")
+    assert imp(daemon, path)["counts"]["added"] == 300
+    upper = tmp_path / "upper.csv"
+    upper.write_text("\r\n".join(r.upper() for r in rows) + "\r\n",
+                     encoding="utf-8")
+    r = imp(daemon, upper)
+    assert r["counts"] == {"added": 0, "updated": 300, "unchanged": 0,
+                           "skipped": 0}, r["counts"]
+    assert daemon.call("status")["counts"]["contacts"] == 300
+    # The address keeps the spelling the rep had.
+    assert "straße.1@example.com" in by_email(daemon)
+
+
 def test_import_closing_a_deal_cancels_its_followups(daemon, tmp_path):
     old = add_contact(daemon, "Ada", email="ada@example.com")
     f = daemon.call("followup.add", contact=old["id"],
