@@ -25,7 +25,7 @@ struct import_record {
 	char		*tz;
 	char		*stage;
 	char		*notes;
-	int		 archived;	/* IMPORT_ARCHIVED_*: what the file says */
+	int		 archived;	/* IMPORT_ARCHIVED_*: the file's word */
 	char		*skip;		/* why it cannot be imported, or NULL */
 };
 

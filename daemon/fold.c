@@ -5,10 +5,11 @@
  * Case folding of UTF-8 text, the only place that knows how: an email
  * address is matched whatever the case of any of its letters, not only
  * ASCII ones (SQLite's NOCASE), so an address with an umlaut, an accent
- * or a sharp s is the same address in capitals.  The table (fold-table.h, written by gen-fold-table) maps
- * each code point to the full Unicode case folding of its upper case, so
- * a file upper-cased by any tool folds as its original does.  No locale
- * is involved, so a key stored by one daemon is the key of the next.
+ * or a sharp s is the same address in capitals.  The table (fold-table.h,
+ * written by gen-fold-table) maps each code point to the full Unicode case
+ * folding of its upper case, so a file upper-cased by any tool folds as
+ * its original does.  No locale is involved, so a key stored by one
+ * daemon is the key of the next.
  */
 
 #include <config.h>

@@ -305,9 +305,9 @@ static const char *const store_migrations[] = {
 	 * 9: an email matches in any case of any letter.  NOCASE folds
 	 * ASCII only, so an address with an umlaut was another address in
 	 * capitals, and an upper-cased file re-imported added every contact
-	 * with a letter beyond ASCII again.  Each contact keeps its address folded
-	 * by fold.c (fu_email_key, registered on the connection), and the
-	 * index finds it; the NOCASE index goes.
+	 * with a letter beyond ASCII again.  Each contact keeps its address
+	 * folded by fold.c (fu_email_key, registered on the connection), and
+	 * the index finds it; the NOCASE index goes.
 	 */
 	"ALTER TABLE contacts ADD COLUMN email_key TEXT;"
 	"UPDATE contacts SET email_key = fu_email_key(email)"
