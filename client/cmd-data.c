@@ -91,6 +91,7 @@ cmd_export_exec(struct client *c, int argc, char **argv)
 		{ "owner",	required_argument,	NULL, 'O' },
 		{ "all",	no_argument,		NULL, 'A' },
 		{ "output",	required_argument,	NULL, 'o' },
+		{ "bom",	no_argument,		NULL, 'B' },
 		{ NULL,		0,			NULL, 0 }
 	};
 	const char	*format = NULL, *what = NULL, *owner = NULL;
@@ -98,7 +99,7 @@ cmd_export_exec(struct client *c, int argc, char **argv)
 	json_t		*args, *r, *counts, *v;
 	const char	*key;
 	long long	 n;
-	int		 ch, rc, first = 1;
+	int		 ch, rc, first = 1, bom = 0;
 
 	while ((ch = getopt_long(argc, argv, "f:o:", opts, NULL)) != -1) {
 		switch (ch) {
@@ -117,6 +118,9 @@ cmd_export_exec(struct client *c, int argc, char **argv)
 			break;
 		case 'o':
 			path = strcmp(optarg, "-") == 0 ? NULL : optarg;
+			break;
+		case 'B':
+			bom = 1;
 			break;
 		default:
 			return cmd_usage_error(&cmd_export_entry,
@@ -137,6 +141,9 @@ cmd_export_exec(struct client *c, int argc, char **argv)
 	if (what != NULL && strcmp(format, "csv") != 0)
 		return cmd_usage_error(&cmd_export_entry, "--what chooses the "
 		    "table of a CSV export");
+	if (bom && strcmp(format, "csv") != 0)
+		return cmd_usage_error(&cmd_export_entry, "--bom is for a CSV "
+		    "export");
 	if (what != NULL && !data_word_in(data_tables, what))
 		return cmd_usage_error(&cmd_export_entry, "unknown table "
 		    "\"%s\" (contacts, interactions or followups)", what);
@@ -147,6 +154,8 @@ cmd_export_exec(struct client *c, int argc, char **argv)
 		json_object_del(args, "what");
 	if (owner == NULL)
 		json_object_del(args, "owner");
+	if (bom)
+		json_object_set_new(args, "bom", json_true());
 	rc = rpc_call(c, FU_OP_EXPORT, args, &r);
 	json_decref(args);
 	if (rc != 0)
@@ -178,7 +187,7 @@ cmd_export_exec(struct client *c, int argc, char **argv)
 const struct cmd_entry cmd_export_entry = {
 	"export",
 	"--format ics|csv|json [--what contacts|interactions|followups]\n"
-	"        [--owner USER | --all] [-o FILE]",
+	"        [--bom] [--owner USER | --all] [-o FILE]",
 	"Write your records as one document, to standard output or to FILE\n"
 	"(whose extension .ics, .csv or .json may stand for --format):\n\n"
 	"  ics   an iCalendar of your pending follow-ups, one event each with "
@@ -188,7 +197,12 @@ const struct cmd_entry cmd_export_entry = {
 	"come as cancelled events\n"
 	"  csv   one table for a spreadsheet or another CRM: contacts unless\n"
 	"        --what interactions or --what followups (RFC 4180, UTF-8, "
-	"times\n        in UTC); an exported contacts file imports back\n"
+	"times\n        in UTC); an exported contacts file imports back.  A "
+	"text that\n        begins with = + - @ (a phone's +, a formula) is "
+	"written after a\n        quote, so a spreadsheet shows it rather than"
+	" runs it; --bom\n        starts the file with a UTF-8 byte order "
+	"mark, for spreadsheets\n        that otherwise read it as "
+	"Windows-1252\n"
 	"  json  contacts, interactions and follow-ups as the daemon shows "
 	"them\n\nAdmins may export a rep's records (--owner USER) or the whole "
 	"team's (--all).",
@@ -251,6 +265,9 @@ data_record_json(const struct import_record *r)
 	DATA_FIELD(stage);
 	DATA_FIELD(notes);
 #undef DATA_FIELD
+	if (r->archived != IMPORT_ARCHIVED_UNSAID)
+		json_object_set_new(o, "archived",
+		    json_boolean(r->archived == IMPORT_ARCHIVED_YES));
 	return o;
 }
 
@@ -517,11 +534,14 @@ const struct cmd_entry cmd_import_entry = {
 	"phone, time zone or stage the daemon does\nnot take is left out with "
 	"a warning.\n\nCSV columns are matched by name, in any case: Name, "
 	"Full Name, or First Name\nand Last Name; Company, Organization, "
-	"Account Name; Phone, Mobile,\nBusiness Phone; Email, E-mail Address; "
-	"Time Zone; Stage, Lead Status;\nNotes, Description (and more, see "
-	"followup(1)); others are ignored.\nCommas, quotes and line breaks "
-	"inside quoted fields, a UTF-8 byte order\nmark, CRLF, and semicolons "
-	"or tabs between columns are all understood.\n\n--dry-run shows how "
+	"Account Name, Company / Account;\nPhone, Mobile, Business Phone; "
+	"Email, E-mail Address; Time Zone; Stage,\nLead Status; Notes, "
+	"Description; Archived (yes or no); Outlook's German\nand French "
+	"names too (see followup(1)); others are ignored.  Of values\n"
+	"joined with \" ::: \" (Google Contacts) the first is kept and the "
+	"others\ngo to the notes.  Commas, quotes and line breaks inside "
+	"quoted fields,\na UTF-8 byte order mark, CRLF, and semicolons or "
+	"tabs between columns\nare all understood.\n\n--dry-run shows how "
 	"the columns are read and what would be added,\nupdated or skipped, "
 	"and writes nothing.  Admins may import for a rep with\n--owner USER "
 	"(or --as USER).",

@@ -14,6 +14,7 @@
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "import.h"
 
@@ -29,20 +30,23 @@ enum csv_field {
 	CSV_TZ,
 	CSV_STAGE,
 	CSV_NOTES,
+	CSV_ARCHIVED,		/* our own export's Archived: yes or no */
 	CSV_NFIELDS
 };
 
 static const char *const csv_field_names[CSV_NFIELDS] = {
 	NULL, "name", "name (first part)", "name (last part)", "company",
-	"phone", "email", "tz", "stage", "notes"
+	"phone", "email", "tz", "stage", "notes", "archived"
 };
 
 /*
  * Header names, lower case with only letters and digits kept ("E-mail
- * Address" is emailaddress), as Outlook, Google Contacts, Salesforce,
+ * Address" is emailaddress; letters beyond ASCII are kept, as UTF-8), as
+ * Outlook (in English, German and French), Google Contacts, Salesforce,
  * HubSpot, Pipedrive and spreadsheets write them.  Of several columns for
  * one field, a row takes the first non-empty value by rank, then by
- * column.
+ * column.  Outlook's "Account" is an account number, not a company, so it
+ * is not here.
  */
 static const struct {
 	const char	*key;
@@ -60,7 +64,7 @@ static const struct {
 	{ "organization", CSV_COMPANY, 1 }, { "organisation", CSV_COMPANY, 1 },
 	{ "organizationname", CSV_COMPANY, 1 },
 	{ "organization1name", CSV_COMPANY, 1 }, { "org", CSV_COMPANY, 2 },
-	{ "accountname", CSV_COMPANY, 2 }, { "account", CSV_COMPANY, 3 },
+	{ "accountname", CSV_COMPANY, 2 }, { "companyaccount", CSV_COMPANY, 0 },
 	{ "phone", CSV_PHONE, 0 }, { "phonenumber", CSV_PHONE, 0 },
 	{ "telephone", CSV_PHONE, 0 }, { "tel", CSV_PHONE, 0 },
 	{ "primaryphone", CSV_PHONE, 0 }, { "businessphone", CSV_PHONE, 1 },
@@ -84,6 +88,35 @@ static const struct {
 	{ "notes", CSV_NOTES, 0 }, { "note", CSV_NOTES, 0 },
 	{ "description", CSV_NOTES, 1 }, { "comments", CSV_NOTES, 1 },
 	{ "comment", CSV_NOTES, 1 }, { "remarks", CSV_NOTES, 2 },
+	{ "archived", CSV_ARCHIVED, 0 },
+
+	/* Outlook in German, and German spreadsheets. */
+	{ "vorname", CSV_FIRST, 0 }, { "nachname", CSV_LAST, 0 },
+	{ "firma", CSV_COMPANY, 0 }, { "unternehmen", CSV_COMPANY, 1 },
+	{ "haupttelefon", CSV_PHONE, 0 }, { "telefon", CSV_PHONE, 0 },
+	{ "telefongesch\xc3\xa4" "ftlich", CSV_PHONE, 1 },
+	{ "mobiltelefon", CSV_PHONE, 2 }, { "mobil", CSV_PHONE, 2 },
+	{ "telefonprivat", CSV_PHONE, 3 }, { "weiterestelefon", CSV_PHONE, 4 },
+	{ "emailadresse", CSV_EMAIL, 0 }, { "email2adresse", CSV_EMAIL, 3 },
+	{ "email3adresse", CSV_EMAIL, 4 }, { "zeitzone", CSV_TZ, 0 },
+	{ "notizen", CSV_NOTES, 0 }, { "notiz", CSV_NOTES, 0 },
+	{ "bemerkungen", CSV_NOTES, 1 },
+
+	/* Outlook in French ("Nom" is the last name there). */
+	{ "pr\xc3\xa9nom", CSV_FIRST, 0 }, { "nom", CSV_LAST, 0 },
+	{ "nomcomplet", CSV_NAME, 0 },
+	{ "soci\xc3\xa9t\xc3\xa9", CSV_COMPANY, 0 },
+	{ "entreprise", CSV_COMPANY, 1 },
+	{ "t\xc3\xa9l\xc3\xa9phoneprincipal", CSV_PHONE, 0 },
+	{ "t\xc3\xa9l\xc3\xa9phone", CSV_PHONE, 0 },
+	{ "t\xc3\xa9l\xc3\xa9phonebureau", CSV_PHONE, 1 },
+	{ "t\xc3\xa9lmobile", CSV_PHONE, 2 }, { "portable", CSV_PHONE, 2 },
+	{ "t\xc3\xa9l\xc3\xa9phonedomicile", CSV_PHONE, 3 },
+	{ "t\xc3\xa9l\xc3\xa9phoneautre", CSV_PHONE, 4 },
+	{ "adressedemessagerie", CSV_EMAIL, 0 },
+	{ "adressedemessagerie2", CSV_EMAIL, 3 },
+	{ "adressedemessagerie3", CSV_EMAIL, 4 },
+	{ "fuseauhoraire", CSV_TZ, 0 },
 };
 
 /* One row being read: its fields, and where it started. */
@@ -228,15 +261,26 @@ csv_row_blank(const struct csv_row *row)
 	    !row->open_quote;
 }
 
-/* A header name's key: lower case, letters and digits only. */
+/*
+ * A header name's key: lower case, letters and digits only.  Bytes of
+ * UTF-8 characters are kept, with the capitals of Latin-1 made small, so a
+ * French or German header in capitals has the key of its usual spelling.
+ */
 static void
 csv_key(const char *header, char *key, size_t size)
 {
-	size_t	n = 0;
+	const unsigned char	*h = (const unsigned char *)header;
+	size_t			 n = 0;
 
-	for (; *header != '\0' && n + 1 < size; header++) {
-		if (isalnum((unsigned char)*header))
-			key[n++] = (char)tolower((unsigned char)*header);
+	for (; *h != '\0' && n + 2 < size; h++) {
+		if (*h >= 0x80) {
+			key[n++] = (char)*h;
+			/* U+00C0-U+00DE but U+00D7: small is 0x20 on. */
+			if (*h == 0xc3 && h[1] >= 0x80 && h[1] <= 0x9e &&
+			    h[1] != 0x97)
+				key[n++] = (char)(*++h + 0x20);
+		} else if (isalnum(*h))
+			key[n++] = (char)tolower(*h);
 	}
 	key[n] = '\0';
 }
@@ -271,14 +315,33 @@ csv_map_header(const struct csv_row *row, struct import_file *f)
 	return map;
 }
 
+/*
+ * A cell's text without the guard quote a CSV export puts before text a
+ * spreadsheet would run as a formula (OWASP: a quote before = + - @ tab
+ * or CR, and before such a guarded text itself, so the guard is undone
+ * exactly once).  Borrowed.
+ */
+static const char *
+csv_unguard(const char *s)
+{
+	const char	*p = s;
+
+	while (*p == '\'')
+		p++;
+	if (p != s && *p != '\0' && strchr("=+-@\t\r", *p) != NULL)
+		return s + 1;
+	return s;
+}
+
 /* The value of field in row: the first non-empty by rank. Caller frees. */
 static char *
 csv_value(const struct csv_row *row, const struct csv_map *map,
     enum csv_field field)
 {
-	char	*best = NULL;
-	size_t	 i;
-	int	 best_rank = 0;
+	const char	*s;
+	char		*best = NULL;
+	size_t		 i;
+	int		 best_rank = 0;
 
 	for (i = 0; i < row->nfields; i++) {
 		char	*v;
@@ -286,14 +349,66 @@ csv_value(const struct csv_row *row, const struct csv_map *map,
 		if (map[i].field != field || (best != NULL &&
 		    map[i].rank >= best_rank))
 			continue;
-		if ((v = import_field(row->fields[i], strlen(row->fields[i])))
-		    == NULL)
+		s = csv_unguard(row->fields[i]);
+		if ((v = import_field(s, strlen(s))) == NULL)
 			continue;
 		free(best);
 		best = v;
 		best_rank = map[i].rank;
 	}
 	return best;
+}
+
+/*
+ * Keep the first of the values Google Contacts joins in one cell with
+ * " ::: " (two phones, two addresses) in *value; the others are added to
+ * *extra, one "Other label: value" line each, for the notes.
+ */
+static void
+csv_first_value(char **value, const char *label, char **extra)
+{
+	char	*sep, *rest, *v, *joined;
+
+	if (*value == NULL || (sep = strstr(*value, ":::")) == NULL)
+		return;
+	*sep = '\0';
+	for (rest = sep + 3; rest != NULL; rest = sep != NULL ? sep + 3 :
+	    NULL) {
+		if ((sep = strstr(rest, ":::")) != NULL)
+			*sep = '\0';
+		if ((v = import_field(rest, strlen(rest))) == NULL)
+			continue;
+		joined = import_printf("%s%sOther %s: %s", *extra != NULL ?
+		    *extra : "", *extra != NULL ? "\n" : "", label, v);
+		free(*extra);
+		free(v);
+		*extra = joined;
+	}
+	v = import_field(*value, strlen(*value));
+	free(*value);
+	*value = v;
+}
+
+/*
+ * How an Archived cell reads: yes or no as our export writes them (or
+ * true/false, 1/0); -1 for anything else.
+ */
+static int
+csv_archived(const char *s)
+{
+	static const char *const yes[] = { "yes", "true", "1", "y", NULL };
+	static const char *const no[] = { "no", "false", "0", "n", NULL };
+	size_t			 i;
+
+	if (s == NULL)
+		return IMPORT_ARCHIVED_UNSAID;
+	for (i = 0; yes[i] != NULL; i++) {
+		if (strcasecmp(s, yes[i]) == 0)
+			return IMPORT_ARCHIVED_YES;
+		if (strcasecmp(s, no[i]) == 0)
+			return IMPORT_ARCHIVED_NO;
+	}
+	return -1;
 }
 
 /*
@@ -322,7 +437,7 @@ static void
 csv_record(struct import_record *r, const struct csv_row *row,
     const struct csv_map *map)
 {
-	char	*first, *last;
+	char	*first, *last, *extra = NULL, *joined, *archived;
 
 	r->name = csv_value(row, map, CSV_NAME);
 	first = csv_value(row, map, CSV_FIRST);
@@ -341,6 +456,23 @@ csv_record(struct import_record *r, const struct csv_row *row,
 	r->stage = csv_value(row, map, CSV_STAGE);
 	csv_stage(r->stage);
 	r->notes = csv_value(row, map, CSV_NOTES);
+	csv_first_value(&r->company, "company", &extra);
+	csv_first_value(&r->phone, "phone", &extra);
+	csv_first_value(&r->email, "email", &extra);
+	if (extra != NULL) {
+		joined = import_printf("%s%s%s", r->notes != NULL ? r->notes :
+		    "", r->notes != NULL ? "\n" : "", extra);
+		free(r->notes);
+		free(extra);
+		r->notes = joined;
+	}
+	archived = csv_value(row, map, CSV_ARCHIVED);
+	if ((r->archived = csv_archived(archived)) == -1) {
+		r->archived = IMPORT_ARCHIVED_UNSAID;
+		r->skip = import_printf("Archived is \"%s\" (yes or no)",
+		    archived);
+	}
+	free(archived);
 	import_record_done(r);
 }
 
@@ -414,7 +546,7 @@ import_csv(const char *buf, size_t len, struct import_file *f,
 			    "" : "s", header.nfields);
 		} else {
 			csv_record(r, &row, map);
-			if (r->name == NULL)
+			if (r->skip == NULL && r->name == NULL)
 				r->skip = import_strdup("no name");
 		}
 		csv_row_clear(&row);

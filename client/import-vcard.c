@@ -5,13 +5,16 @@
  * Contacts from vCards (RFC 2426 version 3.0, RFC 6350 version 4.0, and
  * the 2.1 that older phones write): BEGIN/END:VCARD, folded lines, groups
  * and parameters, escaped text; FN (else N), ORG, TEL, EMAIL, NOTE and a
- * TZ that names a zone.  Quoted-printable values (2.1) are decoded; one
- * that does not decode to UTF-8 is skipped with a note.
+ * TZ that names a zone.  Quoted-printable values (2.1) are decoded from
+ * the CHARSET they name (ISO-8859-1, Windows-1252, UTF-8...); one with no
+ * charset that is not UTF-8 is read as Windows-1252, with a note.
  */
 
 #include <config.h>
 
 #include <ctype.h>
+#include <errno.h>
+#include <iconv.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -133,8 +136,8 @@ vcard_text(const char **pp, int structured)
 	return o;
 }
 
-/* Decode a quoted-printable value in place; return -1 if not UTF-8. */
-static int
+/* Decode a quoted-printable value in place. */
+static void
 vcard_unqp(char *s)
 {
 	char		*o = s, hex[3];
@@ -152,8 +155,100 @@ vcard_unqp(char *s)
 			*o++ = *p;
 	}
 	*o = '\0';
-	/* import_text would have read other bytes as Windows-1252. */
-	return import_utf8_valid(s, strlen(s)) ? 0 : -1;
+}
+
+/*
+ * The value of parameter key (CHARSET=ISO-8859-1), unquoted, or NULL.
+ * Caller frees.
+ */
+static char *
+vcard_param_value(const char *params, const char *key)
+{
+	const char	*p = params, *end;
+	size_t		 klen = strlen(key);
+	int		 quoted;
+
+	while (*p != '\0') {
+		for (end = p, quoted = 0; *end != '\0' && (quoted ||
+		    *end != ';'); end++) {
+			if (*end == '"')
+				quoted = !quoted;
+		}
+		if ((size_t)(end - p) > klen && p[klen] == '=' &&
+		    strncasecmp(p, key, klen) == 0) {
+			p += klen + 1;
+			if (*p == '"' && end - p >= 2 && end[-1] == '"')
+				return import_field(p + 1,
+				    (size_t)(end - p - 2));
+			return import_field(p, (size_t)(end - p));
+		}
+		p = *end == ';' ? end + 1 : end;
+	}
+	return NULL;
+}
+
+/* Does charset name UTF-8 or its subset ASCII? */
+static int
+vcard_charset_utf8(const char *charset)
+{
+	return strcasecmp(charset, "UTF-8") == 0 ||
+	    strcasecmp(charset, "UTF8") == 0 ||
+	    strcasecmp(charset, "US-ASCII") == 0 ||
+	    strcasecmp(charset, "ASCII") == 0;
+}
+
+/*
+ * Turn the bytes of a quoted-printable value into UTF-8, replacing *sp.
+ * A 2.1 card names their charset (CHARSET=ISO-8859-1 from older phones
+ * and Outlook); bytes with no charset, or UTF-8 that is not, are read as
+ * import_text reads a file that is not UTF-8 (Windows-1252), and *guessed
+ * is set.  Return -1 for a charset iconv does not know.
+ */
+static int
+vcard_charset(char **sp, const char *charset, int *guessed)
+{
+	char		*s = *sp, *out, *in, *o, *text, *cause = NULL;
+	size_t		 len = strlen(s), inleft, outleft, tlen;
+	iconv_t		 cd;
+	struct import_file scratch;
+
+	*guessed = 0;
+	if (charset == NULL || vcard_charset_utf8(charset)) {
+		if (import_utf8_valid(s, len))
+			return 0;
+		memset(&scratch, 0, sizeof scratch);
+		text = import_text(s, len, &tlen, &scratch, &cause);
+		import_file_free(&scratch);
+		free(cause);
+		if (text == NULL)
+			return -1;
+		free(*sp);
+		*sp = text;
+		*guessed = 1;
+		return 0;
+	}
+	if ((cd = iconv_open("UTF-8", charset)) == (iconv_t)-1)
+		return -1;
+	outleft = len * 4 + 1;
+	o = out = import_alloc(outleft);
+	in = s;
+	inleft = len;
+	while (inleft > 0 && iconv(cd, &in, &inleft, &o, &outleft) ==
+	    (size_t)-1) {
+		/* A byte the charset lacks: U+FFFD, and go on. */
+		if ((errno != EILSEQ && errno != EINVAL) || outleft < 4)
+			break;
+		memcpy(o, "\xef\xbf\xbd", 3);
+		o += 3;
+		outleft -= 3;
+		in++;
+		inleft--;
+	}
+	iconv_close(cd);
+	*o = '\0';
+	free(*sp);
+	*sp = out;
+	return 0;
 }
 
 /* How much a TEL or EMAIL is preferred: pref, then work, then any. */
@@ -183,24 +278,15 @@ vcard_zone_name(const char *s)
 	return strchr(s, '/') != NULL || strcmp(s, "UTC") == 0;
 }
 
-/* Use one property of the card being read. */
+/* Use one property of the card being read, its value decoded. */
 static void
-vcard_prop(struct import_file *f, struct vcard *card, struct vcard_prop *prop)
+vcard_prop_use(struct import_file *f, struct vcard *card,
+    struct vcard_prop *prop)
 {
 	struct import_record	*r = card->rec;
 	const char		*p;
 	char			*v, *joined;
 	int			 score;
-
-	if (vcard_param(prop->params, "ENCODING", "QUOTED-PRINTABLE")) {
-		if (vcard_unqp(prop->value) != 0) {
-			import_note(f, "line %ld: a quoted-printable %s that "
-			    "is not UTF-8 was skipped", prop->line, prop->name);
-			return;
-		}
-	} else if (vcard_param(prop->params, "ENCODING", "b") ||
-	    vcard_param(prop->params, "ENCODING", "BASE64"))
-		return;		/* photos and sounds */
 
 	p = prop->value;
 	if (strcasecmp(prop->name, "FN") == 0) {
@@ -256,6 +342,41 @@ vcard_prop(struct import_file *f, struct vcard *card, struct vcard_prop *prop)
 			free(v);
 		}
 	}
+}
+
+/*
+ * Use one property of the card being read: decode a quoted-printable
+ * value from its charset first; pass over photos and sounds.
+ */
+static void
+vcard_prop(struct import_file *f, struct vcard *card, struct vcard_prop *prop)
+{
+	char	*value, *charset;
+	int	 guessed;
+
+	if (vcard_param(prop->params, "ENCODING", "b") ||
+	    vcard_param(prop->params, "ENCODING", "BASE64"))
+		return;
+	if (!vcard_param(prop->params, "ENCODING", "QUOTED-PRINTABLE")) {
+		vcard_prop_use(f, card, prop);
+		return;
+	}
+	value = import_strdup(prop->value);
+	vcard_unqp(value);
+	charset = vcard_param_value(prop->params, "CHARSET");
+	if (vcard_charset(&value, charset, &guessed) != 0)
+		import_note(f, "line %ld: %s is in charset %s, which is not "
+		    "known here; skipped", prop->line, prop->name, charset);
+	else {
+		if (guessed)
+			import_note(f, "line %ld: a quoted-printable %s that "
+			    "is not UTF-8 was read as Windows-1252", prop->line,
+			    prop->name);
+		prop->value = value;
+		vcard_prop_use(f, card, prop);
+	}
+	free(charset);
+	free(value);
 }
 
 /* The name from N (family;given;additional;prefix;suffix). Caller frees. */

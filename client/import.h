@@ -25,8 +25,13 @@ struct import_record {
 	char		*tz;
 	char		*stage;
 	char		*notes;
+	int		 archived;	/* IMPORT_ARCHIVED_*: the file's word */
 	char		*skip;		/* why it cannot be imported, or NULL */
 };
+
+#define IMPORT_ARCHIVED_UNSAID	0
+#define IMPORT_ARCHIVED_NO	1
+#define IMPORT_ARCHIVED_YES	2
 
 /* A column of a CSV header and the field it fills (NULL: ignored). */
 struct import_column {

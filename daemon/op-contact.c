@@ -451,9 +451,10 @@ op_contact_reassign(struct op_ctx *ctx, json_t *args, json_t **result)
 	return 0;
 }
 
-/* Fields a record of contact.import may carry. */
+/* Fields a record of contact.import may carry (archived is a boolean). */
 static const char *const contact_import_fields[] = {
-	"name", "company", "phone", "email", "tz", "stage", "notes", NULL
+	"name", "company", "phone", "email", "tz", "stage", "notes",
+	"archived", NULL
 };
 
 /* Do two optional strings differ? */
@@ -546,6 +547,16 @@ contact_import_fields_of(struct op_ctx *ctx, json_t *rec, json_t *warnings,
 			free(text);
 			goto fail;
 		}
+		if (strcmp(key, "archived") == 0) {
+			if (!json_is_boolean(value) && !json_is_null(value)) {
+				*why = xstrdup("\"archived\" must be true or "
+				    "false");
+				goto fail;
+			}
+			if (json_is_boolean(value))
+				json_object_set(fields, key, value);
+			continue;
+		}
 		if (!json_is_string(value) && !json_is_null(value)) {
 			xasprintf(why, "\"%s\" must be a string", key);
 			goto fail;
@@ -578,8 +589,10 @@ fail:
 
 /*
  * Import one record for owner: update the owner's contact with the same
- * email (any case), else add one.  Return the record's result object,
- * or NULL after a store error (set in ctx).
+ * email (any case), else add one; a record that says it is archived
+ * archives the contact, as an export of archived contacts read back must.
+ * Return the record's result object, or NULL after a store error (set in
+ * ctx).
  */
 static json_t *
 contact_import_one(struct op_ctx *ctx, json_t *rec, const char *owner,
@@ -591,11 +604,12 @@ contact_import_one(struct op_ctx *ctx, json_t *rec, const char *owner,
 	char			*why = NULL, note[64];
 	int64_t			 ids[2];
 	size_t			 n = 0;
-	int			 cancelled;
+	int			 cancelled, archive;
 	enum store_result	 r;
 
 	memset(&c, 0, sizeof c);
 	memset(&before, 0, sizeof before);
+	archive = json_is_true(json_object_get(rec, "archived"));
 	warnings = json_array();
 	out = json_object();
 	json_object_set_new(out, "line", json_is_integer(json_object_get(rec,
@@ -628,15 +642,19 @@ contact_import_one(struct op_ctx *ctx, json_t *rec, const char *owner,
 			goto fail;
 		}
 		json_object_set_new(out, "id", json_integer(c.id));
-		if (c.archived_at != 0) {
-			xasprintf(&why, "contact %lld with this email is "
-			    "archived; restore it first", (long long)c.id);
-			goto skip;
-		}
 		/* The same address in another case stays as it was. */
 		json_object_del(fields, "email");
-		if (contact_read_fields(ctx, fields, &c) != 0) {
-			why = contact_take_error(ctx);
+		if (c.archived_at == 0 || archive) {
+			if (contact_read_fields(ctx, fields, &c) != 0) {
+				why = contact_take_error(ctx);
+				goto skip;
+			}
+		}
+		/* An archived contact is left alone, unless nothing changes. */
+		if (c.archived_at != 0 && (!archive ||
+		    contact_changed(&before, &c))) {
+			xasprintf(&why, "contact %lld with this email is "
+			    "archived; restore it first", (long long)c.id);
 			goto skip;
 		}
 		status = "unchanged";
@@ -664,6 +682,17 @@ contact_import_one(struct op_ctx *ctx, json_t *rec, const char *owner,
 				    json_integer(cancelled));
 			}
 		}
+		if (c.archived_at == 0 && archive) {
+			if ((r = store_contact_set_archived(ctx->st, owner,
+			    c.id, 1, ctx->now, &cancelled)) != STORE_OK) {
+				reply_store_error(ctx, r, "contact", c.id);
+				goto fail;
+			}
+			status = "updated";
+			json_object_set_new(out, "cancelled",
+			    json_integer(cancelled + json_integer_value(
+			    json_object_get(out, "cancelled"))));
+		}
 	} else {
 		if (contact_read_fields(ctx, fields, &c) != 0) {
 			why = contact_take_error(ctx);
@@ -671,7 +700,9 @@ contact_import_one(struct op_ctx *ctx, json_t *rec, const char *owner,
 		}
 		c.owner = xstrdup(owner);
 		c.created_at = c.updated_at = ctx->now;
-		if ((r = store_contact_insert(ctx->st, &c)) != STORE_OK) {
+		if ((r = store_contact_insert(ctx->st, &c)) != STORE_OK ||
+		    (archive && (r = store_contact_set_archived(ctx->st,
+		    owner, c.id, 1, ctx->now, &cancelled)) != STORE_OK)) {
 			reply_store_error(ctx, r, "contact", 0);
 			goto fail;
 		}

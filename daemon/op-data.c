@@ -109,6 +109,7 @@ op_export(struct op_ctx *ctx, json_t *args, json_t **result)
 {
 	const char		*format = ops_str(args, "format");
 	const char		*what = ops_str(args, "what");
+	int			 bom = ops_bool(args, "bom");
 	const char		*owner;
 	json_t			*data, *counts;
 	char			*doc = NULL, *name;
@@ -123,6 +124,9 @@ op_export(struct op_ctx *ctx, json_t *args, json_t **result)
 	if (what != NULL && !csv)
 		return reply_error(ctx, FU_ERR_BAD_REQUEST, "\"what\" chooses "
 		    "the table of a CSV export");
+	if (bom && !csv)
+		return reply_error(ctx, FU_ERR_BAD_REQUEST, "\"bom\" is for a "
+		    "CSV export");
 	if (what == NULL)
 		what = "contacts";
 	if (!data_word_in(data_tables, what))
@@ -150,7 +154,7 @@ op_export(struct op_ctx *ctx, json_t *args, json_t **result)
 		    json_integer(json_array_size(json_object_get(data,
 		    "followups"))));
 	} else if (csv) {
-		doc = export_csv(data, what);
+		doc = export_csv(data, what, bom);
 		json_object_set_new(counts, what,
 		    json_integer(json_array_size(json_object_get(data, what))));
 	} else {

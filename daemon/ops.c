@@ -125,7 +125,7 @@ static const struct op_entry op_table[FU_OP_COUNT] = {
 	[FU_OP_DOCTOR] = { op_doctor, 0, { { NULL } } },
 	[FU_OP_EXPORT] = { op_export, 0, {
 	    { "format", ARG_STRING, REQ }, { "what", ARG_STRING },
-	    { "owner", ARG_STRING }, { NULL } } },
+	    { "owner", ARG_STRING }, { "bom", ARG_BOOL }, { NULL } } },
 	[FU_OP_CONTACT_IMPORT] = { op_contact_import, OP_WRITE, {
 	    { "contacts", ARG_ARRAY, REQ }, { "dry_run", ARG_BOOL },
 	    { "owner", ARG_STRING }, { NULL } } },

@@ -27,14 +27,16 @@
 const struct store_sql store_contact_sql[] = {
 	{ STMT_CONTACT_INSERT,
 	  "INSERT INTO contacts (owner, name, company, phone, email, tz, "
-	  "stage, notes, created_at, updated_at) "
-	  "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)" },
+	  "stage, notes, created_at, updated_at, email_key) "
+	  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
+	  "fu_email_key(?5))" },
 	{ STMT_CONTACT_GET,
 	  "SELECT " CONTACT_COLUMNS " FROM contacts c "
 	  "WHERE c.id = ?1 AND (?2 IS NULL OR c.owner = ?2)" },
 	{ STMT_CONTACT_UPDATE,
 	  "UPDATE contacts SET name = ?3, company = ?4, phone = ?5, "
-	  "email = ?6, tz = ?7, stage = ?8, notes = ?9, updated_at = ?10 "
+	  "email = ?6, tz = ?7, stage = ?8, notes = ?9, updated_at = ?10, "
+	  "email_key = fu_email_key(?6) "
 	  "WHERE id = ?1 AND owner = ?2" },
 	{ STMT_CONTACT_ARCHIVE,
 	  "UPDATE contacts SET archived_at = ?3, updated_at = ?4 "
@@ -89,7 +91,7 @@ const struct store_sql store_contact_sql[] = {
 	  "WHERE ?1 IS NULL OR c.owner = ?1 ORDER BY c.id" },
 	{ STMT_CONTACT_FIND_EMAIL,
 	  "SELECT c.id FROM contacts c "
-	  "WHERE c.owner = ?1 AND c.email = ?2 COLLATE NOCASE "
+	  "WHERE c.owner = ?1 AND c.email_key = fu_email_key(?2) "
 	  "ORDER BY c.id LIMIT ?3" },
 	/* The counts the triggers keep (schema 3). */
 	{ STMT_COUNT_CONTACTS,
@@ -382,9 +384,10 @@ store_contact_dump(struct store *st, const char *owner, store_contact_cb cb,
 }
 
 /*
- * Find owner's contacts whose email is email, ignoring ASCII case: fill
- * ids with up to max of them, lowest id first, and set *n to how many were
- * filled.  Archived contacts count too.
+ * Find owner's contacts whose email is email in any case (Unicode case
+ * folding, by the email_key every write keeps; see fold.c): fill ids with
+ * up to max of them, lowest id first, and set *n to how many were filled.
+ * Archived contacts count too.
  */
 enum store_result
 store_contact_find_email(struct store *st, const char *owner,

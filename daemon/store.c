@@ -300,6 +300,21 @@ static const char *const store_migrations[] = {
 	"  WHERE error_at IS NOT NULL;"
 	"CREATE INDEX deliveries_sent ON deliveries (sent_at)"
 	"  WHERE sent_at IS NOT NULL;",
+
+	/*
+	 * 9: an email matches in any case of any letter.  NOCASE folds
+	 * ASCII only, so an address with an umlaut was another address in
+	 * capitals, and an upper-cased file re-imported added every contact
+	 * with a letter beyond ASCII again.  Each contact keeps its address
+	 * folded by fold.c (fu_email_key, registered on the connection), and
+	 * the index finds it; the NOCASE index goes.
+	 */
+	"ALTER TABLE contacts ADD COLUMN email_key TEXT;"
+	"UPDATE contacts SET email_key = fu_email_key(email)"
+	"  WHERE email IS NOT NULL;"
+	"DROP INDEX contacts_email;"
+	"CREATE INDEX contacts_email_key ON contacts (owner, email_key)"
+	"  WHERE email_key IS NOT NULL;",
 };
 #define STORE_SCHEMA_VERSION \
 	((int)(sizeof store_migrations / sizeof store_migrations[0]))
@@ -442,6 +457,22 @@ store_read_id(struct store *st, char **cause)
 		return -1;
 	}
 	return 0;
+}
+
+/* fu_email_key(TEXT): an email's key, folded by fold.c; NULL stays NULL. */
+static void
+store_email_key_cb(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	const unsigned char	*email;
+	char			*key;
+
+	(void)argc;
+	if ((email = sqlite3_value_text(argv[0])) == NULL) {
+		sqlite3_result_null(ctx);
+		return;
+	}
+	key = fold_text((const char *)email);
+	sqlite3_result_text(ctx, key, -1, free);
 }
 
 /* Bring the schema up to date, one transaction per step. */
@@ -645,6 +676,15 @@ store_open(const char *path, char **cause)
 	    /* Savepoint journals stay in memory: no temp files, so a
 	     * sandbox without a writable /var/tmp costs nothing. */
 	    store_exec(st, "PRAGMA temp_store = MEMORY") != SQLITE_OK) {
+		xasprintf(cause, "cannot set up %s: %s", path,
+		    sqlite3_errmsg(st->db));
+		goto fail;
+	}
+	/* Statements and the migrations use it; no schema object does, so
+	 * other programs can still read and check the file. */
+	if (sqlite3_create_function_v2(st->db, "fu_email_key", 1,
+	    SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS, NULL,
+	    store_email_key_cb, NULL, NULL, NULL) != SQLITE_OK) {
 		xasprintf(cause, "cannot set up %s: %s", path,
 		    sqlite3_errmsg(st->db));
 		goto fail;

