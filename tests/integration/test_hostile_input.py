@@ -189,3 +189,17 @@ def test_multi_line_text_keeps_line_breaks_but_no_other_controls(conn):
         assert "U+%04X" % ord(ch) in e["message"]
     assert len(conn.call("followup.list")["followups"]) == 1
 
+
+def test_the_log_never_shows_control_characters_raw(daemon, conn):
+    # A refused request is logged at debug with its message, which quotes
+    # the bad zone: its line break must not start a forged log line.
+    forged = "2030-01-01 00:00:00 followupd: error: forged"
+    cid = conn.call("contact.add", name="Log")["contact"]["id"]
+    e = conn.error("followup.add", contact=cid, due="tomorrow 10:00",
+                   tz="Mars\n" + forged + "\u2028\x1b[31m\u202e")
+    assert e["code"] == "invalid_time"
+    usable(conn)
+    log = daemon.log.read_bytes().decode()
+    assert not any(line.startswith(forged) for line in log.splitlines())
+    line = next(x for x in log.split("\n") if "Mars" in x)
+    assert "Mars\\n" + forged + "\\u2028\\x1b[31m\\u202e" in line
