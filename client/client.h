@@ -9,6 +9,7 @@
 #ifndef FOLLOWUP_CLIENT_H
 #define FOLLOWUP_CLIENT_H
 
+#include <stdint.h>
 #include <stdio.h>
 #include <time.h>
 
@@ -57,6 +58,11 @@ int		 rpc_request(struct client *, enum fu_op, json_t *);
 int		 rpc_read_reply(struct client *, json_t **);
 
 /* output.c */
+size_t		 out_utf8_next(const char *, uint32_t *);
+int		 out_utf8_valid(const char *);
+int		 out_width(const char *);
+void		 out_cell(FILE *, const char *, int, int);
+void		 out_block(FILE *, const char *, int);
 time_t		 out_parse_time(const char *);
 void		 out_time(time_t, char *, size_t);
 int		 out_time_pair(const char *, time_t, char *, size_t, char *,

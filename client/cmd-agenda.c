@@ -94,15 +94,23 @@ cmd_agenda_exec(struct client *c, int argc, char **argv)
 		printf("Nothing due.\n");
 	if (json_array_size(json_object_get(r, "stale")) > 0) {
 		printf("\nStale (nothing planned, no news for a while):\n");
-		json_array_foreach(json_object_get(r, "stale"), i, v)
-			printf("%5lld  %s%s%s%s%s%s  [%s]\n", (long long)
-			    json_integer_value(json_object_get(v, "id")),
-			    owners ? out_str(v, "owner", "?") : "",
-			    owners ? ": " : "", out_str(v, "name", "?"),
-			    json_is_string(json_object_get(v, "company")) ?
-			    " (" : "", out_str(v, "company", ""),
-			    json_is_string(json_object_get(v, "company")) ?
-			    ")" : "", out_str(v, "stage", ""));
+		json_array_foreach(json_object_get(r, "stale"), i, v) {
+			printf("%5lld  ", (long long)json_integer_value(
+			    json_object_get(v, "id")));
+			if (owners) {
+				out_cell(stdout, out_str(v, "owner", "?"), 0,
+				    -1);
+				printf(": ");
+			}
+			out_cell(stdout, out_str(v, "name", "?"), 0, -1);
+			if (json_is_string(json_object_get(v, "company"))) {
+				printf(" (");
+				out_cell(stdout, out_str(v, "company", ""), 0,
+				    -1);
+				printf(")");
+			}
+			printf("  [%s]\n", out_str(v, "stage", ""));
+		}
 	}
 	json_decref(r);
 	return 0;

@@ -73,12 +73,15 @@ contact_print(struct client *c, json_t *r, const char *verb)
 		out_json(r);
 		return;
 	}
-	printf("%s contact %lld: %s%s%s%s\n", verb,
-	    (long long)json_integer_value(json_object_get(ct, "id")),
-	    out_str(ct, "name", "?"),
-	    json_is_string(json_object_get(ct, "company")) ? " (" : "",
-	    out_str(ct, "company", ""),
-	    json_is_string(json_object_get(ct, "company")) ? ")" : "");
+	printf("%s contact %lld: ", verb,
+	    (long long)json_integer_value(json_object_get(ct, "id")));
+	out_cell(stdout, out_str(ct, "name", "?"), 0, -1);
+	if (json_is_string(json_object_get(ct, "company"))) {
+		printf(" (");
+		out_cell(stdout, out_str(ct, "company", ""), 0, -1);
+		printf(")");
+	}
+	printf("\n");
 }
 
 static int

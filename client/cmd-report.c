@@ -67,22 +67,24 @@ report_block(json_t *rep, const char *title)
 	    sizeof rate), report_num(cb, "reagreed"));
 	if (json_array_size(json_object_get(rep, "voicemails")) > 0) {
 		printf("  voicemails this week:\n");
-		json_array_foreach(json_object_get(rep, "voicemails"), i, v)
-			printf("    %5lld  %-28s %lld%s\n",
-			    report_num(v, "contact_id"),
-			    out_str(v, "contact_name", "?"),
-			    report_num(v, "this_week"),
+		json_array_foreach(json_object_get(rep, "voicemails"), i, v) {
+			printf("    %5lld  ", report_num(v, "contact_id"));
+			out_cell(stdout, out_str(v, "contact_name", "?"), 28,
+			    -1);
+			printf(" %lld%s\n", report_num(v, "this_week"),
 			    json_is_true(json_object_get(v, "over_limit")) ?
 			    "  OVER THE LIMIT" : "");
+		}
 	}
 	if (json_array_size(json_object_get(rep, "stale")) > 0) {
 		printf("  stale (nothing planned, no news for a while):\n");
 		json_array_foreach(json_object_get(rep, "stale"), i, v) {
 			out_time(out_parse_time(out_str(v, "last_activity_at",
 			    NULL)), when, sizeof when);
-			printf("    %5lld  %-28s %-12s last news %s\n",
-			    report_num(v, "id"), out_str(v, "name", "?"),
-			    out_str(v, "stage", "?"), when);
+			printf("    %5lld  ", report_num(v, "id"));
+			out_cell(stdout, out_str(v, "name", "?"), 28, -1);
+			printf(" %-12s last news %s\n", out_str(v, "stage",
+			    "?"), when);
 		}
 	}
 }
