@@ -48,6 +48,8 @@ int		 cmd_parse_id(const struct cmd_entry *, const char *, long long *);
 int		 cmd_owner_opt(const struct cmd_entry *, json_t *, int,
 		     const char *);
 char		*cmd_join(int, char **);
+const char	*cmd_path_arg(const char *);
+json_t		*cmd_string(const char *);
 
 /* rpc.c */
 char		*rpc_socket_path(struct client *);

@@ -35,7 +35,7 @@ cmd_agenda_exec(struct client *c, int argc, char **argv)
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'z':
-			json_object_set_new(args, "tz", json_string(optarg));
+			json_object_set_new(args, "tz", cmd_string(optarg));
 			break;
 		case 'o':
 		case 'T':
@@ -56,9 +56,9 @@ cmd_agenda_exec(struct client *c, int argc, char **argv)
 		when = cmd_join(argc - optind, argv + optind);
 		if (strcmp(when, "today") == 0 ||
 		    strcmp(when, "tomorrow") == 0 || strcmp(when, "week") == 0)
-			json_object_set_new(args, "range", json_string(when));
+			json_object_set_new(args, "range", cmd_string(when));
 		else
-			json_object_set_new(args, "day", json_string(when));
+			json_object_set_new(args, "day", cmd_string(when));
 		free(when);
 	}
 	rc = rpc_call(c, FU_OP_AGENDA, args, &r);

@@ -60,7 +60,7 @@ contact_field(json_t *args, int ch, const char *value)
 	}
 	json_object_set_new(args, key, *value == '\0' &&
 	    strcmp(key, "name") != 0 && strcmp(key, "stage") != 0 ?
-	    json_null() : json_string(value));
+	    json_null() : cmd_string(value));
 	return 0;
 }
 
@@ -105,7 +105,7 @@ contact_add(struct client *c, int argc, char **argv)
 		    "a NAME");
 	}
 	name = cmd_join(argc - optind, argv + optind);
-	json_object_set_new(args, "name", json_string(name));
+	json_object_set_new(args, "name", cmd_string(name));
 	free(name);
 	rc = rpc_call(c, FU_OP_CONTACT_ADD, args, &r);
 	json_decref(args);
@@ -137,18 +137,18 @@ contact_list(struct client *c, int argc, char **argv)
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (ch) {
 		case 's':
-			json_object_set_new(args, "stage", json_string(optarg));
+			json_object_set_new(args, "stage", cmd_string(optarg));
 			break;
 		case 'q':
 			json_object_set_new(args, "search",
-			    json_string(optarg));
+			    cmd_string(optarg));
 			break;
 		case 'a':
 			json_object_set_new(args, "archived", json_true());
 			break;
 		case 'o':
 		case 'T':
-			json_object_set_new(args, "owner", json_string(
+			json_object_set_new(args, "owner", cmd_string(
 			    ch == 'T' ? "*" : optarg));
 			owners = 1;
 			break;

@@ -108,16 +108,16 @@ cmd_report_exec(struct client *c, int argc, char **argv)
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (ch) {
 		case 's':
-			json_object_set_new(args, "since", json_string(optarg));
+			json_object_set_new(args, "since", cmd_string(optarg));
 			break;
 		case 'r':
-			json_object_set_new(args, "owner", json_string(optarg));
+			json_object_set_new(args, "owner", cmd_string(optarg));
 			break;
 		case 'a':
-			json_object_set_new(args, "owner", json_string("*"));
+			json_object_set_new(args, "owner", cmd_string("*"));
 			break;
 		case 'z':
-			json_object_set_new(args, "tz", json_string(optarg));
+			json_object_set_new(args, "tz", cmd_string(optarg));
 			break;
 		default:
 			json_decref(args);

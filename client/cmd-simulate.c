@@ -106,10 +106,10 @@ cmd_simulate_exec(struct client *c, int argc, char **argv)
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'f':
-			json_object_set_new(args, "from", json_string(optarg));
+			json_object_set_new(args, "from", cmd_string(optarg));
 			break;
 		case 't':
-			json_object_set_new(args, "to", json_string(optarg));
+			json_object_set_new(args, "to", cmd_string(optarg));
 			break;
 		case 'o':
 		case 'T':
@@ -121,7 +121,7 @@ cmd_simulate_exec(struct client *c, int argc, char **argv)
 			owners = ch == 'T';
 			break;
 		case 'z':
-			json_object_set_new(args, "tz", json_string(optarg));
+			json_object_set_new(args, "tz", cmd_string(optarg));
 			break;
 		default:
 			json_decref(args);

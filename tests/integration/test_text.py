@@ -1,7 +1,10 @@
-"""What reps see, through the real client: tables line up by the columns
-a terminal shows (accents, combining marks, CJK), cut by columns too, and
-a reason, note or name with a line break or a control character stays on
-its row."""
+"""What reps type and see, through the real client: arguments typed in a
+locale that is not UTF-8 (ISO-8859-1, compiled here with localedef) are
+converted, never dropped; arguments that are not text in the locale are
+refused with the argument named and nothing stored; tables line up by the
+columns a terminal shows (accents, combining marks, CJK), cut by columns
+too, and a reason, note or name with a line break or a control character
+stays on its row."""
 
 import os
 import sqlite3
@@ -11,6 +14,16 @@ import unicodedata
 import pytest
 
 from fu import FOLLOWUP
+
+
+@pytest.fixture(scope="module")
+def latin1(tmp_path_factory):
+    """The environment of a rep on a Latin-1 terminal."""
+    d = tmp_path_factory.mktemp("locale")
+    subprocess.run(["localedef", "-i", "de_DE", "-f", "ISO-8859-1",
+                    str(d / "de_DE.ISO-8859-1")], check=True,
+                   capture_output=True)
+    return {"LOCPATH": str(d), "LC_ALL": "de_DE.ISO-8859-1"}
 
 
 def run(daemon, *args, env=None, cwd=None):
@@ -29,6 +42,56 @@ def cols(s):
     return sum(0 if unicodedata.combining(ch) else
                2 if unicodedata.east_asian_width(ch) in "WF" else 1
                for ch in s)
+
+
+def test_latin1_arguments_are_converted_not_dropped(daemon, latin1):
+    rc, out, err = run(daemon, "contact", "add", b"J\xfcrgen", b"M\xfcller",
+                       "--company", b"B\xe4ckerei", env=latin1)
+    assert rc == 0, err
+    c = daemon.call("contact.list")["contacts"][0]
+    assert c["name"] == "Jürgen Müller" and c["company"] == "Bäckerei"
+    rc, out, err = run(daemon, "schedule", str(c["id"]), "in 4 days",
+                       "--reason", b"R\xfcckruf", env=latin1)
+    assert rc == 0, err
+    rc, out, err = run(daemon, "log", str(c["id"]), "note", "--note",
+                       b"Gr\xfc\xdfe", "--no-next", env=latin1)
+    assert rc == 0, err
+    got = daemon.call("contact.get", id=c["id"])
+    assert got["followups"][0]["reason"] == "Rückruf"
+    assert got["interactions"][0]["note"] == "Grüße"
+
+
+def test_latin1_file_names_stay_as_typed(daemon, latin1, tmp_path):
+    daemon.call("contact.add", name="Ada")
+    rc, out, err = run(daemon, "export", "--format", "csv", "-o",
+                       b"M\xe4rz.csv", env=latin1, cwd=tmp_path)
+    assert rc == 0, err
+    assert os.path.exists(os.path.join(os.fsencode(tmp_path),
+                                       b"M\xe4rz.csv"))
+    rc, out, err = run(daemon, "import", b"M\xe4rz.csv", "--dry-run",
+                       env=latin1, cwd=tmp_path)
+    assert rc == 0, err
+
+
+@pytest.mark.parametrize("locale", ["C.UTF-8", "C"])
+def test_arguments_that_are_not_text_are_refused(daemon, locale):
+    env = {"LC_ALL": locale}
+    rc, out, err = run(daemon, "contact", "add", b"J\xfcrgen", env=env)
+    assert rc == 2 and '"J\\xfcrgen"' in err and "not UTF-8" in err, err
+    assert daemon.call("contact.list")["contacts"] == []
+    cid = daemon.call("contact.add", name="Ada")["contact"]["id"]
+    rc, out, err = run(daemon, "schedule", str(cid), "in 4 days",
+                       "--reason", b"R\xfcckruf", env=env)
+    assert rc == 2 and '"R\\xfcckruf"' in err, err
+    rc, out, err = run(daemon, "contact", "edit", str(cid), "--company",
+                       b"\xff", env=env)
+    assert rc == 2, err
+    got = daemon.call("contact.get", id=cid)
+    assert got["followups"] == [] and got["contact"]["company"] is None
+    # UTF-8 in the C locale is what terminals send: it is taken.
+    rc, out, err = run(daemon, "contact", "edit", str(cid), "--company",
+                       "Bäckerei".encode(), env=env)
+    assert rc == 0, err
 
 
 NAMES = [("Günter Öztürk", "Bäckerei Müller"), ("WEN ÖZTÜRK", "Acme"),
