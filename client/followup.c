@@ -60,9 +60,9 @@ usage(FILE *f)
 	    "$FOLLOWUP_SOCKET, your user socket,\nthen the system socket.  "
 	    "--as USER acts for that rep (root and the admin\ngroup only), "
 	    "exactly as the rep would: with the rep's records and\npowers, "
-	    "none of an admin's.  Arguments are read in your locale's character\n"
-	    "set and sent as UTF-8.  Exit status: 0 ok, 1 the daemon refused,\n"
-	    "2 usage, 3 no daemon.\n");
+	    "none of an admin's.  Arguments are read in your locale's\n"
+	    "character set and sent as UTF-8.  Exit status: 0 ok, 1 the daemon\n"
+	    "refused, 2 usage, 3 no daemon.\n");
 }
 
 /* Arguments converted to UTF-8, and the bytes they were typed as. */
@@ -167,16 +167,22 @@ cmd_args_utf8(int argc, char **argv)
 
 /*
  * The bytes an argument was typed as, for a local file's name: the file
- * system holds names as the locale wrote them, not as UTF-8.  Borrowed.
+ * system holds names as the locale wrote them, not as UTF-8.  arg may be
+ * an option's value inside its argument ("--socket=PATH", "-oFILE"),
+ * after an ASCII prefix that both spellings share.  Borrowed.
  */
 const char *
 cmd_path_arg(const char *arg)
 {
+	size_t	off;
 	int	i;
 
 	for (i = 0; i < cmd_nconverted; i++) {
-		if (cmd_converted[i] == arg)
-			return cmd_typed[i];
+		if (arg < cmd_converted[i])
+			continue;
+		off = (size_t)(arg - cmd_converted[i]);
+		if (off <= strlen(cmd_converted[i]))
+			return cmd_typed[i] + off;
 	}
 	return arg;
 }

@@ -71,6 +71,12 @@ def test_latin1_file_names_stay_as_typed(daemon, latin1, tmp_path):
     rc, out, err = run(daemon, "import", b"M\xe4rz.csv", "--dry-run",
                        env=latin1, cwd=tmp_path)
     assert rc == 0, err
+    # An option's value joined to it, too.
+    rc, out, err = run(daemon, "export", "--format=csv", b"-oJ\xe4n.csv",
+                       env=latin1, cwd=tmp_path)
+    assert rc == 0, err
+    assert os.path.exists(os.path.join(os.fsencode(tmp_path),
+                                       b"J\xe4n.csv"))
 
 
 @pytest.mark.parametrize("locale", ["C.UTF-8", "C"])
