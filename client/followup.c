@@ -306,9 +306,15 @@ main(int argc, char **argv)
 
 	memset(&c, 0, sizeof c);
 	c.fd = -1;
-	/* The character set arguments are typed in, and text widths. */
+	/*
+	 * The locale says which character set arguments are typed in.  The
+	 * rest of the client reads UTF-8 byte by byte, as in the C locale,
+	 * whatever that set is (tolower() in ISO-8859-1 would break it).
+	 */
 	setlocale(LC_CTYPE, "");
-	if (cmd_args_utf8(argc, argv) != 0)
+	rc = cmd_args_utf8(argc, argv);
+	setlocale(LC_CTYPE, "C");
+	if (rc != 0)
 		return EXIT_USAGE;
 	/* "+": options after the command belong to the command. */
 	while ((ch = getopt_long(argc, argv, "+hs:j", longopts, NULL)) != -1) {

@@ -127,10 +127,10 @@ out_cell_subst(uint32_t c, int *w)
 /*
  * Print s (if f is not NULL) as one line of at most max columns, no limit
  * if max < 0; a character that would cross max is left out whole.  Return
- * the columns it takes.
+ * the columns it takes, if count (else the characters).
  */
 static int
-out_cell_text(FILE *f, const char *s, int max)
+out_cell_text(FILE *f, const char *s, int max, int count)
 {
 	const char	*sub;
 	uint32_t	 c;
@@ -144,7 +144,7 @@ out_cell_text(FILE *f, const char *s, int max)
 			sub = "\ufffd";
 			w = 1;
 		} else if ((sub = out_cell_subst(c, &w)) == NULL)
-			w = out_char_width(c);
+			w = count ? out_char_width(c) : 1;
 		if (max >= 0 && cols + w > max)
 			break;
 		if (f != NULL && sub != NULL)
@@ -160,7 +160,7 @@ out_cell_text(FILE *f, const char *s, int max)
 int
 out_width(const char *s)
 {
-	return out_cell_text(NULL, s, -1);
+	return out_cell_text(NULL, s, -1, 1);
 }
 
 /*
@@ -172,7 +172,9 @@ out_cell(FILE *f, const char *s, int width, int max)
 {
 	int	cols;
 
-	for (cols = out_cell_text(f, s, max); cols < width; cols++)
+	/* Text at the end of a line needs no counting. */
+	cols = out_cell_text(f, s, max, width > 0 || max >= 0);
+	for (; cols < width; cols++)
 		fputc(' ', f);
 }
 
@@ -192,7 +194,7 @@ out_block(FILE *f, const char *s, int indent)
 			char	*line = strndup(s, n);
 
 			if (line != NULL) {
-				out_cell_text(f, line, -1);
+				out_cell_text(f, line, -1, 0);
 				free(line);
 			}
 		}
