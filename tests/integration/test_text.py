@@ -4,11 +4,12 @@ converted, never dropped; arguments that are not text in the locale are
 refused with the argument named and nothing stored; tables line up by the
 columns a terminal shows (accents, combining marks, CJK), cut by columns
 too, and a reason, note or name with a line break or a control character
-stays on its row."""
+stays on its row (in watch too)."""
 
 import os
 import sqlite3
 import subprocess
+import threading
 import unicodedata
 
 import pytest
@@ -177,3 +178,24 @@ def test_control_characters_stored_before_are_shown_visibly(daemon):
             assert ch not in out
     rc, out, err = run(daemon, "contact", "list")
     assert len(out.splitlines()) == 2 and "A B \u23ce C" in out, out
+
+
+def test_watch_shows_each_notice_on_one_line(daemon):
+    cid = daemon.call("contact.add", name="王小明")["contact"]["id"]
+    p = subprocess.Popen([FOLLOWUP, "--socket", daemon.sock, "watch"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         env=dict(os.environ, TZ="UTC", LC_ALL="C.UTF-8"))
+    # A notice that never comes ends the watch, and the test, in 60 s.
+    stop = threading.Timer(60, p.kill)
+    stop.start()
+    try:
+        assert b"Watching" in p.stdout.readline()
+        daemon.call("followup.add", contact=cid, due="in 2 seconds",
+                    remind_before=0, reason="the quote\nthen prices")
+        line = p.stdout.readline().decode()
+        assert " DUE " in line and line.endswith("\n"), line
+        assert "王小明" in line and "the quote \u23ce then prices" in line
+    finally:
+        stop.cancel()
+        p.terminate()
+        p.wait(10)
