@@ -125,19 +125,20 @@ out_cell_subst(uint32_t c, int *w)
 }
 
 /*
- * Print s (if f is not NULL) as one line of at most max columns, no limit
- * if max < 0; a character that would cross max is left out whole.  Return
- * the columns it takes, if count (else the characters).
+ * Print the len bytes at s (if f is not NULL) as one line of at most max
+ * columns, no limit if max < 0; a character that would cross max is left
+ * out whole.  Return the columns it takes, if count (else the
+ * characters).
  */
 static int
-out_cell_text(FILE *f, const char *s, int max, int count)
+out_cell_text(FILE *f, const char *s, size_t len, int max, int count)
 {
-	const char	*sub;
+	const char	*sub, *end = s + len;
 	uint32_t	 c;
 	size_t		 n;
 	int		 cols = 0, w;
 
-	for (; s != NULL && *s != '\0'; s += n) {
+	for (; s < end; s += n) {
 		if ((n = out_utf8_next(s, &c)) == 0) {
 			/* Not UTF-8 (the daemon never sends it): one mark. */
 			n = 1;
@@ -160,7 +161,7 @@ out_cell_text(FILE *f, const char *s, int max, int count)
 int
 out_width(const char *s)
 {
-	return out_cell_text(NULL, s, -1, 1);
+	return s != NULL ? out_cell_text(NULL, s, strlen(s), -1, 1) : 0;
 }
 
 /*
@@ -170,10 +171,12 @@ out_width(const char *s)
 void
 out_cell(FILE *f, const char *s, int width, int max)
 {
-	int	cols;
+	int	cols = 0;
 
 	/* Text at the end of a line needs no counting. */
-	cols = out_cell_text(f, s, max, width > 0 || max >= 0);
+	if (s != NULL)
+		cols = out_cell_text(f, s, strlen(s), max, width > 0 ||
+		    max >= 0);
 	for (; cols < width; cols++)
 		fputc(' ', f);
 }
@@ -190,14 +193,7 @@ out_block(FILE *f, const char *s, int indent)
 
 	while (s != NULL && *s != '\0') {
 		n = strcspn(s, "\r\n");
-		if (n > 0) {
-			char	*line = strndup(s, n);
-
-			if (line != NULL) {
-				out_cell_text(f, line, -1, 0);
-				free(line);
-			}
-		}
+		out_cell_text(f, s, n, -1, 0);
 		s += n;
 		if (*s == '\0')
 			break;
