@@ -123,13 +123,9 @@ cmd_args_utf8(int argc, char **argv)
 	const char	*cs = nl_langinfo(CODESET), *p;
 	iconv_t		 cd = (iconv_t)-1;
 	char		*conv;
-	int		 i, rc = 0;
+	int		 i, rc = 0, tried;
 
-	if (strcmp(cs, "UTF-8") != 0 && strcmp(cs, "ANSI_X3.4-1968") != 0 &&
-	    (cd = iconv_open("UTF-8", cs)) == (iconv_t)-1)
-		fprintf(stderr, "followup: warning: cannot convert from %s, "
-		    "the character set of your locale: %s\n", cs,
-		    strerror(errno));
+	tried = strcmp(cs, "UTF-8") == 0 || strcmp(cs, "ANSI_X3.4-1968") == 0;
 	cmd_typed = calloc(argc, sizeof *cmd_typed);
 	cmd_converted = calloc(argc, sizeof *cmd_converted);
 	if (cmd_typed == NULL || cmd_converted == NULL) {
@@ -141,6 +137,13 @@ cmd_args_utf8(int argc, char **argv)
 			;
 		if (*p == '\0')
 			continue;	/* ASCII reads the same in any */
+		if (!tried) {
+			tried = 1;
+			if ((cd = iconv_open("UTF-8", cs)) == (iconv_t)-1)
+				fprintf(stderr, "followup: cannot convert from "
+				    "%s, your locale's character set: %s\n",
+				    cs, strerror(errno));
+		}
 		if (cd != (iconv_t)-1 && (conv = cmd_convert(cd, argv[i])) !=
 		    NULL) {
 			cmd_typed[cmd_nconverted] = argv[i];
@@ -174,15 +177,13 @@ cmd_args_utf8(int argc, char **argv)
 const char *
 cmd_path_arg(const char *arg)
 {
-	size_t	off;
-	int	i;
+	uintptr_t	a = (uintptr_t)arg, start;
+	int		i;
 
 	for (i = 0; i < cmd_nconverted; i++) {
-		if (arg < cmd_converted[i])
-			continue;
-		off = (size_t)(arg - cmd_converted[i]);
-		if (off <= strlen(cmd_converted[i]))
-			return cmd_typed[i] + off;
+		start = (uintptr_t)cmd_converted[i];
+		if (a >= start && a <= start + strlen(cmd_converted[i]))
+			return cmd_typed[i] + (a - start);
 	}
 	return arg;
 }
