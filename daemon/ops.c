@@ -367,7 +367,7 @@ ops_text_char_bad(uint32_t c)
 	if (c < 0x20 || (c >= 0x7f && c <= 0x9f))
 		return "a control character";
 	if ((c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069))
-		return "a bidirectional override";
+		return "a bidirectional control";
 	if (c == 0x200b || c == 0x2060 || c == 0xfeff)
 		return "an invisible space";
 	return NULL;
