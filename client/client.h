@@ -9,6 +9,7 @@
 #ifndef FOLLOWUP_CLIENT_H
 #define FOLLOWUP_CLIENT_H
 
+#include <stdint.h>
 #include <stdio.h>
 #include <time.h>
 
@@ -47,6 +48,8 @@ int		 cmd_parse_id(const struct cmd_entry *, const char *, long long *);
 int		 cmd_owner_opt(const struct cmd_entry *, json_t *, int,
 		     const char *);
 char		*cmd_join(int, char **);
+const char	*cmd_path_arg(const char *);
+json_t		*cmd_string(const char *);
 
 /* rpc.c */
 char		*rpc_socket_path(struct client *);
@@ -57,6 +60,11 @@ int		 rpc_request(struct client *, enum fu_op, json_t *);
 int		 rpc_read_reply(struct client *, json_t **);
 
 /* output.c */
+size_t		 out_utf8_next(const char *, uint32_t *);
+int		 out_utf8_valid(const char *);
+int		 out_width(const char *);
+void		 out_cell(FILE *, const char *, int, int);
+void		 out_block(FILE *, const char *, int);
 time_t		 out_parse_time(const char *);
 void		 out_time(time_t, char *, size_t);
 int		 out_time_pair(const char *, time_t, char *, size_t, char *,

@@ -35,7 +35,7 @@ cmd_agenda_exec(struct client *c, int argc, char **argv)
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'z':
-			json_object_set_new(args, "tz", json_string(optarg));
+			json_object_set_new(args, "tz", cmd_string(optarg));
 			break;
 		case 'o':
 		case 'T':
@@ -56,9 +56,9 @@ cmd_agenda_exec(struct client *c, int argc, char **argv)
 		when = cmd_join(argc - optind, argv + optind);
 		if (strcmp(when, "today") == 0 ||
 		    strcmp(when, "tomorrow") == 0 || strcmp(when, "week") == 0)
-			json_object_set_new(args, "range", json_string(when));
+			json_object_set_new(args, "range", cmd_string(when));
 		else
-			json_object_set_new(args, "day", json_string(when));
+			json_object_set_new(args, "day", cmd_string(when));
 		free(when);
 	}
 	rc = rpc_call(c, FU_OP_AGENDA, args, &r);
@@ -94,15 +94,23 @@ cmd_agenda_exec(struct client *c, int argc, char **argv)
 		printf("Nothing due.\n");
 	if (json_array_size(json_object_get(r, "stale")) > 0) {
 		printf("\nStale (nothing planned, no news for a while):\n");
-		json_array_foreach(json_object_get(r, "stale"), i, v)
-			printf("%5lld  %s%s%s%s%s%s  [%s]\n", (long long)
-			    json_integer_value(json_object_get(v, "id")),
-			    owners ? out_str(v, "owner", "?") : "",
-			    owners ? ": " : "", out_str(v, "name", "?"),
-			    json_is_string(json_object_get(v, "company")) ?
-			    " (" : "", out_str(v, "company", ""),
-			    json_is_string(json_object_get(v, "company")) ?
-			    ")" : "", out_str(v, "stage", ""));
+		json_array_foreach(json_object_get(r, "stale"), i, v) {
+			printf("%5lld  ", (long long)json_integer_value(
+			    json_object_get(v, "id")));
+			if (owners) {
+				out_cell(stdout, out_str(v, "owner", "?"), 0,
+				    -1);
+				printf(": ");
+			}
+			out_cell(stdout, out_str(v, "name", "?"), 0, -1);
+			if (json_is_string(json_object_get(v, "company"))) {
+				printf(" (");
+				out_cell(stdout, out_str(v, "company", ""), 0,
+				    -1);
+				printf(")");
+			}
+			printf("  [%s]\n", out_str(v, "stage", ""));
+		}
 	}
 	json_decref(r);
 	return 0;

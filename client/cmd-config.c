@@ -39,7 +39,7 @@ cmd_config_exec(struct client *c, int argc, char **argv)
 	if (argc == 3) {
 		args = json_object();
 		json_object_set_new(args, key, *argv[2] == '\0' ? json_null() :
-		    json_string(argv[2]));
+		    cmd_string(argv[2]));
 		rc = rpc_call(c, FU_OP_USER_SET, args, &r);
 		json_decref(args);
 	} else

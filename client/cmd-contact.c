@@ -60,7 +60,7 @@ contact_field(json_t *args, int ch, const char *value)
 	}
 	json_object_set_new(args, key, *value == '\0' &&
 	    strcmp(key, "name") != 0 && strcmp(key, "stage") != 0 ?
-	    json_null() : json_string(value));
+	    json_null() : cmd_string(value));
 	return 0;
 }
 
@@ -73,12 +73,15 @@ contact_print(struct client *c, json_t *r, const char *verb)
 		out_json(r);
 		return;
 	}
-	printf("%s contact %lld: %s%s%s%s\n", verb,
-	    (long long)json_integer_value(json_object_get(ct, "id")),
-	    out_str(ct, "name", "?"),
-	    json_is_string(json_object_get(ct, "company")) ? " (" : "",
-	    out_str(ct, "company", ""),
-	    json_is_string(json_object_get(ct, "company")) ? ")" : "");
+	printf("%s contact %lld: ", verb,
+	    (long long)json_integer_value(json_object_get(ct, "id")));
+	out_cell(stdout, out_str(ct, "name", "?"), 0, -1);
+	if (json_is_string(json_object_get(ct, "company"))) {
+		printf(" (");
+		out_cell(stdout, out_str(ct, "company", ""), 0, -1);
+		printf(")");
+	}
+	printf("\n");
 }
 
 static int
@@ -102,7 +105,7 @@ contact_add(struct client *c, int argc, char **argv)
 		    "a NAME");
 	}
 	name = cmd_join(argc - optind, argv + optind);
-	json_object_set_new(args, "name", json_string(name));
+	json_object_set_new(args, "name", cmd_string(name));
 	free(name);
 	rc = rpc_call(c, FU_OP_CONTACT_ADD, args, &r);
 	json_decref(args);
@@ -134,18 +137,18 @@ contact_list(struct client *c, int argc, char **argv)
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (ch) {
 		case 's':
-			json_object_set_new(args, "stage", json_string(optarg));
+			json_object_set_new(args, "stage", cmd_string(optarg));
 			break;
 		case 'q':
 			json_object_set_new(args, "search",
-			    json_string(optarg));
+			    cmd_string(optarg));
 			break;
 		case 'a':
 			json_object_set_new(args, "archived", json_true());
 			break;
 		case 'o':
 		case 'T':
-			json_object_set_new(args, "owner", json_string(
+			json_object_set_new(args, "owner", cmd_string(
 			    ch == 'T' ? "*" : optarg));
 			owners = 1;
 			break;

@@ -117,7 +117,8 @@ cmd_export_exec(struct client *c, int argc, char **argv)
 			owner = ch == 'A' ? "*" : optarg;
 			break;
 		case 'o':
-			path = strcmp(optarg, "-") == 0 ? NULL : optarg;
+			path = strcmp(optarg, "-") == 0 ? NULL :
+			    cmd_path_arg(optarg);
 			break;
 		case 'B':
 			bom = 1;
@@ -255,7 +256,7 @@ data_record_json(const struct import_record *r)
 
 #define DATA_FIELD(f) do {						\
 	if (r->f != NULL)						\
-		json_object_set_new(o, #f, json_string(r->f));		\
+		json_object_set_new(o, #f, cmd_string(r->f));		\
 } while (0)
 	DATA_FIELD(name);
 	DATA_FIELD(company);
@@ -290,7 +291,7 @@ data_send_batch(struct client *c, json_t *batch, const char *owner,
 
 	args = json_pack("{s:O s:b}", "contacts", batch, "dry_run", dry_run);
 	if (owner != NULL)
-		json_object_set_new(args, "owner", json_string(owner));
+		json_object_set_new(args, "owner", cmd_string(owner));
 	rc = rpc_call(c, FU_OP_CONTACT_IMPORT, args, &r);
 	json_decref(args);
 	if (rc != 0)
@@ -418,7 +419,7 @@ cmd_import_exec(struct client *c, int argc, char **argv)
 	}
 	if (optind != argc - 1)
 		return cmd_usage_error(&cmd_import_entry, "give one FILE");
-	path = argv[optind];
+	path = cmd_path_arg(argv[optind]);
 	if (fmt != NULL && strcmp(fmt, "csv") != 0 &&
 	    strcmp(fmt, "vcard") != 0 && strcmp(fmt, "vcf") != 0)
 		return cmd_usage_error(&cmd_import_entry, "unknown format "

@@ -68,16 +68,16 @@ cmd_list_exec(struct client *c, int argc, char **argv)
 			    "limit", json_integer(n));
 			break;
 		case 's':
-			json_object_set_new(args, "status", json_string(optarg));
+			json_object_set_new(args, "status", cmd_string(optarg));
 			break;
 		case 'f':
-			json_object_set_new(args, "from", json_string(optarg));
+			json_object_set_new(args, "from", cmd_string(optarg));
 			break;
 		case 't':
-			json_object_set_new(args, "to", json_string(optarg));
+			json_object_set_new(args, "to", cmd_string(optarg));
 			break;
 		case 'z':
-			json_object_set_new(args, "tz", json_string(optarg));
+			json_object_set_new(args, "tz", cmd_string(optarg));
 			break;
 		case 'o':
 		case 'T':
@@ -148,7 +148,7 @@ followup_cmd(struct client *c, const struct cmd_entry *e, int argc,
 			    op != FU_OP_FOLLOWUP_REAGREE &&
 			    op != FU_OP_FOLLOWUP_RESCHEDULE)
 				goto bad;
-			json_object_set_new(args, "note", json_string(optarg));
+			json_object_set_new(args, "note", cmd_string(optarg));
 			break;
 		case 'x':
 		case 'r':
@@ -159,7 +159,7 @@ followup_cmd(struct client *c, const struct cmd_entry *e, int argc,
 				callback = 1;
 			else
 				json_object_set_new(args, ch == 'x' ? "next" :
-				    "reason", json_string(optarg));
+				    "reason", cmd_string(optarg));
 			break;
 		case 'f':
 			if (op != FU_OP_FOLLOWUP_DONE &&
@@ -171,7 +171,7 @@ followup_cmd(struct client *c, const struct cmd_entry *e, int argc,
 		case 'z':
 			if (when_arg == NULL && op != FU_OP_FOLLOWUP_DONE)
 				goto bad;
-			json_object_set_new(args, "tz", json_string(optarg));
+			json_object_set_new(args, "tz", cmd_string(optarg));
 			break;
 		default:
 			goto bad;
@@ -192,12 +192,12 @@ followup_cmd(struct client *c, const struct cmd_entry *e, int argc,
 			json_decref(args);
 			return cmd_usage_error(e, "--callback goes with --next");
 		}
-		json_object_set_new(args, "next_kind", json_string("callback"));
+		json_object_set_new(args, "next_kind", cmd_string("callback"));
 	}
 	json_object_set_new(args, "id", json_integer(id));
 	if (when_arg != NULL) {
 		when = cmd_join(argc - optind - 1, argv + optind + 1);
-		json_object_set_new(args, when_arg, json_string(when));
+		json_object_set_new(args, when_arg, cmd_string(when));
 		free(when);
 	}
 	rc = rpc_call(c, op, args, &r);

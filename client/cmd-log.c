@@ -41,26 +41,26 @@ cmd_log_exec(struct client *c, int argc, char **argv)
 		switch (ch) {
 		case 'o':
 			json_object_set_new(args, "outcome",
-			    json_string(optarg));
+			    cmd_string(optarg));
 			break;
 		case 'n':
-			json_object_set_new(args, "note", json_string(optarg));
+			json_object_set_new(args, "note", cmd_string(optarg));
 			break;
 		case 'a':
-			json_object_set_new(args, "at", json_string(optarg));
+			json_object_set_new(args, "at", cmd_string(optarg));
 			break;
 		case 'x':
-			json_object_set_new(args, "next", json_string(optarg));
+			json_object_set_new(args, "next", cmd_string(optarg));
 			break;
 		case 'c':
 			callback = 1;
 			break;
 		case 'r':
 			json_object_set_new(args, "reason",
-			    json_string(optarg));
+			    cmd_string(optarg));
 			break;
 		case 'z':
-			json_object_set_new(args, "tz", json_string(optarg));
+			json_object_set_new(args, "tz", cmd_string(optarg));
 			break;
 		case 'N':
 			no_next = 1;
@@ -94,9 +94,9 @@ cmd_log_exec(struct client *c, int argc, char **argv)
 		    "--next WHEN");
 	}
 	json_object_set_new(args, "contact", json_integer(id));
-	json_object_set_new(args, "kind", json_string(argv[optind + 1]));
+	json_object_set_new(args, "kind", cmd_string(argv[optind + 1]));
 	if (callback)
-		json_object_set_new(args, "next_kind", json_string("callback"));
+		json_object_set_new(args, "next_kind", cmd_string("callback"));
 	rc = rpc_call(c, FU_OP_INTERACTION_ADD, args, &r);
 	json_decref(args);
 	if (rc != 0)

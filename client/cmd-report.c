@@ -67,22 +67,24 @@ report_block(json_t *rep, const char *title)
 	    sizeof rate), report_num(cb, "reagreed"));
 	if (json_array_size(json_object_get(rep, "voicemails")) > 0) {
 		printf("  voicemails this week:\n");
-		json_array_foreach(json_object_get(rep, "voicemails"), i, v)
-			printf("    %5lld  %-28s %lld%s\n",
-			    report_num(v, "contact_id"),
-			    out_str(v, "contact_name", "?"),
-			    report_num(v, "this_week"),
+		json_array_foreach(json_object_get(rep, "voicemails"), i, v) {
+			printf("    %5lld  ", report_num(v, "contact_id"));
+			out_cell(stdout, out_str(v, "contact_name", "?"), 28,
+			    -1);
+			printf(" %lld%s\n", report_num(v, "this_week"),
 			    json_is_true(json_object_get(v, "over_limit")) ?
 			    "  OVER THE LIMIT" : "");
+		}
 	}
 	if (json_array_size(json_object_get(rep, "stale")) > 0) {
 		printf("  stale (nothing planned, no news for a while):\n");
 		json_array_foreach(json_object_get(rep, "stale"), i, v) {
 			out_time(out_parse_time(out_str(v, "last_activity_at",
 			    NULL)), when, sizeof when);
-			printf("    %5lld  %-28s %-12s last news %s\n",
-			    report_num(v, "id"), out_str(v, "name", "?"),
-			    out_str(v, "stage", "?"), when);
+			printf("    %5lld  ", report_num(v, "id"));
+			out_cell(stdout, out_str(v, "name", "?"), 28, -1);
+			printf(" %-12s last news %s\n", out_str(v, "stage",
+			    "?"), when);
 		}
 	}
 }
@@ -106,16 +108,16 @@ cmd_report_exec(struct client *c, int argc, char **argv)
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (ch) {
 		case 's':
-			json_object_set_new(args, "since", json_string(optarg));
+			json_object_set_new(args, "since", cmd_string(optarg));
 			break;
 		case 'r':
-			json_object_set_new(args, "owner", json_string(optarg));
+			json_object_set_new(args, "owner", cmd_string(optarg));
 			break;
 		case 'a':
-			json_object_set_new(args, "owner", json_string("*"));
+			json_object_set_new(args, "owner", cmd_string("*"));
 			break;
 		case 'z':
-			json_object_set_new(args, "tz", json_string(optarg));
+			json_object_set_new(args, "tz", cmd_string(optarg));
 			break;
 		default:
 			json_decref(args);

@@ -37,21 +37,21 @@ cmd_schedule_exec(struct client *c, int argc, char **argv)
 		switch (ch) {
 		case 'c':
 			json_object_set_new(args, "kind",
-			    json_string("callback"));
+			    cmd_string("callback"));
 			break;
 		case 'r':
 			json_object_set_new(args, "reason",
-			    json_string(optarg));
+			    cmd_string(optarg));
 			break;
 		case 'm':
 			json_object_set_new(args, "remind_before",
-			    json_string(optarg));
+			    cmd_string(optarg));
 			break;
 		case 'f':
 			json_object_set_new(args, "force", json_true());
 			break;
 		case 'z':
-			json_object_set_new(args, "tz", json_string(optarg));
+			json_object_set_new(args, "tz", cmd_string(optarg));
 			break;
 		default:
 			json_decref(args);
@@ -70,7 +70,7 @@ cmd_schedule_exec(struct client *c, int argc, char **argv)
 	}
 	when = cmd_join(argc - optind - 1, argv + optind + 1);
 	json_object_set_new(args, "contact", json_integer(id));
-	json_object_set_new(args, "due", json_string(when));
+	json_object_set_new(args, "due", cmd_string(when));
 	free(when);
 	rc = rpc_call(c, FU_OP_FOLLOWUP_ADD, args, &r);
 	json_decref(args);

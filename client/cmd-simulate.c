@@ -48,14 +48,14 @@ simulate_table(json_t *events, int owners)
 		simulate_when(ev, when, sizeof when);
 		if ((len = (int)strlen(when)) > ww)
 			ww = len;
-		len = (int)strlen(out_str(fu, "contact_name", "-"));
+		len = out_width(out_str(fu, "contact_name", "-"));
 		if (len > wn)
 			wn = len > SIMULATE_NAME_MAX ? SIMULATE_NAME_MAX : len;
 		len = snprintf(id, sizeof id, "#%lld", (long long)
 		    json_integer_value(json_object_get(fu, "id")));
 		if (len > wi)
 			wi = len;
-		len = (int)strlen(out_str(ev, "owner", ""));
+		len = out_width(out_str(ev, "owner", ""));
 		if (len > wo)
 			wo = len;
 	}
@@ -75,10 +75,15 @@ simulate_table(json_t *events, int owners)
 			name = "-";
 		}
 		printf("%-*s  %-8s  ", ww, when, out_str(ev, "kind", "?"));
-		if (owners)
-			printf("%-*s  ", wo, out_str(ev, "owner", ""));
-		printf("%-*s  %-*.*s  %s\n", wi, id, wn, wn, name,
-		    out_str(ev, "why", ""));
+		if (owners) {
+			out_cell(stdout, out_str(ev, "owner", ""), wo, -1);
+			printf("  ");
+		}
+		printf("%-*s  ", wi, id);
+		out_cell(stdout, name, wn, wn);
+		printf("  ");
+		out_cell(stdout, out_str(ev, "why", ""), 0, -1);
+		printf("\n");
 	}
 }
 
@@ -101,10 +106,10 @@ cmd_simulate_exec(struct client *c, int argc, char **argv)
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'f':
-			json_object_set_new(args, "from", json_string(optarg));
+			json_object_set_new(args, "from", cmd_string(optarg));
 			break;
 		case 't':
-			json_object_set_new(args, "to", json_string(optarg));
+			json_object_set_new(args, "to", cmd_string(optarg));
 			break;
 		case 'o':
 		case 'T':
@@ -116,7 +121,7 @@ cmd_simulate_exec(struct client *c, int argc, char **argv)
 			owners = ch == 'T';
 			break;
 		case 'z':
-			json_object_set_new(args, "tz", json_string(optarg));
+			json_object_set_new(args, "tz", cmd_string(optarg));
 			break;
 		default:
 			json_decref(args);

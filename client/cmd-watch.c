@@ -36,12 +36,18 @@ watch_print(json_t *ev)
 		due = out_parse_time(out_str(f, "due_at", NULL));
 		out_time(due, when, sizeof when);
 		out_relative(due, t, rel, sizeof rel);
-		printf("%s %-8s %s %lld with %s, %s (%s)%s%s%s\n", now, up,
-		    out_str(f, "kind", "?"), (long long)json_integer_value(
-		    json_object_get(f, "id")), out_str(f, "contact_name", "?"),
-		    when, rel, json_is_string(json_object_get(f, "reason")) ?
-		    ": " : "", out_str(f, "reason", ""),
-		    json_is_true(json_object_get(n, "late")) ? " [late]" : "");
+		/* One notice, one line, whatever its name and reason hold. */
+		printf("%s %-8s %s %lld with ", now, up, out_str(f, "kind",
+		    "?"), (long long)json_integer_value(json_object_get(f,
+		    "id")));
+		out_cell(stdout, out_str(f, "contact_name", "?"), 0, -1);
+		printf(", %s (%s)", when, rel);
+		if (json_is_string(json_object_get(f, "reason"))) {
+			printf(": ");
+			out_cell(stdout, out_str(f, "reason", ""), 0, -1);
+		}
+		printf("%s\n", json_is_true(json_object_get(n, "late")) ?
+		    " [late]" : "");
 	} else if (strcmp(kind, "digest") == 0)
 		printf("%s DIGEST   %s: %zu overdue, %zu today, %zu stale\n",
 		    now, out_str(n, "date", "?"),

@@ -8,7 +8,11 @@
 
 #include <config.h>
 
+#include <errno.h>
 #include <getopt.h>
+#include <iconv.h>
+#include <langinfo.h>
+#include <locale.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,8 +60,151 @@ usage(FILE *f)
 	    "$FOLLOWUP_SOCKET, your user socket,\nthen the system socket.  "
 	    "--as USER acts for that rep (root and the admin\ngroup only), "
 	    "exactly as the rep would: with the rep's records and\npowers, "
-	    "none of an admin's.  Exit status: 0 ok, 1 the daemon refused,\n"
-	    "2 usage, 3 no daemon.\n");
+	    "none of an admin's.  Arguments are read in your locale's\n"
+	    "character set and sent as UTF-8.  Exit status: 0 ok, 1 the daemon\n"
+	    "refused, 2 usage, 3 no daemon.\n");
+}
+
+/* Arguments converted to UTF-8, and the bytes they were typed as. */
+static char	**cmd_typed;
+static char	**cmd_converted;
+static int	  cmd_nconverted;
+
+/* s from the character set cd reads to UTF-8, or NULL. Caller frees. */
+static char *
+cmd_convert(iconv_t cd, const char *s)
+{
+	size_t	 inlen = strlen(s), outlen = inlen * 4 + 1, left = outlen;
+	char	*in = (char *)s, *out, *p;
+
+	if ((out = p = malloc(outlen)) == NULL) {
+		fprintf(stderr, "followup: out of memory\n");
+		exit(EXIT_USAGE);
+	}
+	iconv(cd, NULL, NULL, NULL, NULL);
+	if (iconv(cd, &in, &inlen, &p, &left) == (size_t)-1 ||
+	    iconv(cd, NULL, NULL, &p, &left) == (size_t)-1 || left == 0) {
+		free(out);
+		return NULL;
+	}
+	*p = '\0';
+	return out;
+}
+
+/* Print s quoted, each byte that is not UTF-8 as \xNN. */
+static void
+cmd_quote_bytes(FILE *f, const char *s)
+{
+	uint32_t	c;
+	size_t		n;
+
+	fputc('"', f);
+	for (; *s != '\0'; s += n) {
+		if ((n = out_utf8_next(s, &c)) == 0) {
+			fprintf(f, "\\x%02x", (unsigned char)*s);
+			n = 1;
+		} else
+			fwrite(s, 1, n, f);
+	}
+	fputc('"', f);
+}
+
+/*
+ * Make every argument UTF-8, which is all the protocol carries: typed in
+ * a locale of another character set (ISO-8859-1, say), it is converted
+ * from that; an argument that still is not UTF-8 is refused, naming it,
+ * since sending it would lose it (Jansson takes no string that is not
+ * UTF-8).  The C locale's ASCII is read as UTF-8, as terminals send it.
+ * Return 0, or -1 after saying why.
+ */
+static int
+cmd_args_utf8(int argc, char **argv)
+{
+	const char	*cs = nl_langinfo(CODESET), *p;
+	iconv_t		 cd = (iconv_t)-1;
+	char		*conv;
+	int		 i, rc = 0, tried;
+
+	tried = strcmp(cs, "UTF-8") == 0 || strcmp(cs, "ANSI_X3.4-1968") == 0;
+	cmd_typed = calloc(argc, sizeof *cmd_typed);
+	cmd_converted = calloc(argc, sizeof *cmd_converted);
+	if (cmd_typed == NULL || cmd_converted == NULL) {
+		fprintf(stderr, "followup: out of memory\n");
+		exit(EXIT_USAGE);
+	}
+	for (i = 1; i < argc; i++) {
+		for (p = argv[i]; *p != '\0' && (unsigned char)*p < 0x80; p++)
+			;
+		if (*p == '\0')
+			continue;	/* ASCII reads the same in any */
+		if (!tried) {
+			tried = 1;
+			if ((cd = iconv_open("UTF-8", cs)) == (iconv_t)-1)
+				fprintf(stderr, "followup: cannot convert from "
+				    "%s, your locale's character set: %s\n",
+				    cs, strerror(errno));
+		}
+		if (cd != (iconv_t)-1 && (conv = cmd_convert(cd, argv[i])) !=
+		    NULL) {
+			cmd_typed[cmd_nconverted] = argv[i];
+			cmd_converted[cmd_nconverted++] = conv;
+			argv[i] = conv;
+		}
+		if (out_utf8_valid(argv[i]))
+			continue;
+		fprintf(stderr, "followup: argument %d, ", i);
+		cmd_quote_bytes(stderr, argv[i]);
+		if (cd != (iconv_t)-1)
+			fprintf(stderr, ", is not text in %s, your locale's "
+			    "character set", cs);
+		else
+			fprintf(stderr, ", is not UTF-8 text");
+		fprintf(stderr, "; set LC_ALL or LANG to a locale of the "
+		    "character set your terminal sends\n");
+		rc = -1;
+	}
+	if (cd != (iconv_t)-1)
+		iconv_close(cd);
+	return rc;
+}
+
+/*
+ * The bytes an argument was typed as, for a local file's name: the file
+ * system holds names as the locale wrote them, not as UTF-8.  arg may be
+ * an option's value inside its argument ("--socket=PATH", "-oFILE"),
+ * after an ASCII prefix that both spellings share.  Borrowed.
+ */
+const char *
+cmd_path_arg(const char *arg)
+{
+	uintptr_t	a = (uintptr_t)arg, start;
+	int		i;
+
+	for (i = 0; i < cmd_nconverted; i++) {
+		start = (uintptr_t)cmd_converted[i];
+		if (a >= start && a <= start + strlen(cmd_converted[i]))
+			return cmd_typed[i] + (a - start);
+	}
+	return arg;
+}
+
+/*
+ * json_string() for the command line, which never sends less than the
+ * user typed: text that is not UTF-8 (Jansson refuses it, and the field
+ * would silently drop) ends the command with an error.
+ */
+json_t *
+cmd_string(const char *s)
+{
+	json_t	*v;
+
+	if ((v = json_string(s)) == NULL) {
+		fprintf(stderr, "followup: ");
+		cmd_quote_bytes(stderr, s);
+		fprintf(stderr, " is not UTF-8 text\n");
+		exit(EXIT_USAGE);
+	}
+	return v;
 }
 
 /* Say what is wrong with the command line and how to use it. */
@@ -117,7 +264,7 @@ cmd_owner_opt(const struct cmd_entry *e, json_t *args, int all,
 {
 	if (json_object_get(args, "owner") != NULL)
 		return cmd_usage_error(e, "give --owner or --all once");
-	json_object_set_new(args, "owner", json_string(all ? "*" : user));
+	json_object_set_new(args, "owner", cmd_string(all ? "*" : user));
 	return 0;
 }
 
@@ -160,11 +307,21 @@ main(int argc, char **argv)
 
 	memset(&c, 0, sizeof c);
 	c.fd = -1;
+	/*
+	 * The locale says which character set arguments are typed in.  The
+	 * rest of the client reads UTF-8 byte by byte, as in the C locale,
+	 * whatever that set is (tolower() in ISO-8859-1 would break it).
+	 */
+	setlocale(LC_CTYPE, "");
+	rc = cmd_args_utf8(argc, argv);
+	setlocale(LC_CTYPE, "C");
+	if (rc != 0)
+		return EXIT_USAGE;
 	/* "+": options after the command belong to the command. */
 	while ((ch = getopt_long(argc, argv, "+hs:j", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 's':
-			c.socket_opt = optarg;
+			c.socket_opt = cmd_path_arg(optarg);
 			break;
 		case 'j':
 			c.json = 1;

@@ -5,17 +5,202 @@
  * What the client prints: times in the reader's zone ("Tue 24 Nov 10:00",
  * "in 2 h", "overdue 3 d"), and a contact's time twice when their zone
  * differs ("Tue 24 Nov 10:00 (16:00 yours)"), aligned lists, and --json
- * passthrough.
+ * passthrough.  Text from the daemon goes into tables as one line, padded
+ * and cut by the columns it takes on a terminal, not by its bytes.
  */
 
 #include <config.h>
 
+#include <locale.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <wchar.h>
 
 #include "client.h"
+
+/*
+ * Decode the UTF-8 character at s into *c; return its length in bytes, or
+ * 0 when s does not start with one (a stray byte, an overlong form, a
+ * surrogate).
+ */
+size_t
+out_utf8_next(const char *s, uint32_t *c)
+{
+	const unsigned char	*p = (const unsigned char *)s;
+	size_t			 n, i;
+
+	if (p[0] < 0x80) {
+		*c = p[0];
+		return 1;
+	}
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		n = 2;
+	else if (p[0] >= 0xe0 && p[0] <= 0xef)
+		n = 3;
+	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+		n = 4;
+	else
+		return 0;
+	*c = p[0] & (0x7f >> n);
+	for (i = 1; i < n; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		*c = (*c << 6) | (p[i] & 0x3f);
+	}
+	if ((n == 3 && (*c < 0x800 || (*c >= 0xd800 && *c <= 0xdfff))) ||
+	    (n == 4 && (*c < 0x10000 || *c > 0x10ffff)))
+		return 0;
+	return n;
+}
+
+/* Is s well-formed UTF-8? */
+int
+out_utf8_valid(const char *s)
+{
+	uint32_t	c;
+	size_t		n;
+
+	for (; *s != '\0'; s += n) {
+		if ((n = out_utf8_next(s, &c)) == 0)
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * Columns character c takes on a terminal.  Text from the daemon is UTF-8
+ * whatever the reader's locale, so wcwidth() is asked in a UTF-8 one;
+ * without any, each character counts one column.
+ */
+static int
+out_char_width(uint32_t c)
+{
+	static locale_t	 utf8;
+	static int	 tried;
+	locale_t	 old;
+	int		 w;
+
+	if (c < 0x7f)
+		return 1;
+	if (!tried) {
+		tried = 1;
+		if ((utf8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", 0)) == 0)
+			utf8 = newlocale(LC_CTYPE_MASK, "en_US.UTF-8", 0);
+	}
+	if (utf8 == 0)
+		return 1;
+	old = uselocale(utf8);
+	w = wcwidth((wchar_t)c);
+	uselocale(old);
+	/* Unassigned to this libc: most terminals show something. */
+	return w < 0 ? 1 : w;
+}
+
+/*
+ * What a table shows in place of character c, or NULL for c itself, with
+ * its columns in *w: a line break becomes " \u23ce " (the return symbol),
+ * a tab a space, and a control character or a mark that would reorder or
+ * hide the columns after it U+FFFD, so one cell stays one line of its
+ * own width.
+ */
+static const char *
+out_cell_subst(uint32_t c, int *w)
+{
+	if (c == '\n' || c == '\r' || c == 0x85 || c == 0x2028 ||
+	    c == 0x2029) {
+		*w = 3;
+		return " \u23ce ";
+	}
+	*w = 1;
+	if (c == '\t')
+		return " ";
+	if (c < 0x20 || (c >= 0x7f && c <= 0x9f) ||
+	    (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069) ||
+	    c == 0x200b || c == 0x2060 || c == 0xfeff)
+		return "\ufffd";
+	return NULL;
+}
+
+/*
+ * Print the len bytes at s (if f is not NULL) as one line of at most max
+ * columns, no limit if max < 0; a character that would cross max is left
+ * out whole.  Return the columns it takes, if count (else the
+ * characters).
+ */
+static int
+out_cell_text(FILE *f, const char *s, size_t len, int max, int count)
+{
+	const char	*sub, *end = s + len;
+	uint32_t	 c;
+	size_t		 n;
+	int		 cols = 0, w;
+
+	for (; s < end; s += n) {
+		if ((n = out_utf8_next(s, &c)) == 0) {
+			/* Not UTF-8 (the daemon never sends it): one mark. */
+			n = 1;
+			sub = "\ufffd";
+			w = 1;
+		} else if ((sub = out_cell_subst(c, &w)) == NULL)
+			w = count ? out_char_width(c) : 1;
+		if (max >= 0 && cols + w > max)
+			break;
+		if (f != NULL && sub != NULL)
+			fputs(sub, f);
+		else if (f != NULL)
+			fwrite(s, 1, n, f);
+		cols += w;
+	}
+	return cols;
+}
+
+/* Columns s takes as one table cell. */
+int
+out_width(const char *s)
+{
+	return s != NULL ? out_cell_text(NULL, s, strlen(s), -1, 1) : 0;
+}
+
+/*
+ * Print s as one table cell: one line, cut to max columns (no limit if
+ * max < 0), then spaces up to width columns.
+ */
+void
+out_cell(FILE *f, const char *s, int width, int max)
+{
+	int	cols = 0;
+
+	/* Text at the end of a line needs no counting. */
+	if (s != NULL)
+		cols = out_cell_text(f, s, strlen(s), max, width > 0 ||
+		    max >= 0);
+	for (; cols < width; cols++)
+		fputc(' ', f);
+}
+
+/*
+ * Print multi-line text (a note) keeping its line breaks, each following
+ * line indented by indent columns; anything else a cell would not show
+ * is shown as in a cell.
+ */
+void
+out_block(FILE *f, const char *s, int indent)
+{
+	size_t	n;
+
+	while (s != NULL && *s != '\0') {
+		n = strcspn(s, "\r\n");
+		out_cell_text(f, s, n, -1, 0);
+		s += n;
+		if (*s == '\0')
+			break;
+		s += s[0] == '\r' && s[1] == '\n' ? 2 : 1;
+		fprintf(f, "\n%*s", indent, "");
+	}
+}
 
 /* A string member, or def when absent or null. Borrowed. */
 const char *
@@ -228,13 +413,19 @@ out_followup_line(FILE *f, json_t *fu, time_t now)
 		snprintf(second, sizeof second, "(%s yours) ", yours);
 	fprintf(f, "%5lld  ", (long long)json_integer_value(json_object_get(fu,
 	    "id")));
-	if (out_owners)
-		fprintf(f, "%-12s  ", out_str(fu, "owner", "?"));
-	fprintf(f, "%-16s  %-*s%-14s %-9s %s%s%s\n", when,
-	    out_dual || dual ? 20 : 0, second, rel,
-	    strcmp(out_str(fu, "kind", ""), "callback") == 0 ?
-	    "CALLBACK" : "follow-up", out_str(fu, "contact_name", "?"),
-	    *reason != '\0' ? ": " : "", reason);
+	if (out_owners) {
+		out_cell(f, out_str(fu, "owner", "?"), 12, -1);
+		fputs("  ", f);
+	}
+	fprintf(f, "%-16s  %-*s%-14s %-9s ", when, out_dual || dual ? 20 : 0,
+	    second, rel, strcmp(out_str(fu, "kind", ""), "callback") == 0 ?
+	    "CALLBACK" : "follow-up");
+	out_cell(f, out_str(fu, "contact_name", "?"), 0, -1);
+	if (*reason != '\0') {
+		fputs(": ", f);
+		out_cell(f, reason, 0, -1);
+	}
+	fputc('\n', f);
 }
 
 /* A follow-up in full. */
@@ -254,26 +445,34 @@ out_followup_detail(FILE *f, json_t *fu, time_t now)
 		strncat(when, " yours", sizeof when - strlen(when) - 1);
 	}
 	out_relative(due, now, rel, sizeof rel);
-	fprintf(f, "%s %lld with %s (contact %lld)\n",
+	fprintf(f, "%s %lld with ",
 	    strcmp(out_str(fu, "kind", ""), "callback") == 0 ? "Callback" :
 	    "Follow-up", (long long)json_integer_value(json_object_get(fu,
-	    "id")), out_str(fu, "contact_name", "?"),
+	    "id")));
+	out_cell(f, out_str(fu, "contact_name", "?"), 0, -1);
+	fprintf(f, " (contact %lld)\n",
 	    (long long)json_integer_value(json_object_get(fu, "contact_id")));
 	fprintf(f, "  Status:   %s\n", out_str(fu, "status", "?"));
 	if (strcmp(out_str(fu, "status", ""), "pending") == 0)
 		fprintf(f, "  Due:      %s (%s)\n", when, rel);
 	else
 		fprintf(f, "  Due:      %s\n", when);
-	if (json_is_string(json_object_get(fu, "reason")))
-		fprintf(f, "  Reason:   %s\n", out_str(fu, "reason", ""));
+	if (json_is_string(json_object_get(fu, "reason"))) {
+		fputs("  Reason:   ", f);
+		out_block(f, out_str(fu, "reason", ""), 12);
+		fputc('\n', f);
+	}
 	out_time(out_parse_time(out_str(fu, "remind_at", NULL)), when,
 	    sizeof when);
 	fprintf(f, "  Reminder: %s\n", when);
 	if (json_integer_value(json_object_get(fu, "snoozes")) > 0)
 		fprintf(f, "  Snoozed:  %lld times\n", (long long)
 		    json_integer_value(json_object_get(fu, "snoozes")));
-	if (json_is_string(json_object_get(fu, "note")))
-		fprintf(f, "  Note:     %s\n", out_str(fu, "note", ""));
+	if (json_is_string(json_object_get(fu, "note"))) {
+		fputs("  Note:     ", f);
+		out_block(f, out_str(fu, "note", ""), 12);
+		fputc('\n', f);
+	}
 }
 
 /* A contact's fields, one per line. */
@@ -287,13 +486,16 @@ out_contact_detail(FILE *f, json_t *c)
 	};
 	size_t	i;
 
-	fprintf(f, "%s (contact %lld)%s\n", out_str(c, "name", "?"),
+	out_cell(f, out_str(c, "name", "?"), 0, -1);
+	fprintf(f, " (contact %lld)%s\n",
 	    (long long)json_integer_value(json_object_get(c, "id")),
 	    json_is_true(json_object_get(c, "archived")) ? " [archived]" : "");
 	for (i = 0; i < sizeof fields / sizeof fields[0]; i++) {
-		if (json_is_string(json_object_get(c, fields[i][0])))
-			fprintf(f, "  %-10s %s\n", fields[i][1],
-			    out_str(c, fields[i][0], ""));
+		if (!json_is_string(json_object_get(c, fields[i][0])))
+			continue;
+		fprintf(f, "  %-10s ", fields[i][1]);
+		out_block(f, out_str(c, fields[i][0], ""), 13);
+		fputc('\n', f);
 	}
 }
 
@@ -305,8 +507,11 @@ out_interaction_line(FILE *f, json_t *in)
 	const char	*note = out_str(in, "note", "");
 
 	out_time(out_parse_time(out_str(in, "at", NULL)), when, sizeof when);
-	fprintf(f, "  %-16s  %-9s %-14s %s\n", when, out_str(in, "kind", ""),
-	    out_str(in, "outcome", ""), note);
+	fprintf(f, "  %-16s  %-9s ", when, out_str(in, "kind", ""));
+	out_cell(f, out_str(in, "outcome", ""), 14, -1);
+	fputc(' ', f);
+	out_cell(f, note, 0, -1);
+	fputc('\n', f);
 }
 
 /* Contacts as an aligned table. */
@@ -318,12 +523,12 @@ out_contact_table(FILE *f, json_t *contacts, int owners)
 	int	 wn = 4, wc = 7, wo = 5;
 
 	json_array_foreach(contacts, i, c) {
-		if ((int)strlen(out_str(c, "name", "")) > wn)
-			wn = (int)strlen(out_str(c, "name", ""));
-		if ((int)strlen(out_str(c, "company", "")) > wc)
-			wc = (int)strlen(out_str(c, "company", ""));
-		if ((int)strlen(out_str(c, "owner", "")) > wo)
-			wo = (int)strlen(out_str(c, "owner", ""));
+		if (out_width(out_str(c, "name", "")) > wn)
+			wn = out_width(out_str(c, "name", ""));
+		if (out_width(out_str(c, "company", "")) > wc)
+			wc = out_width(out_str(c, "company", ""));
+		if (out_width(out_str(c, "owner", "")) > wo)
+			wo = out_width(out_str(c, "owner", ""));
 	}
 	if (wo > 16)
 		wo = 16;
@@ -339,12 +544,18 @@ out_contact_table(FILE *f, json_t *contacts, int owners)
 	json_array_foreach(contacts, i, c) {
 		fprintf(f, "%5lld  ",
 		    (long long)json_integer_value(json_object_get(c, "id")));
-		if (owners)
-			fprintf(f, "%-*.*s  ", wo, wo, out_str(c, "owner", ""));
-		fprintf(f, "%-*.*s  %-*.*s  %-12s %s\n",
-		    wn, wn, out_str(c, "name", ""), wc, wc,
-		    out_str(c, "company", ""), out_str(c, "stage", ""),
-		    out_str(c, "phone", ""));
+		if (owners) {
+			out_cell(f, out_str(c, "owner", ""), wo, wo);
+			fputs("  ", f);
+		}
+		out_cell(f, out_str(c, "name", ""), wn, wn);
+		fputs("  ", f);
+		out_cell(f, out_str(c, "company", ""), wc, wc);
+		fputs("  ", f);
+		out_cell(f, out_str(c, "stage", ""), 12, -1);
+		fputc(' ', f);
+		out_cell(f, out_str(c, "phone", ""), 0, -1);
+		fputc('\n', f);
 	}
 }
 
@@ -394,10 +605,12 @@ out_promise_line(FILE *f, json_t *p, const char *zone)
 			continue;
 		out_time_dual(zone, out_parse_time(out_str(e,
 		    "previous_due_at", NULL)), prev, sizeof prev);
-		fprintf(f, " (re-agreed from %s%s%s%s)", prev,
+		fprintf(f, " (re-agreed from %s%s%s", prev,
 		    json_is_true(json_object_get(e, "was_missed")) ?
 		    ", missed" : "", json_is_string(json_object_get(e,
-		    "note")) ? ": " : "", out_str(e, "note", ""));
+		    "note")) ? ": " : "");
+		out_cell(f, out_str(e, "note", ""), 0, -1);
+		fputc(')', f);
 	}
 	fputc('\n', f);
 }

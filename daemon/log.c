@@ -102,6 +102,62 @@ log_write_plain(int pri, const char *full)
 	}
 }
 
+/*
+ * msg with what a terminal or a log viewer would act on or hide written
+ * out instead: controls as \n, \t or \xNN, C1 controls, line and
+ * paragraph separators and bidirectional overrides as \uXXXX, bytes that
+ * are not UTF-8 as \xNN.  Messages quote names and hook output, which
+ * must not fake log lines or reorder them.  Takes msg; caller frees.
+ */
+static char *
+log_escape(char *msg)
+{
+	const unsigned char	*p;
+	char			*out, *q;
+	unsigned int		 c;
+	size_t			 n, i;
+
+	for (p = (const unsigned char *)msg; *p != '\0'; p++) {
+		if (*p < 0x20 || *p >= 0x7f)
+			break;
+	}
+	if (*p == '\0')
+		return msg;	/* plain ASCII, the usual case */
+	out = q = xmalloc(strlen(msg) * 6 + 1);
+	for (p = (const unsigned char *)msg; *p != '\0'; p += n) {
+		n = 1;
+		c = *p;
+		if (c >= 0xc2 && c <= 0xf4) {
+			n = c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
+			c &= n == 2 ? 0x1f : n == 3 ? 0x0f : 0x07;
+			for (i = 1; i < n; i++) {
+				if ((p[i] & 0xc0) != 0x80) {
+					n = 1;
+					c = *p;
+					break;
+				}
+				c = (c << 6) | (p[i] & 0x3f);
+			}
+		}
+		if (c == '\n' || c == '\t' || c == '\r') {
+			*q++ = '\\';
+			*q++ = c == '\n' ? 'n' : c == '\t' ? 't' : 'r';
+		} else if (c < 0x20 || c == 0x7f || (n == 1 && c >= 0x80))
+			q += sprintf(q, "\\x%02x", c);
+		else if ((c >= 0x80 && c <= 0x9f) || c == 0x2028 ||
+		    c == 0x2029 || (c >= 0x202a && c <= 0x202e) ||
+		    (c >= 0x2066 && c <= 0x2069))
+			q += sprintf(q, "\\u%04x", c);
+		else {
+			memcpy(q, p, n);
+			q += n;
+		}
+	}
+	*q = '\0';
+	free(msg);
+	return out;
+}
+
 static void
 log_vwrite(int pri, const char *fmt, va_list ap, int with_errno, int saved)
 {
@@ -110,6 +166,7 @@ log_vwrite(int pri, const char *fmt, va_list ap, int with_errno, int saved)
 	if (pri == LOG_DEBUG && !log_verbose)
 		return;
 	xvasprintf(&msg, fmt, ap);
+	msg = log_escape(msg);
 	if (with_errno)
 		xasprintf(&full, "%s: %s", msg, strerror(saved));
 	else
@@ -201,6 +258,7 @@ log_event(int pri, const char *kind, int64_t followup_id, int64_t contact_id,
 	va_start(ap, fmt);
 	xvasprintf(&msg, fmt, ap);
 	va_end(ap);
+	msg = log_escape(msg);
 	if (log_target != LOG_TO_JOURNAL) {
 		log_write_plain(pri, msg);
 		free(msg);

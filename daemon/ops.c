@@ -13,6 +13,7 @@
 
 #include <ctype.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -307,11 +308,81 @@ ops_bool(json_t *args, const char *name)
 	return json_is_true(json_object_get(args, name));
 }
 
+/* Decode the UTF-8 character at p into *c; return its length in bytes. */
+static size_t
+ops_utf8_next(const unsigned char *p, uint32_t *c)
+{
+	size_t	n, i;
+
+	if (p[0] < 0x80) {
+		*c = p[0];
+		return 1;
+	}
+	if (p[0] >= 0xc2 && p[0] <= 0xdf) {
+		*c = p[0] & 0x1f;
+		n = 2;
+	} else if (p[0] >= 0xe0 && p[0] <= 0xef) {
+		*c = p[0] & 0x0f;
+		n = 3;
+	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
+		*c = p[0] & 0x07;
+		n = 4;
+	} else {
+		*c = 0xfffd;
+		return 1;
+	}
+	for (i = 1; i < n; i++) {
+		if ((p[i] & 0xc0) != 0x80) {
+			*c = 0xfffd;
+			return 1;
+		}
+		*c = (*c << 6) | (p[i] & 0x3f);
+	}
+	return n;
+}
+
+/* Is c a line break, in any of the ways text arrives with one? */
+static int
+ops_line_break(uint32_t c)
+{
+	return c == '\n' || c == '\r' || c == 0x85 || c == 0x2028 ||
+	    c == 0x2029;
+}
+
+/*
+ * What makes character c unfit for a text field, as words for the error
+ * ("a tab"), or NULL when it may stay.  Besides controls, the marks that
+ * reorder or hide the text after them (so a name could disguise the
+ * columns that follow it) and the zero-width spaces that make two names
+ * look alike are refused; joiners, which some scripts and emoji need,
+ * stay.
+ */
+static const char *
+ops_text_char_bad(uint32_t c)
+{
+	if (c == '\t')
+		return "a tab";
+	if (ops_line_break(c))
+		return "a line break";
+	if (c < 0x20 || (c >= 0x7f && c <= 0x9f))
+		return "a control character";
+	if ((c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069))
+		return "a bidirectional control";
+	if (c == 0x200b || c == 0x2060 || c == 0xfeff)
+		return "an invisible space";
+	return NULL;
+}
+
 /*
  * Read an optional text argument: *given says whether it was sent, *out
- * is a copy (NULL for null or "", which clear a field).  Text over max
- * bytes, or with control characters (line breaks too, unless multiline),
- * is a bad_request.  Return 0 or -1.  Caller frees *out.
+ * is a copy (NULL for null or "", which clear a field).  This is the one
+ * check of what text may be stored, for every op and import.  One-line
+ * text (multiline 0: a name, a company, a phone number) refuses line
+ * breaks, tabs, controls and invisible formatting characters; multi-line
+ * text (notes, reasons) keeps its line breaks, stored as LF whether sent
+ * as CR LF, CR, U+0085, U+2028 or U+2029, and tabs, and refuses the rest.
+ * A refusal, or text over max bytes, is a bad_request naming the argument
+ * and the character.  Return 0 or -1.  Caller frees *out.
  */
 int
 ops_text_arg(struct op_ctx *ctx, json_t *args, const char *name, size_t max,
@@ -319,8 +390,10 @@ ops_text_arg(struct op_ctx *ctx, json_t *args, const char *name, size_t max,
 {
 	json_t			*v = json_object_get(args, name);
 	const unsigned char	*p;
-	const char		*s;
-	size_t			 len;
+	const char		*s, *why;
+	char			*copy, *q;
+	size_t			 len, n;
+	uint32_t		 c;
 
 	*out = NULL;
 	if (given != NULL)
@@ -336,15 +409,34 @@ ops_text_arg(struct op_ctx *ctx, json_t *args, const char *name, size_t max,
 	if (strlen(s) != len)
 		return reply_error(ctx, FU_ERR_BAD_REQUEST,
 		    "\"%s\" holds a NUL character", name);
-	for (p = (const unsigned char *)s; *p != '\0'; p++) {
-		if (*p == 0x7f || (*p < 0x20 && *p != '\t' &&
-		    !(multiline && (*p == '\n' || *p == '\r'))))
-			return reply_error(ctx, FU_ERR_BAD_REQUEST,
-			    "\"%s\" holds a control character%s", name,
-			    multiline ? "" : " (line breaks are not allowed "
-			    "here)");
+	copy = q = xmalloc(len + 1);
+	for (p = (const unsigned char *)s; *p != '\0'; p += n) {
+		n = ops_utf8_next(p, &c);
+		if ((why = ops_text_char_bad(c)) == NULL) {
+			memcpy(q, p, n);
+			q += n;
+			continue;
+		}
+		if (multiline && c == '\t') {
+			*q++ = '\t';
+			continue;
+		}
+		if (multiline && ops_line_break(c)) {
+			if (c == '\r' && p[1] == '\n')
+				n++;
+			*q++ = '\n';
+			continue;
+		}
+		free(copy);
+		return reply_error(ctx, FU_ERR_BAD_REQUEST,
+		    "\"%s\" holds %s (U+%04X)%s", name, why, (unsigned)c,
+		    c == '\t' || ops_line_break(c) ? "; it must be one line" :
+		    "");
 	}
+	*q = '\0';
 	/* Surrounding blanks are never meant. */
+	s = copy;
+	len = (size_t)(q - copy);
 	while (len > 0 && isspace((unsigned char)s[0])) {
 		s++;
 		len--;
@@ -353,6 +445,7 @@ ops_text_arg(struct op_ctx *ctx, json_t *args, const char *name, size_t max,
 		len--;
 	if (len > 0)
 		*out = xstrndup(s, len);
+	free(copy);
 	return 0;
 }
 

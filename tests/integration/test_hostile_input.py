@@ -131,3 +131,75 @@ def test_error_ids_are_echoed_whatever_their_type(conn):
         conn.send(json.dumps({"id": rid, "op": "nope"}).encode() + b"\n")
         r = conn.reply()
         assert r["id"] == rid and r["error"]["code"] == "unknown_op"
+
+
+# Characters a terminal or log viewer acts on or hides: C0 and C1
+# controls (U+0085 is a line break too), the line and paragraph
+# separators, a tab, bidirectional overrides and zero-width spaces.
+INVISIBLE = ["\u0085", "\u2028", "\u2029", "\t", "\x9b", "\x7f", "\u202e",
+             "\u2066", "\u200b", "\ufeff", "\r"]
+
+
+@pytest.mark.parametrize("field", ["name", "company", "phone", "email"])
+@pytest.mark.parametrize("ch", INVISIBLE)
+def test_invisible_characters_in_one_line_fields_are_refused(conn, field,
+                                                             ch):
+    args = {"name": "Valid", "company": "Acme", "phone": "+49 30 1234",
+            "email": "v@example.com"}
+    args[field] = args[field][:2] + ch + args[field][2:]
+    e = conn.error("contact.add", **args)
+    assert e["code"] == "bad_request", e
+    assert '"%s"' % field in e["message"], e
+    assert "U+%04X" % ord(ch) in e["message"], e
+    assert conn.call("contact.list")["contacts"] == []
+    usable(conn)
+
+
+def test_invisible_characters_are_refused_on_update_and_import(conn):
+    c = conn.call("contact.add", name="Günter Öztürk")["contact"]
+    e = conn.error("contact.update", id=c["id"], name="Günter\u2028Öztürk")
+    assert e["code"] == "bad_request" and "U+2028" in e["message"]
+    e = conn.error("interaction.add", contact=c["id"], kind="call",
+                   outcome="no\tanswer")
+    assert e["code"] == "bad_request" and "U+0009" in e["message"]
+    r = conn.call("contact.import", contacts=[
+        {"line": 2, "name": "Wen\u0085Öztürk"},
+        {"line": 3, "name": "Ok", "company": "A\u202eB"}])
+    assert r["counts"]["skipped"] == 2 and r["counts"]["added"] == 0
+    assert "U+0085" in r["results"][0]["reason"]
+    assert "U+202E" in r["results"][1]["reason"]
+    names = [x["name"] for x in conn.call("contact.list")["contacts"]]
+    assert names == ["Günter Öztürk"]
+
+
+def test_multi_line_text_keeps_line_breaks_but_no_other_controls(conn):
+    cid = conn.call("contact.add", name="Notes",
+                    notes="one\r\ntwo\rthree\u2028four\u0085five\tsix"
+                    )["contact"]["id"]
+    assert conn.call("contact.get", id=cid)["contact"]["notes"] == \
+        "one\ntwo\nthree\nfour\nfive\tsix"
+    fu = conn.call("followup.add", contact=cid, due="2030-01-08 10:00",
+                   reason="quote\nthen prices")["followup"]
+    assert fu["reason"] == "quote\nthen prices"
+    for ch in ["\x1b", "\x9b", "\u202e", "\u200b"]:
+        e = conn.error("followup.add", contact=cid, due="2030-01-08 10:00",
+                       reason="a" + ch + "b")
+        assert e["code"] == "bad_request"
+        assert '"reason"' in e["message"]
+        assert "U+%04X" % ord(ch) in e["message"]
+    assert len(conn.call("followup.list")["followups"]) == 1
+
+
+def test_the_log_never_shows_control_characters_raw(daemon, conn):
+    # A refused request is logged at debug with its message, which quotes
+    # the bad zone: its line break must not start a forged log line.
+    forged = "2030-01-01 00:00:00 followupd: error: forged"
+    cid = conn.call("contact.add", name="Log")["contact"]["id"]
+    e = conn.error("followup.add", contact=cid, due="tomorrow 10:00",
+                   tz="Mars\n" + forged + "\u2028\x1b[31m\u202e")
+    assert e["code"] == "invalid_time"
+    usable(conn)
+    log = daemon.log.read_bytes().decode()
+    assert not any(line.startswith(forged) for line in log.splitlines())
+    line = next(x for x in log.split("\n") if "Mars" in x)
+    assert "Mars\\n" + forged + "\\u2028\\x1b[31m\\u202e" in line
