@@ -2,12 +2,18 @@
 /*
  * Copyright (c) 2026 The followup authors
  *
- * The configuration: defaults, the INI file (inih), and the value syntaxes
- * it shares with the protocol (durations, HH:MM, hour ranges, work days).
+ * The configuration: defaults, the INI file, and the value syntaxes it
+ * shares with the protocol (durations, HH:MM, hour ranges, work days).
  * Nothing else reads the file.
+ *
+ * The file is read here rather than by inih: Debian's libinih is built
+ * with a 200-byte line buffer, so a long hook command was cut into
+ * pieces that were then refused at a line number the file does not have.
  */
 
 #include <config.h>
+
+#include <sys/stat.h>
 
 #include <ctype.h>
 #include <errno.h>
@@ -19,16 +25,26 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <ini.h>
-
 #include "followupd.h"
 #include "followup/paths.h"
+
+/*
+ * The longest line (and the longest value, continuation lines joined)
+ * the file may hold: room for any hook command, and a bound on what a
+ * file that is not a configuration at all can make the daemon hold.
+ */
+#define CONFIG_LINE_MAX		65536
 
 struct config_parse {
 	struct fu_config	*cf;
 	char			*cause;
 	int			 stages_open_set;
 	int			 stages_closed_set;
+
+	char			*section;	/* the last [section] */
+	char			*key;		/* the key being read, or NULL */
+	char			*value;		/* ... its value so far */
+	int			 keyline;	/* ... and its line */
 };
 
 static const char *const config_day_names[7] = {
@@ -322,20 +338,23 @@ config_bad(struct config_parse *p, const char *section, const char *key,
 	return 0;
 }
 
-/* inih callback: one key; return 0 (after setting the cause) to stop. */
 static int
-config_handler(void *arg, const char *section, const char *key,
+config_section_known(const char *section)
+{
+	return strcmp(section, "daemon") == 0 ||
+	    strcmp(section, "reminders") == 0 ||
+	    strcmp(section, "schedule") == 0 || strcmp(section, "stages") == 0;
+}
+
+/* One key with its whole value; return 0 (after setting the cause) if bad. */
+static int
+config_handler(struct config_parse *p, const char *section, const char *key,
     const char *value)
 {
-	struct config_parse	*p = arg;
 	struct fu_config	*cf = p->cf;
 	long			 n;
 	char			*end;
 
-	if (p->cause != NULL)
-		return 0;	/* inih reads on; the first error stands */
-	if (key == NULL)
-		return 1;	/* a section header alone */
 	if (strcmp(section, "daemon") == 0) {
 		if (strcmp(key, "socket") == 0) {
 			if (*value != '/')
@@ -530,6 +549,170 @@ config_handler(void *arg, const char *section, const char *key,
 	return 0;
 }
 
+/* Strip white space from both ends of s, in place. */
+static char *
+config_strip(char *s)
+{
+	size_t	len;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	len = strlen(s);
+	while (len > 0 && isspace((unsigned char)s[len - 1]))
+		s[--len] = '\0';
+	return s;
+}
+
+/*
+ * Cut an inline comment: a ';' after white space starts one (a ';' inside
+ * a word, as in a URL, does not), as it did when inih read the file.
+ */
+static void
+config_cut_comment(char *s)
+{
+	char	*p;
+
+	for (p = s; (p = strchr(p, ';')) != NULL; p++) {
+		if (p > s && isspace((unsigned char)p[-1])) {
+			*p = '\0';
+			return;
+		}
+	}
+}
+
+/* Hand the key being read, its value now whole, to config_handler. */
+static int
+config_flush(struct config_parse *p)
+{
+	int	ok;
+
+	if (p->key == NULL)
+		return 0;
+	ok = config_handler(p, p->section, p->key, p->value);
+	if (!ok && p->cause == NULL)
+		xasprintf(&p->cause, "[%s] %s: bad value", p->section, p->key);
+	free(p->key);
+	free(p->value);
+	p->key = p->value = NULL;
+	return ok ? 0 : -1;
+}
+
+/*
+ * Read the file: "[section]" lines, "key = value" lines, comments (a line
+ * whose first character is '#' or ';', and ';' after white space), and
+ * lines that start with white space, which continue the value on the line
+ * above (joined with one space), so a long hook command may be folded.
+ * CRLF line ends and a UTF-8 BOM are read as well.  Return 0, or -1 with
+ * p->cause set and *lineno the line at fault.
+ */
+static int
+config_read(struct config_parse *p, FILE *f, int *lineno)
+{
+	char		*line = NULL, *s, *eq, *end, *joined;
+	size_t		 size = 0;
+	ssize_t		 len;
+	int		 indented, rc = -1;
+
+	*lineno = 0;
+	while ((len = getline(&line, &size, f)) != -1) {
+		(*lineno)++;
+		/* The limit is on what the line says, its end aside. */
+		if (len > 0 && line[len - 1] == '\n')
+			len--;
+		if (len > 0 && line[len - 1] == '\r')
+			len--;
+		if (len > CONFIG_LINE_MAX) {
+			xasprintf(&p->cause, "line longer than %d bytes",
+			    CONFIG_LINE_MAX);
+			goto out;
+		}
+		if (memchr(line, '\0', len) != NULL) {
+			xasprintf(&p->cause, "a NUL byte in the line; is "
+			    "this a text file?");
+			goto out;
+		}
+		s = line;
+		if (*lineno == 1 && strncmp(s, "\xef\xbb\xbf", 3) == 0)
+			s += 3;
+		indented = *s == ' ' || *s == '\t';
+		s = config_strip(s);
+		if (*s == '#' || *s == ';' || *s == '\0') {
+			/* A comment or a blank line ends a value. */
+			if (config_flush(p) != 0) {
+				*lineno = p->keyline;
+				goto out;
+			}
+			continue;
+		}
+		config_cut_comment(s);
+		s = config_strip(s);
+		if (indented && p->key != NULL) {
+			if (strlen(p->value) + 1 + strlen(s) > CONFIG_LINE_MAX) {
+				xasprintf(&p->cause, "the value of \"%s\" is "
+				    "longer than %d bytes", p->key,
+				    CONFIG_LINE_MAX);
+				goto out;
+			}
+			xasprintf(&joined, "%s%s%s", p->value,
+			    *p->value != '\0' ? " " : "", s);
+			free(p->value);
+			p->value = joined;
+			continue;
+		}
+		if (config_flush(p) != 0) {
+			*lineno = p->keyline;
+			goto out;
+		}
+		if (*s == '[') {
+			if ((end = strchr(s, ']')) == NULL || end[1] != '\0') {
+				xasprintf(&p->cause, "not a section header: "
+				    "write [name]");
+				goto out;
+			}
+			*end = '\0';
+			s = config_strip(s + 1);
+			if (!config_section_known(s)) {
+				xasprintf(&p->cause, "unknown section [%s]", s);
+				goto out;
+			}
+			free(p->section);
+			p->section = xstrdup(s);
+			continue;
+		}
+		if ((eq = strchr(s, '=')) == NULL || eq == s) {
+			xasprintf(&p->cause, "not a section header or "
+			    "\"key = value\" line");
+			goto out;
+		}
+		*eq = '\0';
+		if (p->section == NULL) {
+			xasprintf(&p->cause, "\"%s\" comes before any "
+			    "[section]", config_strip(s));
+			goto out;
+		}
+		p->key = xstrdup(config_strip(s));
+		p->value = xstrdup(config_strip(eq + 1));
+		p->keyline = *lineno;
+	}
+	if (ferror(f)) {
+		xasprintf(&p->cause, "cannot read the file: %s",
+		    strerror(errno));
+		goto out;
+	}
+	if (config_flush(p) != 0) {
+		*lineno = p->keyline;
+		goto out;
+	}
+	rc = 0;
+out:
+	free(line);
+	free(p->section);
+	free(p->key);
+	free(p->value);
+	p->section = p->key = p->value = NULL;
+	return rc;
+}
+
 /*
  * Read the file at path into cf, on top of what cf holds.  If optional is
  * set, a file that does not exist is not an error.  On error return -1
@@ -540,30 +723,38 @@ int
 config_load(struct fu_config *cf, const char *path, int optional, char **cause)
 {
 	struct config_parse	 p;
+	struct stat		 sb;
 	FILE			*f;
 	int			 line, i, j;
 
 	memset(&p, 0, sizeof p);
 	p.cf = cf;
-	if ((f = fopen(path, "r")) == NULL) {
+	if ((f = fopen(path, "re")) == NULL) {
 		if (optional && errno == ENOENT)
 			return 0;
 		xasprintf(cause, "%s: %s", path, strerror(errno));
 		return -1;
 	}
-	line = ini_parse_file(f, config_handler, &p);
-	fclose(f);
-	if (line != 0) {
-		if (line < 0)
-			xasprintf(cause, "%s: cannot read the file", path);
-		else if (p.cause != NULL)
-			xasprintf(cause, "%s:%d: %s", path, line, p.cause);
-		else
-			xasprintf(cause, "%s:%d: not a section header or "
-			    "\"key = value\" line", path, line);
-		free(p.cause);
+	/* A directory opens and reads as empty: that is no configuration. */
+	if (fstat(fileno(f), &sb) != 0) {
+		xasprintf(cause, "%s: %s", path, strerror(errno));
+		fclose(f);
 		return -1;
 	}
+	if (!S_ISREG(sb.st_mode)) {
+		xasprintf(cause, "%s: %s", path, S_ISDIR(sb.st_mode) ?
+		    "is a directory, not a configuration file" :
+		    "not a regular file, not a configuration file");
+		fclose(f);
+		return -1;
+	}
+	if (config_read(&p, f, &line) != 0) {
+		xasprintf(cause, "%s:%d: %s", path, line, p.cause);
+		free(p.cause);
+		fclose(f);
+		return -1;
+	}
+	fclose(f);
 	for (i = 0; i < cf->nopen; i++) {
 		for (j = 0; j < cf->nclosed; j++) {
 			if (strcmp(cf->open_stages[i],

@@ -1,6 +1,8 @@
 """Configuration at run time: SIGHUP reloads without dropping connections,
 a broken file on reload keeps the old configuration, and a missing
---config file stops the start with one clear sentence."""
+--config file stops the start with one clear sentence.  The file itself:
+long lines (a hook command of kilobytes) are read and errors name the
+real line, and a directory is no configuration."""
 
 import signal
 import subprocess
@@ -48,3 +50,70 @@ def test_missing_config_file_stops_the_start(tmp_path):
                        text=True, timeout=30)
     assert p.returncode == 1
     assert "nope.conf" in p.stderr and "No such file" in p.stderr
+
+
+def check_config(path):
+    return subprocess.run([FOLLOWUPD, "--check-config", "--config",
+                           str(path)], capture_output=True, text=True,
+                          timeout=30)
+
+
+def test_long_lines_are_read_and_errors_name_the_real_line(tmp_path):
+    # A 5 KiB hook command and a 300-byte comment: lines the file may hold.
+    hook = "/bin/true " + " ".join("--arg%d=%s" % (i, "x" * 40)
+                                    for i in range(120))
+    assert len(hook) > 4096
+    conf = tmp_path / "long.conf"
+    conf.write_text("# " + "c" * 300 + "\n[reminders]\nhook = %s\n" % hook)
+    p = check_config(conf)
+    assert p.returncode == 0, p.stderr
+    # An error after a long line names its own line, not a line the file
+    # does not have.
+    conf.write_text("# " + "c" * 300 + "\n[reminders]\nlead = soon\n")
+    p = check_config(conf)
+    assert p.returncode == 1
+    assert "long.conf:3:" in p.stderr and "lead" in p.stderr, p.stderr
+    conf.write_text("[reminders]\n# " + "c" * 300 + "\nfrob = 1\n")
+    p = check_config(conf)
+    assert p.returncode == 1
+    assert "long.conf:3:" in p.stderr and "frob" in p.stderr, p.stderr
+
+
+def test_a_folded_value_continues_on_indented_lines(tmp_path):
+    conf = tmp_path / "fold.conf"
+    conf.write_text("[reminders]\nhook = /bin/true --one\n    --two ; why\n"
+                    "lead = 15m ; a comment\n\n  [stages]\n"
+                    "open = lead\n\tcontacted\nclosed = won lost\n"
+                    "digest = soon\n")
+    p = check_config(conf)
+    # [stages] has no digest: the error is on line 10, after the folds.
+    assert p.returncode == 1
+    assert "fold.conf:10:" in p.stderr and "digest" in p.stderr, p.stderr
+    conf.write_text("[stages]\nopen = lead\n  contacted\nclosed = won\n"
+                    "  contacted\n")
+    p = check_config(conf)
+    # Folded, "contacted" is in both lists, which only the whole values
+    # can show.
+    assert p.returncode == 1 and '"contacted" is both' in p.stderr, p.stderr
+
+
+def test_a_longer_than_allowed_line_is_refused_by_number(tmp_path):
+    conf = tmp_path / "huge.conf"
+    conf.write_text("[reminders]\n# short\nhook = /bin/true %s\n" %
+                    ("y" * 70000))
+    p = check_config(conf)
+    assert p.returncode == 1
+    assert "huge.conf:3:" in p.stderr and "longer than" in p.stderr
+
+
+def test_a_directory_as_the_configuration_is_refused(tmp_path, make_daemon):
+    p = check_config(tmp_path)
+    assert p.returncode == 1
+    assert str(tmp_path) in p.stderr and "directory" in p.stderr, p.stderr
+    assert "ok" not in p.stdout
+    p = subprocess.run([FOLLOWUPD, "--config", str(tmp_path), "--socket",
+                        str(tmp_path / "s"), "--database",
+                        str(tmp_path / "db")], capture_output=True,
+                       text=True, timeout=30)
+    assert p.returncode == 1 and "directory" in p.stderr, p.stderr
+

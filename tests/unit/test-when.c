@@ -876,6 +876,7 @@ test_config_load_unknown_key_names_line(void **state)
 	    "frobnicate = 1\n", "4: ", "unknown key \"frobnicate\"");
 }
 
+/* An unknown section is named at its header, even with no keys under it. */
 static void
 test_config_load_unknown_section(void **state)
 {
@@ -883,7 +884,10 @@ test_config_load_unknown_section(void **state)
 	    "[reminders]\n"
 	    "lead = 5m\n"
 	    "[nonsense]\n"
-	    "lead = 5m\n", "4: ", "unknown section [nonsense]");
+	    "lead = 5m\n", "3: ", "unknown section [nonsense]");
+	cfdir_load_fails(*state,
+	    "[reminders]\n"
+	    "[nonsense]\n", "2: ", "unknown section [nonsense]");
 }
 
 static void
@@ -922,8 +926,8 @@ test_config_load_refuses_keys_not_acted_on(void **state)
 }
 
 /*
- * inih goes on after the handler refuses a line: with two bad lines the
- * first one's message is reported (with its line), and nothing leaks.
+ * With two bad lines the first one's message is reported (with its
+ * line), and nothing leaks.
  */
 static void
 test_config_load_reports_first_error(void **state)
@@ -933,6 +937,95 @@ test_config_load_reports_first_error(void **state)
 	    "frobnicate = 1\n"
 	    "[reminders]\n"
 	    "lead = 5x\n", "2: ", "unknown key \"frobnicate\"");
+}
+
+/*
+ * The file's syntax: a UTF-8 BOM, CRLF line ends, comments at the start
+ * of a line and after white space, indented lines folded into the value
+ * above, and a line far longer than inih's 200 bytes.
+ */
+static void
+test_config_load_syntax(void **state)
+{
+	struct cfdir		*d = *state;
+	struct fu_config	*cf = config_new();
+	char			*cause = NULL, *text, *hook;
+	size_t			 i;
+
+	hook = xcalloc(1, 6001);
+	memcpy(hook, "/bin/true ", 10);
+	for (i = 10; i < 6000; i++)
+		hook[i] = i % 50 == 0 ? ' ' : 'a' + i % 26;
+	xasprintf(&text, "\xef\xbb\xbf[daemon]\r\nlog = syslog\r\n"
+	    "# comment\n; comment\n[reminders]\n"
+	    "lead = 2h ; the lead\n"
+	    "hook = /bin/echo a;b\n"
+	    "    c ; d\n"
+	    "hook = %s\n"
+	    "\n"
+	    "  [stages]\n"
+	    "open = lead\n"
+	    "\tdemo\n", hook);
+	cfdir_write(d, text);
+	if (config_load(cf, d->path, 0, &cause) != 0)
+		fail_msg("config_load: %s", cause);
+	assert_int_equal(cf->log, LOG_TO_SYSLOG);
+	assert_int_equal(cf->lead, 2 * 3600);
+	assert_int_equal(cf->nhooks, 2);
+	assert_string_equal(cf->hooks[0], "/bin/echo a;b c");
+	assert_string_equal(cf->hooks[1], hook);
+	assert_int_equal(cf->nopen, 2);
+	assert_string_equal(cf->open_stages[0], "lead");
+	assert_string_equal(cf->open_stages[1], "demo");
+	config_free(cf);
+	free(text);
+	free(hook);
+
+	cfdir_load_fails(d, "lead = 1h\n", "1: ", "before any [section]");
+	cfdir_load_fails(d, "[reminders\n", "1: ", "not a section header");
+	cfdir_load_fails(d, "[reminders]\n= 1h\n", "2: ",
+	    "\"key = value\"");
+	cfdir_load_fails(d, "[daemon]\n\n[nope]\n", "3: ",
+	    "unknown section [nope]");
+	cfdir_load_fails(d, "[reminders]\nlead = 1h\n  later\n", "2: ",
+	    "lead");
+}
+
+/* A line may say 65536 bytes, CRLF aside; one byte more is refused. */
+static void
+test_config_load_longest_line(void **state)
+{
+	struct cfdir		*d = *state;
+	struct fu_config	*cf = config_new();
+	char			*text, *cause = NULL;
+
+	text = xcalloc(1, 65536 + 32);
+	memcpy(text, "[daemon]\r\n#", 11);
+	memset(text + 11, 'c', 65535);
+	memcpy(text + 11 + 65535, "\r\n", 2);
+	cfdir_write(d, text);
+	if (config_load(cf, d->path, 0, &cause) != 0)
+		fail_msg("config_load: %s", cause);
+	config_free(cf);
+	text[11 + 65535] = 'c';
+	memcpy(text + 11 + 65536, "\n", 1);
+	cfdir_load_fails(d, text, "2: ", "longer than 65536 bytes");
+	free(text);
+}
+
+/* A directory opens and reads as empty; it is still no configuration. */
+static void
+test_config_load_refuses_a_directory(void **state)
+{
+	struct cfdir		*d = *state;
+	struct fu_config	*cf = config_new();
+	char			*cause = NULL;
+
+	assert_int_equal(config_load(cf, d->dir, 1, &cause), -1);
+	assert_non_null(cause);
+	assert_non_null(strstr(cause, "is a directory"));
+	free(cause);
+	config_free(cf);
 }
 
 static void
@@ -1074,6 +1167,9 @@ main(void)
 		CF(test_config_load_bad_values),
 		CF(test_config_load_refuses_keys_not_acted_on),
 		CF(test_config_load_reports_first_error),
+		CF(test_config_load_syntax),
+		CF(test_config_load_longest_line),
+		CF(test_config_load_refuses_a_directory),
 		CF(test_config_load_stage_open_and_closed),
 		CF(test_config_load_missing_file),
 		CF(test_config_example_file_shows_defaults),
