@@ -65,7 +65,8 @@ usage(int status)
 "                        %s,\n"
 "                        else $XDG_STATE_HOME/followupd/followup.db\n"
 "  -v, --verbose         log debug messages too\n"
-"      --check-config    check the configuration file and exit\n"
+"      --check-config    check the configuration file and that each hook's\n"
+"                        program can be run, and exit\n"
 "      --version         print the version and exit\n"
 "  -h, --help            print this help and exit\n",
 	    FU_FIRST_USER_UID, FU_SYSTEM_CONFIG, FU_SYSTEM_SOCKET,
@@ -107,6 +108,39 @@ main_load_config(char **cause)
 		return NULL;
 	}
 	return cf;
+}
+
+/*
+ * Are the hooks' programs there to run?  One that is not would fail every
+ * delivery until someone ran followup doctor, so say so now: each problem
+ * to stderr for --check-config (check set), else as a warning in the log.
+ * Return how many hooks cannot be run.
+ */
+static int
+main_check_hooks(const struct fu_config *cf, int check)
+{
+	char	**argv, *cause;
+	int	  i, rc, bad = 0;
+
+	for (i = 0; i < cf->nhooks; i++) {
+		if (hooks_split(cf->hooks[i], &argv, &cause) == 0) {
+			rc = hooks_check_program(argv[0], &cause);
+			hooks_free_argv(argv);
+			if (rc == 0)
+				continue;
+		}
+		bad++;
+		if (check)
+			fprintf(stderr, "followupd: %s: hook %d cannot run: "
+			    "%s\n", cf->path != NULL ? cf->path : "(defaults)",
+			    i + 1, cause);
+		else
+			log_warnx("main: hook %d cannot run (every delivery "
+			    "to it will fail until it is fixed): %s", i + 1,
+			    cause);
+		free(cause);
+	}
+	return bad;
 }
 
 /* Let a whole team's connections in: raise the descriptor limit. */
@@ -191,6 +225,7 @@ main_reload_cb(evutil_socket_t sig, short what, void *arg)
 	main_cf = cf;
 	conn_reconfigured();
 	log_info("main: configuration reloaded");
+	main_check_hooks(main_cf, 0);
 	sdnotify_ready();
 	sched_changed();
 }
@@ -260,6 +295,11 @@ main(int argc, char **argv)
 		return 1;
 	}
 	if (check) {
+		if (main_check_hooks(main_cf, 1) > 0) {
+			config_free(main_cf);
+			free(main_config_path);
+			return 1;
+		}
 		printf("followupd: %s: ok\n", main_cf->path != NULL ?
 		    main_cf->path : "no configuration file; defaults");
 		config_free(main_cf);
@@ -277,6 +317,7 @@ main(int argc, char **argv)
 	if (config_default_paths(main_cf, &cause) != 0)
 		fatalx("main: %s", cause);
 	log_init(main_cf->log, main_verbose);
+	main_check_hooks(main_cf, 0);
 	main_raise_nofile();
 
 	if ((evcfg = event_config_new()) == NULL)

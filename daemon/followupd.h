@@ -617,6 +617,7 @@ typedef void	(*hooks_done_cb)(const struct hook_result *, void *);
 void		 hooks_init(struct event_base *);
 int		 hooks_split(const char *, char ***, char **);
 void		 hooks_free_argv(char **);
+int		 hooks_check_program(const char *, char **);
 int		 hooks_spawn(const char *, char **, const char *, size_t, long,
 		     int, hooks_done_cb, void *, char **);
 int		 hooks_running(void);

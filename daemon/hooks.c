@@ -17,6 +17,7 @@
 
 #include <sys/types.h>
 #include <sys/queue.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <errno.h>
@@ -169,6 +170,58 @@ hooks_free_argv(char **argv)
 	for (p = argv; *p != NULL; p++)
 		free(*p);
 	free(argv);
+}
+
+/*
+ * Can the daemon run prog, found as posix_spawnp (and execvp) would find
+ * it: as named when it holds a slash, else in each directory of PATH in
+ * turn?  Return 0, or -1 with *cause saying what is wrong with it.
+ */
+int
+hooks_check_program(const char *prog, char **cause)
+{
+	struct stat	 sb;
+	const char	*path = getenv("PATH"), *dir, *colon;
+	char		*full;
+	int		 seen = 0;
+
+	if (strchr(prog, '/') != NULL) {
+		if (stat(prog, &sb) != 0)
+			xasprintf(cause, "%s: %s", prog, strerror(errno));
+		else if (!S_ISREG(sb.st_mode))
+			xasprintf(cause, "%s is not a program file", prog);
+		else if (access(prog, X_OK) != 0)
+			xasprintf(cause, "%s is not executable by the "
+			    "daemon's user", prog);
+		else
+			return 0;
+		return -1;
+	}
+	/* glibc's posix_spawnp searches this when PATH is unset. */
+	if (path == NULL)
+		path = "/bin:/usr/bin";
+	for (dir = path;; dir = colon + 1) {
+		colon = strchrnul(dir, ':');
+		/* An empty entry is the current directory. */
+		xasprintf(&full, "%.*s%s%s", (int)(colon - dir), dir,
+		    colon > dir ? "/" : "", prog);
+		if (stat(full, &sb) == 0 && S_ISREG(sb.st_mode)) {
+			if (access(full, X_OK) == 0) {
+				free(full);
+				return 0;
+			}
+			seen = 1;
+		}
+		free(full);
+		if (*colon == '\0')
+			break;
+	}
+	if (seen)
+		xasprintf(cause, "%s is in PATH (%s) but not executable by "
+		    "the daemon's user", prog, path);
+	else
+		xasprintf(cause, "%s is not found in PATH (%s)", prog, path);
+	return -1;
 }
 
 static double

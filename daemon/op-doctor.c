@@ -142,27 +142,6 @@ doctor_now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Is argv[0] a program the daemon can run (searching PATH if bare)? */
-static int
-doctor_runnable(const char *prog)
-{
-	const char	*path = getenv("PATH");
-	char		*copy, *dir, *save, *full;
-	int		 ok = 0;
-
-	if (strchr(prog, '/') != NULL)
-		return access(prog, X_OK) == 0;
-	copy = xstrdup(path != NULL ? path : "/usr/bin:/bin");
-	for (dir = strtok_r(copy, ":", &save); dir != NULL && !ok;
-	    dir = strtok_r(NULL, ":", &save)) {
-		xasprintf(&full, "%s/%s", dir, prog);
-		ok = access(full, X_OK) == 0;
-		free(full);
-	}
-	free(copy);
-	return ok;
-}
-
 /*
  * The hook checks of one doctor request.  A mail hook's --check runs as a
  * child from the loop while everyone else is served; the request's
@@ -224,11 +203,11 @@ doctor_hooks_next(struct doctor_job *job)
 			free(cause);
 			continue;
 		}
-		if (!doctor_runnable(argv[0])) {
+		if (hooks_check_program(argv[0], &cause) != 0) {
 			doctor_add(job->checks, name, DOCTOR_FAIL, "install "
 			    "the program or fix the hook line in the "
-			    "configuration", "%s is missing or cannot be run "
-			    "by the daemon's user", argv[0]);
+			    "configuration", "%s", cause);
+			free(cause);
 			hooks_free_argv(argv);
 			continue;
 		}

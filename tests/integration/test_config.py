@@ -2,11 +2,14 @@
 a broken file on reload keeps the old configuration, and a missing
 --config file stops the start with one clear sentence.  The file itself:
 long lines (a hook command of kilobytes) are read and errors name the
-real line, and a directory is no configuration."""
+real line, a directory is no configuration, and a hook whose program
+cannot run fails --check-config and is warned of at start and reload."""
 
 import signal
 import subprocess
 import time
+
+import pytest
 
 from fu import FOLLOWUPD
 
@@ -117,3 +120,47 @@ def test_a_directory_as_the_configuration_is_refused(tmp_path, make_daemon):
                        text=True, timeout=30)
     assert p.returncode == 1 and "directory" in p.stderr, p.stderr
 
+
+@pytest.mark.parametrize("hook, why", [
+    ("/nonexistent/followup-hook --x", "/nonexistent/followup-hook: No such"),
+    ("no-such-followup-hook-program --x",
+     "no-such-followup-hook-program is not found in PATH"),
+    ("{noexec} --x", "{noexec} is not executable"),
+    ("{dir}", "{dir} is not a program file"),
+])
+def test_check_config_fails_on_a_hook_that_cannot_run(tmp_path, hook, why):
+    noexec = tmp_path / "noexec"
+    noexec.write_text("#!/bin/sh\nexit 0\n")
+    noexec.chmod(0o644)
+    d = tmp_path / "adir"
+    d.mkdir()
+    hook = hook.format(noexec=noexec, dir=d)
+    why = why.format(noexec=noexec, dir=d)
+    conf = tmp_path / "h.conf"
+    conf.write_text("[reminders]\nhook = /bin/true\nhook = %s\n" % hook)
+    p = check_config(conf)
+    assert p.returncode == 1, p.stdout
+    assert "hook 2 cannot run" in p.stderr and why in p.stderr, p.stderr
+    assert p.stderr.count("\n") == 1, p.stderr
+    # A program found through PATH, as the daemon would run it, is fine.
+    conf.write_text("[reminders]\nhook = true --x\n")
+    p = check_config(conf)
+    assert p.returncode == 0, p.stderr
+
+
+def test_start_and_reload_warn_of_a_hook_that_cannot_run(make_daemon):
+    d = make_daemon("[reminders]\nhook = /nonexistent/start-hook\n")
+    assert "hook 1 cannot run" in d.log.read_text()
+    assert "/nonexistent/start-hook" in d.log.read_text()
+    d.conf.write_text("[daemon]\nlog = stderr\n[reminders]\n"
+                      "hook = /bin/true\nhook = /nonexistent/reload-hook\n")
+    d.proc.send_signal(signal.SIGHUP)
+    deadline = time.time() + 10
+    while "/nonexistent/reload-hook" not in d.log.read_text():
+        assert time.time() < deadline
+        time.sleep(0.05)
+    assert "hook 2 cannot run" in d.log.read_text()
+    # It warned, and it still serves.
+    c = d.connect()
+    assert c.call("hello")["server"] == "followupd"
+    c.close()
