@@ -66,6 +66,17 @@ auth_is_admin(uid_t uid, gid_t gid, const char *name, const char *admin_group)
 	return auth_in_group(name, gid, gr->gr_gid);
 }
 
+/* The uid of the user of this name, or -1 if there is none. */
+int64_t
+auth_user_uid(const char *name)
+{
+	struct passwd	*pw;
+
+	if (name == NULL || *name == '\0' || (pw = getpwnam(name)) == NULL)
+		return -1;
+	return pw->pw_uid;
+}
+
 /* Does a user of this name exist on the system? */
 int
 auth_user_exists(const char *name)

@@ -60,6 +60,7 @@ int		 xvasprintf(char **, const char *, va_list) FU_PRINTF(2, 0);
 /* auth.c */
 int		 auth_is_admin(uid_t, gid_t, const char *, const char *);
 int		 auth_user_exists(const char *);
+int64_t		 auth_user_uid(const char *);
 
 /* config.c */
 #define CONFIG_MAX_STAGES	32

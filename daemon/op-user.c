@@ -14,7 +14,19 @@
 
 #include "followupd.h"
 
-/* user.get: the caller's settings (all null until set). */
+/*
+ * The uid of the user acted for: the caller's own from the socket, or,
+ * for an admin acting for a rep with "as", the rep's (never the admin's).
+ */
+static int64_t
+user_uid(struct op_ctx *ctx)
+{
+	if (strcmp(ctx->user, ctx->caller) == 0)
+		return ctx->uid;
+	return auth_user_uid(ctx->user);
+}
+
+/* user.get: the acting user's settings (all null until set). */
 int
 op_user_get(struct op_ctx *ctx, json_t *args, json_t **result)
 {
@@ -27,7 +39,7 @@ op_user_get(struct op_ctx *ctx, json_t *args, json_t **result)
 		return reply_store_error(ctx, r, "", 0);
 	}
 	if (u.uid < 0)
-		u.uid = ctx->uid;
+		u.uid = user_uid(ctx);
 	*result = json_pack("{s:o}", "user", user_json(&u));
 	fu_user_clear(&u);
 	return 0;
@@ -120,7 +132,7 @@ op_user_set(struct op_ctx *ctx, json_t *args, json_t **result)
 		free(*field);
 		*field = value;
 	}
-	u.uid = ctx->uid;
+	u.uid = user_uid(ctx);
 	u.updated_at = ctx->now;
 	if ((r = store_user_put(ctx->st, &u, ctx->now)) != STORE_OK) {
 		reply_store_error(ctx, r, "", 0);

@@ -9,7 +9,8 @@ Bad input tried: another rep's ids on every op that takes one (each must
 answer exactly like an id that does not exist), "as" from a rep, "as" an
 unknown user, owner "*" from a rep, backup and reassign from a rep and
 from an admin acting for one, a connection from a user outside the
-socket's group.
+socket's group, settings an admin sets for a rep (stored under the rep's
+uid, not the admin's).
 
 Needs root (useradd); skipped otherwise.
 """
@@ -580,6 +581,31 @@ def test_an_admin_acting_for_a_rep_has_only_the_reps_powers(team):
     # Without --as the admin has the team again.
     rc, out, err = client(team, BOSS, "contact", "list", "--all")
     assert rc == 0 and ANA in out and BEN in out, err
+
+
+def test_settings_set_for_a_rep_keep_the_reps_uid(team):
+    ben_uid = pwd.getpwnam(BEN).pw_uid
+    boss_uid = pwd.getpwnam(BOSS).pw_uid
+    r = raw(team, BOSS, [
+        {"op": "user.set", "args": {"digest": "07:30"}, "as": BEN},
+        {"op": "user.get", "as": BEN},
+        # A user with no settings yet: the uid is theirs all the same.
+        {"op": "user.get", "as": OUT},
+        {"op": "user.get"},
+    ])
+    assert r[0]["result"]["user"]["name"] == BEN
+    assert r[0]["result"]["user"]["uid"] == ben_uid, r[0]
+    assert r[1]["result"]["user"]["uid"] == ben_uid, r[1]
+    assert r[2]["result"]["user"]["uid"] == pwd.getpwnam(OUT).pw_uid, r[2]
+    assert r[3]["result"]["user"]["uid"] == boss_uid, r[3]
+    u = call(team, BEN, "user.get")["user"]
+    assert u["uid"] == ben_uid and u["digest"] == "07:30"
+    # The same through the client's --as.
+    rc, out, err = client(team, BOSS, "--as", BEN, "config", "digest",
+                          "07:45")
+    assert rc == 0, err
+    u = call(team, BEN, "user.get")["user"]
+    assert u["uid"] == ben_uid and u["digest"] == "07:45"
 
 
 def test_an_admin_lists_a_reps_follow_ups_and_agendas(team):
