@@ -32,6 +32,7 @@
 
 #include <jansson.h>
 
+#include "followup/email.h"
 #include "followup/protocol.h"
 
 #define MAIL_SENDMAIL	"/usr/sbin/sendmail"
@@ -116,25 +117,24 @@ one_line(const char *s)
 }
 
 /*
- * Is s a single address we may put in To/Cc: user@domain or a bare local
- * user name, with nothing that could start another header or recipient?
+ * Is s a single address we may put in To/Cc: user@domain by the rule
+ * followupd also applies when the address is set, or a bare local user
+ * name, with nothing that could start another header or recipient?
  */
 static int
 address_ok(const char *s)
 {
-	const char	*p, *at;
+	char	*local;
+	int	 ok;
 
-	if (s == NULL || *s == '\0' || strlen(s) > 254)
-		return 0;
-	for (p = s; *p != '\0'; p++) {
-		if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f ||
-		    strchr("<>()[],;:\"\\", *p) != NULL)
-			return 0;
-	}
-	at = strchr(s, '@');
-	if (at == NULL)
-		return *s != '-';	/* a local user */
-	return at != s && at[1] != '\0' && strchr(at + 1, '@') == NULL;
+	if (s == NULL || strchr(s, '@') != NULL)
+		return fu_email_ok(s);
+	/* A local user is the part before "@" of an address. */
+	if (asprintf(&local, "%s@localhost", s) == -1)
+		die(EX_OSERR, "out of memory");
+	ok = fu_email_ok(local);
+	free(local);
+	return ok;
 }
 
 /* Read "2026-11-24T10:00:00Z". */

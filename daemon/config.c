@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "followupd.h"
+#include "followup/email.h"
 #include "followup/paths.h"
 
 /*
@@ -476,10 +477,9 @@ config_handler(struct config_parse *p, const char *section, const char *key,
 			return 1;
 		}
 		if (strcmp(key, "manager") == 0) {
-			if (strchr(value, '@') == NULL ||
-			    strpbrk(value, " \t<>()[],;:\"\\") != NULL)
+			if (!fu_email_ok(value))
 				return config_bad(p, section, key, value,
-				    "must be an email address");
+				    "must be an email address in plain ASCII");
 			return config_set_string(&cf->manager, value);
 		}
 	} else if (strcmp(section, "schedule") == 0) {

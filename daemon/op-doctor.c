@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "followupd.h"
+#include "followup/email.h"
 
 /* Less free space than this fails the disk check; less than WARN warns. */
 #define DOCTOR_DISK_FAIL	(16LL << 20)
@@ -327,14 +328,19 @@ doctor_mail_address(struct op_ctx *ctx, json_t *checks)
 	struct fu_user	u;
 
 	memset(&u, 0, sizeof u);
-	if (store_user_get(ctx->st, ctx->user, &u) == STORE_OK &&
-	    u.email != NULL)
-		doctor_add(checks, "your address", DOCTOR_OK, NULL,
-		    "reminders are mailed to %s", u.email);
-	else
+	if (store_user_get(ctx->st, ctx->user, &u) != STORE_OK ||
+	    u.email == NULL)
 		doctor_add(checks, "your address", DOCTOR_WARN, "followup "
 		    "config email YOU@EXAMPLE.COM", "no email address set: "
 		    "mail goes to the local user %s", ctx->user);
+	else if (!fu_email_ok(u.email))
+		/* Set before followupd refused such addresses. */
+		doctor_add(checks, "your address", DOCTOR_FAIL, "followup "
+		    "config email YOU@EXAMPLE.COM, in plain ASCII", "%s is "
+		    "not an address the mail hook sends to", u.email);
+	else
+		doctor_add(checks, "your address", DOCTOR_OK, NULL,
+		    "reminders are mailed to %s", u.email);
 	fu_user_clear(&u);
 }
 

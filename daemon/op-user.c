@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "followupd.h"
+#include "followup/email.h"
 
 /*
  * The uid of the user acted for: the caller's own from the socket, or,
@@ -56,13 +57,11 @@ user_check(struct op_ctx *ctx, const char *key, const char *value)
 	if (value == NULL)
 		return 0;
 	if (strcmp(key, "email") == 0) {
-		const char *at = strchr(value, '@');
-
-		if (at == NULL || at == value || at[1] == '\0' ||
-		    strchr(at + 1, '@') != NULL ||
-		    strpbrk(value, " \t<>()[],;:\"\\") != NULL)
+		/* The mail hook's own rule: it must be able to send to it. */
+		if (!fu_email_ok(value))
 			return reply_error(ctx, FU_ERR_BAD_REQUEST,
-			    "\"%s\" is not an email address", value);
+			    "\"%s\" is not an email address followup can mail "
+			    "(user@example.com, in plain ASCII)", value);
 	} else if (strcmp(key, "tz") == 0) {
 		if (!when_zone_valid(value))
 			return reply_error(ctx, FU_ERR_INVALID_TIME,
@@ -96,16 +95,18 @@ user_check(struct op_ctx *ctx, const char *key, const char *value)
 int
 op_user_set(struct op_ctx *ctx, json_t *args, json_t **result)
 {
+	/* An address may be as long as the mail hook takes one. */
 	static const struct {
 		const char	*key;
 		size_t		 offset;
+		size_t		 max;
 	} keys[] = {
-		{ "email", offsetof(struct fu_user, email) },
-		{ "tz", offsetof(struct fu_user, tz) },
-		{ "digest", offsetof(struct fu_user, digest) },
-		{ "hours", offsetof(struct fu_user, hours) },
-		{ "workdays", offsetof(struct fu_user, workdays) },
-		{ "lead", offsetof(struct fu_user, lead) },
+		{ "email", offsetof(struct fu_user, email), FU_EMAIL_MAX },
+		{ "tz", offsetof(struct fu_user, tz), FU_SHORT_MAX },
+		{ "digest", offsetof(struct fu_user, digest), FU_SHORT_MAX },
+		{ "hours", offsetof(struct fu_user, hours), FU_SHORT_MAX },
+		{ "workdays", offsetof(struct fu_user, workdays), FU_SHORT_MAX },
+		{ "lead", offsetof(struct fu_user, lead), FU_SHORT_MAX },
 	};
 	struct fu_user		 u;
 	enum store_result	 r;
@@ -119,7 +120,7 @@ op_user_set(struct op_ctx *ctx, json_t *args, json_t **result)
 		return reply_store_error(ctx, r, "", 0);
 	}
 	for (i = 0; i < sizeof keys / sizeof keys[0]; i++) {
-		if (ops_text_arg(ctx, args, keys[i].key, FU_SHORT_MAX, 0,
+		if (ops_text_arg(ctx, args, keys[i].key, keys[i].max, 0,
 		    &value, &given) != 0)
 			goto out;
 		if (!given)

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sysexits.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -665,6 +666,19 @@ outbox_backoff(int attempts)
 	return delay < OUTBOX_RETRY_CAP ? delay : OUTBOX_RETRY_CAP;
 }
 
+/*
+ * Does a hook's failure say its notices can never be delivered?  The
+ * sysexits codes of a bad request do (64 usage to 68 no such host: the
+ * mail hook's 65 for an address it will not send to): every retry hands
+ * the same notices to the same command, so retrying only puts off the
+ * loud failure until hook_give_up.
+ */
+static int
+outbox_hook_permanent(const struct hook_result *result)
+{
+	return result->exit_code >= EX_USAGE && result->exit_code <= EX_NOHOST;
+}
+
 /* A hook run is over: mark its deliveries sent, or plan their retry. */
 static void
 outbox_hook_done_cb(const struct hook_result *result, void *arg)
@@ -699,13 +713,16 @@ outbox_hook_done_cb(const struct hook_result *result, void *arg)
 			    it->channel, "sent", attempts, now, NULL, now);
 			continue;
 		}
-		if (now - it->fire_at >= cf->hook_give_up) {
+		if (now - it->fire_at >= cf->hook_give_up ||
+		    outbox_hook_permanent(result)) {
 			store_delivery_set(outbox_store, it->outbox_id,
 			    it->channel, "failed", attempts, now, error, now);
 			log_err("outbox: giving up on %s notice %lld for %s "
-			    "after %d attempts over %lld s: %s", it->kind,
+			    "after %d attempts over %lld s%s: %s", it->kind,
 			    (long long)it->outbox_id, it->owner, attempts,
-			    (long long)(now - it->fire_at), error);
+			    (long long)(now - it->fire_at),
+			    outbox_hook_permanent(result) ? " (a permanent "
+			    "failure, not retried)" : "", error);
 			continue;
 		}
 		delay = outbox_backoff(attempts);

@@ -5,7 +5,9 @@ Faults tried here: the SMTP server down when reminders come due, a hook that
 hangs, the daemon stopped over a due time, a long outage, the clock stepped
 forward and back (libfaketime), hostile contact names and notes (line breaks,
 header lookalikes, shell syntax, non-ASCII), a contact email that must never
-receive anything, a follow-up done or moved before its reminder.
+receive anything, a follow-up done or moved before its reminder, rep
+addresses the mail hook cannot send to (refused when set; one stored
+before that is given up at its first failure, not retried for a day).
 """
 
 import email
@@ -13,6 +15,7 @@ import email.policy
 import json
 import shutil
 import socket
+import sqlite3
 import subprocess
 import threading
 import time
@@ -524,3 +527,67 @@ def test_documented_msmtp_hook_delivers_with_no_rc_file(make_daemon, smtp,
     assert rcpts == [REP]
     assert msg["From"] == "followup <%s>" % want
     assert "exited" not in d.log.read_text()
+
+
+ADDRESSES = ["bob@example.com", "a@b", "bob+sales@mail.example.com",
+             "bøb@example.com", "bob@exämple.com", "-bob@example.com",
+             "a@b@c.d", "a b@c.d", "<bob@example.com>", "bob@",
+             "@example.com", "bob@example.com\r\nBcc: x@y", "b" * 250 + "@c.d",
+             "b" * 251 + "@c.d"]
+
+
+def test_one_address_rule_for_the_daemon_and_the_mail_hook(make_daemon):
+    d = make_daemon()
+    c = d.connect()
+    for addr in ADDRESSES:
+        r = c.request("user.set", {"email": addr})
+        notice = {"rep": {"name": "bob", "email": addr},
+                  "notices": [{"kind": "due"}]}
+        p = subprocess.run([FOLLOWUP_MAIL, "--dry-run"],
+                           input=json.dumps(notice).encode(),
+                           capture_output=True)
+        # What the daemon takes, the mail hook sends to; what it refuses,
+        # the daemon refused when it was set.
+        assert r["ok"] == (p.returncode == 0), (addr, r, p.stderr)
+        if not r["ok"]:
+            assert r["error"]["code"] == "bad_request"
+            assert "email" in r["error"]["message"], r
+            assert p.returncode == 65 and b"no usable address" in p.stderr
+    # A refused address leaves the one set before it.
+    c.call("user.set", email="bob@example.com")
+    e = c.error("user.set", email="bøb@example.com")
+    assert e["code"] == "bad_request"
+    assert e["message"] == ('"bøb@example.com" is not an email address '
+                            'followup can mail (user@example.com, in plain '
+                            'ASCII)'), e
+    assert c.call("user.get")["user"]["email"] == "bob@example.com"
+    c.close()
+
+
+def test_mail_to_an_address_set_before_the_rule_is_given_up_at_once(
+        mail_daemon, smtp):
+    # An address stored by an older followupd that took SMTPUTF8: the mail
+    # hook refuses it (exit 65), and that is never worth a retry.
+    d = mail_daemon("hook_give_up = 1d\n")
+    cid = setup_rep(d)
+    rep = d.call("user.get")["user"]["name"]
+    db = sqlite3.connect(d.db, timeout=10)
+    db.execute("UPDATE users SET email = ? WHERE name = ?",
+               ("bøb@example.com", rep))
+    db.commit()
+    db.close()
+    d.call("followup.add", contact=cid, due=rfc3339(time.time() + 1),
+           remind_before=0)
+    deadline = time.time() + 30
+    while "permanent failure" not in d.log.read_text():
+        assert time.time() < deadline, d.log.read_text()
+        time.sleep(0.1)
+    time.sleep(2.5)     # hook_retry is 1 s: a retry would have run
+    log = d.log.read_text()
+    assert "giving up on due notice" in log and "no usable address" in log
+    assert "retry 1 in" not in log, log
+    st = d.call("status")
+    assert st["deliveries_failed"] >= 1, st
+    assert smtp.sink.messages == []
+    doc = d.client("doctor")
+    assert "bøb@example.com" in doc[1] and "plain ASCII" in doc[1], doc
