@@ -457,6 +457,53 @@ header_subject(struct buf *out, const char *s)
 	buf_printf(out, "\r\n");
 }
 
+/*
+ * The X-Followup-Kind header's value: one of the notice kinds the
+ * protocol defines, "batch" for several, else "notice"; never text from
+ * the input as such, which could add a header.
+ */
+static const char *
+header_kind(json_t *notices)
+{
+#define MAIL_KIND_NAME(id, name)	name,
+	static const char *const kinds[] = {
+		FU_NOTICE_KINDS(MAIL_KIND_NAME)
+	};
+#undef MAIL_KIND_NAME
+	const char	*kind;
+	size_t		 i;
+
+	if (json_array_size(notices) > 1)
+		return "batch";
+	kind = str(json_array_get(notices, 0), "kind", "");
+	for (i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+		if (strcmp(kind, kinds[i]) == 0)
+			return kinds[i];
+	}
+	return "notice";
+}
+
+/*
+ * This host's name as it may stand in a header (Message-ID, the default
+ * sender): letters, digits, "-" and "." only, else "localhost".
+ */
+static void
+mail_hostname(char *host, size_t len)
+{
+	size_t	i;
+
+	if (gethostname(host, len) != 0)
+		host[0] = '\0';
+	host[len - 1] = '\0';
+	for (i = 0; host[i] != '\0'; i++) {
+		if (!isalnum((unsigned char)host[i]) && host[i] != '-' &&
+		    host[i] != '.')
+			break;
+	}
+	if (host[0] == '\0' || host[i] != '\0')
+		snprintf(host, len, "localhost");
+}
+
 /* Quoted-printable (RFC 2045) with CRLF line ends. */
 static void
 body_qp(struct buf *out, const char *text)
@@ -820,9 +867,7 @@ main(int argc, char **argv)
 		    NULL)))
 			manager = str(n, "manager", NULL);
 	}
-	if (gethostname(host, sizeof host) != 0)
-		strcpy(host, "localhost");
-	host[sizeof host - 1] = '\0';
+	mail_hostname(host, sizeof host);
 	if (from == NULL) {
 		snprintf(fromaddr, sizeof fromaddr, "followup@%s", host);
 		from = fromaddr;
@@ -861,9 +906,7 @@ main(int argc, char **argv)
 	buf_printf(&msg, "Content-Type: text/plain; charset=UTF-8\r\n");
 	buf_printf(&msg, "Content-Transfer-Encoding: quoted-printable\r\n");
 	buf_printf(&msg, "Auto-Submitted: auto-generated\r\n");
-	buf_printf(&msg, "X-Followup-Kind: %s\r\n",
-	    json_array_size(notices) > 1 ? "batch" :
-	    str(json_array_get(notices, 0), "kind", "notice"));
+	buf_printf(&msg, "X-Followup-Kind: %s\r\n", header_kind(notices));
 	buf_printf(&msg, "\r\n");
 	body_qp(&msg, body.data);
 	free(body.data);

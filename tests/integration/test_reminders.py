@@ -591,3 +591,43 @@ def test_mail_to_an_address_set_before_the_rule_is_given_up_at_once(
     assert smtp.sink.messages == []
     doc = d.client("doctor")
     assert "bøb@example.com" in doc[1] and "plain ASCII" in doc[1], doc
+
+
+def dry_run(notice):
+    """followup-mail --dry-run on notice: the raw message and its parse."""
+    p = subprocess.run([FOLLOWUP_MAIL, "--dry-run"],
+                       input=json.dumps(notice).encode(),
+                       capture_output=True, check=True)
+    return p.stdout, email.message_from_bytes(p.stdout,
+                                              policy=email.policy.default)
+
+
+def one_notice(kind="due", name="Ada", company=None):
+    contact = {"name": name, "stage": "lead", "tz": "UTC"}
+    if company is not None:
+        contact["company"] = company
+    return {"rep": {"name": "ana", "email": "ana@test.invalid", "tz": "UTC"},
+            "notices": [{"kind": kind, "late": False,
+                         "followup": {"id": 7, "kind": "callback",
+                                      "due_at": "2026-11-24T09:00:00Z"},
+                         "contact": contact, "interactions": []}]}
+
+
+def header_lines(raw):
+    return raw.split(b"\r\n\r\n", 1)[0].split(b"\r\n")
+
+
+@pytest.mark.parametrize("kind", [
+    "due\r\nBcc: evil@example.com", "due\nX-Evil: 1", "digest extra",
+    "Due", "x" * 300, "",
+])
+def test_mail_hook_never_copies_an_unknown_kind_into_a_header(kind):
+    raw, msg = dry_run(one_notice(kind=kind))
+    assert msg["X-Followup-Kind"] == "notice"
+    assert msg["Bcc"] is None and msg["X-Evil"] is None
+    names = [l.split(b":", 1)[0] for l in header_lines(raw)
+             if not l.startswith(b" ")]
+    assert b"Bcc" not in names and b"X-Evil" not in names, names
+    for known in ("reminder", "due", "missed", "digest", "summary"):
+        assert dry_run(one_notice(kind=known))[1]["X-Followup-Kind"] == known
+
