@@ -412,33 +412,83 @@ subject_of(json_t *notices)
 	return s;
 }
 
+/* Header lines are kept to RFC 2047's 76 characters, CRLF aside. */
+#define MAIL_HEADER_LINE	76
+
 /*
- * Write the Subject header: plain if printable ASCII, else RFC 2047
- * B-encoded words of at most 75 characters, never splitting a UTF-8
- * character, folded one per line.
+ * Must the subject s be RFC 2047-encoded to arrive as written?  It must
+ * if it holds anything but printable ASCII, if a word of it looks like an
+ * encoded word (a contact named "=?UTF-8?B?...?=" would be decoded by the
+ * reader's mail program), or if a word is too long to fold onto a line.
+ */
+static int
+subject_needs_encoding(const char *s)
+{
+	const unsigned char	*p;
+	size_t			 word = 0;
+
+	if (strstr(s, "=?") != NULL)
+		return 1;
+	for (p = (const unsigned char *)s; *p != '\0'; p++) {
+		if (*p < 0x20 || *p >= 0x7f)
+			return 1;
+		word = *p == ' ' ? 0 : word + 1;
+		if (word > MAIL_HEADER_LINE - sizeof "Subject: " + 1)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * Write the Subject header, no line over MAIL_HEADER_LINE characters (the
+ * first with its "Subject: "): plain printable ASCII folded between
+ * words, else RFC 2047 B-encoded words, never splitting a UTF-8
+ * character, one per line.  Blanks at either end are dropped, and in
+ * plain text a run of blanks folds as one.
  */
 static void
 header_subject(struct buf *out, const char *s)
 {
 	static const char	 b64[] =
 	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	const unsigned char	*p;
-	size_t			 len = strlen(s), start, end, i;
-	int			 plain = 1;
+	const char		*w;
+	size_t			 len, start, end, i, col, room, n;
 	unsigned int		 v;
 
-	for (p = (const unsigned char *)s; *p != '\0'; p++) {
-		if (*p < 0x20 || *p >= 0x7f)
-			plain = 0;
-	}
-	if (plain && len < 70) {
-		buf_printf(out, "Subject: %s\r\n", s);
+	while (*s == ' ')
+		s++;
+	len = strlen(s);
+	while (len > 0 && s[len - 1] == ' ')
+		len--;
+	buf_printf(out, "Subject:");
+	col = strlen("Subject:");
+	if (!subject_needs_encoding(s)) {
+		for (w = s; w < s + len; w += n) {
+			while (*w == ' ')
+				w++;
+			n = strcspn(w, " ");
+			if (w + n > s + len)
+				n = s + len - w;
+			/* Fold before the blank that leads the word. */
+			if (col + 1 + n > MAIL_HEADER_LINE) {
+				buf_printf(out, "\r\n");
+				col = 0;
+			}
+			buf_printf(out, " %.*s", (int)n, w);
+			col += 1 + n;
+		}
+		buf_printf(out, "\r\n");
 		return;
 	}
-	buf_printf(out, "Subject:");
 	for (start = 0; start < len; start = end) {
-		end = start + 45 < len ? start + 45 : len;
-		while (end < len && ((unsigned char)s[end] & 0xc0) == 0x80)
+		/*
+		 * " =?UTF-8?B?" and "?=" take 13 of the line: what is left,
+		 * in whole 4-character groups, each carrying 3 bytes.
+		 */
+		room = (MAIL_HEADER_LINE - col - 13) / 4 * 3;
+		end = start + room < len ? start + room : len;
+		while (end < len && end > start &&
+		    ((unsigned char)s[end] & 0xc0) == 0x80)
 			end--;
 		buf_printf(out, " =?UTF-8?B?");
 		for (i = start; i < end; i += 3) {
@@ -453,6 +503,7 @@ header_subject(struct buf *out, const char *s)
 			    i + 2 < end ? b64[v & 63] : '=');
 		}
 		buf_printf(out, "?=%s", end < len ? "\r\n" : "");
+		col = 0;
 	}
 	buf_printf(out, "\r\n");
 }

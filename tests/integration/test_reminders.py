@@ -7,7 +7,9 @@ forward and back (libfaketime), hostile contact names and notes (line breaks,
 header lookalikes, shell syntax, non-ASCII), a contact email that must never
 receive anything, a follow-up done or moved before its reminder, rep
 addresses the mail hook cannot send to (refused when set; one stored
-before that is given up at its first failure, not retried for a day).
+before that is given up at its first failure, not retried for a day),
+hand-made hook input with a line break in its kind, and subjects that
+look like encoded words or are too long for one header line.
 """
 
 import email
@@ -631,3 +633,44 @@ def test_mail_hook_never_copies_an_unknown_kind_into_a_header(kind):
     for known in ("reminder", "due", "missed", "digest", "summary"):
         assert dry_run(one_notice(kind=known))[1]["X-Followup-Kind"] == known
 
+
+@pytest.mark.parametrize("name, company", [
+    # A name that looks like an encoded word must arrive as written.
+    ("=?UTF-8?B?SGFja2Vk?=", None),
+    ("Ada =?iso-8859-1?q?=E9?= Lovelace", "Engines"),
+    # Long, non-ASCII: many encoded words.
+    ("Zoë Ünal", "Analytische Maschinen für Überseehandel und Ödland GmbH"),
+    ("Ünal " * 30, None),
+    # Long, plain ASCII: folded between words.
+    ("Ada Lovelace", "Analytical Engines Limited of Greater London and "
+     "the Surrounding Counties"),
+    # A word longer than a line.
+    ("A" * 90, None),
+])
+def test_mail_subjects_arrive_as_written_in_lines_of_76(name, company):
+    raw, msg = dry_run(one_notice(name=name, company=company))
+    lines = header_lines(raw)
+    i = [n for n, l in enumerate(lines) if l.startswith(b"Subject:")][0]
+    subject = [lines[i]]
+    for l in lines[i + 1:]:
+        if not l.startswith(b" "):
+            break
+        subject.append(l)
+    for l in subject:
+        assert len(l) <= 76, (len(l), l)
+        assert all(32 <= b < 127 for b in l), l
+    text = msg["Subject"]
+    full = " ".join(name.split())
+    assert text.startswith("Callback due now: ")
+    if not text.endswith("..."):    # long subjects are cut
+        assert full in " ".join(text.split()), text
+        if company is not None:
+            assert "(%s)" % company in text, text
+        assert text.endswith(" at Tue 24 Nov 09:00"), text
+    else:
+        assert full[:60] in " ".join(text.split()), text
+    if "=?" in name or any(ord(c) > 127 for c in name):
+        # Encoded, so the reader's mail program decodes only what we
+        # encoded: the name's own "=?...?=" stays text.
+        assert b"=?UTF-8?B?" in lines[i], lines[i]
+        assert name.encode() not in raw
