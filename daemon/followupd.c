@@ -292,6 +292,8 @@ main(int argc, char **argv)
 		fprintf(stderr, "followupd: %s\n", cause);
 		if (!check)
 			log_err("main: %s", cause);
+		free(cause);
+		free(main_config_path);
 		return 1;
 	}
 	if (check) {
