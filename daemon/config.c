@@ -14,6 +14,7 @@
 #include <config.h>
 
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 #include <ctype.h>
 #include <errno.h>
@@ -741,7 +742,9 @@ config_load(struct fu_config *cf, const char *path, int optional, char **cause)
 		fclose(f);
 		return -1;
 	}
-	if (!S_ISREG(sb.st_mode)) {
+	/* /dev/null is the usual way to say "no settings, the defaults". */
+	if (!S_ISREG(sb.st_mode) && !(S_ISCHR(sb.st_mode) &&
+	    sb.st_rdev == makedev(1, 3))) {
 		xasprintf(cause, "%s: %s", path, S_ISDIR(sb.st_mode) ?
 		    "is a directory, not a configuration file" :
 		    "not a regular file, not a configuration file");

@@ -121,6 +121,12 @@ def test_a_directory_as_the_configuration_is_refused(tmp_path, make_daemon):
     assert p.returncode == 1 and "directory" in p.stderr, p.stderr
 
 
+def test_dev_null_as_the_configuration_means_the_defaults(tmp_path):
+    p = subprocess.run([FOLLOWUPD, "--config", "/dev/null", "--check-config"],
+                       capture_output=True, text=True, timeout=30)
+    assert p.returncode == 0, p.stderr
+
+
 @pytest.mark.parametrize("hook, why", [
     ("/nonexistent/followup-hook --x", "/nonexistent/followup-hook: No such"),
     ("no-such-followup-hook-program --x",
