@@ -14,6 +14,7 @@
 #include <sys/un.h>
 
 #include <errno.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,22 +23,130 @@
 #include "client.h"
 #include "followup/paths.h"
 
-/* The socket to use: --socket, $FOLLOWUP_SOCKET, the user's, the system's. */
-char *
-rpc_socket_path(struct client *c)
+/* Where the socket came from: who is to be trusted there differs. */
+enum rpc_origin {
+	RPC_CHOSEN,		/* --socket or $FOLLOWUP_SOCKET */
+	RPC_USER,		/* the user's own daemon */
+	RPC_SYSTEM		/* the team's daemon */
+};
+
+/*
+ * The socket to use: --socket, $FOLLOWUP_SOCKET, the user's (when
+ * something is there), the system's.  Set *origin.  Caller frees.
+ */
+static char *
+rpc_find_socket(struct client *c, enum rpc_origin *origin)
 {
 	const char	*env;
 	char		 buf[4096];
 	struct stat	 sb;
 
+	*origin = RPC_CHOSEN;
 	if (c->socket_opt != NULL)
 		return strdup(c->socket_opt);
 	if ((env = getenv(FU_ENV_SOCKET)) != NULL && *env != '\0')
 		return strdup(env);
+	*origin = RPC_USER;
 	if (fu_user_socket_path(buf, sizeof buf) == 0 &&
-	    stat(buf, &sb) == 0 && S_ISSOCK(sb.st_mode))
+	    lstat(buf, &sb) == 0)
 		return strdup(buf);
+	*origin = RPC_SYSTEM;
 	return strdup(FU_SYSTEM_SOCKET);
+}
+
+/* The socket to use (see rpc_find_socket).  Caller frees. */
+char *
+rpc_socket_path(struct client *c)
+{
+	enum rpc_origin	origin;
+
+	return rpc_find_socket(c, &origin);
+}
+
+/* Who uid is, for a message: a user name or "uid N". */
+static const char *
+rpc_user_name(uid_t uid, char *buf, size_t len)
+{
+	struct passwd	*pw;
+
+	if ((pw = getpwuid(uid)) != NULL)
+		return pw->pw_name;
+	snprintf(buf, len, "uid %lu", (unsigned long)uid);
+	return buf;
+}
+
+/*
+ * The user's own socket, found rather than named, must be in a directory
+ * that is ours alone (0700, not a link) and be ours itself: anyone else's
+ * could be a daemon listening to our requests.  Return 0, or -1 after
+ * saying why.
+ */
+static int
+rpc_check_user_socket(const char *path)
+{
+	struct stat	 sb;
+	char		*dir, *slash, name[32];
+	const char	*bad = NULL;
+	int		 rc = 0;
+
+	if ((dir = strdup(path)) == NULL) {
+		fprintf(stderr, "followup: out of memory\n");
+		return -1;
+	}
+	if ((slash = strrchr(dir, '/')) != NULL && slash != dir)
+		*slash = '\0';
+	if (lstat(dir, &sb) != 0) {
+		fprintf(stderr, "followup: cannot check %s: %s\n", dir,
+		    strerror(errno));
+		free(dir);
+		return -1;
+	}
+	if (!S_ISDIR(sb.st_mode) || sb.st_uid != getuid() ||
+	    (sb.st_mode & 077) != 0)
+		bad = dir;
+	else if (lstat(path, &sb) != 0 || !S_ISSOCK(sb.st_mode) ||
+	    sb.st_uid != getuid())
+		bad = path;
+	if (bad != NULL) {
+		fprintf(stderr, "followup: refusing %s (owner %s, mode %04o): "
+		    "your own daemon's socket must be yours, in a directory "
+		    "of mode 0700 that is yours and not a link; remove it, or "
+		    "name a socket with --socket\n", bad, rpc_user_name(
+		    sb.st_uid, name, sizeof name),
+		    (unsigned int)(sb.st_mode & 07777));
+		rc = -1;
+	}
+	free(dir);
+	return rc;
+}
+
+/*
+ * A daemon found rather than named must run as us, root or the service's
+ * own account: anyone else would read what we send.  Return 0, or -1
+ * after saying why.
+ */
+static int
+rpc_check_peer(int fd, const char *path)
+{
+	struct ucred	 cred;
+	socklen_t	 len = sizeof cred;
+	struct passwd	*pw;
+	char		 name[32];
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) {
+		fprintf(stderr, "followup: cannot learn who answers on %s: "
+		    "%s\n", path, strerror(errno));
+		return -1;
+	}
+	if (cred.uid == getuid() || cred.uid == 0)
+		return 0;
+	if ((pw = getpwnam(FU_SERVICE_USER)) != NULL && pw->pw_uid == cred.uid)
+		return 0;
+	fprintf(stderr, "followup: refusing %s: the daemon answering there "
+	    "runs as %s, not as you, root or %s; name a socket you trust "
+	    "with --socket\n", path, rpc_user_name(cred.uid, name,
+	    sizeof name), FU_SERVICE_USER);
+	return -1;
 }
 
 /*
@@ -48,9 +157,10 @@ int
 rpc_open(struct client *c)
 {
 	struct sockaddr_un	sun;
+	enum rpc_origin		origin;
 	int			saved;
 
-	c->path = rpc_socket_path(c);
+	c->path = rpc_find_socket(c, &origin);
 	if (c->path == NULL) {
 		fprintf(stderr, "followup: out of memory\n");
 		return EXIT_UNREACHABLE;
@@ -63,6 +173,8 @@ rpc_open(struct client *c)
 		return EXIT_UNREACHABLE;
 	}
 	strcpy(sun.sun_path, c->path);
+	if (origin == RPC_USER && rpc_check_user_socket(c->path) != 0)
+		return EXIT_UNREACHABLE;
 	if ((c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1) {
 		fprintf(stderr, "followup: socket: %s\n", strerror(errno));
 		return EXIT_UNREACHABLE;
@@ -83,6 +195,11 @@ rpc_open(struct client *c)
 		else
 			fprintf(stderr, "followup: cannot connect to %s: "
 			    "%s\n", c->path, strerror(saved));
+		return EXIT_UNREACHABLE;
+	}
+	if (origin != RPC_CHOSEN && rpc_check_peer(c->fd, c->path) != 0) {
+		close(c->fd);
+		c->fd = -1;
 		return EXIT_UNREACHABLE;
 	}
 	if ((c->in = fdopen(dup(c->fd), "r")) == NULL) {

@@ -832,11 +832,19 @@ config_default_paths(struct fu_config *cf, char **cause)
 			cf->socket = xstrdup(FU_SYSTEM_SOCKET);
 		else {
 			if (fu_user_socket_path(buf, sizeof buf) != 0) {
-				xasprintf(cause, "the user socket path is too "
-				    "long");
+				if (buf[0] == '\0')
+					xasprintf(cause, "no home directory "
+					    "for the socket (XDG_RUNTIME_DIR "
+					    "is unset); give --socket");
+				else
+					xasprintf(cause, "the socket path %s "
+					    "is too long for a socket; set "
+					    "XDG_RUNTIME_DIR or give --socket",
+					    buf);
 				return -1;
 			}
 			cf->socket = xstrdup(buf);
+			cf->socket_private = 1;
 		}
 	}
 	if (cf->database == NULL) {

@@ -58,7 +58,8 @@ usage(int status)
 "                        else $XDG_CONFIG_HOME/followupd/followupd.conf\n"
 "  -s, --socket PATH     listening socket; default\n"
 "                        %s,\n"
-"                        else $XDG_RUNTIME_DIR/followupd.sock\n"
+"                        else $XDG_RUNTIME_DIR/followupd.sock, or\n"
+"                        ~/.local/state/followupd/followupd.sock\n"
 "  -d, --database PATH   SQLite database; default\n"
 "                        $STATE_DIRECTORY/followup.db when systemd's\n"
 "                        StateDirectory= sets it, else\n"
@@ -353,7 +354,7 @@ main(int argc, char **argv)
 	conn_init(main_base, main_store, (const struct fu_config **)&main_cf);
 	server_set_limits(main_cf->max_conns_per_user);
 	if (server_listen(main_base, main_cf->socket, main_cf->socket_group,
-	    128, &cause) != 0) {
+	    main_cf->socket_private, 128, &cause) != 0) {
 		log_err("main: %s", cause);
 		free(cause);
 		store_close(main_store);

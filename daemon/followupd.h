@@ -68,6 +68,7 @@ int64_t		 auth_user_uid(const char *);
 struct fu_config {
 	char		*path;		/* file read, or NULL for none */
 	char		*socket;
+	int		 socket_private; /* the user's own: its dir is 0700 */
 	char		*database;
 	char		*admin_group;
 	char		*socket_group;	/* group that may connect (0660) */
@@ -589,7 +590,7 @@ void		 conn_close_all(void);
 
 /* server.c */
 int		 server_listen(struct event_base *, const char *, const char *,
-		     int, char **);
+		     int, int, char **);
 const char	*server_socket_path(void);
 void		 server_set_limits(int);
 void		 server_conn_closed(uid_t);

@@ -201,12 +201,54 @@ server_systemd_fd(char **cause)
 	return SD_LISTEN_FDS_START;
 }
 
+/* The name of a file's owner, or its uid. Borrowed. */
+static const char *
+server_owner_name(uid_t uid)
+{
+	static char	 num[32];
+	struct passwd	*pw;
+
+	if ((pw = getpwuid(uid)) != NULL)
+		return pw->pw_name;
+	snprintf(num, sizeof num, "uid %lu", (unsigned long)uid);
+	return num;
+}
+
+/*
+ * Make dir and the directories above it that are missing, each 0700 (as
+ * the XDG base directories are made).
+ */
+static int
+server_make_parents(char *dir, char **cause)
+{
+	char	*p;
+	int	 last = 0;
+
+	for (p = dir + 1; !last; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		last = *p == '\0';
+		*p = '\0';
+		if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+			xasprintf(cause, "cannot create %s: %s", dir,
+			    strerror(errno));
+			return -1;
+		}
+		if (!last)
+			*p = '/';
+	}
+	return 0;
+}
+
 /*
  * Make the socket's directory when missing: 0700 (only its owner), or 0755
  * when the socket serves a team (its own mode then decides who connects).
+ * The user's own socket's directory must be ours and private (mode 0700,
+ * not a link) even when it was there before: otherwise whoever owns it
+ * could put their socket in place of ours.
  */
 static int
-server_make_dir(const char *path, int shared, char **cause)
+server_make_dir(const char *path, int shared, int private, char **cause)
 {
 	char		*copy, *slash;
 	struct stat	 sb;
@@ -216,15 +258,31 @@ server_make_dir(const char *path, int shared, char **cause)
 	if ((slash = strrchr(copy, '/')) == NULL || slash == copy)
 		goto out;
 	*slash = '\0';
+	if (private) {
+		if (server_make_parents(copy, cause) != 0) {
+			rc = -1;
+			goto out;
+		}
+		if (lstat(copy, &sb) != 0) {
+			xasprintf(cause, "cannot use %s: %s", copy,
+			    strerror(errno));
+			rc = -1;
+		} else if (!S_ISDIR(sb.st_mode) || sb.st_uid != geteuid() ||
+		    (sb.st_mode & 077) != 0) {
+			xasprintf(cause, "%s is not a private directory of "
+			    "this user (%s, owner %s, mode %04o); remove it or "
+			    "give --socket", copy, S_ISLNK(sb.st_mode) ?
+			    "a symbolic link" : S_ISDIR(sb.st_mode) ?
+			    "a directory" : "not a directory",
+			    server_owner_name(sb.st_uid),
+			    (unsigned int)(sb.st_mode & 07777));
+			rc = -1;
+		}
+		goto out;
+	}
 	if (stat(copy, &sb) == 0) {
 		if (!S_ISDIR(sb.st_mode)) {
 			xasprintf(cause, "%s is not a directory", copy);
-			rc = -1;
-		} else if (strstr(copy, "/followupd-") != NULL &&
-		    (sb.st_uid != geteuid() || (sb.st_mode & 077) != 0)) {
-			/* Our private directory in /tmp: someone else's? */
-			xasprintf(cause, "%s is not a private directory of "
-			    "this user; remove it", copy);
 			rc = -1;
 		}
 		goto out;
@@ -248,7 +306,8 @@ out:
  * With a group, members of it may connect too (mode 0660).
  */
 static int
-server_bind(const char *path, const char *group, int backlog, char **cause)
+server_bind(const char *path, const char *group, int private, int backlog,
+    char **cause)
 {
 	struct group		*gr = NULL;
 	struct sockaddr_un	 sun;
@@ -268,8 +327,8 @@ server_bind(const char *path, const char *group, int backlog, char **cause)
 		    group);
 		return -1;
 	}
-	if (server_make_dir(path, config_system_mode() || gr != NULL, cause) !=
-	    0)
+	if (server_make_dir(path, config_system_mode() || gr != NULL, private,
+	    cause) != 0)
 		return -1;
 
 	probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -324,11 +383,12 @@ server_bind(const char *path, const char *group, int backlog, char **cause)
 
 /*
  * Start accepting connections: on the socket systemd passed, if any, else
- * on our own at path.  Return 0, or -1 with *cause set (caller frees).
+ * on our own at path (in a private directory of ours when private is set).
+ * Return 0, or -1 with *cause set (caller frees).
  */
 int
 server_listen(struct event_base *base, const char *path, const char *group,
-    int backlog, char **cause)
+    int private, int backlog, char **cause)
 {
 	struct sockaddr_un	sun;
 	socklen_t		len = sizeof sun;
@@ -350,7 +410,7 @@ server_listen(struct event_base *base, const char *path, const char *group,
 		log_info("server: using the socket systemd passed (%s)",
 		    server_path);
 	} else {
-		if ((fd = server_bind(path, group, backlog, cause)) < 0)
+		if ((fd = server_bind(path, group, private, backlog, cause)) < 0)
 			return -1;
 		server_path = xstrdup(path);
 		server_owns_path = 1;
