@@ -27,7 +27,6 @@ struct client {
 	const char	*as;		/* --as USER, or NULL */
 	int		 json;		/* --json */
 	int		 fd;
-	FILE		*in;
 	char		*path;		/* the socket used */
 	json_t		*hello;		/* the hello result */
 	long		 next_id;
@@ -56,6 +55,8 @@ char		*rpc_socket_path(struct client *);
 int		 rpc_open(struct client *);
 void		 rpc_close(struct client *);
 int		 rpc_call(struct client *, enum fu_op, json_t *, json_t **);
+int		 rpc_call_fd(struct client *, enum fu_op, json_t *, json_t **,
+		     int *);
 int		 rpc_request(struct client *, enum fu_op, json_t *);
 int		 rpc_read_reply(struct client *, json_t **);
 

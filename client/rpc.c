@@ -202,21 +202,14 @@ rpc_open(struct client *c)
 		c->fd = -1;
 		return EXIT_UNREACHABLE;
 	}
-	if ((c->in = fdopen(dup(c->fd), "r")) == NULL) {
-		fprintf(stderr, "followup: fdopen: %s\n", strerror(errno));
-		return EXIT_UNREACHABLE;
-	}
 	return 0;
 }
 
 void
 rpc_close(struct client *c)
 {
-	if (c->in != NULL)
-		fclose(c->in);
 	if (c->fd != -1)
 		close(c->fd);
-	c->in = NULL;
 	c->fd = -1;
 	free(c->path);
 	c->path = NULL;
@@ -267,27 +260,131 @@ rpc_request(struct client *c, enum fu_op op, json_t *args)
 }
 
 /*
- * Read one reply line (at most FU_REPLY_MAX bytes) into *reply.  Return 0,
- * or EXIT_UNREACHABLE if the daemon went away or sent garbage.
+ * Take exactly len bytes from the socket into buf, keeping the first
+ * descriptor that comes with them in *fdp (if it is -1) and closing any
+ * other.  Return 0, or -1 at EOF or on error.
  */
-int
-rpc_read_reply(struct client *c, json_t **reply)
+static int
+rpc_take(int fd, char *buf, size_t len, int *fdp)
 {
-	char		*line = NULL;
-	size_t		 cap = 0;
+	struct msghdr	 msg;
+	struct cmsghdr	*cmsg;
+	struct iovec	 iov;
+	union {
+		struct cmsghdr	hdr;
+		char		buf[CMSG_SPACE(4 * sizeof(int))];
+	} control;
+	size_t		 off = 0, i, nfd;
+	ssize_t		 n;
+	int		 got;
+
+	while (off < len) {
+		memset(&msg, 0, sizeof msg);
+		iov.iov_base = buf + off;
+		iov.iov_len = len - off;
+		msg.msg_iov = &iov;
+		msg.msg_iovlen = 1;
+		msg.msg_control = control.buf;
+		msg.msg_controllen = sizeof control.buf;
+		n = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		for (cmsg = CMSG_FIRSTHDR(&msg); cmsg != NULL;
+		    cmsg = CMSG_NXTHDR(&msg, cmsg)) {
+			if (cmsg->cmsg_level != SOL_SOCKET ||
+			    cmsg->cmsg_type != SCM_RIGHTS)
+				continue;
+			nfd = (cmsg->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+			for (i = 0; i < nfd; i++) {
+				memcpy(&got, CMSG_DATA(cmsg) + i * sizeof(int),
+				    sizeof got);
+				if (*fdp == -1)
+					*fdp = got;
+				else
+					close(got);
+			}
+		}
+		off += n;
+	}
+	return 0;
+}
+
+/*
+ * Read one line from the daemon into *linep (caller frees), with the
+ * descriptor that came with it in *fdp (-1 if none; caller closes).  The
+ * line's end is found by peeking and then exactly the line is taken: a
+ * read past it could take the descriptor of the next reply and lose it.
+ * Return the line's length, 0 at EOF or on error, or -1 if it is over
+ * FU_REPLY_MAX.
+ */
+static ssize_t
+rpc_read_line(struct client *c, char **linep, int *fdp)
+{
+	static char	 peek[65536];
+	char		*line = NULL, *nl, *p;
+	size_t		 len = 0, want;
+	ssize_t		 n;
+
+	*linep = NULL;
+	*fdp = -1;
+	for (;;) {
+		n = recv(c->fd, peek, sizeof peek, MSG_PEEK);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		nl = memchr(peek, '\n', n);
+		want = nl != NULL ? (size_t)(nl - peek) + 1 : (size_t)n;
+		if (len + want > FU_REPLY_MAX + 1) {
+			free(line);
+			return -1;
+		}
+		if ((p = realloc(line, len + want + 1)) == NULL)
+			break;
+		line = p;
+		if (rpc_take(c->fd, line + len, want, fdp) != 0)
+			break;
+		len += want;
+		if (nl != NULL) {
+			line[len] = '\0';
+			*linep = line;
+			return len;
+		}
+	}
+	free(line);
+	return 0;
+}
+
+/*
+ * Read one reply line (at most FU_REPLY_MAX bytes) into *reply, and the
+ * descriptor that came with it into *fdp (-1 if none; caller closes), or
+ * close it when fdp is NULL.  Return 0, or EXIT_UNREACHABLE if the daemon
+ * went away or sent garbage.
+ */
+static int
+rpc_read_reply_fd(struct client *c, json_t **reply, int *fdp)
+{
+	char		*line;
 	ssize_t		 n;
 	json_error_t	 jerr;
+	int		 fd;
 
 	*reply = NULL;
-	n = getline(&line, &cap, c->in);
-	if (n <= 0) {
-		free(line);
+	if (fdp != NULL)
+		*fdp = -1;
+	n = rpc_read_line(c, &line, &fd);
+	if (fd != -1 && (fdp == NULL || n <= 0)) {
+		close(fd);
+		fd = -1;
+	}
+	if (n == 0) {
 		fprintf(stderr, "followup: followupd closed the connection "
 		    "without answering\n");
 		return EXIT_UNREACHABLE;
 	}
-	if (n > FU_REPLY_MAX) {
-		free(line);
+	if (n < 0) {
 		fprintf(stderr, "followup: the reply is too large\n");
 		return EXIT_UNREACHABLE;
 	}
@@ -296,11 +393,22 @@ rpc_read_reply(struct client *c, json_t **reply)
 	if (*reply == NULL || !json_is_object(*reply)) {
 		json_decref(*reply);
 		*reply = NULL;
+		if (fd != -1)
+			close(fd);
 		fprintf(stderr, "followup: followupd sent a reply that is not "
 		    "a JSON object: %s\n", jerr.text);
 		return EXIT_UNREACHABLE;
 	}
+	if (fdp != NULL)
+		*fdp = fd;
 	return 0;
+}
+
+/* Read one reply line into *reply; see rpc_read_reply_fd. */
+int
+rpc_read_reply(struct client *c, json_t **reply)
+{
+	return rpc_read_reply_fd(c, reply, NULL);
 }
 
 /* Report an error reply; return EXIT_DAEMON_ERROR. */
@@ -329,11 +437,24 @@ rpc_error(struct client *c, json_t *reply)
 int
 rpc_call(struct client *c, enum fu_op op, json_t *args, json_t **result)
 {
+	return rpc_call_fd(c, op, args, result, NULL);
+}
+
+/*
+ * Run one op as rpc_call does, and set *fdp to the descriptor that came
+ * with its reply (-1 if none; caller closes), when fdp is not NULL.
+ */
+int
+rpc_call_fd(struct client *c, enum fu_op op, json_t *args, json_t **result,
+    int *fdp)
+{
 	json_t		*reply, *hello;
 	const char	*tz;
-	int		 rc;
+	int		 rc, fd;
 
 	*result = NULL;
+	if (fdp != NULL)
+		*fdp = -1;
 	if (c->fd == -1 && (rc = rpc_open(c)) != 0)
 		return rc;
 	if (c->hello == NULL) {
@@ -372,13 +493,19 @@ rpc_call(struct client *c, enum fu_op op, json_t *args, json_t **result)
 			tzset();
 		}
 	}
-	if ((rc = rpc_read_reply(c, &reply)) != 0)
+	if ((rc = rpc_read_reply_fd(c, &reply, &fd)) != 0)
 		return rc;
 	if (!json_is_true(json_object_get(reply, "ok"))) {
+		if (fd != -1)
+			close(fd);
 		rc = rpc_error(c, reply);
 		json_decref(reply);
 		return rc;
 	}
+	if (fdp != NULL)
+		*fdp = fd;
+	else if (fd != -1)
+		close(fd);
 	*result = json_incref(json_object_get(reply, "result"));
 	json_decref(reply);
 	if (*result == NULL)

@@ -7,14 +7,18 @@
  * disk.  A slow reader is paused rather than buffered without bound, and a
  * busy pipeliner yields to the others after a batch of requests.  A long
  * op (a backup) answers later: its connection waits for that reply before
- * it reads the next request, while the loop serves everyone else.
+ * it reads the next request, while the loop serves everyone else.  A reply
+ * may carry a descriptor (a backup's copy): it leaves alone, with
+ * sendmsg, once every reply before it has.
  */
 
 #include <config.h>
 
 #include <sys/types.h>
 #include <sys/queue.h>
+#include <sys/socket.h>
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -74,6 +78,11 @@ struct conn {
 	int			 deferred;	/* a reply is owed later */
 	void			(*cancel)(void *); /* ... drop its work */
 	void			*cancel_arg;
+
+	char			*fd_line;	/* a reply waiting to go with */
+	size_t			 fd_len;
+	int			 fd_pass;	/* ... this descriptor */
+	struct event		*fd_ev;		/* ... the socket has room */
 };
 
 static TAILQ_HEAD(, conn)	 conn_all = TAILQ_HEAD_INITIALIZER(conn_all);
@@ -90,6 +99,9 @@ static void	conn_event_cb(struct bufferevent *, short, void *);
 static void	conn_more_cb(evutil_socket_t, short, void *);
 static void	conn_process(struct conn *);
 static int	conn_maybe_close(struct conn *);
+static void	conn_send_fd(struct conn *);
+static void	conn_send_fd_cb(evutil_socket_t, short, void *);
+static char	*conn_serialise(json_t *, size_t *);
 
 /* Give the connection layer what each request needs. */
 void
@@ -120,8 +132,10 @@ conn_new(int fd, uid_t uid, gid_t gid, const char *user)
 	if (c->bev == NULL)
 		fatalx("conn: bufferevent_socket_new");
 	c->more_ev = event_new(conn_base, -1, 0, conn_more_cb, c);
-	if (c->more_ev == NULL)
+	c->fd_ev = event_new(conn_base, fd, EV_WRITE, conn_send_fd_cb, c);
+	if (c->more_ev == NULL || c->fd_ev == NULL)
 		fatalx("conn: event_new");
+	c->fd_pass = -1;
 	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb,
 	    c);
 	bufferevent_setwatermark(c->bev, EV_READ, 0, CONN_INPUT_HIGH);
@@ -153,6 +167,10 @@ conn_free(struct conn *c)
 		return;
 	if (c->deferred && c->cancel != NULL)
 		c->cancel(c->cancel_arg);	/* nobody waits for it */
+	if (c->fd_pass >= 0)
+		close(c->fd_pass);
+	free(c->fd_line);
+	event_free(c->fd_ev);
 	while ((h = TAILQ_FIRST(&c->held)) != NULL) {
 		TAILQ_REMOVE(&c->held, h, entry);
 		free(h->line);
@@ -209,17 +227,15 @@ conn_write_line(struct conn *c, const char *line, size_t len)
 }
 
 /*
- * Send reply (taking its reference), or hold it until the open group
- * commit is durable.  is_write marks a reply that the commit's failure
- * turns into an error.
+ * The line for reply, with its newline; a reply over FU_REPLY_MAX becomes
+ * too_large.  Caller frees.
  */
-static void
-conn_reply(struct conn *c, json_t *reply, int is_write)
+static char *
+conn_serialise(json_t *reply, size_t *lenp)
 {
-	struct held_reply	*h;
-	json_t			*big;
-	char			*text;
-	size_t			 len;
+	json_t	*big;
+	char	*text;
+	size_t	 len;
 
 	text = json_dumps(reply, JSON_COMPACT);
 	if (text == NULL)
@@ -231,13 +247,30 @@ conn_reply(struct conn *c, json_t *reply, int is_write)
 		reply = ops_error_reply(json_object_get(big, "id"),
 		    FU_ERR_TOO_LARGE, "the reply would be too large; ask "
 		    "for fewer rows");
-		json_decref(big);
 		text = json_dumps(reply, JSON_COMPACT);
+		json_decref(reply);
 		len = strlen(text);
 	}
 	text = xreallocarray(text, len + 2, 1);
 	text[len++] = '\n';
 	text[len] = '\0';
+	*lenp = len;
+	return text;
+}
+
+/*
+ * Send reply (taking its reference), or hold it until the open group
+ * commit is durable.  is_write marks a reply that the commit's failure
+ * turns into an error.
+ */
+static void
+conn_reply(struct conn *c, json_t *reply, int is_write)
+{
+	struct held_reply	*h;
+	char			*text;
+	size_t			 len;
+
+	text = conn_serialise(reply, &len);
 
 	if (!store_in_txn(conn_store) && TAILQ_EMPTY(&c->held)) {
 		conn_write_line(c, text, len);
@@ -292,6 +325,7 @@ conn_commit_cb(int ok, void *arg)
 		}
 		TAILQ_REMOVE(&conn_held, c, held_entry);
 		c->on_held_list = 0;
+		conn_send_fd(c);
 		conn_maybe_close(c);
 	}
 }
@@ -382,17 +416,106 @@ conn_defer(struct conn *c, void (*cancel)(void *), void *arg)
 void
 conn_answer(struct conn *c, json_t *reply)
 {
+	conn_answer_fd(c, reply, -1);
+}
+
+/*
+ * Send the reply an op deferred, as conn_answer does, with descriptor fd
+ * (unless it is -1) attached to its first byte.  The connection owns fd
+ * from here on and closes it once it is sent (or the connection is gone).
+ * Until then the requests behind it wait, so that nothing is written
+ * before it.
+ */
+void
+conn_answer_fd(struct conn *c, json_t *reply, int fd)
+{
 	struct evbuffer	*out = bufferevent_get_output(c->bev);
 
-	c->deferred = 0;
 	c->cancel = NULL;
 	c->cancel_arg = NULL;
-	if (reply == NULL)
+	if (reply == NULL || fd < 0) {
+		if (fd >= 0)
+			close(fd);
+		c->deferred = 0;
+		if (reply == NULL)
+			return;
+		conn_reply(c, reply, 0);
+		if (TAILQ_EMPTY(&c->held) && evbuffer_get_length(out) > 0)
+			(void)evbuffer_write(out, bufferevent_getfd(c->bev));
+		event_add(c->more_ev, &conn_yield_tv);
 		return;
-	conn_reply(c, reply, 0);
-	if (TAILQ_EMPTY(&c->held) && evbuffer_get_length(out) > 0)
-		(void)evbuffer_write(out, bufferevent_getfd(c->bev));
+	}
+	/* Still deferred: no request behind it runs until it is sent. */
+	c->fd_line = conn_serialise(reply, &c->fd_len);
+	json_decref(reply);
+	c->fd_pass = fd;
+	conn_send_fd(c);
+}
+
+/*
+ * Send the reply waiting with a descriptor, if every reply before it is
+ * out: sendmsg with SCM_RIGHTS on its first bytes, and the rest (if the
+ * socket took only part) through the bufferevent as usual.
+ */
+static void
+conn_send_fd(struct conn *c)
+{
+	struct evbuffer	*out = bufferevent_get_output(c->bev);
+	struct msghdr	 msg;
+	struct cmsghdr	*cmsg;
+	struct iovec	 iov;
+	union {
+		struct cmsghdr	hdr;
+		char		buf[CMSG_SPACE(sizeof(int))];
+	} control;
+	ssize_t		 n;
+	int		 sock = bufferevent_getfd(c->bev);
+
+	if (c->fd_line == NULL || !TAILQ_EMPTY(&c->held))
+		return;			/* conn_commit_cb comes back */
+	if (evbuffer_get_length(out) > 0)
+		(void)evbuffer_write(out, sock);
+	if (evbuffer_get_length(out) > 0)
+		return;			/* conn_write_cb comes back */
+	memset(&msg, 0, sizeof msg);
+	memset(&control, 0, sizeof control);
+	iov.iov_base = c->fd_line;
+	iov.iov_len = c->fd_len;
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	msg.msg_control = control.buf;
+	msg.msg_controllen = sizeof control.buf;
+	cmsg = CMSG_FIRSTHDR(&msg);
+	cmsg->cmsg_level = SOL_SOCKET;
+	cmsg->cmsg_type = SCM_RIGHTS;
+	cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cmsg), &c->fd_pass, sizeof(int));
+	n = sendmsg(sock, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+	if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK ||
+	    errno == EINTR)) {
+		event_add(c->fd_ev, NULL);
+		return;
+	}
+	if (n == -1) {
+		log_debug("conn: cannot answer %s: %s", c->user,
+		    strerror(errno));
+		c->closing = 1;
+	} else if ((size_t)n < c->fd_len &&
+	    evbuffer_add(out, c->fd_line + n, c->fd_len - n) != 0)
+		fatalx("conn: evbuffer_add");
+	close(c->fd_pass);
+	c->fd_pass = -1;
+	free(c->fd_line);
+	c->fd_line = NULL;
+	c->deferred = 0;
 	event_add(c->more_ev, &conn_yield_tv);
+}
+
+/* The socket has room for the reply waiting with a descriptor. */
+static void
+conn_send_fd_cb(evutil_socket_t fd, short what, void *arg)
+{
+	conn_send_fd(arg);
 }
 
 /*
@@ -495,6 +618,7 @@ conn_write_cb(struct bufferevent *bev, void *arg)
 
 	if (conn_maybe_close(c))
 		return;
+	conn_send_fd(c);
 	if (c->watch_skipped > 0)
 		conn_watch_caught_up(c);
 	if (c->paused && evbuffer_get_length(bufferevent_get_output(bev)) <=

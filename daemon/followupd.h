@@ -212,9 +212,10 @@ const char	*store_id(struct store *);
 /* store-maint.c */
 typedef void	(*store_busy_cb)(void);
 struct store_backup;
-struct store_backup *store_backup_begin(struct store *, const char *, int,
+int		 store_backup_target_live(struct store *, const char *, char **);
+struct store_backup *store_backup_begin(struct store *, char **);
+int		 store_backup_step(struct store_backup *, int *, int64_t *,
 		     char **);
-int		 store_backup_step(struct store_backup *, int64_t *, char **);
 void		 store_backup_abort(struct store_backup *);
 void		 store_check(struct store *, store_busy_cb, int *, char **,
 		     int64_t *);
@@ -584,6 +585,7 @@ void		 conn_commit_cb(int, void *);
 void		 conn_watch(struct conn *, const char *);
 void		 conn_defer(struct conn *, void (*)(void *), void *);
 void		 conn_answer(struct conn *, json_t *);
+void		 conn_answer_fd(struct conn *, json_t *, int);
 void		 conn_reconfigured(void);
 int		 conn_count(void);
 void		 conn_close_all(void);

@@ -5,8 +5,11 @@
  * backup: a consistent copy of the whole database, made while the daemon
  * runs.  It holds every rep's records, so only admins may make one.  The
  * copy is made a step at a time from the loop, so reminders go out and
- * other requests are answered meanwhile; the admin's connection gets its
- * reply when the copy is in place.  One backup runs at a time.
+ * other requests are answered meanwhile, in a file of the daemon's own
+ * beside the database; the admin's connection gets its reply, with a
+ * read-only descriptor of the finished copy, and the client writes it
+ * where the admin asked, with the admin's own rights.  The daemon (often
+ * root) never writes a file an admin names.  One backup runs at a time.
  */
 
 #include <config.h>
@@ -58,7 +61,7 @@ backup_cancel(void *arg)
 {
 	struct backup_job	*job = arg;
 
-	log_info("backup: %s's copy to %s was dropped unfinished (the "
+	log_info("backup: %s's copy for %s was dropped unfinished (the "
 	    "connection closed)", job->caller, job->path);
 	store_backup_abort(job->sb);
 	backup_job_free(job);
@@ -71,25 +74,26 @@ backup_step_cb(evutil_socket_t fd, short what, void *arg)
 	json_t			*reply;
 	char			*cause;
 	int64_t			 bytes;
-	int			 rc;
+	int			 rc, copy;
 
-	rc = store_backup_step(job->sb, &bytes, &cause);
+	rc = store_backup_step(job->sb, &copy, &bytes, &cause);
 	if (rc == 1 || rc == 2) {
 		event_add(job->ev, rc == 1 ? &backup_next_tv : &backup_busy_tv);
 		return;
 	}
 	if (rc == 0) {
-		log_info("backup: %s copied the database to %s (%lld bytes)",
+		log_info("backup: %s copied the database for %s (%lld bytes)",
 		    job->caller, job->path, (long long)bytes);
 		reply = ops_ok_reply(job->id, json_pack("{s:s s:I}", "path",
 		    job->path, "bytes", (json_int_t)bytes));
 	} else {
-		log_warnx("backup: %s's copy to %s failed: %s", job->caller,
+		log_warnx("backup: %s's copy for %s failed: %s", job->caller,
 		    job->path, cause);
 		reply = ops_error_reply(job->id, FU_ERR_UNAVAILABLE, cause);
 		free(cause);
 	}
-	conn_answer(job->conn, reply);
+	/* The copy goes with the reply; the connection closes it. */
+	conn_answer_fd(job->conn, reply, copy);
 	backup_job_free(job);
 }
 
@@ -105,7 +109,7 @@ op_backup_stop(void)
 
 	if (job == NULL)
 		return;
-	log_info("backup: %s's copy to %s was dropped unfinished (the "
+	log_info("backup: %s's copy for %s was dropped unfinished (the "
 	    "daemon is stopping)", job->caller, job->path);
 	store_backup_abort(job->sb);
 	xasprintf(&msg, "the daemon is stopping: the backup to %s was not "
@@ -135,12 +139,21 @@ op_backup(struct op_ctx *ctx, json_t *args, json_t **result)
 	if (ctx->conn == NULL || backup_base == NULL)
 		return reply_error(ctx, FU_ERR_INTERNAL, "a backup answers on "
 		    "its connection, from the daemon's loop");
+	/*
+	 * The client puts the copy at path, not the daemon; the name is
+	 * checked all the same, so that a copy never replaces the live
+	 * database's files (that loses acknowledged writes).
+	 */
+	if (store_backup_target_live(ctx->st, path, &cause)) {
+		reply_error(ctx, FU_ERR_UNAVAILABLE, "%s", cause);
+		free(cause);
+		return -1;
+	}
 	if (backup_running != NULL)
-		return reply_error(ctx, FU_ERR_CONFLICT, "a backup (%s's, to "
+		return reply_error(ctx, FU_ERR_CONFLICT, "a backup (%s's, for "
 		    "%s) is being made; try again when it is done",
 		    backup_running->caller, backup_running->path);
-	if ((sb = store_backup_begin(ctx->st, path, ops_bool(args, "force"),
-	    &cause)) == NULL) {
+	if ((sb = store_backup_begin(ctx->st, &cause)) == NULL) {
 		reply_error(ctx, FU_ERR_UNAVAILABLE, "%s", cause);
 		free(cause);
 		return -1;

@@ -122,7 +122,7 @@ static const struct op_entry op_table[FU_OP_COUNT] = {
 	[FU_OP_CONTACT_REASSIGN] = { op_contact_reassign, OP_WRITE, {
 	    { "id", ARG_ID, REQ }, { "to", ARG_STRING, REQ }, { NULL } } },
 	[FU_OP_BACKUP] = { op_backup, 0, {
-	    { "path", ARG_STRING, REQ }, { "force", ARG_BOOL }, { NULL } } },
+	    { "path", ARG_STRING, REQ }, { NULL } } },
 	[FU_OP_DOCTOR] = { op_doctor, 0, { { NULL } } },
 	[FU_OP_EXPORT] = { op_export, 0, {
 	    { "format", ARG_STRING, REQ }, { "what", ARG_STRING },

@@ -27,28 +27,8 @@
  * small steps.
  */
 #define STORE_BACKUP_STEP	64
-/*
- * Steps between asking the kernel to start writing the copy out (4 MiB),
- * so that the sync at the end, which holds the loop, finds little left.
- */
-#define STORE_BACKUP_FLUSH	16
 /* SQLite virtual machine steps between calls of a check's busy callback. */
 #define STORE_CHECK_PROGRESS	100000
-
-/* fsync a directory (a rename in it); 0 or -1 with errno. */
-static int
-store_fsync_dir(const char *path)
-{
-	int	fd, rc, saved;
-
-	if ((fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
-		return -1;
-	rc = fsync(fd);
-	saved = errno;
-	close(fd);
-	errno = saved;
-	return rc;
-}
 
 /*
  * The name path would have once its directory is resolved (symbolic links,
@@ -84,7 +64,7 @@ store_resolve_dir(const char *path)
  * (a file SQLite may yet create).  Return 1 with *cause set (caller frees),
  * else 0.
  */
-static int
+int
 store_backup_target_live(struct store *st, const char *path, char **cause)
 {
 	static const struct {
@@ -124,15 +104,18 @@ store_backup_target_live(struct store *st, const char *path, char **cause)
 	return found;
 }
 
-/* A copy of the database being made, a step at a time. */
+/*
+ * A copy of the database being made, a step at a time, in a file of the
+ * daemon's own beside the database: never where an admin names, since the
+ * daemon may write where the admin may not.  The admin's client gets the
+ * finished copy as a descriptor and writes it where it likes.
+ */
 struct store_backup {
 	struct store	*st;
 	sqlite3		*dst;
 	sqlite3_backup	*b;
-	char		*path;
-	char		*tmp;		/* the copy, until it is renamed */
-	int		 fd;		/* on tmp, to start its write-out */
-	unsigned int	 steps;
+	char		*tmp;		/* the copy, until it is handed over */
+	int		 fd;		/* on tmp, kept open while it is made */
 };
 
 /* Drop a copy that will not be finished, and its temporary file. */
@@ -150,43 +133,27 @@ store_backup_abort(struct store_backup *sb)
 	if (sb->fd >= 0)
 		close(sb->fd);
 	free(sb->tmp);
-	free(sb->path);
 	free(sb);
 }
 
 /*
- * Start copying the whole database to path: the copy is made in a
- * temporary file beside path, a step at a time (store_backup_step), then
- * synced and renamed over it.  An existing path is refused unless replace
- * is set, and the database's own files always are.  Return the copy, or
- * NULL with *cause set (caller frees).
+ * Start copying the whole database: the copy is made in a temporary file
+ * beside the database (path.backup-XXXXXX), a step at a time
+ * (store_backup_step).  Return the copy, or NULL with *cause set (caller
+ * frees).
  */
 struct store_backup *
-store_backup_begin(struct store *st, const char *path, int replace,
-    char **cause)
+store_backup_begin(struct store *st, char **cause)
 {
 	struct store_backup	*sb;
-	struct stat		 st_path;
 
 	*cause = NULL;
-	if (*path != '/') {
-		xasprintf(cause, "the backup path must be absolute");
-		return NULL;
-	}
-	if (store_backup_target_live(st, path, cause))
-		return NULL;
-	if (!replace && lstat(path, &st_path) == 0) {
-		xasprintf(cause, "%s already exists; force (followup backup "
-		    "--force) replaces it", path);
-		return NULL;
-	}
 	sb = xcalloc(1, sizeof *sb);
 	sb->st = st;
-	sb->path = xstrdup(path);
-	xasprintf(&sb->tmp, "%s.tmp-XXXXXX", path);
+	xasprintf(&sb->tmp, "%s.backup-XXXXXX", st->path);
 	if ((sb->fd = mkostemp(sb->tmp, O_CLOEXEC)) < 0) {
-		xasprintf(cause, "cannot create a file beside %s: %s", path,
-		    strerror(errno));
+		xasprintf(cause, "cannot create a file beside the database "
+		    "%s: %s", st->path, strerror(errno));
 		free(sb->tmp);
 		sb->tmp = NULL;
 		store_backup_abort(sb);
@@ -201,10 +168,9 @@ store_backup_begin(struct store *st, const char *path, int replace,
 		return NULL;
 	}
 	/*
-	 * The copy is worth nothing until it is renamed into place, and it
-	 * is synced before that: no journal, no syncs of SQLite's own (they
-	 * would hold the loop at the last step), and its pages reach the
-	 * file as they are copied, for the kernel to write out meanwhile.
+	 * The copy is worth nothing until it is finished, and the admin's
+	 * client syncs it where it puts it: no journal and no syncs of
+	 * SQLite's own (they would hold the loop at the last step).
 	 */
 	if (sqlite3_exec(sb->dst, "PRAGMA journal_mode = OFF; "
 	    "PRAGMA synchronous = OFF", NULL, NULL, NULL) != SQLITE_OK) {
@@ -223,12 +189,16 @@ store_backup_begin(struct store *st, const char *path, int replace,
 	return sb;
 }
 
-/* The copy's pages are all there: make it one file, sync it, rename it. */
+/*
+ * The copy's pages are all there: make it one file, and open it read-only
+ * for the admin (its name goes once it is handed over).  Return the
+ * descriptor, or -1 with *cause set.
+ */
 static int
 store_backup_finish(struct store_backup *sb, int64_t *bytes, char **cause)
 {
-	struct stat	 st_tmp;
-	char		*copy;
+	struct stat	 st_copy;
+	int		 fd;
 
 	/* A plain rollback-journal file: one file, nothing beside it. */
 	if (sqlite3_exec(sb->dst, "PRAGMA journal_mode = DELETE", NULL, NULL,
@@ -242,23 +212,16 @@ store_backup_finish(struct store_backup *sb, int64_t *bytes, char **cause)
 		return -1;
 	}
 	sb->dst = NULL;
-	if (fsync(sb->fd) != 0 || fstat(sb->fd, &st_tmp) != 0) {
-		xasprintf(cause, "cannot sync %s: %s", sb->tmp,
+	if ((fd = open(sb->tmp, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0 ||
+	    fstat(fd, &st_copy) != 0) {
+		xasprintf(cause, "cannot reopen %s: %s", sb->tmp,
 		    strerror(errno));
+		if (fd >= 0)
+			close(fd);
 		return -1;
 	}
-	if (rename(sb->tmp, sb->path) != 0) {
-		xasprintf(cause, "cannot rename the copy to %s: %s", sb->path,
-		    strerror(errno));
-		return -1;
-	}
-	free(sb->tmp);
-	sb->tmp = NULL;
-	copy = xstrdup(sb->path);
-	(void)store_fsync_dir(dirname(copy));
-	free(copy);
-	*bytes = st_tmp.st_size;
-	return 0;
+	*bytes = st_copy.st_size;
+	return fd;
 }
 
 /*
@@ -267,34 +230,31 @@ store_backup_finish(struct store_backup *sb, int64_t *bytes, char **cause)
  * writes made between steps reach the copy too (they go through the same
  * connection), so the finished copy holds everything acknowledged before
  * it was.  Return 1 if there is more to copy, 2 if the database is busy
- * (another process holds it: try again a little later), or 0 with *bytes
- * set once the copy is in place; or -1 with *cause set (caller frees).
- * After 0 or -1, sb is freed.
+ * (another process holds it: try again a little later), or 0 once the
+ * copy is finished, with *fd a read-only descriptor of it (its file is
+ * already removed; caller closes) and *bytes its size; or -1 with *cause
+ * set (caller frees).  After 0 or -1, sb is freed.
  */
 int
-store_backup_step(struct store_backup *sb, int64_t *bytes, char **cause)
+store_backup_step(struct store_backup *sb, int *fd, int64_t *bytes,
+    char **cause)
 {
 	int	rc;
 
 	*cause = NULL;
 	*bytes = 0;
+	*fd = -1;
 	store_commit(sb->st);
 	rc = sqlite3_backup_step(sb->b, STORE_BACKUP_STEP);
-	if (rc == SQLITE_OK) {
-#ifdef SYNC_FILE_RANGE_WRITE
-		if (++sb->steps % STORE_BACKUP_FLUSH == 0)
-			(void)sync_file_range(sb->fd, 0, 0,
-			    SYNC_FILE_RANGE_WRITE);
-#endif
+	if (rc == SQLITE_OK)
 		return 1;
-	}
 	if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
 		return 2;
 	sqlite3_backup_finish(sb->b);
 	sb->b = NULL;
 	if (rc != SQLITE_DONE)
 		xasprintf(cause, "the backup failed: %s", sqlite3_errstr(rc));
-	else if (store_backup_finish(sb, bytes, cause) == 0) {
+	else if ((*fd = store_backup_finish(sb, bytes, cause)) >= 0) {
 		store_backup_abort(sb);
 		return 0;
 	}

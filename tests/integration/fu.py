@@ -7,8 +7,10 @@ wraps the daemon; FOLLOWUP_TEST_DAEMON=/path/to.sock reuses a daemon that
 is already running (one started under gdb) instead of starting one.
 """
 
+import array
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -67,6 +69,24 @@ class Conn:
         self.sock.settimeout(timeout)
         self.buf = b""
         self.next_id = 0
+        self.fds = []       # descriptors that came with replies
+
+    def recv(self):
+        """Read what has come, keeping any descriptors passed with it."""
+        data, anc, _, _ = self.sock.recvmsg(65536, socket.CMSG_SPACE(16))
+        for level, kind, cdata in anc:
+            if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+                fds = array.array("i")
+                fds.frombytes(cdata[:len(cdata) - len(cdata) % 4])
+                self.fds += list(fds)
+        return data
+
+    def save_copy(self, path):
+        """Write the backup copy that came with a reply to path."""
+        assert self.fds, "no descriptor came with the reply"
+        fd = self.fds.pop(0)
+        with os.fdopen(fd, "rb") as src, open(path, "wb") as dst:
+            shutil.copyfileobj(src, dst)
 
     def send(self, data):
         if isinstance(data, dict):
@@ -76,7 +96,7 @@ class Conn:
     def line(self):
         """One reply line as bytes, without the newline; b"" at EOF."""
         while b"\n" not in self.buf:
-            chunk = self.sock.recv(65536)
+            chunk = self.recv()
             if not chunk:
                 rest, self.buf = self.buf, b""
                 return rest
@@ -116,7 +136,7 @@ class Conn:
         self.sock.settimeout(timeout)
         try:
             while True:
-                chunk = self.sock.recv(65536)
+                chunk = self.recv()
                 if not chunk:
                     return True
                 self.buf += chunk
@@ -126,6 +146,9 @@ class Conn:
             return True
 
     def close(self):
+        for fd in self.fds:
+            os.close(fd)
+        self.fds = []
         self.sock.close()
 
 
@@ -222,6 +245,16 @@ class Daemon:
         c = self.connect()
         try:
             return c.call(op, **args)
+        finally:
+            c.close()
+
+    def backup(self, path):
+        """A backup written to path as the client writes it; its result."""
+        c = self.connect(timeout=300)
+        try:
+            r = c.call("backup", path=path)
+            c.save_copy(path)
+            return r
         finally:
             c.close()
 

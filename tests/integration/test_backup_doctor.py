@@ -5,7 +5,8 @@ written to, and the restore the manual describes) and followup doctor
 Bad input tried: a backup onto an existing file (kept unless --force), onto
 the live database itself or its -wal, -shm or -journal file (by any name:
 a symbolic link, a hard link, ".."), into a directory that does not exist,
-a relative path; a hook whose sendmail does not exist, a hook program that
+a relative path, a "force" the daemon no longer takes (the client replaces
+files, not the daemon); a hook whose sendmail does not exist, a hook program that
 does not exist, a hook that fails every delivery, no daemon at all.
 """
 
@@ -113,8 +114,7 @@ def test_backup_under_write_load_is_consistent_and_complete(daemon,
                     if ".tmp-" in f], "a temporary file was left behind"
     # Once the writers stop, a copy holds every acknowledged write.
     final = str(tmp_path / "final.db")
-    assert daemon.call("backup", path=final)["bytes"] == \
-        os.path.getsize(final)
+    assert daemon.backup(final)["bytes"] == os.path.getsize(final)
     assert check_copy(final) == len(acked)
 
 
@@ -131,13 +131,18 @@ def test_backup_refuses_what_would_lose_data(daemon, tmp_path):
 
     # Never over the live database, even with force.
     c = daemon.connect()
-    e = c.error("backup", path=daemon.db, force=True)
+    e = c.error("backup", path=daemon.db)
     assert e["code"] == "unavailable" and "live database" in e["message"]
-    e = c.error("backup", path=str(tmp_path / "no/such/dir/b.db"))
-    assert e["code"] == "unavailable" and "no/such/dir" in e["message"]
     e = c.error("backup", path="relative.db")
     assert e["code"] == "bad_request" and "absolute" in e["message"]
+    # The daemon replaces no file: it takes no force.
+    e = c.error("backup", path=str(tmp_path / "f.db"), force=True)
+    assert e["code"] == "bad_request" and "force" in e["message"]
+    assert not c.fds
     c.close()
+    rc, out, err = daemon.client("backup",
+                                 str(tmp_path / "no/such/dir/b.db"))
+    assert rc == 1 and "no/such/dir" in err, err
     assert daemon.call("contact.list")["contacts"][0]["name"] == "Kept"
 
     # The client makes a relative FILE absolute: it lands where it ran.
@@ -177,7 +182,7 @@ def test_backup_never_replaces_the_wal_shm_or_journal(daemon, tmp_path):
     (tmp_path / "sub").mkdir()
     c = daemon.connect()
     for path, what in targets.items():
-        e = c.error("backup", path=path, force=True)
+        e = c.error("backup", path=path)
         assert e["code"] == "unavailable", (path, e)
         assert what in e["message"] and path in e["message"], (path, e)
     c.close()
@@ -185,7 +190,8 @@ def test_backup_never_replaces_the_wal_shm_or_journal(daemon, tmp_path):
     assert rc == 1 and "write-ahead log" in err, err
     assert os.stat(wal).st_ino == wal_ino
     assert not os.path.exists(daemon.db + "-journal")
-    assert not [f for f in os.listdir(tmp_path) if ".tmp-" in f]
+    assert not [f for f in os.listdir(tmp_path)
+                if ".tmp-" in f or ".backup-" in f]
     # Nothing was lost, even across a crash.
     daemon.kill9()
     daemon.start()
@@ -193,14 +199,15 @@ def test_backup_never_replaces_the_wal_shm_or_journal(daemon, tmp_path):
         "Acknowledged"
     # A file that merely starts like one is fine.
     near = str(tmp_path / "fu.db-wal.bak")
-    assert daemon.call("backup", path=near)["path"] == near
+    assert daemon.backup(near)["path"] == near
+    assert check_copy(near) == 1
 
 
 def test_restore_as_the_manual_says(daemon, tmp_path):
     c = daemon.call("contact.add", name="Before Backup")["contact"]
     daemon.call("followup.add", contact=c["id"], due="tomorrow 9:00")
     backup = str(tmp_path / "backup.db")
-    daemon.call("backup", path=backup)
+    daemon.backup(backup)
     daemon.call("contact.add", name="After Backup")
     daemon.stop()
     for suffix in ("-wal", "-shm"):
@@ -406,6 +413,7 @@ def test_a_large_backup_holds_neither_the_loop_nor_the_writes(make_daemon,
         assert first["id"] == 1 and first["ok"], first
         assert admin.reply()["id"] == 2
         r = first["result"]
+        admin.save_copy(copy)
         assert r["bytes"] > 200 << 20 and r["bytes"] == os.path.getsize(copy)
         print("backup of %d MiB took %.2f s; %d writes acknowledged "
               "meanwhile" % (r["bytes"] >> 20, end - start, acked))
@@ -415,7 +423,8 @@ def test_a_large_backup_holds_neither_the_loop_nor_the_writes(make_daemon,
         assert check_copy(copy) >= acked
         assert pings.max_gap(start, end) < 0.5, \
             [round(t - start, 3) for t in pings.pings]
-        assert not [f for f in os.listdir(tmp_path) if ".tmp-" in f]
+        assert not [f for f in os.listdir(tmp_path)
+                    if ".tmp-" in f or ".backup-" in f]
         admin.close()
         rep.close()
     finally:
@@ -434,22 +443,28 @@ def test_one_backup_at_a_time_and_none_left_half_made(make_daemon,
             "args": {"path": str(tmp_path / "a.db")}})
     b.send({"id": 1, "op": "backup",
             "args": {"path": str(tmp_path / "b.db")}})
-    replies = sorted([a.reply(), b.reply()], key=lambda r: r["ok"])
-    assert not replies[0]["ok"] and replies[1]["ok"], replies
-    assert replies[0]["error"]["code"] == "conflict"
+    replies = sorted([(a.reply(), a), (b.reply(), b)],
+                     key=lambda r: r[0]["ok"])
+    assert not replies[0][0]["ok"] and replies[1][0]["ok"], replies
+    assert replies[0][0]["error"]["code"] == "conflict"
     assert "is being made; try again when it is done" in \
-        replies[0]["error"]["message"]
-    made = replies[1]["result"]["path"]
+        replies[0][0]["error"]["message"]
+    assert not replies[0][1].fds
+    made = replies[1][0]["result"]["path"]
+    replies[1][1].save_copy(made)
     check_copy(made)
-    # The one refused was not begun: no file, not even a temporary one.
+    # The one refused was not begun: no file, not even a temporary one,
+    # and the daemon's own copy went with the reply.
     assert sorted(f for f in os.listdir(tmp_path) if f.endswith(".db")
-                  or ".tmp-" in f) == sorted(["fu.db", os.path.basename(made)])
+                  or ".tmp-" in f or ".backup-" in f) == \
+        sorted(["fu.db", os.path.basename(made)])
 
     # Once it is done, the next one may go; stop the daemon under it.
     a.send({"id": 2, "op": "backup",
             "args": {"path": str(tmp_path / "c.db")}})
     deadline = time.time() + 60
-    while not [f for f in os.listdir(tmp_path) if f.startswith("c.db.tmp-")]:
+    while not [f for f in os.listdir(tmp_path)
+               if f.startswith("fu.db.backup-")]:
         assert time.time() < deadline and not readable(a), \
             "the backup never began, or ended before it could be stopped"
         time.sleep(0.001)
@@ -460,7 +475,9 @@ def test_one_backup_at_a_time_and_none_left_half_made(make_daemon,
     assert "the daemon is stopping: the backup to %s was not made" % \
         (tmp_path / "c.db") in e["error"]["message"], e
     assert d.proc.wait(60) == 0
-    assert not [f for f in os.listdir(tmp_path) if f.startswith("c.db")]
+    assert not [f for f in os.listdir(tmp_path)
+                if f.startswith("c.db") or ".backup-" in f]
+    assert not a.fds
     a.close()
     b.close()
     # The live database is whole.

@@ -436,6 +436,46 @@ def test_a_root_caller_is_an_admin(team):
         c.close()
 
 
+def test_an_admin_backs_up_only_where_the_admin_may_write(team):
+    """The daemon runs as root; an admin who is not root must not get it
+    to write, let alone replace, a file the admin could not: a backup is
+    written by the client, as the admin."""
+    import sqlite3
+    locked = os.path.join(team["top"], "root-only")
+    os.mkdir(locked, 0o700)
+    secret = os.path.join(locked, "secret")
+    with open(secret, "w") as f:
+        f.write("root's own\n")
+    made = os.path.join(locked, "made.db")
+    rc, out, err = client(team, BOSS, "backup", "--force", secret)
+    assert rc == 1, (out, err)
+    assert "cannot create a file beside %s" % secret in err, err
+    assert "Permission denied" in err, err
+    r = raw(team, BOSS, [
+        {"op": "backup", "args": {"path": secret, "force": True}},
+        {"op": "backup", "args": {"path": made}},
+    ])
+    assert not r[0]["ok"] and r[0]["error"]["code"] == "bad_request", r
+    assert sorted(os.listdir(locked)) == ["secret"], os.listdir(locked)
+    with open(secret) as f:
+        assert f.read() == "root's own\n"
+
+    # Where the admin may write, the backup is the admin's own file.
+    mine = os.path.join(team["top"], "boss")
+    os.mkdir(mine, 0o700)
+    boss = pwd.getpwnam(BOSS)
+    os.chown(mine, boss.pw_uid, boss.pw_gid)
+    copy = os.path.join(mine, "team.db")
+    rc, out, err = client(team, BOSS, "backup", copy)
+    assert rc == 0 and "Backed up the database to %s" % copy in out, err
+    st = os.stat(copy)
+    assert st.st_uid == boss.pw_uid and st.st_mode & 0o777 == 0o600
+    db = sqlite3.connect(copy)
+    assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    db.close()
+    assert sorted(os.listdir(mine)) == ["team.db"]
+
+
 def test_report_shows_a_rep_only_their_own_figures(team):
     c = call(team, ANA, "contact.add", name="Ana's reported lead",
              stage="negotiation")["contact"]
