@@ -486,6 +486,49 @@ def test_one_backup_at_a_time_and_none_left_half_made(make_daemon,
     db.close()
 
 
+def test_a_backup_stopped_either_end_leaves_no_file_where_it_was_going(
+        make_daemon, tmp_path):
+    """The client writes the file now: interrupted (^C) while the daemon
+    copies, or told unavailable by a daemon that stops, it removes its
+    temporary file, and the daemon its copy."""
+    ballast(tmp_path)
+    d = make_daemon()
+    out = tmp_path / "out"
+    out.mkdir()
+
+    def start(name):
+        p = subprocess.Popen([os.environ.get("FOLLOWUP", "followup"),
+                              "--socket", d.sock, "backup",
+                              str(out / name)], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+        deadline = time.time() + 60
+        while not ([f for f in os.listdir(out) if ".tmp-" in f] and
+                   [f for f in os.listdir(tmp_path) if ".backup-" in f]):
+            assert time.time() < deadline and p.poll() is None, \
+                "the backup never began, or ended before it was stopped"
+            time.sleep(0.001)
+        return p
+
+    p = start("int.db")
+    p.send_signal(signal.SIGINT)
+    p.wait(60)
+    assert os.listdir(out) == []
+    deadline = time.time() + 60
+    while [f for f in os.listdir(tmp_path) if ".backup-" in f]:
+        assert time.time() < deadline, "the daemon kept its copy"
+        time.sleep(0.01)
+
+    p = start("term.db")
+    d.proc.send_signal(signal.SIGTERM)
+    _, err = p.communicate(timeout=60)
+    assert p.returncode == 1, err
+    assert "the daemon is stopping: the backup to %s was not made" % \
+        (out / "term.db") in err, err
+    assert d.proc.wait(60) == 0
+    assert os.listdir(out) == []
+    assert not [f for f in os.listdir(tmp_path) if ".backup-" in f]
+
+
 def test_doctor_left_or_stopped_mid_check_leaves_nothing_running(
         make_daemon, tmp_path):
     """A rep who hangs up while a hook's check runs: the daemon serves on,

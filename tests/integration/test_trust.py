@@ -163,15 +163,17 @@ def test_another_user_listening_on_the_old_tmp_path_hears_nothing(users):
     assert rc != 0, (out, err)
 
     # The rep's own daemon starts all the same, under the rep's home.
-    d = subprocess.Popen(as_user(REP, [users["daemon"], "-v"]),
-                         env=user_env(REP), cwd="/",
-                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    log = os.path.join(users["top"], "log")
+    with open(log, "wb") as f:
+        d = subprocess.Popen(as_user(REP, [users["daemon"], "-v"]),
+                             env=user_env(REP), cwd="/", stdout=f,
+                             stderr=subprocess.STDOUT)
     users["procs"].append(d)
     sock = os.path.join(users["home"], ".local/state/followupd",
                         "followupd.sock")
     deadline = time.time() + 30
     while not os.path.exists(sock):
-        assert d.poll() is None, d.stdout.read().decode()
+        assert d.poll() is None, open(log).read()
         assert time.time() < deadline
         time.sleep(0.05)
     st = os.stat(os.path.dirname(sock))
