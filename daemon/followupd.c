@@ -362,7 +362,7 @@ main(int argc, char **argv)
 	}
 
 	op_meta_init(time(NULL), main_cf->database, server_socket_path());
-	op_backup_init(main_base);
+	op_backup_init(main_base, main_store);
 	hooks_init(main_base);
 	outbox_init(main_store, (const struct fu_config **)&main_cf);
 	sched_init(main_base, main_store, (const struct fu_config **)&main_cf);

@@ -217,6 +217,7 @@ struct store_backup *store_backup_begin(struct store *, char **);
 int		 store_backup_step(struct store_backup *, int *, int64_t *,
 		     char **);
 void		 store_backup_abort(struct store_backup *);
+void		 store_backup_clean(struct store *);
 void		 store_check(struct store *, store_busy_cb, int *, char **,
 		     int64_t *);
 
@@ -559,7 +560,7 @@ int		 op_user_set(struct op_ctx *, json_t *, json_t **);
 int		 op_watch(struct op_ctx *, json_t *, json_t **);
 int		 op_contact_reassign(struct op_ctx *, json_t *, json_t **);
 int		 op_backup(struct op_ctx *, json_t *, json_t **);
-void		 op_backup_init(struct event_base *);
+void		 op_backup_init(struct event_base *, struct store *);
 void		 op_backup_stop(void);
 int		 op_doctor(struct op_ctx *, json_t *, json_t **);
 int		 op_export(struct op_ctx *, json_t *, json_t **);

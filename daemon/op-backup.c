@@ -37,10 +37,15 @@ struct backup_job {
 static struct event_base	*backup_base;
 static struct backup_job	*backup_running;
 
+/*
+ * Make backups from base's loop.  A daemon killed while it made one left
+ * its copy beside the database: it goes now.
+ */
 void
-op_backup_init(struct event_base *base)
+op_backup_init(struct event_base *base, struct store *st)
 {
 	backup_base = base;
+	store_backup_clean(st);
 }
 
 static void

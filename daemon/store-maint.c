@@ -9,6 +9,7 @@
 
 #include <config.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -117,6 +118,46 @@ struct store_backup {
 	char		*tmp;		/* the copy, until it is handed over */
 	int		 fd;		/* on tmp, kept open while it is made */
 };
+
+/*
+ * Remove the copies a daemon killed while making them left beside the
+ * database (path.backup-XXXXXX): nobody can use one, and each is as large
+ * as the database.  Call once, when this daemon alone serves it.
+ */
+void
+store_backup_clean(struct store *st)
+{
+	DIR		*d;
+	struct dirent	*de;
+	char		*dir, *base, *name, *prefix;
+	const char	*parent;
+	size_t		 len;
+
+	dir = xstrdup(st->path);
+	base = xstrdup(st->path);
+	xasprintf(&prefix, "%s.backup-", basename(base));
+	len = strlen(prefix);
+	parent = dirname(dir);
+	if ((d = opendir(parent)) == NULL)
+		goto out;
+	while ((de = readdir(d)) != NULL) {
+		if (strncmp(de->d_name, prefix, len) != 0 ||
+		    strlen(de->d_name) != len + 6)
+			continue;
+		xasprintf(&name, "%s/%s", parent, de->d_name);
+		if (unlink(name) == 0)
+			log_info("store: removed %s, a backup's copy left "
+			    "unfinished", name);
+		else
+			log_warn("store: cannot remove %s", name);
+		free(name);
+	}
+	closedir(d);
+out:
+	free(prefix);
+	free(base);
+	free(dir);
+}
 
 /* Drop a copy that will not be finished, and its temporary file. */
 void

@@ -529,6 +529,22 @@ def test_a_backup_stopped_either_end_leaves_no_file_where_it_was_going(
     assert not [f for f in os.listdir(tmp_path) if ".backup-" in f]
 
 
+def test_a_copy_left_by_a_killed_daemon_goes_at_the_next_start(daemon,
+                                                               tmp_path):
+    daemon.stop()
+    left = tmp_path / "fu.db.backup-Ab3xYz"
+    left.write_bytes(b"\0" * 65536)
+    kept = [tmp_path / "fu.db.backup-notes.txt",
+            tmp_path / "other.backup-Ab3xYz"]
+    for k in kept:
+        k.write_text("mine")
+    daemon.start()
+    assert not left.exists()
+    assert all(k.read_text() == "mine" for k in kept)
+    assert "removed %s, a backup's copy left unfinished" % left in \
+        daemon.log.read_text()
+
+
 def test_doctor_left_or_stopped_mid_check_leaves_nothing_running(
         make_daemon, tmp_path):
     """A rep who hangs up while a hook's check runs: the daemon serves on,
