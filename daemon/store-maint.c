@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "store-internal.h"
@@ -178,10 +179,45 @@ store_backup_abort(struct store_backup *sb)
 }
 
 /*
+ * Is there room beside the database for a copy of it, with a tenth to
+ * spare?  The copy shares the database's file system, and filling it would
+ * refuse the reps' writes.  Return 1, or 0 with *cause set.
+ */
+static int
+store_backup_room(struct store *st, char **cause)
+{
+	struct stat	 sb;
+	struct statvfs	 vfs;
+	char		*dir, *wal;
+	long long	 need = 0, avail;
+
+	if (stat(st->path, &sb) == 0)
+		need += sb.st_size;
+	xasprintf(&wal, "%s-wal", st->path);
+	if (stat(wal, &sb) == 0)
+		need += sb.st_size;	/* its pages may be new ones */
+	free(wal);
+	dir = xstrdup(st->path);
+	if (statvfs(dirname(dir), &vfs) != 0) {
+		free(dir);
+		return 1;		/* the copy will say what is wrong */
+	}
+	free(dir);
+	avail = (long long)vfs.f_bavail * (long long)vfs.f_frsize;
+	if (avail >= need + need / 10)
+		return 1;
+	xasprintf(cause, "no room beside the database %s for its copy: it "
+	    "needs about %lld KiB and %lld KiB are free; free some space "
+	    "there first (the reps' writes need it too)", st->path,
+	    (need + need / 10) / 1024, avail / 1024);
+	return 0;
+}
+
+/*
  * Start copying the whole database: the copy is made in a temporary file
  * beside the database (path.backup-XXXXXX), a step at a time
- * (store_backup_step).  Return the copy, or NULL with *cause set (caller
- * frees).
+ * (store_backup_step), if there is room for it.  Return the copy, or NULL
+ * with *cause set (caller frees).
  */
 struct store_backup *
 store_backup_begin(struct store *st, char **cause)
@@ -189,6 +225,8 @@ store_backup_begin(struct store *st, char **cause)
 	struct store_backup	*sb;
 
 	*cause = NULL;
+	if (!store_backup_room(st, cause))
+		return NULL;
 	sb = xcalloc(1, sizeof *sb);
 	sb->st = st;
 	xasprintf(&sb->tmp, "%s.backup-XXXXXX", st->path);

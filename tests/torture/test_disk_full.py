@@ -103,3 +103,45 @@ def test_full_disk_refuses_writes_keeps_reads_and_recovers(make_daemon,
     d.stop()
     log = d.log.read_text()
     assert "full" in log
+
+
+def test_backup_without_room_beside_the_database_is_refused_up_front(
+        make_daemon, small_disk):
+    """The daemon makes its copy beside the database: with no room for it
+    there the backup is refused before it begins, rather than filling the
+    disk the reps' writes need."""
+    mnt, prefix = small_disk
+    d = make_daemon()
+    d.stop()
+    d.db = str(mnt / "fu.db")
+    if prefix:
+        d.prefix = prefix
+    d.start()
+    disk = Path("/proc/%d/root%s" % (d.proc.pid, mnt)) if prefix else mnt
+    c = d.connect(timeout=60)
+    for i in range(40):
+        c.call("contact.add", name="Kept %d" % i, notes="n" * 4000)
+    used = sum(os.path.getsize(disk / f) for f in os.listdir(disk))
+    # Leave room for half a copy.
+    st = os.statvfs(disk)
+    with open(disk / "filler", "wb") as out:
+        out.write(b"\0" * max(0, st.f_bavail * st.f_frsize - used // 2))
+    e = c.error("backup", path=str(d.dir / "b.db"))
+    assert e["code"] == "unavailable", e
+    assert "no room beside the database" in e["message"], e
+    assert not c.fds
+    assert sorted(os.listdir(disk)) == sorted(
+        f for f in ("filler", "fu.db", "fu.db-wal", "fu.db-shm")
+        if os.path.exists(disk / f))
+    # The reps' writes go on.
+    assert c.call("contact.add", name="After")["contact"]["name"] == "After"
+    # With room again, the backup is made.
+    os.unlink(disk / "filler")
+    r = c.call("backup", path=str(d.dir / "b.db"))
+    c.save_copy(str(d.dir / "b.db"))
+    assert r["bytes"] == os.path.getsize(d.dir / "b.db")
+    con = sqlite3.connect(str(d.dir / "b.db"))
+    assert con.execute("SELECT count(*) FROM contacts").fetchone()[0] == 41
+    con.close()
+    c.close()
+    d.stop()
