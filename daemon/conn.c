@@ -560,7 +560,8 @@ conn_watch_cb(const char *owner, const char *kind, json_t *notice, void *arg)
 	if (c->watch_skipped > 0 || evbuffer_get_length(
 	    bufferevent_get_output(c->bev)) > CONN_WATCH_HIGH) {
 		if (c->watch_skipped++ == 0)
-			log_warnx("conn: watcher %s is more than %d MiB "
+			log_warnx_limited("conn: watcher behind", c->user,
+			    "conn: watcher %s is more than %d MiB "
 			    "behind; skipping its notices until it catches up",
 			    c->user, CONN_WATCH_HIGH / (1024 * 1024));
 		return;

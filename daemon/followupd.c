@@ -285,6 +285,7 @@ main(int argc, char **argv)
 	if ((main_base = event_base_new_with_config(evcfg)) == NULL)
 		fatalx("main: cannot start the event loop");
 	event_config_free(evcfg);
+	log_limit_init(main_base);
 
 	/*
 	 * Signals are watched before the socket exists: a client (or
@@ -341,6 +342,9 @@ main(int argc, char **argv)
 	event_free(ev_hup);
 	sdnotify_free();
 	store_close(main_store);
+	/* What the limiter held back is counted before the last line. */
+	log_limit_flush();
+	log_limit_init(NULL);
 	op_meta_init(0, NULL, NULL);
 	event_base_free(main_base);
 	config_free(main_cf);

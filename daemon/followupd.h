@@ -45,6 +45,12 @@ void		 log_info(const char *, ...) FU_PRINTF(1, 2);
 void		 log_debug(const char *, ...) FU_PRINTF(1, 2);
 void		 log_event(int, const char *, int64_t, int64_t, const char *,
 		     const char *, ...) FU_PRINTF(6, 7);
+void		 log_limit_init(struct event_base *);
+void		 log_limit_flush(void);
+void		 log_warn_limited(const char *, const char *, const char *, ...)
+		     FU_PRINTF(3, 4);
+void		 log_warnx_limited(const char *, const char *, const char *,
+		     ...) FU_PRINTF(3, 4);
 __dead void	 fatal(const char *, ...) FU_PRINTF(1, 2);
 __dead void	 fatalx(const char *, ...) FU_PRINTF(1, 2);
 

@@ -146,7 +146,9 @@ sched_check_clock(void)
 	jump = (sched_ts(&wall) - sched_ts(&sched_last_wall)) -
 	    (sched_ts(&mono) - sched_ts(&sched_last_mono));
 	if (jump > SCHED_JUMP_LOG || jump < -SCHED_JUMP_LOG)
-		log_warnx("sched: the clock jumped %s by %.0f s",
+		log_warnx_limited(jump > 0 ? "sched: the clock jumped forward" :
+		    "sched: the clock jumped back", NULL,
+		    "sched: the clock jumped %s by %.0f s",
 		    jump > 0 ? "forward" : "back", jump > 0 ? jump : -jump);
 	sched_last_wall = wall;
 	sched_last_mono = mono;

@@ -350,7 +350,8 @@ store_exec(struct store *st, const char *sql)
 	rc = sqlite3_exec(st->db, sql, NULL, NULL, &msg);
 	if (rc != SQLITE_OK) {
 		/* A migration is long: name it, not the whole text. */
-		log_warnx("store: %s: %s", strlen(sql) > 64 ? "schema" : sql,
+		log_warnx_limited(sqlite3_errstr(rc), NULL, "store: %s: %s",
+		    strlen(sql) > 64 ? "schema" : sql,
 		    msg != NULL ? msg : sqlite3_errstr(rc));
 		st->last = store_result_of(rc);
 	}
@@ -799,7 +800,8 @@ store_commit(struct store *st)
 	if (!ok) {
 		if (!sqlite3_get_autocommit(st->db))
 			sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
-		log_warnx("store: a group of writes was rolled back: %s",
+		log_warnx_limited("store: a group of writes was rolled back",
+		    NULL, "store: a group of writes was rolled back: %s",
 		    sqlite3_errmsg(st->db));
 	}
 	st->txn_open = 0;
@@ -852,8 +854,9 @@ store_step(struct store *st, sqlite3_stmt *s)
 	rc = sqlite3_step(s);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
 		st->last = store_result_of(rc);
-		log_warnx("store: %s: %s", sqlite3_sql(s),
-		    sqlite3_errmsg(st->db));
+		/* Every write on a full disk meets the same trouble. */
+		log_warnx_limited(sqlite3_errstr(rc), NULL, "store: %s: %s",
+		    sqlite3_sql(s), sqlite3_errmsg(st->db));
 	}
 	return rc;
 }
