@@ -140,6 +140,7 @@ static void
 main_commit_cb(int ok, void *arg)
 {
 	conn_commit_cb(ok, arg);
+	sched_write_result(ok);
 	sched_changed();
 	main_maybe_exit();
 }

@@ -636,6 +636,7 @@ void		 sched_init(struct event_base *, struct store *,
 		     const struct fu_config **);
 void		 sched_changed(void);
 void		 sched_status_changed(void);
+void		 sched_write_result(int);
 time_t		 sched_next_wakeup(void);
 void		 sched_free(void);
 

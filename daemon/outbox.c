@@ -417,8 +417,8 @@ outbox_claim(time_t now)
 	    unplanned == 0)
 		return 0;
 	if ((r = store_write_begin(outbox_store)) != STORE_OK) {
-		log_warnx("outbox: cannot claim due notices (store result %d); "
-		    "retrying", r);
+		log_warnx_limited("outbox: cannot claim", NULL, "outbox: "
+		    "cannot claim due notices (store result %d); retrying", r);
 		return -1;
 	}
 	if (store_notice_due(outbox_store, now, OUTBOX_CLAIM_MAX, &rows,
@@ -461,7 +461,8 @@ outbox_claim(time_t now)
 		ctx.failed = 1;
 	store_write_end(outbox_store, !ctx.failed);
 	if (ctx.failed) {
-		log_warnx("outbox: claiming due notices failed; retrying");
+		log_warnx_limited("outbox: claiming failed", NULL,
+		    "outbox: claiming due notices failed; retrying");
 		return -1;
 	}
 	return ctx.created;
@@ -687,7 +688,8 @@ outbox_hook_done_cb(const struct hook_result *result, void *arg)
 	}
 	if (store_write_begin(outbox_store) != STORE_OK) {
 		/* Left pending: its lease runs out and it is tried again. */
-		log_warnx("outbox: cannot record a hook result; it will be "
+		log_warnx_limited("outbox: cannot record a hook result", NULL,
+		    "outbox: cannot record a hook result; it will be "
 		    "retried");
 		goto out;
 	}

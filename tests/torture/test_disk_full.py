@@ -8,15 +8,19 @@ reaches that file system through /proc/PID/root.  Skipped loudly if neither
 works.
 """
 
+import errno
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
 
-from conftest import skip_loudly, userns_works
+from conftest import SLOW, skip_loudly, userns_works
+from fu import rfc3339
 
 
 @pytest.fixture
@@ -103,3 +107,76 @@ def test_full_disk_refuses_writes_keeps_reads_and_recovers(make_daemon,
     d.stop()
     log = d.log.read_text()
     assert "full" in log
+
+
+def fill_up(path):
+    """Write path until the file system refuses."""
+    fd = os.open(str(path), os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        while True:
+            os.write(fd, b"\0" * 65536)
+    except OSError as e:
+        assert e.errno == errno.ENOSPC, e
+    try:
+        while True:
+            os.write(fd, b"\0" * 512)
+    except OSError as e:
+        assert e.errno == errno.ENOSPC, e
+    os.close(fd)
+
+
+def cpu_seconds(pid):
+    """User and system CPU time of a process so far."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def test_reminder_due_on_a_full_disk_backs_off_then_goes_out(make_daemon,
+                                                             small_disk):
+    # A reminder came due on a full disk: each pass claimed it, the commit
+    # failed and the next pass began at once: 83 s of CPU in 100 s and
+    # 15,000 log lines a second.  Now the passes back off (1 s doubling
+    # up to 60 s), the failure is logged once a minute with a count, and
+    # the reminder goes out once space returns.
+    mnt, prefix = small_disk
+    d = make_daemon()
+    d.stop()
+    d.db = str(mnt / "fu.db")
+    if prefix:
+        d.prefix = prefix
+    d.start()
+    disk = Path("/proc/%d/root%s" % (d.proc.pid, mnt)) if prefix else mnt
+    c = d.connect(timeout=60)
+    cid = c.call("contact.add", name="Due on a full disk")["contact"]["id"]
+    due = time.time() + (40 if SLOW else 4)
+    fid = c.call("followup.add", contact=cid,
+                 due=rfc3339(due))["followup"]["id"]
+    filler = disk / "filler"
+    fill_up(filler)
+    r = c.request("contact.add", {"name": "Refused"})
+    assert not r["ok"] and r["error"]["code"] == "unavailable", r
+    while time.time() < due + 1:
+        time.sleep(0.2)
+    # The window: the reminder is due and cannot be recorded.
+    window = 30 if SLOW else 10
+    lines0 = len(d.log.read_text().splitlines())
+    cpu0, t0 = cpu_seconds(d.proc.pid), time.monotonic()
+    time.sleep(window)
+    cpu = cpu_seconds(d.proc.pid) - cpu0
+    elapsed = time.monotonic() - t0
+    log = d.log.read_text().splitlines()[lines0:]
+    assert cpu < 0.2 * elapsed, "%.1f s of CPU in %.1f s" % (cpu, elapsed)
+    assert len(log) < 40, "%d log lines in %.1f s:\n%s" % (
+        len(log), elapsed, "\n".join(log[:20]))
+    assert d.proc.poll() is None
+    # Space comes back: the reminder goes out (within the backoff's cap).
+    filler.unlink()
+    pattern = re.compile(r"due( \(late\))?: followup %d with" % fid)
+    deadline = time.time() + 150
+    while not pattern.search(d.log.read_text()):
+        assert time.time() < deadline, d.log.read_text()[-3000:]
+        time.sleep(0.2)
+    assert "can be written again" in d.log.read_text()
+    c.close()
+    d.stop()
