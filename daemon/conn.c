@@ -188,6 +188,22 @@ conn_count(void)
 	return conn_n;
 }
 
+/* How many connections watch user's own notices (not the team's). */
+int
+conn_watchers(const char *user)
+{
+	struct conn	*c;
+	int		 n = 0;
+
+	TAILQ_FOREACH(c, &conn_all, entry) {
+		if (c->watch != NULL && !c->closing &&
+		    c->watch_owner != NULL &&
+		    strcmp(c->watch_owner, user) == 0)
+			n++;
+	}
+	return n;
+}
+
 /* Close every connection (at shutdown). */
 void
 conn_close_all(void)

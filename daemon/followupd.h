@@ -452,6 +452,8 @@ enum store_result store_delivery_set(struct store *, int64_t, const char *,
 		     const char *, int, time_t, const char *, time_t);
 enum store_result store_schedule_next(struct store *, time_t *, time_t *,
 		     time_t *, int64_t *);
+enum store_result store_schedule_next_of(struct store *, const char *,
+		     time_t *);
 enum store_result store_digest_due(struct store *, time_t, store_digest_cb,
 		     void *);
 enum store_result store_digest_set(struct store *, const char *, time_t);
@@ -587,6 +589,7 @@ void		 conn_defer(struct conn *, void (*)(void *), void *);
 void		 conn_answer(struct conn *, json_t *);
 void		 conn_reconfigured(void);
 int		 conn_count(void);
+int		 conn_watchers(const char *);
 void		 conn_close_all(void);
 
 /* server.c */
