@@ -209,6 +209,7 @@ enum store_result store_write_begin(struct store *);
 void		 store_write_end(struct store *, int);
 int		 store_in_txn(struct store *);
 int		 store_commit(struct store *);
+enum store_result store_checkpoint(struct store *);
 enum store_result store_last_result(struct store *);
 int		 store_schema_version(struct store *);
 const char	*store_id(struct store *);

@@ -108,6 +108,9 @@ struct store {
 	struct event		*commit_ev;
 	store_commit_cb		 commit_cb;
 	void			*commit_arg;
+	struct event		*idle_ev;	/* checkpoint once writes rest */
+	int			 ckpt_retry;	/* s; 0: the last one worked */
+	struct timespec		 ckpt_at;	/* last try after a full disk */
 
 	enum store_result	 last;
 	char			*database_id;	/* read once, see store_id */
