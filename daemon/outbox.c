@@ -746,7 +746,8 @@ outbox_hook_done_cb(const struct hook_result *result, void *arg)
 		store_delivery_set(outbox_store, it->outbox_id, it->channel,
 		    "pending", attempts, now + delay, error, now);
 		if (i == 0)
-			log_warnx("hooks: %s; retry %d in %ld s", error,
+			log_warnx_limited("hooks: delivery failed",
+			    it->owner, "hooks: %s; retry %d in %ld s", error,
 			    attempts, delay);
 	}
 	store_write_end(outbox_store, 1);
@@ -820,7 +821,8 @@ outbox_hook_start(struct outbox_item *items, size_t n, time_t now,
 	if (rc != 0) {
 		free(run->channel);
 		free(run);
-		log_warnx("hooks: %s", *cause);
+		log_warnx_limited("hooks: cannot start", NULL, "hooks: %s",
+		    *cause);
 		return -1;
 	}
 	run->next = outbox_runs;
