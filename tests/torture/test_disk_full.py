@@ -218,7 +218,8 @@ def test_kill9_on_a_full_disk_then_space_freed_writes_again(make_daemon,
     d.start()
     filler.unlink()
     c = d.connect(timeout=60)
-    # 0.8 MB of data: the log alone would need three times that.
+    # 0.8 MB of data: a log never checkpointed filled the disk again
+    # after 60 of these.
     for i in range(200):
         deadline = time.time() + 10
         while True:
