@@ -206,6 +206,22 @@ conn_count(void)
 	return conn_n;
 }
 
+/* How many connections watch user's own notices (not the team's). */
+int
+conn_watchers(const char *user)
+{
+	struct conn	*c;
+	int		 n = 0;
+
+	TAILQ_FOREACH(c, &conn_all, entry) {
+		if (c->watch != NULL && !c->closing &&
+		    c->watch_owner != NULL &&
+		    strcmp(c->watch_owner, user) == 0)
+			n++;
+	}
+	return n;
+}
+
 /* Close every connection (at shutdown). */
 void
 conn_close_all(void)
@@ -684,7 +700,8 @@ conn_watch_cb(const char *owner, const char *kind, json_t *notice, void *arg)
 	if (c->watch_skipped > 0 || evbuffer_get_length(
 	    bufferevent_get_output(c->bev)) > CONN_WATCH_HIGH) {
 		if (c->watch_skipped++ == 0)
-			log_warnx("conn: watcher %s is more than %d MiB "
+			log_warnx_limited("conn: watcher behind", c->user,
+			    "conn: watcher %s is more than %d MiB "
 			    "behind; skipping its notices until it catches up",
 			    c->user, CONN_WATCH_HIGH / (1024 * 1024));
 		return;

@@ -175,6 +175,7 @@ static void
 main_commit_cb(int ok, void *arg)
 {
 	conn_commit_cb(ok, arg);
+	sched_write_result(ok);
 	sched_changed();
 	main_maybe_exit();
 }
@@ -329,6 +330,7 @@ main(int argc, char **argv)
 	if ((main_base = event_base_new_with_config(evcfg)) == NULL)
 		fatalx("main: cannot start the event loop");
 	event_config_free(evcfg);
+	log_limit_init(main_base);
 
 	/*
 	 * Signals are watched before the socket exists: a client (or
@@ -385,6 +387,9 @@ main(int argc, char **argv)
 	event_free(ev_hup);
 	sdnotify_free();
 	store_close(main_store);
+	/* What the limiter held back is counted before the last line. */
+	log_limit_flush();
+	log_limit_init(NULL);
 	op_meta_init(0, NULL, NULL);
 	event_base_free(main_base);
 	config_free(main_cf);

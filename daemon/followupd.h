@@ -45,6 +45,12 @@ void		 log_info(const char *, ...) FU_PRINTF(1, 2);
 void		 log_debug(const char *, ...) FU_PRINTF(1, 2);
 void		 log_event(int, const char *, int64_t, int64_t, const char *,
 		     const char *, ...) FU_PRINTF(6, 7);
+void		 log_limit_init(struct event_base *);
+void		 log_limit_flush(void);
+void		 log_warn_limited(const char *, const char *, const char *, ...)
+		     FU_PRINTF(3, 4);
+void		 log_warnx_limited(const char *, const char *, const char *,
+		     ...) FU_PRINTF(3, 4);
 __dead void	 fatal(const char *, ...) FU_PRINTF(1, 2);
 __dead void	 fatalx(const char *, ...) FU_PRINTF(1, 2);
 
@@ -205,6 +211,7 @@ enum store_result store_write_begin(struct store *);
 void		 store_write_end(struct store *, int);
 int		 store_in_txn(struct store *);
 int		 store_commit(struct store *);
+enum store_result store_checkpoint(struct store *);
 enum store_result store_last_result(struct store *);
 int		 store_schema_version(struct store *);
 const char	*store_id(struct store *);
@@ -450,6 +457,8 @@ enum store_result store_delivery_set(struct store *, int64_t, const char *,
 		     const char *, int, time_t, const char *, time_t);
 enum store_result store_schedule_next(struct store *, time_t *, time_t *,
 		     time_t *, int64_t *);
+enum store_result store_schedule_next_of(struct store *, const char *,
+		     time_t *);
 enum store_result store_digest_due(struct store *, time_t, store_digest_cb,
 		     void *);
 enum store_result store_digest_set(struct store *, const char *, time_t);
@@ -589,6 +598,7 @@ void		 conn_answer(struct conn *, json_t *);
 void		 conn_answer_fd(struct conn *, json_t *, int);
 void		 conn_reconfigured(void);
 int		 conn_count(void);
+int		 conn_watchers(const char *);
 void		 conn_close_all(void);
 
 /* server.c */
@@ -639,6 +649,7 @@ void		 sched_init(struct event_base *, struct store *,
 		     const struct fu_config **);
 void		 sched_changed(void);
 void		 sched_status_changed(void);
+void		 sched_write_result(int);
 time_t		 sched_next_wakeup(void);
 void		 sched_free(void);
 

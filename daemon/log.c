@@ -3,7 +3,9 @@
  * Copyright (c) 2026 The followup authors
  *
  * The daemon's only way to say something: to the journal under systemd, to
- * syslog, or to stderr in the foreground, chosen once at start.
+ * syslog, or to stderr in the foreground, chosen once at start.  Warnings
+ * that can repeat go through a limiter, so no client and no lasting
+ * trouble can flood the log.
  */
 
 #include <config.h>
@@ -16,6 +18,8 @@
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <event2/event.h>
 
 #define SD_JOURNAL_SUPPRESS_LOCATION
 #include <systemd/sd-journal.h>
@@ -276,4 +280,200 @@ log_event(int pri, const char *kind, int64_t followup_id, int64_t contact_id,
 	    "FOLLOWUP_USER=%s", rep != NULL ? rep : "",
 	    NULL);
 	free(msg);
+}
+
+/*
+ * Warnings a client or a lasting trouble can repeat (a loop of connects
+ * over the cap, every write on a full disk) are limited: at most one line
+ * per cause and user a window, then one summary line saying how many more
+ * were held back, so the journal keeps the first occurrence and the count
+ * without being flooded.
+ */
+
+/* One line per cause and user in this many seconds. */
+#define LOG_LIMIT_WINDOW	60
+/* Causes and users followed at once; beyond, the oldest is summed up. */
+#define LOG_LIMIT_MAX		256
+
+struct log_limit {
+	char			*cause;
+	char			*who;		/* NULL: no user */
+	struct timespec		 start;		/* the line that opened it */
+	unsigned long long	 suppressed;
+};
+
+static struct log_limit	 log_limits[LOG_LIMIT_MAX];
+static struct event	*log_limit_ev;
+
+static double
+log_limit_since(const struct timespec *ts)
+{
+	struct timespec	now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (now.tv_sec - ts->tv_sec) + (now.tv_nsec - ts->tv_nsec) / 1e9;
+}
+
+/* Say how many lines of l were held back, and forget it. */
+static void
+log_limit_end(struct log_limit *l)
+{
+	char	*msg;
+
+	if (l->suppressed > 0) {
+		xasprintf(&msg, "%s: %llu more like this%s%s held back in "
+		    "the last %.0f s", l->cause, l->suppressed,
+		    l->who != NULL ? " for " : "", l->who != NULL ? l->who : "",
+		    log_limit_since(&l->start));
+		log_write_plain(LOG_WARNING, msg);
+		free(msg);
+	}
+	free(l->cause);
+	free(l->who);
+	memset(l, 0, sizeof *l);
+}
+
+/* Arm the timer for the first window to end that held lines back. */
+static void
+log_limit_arm(void)
+{
+	struct timeval	 tv;
+	double		 left, first = -1;
+	size_t		 i;
+
+	if (log_limit_ev == NULL)
+		return;
+	for (i = 0; i < LOG_LIMIT_MAX; i++) {
+		if (log_limits[i].cause == NULL ||
+		    log_limits[i].suppressed == 0)
+			continue;
+		left = LOG_LIMIT_WINDOW - log_limit_since(&log_limits[i].start);
+		if (first < 0 || left < first)
+			first = left;
+	}
+	if (first < 0) {
+		evtimer_del(log_limit_ev);
+		return;
+	}
+	if (first < 0.01)
+		first = 0.01;
+	tv.tv_sec = (time_t)first;
+	tv.tv_usec = (suseconds_t)((first - tv.tv_sec) * 1e6);
+	evtimer_add(log_limit_ev, &tv);
+}
+
+/* Windows ended: print their summaries (quiet causes just go). */
+static void
+log_limit_cb(evutil_socket_t fd, short what, void *arg)
+{
+	size_t	i;
+
+	for (i = 0; i < LOG_LIMIT_MAX; i++) {
+		if (log_limits[i].cause != NULL &&
+		    log_limit_since(&log_limits[i].start) >= LOG_LIMIT_WINDOW)
+			log_limit_end(&log_limits[i]);
+	}
+	log_limit_arm();
+}
+
+/*
+ * Print the summaries on time from base's loop; without it (unit tests)
+ * a summary waits for the cause's next line or log_limit_flush.  NULL
+ * stops the timer.
+ */
+void
+log_limit_init(struct event_base *base)
+{
+	if (log_limit_ev != NULL)
+		event_free(log_limit_ev);
+	log_limit_ev = NULL;
+	if (base != NULL &&
+	    (log_limit_ev = evtimer_new(base, log_limit_cb, NULL)) == NULL)
+		fatalx("log: evtimer_new");
+}
+
+/* Print every summary due and forget every cause (at stop). */
+void
+log_limit_flush(void)
+{
+	size_t	i;
+
+	for (i = 0; i < LOG_LIMIT_MAX; i++) {
+		if (log_limits[i].cause != NULL)
+			log_limit_end(&log_limits[i]);
+	}
+	if (log_limit_ev != NULL)
+		evtimer_del(log_limit_ev);
+}
+
+/* May a line of cause for who go out now?  Count it if not. */
+static int
+log_limit_allow(const char *cause, const char *who)
+{
+	struct log_limit	*l, *free_slot = NULL, *oldest = NULL;
+	size_t			 i;
+
+	for (i = 0; i < LOG_LIMIT_MAX; i++) {
+		l = &log_limits[i];
+		if (l->cause == NULL) {
+			if (free_slot == NULL)
+				free_slot = l;
+			continue;
+		}
+		if (strcmp(l->cause, cause) == 0 && (l->who == NULL ?
+		    who == NULL : who != NULL && strcmp(l->who, who) == 0))
+			break;
+		if (oldest == NULL || l->start.tv_sec < oldest->start.tv_sec)
+			oldest = l;
+	}
+	if (i < LOG_LIMIT_MAX) {
+		if (log_limit_since(&l->start) < LOG_LIMIT_WINDOW) {
+			if (l->suppressed++ == 0)
+				log_limit_arm();
+			return 0;
+		}
+		log_limit_end(l);
+	} else if ((l = free_slot) == NULL) {
+		log_limit_end(oldest);
+		l = oldest;
+	}
+	l->cause = xstrdup(cause);
+	l->who = who != NULL ? xstrdup(who) : NULL;
+	clock_gettime(CLOCK_MONOTONIC, &l->start);
+	return 1;
+}
+
+/*
+ * log_warn and log_warnx for a warning that can repeat: cause names it
+ * (a fixed phrase such as "server: over the connection cap"), who is the
+ * user it is about or NULL.  The first line of a cause and user goes out;
+ * the next ones within LOG_LIMIT_WINDOW seconds are only counted, and one
+ * line then says how many.
+ */
+void
+log_warn_limited(const char *cause, const char *who, const char *fmt, ...)
+{
+	va_list	 ap;
+	int	 saved = errno;
+
+	if (log_limit_allow(cause, who)) {
+		va_start(ap, fmt);
+		log_vwrite(LOG_WARNING, fmt, ap, 1, saved);
+		va_end(ap);
+	}
+	errno = saved;
+}
+
+void
+log_warnx_limited(const char *cause, const char *who, const char *fmt, ...)
+{
+	va_list	 ap;
+	int	 saved = errno;
+
+	if (log_limit_allow(cause, who)) {
+		va_start(ap, fmt);
+		log_vwrite(LOG_WARNING, fmt, ap, 0, saved);
+		va_end(ap);
+	}
+	errno = saved;
 }

@@ -55,15 +55,17 @@ op_meta_database(void)
 }
 
 /*
- * status: uptime, the caller's counts and next due follow-up, and the
- * delivery of the caller's notices.  An admin (not acting for a rep) gets
- * the team's counts and deliveries too, and each rep's delivery trouble.
+ * status: uptime, the caller's counts and next due follow-up, when the
+ * schedule next wakes for them, their watchers, and the delivery of their
+ * notices.  An admin (not acting for a rep) gets the team's wake-up,
+ * watchers, counts and deliveries instead, and each rep's delivery
+ * trouble: a rep learns nothing of the others' activity.
  */
 int
 op_status(struct op_ctx *ctx, json_t *args, json_t **result)
 {
 	json_t			*counts;
-	time_t			 next;
+	time_t			 next, wakeup;
 	int64_t			 reps, contacts, pending;
 	enum store_result	 r;
 
@@ -71,6 +73,13 @@ op_status(struct op_ctx *ctx, json_t *args, json_t **result)
 	if ((r = store_contact_counts(ctx->st, ctx->user, ctx->now,
 	    counts)) != STORE_OK ||
 	    (r = store_followup_next_due(ctx->st, ctx->user, &next)) !=
+	    STORE_OK) {
+		json_decref(counts);
+		return reply_store_error(ctx, r, "", 0);
+	}
+	if (ctx->admin)
+		wakeup = sched_next_wakeup();
+	else if ((r = store_schedule_next_of(ctx->st, ctx->user, &wakeup)) !=
 	    STORE_OK) {
 		json_decref(counts);
 		return reply_store_error(ctx, r, "", 0);
@@ -85,8 +94,9 @@ op_status(struct op_ctx *ctx, json_t *args, json_t **result)
 	    "socket", meta_socket,
 	    "counts", counts,
 	    "next_due", when_json_or_null(next),
-	    "next_wakeup", when_json_or_null(sched_next_wakeup()),
-	    "watchers", events_count());
+	    "next_wakeup", when_json_or_null(wakeup),
+	    "watchers", ctx->admin ? events_count() :
+	    conn_watchers(ctx->user));
 	if (ctx->admin && store_team_counts(ctx->st, &reps, &contacts,
 	    &pending) == STORE_OK)
 		json_object_set_new(*result, "team", json_pack(

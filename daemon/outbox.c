@@ -34,6 +34,8 @@
 #define OUTBOX_RETRY_CAP	3600
 /* Most interactions a notice carries. */
 #define OUTBOX_HISTORY		3
+/* Most missed days that get a late digest each. */
+#define OUTBOX_DIGEST_DAYS	7
 
 #define OUTBOX_JOURNAL		"journal"
 /* A hook run's lease lasts its time limit and this much (seconds). */
@@ -311,73 +313,103 @@ outbox_stale_cb(const struct fu_contact *c, void *arg)
 	return 0;
 }
 
-/* A rep's digest is due (or not planned yet): send it, plan the next. */
+/*
+ * Record u's digest for the day whose digest time is at: the follow-ups
+ * that were overdue that morning and those due that day, still pending,
+ * and (with_stale) the contacts stale now.  Nothing is recorded when all
+ * are empty.
+ */
+static void
+outbox_digest_day(struct outbox_claim_ctx *ctx, const struct fu_user *u,
+    const char *zone, time_t at, int with_stale)
+{
+	const struct fu_config		*cf = *outbox_cfp;
+	struct store_followup_filter	 flt;
+	struct outbox_digest_rows	 overdue, today;
+	json_t				*stale, *notice;
+	char				 date[16];
+	time_t				 day;
+	int				 late = outbox_is_late(at, ctx->now);
+
+	memset(&flt, 0, sizeof flt);
+	flt.owner = u->name;
+	flt.status = "pending";
+	flt.limit = FU_LIST_MAX;
+	overdue.now = today.now = ctx->now;
+	overdue.callbacks = json_array();
+	overdue.others = json_array();
+	today.callbacks = json_array();
+	today.others = json_array();
+	stale = json_array();
+	flt.to = at;
+	store_followup_list(outbox_store, &flt, outbox_digest_cb, &overdue);
+	if (when_day_start(at, zone, 0, &day) == 0 &&
+	    when_day_start(at, zone, 1, &flt.to) == 0) {
+		flt.from = at;
+		store_followup_list(outbox_store, &flt, outbox_digest_cb,
+		    &today);
+	}
+	if (with_stale)
+		store_contact_stale(outbox_store, u->name, cf, ctx->now, 100,
+		    outbox_stale_cb, stale);
+	json_array_extend(overdue.callbacks, overdue.others);
+	json_array_extend(today.callbacks, today.others);
+	if (json_array_size(overdue.callbacks) +
+	    json_array_size(today.callbacks) + json_array_size(stale) > 0) {
+		when_local_date(at, zone, date, sizeof date);
+		notice = json_pack("{s:s s:b s:o s:o s:s s:s s:O s:O s:O}",
+		    "kind", rules_notice_name(NOTICE_DIGEST),
+		    "late", late,
+		    "fire_at", when_json(at),
+		    "rep", outbox_rep_json(u->name),
+		    "date", date,
+		    "tz", zone,
+		    "overdue", overdue.callbacks,
+		    "today", today.callbacks,
+		    "stale", stale);
+		outbox_record(ctx, u->name, rules_notice_name(NOTICE_DIGEST),
+		    0, at, at, late, notice, 0);
+		json_decref(notice);
+	}
+	json_decref(overdue.callbacks);
+	json_decref(overdue.others);
+	json_decref(today.callbacks);
+	json_decref(today.others);
+	json_decref(stale);
+}
+
+/*
+ * A rep's digest is due (or not planned yet): send it, plan the next.
+ * After downtime or a clock jump over several days, each missed day gets
+ * its own late digest, dated that day and listing what was due that day
+ * (one digest covering them all would list later days' follow-ups as
+ * overdue on the first), at most OUTBOX_DIGEST_DAYS of them, the latest;
+ * what an older day listed is still pending and so overdue in those.
+ */
 static void
 outbox_digest_user_cb(const struct fu_user *u, time_t at, void *arg)
 {
 	struct outbox_claim_ctx		*ctx = arg;
 	const struct fu_config		*cf = *outbox_cfp;
-	struct store_followup_filter	 flt;
-	struct outbox_digest_rows	 overdue, today;
 	const char			*zone;
-	json_t				*stale, *notice;
-	char				 date[16];
-	time_t				 day;
+	time_t				 next;
 	int				 minute;
 
 	zone = u->tz != NULL && when_zone_valid(u->tz) ? u->tz :
 	    when_local_zone();
 	if (u->digest == NULL || config_parse_hhmm(u->digest, &minute) != 0)
 		minute = cf->digest;
-	if (at != 0) {
-		memset(&flt, 0, sizeof flt);
-		flt.owner = u->name;
-		flt.status = "pending";
-		flt.limit = FU_LIST_MAX;
-		overdue.now = today.now = ctx->now;
-		overdue.callbacks = json_array();
-		overdue.others = json_array();
-		today.callbacks = json_array();
-		today.others = json_array();
-		stale = json_array();
-		flt.to = ctx->now;
-		store_followup_list(outbox_store, &flt, outbox_digest_cb,
-		    &overdue);
-		if (when_day_start(at, zone, 0, &day) == 0) {
-			flt.from = ctx->now;
-			when_day_start(at, zone, 1, &flt.to);
-			store_followup_list(outbox_store, &flt,
-			    outbox_digest_cb, &today);
-		}
-		store_contact_stale(outbox_store, u->name, cf, ctx->now, 100,
-		    outbox_stale_cb, stale);
-		json_array_extend(overdue.callbacks, overdue.others);
-		json_array_extend(today.callbacks, today.others);
-		if (json_array_size(overdue.callbacks) +
-		    json_array_size(today.callbacks) +
-		    json_array_size(stale) > 0) {
-			when_local_date(at, zone, date, sizeof date);
-			notice = json_pack("{s:s s:b s:o s:o s:s s:s s:O s:O "
-			    "s:O}",
-			    "kind", rules_notice_name(NOTICE_DIGEST),
-			    "late", outbox_is_late(at, ctx->now),
-			    "fire_at", when_json(at),
-			    "rep", outbox_rep_json(u->name),
-			    "date", date,
-			    "tz", zone,
-			    "overdue", overdue.callbacks,
-			    "today", today.callbacks,
-			    "stale", stale);
-			outbox_record(ctx, u->name,
-			    rules_notice_name(NOTICE_DIGEST), 0, at, at,
-			    outbox_is_late(at, ctx->now), notice, 0);
-			json_decref(notice);
-		}
-		json_decref(overdue.callbacks);
-		json_decref(overdue.others);
-		json_decref(today.callbacks);
-		json_decref(today.others);
-		json_decref(stale);
+	if (at != 0 && ctx->now - at > OUTBOX_DIGEST_DAYS * 86400L &&
+	    (next = rules_next_digest(ctx->now - OUTBOX_DIGEST_DAYS * 86400L,
+	    zone, minute)) != 0)
+		at = next;
+	while (at != 0 && at <= ctx->now) {
+		next = rules_next_digest(at, zone, minute);
+		outbox_digest_day(ctx, u, zone, at, next == 0 ||
+		    next > ctx->now);
+		if (next <= at)
+			break;
+		at = next;
 	}
 	if (store_digest_set(outbox_store, u->name,
 	    rules_next_digest(ctx->now, zone, minute)) != STORE_OK)
@@ -418,8 +450,8 @@ outbox_claim(time_t now)
 	    unplanned == 0)
 		return 0;
 	if ((r = store_write_begin(outbox_store)) != STORE_OK) {
-		log_warnx("outbox: cannot claim due notices (store result %d); "
-		    "retrying", r);
+		log_warnx_limited("outbox: cannot claim", NULL, "outbox: "
+		    "cannot claim due notices (store result %d); retrying", r);
 		return -1;
 	}
 	if (store_notice_due(outbox_store, now, OUTBOX_CLAIM_MAX, &rows,
@@ -462,7 +494,8 @@ outbox_claim(time_t now)
 		ctx.failed = 1;
 	store_write_end(outbox_store, !ctx.failed);
 	if (ctx.failed) {
-		log_warnx("outbox: claiming due notices failed; retrying");
+		log_warnx_limited("outbox: claiming failed", NULL,
+		    "outbox: claiming due notices failed; retrying");
 		return -1;
 	}
 	return ctx.created;
@@ -701,7 +734,8 @@ outbox_hook_done_cb(const struct hook_result *result, void *arg)
 	}
 	if (store_write_begin(outbox_store) != STORE_OK) {
 		/* Left pending: its lease runs out and it is tried again. */
-		log_warnx("outbox: cannot record a hook result; it will be "
+		log_warnx_limited("outbox: cannot record a hook result", NULL,
+		    "outbox: cannot record a hook result; it will be "
 		    "retried");
 		goto out;
 	}
@@ -729,7 +763,8 @@ outbox_hook_done_cb(const struct hook_result *result, void *arg)
 		store_delivery_set(outbox_store, it->outbox_id, it->channel,
 		    "pending", attempts, now + delay, error, now);
 		if (i == 0)
-			log_warnx("hooks: %s; retry %d in %ld s", error,
+			log_warnx_limited("hooks: delivery failed",
+			    it->owner, "hooks: %s; retry %d in %ld s", error,
 			    attempts, delay);
 	}
 	store_write_end(outbox_store, 1);
@@ -803,7 +838,8 @@ outbox_hook_start(struct outbox_item *items, size_t n, time_t now,
 	if (rc != 0) {
 		free(run->channel);
 		free(run);
-		log_warnx("hooks: %s", *cause);
+		log_warnx_limited("hooks: cannot start", NULL, "hooks: %s",
+		    *cause);
 		return -1;
 	}
 	run->next = outbox_runs;

@@ -31,6 +31,9 @@
 #define SCHED_JUMP_LOG		5
 /* At most one STATUS= line to systemd in this many seconds. */
 #define SCHED_STATUS_GAP	1
+/* After a failed write, passes wait this long, doubling up to the cap. */
+#define SCHED_BACKOFF_MIN	1
+#define SCHED_BACKOFF_MAX	60
 
 static struct event_base	*sched_base;
 static struct store		*sched_store;
@@ -44,6 +47,9 @@ static struct timespec		 sched_last_mono;
 static struct event		*sched_status_ev;
 static struct timespec		 sched_status_at;	/* last sent */
 static char			 sched_status_last[256];
+static int			 sched_backoff;		/* s; 0: writes work */
+static struct timespec		 sched_backoff_until;	/* monotonic */
+static unsigned long long	 sched_failures;	/* since writes worked */
 
 static void	sched_pass_cb(evutil_socket_t, short, void *);
 static void	sched_status_cb(evutil_socket_t, short, void *);
@@ -117,14 +123,65 @@ sched_init(struct event_base *base, struct store *st,
 	sched_changed();
 }
 
+/* How long the backoff after failed writes still holds passes back. */
+static double
+sched_backoff_left(void)
+{
+	struct timespec	now;
+
+	if (sched_backoff == 0)
+		return 0;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return sched_ts(&sched_backoff_until) - sched_ts(&now);
+}
+
 /* Something changed (a write committed, a hook finished): look again. */
 void
 sched_changed(void)
 {
 	struct timeval	tv = { 0, 0 };
+	double		left = sched_backoff_left();
 
+	if (left > 0) {
+		tv.tv_sec = (time_t)left;
+		tv.tv_usec = (suseconds_t)((left - tv.tv_sec) * 1e6);
+	}
 	if (sched_timer != NULL)
 		evtimer_add(sched_timer, &tv);
+}
+
+/*
+ * A write of the group commit (or a claim that could not open one)
+ * succeeded or failed.  A pass that claims what is due counts as
+ * progress, so on a full disk it would claim, fail to commit and claim
+ * again at once, forever: after a failure the next passes wait, from
+ * SCHED_BACKOFF_MIN seconds doubling up to SCHED_BACKOFF_MAX, until a
+ * write succeeds again.
+ */
+void
+sched_write_result(int ok)
+{
+	struct timespec	now;
+
+	if (ok) {
+		if (sched_backoff != 0)
+			log_info("sched: the database can be written again "
+			    "after %llu failed tries", sched_failures);
+		sched_backoff = 0;
+		sched_failures = 0;
+		return;
+	}
+	sched_failures++;
+	if (sched_backoff == 0)
+		sched_backoff = SCHED_BACKOFF_MIN;
+	else if ((sched_backoff *= 2) > SCHED_BACKOFF_MAX)
+		sched_backoff = SCHED_BACKOFF_MAX;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	sched_backoff_until = now;
+	sched_backoff_until.tv_sec += sched_backoff;
+	log_warnx_limited("sched: writes failing", NULL, "sched: the "
+	    "database cannot be written (%llu failed tries); next pass in "
+	    "%d s", sched_failures, sched_backoff);
 }
 
 /* When the schedule next wakes (0 before the first pass). */
@@ -146,7 +203,9 @@ sched_check_clock(void)
 	jump = (sched_ts(&wall) - sched_ts(&sched_last_wall)) -
 	    (sched_ts(&mono) - sched_ts(&sched_last_mono));
 	if (jump > SCHED_JUMP_LOG || jump < -SCHED_JUMP_LOG)
-		log_warnx("sched: the clock jumped %s by %.0f s",
+		log_warnx_limited(jump > 0 ? "sched: the clock jumped forward" :
+		    "sched: the clock jumped back", NULL,
+		    "sched: the clock jumped %s by %.0f s",
 		    jump > 0 ? "forward" : "back", jump > 0 ? jump : -jump);
 	sched_last_wall = wall;
 	sched_last_mono = mono;
@@ -272,6 +331,8 @@ sched_rearm(time_t now, int progress)
 
 	gettimeofday(&tnow, NULL);
 	delay = next - (tnow.tv_sec + tnow.tv_usec / 1e6);
+	if (delay < sched_backoff_left())
+		delay = sched_backoff_left();
 	if (delay < 0)
 		delay = 0;
 	tv.tv_sec = (time_t)delay;
@@ -295,6 +356,9 @@ sched_pass_cb(evutil_socket_t fd, short what, void *arg)
 	now = time(NULL);
 	sent = outbox_dispatch(now);
 	claimed = outbox_claim(now);
+	/* A claim that wrote in the group is judged by its commit. */
+	if ((sent < 0 || claimed < 0) && !store_in_txn(sched_store))
+		sched_write_result(0);
 	sched_rearm(now, sent > 0 || claimed > 0);
 }
 

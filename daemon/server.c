@@ -125,18 +125,22 @@ server_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 	struct ucred		 cred;
 	socklen_t		 len = sizeof cred;
 	struct server_user	*u;
-	char			*name, msg[128];
+	char			*name, msg[128], who[32];
 
 	(void)fcntl(fd, F_SETFD, FD_CLOEXEC);
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) {
-		log_warn("server: SO_PEERCRED");
+		log_warn_limited("server: SO_PEERCRED", NULL,
+		    "server: SO_PEERCRED");
 		close(fd);
 		return;
 	}
 	u = server_user_find(cred.uid, 1);
 	if (u->count >= server_max_per_user) {
-		log_warnx("server: uid %lu already has %d connections; "
-		    "refusing another", (unsigned long)cred.uid, u->count);
+		/* A loop of connects must not flood the log. */
+		snprintf(who, sizeof who, "uid %lu", (unsigned long)cred.uid);
+		log_warnx_limited("server: connections over the cap", who,
+		    "server: uid %lu already has %d connections; refusing "
+		    "another", (unsigned long)cred.uid, u->count);
 		snprintf(msg, sizeof msg, "too many connections (%d) from "
 		    "this user", u->count);
 		server_refuse(fd, msg);
@@ -164,13 +168,15 @@ server_error_cb(struct evconnlistener *l, void *arg)
 
 	if (err == EMFILE || err == ENFILE || err == ENOBUFS ||
 	    err == ENOMEM) {
-		log_warnx("server: out of descriptors with %d connections; "
+		log_warnx_limited("server: out of descriptors", NULL,
+		    "server: out of descriptors with %d connections; "
 		    "pausing accept for %d ms", conn_count(), SERVER_PAUSE_MS);
 		evconnlistener_disable(l);
 		evtimer_add(server_resume_ev, &tv);
 		return;
 	}
-	log_warnx("server: accept: %s", evutil_socket_error_to_string(err));
+	log_warnx_limited("server: accept", NULL, "server: accept: %s",
+	    evutil_socket_error_to_string(err));
 }
 
 /* The one listening descriptor systemd passed, -1 if none, -2 on error. */

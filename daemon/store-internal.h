@@ -66,6 +66,7 @@ enum store_stmt {
 	STMT_NEXT_NOTICE,
 	STMT_NEXT_DELIVERY,
 	STMT_NEXT_DIGEST,
+	STMT_NEXT_OF_OWNER,
 	STMT_DIGEST_DUE,
 	STMT_DIGEST_SET,
 	STMT_OUTBOX_STATS,
@@ -107,6 +108,9 @@ struct store {
 	struct event		*commit_ev;
 	store_commit_cb		 commit_cb;
 	void			*commit_arg;
+	struct event		*idle_ev;	/* checkpoint once writes rest */
+	int			 ckpt_retry;	/* s; 0: the last one worked */
+	struct timespec		 ckpt_at;	/* last try after a full disk */
 
 	enum store_result	 last;
 	char			*database_id;	/* read once, see store_id */

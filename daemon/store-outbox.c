@@ -57,6 +57,14 @@ const struct store_sql store_outbox_sql[] = {
 	{ STMT_NEXT_DIGEST,
 	  "SELECT min(digest_at), coalesce(sum(digest_at IS NULL), 0) "
 	  "FROM users" },
+	{ STMT_NEXT_OF_OWNER,
+	  "SELECT min(t) FROM ("
+	  "  SELECT min(notice_at) AS t FROM followups"
+	  "  WHERE owner = ?1 AND status = 'pending' AND notice_at IS NOT NULL"
+	  "  UNION ALL SELECT min(d.next_at) FROM outbox o"
+	  "  JOIN deliveries d ON d.outbox_id = o.id"
+	  "  WHERE o.owner = ?1 AND d.status = 'pending'"
+	  "  UNION ALL SELECT digest_at FROM users WHERE name = ?1)" },
 	{ STMT_DIGEST_DUE,
 	  "SELECT name, tz, digest, digest_at FROM users "
 	  "WHERE digest_at IS NULL OR digest_at <= ?1" },
@@ -326,6 +334,21 @@ store_schedule_next(struct store *st, time_t *notice, time_t *delivery,
 	    store_min(st, STMT_NEXT_DIGEST, digest, unplanned) != 0)
 		return st->last;
 	return STORE_OK;
+}
+
+/*
+ * When something of owner's must next happen: the earliest of their
+ * follow-ups' notices, their pending deliveries and their digest (0 if
+ * none).  A rep's status shows this, never the team's wake-up.
+ */
+enum store_result
+store_schedule_next_of(struct store *st, const char *owner, time_t *next)
+{
+	sqlite3_stmt	*s = store_stmt(st, STMT_NEXT_OF_OWNER);
+
+	store_bind_text(s, 1, owner);
+	return store_min(st, STMT_NEXT_OF_OWNER, next, NULL) != 0 ? st->last :
+	    STORE_OK;
 }
 
 /*

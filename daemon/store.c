@@ -34,6 +34,21 @@
 #define STORE_START_WAIT_MS	5000
 /* Databases up to this size are checked whole at start (~0.1 s). */
 #define STORE_START_CHECK_MAX	(64 * 1024 * 1024)
+/*
+ * The write-ahead log: checkpointed by SQLite once it holds this many
+ * pages (1 MiB; the default 4 MiB is more than a small file system has,
+ * and each commit appends its index and count pages again, so the log
+ * grows several times faster than the data), cut back to this size after
+ * each checkpoint, and truncated to nothing once writes have rested this
+ * long, or at once when a commit meets a full disk.
+ */
+#define STORE_WAL_AUTOCHECKPOINT	256
+#define STORE_WAL_LIMIT		1048576
+#define STORE_WAL_LIMIT_TEXT	"1048576"
+#define STORE_IDLE_MS		1000
+/* A checkpoint that failed is tried again after 2 s, doubling to 60 s. */
+#define STORE_CKPT_RETRY_MIN	2
+#define STORE_CKPT_RETRY_MAX	60
 
 /*
  * The schema, one step per version.  Never edit a step once released: add
@@ -330,6 +345,7 @@ static const struct store_sql *const store_sql_tables[] = {
 };
 
 static void	store_commit_event_cb(evutil_socket_t, short, void *);
+static void	store_idle_cb(evutil_socket_t, short, void *);
 
 /* Map an SQLite result code to a store result. */
 static enum store_result
@@ -365,7 +381,8 @@ store_exec(struct store *st, const char *sql)
 	rc = sqlite3_exec(st->db, sql, NULL, NULL, &msg);
 	if (rc != SQLITE_OK) {
 		/* A migration is long: name it, not the whole text. */
-		log_warnx("store: %s: %s", strlen(sql) > 64 ? "schema" : sql,
+		log_warnx_limited(sqlite3_errstr(rc), NULL, "store: %s: %s",
+		    strlen(sql) > 64 ? "schema" : sql,
 		    msg != NULL ? msg : sqlite3_errstr(rc));
 		st->last = store_result_of(rc);
 	}
@@ -675,7 +692,10 @@ store_open(const char *path, char **cause)
 	    store_exec(st, "PRAGMA trusted_schema = OFF") != SQLITE_OK ||
 	    /* Savepoint journals stay in memory: no temp files, so a
 	     * sandbox without a writable /var/tmp costs nothing. */
-	    store_exec(st, "PRAGMA temp_store = MEMORY") != SQLITE_OK) {
+	    store_exec(st, "PRAGMA temp_store = MEMORY") != SQLITE_OK ||
+	    sqlite3_wal_autocheckpoint(st->db, STORE_WAL_AUTOCHECKPOINT) !=
+	    SQLITE_OK || store_query_int(st, "PRAGMA journal_size_limit = "
+	    STORE_WAL_LIMIT_TEXT) != STORE_WAL_LIMIT) {
 		xasprintf(cause, "cannot set up %s: %s", path,
 		    sqlite3_errmsg(st->db));
 		goto fail;
@@ -695,6 +715,12 @@ store_open(const char *path, char **cause)
 	if (store_migrate(st, cause) != 0 || store_read_id(st, cause) != 0)
 		goto fail;
 	sqlite3_busy_timeout(st->db, STORE_BUSY_MS);
+	/*
+	 * A log left by a crash (perhaps on a full disk, where it took the
+	 * last free space) goes into the database now; if it cannot yet,
+	 * the daemon still starts and tries again after its writes.
+	 */
+	store_checkpoint(st);
 
 	for (i = 0; i < sizeof store_sql_tables / sizeof store_sql_tables[0];
 	    i++) {
@@ -734,6 +760,8 @@ store_close(struct store *st)
 		store_commit(st);
 	if (st->commit_ev != NULL)
 		event_free(st->commit_ev);
+	if (st->idle_ev != NULL)
+		event_free(st->idle_ev);
 	for (i = 0; i < STMT_COUNT; i++)
 		sqlite3_finalize(st->stmt[i]);
 	if (st->db != NULL && sqlite3_close(st->db) != SQLITE_OK)
@@ -759,6 +787,10 @@ store_set_commit_cb(struct store *st, struct event_base *base,
 	st->commit_ev = event_new(base, -1, 0, store_commit_event_cb, st);
 	if (st->commit_ev == NULL)
 		fatalx("store: event_new");
+	if (st->idle_ev != NULL)
+		event_free(st->idle_ev);
+	if ((st->idle_ev = evtimer_new(base, store_idle_cb, st)) == NULL)
+		fatalx("store: evtimer_new");
 	st->commit_cb = cb;
 	st->commit_arg = arg;
 }
@@ -767,6 +799,70 @@ static void
 store_commit_event_cb(evutil_socket_t fd, short what, void *arg)
 {
 	store_commit(arg);
+}
+
+/*
+ * Copy the write-ahead log into the database and truncate it to nothing,
+ * giving its space back to the file system.  Never waits for another
+ * process: one reading the database makes it STORE_BUSY.  Return
+ * STORE_OK, or what stopped it (logged; a full disk is STORE_FULL).
+ */
+enum store_result
+store_checkpoint(struct store *st)
+{
+	int	rc;
+
+	if (st->txn_open)
+		return STORE_BUSY;
+	sqlite3_busy_timeout(st->db, 0);
+	rc = sqlite3_wal_checkpoint_v2(st->db, "main",
+	    SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+	sqlite3_busy_timeout(st->db, STORE_BUSY_MS);
+	if (rc != SQLITE_OK) {
+		log_warnx_limited("store: checkpoint failed", NULL,
+		    "store: cannot checkpoint the write-ahead log of %s: %s",
+		    st->path, sqlite3_errmsg(st->db));
+		return store_result_of(rc);
+	}
+	return STORE_OK;
+}
+
+/* Writes have rested: checkpoint, or try again later if that failed. */
+static void
+store_idle_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct store	*st = arg;
+	struct timeval	 tv = { 0, STORE_IDLE_MS * 1000 };
+
+	if (!st->txn_open && store_checkpoint(st) == STORE_OK) {
+		st->ckpt_retry = 0;
+		return;
+	}
+	if (!st->txn_open) {
+		if (st->ckpt_retry == 0)
+			st->ckpt_retry = STORE_CKPT_RETRY_MIN;
+		else if ((st->ckpt_retry *= 2) > STORE_CKPT_RETRY_MAX)
+			st->ckpt_retry = STORE_CKPT_RETRY_MAX;
+		tv.tv_sec = st->ckpt_retry;
+		tv.tv_usec = 0;
+	}
+	evtimer_add(st->idle_ev, &tv);
+}
+
+/*
+ * A commit met a full disk: the log may hold most of the space, so try
+ * to fold it into the database now (at most once a second).
+ */
+static void
+store_commit_full(struct store *st)
+{
+	struct timespec	now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (st->ckpt_at.tv_sec != 0 && now.tv_sec - st->ckpt_at.tv_sec < 1)
+		return;
+	st->ckpt_at = now;
+	store_checkpoint(st);
 }
 
 /*
@@ -828,7 +924,8 @@ store_in_txn(struct store *st)
 int
 store_commit(struct store *st)
 {
-	int	ok = 1;
+	struct timeval	tv = { 0, STORE_IDLE_MS * 1000 };
+	int		ok = 1;
 
 	if (!st->txn_open)
 		return 0;
@@ -839,11 +936,17 @@ store_commit(struct store *st)
 	if (!ok) {
 		if (!sqlite3_get_autocommit(st->db))
 			sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
-		log_warnx("store: a group of writes was rolled back: %s",
+		log_warnx_limited("store: a group of writes was rolled back",
+		    NULL, "store: a group of writes was rolled back: %s",
 		    sqlite3_errmsg(st->db));
 	}
 	st->txn_open = 0;
 	st->txn_failed = 0;
+	if (!ok && st->last == STORE_FULL)
+		store_commit_full(st);
+	/* Off the hot path: the log is truncated once writes rest. */
+	if (st->idle_ev != NULL && st->ckpt_retry == 0)
+		evtimer_add(st->idle_ev, &tv);
 	if (st->commit_ev != NULL)
 		event_del(st->commit_ev);
 	if (st->commit_cb != NULL)
@@ -892,8 +995,9 @@ store_step(struct store *st, sqlite3_stmt *s)
 	rc = sqlite3_step(s);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
 		st->last = store_result_of(rc);
-		log_warnx("store: %s: %s", sqlite3_sql(s),
-		    sqlite3_errmsg(st->db));
+		/* Every write on a full disk meets the same trouble. */
+		log_warnx_limited(sqlite3_errstr(rc), NULL, "store: %s: %s",
+		    sqlite3_sql(s), sqlite3_errmsg(st->db));
 	}
 	return rc;
 }

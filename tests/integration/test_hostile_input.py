@@ -8,6 +8,8 @@ over-long fields, a date expression of 10 kB, deep nesting. Each gets a
 clear error with the right code and the connection stays usable."""
 
 import json
+import os
+import time
 
 import pytest
 
@@ -203,3 +205,41 @@ def test_the_log_never_shows_control_characters_raw(daemon, conn):
     assert not any(line.startswith(forged) for line in log.splitlines())
     line = next(x for x in log.split("\n") if "Mars" in x)
     assert "Mars\\n" + forged + "\\u2028\\x1b[31m\\u202e" in line
+
+
+def test_connect_loop_over_the_cap_logs_one_line_and_a_count(make_daemon):
+    # A script connecting in a loop over the per-user cap once wrote a
+    # warning per connection (275,593 lines in 5 s).  Now: one line, the
+    # rest counted in a summary line (at the latest when followupd stops).
+    d = make_daemon("max_connections_per_user = 2\n")
+    held = []
+    while len(held) < 2:
+        # wait_ready's own connection may not be counted out yet.
+        c = d.connect()
+        try:
+            if c.request("hello")["ok"]:
+                held.append(c)
+                continue
+        except OSError:
+            pass
+        c.close()
+        time.sleep(0.05)
+    time.sleep(0.2)
+    d.stop_log_at = len(d.log.read_text().splitlines())
+    refused = 500
+    for _ in range(refused):
+        c = d.connect()
+        r = c.reply()
+        assert r["error"]["code"] == "unavailable", r
+        c.close()
+    assert held[0].request("hello")["ok"]
+    for c in held:
+        c.close()
+    d.stop()
+    log = d.log.read_text().splitlines()[d.stop_log_at:]
+    lines = [x for x in log if "refusing another" in x]
+    assert len(lines) == 1, lines
+    summary = [x for x in log if "connections over the cap" in x]
+    assert len(summary) == 1, log[-20:]
+    assert "%d more like this for uid %d" % (refused - 1, os.getuid()) \
+        in summary[0], summary

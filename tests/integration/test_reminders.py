@@ -674,3 +674,57 @@ def test_mail_subjects_arrive_as_written_in_lines_of_76(name, company):
         # encoded: the name's own "=?...?=" stays text.
         assert b"=?UTF-8?B?" in lines[i], lines[i]
         assert name.encode() not in raw
+
+
+@pytest.mark.skipif(FAKETIME_LIB is None or WRAPPER != [],
+                    reason="needs libfaketime, and no valgrind wrapper")
+def test_a_three_day_jump_sends_one_late_digest_per_missed_day(make_daemon,
+                                                               clock):
+    # After a 3-day clock jump the one late digest was dated the first day
+    # but listed the second and third days' follow-ups as overdue, and no
+    # digest came for the other days.  Now each missed day has its own,
+    # dated that day and listing what was due that day.
+    clock("2026-11-22 12:00:00")                  # a Sunday
+    d = make_daemon("[reminders]\ndigest = 08:00\ncheck_interval = 1s\n",
+                    faketime=clock.path)
+    d.call("user.set", tz="UTC")
+    cid = d.call("contact.add", name="Ada Lovelace")["contact"]["id"]
+    ids = {}
+    for day in ("23", "24", "25"):
+        ids[day] = d.call("followup.add", contact=cid,
+                          due="2026-11-%sT10:00:00Z" % day,
+                          reason="day %s" % day)["followup"]["id"]
+    w = watch(d)
+    clock("2026-11-25 12:00:00")
+    digests = {}
+    deadline = time.time() + 20
+    while len(digests) < 3:
+        assert time.time() < deadline, digests
+        ev = w.reply()
+        if ev["event"] == "digest":
+            n = ev["notice"]
+            assert n["date"] not in digests, n
+            digests[n["date"]] = n
+    # Nothing more for those days.
+    w.sock.settimeout(2)
+    try:
+        while True:
+            ev = w.reply()
+            assert ev["event"] != "digest", ev
+    except OSError:
+        pass
+    w.close()
+
+    def listed(n, key):
+        return [f["id"] for f in n[key]]
+    assert sorted(digests) == ["2026-11-23", "2026-11-24", "2026-11-25"]
+    for date, n in digests.items():
+        assert n["late"] is True
+        assert n["fire_at"] == date + "T08:00:00Z"
+    assert listed(digests["2026-11-23"], "overdue") == []
+    assert listed(digests["2026-11-23"], "today") == [ids["23"]]
+    assert listed(digests["2026-11-24"], "overdue") == [ids["23"]]
+    assert listed(digests["2026-11-24"], "today") == [ids["24"]]
+    assert listed(digests["2026-11-25"], "overdue") == [ids["23"],
+                                                       ids["24"]]
+    assert listed(digests["2026-11-25"], "today") == [ids["25"]]

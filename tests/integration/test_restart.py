@@ -4,6 +4,7 @@ writing (and the daemon exits 0), and a database from the future or a file
 that is not a database is refused with a clear error, never replaced."""
 
 import json
+import os
 import signal
 import sqlite3
 import threading
@@ -174,3 +175,46 @@ def test_another_daemon_on_the_same_socket_is_refused(daemon, tmp_path):
     assert p.returncode == 1
     assert "already listening" in p.stderr
     assert Conn(daemon.sock).request("hello")["ok"]
+
+
+def burst(d, n):
+    """n contact.add requests pipelined on one connection, all answered."""
+    c = d.connect(timeout=60)
+    note = "n" * 1000
+    for start in range(0, n, 100):
+        c.send(b"".join(json.dumps({"id": i, "op": "contact.add", "args": {
+            "name": "Burst %d" % i, "notes": note}}).encode() + b"\n"
+            for i in range(start, min(n, start + 100))))
+        for _ in range(start, min(n, start + 100)):
+            assert c.reply()["ok"]
+    c.close()
+
+
+def wal_size(d):
+    try:
+        return os.path.getsize(d.db + "-wal")
+    except FileNotFoundError:
+        return 0
+
+
+def test_write_ahead_log_is_truncated_once_writes_rest(daemon):
+    # After a burst the log stayed as big as the burst had made it (1.5 MB
+    # on a 2 MB file system holding 480 KB of data).  Now it is cut back
+    # to nothing once writes rest, and never kept past 1 MiB meanwhile.
+    burst(daemon, 3000)
+    deadline = time.time() + 30
+    while wal_size(daemon) > 0:
+        assert time.time() < deadline, wal_size(daemon)
+        time.sleep(0.1)
+    assert daemon.call("status")["counts"]["contacts"] == 3000
+
+
+def test_write_ahead_log_left_by_a_crash_is_truncated_at_start(daemon):
+    daemon.stop()
+    daemon.start()
+    burst(daemon, 1000)
+    daemon.kill9()
+    assert wal_size(daemon) > 0
+    daemon.start()
+    assert wal_size(daemon) == 0
+    assert daemon.call("status")["counts"]["contacts"] == 1000

@@ -27,7 +27,7 @@ import time
 
 import pytest
 
-from fu import FOLLOWUP, FOLLOWUPD, WRAPPER, Conn
+from fu import FOLLOWUP, FOLLOWUPD, WRAPPER, Conn, rfc3339
 
 pytestmark = pytest.mark.skipif(
     os.geteuid() != 0 or shutil.which("useradd") is None or
@@ -769,3 +769,49 @@ def test_a_rep_sees_only_their_own_deliveries(hooked):
     # The admin acting for Ben sees what Ben sees.
     rc, out, err = client(t, BOSS, "--as", BEN, "--json", "status")
     assert rc == 0 and secret not in out, out
+
+
+def test_status_shows_a_rep_their_own_wakeup_and_watchers(team):
+    # A rep's status showed the team's next wake-up and watcher count:
+    # another rep's activity.  Now a rep sees their own; admins the team's.
+    d = start_daemon(team["top"], "own-status")
+    t = dict(team, sock=d["sock"])
+    try:
+        now = time.time()
+        # Ana's digest half a day away, whatever the time of day.
+        digest = time.strftime("%H:%M", time.gmtime(now + 12 * 3600))
+        call(t, ANA, "user.set", tz="UTC", digest=digest)
+        ca = call(t, ANA, "contact.add", name="Later")["contact"]
+        fa = call(t, ANA, "followup.add", contact=ca["id"],
+                  due=rfc3339(now + 6 * 3600), remind_before=0)["followup"]
+        cb = call(t, BEN, "contact.add", name="Sooner")["contact"]
+        fb = call(t, BEN, "followup.add", contact=cb["id"],
+                  due=rfc3339(now + 300), remind_before=0)["followup"]
+        procs = []
+        for user, args in ((BEN, {}), (BOSS, {"owner": "*"})):
+            p = subprocess.Popen(
+                as_user(user, ["/usr/bin/python3", "-c", RAW, t["sock"],
+                               "6"]),
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+            p.stdin.write(json.dumps([{"id": 1, "op": "watch",
+                                       "args": args}]))
+            p.stdin.close()
+            procs.append(p)
+        deadline = time.time() + 30
+        while call(t, BOSS, "status")["watchers"] < 2:
+            assert time.time() < deadline
+            time.sleep(0.1)
+        ana = call(t, ANA, "status")
+        assert ana["next_wakeup"] == fa["due_at"], ana
+        assert ana["watchers"] == 0, ana
+        ben = call(t, BEN, "status")
+        assert ben["next_wakeup"] == fb["due_at"], ben
+        assert ben["watchers"] == 1, ben
+        boss = call(t, BOSS, "status")
+        assert boss["next_wakeup"] <= fb["due_at"], boss
+        assert boss["watchers"] == 2, boss
+        for p in procs:
+            p.stdout.read()
+            p.wait(60)
+    finally:
+        assert stop_daemon(d) == 0

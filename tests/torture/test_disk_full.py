@@ -8,15 +8,19 @@ reaches that file system through /proc/PID/root.  Skipped loudly if neither
 works.
 """
 
+import errno
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
 
-from conftest import skip_loudly, userns_works
+from conftest import SLOW, skip_loudly, userns_works
+from fu import rfc3339
 
 
 @pytest.fixture
@@ -143,5 +147,140 @@ def test_backup_without_room_beside_the_database_is_refused_up_front(
     con = sqlite3.connect(str(d.dir / "b.db"))
     assert con.execute("SELECT count(*) FROM contacts").fetchone()[0] == 41
     con.close()
+    c.close()
+    d.stop()
+
+
+def fill_up(path):
+    """Write path until the file system refuses."""
+    fd = os.open(str(path), os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        while True:
+            os.write(fd, b"\0" * 65536)
+    except OSError as e:
+        assert e.errno == errno.ENOSPC, e
+    try:
+        while True:
+            os.write(fd, b"\0" * 512)
+    except OSError as e:
+        assert e.errno == errno.ENOSPC, e
+    os.close(fd)
+
+
+def cpu_seconds(pid):
+    """User and system CPU time of a process so far."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def test_reminder_due_on_a_full_disk_backs_off_then_goes_out(make_daemon,
+                                                             small_disk):
+    # A reminder came due on a full disk: each pass claimed it, the commit
+    # failed and the next pass began at once: 83 s of CPU in 100 s and
+    # 15,000 log lines a second.  Now the passes back off (1 s doubling
+    # up to 60 s), the failure is logged once a minute with a count, and
+    # the reminder goes out once space returns.
+    mnt, prefix = small_disk
+    d = make_daemon()
+    d.stop()
+    d.db = str(mnt / "fu.db")
+    if prefix:
+        d.prefix = prefix
+    d.start()
+    disk = Path("/proc/%d/root%s" % (d.proc.pid, mnt)) if prefix else mnt
+    c = d.connect(timeout=60)
+    cid = c.call("contact.add", name="Due on a full disk")["contact"]["id"]
+    due = time.time() + (40 if SLOW else 4)
+    fid = c.call("followup.add", contact=cid,
+                 due=rfc3339(due))["followup"]["id"]
+    filler = disk / "filler"
+    fill_up(filler)
+    r = c.request("contact.add", {"name": "Refused"})
+    assert not r["ok"] and r["error"]["code"] == "unavailable", r
+    while time.time() < due + 1:
+        time.sleep(0.2)
+    # The window: the reminder is due and cannot be recorded.
+    window = 30 if SLOW else 10
+    lines0 = len(d.log.read_text().splitlines())
+    cpu0, t0 = cpu_seconds(d.proc.pid), time.monotonic()
+    time.sleep(window)
+    cpu = cpu_seconds(d.proc.pid) - cpu0
+    elapsed = time.monotonic() - t0
+    log = d.log.read_text().splitlines()[lines0:]
+    assert cpu < 0.2 * elapsed, "%.1f s of CPU in %.1f s" % (cpu, elapsed)
+    assert len(log) < 40, "%d log lines in %.1f s:\n%s" % (
+        len(log), elapsed, "\n".join(log[:20]))
+    assert d.proc.poll() is None
+    # Space comes back: the reminder goes out (within the backoff's cap).
+    filler.unlink()
+    pattern = re.compile(r"due( \(late\))?: followup %d with" % fid)
+    deadline = time.time() + 150
+    while not pattern.search(d.log.read_text()):
+        assert time.time() < deadline, d.log.read_text()[-3000:]
+        time.sleep(0.2)
+    assert "can be written again" in d.log.read_text()
+    c.close()
+    d.stop()
+
+
+def test_kill9_on_a_full_disk_then_space_freed_writes_again(make_daemon,
+                                                            small_disk):
+    # A daemon killed on a full disk left a write-ahead log as big as the
+    # free space; after space was freed the log went on growing (each
+    # commit appends its index and count pages again, several times the
+    # data) and the database was soon unwritable again, until the file
+    # system was grown.  Now the log is checkpointed at start, at 1 MiB,
+    # on a full disk and when idle, and cut back: the freed space holds
+    # that much more data.
+    mnt, prefix = small_disk
+    if prefix:
+        skip_loudly("a restart on a full disk", "the tmpfs of a user "
+                    "namespace ends with the daemon")
+    d = make_daemon()
+    d.stop()
+    d.db = str(mnt / "fu.db")
+    d.start()
+    c = d.connect(timeout=60)
+    kept = [c.call("contact.add", name="Kept %d" % i)["contact"]["id"]
+            for i in range(20)]
+    st = os.statvfs(mnt)
+    filler = mnt / "filler"
+    with open(filler, "wb") as out:
+        out.write(b"\0" * max(0, st.f_bavail * st.f_frsize - 1024 * 1024))
+    note = "x" * 4000
+    for i in range(2000):
+        r = c.request("contact.add", {"name": "Filler %d" % i,
+                                      "notes": note})
+        if not r["ok"]:
+            break
+    assert not r["ok"] and r["error"]["code"] == "unavailable", r
+    c.close()
+    d.kill9()
+    d.start()
+    filler.unlink()
+    c = d.connect(timeout=60)
+    # 0.8 MB of data: a log never checkpointed filled the disk again
+    # after 60 of these.
+    for i in range(200):
+        deadline = time.time() + 10
+        while True:
+            r = c.request("contact.add", {"name": "After %d" % i,
+                                          "notes": note})
+            if r["ok"]:
+                break
+            assert time.time() < deadline, (i, r, os.statvfs(mnt).f_bavail,
+                                            d.log.read_text()[-3000:])
+            time.sleep(0.5)
+    names = [x["name"] for x in c.call("contact.list",
+                                       limit=1000)["contacts"]]
+    assert names[:20] == ["Kept %d" % i for i in range(20)]
+    assert "After 199" in names
+    # Idle, the write-ahead log goes back to (nearly) nothing.
+    wal = Path(str(mnt / "fu.db") + "-wal")
+    deadline = time.time() + 30
+    while wal.exists() and wal.stat().st_size > 64 * 1024:
+        assert time.time() < deadline, wal.stat().st_size
+        time.sleep(0.2)
     c.close()
     d.stop()
