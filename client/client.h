@@ -61,7 +61,6 @@ int		 rpc_request(struct client *, enum fu_op, json_t *);
 int		 rpc_read_reply(struct client *, json_t **);
 
 /* output.c */
-size_t		 out_utf8_next(const char *, uint32_t *);
 int		 out_utf8_valid(const char *);
 int		 out_width(const char *);
 void		 out_cell(FILE *, const char *, int, int);

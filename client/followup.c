@@ -14,11 +14,13 @@
 #include <langinfo.h>
 #include <locale.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "client.h"
+#include "followup/utf8.h"
 
 static const struct cmd_entry *const cmd_table[] = {
 	&cmd_status_entry,
@@ -100,7 +102,8 @@ cmd_quote_bytes(FILE *f, const char *s)
 
 	fputc('"', f);
 	for (; *s != '\0'; s += n) {
-		if ((n = out_utf8_next(s, &c)) == 0) {
+		n = fu_utf8_decode((const unsigned char *)s, SIZE_MAX, &c);
+		if (n == 0) {
 			fprintf(f, "\\x%02x", (unsigned char)*s);
 			n = 1;
 		} else

@@ -11,11 +11,13 @@
 
 #include <ctype.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "followup/utf8.h"
 #include "import.h"
 
 /* Windows-1252's characters 0x80-0x9f (0: unassigned, read as U+FFFD). */
@@ -193,69 +195,19 @@ import_file_free(struct import_file *f)
 	memset(f, 0, sizeof *f);
 }
 
-/* Length of the valid UTF-8 character at s (n bytes left), or 0. */
-static size_t
-import_utf8_char(const unsigned char *s, size_t n)
-{
-	size_t		len, i;
-	unsigned int	c;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-		len = 2;
-		c = s[0] & 0x1f;
-	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		len = 3;
-		c = s[0] & 0x0f;
-	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		len = 4;
-		c = s[0] & 0x07;
-	} else
-		return 0;
-	if (n < len)
-		return 0;
-	for (i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		c = (c << 6) | (s[i] & 0x3f);
-	}
-	/* No overlong forms, surrogates or code points past U+10FFFF. */
-	if ((len == 3 && c < 0x800) || (len == 4 && c < 0x10000) ||
-	    (c >= 0xd800 && c <= 0xdfff) || c > 0x10ffff)
-		return 0;
-	return len;
-}
-
 /* Is s (len bytes) valid UTF-8? */
 int
 import_utf8_valid(const char *s, size_t len)
 {
-	size_t	i, n;
+	size_t		i, n;
+	uint32_t	c;
 
 	for (i = 0; i < len; i += n) {
-		if ((n = import_utf8_char((const unsigned char *)s + i,
-		    len - i)) == 0)
+		if ((n = fu_utf8_decode((const unsigned char *)s + i,
+		    len - i, &c)) == 0)
 			return 0;
 	}
 	return 1;
-}
-
-/* Append code point c to p as UTF-8; return the new end. */
-static char *
-import_put_utf8(char *p, unsigned int c)
-{
-	if (c < 0x80)
-		*p++ = (char)c;
-	else if (c < 0x800) {
-		*p++ = (char)(0xc0 | c >> 6);
-		*p++ = (char)(0x80 | (c & 0x3f));
-	} else {
-		*p++ = (char)(0xe0 | c >> 12);
-		*p++ = (char)(0x80 | (c >> 6 & 0x3f));
-		*p++ = (char)(0x80 | (c & 0x3f));
-	}
-	return p;
 }
 
 /*
@@ -302,10 +254,10 @@ import_text(const char *buf, size_t len, size_t *outlen,
 		if (s[i] < 0x80)
 			*p++ = (char)s[i];
 		else if (s[i] < 0xa0)
-			p = import_put_utf8(p, import_cp1252[s[i] - 0x80] != 0 ?
+			p = fu_utf8_encode(p, import_cp1252[s[i] - 0x80] != 0 ?
 			    import_cp1252[s[i] - 0x80] : 0xfffd);
 		else
-			p = import_put_utf8(p, s[i]);
+			p = fu_utf8_encode(p, s[i]);
 	}
 	*p = '\0';
 	*outlen = (size_t)(p - out);

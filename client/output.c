@@ -20,41 +20,7 @@
 #include <wchar.h>
 
 #include "client.h"
-
-/*
- * Decode the UTF-8 character at s into *c; return its length in bytes, or
- * 0 when s does not start with one (a stray byte, an overlong form, a
- * surrogate).
- */
-size_t
-out_utf8_next(const char *s, uint32_t *c)
-{
-	const unsigned char	*p = (const unsigned char *)s;
-	size_t			 n, i;
-
-	if (p[0] < 0x80) {
-		*c = p[0];
-		return 1;
-	}
-	if (p[0] >= 0xc2 && p[0] <= 0xdf)
-		n = 2;
-	else if (p[0] >= 0xe0 && p[0] <= 0xef)
-		n = 3;
-	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
-		n = 4;
-	else
-		return 0;
-	*c = p[0] & (0x7f >> n);
-	for (i = 1; i < n; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		*c = (*c << 6) | (p[i] & 0x3f);
-	}
-	if ((n == 3 && (*c < 0x800 || (*c >= 0xd800 && *c <= 0xdfff))) ||
-	    (n == 4 && (*c < 0x10000 || *c > 0x10ffff)))
-		return 0;
-	return n;
-}
+#include "followup/utf8.h"
 
 /* Is s well-formed UTF-8? */
 int
@@ -64,7 +30,8 @@ out_utf8_valid(const char *s)
 	size_t		n;
 
 	for (; *s != '\0'; s += n) {
-		if ((n = out_utf8_next(s, &c)) == 0)
+		n = fu_utf8_decode((const unsigned char *)s, SIZE_MAX, &c);
+		if (n == 0)
 			return 0;
 	}
 	return 1;
@@ -139,7 +106,8 @@ out_cell_text(FILE *f, const char *s, size_t len, int max, int count)
 	int		 cols = 0, w;
 
 	for (; s < end; s += n) {
-		if ((n = out_utf8_next(s, &c)) == 0) {
+		n = fu_utf8_decode((const unsigned char *)s, end - s, &c);
+		if (n == 0) {
 			/* Not UTF-8 (the daemon never sends it): one mark. */
 			n = 1;
 			sub = "\ufffd";

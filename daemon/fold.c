@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "followupd.h"
+#include "followup/utf8.h"
 
 struct fold_range {
 	uint32_t	first;
@@ -33,64 +34,6 @@ struct fold_multi {
 };
 
 #include "fold-table.h"
-
-/* Decode the UTF-8 character at s (n bytes left) into *cp; 0 if invalid. */
-static size_t
-fold_decode(const unsigned char *s, size_t n, uint32_t *cp)
-{
-	size_t		len, i;
-	uint32_t	c;
-
-	if (s[0] < 0x80) {
-		*cp = s[0];
-		return 1;
-	}
-	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-		len = 2;
-		c = s[0] & 0x1f;
-	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		len = 3;
-		c = s[0] & 0x0f;
-	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		len = 4;
-		c = s[0] & 0x07;
-	} else
-		return 0;
-	if (n < len)
-		return 0;
-	for (i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		c = (c << 6) | (s[i] & 0x3f);
-	}
-	if ((len == 3 && c < 0x800) || (len == 4 && c < 0x10000) ||
-	    (c >= 0xd800 && c <= 0xdfff) || c > 0x10ffff)
-		return 0;
-	*cp = c;
-	return len;
-}
-
-/* Append code point c to p as UTF-8; return the new end. */
-static char *
-fold_encode(char *p, uint32_t c)
-{
-	if (c < 0x80)
-		*p++ = (char)c;
-	else if (c < 0x800) {
-		*p++ = (char)(0xc0 | c >> 6);
-		*p++ = (char)(0x80 | (c & 0x3f));
-	} else if (c < 0x10000) {
-		*p++ = (char)(0xe0 | c >> 12);
-		*p++ = (char)(0x80 | (c >> 6 & 0x3f));
-		*p++ = (char)(0x80 | (c & 0x3f));
-	} else {
-		*p++ = (char)(0xf0 | c >> 18);
-		*p++ = (char)(0x80 | (c >> 12 & 0x3f));
-		*p++ = (char)(0x80 | (c >> 6 & 0x3f));
-		*p++ = (char)(0x80 | (c & 0x3f));
-	}
-	return p;
-}
 
 /* Write the folding of code point c at p; return the new end. */
 static char *
@@ -110,7 +53,7 @@ fold_one(char *p, uint32_t c)
 			if ((c - fold_ranges[mid].first) %
 			    fold_ranges[mid].step != 0)
 				break;
-			return fold_encode(p, (uint32_t)((int32_t)c +
+			return fu_utf8_encode(p, (uint32_t)((int32_t)c +
 			    fold_ranges[mid].delta));
 		}
 	}
@@ -124,11 +67,11 @@ fold_one(char *p, uint32_t c)
 			lo = mid + 1;
 		else {
 			for (i = 0; i < 3 && fold_multis[mid].to[i] != 0; i++)
-				p = fold_encode(p, fold_multis[mid].to[i]);
+				p = fu_utf8_encode(p, fold_multis[mid].to[i]);
 			return p;
 		}
 	}
-	return fold_encode(p, c);
+	return fu_utf8_encode(p, c);
 }
 
 /*
@@ -147,7 +90,7 @@ fold_text(const char *s)
 	/* A character folds to at most three, of at most 4 bytes each. */
 	o = out = xreallocarray(NULL, n + 1, 12);
 	while (n > 0) {
-		if ((len = fold_decode(p, n, &c)) == 0) {
+		if ((len = fu_utf8_decode(p, n, &c)) == 0) {
 			*o++ = (char)*p++;
 			n--;
 			continue;

@@ -33,6 +33,7 @@
 #include <event2/event.h>
 
 #include "followupd.h"
+#include "followup/utf8.h"
 
 extern char **environ;
 
@@ -369,29 +370,6 @@ hooks_sigchld_cb(evutil_socket_t sig, short what, void *arg)
 	}
 }
 
-/* Length of the valid UTF-8 sequence at p, or 0. */
-static size_t
-hooks_utf8_len(const unsigned char *p)
-{
-	size_t	n, i;
-
-	if (*p < 0x80)
-		return 1;
-	if ((*p & 0xe0) == 0xc0 && *p >= 0xc2)
-		n = 2;
-	else if ((*p & 0xf0) == 0xe0)
-		n = 3;
-	else if ((*p & 0xf8) == 0xf0 && *p <= 0xf4)
-		n = 4;
-	else
-		return 0;
-	for (i = 1; i < n; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-	}
-	return n;
-}
-
 /*
  * The kept tail of the hook's output, printable: control characters but
  * newlines become spaces and bytes that are not UTF-8 become '?'; the
@@ -400,12 +378,14 @@ hooks_utf8_len(const unsigned char *p)
 static char *
 hooks_tail_text(struct hook_run *run)
 {
-	char	*text, *p;
-	size_t	 n, len;
+	char		*text, *p;
+	size_t		 n, len;
+	uint32_t	 c;
 
 	text = xstrndup(run->tail, run->tail_len);
 	for (p = text; *p != '\0'; p += n) {
-		if ((n = hooks_utf8_len((unsigned char *)p)) == 0) {
+		if ((n = fu_utf8_decode((unsigned char *)p, SIZE_MAX,
+		    &c)) == 0) {
 			*p = '?';
 			n = 1;
 		} else if (n == 1 && (((unsigned char)*p < 0x20 &&

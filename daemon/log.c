@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,7 @@
 #include <systemd/sd-journal.h>
 
 #include "followupd.h"
+#include "followup/utf8.h"
 
 static enum log_target	log_target = LOG_TO_STDERR;
 static int		log_verbose;
@@ -118,8 +120,8 @@ log_escape(char *msg)
 {
 	const unsigned char	*p;
 	char			*out, *q;
-	unsigned int		 c;
-	size_t			 n, i;
+	uint32_t		 c;
+	size_t			 n;
 
 	for (p = (const unsigned char *)msg; *p != '\0'; p++) {
 		if (*p < 0x20 || *p >= 0x7f)
@@ -129,19 +131,9 @@ log_escape(char *msg)
 		return msg;	/* plain ASCII, the usual case */
 	out = q = xmalloc(strlen(msg) * 6 + 1);
 	for (p = (const unsigned char *)msg; *p != '\0'; p += n) {
-		n = 1;
-		c = *p;
-		if (c >= 0xc2 && c <= 0xf4) {
-			n = c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
-			c &= n == 2 ? 0x1f : n == 3 ? 0x0f : 0x07;
-			for (i = 1; i < n; i++) {
-				if ((p[i] & 0xc0) != 0x80) {
-					n = 1;
-					c = *p;
-					break;
-				}
-				c = (c << 6) | (p[i] & 0x3f);
-			}
+		if ((n = fu_utf8_decode(p, SIZE_MAX, &c)) == 0) {
+			n = 1;		/* a byte that is not UTF-8 */
+			c = *p;
 		}
 		if (c == '\n' || c == '\t' || c == '\r') {
 			*q++ = '\\';

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "followupd.h"
+#include "followup/utf8.h"
 
 #define OP_WRITE	0x1	/* changes the store: joins the group commit */
 
@@ -216,30 +217,12 @@ ops_utf8_clean(const char *s)
 {
 	const unsigned char	*p = (const unsigned char *)s;
 	char			*out, *q;
-	size_t			 n, i;
+	size_t			 n;
+	uint32_t		 c;
 
 	out = q = xmalloc(strlen(s) + 1);
 	while (*p != '\0') {
-		if (*p < 0x80)
-			n = 1;
-		else if (*p >= 0xc2 && *p <= 0xdf)
-			n = 2;
-		else if (*p >= 0xe0 && *p <= 0xef)
-			n = 3;
-		else if (*p >= 0xf0 && *p <= 0xf4)
-			n = 4;
-		else
-			n = 0;
-		for (i = 1; i < n; i++) {
-			if ((p[i] & 0xc0) != 0x80)
-				n = 0;
-		}
-		/* No overlong forms, surrogates or code points past U+10FFFF. */
-		if (n > 1 && ((p[0] == 0xe0 && p[1] < 0xa0) ||
-		    (p[0] == 0xed && p[1] > 0x9f) ||
-		    (p[0] == 0xf0 && p[1] < 0x90) ||
-		    (p[0] == 0xf4 && p[1] > 0x8f)))
-			n = 0;
+		n = fu_utf8_decode(p, SIZE_MAX, &c);
 		if (n == 0) {
 			*q++ = '?';
 			p++;
@@ -306,39 +289,6 @@ int
 ops_bool(json_t *args, const char *name)
 {
 	return json_is_true(json_object_get(args, name));
-}
-
-/* Decode the UTF-8 character at p into *c; return its length in bytes. */
-static size_t
-ops_utf8_next(const unsigned char *p, uint32_t *c)
-{
-	size_t	n, i;
-
-	if (p[0] < 0x80) {
-		*c = p[0];
-		return 1;
-	}
-	if (p[0] >= 0xc2 && p[0] <= 0xdf) {
-		*c = p[0] & 0x1f;
-		n = 2;
-	} else if (p[0] >= 0xe0 && p[0] <= 0xef) {
-		*c = p[0] & 0x0f;
-		n = 3;
-	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
-		*c = p[0] & 0x07;
-		n = 4;
-	} else {
-		*c = 0xfffd;
-		return 1;
-	}
-	for (i = 1; i < n; i++) {
-		if ((p[i] & 0xc0) != 0x80) {
-			*c = 0xfffd;
-			return 1;
-		}
-		*c = (*c << 6) | (p[i] & 0x3f);
-	}
-	return n;
 }
 
 /* Is c a line break, in any of the ways text arrives with one? */
@@ -411,7 +361,11 @@ ops_text_arg(struct op_ctx *ctx, json_t *args, const char *name, size_t max,
 		    "\"%s\" holds a NUL character", name);
 	copy = q = xmalloc(len + 1);
 	for (p = (const unsigned char *)s; *p != '\0'; p += n) {
-		n = ops_utf8_next(p, &c);
+		/* Jansson hands over well-formed UTF-8 only. */
+		if ((n = fu_utf8_decode(p, SIZE_MAX, &c)) == 0) {
+			n = 1;
+			c = 0xfffd;
+		}
 		if ((why = ops_text_char_bad(c)) == NULL) {
 			memcpy(q, p, n);
 			q += n;
