@@ -227,6 +227,13 @@ void		 store_backup_abort(struct store_backup *);
 void		 store_backup_clean(struct store *);
 void		 store_check(struct store *, store_busy_cb, int *, char **,
 		     int64_t *);
+struct store_check_file;
+struct store_check_file *store_check_file_new(struct store *);
+void		 store_check_file_run(struct store_check_file *);
+void		 store_check_file_stop(struct store_check_file *);
+int		 store_check_file_result(struct store_check_file *,
+		     const char **, int64_t *);
+void		 store_check_file_free(struct store_check_file *);
 
 /* Records the store hands out; strings are owned by the record. */
 struct fu_contact {
@@ -572,6 +579,8 @@ int		 op_backup(struct op_ctx *, json_t *, json_t **);
 void		 op_backup_init(struct event_base *, struct store *);
 void		 op_backup_stop(void);
 int		 op_doctor(struct op_ctx *, json_t *, json_t **);
+void		 op_doctor_init(struct event_base *);
+void		 op_doctor_stop(void);
 int		 op_export(struct op_ctx *, json_t *, json_t **);
 int		 op_contact_import(struct op_ctx *, json_t *, json_t **);
 int		 op_simulate(struct op_ctx *, json_t *, json_t **);
