@@ -367,6 +367,7 @@ main(int argc, char **argv)
 	op_meta_init(time(NULL), main_cf->database, server_socket_path());
 	op_backup_init(main_base, main_store);
 	op_doctor_init(main_base);
+	op_meta_heartbeat(main_base);
 	hooks_init(main_base);
 	outbox_init(main_store, (const struct fu_config **)&main_cf);
 	sched_init(main_base, main_store, (const struct fu_config **)&main_cf);
@@ -394,6 +395,7 @@ main(int argc, char **argv)
 	log_limit_flush();
 	log_limit_init(NULL);
 	op_meta_init(0, NULL, NULL);
+	op_meta_heartbeat(NULL);
 	event_base_free(main_base);
 	config_free(main_cf);
 	free(main_config_path);

@@ -593,6 +593,7 @@ int		 op_followup_create(struct op_ctx *, const struct fu_contact *,
 
 /* op-meta.c */
 void		 op_meta_init(time_t, const char *, const char *);
+void		 op_meta_heartbeat(struct event_base *);
 const char	*op_meta_database(void);
 
 /* conn.c */
