@@ -217,7 +217,6 @@ int		 store_schema_version(struct store *);
 const char	*store_id(struct store *);
 
 /* store-maint.c */
-typedef void	(*store_busy_cb)(void);
 struct store_backup;
 int		 store_backup_target_live(struct store *, const char *, char **);
 struct store_backup *store_backup_begin(struct store *, char **);
@@ -225,8 +224,7 @@ int		 store_backup_step(struct store_backup *, int *, int64_t *,
 		     char **);
 void		 store_backup_abort(struct store_backup *);
 void		 store_backup_clean(struct store *);
-void		 store_check(struct store *, store_busy_cb, int *, char **,
-		     int64_t *);
+void		 store_check(struct store *, int *, char **, int64_t *);
 struct store_check_file;
 struct store_check_file *store_check_file_new(struct store *);
 void		 store_check_file_run(struct store_check_file *);
@@ -670,7 +668,6 @@ void		 sdnotify_ready(void);
 void		 sdnotify_reloading(void);
 void		 sdnotify_stopping(void);
 void		 sdnotify_status(const char *, ...) FU_PRINTF(1, 2);
-void		 sdnotify_keepalive(void);
 void		 sdnotify_free(void);
 
 #endif /* FOLLOWUPD_H */

@@ -30,8 +30,6 @@
  * small steps.
  */
 #define STORE_BACKUP_STEP	64
-/* SQLite virtual machine steps between calls of a check's busy callback. */
-#define STORE_CHECK_PROGRESS	100000
 
 /*
  * The name path would have once its directory is resolved (symbolic links,
@@ -342,24 +340,12 @@ store_backup_step(struct store_backup *sb, int *fd, int64_t *bytes,
 	return -1;
 }
 
-/* SQLite's progress handler: call the busy callback; never interrupt. */
-static int
-store_check_progress_cb(void *arg)
-{
-	store_busy_cb	busy_cb = *(store_busy_cb *)arg;
-
-	busy_cb();
-	return 0;
-}
-
 /*
  * SQLite's quick_check of db, and the size of its file: set *ok and
- * *detail (caller frees).  busy_cb (if not NULL) is called every
- * STORE_CHECK_PROGRESS SQLite steps.
+ * *detail (caller frees).
  */
 static void
-store_check_db(sqlite3 *db, store_busy_cb busy_cb, int *ok, char **detail,
-    int64_t *bytes)
+store_check_db(sqlite3 *db, int *ok, char **detail, int64_t *bytes)
 {
 	sqlite3_stmt	*s;
 	const char	*text;
@@ -381,11 +367,7 @@ store_check_db(sqlite3 *db, store_busy_cb busy_cb, int *ok, char **detail,
 		xasprintf(detail, "cannot check: %s", sqlite3_errmsg(db));
 		return;
 	}
-	if (busy_cb != NULL)
-		sqlite3_progress_handler(db, STORE_CHECK_PROGRESS,
-		    store_check_progress_cb, &busy_cb);
 	rc = sqlite3_step(s);
-	sqlite3_progress_handler(db, 0, NULL, NULL);
 	if (rc == SQLITE_ROW &&
 	    (text = (const char *)sqlite3_column_text(s, 0)) != NULL) {
 		if (strcmp(text, "ok") == 0)
@@ -404,14 +386,12 @@ store_check_db(sqlite3 *db, store_busy_cb busy_cb, int *ok, char **detail,
  * readable and well formed), and its size.  The check reads the whole
  * file and holds the caller meanwhile: only for the start, before the
  * loop serves anyone (doctor uses store_check_file, beside the loop).
- * busy_cb (if not NULL) is called every STORE_CHECK_PROGRESS SQLite
- * steps.  Set *ok and *detail (caller frees).
+ * Set *ok and *detail (caller frees).
  */
 void
-store_check(struct store *st, store_busy_cb busy_cb, int *ok, char **detail,
-    int64_t *bytes)
+store_check(struct store *st, int *ok, char **detail, int64_t *bytes)
 {
-	store_check_db(st->db, busy_cb, ok, detail, bytes);
+	store_check_db(st->db, ok, detail, bytes);
 }
 
 /*
@@ -472,7 +452,7 @@ store_check_file_run(struct store_check_file *cf)
 	}
 	cf->db = db;
 	pthread_mutex_unlock(&cf->lock);
-	store_check_db(db, NULL, &cf->ok, &cf->detail, &cf->bytes);
+	store_check_db(db, &cf->ok, &cf->detail, &cf->bytes);
 	pthread_mutex_lock(&cf->lock);
 	cf->db = NULL;
 	pthread_mutex_unlock(&cf->lock);
