@@ -64,6 +64,11 @@ cmd_status_exec(struct client *c, int argc, char **argv)
 		    (long long)json_integer_value(json_object_get(team,
 		    "followups_pending")), (long long)json_integer_value(
 		    json_object_get(team, "connections")));
+	if (json_is_integer(json_object_get(r, "loop_stall_max_ms")))
+		printf("  loop       longest stall %lld ms%s%s\n", (long long)
+		    json_integer_value(json_object_get(r, "loop_stall_max_ms")),
+		    json_is_string(json_object_get(r, "loop_stall_max_at")) ?
+		    ", at " : "", out_str(r, "loop_stall_max_at", ""));
 	if (json_object_get(r, "outbox_backlog") != NULL)
 		printf("  outbox     %s%lld waiting, %lld failing, %lld given "
 		    "up, %lld hooks running\n", strcmp(out_str(r,
@@ -95,6 +100,7 @@ const struct cmd_entry cmd_status_entry = {
 	"of contacts and follow-ups, your next due follow-up, and the delivery\n"
 	"of your reminders (waiting, failing, given up, and the last error).\n"
 	"Admins (root and the admin group) see the team's counts and the\n"
-	"team's deliveries, with each rep whose deliveries wait or fail.",
+	"team's deliveries, with each rep whose deliveries wait or fail, and\n"
+	"the daemon's loop's longest stall since it started.",
 	cmd_status_exec
 };

@@ -196,6 +196,7 @@ main_stop_cb(evutil_socket_t sig, short what, void *arg)
 	sdnotify_stopping();
 	server_close();
 	op_backup_stop();
+	op_doctor_stop();
 	/* No new notices start; writes already taken in are answered. */
 	sched_free();
 	store_commit(main_store);
@@ -365,6 +366,8 @@ main(int argc, char **argv)
 
 	op_meta_init(time(NULL), main_cf->database, server_socket_path());
 	op_backup_init(main_base, main_store);
+	op_doctor_init(main_base);
+	op_meta_heartbeat(main_base);
 	hooks_init(main_base);
 	outbox_init(main_store, (const struct fu_config **)&main_cf);
 	sched_init(main_base, main_store, (const struct fu_config **)&main_cf);
@@ -377,6 +380,7 @@ main(int argc, char **argv)
 
 	event_base_dispatch(main_base);
 
+	op_doctor_stop();
 	hooks_shutdown();
 	store_commit(main_store);
 	conn_close_all();
@@ -391,6 +395,7 @@ main(int argc, char **argv)
 	log_limit_flush();
 	log_limit_init(NULL);
 	op_meta_init(0, NULL, NULL);
+	op_meta_heartbeat(NULL);
 	event_base_free(main_base);
 	config_free(main_cf);
 	free(main_config_path);

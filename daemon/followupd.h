@@ -217,7 +217,6 @@ int		 store_schema_version(struct store *);
 const char	*store_id(struct store *);
 
 /* store-maint.c */
-typedef void	(*store_busy_cb)(void);
 struct store_backup;
 int		 store_backup_target_live(struct store *, const char *, char **);
 struct store_backup *store_backup_begin(struct store *, char **);
@@ -225,8 +224,14 @@ int		 store_backup_step(struct store_backup *, int *, int64_t *,
 		     char **);
 void		 store_backup_abort(struct store_backup *);
 void		 store_backup_clean(struct store *);
-void		 store_check(struct store *, store_busy_cb, int *, char **,
-		     int64_t *);
+void		 store_check(struct store *, int *, char **, int64_t *);
+struct store_check_file;
+struct store_check_file *store_check_file_new(struct store *);
+void		 store_check_file_run(struct store_check_file *);
+void		 store_check_file_stop(struct store_check_file *);
+int		 store_check_file_result(struct store_check_file *,
+		     const char **, int64_t *);
+void		 store_check_file_free(struct store_check_file *);
 
 /* Records the store hands out; strings are owned by the record. */
 struct fu_contact {
@@ -572,6 +577,8 @@ int		 op_backup(struct op_ctx *, json_t *, json_t **);
 void		 op_backup_init(struct event_base *, struct store *);
 void		 op_backup_stop(void);
 int		 op_doctor(struct op_ctx *, json_t *, json_t **);
+void		 op_doctor_init(struct event_base *);
+void		 op_doctor_stop(void);
 int		 op_export(struct op_ctx *, json_t *, json_t **);
 int		 op_contact_import(struct op_ctx *, json_t *, json_t **);
 int		 op_simulate(struct op_ctx *, json_t *, json_t **);
@@ -584,6 +591,7 @@ int		 op_followup_create(struct op_ctx *, const struct fu_contact *,
 
 /* op-meta.c */
 void		 op_meta_init(time_t, const char *, const char *);
+void		 op_meta_heartbeat(struct event_base *);
 const char	*op_meta_database(void);
 
 /* conn.c */
@@ -660,7 +668,6 @@ void		 sdnotify_ready(void);
 void		 sdnotify_reloading(void);
 void		 sdnotify_stopping(void);
 void		 sdnotify_status(const char *, ...) FU_PRINTF(1, 2);
-void		 sdnotify_keepalive(void);
 void		 sdnotify_free(void);
 
 #endif /* FOLLOWUPD_H */

@@ -7,18 +7,24 @@
  * and free space, the time zone database, the hooks and their sendmail,
  * the last deliveries and the backlog.  Each check says what to fix.
  *
- * The database's check runs in the loop (systemd's watchdog is kept fed
- * meanwhile); the mail hooks' checks run as children, one after another
- * within one time budget, while the loop serves everyone else, and the
- * reply waits for them.
+ * The database's check runs on a thread of its own, with its own read-only
+ * connection (it reads the whole file: seconds for a large one); the mail
+ * hooks' checks then run as children, one after another within one time
+ * budget.  The loop serves everyone else meanwhile, and the reply waits
+ * for them.  A rep runs one doctor at a time, and the daemon at most
+ * DOCTOR_MAX_RUNNING: each reads the whole database and starts children.
  */
 
 #include <config.h>
 
+#include <sys/queue.h>
 #include <sys/statvfs.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <libgen.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +32,8 @@
 #include <sysexits.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <event2/event.h>
 
 #include "followupd.h"
 #include "followup/email.h"
@@ -43,6 +51,12 @@
 	"or point --sendmail at one the daemon may run"
 /* A check with less than this left of the budget is not started. */
 #define DOCTOR_HOOK_MIN_MS	500
+/*
+ * Doctors running at once, daemon-wide: each reads the whole database on
+ * a thread and may start a child per hook.  More are refused (conflict),
+ * not queued: the client says to try again.
+ */
+#define DOCTOR_MAX_RUNNING	4
 
 enum doctor_status { DOCTOR_OK, DOCTOR_WARN, DOCTOR_FAIL };
 
@@ -63,25 +77,26 @@ doctor_add(json_t *checks, const char *name, enum doctor_status status,
 	free(detail);
 }
 
+/* The database's check, from the check of its file that ran: first. */
 static void
-doctor_database(struct op_ctx *ctx, json_t *checks, const char *path)
+doctor_database(json_t *checks, struct store_check_file *cf,
+    const char *path, int schema)
 {
-	int64_t	 bytes;
-	char	*detail;
-	int	 ok;
+	json_t		*first = json_array();
+	const char	*detail;
+	int64_t		 bytes;
 
-	store_check(ctx->st, sdnotify_keepalive, &ok, &detail, &bytes);
-	if (ok)
-		doctor_add(checks, "database", DOCTOR_OK, NULL,
+	if (store_check_file_result(cf, &detail, &bytes))
+		doctor_add(first, "database", DOCTOR_OK, NULL,
 		    "%s passes SQLite's quick check (%lld KiB, schema %d)",
-		    path, (long long)(bytes / 1024),
-		    store_schema_version(ctx->st));
+		    path, (long long)(bytes / 1024), schema);
 	else
-		doctor_add(checks, "database", DOCTOR_FAIL, "stop followupd, "
+		doctor_add(first, "database", DOCTOR_FAIL, "stop followupd, "
 		    "keep the damaged file, and restore the last backup "
 		    "(see followupd(8), BACKUP AND RESTORE)",
 		    "%s is damaged: %s", path, detail);
-	free(detail);
+	json_array_insert(checks, 0, json_array_get(first, 0));
+	json_decref(first);
 }
 
 static void
@@ -151,7 +166,9 @@ doctor_now_ms(void)
  * and nobody else at all.
  */
 struct doctor_job {
+	TAILQ_ENTRY(doctor_job)	 entry;
 	struct conn	*conn;		/* NULL once it hung up */
+	char		*caller;	/* one doctor at a time each */
 	json_t		*id;
 	json_t		*checks;	/* the database's to the hooks' */
 	json_t		*after;		/* the address's and deliveries' */
@@ -161,15 +178,61 @@ struct doctor_job {
 	long long	 deadline;	/* of the budget, doctor_now_ms() */
 	char		*prog;		/* the check running: its program */
 	long		 limit_ms;	/* ... and its time limit */
+
+	/* The database's check, on its thread until checked is written. */
+	struct store_check_file	*check;
+	char		*path;		/* the database's, for the reply */
+	int		 schema;
+	pthread_t	 thread;
+	int		 joinable;	/* thread not yet joined */
+	int		 checked[2];	/* a pipe: the thread's "done" */
+	struct event	*ev;		/* on checked[0] */
 };
 
+static TAILQ_HEAD(, doctor_job)	 doctor_jobs =
+    TAILQ_HEAD_INITIALIZER(doctor_jobs);
+static int			 doctor_running;
+static struct event_base	*doctor_base;
+
 static void	doctor_hook_done_cb(const struct hook_result *, void *);
+
+/* Run doctors' database checks from base's loop. */
+void
+op_doctor_init(struct event_base *base)
+{
+	doctor_base = base;
+}
+
+/* Wait for the job's thread, if it still runs (a moment: it is done). */
+static void
+doctor_job_join(struct doctor_job *job)
+{
+	if (!job->joinable)
+		return;
+	if ((errno = pthread_join(job->thread, NULL)) != 0)
+		fatal("doctor: pthread_join");
+	job->joinable = 0;
+}
 
 static void
 doctor_job_free(struct doctor_job *job)
 {
 	int	i;
 
+	doctor_job_join(job);
+	if (job->caller != NULL) {
+		TAILQ_REMOVE(&doctor_jobs, job, entry);
+		doctor_running--;
+	}
+	if (job->ev != NULL)
+		event_free(job->ev);
+	if (job->checked[0] >= 0)
+		close(job->checked[0]);
+	if (job->checked[1] >= 0)
+		close(job->checked[1]);
+	store_check_file_free(job->check);
+	free(job->path);
+	free(job->caller);
 	json_decref(job->id);
 	json_decref(job->checks);
 	json_decref(job->after);
@@ -313,6 +376,107 @@ doctor_hook_done_cb(const struct hook_result *r, void *arg)
 	doctor_job_free(job);
 }
 
+/*
+ * The database's check is done: the hooks' checks come next, then the
+ * reply.
+ */
+static void
+doctor_checked_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct doctor_job	*job = arg;
+
+	doctor_job_join(job);
+	doctor_database(job->checks, job->check, job->path, job->schema);
+	if (job->conn == NULL) {
+		/* Its rep hung up: nobody waits for the rest. */
+		doctor_job_free(job);
+		return;
+	}
+	job->deadline = doctor_now_ms() + DOCTOR_HOOKS_BUDGET_MS;
+	if (doctor_hooks_next(job))
+		return;
+	conn_answer(job->conn, ops_ok_reply(job->id, doctor_result(job)));
+	doctor_job_free(job);
+}
+
+/* A worker thread: the database's check, then word to the loop. */
+static void *
+doctor_thread(void *arg)
+{
+	struct doctor_job	*job = arg;
+	ssize_t			 n;
+
+	store_check_file_run(job->check);
+	do
+		n = write(job->checked[1], "", 1);
+	while (n == -1 && errno == EINTR);
+	if (n != 1)
+		fatal("doctor: cannot wake the loop");
+	return NULL;
+}
+
+/*
+ * Start the database's check of job on a thread.  Signals stay the main
+ * thread's (the thread inherits the mask it is started with).  Return 0,
+ * or -1 with *cause set (caller frees).
+ */
+static int
+doctor_thread_start(struct doctor_job *job, struct store *st, char **cause)
+{
+	sigset_t	all, old;
+	int		rc;
+
+	if (pipe2(job->checked, O_CLOEXEC) != 0) {
+		job->checked[0] = job->checked[1] = -1;
+		xasprintf(cause, "cannot start the database's check: %s",
+		    strerror(errno));
+		return -1;
+	}
+	job->ev = event_new(doctor_base, job->checked[0], EV_READ,
+	    doctor_checked_cb, job);
+	if (job->ev == NULL || event_add(job->ev, NULL) != 0)
+		fatalx("doctor: event_new");
+	job->check = store_check_file_new(st);
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(&job->thread, NULL, doctor_thread, job);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0) {
+		xasprintf(cause, "cannot start the database's check: %s",
+		    strerror(rc));
+		return -1;
+	}
+	job->joinable = 1;
+	return 0;
+}
+
+/*
+ * The daemon stops: the database's checks still running are stopped, and
+ * their reps told so.  (Those at their hooks end with the hooks.)
+ */
+void
+op_doctor_stop(void)
+{
+	struct doctor_job	*job, *next;
+
+	TAILQ_FOREACH(job, &doctor_jobs, entry) {
+		if (job->joinable)
+			store_check_file_stop(job->check);
+	}
+	for (job = TAILQ_FIRST(&doctor_jobs); job != NULL; job = next) {
+		next = TAILQ_NEXT(job, entry);
+		if (!job->joinable)
+			continue;
+		doctor_job_join(job);
+		if (job->conn != NULL)
+			conn_answer(job->conn, ops_error_reply(job->id,
+			    FU_ERR_UNAVAILABLE, "the daemon is stopping: the "
+			    "checks were not finished; run followup doctor "
+			    "again once the daemon is back"));
+		doctor_job_free(job);
+	}
+}
+
 /* The rep hung up while a check ran: its end frees the job. */
 static void
 doctor_cancel(void *arg)
@@ -447,19 +611,48 @@ doctor_delivery(struct op_ctx *ctx, json_t *checks)
 	json_decref(obj);
 }
 
+/*
+ * Is a doctor of ctx's caller running, or too many of all?  Return 1 with
+ * the conflict replied, else 0.
+ */
+static int
+doctor_busy(struct op_ctx *ctx)
+{
+	struct doctor_job	*job;
+
+	TAILQ_FOREACH(job, &doctor_jobs, entry) {
+		if (strcmp(job->caller, ctx->caller) == 0) {
+			reply_error(ctx, FU_ERR_CONFLICT, "your followup "
+			    "doctor is still running: wait for its answer "
+			    "(one at a time per user)");
+			return 1;
+		}
+	}
+	if (doctor_running >= DOCTOR_MAX_RUNNING) {
+		reply_error(ctx, FU_ERR_CONFLICT, "the daemon is busy with %d "
+		    "checks; try again in a few seconds", doctor_running);
+		return 1;
+	}
+	return 0;
+}
+
 int
 op_doctor(struct op_ctx *ctx, json_t *args, json_t **result)
 {
 	struct doctor_job	*job;
 	const char		*db = op_meta_database();
+	char			*cause;
 	int			 i;
 
+	if (ctx->conn != NULL && doctor_base != NULL && doctor_busy(ctx))
+		return -1;
 	job = xcalloc(1, sizeof *job);
 	job->conn = ctx->conn;
 	job->checks = json_array();
 	job->after = json_array();
-	doctor_database(ctx, job->checks, db);
-	sdnotify_keepalive();
+	job->checked[0] = job->checked[1] = -1;
+	job->path = xstrdup(db);
+	job->schema = store_schema_version(ctx->st);
 	doctor_disk(job->checks, db);
 	doctor_zones(ctx, job->checks);
 	doctor_mail_address(ctx, job->after);
@@ -474,14 +667,29 @@ op_doctor(struct op_ctx *ctx, json_t *args, json_t **result)
 	job->hooks = xreallocarray(NULL, job->nhooks + 1, sizeof *job->hooks);
 	for (i = 0; i < job->nhooks; i++)
 		job->hooks[i] = xstrdup(ctx->cf->hooks[i]);
-	job->deadline = doctor_now_ms() + DOCTOR_HOOKS_BUDGET_MS;
-	if (doctor_hooks_next(job)) {
-		job->id = ctx->id != NULL ? json_incref(ctx->id) : NULL;
-		conn_defer(ctx->conn, doctor_cancel, job);
-		ctx->deferred = 1;
+	if (ctx->conn == NULL || doctor_base == NULL) {
+		/* No loop to wait on (a request from a test): check here. */
+		job->check = store_check_file_new(ctx->st);
+		store_check_file_run(job->check);
+		doctor_database(job->checks, job->check, job->path,
+		    job->schema);
+		job->deadline = doctor_now_ms() + DOCTOR_HOOKS_BUDGET_MS;
+		doctor_hooks_next(job);
+		*result = doctor_result(job);
+		doctor_job_free(job);
 		return 0;
 	}
-	*result = doctor_result(job);
-	doctor_job_free(job);
+	job->caller = xstrdup(ctx->caller);
+	TAILQ_INSERT_TAIL(&doctor_jobs, job, entry);
+	doctor_running++;
+	if (doctor_thread_start(job, ctx->st, &cause) != 0) {
+		doctor_job_free(job);
+		reply_error(ctx, FU_ERR_UNAVAILABLE, "%s", cause);
+		free(cause);
+		return -1;
+	}
+	job->id = ctx->id != NULL ? json_incref(ctx->id) : NULL;
+	conn_defer(ctx->conn, doctor_cancel, job);
+	ctx->deferred = 1;
 	return 0;
 }

@@ -8,13 +8,78 @@
 #include <config.h>
 
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
+#include <event2/event.h>
+
 #include "followupd.h"
+
+/*
+ * The heartbeat's period.  A timer that fires this often, late by as long
+ * as the loop was held by whatever ran before it, measures the loop's
+ * stalls to within a period, for a few microseconds a beat.
+ */
+#define META_BEAT_MS	10
 
 static time_t	 meta_started;
 static char	*meta_database;
 static char	*meta_socket;
+
+static struct event	*meta_beat;
+static long long	 meta_beat_due;		/* monotonic, microseconds */
+static long long	 meta_stall_max_us;	/* the longest since start */
+static time_t		 meta_stall_at;		/* ... and when it ended */
+
+static long long
+meta_now_us(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/*
+ * The heartbeat: how late it fires is how long the loop was held (by a
+ * request, a schedule pass, a hook's end ...) before it could.  The
+ * clock is read here, not libevent's cached time, which is as old as the
+ * loop's turn.
+ */
+static void
+meta_beat_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct timeval	 tv = { 0, META_BEAT_MS * 1000 };
+	long long	 now = meta_now_us(), late = now - meta_beat_due;
+
+	if (late > meta_stall_max_us) {
+		meta_stall_max_us = late;
+		meta_stall_at = time(NULL);
+	}
+	meta_beat_due = now + META_BEAT_MS * 1000;
+	event_add(meta_beat, &tv);
+}
+
+/*
+ * Measure the loop's stalls on base from now on; NULL stops (before the
+ * base is freed).
+ */
+void
+op_meta_heartbeat(struct event_base *base)
+{
+	struct timeval	tv = { 0, META_BEAT_MS * 1000 };
+
+	if (meta_beat != NULL) {
+		event_free(meta_beat);
+		meta_beat = NULL;
+	}
+	if (base == NULL)
+		return;
+	if ((meta_beat = evtimer_new(base, meta_beat_cb, NULL)) == NULL)
+		fatalx("meta: evtimer_new");
+	meta_beat_due = meta_now_us() + META_BEAT_MS * 1000;
+	evtimer_add(meta_beat, &tv);
+}
 
 /* Remember what status reports about this run. */
 void
@@ -59,7 +124,9 @@ op_meta_database(void)
  * schedule next wakes for them, their watchers, and the delivery of their
  * notices.  An admin (not acting for a rep) gets the team's wake-up,
  * watchers, counts and deliveries instead, and each rep's delivery
- * trouble: a rep learns nothing of the others' activity.
+ * trouble, and the loop's longest stall since the start (it shows how
+ * long the whole team waited): a rep learns nothing of the others'
+ * activity.
  */
 int
 op_status(struct op_ctx *ctx, json_t *args, json_t **result)
@@ -104,6 +171,13 @@ op_status(struct op_ctx *ctx, json_t *args, json_t **result)
 		    "contacts", (json_int_t)contacts,
 		    "followups_pending", (json_int_t)pending,
 		    "connections", conn_count()));
+	if (ctx->admin) {
+		json_object_set_new(*result, "loop_stall_max_ms",
+		    json_integer(meta_stall_max_us / 1000));
+		json_object_set_new(*result, "loop_stall_max_at",
+		    when_json_or_null(meta_stall_max_us >= 1000 ? meta_stall_at :
+		    0));
+	}
 	outbox_status(ctx->st, ctx->admin ? NULL : ctx->user, *result);
 	json_object_set_new(*result, "delivery_scope",
 	    json_string(ctx->admin ? "team" : "yours"));

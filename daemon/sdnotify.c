@@ -20,43 +20,12 @@
 #include "followupd.h"
 
 static struct event	*sdnotify_watchdog_ev;
-static uint64_t		 sdnotify_watchdog_usec;	/* ping interval */
-static uint64_t		 sdnotify_last_ping;		/* monotonic usec */
 
-static uint64_t
-sdnotify_now(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000ULL + (uint64_t)ts.tv_nsec / 1000;
-}
-
-static void
-sdnotify_ping(void)
-{
-	sd_notify(0, "WATCHDOG=1");
-	sdnotify_last_ping = sdnotify_now();
-}
-
+/* Nothing holds the loop for long, so the timer alone keeps it fed. */
 static void
 sdnotify_watchdog_cb(evutil_socket_t fd, short what, void *arg)
 {
-	sdnotify_ping();
-}
-
-/*
- * Tell the watchdog the daemon is alive from inside a long step that holds
- * the loop (a backup, doctor's checks), where the timer cannot fire.  Cheap
- * enough to call often: it pings at most every half ping interval.
- */
-void
-sdnotify_keepalive(void)
-{
-	if (sdnotify_watchdog_ev == NULL)
-		return;
-	if (sdnotify_now() - sdnotify_last_ping >= sdnotify_watchdog_usec / 2)
-		sdnotify_ping();
+	sd_notify(0, "WATCHDOG=1");
 }
 
 /* Start the watchdog pings if systemd asked for them. */
@@ -69,8 +38,6 @@ sdnotify_init(struct event_base *base)
 	if (sd_watchdog_enabled(0, &usec) <= 0 || usec == 0)
 		return;
 	usec /= 2;
-	sdnotify_watchdog_usec = usec;
-	sdnotify_last_ping = sdnotify_now();
 	tv.tv_sec = usec / 1000000;
 	tv.tv_usec = usec % 1000000;
 	sdnotify_watchdog_ev = event_new(base, -1, EV_PERSIST,

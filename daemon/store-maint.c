@@ -4,7 +4,7 @@
  *
  * Looking after the database as a whole: a consistent copy while the
  * daemon runs (SQLite's online backup), and the integrity and size checks
- * followup doctor reports.
+ * followup doctor reports (on a thread of its own, beside the loop).
  */
 
 #include <config.h>
@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,8 +30,6 @@
  * small steps.
  */
 #define STORE_BACKUP_STEP	64
-/* SQLite virtual machine steps between calls of a check's busy callback. */
-#define STORE_CHECK_PROGRESS	100000
 
 /*
  * The name path would have once its directory is resolved (symbolic links,
@@ -341,26 +340,12 @@ store_backup_step(struct store_backup *sb, int *fd, int64_t *bytes,
 	return -1;
 }
 
-/* SQLite's progress handler: call the busy callback; never interrupt. */
-static int
-store_check_progress_cb(void *arg)
-{
-	store_busy_cb	busy_cb = *(store_busy_cb *)arg;
-
-	busy_cb();
-	return 0;
-}
-
 /*
- * Check the database: SQLite's quick_check (every page and index entry is
- * readable and well formed), and its size.  The check reads the whole
- * file and holds the caller meanwhile; busy_cb (if not NULL) is called
- * every STORE_CHECK_PROGRESS SQLite steps.  Set *ok and *detail (caller
- * frees).
+ * SQLite's quick_check of db, and the size of its file: set *ok and
+ * *detail (caller frees).
  */
-void
-store_check(struct store *st, store_busy_cb busy_cb, int *ok, char **detail,
-    int64_t *bytes)
+static void
+store_check_db(sqlite3 *db, int *ok, char **detail, int64_t *bytes)
 {
 	sqlite3_stmt	*s;
 	const char	*text;
@@ -368,25 +353,146 @@ store_check(struct store *st, store_busy_cb busy_cb, int *ok, char **detail,
 
 	*ok = 0;
 	*detail = NULL;
-	*bytes = store_query_int(st, "PRAGMA page_count") *
-	    store_query_int(st, "PRAGMA page_size");
-	if (sqlite3_prepare_v2(st->db, "PRAGMA quick_check(5)", -1, &s,
-	    NULL) != SQLITE_OK) {
-		xasprintf(detail, "cannot check: %s", sqlite3_errmsg(st->db));
+	*bytes = 0;
+	if (sqlite3_prepare_v2(db, "PRAGMA page_count", -1, &s, NULL) ==
+	    SQLITE_OK && sqlite3_step(s) == SQLITE_ROW)
+		*bytes = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	if (sqlite3_prepare_v2(db, "PRAGMA page_size", -1, &s, NULL) ==
+	    SQLITE_OK && sqlite3_step(s) == SQLITE_ROW)
+		*bytes *= sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	if (sqlite3_prepare_v2(db, "PRAGMA quick_check(5)", -1, &s, NULL) !=
+	    SQLITE_OK) {
+		xasprintf(detail, "cannot check: %s", sqlite3_errmsg(db));
 		return;
 	}
-	if (busy_cb != NULL)
-		sqlite3_progress_handler(st->db, STORE_CHECK_PROGRESS,
-		    store_check_progress_cb, &busy_cb);
 	rc = sqlite3_step(s);
-	sqlite3_progress_handler(st->db, 0, NULL, NULL);
 	if (rc == SQLITE_ROW &&
 	    (text = (const char *)sqlite3_column_text(s, 0)) != NULL) {
 		if (strcmp(text, "ok") == 0)
 			*ok = 1;
 		else
 			xasprintf(detail, "%s", text);
-	} else
-		xasprintf(detail, "cannot check: %s", sqlite3_errmsg(st->db));
+	} else if (rc == SQLITE_INTERRUPT)
+		xasprintf(detail, "the check was stopped");
+	else
+		xasprintf(detail, "cannot check: %s", sqlite3_errmsg(db));
 	sqlite3_finalize(s);
+}
+
+/*
+ * Check the database: SQLite's quick_check (every page and index entry is
+ * readable and well formed), and its size.  The check reads the whole
+ * file and holds the caller meanwhile: only for the start, before the
+ * loop serves anyone (doctor uses store_check_file, beside the loop).
+ * Set *ok and *detail (caller frees).
+ */
+void
+store_check(struct store *st, int *ok, char **detail, int64_t *bytes)
+{
+	store_check_db(st->db, ok, detail, bytes);
+}
+
+/*
+ * A check of the database file on a connection of its own, read-only, for
+ * a thread beside the loop: a quick_check of a large database reads it all
+ * for a second or more.  The write-ahead log lets it read beside the
+ * loop's writes; it sees the database as it was when it started.  Only
+ * store_check_file_stop is called from another thread while it runs.
+ */
+struct store_check_file {
+	char		*path;
+	pthread_mutex_t	 lock;		/* guards db and stopped */
+	sqlite3		*db;		/* while the check runs */
+	int		 stopped;
+	int		 ok;
+	char		*detail;
+	int64_t		 bytes;
+};
+
+/* A check of st's file, to run with store_check_file_run. */
+struct store_check_file *
+store_check_file_new(struct store *st)
+{
+	struct store_check_file	*cf;
+
+	cf = xcalloc(1, sizeof *cf);
+	cf->path = xstrdup(st->path);
+	if (pthread_mutex_init(&cf->lock, NULL) != 0)
+		fatalx("store: pthread_mutex_init");
+	return cf;
+}
+
+/*
+ * Run the check, on the calling thread (a worker's): open the file
+ * read-only, check it, close it.  Touches nothing of the loop's.
+ */
+void
+store_check_file_run(struct store_check_file *cf)
+{
+	sqlite3	*db = NULL;
+	int	 rc;
+
+	rc = sqlite3_open_v2(cf->path, &db, SQLITE_OPEN_READONLY, NULL);
+	if (rc != SQLITE_OK) {
+		xasprintf(&cf->detail, "cannot open it to check it: %s",
+		    db != NULL ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+		sqlite3_close(db);
+		return;
+	}
+	/* The loop's writes hold the lock briefly: wait for them. */
+	sqlite3_busy_timeout(db, 5000);
+	pthread_mutex_lock(&cf->lock);
+	if (cf->stopped) {
+		pthread_mutex_unlock(&cf->lock);
+		xasprintf(&cf->detail, "the check was stopped");
+		sqlite3_close(db);
+		return;
+	}
+	cf->db = db;
+	pthread_mutex_unlock(&cf->lock);
+	store_check_db(db, &cf->ok, &cf->detail, &cf->bytes);
+	pthread_mutex_lock(&cf->lock);
+	cf->db = NULL;
+	pthread_mutex_unlock(&cf->lock);
+	sqlite3_close(db);
+}
+
+/*
+ * Stop a running check soon (the daemon stops), from any thread: its
+ * result says it was stopped.
+ */
+void
+store_check_file_stop(struct store_check_file *cf)
+{
+	pthread_mutex_lock(&cf->lock);
+	cf->stopped = 1;
+	if (cf->db != NULL)
+		sqlite3_interrupt(cf->db);
+	pthread_mutex_unlock(&cf->lock);
+}
+
+/*
+ * The result of a check that ran: 1 if the file passed, else 0 with
+ * *detail saying why (owned by cf); *bytes is the database's size.
+ */
+int
+store_check_file_result(struct store_check_file *cf, const char **detail,
+    int64_t *bytes)
+{
+	*detail = cf->detail != NULL ? cf->detail : "";
+	*bytes = cf->bytes;
+	return cf->ok;
+}
+
+void
+store_check_file_free(struct store_check_file *cf)
+{
+	if (cf == NULL)
+		return;
+	pthread_mutex_destroy(&cf->lock);
+	free(cf->detail);
+	free(cf->path);
+	free(cf);
 }

@@ -623,3 +623,115 @@ def test_doctor_without_a_daemon(tmp_path):
     assert out.returncode == 1
     assert out.stdout.startswith("FAIL  socket")
     assert "FAIL  daemon" in out.stdout and "systemctl" in out.stdout
+
+
+def counting_hook(tmp_path, sleep="0"):
+    """A mail hook (named so that doctor runs its --check) that notes in
+    tmp_path/checks when each check starts and ends, and sleeps as long
+    as tmp_path/sleep says meanwhile."""
+    hook = tmp_path / "followup-mail"
+    (tmp_path / "sleep").write_text(sleep)
+    hook.write_text("#!/bin/sh\necho start $$ >> %s\nsleep $(cat %s)\n"
+                    "echo end $$ >> %s\necho \"mail hook ready\"\n" % (
+                        tmp_path / "checks", tmp_path / "sleep",
+                        tmp_path / "checks"))
+    hook.chmod(0o755)
+    return hook
+
+
+def checks_run(tmp_path):
+    path = tmp_path / "checks"
+    return path.read_text().split("\n")[:-1] if path.exists() else []
+
+
+def test_doctor_checks_the_database_beside_the_loop(make_daemon, tmp_path):
+    """doctor's quick_check of a large database runs on a thread with its
+    own connection: a rep who says hello meanwhile is answered while the
+    doctor is still checking, and the check still finds the file sound."""
+    ballast(tmp_path)
+    d = make_daemon()
+    doc = d.connect(timeout=120)
+    doc.send({"id": 1, "op": "doctor"})
+    other = d.connect()
+    assert other.call("hello")["server"] == "followupd"
+    # Held in the loop, the check would have answered before the hello.
+    assert not readable(doc), "doctor answered before a hello sent after it"
+    r = json.loads(doc.line())
+    assert r["ok"], r
+    db = [c for c in r["result"]["checks"] if c["name"] == "database"]
+    assert db and db[0]["status"] == "ok", r
+    assert r["result"]["checks"][0]["name"] == "database", r
+    other.close()
+    doc.close()
+
+
+def test_sigterm_during_doctors_database_check(make_daemon, tmp_path):
+    """A daemon stopped while doctor's database check runs stops the
+    check, tells the rep, and exits 0 (cleanly under valgrind: the thread
+    is joined)."""
+    ballast(tmp_path)
+    d = make_daemon()
+    doc = d.connect(timeout=120)
+    doc.send({"id": 1, "op": "doctor"})
+    other = d.connect()
+    assert other.call("hello")["server"] == "followupd"
+    assert not readable(doc), "the check ran in the loop"
+    d.proc.send_signal(signal.SIGTERM)
+    assert d.proc.wait(60) == 0
+    d.proc = None
+    d.logf.close()
+    r = json.loads(doc.line())
+    assert not r["ok"] and r["error"]["code"] == "unavailable", r
+    assert "stopping" in r["error"]["message"], r
+    other.close()
+    doc.close()
+
+
+def test_one_doctor_at_a_time_per_user(make_daemon, tmp_path):
+    """Ten connections of one user ask for doctor at once: one runs, the
+    others get conflict at once, and a single hook check is started;
+    another connection is served meanwhile.  On one connection, 300
+    pipelined doctors run one after another, never two checks at once."""
+    counting_hook(tmp_path, sleep="3")
+    d = make_daemon("[reminders]\nhook = %s\n" % (tmp_path /
+                                                   "followup-mail"))
+    conns = [d.connect(timeout=60) for _ in range(10)]
+    for c in conns:
+        c.send({"id": 1, "op": "doctor"})
+    refused = []
+    deadline = time.time() + 30
+    while len(refused) < 9:
+        assert time.time() < deadline, refused
+        for c in conns:
+            if c not in refused and readable(c):
+                r = json.loads(c.line())
+                assert not r["ok"], r
+                assert r["error"]["code"] == "conflict", r
+                assert "still running" in r["error"]["message"], r
+                refused.append(c)
+        time.sleep(0.01)
+    running = [c for c in conns if c not in refused]
+    assert len(running) == 1
+    assert d.call("hello")["server"] == "followupd"
+    r = json.loads(running[0].line())
+    assert r["ok"], r
+    assert len([l for l in checks_run(tmp_path) if l.startswith("start")]) \
+        == 1, checks_run(tmp_path)
+    for c in conns:
+        c.close()
+
+    (tmp_path / "checks").unlink()
+    (tmp_path / "sleep").write_text("0")
+    c = d.connect(timeout=300)
+    c.send(b"".join(json.dumps({"id": i, "op": "doctor"}).encode() + b"\n"
+                    for i in range(300)))
+    assert d.call("hello")["server"] == "followupd"
+    for i in range(300):
+        r = json.loads(c.line())
+        assert r["ok"] and r["id"] == i, r
+    c.close()
+    lines = checks_run(tmp_path)
+    assert len(lines) == 600, lines
+    # Each check ends before the next starts.
+    for a, b in zip(lines[0::2], lines[1::2]):
+        assert a.split()[0] == "start" and b == "end " + a.split()[1], lines

@@ -23,6 +23,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import threading
 import time
 
 import pytest
@@ -38,7 +39,9 @@ RUN = "fu-t%d" % (os.getpid() % 100000)
 TEAM, ADMINS = RUN + "-team", RUN + "-admins"
 ANA, BEN, BOSS, OUT = RUN + "-ana", RUN + "-ben", RUN + "-boss", \
     RUN + "-out"
-USERS = {ANA: [TEAM], BEN: [TEAM], BOSS: [TEAM, ADMINS], OUT: []}
+CAT = RUN + "-cat"
+USERS = {ANA: [TEAM], BEN: [TEAM], BOSS: [TEAM, ADMINS], OUT: [],
+         CAT: [TEAM]}
 
 # Run as a user: send JSON requests on one connection, print the replies;
 # with "watch" given, also collect events for that many seconds.
@@ -813,5 +816,61 @@ def test_status_shows_a_rep_their_own_wakeup_and_watchers(team):
         for p in procs:
             p.stdout.read()
             p.wait(60)
+    finally:
+        assert stop_daemon(d) == 0
+
+
+def test_status_shows_the_loops_longest_stall_to_admins_only(team):
+    """An admin's status gives the loop's longest stall since the start
+    (how long the whole team waited); a rep's shows no team figure."""
+    st = call(team, BOSS, "status")
+    assert isinstance(st["loop_stall_max_ms"], int), st
+    assert st["loop_stall_max_ms"] >= 0
+    assert "loop_stall_max_at" in st, st
+    rc, out, err = client(team, BOSS, "status")
+    assert rc == 0 and "longest stall" in out, (out, err)
+    st = call(team, ANA, "status")
+    assert "loop_stall_max_ms" not in st and "team" not in st, st
+    rc, out, err = client(team, ANA, "status")
+    assert rc == 0 and "stall" not in out, (out, err)
+
+
+def test_the_daemon_runs_at_most_four_doctors_at_once(team):
+    """Five users ask for doctor at once while each one's mail hook check
+    takes a while: four run, the fifth is told the daemon is busy, and
+    only four hook checks are started."""
+    top = team["top"]
+    checks = os.path.join(top, "doctor-checks")
+    hook = os.path.join(top, "followup-mail")    # so that doctor runs it
+    with open(hook, "w") as f:
+        f.write("#!/bin/sh\necho start >> %s\nsleep 3\n"
+                "echo \"mail hook ready\"\n" % checks)
+    os.chmod(hook, 0o755)
+    d = start_daemon(top, "doctors", "[reminders]\nhook = %s\n" % hook)
+    try:
+        got = {}
+
+        def ask(user):
+            got[user] = raw(d, user, [{"op": "doctor"}])[0]
+        users = [ANA, BEN, BOSS, CAT]
+        threads = [threading.Thread(target=ask, args=(u,)) for u in users]
+        for t in threads:
+            t.start()
+        # Root is the fifth, once the four are running.
+        deadline = time.time() + 60
+        while (not os.path.exists(checks) or
+               len(open(checks).read().split()) < 4):
+            assert time.time() < deadline, got
+            time.sleep(0.05)
+        c = Conn(d["sock"], 60)
+        r = c.request("doctor")
+        assert not r["ok"] and r["error"]["code"] == "conflict", r
+        assert "busy with 4 checks" in r["error"]["message"], r
+        assert c.call("hello")["server"] == "followupd"
+        c.close()
+        for t in threads:
+            t.join(120)
+        assert all(got[u]["ok"] for u in users), got
+        assert len(open(checks).read().split()) == 4
     finally:
         assert stop_daemon(d) == 0
