@@ -157,15 +157,9 @@ cmd_export_exec(struct client *c, int argc, char **argv)
 		json_object_del(args, "owner");
 	if (bom)
 		json_object_set_new(args, "bom", json_true());
-	rc = rpc_call(c, FU_OP_EXPORT, args, &r);
-	json_decref(args);
-	if (rc != 0)
+	if ((rc = cmd_call_and_print(c, FU_OP_EXPORT, args, &r)) != 0 ||
+	    r == NULL)
 		return rc;
-	if (c->json) {
-		out_json(r);
-		json_decref(r);
-		return 0;
-	}
 	doc = json_string_value(json_object_get(r, "document"));
 	if ((rc = data_write(path, doc != NULL ? doc : "")) == 0 &&
 	    path != NULL) {
