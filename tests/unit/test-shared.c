@@ -4,7 +4,8 @@
  *
  * Unit tests of the helpers in include/followup/ that the daemon, the
  * client and followup-mail share: the protocol's time syntax and the
- * relative wording of a time ("in 2 h", "overdue 3 d", "3 d ago").
+ * relative wording of a time ("in 2 h", "overdue 3 d", "3 d ago") and
+ * the lookup in the protocol's word lists.
  * Every instant is fixed; nothing reads the clock.
  */
 
@@ -19,6 +20,7 @@
 
 #include <cmocka.h>
 
+#include "followup/protocol.h"
 #include "followup/timefmt.h"
 
 /* 2026-11-24T10:00:00Z. */
@@ -121,6 +123,29 @@ test_relative(void **state)
 	}
 }
 
+/* Whole words only, case and all, as the protocol spells them. */
+static void
+test_word_in(void **state)
+{
+#define WORD(e, s)	s,
+	static const char *const outcomes[] = { FU_OUTCOMES(WORD) NULL };
+	static const char *const formats[] = { FU_EXPORT_FORMATS(WORD) NULL };
+#undef WORD
+	static const char *const none[] = { NULL };
+
+	(void)state;
+	assert_true(fu_word_in(outcomes, "reached"));
+	assert_true(fu_word_in(outcomes, "other"));
+	assert_true(fu_word_in(outcomes, "no-answer"));
+	assert_false(fu_word_in(outcomes, "Reached"));
+	assert_false(fu_word_in(outcomes, "reach"));
+	assert_false(fu_word_in(outcomes, "reached "));
+	assert_false(fu_word_in(outcomes, ""));
+	assert_true(fu_word_in(formats, "ics"));
+	assert_false(fu_word_in(formats, "contacts"));
+	assert_false(fu_word_in(none, "ics"));
+}
+
 int
 main(void)
 {
@@ -129,6 +154,7 @@ main(void)
 		cmocka_unit_test(test_parse_leap_day_and_second),
 		cmocka_unit_test(test_parse_invalid),
 		cmocka_unit_test(test_relative),
+		cmocka_unit_test(test_word_in),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
