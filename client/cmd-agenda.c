@@ -61,15 +61,9 @@ cmd_agenda_exec(struct client *c, int argc, char **argv)
 			json_object_set_new(args, "day", cmd_string(when));
 		free(when);
 	}
-	rc = rpc_call(c, FU_OP_AGENDA, args, &r);
-	json_decref(args);
-	if (rc != 0)
+	if ((rc = cmd_call_and_print(c, FU_OP_AGENDA, args, &r)) != 0 ||
+	    r == NULL)
 		return rc;
-	if (c->json) {
-		out_json(r);
-		json_decref(r);
-		return 0;
-	}
 	empty = 1;
 	out_followup_owners(owners);
 	out_followup_prepare(json_object_get(r, "overdue"));

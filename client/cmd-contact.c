@@ -65,14 +65,10 @@ contact_field(json_t *args, int ch, const char *value)
 }
 
 static void
-contact_print(struct client *c, json_t *r, const char *verb)
+contact_print(json_t *r, const char *verb)
 {
 	json_t	*ct = json_object_get(r, "contact");
 
-	if (c->json) {
-		out_json(r);
-		return;
-	}
 	printf("%s contact %lld: ", verb,
 	    (long long)json_integer_value(json_object_get(ct, "id")));
 	out_cell(stdout, out_str(ct, "name", "?"), 0, -1);
@@ -107,13 +103,12 @@ contact_add(struct client *c, int argc, char **argv)
 	name = cmd_join(argc - optind, argv + optind);
 	json_object_set_new(args, "name", cmd_string(name));
 	free(name);
-	rc = rpc_call(c, FU_OP_CONTACT_ADD, args, &r);
-	json_decref(args);
-	if (rc == 0) {
-		contact_print(c, r, "Added");
-		json_decref(r);
-	}
-	return rc;
+	if ((rc = cmd_call_and_print(c, FU_OP_CONTACT_ADD, args, &r)) != 0 ||
+	    r == NULL)
+		return rc;
+	contact_print(r, "Added");
+	json_decref(r);
+	return 0;
 }
 
 static int
@@ -172,13 +167,10 @@ contact_list(struct client *c, int argc, char **argv)
 		return cmd_usage_error(&cmd_contact_entry, "unexpected "
 		    "\"%s\"", argv[optind]);
 	}
-	rc = rpc_call(c, FU_OP_CONTACT_LIST, args, &r);
-	json_decref(args);
-	if (rc != 0)
+	if ((rc = cmd_call_and_print(c, FU_OP_CONTACT_LIST, args, &r)) != 0 ||
+	    r == NULL)
 		return rc;
-	if (c->json)
-		out_json(r);
-	else if (json_array_size(json_object_get(r, "contacts")) == 0)
+	if (json_array_size(json_object_get(r, "contacts")) == 0)
 		printf("No contacts.\n");
 	else {
 		out_contact_table(stdout, json_object_get(r, "contacts"),
@@ -219,15 +211,9 @@ contact_show(struct client *c, int argc, char **argv)
 	if ((rc = contact_id_arg(argc, argv, &id)) != 0)
 		return rc;
 	args = json_pack("{s:I}", "id", (json_int_t)id);
-	rc = rpc_call(c, FU_OP_CONTACT_GET, args, &r);
-	json_decref(args);
-	if (rc != 0)
+	if ((rc = cmd_call_and_print(c, FU_OP_CONTACT_GET, args, &r)) != 0 ||
+	    r == NULL)
 		return rc;
-	if (c->json) {
-		out_json(r);
-		json_decref(r);
-		return 0;
-	}
 	out_contact_detail(stdout, json_object_get(r, "contact"));
 	printf("\nFollow-ups:\n");
 	if (json_array_size(json_object_get(r, "followups")) == 0)
@@ -277,19 +263,17 @@ contact_edit(struct client *c, int argc, char **argv)
 		    "or --note");
 	}
 	json_object_set_new(args, "id", json_integer(id));
-	rc = rpc_call(c, FU_OP_CONTACT_UPDATE, args, &r);
-	json_decref(args);
-	if (rc == 0) {
-		contact_print(c, r, "Updated");
-		n = json_integer_value(json_object_get(r, "cancelled"));
-		if (n > 0 && !c->json)
-			printf("Cancelled %lld open follow-up%s: the contact is "
-			    "%s now.\n", n, n == 1 ? "" : "s",
-			    out_str(json_object_get(r, "contact"), "stage",
-			    "closed"));
-		json_decref(r);
-	}
-	return rc;
+	if ((rc = cmd_call_and_print(c, FU_OP_CONTACT_UPDATE, args, &r)) != 0 ||
+	    r == NULL)
+		return rc;
+	contact_print(r, "Updated");
+	n = json_integer_value(json_object_get(r, "cancelled"));
+	if (n > 0)
+		printf("Cancelled %lld open follow-up%s: the contact is %s "
+		    "now.\n", n, n == 1 ? "" : "s",
+		    out_str(json_object_get(r, "contact"), "stage", "closed"));
+	json_decref(r);
+	return 0;
 }
 
 static int
@@ -313,19 +297,14 @@ contact_archive(struct client *c, int argc, char **argv)
 		return rc;
 	args = json_pack("{s:I s:b}", "id", (json_int_t)id, "restore",
 	    restore);
-	rc = rpc_call(c, FU_OP_CONTACT_ARCHIVE, args, &r);
-	json_decref(args);
-	if (rc != 0)
+	if ((rc = cmd_call_and_print(c, FU_OP_CONTACT_ARCHIVE, args, &r)) !=
+	    0 || r == NULL)
 		return rc;
-	if (c->json)
-		out_json(r);
-	else {
-		contact_print(c, r, restore ? "Restored" : "Archived");
-		n = json_integer_value(json_object_get(r, "cancelled"));
-		if (n > 0)
-			printf("Cancelled its %lld pending follow-up%s.\n", n,
-			    n == 1 ? "" : "s");
-	}
+	contact_print(r, restore ? "Restored" : "Archived");
+	n = json_integer_value(json_object_get(r, "cancelled"));
+	if (n > 0)
+		printf("Cancelled its %lld pending follow-up%s.\n", n,
+		    n == 1 ? "" : "s");
 	json_decref(r);
 	return 0;
 }
@@ -343,19 +322,14 @@ contact_reassign(struct client *c, int argc, char **argv)
 	if (cmd_parse_id(&cmd_contact_entry, argv[1], &id) != 0)
 		return EXIT_USAGE;
 	args = json_pack("{s:I s:s}", "id", (json_int_t)id, "to", argv[2]);
-	rc = rpc_call(c, FU_OP_CONTACT_REASSIGN, args, &r);
-	json_decref(args);
-	if (rc != 0)
+	if ((rc = cmd_call_and_print(c, FU_OP_CONTACT_REASSIGN, args, &r)) !=
+	    0 || r == NULL)
 		return rc;
-	if (c->json)
-		out_json(r);
-	else {
-		n = json_integer_value(json_object_get(r, "moved_followups"));
-		printf("Contact %lld (%s) now belongs to %s, with %lld open "
-		    "follow-up%s.\n", id, out_str(json_object_get(r,
-		    "contact"), "name", "?"), out_str(json_object_get(r,
-		    "contact"), "owner", argv[2]), n, n == 1 ? "" : "s");
-	}
+	n = json_integer_value(json_object_get(r, "moved_followups"));
+	printf("Contact %lld (%s) now belongs to %s, with %lld open "
+	    "follow-up%s.\n", id, out_str(json_object_get(r, "contact"),
+	    "name", "?"), out_str(json_object_get(r, "contact"), "owner",
+	    argv[2]), n, n == 1 ? "" : "s");
 	json_decref(r);
 	return 0;
 }

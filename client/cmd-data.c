@@ -32,17 +32,6 @@ static const char *const data_tables[] = {
 };
 #undef DATA_WORD
 
-/* Is word in the NULL-terminated list? */
-static int
-data_word_in(const char *const *list, const char *word)
-{
-	for (; *list != NULL; list++) {
-		if (strcmp(*list, word) == 0)
-			return 1;
-	}
-	return 0;
-}
-
 /* The export format a file name's extension names, or NULL. */
 static const char *
 data_format_of(const char *path)
@@ -136,7 +125,7 @@ cmd_export_exec(struct client *c, int argc, char **argv)
 	if (format == NULL)
 		return cmd_usage_error(&cmd_export_entry, "which format: "
 		    "--format ics, csv or json?");
-	if (!data_word_in(data_formats, format))
+	if (!fu_word_in(data_formats, format))
 		return cmd_usage_error(&cmd_export_entry, "unknown format "
 		    "\"%s\" (ics, csv or json)", format);
 	if (what != NULL && strcmp(format, "csv") != 0)
@@ -145,7 +134,7 @@ cmd_export_exec(struct client *c, int argc, char **argv)
 	if (bom && strcmp(format, "csv") != 0)
 		return cmd_usage_error(&cmd_export_entry, "--bom is for a CSV "
 		    "export");
-	if (what != NULL && !data_word_in(data_tables, what))
+	if (what != NULL && !fu_word_in(data_tables, what))
 		return cmd_usage_error(&cmd_export_entry, "unknown table "
 		    "\"%s\" (contacts, interactions or followups)", what);
 
@@ -157,15 +146,9 @@ cmd_export_exec(struct client *c, int argc, char **argv)
 		json_object_del(args, "owner");
 	if (bom)
 		json_object_set_new(args, "bom", json_true());
-	rc = rpc_call(c, FU_OP_EXPORT, args, &r);
-	json_decref(args);
-	if (rc != 0)
+	if ((rc = cmd_call_and_print(c, FU_OP_EXPORT, args, &r)) != 0 ||
+	    r == NULL)
 		return rc;
-	if (c->json) {
-		out_json(r);
-		json_decref(r);
-		return 0;
-	}
 	doc = json_string_value(json_object_get(r, "document"));
 	if ((rc = data_write(path, doc != NULL ? doc : "")) == 0 &&
 	    path != NULL) {

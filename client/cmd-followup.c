@@ -17,15 +17,11 @@
 #include "client.h"
 
 /* Print a changed follow-up: "Done: 31 ...". */
-static int
-followup_result(struct client *c, json_t *r, const char *verb)
+static void
+followup_result(json_t *r, const char *verb)
 {
 	json_t	*next;
 
-	if (c->json) {
-		out_json(r);
-		return 0;
-	}
 	printf("%s:\n", verb);
 	out_followup_line(stdout, json_object_get(r, "followup"), time(NULL));
 	next = json_object_get(r, "next");
@@ -33,7 +29,6 @@ followup_result(struct client *c, json_t *r, const char *verb)
 		printf("Next:\n");
 		out_followup_line(stdout, next, time(NULL));
 	}
-	return 0;
 }
 
 static int
@@ -99,13 +94,10 @@ cmd_list_exec(struct client *c, int argc, char **argv)
 		return cmd_usage_error(&cmd_list_entry, "unexpected \"%s\"",
 		    argv[optind]);
 	}
-	rc = rpc_call(c, FU_OP_FOLLOWUP_LIST, args, &r);
-	json_decref(args);
-	if (rc != 0)
+	if ((rc = cmd_call_and_print(c, FU_OP_FOLLOWUP_LIST, args, &r)) != 0 ||
+	    r == NULL)
 		return rc;
-	if (c->json)
-		out_json(r);
-	else if (json_array_size(json_object_get(r, "followups")) == 0)
+	if (json_array_size(json_object_get(r, "followups")) == 0)
 		printf("No follow-ups.\n");
 	else {
 		out_followup_owners(owners);
@@ -200,15 +192,13 @@ followup_cmd(struct client *c, const struct cmd_entry *e, int argc,
 		json_object_set_new(args, when_arg, cmd_string(when));
 		free(when);
 	}
-	rc = rpc_call(c, op, args, &r);
-	json_decref(args);
-	if (rc != 0)
+	if ((rc = cmd_call_and_print(c, op, args, &r)) != 0 || r == NULL)
 		return rc;
-	if (op == FU_OP_FOLLOWUP_GET && !c->json)
+	if (op == FU_OP_FOLLOWUP_GET)
 		out_followup_detail(stdout, json_object_get(r, "followup"),
 		    time(NULL));
 	else
-		followup_result(c, r, verb);
+		followup_result(r, verb);
 	json_decref(r);
 	return 0;
 bad:

@@ -97,15 +97,9 @@ cmd_log_exec(struct client *c, int argc, char **argv)
 	json_object_set_new(args, "kind", cmd_string(argv[optind + 1]));
 	if (callback)
 		json_object_set_new(args, "next_kind", cmd_string("callback"));
-	rc = rpc_call(c, FU_OP_INTERACTION_ADD, args, &r);
-	json_decref(args);
-	if (rc != 0)
+	if ((rc = cmd_call_and_print(c, FU_OP_INTERACTION_ADD, args, &r)) !=
+	    0 || r == NULL)
 		return rc;
-	if (c->json) {
-		out_json(r);
-		json_decref(r);
-		return 0;
-	}
 	in = json_object_get(r, "interaction");
 	outcome = out_str(in, "outcome", NULL);
 	printf("Logged %s #%lld with contact %lld%s%s%s.\n",

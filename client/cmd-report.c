@@ -130,15 +130,9 @@ cmd_report_exec(struct client *c, int argc, char **argv)
 		return cmd_usage_error(&cmd_report_entry, "unexpected "
 		    "argument \"%s\"", argv[optind]);
 	}
-	rc = rpc_call(c, FU_OP_REPORT, args, &r);
-	json_decref(args);
-	if (rc != 0)
+	if ((rc = cmd_call_and_print(c, FU_OP_REPORT, args, &r)) != 0 ||
+	    r == NULL)
 		return rc;
-	if (c->json) {
-		out_json(r);
-		json_decref(r);
-		return 0;
-	}
 	out_time(out_parse_time(out_str(r, "since", NULL)), since,
 	    sizeof since);
 	printf("Since %s:\n\n", since);

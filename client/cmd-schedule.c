@@ -72,15 +72,9 @@ cmd_schedule_exec(struct client *c, int argc, char **argv)
 	json_object_set_new(args, "contact", json_integer(id));
 	json_object_set_new(args, "due", cmd_string(when));
 	free(when);
-	rc = rpc_call(c, FU_OP_FOLLOWUP_ADD, args, &r);
-	json_decref(args);
-	if (rc != 0)
+	if ((rc = cmd_call_and_print(c, FU_OP_FOLLOWUP_ADD, args, &r)) != 0 ||
+	    r == NULL)
 		return rc;
-	if (c->json) {
-		out_json(r);
-		json_decref(r);
-		return 0;
-	}
 	fu = json_object_get(r, "followup");
 	due = out_parse_time(out_str(fu, "due_at", NULL));
 	out_time_dual(out_str(fu, "contact_tz", NULL), due, at, sizeof at);

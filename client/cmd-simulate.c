@@ -135,15 +135,9 @@ cmd_simulate_exec(struct client *c, int argc, char **argv)
 		    "\"%s\" (put a time after --from or --to, quoted)",
 		    argv[optind]);
 	}
-	rc = rpc_call(c, FU_OP_SIMULATE, args, &r);
-	json_decref(args);
-	if (rc != 0)
+	if ((rc = cmd_call_and_print(c, FU_OP_SIMULATE, args, &r)) != 0 ||
+	    r == NULL)
 		return rc;
-	if (c->json) {
-		out_json(r);
-		json_decref(r);
-		return 0;
-	}
 	out_time(out_parse_time(out_str(r, "from", NULL)), from, sizeof from);
 	out_time(out_parse_time(out_str(r, "to", NULL)), to, sizeof to);
 	events = json_object_get(r, "events");

@@ -25,13 +25,9 @@ cmd_status_exec(struct client *c, int argc, char **argv)
 	if (argc > 1)
 		return cmd_usage_error(&cmd_status_entry, "no arguments "
 		    "expected");
-	if ((rc = rpc_call(c, FU_OP_STATUS, NULL, &r)) != 0)
+	if ((rc = cmd_call_and_print(c, FU_OP_STATUS, NULL, &r)) != 0 ||
+	    r == NULL)
 		return rc;
-	if (c->json) {
-		out_json(r);
-		json_decref(r);
-		return 0;
-	}
 	counts = json_object_get(r, "counts");
 	up = json_integer_value(json_object_get(r, "uptime"));
 	printf("followupd %s, up %lldd %02lld:%02lld, pid %lld\n",

@@ -34,6 +34,7 @@
 
 #include "followup/email.h"
 #include "followup/protocol.h"
+#include "followup/timefmt.h"
 
 #define MAIL_SENDMAIL	"/usr/sbin/sendmail"
 #define MAIL_INPUT_MAX	(16 * 1024 * 1024)
@@ -137,22 +138,6 @@ address_ok(const char *s)
 	return ok;
 }
 
-/* Read "2026-11-24T10:00:00Z". */
-static time_t
-parse_time(const char *s)
-{
-	struct tm	tm;
-	char		*end;
-
-	if (s == NULL)
-		return 0;
-	memset(&tm, 0, sizeof tm);
-	end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm);
-	if (end == NULL || *end != '\0')
-		return 0;
-	return timegm(&tm);
-}
-
 /* Format t in zone ("Tue 24 Nov 10:00"). */
 static void
 fmt_time(time_t t, const char *zone, char *out, size_t len)
@@ -163,34 +148,6 @@ fmt_time(time_t t, const char *zone, char *out, size_t len)
 	tzset();
 	localtime_r(&t, &tm);
 	strftime(out, len, "%a %d %b %H:%M", &tm);
-}
-
-/* "in 15 min", "35 min ago", "in 2 h", "3 d ago". */
-static void
-fmt_relative(time_t t, time_t now, char *out, size_t len)
-{
-	long long	d = (long long)(t - now), a = d < 0 ? -d : d;
-	const char	*unit;
-	long long	n;
-
-	if (a < 60) {
-		snprintf(out, len, "now");
-		return;
-	}
-	if (a < 3600) {
-		n = a / 60;
-		unit = "min";
-	} else if (a < 2 * 86400) {
-		n = (a + 1800) / 3600;
-		unit = "h";
-	} else {
-		n = (a + 43200) / 86400;
-		unit = "d";
-	}
-	if (d > 0)
-		snprintf(out, len, "in %lld %s", n, unit);
-	else
-		snprintf(out, len, "%lld %s ago", n, unit);
 }
 
 /* Digits and + of a phone number, for a tel: link. */
@@ -229,10 +186,10 @@ static void
 list_followup(struct buf *b, json_t *f, time_t now)
 {
 	char	 when[64], rel[32], *name, *reason;
-	time_t	 due = parse_time(str(f, "due_at", NULL));
+	time_t	 due = fu_time_parse(str(f, "due_at", NULL));
 
 	fmt_time(due, mail_rep_zone, when, sizeof when);
-	fmt_relative(due, now, rel, sizeof rel);
+	fu_time_relative(due, now, FU_TIME_AGO, rel, sizeof rel);
 	name = one_line(str(f, "contact_name", "?"));
 	reason = one_line(str(f, "reason", ""));
 	buf_printf(b, "  %-16s %-9s #%lld %s%s%s (%s)\n", when,
@@ -253,11 +210,11 @@ body_followup(struct buf *b, json_t *n, time_t now)
 	const char	*kind = str(n, "kind", "");
 	const char	*czone = str(c, "tz", NULL);
 	char		 when[64], theirs[64], rel[32], tel[64], *s, *t;
-	time_t		 due = parse_time(str(f, "due_at", NULL));
+	time_t		 due = fu_time_parse(str(f, "due_at", NULL));
 	size_t		 i;
 
 	fmt_time(due, mail_rep_zone, when, sizeof when);
-	fmt_relative(due, now, rel, sizeof rel);
+	fu_time_relative(due, now, FU_TIME_AGO, rel, sizeof rel);
 	s = one_line(str(c, "name", "?"));
 	t = one_line(str(c, "company", ""));
 	buf_printf(b, "%s: %s%s%s%s, %s\n\n",
@@ -291,8 +248,8 @@ body_followup(struct buf *b, json_t *n, time_t now)
 	if (json_array_size(json_object_get(n, "interactions")) > 0) {
 		buf_printf(b, "\n  Last contact:\n");
 		json_array_foreach(json_object_get(n, "interactions"), i, in) {
-			fmt_time(parse_time(str(in, "at", NULL)), mail_rep_zone,
-			    when, sizeof when);
+			fmt_time(fu_time_parse(str(in, "at", NULL)),
+			    mail_rep_zone, when, sizeof when);
 			s = one_line(str(in, "note", ""));
 			buf_printf(b, "    %s  %s%s%s%s%s\n", when,
 			    str(in, "kind", ""),
@@ -389,7 +346,7 @@ subject_of(json_t *notices)
 		buf_printf(&b, "While followupd was down: %lld notices",
 		    (long long)json_integer_value(json_object_get(n, "count")));
 	else {
-		fmt_time(parse_time(str(f, "due_at", NULL)), mail_rep_zone,
+		fmt_time(fu_time_parse(str(f, "due_at", NULL)), mail_rep_zone,
 		    when, sizeof when);
 		buf_printf(&b, "%s: %s%s%s%s at %s",
 		    kind_title(str(n, "kind", ""), str(f, "kind", NULL)),

@@ -210,6 +210,32 @@ cmd_string(const char *s)
 	return v;
 }
 
+/*
+ * The tail every request-and-print command shares: send op with args
+ * (taken; NULL for none) and read the reply.  On an error (already said
+ * on stderr) return its exit code; with --json print the result and
+ * return 0 with *r NULL; else return 0 with the result in *r for the
+ * caller to format and free.
+ */
+int
+cmd_call_and_print(struct client *c, enum fu_op op, json_t *args,
+    json_t **r)
+{
+	int	rc;
+
+	*r = NULL;
+	rc = rpc_call(c, op, args, r);
+	json_decref(args);
+	if (rc != 0)
+		return rc;
+	if (c->json) {
+		out_json(*r);
+		json_decref(*r);
+		*r = NULL;
+	}
+	return 0;
+}
+
 /* Say what is wrong with the command line and how to use it. */
 int
 cmd_usage_error(const struct cmd_entry *e, const char *fmt, ...)

@@ -20,6 +20,7 @@
 #include <wchar.h>
 
 #include "client.h"
+#include "followup/timefmt.h"
 #include "followup/utf8.h"
 
 /* Is s well-formed UTF-8? */
@@ -183,16 +184,7 @@ out_str(json_t *obj, const char *key, const char *def)
 time_t
 out_parse_time(const char *s)
 {
-	struct tm	 tm;
-	char		*end;
-
-	if (s == NULL)
-		return 0;
-	memset(&tm, 0, sizeof tm);
-	end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm);
-	if (end == NULL || *end != '\0')
-		return 0;
-	return timegm(&tm);
+	return fu_time_parse(s);
 }
 
 /* "Tue 24 Nov 10:00", with the year when it is not this year's. */
@@ -214,24 +206,7 @@ out_time(time_t t, char *buf, size_t len)
 void
 out_relative(time_t t, time_t now, char *buf, size_t len)
 {
-	long long	d = (long long)(t - now), a = d < 0 ? -d : d, n;
-	const char	*unit;
-
-	if (a < 60) {
-		snprintf(buf, len, "now");
-		return;
-	}
-	if (a < 3600) {
-		n = a / 60;
-		unit = "min";
-	} else if (a < 2 * 86400) {
-		n = (a + 1800) / 3600;
-		unit = "h";
-	} else {
-		n = (a + 43200) / 86400;
-		unit = "d";
-	}
-	snprintf(buf, len, "%s %lld %s", d > 0 ? "in" : "overdue", n, unit);
+	fu_time_relative(t, now, FU_TIME_OVERDUE, buf, len);
 }
 
 /* Print a result as JSON on stdout. */

@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "followupd.h"
+#include "followup/timefmt.h"
 
 /* An event lasts this long in a calendar: a call, not a meeting. */
 #define EXPORT_EVENT_DURATION	"PT15M"
@@ -53,17 +54,7 @@ export_str(json_t *obj, const char *key)
 static time_t
 export_time(json_t *obj, const char *key)
 {
-	const char	*s = export_str(obj, key);
-	struct tm	 tm;
-	char		*end;
-
-	if (s == NULL)
-		return 0;
-	memset(&tm, 0, sizeof tm);
-	end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm);
-	if (end == NULL || *end != '\0')
-		return 0;
-	return timegm(&tm);
+	return fu_time_parse(export_str(obj, key));
 }
 
 /*

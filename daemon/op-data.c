@@ -34,17 +34,6 @@ struct data_rows {
 	time_t		 now;
 };
 
-/* Is word in the NULL-terminated list? */
-static int
-data_word_in(const char *const *list, const char *word)
-{
-	for (; *list != NULL; list++) {
-		if (strcmp(*list, word) == 0)
-			return 1;
-	}
-	return 0;
-}
-
 static int
 data_contact_cb(const struct fu_contact *c, void *arg)
 {
@@ -116,7 +105,7 @@ op_export(struct op_ctx *ctx, json_t *args, json_t **result)
 	enum store_result	 r;
 	int			 ics, csv;
 
-	if (!data_word_in(data_formats, format))
+	if (!fu_word_in(data_formats, format))
 		return reply_error(ctx, FU_ERR_BAD_REQUEST, "unknown export "
 		    "format \"%.32s\" (ics, csv or json)", format);
 	ics = strcmp(format, "ics") == 0;
@@ -129,7 +118,7 @@ op_export(struct op_ctx *ctx, json_t *args, json_t **result)
 		    "CSV export");
 	if (what == NULL)
 		what = "contacts";
-	if (!data_word_in(data_tables, what))
+	if (!fu_word_in(data_tables, what))
 		return reply_error(ctx, FU_ERR_BAD_REQUEST, "unknown table "
 		    "\"%.32s\" (contacts, interactions or followups)", what);
 	if (ops_owner_arg(ctx, args, 1, &owner) != 0)

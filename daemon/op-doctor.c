@@ -37,6 +37,7 @@
 
 #include "followupd.h"
 #include "followup/email.h"
+#include "followup/timefmt.h"
 
 /* Less free space than this fails the disk check; less than WARN warns. */
 #define DOCTOR_DISK_FAIL	(16LL << 20)
@@ -548,9 +549,8 @@ doctor_delivery(struct op_ctx *ctx, json_t *checks)
 	const char	*retrying, *failed, *oldest, *owner;
 	const char	*whose = ctx->admin ? "the team's" : "your";
 	char		*reps = NULL;
-	time_t		 oldest_t = 0;
+	time_t		 oldest_t;
 	json_int_t	 backlog, gave_up;
-	struct tm	 tm;
 
 	owner = ctx->admin ? NULL : ctx->user;
 	if (store_outbox_stats(ctx->st, owner, obj) != STORE_OK ||
@@ -566,10 +566,7 @@ doctor_delivery(struct op_ctx *ctx, json_t *checks)
 	retrying = json_string_value(json_object_get(obj, "retrying_error"));
 	failed = json_string_value(json_object_get(obj, "failed_error"));
 	oldest = json_string_value(json_object_get(obj, "oldest_waiting"));
-	memset(&tm, 0, sizeof tm);
-	if (oldest != NULL && strptime(oldest, "%Y-%m-%dT%H:%M:%SZ", &tm) !=
-	    NULL)
-		oldest_t = timegm(&tm);
+	oldest_t = fu_time_parse(oldest);
 	if (ctx->admin && retrying != NULL)
 		reps = doctor_failing_reps(ctx);
 

@@ -62,16 +62,6 @@ followup_plan_notices(struct op_ctx *ctx, struct fu_followup *f)
 	    ctx->now - FOLLOWUP_PAST_SLACK, &f->notice_at);
 }
 
-static int
-followup_word_in(const char *const *list, const char *word)
-{
-	for (; *list != NULL; list++) {
-		if (strcmp(*list, word) == 0)
-			return 1;
-	}
-	return 0;
-}
-
 /* Check a follow-up kind argument; NULL means the default. */
 static int
 followup_kind_arg(struct op_ctx *ctx, json_t *args, const char *name,
@@ -80,7 +70,7 @@ followup_kind_arg(struct op_ctx *ctx, json_t *args, const char *name,
 	*kind = ops_str(args, name);
 	if (*kind == NULL)
 		*kind = followup_kinds[0];
-	else if (!followup_word_in(followup_kinds, *kind))
+	else if (!fu_word_in(followup_kinds, *kind))
 		return reply_error(ctx, FU_ERR_BAD_REQUEST, "\"%s\" must be "
 		    "followup or callback, not \"%s\"", name, *kind);
 	return 0;
@@ -484,7 +474,7 @@ op_followup_list(struct op_ctx *ctx, json_t *args, json_t **result)
 		status = "pending";
 	if (strcmp(status, "all") == 0)
 		status = NULL;
-	else if (!followup_word_in(followup_statuses, status))
+	else if (!fu_word_in(followup_statuses, status))
 		return reply_error(ctx, FU_ERR_BAD_REQUEST, "\"status\" must "
 		    "be pending, done, cancelled or all, not \"%s\"", status);
 	if (ops_owner_arg(ctx, args, 1, &flt.owner) != 0)

@@ -28,17 +28,6 @@ static const char *const interaction_next_kinds[] = {
 /* How far ahead "at" may be: a rep logs what happened, not what will. */
 #define INTERACTION_FUTURE_SLACK	86400
 
-/* Is word in the NULL-terminated list? */
-static int
-interaction_word_in(const char *const *list, const char *word)
-{
-	for (; *list != NULL; list++) {
-		if (strcmp(*list, word) == 0)
-			return 1;
-	}
-	return 0;
-}
-
 /* A comma-separated rendering of list, for error messages. */
 static char *
 interaction_words(const char *const *list)
@@ -111,12 +100,12 @@ op_interaction_add(struct op_ctx *ctx, json_t *args, json_t **result)
 	memset(&in, 0, sizeof in);
 	memset(&c, 0, sizeof c);
 	memset(&done, 0, sizeof done);
-	if (!interaction_word_in(interaction_kinds, kind))
+	if (!fu_word_in(interaction_kinds, kind))
 		return interaction_bad_word(ctx, "kind", kind,
 		    interaction_kinds);
 	if (next_kind == NULL)
 		next_kind = interaction_next_kinds[0];
-	else if (!interaction_word_in(interaction_next_kinds, next_kind))
+	else if (!fu_word_in(interaction_next_kinds, next_kind))
 		return interaction_bad_word(ctx, "next_kind", next_kind,
 		    interaction_next_kinds);
 	if (ops_str(args, "next") != NULL && ops_bool(args, "no_next"))
@@ -126,7 +115,7 @@ op_interaction_add(struct op_ctx *ctx, json_t *args, json_t **result)
 	    NULL) != 0)
 		return -1;
 	if (outcome != NULL &&
-	    !interaction_word_in(interaction_outcomes, outcome)) {
+	    !fu_word_in(interaction_outcomes, outcome)) {
 		interaction_bad_word(ctx, "outcome", outcome,
 		    interaction_outcomes);
 		goto out;

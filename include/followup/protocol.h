@@ -203,6 +203,21 @@ fu_err_from_name(const char *name)
 	X(INTERACTIONS,	"interactions")					\
 	X(FOLLOWUPS,	"followups")
 
+/*
+ * Is word in list, a NULL-terminated list of the words above (as
+ * X(e, s) s, expands them)?  The daemon checks arguments with it, the
+ * client its options.
+ */
+static inline int
+fu_word_in(const char *const *list, const char *word)
+{
+	for (; *list != NULL; list++) {
+		if (strcmp(*list, word) == 0)
+			return 1;
+	}
+	return 0;
+}
+
 /* Most contacts one contact.import request may carry. */
 #define FU_IMPORT_MAX		1000
 
