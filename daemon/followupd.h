@@ -446,6 +446,7 @@ struct store_delivery {		/* borrowed strings, valid in the callback */
 	const char	*kind;
 	time_t		 fire_at;
 	const char	*payload;
+	time_t		 claimed_at;	/* when its notice was claimed */
 };
 typedef int	(*store_delivery_cb)(const struct store_delivery *, void *);
 typedef void	(*store_digest_cb)(const struct fu_user *, time_t, void *);

@@ -51,6 +51,7 @@ struct outbox_item {
 	char		*kind;
 	time_t		 fire_at;
 	char		*payload;
+	time_t		 claimed_at;
 };
 
 /* A hook run carrying a group of deliveries. */
@@ -546,6 +547,7 @@ outbox_collect_cb(const struct store_delivery *d, void *arg)
 	it->kind = xstrdup(d->kind);
 	it->fire_at = d->fire_at;
 	it->payload = xstrdup(d->payload);
+	it->claimed_at = d->claimed_at;
 	return 0;
 }
 
@@ -858,10 +860,27 @@ outbox_hook_start(struct outbox_item *items, size_t n, time_t now,
 }
 
 /*
+ * Do items a and b go out in one message?  Both for one rep on one
+ * channel, and either claimed in the same pass (a clock jump or a restart
+ * that found a due notice and the digest at once) or due in the same
+ * minute.  Nothing is held back for it: only what is due now is grouped.
+ */
+static int
+outbox_same_message(const struct outbox_item *a, const struct outbox_item *b)
+{
+	if (strcmp(a->channel, b->channel) != 0 ||
+	    strcmp(a->owner, b->owner) != 0)
+		return 0;
+	return a->claimed_at == b->claimed_at ||
+	    a->fire_at / 60 == b->fire_at / 60;
+}
+
+/*
  * Deliver what is due by now: journal deliveries at once (they feed the
- * watchers too), hook deliveries grouped per rep and minute into one run
- * each, as many runs as the cap allows.  Return how many deliveries were
- * handled, or -1 if the store failed.
+ * watchers too), hook deliveries grouped per rep into one run each for
+ * what one pass claimed or what fell due in one minute, as many runs as
+ * the cap allows.  Return how many deliveries were handled, or -1 if the
+ * store failed.
  */
 int
 outbox_dispatch(time_t now)
@@ -886,9 +905,7 @@ outbox_dispatch(time_t now)
 	}
 	for (i = 0; i < c.n; i = j) {
 		for (j = i + 1; j < c.n; j++) {
-			if (strcmp(c.items[j].channel, c.items[i].channel) != 0
-			    || strcmp(c.items[j].owner, c.items[i].owner) != 0 ||
-			    c.items[j].fire_at / 60 != c.items[i].fire_at / 60)
+			if (!outbox_same_message(&c.items[i], &c.items[j]))
 				break;
 		}
 		if (strcmp(c.items[i].channel, OUTBOX_JOURNAL) == 0) {

@@ -34,11 +34,11 @@ const struct store_sql store_outbox_sql[] = {
 	  "VALUES (?1, ?2, ?3)" },
 	{ STMT_DELIVERY_DUE,
 	  "SELECT d.outbox_id, d.channel, d.attempts, o.owner, o.kind, "
-	  "o.fire_at, o.payload FROM deliveries d "
+	  "o.fire_at, o.payload, o.created_at FROM deliveries d "
 	  "JOIN outbox o ON o.id = d.outbox_id "
 	  "WHERE d.status = 'pending' AND d.next_at <= ?1 "
-	  "ORDER BY d.channel <> 'journal', d.channel, o.owner, o.fire_at, "
-	  "d.outbox_id LIMIT ?2" },
+	  "ORDER BY d.channel <> 'journal', d.channel, o.owner, "
+	  "o.created_at, o.fire_at, d.outbox_id LIMIT ?2" },
 	/*
 	 * A delivery keeps its last error and its time: a retry under way
 	 * (no error yet) or one that succeeds leaves them, so a rep can
@@ -267,6 +267,7 @@ store_delivery_due(struct store *st, time_t now, int limit,
 		d.kind = (const char *)sqlite3_column_text(s, 4);
 		d.fire_at = store_col_time(s, 5);
 		d.payload = (const char *)sqlite3_column_text(s, 6);
+		d.claimed_at = store_col_time(s, 7);
 		stop = cb(&d, arg);
 	}
 	if (!stop && rc != SQLITE_DONE)

@@ -728,3 +728,34 @@ def test_a_three_day_jump_sends_one_late_digest_per_missed_day(make_daemon,
     assert listed(digests["2026-11-25"], "overdue") == [ids["23"],
                                                        ids["24"]]
     assert listed(digests["2026-11-25"], "today") == [ids["25"]]
+
+
+@pytest.mark.skipif(FAKETIME_LIB is None or WRAPPER != [],
+                    reason="needs libfaketime, and no valgrind wrapper")
+def test_a_notice_and_the_digest_claimed_together_go_out_as_one_mail(
+        mail_daemon, smtp, tmp_path):
+    """A clock jump over a follow-up's due time and the rep's digest time
+    claims both at once: one mail carries both, not one mail each."""
+    clock = tmp_path / "clock"
+    clock.write_text("@2026-11-23 07:00:00\n")     # a Monday
+    d = mail_daemon("digest = 08:00\n", faketime=str(clock))
+    cid = setup_rep(d)
+    d.call("user.set", tz="UTC")
+    d.call("followup.add", contact=cid, due="2026-11-23T07:30:00Z",
+           remind_before=0, reason="call about the order")
+    d.call("followup.add", contact=cid, due="2026-11-23T15:00:00Z",
+           remind_before=0, reason="send prices")
+    time.sleep(1.5)
+    assert smtp.sink.messages == []
+    clock.write_text("@2026-11-23 08:00:20\n")     # past 07:30 and 08:00
+    msgs = smtp.sink.wait(1, timeout=15)
+    time.sleep(3)                                  # no second mail comes
+    assert len(smtp.sink.messages) == 1, [m[2]["Subject"] for m in
+                                          smtp.sink.messages]
+    msg = msgs[0][2]
+    assert msg["X-Followup-Kind"] == "batch"
+    body = msg.get_content()
+    assert "call about the order" in body          # the due notice
+    assert "send prices" in body                   # the digest's day
+    # A second rep's notices, claimed in the same pass, are never in it.
+    assert all(m[1] == [REP] for m in smtp.sink.messages)
