@@ -759,3 +759,31 @@ def test_a_notice_and_the_digest_claimed_together_go_out_as_one_mail(
     assert "send prices" in body                   # the digest's day
     # A second rep's notices, claimed in the same pass, are never in it.
     assert all(m[1] == [REP] for m in smtp.sink.messages)
+
+
+def test_a_grouped_delivery_keeps_its_message_id_when_retried(make_daemon,
+                                                              tmp_path):
+    """A retry carries the first attempt's Message-ID, so a mail that went
+    out but was not acknowledged can be recognised when it comes again."""
+    ids = tmp_path / "ids"
+    hook = tmp_path / "hook.sh"
+    hook.write_text("#!/bin/sh\n"
+                    "cat >/dev/null\n"
+                    "echo \"$FOLLOWUP_MESSAGE_ID\" >> %s\n"
+                    "[ $(wc -l < %s) -ge 2 ] || exit 75\n" % (ids, ids))
+    hook.chmod(0o755)
+    d = make_daemon("[reminders]\nhook = %s\nhook_retry = 1s\n" % hook)
+    d.call("user.set", email=REP)
+    cid = d.call("contact.add", name="Ada Lovelace")["contact"]["id"]
+    due = rfc3339(time.time() + 2)
+    for reason in ("one", "two"):
+        d.call("followup.add", contact=cid, due=due, remind_before=0,
+               reason=reason)
+    deadline = time.time() + (60 if WRAPPER else 20)
+    while time.time() < deadline and (not ids.exists() or
+                                      len(ids.read_text().split()) < 2):
+        time.sleep(0.2)
+    time.sleep(1.5)
+    first, again = ids.read_text().split()        # failed, then delivered
+    assert first == again and first.startswith("<followup.")
+    assert ".2." in first                         # both notices, one run
