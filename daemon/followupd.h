@@ -272,6 +272,7 @@ struct fu_followup {
 	time_t		 updated_at;
 	time_t		 done_at;	/* 0 while pending */
 	int		 revision;	/* moves of its due time */
+	int		 automatic;	/* proposed by an outcome, not the rep */
 	int		 notice_stage;	/* enum notice_stage: the next one */
 	time_t		 notice_at;	/* when it falls; 0: none left */
 };
@@ -579,7 +580,7 @@ int		 op_report(struct op_ctx *, json_t *, json_t **);
 
 /* op-followup.c: shared with interaction.add and followup.done */
 int		 op_followup_create(struct op_ctx *, const struct fu_contact *,
-		     time_t, const char *, const char *, long,
+		     time_t, const char *, const char *, long, int,
 		     struct fu_followup *);
 
 /* op-meta.c */

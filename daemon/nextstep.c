@@ -269,12 +269,40 @@ nextstep_pending_cb(const struct fu_followup *f, void *arg)
 	return 0;
 }
 
+/* The automatic follow-ups an interaction answers: their ids. */
+struct nextstep_automatic {
+	int64_t		 id[100];
+	size_t		 n;
+	int64_t		 skip;		/* already completed */
+	time_t		 at;		/* the interaction's time */
+};
+
 /*
- * Complete the pending follow-up that interaction in answers: contact c's
- * callback agreed for about the interaction's time, else the earliest
- * one overdue or due before the end of today in zone.  Fill done
- * (caller clears) and return 1 if one was completed, 0 if none, -1 with
- * the error set.
+ * Gather the pending follow-ups an outcome proposed before the
+ * interaction happened: the new attempt is the one they were waiting
+ * for.  One planned after it (an attempt logged afterwards) is left.
+ */
+static int
+nextstep_automatic_cb(const struct fu_followup *f, void *arg)
+{
+	struct nextstep_automatic	*p = arg;
+
+	if (!f->automatic || f->id == p->skip || f->created_at > p->at ||
+	    p->n == sizeof p->id / sizeof p->id[0])
+		return 0;
+	p->id[p->n++] = f->id;
+	return 0;
+}
+
+/*
+ * Complete the pending follow-ups that interaction in answers: contact
+ * c's callback agreed for about the interaction's time, else the
+ * earliest one overdue or due before the end of today in zone; and
+ * whatever its due time, every automatic follow-up (the next attempt an
+ * earlier outcome proposed) planned before the interaction, so a second
+ * attempt never leaves two next attempts.  A follow-up the rep planned
+ * by hand for a later day is kept.  Fill done (caller clears) with the
+ * first one completed and return 1, 0 if none, -1 with the error set.
  */
 int
 nextstep_complete(struct op_ctx *ctx, const struct fu_contact *c,
@@ -282,10 +310,13 @@ nextstep_complete(struct op_ctx *ctx, const struct fu_contact *c,
 {
 	struct store_followup_filter	 flt;
 	struct nextstep_pending		 p;
+	struct nextstep_automatic	*a = NULL;
 	enum store_result		 r;
 	char				 note[128];
-	time_t				 end;
-	int64_t				 id;
+	time_t				 end, at;
+	int64_t				 id = 0;
+	size_t				 i;
+	int				 rc = -1;
 
 	memset(done, 0, sizeof *done);
 	if (!nextstep_answers(in->kind, in->outcome))
@@ -304,21 +335,37 @@ nextstep_complete(struct op_ctx *ctx, const struct fu_contact *c,
 	if ((r = store_followup_list(ctx->st, &flt, nextstep_pending_cb,
 	    &p)) != STORE_OK)
 		return reply_store_error(ctx, r, "contact", c->id);
-	if (!p.found)
-		return 0;
+	a = xcalloc(1, sizeof *a);
+	a->skip = p.found ? p.f.id : 0;
+	a->at = in->at;
+	flt.to = 0;
+	if ((r = store_followup_list(ctx->st, &flt, nextstep_automatic_cb,
+	    a)) != STORE_OK) {
+		reply_store_error(ctx, r, "contact", c->id);
+		goto out;
+	}
 	snprintf(note, sizeof note, "answered by %s #%lld%s%s", in->kind,
 	    (long long)in->id, in->outcome != NULL ? ", " : "",
 	    in->outcome != NULL ? in->outcome : "");
 	/* Done when the call was made, which may be before it was logged. */
-	id = p.f.id;
-	r = store_followup_close_at(ctx->st, c->owner, id, "done", note,
-	    in->at < ctx->now ? in->at : ctx->now, ctx->now);
-	if (r == STORE_OK)
-		r = store_followup_get(ctx->st, c->owner, id, done);
+	at = in->at < ctx->now ? in->at : ctx->now;
+	for (i = 0; i <= a->n; i++) {
+		if (i == 0 && !p.found)
+			continue;
+		id = i == 0 ? p.f.id : a->id[i - 1];
+		if ((r = store_followup_close_at(ctx->st, c->owner, id, "done",
+		    note, at, ctx->now)) != STORE_OK ||
+		    (done->id == 0 && (r = store_followup_get(ctx->st,
+		    c->owner, id, done)) != STORE_OK)) {
+			reply_store_error(ctx, r, "follow-up", id);
+			goto out;
+		}
+	}
+	rc = done->id != 0;
+out:
+	free(a);
 	fu_followup_clear(&p.f);
-	if (r != STORE_OK)
-		return reply_store_error(ctx, r, "follow-up", id);
-	return 1;
+	return rc;
 }
 
 /*

@@ -179,7 +179,7 @@ op_interaction_add(struct op_ctx *ctx, json_t *args, json_t **result)
 		}
 		if (nextstep_check_week(ctx, &c, due, next_kind, force) != 0)
 			goto out;
-		if (op_followup_create(ctx, &c, due, next_kind, reason, -1,
+		if (op_followup_create(ctx, &c, due, next_kind, reason, -1, 0,
 		    &next) != 0)
 			goto out;
 		have_next = 1;
@@ -192,7 +192,7 @@ op_interaction_add(struct op_ctx *ctx, json_t *args, json_t **result)
 			if (op_followup_create(ctx, &c, due, auto_kind,
 			    reason != NULL ? reason : have_done &&
 			    done.reason != NULL ? done.reason :
-			    interaction_default_reason(in.outcome), -1,
+			    interaction_default_reason(in.outcome), -1, 1,
 			    &next) != 0)
 				goto out;
 			have_next = 1;
