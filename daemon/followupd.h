@@ -398,6 +398,8 @@ enum store_result store_report_stages(struct store *, const char *,
 		     store_report_cb, void *);
 enum store_result store_report_followups(struct store *, const char *,
 		     time_t, time_t, store_report_cb, void *);
+enum store_result store_report_upcoming(struct store *, const char *,
+		     time_t, time_t, store_report_cb, void *);
 enum store_result store_report_promises(struct store *, const char *,
 		     time_t, time_t, store_report_cb, void *);
 enum store_result store_report_voicemails(struct store *, const char *,
