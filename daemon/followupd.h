@@ -176,7 +176,8 @@ struct cadence_day {
 };
 struct cadence_attempt {
 	time_t		 at;
-	int		 voicemail;	/* a message was left */
+	int		 voicemail;	/* a voicemail was left */
+	int		 message;	/* a message left with someone */
 };
 int		 cadence_local(time_t, const char *, struct cadence_day *);
 time_t		 cadence_instant(const struct cadence_day *, int, int,
@@ -191,6 +192,8 @@ int		 cadence_voicemails_in_week(const struct cadence_attempt *,
 time_t		 cadence_next_attempt(const struct cadence_attempt *, size_t,
 		     size_t, time_t, const char *, const struct cadence_hours *,
 		     int, const char **);
+int		 cadence_suggest_operator(const struct cadence_attempt *,
+		     size_t, size_t, time_t, const char *);
 
 /* store.c */
 enum store_result {
@@ -545,7 +548,7 @@ int		 nextstep_complete(struct op_ctx *, const struct fu_contact *,
 		     struct fu_followup *);
 int		 nextstep_propose(struct op_ctx *, const struct fu_contact *,
 		     const struct fu_interaction *, time_t *, const char **,
-		     const char **);
+		     const char **, int *);
 
 /* op-*.c: one handler per op, all of this shape. */
 typedef int	(*op_handler)(struct op_ctx *, json_t *, json_t **);

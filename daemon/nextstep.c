@@ -123,6 +123,7 @@ nextstep_history_cb(const struct fu_interaction *in, void *arg)
 		return 0;
 	h->a[h->n].at = in->at;
 	h->a[h->n].voicemail = strcmp(in->outcome, "voicemail") == 0;
+	h->a[h->n].message = strcmp(in->outcome, "message") == 0;
 	h->n++;
 	return 0;
 }
@@ -370,13 +371,15 @@ out:
 
 /*
  * The next step that logging interaction in on contact c proposes: set
- * *due, *kind and *why (static text) and return 1, or return 0 when the
- * outcome proposes nothing, -1 with the error set.
+ * *due, *kind, *why (static text) and *operator (1 when two weeks of
+ * voicemails got nowhere, and the attempt should leave a message with the
+ * operator or an assistant) and return 1, or return 0 when the outcome
+ * proposes nothing, -1 with the error set.
  */
 int
 nextstep_propose(struct op_ctx *ctx, const struct fu_contact *c,
     const struct fu_interaction *in, time_t *due, const char **kind,
-    const char **why)
+    const char **why, int *operator)
 {
 	struct nextstep_history	*h = NULL;
 	struct cadence_hours	 hours;
@@ -387,6 +390,7 @@ nextstep_propose(struct op_ctx *ctx, const struct fu_contact *c,
 	*due = 0;
 	*kind = "followup";
 	*why = NULL;
+	*operator = 0;
 	/* A closed deal (won, lost) needs no next step. */
 	if (in->outcome == NULL || !config_stage_open(ctx->cf, c->stage))
 		return 0;
@@ -408,6 +412,9 @@ nextstep_propose(struct op_ctx *ctx, const struct fu_contact *c,
 			*due = cadence_next_attempt(h->a, h->n, h->series,
 			    ctx->now, zone, &hours,
 			    ctx->cf->voicemails_per_week, why);
+		if (*due != 0)
+			*operator = cadence_suggest_operator(h->a, h->n,
+			    h->series, *due, zone);
 	}
 	/* Never propose a time already past (information sent long ago). */
 	if (*due != 0 && *due < ctx->now) {

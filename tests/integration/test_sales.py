@@ -513,3 +513,32 @@ def test_an_attempt_keeps_the_followup_the_rep_planned_by_hand(sales, clock):
     assert r["completed"] is None
     assert d.call("followup.get", id=nxt["id"])["followup"]["status"] == \
         "pending"
+
+
+OPERATOR = ("voicemails for two weeks without an answer: leave a message "
+            "with the operator or an assistant")
+
+
+def test_two_weeks_of_voicemails_suggest_a_message_with_the_operator(
+        sales, clock):
+    d = sales()
+    cid = contact(d)
+    reasons = []
+    for day in ("2026-11-02", "2026-11-04", "2026-11-06", "2026-11-09",
+                "2026-11-13"):
+        clock("%s 09:00:00" % day)
+        reasons.append(log(d, cid, "voicemail")["followup"]["reason"])
+    # Inside the second week the rhythm goes on as before; after it, the
+    # next attempt (Monday of the third) goes through someone else.
+    assert OPERATOR not in reasons[:4]
+    assert reasons[4] == OPERATOR
+    clock("2026-11-16 09:00:00")
+    rc, out, err = d.client("agenda", "today")
+    assert rc == 0 and "leave a message with the operator" in out
+    # The message left is not a voicemail, and the suggestion is done.
+    r = log(d, cid, "call", "--outcome", "message")
+    assert "voicemails_this_week" not in r
+    assert r["followup"]["reason"] == "try again (message left)"
+    assert r["followup"]["due_at"] == "2026-11-18T09:00:00Z"
+    rep = d.call("report")["reps"][0]
+    assert rep["voicemails"] == []
