@@ -296,6 +296,25 @@ nextstep_automatic_cb(const struct fu_followup *f, void *arg)
 }
 
 /*
+ * Mark follow-up id of c done at at with note, and fill done (caller
+ * clears) with it unless done already holds one.  Return 0, or -1 with
+ * the error set.
+ */
+static int
+nextstep_close(struct op_ctx *ctx, const struct fu_contact *c, int64_t id,
+    const char *note, time_t at, struct fu_followup *done)
+{
+	enum store_result	r;
+
+	if ((r = store_followup_close_at(ctx->st, c->owner, id, "done", note,
+	    at, ctx->now)) != STORE_OK ||
+	    (done->id == 0 && (r = store_followup_get(ctx->st, c->owner, id,
+	    done)) != STORE_OK))
+		return reply_store_error(ctx, r, "follow-up", id);
+	return 0;
+}
+
+/*
  * Complete the pending follow-ups that interaction in answers: contact
  * c's callback agreed for about the interaction's time, else the
  * earliest one overdue or due before the end of today in zone; and
@@ -315,7 +334,6 @@ nextstep_complete(struct op_ctx *ctx, const struct fu_contact *c,
 	enum store_result		 r;
 	char				 note[128];
 	time_t				 end, at;
-	int64_t				 id = 0;
 	size_t				 i;
 	int				 rc = -1;
 
@@ -350,17 +368,11 @@ nextstep_complete(struct op_ctx *ctx, const struct fu_contact *c,
 	    in->outcome != NULL ? in->outcome : "");
 	/* Done when the call was made, which may be before it was logged. */
 	at = in->at < ctx->now ? in->at : ctx->now;
-	for (i = 0; i <= a->n; i++) {
-		if (i == 0 && !p.found)
-			continue;
-		id = i == 0 ? p.f.id : a->id[i - 1];
-		if ((r = store_followup_close_at(ctx->st, c->owner, id, "done",
-		    note, at, ctx->now)) != STORE_OK ||
-		    (done->id == 0 && (r = store_followup_get(ctx->st,
-		    c->owner, id, done)) != STORE_OK)) {
-			reply_store_error(ctx, r, "follow-up", id);
+	if (p.found && nextstep_close(ctx, c, p.f.id, note, at, done) != 0)
+		goto out;
+	for (i = 0; i < a->n; i++) {
+		if (nextstep_close(ctx, c, a->id[i], note, at, done) != 0)
 			goto out;
-		}
 	}
 	rc = done->id != 0;
 out:
