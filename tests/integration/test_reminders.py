@@ -15,6 +15,7 @@ look like encoded words or are too long for one header line.
 import email
 import email.policy
 import json
+import os
 import shutil
 import socket
 import sqlite3
@@ -24,8 +25,8 @@ import time
 
 import pytest
 
-from fu import FAKETIME_LIB, FOLLOWUP_MAIL, WRAPPER, clock_offset, \
-    pinned_digest, rfc3339
+from fu import FAKETIME_LIB, FOLLOWUP, FOLLOWUP_MAIL, WRAPPER, \
+    clock_offset, pinned_digest, rfc3339
 
 aiosmtpd_controller = pytest.importorskip("aiosmtpd.controller")
 
@@ -365,6 +366,10 @@ def test_missed_callback_says_what_to_do_and_the_command(mail_daemon,
     d = mail_daemon("missed_grace = 1s\n")
     cid = setup_rep(d)
     w = watch(d)
+    shown = subprocess.Popen([FOLLOWUP, "--socket", d.sock, "watch"],
+                             stdout=subprocess.PIPE, text=True,
+                             env=dict(os.environ, TZ="UTC"))
+    assert shown.stdout.readline().startswith("Watching")
     fu = d.call("followup.add", contact=cid, due=rfc3339(time.time() + 1),
                 kind="callback", remind_before=0)["followup"]
     cmd = "followup reagree %d WHEN" % fu["id"]
@@ -384,6 +389,14 @@ def test_missed_callback_says_what_to_do_and_the_command(mail_daemon,
             if "missed: callback %d " % fu["id"] in ln][0]
     assert line.endswith(": %s; %s" % (advice, cmd))
     w.close()
+    # followup watch shows it under the missed notice.
+    try:
+        lines = [shown.stdout.readline() for _ in range(3)]
+    finally:
+        shown.terminate()
+        shown.wait(10)
+    assert " MISSED " in lines[1]
+    assert lines[2].strip() == "%s; %s" % (advice, cmd)
     # The command it gives works as given.
     rc, out, err = d.client("reagree", str(fu["id"]), "in 2 hours")
     assert rc == 0, err
