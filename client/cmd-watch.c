@@ -48,6 +48,11 @@ watch_print(json_t *ev)
 		}
 		printf("%s\n", json_is_true(json_object_get(n, "late")) ?
 		    " [late]" : "");
+		if (json_is_string(json_object_get(n, "advice"))) {
+			printf("%*s", (int)strlen(now) + 10, "");
+			out_cell(stdout, out_str(n, "advice", ""), 0, -1);
+			printf("\n");
+		}
 	} else if (strcmp(kind, "digest") == 0)
 		printf("%s DIGEST   %s: %zu overdue, %zu today, %zu stale\n",
 		    now, out_str(n, "date", "?"),

@@ -261,8 +261,9 @@ body_followup(struct buf *b, json_t *n, time_t now)
 	}
 	if (strcmp(kind, "missed") == 0)
 		buf_printf(b, "\nThe time you agreed has passed without the "
-		    "call being logged.\nCall to apologise and agree a new "
-		    "time, then:\n  followup reschedule %lld WHEN\n",
+		    "call being logged.\nCall now: %s.\nIf they take another "
+		    "time, record it:\n  " FU_MISSED_REAGREE "\n",
+		    FU_MISSED_ADVICE,
 		    (long long)json_integer_value(json_object_get(f, "id")));
 	else
 		buf_printf(b, "\n  followup done %lld     followup snooze %lld "

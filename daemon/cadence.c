@@ -285,6 +285,57 @@ cadence_voicemails_in_week(const struct cadence_attempt *a, size_t n,
 }
 
 /*
+ * Where the series of attempts a[series..n) the rhythm follows starts:
+ * later than series after a gap of more than two weeks.
+ */
+static size_t
+cadence_series_start(const struct cadence_attempt *a, size_t n,
+    size_t series)
+{
+	size_t	start, i;
+
+	for (start = series, i = series + 1; i < n; i++) {
+		if (a[i].at - a[i - 1].at > CADENCE_SERIES_GAP)
+			start = i;
+	}
+	return start;
+}
+
+/*
+ * Should the attempt planned for next leave a message with the operator
+ * or an assistant?  The sales method's answer to voicemails that get
+ * nowhere: yes once the series (a[series..n), as cadence_next_attempt
+ * reads it) has left voicemails in two calendar weeks in zone with no
+ * message left since the first of them, and next falls in a later week
+ * than the last of them.  A message left with someone is no voicemail:
+ * it starts the count again.
+ */
+int
+cadence_suggest_operator(const struct cadence_attempt *a, size_t n,
+    size_t series, time_t next, const char *zone)
+{
+	struct cadence_day	d, when;
+	size_t			i;
+	long			last_week = 0;
+	int			weeks = 0;
+
+	if (n == 0 || series >= n || cadence_local(next, zone, &when) != 0)
+		return 0;
+	for (i = cadence_series_start(a, n, series); i < n; i++) {
+		if (a[i].message) {
+			weeks = 0;
+			continue;
+		}
+		if (!a[i].voicemail || cadence_local(a[i].at, zone, &d) != 0)
+			continue;
+		if (weeks == 0 || d.week != last_week)
+			weeks++;
+		last_week = d.week;
+	}
+	return weeks >= 2 && when.week > last_week;
+}
+
+/*
  * The next attempt after an unanswered one.  a[0..n) are the contact's
  * recent attempts, oldest first, the last being the one just logged; the
  * series the rhythm follows is a[series..n) (the attempts since the last
@@ -304,7 +355,7 @@ cadence_next_attempt(const struct cadence_attempt *a, size_t n, size_t series,
     int perweek, const char **why)
 {
 	struct cadence_day	first, last, from, cand;
-	size_t			start, i;
+	size_t			start;
 	unsigned int		rhythm;
 	long			week_index, days;
 	time_t			t;
@@ -313,10 +364,7 @@ cadence_next_attempt(const struct cadence_attempt *a, size_t n, size_t series,
 	*why = NULL;
 	if (n == 0 || h->workdays == 0 || series >= n)
 		return 0;
-	for (start = series, i = series + 1; i < n; i++) {
-		if (a[i].at - a[i - 1].at > CADENCE_SERIES_GAP)
-			start = i;
-	}
+	start = cadence_series_start(a, n, series);
 	if (cadence_local(a[start].at, zone, &first) != 0 ||
 	    cadence_local(a[n - 1].at, zone, &last) != 0 ||
 	    cadence_local(not_before, zone, &from) != 0)

@@ -176,7 +176,8 @@ struct cadence_day {
 };
 struct cadence_attempt {
 	time_t		 at;
-	int		 voicemail;	/* a message was left */
+	int		 voicemail;	/* a voicemail was left */
+	int		 message;	/* a message left with someone */
 };
 int		 cadence_local(time_t, const char *, struct cadence_day *);
 time_t		 cadence_instant(const struct cadence_day *, int, int,
@@ -191,6 +192,8 @@ int		 cadence_voicemails_in_week(const struct cadence_attempt *,
 time_t		 cadence_next_attempt(const struct cadence_attempt *, size_t,
 		     size_t, time_t, const char *, const struct cadence_hours *,
 		     int, const char **);
+int		 cadence_suggest_operator(const struct cadence_attempt *,
+		     size_t, size_t, time_t, const char *);
 
 /* store.c */
 enum store_result {
@@ -277,6 +280,7 @@ struct fu_followup {
 	time_t		 updated_at;
 	time_t		 done_at;	/* 0 while pending */
 	int		 revision;	/* moves of its due time */
+	int		 automatic;	/* proposed by an outcome, not the rep */
 	int		 notice_stage;	/* enum notice_stage: the next one */
 	time_t		 notice_at;	/* when it falls; 0: none left */
 };
@@ -401,6 +405,8 @@ typedef int	(*store_report_cb)(const struct store_report_row *, void *);
 enum store_result store_report_stages(struct store *, const char *,
 		     store_report_cb, void *);
 enum store_result store_report_followups(struct store *, const char *,
+		     time_t, time_t, store_report_cb, void *);
+enum store_result store_report_upcoming(struct store *, const char *,
 		     time_t, time_t, store_report_cb, void *);
 enum store_result store_report_promises(struct store *, const char *,
 		     time_t, time_t, store_report_cb, void *);
@@ -548,7 +554,7 @@ int		 nextstep_complete(struct op_ctx *, const struct fu_contact *,
 		     struct fu_followup *);
 int		 nextstep_propose(struct op_ctx *, const struct fu_contact *,
 		     const struct fu_interaction *, time_t *, const char **,
-		     const char **);
+		     const char **, int *);
 
 /* op-*.c: one handler per op, all of this shape. */
 typedef int	(*op_handler)(struct op_ctx *, json_t *, json_t **);
@@ -587,7 +593,7 @@ int		 op_report(struct op_ctx *, json_t *, json_t **);
 
 /* op-followup.c: shared with interaction.add and followup.done */
 int		 op_followup_create(struct op_ctx *, const struct fu_contact *,
-		     time_t, const char *, const char *, long,
+		     time_t, const char *, const char *, long, int,
 		     struct fu_followup *);
 
 /* op-meta.c */

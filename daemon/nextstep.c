@@ -123,6 +123,7 @@ nextstep_history_cb(const struct fu_interaction *in, void *arg)
 		return 0;
 	h->a[h->n].at = in->at;
 	h->a[h->n].voicemail = strcmp(in->outcome, "voicemail") == 0;
+	h->a[h->n].message = strcmp(in->outcome, "message") == 0;
 	h->n++;
 	return 0;
 }
@@ -269,12 +270,59 @@ nextstep_pending_cb(const struct fu_followup *f, void *arg)
 	return 0;
 }
 
+/* The automatic follow-ups an interaction answers: their ids. */
+struct nextstep_automatic {
+	int64_t		 id[100];
+	size_t		 n;
+	int64_t		 skip;		/* already completed */
+	time_t		 at;		/* the interaction's time */
+};
+
 /*
- * Complete the pending follow-up that interaction in answers: contact c's
- * callback agreed for about the interaction's time, else the earliest
- * one overdue or due before the end of today in zone.  Fill done
- * (caller clears) and return 1 if one was completed, 0 if none, -1 with
+ * Gather the pending follow-ups an outcome proposed before the
+ * interaction happened: the new attempt is the one they were waiting
+ * for.  One planned after it (an attempt logged afterwards) is left.
+ */
+static int
+nextstep_automatic_cb(const struct fu_followup *f, void *arg)
+{
+	struct nextstep_automatic	*p = arg;
+
+	if (!f->automatic || f->id == p->skip || f->created_at > p->at ||
+	    p->n == sizeof p->id / sizeof p->id[0])
+		return 0;
+	p->id[p->n++] = f->id;
+	return 0;
+}
+
+/*
+ * Mark follow-up id of c done at at with note, and fill done (caller
+ * clears) with it unless done already holds one.  Return 0, or -1 with
  * the error set.
+ */
+static int
+nextstep_close(struct op_ctx *ctx, const struct fu_contact *c, int64_t id,
+    const char *note, time_t at, struct fu_followup *done)
+{
+	enum store_result	r;
+
+	if ((r = store_followup_close_at(ctx->st, c->owner, id, "done", note,
+	    at, ctx->now)) != STORE_OK ||
+	    (done->id == 0 && (r = store_followup_get(ctx->st, c->owner, id,
+	    done)) != STORE_OK))
+		return reply_store_error(ctx, r, "follow-up", id);
+	return 0;
+}
+
+/*
+ * Complete the pending follow-ups that interaction in answers: contact
+ * c's callback agreed for about the interaction's time, else the
+ * earliest one overdue or due before the end of today in zone; and
+ * whatever its due time, every automatic follow-up (the next attempt an
+ * earlier outcome proposed) planned before the interaction, so a second
+ * attempt never leaves two next attempts.  A follow-up the rep planned
+ * by hand for a later day is kept.  Fill done (caller clears) with the
+ * first one completed and return 1, 0 if none, -1 with the error set.
  */
 int
 nextstep_complete(struct op_ctx *ctx, const struct fu_contact *c,
@@ -282,10 +330,12 @@ nextstep_complete(struct op_ctx *ctx, const struct fu_contact *c,
 {
 	struct store_followup_filter	 flt;
 	struct nextstep_pending		 p;
+	struct nextstep_automatic	*a = NULL;
 	enum store_result		 r;
 	char				 note[128];
-	time_t				 end;
-	int64_t				 id;
+	time_t				 end, at;
+	size_t				 i;
+	int				 rc = -1;
 
 	memset(done, 0, sizeof *done);
 	if (!nextstep_answers(in->kind, in->outcome))
@@ -304,32 +354,44 @@ nextstep_complete(struct op_ctx *ctx, const struct fu_contact *c,
 	if ((r = store_followup_list(ctx->st, &flt, nextstep_pending_cb,
 	    &p)) != STORE_OK)
 		return reply_store_error(ctx, r, "contact", c->id);
-	if (!p.found)
-		return 0;
+	a = xcalloc(1, sizeof *a);
+	a->skip = p.found ? p.f.id : 0;
+	a->at = in->at;
+	flt.to = 0;
+	if ((r = store_followup_list(ctx->st, &flt, nextstep_automatic_cb,
+	    a)) != STORE_OK) {
+		reply_store_error(ctx, r, "contact", c->id);
+		goto out;
+	}
 	snprintf(note, sizeof note, "answered by %s #%lld%s%s", in->kind,
 	    (long long)in->id, in->outcome != NULL ? ", " : "",
 	    in->outcome != NULL ? in->outcome : "");
 	/* Done when the call was made, which may be before it was logged. */
-	id = p.f.id;
-	r = store_followup_close_at(ctx->st, c->owner, id, "done", note,
-	    in->at < ctx->now ? in->at : ctx->now, ctx->now);
-	if (r == STORE_OK)
-		r = store_followup_get(ctx->st, c->owner, id, done);
+	at = in->at < ctx->now ? in->at : ctx->now;
+	if (p.found && nextstep_close(ctx, c, p.f.id, note, at, done) != 0)
+		goto out;
+	for (i = 0; i < a->n; i++) {
+		if (nextstep_close(ctx, c, a->id[i], note, at, done) != 0)
+			goto out;
+	}
+	rc = done->id != 0;
+out:
+	free(a);
 	fu_followup_clear(&p.f);
-	if (r != STORE_OK)
-		return reply_store_error(ctx, r, "follow-up", id);
-	return 1;
+	return rc;
 }
 
 /*
  * The next step that logging interaction in on contact c proposes: set
- * *due, *kind and *why (static text) and return 1, or return 0 when the
- * outcome proposes nothing, -1 with the error set.
+ * *due, *kind, *why (static text) and *operator (1 when two weeks of
+ * voicemails got nowhere, and the attempt should leave a message with the
+ * operator or an assistant) and return 1, or return 0 when the outcome
+ * proposes nothing, -1 with the error set.
  */
 int
 nextstep_propose(struct op_ctx *ctx, const struct fu_contact *c,
     const struct fu_interaction *in, time_t *due, const char **kind,
-    const char **why)
+    const char **why, int *operator)
 {
 	struct nextstep_history	*h = NULL;
 	struct cadence_hours	 hours;
@@ -340,6 +402,7 @@ nextstep_propose(struct op_ctx *ctx, const struct fu_contact *c,
 	*due = 0;
 	*kind = "followup";
 	*why = NULL;
+	*operator = 0;
 	/* A closed deal (won, lost) needs no next step. */
 	if (in->outcome == NULL || !config_stage_open(ctx->cf, c->stage))
 		return 0;
@@ -361,6 +424,9 @@ nextstep_propose(struct op_ctx *ctx, const struct fu_contact *c,
 			*due = cadence_next_attempt(h->a, h->n, h->series,
 			    ctx->now, zone, &hours,
 			    ctx->cf->voicemails_per_week, why);
+		if (*due != 0)
+			*operator = cadence_suggest_operator(h->a, h->n,
+			    h->series, *due, zone);
 	}
 	/* Never propose a time already past (information sent long ago). */
 	if (*due != 0 && *due < ctx->now) {

@@ -64,7 +64,7 @@ followup_json(const struct fu_followup *f, time_t now)
 	int	pending = f->status != NULL && f->status[0] == 'p';
 
 	return json_pack("{s:I s:I s:o s:o s:s s:s s:s s:o s:o s:o s:o s:i s:i "
-	    "s:o s:o s:o s:o s:b}",
+	    "s:o s:o s:o s:o s:b s:b}",
 	    "id", (json_int_t)f->id,
 	    "contact_id", (json_int_t)f->contact_id,
 	    "contact_name", obj_string_or_null(f->contact_name),
@@ -83,7 +83,8 @@ followup_json(const struct fu_followup *f, time_t now)
 	    "created_at", when_json(f->created_at),
 	    "updated_at", when_json(f->updated_at),
 	    "done_at", when_json_or_null(f->done_at),
-	    "overdue", pending && f->due_at < now);
+	    "overdue", pending && f->due_at < now,
+	    "automatic", f->automatic != 0);
 }
 
 /* A user's settings as the protocol shows them. Caller owns the reference. */

@@ -92,15 +92,15 @@ followup_check_future(struct op_ctx *ctx, const char *name, time_t due,
 
 /*
  * Schedule a pending follow-up of kind on contact c due at due, reminded
- * remind_before seconds ahead (-1: the rep's or the configured lead), and
- * fill f with
- * it as stored (caller clears f).  Used by followup.add, followup.done and
+ * remind_before seconds ahead (-1: the rep's or the configured lead),
+ * automatic when an outcome proposed it rather than the rep, and fill f
+ * with it as stored (caller clears f).  Used by followup.add, followup.done and
  * interaction.add.  Needs a write transaction.  Return 0, or -1 with the
  * error set.
  */
 int
 op_followup_create(struct op_ctx *ctx, const struct fu_contact *c, time_t due,
-    const char *kind, const char *reason, long remind_before,
+    const char *kind, const char *reason, long remind_before, int automatic,
     struct fu_followup *f)
 {
 	struct fu_promise	p;
@@ -119,6 +119,7 @@ op_followup_create(struct op_ctx *ctx, const struct fu_contact *c, time_t due,
 	f->remind_before = remind_before;
 	f->remind_at = due - followup_lead(ctx, c->owner, remind_before);
 	f->created_at = ctx->now;
+	f->automatic = automatic;
 	followup_plan_notices(ctx, f);
 	r = store_followup_insert(ctx->st, f);
 	if (r == STORE_OK && strcmp(kind, "callback") == 0) {
@@ -175,7 +176,8 @@ op_followup_add(struct op_ctx *ctx, json_t *args, json_t **result)
 	    ops_time_arg(ctx, args, "due", zone, &due) != 0 ||
 	    followup_check_future(ctx, "due", due, force) != 0 ||
 	    nextstep_check_week(ctx, &c, due, kind, force) != 0 ||
-	    op_followup_create(ctx, &c, due, kind, reason, remind, &f) != 0)
+	    op_followup_create(ctx, &c, due, kind, reason, remind, 0,
+	    &f) != 0)
 		goto out;
 	*result = json_pack("{s:o}", "followup", followup_json(&f, ctx->now));
 	fu_followup_clear(&f);
@@ -262,7 +264,7 @@ op_followup_done(struct op_ctx *ctx, json_t *args, json_t **result)
 		    nextstep_check_week(ctx, &c, due, kind,
 		    ops_bool(args, "force")) != 0 ||
 		    op_followup_create(ctx, &c, due, kind,
-		    reason != NULL ? reason : f.reason, -1, &next) != 0)
+		    reason != NULL ? reason : f.reason, -1, 0, &next) != 0)
 			goto out;
 		have_next = 1;
 	}

@@ -60,6 +60,13 @@ interaction_bad_word(struct op_ctx *ctx, const char *name, const char *word,
 	return -1;
 }
 
+/*
+ * The reason of an attempt after two weeks of voicemails that got
+ * nowhere: the sales method's way through is someone who takes messages.
+ */
+#define INTERACTION_OPERATOR_REASON "voicemails for two weeks without an " \
+	"answer: leave a message with the operator or an assistant"
+
 /* The reason an automatic next step carries when the rep gives none. */
 static const char *
 interaction_default_reason(const char *outcome)
@@ -73,6 +80,25 @@ interaction_default_reason(const char *outcome)
 	if (strcmp(outcome, "busy") == 0)
 		return "try again (line busy)";
 	return "try again (no answer)";
+}
+
+/*
+ * The reason an automatic next step carries when the rep gives none: the
+ * operator suggestion when it applies, else the reason of the follow-up
+ * this answered (what the rep meant to talk about), else the outcome's.
+ * The suggestion itself is not carried on: once a message was left, it
+ * no longer applies.
+ */
+static const char *
+interaction_auto_reason(const char *outcome, int operator,
+    const struct fu_followup *done)
+{
+	if (operator)
+		return INTERACTION_OPERATOR_REASON;
+	if (done != NULL && done->reason != NULL &&
+	    strcmp(done->reason, INTERACTION_OPERATOR_REASON) != 0)
+		return done->reason;
+	return interaction_default_reason(outcome);
 }
 
 /*
@@ -94,6 +120,7 @@ op_interaction_add(struct op_ctx *ctx, json_t *args, json_t **result)
 	time_t			 due;
 	enum store_result	 r;
 	int			 rc = -1, have_next = 0, have_done = 0, vm = -1;
+	int			 operator = 0;
 	int			 force = ops_bool(args, "force");
 	json_t			*res;
 
@@ -168,21 +195,20 @@ op_interaction_add(struct op_ctx *ctx, json_t *args, json_t **result)
 		}
 		if (nextstep_check_week(ctx, &c, due, next_kind, force) != 0)
 			goto out;
-		if (op_followup_create(ctx, &c, due, next_kind, reason, -1,
+		if (op_followup_create(ctx, &c, due, next_kind, reason, -1, 0,
 		    &next) != 0)
 			goto out;
 		have_next = 1;
 	} else if (!ops_bool(args, "no_next")) {
 		switch (nextstep_propose(ctx, &c, &in, &due, &auto_kind,
-		    &why)) {
+		    &why, &operator)) {
 		case -1:
 			goto out;
 		case 1:
 			if (op_followup_create(ctx, &c, due, auto_kind,
-			    reason != NULL ? reason : have_done &&
-			    done.reason != NULL ? done.reason :
-			    interaction_default_reason(in.outcome), -1,
-			    &next) != 0)
+			    reason != NULL ? reason : interaction_auto_reason(
+			    in.outcome, operator, have_done ? &done : NULL), -1,
+			    1, &next) != 0)
 				goto out;
 			have_next = 1;
 			break;

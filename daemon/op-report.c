@@ -138,6 +138,20 @@ report_followup_cb(const struct store_report_row *row, void *arg)
 }
 
 /*
+ * Follow-ups and callback promises planned for later are open too:
+ * pending, and not yet due, so nothing has judged them.
+ */
+static int
+report_upcoming_cb(const struct store_report_row *row, void *arg)
+{
+	struct report_rep	*r = report_rep(arg, row->text[0]);
+
+	r->open += row->num[1];
+	r->cb_open += row->num[2];
+	return 0;
+}
+
+/*
  * One promise: a callback's agreed time.  Re-agreed since, it was missed
  * (re-agreed only after missed_grace had passed) or moved in good time;
  * else it stands where rules_promise_state says.
@@ -314,6 +328,8 @@ op_report(struct op_ctx *ctx, json_t *args, json_t **result)
 	    &rp)) != STORE_OK ||
 	    (r = store_report_followups(ctx->st, owner, since, ctx->now,
 	    report_followup_cb, &rp)) != STORE_OK ||
+	    (r = store_report_upcoming(ctx->st, owner, since, ctx->now,
+	    report_upcoming_cb, &rp)) != STORE_OK ||
 	    (r = store_report_promises(ctx->st, owner, since, ctx->now,
 	    report_promise_cb, &rp)) != STORE_OK ||
 	    (r = store_report_voicemails(ctx->st, owner, ctx->now - 8 * 86400,

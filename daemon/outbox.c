@@ -115,6 +115,19 @@ outbox_rep_json(const char *owner)
 	return rep;
 }
 
+/* What a missed callback asks the rep to do now, with its command. */
+static json_t *
+outbox_missed_advice(int64_t id)
+{
+	json_t	*advice;
+	char	*s;
+
+	xasprintf(&s, FU_MISSED_ADVICE "; " FU_MISSED_REAGREE, (long long)id);
+	advice = json_string(s);
+	free(s);
+	return advice;
+}
+
 static int
 outbox_history_cb(const struct fu_interaction *in, void *arg)
 {
@@ -157,6 +170,8 @@ outbox_followup_notice(const struct store_notice_row *r, int stage,
 	if (stage == NOTICE_MISSED) {
 		json_object_set_new(notice, "late_by",
 		    json_integer(now - f.due_at));
+		json_object_set_new(notice, "advice",
+		    outbox_missed_advice(f.id));
 		if (cf->manager != NULL)
 			json_object_set_new(notice, "manager",
 			    json_string(cf->manager));
@@ -568,7 +583,7 @@ outbox_journal(const struct outbox_item *it, time_t now)
 {
 	json_t		*notice, *f, *c;
 	json_error_t	 jerr;
-	const char	*late;
+	const char	*late, *advice;
 
 	if ((notice = json_loads(it->payload, 0, &jerr)) == NULL) {
 		log_err("outbox: notice %lld is not valid JSON: %s",
@@ -578,15 +593,18 @@ outbox_journal(const struct outbox_item *it, time_t now)
 	late = json_is_true(json_object_get(notice, "late")) ? " (late)" : "";
 	f = json_object_get(notice, "followup");
 	c = json_object_get(notice, "contact");
+	advice = json_string_value(json_object_get(notice, "advice"));
 	if (f != NULL)
 		log_event(outbox_priority(it->kind), it->kind,
 		    json_integer_value(json_object_get(f, "id")),
 		    json_integer_value(json_object_get(f, "contact_id")),
-		    it->owner, "%s%s: %s %lld with %s for %s, due %s", it->kind,
-		    late, json_string_value(json_object_get(f, "kind")),
+		    it->owner, "%s%s: %s %lld with %s for %s, due %s%s%s",
+		    it->kind, late, json_string_value(json_object_get(f,
+		    "kind")),
 		    (long long)json_integer_value(json_object_get(f, "id")),
 		    json_string_value(json_object_get(c, "name")), it->owner,
-		    json_string_value(json_object_get(f, "due_at")));
+		    json_string_value(json_object_get(f, "due_at")),
+		    advice != NULL ? ": " : "", advice != NULL ? advice : "");
 	else if (strcmp(it->kind, "digest") == 0)
 		log_event(outbox_priority(it->kind), it->kind, 0, 0, it->owner,
 		    "digest%s for %s: %zu overdue, %zu today, %zu stale", late,

@@ -34,6 +34,14 @@ const struct store_sql store_report_sql[] = {
 	  "NULL, f.missed_due_at FROM followups f "
 	  "WHERE (?1 IS NULL OR f.owner = ?1) AND f.missed_due_at >= ?2 "
 	  "AND f.missed_due_at < ?3 ORDER BY 2, 5, 1" },
+	{ STMT_REPORT_UPCOMING,		/* not yet due */
+	  "SELECT f.owner, "
+	  "sum(f.missed_due_at IS NULL OR f.missed_due_at < ?2), "
+	  "sum(f.kind = 'callback') FROM followups f "
+	  "WHERE f.owner IN (SELECT owner FROM owner_counts "
+	  "  WHERE ?1 IS NULL OR owner = ?1) "
+	  "AND f.status = 'pending' AND f.due_at >= ?3 "
+	  "GROUP BY f.owner ORDER BY f.owner" },
 	{ STMT_REPORT_PROMISES,
 	  "SELECT f.owner, p.followup_id, p.due_at, f.status, f.done_at, "
 	  "(SELECT n.was_missed FROM promises n "
@@ -118,6 +126,25 @@ store_report_followups(struct store *st, const char *owner, time_t from,
 	store_bind_text(s, 1, owner);
 	sqlite3_bind_int64(s, 2, from);
 	sqlite3_bind_int64(s, 3, to);
+	return store_report_each(st, s, cb, arg);
+}
+
+/*
+ * Pending follow-ups due at or after now, per owner: (owner, how many
+ * the window has not judged already, how many are callbacks).  One moved
+ * after missing a due time at or after since is judged: the window
+ * counts it as missed; a callback's new agreed time is a promise of its
+ * own all the same.
+ */
+enum store_result
+store_report_upcoming(struct store *st, const char *owner, time_t since,
+    time_t now, store_report_cb cb, void *arg)
+{
+	sqlite3_stmt	*s = store_stmt(st, STMT_REPORT_UPCOMING);
+
+	store_bind_text(s, 1, owner);
+	sqlite3_bind_int64(s, 2, since);
+	sqlite3_bind_int64(s, 3, now);
 	return store_report_each(st, s, cb, arg);
 }
 

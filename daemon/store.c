@@ -330,6 +330,16 @@ static const char *const store_migrations[] = {
 	"DROP INDEX contacts_email;"
 	"CREATE INDEX contacts_email_key ON contacts (owner, email_key)"
 	"  WHERE email_key IS NOT NULL;",
+
+	/*
+	 * 10: a follow-up knows whether the daemon proposed it (the next
+	 * attempt after a voicemail, the talk after information sent) or the
+	 * rep planned it, so a later attempt answers the proposed one instead
+	 * of piling a second one beside it.  Follow-ups already stored count
+	 * as planned by hand: nothing the rep may have meant is closed.
+	 */
+	"ALTER TABLE followups ADD COLUMN automatic INTEGER NOT NULL"
+	"  DEFAULT 0;",
 };
 #define STORE_SCHEMA_VERSION \
 	((int)(sizeof store_migrations / sizeof store_migrations[0]))

@@ -190,6 +190,16 @@ fu_err_from_name(const char *name)
 	X(SUMMARY,	"summary")
 
 /*
+ * What a missed callback asks of the rep, the same in the mail, the
+ * journal and on a watching connection: the sales method's words, and the
+ * one command that records the time the prospect takes instead.  The
+ * command's format takes the follow-up's id.
+ */
+#define FU_MISSED_ADVICE	"apologise, and ask whether now is a right " \
+	"time to talk or take another convenient time"
+#define FU_MISSED_REAGREE	"followup reagree %lld WHEN"
+
+/*
  * What export writes: the formats, and the tables a CSV export may hold
  * (one per file, contacts unless asked).
  */

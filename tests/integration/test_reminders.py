@@ -15,6 +15,7 @@ look like encoded words or are too long for one header line.
 import email
 import email.policy
 import json
+import os
 import shutil
 import socket
 import sqlite3
@@ -24,8 +25,8 @@ import time
 
 import pytest
 
-from fu import FAKETIME_LIB, FOLLOWUP_MAIL, WRAPPER, clock_offset, \
-    pinned_digest, rfc3339
+from fu import FAKETIME_LIB, FOLLOWUP, FOLLOWUP_MAIL, WRAPPER, \
+    clock_offset, pinned_digest, rfc3339
 
 aiosmtpd_controller = pytest.importorskip("aiosmtpd.controller")
 
@@ -167,6 +168,7 @@ def test_callback_reminder_due_and_missed_arrive_by_mail_and_watch(
     assert "go through the quote" in body
     assert "tel:+442079460001" in body
     assert "apologise" in msgs[2][2].get_content()
+    assert "followup reagree %d WHEN" % fu["id"] in msgs[2][2].get_content()
     # Three different notices, three different message ids.
     assert len({m[2]["Message-ID"] for m in msgs}) == 3
     w.close()
@@ -357,6 +359,47 @@ def test_missed_callback_copies_the_manager(mail_daemon, smtp):
     assert sorted(missed[1]) == ["boss@test.invalid", REP]
     due = [m for m in msgs if m[2]["X-Followup-Kind"] == "due"][0]
     assert due[1] == [REP]
+
+
+def test_missed_callback_says_what_to_do_and_the_command(mail_daemon,
+                                                          smtp):
+    d = mail_daemon("missed_grace = 1s\n")
+    cid = setup_rep(d)
+    w = watch(d)
+    shown = subprocess.Popen([FOLLOWUP, "--socket", d.sock, "watch"],
+                             stdout=subprocess.PIPE, text=True,
+                             env=dict(os.environ, TZ="UTC"))
+    assert shown.stdout.readline().startswith("Watching")
+    fu = d.call("followup.add", contact=cid, due=rfc3339(time.time() + 1),
+                kind="callback", remind_before=0)["followup"]
+    cmd = "followup reagree %d WHEN" % fu["id"]
+    advice = ("apologise, and ask whether now is a right time to talk or "
+              "take another convenient time")
+    msgs = smtp.sink.wait(2)
+    missed = [m for m in msgs if m[2]["X-Followup-Kind"] == "missed"][0]
+    body = missed[2].get_content()
+    assert advice in body
+    assert "\n  %s\r\n" % cmd in body
+    assert "reschedule" not in body
+    # The watch event and the journal line say the same.
+    events = [w.reply() for _ in range(2)]
+    ev = [e for e in events if e["event"] == "missed"][0]
+    assert ev["notice"]["advice"] == "%s; %s" % (advice, cmd)
+    line = [ln for ln in d.log.read_text().splitlines()
+            if "missed: callback %d " % fu["id"] in ln][0]
+    assert line.endswith(": %s; %s" % (advice, cmd))
+    w.close()
+    # followup watch shows it under the missed notice.
+    try:
+        lines = [shown.stdout.readline() for _ in range(3)]
+    finally:
+        shown.terminate()
+        shown.wait(10)
+    assert " MISSED " in lines[1]
+    assert lines[2].strip() == "%s; %s" % (advice, cmd)
+    # The command it gives works as given.
+    rc, out, err = d.client("reagree", str(fu["id"]), "in 2 hours")
+    assert rc == 0, err
 
 
 @pytest.mark.skipif(FAKETIME_LIB is None or WRAPPER != [],

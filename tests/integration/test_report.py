@@ -77,9 +77,10 @@ def test_report_counts_a_reps_week(world):
                                "lost": 0}
     fu = rep["followups"]
     # f1 and c1 on time; f2 a day late, and c2, moved after missing
-    # 14:00, late however well its new time went; f3 and c3 missed.
+    # 14:00, late however well its new time went; f3 and c3 missed; the
+    # one due on Friday still open.
     assert (fu["on_time"], fu["late"], fu["missed"], fu["open"]) == \
-        (2, 2, 2, 0)
+        (2, 2, 2, 1)
     assert fu["on_time_rate"] == pytest.approx(2 / 6)
     cb = rep["callbacks"]
     # Promises: c1 kept; c2's 14:00 missed (re-agreed an hour after),
@@ -98,7 +99,7 @@ def test_report_reads_well(world):
     assert rc == 0, err
     assert "Since Sun 01 Nov" in out
     assert "pipeline    lead 1, contacted 1, info-sent 0, proposal 1" in out
-    assert ("follow-ups  2 on time, 2 late, 2 missed, 0 open "
+    assert ("follow-ups  2 on time, 2 late, 2 missed, 1 open "
             "(on time: 33%)") in out
     assert ("callbacks   2 kept, 0 early, 0 late, 2 missed, 0 open "
             "(kept: 50%); 0 moved in good time") in out
@@ -119,6 +120,30 @@ def test_report_window_and_team(world):
     assert r["totals"]["pipeline"]["won"] == 1
     rc, out, err = d.client("report", "--all", "--since", "2026-11-01")
     assert rc == 0 and "the team" in out
+
+
+def test_report_counts_what_is_planned_as_open(make_daemon, tmp_path):
+    clock = tmp_path / "clock"
+    clock.write_text("@2026-11-02 09:00:00\n")
+    d = make_daemon(faketime=str(clock))
+    cid = d.call("contact.add", name="Ada Lovelace")["contact"]["id"]
+    for when in ("tomorrow 10:00", "wed 11:00"):
+        assert d.client("schedule", str(cid), when)[0] == 0
+    assert d.client("schedule", str(cid), "thu 15:00", "--callback")[0] == 0
+    rc, out, err = d.client("report")
+    assert rc == 0, err
+    assert "0 missed, 3 open" in out
+    assert "0 missed, 1 open (kept:" in out
+    r = json.loads(d.client("--json", "report")[1])
+    assert r["reps"][0]["followups"]["open"] == 3
+    assert r["reps"][0]["callbacks"]["open"] == 1
+    # The team's totals count them too; done or cancelled, they are not.
+    r = d.call("report", owner="*")
+    assert r["totals"]["followups"]["open"] == 3
+    first = d.call("followup.list", contact=cid)["followups"][0]["id"]
+    d.call("followup.cancel", id=first)
+    r = d.call("report")
+    assert r["reps"][0]["followups"]["open"] == 2
 
 
 def test_report_refuses_bad_input(world):

@@ -8,6 +8,7 @@ limit (kept and flagged), invalid cadence settings in the config file."""
 
 import json
 import subprocess
+import time
 
 import pytest
 
@@ -438,3 +439,106 @@ def test_done_and_reschedule_respect_the_weekly_limit(sales):
     rc, out, err = d.client("done", str(f), "--next", "2026-11-06 09:00",
                             "--force")
     assert rc == 0, err
+
+
+def notices_file_hook(tmp_path):
+    """A hook that keeps each run's input in a file of its own."""
+    out = tmp_path / "runs"
+    out.mkdir()
+    hook = tmp_path / "hook.sh"
+    hook.write_text("#!/bin/sh\ncat > %s/.$$ && mv %s/.$$ %s/run.$$\n" %
+                    (out, out, out))
+    hook.chmod(0o755)
+    return ("[reminders]\nhook = %s\nlead = 0s\ncheck_interval = 1s\n" %
+            hook, out)
+
+
+def hook_notices(out, kind):
+    return [n for run in sorted(out.glob("run.*"))
+            for n in json.loads(run.read_text())["notices"]
+            if n["kind"] == kind]
+
+
+def test_a_second_attempt_answers_the_first_instead_of_piling_up(
+        sales, clock, tmp_path):
+    conf, out = notices_file_hook(tmp_path)
+    d = sales(conf)
+    cid = contact(d)
+    first = log(d, cid, "voicemail")["followup"]
+    assert first["automatic"] is True
+    clock("2026-11-02 09:05:00")
+    r = log(d, cid, "call", "--outcome", "no-answer")
+    # The attempt just made is the one the voicemail planned: it is done,
+    # and the one next attempt keeps the voicemail rhythm.
+    assert r["completed"]["id"] == first["id"]
+    assert "answered by call" in r["completed"]["note"]
+    assert r["followup"]["due_at"] == "2026-11-04T09:05:00Z"
+    pending = d.call("followup.list", contact=cid,
+                     status="pending")["followups"]
+    assert [f["id"] for f in pending] == [r["followup"]["id"]]
+    # One reminder when it comes due, not two.
+    clock("2026-11-04 09:10:00")
+    deadline = time.time() + 15
+    while time.time() < deadline and not hook_notices(out, "due"):
+        time.sleep(0.1)
+    time.sleep(1.5)
+    due = hook_notices(out, "due")
+    assert [n["followup"]["id"] for n in due] == [r["followup"]["id"]]
+
+
+def test_an_attempt_keeps_the_followup_the_rep_planned_by_hand(sales, clock):
+    d = sales()
+    cid = contact(d)
+    mine = d.call("followup.add", contact=cid, due="2026-11-05T13:00:00Z",
+                  reason="ask about the budget")["followup"]
+    assert mine["automatic"] is False
+    auto = log(d, cid, "voicemail")["followup"]
+    clock("2026-11-02 14:00:00")
+    r = log(d, cid, "call", "--outcome", "no-answer")
+    assert r["completed"]["id"] == auto["id"]
+    pending = {f["id"] for f in d.call("followup.list", contact=cid,
+                                        status="pending")["followups"]}
+    assert pending == {mine["id"], r["followup"]["id"]}
+    # Reaching the prospect answers the automatic attempt, not the talk
+    # the rep planned for Thursday.
+    r = log(d, cid, "call", "--outcome", "reached")
+    assert r["followup"] is None
+    pending = [f["id"] for f in d.call("followup.list", contact=cid,
+                                       status="pending")["followups"]]
+    assert pending == [mine["id"]]
+    # A call logged for before the attempt was planned answers nothing.
+    nxt = log(d, cid, "voicemail")["followup"]
+    r = log(d, cid, "call", "--outcome", "no-answer", "--no-next", "--at",
+            "2026-11-02T08:00:00Z")
+    assert r["completed"] is None
+    assert d.call("followup.get", id=nxt["id"])["followup"]["status"] == \
+        "pending"
+
+
+OPERATOR = ("voicemails for two weeks without an answer: leave a message "
+            "with the operator or an assistant")
+
+
+def test_two_weeks_of_voicemails_suggest_a_message_with_the_operator(
+        sales, clock):
+    d = sales()
+    cid = contact(d)
+    reasons = []
+    for day in ("2026-11-02", "2026-11-04", "2026-11-06", "2026-11-09",
+                "2026-11-13"):
+        clock("%s 09:00:00" % day)
+        reasons.append(log(d, cid, "voicemail")["followup"]["reason"])
+    # Inside the second week the rhythm goes on as before; after it, the
+    # next attempt (Monday of the third) goes through someone else.
+    assert OPERATOR not in reasons[:4]
+    assert reasons[4] == OPERATOR
+    clock("2026-11-16 09:00:00")
+    rc, out, err = d.client("agenda", "today")
+    assert rc == 0 and "leave a message with the operator" in out
+    # The message left is not a voicemail, and the suggestion is done.
+    r = log(d, cid, "call", "--outcome", "message")
+    assert "voicemails_this_week" not in r
+    assert r["followup"]["reason"] == "try again (message left)"
+    assert r["followup"]["due_at"] == "2026-11-18T09:00:00Z"
+    rep = d.call("report")["reps"][0]
+    assert rep["voicemails"] == []

@@ -163,7 +163,7 @@ static void
 series(const char *zone, const struct cadence_hours *h, int perweek,
     const char *first, int voicemail, const char *const *expect)
 {
-	struct cadence_attempt	a[32];
+	struct cadence_attempt	a[32] = { { 0 } };
 	const char		*why;
 	size_t			n = 0;
 	time_t			next;
@@ -210,7 +210,7 @@ test_voicemail_rhythm_from_mid_week(void **state)
 static void
 test_full_week_moves_to_next_week(void **state)
 {
-	struct cadence_attempt	a[3];
+	struct cadence_attempt	a[3] = { { 0 } };
 	const char		*why, *z = "Europe/Berlin";
 	time_t			next;
 
@@ -240,7 +240,7 @@ test_full_week_moves_to_next_week(void **state)
 static void
 test_the_limit_counts_voicemails_before_a_contact(void **state)
 {
-	struct cadence_attempt	a[3];
+	struct cadence_attempt	a[3] = { { 0 } };
 	const char		*why, *z = "Europe/Berlin";
 	time_t			next;
 
@@ -267,7 +267,7 @@ test_the_limit_counts_voicemails_before_a_contact(void **state)
 static void
 test_an_attempt_logged_late_plans_from_now_on_a_rhythm_day(void **state)
 {
-	struct cadence_attempt	a[1];
+	struct cadence_attempt	a[1] = { { 0 } };
 	const char		*why, *z = "Europe/Berlin";
 	time_t			next;
 
@@ -300,7 +300,7 @@ test_friday_evening_no_answer(void **state)
 static void
 test_new_york_contact_berlin_rep(void **state)
 {
-	struct cadence_attempt	a[1];
+	struct cadence_attempt	a[1] = { { 0 } };
 	const char		*why, *ny = "America/New_York";
 	time_t			next;
 
@@ -326,7 +326,7 @@ test_new_york_contact_berlin_rep(void **state)
 static void
 test_dst_weekends_keep_local_time(void **state)
 {
-	struct cadence_attempt	a[1];
+	struct cadence_attempt	a[1] = { { 0 } };
 	const char		*why;
 	time_t			next;
 
@@ -364,7 +364,7 @@ test_dst_weekends_keep_local_time(void **state)
 static void
 test_old_attempts_start_a_new_series(void **state)
 {
-	struct cadence_attempt	a[2];
+	struct cadence_attempt	a[2] = { { 0 } };
 	const char		*why, *z = "Europe/Berlin";
 
 	(void)state;
@@ -378,11 +378,78 @@ test_old_attempts_start_a_new_series(void **state)
 	    &why), z), "Mon 2026-11-09 10:00");
 }
 
+/*
+ * Voicemails Mon/Wed/Fri, then Mon/Fri the week after: the attempt after
+ * that second week (not the one inside it) leaves a message with the
+ * operator or an assistant.  A message left with someone starts the
+ * count again.
+ */
+static void
+test_two_weeks_of_voicemails_suggest_the_operator(void **state)
+{
+	static const char *const days[] = { "2026-11-02 10:00",
+	    "2026-11-04 10:00", "2026-11-06 10:00", "2026-11-09 10:00",
+	    "2026-11-13 10:00" };
+	struct cadence_attempt	 a[6] = { { 0 } };
+	const char		*why, *z = "Europe/Berlin";
+	time_t			 next;
+	size_t			 i;
+
+	(void)state;
+	for (i = 0; i < 5; i++) {
+		a[i].at = at(z, days[i]);
+		a[i].voicemail = 1;
+	}
+	/* After the first week, and inside the second: not yet. */
+	next = cadence_next_attempt(a, 3, 0, 0, z, &office, 3, &why);
+	assert_string_equal(show(next, z), "Mon 2026-11-09 10:00");
+	assert_int_equal(cadence_suggest_operator(a, 3, 0, next, z), 0);
+	next = cadence_next_attempt(a, 4, 0, 0, z, &office, 3, &why);
+	assert_string_equal(show(next, z), "Fri 2026-11-13 10:00");
+	assert_int_equal(cadence_suggest_operator(a, 4, 0, next, z), 0);
+	/* After the second week: yes, in the contact's own weeks. */
+	next = cadence_next_attempt(a, 5, 0, 0, z, &office, 3, &why);
+	assert_string_equal(show(next, z), "Mon 2026-11-16 10:00");
+	assert_int_equal(cadence_suggest_operator(a, 5, 0, next, z), 1);
+	/* Since the prospect was last reached, only one week: no. */
+	assert_int_equal(cadence_suggest_operator(a, 5, 3, next, z), 0);
+	/* A message left on Wednesday of the second week: not again yet. */
+	a[5] = a[4];
+	a[4].at = at(z, "2026-11-11 10:00");
+	a[4].voicemail = 0;
+	a[4].message = 1;
+	assert_int_equal(cadence_suggest_operator(a, 6, 0, next, z), 0);
+}
+
+/*
+ * Messages left with someone are no voicemails: three in a week leave
+ * room for more voicemails, and the rhythm goes on to Friday.
+ */
+static void
+test_messages_are_not_voicemails(void **state)
+{
+	struct cadence_attempt	 a[3] = { { 0 } };
+	struct cadence_day	 d;
+	const char		*why, *z = "Europe/Berlin";
+	time_t			 next;
+
+	(void)state;
+	a[0].at = at(z, "2026-11-02 10:00");
+	a[1].at = at(z, "2026-11-03 10:00");
+	a[2].at = at(z, "2026-11-04 10:00");
+	a[0].message = a[1].message = a[2].message = 1;
+	assert_int_equal(cadence_local(a[0].at, z, &d), 0);
+	assert_int_equal(cadence_voicemails_in_week(a, 3, d.week, z), 0);
+	next = cadence_next_attempt(a, 3, 0, 0, z, &office, 3, &why);
+	assert_string_equal(show(next, z), "Fri 2026-11-06 10:00");
+	assert_string_equal(why, "the next day of the voicemail rhythm");
+}
+
 static void
 test_no_working_days_gives_nothing(void **state)
 {
 	struct cadence_hours	none = { 0, 540, 1020 };
-	struct cadence_attempt	a[1];
+	struct cadence_attempt	a[1] = { { 0 } };
 	const char		*why;
 
 	(void)state;
@@ -415,6 +482,8 @@ main(void)
 		cmocka_unit_test(test_dst_weekends_keep_local_time),
 		cmocka_unit_test(test_old_attempts_start_a_new_series),
 		cmocka_unit_test(test_no_working_days_gives_nothing),
+		cmocka_unit_test(test_two_weeks_of_voicemails_suggest_the_operator),
+		cmocka_unit_test(test_messages_are_not_voicemails),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

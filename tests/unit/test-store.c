@@ -343,7 +343,7 @@ test_open_creates_schema(void **state)
 	struct fx	*fx = *state;
 	struct stat	 sb;
 
-	assert_int_equal(store_schema_version(fx->st), 9);
+	assert_int_equal(store_schema_version(fx->st), 10);
 	assert_int_equal(stat(fx->path, &sb), 0);
 	assert_true(S_ISREG(sb.st_mode));
 	assert_false(store_in_txn(fx->st));
@@ -368,7 +368,7 @@ test_open_makes_missing_directories(void **state)
 	snprintf(path, sizeof path, "%s/a/b/followup.db", fx->dir);
 	if ((st = store_open(path, &cause)) == NULL)
 		fail_msg("store_open: %s", cause);
-	assert_int_equal(store_schema_version(st), 9);
+	assert_int_equal(store_schema_version(st), 10);
 	store_close(st);
 	snprintf(path, sizeof path, "%s/a/b", fx->dir);
 	assert_int_equal(stat(path, &sb), 0);
@@ -395,7 +395,7 @@ test_reopen_keeps_data(void **state)
 	store_close(fx->st);
 	if ((fx->st = store_open(fx->path, &cause)) == NULL)
 		fail_msg("reopen: %s", cause);
-	assert_int_equal(store_schema_version(fx->st), 9);
+	assert_int_equal(store_schema_version(fx->st), 10);
 	assert_string_equal(store_id(fx->st), ident);
 	free(ident);
 	assert_int_equal(store_contact_get(fx->st, "ana", id, &c), STORE_OK);
@@ -1554,13 +1554,14 @@ test_email_keys_filled_by_migration(void **state)
 	store_close(fx->st);
 	fx->st = NULL;
 	/* Back to schema 8, as the previous followupd left it. */
+	sql_int(fx->path, "ALTER TABLE followups DROP COLUMN automatic");
 	sql_int(fx->path, "DROP INDEX contacts_email_key");
 	sql_int(fx->path, "ALTER TABLE contacts DROP COLUMN email_key");
 	sql_int(fx->path, "CREATE INDEX contacts_email ON contacts "
 	    "(owner, email COLLATE NOCASE) WHERE email IS NOT NULL");
 	sql_int(fx->path, "PRAGMA user_version = 8");
 	assert_non_null(fx->st = store_open(fx->path, &cause));
-	assert_int_equal(store_schema_version(fx->st), 9);
+	assert_int_equal(store_schema_version(fx->st), 10);
 	assert_int_equal(find_email(fx->st, "ana", email_cases[0][1], &id), 1);
 	assert_int_equal(id, a);
 	assert_int_equal(sql_int(fx->path, "SELECT count(*) FROM sqlite_master "
@@ -1598,6 +1599,49 @@ test_fold_text(void **state)
 	free(a);
 }
 
+/*
+ * A database from before follow-ups knew their origin keeps them all,
+ * each counted as planned by hand, and new ones record theirs.
+ */
+static void
+test_followup_origin_added_by_migration(void **state)
+{
+	struct fx		*fx = *state;
+	struct fu_followup	 f;
+	int64_t			 a, old;
+	char			*cause = NULL;
+
+	a = add_contact(fx->st, "ana", "A", NULL, NOW - DAY);
+	old = add_followup(fx->st, "ana", a, "followup", NOW + DAY);
+	store_close(fx->st);
+	fx->st = NULL;
+	/* Back to schema 9, as the previous followupd left it. */
+	sql_int(fx->path, "ALTER TABLE followups DROP COLUMN automatic");
+	sql_int(fx->path, "PRAGMA user_version = 9");
+	assert_non_null(fx->st = store_open(fx->path, &cause));
+	assert_int_equal(store_schema_version(fx->st), 10);
+	assert_int_equal(store_followup_get(fx->st, "ana", old, &f), STORE_OK);
+	assert_int_equal(f.automatic, 0);
+	assert_string_equal(f.status, "pending");
+	fu_followup_clear(&f);
+	memset(&f, 0, sizeof f);
+	f.contact_id = a;
+	f.owner = (char *)"ana";
+	f.kind = (char *)"followup";
+	f.due_at = NOW + 2 * DAY;
+	f.remind_before = -1;
+	f.remind_at = f.due_at;
+	f.created_at = NOW;
+	f.automatic = 1;
+	begin(fx->st);
+	assert_int_equal(store_followup_insert(fx->st, &f), STORE_OK);
+	commit(fx->st);
+	old = f.id;
+	assert_int_equal(store_followup_get(fx->st, "ana", old, &f), STORE_OK);
+	assert_int_equal(f.automatic, 1);
+	fu_followup_clear(&f);
+}
+
 /* A database from before the counts gets them filled in on opening. */
 static void
 test_counts_filled_by_migration(void **state)
@@ -1614,6 +1658,7 @@ test_counts_filled_by_migration(void **state)
 	store_close(fx->st);
 	fx->st = NULL;
 	/* Back to schema 2, as an older followupd left it. */
+	sql_int(fx->path, "ALTER TABLE followups DROP COLUMN automatic");
 	sql_int(fx->path, "DROP TABLE meta");
 	sql_int(fx->path, "DROP INDEX followups_missed");
 	sql_int(fx->path, "DROP INDEX interactions_voicemails");
@@ -1641,7 +1686,7 @@ test_counts_filled_by_migration(void **state)
 	assert_int_equal(sql_int(fx->path, "SELECT count(*) FROM "
 	    "sqlite_master WHERE name = 'owner_counts'"), 0);
 	assert_non_null(fx->st = store_open(fx->path, &cause));
-	assert_int_equal(store_schema_version(fx->st), 9);
+	assert_int_equal(store_schema_version(fx->st), 10);
 	/* Callbacks made before their history was kept were agreed then. */
 	assert_int_equal(sql_int(fx->path, "SELECT count(*) FROM promises "
 	    "p JOIN followups f ON f.id = p.followup_id WHERE p.what = "
@@ -1829,6 +1874,7 @@ main(void)
 		T(test_counts_follow_every_change),
 		T(test_email_matches_in_any_case_of_any_letter),
 		T(test_email_keys_filled_by_migration),
+		T(test_followup_origin_added_by_migration),
 		cmocka_unit_test(test_fold_text),
 		T(test_counts_filled_by_migration),
 		T(test_outbox_state_per_owner),
