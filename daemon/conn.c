@@ -147,7 +147,8 @@ conn_new(int fd, uid_t uid, gid_t gid, const char *user)
 	 * socket takes.
 	 */
 	if (bufferevent_set_max_single_write(c->bev, CONN_OUTPUT_HIGH) != 0)
-		log_warnx("conn: cannot raise the write size");
+		log_warnx_limited("conn: cannot raise the write size", NULL,
+		    "conn: cannot raise the write size");
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 	TAILQ_INSERT_TAIL(&conn_all, c, entry);
 	conn_n++;

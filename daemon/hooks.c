@@ -329,8 +329,10 @@ hooks_timer_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	if (!run->timed_out) {
 		run->timed_out = 1;
-		log_warnx("hooks: %s (pid %ld) still running after %.1f s; "
-		    "terminating it", run->name, (long)run->pid,
+		/* A hook that hangs on every run must not flood the log. */
+		log_warnx_limited("hooks: still running at its limit",
+		    run->name, "hooks: %s (pid %ld) still running after "
+		    "%.1f s; terminating it", run->name, (long)run->pid,
 		    hooks_elapsed(run));
 		kill(-run->pid, SIGTERM);
 		evtimer_add(run->timer, &tv);
