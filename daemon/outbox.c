@@ -732,11 +732,29 @@ outbox_hook_permanent(const struct hook_result *result)
 	return result->exit_code >= EX_USAGE && result->exit_code <= EX_NOHOST;
 }
 
+/*
+ * Have a group's failing deliveries been retried long enough?  The group
+ * is judged as one, by its newest notice, so it is never split: a retry
+ * carries the same notices, and so the same Message-ID, as the first
+ * attempt.
+ */
+static int
+outbox_give_up(const struct outbox_item *items, size_t n, time_t now)
+{
+	time_t	newest = items[0].fire_at;
+	size_t	i;
+
+	for (i = 1; i < n; i++) {
+		if (items[i].fire_at > newest)
+			newest = items[i].fire_at;
+	}
+	return now - newest >= (*outbox_cfp)->hook_give_up;
+}
+
 /* A hook run is over: mark its deliveries sent, or plan their retry. */
 static void
 outbox_hook_done_cb(const struct hook_result *result, void *arg)
 {
-	const struct fu_config	*cf = *outbox_cfp;
 	const char		*error = result->error;
 	int			 ok = result->ok;
 	struct outbox_run	*run = arg, **pp;
@@ -744,7 +762,7 @@ outbox_hook_done_cb(const struct hook_result *result, void *arg)
 	time_t			 now = time(NULL);
 	long			 delay;
 	size_t			 i;
-	int			 attempts;
+	int			 attempts, give_up;
 
 	for (pp = &outbox_runs; *pp != NULL; pp = &(*pp)->next) {
 		if (*pp == run) {
@@ -759,6 +777,8 @@ outbox_hook_done_cb(const struct hook_result *result, void *arg)
 		    "retried");
 		goto out;
 	}
+	give_up = outbox_give_up(run->items, run->n, now) ||
+	    outbox_hook_permanent(result);
 	for (i = 0; i < run->n; i++) {
 		it = &run->items[i];
 		attempts = it->attempts + 1;
@@ -767,8 +787,7 @@ outbox_hook_done_cb(const struct hook_result *result, void *arg)
 			    it->channel, "sent", attempts, now, NULL, now);
 			continue;
 		}
-		if (now - it->fire_at >= cf->hook_give_up ||
-		    outbox_hook_permanent(result)) {
+		if (give_up) {
 			store_delivery_set(outbox_store, it->outbox_id,
 			    it->channel, "failed", attempts, now, error, now);
 			log_err("outbox: giving up on %s notice %lld for %s "
@@ -814,7 +833,7 @@ outbox_hook_configured(const char *command)
 }
 
 /*
- * Start the hook of channel for items[0..n) (one rep, one minute): the
+ * Start the hook of channel for items[0..n) (one rep, one claim): the
  * notices travel as one message.  Return 0 if it started (the run owns
  * the items then), 1 if the hook cap is reached, -1 if it could not start
  * (*cause says why; caller frees).
@@ -879,36 +898,35 @@ outbox_hook_start(struct outbox_item *items, size_t n, time_t now,
 
 /*
  * Do items a and b go out in one message?  Both for one rep on one
- * channel, and either claimed in the same pass (a clock jump or a restart
- * that found a due notice and the digest at once) or due in the same
- * minute.  Nothing is held back for it: only what is due now is grouped.
+ * channel, claimed in the same pass: what fell due in the same second, or
+ * what a clock jump or a restart found due at once (late notices and the
+ * digest alike).  Nothing is held back for it: only what is due now is
+ * grouped.  The claim alone decides, never the time a notice fell due, so
+ * a group is the same at every retry and after a restart (and so is its
+ * Message-ID): a failed notice retried while a later claim of the same
+ * minute waits is not merged with it.
  */
 static int
 outbox_same_message(const struct outbox_item *a, const struct outbox_item *b)
 {
-	if (strcmp(a->channel, b->channel) != 0 ||
-	    strcmp(a->owner, b->owner) != 0)
-		return 0;
-	return a->claimed_at == b->claimed_at ||
-	    a->fire_at / 60 == b->fire_at / 60;
+	return strcmp(a->channel, b->channel) == 0 &&
+	    strcmp(a->owner, b->owner) == 0 && a->claimed_at == b->claimed_at;
 }
 
 /*
  * Deliver what is due by now: journal deliveries at once (they feed the
  * watchers too), hook deliveries grouped per rep into one run each for
- * what one pass claimed or what fell due in one minute, as many runs as
- * the cap allows.  Return how many deliveries were handled, or -1 if the
+ * what one pass claimed, as many runs as the cap allows.  Return how many deliveries were handled, or -1 if the
  * store failed.
  */
 int
 outbox_dispatch(time_t now)
 {
-	const struct fu_config	*cf = *outbox_cfp;
 	struct outbox_collect	 c;
 	struct outbox_item	*group;
 	char			*cause;
 	size_t			 i, j, k;
-	int			 handled = 0, rc, attempts;
+	int			 handled = 0, rc, attempts, give_up;
 	time_t			 retry;
 
 	memset(&c, 0, sizeof c);
@@ -965,13 +983,13 @@ outbox_dispatch(time_t now)
 		free(group);
 		if (rc == 1)
 			continue;	/* at the cap: a finishing run wakes us */
+		give_up = outbox_give_up(&c.items[i], j - i, now);
 		for (k = i; k < j; k++) {
 			attempts = c.items[k].attempts + 1;
 			retry = now + outbox_backoff(attempts);
 			store_delivery_set(outbox_store, c.items[k].outbox_id,
-			    c.items[k].channel, now - c.items[k].fire_at >=
-			    cf->hook_give_up ? "failed" : "pending", attempts,
-			    retry, cause, now);
+			    c.items[k].channel, give_up ? "failed" : "pending",
+			    attempts, retry, cause, now);
 		}
 		free(cause);
 	}

@@ -8,8 +8,11 @@ header lookalikes, shell syntax, non-ASCII), a contact email that must never
 receive anything, a follow-up done or moved before its reminder, rep
 addresses the mail hook cannot send to (refused when set; one stored
 before that is given up at its first failure, not retried for a day),
-hand-made hook input with a line break in its kind, and subjects that
-look like encoded words or are too long for one header line.
+hand-made hook input with a line break in its kind, subjects that
+look like encoded words or are too long for one header line, and notices
+that come due together (a clock jump or downtime over notices and the
+digest, one second for two reps, a hook that fails once) going out as one
+mail per rep and claim, under one Message-ID at every attempt.
 """
 
 import email
@@ -313,7 +316,7 @@ def test_hostile_names_make_well_formed_mail_to_the_rep_only(mail_daemon,
         assert not line.lower().startswith(b"bcc")
 
 
-def test_notices_of_one_minute_travel_as_one_message(mail_daemon, smtp):
+def test_notices_due_in_one_second_travel_as_one_message(mail_daemon, smtp):
     d = mail_daemon()
     cid = setup_rep(d)
     due = rfc3339(time.time() + 2)
@@ -830,3 +833,144 @@ def test_a_grouped_delivery_keeps_its_message_id_when_retried(make_daemon,
     first, again = ids.read_text().split()        # failed, then delivered
     assert first == again and first.startswith("<followup.")
     assert ".2." in first                         # both notices, one run
+
+
+def grouping_setup(d):
+    """A rep in UTC with a follow-up due at 07:30 and one at 10:00 on
+    Monday 2026-11-23 (so the 08:00 digest lists both)."""
+    d.call("user.set", tz="UTC", email=REP)
+    cid = d.call("contact.add", name="Ada Lovelace")["contact"]["id"]
+    for due, reason in (("07:30", "early call"), ("10:00", "late call")):
+        d.call("followup.add", contact=cid, remind_before=0,
+               due="2026-11-23T%s:00Z" % due, reason=reason)
+    return cid
+
+
+def flaky_hook(tmp_path, failures=1):
+    """A hook that logs "MESSAGE-ID COUNT" per run and fails (75) the
+    first failures runs.  Returns the hook and a reader of its runs."""
+    calls = tmp_path / "calls"
+    hook = tmp_path / "flaky.sh"
+    hook.write_text("#!/bin/sh\n"
+                    "cat >/dev/null\n"
+                    "echo \"$FOLLOWUP_MESSAGE_ID $FOLLOWUP_COUNT\" >> %s\n"
+                    "[ $(wc -l < %s) -gt %d ] || exit 75\n"
+                    % (calls, calls, failures))
+    hook.chmod(0o755)
+
+    def runs():
+        if not calls.exists():
+            return []
+        return [tuple(line.split()) for line in
+                calls.read_text().splitlines()]
+    return hook, runs
+
+
+@pytest.mark.skipif(FAKETIME_LIB is None or WRAPPER != [],
+                    reason="needs libfaketime, and no valgrind wrapper")
+def test_restart_after_downtime_sends_late_notices_and_digest_as_one_mail(
+        mail_daemon, smtp, clock):
+    clock("2026-11-23 07:00:00")                  # a Monday
+    d = mail_daemon("digest = 08:00\n", faketime=clock.path)
+    cid = grouping_setup(d)
+    d.call("followup.add", contact=cid, remind_before=0,
+           due="2026-11-23T07:45:00Z", reason="middle call")
+    d.stop()
+    clock("2026-11-23 08:00:30")
+    d.start()
+    msgs = smtp.sink.wait(1)
+    time.sleep(3)
+    assert len(smtp.sink.messages) == 1, bodies(smtp.sink.messages)
+    assert msgs[0][2]["X-Followup-Kind"] == "batch"
+    body = msgs[0][2].get_content()
+    # Two late due notices and the digest (the only one to list 10:00).
+    for reason in ("early call", "middle call", "late call"):
+        assert reason in body
+    assert "This notice is late" in body
+
+
+def test_two_reps_due_in_the_same_second_never_share_a_mail(mail_daemon,
+                                                           smtp):
+    d = mail_daemon()
+    due = rfc3339(time.time() + 2)
+    for user, addr in ((None, REP), ("nobody", "other@test.invalid")):
+        c = d.connect()
+
+        def call(op, **args):
+            r = {"id": 1, "op": op, "args": args}
+            if user is not None:
+                r["as"] = user
+            c.send(r)
+            reply = c.reply()
+            assert reply["ok"], reply
+            return reply["result"]
+        call("user.set", email=addr)
+        cid = call("contact.add", name="Ada Lovelace")["contact"]["id"]
+        for reason in ("one", "two"):
+            call("followup.add", contact=cid, due=due, remind_before=0,
+                 reason="%s for %s" % (reason, addr))
+        c.close()
+    msgs = smtp.sink.wait(2)
+    time.sleep(2)
+    assert len(smtp.sink.messages) == 2
+    assert sorted(m[1][0] for m in msgs) == ["other@test.invalid", REP]
+    for _, rcpts, msg, _, _ in msgs:
+        assert msg["X-Followup-Kind"] == "batch"
+        body = msg.get_content()
+        assert "one for %s" % rcpts[0] in body
+        assert "two for %s" % rcpts[0] in body
+        assert "test.invalid" not in body.replace(rcpts[0], "")
+
+
+@pytest.mark.skipif(FAKETIME_LIB is None or WRAPPER != [],
+                    reason="needs libfaketime, and no valgrind wrapper")
+def test_a_group_past_its_oldest_notices_give_up_is_retried_whole(
+        make_daemon, clock, tmp_path):
+    # After a jump to 08:10 the 07:30 notice is past hook_give_up (30m)
+    # and the 08:00 digest is not.  The failed group was split: the notice
+    # given up, the digest retried alone under another Message-ID.
+    hook, runs = flaky_hook(tmp_path)
+    clock("2026-11-23 07:00:00")
+    d = make_daemon("[reminders]\nhook = %s\nhook_retry = 1s\n"
+                    "hook_give_up = 30m\ndigest = 08:00\n"
+                    "check_interval = 1s\n" % hook, faketime=clock.path)
+    grouping_setup(d)
+    clock("2026-11-23 08:10:00")
+    deadline = time.time() + 20
+    while time.time() < deadline and len(runs()) < 2:
+        time.sleep(0.2)
+    time.sleep(2)
+    first, again = runs()                         # failed, then delivered
+    assert first == again and first[1] == "2", runs()
+    assert d.call("status")["outbox_backlog"] == 0
+
+
+@pytest.mark.skipif(FAKETIME_LIB is None or WRAPPER != [],
+                    reason="needs libfaketime, and no valgrind wrapper")
+def test_a_retried_notice_is_not_merged_with_a_later_claim(make_daemon,
+                                                           clock, tmp_path):
+    # One hook run at a time, each 2 s: notice A's run fails (03-05), B's
+    # holds the hook (05-07) while A's retry falls due and C (06) is
+    # claimed.  A's retry and C, of the same minute, went out together
+    # under a new Message-ID; a group is what one claim recorded.
+    hook, runs = flaky_hook(tmp_path)
+    slow = tmp_path / "slow.sh"
+    slow.write_text("#!/bin/sh\nsleep 2\nexec %s\n" % hook)
+    slow.chmod(0o755)
+    clock("2026-11-23 07:00:00")
+    d = make_daemon("[reminders]\nhook = %s\nhook_retry = 1s\n"
+                    "hook_max = 1\ncheck_interval = 1s\n%s"
+                    % (slow, pinned_digest()), faketime=clock.path)
+    d.call("user.set", tz="UTC", email=REP)
+    cid = d.call("contact.add", name="Ada Lovelace")["contact"]["id"]
+    for due in ("07:00:03", "07:00:04", "07:00:06"):
+        d.call("followup.add", contact=cid, remind_before=0,
+               due="2026-11-23T%sZ" % due)
+    deadline = time.time() + 30
+    while time.time() < deadline and len(runs()) < 4:
+        time.sleep(0.2)
+    time.sleep(3)
+    got = runs()
+    assert all(count == "1" for _, count in got), got
+    assert len(got) == 4 and got[0] in got[1:], got
+    assert len(set(got)) == 3, got
