@@ -916,8 +916,8 @@ outbox_same_message(const struct outbox_item *a, const struct outbox_item *b)
 /*
  * Deliver what is due by now: journal deliveries at once (they feed the
  * watchers too), hook deliveries grouped per rep into one run each for
- * what one pass claimed, as many runs as the cap allows.  Return how many deliveries were handled, or -1 if the
- * store failed.
+ * what one pass claimed, as many runs as the cap allows.  Return how
+ * many deliveries were handled, or -1 if the store failed.
  */
 int
 outbox_dispatch(time_t now)

@@ -248,7 +248,8 @@ store_outbox_fold(struct store *st, int64_t id, int64_t summary)
  * Call cb for each pending delivery due by now, grouped by channel (the
  * journal's first: they never wait behind hook runs held at their cap),
  * then rep, then the claim that recorded them (so what one claim recorded
- * for a rep comes in a row), then time, at most limit; stop early if cb returns non-zero.
+ * for a rep comes in a row), then time, at most limit; stop early if cb
+ * returns non-zero.
  */
 enum store_result
 store_delivery_due(struct store *st, time_t now, int limit,
