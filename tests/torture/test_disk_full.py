@@ -42,8 +42,9 @@ def small_disk(tmp_path):
                     r.stderr.strip())
 
 
-def test_full_disk_refuses_writes_keeps_reads_and_recovers(make_daemon,
-                                                          small_disk):
+def daemon_on_small_disk(make_daemon, small_disk):
+    """A daemon whose database is on the small disk, and that file system
+    as the daemon sees it (through /proc/PID/root in a namespace)."""
     mnt, prefix = small_disk
     d = make_daemon()
     d.stop()
@@ -51,8 +52,13 @@ def test_full_disk_refuses_writes_keeps_reads_and_recovers(make_daemon,
     if prefix:
         d.prefix = prefix
     d.start()
-    # The file system as the daemon sees it.
     disk = Path("/proc/%d/root%s" % (d.proc.pid, mnt)) if prefix else mnt
+    return d, disk
+
+
+def test_full_disk_refuses_writes_keeps_reads_and_recovers(make_daemon,
+                                                          small_disk):
+    d, disk = daemon_on_small_disk(make_daemon, small_disk)
     c = d.connect(timeout=60)
     kept = [c.call("contact.add", name="Kept %d" % i)["contact"]["id"]
             for i in range(20)]
@@ -87,7 +93,7 @@ def test_full_disk_refuses_writes_keeps_reads_and_recovers(make_daemon,
     assert c.call("status")["counts"]["contacts"] == len(names)
     # Nothing stored is damaged.
     db = disk / "fu.db"
-    if prefix:
+    if small_disk[1]:
         # SQLite resolves /proc/PID/root to "/": check a copy (the daemon
         # is idle, so the file and its WAL are consistent).
         db = d.dir / "copy.db"
@@ -114,14 +120,7 @@ def test_backup_without_room_beside_the_database_is_refused_up_front(
     """The daemon makes its copy beside the database: with no room for it
     there the backup is refused before it begins, rather than filling the
     disk the reps' writes need."""
-    mnt, prefix = small_disk
-    d = make_daemon()
-    d.stop()
-    d.db = str(mnt / "fu.db")
-    if prefix:
-        d.prefix = prefix
-    d.start()
-    disk = Path("/proc/%d/root%s" % (d.proc.pid, mnt)) if prefix else mnt
+    d, disk = daemon_on_small_disk(make_daemon, small_disk)
     c = d.connect(timeout=60)
     for i in range(40):
         c.call("contact.add", name="Kept %d" % i, notes="n" * 4000)
@@ -181,14 +180,7 @@ def test_reminder_due_on_a_full_disk_backs_off_then_goes_out(make_daemon,
     # 15,000 log lines a second.  Now the passes back off (1 s doubling
     # up to 60 s), the failure is logged once a minute with a count, and
     # the reminder goes out once space returns.
-    mnt, prefix = small_disk
-    d = make_daemon()
-    d.stop()
-    d.db = str(mnt / "fu.db")
-    if prefix:
-        d.prefix = prefix
-    d.start()
-    disk = Path("/proc/%d/root%s" % (d.proc.pid, mnt)) if prefix else mnt
+    d, disk = daemon_on_small_disk(make_daemon, small_disk)
     c = d.connect(timeout=60)
     cid = c.call("contact.add", name="Due on a full disk")["contact"]["id"]
     due = time.time() + (40 if SLOW else 4)
@@ -242,8 +234,8 @@ def test_kill9_on_a_full_disk_then_space_freed_writes_again(make_daemon,
     d.db = str(mnt / "fu.db")
     d.start()
     c = d.connect(timeout=60)
-    kept = [c.call("contact.add", name="Kept %d" % i)["contact"]["id"]
-            for i in range(20)]
+    for i in range(20):
+        c.call("contact.add", name="Kept %d" % i)
     st = os.statvfs(mnt)
     filler = mnt / "filler"
     with open(filler, "wb") as out:
