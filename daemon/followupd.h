@@ -653,10 +653,10 @@ int		 hooks_spawn(const char *, char **, const char *, size_t, long,
 int		 hooks_running(void);
 void		 hooks_shutdown(void);
 
-/* outbox.c */
+/* outbox.c, outbox-claim.c, outbox-deliver.c */
 void		 outbox_init(struct store *, const struct fu_config **);
 int		 outbox_claim(time_t);
-int		 outbox_dispatch(time_t);
+int		 outbox_deliver(time_t);
 void		 outbox_status(struct store *, const char *, json_t *);
 
 /* sched.c */

@@ -354,7 +354,7 @@ sched_pass_cb(evutil_socket_t fd, short what, void *arg)
 
 	sched_check_clock();
 	now = time(NULL);
-	sent = outbox_dispatch(now);
+	sent = outbox_deliver(now);
 	claimed = outbox_claim(now);
 	/* A claim that wrote in the group is judged by its commit. */
 	if ((sent < 0 || claimed < 0) && !store_in_txn(sched_store))

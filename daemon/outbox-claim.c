@@ -1,0 +1,289 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * Copyright (c) 2026 The followup authors
+ *
+ * Claiming: a notice that comes due is written to the outbox, with a
+ * delivery row for each channel that takes it, in the same transaction
+ * that advances its follow-up, so the ledger never records one notice
+ * twice and nothing is lost across a restart.  Very late notices fold
+ * into one summary per rep; each rep's digest is claimed here too.
+ */
+
+#include <config.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "outbox-internal.h"
+
+/* Most follow-ups claimed in one pass. */
+#define OUTBOX_CLAIM_MAX	1000
+/* Most missed days that get a late digest each. */
+#define OUTBOX_DIGEST_DAYS	7
+
+/* Notices folded into one summary per rep. */
+struct outbox_claim_fold {
+	char			*owner;
+	json_t			*notices;
+	int64_t			*ids;
+	size_t			 n;
+	struct outbox_claim_fold *next;
+};
+
+struct outbox_claim_ctx {
+	time_t			 now;
+	struct outbox_claim_fold *folds;
+	int			 created;
+	int			 failed;
+};
+
+/*
+ * Add o with payload notice to the outbox, with a delivery row for each
+ * channel taking it (none when folding).  Set *created.
+ */
+static enum store_result
+outbox_claim_add(struct outbox_claim_ctx *ctx, struct store_outbox *o,
+    json_t *notice, int folding, int *created)
+{
+	char			**rows;
+	char			*payload;
+	int			 n;
+	enum store_result	 r;
+
+	rows = channel_rows(*outbox_cfp, o->kind, CHANNEL_TO_REP, &n);
+	payload = json_dumps(notice, JSON_COMPACT);
+	o->payload = payload;
+	r = store_outbox_add(outbox_store, o, (const char *const *)rows,
+	    folding ? 0 : n, ctx->now, created);
+	o->payload = NULL;
+	free(payload);
+	channel_rows_free(rows, n);
+	return r;
+}
+
+/* Record one notice in the outbox; fold it if it is very late. */
+static int
+outbox_claim_record(struct outbox_claim_ctx *ctx, const char *owner,
+    const char *kind, int64_t followup_id, time_t due_at, time_t fire,
+    int late, json_t *notice, int may_fold)
+{
+	const struct fu_config		*cf = *outbox_cfp;
+	struct store_outbox		 o;
+	struct outbox_claim_fold	*fold;
+	int				 created, folding;
+
+	folding = may_fold && late && ctx->now - fire > cf->late_horizon;
+	memset(&o, 0, sizeof o);
+	o.owner = owner;
+	o.kind = kind;
+	o.followup_id = followup_id;
+	o.due_at = due_at;
+	o.fire_at = fire;
+	o.late = late;
+	if (outbox_claim_add(ctx, &o, notice, folding, &created) !=
+	    STORE_OK) {
+		ctx->failed = 1;
+		return -1;
+	}
+	if (!created)
+		return 0;
+	ctx->created++;
+	if (folding) {
+		for (fold = ctx->folds; fold != NULL; fold = fold->next) {
+			if (strcmp(fold->owner, owner) == 0)
+				break;
+		}
+		if (fold == NULL) {
+			fold = xcalloc(1, sizeof *fold);
+			fold->owner = xstrdup(owner);
+			fold->notices = json_array();
+			fold->next = ctx->folds;
+			ctx->folds = fold;
+		}
+		json_array_append(fold->notices, notice);
+		fold->ids = xreallocarray(fold->ids, fold->n + 1,
+		    sizeof *fold->ids);
+		fold->ids[fold->n++] = o.id;
+	}
+	return 0;
+}
+
+/* Turn each rep's folded late notices into one summary notice. */
+static void
+outbox_claim_summaries(struct outbox_claim_ctx *ctx)
+{
+	struct outbox_claim_fold	*fold, *next;
+	struct store_outbox		 o;
+	json_t				*summary;
+	size_t				 i;
+	int				 created;
+
+	for (fold = ctx->folds; fold != NULL; fold = next) {
+		next = fold->next;
+		summary = outbox_compose_summary(fold->owner, fold->notices,
+		    fold->n, ctx->now);
+		memset(&o, 0, sizeof o);
+		o.owner = fold->owner;
+		o.kind = rules_notice_name(NOTICE_SUMMARY);
+		o.due_at = ctx->now;
+		o.fire_at = ctx->now;
+		o.late = 1;
+		if (outbox_claim_add(ctx, &o, summary, 0, &created) !=
+		    STORE_OK)
+			ctx->failed = 1;
+		else if (created) {
+			for (i = 0; i < fold->n; i++)
+				store_outbox_fold(outbox_store, fold->ids[i],
+				    o.id);
+			log_warnx("outbox: %zu notices for %s are more than "
+			    "%ld s late; folded into one summary", fold->n,
+			    fold->owner, (*outbox_cfp)->late_horizon);
+		}
+		json_decref(summary);
+		json_decref(fold->notices);
+		free(fold->ids);
+		free(fold->owner);
+		free(fold);
+	}
+	ctx->folds = NULL;
+}
+
+/* Record u's digest for the day whose digest time is at, if not empty. */
+static void
+outbox_claim_digest_day(struct outbox_claim_ctx *ctx,
+    const struct fu_user *u, const char *zone, time_t at, int with_stale)
+{
+	json_t	*notice;
+	int	 late = outbox_is_late(at, ctx->now);
+
+	notice = outbox_compose_digest(u, zone, at, late, with_stale,
+	    ctx->now);
+	if (notice == NULL)
+		return;
+	outbox_claim_record(ctx, u->name, rules_notice_name(NOTICE_DIGEST),
+	    0, at, at, late, notice, 0);
+	json_decref(notice);
+}
+
+/*
+ * A rep's digest is due (or not planned yet): send it, plan the next.
+ * After downtime or a clock jump over several days, each missed day gets
+ * its own late digest, dated that day and listing what was due that day
+ * (one digest covering them all would list later days' follow-ups as
+ * overdue on the first), at most OUTBOX_DIGEST_DAYS of them, the latest;
+ * what an older day listed is still pending and so overdue in those.
+ */
+static void
+outbox_claim_digest_cb(const struct fu_user *u, time_t at, void *arg)
+{
+	struct outbox_claim_ctx		*ctx = arg;
+	const struct fu_config		*cf = *outbox_cfp;
+	const char			*zone;
+	time_t				 next;
+	int				 minute;
+
+	zone = u->tz != NULL && when_zone_valid(u->tz) ? u->tz :
+	    when_local_zone();
+	if (u->digest == NULL || config_parse_hhmm(u->digest, &minute) != 0)
+		minute = cf->digest;
+	if (at != 0 && ctx->now - at > OUTBOX_DIGEST_DAYS * 86400L &&
+	    (next = rules_next_digest(ctx->now - OUTBOX_DIGEST_DAYS * 86400L,
+	    zone, minute)) != 0)
+		at = next;
+	while (at != 0 && at <= ctx->now) {
+		next = rules_next_digest(at, zone, minute);
+		outbox_claim_digest_day(ctx, u, zone, at, next == 0 ||
+		    next > ctx->now);
+		if (next <= at)
+			break;
+		at = next;
+	}
+	if (store_digest_set(outbox_store, u->name,
+	    rules_next_digest(ctx->now, zone, minute)) != STORE_OK)
+		ctx->failed = 1;
+}
+
+/*
+ * Claim what has come due by now: for each follow-up whose next notice
+ * has fallen, record the most advanced notice it reached (a daemon that
+ * was down sends one late notice, not a backlog) and plan the next; then
+ * the digests.  All in one write of the group commit, so a notice is in
+ * the outbox exactly when its follow-up has moved past it.  Return how
+ * much was done (follow-ups advanced and notices recorded; 0 when nothing
+ * was due, and then nothing was written), or -1 if the store failed.
+ */
+int
+outbox_claim(time_t now)
+{
+	const struct fu_config	*cf = *outbox_cfp;
+	struct outbox_claim_ctx	 ctx;
+	struct store_notice_row	*rows;
+	struct rules_followup	 rf;
+	json_t			*notice;
+	size_t			 n, i;
+	time_t			 fire, at, digest;
+	int64_t			 unplanned;
+	int			 passed, next, late;
+	enum store_result	 r;
+
+	memset(&ctx, 0, sizeof ctx);
+	ctx.now = now;
+	/* Write only when something is due: a pass must not commit for
+	 * nothing (each commit wakes the schedule again). */
+	if (store_schedule_next(outbox_store, &fire, &at, &digest,
+	    &unplanned) != STORE_OK)
+		return -1;
+	if ((fire == 0 || fire > now) && (digest == 0 || digest > now) &&
+	    unplanned == 0)
+		return 0;
+	if ((r = store_write_begin(outbox_store)) != STORE_OK) {
+		log_warnx_limited("outbox: cannot claim", NULL, "outbox: "
+		    "cannot claim due notices (store result %d); retrying", r);
+		return -1;
+	}
+	if (store_notice_due(outbox_store, now, OUTBOX_CLAIM_MAX, &rows,
+	    &n) != STORE_OK) {
+		store_write_end(outbox_store, 0);
+		return -1;
+	}
+	for (i = 0; i < n && !ctx.failed; i++) {
+		rf.callback = rows[i].callback;
+		rf.due_at = rows[i].due_at;
+		rf.remind_at = rows[i].remind_at;
+		rf.grace = cf->missed_grace;
+		passed = rules_notice_passed(rows[i].stage, &rf, now);
+		if (passed != NOTICE_NONE) {
+			fire = rules_notice_time(passed, &rf);
+			late = outbox_is_late(fire, now);
+			notice = outbox_compose_followup(&rows[i], passed,
+			    fire, late, now);
+			if (notice != NULL) {
+				outbox_claim_record(&ctx, rows[i].owner,
+				    rules_notice_name(passed),
+				    rows[i].followup_id, rows[i].due_at, fire,
+				    late, notice, 1);
+				json_decref(notice);
+			}
+			next = rules_notice_next(passed + 1, &rf, now + 1, &at);
+		} else
+			next = rules_notice_next(rows[i].stage, &rf, now + 1,
+			    &at);
+		if (store_notice_advance(outbox_store, rows[i].followup_id,
+		    next, at) != STORE_OK)
+			ctx.failed = 1;
+	}
+	store_notice_rows_free(rows, n);
+	ctx.created += (int)n;
+	if (!ctx.failed)
+		outbox_claim_summaries(&ctx);
+	if (!ctx.failed && store_digest_due(outbox_store, now,
+	    outbox_claim_digest_cb, &ctx) != STORE_OK)
+		ctx.failed = 1;
+	store_write_end(outbox_store, !ctx.failed);
+	if (ctx.failed) {
+		log_warnx_limited("outbox: claiming failed", NULL,
+		    "outbox: claiming due notices failed; retrying");
+		return -1;
+	}
+	return ctx.created;
+}

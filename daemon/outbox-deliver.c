@@ -1,0 +1,321 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * Copyright (c) 2026 The followup authors
+ *
+ * Delivering: what is due in the outbox goes to its channel, grouped per
+ * rep and claim into one message.  A started delivery holds a lease, so
+ * a daemon that dies mid-delivery retries it later; a failure is retried
+ * with back-off until it succeeds or the give-up time passes (then
+ * logged as an error).  Which channel a row belongs to, and how it
+ * delivers, is the channel's business (channel.c).
+ */
+
+#include <config.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "outbox-internal.h"
+
+/* Most deliveries handled in one pass. */
+#define OUTBOX_DISPATCH_MAX	1000
+/* Retry delays double from hook_retry up to an hour. */
+#define OUTBOX_RETRY_CAP	3600
+/* A started delivery's lease lasts its time limit and this much (s). */
+#define OUTBOX_LEASE_SLACK	5
+
+/* A started delivery carrying a group of rows. */
+struct outbox_deliver_run {
+	char				*channel;
+	struct outbox_item		*items;
+	size_t				 n;
+	struct outbox_deliver_run	*next;
+};
+
+struct outbox_deliver_collect {
+	struct outbox_item	*items;
+	size_t			 n;
+};
+
+static struct outbox_deliver_run	*outbox_deliver_runs;
+
+/* Retry delay after a number of failed attempts. */
+static long
+outbox_deliver_backoff(int attempts)
+{
+	long	delay = (*outbox_cfp)->hook_retry;
+
+	while (--attempts > 0 && delay < OUTBOX_RETRY_CAP)
+		delay *= 2;
+	return delay < OUTBOX_RETRY_CAP ? delay : OUTBOX_RETRY_CAP;
+}
+
+/*
+ * Have a group's failing deliveries been retried long enough?  The group
+ * is judged as one, by its newest notice, so it is never split: a retry
+ * carries the same notices, and so the same Message-ID, as the first
+ * attempt.
+ */
+static int
+outbox_deliver_give_up(const struct outbox_item *items, size_t n,
+    time_t now)
+{
+	time_t	newest = items[0].fire_at;
+	size_t	i;
+
+	for (i = 1; i < n; i++) {
+		if (items[i].fire_at > newest)
+			newest = items[i].fire_at;
+	}
+	return now - newest >= (*outbox_cfp)->hook_give_up;
+}
+
+/* A started delivery is over: mark its rows sent, or plan their retry. */
+static void
+outbox_deliver_done_cb(enum channel_result result, const char *error,
+    void *arg)
+{
+	struct outbox_deliver_run	*run = arg, **pp;
+	struct outbox_item		*it;
+	time_t				 now = time(NULL);
+	long				 delay;
+	size_t				 i;
+	int				 attempts, give_up;
+
+	for (pp = &outbox_deliver_runs; *pp != NULL; pp = &(*pp)->next) {
+		if (*pp == run) {
+			*pp = run->next;
+			break;
+		}
+	}
+	if (store_write_begin(outbox_store) != STORE_OK) {
+		/* Left pending: its lease runs out and it is tried again. */
+		log_warnx_limited("outbox: cannot record a hook result", NULL,
+		    "outbox: cannot record a hook result; it will be "
+		    "retried");
+		goto out;
+	}
+	give_up = outbox_deliver_give_up(run->items, run->n, now) ||
+	    result == CHANNEL_GIVE_UP;
+	for (i = 0; i < run->n; i++) {
+		it = &run->items[i];
+		attempts = it->attempts + 1;
+		if (result == CHANNEL_DONE) {
+			store_delivery_set(outbox_store, it->outbox_id,
+			    it->channel, "sent", attempts, now, NULL, now);
+			continue;
+		}
+		if (give_up) {
+			store_delivery_set(outbox_store, it->outbox_id,
+			    it->channel, "failed", attempts, now, error, now);
+			log_err("outbox: giving up on %s notice %lld for %s "
+			    "after %d attempts over %lld s%s: %s", it->kind,
+			    (long long)it->outbox_id, it->owner, attempts,
+			    (long long)(now - it->fire_at),
+			    result == CHANNEL_GIVE_UP ? " (a permanent "
+			    "failure, not retried)" : "", error);
+			continue;
+		}
+		delay = outbox_deliver_backoff(attempts);
+		store_delivery_set(outbox_store, it->outbox_id, it->channel,
+		    "pending", attempts, now + delay, error, now);
+		if (i == 0)
+			log_warnx_limited("hooks: delivery failed",
+			    it->owner, "hooks: %s; retry %d in %ld s", error,
+			    attempts, delay);
+	}
+	store_write_end(outbox_store, 1);
+out:
+	outbox_items_free(run->items, run->n);
+	free(run->channel);
+	free(run);
+	sched_changed();
+}
+
+static int
+outbox_deliver_collect_cb(const struct store_delivery *d, void *arg)
+{
+	struct outbox_deliver_collect	*c = arg;
+	struct outbox_item		*it;
+	struct outbox_deliver_run	*run;
+	size_t				 i;
+
+	/* Skip what a started delivery is carrying right now. */
+	for (run = outbox_deliver_runs; run != NULL; run = run->next) {
+		if (strcmp(run->channel, d->channel) != 0)
+			continue;
+		for (i = 0; i < run->n; i++) {
+			if (run->items[i].outbox_id == d->outbox_id)
+				return 0;
+		}
+	}
+	c->items = xreallocarray(c->items, c->n + 1, sizeof *c->items);
+	it = &c->items[c->n++];
+	memset(it, 0, sizeof *it);
+	it->outbox_id = d->outbox_id;
+	it->channel = xstrdup(d->channel);
+	it->attempts = d->attempts;
+	it->owner = xstrdup(d->owner);
+	it->kind = xstrdup(d->kind);
+	it->fire_at = d->fire_at;
+	it->payload = xstrdup(d->payload);
+	it->claimed_at = d->claimed_at;
+	return 0;
+}
+
+/*
+ * Do items a and b go out in one message?  Both for one rep on one
+ * channel, claimed in the same pass: what fell due in the same second, or
+ * what a clock jump or a restart found due at once (late notices and the
+ * digest alike).  Nothing is held back for it: only what is due now is
+ * grouped.  The claim alone decides, never the time a notice fell due, so
+ * a group is the same at every retry and after a restart (and so is its
+ * Message-ID): a failed notice retried while a later claim of the same
+ * minute waits is not merged with it.
+ */
+static int
+outbox_deliver_same_message(const struct outbox_item *a,
+    const struct outbox_item *b)
+{
+	return strcmp(a->channel, b->channel) == 0 &&
+	    strcmp(a->owner, b->owner) == 0 && a->claimed_at == b->claimed_at;
+}
+
+/* Mark items[0..n) of a row no channel can deliver any more as failed. */
+static void
+outbox_deliver_gone(struct outbox_item *items, size_t n, const char *why,
+    time_t now)
+{
+	size_t	k;
+
+	for (k = 0; k < n; k++) {
+		store_delivery_set(outbox_store, items[k].outbox_id,
+		    items[k].channel, "failed", items[k].attempts, now, why,
+		    now);
+		log_err("outbox: notice %lld for %s not delivered: %s is no "
+		    "longer configured", (long long)items[k].outbox_id,
+		    items[k].owner, items[k].channel);
+	}
+}
+
+/*
+ * Hand one group (one row channel, one rep, one claim) to its channel.
+ * Return how many rows were handled.  A started delivery takes the
+ * group's items (they are zeroed here).
+ */
+static int
+outbox_deliver_group(struct outbox_item *items, size_t n, time_t now)
+{
+	const struct fu_config		*cf = *outbox_cfp;
+	const struct channel		*ch = channel_find(items[0].channel);
+	struct outbox_deliver_run	*run;
+	const char			*why;
+	char				*cause = NULL;
+	size_t				 k;
+	long				 lease = 0;
+	int				 rc, attempts, give_up;
+
+	if (ch == NULL || (why = ch->gone(cf, items[0].channel)) != NULL) {
+		outbox_deliver_gone(items, n, ch == NULL ?
+		    "the channel is no longer known" : why, now);
+		return 0;
+	}
+	run = xcalloc(1, sizeof *run);
+	rc = ch->deliver(items, n, now, outbox_deliver_done_cb, run, &lease,
+	    &cause);
+	if (rc == CHANNEL_DELIVERED) {
+		free(run);
+		for (k = 0; k < n; k++)
+			store_delivery_set(outbox_store, items[k].outbox_id,
+			    items[k].channel, "sent", items[k].attempts + 1,
+			    now, NULL, now);
+		channel_follow(ch, items, n, now);
+		return (int)n;
+	}
+	if (rc == CHANNEL_STARTED) {
+		/* The run takes its own copy of the group. */
+		run->channel = xstrdup(items[0].channel);
+		run->items = xcalloc(n, sizeof *run->items);
+		memcpy(run->items, items, n * sizeof *run->items);
+		memset(items, 0, n * sizeof *items);
+		run->n = n;
+		run->next = outbox_deliver_runs;
+		outbox_deliver_runs = run;
+		/*
+		 * A lease: should the daemon die now, the retry comes after
+		 * the delivery would have been stopped (its time limit and a
+		 * little), so a hook that outlives us is not raced, and a
+		 * reminder is not held up longer than that.
+		 */
+		for (k = 0; k < n; k++)
+			store_delivery_set(outbox_store,
+			    run->items[k].outbox_id, run->items[k].channel,
+			    "pending", run->items[k].attempts,
+			    now + lease + OUTBOX_LEASE_SLACK, NULL, now);
+		return (int)n;
+	}
+	free(run);
+	if (rc == CHANNEL_BUSY)
+		return 0;	/* at the cap: a finishing run wakes us */
+	give_up = outbox_deliver_give_up(items, n, now);
+	for (k = 0; k < n; k++) {
+		attempts = items[k].attempts + 1;
+		store_delivery_set(outbox_store, items[k].outbox_id,
+		    items[k].channel, give_up ? "failed" : "pending",
+		    attempts, now + outbox_deliver_backoff(attempts), cause,
+		    now);
+	}
+	free(cause);
+	return 0;
+}
+
+/*
+ * Deliver what is due by now: each group of rows (one channel, one rep,
+ * one claim) to its channel, as many as the channels' caps allow.
+ * Return how many deliveries were handled, or -1 if the store failed.
+ */
+int
+outbox_deliver(time_t now)
+{
+	struct outbox_deliver_collect	 c;
+	size_t				 i, j;
+	int				 handled = 0;
+
+	memset(&c, 0, sizeof c);
+	if (store_delivery_due(outbox_store, now, OUTBOX_DISPATCH_MAX,
+	    outbox_deliver_collect_cb, &c) != STORE_OK)
+		return -1;
+	if (c.n == 0)
+		return 0;
+	if (store_write_begin(outbox_store) != STORE_OK) {
+		outbox_items_free(c.items, c.n);
+		return -1;
+	}
+	for (i = 0; i < c.n; i = j) {
+		for (j = i + 1; j < c.n; j++) {
+			if (!outbox_deliver_same_message(&c.items[i],
+			    &c.items[j]))
+				break;
+		}
+		handled += outbox_deliver_group(&c.items[i], j - i, now);
+	}
+	store_write_end(outbox_store, 1);
+	outbox_items_free(c.items, c.n);
+	return handled;
+}
+
+/* How many started deliveries carry owner's notices (NULL: anyone's). */
+int
+outbox_deliver_running(const char *owner)
+{
+	struct outbox_deliver_run	*run;
+	int				 n = 0;
+
+	if (owner == NULL)
+		return hooks_running();
+	for (run = outbox_deliver_runs; run != NULL; run = run->next) {
+		if (strcmp(run->items[0].owner, owner) == 0)
+			n++;
+	}
+	return n;
+}
