@@ -197,10 +197,10 @@ channel_hook_done_cb(const struct hook_result *result, void *arg)
  * limit.
  */
 static int
-channel_hook_deliver(struct outbox_item *items, size_t n, time_t now,
-    channel_done_cb done_cb, void *arg, long *lease, char **cause)
+channel_hook_deliver(const struct fu_config *cf,
+    struct outbox_item *items, size_t n, time_t now, channel_done_cb done_cb,
+    void *arg, long *lease, char **cause)
 {
-	const struct fu_config	*cf = *outbox_cfp;
 	const char		*command = items[0].channel +
 				    strlen(CHANNEL_HOOK_PREFIX);
 	struct channel_hook_run	*run;
@@ -213,7 +213,7 @@ channel_hook_deliver(struct outbox_item *items, size_t n, time_t now,
 		return CHANNEL_BUSY;
 	notices = json_array();
 	for (i = 0; i < n; i++) {
-		if ((notice = outbox_item_notice(&items[i], NULL)) != NULL)
+		if ((notice = channel_item_notice(&items[i], NULL)) != NULL)
 			json_array_append(notices, notice);
 	}
 	id = channel_hook_message_id(items, n);

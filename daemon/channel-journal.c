@@ -60,7 +60,7 @@ channel_journal_log(struct outbox_item *it)
 	json_error_t	 jerr;
 	const char	*late, *advice;
 
-	if ((notice = outbox_item_notice(it, &jerr)) == NULL) {
+	if ((notice = channel_item_notice(it, &jerr)) == NULL) {
 		log_err("outbox: notice %lld is not valid JSON: %s",
 		    (long long)it->outbox_id, jerr.text);
 		return;
@@ -96,8 +96,9 @@ channel_journal_log(struct outbox_item *it)
 
 /* Log each notice; a line that cannot be read is logged as such. */
 static int
-channel_journal_deliver(struct outbox_item *items, size_t n, time_t now,
-    channel_done_cb done_cb, void *arg, long *lease, char **cause)
+channel_journal_deliver(const struct fu_config *cf,
+    struct outbox_item *items, size_t n, time_t now, channel_done_cb done_cb,
+    void *arg, long *lease, char **cause)
 {
 	size_t	i;
 

@@ -20,15 +20,17 @@ channel_watch_takes(const char *kind, enum channel_to to)
 
 /* Publish each readable notice to the watchers. */
 static int
-channel_watch_deliver(struct outbox_item *items, size_t n, time_t now,
-    channel_done_cb done_cb, void *arg, long *lease, char **cause)
+channel_watch_deliver(const struct fu_config *cf,
+    struct outbox_item *items, size_t n, time_t now, channel_done_cb done_cb,
+    void *arg, long *lease, char **cause)
 {
 	json_t	*notice;
 	size_t	 i;
 
 	for (i = 0; i < n; i++) {
-		if ((notice = outbox_item_notice(&items[i], NULL)) != NULL)
-			events_publish(items[i].owner, items[i].kind, notice);
+		if ((notice = channel_item_notice(&items[i], NULL)) != NULL)
+			events_publish(EVENTS_NOTICE, items[i].owner,
+			    items[i].kind, notice);
 	}
 	return CHANNEL_DELIVERED;
 }

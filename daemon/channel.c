@@ -72,17 +72,31 @@ channel_rows_free(char **rows, int n)
 	free(rows);
 }
 
+/*
+ * The notice an item carries, parsed once and kept with the item
+ * (borrowed), or NULL if its payload is not valid JSON (then jerr, if
+ * given, says why on the first try).
+ */
+json_t *
+channel_item_notice(struct outbox_item *it, json_error_t *jerr)
+{
+	if (it->notice == NULL && !it->bad &&
+	    (it->notice = json_loads(it->payload, 0, jerr)) == NULL)
+		it->bad = 1;
+	return it->notice;
+}
+
 /* Stored channel ch delivered items[0..n): hand them to its followers. */
 void
-channel_follow(const struct channel *ch, struct outbox_item *items,
-    size_t n, time_t now)
+channel_follow(const struct fu_config *cf, const struct channel *ch,
+    struct outbox_item *items, size_t n, time_t now)
 {
 	size_t	i;
 
 	for (i = 0; i < CHANNEL_N; i++) {
 		if (channel_table[i]->follows != NULL &&
 		    strcmp(channel_table[i]->follows, ch->name) == 0)
-			(void)channel_table[i]->deliver(items, n, now, NULL,
-			    NULL, NULL, NULL);
+			(void)channel_table[i]->deliver(cf, items, n, now,
+			    NULL, NULL, NULL, NULL);
 	}
 }

@@ -69,7 +69,6 @@ struct conn {
 
 	TAILQ_HEAD(, held_reply) held;
 	struct events_sub	*watch;		/* watching: the subscription */
-	char			*watch_owner;	/* whose notices; NULL: all */
 	long long		 watch_skipped;	/* notices not sent: behind */
 	int			 closing;	/* close once replies are out */
 	int			 paused;	/* reading stopped: output full */
@@ -88,6 +87,13 @@ struct conn {
 static TAILQ_HEAD(, conn)	 conn_all = TAILQ_HEAD_INITIALIZER(conn_all);
 static TAILQ_HEAD(, conn)	 conn_held = TAILQ_HEAD_INITIALIZER(conn_held);
 static int			 conn_n;
+/* Connections open per user, for the per-user cap. */
+struct conn_user {
+	uid_t	uid;
+	int	count;
+};
+static struct conn_user		*conn_users;
+static size_t			 conn_nusers;
 static struct event_base	*conn_base;
 static struct store		*conn_store;
 static const struct fu_config	**conn_cfp;
@@ -111,6 +117,23 @@ conn_init(struct event_base *base, struct store *st,
 	conn_base = base;
 	conn_store = st;
 	conn_cfp = cfp;
+}
+
+/* uid's entry in the per-user counts. */
+static struct conn_user *
+conn_user_find(uid_t uid)
+{
+	size_t	i;
+
+	for (i = 0; i < conn_nusers; i++) {
+		if (conn_users[i].uid == uid)
+			return &conn_users[i];
+	}
+	conn_users = xreallocarray(conn_users, conn_nusers + 1,
+	    sizeof *conn_users);
+	conn_users[conn_nusers].uid = uid;
+	conn_users[conn_nusers].count = 0;
+	return &conn_users[conn_nusers++];
 }
 
 /*
@@ -152,7 +175,8 @@ conn_new(int fd, uid_t uid, gid_t gid, const char *user)
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 	TAILQ_INSERT_TAIL(&conn_all, c, entry);
 	conn_n++;
-	sched_status_changed();
+	conn_user_find(uid)->count++;
+	events_publish(EVENTS_CONNECTION, c->user, "open", NULL);
 	log_debug("conn: new connection from %s (uid %lu)", c->user,
 	    (unsigned long)uid);
 	return c;
@@ -183,13 +207,12 @@ conn_free(struct conn *c)
 	events_unsubscribe(c->watch);
 	TAILQ_REMOVE(&conn_all, c, entry);
 	conn_n--;
-	sched_status_changed();
-	server_conn_closed(c->uid);
+	conn_user_find(c->uid)->count--;
+	events_publish(EVENTS_CONNECTION, c->user, "close", NULL);
 	event_free(c->more_ev);
 	bufferevent_free(c->bev);
 	log_debug("conn: closed connection from %s", c->user);
 	free(c->user);
-	free(c->watch_owner);
 	free(c);
 }
 
@@ -207,20 +230,17 @@ conn_count(void)
 	return conn_n;
 }
 
-/* How many connections watch user's own notices (not the team's). */
+/* How many connections uid has open. */
 int
-conn_watchers(const char *user)
+conn_count_of(uid_t uid)
 {
-	struct conn	*c;
-	int		 n = 0;
+	size_t	i;
 
-	TAILQ_FOREACH(c, &conn_all, entry) {
-		if (c->watch != NULL && !c->closing &&
-		    c->watch_owner != NULL &&
-		    strcmp(c->watch_owner, user) == 0)
-			n++;
+	for (i = 0; i < conn_nusers; i++) {
+		if (conn_users[i].uid == uid)
+			return conn_users[i].count;
 	}
-	return n;
+	return 0;
 }
 
 /* Close every connection (at shutdown). */
@@ -231,6 +251,9 @@ conn_close_all(void)
 
 	while ((c = TAILQ_FIRST(&conn_all)) != NULL)
 		conn_free(c);
+	free(conn_users);
+	conn_users = NULL;
+	conn_nusers = 0;
 }
 
 /* Queue one serialised reply line on the socket. */
@@ -351,6 +374,11 @@ conn_commit_cb(int ok, void *arg)
 static int
 conn_maybe_close(struct conn *c)
 {
+	if (c->closing && c->watch != NULL) {
+		/* A closing watcher is sent nothing and counted no more. */
+		events_unsubscribe(c->watch);
+		c->watch = NULL;
+	}
 	if (!c->closing || c->deferred || !TAILQ_EMPTY(&c->held) ||
 	    evbuffer_get_length(bufferevent_get_output(c->bev)) != 0)
 		return 0;
@@ -695,8 +723,7 @@ conn_watch_cb(const char *owner, const char *kind, json_t *notice, void *arg)
 	struct conn	*c = arg;
 	json_t		*event;
 
-	if (c->closing || (c->watch_owner != NULL &&
-	    strcmp(owner, c->watch_owner) != 0))
+	if (c->closing)
 		return;
 	if (c->watch_skipped > 0 || evbuffer_get_length(
 	    bufferevent_get_output(c->bev)) > CONN_WATCH_HIGH) {
@@ -717,6 +744,5 @@ conn_watch(struct conn *c, const char *owner)
 {
 	if (c->watch != NULL)
 		return;
-	c->watch_owner = owner != NULL ? xstrdup(owner) : NULL;
-	c->watch = events_subscribe(conn_watch_cb, c);
+	c->watch = events_subscribe(EVENTS_NOTICE, owner, conn_watch_cb, c);
 }

@@ -199,6 +199,7 @@ main_stop_cb(evutil_socket_t sig, short what, void *arg)
 	op_doctor_stop();
 	/* No new notices start; writes already taken in are answered. */
 	sched_free();
+	op_meta_status_stop();
 	store_commit(main_store);
 	main_maybe_exit();
 }
@@ -370,6 +371,7 @@ main(int argc, char **argv)
 	op_meta_heartbeat(main_base);
 	hooks_init(main_base);
 	outbox_init(main_store, (const struct fu_config **)&main_cf);
+	op_meta_summary(main_base, main_store);
 	sched_init(main_base, main_store, (const struct fu_config **)&main_cf);
 	sdnotify_init(main_base);
 	log_info("main: followupd %s ready: socket %s, database %s%s%s",
@@ -396,6 +398,7 @@ main(int argc, char **argv)
 	log_limit_init(NULL);
 	op_meta_init(0, NULL, NULL);
 	op_meta_heartbeat(NULL);
+	op_meta_summary(NULL, NULL);
 	event_base_free(main_base);
 	config_free(main_cf);
 	free(main_config_path);

@@ -599,6 +599,8 @@ int		 op_followup_create(struct op_ctx *, const struct fu_contact *,
 /* op-meta.c */
 void		 op_meta_init(time_t, const char *, const char *);
 void		 op_meta_heartbeat(struct event_base *);
+void		 op_meta_summary(struct event_base *, struct store *);
+void		 op_meta_status_stop(void);
 const char	*op_meta_database(void);
 
 /* conn.c */
@@ -613,7 +615,7 @@ void		 conn_answer(struct conn *, json_t *);
 void		 conn_answer_fd(struct conn *, json_t *, int);
 void		 conn_reconfigured(void);
 int		 conn_count(void);
-int		 conn_watchers(const char *);
+int		 conn_count_of(uid_t);
 void		 conn_close_all(void);
 
 /* server.c */
@@ -621,16 +623,23 @@ int		 server_listen(struct event_base *, const char *, const char *,
 		     int, int, char **);
 const char	*server_socket_path(void);
 void		 server_set_limits(int);
-void		 server_conn_closed(uid_t);
 void		 server_close(void);
 
 /* events.c */
+enum events_topic {
+	EVENTS_NOTICE,		/* a notice went out: its kind, the notice */
+	EVENTS_DELIVERY,	/* a delivery ended: the schedule looks again */
+	EVENTS_CONNECTION,	/* a connection came ("open") or went ("close") */
+	EVENTS_SCHEDULE		/* the next wake-up was planned: its instant */
+};
 struct events_sub;
 typedef void	(*events_cb)(const char *, const char *, json_t *, void *);
-struct events_sub *events_subscribe(events_cb, void *);
+struct events_sub *events_subscribe(enum events_topic, const char *,
+		     events_cb, void *);
 void		 events_unsubscribe(struct events_sub *);
-void		 events_publish(const char *, const char *, json_t *);
-int		 events_count(void);
+void		 events_publish(enum events_topic, const char *, const char *,
+		     json_t *);
+int		 events_count(enum events_topic, const char *);
 
 /* hooks.c */
 struct hook_result {
@@ -663,9 +672,7 @@ void		 outbox_status(struct store *, const char *, json_t *);
 void		 sched_init(struct event_base *, struct store *,
 		     const struct fu_config **);
 void		 sched_changed(void);
-void		 sched_status_changed(void);
 void		 sched_write_result(int);
-time_t		 sched_next_wakeup(void);
 void		 sched_free(void);
 
 /* sdnotify.c */

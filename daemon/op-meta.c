@@ -2,12 +2,17 @@
 /*
  * Copyright (c) 2026 The followup authors
  *
- * The ops about the daemon itself: hello and status.
+ * The daemon's summary: the ops about the daemon itself (hello and
+ * status) and systemd's STATUS= line, from the same figures.  It learns
+ * the connections and the next wake-up from the events registry, so
+ * neither the connections nor the schedule call up into it.
  */
 
 #include <config.h>
 
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -21,6 +26,8 @@
  * stalls to within a period, for a few microseconds a beat.
  */
 #define META_BEAT_MS	10
+/* At most one STATUS= line to systemd in this many seconds. */
+#define META_STATUS_GAP	1
 
 static time_t	 meta_started;
 static char	*meta_database;
@@ -30,6 +37,17 @@ static struct event	*meta_beat;
 static long long	 meta_beat_due;		/* monotonic, microseconds */
 static long long	 meta_stall_max_us;	/* the longest since start */
 static time_t		 meta_stall_at;		/* ... and when it ended */
+
+static struct store		*meta_store;
+static int			 meta_conns;	/* connections open */
+static time_t			 meta_wakeup;	/* 0 before the first pass */
+static struct events_sub	*meta_conn_sub;
+static struct events_sub	*meta_sched_sub;
+static struct event		*meta_status_ev;
+static struct timespec		 meta_status_at;	/* last sent */
+static char			 meta_status_last[256];
+
+static void	meta_status_changed(void);
 
 static long long
 meta_now_us(void)
@@ -79,6 +97,150 @@ op_meta_heartbeat(struct event_base *base)
 		fatalx("meta: evtimer_new");
 	meta_beat_due = meta_now_us() + META_BEAT_MS * 1000;
 	evtimer_add(meta_beat, &tv);
+}
+
+static double
+meta_ts(const struct timespec *ts)
+{
+	return ts->tv_sec + ts->tv_nsec / 1e9;
+}
+
+/* The next wake-up as the daemon's local clock reads: a time today,
+ * else a day and a time. */
+static void
+meta_format_wakeup(time_t next, char *buf, size_t len)
+{
+	struct tm	tm, today;
+	time_t		now = time(NULL);
+
+	if (next == 0 || localtime_r(&next, &tm) == NULL ||
+	    localtime_r(&now, &today) == NULL) {
+		snprintf(buf, len, "not planned");
+		return;
+	}
+	if (tm.tm_year == today.tm_year && tm.tm_yday == today.tm_yday)
+		strftime(buf, len, "%H:%M:%S %Z", &tm);
+	else
+		strftime(buf, len, "%a %d %b %H:%M %Z", &tm);
+}
+
+/*
+ * Tell systemd how the daemon is doing, if the line changed: the team's
+ * counts, the connections, the next wake-up and the backlog.  Any local
+ * user may read it (systemctl status), so it carries counts only, never
+ * a delivery's error (that names a rep's address): the journal has those.
+ */
+static void
+meta_status_send(void)
+{
+	char		 buf[sizeof meta_status_last], when[64], failing[64];
+	json_t		*stats = json_object();
+	int64_t		 reps = 0, contacts = 0, pending = 0, nfail;
+	int		 n = meta_conns;
+
+	store_team_counts(meta_store, &reps, &contacts, &pending);
+	store_outbox_stats(meta_store, NULL, stats);
+	nfail = json_integer_value(json_object_get(stats,
+	    "deliveries_failing"));
+	meta_format_wakeup(meta_wakeup, when, sizeof when);
+	failing[0] = '\0';
+	if (nfail > 0)
+		snprintf(failing, sizeof failing, "; %lld failing, see the "
+		    "journal", (long long)nfail);
+	snprintf(buf, sizeof buf, "%lld rep%s, %lld contact%s, %lld pending "
+	    "follow-up%s; %d connection%s; next wake-up %s; %lld deliveries "
+	    "waiting%s", (long long)reps, reps == 1 ? "" : "s",
+	    (long long)contacts, contacts == 1 ? "" : "s", (long long)pending,
+	    pending == 1 ? "" : "s", n, n == 1 ? "" : "s", when,
+	    (long long)json_integer_value(json_object_get(stats,
+	    "outbox_backlog")), failing);
+	json_decref(stats);
+	if (strcmp(buf, meta_status_last) != 0) {
+		sdnotify_status("%s", buf);
+		snprintf(meta_status_last, sizeof meta_status_last, "%s",
+		    buf);
+		clock_gettime(CLOCK_MONOTONIC, &meta_status_at);
+	}
+}
+
+static void
+meta_status_cb(evutil_socket_t fd, short what, void *arg)
+{
+	meta_status_send();
+}
+
+/*
+ * Something the status line shows may have changed (a pass ran, a
+ * connection came or went): refresh it soon, at most once a second, so a
+ * busy daemon does not flood systemd.  A no-op off systemd.
+ */
+static void
+meta_status_changed(void)
+{
+	struct timespec	now;
+	struct timeval	tv = { 0, 0 };
+	double		since;
+
+	if (meta_status_ev == NULL || evtimer_pending(meta_status_ev, NULL))
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	since = meta_ts(&now) - meta_ts(&meta_status_at);
+	if (since < META_STATUS_GAP) {
+		since = META_STATUS_GAP - since;
+		tv.tv_sec = (time_t)since;
+		tv.tv_usec = (suseconds_t)((since - tv.tv_sec) * 1e6);
+	}
+	evtimer_add(meta_status_ev, &tv);
+}
+
+/* A connection came or went. */
+static void
+meta_conn_cb(const char *user, const char *kind, json_t *data, void *arg)
+{
+	meta_conns += strcmp(kind, "open") == 0 ? 1 : -1;
+	meta_status_changed();
+}
+
+/* The schedule planned its next wake-up. */
+static void
+meta_sched_cb(const char *owner, const char *kind, json_t *data, void *arg)
+{
+	meta_wakeup = (time_t)json_integer_value(data);
+	meta_status_changed();
+}
+
+/* Send no more STATUS= lines: the daemon is stopping. */
+void
+op_meta_status_stop(void)
+{
+	if (meta_status_ev != NULL)
+		event_free(meta_status_ev);
+	meta_status_ev = NULL;
+}
+
+/*
+ * Keep the daemon's summary from now on: follow the connections and the
+ * schedule, and (under systemd) keep the STATUS= line up to date.  With
+ * base NULL, stop (before the base is freed).
+ */
+void
+op_meta_summary(struct event_base *base, struct store *st)
+{
+	events_unsubscribe(meta_conn_sub);
+	events_unsubscribe(meta_sched_sub);
+	meta_conn_sub = meta_sched_sub = NULL;
+	op_meta_status_stop();
+	meta_store = st;
+	if (base == NULL)
+		return;
+	meta_conn_sub = events_subscribe(EVENTS_CONNECTION, NULL,
+	    meta_conn_cb, NULL);
+	meta_sched_sub = events_subscribe(EVENTS_SCHEDULE, NULL,
+	    meta_sched_cb, NULL);
+	if (sdnotify_enabled() &&
+	    (meta_status_ev = evtimer_new(base, meta_status_cb, NULL)) ==
+	    NULL)
+		fatalx("meta: evtimer_new");
 }
 
 /* Remember what status reports about this run. */
@@ -145,7 +307,7 @@ op_status(struct op_ctx *ctx, json_t *args, json_t **result)
 		return reply_store_error(ctx, r, "", 0);
 	}
 	if (ctx->admin)
-		wakeup = sched_next_wakeup();
+		wakeup = meta_wakeup;
 	else if ((r = store_schedule_next_of(ctx->st, ctx->user, &wakeup)) !=
 	    STORE_OK) {
 		json_decref(counts);
@@ -162,15 +324,15 @@ op_status(struct op_ctx *ctx, json_t *args, json_t **result)
 	    "counts", counts,
 	    "next_due", when_json_or_null(next),
 	    "next_wakeup", when_json_or_null(wakeup),
-	    "watchers", ctx->admin ? events_count() :
-	    conn_watchers(ctx->user));
+	    "watchers", events_count(EVENTS_NOTICE, ctx->admin ? NULL :
+	    ctx->user));
 	if (ctx->admin && store_team_counts(ctx->st, &reps, &contacts,
 	    &pending) == STORE_OK)
 		json_object_set_new(*result, "team", json_pack(
 		    "{s:I s:I s:I s:i}", "reps", (json_int_t)reps,
 		    "contacts", (json_int_t)contacts,
 		    "followups_pending", (json_int_t)pending,
-		    "connections", conn_count()));
+		    "connections", meta_conns));
 	if (ctx->admin) {
 		json_object_set_new(*result, "loop_stall_max_ms",
 		    json_integer(meta_stall_max_us / 1000));

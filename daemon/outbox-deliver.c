@@ -129,7 +129,7 @@ out:
 	outbox_items_free(run->items, run->n);
 	free(run->channel);
 	free(run);
-	sched_changed();
+	events_publish(EVENTS_DELIVERY, NULL, "ended", NULL);
 }
 
 static int
@@ -221,15 +221,15 @@ outbox_deliver_group(struct outbox_item *items, size_t n, time_t now)
 		return 0;
 	}
 	run = xcalloc(1, sizeof *run);
-	rc = ch->deliver(items, n, now, outbox_deliver_done_cb, run, &lease,
-	    &cause);
+	rc = ch->deliver(cf, items, n, now, outbox_deliver_done_cb, run,
+	    &lease, &cause);
 	if (rc == CHANNEL_DELIVERED) {
 		free(run);
 		for (k = 0; k < n; k++)
 			store_delivery_set(outbox_store, items[k].outbox_id,
 			    items[k].channel, "sent", items[k].attempts + 1,
 			    now, NULL, now);
-		channel_follow(ch, items, n, now);
+		channel_follow(cf, ch, items, n, now);
 		return (int)n;
 	}
 	if (rc == CHANNEL_STARTED) {

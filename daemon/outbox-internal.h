@@ -41,7 +41,6 @@ struct outbox_item {
 	json_t		*notice;	/* payload parsed, once; NULL: not yet */
 	int		 bad;		/* payload is not valid JSON */
 };
-json_t		*outbox_item_notice(struct outbox_item *, json_error_t *);
 void		 outbox_items_free(struct outbox_item *, size_t);
 
 /* outbox-compose.c: the notices channels receive. Caller owns each. */
@@ -98,7 +97,8 @@ struct channel {
 	 * CHANNEL_* value.  When started, the channel calls done_cb with arg
 	 * exactly once; the items stay the caller's and live until then.
 	 */
-	int		 (*deliver)(struct outbox_item *, size_t, time_t,
+	int		 (*deliver)(const struct fu_config *,
+			     struct outbox_item *, size_t, time_t,
 			     channel_done_cb, void *, long *, char **);
 };
 
@@ -107,7 +107,9 @@ const struct channel *channel_find(const char *);
 char		**channel_rows(const struct fu_config *, const char *,
 		     enum channel_to, int *);
 void		 channel_rows_free(char **, int);
-void		 channel_follow(const struct channel *, struct outbox_item *,
-		     size_t, time_t);
+json_t		*channel_item_notice(struct outbox_item *, json_error_t *);
+void		 channel_follow(const struct fu_config *,
+		     const struct channel *, struct outbox_item *, size_t,
+		     time_t);
 
 #endif /* OUTBOX_INTERNAL_H */

@@ -35,20 +35,6 @@ outbox_is_late(time_t fire, time_t now)
 	return fire < outbox_started || now - fire > OUTBOX_LATE_SLACK;
 }
 
-/*
- * The notice an item carries, parsed once and kept with the item
- * (borrowed), or NULL if its payload is not valid JSON (then jerr, if
- * given, says why on the first try).
- */
-json_t *
-outbox_item_notice(struct outbox_item *it, json_error_t *jerr)
-{
-	if (it->notice == NULL && !it->bad &&
-	    (it->notice = json_loads(it->payload, 0, jerr)) == NULL)
-		it->bad = 1;
-	return it->notice;
-}
-
 void
 outbox_items_free(struct outbox_item *items, size_t n)
 {

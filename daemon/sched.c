@@ -7,7 +7,9 @@
  * indexes, re-armed after every change, and never sleeping past a bounded
  * interval, so a clock step or a suspend is noticed.  A timerfd with
  * TFD_TIMER_CANCEL_ON_SET notices a clock step at once; each pass also
- * compares the wall clock with the monotonic one and logs a jump.
+ * compares the wall clock with the monotonic one and logs a jump.  It
+ * learns that a delivery ended, and tells when it next wakes, through
+ * the events registry, so it never calls up into the outbox's callers.
  */
 
 #include <config.h>
@@ -29,8 +31,6 @@
 
 /* A difference between wall and monotonic time worth a log line. */
 #define SCHED_JUMP_LOG		5
-/* At most one STATUS= line to systemd in this many seconds. */
-#define SCHED_STATUS_GAP	1
 /* After a failed write, passes wait this long, doubling up to the cap. */
 #define SCHED_BACKOFF_MIN	1
 #define SCHED_BACKOFF_MAX	60
@@ -41,18 +41,16 @@ static const struct fu_config	**sched_cfp;
 static struct event		*sched_timer;
 static struct event		*sched_clock_ev;
 static int			 sched_clock_fd = -1;
-static time_t			 sched_next;
 static struct timespec		 sched_last_wall;
 static struct timespec		 sched_last_mono;
-static struct event		*sched_status_ev;
-static struct timespec		 sched_status_at;	/* last sent */
-static char			 sched_status_last[256];
+static struct events_sub	*sched_delivery_sub;
 static int			 sched_backoff;		/* s; 0: writes work */
 static struct timespec		 sched_backoff_until;	/* monotonic */
 static unsigned long long	 sched_failures;	/* since writes worked */
 
 static void	sched_pass_cb(evutil_socket_t, short, void *);
-static void	sched_status_cb(evutil_socket_t, short, void *);
+static void	sched_delivery_cb(const char *, const char *, json_t *,
+		    void *);
 
 static double
 sched_ts(const struct timespec *ts)
@@ -101,10 +99,8 @@ sched_init(struct event_base *base, struct store *st,
 	sched_timer = evtimer_new(base, sched_pass_cb, NULL);
 	if (sched_timer == NULL)
 		fatalx("sched: evtimer_new");
-	if (sdnotify_enabled() &&
-	    (sched_status_ev = evtimer_new(base, sched_status_cb, NULL)) ==
-	    NULL)
-		fatalx("sched: evtimer_new");
+	sched_delivery_sub = events_subscribe(EVENTS_DELIVERY, NULL,
+	    sched_delivery_cb, NULL);
 	sched_clock_fd = timerfd_create(CLOCK_REALTIME,
 	    TFD_NONBLOCK | TFD_CLOEXEC);
 	if (sched_clock_fd == -1)
@@ -150,6 +146,14 @@ sched_changed(void)
 		evtimer_add(sched_timer, &tv);
 }
 
+/* A delivery ended: what is due next may have changed. */
+static void
+sched_delivery_cb(const char *owner, const char *kind, json_t *data,
+    void *arg)
+{
+	sched_changed();
+}
+
 /*
  * A write of the group commit (or a claim that could not open one)
  * succeeded or failed.  A pass that claims what is due counts as
@@ -184,13 +188,6 @@ sched_write_result(int ok)
 	    "%d s", sched_failures, sched_backoff);
 }
 
-/* When the schedule next wakes (0 before the first pass). */
-time_t
-sched_next_wakeup(void)
-{
-	return sched_next;
-}
-
 /* Log a clock jump: wall time moved unlike monotonic time. */
 static void
 sched_check_clock(void)
@@ -211,92 +208,14 @@ sched_check_clock(void)
 	sched_last_mono = mono;
 }
 
-/* The next wake-up as the daemon's local clock reads: a time today,
- * else a day and a time. */
+/* Tell whoever listens (the daemon's summary) when we next wake. */
 static void
-sched_format_wakeup(time_t next, char *buf, size_t len)
+sched_publish(time_t next)
 {
-	struct tm	tm, today;
-	time_t		now = time(NULL);
+	json_t	*at = json_integer(next);
 
-	if (next == 0 || localtime_r(&next, &tm) == NULL ||
-	    localtime_r(&now, &today) == NULL) {
-		snprintf(buf, len, "not planned");
-		return;
-	}
-	if (tm.tm_year == today.tm_year && tm.tm_yday == today.tm_yday)
-		strftime(buf, len, "%H:%M:%S %Z", &tm);
-	else
-		strftime(buf, len, "%a %d %b %H:%M %Z", &tm);
-}
-
-/*
- * Tell systemd how the daemon is doing, if the line changed: the team's
- * counts, the connections, the next wake-up and the backlog.  Any local
- * user may read it (systemctl status), so it carries counts only, never
- * a delivery's error (that names a rep's address): the journal has those.
- */
-static void
-sched_status_send(void)
-{
-	char		 buf[sizeof sched_status_last], when[64], failing[64];
-	json_t		*stats = json_object();
-	int64_t		 reps = 0, contacts = 0, pending = 0, nfail;
-	int		 n = conn_count();
-
-	store_team_counts(sched_store, &reps, &contacts, &pending);
-	store_outbox_stats(sched_store, NULL, stats);
-	nfail = json_integer_value(json_object_get(stats,
-	    "deliveries_failing"));
-	sched_format_wakeup(sched_next, when, sizeof when);
-	failing[0] = '\0';
-	if (nfail > 0)
-		snprintf(failing, sizeof failing, "; %lld failing, see the "
-		    "journal", (long long)nfail);
-	snprintf(buf, sizeof buf, "%lld rep%s, %lld contact%s, %lld pending "
-	    "follow-up%s; %d connection%s; next wake-up %s; %lld deliveries "
-	    "waiting%s", (long long)reps, reps == 1 ? "" : "s",
-	    (long long)contacts, contacts == 1 ? "" : "s", (long long)pending,
-	    pending == 1 ? "" : "s", n, n == 1 ? "" : "s", when,
-	    (long long)json_integer_value(json_object_get(stats,
-	    "outbox_backlog")), failing);
-	json_decref(stats);
-	if (strcmp(buf, sched_status_last) != 0) {
-		sdnotify_status("%s", buf);
-		snprintf(sched_status_last, sizeof sched_status_last, "%s",
-		    buf);
-		clock_gettime(CLOCK_MONOTONIC, &sched_status_at);
-	}
-}
-
-static void
-sched_status_cb(evutil_socket_t fd, short what, void *arg)
-{
-	sched_status_send();
-}
-
-/*
- * Something the status line shows may have changed (a pass ran, a
- * connection came or went): refresh it soon, at most once a second, so a
- * busy daemon does not flood systemd.  A no-op off systemd.
- */
-void
-sched_status_changed(void)
-{
-	struct timespec	now;
-	struct timeval	tv = { 0, 0 };
-	double		since;
-
-	if (sched_status_ev == NULL || evtimer_pending(sched_status_ev, NULL))
-		return;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	since = sched_ts(&now) - sched_ts(&sched_status_at);
-	if (since < SCHED_STATUS_GAP) {
-		since = SCHED_STATUS_GAP - since;
-		tv.tv_sec = (time_t)since;
-		tv.tv_usec = (suseconds_t)((since - tv.tv_sec) * 1e6);
-	}
-	evtimer_add(sched_status_ev, &tv);
+	events_publish(EVENTS_SCHEDULE, NULL, "planned", at);
+	json_decref(at);
 }
 
 /* Arm the timer for the next thing due, at most check_interval away. */
@@ -326,8 +245,7 @@ sched_rearm(time_t now, int progress)
 		next = now + 1;	/* the store is unwell: try again soon */
 	if (next <= now && !progress)
 		next = now + 1;	/* nothing moved: do not spin */
-	sched_next = next;
-	sched_status_changed();
+	sched_publish(next);
 
 	gettimeofday(&tnow, NULL);
 	delay = next - (tnow.tv_sec + tnow.tv_usec / 1e6);
@@ -368,9 +286,8 @@ sched_free(void)
 	if (sched_timer != NULL)
 		event_free(sched_timer);
 	sched_timer = NULL;
-	if (sched_status_ev != NULL)
-		event_free(sched_status_ev);
-	sched_status_ev = NULL;
+	events_unsubscribe(sched_delivery_sub);
+	sched_delivery_sub = NULL;
 	if (sched_clock_ev != NULL)
 		event_free(sched_clock_ev);
 	sched_clock_ev = NULL;

@@ -33,18 +33,11 @@
 /* How long to stop accepting when out of descriptors. */
 #define SERVER_PAUSE_MS		200
 
-struct server_user {
-	uid_t	uid;
-	int	count;
-};
-
 static struct evconnlistener	*server_listener;
 static struct event		*server_resume_ev;
 static char			*server_path;
 static int			 server_owns_path;	/* we bound it: unlink */
 static int			 server_max_per_user = 1024;
-static struct server_user	*server_users;
-static size_t			 server_nusers;
 
 /* Set the cap on connections one user may hold open. */
 void
@@ -58,34 +51,6 @@ const char *
 server_socket_path(void)
 {
 	return server_path;
-}
-
-static struct server_user *
-server_user_find(uid_t uid, int create)
-{
-	size_t	i;
-
-	for (i = 0; i < server_nusers; i++) {
-		if (server_users[i].uid == uid)
-			return &server_users[i];
-	}
-	if (!create)
-		return NULL;
-	server_users = xreallocarray(server_users, server_nusers + 1,
-	    sizeof *server_users);
-	server_users[server_nusers].uid = uid;
-	server_users[server_nusers].count = 0;
-	return &server_users[server_nusers++];
-}
-
-/* A connection of uid closed. */
-void
-server_conn_closed(uid_t uid)
-{
-	struct server_user	*u = server_user_find(uid, 0);
-
-	if (u != NULL && u->count > 0)
-		u->count--;
 }
 
 /* Say no to a connection before closing it, without blocking. */
@@ -124,8 +89,8 @@ server_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 {
 	struct ucred		 cred;
 	socklen_t		 len = sizeof cred;
-	struct server_user	*u;
 	char			*name, msg[128], who[32];
+	int			 count;
 
 	(void)fcntl(fd, F_SETFD, FD_CLOEXEC);
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) {
@@ -134,19 +99,18 @@ server_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 		close(fd);
 		return;
 	}
-	u = server_user_find(cred.uid, 1);
-	if (u->count >= server_max_per_user) {
+	count = conn_count_of(cred.uid);
+	if (count >= server_max_per_user) {
 		/* A loop of connects must not flood the log. */
 		snprintf(who, sizeof who, "uid %lu", (unsigned long)cred.uid);
 		log_warnx_limited("server: connections over the cap", who,
 		    "server: uid %lu already has %d connections; refusing "
-		    "another", (unsigned long)cred.uid, u->count);
+		    "another", (unsigned long)cred.uid, count);
 		snprintf(msg, sizeof msg, "too many connections (%d) from "
-		    "this user", u->count);
+		    "this user", count);
 		server_refuse(fd, msg);
 		return;
 	}
-	u->count++;
 	name = server_user_name(cred.uid);
 	conn_new(fd, cred.uid, cred.gid, name);
 	free(name);
@@ -452,7 +416,4 @@ server_close(void)
 	server_owns_path = 0;
 	free(server_path);
 	server_path = NULL;
-	free(server_users);
-	server_users = NULL;
-	server_nusers = 0;
 }
