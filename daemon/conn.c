@@ -108,6 +108,16 @@ static int	conn_maybe_close(struct conn *);
 static void	conn_send_fd(struct conn *);
 static void	conn_send_fd_cb(evutil_socket_t, short, void *);
 static char	*conn_serialise(json_t *, size_t *);
+static void	conn_defer(struct conn *, void (*)(void *), void *);
+static void	conn_answer_fd(struct conn *, json_t *, int);
+static void	conn_watch(struct conn *, const char *);
+
+/* How deferred and streaming ops reach their connection, through ops.c. */
+static const struct ops_answerer conn_answerer = {
+	conn_defer,
+	conn_answer_fd,
+	conn_watch,
+};
 
 /* Give the connection layer what each request needs. */
 void
@@ -117,6 +127,7 @@ conn_init(struct event_base *base, struct store *st,
 	conn_base = base;
 	conn_store = st;
 	conn_cfp = cfp;
+	ops_set_answerer(&conn_answerer);
 }
 
 /* uid's entry in the per-user counts. */
@@ -443,7 +454,7 @@ conn_run(struct conn *c, const char *line, size_t len)
  * The op running on c will answer later (conn_answer): read no further
  * request of c until then.  If c goes away first, cancel(arg) is called.
  */
-void
+static void
 conn_defer(struct conn *c, void (*cancel)(void *), void *arg)
 {
 	c->deferred = 1;
@@ -457,21 +468,12 @@ conn_defer(struct conn *c, void (*cancel)(void *), void *arg)
  * at the loop's next turn, so that no later write is acknowledged to
  * anyone before it: what a backup says it holds stays true.  A NULL reply
  * (the daemon is stopping) sends nothing: the connection closes unanswered.
+ * Descriptor fd (unless it is -1) is attached to the reply's first byte;
+ * the connection owns fd from here on and closes it once it is sent (or
+ * the connection is gone).  Until then the requests behind it wait, so
+ * that nothing is written before it.
  */
-void
-conn_answer(struct conn *c, json_t *reply)
-{
-	conn_answer_fd(c, reply, -1);
-}
-
-/*
- * Send the reply an op deferred, as conn_answer does, with descriptor fd
- * (unless it is -1) attached to its first byte.  The connection owns fd
- * from here on and closes it once it is sent (or the connection is gone).
- * Until then the requests behind it wait, so that nothing is written
- * before it.
- */
-void
+static void
 conn_answer_fd(struct conn *c, json_t *reply, int fd)
 {
 	struct evbuffer	*out = bufferevent_get_output(c->bev);
@@ -739,7 +741,7 @@ conn_watch_cb(const char *owner, const char *kind, json_t *notice, void *arg)
 }
 
 /* Turn c into a stream of owner's notices (everyone's if NULL). */
-void
+static void
 conn_watch(struct conn *c, const char *owner)
 {
 	if (c->watch != NULL)

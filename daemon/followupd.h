@@ -509,7 +509,9 @@ struct op_ctx {
 						   run answers, writes nothing */
 	json_t			*id;		/* the request's, or NULL */
 	int			 deferred;	/* the op answers later itself,
-						   with conn_answer */
+						   with ops_answer */
+	int			 can_defer;	/* an OP_DEFER op on a
+						   connection: ops_defer works */
 
 	enum fu_err		 err;
 	char			*errmsg;
@@ -520,6 +522,16 @@ int		 reply_store_error(struct op_ctx *, enum store_result,
 		     const char *, int64_t);
 void		 reply_note(struct op_ctx *, const char *, ...) FU_PRINTF(2, 3);
 json_t		*ops_run_line(struct op_ctx *, const char *, size_t, int *);
+/* How ops that answer later or stream reach their connection. */
+struct ops_answerer {
+	void	(*defer)(struct conn *, void (*)(void *), void *);
+	void	(*answer)(struct conn *, json_t *, int);
+	void	(*watch)(struct conn *, const char *);
+};
+void		 ops_set_answerer(const struct ops_answerer *);
+struct conn	*ops_defer(struct op_ctx *, void (*)(void *), void *);
+void		 ops_answer(struct conn *, json_t *, int);
+void		 ops_stream(struct op_ctx *, const char *);
 json_t		*ops_error_reply(json_t *, enum fu_err, const char *);
 json_t		*ops_ok_reply(json_t *, json_t *);
 int		 ops_has_handler(enum fu_op);
@@ -609,10 +621,6 @@ void		 conn_free(struct conn *);
 void		 conn_init(struct event_base *, struct store *,
 		     const struct fu_config **);
 void		 conn_commit_cb(int, void *);
-void		 conn_watch(struct conn *, const char *);
-void		 conn_defer(struct conn *, void (*)(void *), void *);
-void		 conn_answer(struct conn *, json_t *);
-void		 conn_answer_fd(struct conn *, json_t *, int);
 void		 conn_reconfigured(void);
 int		 conn_count(void);
 int		 conn_count_of(uid_t);

@@ -98,7 +98,7 @@ backup_step_cb(evutil_socket_t fd, short what, void *arg)
 		free(cause);
 	}
 	/* The copy goes with the reply; the connection closes it. */
-	conn_answer_fd(job->conn, reply, copy);
+	ops_answer(job->conn, reply, copy);
 	backup_job_free(job);
 }
 
@@ -119,8 +119,8 @@ op_backup_stop(void)
 	store_backup_abort(job->sb);
 	xasprintf(&msg, "the daemon is stopping: the backup to %s was not "
 	    "made; make it again once the daemon is back", job->path);
-	conn_answer(job->conn, ops_error_reply(job->id, FU_ERR_UNAVAILABLE,
-	    msg));
+	ops_answer(job->conn, ops_error_reply(job->id, FU_ERR_UNAVAILABLE,
+	    msg), -1);
 	free(msg);
 	backup_job_free(job);
 }
@@ -133,15 +133,10 @@ op_backup(struct op_ctx *ctx, json_t *args, json_t **result)
 	struct backup_job	*job;
 	char			*cause;
 
-	if (!ctx->admin)
-		return reply_error(ctx, FU_ERR_FORBIDDEN, "a backup holds the "
-		    "whole team's records: only root, the daemon's user and "
-		    "members of the admin group may make one (followup "
-		    "export writes your own)");
 	if (*path != '/')
 		return reply_error(ctx, FU_ERR_BAD_REQUEST,
 		    "the backup path must be absolute");
-	if (ctx->conn == NULL || backup_base == NULL)
+	if (!ctx->can_defer || backup_base == NULL)
 		return reply_error(ctx, FU_ERR_INTERNAL, "a backup answers on "
 		    "its connection, from the daemon's loop");
 	/*
@@ -165,7 +160,6 @@ op_backup(struct op_ctx *ctx, json_t *args, json_t **result)
 	}
 	job = xcalloc(1, sizeof *job);
 	job->sb = sb;
-	job->conn = ctx->conn;
 	job->id = ctx->id != NULL ? json_incref(ctx->id) : NULL;
 	job->path = xstrdup(path);
 	job->caller = xstrdup(ctx->caller);
@@ -174,7 +168,6 @@ op_backup(struct op_ctx *ctx, json_t *args, json_t **result)
 		fatalx("backup: event_new");
 	event_add(job->ev, &backup_next_tv);
 	backup_running = job;
-	conn_defer(ctx->conn, backup_cancel, job);
-	ctx->deferred = 1;
+	job->conn = ops_defer(ctx, backup_cancel, job);
 	return 0;
 }

@@ -422,9 +422,6 @@ op_contact_reassign(struct op_ctx *ctx, json_t *args, json_t **result)
 	enum store_result	 r;
 	int			 moved;
 
-	if (!ctx->admin)
-		return reply_error(ctx, FU_ERR_FORBIDDEN, "only root and "
-		    "members of the admin group may reassign contacts");
 	if (!auth_user_exists(to))
 		return reply_error(ctx, FU_ERR_NOT_FOUND, "there is no user "
 		    "\"%.64s\"", to);

@@ -162,7 +162,7 @@ doctor_now_ms(void)
 /*
  * The hook checks of one doctor request.  A mail hook's --check runs as a
  * child from the loop while everyone else is served; the request's
- * connection waits for the reply (conn_defer).  The checks share one time
+ * connection waits for the reply (ops_defer).  The checks share one time
  * budget, so a hook that hangs keeps its rep waiting for a few seconds,
  * and nobody else at all.
  */
@@ -344,7 +344,7 @@ doctor_hook_done_cb(const struct hook_result *r, void *arg)
 	}
 	if (r->stopping) {
 		/* Its connection closes unanswered, as the daemon stops. */
-		conn_answer(job->conn, NULL);
+		ops_answer(job->conn, NULL, -1);
 		doctor_job_free(job);
 		return;
 	}
@@ -373,7 +373,7 @@ doctor_hook_done_cb(const struct hook_result *r, void *arg)
 	job->next++;
 	if (doctor_hooks_next(job))
 		return;
-	conn_answer(job->conn, ops_ok_reply(job->id, doctor_result(job)));
+	ops_answer(job->conn, ops_ok_reply(job->id, doctor_result(job)), -1);
 	doctor_job_free(job);
 }
 
@@ -396,7 +396,7 @@ doctor_checked_cb(evutil_socket_t fd, short what, void *arg)
 	job->deadline = doctor_now_ms() + DOCTOR_HOOKS_BUDGET_MS;
 	if (doctor_hooks_next(job))
 		return;
-	conn_answer(job->conn, ops_ok_reply(job->id, doctor_result(job)));
+	ops_answer(job->conn, ops_ok_reply(job->id, doctor_result(job)), -1);
 	doctor_job_free(job);
 }
 
@@ -470,10 +470,10 @@ op_doctor_stop(void)
 			continue;
 		doctor_job_join(job);
 		if (job->conn != NULL)
-			conn_answer(job->conn, ops_error_reply(job->id,
+			ops_answer(job->conn, ops_error_reply(job->id,
 			    FU_ERR_UNAVAILABLE, "the daemon is stopping: the "
 			    "checks were not finished; run followup doctor "
-			    "again once the daemon is back"));
+			    "again once the daemon is back"), -1);
 		doctor_job_free(job);
 	}
 }
@@ -641,10 +641,9 @@ op_doctor(struct op_ctx *ctx, json_t *args, json_t **result)
 	char			*cause;
 	int			 i;
 
-	if (ctx->conn != NULL && doctor_base != NULL && doctor_busy(ctx))
+	if (ctx->can_defer && doctor_base != NULL && doctor_busy(ctx))
 		return -1;
 	job = xcalloc(1, sizeof *job);
-	job->conn = ctx->conn;
 	job->checks = json_array();
 	job->after = json_array();
 	job->checked[0] = job->checked[1] = -1;
@@ -664,7 +663,7 @@ op_doctor(struct op_ctx *ctx, json_t *args, json_t **result)
 	job->hooks = xreallocarray(NULL, job->nhooks + 1, sizeof *job->hooks);
 	for (i = 0; i < job->nhooks; i++)
 		job->hooks[i] = xstrdup(ctx->cf->hooks[i]);
-	if (ctx->conn == NULL || doctor_base == NULL) {
+	if (!ctx->can_defer || doctor_base == NULL) {
 		/* No loop to wait on (a request from a test): check here. */
 		job->check = store_check_file_new(ctx->st);
 		store_check_file_run(job->check);
@@ -686,7 +685,6 @@ op_doctor(struct op_ctx *ctx, json_t *args, json_t **result)
 		return -1;
 	}
 	job->id = ctx->id != NULL ? json_incref(ctx->id) : NULL;
-	conn_defer(ctx->conn, doctor_cancel, job);
-	ctx->deferred = 1;
+	job->conn = ops_defer(ctx, doctor_cancel, job);
 	return 0;
 }

@@ -19,12 +19,9 @@ op_watch(struct op_ctx *ctx, json_t *args, json_t **result)
 {
 	const char	*owner;
 
-	if (ctx->conn == NULL)
-		return reply_error(ctx, FU_ERR_BAD_REQUEST,
-		    "watch needs a connection");
 	if (ops_owner_arg(ctx, args, 1, &owner) != 0)
 		return -1;
-	conn_watch(ctx->conn, owner);
+	ops_stream(ctx, owner);
 	*result = json_pack("{s:b s:s?}", "watching", 1, "user", owner);
 	return 0;
 }

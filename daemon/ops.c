@@ -11,6 +11,8 @@
 
 #include <config.h>
 
+#include <assert.h>
+
 #include <ctype.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -21,6 +23,9 @@
 #include "followup/utf8.h"
 
 #define OP_WRITE	0x1	/* changes the store: joins the group commit */
+#define OP_ADMIN	0x2	/* the admin group only: refused with why */
+#define OP_DEFER	0x4	/* may answer later (ops_defer, ops_answer) */
+#define OP_STREAM	0x8	/* turns its connection into a stream */
 
 enum arg_type {
 	ARG_NONE,
@@ -44,6 +49,7 @@ struct op_entry {
 	op_handler	 fn;
 	int		 flags;
 	struct op_arg	 args[OP_MAX_ARGS];
+	const char	*why;		/* OP_ADMIN: the refusal's message */
 };
 
 #define REQ	1
@@ -118,13 +124,17 @@ static const struct op_entry op_table[FU_OP_COUNT] = {
 	    { "email", ARG_TEXT }, { "tz", ARG_TEXT }, { "digest", ARG_TEXT },
 	    { "hours", ARG_TEXT }, { "workdays", ARG_TEXT },
 	    { "lead", ARG_TEXT }, { NULL } } },
-	[FU_OP_WATCH] = { op_watch, 0, { { "owner", ARG_STRING },
+	[FU_OP_WATCH] = { op_watch, OP_STREAM, { { "owner", ARG_STRING },
 	    { NULL } } },
-	[FU_OP_CONTACT_REASSIGN] = { op_contact_reassign, OP_WRITE, {
-	    { "id", ARG_ID, REQ }, { "to", ARG_STRING, REQ }, { NULL } } },
-	[FU_OP_BACKUP] = { op_backup, 0, {
-	    { "path", ARG_STRING, REQ }, { NULL } } },
-	[FU_OP_DOCTOR] = { op_doctor, 0, { { NULL } } },
+	[FU_OP_CONTACT_REASSIGN] = { op_contact_reassign, OP_WRITE | OP_ADMIN,
+	    { { "id", ARG_ID, REQ }, { "to", ARG_STRING, REQ }, { NULL } },
+	    "only root and members of the admin group may reassign contacts" },
+	[FU_OP_BACKUP] = { op_backup, OP_ADMIN | OP_DEFER, {
+	    { "path", ARG_STRING, REQ }, { NULL } },
+	    "a backup holds the whole team's records: only root, the "
+	    "daemon's user and members of the admin group may make one "
+	    "(followup export writes your own)" },
+	[FU_OP_DOCTOR] = { op_doctor, OP_DEFER, { { NULL } } },
 	[FU_OP_EXPORT] = { op_export, 0, {
 	    { "format", ARG_STRING, REQ }, { "what", ARG_STRING },
 	    { "owner", ARG_STRING }, { "bom", ARG_BOOL }, { NULL } } },
@@ -649,12 +659,55 @@ ops_owner_arg(struct op_ctx *ctx, json_t *args, int team_ok,
 	return 0;
 }
 
+static const struct ops_answerer	*ops_answerer;
+
+/* How ops that answer later or stream reach their connection. */
+void
+ops_set_answerer(const struct ops_answerer *a)
+{
+	ops_answerer = a;
+}
+
+/*
+ * The op (an OP_DEFER one, ctx->can_defer set) answers later: its
+ * connection reads no further request until it does, and if the
+ * connection goes away first, cancel(arg) is called.  Return the handle
+ * to answer through with ops_answer.
+ */
+struct conn *
+ops_defer(struct op_ctx *ctx, void (*cancel)(void *), void *arg)
+{
+	assert(ctx->can_defer && ops_answerer != NULL);
+	ops_answerer->defer(ctx->conn, cancel, arg);
+	ctx->deferred = 1;
+	return ctx->conn;
+}
+
+/*
+ * Send the reply (taken; NULL closes unanswered) a deferred op owed on
+ * the connection c returned by ops_defer, with descriptor fd attached
+ * unless it is -1 (the connection owns it from here on).
+ */
+void
+ops_answer(struct conn *c, json_t *reply, int fd)
+{
+	ops_answerer->answer(c, reply, fd);
+}
+
+/* Turn the op's connection (OP_STREAM) into a stream of owner's notices. */
+void
+ops_stream(struct op_ctx *ctx, const char *owner)
+{
+	assert(ctx->conn != NULL && ops_answerer != NULL);
+	ops_answerer->watch(ctx->conn, owner);
+}
+
 /*
  * Run one request line and return its reply (caller owns it).  *is_write
  * tells whether the op changed the store, so the caller knows the reply
  * stands or falls with the group commit.  Never fails: every problem is an
  * error reply.  NULL when the op deferred its reply (ctx->deferred): it
- * answers through ctx->conn when it is done.
+ * answers through ops_answer when it is done.
  */
 json_t *
 ops_run_line(struct op_ctx *ctx, const char *line, size_t len, int *is_write)
@@ -671,6 +724,7 @@ ops_run_line(struct op_ctx *ctx, const char *line, size_t len, int *is_write)
 	*is_write = 0;
 	ctx->discard = 0;
 	ctx->deferred = 0;
+	ctx->can_defer = 0;
 	ctx->id = NULL;
 	ctx->err = FU_ERR_NONE;
 	ctx->errmsg = NULL;
@@ -725,6 +779,17 @@ ops_run_line(struct op_ctx *ctx, const char *line, size_t len, int *is_write)
 		goto out;
 	if (ops_act_as(ctx, json_object_get(req, "as")) != 0)
 		goto out;
+	if ((op_table[op].flags & OP_ADMIN) && !ctx->admin) {
+		reply_error(ctx, FU_ERR_FORBIDDEN, "%s", op_table[op].why);
+		goto out;
+	}
+	if ((op_table[op].flags & OP_STREAM) && ctx->conn == NULL) {
+		reply_error(ctx, FU_ERR_BAD_REQUEST, "%s needs a connection",
+		    fu_op_name(op));
+		goto out;
+	}
+	ctx->can_defer = (op_table[op].flags & OP_DEFER) &&
+	    ctx->conn != NULL && ops_answerer != NULL;
 
 	ctx->now = time(NULL);
 	if (op_table[op].flags & OP_WRITE) {

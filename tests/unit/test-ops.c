@@ -801,6 +801,40 @@ test_foreign_ids_answer_like_missing_ones(void **state)
 }
 
 /*
+ * The op table's flags refuse for the handlers, in the words they used:
+ * admin-only ops (also to an admin acting for a rep), a stream or a
+ * deferred reply without a connection.
+ */
+static void
+test_op_flags_refuse_before_the_handler(void **state)
+{
+	struct ofx	*fx = *state;
+	json_int_t	 cid;
+
+	cid = add_contact(fx, "Ana");
+	fx->ctx.caller = "bob";
+	assert_string_equal(ERR(fx, FU_ERR_FORBIDDEN, "{'op':'backup',"
+	    "'args':{'path':'/x.db'}}"), "a backup holds the whole team's "
+	    "records: only root, the daemon's user and members of the admin "
+	    "group may make one (followup export writes your own)");
+	assert_string_equal(ERR(fx, FU_ERR_FORBIDDEN, "{'op':"
+	    "'contact.reassign','args':{'id':%lld,'to':'root'}}",
+	    (long long)cid), "only root and members of the admin group may "
+	    "reassign contacts");
+	assert_string_equal(ERR(fx, FU_ERR_BAD_REQUEST, "{'op':'watch'}"),
+	    "watch needs a connection");
+	fx->ctx.admin = 1;
+	ERR(fx, FU_ERR_FORBIDDEN, "{'op':'backup','as':'root','args':"
+	    "{'path':'/x.db'}}");
+	/* An admin's backup answers on a connection only. */
+	assert_string_equal(ERR(fx, FU_ERR_INTERNAL, "{'op':'backup',"
+	    "'args':{'path':'/x.db'}}"), "a backup answers on its "
+	    "connection, from the daemon's loop");
+	/* Without a connection doctor answers at once. */
+	assert_non_null(json_object_get(OK(fx, "{'op':'doctor'}"), "checks"));
+}
+
+/*
  * "as" and "owner": a rep may neither act for nor list another rep; an
  * admin may do both, and by id reaches any rep's records.
  */
@@ -1322,6 +1356,7 @@ main(void)
 		T(test_interaction_add_with_next),
 		T(test_foreign_ids_answer_like_missing_ones),
 		T(test_admins_act_for_reps_and_reps_do_not),
+		T(test_op_flags_refuse_before_the_handler),
 		cmocka_unit_test(test_auth_admins),
 		T(test_contact_fields_are_checked),
 		T(test_name_length_limit),
