@@ -575,20 +575,20 @@ test_interaction_roundtrip_moves_last_activity(void **state)
 
 	/* Newest first, by "at". */
 	memset(&ids, 0, sizeof ids);
-	assert_int_equal(store_interaction_list(fx->st, "ana", id, 0, 10,
+	assert_int_equal(store_interaction_list(fx->st, "ana", id, 0, 0, 0, 10,
 	    interaction_cb, &ids), STORE_OK);
 	IDS_EQUAL(&ids, 3, i2, i3, i1);
 	memset(&ids, 0, sizeof ids);
 	assert_int_equal(store_interaction_list(fx->st, "ana", id,
-	    NOW - 2 * DAY, 10, interaction_cb, &ids), STORE_OK);
+	    NOW - 2 * DAY, 0, 0, 10, interaction_cb, &ids), STORE_OK);
 	IDS_EQUAL(&ids, 2, i2, i3);
 	memset(&ids, 0, sizeof ids);
-	assert_int_equal(store_interaction_list(fx->st, "ana", id, 0, 1,
+	assert_int_equal(store_interaction_list(fx->st, "ana", id, 0, 0, 0, 1,
 	    interaction_cb, &ids), STORE_OK);
 	IDS_EQUAL(&ids, 1, i2);
 	/* Someone else sees none of them. */
 	memset(&ids, 0, sizeof ids);
-	assert_int_equal(store_interaction_list(fx->st, "bob", id, 0, 10,
+	assert_int_equal(store_interaction_list(fx->st, "bob", id, 0, 0, 0, 10,
 	    interaction_cb, &ids), STORE_OK);
 	assert_int_equal(ids.n, 0);
 }
