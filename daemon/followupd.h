@@ -210,6 +210,7 @@ struct store	*store_open(const char *, char **);
 void		 store_close(struct store *);
 void		 store_set_commit_cb(struct store *, struct event_base *,
 		     store_commit_cb, void *);
+void		 store_read_begin(struct store *);
 enum store_result store_write_begin(struct store *);
 void		 store_write_end(struct store *, int);
 int		 store_in_txn(struct store *);

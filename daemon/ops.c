@@ -781,7 +781,8 @@ ops_run_line(struct op_ctx *ctx, const char *line, size_t len, int *is_write)
 			goto out;
 		}
 		*is_write = 1;
-	}
+	} else
+		store_read_begin(ctx->st);
 	rc = op_table[op].fn(ctx, args, &result);
 	if (*is_write)
 		store_write_end(ctx->st, rc == 0 && !ctx->discard);
