@@ -49,6 +49,8 @@ int		 cmd_owner_opt(const struct cmd_entry *, json_t *, int,
 char		*cmd_join(int, char **);
 const char	*cmd_path_arg(const char *);
 json_t		*cmd_string(const char *);
+int		 cmd_call_pages(struct client *, enum fu_op, json_t *,
+		     const char *const *, long long, json_t **);
 int		 cmd_call_and_print(struct client *, enum fu_op, json_t *,
 		     json_t **);
 

@@ -25,6 +25,7 @@ cmd_agenda_exec(struct client *c, int argc, char **argv)
 		{ "all",	no_argument,		NULL, 'T' },
 		{ NULL,		0,			NULL, 0 }
 	};
+	static const char *const keys[] = { "overdue", "due", NULL };
 	json_t		*args, *r, *v;
 	char		*when, from[64], to[64];
 	size_t		 i;
@@ -61,7 +62,7 @@ cmd_agenda_exec(struct client *c, int argc, char **argv)
 			json_object_set_new(args, "day", cmd_string(when));
 		free(when);
 	}
-	if ((rc = cmd_call_and_print(c, FU_OP_AGENDA, args, &r)) != 0 ||
+	if ((rc = cmd_call_pages(c, FU_OP_AGENDA, args, keys, 0, &r)) != 0 ||
 	    r == NULL)
 		return rc;
 	empty = 1;

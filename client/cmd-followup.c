@@ -45,8 +45,9 @@ cmd_list_exec(struct client *c, int argc, char **argv)
 		{ "all",	no_argument,		NULL, 'T' },
 		{ NULL,		0,			NULL, 0 }
 	};
+	static const char *const keys[] = { "followups", NULL };
 	json_t		*args, *r, *v;
-	long long	 n;
+	long long	 n, limit = 0;
 	size_t		 i;
 	int		 ch, rc, owners = 0;
 
@@ -59,8 +60,11 @@ cmd_list_exec(struct client *c, int argc, char **argv)
 				json_decref(args);
 				return EXIT_USAGE;
 			}
-			json_object_set_new(args, ch == 'c' ? "contact" :
-			    "limit", json_integer(n));
+			if (ch == 'l')
+				limit = n;
+			else
+				json_object_set_new(args, "contact",
+				    json_integer(n));
 			break;
 		case 's':
 			json_object_set_new(args, "status", cmd_string(optarg));
@@ -94,8 +98,8 @@ cmd_list_exec(struct client *c, int argc, char **argv)
 		return cmd_usage_error(&cmd_list_entry, "unexpected \"%s\"",
 		    argv[optind]);
 	}
-	if ((rc = cmd_call_and_print(c, FU_OP_FOLLOWUP_LIST, args, &r)) != 0 ||
-	    r == NULL)
+	if ((rc = cmd_call_pages(c, FU_OP_FOLLOWUP_LIST, args, keys, limit,
+	    &r)) != 0 || r == NULL)
 		return rc;
 	if (json_array_size(json_object_get(r, "followups")) == 0)
 		printf("No follow-ups.\n");
@@ -256,8 +260,8 @@ const struct cmd_entry cmd_list_entry = {
 	"List your follow-ups by due time: pending ones unless --status says\n"
 	"otherwise, of one contact with --contact (that contact's owner's\n"
 	"follow-ups on it), due between --from and --to (read in your zone, in\n"
-	"ZONE, or with --contact in the contact's with --tz contact), at most N\n"
-	"(default 100, at most 1000).\n"
+	"ZONE, or with --contact in the contact's with --tz contact): all of\n"
+	"them, or the first N.\n"
 	"\nAdmins (root and the admin group) may list a rep's follow-ups\n"
 	"(--owner USER) or the whole team's (--all, each line naming its rep).",
 	cmd_list_exec

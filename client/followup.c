@@ -236,6 +236,59 @@ cmd_call_and_print(struct client *c, enum fu_op op, json_t *args,
 	return 0;
 }
 
+/*
+ * Run a list op page after page (see the ops' "after" and "next_after")
+ * and gather the arrays named in keys into the first page's reply, so
+ * that the user sees the whole list, or its first max rows when max > 0,
+ * as one reply; then print it as cmd_call_and_print does.  The reply's
+ * next_after is the last page's.
+ */
+int
+cmd_call_pages(struct client *c, enum fu_op op, json_t *args,
+    const char *const *keys, long long max, json_t **r)
+{
+	json_t		*page, *next;
+	long long	 n = 0, want;
+	size_t		 i;
+	int		 rc = 0;
+
+	*r = NULL;
+	for (;;) {
+		want = max > 0 && max - n < FU_LIST_MAX ? max - n : FU_LIST_MAX;
+		json_object_set_new(args, "limit", json_integer(want));
+		if ((rc = rpc_call(c, op, args, &page)) != 0)
+			break;
+		for (i = 0; keys[i] != NULL; i++) {
+			n += json_array_size(json_object_get(page, keys[i]));
+			if (*r != NULL)
+				json_array_extend(json_object_get(*r, keys[i]),
+				    json_object_get(page, keys[i]));
+		}
+		next = json_object_get(page, "next_after");
+		if (*r == NULL)
+			*r = page;
+		else {
+			json_object_set(*r, "next_after", next);
+			json_decref(page);
+		}
+		if (json_is_null(next) || next == NULL || (max > 0 && n >= max))
+			break;
+		json_object_set(args, "after", next);
+	}
+	json_decref(args);
+	if (rc != 0) {
+		json_decref(*r);
+		*r = NULL;
+		return rc;
+	}
+	if (c->json) {
+		out_json(*r);
+		json_decref(*r);
+		*r = NULL;
+	}
+	return 0;
+}
+
 /* Say what is wrong with the command line and how to use it. */
 int
 cmd_usage_error(const struct cmd_entry *e, const char *fmt, ...)

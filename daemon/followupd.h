@@ -210,6 +210,7 @@ struct store	*store_open(const char *, char **);
 void		 store_close(struct store *);
 void		 store_set_commit_cb(struct store *, struct event_base *,
 		     store_commit_cb, void *);
+void		 store_read_begin(struct store *);
 enum store_result store_write_begin(struct store *);
 void		 store_write_end(struct store *, int);
 int		 store_in_txn(struct store *);
@@ -351,7 +352,8 @@ typedef int	(*store_interaction_cb)(const struct fu_interaction *, void *);
 enum store_result store_interaction_insert(struct store *,
 		     struct fu_interaction *);
 enum store_result store_interaction_list(struct store *, const char *,
-		     int64_t, time_t, int, store_interaction_cb, void *);
+		     int64_t, time_t, time_t, int64_t, int, store_interaction_cb,
+		     void *);
 enum store_result store_interaction_dump(struct store *, const char *,
 		     store_interaction_cb, void *);
 
@@ -365,6 +367,9 @@ struct store_followup_filter {
 	int		 limit;
 	int		 closed_recent;	/* newest closed first */
 	time_t		 closed_since;	/* pending, or closed since; 0: no */
+	int64_t		 after_id;	/* resume after this row; 0: start */
+	time_t		 after_due;	/* its due time */
+	int		 after_plain;	/* it is not a callback */
 };
 typedef int	(*store_followup_cb)(const struct fu_followup *, void *);
 enum store_result store_followup_insert(struct store *, struct fu_followup *);
@@ -543,6 +548,8 @@ int		 ops_duration_arg(struct op_ctx *, json_t *, const char *,
 		     long *);
 const char	*ops_str(json_t *, const char *);
 int64_t		 ops_int(json_t *, const char *, int64_t);
+int		 ops_cursor_arg(struct op_ctx *, json_t *, int64_t *, int);
+json_t		*ops_cursor_json(const int64_t *, int);
 int		 ops_bool(json_t *, const char *);
 int		 ops_text_arg(struct op_ctx *, json_t *, const char *, size_t,
 		     int, char **, int *);
@@ -607,6 +614,20 @@ int		 op_report(struct op_ctx *, json_t *, json_t **);
 int		 op_followup_create(struct op_ctx *, const struct fu_contact *,
 		     time_t, const char *, const char *, long, int,
 		     struct fu_followup *);
+
+/* op-followup.c: a page of follow-ups by due time, shared with agenda */
+struct followup_page {
+	json_t		*array;		/* where the rows go */
+	time_t		 now;
+	int		 limit;		/* most rows the page holds */
+	int		 n;		/* rows it holds */
+	int		 more;		/* a row beyond the page exists */
+	int64_t		 last[3];	/* key of its last row */
+};
+int		 followup_page_arg(struct op_ctx *, json_t *,
+		     struct store_followup_filter *, struct followup_page *);
+int		 followup_page_cb(const struct fu_followup *, void *);
+json_t		*followup_page_next(const struct followup_page *);
 
 /* op-meta.c */
 void		 op_meta_init(time_t, const char *, const char *);

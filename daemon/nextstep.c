@@ -142,7 +142,7 @@ nextstep_attempts(struct op_ctx *ctx, const struct fu_contact *c,
 
 	h->n = 0;
 	h->reached = 0;
-	r = store_interaction_list(ctx->st, c->owner, c->id, since,
+	r = store_interaction_list(ctx->st, c->owner, c->id, since, 0, 0,
 	    NEXTSTEP_HISTORY_MAX, nextstep_history_cb, h);
 	for (i = 0; i < h->n / 2; i++) {
 		t = h->a[i];

@@ -16,20 +16,6 @@
 /* Most stale contacts one agenda lists. */
 #define AGENDA_STALE_MAX	100
 
-struct agenda_rows {
-	json_t	*array;
-	time_t	 now;
-};
-
-static int
-agenda_followup_cb(const struct fu_followup *f, void *arg)
-{
-	struct agenda_rows	*rows = arg;
-
-	json_array_append_new(rows->array, followup_json(f, rows->now));
-	return 0;
-}
-
 static int
 agenda_stale_cb(const struct fu_contact *c, void *arg)
 {
@@ -85,19 +71,25 @@ agenda_window(struct op_ctx *ctx, json_t *args, const char *zone,
 /*
  * agenda: overdue, due in the window, and stale contacts: the acting
  * rep's, or for an admin a rep's or (owner "*") the whole team's.
+ * Overdue and due are one list by due time, paged as followup.list is: a
+ * page holds the overdue rows first, then the due ones.  Stale contacts,
+ * a short list, come with the first page only.
  */
 int
 op_agenda(struct op_ctx *ctx, json_t *args, json_t **result)
 {
 	struct store_followup_filter	 flt;
-	struct agenda_rows		 overdue, due;
-	json_t				*stale;
+	struct followup_page		 page;
+	json_t				*overdue, *due, *stale;
 	char				*zone = NULL;
 	const char			*owner;
 	time_t				 from, to;
 	enum store_result		 r;
 
-	if (ops_owner_arg(ctx, args, 1, &owner) != 0 ||
+	memset(&flt, 0, sizeof flt);
+	memset(&page, 0, sizeof page);
+	if (followup_page_arg(ctx, args, &flt, &page) != 0 ||
+	    ops_owner_arg(ctx, args, 1, &owner) != 0 ||
 	    ops_zone(ctx, args, NULL, &zone) != 0)
 		return -1;
 	if (agenda_window(ctx, args, zone, &from, &to) != 0) {
@@ -109,35 +101,37 @@ op_agenda(struct op_ctx *ctx, json_t *args, json_t **result)
 		return reply_error(ctx, FU_ERR_INVALID_TIME,
 		    "the window ends before it starts");
 	}
-	overdue.array = json_array();
-	overdue.now = due.now = ctx->now;
-	due.array = json_array();
+	page.array = overdue = json_array();
+	page.now = ctx->now;
+	due = json_array();
 	stale = json_array();
 
-	memset(&flt, 0, sizeof flt);
 	flt.owner = owner;
 	flt.status = "pending";
-	flt.limit = FU_LIST_MAX;
 	flt.to = ctx->now;
-	if ((r = store_followup_list(ctx->st, &flt, agenda_followup_cb,
-	    &overdue)) != STORE_OK)
+	if ((r = store_followup_list(ctx->st, &flt, followup_page_cb,
+	    &page)) != STORE_OK)
 		goto fail;
 	flt.from = from > ctx->now ? from : ctx->now;
 	flt.to = to;
-	if (flt.from < flt.to && (r = store_followup_list(ctx->st, &flt,
-	    agenda_followup_cb, &due)) != STORE_OK)
+	flt.limit = page.limit - page.n + 1;
+	page.array = due;
+	if (!page.more && flt.from < flt.to && (r = store_followup_list(
+	    ctx->st, &flt, followup_page_cb, &page)) != STORE_OK)
 		goto fail;
-	if ((r = store_contact_stale(ctx->st, owner, ctx->cf, ctx->now,
-	    AGENDA_STALE_MAX, agenda_stale_cb, stale)) != STORE_OK)
+	if (flt.after_id == 0 && (r = store_contact_stale(ctx->st, owner,
+	    ctx->cf, ctx->now, AGENDA_STALE_MAX, agenda_stale_cb, stale)) !=
+	    STORE_OK)
 		goto fail;
-	*result = json_pack("{s:o s:o s:s s:o s:o s:o}",
+	*result = json_pack("{s:o s:o s:s s:o s:o s:o s:o}",
 	    "from", when_json(from), "to", when_json(to), "tz", zone,
-	    "overdue", overdue.array, "due", due.array, "stale", stale);
+	    "overdue", overdue, "due", due, "stale", stale,
+	    "next_after", followup_page_next(&page));
 	free(zone);
 	return 0;
 fail:
-	json_decref(overdue.array);
-	json_decref(due.array);
+	json_decref(overdue);
+	json_decref(due);
 	json_decref(stale);
 	free(zone);
 	return reply_store_error(ctx, r, "", 0);

@@ -231,7 +231,7 @@ op_contact_get(struct op_ctx *ctx, json_t *args, json_t **result)
 	flt.contact_id = id;
 	flt.status = "pending";
 	flt.limit = FU_LIST_MAX;
-	if ((r = store_interaction_list(ctx->st, c.owner, id, 0, 50,
+	if ((r = store_interaction_list(ctx->st, c.owner, id, 0, 0, 0, 50,
 	    contact_add_interaction_cb, history)) != STORE_OK ||
 	    (r = store_followup_list(ctx->st, &flt, contact_add_followup_cb,
 	    &rows)) != STORE_OK)

@@ -435,43 +435,79 @@ out:
 	return rc;
 }
 
-struct followup_rows {
-	json_t	*array;
-	time_t	 now;
-};
-
-static int
-followup_list_cb(const struct fu_followup *f, void *arg)
+/*
+ * Read the paging arguments of a list by due time: "limit" into
+ * page->limit and the store's limit (one more row than the page holds,
+ * to learn whether there is a next page), and "after" into flt.
+ */
+int
+followup_page_arg(struct op_ctx *ctx, json_t *args,
+    struct store_followup_filter *flt, struct followup_page *page)
 {
-	struct followup_rows	*rows = arg;
+	int64_t	limit = ops_int(args, "limit", FU_LIST_DEFAULT);
+	int64_t	key[3];
 
-	json_array_append_new(rows->array, followup_json(f, rows->now));
+	if (limit < 1 || limit > FU_LIST_MAX)
+		return reply_error(ctx, FU_ERR_BAD_REQUEST,
+		    "\"limit\" must be from 1 to %d", FU_LIST_MAX);
+	if (ops_cursor_arg(ctx, args, key, 3) != 0)
+		return -1;
+	flt->after_due = (time_t)key[0];
+	flt->after_plain = key[1] != 0;
+	flt->after_id = key[2];
+	flt->limit = (int)limit + 1;
+	page->limit = (int)limit;
+	page->n = 0;
+	page->more = 0;
 	return 0;
+}
+
+/* Add f to the page, or note that the page is full and stop. */
+int
+followup_page_cb(const struct fu_followup *f, void *arg)
+{
+	struct followup_page	*page = arg;
+
+	if (page->n == page->limit) {
+		page->more = 1;
+		return 1;
+	}
+	json_array_append_new(page->array, followup_json(f, page->now));
+	page->n++;
+	page->last[0] = f->due_at;
+	page->last[1] = f->kind == NULL || strcmp(f->kind, "callback") != 0;
+	page->last[2] = f->id;
+	return 0;
+}
+
+/* The next_after of a page: the cursor of its last row, or null. */
+json_t *
+followup_page_next(const struct followup_page *page)
+{
+	return page->more ? ops_cursor_json(page->last, 3) : json_null();
 }
 
 /*
  * followup.list: the caller's follow-ups by due time (or a rep's, or the
  * team's, for an admin); with a contact and no owner, that contact's
- * owner's.
+ * owner's.  A page at a time.
  */
 int
 op_followup_list(struct op_ctx *ctx, json_t *args, json_t **result)
 {
 	struct store_followup_filter	 flt;
-	struct followup_rows		 rows;
+	struct followup_page		 page;
 	struct fu_contact		 c;
 	const char			*status = ops_str(args, "status");
 	char				*zone = NULL;
-	int64_t				 limit;
 	enum store_result		 r;
 	int				 rc = -1;
 
 	memset(&flt, 0, sizeof flt);
 	memset(&c, 0, sizeof c);
-	limit = ops_int(args, "limit", FU_LIST_DEFAULT);
-	if (limit < 1 || limit > FU_LIST_MAX)
-		return reply_error(ctx, FU_ERR_BAD_REQUEST,
-		    "\"limit\" must be from 1 to %d", FU_LIST_MAX);
+	memset(&page, 0, sizeof page);
+	if (followup_page_arg(ctx, args, &flt, &page) != 0)
+		return -1;
 	if (status == NULL)
 		status = "pending";
 	if (strcmp(status, "all") == 0)
@@ -482,7 +518,6 @@ op_followup_list(struct op_ctx *ctx, json_t *args, json_t **result)
 	if (ops_owner_arg(ctx, args, 1, &flt.owner) != 0)
 		return -1;
 	flt.status = status;
-	flt.limit = (int)limit;
 	flt.contact_id = ops_int(args, "contact", 0);
 	if (flt.contact_id != 0 && ops_contact(ctx, flt.contact_id, &c) != 0)
 		return -1;
@@ -498,15 +533,16 @@ op_followup_list(struct op_ctx *ctx, json_t *args, json_t **result)
 	if (ops_str(args, "to") != NULL &&
 	    ops_time_arg(ctx, args, "to", zone, &flt.to) != 0)
 		goto out;
-	rows.array = json_array();
-	rows.now = ctx->now;
-	if ((r = store_followup_list(ctx->st, &flt, followup_list_cb,
-	    &rows)) != STORE_OK) {
-		json_decref(rows.array);
+	page.array = json_array();
+	page.now = ctx->now;
+	if ((r = store_followup_list(ctx->st, &flt, followup_page_cb,
+	    &page)) != STORE_OK) {
+		json_decref(page.array);
 		reply_store_error(ctx, r, "", 0);
 		goto out;
 	}
-	*result = json_pack("{s:o}", "followups", rows.array);
+	*result = json_pack("{s:o s:o}", "followups", page.array,
+	    "next_after", followup_page_next(&page));
 	rc = 0;
 out:
 	fu_contact_clear(&c);

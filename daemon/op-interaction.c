@@ -244,42 +244,68 @@ out:
 	return rc;
 }
 
+/* A page of a contact's history being built. */
+struct interaction_page {
+	json_t		*array;
+	int		 limit;		/* most rows the page holds */
+	int		 n;		/* rows it holds */
+	int		 more;		/* a row beyond the page exists */
+	int64_t		 last[2];	/* key (at, id) of its last row */
+};
+
 static int
 interaction_list_cb(const struct fu_interaction *in, void *arg)
 {
-	json_array_append_new(arg, interaction_json(in));
+	struct interaction_page	*page = arg;
+
+	if (page->n == page->limit) {
+		page->more = 1;
+		return 1;
+	}
+	json_array_append_new(page->array, interaction_json(in));
+	page->n++;
+	page->last[0] = in->at;
+	page->last[1] = in->id;
 	return 0;
 }
 
-/* interaction.list: a contact's history, newest first. */
+/* interaction.list: a contact's history, newest first, a page at a time. */
 int
 op_interaction_list(struct op_ctx *ctx, json_t *args, json_t **result)
 {
+	struct interaction_page	 page;
 	struct fu_contact	 c;
-	json_t			*list;
 	char			*zone = NULL;
 	time_t			 since = 0;
 	int64_t			 limit = ops_int(args, "limit", FU_LIST_DEFAULT);
+	int64_t			 key[2];
 	enum store_result	 r;
 	int			 rc = -1;
 
 	if (limit < 1 || limit > FU_LIST_MAX)
 		return reply_error(ctx, FU_ERR_BAD_REQUEST,
 		    "\"limit\" must be from 1 to %d", FU_LIST_MAX);
+	if (ops_cursor_arg(ctx, args, key, 2) != 0)
+		return -1;
 	if (ops_contact(ctx, ops_int(args, "contact", 0), &c) != 0)
 		return -1;
 	if (ops_str(args, "since") != NULL &&
 	    (ops_zone(ctx, args, &c, &zone) != 0 ||
 	    ops_time_arg(ctx, args, "since", zone, &since) != 0))
 		goto out;
-	list = json_array();
+	memset(&page, 0, sizeof page);
+	page.array = json_array();
+	page.limit = (int)limit;
 	if ((r = store_interaction_list(ctx->st, c.owner, c.id, since,
-	    (int)limit, interaction_list_cb, list)) != STORE_OK) {
-		json_decref(list);
+	    (time_t)key[0], key[1], (int)limit + 1, interaction_list_cb,
+	    &page)) != STORE_OK) {
+		json_decref(page.array);
 		reply_store_error(ctx, r, "contact", c.id);
 		goto out;
 	}
-	*result = json_pack("{s:o}", "interactions", list);
+	*result = json_pack("{s:o s:o}", "interactions", page.array,
+	    "next_after", page.more ? ops_cursor_json(page.last, 2) :
+	    json_null());
 	rc = 0;
 out:
 	fu_contact_clear(&c);

@@ -14,8 +14,10 @@
 #include <assert.h>
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -85,7 +87,8 @@ static const struct op_entry op_table[FU_OP_COUNT] = {
 	    { NULL } } },
 	[FU_OP_INTERACTION_LIST] = { op_interaction_list, 0, {
 	    { "contact", ARG_ID, REQ }, { "since", ARG_STRING },
-	    { "limit", ARG_INT }, TZ_ARG, { NULL } } },
+	    { "limit", ARG_INT }, { "after", ARG_STRING }, TZ_ARG,
+	    { NULL } } },
 	[FU_OP_FOLLOWUP_ADD] = { op_followup_add, OP_WRITE, {
 	    { "contact", ARG_ID, REQ }, { "due", ARG_STRING, REQ },
 	    { "kind", ARG_STRING }, { "reason", ARG_TEXT },
@@ -113,11 +116,12 @@ static const struct op_entry op_table[FU_OP_COUNT] = {
 	[FU_OP_FOLLOWUP_LIST] = { op_followup_list, 0, {
 	    { "contact", ARG_ID }, { "status", ARG_STRING },
 	    { "from", ARG_STRING }, { "to", ARG_STRING },
-	    { "limit", ARG_INT }, { "owner", ARG_STRING }, TZ_ARG,
-	    { NULL } } },
+	    { "limit", ARG_INT }, { "after", ARG_STRING },
+	    { "owner", ARG_STRING }, TZ_ARG, { NULL } } },
 	[FU_OP_AGENDA] = { op_agenda, 0, {
 	    { "range", ARG_STRING }, { "day", ARG_STRING },
 	    { "from", ARG_STRING }, { "to", ARG_STRING },
+	    { "limit", ARG_INT }, { "after", ARG_STRING },
 	    { "owner", ARG_STRING }, TZ_ARG, { NULL } } },
 	[FU_OP_USER_GET] = { op_user_get, 0, { { NULL } } },
 	[FU_OP_USER_SET] = { op_user_set, OP_WRITE, {
@@ -292,6 +296,50 @@ ops_int(json_t *args, const char *name, int64_t def)
 	json_t	*v = json_object_get(args, name);
 
 	return json_is_integer(v) ? json_integer_value(v) : def;
+}
+
+/*
+ * Read the cursor argument "after" into n integers: the key of the last
+ * row of the page before, as ops_cursor_json wrote it.  Absent, it leaves
+ * key zero.  The string is opaque to clients; it is only ever checked
+ * here, so that a mangled one is refused rather than read as a start.
+ */
+int
+ops_cursor_arg(struct op_ctx *ctx, json_t *args, int64_t *key, int n)
+{
+	const char	*s = ops_str(args, "after"), *p;
+	char		*end;
+	int		 i;
+
+	memset(key, 0, n * sizeof *key);
+	if (s == NULL)
+		return 0;
+	for (i = 0, p = s; i < n; i++, p = end + 1) {
+		errno = 0;
+		key[i] = strtoll(p, &end, 10);
+		if (end == p || errno != 0 ||
+		    *end != (i == n - 1 ? '\0' : ','))
+			return reply_error(ctx, FU_ERR_BAD_REQUEST, "\"after\" "
+			    "must be a next_after this list returned");
+	}
+	if (key[n - 1] <= 0)
+		return reply_error(ctx, FU_ERR_BAD_REQUEST, "\"after\" "
+		    "must be a next_after this list returned");
+	return 0;
+}
+
+/* The cursor string of a row whose key is the n integers of key. */
+json_t *
+ops_cursor_json(const int64_t *key, int n)
+{
+	char	buf[128];
+	size_t	len = 0;
+	int	i;
+
+	for (i = 0; i < n; i++)
+		len += snprintf(buf + len, sizeof buf - len, "%s%lld",
+		    i > 0 ? "," : "", (long long)key[i]);
+	return json_string(buf);
 }
 
 /* A boolean argument, false when absent. */
@@ -798,7 +846,8 @@ ops_run_line(struct op_ctx *ctx, const char *line, size_t len, int *is_write)
 			goto out;
 		}
 		*is_write = 1;
-	}
+	} else
+		store_read_begin(ctx->st);
 	rc = op_table[op].fn(ctx, args, &result);
 	if (*is_write)
 		store_write_end(ctx->st, rc == 0 && !ctx->discard);

@@ -75,7 +75,7 @@ outbox_compose_followup(const struct store_notice_row *r, int stage,
 		return NULL;
 	}
 	history = json_array();
-	store_interaction_list(outbox_store, r->owner, c.id, 0,
+	store_interaction_list(outbox_store, r->owner, c.id, 0, 0, 0,
 	    OUTBOX_HISTORY, outbox_compose_history_cb, history);
 	notice = json_pack("{s:s s:b s:o s:o s:o s:o s:o}",
 	    "kind", rules_notice_name(stage),

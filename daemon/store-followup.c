@@ -29,8 +29,16 @@
 	"f.status IN (coalesce(" p ", 'pending'), "			\
 	"coalesce(" p ", 'done'), coalesce(" p ", 'cancelled'))"
 
+/*
+ * Callbacks come first at the same time.  A page resumes after the key
+ * (?8, ?9, ?10) of the last row of the one before: that is exact, as the
+ * key is unique and the order follows it.
+ */
 #define FOLLOWUP_ORDER							\
-	" ORDER BY f.due_at, f.kind = 'callback' DESC, f.id "
+	" ORDER BY f.due_at, f.kind <> 'callback', f.id "
+#define FOLLOWUP_AFTER							\
+	" AND (?10 IS NULL OR "						\
+	"(f.due_at, f.kind <> 'callback', f.id) > (?8, ?9, ?10))"
 
 const struct store_sql store_followup_sql[] = {
 	{ STMT_FOLLOWUP_INSERT,
@@ -56,16 +64,19 @@ const struct store_sql store_followup_sql[] = {
 	{ STMT_FOLLOWUP_LIST,
 	  "SELECT " FOLLOWUP_COLUMNS
 	  "WHERE f.owner = ?1 AND " FOLLOWUP_STATUS_IN("?2")
-	  " AND f.due_at >= ?3 AND f.due_at < ?4" FOLLOWUP_ORDER "LIMIT ?5" },
+	  " AND f.due_at >= ?3 AND f.due_at < ?4" FOLLOWUP_AFTER
+	  FOLLOWUP_ORDER "LIMIT ?5" },
 	{ STMT_FOLLOWUP_LIST_ALL,		/* the team's: ?1 is NULL */
 	  "SELECT " FOLLOWUP_COLUMNS
 	  "WHERE ?1 IS NULL AND " FOLLOWUP_STATUS_IN("?2")
-	  " AND f.due_at >= ?3 AND f.due_at < ?4" FOLLOWUP_ORDER "LIMIT ?5" },
+	  " AND f.due_at >= ?3 AND f.due_at < ?4" FOLLOWUP_AFTER
+	  FOLLOWUP_ORDER "LIMIT ?5" },
 	{ STMT_FOLLOWUP_LIST_CONTACT,
 	  "SELECT " FOLLOWUP_COLUMNS
 	  "WHERE f.contact_id = ?6 AND (?1 IS NULL OR f.owner = ?1) AND "
 	  FOLLOWUP_STATUS_IN("?2")
-	  " AND f.due_at >= ?3 AND f.due_at < ?4" FOLLOWUP_ORDER "LIMIT ?5" },
+	  " AND f.due_at >= ?3 AND f.due_at < ?4" FOLLOWUP_AFTER
+	  FOLLOWUP_ORDER "LIMIT ?5" },
 	{ STMT_FOLLOWUP_LIST_CLOSED,
 	  "SELECT " FOLLOWUP_COLUMNS
 	  "WHERE f.contact_id = ?6 AND (?1 IS NULL OR f.owner = ?1) AND "
@@ -244,7 +255,9 @@ store_followup_close_at(struct store *st, const char *owner, int64_t id,
  * the same time), or with closed_recent set, a contact's closed ones,
  * newest first.  With closed_since set, the owner's (the team's when
  * owner is NULL) pending ones and those closed at or after closed_since,
- * by due time; status, from, to and contact_id are then ignored.
+ * by due time; status, from, to, contact_id and after are then ignored.
+ * A non-zero after_id resumes the list by due time after the row whose
+ * key is (after_due, after_plain, after_id).
  */
 enum store_result
 store_followup_list(struct store *st, const struct store_followup_filter *flt,
@@ -252,8 +265,12 @@ store_followup_list(struct store *st, const struct store_followup_filter *flt,
 {
 	sqlite3_stmt		*s;
 	struct fu_followup	 f;
+	time_t			 from = flt->from;
 	int			 rc = SQLITE_DONE, stop = 0;
 
+	/* The cursor's time is also a lower bound the index can use. */
+	if (flt->after_id != 0 && flt->after_due > from)
+		from = flt->after_due;
 	if (flt->closed_recent)
 		s = store_stmt(st, STMT_FOLLOWUP_LIST_CLOSED);
 	else if (flt->closed_since != 0)
@@ -269,8 +286,13 @@ store_followup_list(struct store *st, const struct store_followup_filter *flt,
 		sqlite3_bind_int64(s, 7, flt->closed_since);
 	else if (!flt->closed_recent) {
 		store_bind_text(s, 2, flt->status);
-		sqlite3_bind_int64(s, 3, flt->from != 0 ? flt->from : INT64_MIN);
+		sqlite3_bind_int64(s, 3, from != 0 ? from : INT64_MIN);
 		sqlite3_bind_int64(s, 4, flt->to != 0 ? flt->to : INT64_MAX);
+		if (flt->after_id != 0) {
+			sqlite3_bind_int64(s, 8, flt->after_due);
+			sqlite3_bind_int(s, 9, flt->after_plain ? 1 : 0);
+			sqlite3_bind_int64(s, 10, flt->after_id);
+		}
 	}
 	sqlite3_bind_int(s, 5, flt->limit);
 	if (flt->contact_id != 0 && flt->closed_since == 0)

@@ -20,7 +20,8 @@ const struct store_sql store_interaction_sql[] = {
 	{ STMT_INTERACTION_LIST,
 	  "SELECT id, contact_id, owner, kind, outcome, note, at, created_at "
 	  "FROM interactions WHERE contact_id = ?1 AND owner = ?2 "
-	  "AND at >= ?3 ORDER BY at DESC, id DESC LIMIT ?4" },
+	  "AND at >= ?3 AND (?6 IS NULL OR (at, id) < (?5, ?6)) "
+	  "ORDER BY at DESC, id DESC LIMIT ?4" },
 	{ STMT_INTERACTION_DUMP,	/* ?1 NULL: the team's */
 	  "SELECT id, contact_id, owner, kind, outcome, note, at, created_at "
 	  "FROM interactions WHERE ?1 IS NULL OR owner = ?1 "
@@ -89,12 +90,14 @@ store_interaction_each(struct store *st, sqlite3_stmt *s,
 
 /*
  * Call cb for owner's interactions with contact_id at or after since,
- * newest first, at most limit of them.
+ * newest first, at most limit of them; with a non-zero before_id, only
+ * those that come after (before_at, before_id) in that order, so that a
+ * page resumes exactly where the one before ended.
  */
 enum store_result
 store_interaction_list(struct store *st, const char *owner,
-    int64_t contact_id, time_t since, int limit, store_interaction_cb cb,
-    void *arg)
+    int64_t contact_id, time_t since, time_t before_at, int64_t before_id,
+    int limit, store_interaction_cb cb, void *arg)
 {
 	sqlite3_stmt	*s = store_stmt(st, STMT_INTERACTION_LIST);
 
@@ -102,6 +105,10 @@ store_interaction_list(struct store *st, const char *owner,
 	store_bind_text(s, 2, owner);
 	sqlite3_bind_int64(s, 3, since);
 	sqlite3_bind_int(s, 4, limit);
+	if (before_id != 0) {
+		sqlite3_bind_int64(s, 5, before_at);
+		sqlite3_bind_int64(s, 6, before_id);
+	}
 	return store_interaction_each(st, s, cb, arg);
 }
 

@@ -49,6 +49,8 @@ enum store_stmt {
 	STMT_FOLLOWUP_NEXT_DUE,
 	STMT_FOLLOWUP_NOTICES,
 	STMT_FOLLOWUP_COUNT_DUE,
+	STMT_TXN_READ_BEGIN,
+	STMT_TXN_READ_END,
 	STMT_TXN_SAVEPOINT,
 	STMT_TXN_RELEASE,
 	STMT_TXN_ROLLBACK_TO,
@@ -106,6 +108,7 @@ struct store {
 
 	int			 txn_open;	/* a group commit is under way */
 	int			 txn_failed;	/* it was rolled back under us */
+	int			 read_open;	/* the pass's read transaction */
 	struct event		*commit_ev;
 	store_commit_cb		 commit_cb;
 	void			*commit_arg;

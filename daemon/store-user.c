@@ -13,6 +13,8 @@
 
 const struct store_sql store_user_sql[] = {
 	/* The savepoint around each write of a group (store.c). */
+	{ STMT_TXN_READ_BEGIN, "BEGIN" },
+	{ STMT_TXN_READ_END, "COMMIT" },
 	{ STMT_TXN_SAVEPOINT, "SAVEPOINT op" },
 	{ STMT_TXN_RELEASE, "RELEASE op" },
 	{ STMT_TXN_ROLLBACK_TO, "ROLLBACK TO op" },

@@ -12,6 +12,12 @@
  * once the loop has handled every request that arrived together, then the
  * commit callback releases the replies, which therefore never say ok before
  * the change is on disk (WAL, synchronous=FULL).
+ *
+ * Reads share a transaction the same way: the first read op of a pass
+ * opens one (BEGIN, deferred) and the same event ends it, so SQLite takes
+ * and drops its locks (fcntl calls on the database and its shared memory)
+ * once a pass rather than around every statement.  A write ends it first:
+ * the group transaction then serves the reads that follow.
  */
 
 #include <config.h>
@@ -355,6 +361,7 @@ static const struct store_sql *const store_sql_tables[] = {
 };
 
 static void	store_commit_event_cb(evutil_socket_t, short, void *);
+static void	store_read_end(struct store *);
 static void	store_idle_cb(evutil_socket_t, short, void *);
 
 /* Map an SQLite result code to a store result. */
@@ -768,6 +775,7 @@ store_close(struct store *st)
 		return;
 	if (st->txn_open)
 		store_commit(st);
+	store_read_end(st);
 	if (st->commit_ev != NULL)
 		event_free(st->commit_ev);
 	if (st->idle_ev != NULL)
@@ -824,6 +832,7 @@ store_checkpoint(struct store *st)
 
 	if (st->txn_open)
 		return STORE_BUSY;
+	store_read_end(st);
 	sqlite3_busy_timeout(st->db, 0);
 	rc = sqlite3_wal_checkpoint_v2(st->db, "main",
 	    SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
@@ -876,6 +885,36 @@ store_commit_full(struct store *st)
 }
 
 /*
+ * Let the reads of this loop pass share one read transaction, ended with
+ * the pass (see the top of this file).  Does nothing inside the group
+ * transaction, or without the loop (unit tests), where each statement
+ * reads on its own as before.
+ */
+void
+store_read_begin(struct store *st)
+{
+	if (st->txn_open || st->read_open || st->commit_ev == NULL)
+		return;
+	/* On failure the statements simply run each in its own. */
+	if (store_run(st, STMT_TXN_READ_BEGIN) != SQLITE_OK)
+		return;
+	st->read_open = 1;
+	event_active(st->commit_ev, EV_TIMEOUT, 1);
+}
+
+/* End the pass's read transaction, if one is open: its locks go. */
+static void
+store_read_end(struct store *st)
+{
+	if (!st->read_open)
+		return;
+	st->read_open = 0;
+	if (store_run(st, STMT_TXN_READ_END) != SQLITE_OK &&
+	    !sqlite3_get_autocommit(st->db))
+		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+/*
  * Start one write: join the open group transaction (opening it if none is)
  * and set a savepoint.  Must be paired with store_write_end.
  * Return STORE_OK, or STORE_BUSY / STORE_FULL / STORE_ERROR if no
@@ -885,6 +924,7 @@ enum store_result
 store_write_begin(struct store *st)
 {
 	if (!st->txn_open) {
+		store_read_end(st);
 		if (store_exec(st, "BEGIN IMMEDIATE") != SQLITE_OK)
 			return st->last;
 		st->txn_open = 1;
@@ -937,6 +977,7 @@ store_commit(struct store *st)
 	struct timeval	tv = { 0, STORE_IDLE_MS * 1000 };
 	int		ok = 1;
 
+	store_read_end(st);
 	if (!st->txn_open)
 		return 0;
 	if (st->txn_failed || sqlite3_get_autocommit(st->db))

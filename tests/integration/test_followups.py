@@ -3,6 +3,7 @@ requests. Bad input tried: done twice, cancel after done, snooze into the
 past, a due time in the past, unknown kinds and outcomes, unknown zones,
 logging far in the future, bad settings."""
 
+import json
 import time
 
 import pytest
@@ -219,3 +220,21 @@ def test_reminder_lead_comes_from_followup_then_rep_then_config(conn, cid):
                   remind_before="5m")["followup"]
     assert f["remind_at"] == "2030-01-01T09:55:00Z"       # its own
     assert conn.error("user.set", lead="soonish")["code"] == "bad_request"
+
+
+def test_pipelined_reads_see_the_writes_before_them(conn, cid):
+    # Reads arriving together share one read transaction; a write among
+    # them ends it, and the reads after it see the write.
+    reqs = [{"id": 1, "op": "followup.list"},
+            {"id": 2, "op": "followup.add",
+             "args": {"contact": cid, "due": "2030-05-01T10:00:00Z"}},
+            {"id": 3, "op": "followup.list"},
+            {"id": 4, "op": "contact.get", "args": {"id": cid}}]
+    conn.send(b"".join(json.dumps(r).encode() + b"\n" for r in reqs))
+    got = [conn.reply() for _ in reqs]
+    assert [r["id"] for r in got] == [1, 2, 3, 4]
+    assert all(r["ok"] for r in got), got
+    fid = got[1]["result"]["followup"]["id"]
+    assert got[0]["result"]["followups"] == []
+    assert [f["id"] for f in got[2]["result"]["followups"]] == [fid]
+    assert [f["id"] for f in got[3]["result"]["followups"]] == [fid]

@@ -26,6 +26,7 @@
 
 #include <cmocka.h>
 #include <sqlite3.h>
+#include <event2/event.h>
 
 #include "followupd.h"
 
@@ -433,6 +434,76 @@ test_close_commits_open_group(void **state)
 }
 
 static void
+count_commit(int ok, void *arg)
+{
+	(*(int *)arg)++;
+}
+
+/* Can another connection fold the log into the database and empty it? */
+static int
+truncate_log(sqlite3 *db)
+{
+	return sqlite3_wal_checkpoint_v2(db, "main",
+	    SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+}
+
+/*
+ * The reads of one loop pass share one read transaction, which ends with
+ * the pass: until then the daemon holds its snapshot (another connection
+ * cannot empty the log under it); a write in the same pass ends it first
+ * and commits with the pass as ever.
+ */
+static void
+test_reads_of_a_pass_share_one_transaction(void **state)
+{
+	struct fx		*fx = *state;
+	struct event_base	*base;
+	struct fu_contact	 c;
+	sqlite3			*db;
+	int64_t			 id;
+	int			 commits = 0;
+
+	/* The log's first commits can fold it in whole; one more stays. */
+	add_contact(fx->st, "ana", "Ada", NULL, NOW);
+	id = add_contact(fx->st, "ana", "Cy", NULL, NOW);
+	assert_non_null(base = event_base_new());
+	store_set_commit_cb(fx->st, base, count_commit, &commits);
+	assert_int_equal(sqlite3_open(fx->path, &db), SQLITE_OK);
+	/* A first read shows the connection the log. */
+	assert_int_equal(sqlite3_exec(db, "SELECT count(*) FROM contacts",
+	    NULL, NULL, NULL), SQLITE_OK);
+
+	store_read_begin(fx->st);
+	assert_int_equal(store_contact_get(fx->st, "ana", id, &c), STORE_OK);
+	fu_contact_clear(&c);
+	assert_int_equal(store_contact_get(fx->st, "ana", id, &c), STORE_OK);
+	fu_contact_clear(&c);
+	assert_false(store_in_txn(fx->st));
+	assert_int_equal(truncate_log(db), SQLITE_BUSY);
+	event_base_loop(base, EVLOOP_NONBLOCK);	/* the pass ends */
+	assert_int_equal(truncate_log(db), SQLITE_OK);
+	assert_int_equal(commits, 0);
+
+	store_read_begin(fx->st);
+	assert_int_equal(store_contact_get(fx->st, "ana", id, &c), STORE_OK);
+	fu_contact_clear(&c);
+	add_contact(fx->st, "ana", "Bea", NULL, NOW);
+	assert_int_equal(commits, 1);
+	store_read_begin(fx->st);
+	assert_int_equal(store_contact_get(fx->st, "ana", id + 1, &c),
+	    STORE_OK);
+	assert_string_equal(c.name, "Bea");
+	fu_contact_clear(&c);
+	event_base_loop(base, EVLOOP_NONBLOCK);
+	assert_int_equal(truncate_log(db), SQLITE_OK);
+
+	sqlite3_close(db);
+	store_close(fx->st);		/* its events belong to base */
+	fx->st = NULL;
+	event_base_free(base);
+}
+
+static void
 test_open_refuses_file_that_is_not_a_database(void **state)
 {
 	struct fx	*fx = *state;
@@ -575,20 +646,20 @@ test_interaction_roundtrip_moves_last_activity(void **state)
 
 	/* Newest first, by "at". */
 	memset(&ids, 0, sizeof ids);
-	assert_int_equal(store_interaction_list(fx->st, "ana", id, 0, 10,
+	assert_int_equal(store_interaction_list(fx->st, "ana", id, 0, 0, 0, 10,
 	    interaction_cb, &ids), STORE_OK);
 	IDS_EQUAL(&ids, 3, i2, i3, i1);
 	memset(&ids, 0, sizeof ids);
 	assert_int_equal(store_interaction_list(fx->st, "ana", id,
-	    NOW - 2 * DAY, 10, interaction_cb, &ids), STORE_OK);
+	    NOW - 2 * DAY, 0, 0, 10, interaction_cb, &ids), STORE_OK);
 	IDS_EQUAL(&ids, 2, i2, i3);
 	memset(&ids, 0, sizeof ids);
-	assert_int_equal(store_interaction_list(fx->st, "ana", id, 0, 1,
+	assert_int_equal(store_interaction_list(fx->st, "ana", id, 0, 0, 0, 1,
 	    interaction_cb, &ids), STORE_OK);
 	IDS_EQUAL(&ids, 1, i2);
 	/* Someone else sees none of them. */
 	memset(&ids, 0, sizeof ids);
-	assert_int_equal(store_interaction_list(fx->st, "bob", id, 0, 10,
+	assert_int_equal(store_interaction_list(fx->st, "bob", id, 0, 0, 0, 10,
 	    interaction_cb, &ids), STORE_OK);
 	assert_int_equal(ids.n, 0);
 }
@@ -739,6 +810,9 @@ test_write_begin_busy_when_locked(void **state)
 
 	/* Another program holds the write lock (for the 2 s busy timeout). */
 	assert_int_equal(sqlite3_open(fx->path, &db), SQLITE_OK);
+	/* A first read shows the connection the log. */
+	assert_int_equal(sqlite3_exec(db, "SELECT count(*) FROM contacts",
+	    NULL, NULL, NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL),
 	    SQLITE_OK);
 	assert_int_equal(store_write_begin(fx->st), STORE_BUSY);
@@ -1850,6 +1924,7 @@ main(void)
 		T(test_open_makes_missing_directories),
 		T(test_reopen_keeps_data),
 		T(test_close_commits_open_group),
+		T(test_reads_of_a_pass_share_one_transaction),
 		T_DIR(test_open_refuses_file_that_is_not_a_database),
 		T_DIR(test_open_refuses_newer_schema),
 		T(test_contact_roundtrip),
