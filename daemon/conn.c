@@ -7,7 +7,10 @@
  * disk.  A slow reader is paused rather than buffered without bound, and a
  * busy pipeliner yields to the others after a batch of requests.  A long
  * op (a backup) answers later: its connection waits for that reply before
- * it reads the next request, while the loop serves everyone else.  A reply
+ * it reads the next request, while the loop serves everyone else.  A
+ * streamed reply (an export) is made a piece at a time, each piece only
+ * once the socket has taken the ones before, so a connection holds at
+ * most its output limit however large the reply.  A reply
  * may carry a descriptor (a backup's copy): it leaves alone, with
  * sendmsg, once every reply before it has.
  */
@@ -78,6 +81,7 @@ struct conn {
 	int			 deferred;	/* a reply is owed later */
 	void			(*cancel)(void *); /* ... drop its work */
 	void			*cancel_arg;
+	conn_stream_cb		 stream;	/* ... made in pieces */
 
 	char			*fd_line;	/* a reply waiting to go with */
 	size_t			 fd_len;
@@ -101,6 +105,7 @@ static void	conn_process(struct conn *);
 static int	conn_maybe_close(struct conn *);
 static void	conn_send_fd(struct conn *);
 static void	conn_send_fd_cb(evutil_socket_t, short, void *);
+static void	conn_stream_more(struct conn *);
 static char	*conn_serialise(json_t *, size_t *);
 
 /* Give the connection layer what each request needs. */
@@ -343,7 +348,10 @@ conn_commit_cb(int ok, void *arg)
 		TAILQ_REMOVE(&conn_held, c, held_entry);
 		c->on_held_list = 0;
 		conn_send_fd(c);
-		conn_maybe_close(c);
+		if (conn_maybe_close(c))
+			continue;
+		if (c->stream != NULL)
+			event_add(c->more_ev, &conn_yield_tv);
 	}
 }
 
@@ -421,6 +429,47 @@ conn_defer(struct conn *c, void (*cancel)(void *), void *arg)
 	c->deferred = 1;
 	c->cancel = cancel;
 	c->cancel_arg = arg;
+}
+
+/*
+ * The op running on c answers in pieces: next(arg, &reply) gives the next
+ * line to send, and returns 1 when that line is the last (the reply
+ * itself).  It is called only when c's output has room, once a loop pass,
+ * so other connections and the schedule run between two pieces.  When
+ * the last line is out, or c goes away first, done(arg) is called.
+ */
+void
+conn_stream(struct conn *c, conn_stream_cb next, void (*done)(void *),
+    void *arg)
+{
+	conn_defer(c, done, arg);
+	c->stream = next;
+	event_add(c->more_ev, &conn_yield_tv);
+}
+
+/*
+ * Send the next piece of c's stream if its output has drained below the
+ * low mark; conn_write_cb or conn_commit_cb comes back when it has not.
+ */
+static void
+conn_stream_more(struct conn *c)
+{
+	struct evbuffer	*out = bufferevent_get_output(c->bev);
+	json_t		*reply;
+	void		(*done)(void *) = c->cancel;
+	void		*arg = c->cancel_arg;
+
+	if (!TAILQ_EMPTY(&c->held) || evbuffer_get_length(out) >
+	    CONN_OUTPUT_LOW)
+		return;
+	if (c->stream(arg, &reply) == 0) {
+		conn_reply(c, reply, 0);
+		event_add(c->more_ev, &conn_yield_tv);
+		return;
+	}
+	c->stream = NULL;
+	conn_answer(c, reply);
+	done(arg);
 }
 
 /*
@@ -550,8 +599,11 @@ conn_process(struct conn *c)
 	int			 n = 0;
 
 	while (!c->closing) {
-		if (c->deferred)
+		if (c->deferred) {
+			if (c->stream != NULL)
+				conn_stream_more(c);
 			return;		/* conn_answer goes on */
+		}
 		if (evbuffer_get_length(bufferevent_get_output(c->bev)) >
 		    CONN_OUTPUT_HIGH) {
 			if (!c->paused) {
@@ -638,6 +690,10 @@ conn_write_cb(struct bufferevent *bev, void *arg)
 	conn_send_fd(c);
 	if (c->watch_skipped > 0)
 		conn_watch_caught_up(c);
+	if (c->stream != NULL) {
+		conn_stream_more(c);
+		return;
+	}
 	if (c->paused && evbuffer_get_length(bufferevent_get_output(bev)) <=
 	    CONN_OUTPUT_LOW) {
 		c->paused = 0;

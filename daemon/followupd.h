@@ -14,6 +14,7 @@
 
 #include <stdarg.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <time.h>
 
 #include <jansson.h>
@@ -334,8 +335,8 @@ enum store_result store_contact_reassign(struct store *, int64_t,
 		     const char *, time_t, int *);
 enum store_result store_contact_list(struct store *,
 		     const struct store_contact_filter *, store_contact_cb, void *);
-enum store_result store_contact_dump(struct store *, const char *,
-		     store_contact_cb, void *);
+enum store_result store_contact_dump(struct store *, const char *, int64_t,
+		     int, store_contact_cb, void *);
 enum store_result store_contact_find_email(struct store *, const char *,
 		     const char *, int64_t *, size_t, size_t *);
 enum store_result store_contact_stale(struct store *, const char *,
@@ -353,7 +354,7 @@ enum store_result store_interaction_insert(struct store *,
 enum store_result store_interaction_list(struct store *, const char *,
 		     int64_t, time_t, int, store_interaction_cb, void *);
 enum store_result store_interaction_dump(struct store *, const char *,
-		     store_interaction_cb, void *);
+		     int64_t, int, store_interaction_cb, void *);
 
 /* store-followup.c */
 struct store_followup_filter {
@@ -379,6 +380,8 @@ enum store_result store_followup_close(struct store *, const char *, int64_t,
 enum store_result store_followup_list(struct store *,
 		     const struct store_followup_filter *, store_followup_cb,
 		     void *);
+enum store_result store_followup_dump(struct store *, const char *, time_t,
+		     int64_t, int, store_followup_cb, void *);
 enum store_result store_followup_next_due(struct store *, const char *,
 		     time_t *);
 enum store_result store_followup_notices(struct store *, const char *,
@@ -490,8 +493,12 @@ json_t		*user_json(const struct fu_user *);
 char		*fold_text(const char *);
 
 /* export.c */
-char		*export_ics(json_t *, const char *, const char *, int, time_t);
-char		*export_csv(json_t *, const char *, int);
+void		 export_ics_begin(FILE *, const char *);
+void		 export_ics_event(FILE *, json_t *, json_t *, const char *, int,
+		     time_t);
+void		 export_ics_end(FILE *);
+int		 export_csv_begin(FILE *, const char *, int);
+void		 export_csv_row(FILE *, const char *, json_t *, json_t *);
 
 /* ops.c */
 struct op_ctx {
@@ -609,6 +616,9 @@ void		 conn_init(struct event_base *, struct store *,
 void		 conn_commit_cb(int, void *);
 void		 conn_watch(struct conn *, const char *);
 void		 conn_defer(struct conn *, void (*)(void *), void *);
+typedef int	(*conn_stream_cb)(void *, json_t **);
+void		 conn_stream(struct conn *, conn_stream_cb, void (*)(void *),
+		     void *);
 void		 conn_answer(struct conn *, json_t *);
 void		 conn_answer_fd(struct conn *, json_t *, int);
 void		 conn_reconfigured(void);
