@@ -947,3 +947,103 @@ def test_reps_export_and_import_only_their_own(team):
     rc, out, err = run(team, BOSS, "import", csv_path, "--owner",
                        "fu-io-nobody")
     assert rc == 1 and "no user" in err
+
+
+def big_contacts(daemon, n, note_len):
+    """Add n contacts with long notes, pipelined on one connection."""
+    conn = daemon.connect()
+    note = ("Lorem ipsum dolor sit amet. " * (note_len // 28 + 1))[
+        :note_len - 2] + "é"
+    # In batches: each reply holds the notes, and the daemon stops
+    # reading a client that leaves too many replies unread.
+    for start in range(0, n, 10):
+        batch = range(start, min(n, start + 10))
+        for i in batch:
+            conn.send({"id": i, "op": "contact.add",
+                       "args": {"name": "Big %d" % i, "notes": note}})
+        for i in batch:
+            assert conn.reply()["ok"]
+    conn.close()
+
+
+def test_an_export_larger_than_a_reply_line_comes_in_pieces(daemon,
+                                                            tmp_path):
+    # 2,000 contacts with 10,000-byte notes: a JSON document of about
+    # 20 MB, more than a reply line may hold.
+    big_contacts(daemon, 2000, 10000)
+    conn = daemon.connect()
+    conn.send({"id": "x", "op": "export", "args": {"format": "json"}})
+    conn.send({"id": "after", "op": "hello"})
+    pieces, longest = [], 0
+    while True:
+        line = conn.line()
+        assert line, "the daemon closed the connection"
+        longest = max(longest, len(line))
+        r = json.loads(line)
+        assert r["id"] == "x", r
+        if "chunk" in r:
+            assert "ok" not in r
+            pieces.append(r["chunk"])
+            continue
+        break
+    assert r["ok"], r
+    doc = "".join(pieces)
+    assert len(doc.encode()) > 16 * 1024 * 1024
+    assert r["result"]["bytes"] == len(doc.encode())
+    assert r["result"]["counts"] == {"contacts": 2000, "interactions": 0,
+                                     "followups": 0}
+    assert len(pieces) > 100 and longest < 512 * 1024, (len(pieces), longest)
+    data = json.loads(doc)
+    assert [c["name"] for c in data["contacts"]] == \
+        ["Big %d" % i for i in range(2000)]
+    # The request behind the export is answered after it.
+    assert conn.reply() == {"id": "after", "ok": True,
+                            "result": conn.call("hello")}
+    # The client writes it to a file whole, and says so.
+    rc, out, err = daemon.client("export", "--format", "csv",
+                                 "-o", str(tmp_path / "big.csv"))
+    assert rc == 0 and "Exported 2000 contacts" in out, (out, err)
+    with open(tmp_path / "big.csv", newline="") as f:
+        rows = list(csv.reader(f))
+    assert len(rows) == 2001 and len(rows[1][7]) == 9999
+    assert os.listdir(tmp_path).count("big.csv") == 1
+    assert not [n for n in os.listdir(tmp_path) if n.startswith("big.csv.")]
+
+
+def test_an_unread_export_holds_up_nobody(daemon):
+    big_contacts(daemon, 600, 10000)
+    # Ten exports nobody reads, and one whose reader hangs up at once.
+    deaf = [daemon.connect() for _ in range(10)]
+    for d in deaf:
+        d.send({"id": 1, "op": "export", "args": {"format": "json"}})
+    gone = daemon.connect()
+    gone.send({"id": 1, "op": "export", "args": {"format": "csv"}})
+    gone.close()
+    other = daemon.connect()
+    for _ in range(20):
+        assert other.call("hello")["server"] == "followupd"
+        assert other.call("contact.list", limit=1)["contacts"]
+    # Each unread export holds at most its output limit, not the
+    # document (6 MB each).
+    with open("/proc/%d/status" % daemon.proc.pid) as f:
+        status = f.read()
+    rss = int(re.search(r"VmRSS:\s+(\d+) kB", status).group(1))
+    if "valgrind" not in " ".join(daemon.proc.args) and \
+            "libasan" not in open("/proc/%d/maps" % daemon.proc.pid).read():
+        assert rss < 48 * 1024, status
+    # A reader that comes back gets the whole document.
+    d = deaf[0]
+    pieces = []
+    while True:
+        r = json.loads(d.line())
+        if "chunk" not in r:
+            break
+        pieces.append(r["chunk"])
+    assert r["ok"] and len(json.loads("".join(pieces))["contacts"]) == 600
+    for d in deaf:
+        d.close()
+
+
+def test_an_old_client_is_refused_not_sent_pieces(daemon):
+    # A protocol 1 client checks hello's protocol before anything else.
+    assert daemon.call("hello")["protocol"] == 2
