@@ -665,10 +665,19 @@ conn_process(struct conn *c)
 	conn_maybe_close(c);
 }
 
+/*
+ * Input came.  If c has yielded a batch (or a piece of its stream), its
+ * turn comes with the timer: running now would give it two in one loop
+ * pass.
+ */
 static void
 conn_read_cb(struct bufferevent *bev, void *arg)
 {
-	conn_process(arg);
+	struct conn	*c = arg;
+
+	if (event_pending(c->more_ev, EV_TIMEOUT, NULL))
+		return;
+	conn_process(c);
 }
 
 static void
@@ -691,7 +700,8 @@ conn_write_cb(struct bufferevent *bev, void *arg)
 	if (c->watch_skipped > 0)
 		conn_watch_caught_up(c);
 	if (c->stream != NULL) {
-		conn_stream_more(c);
+		if (!event_pending(c->more_ev, EV_TIMEOUT, NULL))
+			conn_stream_more(c);
 		return;
 	}
 	if (c->paused && evbuffer_get_length(bufferevent_get_output(bev)) <=
@@ -712,7 +722,7 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 		/* Answer what was sent before the client stopped writing. */
 		c->eof = 1;
 		bufferevent_disable(bev, EV_READ);
-		if (!c->paused)
+		if (!c->paused && !event_pending(c->more_ev, EV_TIMEOUT, NULL))
 			conn_process(c);
 		return;
 	}
