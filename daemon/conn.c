@@ -10,9 +10,9 @@
  * it reads the next request, while the loop serves everyone else.  A
  * streamed reply (an export) is made a piece at a time, each piece only
  * once the socket has taken the ones before, so a connection holds at
- * most its output limit however large the reply.  A reply
- * may carry a descriptor (a backup's copy): it leaves alone, with
- * sendmsg, once every reply before it has.
+ * most its output limit however large the reply; the streams take turns,
+ * one piece a loop pass.  A reply may carry a descriptor (a backup's
+ * copy): it leaves alone, with sendmsg, once every reply before it has.
  */
 
 #include <config.h>
@@ -82,6 +82,8 @@ struct conn {
 	void			(*cancel)(void *); /* ... drop its work */
 	void			*cancel_arg;
 	conn_stream_cb		 stream;	/* ... made in pieces */
+	TAILQ_ENTRY(conn)	 ready_entry;	/* ... waiting for its turn */
+	int			 on_ready;
 
 	char			*fd_line;	/* a reply waiting to go with */
 	size_t			 fd_len;
@@ -91,6 +93,9 @@ struct conn {
 
 static TAILQ_HEAD(, conn)	 conn_all = TAILQ_HEAD_INITIALIZER(conn_all);
 static TAILQ_HEAD(, conn)	 conn_held = TAILQ_HEAD_INITIALIZER(conn_held);
+/* Streams whose sockets have room, in turn; one piece a loop pass. */
+static TAILQ_HEAD(, conn)	 conn_ready = TAILQ_HEAD_INITIALIZER(conn_ready);
+static struct event		*conn_ready_ev;
 static int			 conn_n;
 static struct event_base	*conn_base;
 static struct store		*conn_store;
@@ -106,6 +111,7 @@ static int	conn_maybe_close(struct conn *);
 static void	conn_send_fd(struct conn *);
 static void	conn_send_fd_cb(evutil_socket_t, short, void *);
 static void	conn_stream_more(struct conn *);
+static void	conn_stream_turn_cb(evutil_socket_t, short, void *);
 static char	*conn_serialise(json_t *, size_t *);
 
 /* Give the connection layer what each request needs. */
@@ -116,6 +122,10 @@ conn_init(struct event_base *base, struct store *st,
 	conn_base = base;
 	conn_store = st;
 	conn_cfp = cfp;
+	if (conn_ready_ev == NULL &&
+	    (conn_ready_ev = evtimer_new(base, conn_stream_turn_cb, NULL)) ==
+	    NULL)
+		fatalx("conn: evtimer_new");
 }
 
 /*
@@ -185,6 +195,8 @@ conn_free(struct conn *c)
 	}
 	if (c->on_held_list)
 		TAILQ_REMOVE(&conn_held, c, held_entry);
+	if (c->on_ready)
+		TAILQ_REMOVE(&conn_ready, c, ready_entry);
 	events_unsubscribe(c->watch);
 	TAILQ_REMOVE(&conn_all, c, entry);
 	conn_n--;
@@ -236,6 +248,9 @@ conn_close_all(void)
 
 	while ((c = TAILQ_FIRST(&conn_all)) != NULL)
 		conn_free(c);
+	if (conn_ready_ev != NULL)
+		event_free(conn_ready_ev);
+	conn_ready_ev = NULL;
 }
 
 /* Queue one serialised reply line on the socket. */
@@ -351,7 +366,7 @@ conn_commit_cb(int ok, void *arg)
 		if (conn_maybe_close(c))
 			continue;
 		if (c->stream != NULL)
-			event_add(c->more_ev, &conn_yield_tv);
+			conn_stream_more(c);
 	}
 }
 
@@ -444,32 +459,56 @@ conn_stream(struct conn *c, conn_stream_cb next, void (*done)(void *),
 {
 	conn_defer(c, done, arg);
 	c->stream = next;
-	event_add(c->more_ev, &conn_yield_tv);
+	conn_stream_more(c);
 }
 
 /*
- * Send the next piece of c's stream if its output has drained below the
- * low mark; conn_write_cb or conn_commit_cb comes back when it has not.
+ * c's stream may send its next piece if its output has drained below the
+ * low mark (conn_write_cb or conn_commit_cb comes back when it has not):
+ * queue it for its turn.
  */
 static void
 conn_stream_more(struct conn *c)
 {
-	struct evbuffer	*out = bufferevent_get_output(c->bev);
-	json_t		*reply;
-	void		(*done)(void *) = c->cancel;
-	void		*arg = c->cancel_arg;
-
-	if (!TAILQ_EMPTY(&c->held) || evbuffer_get_length(out) >
+	if (c->on_ready || !TAILQ_EMPTY(&c->held) ||
+	    evbuffer_get_length(bufferevent_get_output(c->bev)) >
 	    CONN_OUTPUT_LOW)
 		return;
-	if (c->stream(arg, &reply) == 0) {
-		conn_reply(c, reply, 0);
-		event_add(c->more_ev, &conn_yield_tv);
-		return;
+	TAILQ_INSERT_TAIL(&conn_ready, c, ready_entry);
+	c->on_ready = 1;
+	if (!evtimer_pending(conn_ready_ev, NULL))
+		evtimer_add(conn_ready_ev, &conn_yield_tv);
+}
+
+/*
+ * Make one piece of the stream whose turn it is, and let the loop poll
+ * before the next: however many exports run, a loop pass does the work
+ * of one piece, so everyone else waits at most that long.
+ */
+static void
+conn_stream_turn_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn	*c;
+	json_t		*reply;
+	void		(*done)(void *);
+	void		*done_arg;
+
+	if ((c = TAILQ_FIRST(&conn_ready)) != NULL) {
+		TAILQ_REMOVE(&conn_ready, c, ready_entry);
+		c->on_ready = 0;
+		done = c->cancel;
+		done_arg = c->cancel_arg;
+		if (c->stream(done_arg, &reply) == 0) {
+			conn_reply(c, reply, 0);
+			conn_stream_more(c);
+		} else {
+			c->stream = NULL;
+			conn_answer(c, reply);
+			done(done_arg);
+		}
 	}
-	c->stream = NULL;
-	conn_answer(c, reply);
-	done(arg);
+	if (!TAILQ_EMPTY(&conn_ready))
+		evtimer_add(conn_ready_ev, &conn_yield_tv);
 }
 
 /*
@@ -700,8 +739,7 @@ conn_write_cb(struct bufferevent *bev, void *arg)
 	if (c->watch_skipped > 0)
 		conn_watch_caught_up(c);
 	if (c->stream != NULL) {
-		if (!event_pending(c->more_ev, EV_TIMEOUT, NULL))
-			conn_stream_more(c);
+		conn_stream_more(c);
 		return;
 	}
 	if (c->paused && evbuffer_get_length(bufferevent_get_output(bev)) <=

@@ -40,8 +40,8 @@ static const char *const data_tables[] = {
  * that passes it) and holds at most this many records: bounded work for
  * one loop pass, and bounded memory while the reader catches up.
  */
-#define DATA_CHUNK_BYTES	(64 * 1024)
-#define DATA_CHUNK_ROWS		256
+#define DATA_CHUNK_BYTES	(32 * 1024)
+#define DATA_CHUNK_ROWS		128
 
 /* Where an export stands: the tables in the order the document has them. */
 enum data_phase {
