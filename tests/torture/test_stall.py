@@ -49,10 +49,11 @@ def under_a_tool(d):
         return "libasan" in f.read() or "valgrind" in " ".join(d.proc.args)
 
 
-def fill(d, user, stage):
-    """CONTACTS contacts and FOLLOWUPS follow-ups for the test's user,
-    half of them done, the others pending months ahead with no notice
-    due: the reminders stay the test's own."""
+def fill(d, user, stage, followups=FOLLOWUPS, contacts=CONTACTS):
+    """contacts contacts and followups follow-ups for user, half of them
+    done, the others pending months ahead with no notice due: the
+    reminders stay the test's own.  The daemon is stopped.  (The
+    benchmark, tests/bench/stall-bench, fills its database with this.)"""
     now = int(time.time())
     db = sqlite3.connect(d.db)
     db.execute("PRAGMA journal_mode = WAL")
@@ -62,17 +63,17 @@ def fill(d, user, stage):
             "notes, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             ((user, "Contact %d" % i, "Company %d" % (i % 97),
               "c%d@example.com" % i, stage, "Met at the fair; call again.",
-              now, now) for i in range(CONTACTS)))
+              now, now) for i in range(contacts)))
         first = db.execute("SELECT min(id) FROM contacts").fetchone()[0]
         db.executemany(
             "INSERT INTO followups (contact_id, owner, kind, status, due_at, "
             "reason, remind_before, remind_at, created_at, updated_at, "
             "done_at) VALUES (?, ?, 'followup', ?, ?, ?, 0, ?, ?, ?, ?)",
-            ((first + i % CONTACTS, user,
+            ((first + i % contacts, user,
               "done" if i % 2 else "pending",
               now + 90 * 86400 + i, "Send the quote %d" % i,
               now + 90 * 86400 + i, now, now, now if i % 2 else None)
-             for i in range(FOLLOWUPS)))
+             for i in range(followups)))
     db.close()
 
 
