@@ -123,7 +123,11 @@ data_json_element(struct data_export *x, json_t *obj, json_int_t n)
 	free(text);
 }
 
-/* The contact with id, whoever owns it now, or NULL.  Borrowed. */
+/*
+ * The contact with id if it is the export's owner's (any, for the team's),
+ * or NULL: a closed follow-up stays with its rep when its contact moves to
+ * another, whose details are not the first rep's to see.  Borrowed.
+ */
 static json_t *
 data_contact(struct data_export *x, int64_t id)
 {
@@ -135,7 +139,7 @@ data_contact(struct data_export *x, int64_t id)
 	json_decref(x->contact);
 	x->contact = NULL;
 	memset(&c, 0, sizeof c);
-	if (store_contact_get(x->st, NULL, id, &c) == STORE_OK)
+	if (store_contact_get(x->st, x->owner, id, &c) == STORE_OK)
 		x->contact = contact_json(&c);
 	fu_contact_clear(&c);
 	return x->contact;
