@@ -11,8 +11,9 @@
  * streamed reply (an export) is made a piece at a time, each piece only
  * once the socket has taken the ones before, so a connection holds at
  * most its output limit however large the reply; the streams take turns,
- * one piece a loop pass.  A reply may carry a descriptor (a backup's
- * copy): it leaves alone, with sendmsg, once every reply before it has.
+ * a couple of milliseconds' worth of pieces a loop pass.  A reply may
+ * carry a descriptor (a backup's copy): it leaves alone, with sendmsg,
+ * once every reply before it has.
  */
 
 #include <config.h>
@@ -24,6 +25,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -480,10 +482,23 @@ conn_stream_more(struct conn *c)
 		evtimer_add(conn_ready_ev, &conn_yield_tv);
 }
 
+/* How long the streams' turn may last: a loop pass is held that long. */
+#define CONN_STREAM_TURN_US	2000
+
+static long long
+conn_now_us(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 /*
- * Make one piece of the stream whose turn it is, and let the loop poll
- * before the next: however many exports run, a loop pass does the work
- * of one piece, so everyone else waits at most that long.
+ * The streams' turn: pieces of the ready streams, each in turn, until
+ * CONN_STREAM_TURN_US have passed; then the loop polls before the next
+ * turn.  However many exports run, a loop pass does that much of their
+ * work and one piece more, so everyone else waits at most that long.
  */
 static void
 conn_stream_turn_cb(evutil_socket_t fd, short what, void *arg)
@@ -492,8 +507,9 @@ conn_stream_turn_cb(evutil_socket_t fd, short what, void *arg)
 	json_t		*reply;
 	void		(*done)(void *);
 	void		*done_arg;
+	long long	 until = conn_now_us() + CONN_STREAM_TURN_US;
 
-	if ((c = TAILQ_FIRST(&conn_ready)) != NULL) {
+	while ((c = TAILQ_FIRST(&conn_ready)) != NULL) {
 		TAILQ_REMOVE(&conn_ready, c, ready_entry);
 		c->on_ready = 0;
 		done = c->cancel;
@@ -506,6 +522,8 @@ conn_stream_turn_cb(evutil_socket_t fd, short what, void *arg)
 			conn_answer(c, reply);
 			done(done_arg);
 		}
+		if (conn_now_us() >= until)
+			break;
 	}
 	if (!TAILQ_EMPTY(&conn_ready))
 		evtimer_add(conn_ready_ev, &conn_yield_tv);
