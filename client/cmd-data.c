@@ -86,34 +86,39 @@ data_umask_mode(int fd)
  * Open where the document goes: standard output, or a new file beside
  * path that becomes path only once the whole document is in it, so a
  * broken export never leaves a truncated file under the name asked for.
+ * Something that is not a regular file (/dev/null, a pipe), or a file in
+ * a directory where no other can be made, is written in place.
  */
 static int
 data_open(struct data_out *o, const char *path)
 {
-	int	fd;
+	struct stat	sb;
+	int		fd = -1;
 
 	memset(o, 0, sizeof *o);
 	o->path = path;
 	o->f = stdout;
 	if (path == NULL)
 		return 0;
-	if (asprintf(&o->tmp, "%s.XXXXXX", path) == -1) {
-		o->tmp = NULL;
-		fprintf(stderr, "followup: out of memory\n");
-		return EXIT_USAGE;
-	}
-	if ((fd = mkstemp(o->tmp)) == -1 || (o->f = fdopen(fd, "w")) == NULL) {
-		fprintf(stderr, "followup: %s: %s\n", path, strerror(errno));
+	if ((stat(path, &sb) == -1 || S_ISREG(sb.st_mode)) &&
+	    asprintf(&o->tmp, "%s.XXXXXX", path) != -1) {
+		if ((fd = mkstemp(o->tmp)) != -1 &&
+		    (o->f = fdopen(fd, "w")) != NULL) {
+			/* mkstemp makes it 0600: give it a new file's mode. */
+			data_umask_mode(fd);
+			return 0;
+		}
 		if (fd != -1) {
 			close(fd);
 			unlink(o->tmp);
 		}
 		free(o->tmp);
-		o->tmp = NULL;
+	}
+	o->tmp = NULL;
+	if ((o->f = fopen(path, "w")) == NULL) {
+		fprintf(stderr, "followup: %s: %s\n", path, strerror(errno));
 		return EXIT_USAGE;
 	}
-	/* mkstemp makes it 0600; give it the mode a new file gets. */
-	data_umask_mode(fd);
 	return 0;
 }
 
@@ -127,7 +132,7 @@ data_close(struct data_out *o, int ok)
 {
 	int	rc = 0;
 
-	if (fflush(o->f) != 0 || (o->tmp != NULL && fclose(o->f) != 0) ||
+	if (fflush(o->f) != 0 || (o->path != NULL && fclose(o->f) != 0) ||
 	    (ok && o->tmp != NULL && rename(o->tmp, o->path) != 0)) {
 		if (ok)
 			fprintf(stderr, "followup: %s: %s\n", o->path != NULL ?
@@ -159,7 +164,7 @@ cmd_export_exec(struct client *c, int argc, char **argv)
 	json_t		*args, *r = NULL, *counts, *v;
 	const char	*key;
 	long long	 n;
-	int		 ch, rc, first = 1, bom = 0;
+	int		 ch, rc, wrc, first = 1, bom = 0;
 
 	while ((ch = getopt_long(argc, argv, "f:o:", opts, NULL)) != -1) {
 		switch (ch) {
@@ -226,8 +231,8 @@ cmd_export_exec(struct client *c, int argc, char **argv)
 	rc = rpc_call(c, FU_OP_EXPORT, args, &r);
 	c->chunk = NULL;
 	json_decref(args);
-	if ((ch = data_close(&o, rc == 0)) != 0 && rc == 0)
-		rc = ch;
+	if ((wrc = data_close(&o, rc == 0)) != 0 && rc == 0)
+		rc = wrc;
 	if (rc != 0) {
 		json_decref(r);
 		return rc;

@@ -1047,3 +1047,31 @@ def test_an_unread_export_holds_up_nobody(daemon):
 def test_an_old_client_is_refused_not_sent_pieces(daemon):
     # A protocol 1 client checks hello's protocol before anything else.
     assert daemon.call("hello")["protocol"] == 2
+
+
+def test_an_export_cut_short_leaves_no_file(daemon, tmp_path):
+    big_contacts(daemon, 2000, 10000)
+    rc, out, err = daemon.client("export", "--format", "json", "-o",
+                                 "/dev/null")
+    assert rc == 0 and "Exported 2000 contacts" in out, (out, err)
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    path = out_dir / "all.json"
+    p = subprocess.Popen([FOLLOWUP, "--socket", daemon.sock, "export", "-o",
+                          str(path)], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    # Stop the client once part of the document is written, stop the
+    # daemon, and let the client find the stream broken.
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        parts = [f for f in out_dir.iterdir() if f.stat().st_size > 0]
+        if parts:
+            break
+        time.sleep(0.005)
+    p.send_signal(signal.SIGSTOP)
+    assert parts and parts[0].name.startswith("all.json."), parts
+    daemon.kill9()
+    p.send_signal(signal.SIGCONT)
+    out, err = p.communicate(timeout=30)
+    assert p.returncode == 3 and "incomplete" in err, (out, err)
+    assert list(out_dir.iterdir()) == []
