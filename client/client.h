@@ -30,6 +30,9 @@ struct client {
 	char		*path;		/* the socket used */
 	json_t		*hello;		/* the hello result */
 	long		 next_id;
+	/* Takes the pieces of a streamed reply; non-zero stops. */
+	int		(*chunk)(const char *, size_t, void *);
+	void		*chunk_arg;
 };
 
 struct cmd_entry {

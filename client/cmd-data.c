@@ -10,12 +10,15 @@
 
 #include <config.h>
 
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "client.h"
 #include "import.h"
@@ -49,26 +52,98 @@ data_format_of(const char *path)
 	return NULL;
 }
 
-/* Write the document to path, or to standard output if path is NULL. */
-static int
-data_write(const char *path, const char *doc)
-{
-	FILE	*f = stdout;
-	size_t	 len = strlen(doc);
+/* Where an export's document goes as it arrives. */
+struct data_out {
+	FILE		*f;
+	const char	*path;		/* NULL: standard output */
+	char		*tmp;		/* written here, renamed to path */
+};
 
-	if (path != NULL && (f = fopen(path, "w")) == NULL) {
+/* Write a piece of the document; say why and stop if it cannot be. */
+static int
+data_chunk_cb(const char *text, size_t len, void *arg)
+{
+	struct data_out	*o = arg;
+
+	if (fwrite(text, 1, len, o->f) == len)
+		return 0;
+	fprintf(stderr, "followup: %s: %s\n", o->path != NULL ? o->path :
+	    "standard output", strerror(errno));
+	return -1;
+}
+
+/* Give fd the mode a file the user creates gets. */
+static void
+data_umask_mode(int fd)
+{
+	mode_t	mask = umask(0);
+
+	umask(mask);
+	(void)fchmod(fd, 0666 & ~mask);
+}
+
+/*
+ * Open where the document goes: standard output, or a new file beside
+ * path that becomes path only once the whole document is in it, so a
+ * broken export never leaves a truncated file under the name asked for.
+ * Something that is not a regular file (/dev/null, a pipe), or a file in
+ * a directory where no other can be made, is written in place.
+ */
+static int
+data_open(struct data_out *o, const char *path)
+{
+	struct stat	sb;
+	int		fd = -1;
+
+	memset(o, 0, sizeof *o);
+	o->path = path;
+	o->f = stdout;
+	if (path == NULL)
+		return 0;
+	if ((stat(path, &sb) == -1 || S_ISREG(sb.st_mode)) &&
+	    asprintf(&o->tmp, "%s.XXXXXX", path) != -1) {
+		if ((fd = mkstemp(o->tmp)) != -1 &&
+		    (o->f = fdopen(fd, "w")) != NULL) {
+			/* mkstemp makes it 0600: give it a new file's mode. */
+			data_umask_mode(fd);
+			return 0;
+		}
+		if (fd != -1) {
+			close(fd);
+			unlink(o->tmp);
+		}
+		free(o->tmp);
+	}
+	o->tmp = NULL;
+	if ((o->f = fopen(path, "w")) == NULL) {
 		fprintf(stderr, "followup: %s: %s\n", path, strerror(errno));
 		return EXIT_USAGE;
 	}
-	if (fwrite(doc, 1, len, f) != len || fflush(f) != 0 ||
-	    (path != NULL && fclose(f) != 0)) {
-		fprintf(stderr, "followup: %s: %s\n", path != NULL ? path :
-		    "standard output", strerror(errno));
-		if (path != NULL && f != stdout)
-			fclose(f);
-		return EXIT_USAGE;
-	}
 	return 0;
+}
+
+/*
+ * Finish the document: flush it, and move the file into place if it is
+ * whole (ok), or remove it if not.  Return 0, or EXIT_USAGE after saying
+ * why.
+ */
+static int
+data_close(struct data_out *o, int ok)
+{
+	int	rc = 0;
+
+	if (fflush(o->f) != 0 || (o->path != NULL && fclose(o->f) != 0) ||
+	    (ok && o->tmp != NULL && rename(o->tmp, o->path) != 0)) {
+		if (ok)
+			fprintf(stderr, "followup: %s: %s\n", o->path != NULL ?
+			    o->path : "standard output", strerror(errno));
+		rc = EXIT_USAGE;
+	}
+	if (o->tmp != NULL && (!ok || rc != 0))
+		unlink(o->tmp);
+	free(o->tmp);
+	o->tmp = NULL;
+	return rc;
 }
 
 static int
@@ -84,11 +159,12 @@ cmd_export_exec(struct client *c, int argc, char **argv)
 		{ NULL,		0,			NULL, 0 }
 	};
 	const char	*format = NULL, *what = NULL, *owner = NULL;
-	const char	*path = NULL, *doc;
-	json_t		*args, *r, *counts, *v;
+	const char	*path = NULL;
+	struct data_out	 o;
+	json_t		*args, *r = NULL, *counts, *v;
 	const char	*key;
 	long long	 n;
-	int		 ch, rc, first = 1, bom = 0;
+	int		 ch, rc, wrc, first = 1, bom = 0;
 
 	while ((ch = getopt_long(argc, argv, "f:o:", opts, NULL)) != -1) {
 		switch (ch) {
@@ -146,12 +222,26 @@ cmd_export_exec(struct client *c, int argc, char **argv)
 		json_object_del(args, "owner");
 	if (bom)
 		json_object_set_new(args, "bom", json_true());
-	if ((rc = cmd_call_and_print(c, FU_OP_EXPORT, args, &r)) != 0 ||
-	    r == NULL)
+	if ((rc = data_open(&o, path)) != 0) {
+		json_decref(args);
 		return rc;
-	doc = json_string_value(json_object_get(r, "document"));
-	if ((rc = data_write(path, doc != NULL ? doc : "")) == 0 &&
-	    path != NULL) {
+	}
+	c->chunk = data_chunk_cb;
+	c->chunk_arg = &o;
+	rc = rpc_call(c, FU_OP_EXPORT, args, &r);
+	c->chunk = NULL;
+	json_decref(args);
+	if ((wrc = data_close(&o, rc == 0)) != 0 && rc == 0)
+		rc = wrc;
+	if (rc != 0) {
+		json_decref(r);
+		return rc;
+	}
+	if (path == NULL) {
+		/* Standard output holds the document and nothing else. */
+	} else if (c->json)
+		out_json(r);
+	else {
 		printf("Exported ");
 		counts = json_object_get(r, "counts");
 		json_object_foreach(counts, key, v) {

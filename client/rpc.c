@@ -429,6 +429,29 @@ rpc_error(struct client *c, json_t *reply)
 }
 
 /*
+ * If reply is a piece of a streamed reply ("chunk"), hand it to c->chunk
+ * and return 0; return -1 if it is the reply itself, or an exit code if
+ * the piece cannot be taken.
+ */
+static int
+rpc_chunk(struct client *c, json_t *reply)
+{
+	json_t	*chunk = json_object_get(reply, "chunk");
+
+	if (chunk == NULL || json_object_get(reply, "ok") != NULL)
+		return -1;
+	if (!json_is_string(chunk) || c->chunk == NULL) {
+		fprintf(stderr, "followup: followupd sent a piece of a reply "
+		    "this command does not expect\n");
+		return EXIT_UNREACHABLE;
+	}
+	if (c->chunk(json_string_value(chunk), json_string_length(chunk),
+	    c->chunk_arg) != 0)
+		return EXIT_USAGE;
+	return 0;
+}
+
+/*
  * Run one op: send hello first on a new connection (checking the protocol
  * and learning the caller's zone), then the request; set *result (caller
  * owns it) when the daemon says ok.  Return 0, or an exit code after
@@ -495,6 +518,20 @@ rpc_call_fd(struct client *c, enum fu_op op, json_t *args, json_t **result,
 	}
 	if ((rc = rpc_read_reply_fd(c, &reply, &fd)) != 0)
 		return rc;
+	while ((rc = rpc_chunk(c, reply)) == 0) {
+		json_decref(reply);
+		if (fd != -1)
+			close(fd);
+		if ((rc = rpc_read_reply_fd(c, &reply, &fd)) != 0) {
+			fprintf(stderr, "followup: the reply was cut short; "
+			    "what was written is incomplete\n");
+			return rc;
+		}
+	}
+	if (rc > 0) {
+		json_decref(reply);
+		return rc;
+	}
 	if (!json_is_true(json_object_get(reply, "ok"))) {
 		if (fd != -1)
 			close(fd);

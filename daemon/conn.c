@@ -7,9 +7,13 @@
  * disk.  A slow reader is paused rather than buffered without bound, and a
  * busy pipeliner yields to the others after a batch of requests.  A long
  * op (a backup) answers later: its connection waits for that reply before
- * it reads the next request, while the loop serves everyone else.  A reply
- * may carry a descriptor (a backup's copy): it leaves alone, with
- * sendmsg, once every reply before it has.
+ * it reads the next request, while the loop serves everyone else.  A
+ * streamed reply (an export) is made a piece at a time, each piece only
+ * once the socket has taken the ones before, so a connection holds at
+ * most its output limit however large the reply; the streams take turns,
+ * a couple of milliseconds' worth of pieces a loop pass.  A reply may
+ * carry a descriptor (a backup's copy): it leaves alone, with sendmsg,
+ * once every reply before it has.
  */
 
 #include <config.h>
@@ -21,6 +25,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -77,6 +82,9 @@ struct conn {
 	int			 deferred;	/* a reply is owed later */
 	void			(*cancel)(void *); /* ... drop its work */
 	void			*cancel_arg;
+	ops_piece_cb		 stream;	/* ... made in pieces */
+	TAILQ_ENTRY(conn)	 ready_entry;	/* ... waiting for its turn */
+	int			 on_ready;
 
 	char			*fd_line;	/* a reply waiting to go with */
 	size_t			 fd_len;
@@ -86,6 +94,9 @@ struct conn {
 
 static TAILQ_HEAD(, conn)	 conn_all = TAILQ_HEAD_INITIALIZER(conn_all);
 static TAILQ_HEAD(, conn)	 conn_held = TAILQ_HEAD_INITIALIZER(conn_held);
+/* Streams whose sockets have room, in turn; one piece a loop pass. */
+static TAILQ_HEAD(, conn)	 conn_ready = TAILQ_HEAD_INITIALIZER(conn_ready);
+static struct event		*conn_ready_ev;
 static int			 conn_n;
 /* Connections open per user, for the per-user cap. */
 struct conn_user {
@@ -107,16 +118,21 @@ static void	conn_process(struct conn *);
 static int	conn_maybe_close(struct conn *);
 static void	conn_send_fd(struct conn *);
 static void	conn_send_fd_cb(evutil_socket_t, short, void *);
+static void	conn_stream_more(struct conn *);
+static void	conn_stream_turn_cb(evutil_socket_t, short, void *);
 static char	*conn_serialise(json_t *, size_t *);
 static void	conn_defer(struct conn *, void (*)(void *), void *);
 static void	conn_answer_fd(struct conn *, json_t *, int);
 static void	conn_watch(struct conn *, const char *);
+static void	conn_stream(struct conn *, ops_piece_cb, void (*)(void *),
+		    void *);
 
 /* How deferred and streaming ops reach their connection, through ops.c. */
 static const struct ops_answerer conn_answerer = {
 	conn_defer,
 	conn_answer_fd,
 	conn_watch,
+	conn_stream,
 };
 
 /* Give the connection layer what each request needs. */
@@ -127,6 +143,10 @@ conn_init(struct event_base *base, struct store *st,
 	conn_base = base;
 	conn_store = st;
 	conn_cfp = cfp;
+	if (conn_ready_ev == NULL &&
+	    (conn_ready_ev = evtimer_new(base, conn_stream_turn_cb, NULL)) ==
+	    NULL)
+		fatalx("conn: evtimer_new");
 	ops_set_answerer(&conn_answerer);
 }
 
@@ -215,6 +235,8 @@ conn_free(struct conn *c)
 	}
 	if (c->on_held_list)
 		TAILQ_REMOVE(&conn_held, c, held_entry);
+	if (c->on_ready)
+		TAILQ_REMOVE(&conn_ready, c, ready_entry);
 	events_unsubscribe(c->watch);
 	TAILQ_REMOVE(&conn_all, c, entry);
 	conn_n--;
@@ -265,6 +287,9 @@ conn_close_all(void)
 	free(conn_users);
 	conn_users = NULL;
 	conn_nusers = 0;
+	if (conn_ready_ev != NULL)
+		event_free(conn_ready_ev);
+	conn_ready_ev = NULL;
 }
 
 /* Queue one serialised reply line on the socket. */
@@ -377,7 +402,10 @@ conn_commit_cb(int ok, void *arg)
 		TAILQ_REMOVE(&conn_held, c, held_entry);
 		c->on_held_list = 0;
 		conn_send_fd(c);
-		conn_maybe_close(c);
+		if (conn_maybe_close(c))
+			continue;
+		if (c->stream != NULL)
+			conn_stream_more(c);
 	}
 }
 
@@ -451,7 +479,7 @@ conn_run(struct conn *c, const char *line, size_t len)
 }
 
 /*
- * The op running on c will answer later (conn_answer): read no further
+ * The op running on c will answer later (conn_answer_fd): read no further
  * request of c until then.  If c goes away first, cancel(arg) is called.
  */
 static void
@@ -460,6 +488,87 @@ conn_defer(struct conn *c, void (*cancel)(void *), void *arg)
 	c->deferred = 1;
 	c->cancel = cancel;
 	c->cancel_arg = arg;
+}
+
+/*
+ * The op running on c answers in pieces: next(arg, &reply) gives the next
+ * line to send, and returns 1 when that line is the last (the reply
+ * itself).  It is called only when c's output has room, once a loop pass,
+ * so other connections and the schedule run between two pieces.  When
+ * the last line is out, or c goes away first, done(arg) is called.
+ */
+static void
+conn_stream(struct conn *c, ops_piece_cb next, void (*done)(void *),
+    void *arg)
+{
+	conn_defer(c, done, arg);
+	c->stream = next;
+	conn_stream_more(c);
+}
+
+/*
+ * c's stream may send its next piece if its output has drained below the
+ * low mark (conn_write_cb or conn_commit_cb comes back when it has not):
+ * queue it for its turn.
+ */
+static void
+conn_stream_more(struct conn *c)
+{
+	if (c->on_ready || !TAILQ_EMPTY(&c->held) ||
+	    evbuffer_get_length(bufferevent_get_output(c->bev)) >
+	    CONN_OUTPUT_LOW)
+		return;
+	TAILQ_INSERT_TAIL(&conn_ready, c, ready_entry);
+	c->on_ready = 1;
+	if (!evtimer_pending(conn_ready_ev, NULL))
+		evtimer_add(conn_ready_ev, &conn_yield_tv);
+}
+
+/* How long the streams' turn may last: a loop pass is held that long. */
+#define CONN_STREAM_TURN_US	2000
+
+static long long
+conn_now_us(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/*
+ * The streams' turn: pieces of the ready streams, each in turn, until
+ * CONN_STREAM_TURN_US have passed; then the loop polls before the next
+ * turn.  However many exports run, a loop pass does that much of their
+ * work and one piece more, so everyone else waits at most that long.
+ */
+static void
+conn_stream_turn_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn	*c;
+	json_t		*reply;
+	void		(*done)(void *);
+	void		*done_arg;
+	long long	 until = conn_now_us() + CONN_STREAM_TURN_US;
+
+	while ((c = TAILQ_FIRST(&conn_ready)) != NULL) {
+		TAILQ_REMOVE(&conn_ready, c, ready_entry);
+		c->on_ready = 0;
+		done = c->cancel;
+		done_arg = c->cancel_arg;
+		if (c->stream(done_arg, &reply) == 0) {
+			conn_reply(c, reply, 0);
+			conn_stream_more(c);
+		} else {
+			c->stream = NULL;
+			conn_answer_fd(c, reply, -1);
+			done(done_arg);
+		}
+		if (conn_now_us() >= until)
+			break;
+	}
+	if (!TAILQ_EMPTY(&conn_ready))
+		evtimer_add(conn_ready_ev, &conn_yield_tv);
 }
 
 /*
@@ -580,8 +689,11 @@ conn_process(struct conn *c)
 	int			 n = 0;
 
 	while (!c->closing) {
-		if (c->deferred)
-			return;		/* conn_answer goes on */
+		if (c->deferred) {
+			if (c->stream != NULL)
+				conn_stream_more(c);
+			return;		/* conn_answer_fd goes on */
+		}
 		if (evbuffer_get_length(bufferevent_get_output(c->bev)) >
 		    CONN_OUTPUT_HIGH) {
 			if (!c->paused) {
@@ -643,10 +755,19 @@ conn_process(struct conn *c)
 	conn_maybe_close(c);
 }
 
+/*
+ * Input came.  If c has yielded a batch (or a piece of its stream), its
+ * turn comes with the timer: running now would give it two in one loop
+ * pass.
+ */
 static void
 conn_read_cb(struct bufferevent *bev, void *arg)
 {
-	conn_process(arg);
+	struct conn	*c = arg;
+
+	if (event_pending(c->more_ev, EV_TIMEOUT, NULL))
+		return;
+	conn_process(c);
 }
 
 static void
@@ -668,6 +789,10 @@ conn_write_cb(struct bufferevent *bev, void *arg)
 	conn_send_fd(c);
 	if (c->watch_skipped > 0)
 		conn_watch_caught_up(c);
+	if (c->stream != NULL) {
+		conn_stream_more(c);
+		return;
+	}
 	if (c->paused && evbuffer_get_length(bufferevent_get_output(bev)) <=
 	    CONN_OUTPUT_LOW) {
 		c->paused = 0;
@@ -686,7 +811,7 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 		/* Answer what was sent before the client stopped writing. */
 		c->eof = 1;
 		bufferevent_disable(bev, EV_READ);
-		if (!c->paused)
+		if (!c->paused && !event_pending(c->more_ev, EV_TIMEOUT, NULL))
 			conn_process(c);
 		return;
 	}

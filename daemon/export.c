@@ -5,7 +5,9 @@
  * The export formats: an iCalendar (RFC 5545) of follow-ups and
  * CSV (RFC 4180) tables of contacts, interactions or follow-ups, written
  * from the protocol's own objects (objects.c) so every format shows the
- * same fields.  Pure functions: records in, a document out.
+ * same fields.  Pure functions, a record at a time: a document is its
+ * head, one piece per record and its tail, so an export of any size is
+ * written as the reader takes it (op-data.c).
  */
 
 #include <config.h>
@@ -55,31 +57,6 @@ static time_t
 export_time(json_t *obj, const char *key)
 {
 	return fu_time_parse(export_str(obj, key));
-}
-
-/*
- * The contact with id in contacts, an array ordered by id (as the store
- * dumps them), or NULL.  Borrowed.
- */
-static json_t *
-export_find_contact(json_t *contacts, json_int_t id)
-{
-	size_t		 lo = 0, hi = json_array_size(contacts), mid;
-	json_t		*c;
-	json_int_t	 cid;
-
-	while (lo < hi) {
-		mid = lo + (hi - lo) / 2;
-		c = json_array_get(contacts, mid);
-		cid = json_integer_value(json_object_get(c, "id"));
-		if (cid == id)
-			return c;
-		if (cid < id)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return NULL;
 }
 
 /* --- iCalendar --- */
@@ -249,16 +226,20 @@ export_ics_description(json_t *f, json_t *c, int team)
 }
 
 /*
- * One VEVENT for follow-up f: a pending one is CONFIRMED with an alarm; a
- * closed one (done or cancelled) is CANCELLED, without an alarm, one
- * SEQUENCE past the pending one's, so a calendar that imported the
- * pending event replaces it.
+ * One VEVENT for follow-up f, whose contact is c (NULL if unknown): a
+ * pending one is CONFIRMED with an alarm; a closed one (done or
+ * cancelled) is CANCELLED, without an alarm, one SEQUENCE past the
+ * pending one's, so a calendar that imported the pending event replaces
+ * it.  UIDs are followup-ID-DBID@followupd, dbid being the database's
+ * identity (store_id), so they stay the same for the database's life and
+ * differ between databases.  SEQUENCE is the follow-up's revision, which
+ * grows when it is moved, plus one once it is closed.  team adds the
+ * follow-up's rep; now is the DTSTAMP.
  */
-static void
-export_ics_event(FILE *out, json_t *f, json_t *contacts, const char *dbid,
-    int team, time_t now)
+void
+export_ics_event(FILE *out, json_t *f, json_t *c, const char *dbid, int team,
+    time_t now)
 {
-	json_t		*c;
 	char		*summary, *desc, line[256], dur[64];
 	time_t		 due = export_time(f, "due_at");
 	time_t		 remind = export_time(f, "remind_at");
@@ -266,8 +247,6 @@ export_ics_event(FILE *out, json_t *f, json_t *contacts, const char *dbid,
 			    "revision"));
 	int		 closed = strcmp(export_str(f, "status"), "pending") != 0;
 
-	c = export_find_contact(contacts,
-	    json_integer_value(json_object_get(f, "contact_id")));
 	summary = export_ics_summary(f, c);
 	desc = export_ics_description(f, c, team);
 
@@ -308,26 +287,12 @@ out:
 }
 
 /*
- * An iCalendar (RFC 5545) with one VEVENT per follow-up in data's
- * "followups": a pending one with a display alarm at its reminder time, a
- * done or cancelled one as a cancelled event; details come from data's
- * "contacts" (ordered by id).  UIDs are followup-ID-DBID@followupd, dbid
- * being the database's identity (store_id), so they stay the same for
- * the database's life and differ between databases.  SEQUENCE is the
- * follow-up's revision, which grows when it is moved, plus one once it is
- * closed.  name titles the calendar; team adds each follow-up's rep; now
- * is the DTSTAMP.  Caller frees.
+ * The head of an iCalendar (RFC 5545) titled name; one export_ics_event
+ * per follow-up and export_ics_end follow.
  */
-char *
-export_ics(json_t *data, const char *dbid, const char *name, int team,
-    time_t now)
+void
+export_ics_begin(FILE *out, const char *name)
 {
-	json_t	*f, *contacts = json_object_get(data, "contacts");
-	char	*buf = NULL;
-	size_t	 len = 0, i;
-	FILE	*out;
-
-	out = export_open(&buf, &len);
 	export_ics_line(out, "BEGIN:VCALENDAR");
 	export_ics_line(out, "VERSION:2.0");
 	export_ics_line(out, "PRODID:-//followup//followupd " PACKAGE_VERSION
@@ -335,10 +300,13 @@ export_ics(json_t *data, const char *dbid, const char *name, int team,
 	export_ics_line(out, "CALSCALE:GREGORIAN");
 	export_ics_line(out, "METHOD:PUBLISH");
 	export_ics_text(out, "X-WR-CALNAME", name);
-	json_array_foreach(json_object_get(data, "followups"), i, f)
-		export_ics_event(out, f, contacts, dbid, team, now);
+}
+
+/* The tail of an iCalendar. */
+void
+export_ics_end(FILE *out)
+{
 	export_ics_line(out, "END:VCALENDAR");
-	return export_close(out, &buf);
 }
 
 /* --- CSV --- */
@@ -463,27 +431,19 @@ export_csv_columns(const char *what)
 }
 
 /*
- * A CSV (RFC 4180: CRLF, a header row, fields quoted when needed, quotes
- * doubled) of data's array what ("contacts", "interactions" or
+ * The head of a CSV (RFC 4180: CRLF, a header row, fields quoted when
+ * needed, quotes doubled) of table what ("contacts", "interactions" or
  * "followups"), UTF-8, with a byte order mark if bom is set (so a
- * spreadsheet that guesses the encoding reads it as UTF-8).  A text that
- * begins like a formula is written after a quote (export_csv_field).
- * Times are RFC 3339 in UTC, as in the protocol.  Return NULL for an
- * unknown table.  Caller frees.
+ * spreadsheet that guesses the encoding reads it as UTF-8).  Return -1
+ * for an unknown table.
  */
-char *
-export_csv(json_t *data, const char *what, int bom)
+int
+export_csv_begin(FILE *out, const char *what, int bom)
 {
 	const struct export_column	*cols, *col;
-	json_t				*row, *c, *contacts;
-	char				*buf = NULL;
-	size_t				 len = 0, i;
-	FILE				*out;
 
 	if ((cols = export_csv_columns(what)) == NULL)
-		return NULL;
-	contacts = json_object_get(data, "contacts");
-	out = export_open(&buf, &len);
+		return -1;
 	if (bom)
 		fputs("\xef\xbb\xbf", out);
 	for (col = cols; col->header != NULL; col++) {
@@ -492,23 +452,27 @@ export_csv(json_t *data, const char *what, int bom)
 		export_csv_field(out, col->header);
 	}
 	fputs("\r\n", out);
-	json_array_foreach(json_object_get(data, what), i, row) {
-		c = NULL;
-		for (col = cols; col->header != NULL; col++) {
-			if (col != cols)
-				fputc(',', out);
-			if (col->from == FROM_ROW) {
-				export_csv_value(out, json_object_get(row,
-				    col->key));
-				continue;
-			}
-			if (c == NULL)
-				c = export_find_contact(contacts,
-				    json_integer_value(json_object_get(row,
-				    "contact_id")));
-			export_csv_value(out, json_object_get(c, col->key));
-		}
-		fputs("\r\n", out);
+	return 0;
+}
+
+/*
+ * One CSV row of table what for record row, whose contact is c (NULL if
+ * unknown or not needed).  A text that begins like a formula is written
+ * after a quote (export_csv_field).  Times are RFC 3339 in UTC, as in the
+ * protocol.
+ */
+void
+export_csv_row(FILE *out, const char *what, json_t *row, json_t *c)
+{
+	const struct export_column	*cols, *col;
+
+	if ((cols = export_csv_columns(what)) == NULL)
+		return;
+	for (col = cols; col->header != NULL; col++) {
+		if (col != cols)
+			fputc(',', out);
+		export_csv_value(out, json_object_get(col->from == FROM_ROW ?
+		    row : c, col->key));
 	}
-	return export_close(out, &buf);
+	fputs("\r\n", out);
 }

@@ -14,6 +14,7 @@
 
 #include <stdarg.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <time.h>
 
 #include <jansson.h>
@@ -335,8 +336,8 @@ enum store_result store_contact_reassign(struct store *, int64_t,
 		     const char *, time_t, int *);
 enum store_result store_contact_list(struct store *,
 		     const struct store_contact_filter *, store_contact_cb, void *);
-enum store_result store_contact_dump(struct store *, const char *,
-		     store_contact_cb, void *);
+enum store_result store_contact_dump(struct store *, const char *, int64_t,
+		     int, store_contact_cb, void *);
 enum store_result store_contact_find_email(struct store *, const char *,
 		     const char *, int64_t *, size_t, size_t *);
 enum store_result store_contact_stale(struct store *, const char *,
@@ -355,7 +356,7 @@ enum store_result store_interaction_list(struct store *, const char *,
 		     int64_t, time_t, time_t, int64_t, int, store_interaction_cb,
 		     void *);
 enum store_result store_interaction_dump(struct store *, const char *,
-		     store_interaction_cb, void *);
+		     int64_t, int, store_interaction_cb, void *);
 
 /* store-followup.c */
 struct store_followup_filter {
@@ -384,6 +385,8 @@ enum store_result store_followup_close(struct store *, const char *, int64_t,
 enum store_result store_followup_list(struct store *,
 		     const struct store_followup_filter *, store_followup_cb,
 		     void *);
+enum store_result store_followup_dump(struct store *, const char *, time_t,
+		     int64_t, int, store_followup_cb, void *);
 enum store_result store_followup_next_due(struct store *, const char *,
 		     time_t *);
 enum store_result store_followup_notices(struct store *, const char *,
@@ -495,8 +498,12 @@ json_t		*user_json(const struct fu_user *);
 char		*fold_text(const char *);
 
 /* export.c */
-char		*export_ics(json_t *, const char *, const char *, int, time_t);
-char		*export_csv(json_t *, const char *, int);
+void		 export_ics_begin(FILE *, const char *);
+void		 export_ics_event(FILE *, json_t *, json_t *, const char *, int,
+		     time_t);
+void		 export_ics_end(FILE *);
+int		 export_csv_begin(FILE *, const char *, int);
+void		 export_csv_row(FILE *, const char *, json_t *, json_t *);
 
 /* ops.c */
 struct op_ctx {
@@ -528,15 +535,21 @@ int		 reply_store_error(struct op_ctx *, enum store_result,
 void		 reply_note(struct op_ctx *, const char *, ...) FU_PRINTF(2, 3);
 json_t		*ops_run_line(struct op_ctx *, const char *, size_t, int *);
 /* How ops that answer later or stream reach their connection. */
+/* Gives a streamed op's next line; returns 1 when that line is the last. */
+typedef int	(*ops_piece_cb)(void *, json_t **);
 struct ops_answerer {
 	void	(*defer)(struct conn *, void (*)(void *), void *);
 	void	(*answer)(struct conn *, json_t *, int);
 	void	(*watch)(struct conn *, const char *);
+	void	(*pieces)(struct conn *, ops_piece_cb, void (*)(void *),
+		    void *);
 };
 void		 ops_set_answerer(const struct ops_answerer *);
 struct conn	*ops_defer(struct op_ctx *, void (*)(void *), void *);
 void		 ops_answer(struct conn *, json_t *, int);
-void		 ops_stream(struct op_ctx *, const char *);
+void		 ops_watch(struct op_ctx *, const char *);
+void		 ops_pieces(struct op_ctx *, ops_piece_cb, void (*)(void *),
+		     void *);
 json_t		*ops_error_reply(json_t *, enum fu_err, const char *);
 json_t		*ops_ok_reply(json_t *, json_t *);
 int		 ops_has_handler(enum fu_op);

@@ -22,9 +22,17 @@ struct contact_rows {
 	time_t		 now;
 	int		 limit;
 	int		 count;
+	size_t		 bytes;		/* of text so far */
 	int64_t		 last_id;
 	int		 more;
 };
+
+/*
+ * A page of contact.list ends once its text passes this, whatever the
+ * limit: a thousand contacts with long notes would otherwise make a reply
+ * of megabytes that a client which does not read holds in the daemon.
+ */
+#define CONTACT_PAGE_BYTES	(512 * 1024)
 
 /* Is s an email address a rep would type: one @, no blanks or brackets? */
 static int
@@ -349,13 +357,21 @@ contact_list_cb(const struct fu_contact *c, void *arg)
 {
 	struct contact_rows	*rows = arg;
 
-	if (rows->count == rows->limit) {
+	const char *const	 text[] = { c->owner, c->name, c->company,
+				    c->phone, c->email, c->tz, c->stage,
+				    c->notes };
+	size_t			 i;
+
+	if (rows->count == rows->limit ||
+	    rows->bytes >= CONTACT_PAGE_BYTES) {
 		rows->more = 1;
 		return 1;
 	}
 	json_array_append_new(rows->array, contact_json(c));
 	rows->count++;
 	rows->last_id = c->id;
+	for (i = 0; i < sizeof text / sizeof text[0]; i++)
+		rows->bytes += text[i] != NULL ? strlen(text[i]) : 0;
 	return 0;
 }
 

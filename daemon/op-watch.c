@@ -21,7 +21,7 @@ op_watch(struct op_ctx *ctx, json_t *args, json_t **result)
 
 	if (ops_owner_arg(ctx, args, 1, &owner) != 0)
 		return -1;
-	ops_stream(ctx, owner);
+	ops_watch(ctx, owner);
 	*result = json_pack("{s:b s:s?}", "watching", 1, "user", owner);
 	return 0;
 }

@@ -139,7 +139,7 @@ static const struct op_entry op_table[FU_OP_COUNT] = {
 	    "daemon's user and members of the admin group may make one "
 	    "(followup export writes your own)" },
 	[FU_OP_DOCTOR] = { op_doctor, OP_DEFER, { { NULL } } },
-	[FU_OP_EXPORT] = { op_export, 0, {
+	[FU_OP_EXPORT] = { op_export, OP_DEFER | OP_STREAM, {
 	    { "format", ARG_STRING, REQ }, { "what", ARG_STRING },
 	    { "owner", ARG_STRING }, { "bom", ARG_BOOL }, { NULL } } },
 	[FU_OP_CONTACT_IMPORT] = { op_contact_import, OP_WRITE, {
@@ -744,10 +744,25 @@ ops_answer(struct conn *c, json_t *reply, int fd)
 
 /* Turn the op's connection (OP_STREAM) into a stream of owner's notices. */
 void
-ops_stream(struct op_ctx *ctx, const char *owner)
+ops_watch(struct op_ctx *ctx, const char *owner)
 {
 	assert(ctx->conn != NULL && ops_answerer != NULL);
 	ops_answerer->watch(ctx->conn, owner);
+}
+
+/*
+ * The op (OP_STREAM and OP_DEFER) answers in pieces as its connection
+ * drains: next(arg, &line) gives the next line and returns 1 when it is
+ * the last (the reply itself); done(arg) is called after the last line,
+ * or when the connection goes away first.
+ */
+void
+ops_pieces(struct op_ctx *ctx, ops_piece_cb next, void (*done)(void *),
+    void *arg)
+{
+	assert(ctx->can_defer && ops_answerer != NULL);
+	ops_answerer->pieces(ctx->conn, next, done, arg);
+	ctx->deferred = 1;
 }
 
 /*

@@ -88,7 +88,8 @@ const struct store_sql store_contact_sql[] = {
 	  "max(coalesce(last_activity_at, 0), ?2) WHERE id = ?1" },
 	{ STMT_CONTACT_DUMP,		/* ?1 NULL: the team's */
 	  "SELECT " CONTACT_COLUMNS " FROM contacts c "
-	  "WHERE ?1 IS NULL OR c.owner = ?1 ORDER BY c.id" },
+	  "WHERE (?1 IS NULL OR c.owner = ?1) AND c.id > ?2 "
+	  "ORDER BY c.id LIMIT ?3" },
 	{ STMT_CONTACT_FIND_EMAIL,
 	  "SELECT c.id FROM contacts c "
 	  "WHERE c.owner = ?1 AND c.email_key = fu_email_key(?2) "
@@ -370,16 +371,19 @@ store_contact_list(struct store *st, const struct store_contact_filter *f,
 }
 
 /*
- * Call cb for every contact of owner (the whole team's if owner is NULL),
- * archived ones too, by id: what an export holds.
+ * Call cb for the next page of owner's contacts (the whole team's if owner
+ * is NULL), archived ones too: at most limit of them with an id above
+ * after, by id.  An export walks them a page at a time.
  */
 enum store_result
-store_contact_dump(struct store *st, const char *owner, store_contact_cb cb,
-    void *arg)
+store_contact_dump(struct store *st, const char *owner, int64_t after,
+    int limit, store_contact_cb cb, void *arg)
 {
 	sqlite3_stmt	*s = store_stmt(st, STMT_CONTACT_DUMP);
 
 	store_bind_text(s, 1, owner);
+	sqlite3_bind_int64(s, 2, after);
+	sqlite3_bind_int(s, 3, limit);
 	return store_contact_each(st, s, cb, arg);
 }
 

@@ -87,6 +87,11 @@ const struct store_sql store_followup_sql[] = {
 	  "WHERE (?1 IS NULL OR f.owner = ?1) AND (f.status = 'pending' OR "
 	  "(f.status IN ('done', 'cancelled') AND f.done_at >= ?7))"
 	  FOLLOWUP_ORDER "LIMIT ?5" },
+	{ STMT_FOLLOWUP_DUMP,	/* all, or pending and closed since ?3 */
+	  "SELECT " FOLLOWUP_COLUMNS
+	  "WHERE (?1 IS NULL OR f.owner = ?1) AND f.id > ?2 AND "
+	  "(?3 = 0 OR f.status = 'pending' OR f.done_at >= ?3) "
+	  "ORDER BY f.id LIMIT ?4" },
 	{ STMT_FOLLOWUP_NOTICES,
 	  "SELECT " FOLLOWUP_FIELDS ", f.notice_stage, f.notice_at "
 	  FOLLOWUP_FROM
@@ -297,6 +302,35 @@ store_followup_list(struct store *st, const struct store_followup_filter *flt,
 	sqlite3_bind_int(s, 5, flt->limit);
 	if (flt->contact_id != 0 && flt->closed_since == 0)
 		sqlite3_bind_int64(s, 6, flt->contact_id);
+	while (!stop && (rc = store_step(st, s)) == SQLITE_ROW) {
+		store_followup_row(s, &f);
+		stop = cb(&f, arg);
+		fu_followup_clear(&f);
+	}
+	if (!stop && rc != SQLITE_DONE)
+		return store_fail(st, s, rc);
+	store_done(s);
+	return STORE_OK;
+}
+
+/*
+ * Call cb for the next page of owner's follow-ups (the team's when owner
+ * is NULL): at most limit of them with an id above after, by id; with
+ * closed_since set, only pending ones and those closed at or after it.
+ * An export walks them a page at a time.
+ */
+enum store_result
+store_followup_dump(struct store *st, const char *owner, time_t closed_since,
+    int64_t after, int limit, store_followup_cb cb, void *arg)
+{
+	sqlite3_stmt		*s = store_stmt(st, STMT_FOLLOWUP_DUMP);
+	struct fu_followup	 f;
+	int			 rc = SQLITE_DONE, stop = 0;
+
+	store_bind_text(s, 1, owner);
+	sqlite3_bind_int64(s, 2, after);
+	sqlite3_bind_int64(s, 3, closed_since);
+	sqlite3_bind_int(s, 4, limit);
 	while (!stop && (rc = store_step(st, s)) == SQLITE_ROW) {
 		store_followup_row(s, &f);
 		stop = cb(&f, arg);

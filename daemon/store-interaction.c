@@ -24,8 +24,8 @@ const struct store_sql store_interaction_sql[] = {
 	  "ORDER BY at DESC, id DESC LIMIT ?4" },
 	{ STMT_INTERACTION_DUMP,	/* ?1 NULL: the team's */
 	  "SELECT id, contact_id, owner, kind, outcome, note, at, created_at "
-	  "FROM interactions WHERE ?1 IS NULL OR owner = ?1 "
-	  "ORDER BY contact_id, at, id" },
+	  "FROM interactions WHERE (?1 IS NULL OR owner = ?1) AND id > ?2 "
+	  "ORDER BY id LIMIT ?3" },
 	{ STMT_COUNT, NULL }
 };
 
@@ -113,15 +113,18 @@ store_interaction_list(struct store *st, const char *owner,
 }
 
 /*
- * Call cb for every interaction of owner (the whole team's if owner is
- * NULL), by contact and then time: what an export holds.
+ * Call cb for the next page of owner's interactions (the whole team's if
+ * owner is NULL): at most limit of them with an id above after, by id.
+ * An export walks them a page at a time.
  */
 enum store_result
-store_interaction_dump(struct store *st, const char *owner,
-    store_interaction_cb cb, void *arg)
+store_interaction_dump(struct store *st, const char *owner, int64_t after,
+    int limit, store_interaction_cb cb, void *arg)
 {
 	sqlite3_stmt	*s = store_stmt(st, STMT_INTERACTION_DUMP);
 
 	store_bind_text(s, 1, owner);
+	sqlite3_bind_int64(s, 2, after);
+	sqlite3_bind_int(s, 3, limit);
 	return store_interaction_each(st, s, cb, arg);
 }

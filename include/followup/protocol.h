@@ -15,18 +15,20 @@
 #include <string.h>
 
 /*
- * Bump FU_PROTOCOL_VERSION when an op is removed, a field changes type or
- * an op gains a required argument.  Adding an op or an optional argument
- * does not bump it.
+ * Bump FU_PROTOCOL_VERSION when an op is removed, a field changes type,
+ * an op gains a required argument or a reply changes shape.  Adding an op
+ * or an optional argument does not bump it.  2: export sends its document
+ * in "chunk" lines before the reply, instead of in the reply.
  */
-#define FU_PROTOCOL_VERSION	1
+#define FU_PROTOCOL_VERSION	2
 
 /* Longest request line, not counting the newline. */
 #define FU_LINE_MAX		65536
 
 /*
  * Longest reply line a client must accept: a list of a thousand contacts
- * with long notes is larger than a request may be.
+ * with long notes is larger than a request may be.  An export never comes
+ * near it: it is sent in pieces.
  */
 #define FU_REPLY_MAX		(16 * 1024 * 1024)
 

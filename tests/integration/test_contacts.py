@@ -3,6 +3,8 @@ archive and restore. Bad input tried: clearing the name, updating an
 archived contact, archiving twice, restoring a contact that is not
 archived, unknown stages in filters."""
 
+import json
+
 
 def add(conn, name, **kw):
     return conn.call("contact.add", name=name, **kw)["contact"]
@@ -89,3 +91,28 @@ def test_archive_hides_cancels_and_restore_brings_back(conn):
     assert r["contact"]["archived"] is False
     assert conn.error("contact.archive", id=c["id"],
                       restore=True)["code"] == "conflict"
+
+
+def test_a_page_of_long_notes_ends_early_with_a_cursor(daemon):
+    # 200 contacts with notes of 9,999 bytes: a page of them all would be
+    # 2 MB, which a client that never reads would leave in the daemon.
+    conn = daemon.connect()
+    note = ("Call after the board meeting. " * 400)[:9999]
+    for start in range(0, 200, 10):
+        for i in range(start, start + 10):
+            conn.send({"id": i, "op": "contact.add",
+                       "args": {"name": "Long %d" % i, "notes": note}})
+        for i in range(start, start + 10):
+            assert conn.reply()["ok"]
+    r = conn.call("contact.list", limit=1000)
+    assert 0 < len(r["contacts"]) < 200 and r["next_after"] is not None
+    assert len(json.dumps(r)) < 1024 * 1024
+    names = [c["name"] for c in r["contacts"]]
+    while r["next_after"] is not None:
+        r = conn.call("contact.list", limit=1000, after=r["next_after"])
+        names += [c["name"] for c in r["contacts"]]
+    assert names == ["Long %d" % i for i in range(200)]
+    # Short pages stay whole.
+    r = conn.call("contact.list", limit=3)
+    assert len(r["contacts"]) == 3
+    conn.close()

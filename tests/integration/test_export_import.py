@@ -315,8 +315,8 @@ def test_csv_export_with_a_byte_order_mark(daemon, tmp_path):
     assert imp(daemon, tmp_path / "b.csv")["counts"]["unchanged"] == 1
     rc, out, err = daemon.client("--json", "export", "--format", "csv",
                                  "--bom", "--what", "followups")
-    assert rc == 0 and json.loads(out)["document"].startswith(
-        "\ufeffID,Contact ID,"), out
+    # The document is what --json shows on standard output.
+    assert rc == 0 and out.startswith("\ufeffID,Contact ID,"), out
 
 
 def test_json_export_holds_the_protocols_objects(daemon, tmp_path):
@@ -341,11 +341,13 @@ def test_json_export_holds_the_protocols_objects(daemon, tmp_path):
         in out, (out, err)
     assert json.loads((tmp_path / "x.json").read_text()) ["contacts"] == \
         doc["contacts"]
-    # --json prints the daemon's whole result.
-    rc, out, err = daemon.client("--json", "export", "--format", "ics")
+    # --json prints the daemon's result once the file is written.
+    ics = tmp_path / "x.ics"
+    rc, out, err = daemon.client("--json", "export", "-o", str(ics))
     r = json.loads(out)
     assert r["format"] == "ics" and r["counts"] == {"followups": 1}
-    assert r["document"].startswith("BEGIN:VCALENDAR\r\n")
+    assert r["bytes"] == ics.stat().st_size
+    assert ics.read_bytes().startswith(b"BEGIN:VCALENDAR\r\n")
 
 
 def test_export_refuses_bad_arguments(daemon, conn):
@@ -913,7 +915,7 @@ def test_reps_export_and_import_only_their_own(team):
     rc, out, err = run(team, BEN, "--json", "import", csv_path)
     assert rc == 0 and json.loads(out)["counts"]["added"] == 1, err
     rc, out, err = run(team, ANA, "--json", "export", "--format", "json")
-    ana = json.loads(json.loads(out)["document"])
+    ana = json.loads(out)
     assert [c["name"] for c in ana["contacts"]] == ["Ana Lead"]
 
     # The admin exports a rep's, or the team's, and imports for a rep.
@@ -945,3 +947,131 @@ def test_reps_export_and_import_only_their_own(team):
     rc, out, err = run(team, BOSS, "import", csv_path, "--owner",
                        "fu-io-nobody")
     assert rc == 1 and "no user" in err
+
+
+def big_contacts(daemon, n, note_len):
+    """Add n contacts with long notes, pipelined on one connection."""
+    conn = daemon.connect()
+    note = ("Lorem ipsum dolor sit amet. " * (note_len // 28 + 1))[
+        :note_len - 2] + "é"
+    # In batches: each reply holds the notes, and the daemon stops
+    # reading a client that leaves too many replies unread.
+    for start in range(0, n, 10):
+        batch = range(start, min(n, start + 10))
+        for i in batch:
+            conn.send({"id": i, "op": "contact.add",
+                       "args": {"name": "Big %d" % i, "notes": note}})
+        for i in batch:
+            assert conn.reply()["ok"]
+    conn.close()
+
+
+def test_an_export_larger_than_a_reply_line_comes_in_pieces(daemon,
+                                                            tmp_path):
+    # 2,000 contacts with 10,000-byte notes: a JSON document of about
+    # 20 MB, more than a reply line may hold.
+    big_contacts(daemon, 2000, 10000)
+    conn = daemon.connect()
+    conn.send({"id": "x", "op": "export", "args": {"format": "json"}})
+    conn.send({"id": "after", "op": "hello"})
+    pieces, longest = [], 0
+    while True:
+        line = conn.line()
+        assert line, "the daemon closed the connection"
+        longest = max(longest, len(line))
+        r = json.loads(line)
+        assert r["id"] == "x", r
+        if "chunk" in r:
+            assert "ok" not in r
+            pieces.append(r["chunk"])
+            continue
+        break
+    assert r["ok"], r
+    doc = "".join(pieces)
+    assert len(doc.encode()) > 16 * 1024 * 1024
+    assert r["result"]["bytes"] == len(doc.encode())
+    assert r["result"]["counts"] == {"contacts": 2000, "interactions": 0,
+                                     "followups": 0}
+    assert len(pieces) > 100 and longest < 512 * 1024, (len(pieces), longest)
+    data = json.loads(doc)
+    assert [c["name"] for c in data["contacts"]] == \
+        ["Big %d" % i for i in range(2000)]
+    # The request behind the export is answered after it.
+    assert conn.reply() == {"id": "after", "ok": True,
+                            "result": conn.call("hello")}
+    # The client writes it to a file whole, and says so.
+    rc, out, err = daemon.client("export", "--format", "csv",
+                                 "-o", str(tmp_path / "big.csv"))
+    assert rc == 0 and "Exported 2000 contacts" in out, (out, err)
+    with open(tmp_path / "big.csv", newline="") as f:
+        rows = list(csv.reader(f))
+    assert len(rows) == 2001 and len(rows[1][7]) == 9999
+    assert os.listdir(tmp_path).count("big.csv") == 1
+    assert not [n for n in os.listdir(tmp_path) if n.startswith("big.csv.")]
+
+
+def test_an_unread_export_holds_up_nobody(daemon):
+    big_contacts(daemon, 600, 10000)
+    # Ten exports nobody reads, and one whose reader hangs up at once.
+    deaf = [daemon.connect() for _ in range(10)]
+    for d in deaf:
+        d.send({"id": 1, "op": "export", "args": {"format": "json"}})
+    gone = daemon.connect()
+    gone.send({"id": 1, "op": "export", "args": {"format": "csv"}})
+    gone.close()
+    other = daemon.connect()
+    for _ in range(20):
+        assert other.call("hello")["server"] == "followupd"
+        assert other.call("contact.list", limit=1)["contacts"]
+    # Each unread export holds at most its output limit, not the
+    # document (6 MB each).
+    with open("/proc/%d/status" % daemon.proc.pid) as f:
+        status = f.read()
+    rss = int(re.search(r"VmRSS:\s+(\d+) kB", status).group(1))
+    if "valgrind" not in " ".join(daemon.proc.args) and \
+            "libasan" not in open("/proc/%d/maps" % daemon.proc.pid).read():
+        assert rss < 48 * 1024, status
+    # A reader that comes back gets the whole document.
+    d = deaf[0]
+    pieces = []
+    while True:
+        r = json.loads(d.line())
+        if "chunk" not in r:
+            break
+        pieces.append(r["chunk"])
+    assert r["ok"] and len(json.loads("".join(pieces))["contacts"]) == 600
+    for d in deaf:
+        d.close()
+
+
+def test_an_old_client_is_refused_not_sent_pieces(daemon):
+    # A protocol 1 client checks hello's protocol before anything else.
+    assert daemon.call("hello")["protocol"] == 2
+
+
+def test_an_export_cut_short_leaves_no_file(daemon, tmp_path):
+    big_contacts(daemon, 2000, 10000)
+    rc, out, err = daemon.client("export", "--format", "json", "-o",
+                                 "/dev/null")
+    assert rc == 0 and "Exported 2000 contacts" in out, (out, err)
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    path = out_dir / "all.json"
+    p = subprocess.Popen([FOLLOWUP, "--socket", daemon.sock, "export", "-o",
+                          str(path)], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    # Stop the client once part of the document is written, stop the
+    # daemon, and let the client find the stream broken.
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        parts = [f for f in out_dir.iterdir() if f.stat().st_size > 0]
+        if parts:
+            break
+        time.sleep(0.005)
+    p.send_signal(signal.SIGSTOP)
+    assert parts and parts[0].name.startswith("all.json."), parts
+    daemon.kill9()
+    p.send_signal(signal.SIGCONT)
+    out, err = p.communicate(timeout=30)
+    assert p.returncode == 3 and "incomplete" in err, (out, err)
+    assert list(out_dir.iterdir()) == []
