@@ -365,9 +365,20 @@ config_handler(struct config_parse *p, const char *section, const char *key,
 			return config_set_string(&cf->socket, value);
 		}
 		if (strcmp(key, "database") == 0) {
-			if (*value != '/')
+			char	*why;
+
+			if (store_backend_kind(value) != STORE_BACKEND_SQLITE) {
+				/* Named, not echoed: a URL may hold a
+				 * password. */
+				if (store_backend_usable(value, &why) != 0) {
+					xasprintf(&p->cause, "[%s] %s: %s",
+					    section, key, why);
+					free(why);
+					return 0;
+				}
+			} else if (*value != '/')
 				return config_bad(p, section, key, value,
-				    "must be an absolute path");
+				    "must be an absolute path or a URL");
 			return config_set_string(&cf->database, value);
 		}
 		if (strcmp(key, "admin_group") == 0) {

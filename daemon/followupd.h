@@ -219,6 +219,15 @@ enum store_result store_last_result(struct store *);
 int		 store_schema_version(struct store *);
 const char	*store_id(struct store *);
 
+/* store-backend.c */
+enum store_backend_kind {
+	STORE_BACKEND_SQLITE,
+	STORE_BACKEND_POSTGRESQL,
+	STORE_BACKEND_UNKNOWN
+};
+enum store_backend_kind store_backend_kind(const char *);
+int		 store_backend_usable(const char *, char **);
+
 /* store-maint.c */
 struct store_backup;
 int		 store_backup_target_live(struct store *, const char *, char **);

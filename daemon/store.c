@@ -655,7 +655,8 @@ store_open(const char *path, char **cause)
 	size_t		 i, j;
 	int		 rc;
 
-	*cause = NULL;
+	if (store_backend_usable(path, cause) != 0)
+		return NULL;
 	st = xcalloc(1, sizeof *st);
 	st->path = xstrdup(path);
 	if (store_mkdirs(path, cause) != 0)
