@@ -132,18 +132,20 @@ int
 op_status(struct op_ctx *ctx, json_t *args, json_t **result)
 {
 	json_t			*counts;
+	struct store_contact_counts n;
 	time_t			 next, wakeup;
 	int64_t			 reps, contacts, pending;
 	enum store_result	 r;
 
 	counts = json_object();
 	if ((r = store_contact_counts(ctx->st, ctx->user, ctx->now,
-	    counts)) != STORE_OK ||
+	    &n)) != STORE_OK ||
 	    (r = store_followup_next_due(ctx->st, ctx->user, &next)) !=
 	    STORE_OK) {
 		json_decref(counts);
 		return reply_store_error(ctx, r, "", 0);
 	}
+	counts_json(counts, &n);
 	if (ctx->admin)
 		wakeup = sched_next_wakeup();
 	else if ((r = store_schedule_next_of(ctx->st, ctx->user, &wakeup)) !=

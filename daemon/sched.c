@@ -240,14 +240,13 @@ static void
 sched_status_send(void)
 {
 	char		 buf[sizeof sched_status_last], when[64], failing[64];
-	json_t		*stats = json_object();
+	struct store_outbox_stats	 stats;
 	int64_t		 reps = 0, contacts = 0, pending = 0, nfail;
 	int		 n = conn_count();
 
 	store_team_counts(sched_store, &reps, &contacts, &pending);
-	store_outbox_stats(sched_store, NULL, stats);
-	nfail = json_integer_value(json_object_get(stats,
-	    "deliveries_failing"));
+	store_outbox_stats(sched_store, NULL, &stats);
+	nfail = stats.failing;
 	sched_format_wakeup(sched_next, when, sizeof when);
 	failing[0] = '\0';
 	if (nfail > 0)
@@ -258,9 +257,7 @@ sched_status_send(void)
 	    "waiting%s", (long long)reps, reps == 1 ? "" : "s",
 	    (long long)contacts, contacts == 1 ? "" : "s", (long long)pending,
 	    pending == 1 ? "" : "s", n, n == 1 ? "" : "s", when,
-	    (long long)json_integer_value(json_object_get(stats,
-	    "outbox_backlog")), failing);
-	json_decref(stats);
+	    (long long)stats.backlog, failing);
 	if (strcmp(buf, sched_status_last) != 0) {
 		sdnotify_status("%s", buf);
 		snprintf(sched_status_last, sizeof sched_status_last, "%s",

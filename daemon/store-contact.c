@@ -428,7 +428,7 @@ store_contact_stale(struct store *st, const char *owner,
 /* Read one count with owner (and now) bound. */
 static int
 store_count(struct store *st, enum store_stmt slot, const char *owner,
-    time_t now, json_int_t *a, json_int_t *b)
+    time_t now, int64_t *a, int64_t *b)
 {
 	sqlite3_stmt	*s = store_stmt(st, slot);
 	int		 rc;
@@ -448,26 +448,21 @@ store_count(struct store *st, enum store_stmt slot, const char *owner,
 }
 
 /*
- * Set owner's counts in obj: contacts (not archived), interactions,
- * followups_pending and overdue (pending and past due at now).
+ * Owner's counts: contacts (not archived), interactions, follow-ups
+ * pending and overdue (pending and past due at now).
  */
 enum store_result
 store_contact_counts(struct store *st, const char *owner, time_t now,
-    json_t *obj)
+    struct store_contact_counts *n)
 {
-	json_int_t	contacts, interactions, pending, overdue;
-
-	if (store_count(st, STMT_COUNT_CONTACTS, owner, now, &contacts,
+	memset(n, 0, sizeof *n);
+	if (store_count(st, STMT_COUNT_CONTACTS, owner, now, &n->contacts,
 	    NULL) != 0 ||
 	    store_count(st, STMT_COUNT_INTERACTIONS, owner, now,
-	    &interactions, NULL) != 0 ||
-	    store_count(st, STMT_COUNT_PENDING, owner, now, &pending,
-	    &overdue) != 0)
+	    &n->interactions, NULL) != 0 ||
+	    store_count(st, STMT_COUNT_PENDING, owner, now, &n->pending,
+	    &n->overdue) != 0)
 		return st->last;
-	json_object_set_new(obj, "contacts", json_integer(contacts));
-	json_object_set_new(obj, "interactions", json_integer(interactions));
-	json_object_set_new(obj, "followups_pending", json_integer(pending));
-	json_object_set_new(obj, "overdue", json_integer(overdue));
 	return STORE_OK;
 }
 

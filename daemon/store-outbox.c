@@ -422,25 +422,23 @@ store_digest_set(struct store *st, const char *name, time_t at)
 }
 
 /*
- * Set in obj the deliveries of owner (NULL: the team's) waiting
- * (outbox_backlog), failing and waiting for a retry (deliveries_failing)
- * and given up (deliveries_failed).
+ * The deliveries of owner (NULL: the team's) waiting, failing and waiting
+ * for a retry, and given up.
  */
 enum store_result
-store_outbox_stats(struct store *st, const char *owner, json_t *obj)
+store_outbox_stats(struct store *st, const char *owner,
+    struct store_outbox_stats *os)
 {
 	sqlite3_stmt	*s = store_stmt(st, STMT_OUTBOX_STATS);
 	int		 rc;
 
+	memset(os, 0, sizeof *os);
 	store_bind_text(s, 1, owner);
 	if ((rc = store_step(st, s)) != SQLITE_ROW)
 		return store_fail(st, s, rc);
-	json_object_set_new(obj, "outbox_backlog",
-	    json_integer(sqlite3_column_int64(s, 0)));
-	json_object_set_new(obj, "deliveries_failed",
-	    json_integer(sqlite3_column_int64(s, 1)));
-	json_object_set_new(obj, "deliveries_failing",
-	    json_integer(sqlite3_column_int64(s, 2)));
+	os->backlog = sqlite3_column_int64(s, 0);
+	os->failed = sqlite3_column_int64(s, 1);
+	os->failing = sqlite3_column_int64(s, 2);
 	store_done(s);
 	return STORE_OK;
 }
@@ -452,94 +450,97 @@ store_outbox_stats(struct store *st, const char *owner, json_t *obj)
  * given up.
  */
 enum store_result
-store_outbox_health(struct store *st, const char *owner, json_t *obj)
+store_outbox_health(struct store *st, const char *owner,
+    struct store_outbox_health *oh)
 {
 	sqlite3_stmt	*s = store_stmt(st, STMT_OUTBOX_HEALTH);
-	char		*retrying, *failed;
 	int		 rc;
 
+	memset(oh, 0, sizeof *oh);
 	store_bind_text(s, 1, owner);
 	if ((rc = store_step(st, s)) != SQLITE_ROW)
 		return store_fail(st, s, rc);
-	retrying = store_col_text(s, 2);
-	failed = store_col_text(s, 3);
-	json_object_set_new(obj, "oldest_waiting",
-	    when_json_or_null(store_col_time(s, 0)));
-	json_object_set_new(obj, "last_hook_delivery",
-	    when_json_or_null(store_col_time(s, 1)));
-	json_object_set_new(obj, "retrying_error", retrying != NULL ?
-	    json_string(retrying) : json_null());
-	json_object_set_new(obj, "failed_error", failed != NULL ?
-	    json_string(failed) : json_null());
-	free(retrying);
-	free(failed);
+	oh->oldest_waiting = store_col_time(s, 0);
+	oh->last_hook_delivery = store_col_time(s, 1);
+	oh->retrying_error = store_col_text(s, 2);
+	oh->failed_error = store_col_text(s, 3);
 	store_done(s);
 	return STORE_OK;
 }
 
+void
+store_outbox_health_clear(struct store_outbox_health *oh)
+{
+	free(oh->retrying_error);
+	free(oh->failed_error);
+	memset(oh, 0, sizeof *oh);
+}
+
 /*
- * Set in obj when owner's notices (NULL: the team's) last went out on any
- * channel (last_delivery, or null), and their latest delivery error
- * (last_delivery_error: null, or {"at", "error"}).
+ * When owner's notices (NULL: the team's) last went out on any channel,
+ * and their latest delivery error with its time.
  */
 enum store_result
-store_outbox_last(struct store *st, const char *owner, json_t *obj)
+store_outbox_last(struct store *st, const char *owner,
+    struct store_outbox_last *ol)
 {
 	sqlite3_stmt	*s;
-	char		*error;
-	time_t		 at;
 	int		 rc;
 
+	memset(ol, 0, sizeof *ol);
 	s = store_stmt(st, owner != NULL ? STMT_OUTBOX_LAST_SENT_OWNER :
 	    STMT_OUTBOX_LAST_SENT);
 	if (owner != NULL)
 		store_bind_text(s, 1, owner);
 	if ((rc = store_step(st, s)) != SQLITE_ROW)
 		return store_fail(st, s, rc);
-	json_object_set_new(obj, "last_delivery",
-	    when_json_or_null(store_col_time(s, 0)));
+	ol->delivery = store_col_time(s, 0);
 	store_done(s);
 
 	s = store_stmt(st, STMT_OUTBOX_LAST_ERROR);
 	store_bind_text(s, 1, owner);
 	rc = store_step(st, s);
 	if (rc == SQLITE_ROW) {
-		error = store_col_text(s, 0);
-		at = store_col_time(s, 1);
-		json_object_set_new(obj, "last_delivery_error", json_pack(
-		    "{s:o s:s}", "at", when_json(at), "error",
-		    error != NULL ? error : ""));
-		free(error);
-	} else if (rc == SQLITE_DONE)
-		json_object_set_new(obj, "last_delivery_error", json_null());
-	else
+		ol->error = store_col_text(s, 0);
+		if (ol->error == NULL)
+			ol->error = xstrdup("");
+		ol->error_at = store_col_time(s, 1);
+	} else if (rc != SQLITE_DONE)
 		return store_fail(st, s, rc);
 	store_done(s);
 	return STORE_OK;
 }
 
+void
+store_outbox_last_clear(struct store_outbox_last *ol)
+{
+	free(ol->error);
+	memset(ol, 0, sizeof *ol);
+}
+
 /*
- * Set delivery_by_rep in obj: for each rep with deliveries waiting or
- * given up, {"rep", "backlog", "failing", "failed"}, by name.  For admins.
+ * Each rep with deliveries waiting or given up, by name, to cb; a cb
+ * that returns -1 stops the walk.  For admins.
  */
 enum store_result
-store_outbox_reps(struct store *st, json_t *obj)
+store_outbox_reps(struct store *st, store_outbox_rep_cb cb, void *arg)
 {
-	sqlite3_stmt	*s = store_stmt(st, STMT_OUTBOX_REPS);
-	json_t		*reps = json_array();
-	int		 rc;
+	sqlite3_stmt		*s = store_stmt(st, STMT_OUTBOX_REPS);
+	struct store_outbox_rep	 r;
+	int			 rc;
 
-	while ((rc = store_step(st, s)) == SQLITE_ROW)
-		json_array_append_new(reps, json_pack("{s:s s:I s:I s:I}",
-		    "rep", (const char *)sqlite3_column_text(s, 0),
-		    "backlog", (json_int_t)sqlite3_column_int64(s, 1),
-		    "failing", (json_int_t)sqlite3_column_int64(s, 2),
-		    "failed", (json_int_t)sqlite3_column_int64(s, 3)));
-	if (rc != SQLITE_DONE) {
-		json_decref(reps);
-		return store_fail(st, s, rc);
+	while ((rc = store_step(st, s)) == SQLITE_ROW) {
+		r.rep = (const char *)sqlite3_column_text(s, 0);
+		r.backlog = sqlite3_column_int64(s, 1);
+		r.failing = sqlite3_column_int64(s, 2);
+		r.failed = sqlite3_column_int64(s, 3);
+		if (cb(&r, arg) != 0) {
+			store_done(s);
+			return STORE_OK;
+		}
 	}
+	if (rc != SQLITE_DONE)
+		return store_fail(st, s, rc);
 	store_done(s);
-	json_object_set_new(obj, "delivery_by_rep", reps);
 	return STORE_OK;
 }
