@@ -832,6 +832,15 @@ config_systemd_state_dir(void)
  * unit's StateDirectory= is the one place its sandbox lets it write,
  * whatever prefix the programs were installed under.
  */
+/* What the store needs to find stale contacts, pointing into cf. */
+void
+config_stale(const struct fu_config *cf, struct store_stale *ss)
+{
+	ss->open_stages = cf->open_stages;
+	ss->nopen = cf->nopen;
+	ss->after = cf->stale_after;
+}
+
 int
 config_default_paths(struct fu_config *cf, char **cause)
 {

@@ -111,6 +111,8 @@ struct fu_config *config_new(void);
 void		 config_free(struct fu_config *);
 int		 config_load(struct fu_config *, const char *, int, char **);
 int		 config_default_paths(struct fu_config *, char **);
+struct store_stale;
+void		 config_stale(const struct fu_config *, struct store_stale *);
 int		 config_system_mode(void);
 int		 config_parse_duration(const char *, long *);
 int		 config_parse_hhmm(const char *, int *);
@@ -322,6 +324,12 @@ void		 fu_followup_clear(struct fu_followup *);
 void		 fu_user_clear(struct fu_user *);
 
 /* store-contact.c */
+/* What makes a contact stale: an open stage and no news since after. */
+struct store_stale {
+	char *const	*open_stages;
+	int		 nopen;
+	long		 after;		/* seconds */
+};
 struct store_contact_filter {
 	const char	*owner;
 	const char	*stage;
@@ -348,7 +356,7 @@ enum store_result store_contact_dump(struct store *, const char *,
 enum store_result store_contact_find_email(struct store *, const char *,
 		     const char *, int64_t *, size_t, size_t *);
 enum store_result store_contact_stale(struct store *, const char *,
-		     const struct fu_config *, time_t, int, store_contact_cb,
+		     const struct store_stale *, time_t, int, store_contact_cb,
 		     void *);
 struct store_contact_counts {
 	int64_t		 contacts;	/* not archived */
@@ -428,7 +436,7 @@ enum store_result store_report_promises(struct store *, const char *,
 enum store_result store_report_voicemails(struct store *, const char *,
 		     time_t, store_report_cb, void *);
 enum store_result store_report_stale(struct store *, const char *,
-		     const struct fu_config *, time_t, int, store_report_cb,
+		     const struct store_stale *, time_t, int, store_report_cb,
 		     void *);
 
 /* store-user.c */

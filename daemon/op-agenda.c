@@ -91,6 +91,7 @@ op_agenda(struct op_ctx *ctx, json_t *args, json_t **result)
 {
 	struct store_followup_filter	 flt;
 	struct agenda_rows		 overdue, due;
+	struct store_stale		 ss;
 	json_t				*stale;
 	char				*zone = NULL;
 	const char			*owner;
@@ -127,7 +128,8 @@ op_agenda(struct op_ctx *ctx, json_t *args, json_t **result)
 	if (flt.from < flt.to && (r = store_followup_list(ctx->st, &flt,
 	    agenda_followup_cb, &due)) != STORE_OK)
 		goto fail;
-	if ((r = store_contact_stale(ctx->st, owner, ctx->cf, ctx->now,
+	config_stale(ctx->cf, &ss);
+	if ((r = store_contact_stale(ctx->st, owner, &ss, ctx->now,
 	    AGENDA_STALE_MAX, agenda_stale_cb, stale)) != STORE_OK)
 		goto fail;
 	*result = json_pack("{s:o s:o s:s s:o s:o s:o}",

@@ -342,6 +342,7 @@ outbox_digest_day(struct outbox_claim_ctx *ctx, const struct fu_user *u,
 	const struct fu_config		*cf = *outbox_cfp;
 	struct store_followup_filter	 flt;
 	struct outbox_digest_rows	 overdue, today;
+	struct store_stale		 ss;
 	json_t				*stale, *notice;
 	char				 date[16];
 	time_t				 day;
@@ -365,8 +366,9 @@ outbox_digest_day(struct outbox_claim_ctx *ctx, const struct fu_user *u,
 		store_followup_list(outbox_store, &flt, outbox_digest_cb,
 		    &today);
 	}
+	config_stale(cf, &ss);
 	if (with_stale)
-		store_contact_stale(outbox_store, u->name, cf, ctx->now, 100,
+		store_contact_stale(outbox_store, u->name, &ss, ctx->now, 100,
 		    outbox_stale_cb, stale);
 	json_array_extend(overdue.callbacks, overdue.others);
 	json_array_extend(today.callbacks, today.others);

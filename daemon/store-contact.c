@@ -411,17 +411,17 @@ store_contact_find_email(struct store *st, const char *owner,
 /*
  * Call cb for owner's stale contacts (owner NULL: the team's): in an open
  * stage, not archived, with no pending follow-up and no activity since
- * cf->stale_after before now.
+ * ss->after before now.
  */
 enum store_result
 store_contact_stale(struct store *st, const char *owner,
-    const struct fu_config *cf, time_t now, int limit, store_contact_cb cb,
+    const struct store_stale *ss, time_t now, int limit, store_contact_cb cb,
     void *arg)
 {
 	sqlite3_stmt		*s = store_stmt(st, owner != NULL ?
 				    STMT_CONTACT_STALE : STMT_CONTACT_STALE_ALL);
 
-	store_bind_stale(s, owner, cf, now, limit);
+	store_bind_stale(s, owner, ss, now, limit);
 	return store_contact_each(st, s, cb, arg);
 }
 

@@ -124,7 +124,7 @@ enum store_result store_fail(struct store *, sqlite3_stmt *, int);
 void		 store_bind_text(sqlite3_stmt *, int, const char *);
 void		 store_bind_time(sqlite3_stmt *, int, time_t);
 void		 store_bind_stale(sqlite3_stmt *, const char *,
-		     const struct fu_config *, time_t, int);
+		     const struct store_stale *, time_t, int);
 char		*store_col_text(sqlite3_stmt *, int);
 int64_t		 store_query_int(struct store *, const char *);
 time_t		 store_col_time(sqlite3_stmt *, int);

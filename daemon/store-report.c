@@ -180,16 +180,16 @@ store_report_voicemails(struct store *st, const char *owner, time_t since,
 
 /*
  * Stale contacts (open stage, nothing pending, no news since
- * cf->stale_after before now): (id, owner, name, company, stage, last
+ * ss->after before now): (id, owner, name, company, stage, last
  * news), at most limit per rep.
  */
 enum store_result
 store_report_stale(struct store *st, const char *owner,
-    const struct fu_config *cf, time_t now, int limit, store_report_cb cb,
+    const struct store_stale *ss, time_t now, int limit, store_report_cb cb,
     void *arg)
 {
 	sqlite3_stmt	*s = store_stmt(st, STMT_REPORT_STALE);
 
-	store_bind_stale(s, owner, cf, now, limit);
+	store_bind_stale(s, owner, ss, now, limit);
 	return store_report_each(st, s, cb, arg);
 }

@@ -1046,20 +1046,20 @@ store_bind_text(sqlite3_stmt *s, int i, const char *text)
  */
 void
 store_bind_stale(sqlite3_stmt *s, const char *owner,
-    const struct fu_config *cf, time_t now, int limit)
+    const struct store_stale *ss, time_t now, int limit)
 {
 	json_t	*stages;
 	char	*list;
 	int	 i;
 
 	stages = json_array();
-	for (i = 0; i < cf->nopen; i++)
-		json_array_append_new(stages, json_string(cf->open_stages[i]));
+	for (i = 0; i < ss->nopen; i++)
+		json_array_append_new(stages, json_string(ss->open_stages[i]));
 	list = json_dumps(stages, JSON_COMPACT);
 	json_decref(stages);
 	store_bind_text(s, 1, owner);
 	store_bind_text(s, 2, list);
-	sqlite3_bind_int64(s, 3, now - cf->stale_after);
+	sqlite3_bind_int64(s, 3, now - ss->after);
 	sqlite3_bind_int(s, 4, limit);
 	free(list);
 }

@@ -151,6 +151,16 @@ commit(struct store *st)
  * The plain records the store hands out, set in obj the way replies show
  * them, so a check reads like the reply a client sees.
  */
+/* The stale-contact rules of the fixture's configuration. */
+static const struct store_stale *
+stale_of(struct fx *fx)
+{
+	static struct store_stale	ss;
+
+	config_stale(fx->cf, &ss);
+	return &ss;
+}
+
 static enum store_result
 counts_j(struct store *st, const char *owner, time_t now, json_t *obj)
 {
@@ -1319,7 +1329,7 @@ test_contact_stale(void **state)
 	add_contact(fx->st, "bob", "Bob's forgotten", "lead", NOW - 20 * DAY);
 
 	memset(&ids, 0, sizeof ids);
-	assert_int_equal(store_contact_stale(fx->st, "ana", fx->cf, NOW, 100,
+	assert_int_equal(store_contact_stale(fx->st, "ana", stale_of(fx), NOW, 100,
 	    ids_contact_cb, &ids), STORE_OK);
 	/* Longest quiet first. */
 	IDS_EQUAL(&ids, 3, stale_older, only_done, stale_old);
@@ -1327,13 +1337,13 @@ test_contact_stale(void **state)
 	(void)fresh;
 
 	memset(&ids, 0, sizeof ids);
-	assert_int_equal(store_contact_stale(fx->st, "ana", fx->cf, NOW, 1,
+	assert_int_equal(store_contact_stale(fx->st, "ana", stale_of(fx), NOW, 1,
 	    ids_contact_cb, &ids), STORE_OK);
 	IDS_EQUAL(&ids, 1, stale_older);
 
 	/* The clock is a parameter: a week earlier, fewer are stale. */
 	memset(&ids, 0, sizeof ids);
-	assert_int_equal(store_contact_stale(fx->st, "ana", fx->cf,
+	assert_int_equal(store_contact_stale(fx->st, "ana", stale_of(fx),
 	    NOW - 7 * DAY, 100, ids_contact_cb, &ids), STORE_OK);
 	IDS_EQUAL(&ids, 2, stale_older, only_done);
 }
