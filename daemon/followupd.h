@@ -229,6 +229,7 @@ enum store_backend_kind {
 };
 enum store_backend_kind store_backend_kind(const char *);
 int		 store_backend_usable(const char *, char **);
+const char	*store_backend_name(struct store *);
 
 /* store-maint.c */
 struct store_backup;

@@ -6,7 +6,8 @@
  * or a libpq conninfo string names a server.  The string is read here once,
  * so that a URL is never taken for a relative file name: before, a
  * "postgresql://..." quietly became an SQLite file called "postgresql:" in
- * the working directory.
+ * the working directory.  The public store_* functions dispatch here to
+ * the backend the store was opened with.
  */
 
 #include <config.h>
@@ -15,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "followupd.h"
+#include "store-backend.h"
 
 /* The keywords a conninfo string may begin with (libpq's own names). */
 static const char *store_conninfo_keys[] = {
@@ -43,6 +44,29 @@ store_backend_conninfo(const char *s)
 		return *s == '=';
 	}
 	return 0;
+}
+
+const struct store_backend store_sqlite = {
+	.name = "sqlite",
+	.contact = &store_sqlite_contact,
+};
+
+/* The backends of this build, by name. */
+static const struct store_backend *store_backends[] = {
+	&store_sqlite,
+	NULL
+};
+
+/* The backend called name in this build, or NULL. */
+const struct store_backend *
+store_backend_find(const char *name)
+{
+	size_t	i;
+
+	for (i = 0; store_backends[i] != NULL; i++)
+		if (strcmp(store_backends[i]->name, name) == 0)
+			return store_backends[i];
+	return NULL;
 }
 
 /*
@@ -85,8 +109,14 @@ store_backend_usable(const char *database, char **cause)
 	*cause = NULL;
 	switch (store_backend_kind(database)) {
 	case STORE_BACKEND_SQLITE:
-		return 0;
+		if (store_backend_find("sqlite") != NULL)
+			return 0;
+		*cause = xstrdup("this followupd was built without the "
+		    "SQLite backend");
+		return -1;
 	case STORE_BACKEND_POSTGRESQL:
+		if (store_backend_find("postgresql") != NULL)
+			return 0;
 		*cause = xstrdup("this followupd was built without the "
 		    "PostgreSQL backend");
 		return -1;
@@ -96,4 +126,101 @@ store_backend_usable(const char *database, char **cause)
 	*cause = xstrdup("the database URL names no known backend (an "
 	    "SQLite path, or postgresql://)");
 	return -1;
+}
+
+/* The name of the backend st was opened with ("sqlite"). */
+const char *
+store_backend_name(struct store *st)
+{
+	return STORE_BACKEND(st)->name;
+}
+
+/* --- contacts --- */
+
+enum store_result
+store_contact_insert(struct store *st, struct fu_contact *c)
+{
+	return STORE_BACKEND(st)->contact->insert(st, c);
+}
+
+enum store_result
+store_contact_get(struct store *st, const char *owner, int64_t id,
+    struct fu_contact *c)
+{
+	return STORE_BACKEND(st)->contact->get(st, owner, id, c);
+}
+
+enum store_result
+store_contact_update(struct store *st, const struct fu_contact *c)
+{
+	return STORE_BACKEND(st)->contact->update(st, c);
+}
+
+enum store_result
+store_contact_cancel_pending(struct store *st, int64_t id, time_t now,
+    const char *note, int *cancelled)
+{
+	return STORE_BACKEND(st)->contact->cancel_pending(st, id, now, note,
+	    cancelled);
+}
+
+enum store_result
+store_contact_set_archived(struct store *st, const char *owner, int64_t id,
+    int archive, time_t now, int *cancelled)
+{
+	return STORE_BACKEND(st)->contact->set_archived(st, owner, id,
+	    archive, now, cancelled);
+}
+
+enum store_result
+store_contact_reassign(struct store *st, int64_t id, const char *to,
+    time_t now, int *moved)
+{
+	return STORE_BACKEND(st)->contact->reassign(st, id, to, now, moved);
+}
+
+enum store_result
+store_contact_list(struct store *st, const struct store_contact_filter *f,
+    store_contact_cb cb, void *arg)
+{
+	return STORE_BACKEND(st)->contact->list(st, f, cb, arg);
+}
+
+enum store_result
+store_contact_dump(struct store *st, const char *owner, store_contact_cb cb,
+    void *arg)
+{
+	return STORE_BACKEND(st)->contact->dump(st, owner, cb, arg);
+}
+
+enum store_result
+store_contact_find_email(struct store *st, const char *owner,
+    const char *email, int64_t *ids, size_t max, size_t *n)
+{
+	return STORE_BACKEND(st)->contact->find_email(st, owner, email, ids,
+	    max, n);
+}
+
+enum store_result
+store_contact_stale(struct store *st, const char *owner,
+    const struct store_stale *ss, time_t now, int limit, store_contact_cb cb,
+    void *arg)
+{
+	return STORE_BACKEND(st)->contact->stale(st, owner, ss, now, limit,
+	    cb, arg);
+}
+
+enum store_result
+store_contact_counts(struct store *st, const char *owner, time_t now,
+    struct store_contact_counts *n)
+{
+	return STORE_BACKEND(st)->contact->counts(st, owner, now, n);
+}
+
+enum store_result
+store_team_counts(struct store *st, int64_t *reps, int64_t *contacts,
+    int64_t *pending)
+{
+	return STORE_BACKEND(st)->contact->team_counts(st, reps, contacts,
+	    pending);
 }

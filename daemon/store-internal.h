@@ -12,6 +12,7 @@
 #include <sqlite3.h>
 
 #include "followupd.h"
+#include "store-backend.h"
 
 /* Every prepared statement, one slot each. */
 enum store_stmt {
@@ -100,6 +101,7 @@ extern const struct store_sql store_promise_sql[];
 extern const struct store_sql store_report_sql[];
 
 struct store {
+	struct store_base	 base;		/* first: the backend's table */
 	sqlite3			*db;
 	char			*path;
 	sqlite3_stmt		*stmt[STMT_COUNT];

@@ -658,6 +658,7 @@ store_open(const char *path, char **cause)
 	if (store_backend_usable(path, cause) != 0)
 		return NULL;
 	st = xcalloc(1, sizeof *st);
+	st->base.backend = &store_sqlite;
 	st->path = xstrdup(path);
 	if (store_mkdirs(path, cause) != 0)
 		goto fail;
