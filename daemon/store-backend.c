@@ -49,6 +49,10 @@ store_backend_conninfo(const char *s)
 const struct store_backend store_sqlite = {
 	.name = "sqlite",
 	.contact = &store_sqlite_contact,
+	.user = &store_sqlite_user,
+	.report = &store_sqlite_report,
+	.promise = &store_sqlite_promise,
+	.interaction = &store_sqlite_interaction,
 };
 
 /* The backends of this build, by name. */
@@ -223,4 +227,118 @@ store_team_counts(struct store *st, int64_t *reps, int64_t *contacts,
 {
 	return STORE_BACKEND(st)->contact->team_counts(st, reps, contacts,
 	    pending);
+}
+
+/* --- interaction --- */
+
+enum store_result
+store_interaction_insert(struct store *st, struct fu_interaction *in)
+{
+	return STORE_BACKEND(st)->interaction->insert(st, in);
+}
+
+enum store_result
+store_interaction_list(struct store *st, const char *owner, int64_t contact_id,
+    time_t since, int limit, store_interaction_cb cb, void *arg)
+{
+	return STORE_BACKEND(st)->interaction->list(st, owner, contact_id,
+	    since, limit, cb, arg);
+}
+
+enum store_result
+store_interaction_dump(struct store *st, const char *owner,
+    store_interaction_cb cb, void *arg)
+{
+	return STORE_BACKEND(st)->interaction->dump(st, owner, cb, arg);
+}
+
+/* --- promise --- */
+
+enum store_result
+store_promise_add(struct store *st, const struct fu_promise *p)
+{
+	return STORE_BACKEND(st)->promise->add(st, p);
+}
+
+enum store_result
+store_promise_list(struct store *st, const char *owner, int64_t contact_id,
+    int limit, store_promise_cb cb, void *arg)
+{
+	return STORE_BACKEND(st)->promise->list(st, owner, contact_id, limit,
+	    cb, arg);
+}
+
+enum store_result
+store_promise_last(struct store *st, int64_t followup_id, time_t *due)
+{
+	return STORE_BACKEND(st)->promise->last(st, followup_id, due);
+}
+
+/* --- report --- */
+
+enum store_result
+store_report_stages(struct store *st, const char *owner, store_report_cb cb,
+    void *arg)
+{
+	return STORE_BACKEND(st)->report->stages(st, owner, cb, arg);
+}
+
+enum store_result
+store_report_followups(struct store *st, const char *owner, time_t from,
+    time_t to, store_report_cb cb, void *arg)
+{
+	return STORE_BACKEND(st)->report->followups(st, owner, from, to, cb,
+	    arg);
+}
+
+enum store_result
+store_report_upcoming(struct store *st, const char *owner, time_t since,
+    time_t now, store_report_cb cb, void *arg)
+{
+	return STORE_BACKEND(st)->report->upcoming(st, owner, since, now, cb,
+	    arg);
+}
+
+enum store_result
+store_report_promises(struct store *st, const char *owner, time_t from,
+    time_t to, store_report_cb cb, void *arg)
+{
+	return STORE_BACKEND(st)->report->promises(st, owner, from, to, cb,
+	    arg);
+}
+
+enum store_result
+store_report_voicemails(struct store *st, const char *owner, time_t since,
+    store_report_cb cb, void *arg)
+{
+	return STORE_BACKEND(st)->report->voicemails(st, owner, since, cb, arg);
+}
+
+enum store_result
+store_report_stale(struct store *st, const char *owner,
+    const struct store_stale *ss, time_t now, int limit, store_report_cb cb,
+    void *arg)
+{
+	return STORE_BACKEND(st)->report->stale(st, owner, ss, now, limit, cb,
+	    arg);
+}
+
+/* --- user --- */
+
+enum store_result
+store_user_get(struct store *st, const char *name, struct fu_user *u)
+{
+	return STORE_BACKEND(st)->user->get(st, name, u);
+}
+
+enum store_result
+store_user_list(struct store *st, store_user_cb cb, void *arg)
+{
+	return STORE_BACKEND(st)->user->list(st, cb, arg);
+}
+
+enum store_result
+store_user_put(struct store *st, const struct fu_user *u, time_t now)
+{
+	return STORE_BACKEND(st)->user->put(st, u, now);
 }

@@ -43,9 +43,60 @@ struct store_contact_backend {
 			      int64_t *, int64_t *);
 };
 
+struct store_interaction_backend {
+	enum store_result (*insert)(struct store *st,
+			      struct fu_interaction *in);
+	enum store_result (*list)(struct store *st, const char *owner,
+			      int64_t contact_id, time_t since, int limit,
+			      store_interaction_cb cb, void *arg);
+	enum store_result (*dump)(struct store *st, const char *owner,
+			      store_interaction_cb cb, void *arg);
+};
+
+struct store_promise_backend {
+	enum store_result (*add)(struct store *st, const struct fu_promise *p);
+	enum store_result (*list)(struct store *st, const char *owner,
+			      int64_t contact_id, int limit,
+			      store_promise_cb cb, void *arg);
+	enum store_result (*last)(struct store *st, int64_t followup_id,
+			      time_t *due);
+};
+
+struct store_report_backend {
+	enum store_result (*stages)(struct store *st, const char *owner,
+			      store_report_cb cb, void *arg);
+	enum store_result (*followups)(struct store *st, const char *owner,
+			      time_t from, time_t to, store_report_cb cb,
+			      void *arg);
+	enum store_result (*upcoming)(struct store *st, const char *owner,
+			      time_t since, time_t now, store_report_cb cb,
+			      void *arg);
+	enum store_result (*promises)(struct store *st, const char *owner,
+			      time_t from, time_t to, store_report_cb cb,
+			      void *arg);
+	enum store_result (*voicemails)(struct store *st, const char *owner,
+			      time_t since, store_report_cb cb, void *arg);
+	enum store_result (*stale)(struct store *st, const char *owner,
+			      const struct store_stale *ss, time_t now,
+			      int limit, store_report_cb cb, void *arg);
+};
+
+struct store_user_backend {
+	enum store_result (*get)(struct store *st, const char *name,
+			      struct fu_user *u);
+	enum store_result (*list)(struct store *st, store_user_cb cb,
+			      void *arg);
+	enum store_result (*put)(struct store *st, const struct fu_user *u,
+			      time_t now);
+};
+
 struct store_backend {
 	const char				*name;
 	const struct store_contact_backend	*contact;
+	const struct store_interaction_backend	*interaction;
+	const struct store_promise_backend	*promise;
+	const struct store_report_backend	*report;
+	const struct store_user_backend		*user;
 };
 
 /*
@@ -61,6 +112,10 @@ const struct store_backend *store_backend_find(const char *);
 
 /* The SQLite backend (store.c and store-*.c). */
 extern const struct store_contact_backend store_sqlite_contact;
+extern const struct store_interaction_backend store_sqlite_interaction;
+extern const struct store_promise_backend store_sqlite_promise;
+extern const struct store_report_backend store_sqlite_report;
+extern const struct store_user_backend store_sqlite_user;
 extern const struct store_backend store_sqlite;
 
 #endif

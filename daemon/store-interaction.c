@@ -33,8 +33,8 @@ const struct store_sql store_interaction_sql[] = {
  * and set in->id; the contact's last activity moves up to in->at.  Needs a
  * write transaction.
  */
-enum store_result
-store_interaction_insert(struct store *st, struct fu_interaction *in)
+static enum store_result
+store_sqlite_interaction_insert(struct store *st, struct fu_interaction *in)
 {
 	sqlite3_stmt	*s = store_stmt(st, STMT_INTERACTION_INSERT);
 	int		 rc;
@@ -91,8 +91,8 @@ store_interaction_each(struct store *st, sqlite3_stmt *s,
  * Call cb for owner's interactions with contact_id at or after since,
  * newest first, at most limit of them.
  */
-enum store_result
-store_interaction_list(struct store *st, const char *owner,
+static enum store_result
+store_sqlite_interaction_list(struct store *st, const char *owner,
     int64_t contact_id, time_t since, int limit, store_interaction_cb cb,
     void *arg)
 {
@@ -109,8 +109,8 @@ store_interaction_list(struct store *st, const char *owner,
  * Call cb for every interaction of owner (the whole team's if owner is
  * NULL), by contact and then time: what an export holds.
  */
-enum store_result
-store_interaction_dump(struct store *st, const char *owner,
+static enum store_result
+store_sqlite_interaction_dump(struct store *st, const char *owner,
     store_interaction_cb cb, void *arg)
 {
 	sqlite3_stmt	*s = store_stmt(st, STMT_INTERACTION_DUMP);
@@ -118,3 +118,10 @@ store_interaction_dump(struct store *st, const char *owner,
 	store_bind_text(s, 1, owner);
 	return store_interaction_each(st, s, cb, arg);
 }
+
+/* The interaction operations of the SQLite backend. */
+const struct store_interaction_backend store_sqlite_interaction = {
+	.insert = store_sqlite_interaction_insert,
+	.list = store_sqlite_interaction_list,
+	.dump = store_sqlite_interaction_dump,
+};

@@ -263,6 +263,64 @@ test_archive_cancels_pending(void **state)
 	assert_int_equal(n.pending, 0);
 }
 
+static int
+interaction_cb(const struct fu_interaction *in, void *arg)
+{
+	(*(int *)arg)++;
+	assert_string_equal(in->kind, "call");
+	return 0;
+}
+
+static void
+test_interaction_moves_last_activity(void **state)
+{
+	struct bfx		*fx = *state;
+	struct fu_interaction	 in;
+	struct fu_contact	 c;
+	int64_t			 a;
+	int			 n = 0;
+
+	a = add_contact(fx->st, "ana", "One", NULL);
+	memset(&in, 0, sizeof in);
+	in.contact_id = a;
+	in.owner = (char *)"ana";
+	in.kind = (char *)"call";
+	in.at = in.created_at = NOW + HOUR;
+	assert_int_equal(store_write_begin(fx->st), STORE_OK);
+	assert_int_equal(store_interaction_insert(fx->st, &in), STORE_OK);
+	store_write_end(fx->st, 1);
+	assert_int_equal(store_commit(fx->st), 0);
+	assert_true(in.id > 0);
+	assert_int_equal(store_interaction_list(fx->st, "ana", a, 0, 10,
+	    interaction_cb, &n), STORE_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(store_contact_get(fx->st, "ana", a, &c), STORE_OK);
+	assert_int_equal(c.last_activity_at, NOW + HOUR);
+	fu_contact_clear(&c);
+}
+
+static void
+test_user_put_then_get(void **state)
+{
+	struct bfx	*fx = *state;
+	struct fu_user	 u;
+
+	assert_int_equal(store_user_get(fx->st, "ana", &u), STORE_NOT_FOUND);
+	fu_user_clear(&u);
+	memset(&u, 0, sizeof u);
+	u.name = (char *)"ana";
+	u.uid = 1000;
+	u.tz = (char *)"Europe/Berlin";
+	assert_int_equal(store_write_begin(fx->st), STORE_OK);
+	assert_int_equal(store_user_put(fx->st, &u, NOW), STORE_OK);
+	store_write_end(fx->st, 1);
+	assert_int_equal(store_commit(fx->st), 0);
+	assert_int_equal(store_user_get(fx->st, "ana", &u), STORE_OK);
+	assert_int_equal(u.uid, 1000);
+	assert_string_equal(u.tz, "Europe/Berlin");
+	fu_user_clear(&u);
+}
+
 /* Not a case of any one backend: the names this build can open. */
 static void
 test_a_postgresql_url_is_refused_not_made_a_file(void **state)
@@ -298,6 +356,8 @@ main(void)
 		T(test_contact_list_and_find),
 		T(test_counts_and_team_counts),
 		T(test_archive_cancels_pending),
+		T(test_interaction_moves_last_activity),
+		T(test_user_put_then_get),
 	};
 	const struct CMUnitTest names[] = {
 		cmocka_unit_test(test_a_postgresql_url_is_refused_not_made_a_file),
