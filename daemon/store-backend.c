@@ -49,6 +49,8 @@ store_backend_conninfo(const char *s)
 const struct store_backend store_sqlite = {
 	.name = "sqlite",
 	.contact = &store_sqlite_contact,
+	.outbox = &store_sqlite_outbox,
+	.followup = &store_sqlite_followup,
 	.user = &store_sqlite_user,
 	.report = &store_sqlite_report,
 	.promise = &store_sqlite_promise,
@@ -341,4 +343,168 @@ enum store_result
 store_user_put(struct store *st, const struct fu_user *u, time_t now)
 {
 	return STORE_BACKEND(st)->user->put(st, u, now);
+}
+
+/* --- followup --- */
+
+enum store_result
+store_followup_insert(struct store *st, struct fu_followup *f)
+{
+	return STORE_BACKEND(st)->followup->insert(st, f);
+}
+
+enum store_result
+store_followup_get(struct store *st, const char *owner, int64_t id,
+    struct fu_followup *f)
+{
+	return STORE_BACKEND(st)->followup->get(st, owner, id, f);
+}
+
+enum store_result
+store_followup_set_due(struct store *st, const struct fu_followup *f,
+    int snooze, time_t missed, time_t now)
+{
+	return STORE_BACKEND(st)->followup->set_due(st, f, snooze, missed, now);
+}
+
+enum store_result
+store_followup_close(struct store *st, const char *owner, int64_t id,
+    const char *status, const char *note, time_t now)
+{
+	return STORE_BACKEND(st)->followup->close(st, owner, id, status, note,
+	    now);
+}
+
+enum store_result
+store_followup_close_at(struct store *st, const char *owner, int64_t id,
+    const char *status, const char *note, time_t done_at, time_t now)
+{
+	return STORE_BACKEND(st)->followup->close_at(st, owner, id, status,
+	    note, done_at, now);
+}
+
+enum store_result
+store_followup_list(struct store *st, const struct store_followup_filter *flt,
+    store_followup_cb cb, void *arg)
+{
+	return STORE_BACKEND(st)->followup->list(st, flt, cb, arg);
+}
+
+enum store_result
+store_followup_next_due(struct store *st, const char *owner, time_t *due)
+{
+	return STORE_BACKEND(st)->followup->next_due(st, owner, due);
+}
+
+enum store_result
+store_followup_notices(struct store *st, const char *owner, time_t before,
+    int limit, store_followup_cb cb, void *arg, int *n)
+{
+	return STORE_BACKEND(st)->followup->notices(st, owner, before, limit,
+	    cb, arg, n);
+}
+
+enum store_result
+store_followup_count_due(struct store *st, const char *owner, time_t from,
+    time_t to, int64_t *count)
+{
+	return STORE_BACKEND(st)->followup->count_due(st, owner, from, to,
+	    count);
+}
+
+/* --- outbox --- */
+
+enum store_result
+store_notice_due(struct store *st, time_t now, int limit,
+    struct store_notice_row **rows, size_t *n)
+{
+	return STORE_BACKEND(st)->outbox->notice_due(st, now, limit, rows, n);
+}
+
+enum store_result
+store_notice_advance(struct store *st, int64_t id, int stage, time_t at)
+{
+	return STORE_BACKEND(st)->outbox->notice_advance(st, id, stage, at);
+}
+
+enum store_result
+store_outbox_add(struct store *st, struct store_outbox *o,
+    const char *const *channels, int n, time_t now, int *created)
+{
+	return STORE_BACKEND(st)->outbox->add(st, o, channels, n, now, created);
+}
+
+enum store_result
+store_outbox_fold(struct store *st, int64_t id, int64_t summary)
+{
+	return STORE_BACKEND(st)->outbox->fold(st, id, summary);
+}
+
+enum store_result
+store_delivery_due(struct store *st, time_t now, int limit,
+    store_delivery_cb cb, void *arg)
+{
+	return STORE_BACKEND(st)->outbox->delivery_due(st, now, limit, cb, arg);
+}
+
+enum store_result
+store_delivery_set(struct store *st, int64_t outbox_id, const char *channel,
+    const char *status, int attempts, time_t next_at, const char *error,
+    time_t now)
+{
+	return STORE_BACKEND(st)->outbox->delivery_set(st, outbox_id, channel,
+	    status, attempts, next_at, error, now);
+}
+
+enum store_result
+store_schedule_next(struct store *st, time_t *notice, time_t *delivery,
+    time_t *digest, int64_t *unplanned)
+{
+	return STORE_BACKEND(st)->outbox->schedule_next(st, notice, delivery,
+	    digest, unplanned);
+}
+
+enum store_result
+store_schedule_next_of(struct store *st, const char *owner, time_t *next)
+{
+	return STORE_BACKEND(st)->outbox->schedule_next_of(st, owner, next);
+}
+
+enum store_result
+store_digest_due(struct store *st, time_t now, store_digest_cb cb, void *arg)
+{
+	return STORE_BACKEND(st)->outbox->digest_due(st, now, cb, arg);
+}
+
+enum store_result
+store_digest_set(struct store *st, const char *name, time_t at)
+{
+	return STORE_BACKEND(st)->outbox->digest_set(st, name, at);
+}
+
+enum store_result
+store_outbox_stats(struct store *st, const char *owner,
+    struct store_outbox_stats *os)
+{
+	return STORE_BACKEND(st)->outbox->stats(st, owner, os);
+}
+
+enum store_result
+store_outbox_health(struct store *st, const char *owner,
+    struct store_outbox_health *oh)
+{
+	return STORE_BACKEND(st)->outbox->health(st, owner, oh);
+}
+
+enum store_result
+store_outbox_last(struct store *st, const char *owner,
+    struct store_outbox_last *ol)
+{
+	return STORE_BACKEND(st)->outbox->last(st, owner, ol);
+}
+
+enum store_result
+store_outbox_reps(struct store *st, store_outbox_rep_cb cb, void *arg)
+{
+	return STORE_BACKEND(st)->outbox->reps(st, cb, arg);
 }

@@ -90,6 +90,66 @@ struct store_user_backend {
 			      time_t now);
 };
 
+struct store_followup_backend {
+	enum store_result (*insert)(struct store *st, struct fu_followup *f);
+	enum store_result (*get)(struct store *st, const char *owner,
+			      int64_t id, struct fu_followup *f);
+	enum store_result (*set_due)(struct store *st,
+			      const struct fu_followup *f, int snooze,
+			      time_t missed, time_t now);
+	enum store_result (*close)(struct store *st, const char *owner,
+			      int64_t id, const char *status, const char *note,
+			      time_t now);
+	enum store_result (*close_at)(struct store *st, const char *owner,
+			      int64_t id, const char *status, const char *note,
+			      time_t done_at, time_t now);
+	enum store_result (*list)(struct store *st,
+			      const struct store_followup_filter *flt,
+			      store_followup_cb cb, void *arg);
+	enum store_result (*next_due)(struct store *st, const char *owner,
+			      time_t *due);
+	enum store_result (*notices)(struct store *st, const char *owner,
+			      time_t before, int limit, store_followup_cb cb,
+			      void *arg, int *n);
+	enum store_result (*count_due)(struct store *st, const char *owner,
+			      time_t from, time_t to, int64_t *count);
+};
+
+struct store_outbox_backend {
+	enum store_result (*notice_due)(struct store *st, time_t now, int limit,
+			      struct store_notice_row **rows, size_t *n);
+	enum store_result (*notice_advance)(struct store *st, int64_t id,
+			      int stage, time_t at);
+	enum store_result (*add)(struct store *st, struct store_outbox *o,
+			      const char *const *channels, int n, time_t now,
+			      int *created);
+	enum store_result (*fold)(struct store *st, int64_t id,
+			      int64_t summary);
+	enum store_result (*delivery_due)(struct store *st, time_t now,
+			      int limit, store_delivery_cb cb, void *arg);
+	enum store_result (*delivery_set)(struct store *st, int64_t outbox_id,
+			      const char *channel, const char *status,
+			      int attempts, time_t next_at, const char *error,
+			      time_t now);
+	enum store_result (*schedule_next)(struct store *st, time_t *notice,
+			      time_t *delivery, time_t *digest,
+			      int64_t *unplanned);
+	enum store_result (*schedule_next_of)(struct store *st,
+			      const char *owner, time_t *next);
+	enum store_result (*digest_due)(struct store *st, time_t now,
+			      store_digest_cb cb, void *arg);
+	enum store_result (*digest_set)(struct store *st, const char *name,
+			      time_t at);
+	enum store_result (*stats)(struct store *st, const char *owner,
+			      struct store_outbox_stats *os);
+	enum store_result (*health)(struct store *st, const char *owner,
+			      struct store_outbox_health *oh);
+	enum store_result (*last)(struct store *st, const char *owner,
+			      struct store_outbox_last *ol);
+	enum store_result (*reps)(struct store *st, store_outbox_rep_cb cb,
+			      void *arg);
+};
+
 struct store_backend {
 	const char				*name;
 	const struct store_contact_backend	*contact;
@@ -97,6 +157,8 @@ struct store_backend {
 	const struct store_promise_backend	*promise;
 	const struct store_report_backend	*report;
 	const struct store_user_backend		*user;
+	const struct store_followup_backend	*followup;
+	const struct store_outbox_backend	*outbox;
 };
 
 /*
@@ -116,6 +178,8 @@ extern const struct store_interaction_backend store_sqlite_interaction;
 extern const struct store_promise_backend store_sqlite_promise;
 extern const struct store_report_backend store_sqlite_report;
 extern const struct store_user_backend store_sqlite_user;
+extern const struct store_followup_backend store_sqlite_followup;
+extern const struct store_outbox_backend store_sqlite_outbox;
 extern const struct store_backend store_sqlite;
 
 #endif
