@@ -365,9 +365,20 @@ config_handler(struct config_parse *p, const char *section, const char *key,
 			return config_set_string(&cf->socket, value);
 		}
 		if (strcmp(key, "database") == 0) {
-			if (*value != '/')
+			char	*why;
+
+			if (store_backend_kind(value) != STORE_BACKEND_SQLITE) {
+				/* Named, not echoed: a URL may hold a
+				 * password. */
+				if (store_backend_usable(value, &why) != 0) {
+					xasprintf(&p->cause, "[%s] %s: %s",
+					    section, key, why);
+					free(why);
+					return 0;
+				}
+			} else if (*value != '/')
 				return config_bad(p, section, key, value,
-				    "must be an absolute path");
+				    "must be an absolute path or a URL");
 			return config_set_string(&cf->database, value);
 		}
 		if (strcmp(key, "admin_group") == 0) {
@@ -821,6 +832,15 @@ config_systemd_state_dir(void)
  * unit's StateDirectory= is the one place its sandbox lets it write,
  * whatever prefix the programs were installed under.
  */
+/* What the store needs to find stale contacts, pointing into cf. */
+void
+config_stale(const struct fu_config *cf, struct store_stale *ss)
+{
+	ss->open_stages = cf->open_stages;
+	ss->nopen = cf->nopen;
+	ss->after = cf->stale_after;
+}
+
 int
 config_default_paths(struct fu_config *cf, char **cause)
 {

@@ -64,7 +64,9 @@ usage(int status)
 "                        $STATE_DIRECTORY/followup.db when systemd's\n"
 "                        StateDirectory= sets it, else\n"
 "                        %s,\n"
-"                        else $XDG_STATE_HOME/followupd/followup.db\n"
+"                        else $XDG_STATE_HOME/followupd/followup.db;\n"
+"                        a postgresql:// URL is refused: this build\n"
+"                        has no PostgreSQL backend\n"
 "  -v, --verbose         log debug messages too\n"
 "      --check-config    check the configuration file and that each hook's\n"
 "                        program can be run, and exit\n"
@@ -297,6 +299,18 @@ main(int argc, char **argv)
 		if (!check)
 			log_err("main: %s", cause);
 		free(cause);
+		free(main_config_path);
+		return 1;
+	}
+	/* A database the build cannot open is a configuration error, found
+	 * by --check-config too, not a file name to create. */
+	if (opt_database != NULL &&
+	    store_backend_usable(opt_database, &cause) != 0) {
+		fprintf(stderr, "followupd: --database: %s\n", cause);
+		if (!check)
+			log_err("main: --database: %s", cause);
+		free(cause);
+		config_free(main_cf);
 		free(main_config_path);
 		return 1;
 	}

@@ -112,6 +112,8 @@ struct fu_config *config_new(void);
 void		 config_free(struct fu_config *);
 int		 config_load(struct fu_config *, const char *, int, char **);
 int		 config_default_paths(struct fu_config *, char **);
+struct store_stale;
+void		 config_stale(const struct fu_config *, struct store_stale *);
 int		 config_system_mode(void);
 int		 config_parse_duration(const char *, long *);
 int		 config_parse_hhmm(const char *, int *);
@@ -221,6 +223,16 @@ enum store_result store_last_result(struct store *);
 int		 store_schema_version(struct store *);
 const char	*store_id(struct store *);
 
+/* store-backend.c */
+enum store_backend_kind {
+	STORE_BACKEND_SQLITE,
+	STORE_BACKEND_POSTGRESQL,
+	STORE_BACKEND_UNKNOWN
+};
+enum store_backend_kind store_backend_kind(const char *);
+int		 store_backend_usable(const char *, char **);
+const char	*store_backend_name(struct store *);
+
 /* store-maint.c */
 struct store_backup;
 int		 store_backup_target_live(struct store *, const char *, char **);
@@ -315,6 +327,12 @@ void		 fu_followup_clear(struct fu_followup *);
 void		 fu_user_clear(struct fu_user *);
 
 /* store-contact.c */
+/* What makes a contact stale: an open stage and no news since after. */
+struct store_stale {
+	char *const	*open_stages;
+	int		 nopen;
+	long		 after;		/* seconds */
+};
 struct store_contact_filter {
 	const char	*owner;
 	const char	*stage;
@@ -341,10 +359,16 @@ enum store_result store_contact_dump(struct store *, const char *, int64_t,
 enum store_result store_contact_find_email(struct store *, const char *,
 		     const char *, int64_t *, size_t, size_t *);
 enum store_result store_contact_stale(struct store *, const char *,
-		     const struct fu_config *, time_t, int, store_contact_cb,
+		     const struct store_stale *, time_t, int, store_contact_cb,
 		     void *);
+struct store_contact_counts {
+	int64_t		 contacts;	/* not archived */
+	int64_t		 interactions;
+	int64_t		 pending;	/* follow-ups pending */
+	int64_t		 overdue;	/* pending and past due */
+};
 enum store_result store_contact_counts(struct store *, const char *,
-		     time_t, json_t *);
+		     time_t, struct store_contact_counts *);
 enum store_result store_team_counts(struct store *, int64_t *, int64_t *,
 		     int64_t *);
 
@@ -421,7 +445,7 @@ enum store_result store_report_promises(struct store *, const char *,
 enum store_result store_report_voicemails(struct store *, const char *,
 		     time_t, store_report_cb, void *);
 enum store_result store_report_stale(struct store *, const char *,
-		     const struct fu_config *, time_t, int, store_report_cb,
+		     const struct store_stale *, time_t, int, store_report_cb,
 		     void *);
 
 /* store-user.c */
@@ -482,17 +506,52 @@ enum store_result store_schedule_next_of(struct store *, const char *,
 enum store_result store_digest_due(struct store *, time_t, store_digest_cb,
 		     void *);
 enum store_result store_digest_set(struct store *, const char *, time_t);
-enum store_result store_outbox_stats(struct store *, const char *, json_t *);
+/* The state of deliveries; a time of 0 means none. */
+struct store_outbox_stats {
+	int64_t		 backlog;	/* waiting */
+	int64_t		 failed;	/* given up */
+	int64_t		 failing;	/* failing, waiting for a retry */
+};
+struct store_outbox_health {
+	time_t		 oldest_waiting;
+	time_t		 last_hook_delivery;
+	char		*retrying_error;	/* NULL: none */
+	char		*failed_error;		/* NULL: none */
+};
+struct store_outbox_last {
+	time_t		 delivery;	/* the last on any channel */
+	time_t		 error_at;	/* the latest error; 0: none */
+	char		*error;
+};
+struct store_outbox_rep {
+	const char	*rep;
+	int64_t		 backlog;
+	int64_t		 failing;
+	int64_t		 failed;
+};
+typedef int	(*store_outbox_rep_cb)(const struct store_outbox_rep *,
+		     void *);
+enum store_result store_outbox_stats(struct store *, const char *,
+		     struct store_outbox_stats *);
 enum store_result store_outbox_health(struct store *, const char *,
-		     json_t *);
-enum store_result store_outbox_last(struct store *, const char *, json_t *);
-enum store_result store_outbox_reps(struct store *, json_t *);
+		     struct store_outbox_health *);
+enum store_result store_outbox_last(struct store *, const char *,
+		     struct store_outbox_last *);
+enum store_result store_outbox_reps(struct store *, store_outbox_rep_cb,
+		     void *);
+void		 store_outbox_health_clear(struct store_outbox_health *);
+void		 store_outbox_last_clear(struct store_outbox_last *);
 
 /* objects.c */
 json_t		*contact_json(const struct fu_contact *);
 json_t		*interaction_json(const struct fu_interaction *);
 json_t		*followup_json(const struct fu_followup *, time_t);
 json_t		*user_json(const struct fu_user *);
+void		 counts_json(json_t *, const struct store_contact_counts *);
+void		 outbox_stats_json(json_t *, const struct store_outbox_stats *);
+void		 outbox_health_json(json_t *,
+		     const struct store_outbox_health *);
+void		 outbox_last_json(json_t *, const struct store_outbox_last *);
 
 /* fold.c */
 char		*fold_text(const char *);
@@ -709,6 +768,7 @@ void		 outbox_init(struct store *, const struct fu_config **);
 int		 outbox_claim(time_t);
 int		 outbox_deliver(time_t);
 void		 outbox_status(struct store *, const char *, json_t *);
+int		 outbox_reps_json(struct store *, json_t *);
 
 /* sched.c */
 void		 sched_init(struct event_base *, struct store *,

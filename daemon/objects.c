@@ -102,3 +102,54 @@ user_json(const struct fu_user *u)
 	    "lead", obj_string_or_null(u->lead),
 	    "updated_at", when_json_or_null(u->updated_at));
 }
+
+/* A rep's counts in a status reply. */
+void
+counts_json(json_t *obj, const struct store_contact_counts *n)
+{
+	json_object_set_new(obj, "contacts", json_integer(n->contacts));
+	json_object_set_new(obj, "interactions",
+	    json_integer(n->interactions));
+	json_object_set_new(obj, "followups_pending",
+	    json_integer(n->pending));
+	json_object_set_new(obj, "overdue", json_integer(n->overdue));
+}
+
+/* Deliveries waiting, given up, and failing and waiting for a retry. */
+void
+outbox_stats_json(json_t *obj, const struct store_outbox_stats *os)
+{
+	json_object_set_new(obj, "outbox_backlog", json_integer(os->backlog));
+	json_object_set_new(obj, "deliveries_failed",
+	    json_integer(os->failed));
+	json_object_set_new(obj, "deliveries_failing",
+	    json_integer(os->failing));
+}
+
+/* What doctor reads of deliveries; absent times and errors are null. */
+void
+outbox_health_json(json_t *obj, const struct store_outbox_health *oh)
+{
+	json_object_set_new(obj, "oldest_waiting",
+	    when_json_or_null(oh->oldest_waiting));
+	json_object_set_new(obj, "last_hook_delivery",
+	    when_json_or_null(oh->last_hook_delivery));
+	json_object_set_new(obj, "retrying_error",
+	    obj_string_or_null(oh->retrying_error));
+	json_object_set_new(obj, "failed_error",
+	    obj_string_or_null(oh->failed_error));
+}
+
+/* last_delivery (or null) and last_delivery_error (null or {at, error}). */
+void
+outbox_last_json(json_t *obj, const struct store_outbox_last *ol)
+{
+	json_object_set_new(obj, "last_delivery",
+	    when_json_or_null(ol->delivery));
+	if (ol->error != NULL)
+		json_object_set_new(obj, "last_delivery_error", json_pack(
+		    "{s:o s:s}", "at", when_json(ol->error_at), "error",
+		    ol->error));
+	else
+		json_object_set_new(obj, "last_delivery_error", json_null());
+}

@@ -81,6 +81,7 @@ op_agenda(struct op_ctx *ctx, json_t *args, json_t **result)
 	struct store_followup_filter	 flt;
 	struct followup_page		 page;
 	json_t				*overdue, *due, *stale;
+	struct store_stale		 ss;
 	char				*zone = NULL;
 	const char			*owner;
 	time_t				 from, to;
@@ -119,8 +120,9 @@ op_agenda(struct op_ctx *ctx, json_t *args, json_t **result)
 	if (!page.more && flt.from < flt.to && (r = store_followup_list(
 	    ctx->st, &flt, followup_page_cb, &page)) != STORE_OK)
 		goto fail;
+	config_stale(ctx->cf, &ss);
 	if (flt.after_id == 0 && (r = store_contact_stale(ctx->st, owner,
-	    ctx->cf, ctx->now, AGENDA_STALE_MAX, agenda_stale_cb, stale)) !=
+	    &ss, ctx->now, AGENDA_STALE_MAX, agenda_stale_cb, stale)) !=
 	    STORE_OK)
 		goto fail;
 	*result = json_pack("{s:o s:o s:s s:o s:o s:o s:o}",

@@ -520,7 +520,7 @@ doctor_failing_reps(struct op_ctx *ctx)
 	char	*list = NULL, *more;
 	size_t	 i;
 
-	if (store_outbox_reps(ctx->st, obj) == STORE_OK) {
+	if (outbox_reps_json(ctx->st, obj) == 0) {
 		json_array_foreach(json_object_get(obj, "delivery_by_rep"), i,
 		    rep) {
 			if (json_integer_value(json_object_get(rep,
@@ -546,6 +546,8 @@ static void
 doctor_delivery(struct op_ctx *ctx, json_t *checks)
 {
 	json_t		*obj = json_object();
+	struct store_outbox_stats	os;
+	struct store_outbox_health	oh;
 	const char	*retrying, *failed, *oldest, *owner;
 	const char	*whose = ctx->admin ? "the team's" : "your";
 	char		*reps = NULL;
@@ -553,13 +555,17 @@ doctor_delivery(struct op_ctx *ctx, json_t *checks)
 	json_int_t	 backlog, gave_up;
 
 	owner = ctx->admin ? NULL : ctx->user;
-	if (store_outbox_stats(ctx->st, owner, obj) != STORE_OK ||
-	    store_outbox_health(ctx->st, owner, obj) != STORE_OK) {
+	if (store_outbox_stats(ctx->st, owner, &os) != STORE_OK ||
+	    store_outbox_health(ctx->st, owner, &oh) != STORE_OK) {
+		store_outbox_health_clear(&oh);
 		doctor_add(checks, "deliveries", DOCTOR_FAIL, "see the "
 		    "daemon's log", "cannot read the outbox");
 		json_decref(obj);
 		return;
 	}
+	outbox_stats_json(obj, &os);
+	outbox_health_json(obj, &oh);
+	store_outbox_health_clear(&oh);
 	backlog = json_integer_value(json_object_get(obj, "outbox_backlog"));
 	gave_up = json_integer_value(json_object_get(obj,
 	    "deliveries_failed"));

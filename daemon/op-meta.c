@@ -134,14 +134,14 @@ static void
 meta_status_send(void)
 {
 	char		 buf[sizeof meta_status_last], when[64], failing[64];
-	json_t		*stats = json_object();
+	struct store_outbox_stats	 stats;
 	int64_t		 reps = 0, contacts = 0, pending = 0, nfail;
 	int		 n = meta_conns;
 
 	store_team_counts(meta_store, &reps, &contacts, &pending);
-	store_outbox_stats(meta_store, NULL, stats);
-	nfail = json_integer_value(json_object_get(stats,
-	    "deliveries_failing"));
+	memset(&stats, 0, sizeof stats);
+	store_outbox_stats(meta_store, NULL, &stats);
+	nfail = stats.failing;
 	meta_format_wakeup(meta_wakeup, when, sizeof when);
 	failing[0] = '\0';
 	if (nfail > 0)
@@ -152,9 +152,7 @@ meta_status_send(void)
 	    "waiting%s", (long long)reps, reps == 1 ? "" : "s",
 	    (long long)contacts, contacts == 1 ? "" : "s", (long long)pending,
 	    pending == 1 ? "" : "s", n, n == 1 ? "" : "s", when,
-	    (long long)json_integer_value(json_object_get(stats,
-	    "outbox_backlog")), failing);
-	json_decref(stats);
+	    (long long)stats.backlog, failing);
 	if (strcmp(buf, meta_status_last) != 0) {
 		sdnotify_status("%s", buf);
 		snprintf(meta_status_last, sizeof meta_status_last, "%s",
@@ -294,18 +292,20 @@ int
 op_status(struct op_ctx *ctx, json_t *args, json_t **result)
 {
 	json_t			*counts;
+	struct store_contact_counts n;
 	time_t			 next, wakeup;
 	int64_t			 reps, contacts, pending;
 	enum store_result	 r;
 
 	counts = json_object();
 	if ((r = store_contact_counts(ctx->st, ctx->user, ctx->now,
-	    counts)) != STORE_OK ||
+	    &n)) != STORE_OK ||
 	    (r = store_followup_next_due(ctx->st, ctx->user, &next)) !=
 	    STORE_OK) {
 		json_decref(counts);
 		return reply_store_error(ctx, r, "", 0);
 	}
+	counts_json(counts, &n);
 	if (ctx->admin)
 		wakeup = meta_wakeup;
 	else if ((r = store_schedule_next_of(ctx->st, ctx->user, &wakeup)) !=

@@ -299,6 +299,7 @@ op_report(struct op_ctx *ctx, json_t *args, json_t **result)
 {
 	struct report		 rp;
 	struct report_rep	 tot;
+	struct store_stale	 ss;
 	const char		*owner;
 	char			*zone = NULL;
 	time_t			 since = ctx->now - REPORT_DEFAULT_SINCE;
@@ -324,6 +325,7 @@ op_report(struct op_ctx *ctx, json_t *args, json_t **result)
 	rp.ctx = ctx;
 	if (owner != NULL)
 		report_rep(&rp, owner);
+	config_stale(ctx->cf, &ss);
 	if ((r = store_report_stages(ctx->st, owner, report_stage_cb,
 	    &rp)) != STORE_OK ||
 	    (r = store_report_followups(ctx->st, owner, since, ctx->now,
@@ -334,7 +336,7 @@ op_report(struct op_ctx *ctx, json_t *args, json_t **result)
 	    report_promise_cb, &rp)) != STORE_OK ||
 	    (r = store_report_voicemails(ctx->st, owner, ctx->now - 8 * 86400,
 	    report_voicemail_cb, &rp)) != STORE_OK ||
-	    (r = store_report_stale(ctx->st, owner, ctx->cf, ctx->now,
+	    (r = store_report_stale(ctx->st, owner, &ss, ctx->now,
 	    REPORT_STALE_MAX, report_stale_cb, &rp)) != STORE_OK) {
 		reply_store_error(ctx, r, "", 0);
 		goto out;

@@ -197,15 +197,17 @@ simulate_digest(struct simulate *sim, const char *rep, const char *zone,
     int minute, time_t t, time_t next)
 {
 	struct op_ctx	*ctx = sim->ctx;
+	struct store_stale ss;
 	int64_t		 overdue, due, stale = 0;
 	json_t		*ev;
 	char		 date[16], more[48], *why;
 
+	config_stale(ctx->cf, &ss);
 	if ((sim->r = store_followup_count_due(ctx->st, rep, 0, t,
 	    &overdue)) != STORE_OK ||
 	    (sim->r = store_followup_count_due(ctx->st, rep, t, next,
 	    &due)) != STORE_OK ||
-	    (sim->r = store_contact_stale(ctx->st, rep, ctx->cf, t,
+	    (sim->r = store_contact_stale(ctx->st, rep, &ss, t,
 	    SIMULATE_STALE_MAX, simulate_count_cb, &stale)) != STORE_OK)
 		return -1;
 	if (overdue + due + stale == 0)

@@ -152,6 +152,7 @@ outbox_compose_digest(const struct fu_user *u, const char *zone, time_t at,
 	const struct fu_config		*cf = *outbox_cfp;
 	struct store_followup_filter	 flt;
 	struct outbox_compose_rows	 overdue, today;
+	struct store_stale		 ss;
 	json_t				*stale, *notice = NULL;
 	char				 date[16];
 	time_t				 day;
@@ -175,8 +176,9 @@ outbox_compose_digest(const struct fu_user *u, const char *zone, time_t at,
 		store_followup_list(outbox_store, &flt,
 		    outbox_compose_digest_cb, &today);
 	}
+	config_stale(cf, &ss);
 	if (with_stale)
-		store_contact_stale(outbox_store, u->name, cf, now, 100,
+		store_contact_stale(outbox_store, u->name, &ss, now, 100,
 		    outbox_compose_stale_cb, stale);
 	json_array_extend(overdue.callbacks, overdue.others);
 	json_array_extend(today.callbacks, today.others);

@@ -58,10 +58,42 @@ outbox_items_free(struct outbox_item *items, size_t n)
 void
 outbox_status(struct store *st, const char *owner, json_t *obj)
 {
-	store_outbox_stats(st, owner, obj);
-	store_outbox_last(st, owner, obj);
+	struct store_outbox_stats	os;
+	struct store_outbox_last	ol;
+
+	if (store_outbox_stats(st, owner, &os) == STORE_OK)
+		outbox_stats_json(obj, &os);
+	if (store_outbox_last(st, owner, &ol) == STORE_OK)
+		outbox_last_json(obj, &ol);
+	store_outbox_last_clear(&ol);
 	json_object_set_new(obj, "hooks_running",
 	    json_integer(outbox_deliver_running(owner)));
 	if (owner == NULL)
-		store_outbox_reps(st, obj);
+		outbox_reps_json(st, obj);
+}
+
+static int
+outbox_rep_cb(const struct store_outbox_rep *r, void *arg)
+{
+	json_array_append_new(arg, json_pack("{s:s s:I s:I s:I}", "rep",
+	    r->rep, "backlog", (json_int_t)r->backlog, "failing",
+	    (json_int_t)r->failing, "failed", (json_int_t)r->failed));
+	return 0;
+}
+
+/*
+ * Set delivery_by_rep in obj: for each rep with deliveries waiting or
+ * given up, {"rep", "backlog", "failing", "failed"}, by name.  For admins.
+ */
+int
+outbox_reps_json(struct store *st, json_t *obj)
+{
+	json_t	*reps = json_array();
+
+	if (store_outbox_reps(st, outbox_rep_cb, reps) != STORE_OK) {
+		json_decref(reps);
+		return -1;
+	}
+	json_object_set_new(obj, "delivery_by_rep", reps);
+	return 0;
 }

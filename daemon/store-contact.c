@@ -113,6 +113,9 @@ const struct store_sql store_contact_sql[] = {
 	{ STMT_COUNT, NULL }
 };
 
+static enum store_result store_sqlite_contact_cancel_pending(struct store *,
+		     int64_t, time_t, const char *, int *);
+
 /* Read the current row of a CONTACT_COLUMNS statement into c. */
 static void
 store_contact_row(sqlite3_stmt *s, struct fu_contact *c)
@@ -156,8 +159,8 @@ store_contact_each(struct store *st, sqlite3_stmt *s, store_contact_cb cb,
  * Insert a new contact from c (owner, name, stage and the optional fields;
  * created_at set by the caller) and set c->id.  Needs a write transaction.
  */
-enum store_result
-store_contact_insert(struct store *st, struct fu_contact *c)
+static enum store_result
+store_sqlite_contact_insert(struct store *st, struct fu_contact *c)
 {
 	sqlite3_stmt	*s = store_stmt(st, STMT_CONTACT_INSERT);
 	int		 rc;
@@ -193,8 +196,8 @@ store_contact_insert(struct store *st, struct fu_contact *c)
  * the report).  Set *moved to the number of follow-ups that moved.  Needs
  * a write transaction.
  */
-enum store_result
-store_contact_reassign(struct store *st, int64_t id, const char *to,
+static enum store_result
+store_sqlite_contact_reassign(struct store *st, int64_t id, const char *to,
     time_t now, int *moved)
 {
 	static const enum store_stmt	 slots[] = { STMT_CONTACT_REASSIGN,
@@ -233,8 +236,8 @@ store_contact_reassign(struct store *st, int64_t id, const char *to,
  * Return STORE_NOT_FOUND if there is none (or it is someone else's).  On
  * STORE_OK the caller clears c.
  */
-enum store_result
-store_contact_get(struct store *st, const char *owner, int64_t id,
+static enum store_result
+store_sqlite_contact_get(struct store *st, const char *owner, int64_t id,
     struct fu_contact *c)
 {
 	sqlite3_stmt	*s = store_stmt(st, STMT_CONTACT_GET);
@@ -256,8 +259,8 @@ store_contact_get(struct store *st, const char *owner, int64_t id,
 }
 
 /* Write every editable field of c (matched by id and owner). */
-enum store_result
-store_contact_update(struct store *st, const struct fu_contact *c)
+static enum store_result
+store_sqlite_contact_update(struct store *st, const struct fu_contact *c)
 {
 	sqlite3_stmt	*s = store_stmt(st, STMT_CONTACT_UPDATE);
 	int		 rc;
@@ -283,9 +286,9 @@ store_contact_update(struct store *st, const struct fu_contact *c)
  * Archiving cancels its pending follow-ups; *cancelled says how many.
  * Needs a write transaction.
  */
-enum store_result
-store_contact_set_archived(struct store *st, const char *owner, int64_t id,
-    int archive, time_t now, int *cancelled)
+static enum store_result
+store_sqlite_contact_set_archived(struct store *st, const char *owner,
+    int64_t id, int archive, time_t now, int *cancelled)
 {
 	sqlite3_stmt	*s = store_stmt(st, STMT_CONTACT_ARCHIVE);
 	int		 rc;
@@ -303,16 +306,16 @@ store_contact_set_archived(struct store *st, const char *owner, int64_t id,
 	if (!archive)
 		return STORE_OK;
 
-	return store_contact_cancel_pending(st, id, now, "contact archived",
-	    cancelled);
+	return store_sqlite_contact_cancel_pending(st, id, now,
+	    "contact archived", cancelled);
 }
 
 /*
  * Cancel every pending follow-up of contact id with note; set *cancelled
  * to how many.  Needs a write transaction.
  */
-enum store_result
-store_contact_cancel_pending(struct store *st, int64_t id, time_t now,
+static enum store_result
+store_sqlite_contact_cancel_pending(struct store *st, int64_t id, time_t now,
     const char *note, int *cancelled)
 {
 	sqlite3_stmt	*s = store_stmt(st, STMT_CONTACT_CANCEL_PENDING);
@@ -347,9 +350,9 @@ store_like_pattern(const char *text)
 }
 
 /* Call cb for each contact matching f, by id. */
-enum store_result
-store_contact_list(struct store *st, const struct store_contact_filter *f,
-    store_contact_cb cb, void *arg)
+static enum store_result
+store_sqlite_contact_list(struct store *st,
+    const struct store_contact_filter *f, store_contact_cb cb, void *arg)
 {
 	sqlite3_stmt		*s;
 	char			*pattern = NULL;
@@ -375,8 +378,8 @@ store_contact_list(struct store *st, const struct store_contact_filter *f,
  * is NULL), archived ones too: at most limit of them with an id above
  * after, by id.  An export walks them a page at a time.
  */
-enum store_result
-store_contact_dump(struct store *st, const char *owner, int64_t after,
+static enum store_result
+store_sqlite_contact_dump(struct store *st, const char *owner, int64_t after,
     int limit, store_contact_cb cb, void *arg)
 {
 	sqlite3_stmt	*s = store_stmt(st, STMT_CONTACT_DUMP);
@@ -393,8 +396,8 @@ store_contact_dump(struct store *st, const char *owner, int64_t after,
  * up to max of them, lowest id first, and set *n to how many were filled.
  * Archived contacts count too.
  */
-enum store_result
-store_contact_find_email(struct store *st, const char *owner,
+static enum store_result
+store_sqlite_contact_find_email(struct store *st, const char *owner,
     const char *email, int64_t *ids, size_t max, size_t *n)
 {
 	sqlite3_stmt	*s = store_stmt(st, STMT_CONTACT_FIND_EMAIL);
@@ -415,24 +418,24 @@ store_contact_find_email(struct store *st, const char *owner,
 /*
  * Call cb for owner's stale contacts (owner NULL: the team's): in an open
  * stage, not archived, with no pending follow-up and no activity since
- * cf->stale_after before now.
+ * ss->after before now.
  */
-enum store_result
-store_contact_stale(struct store *st, const char *owner,
-    const struct fu_config *cf, time_t now, int limit, store_contact_cb cb,
+static enum store_result
+store_sqlite_contact_stale(struct store *st, const char *owner,
+    const struct store_stale *ss, time_t now, int limit, store_contact_cb cb,
     void *arg)
 {
 	sqlite3_stmt		*s = store_stmt(st, owner != NULL ?
 				    STMT_CONTACT_STALE : STMT_CONTACT_STALE_ALL);
 
-	store_bind_stale(s, owner, cf, now, limit);
+	store_bind_stale(s, owner, ss, now, limit);
 	return store_contact_each(st, s, cb, arg);
 }
 
 /* Read one count with owner (and now) bound. */
 static int
 store_count(struct store *st, enum store_stmt slot, const char *owner,
-    time_t now, json_int_t *a, json_int_t *b)
+    time_t now, int64_t *a, int64_t *b)
 {
 	sqlite3_stmt	*s = store_stmt(st, slot);
 	int		 rc;
@@ -452,26 +455,21 @@ store_count(struct store *st, enum store_stmt slot, const char *owner,
 }
 
 /*
- * Set owner's counts in obj: contacts (not archived), interactions,
- * followups_pending and overdue (pending and past due at now).
+ * Owner's counts: contacts (not archived), interactions, follow-ups
+ * pending and overdue (pending and past due at now).
  */
-enum store_result
-store_contact_counts(struct store *st, const char *owner, time_t now,
-    json_t *obj)
+static enum store_result
+store_sqlite_contact_counts(struct store *st, const char *owner, time_t now,
+    struct store_contact_counts *n)
 {
-	json_int_t	contacts, interactions, pending, overdue;
-
-	if (store_count(st, STMT_COUNT_CONTACTS, owner, now, &contacts,
+	memset(n, 0, sizeof *n);
+	if (store_count(st, STMT_COUNT_CONTACTS, owner, now, &n->contacts,
 	    NULL) != 0 ||
 	    store_count(st, STMT_COUNT_INTERACTIONS, owner, now,
-	    &interactions, NULL) != 0 ||
-	    store_count(st, STMT_COUNT_PENDING, owner, now, &pending,
-	    &overdue) != 0)
+	    &n->interactions, NULL) != 0 ||
+	    store_count(st, STMT_COUNT_PENDING, owner, now, &n->pending,
+	    &n->overdue) != 0)
 		return st->last;
-	json_object_set_new(obj, "contacts", json_integer(contacts));
-	json_object_set_new(obj, "interactions", json_integer(interactions));
-	json_object_set_new(obj, "followups_pending", json_integer(pending));
-	json_object_set_new(obj, "overdue", json_integer(overdue));
 	return STORE_OK;
 }
 
@@ -480,8 +478,8 @@ store_contact_counts(struct store *st, const char *owner, time_t now,
  * live contacts and pending follow-ups.  Cheap at any size: it sums the
  * per-rep counts the triggers keep.
  */
-enum store_result
-store_team_counts(struct store *st, int64_t *reps, int64_t *contacts,
+static enum store_result
+store_sqlite_team_counts(struct store *st, int64_t *reps, int64_t *contacts,
     int64_t *pending)
 {
 	sqlite3_stmt	*s = store_stmt(st, STMT_COUNT_TEAM);
@@ -495,3 +493,19 @@ store_team_counts(struct store *st, int64_t *reps, int64_t *contacts,
 	store_done(s);
 	return STORE_OK;
 }
+
+/* The contact operations of the SQLite backend. */
+const struct store_contact_backend store_sqlite_contact = {
+	.insert = store_sqlite_contact_insert,
+	.get = store_sqlite_contact_get,
+	.update = store_sqlite_contact_update,
+	.cancel_pending = store_sqlite_contact_cancel_pending,
+	.set_archived = store_sqlite_contact_set_archived,
+	.reassign = store_sqlite_contact_reassign,
+	.list = store_sqlite_contact_list,
+	.dump = store_sqlite_contact_dump,
+	.find_email = store_sqlite_contact_find_email,
+	.stale = store_sqlite_contact_stale,
+	.counts = store_sqlite_contact_counts,
+	.team_counts = store_sqlite_team_counts,
+};

@@ -108,6 +108,10 @@ const struct store_sql store_followup_sql[] = {
 	{ STMT_COUNT, NULL }
 };
 
+static enum store_result store_sqlite_followup_close_at(struct store *,
+		     const char *, int64_t, const char *, const char *, time_t,
+		     time_t);
+
 /* Read the current row of a FOLLOWUP_COLUMNS statement into f. */
 static void
 store_followup_row(sqlite3_stmt *s, struct fu_followup *f)
@@ -140,8 +144,8 @@ store_followup_row(sqlite3_stmt *s, struct fu_followup *f)
  * notice_at and automatic) and set f->id.  The
  * contact must exist.  Needs a write transaction.
  */
-enum store_result
-store_followup_insert(struct store *st, struct fu_followup *f)
+static enum store_result
+store_sqlite_followup_insert(struct store *st, struct fu_followup *f)
 {
 	sqlite3_stmt	*s = store_stmt(st, STMT_FOLLOWUP_INSERT);
 	int		 rc;
@@ -169,8 +173,8 @@ store_followup_insert(struct store *st, struct fu_followup *f)
  * Fill f with follow-up id if owner owns it, else STORE_NOT_FOUND.  On
  * STORE_OK the caller clears f.
  */
-enum store_result
-store_followup_get(struct store *st, const char *owner, int64_t id,
+static enum store_result
+store_sqlite_followup_get(struct store *st, const char *owner, int64_t id,
     struct fu_followup *f)
 {
 	sqlite3_stmt	*s = store_stmt(st, STMT_FOLLOWUP_GET);
@@ -198,8 +202,8 @@ store_followup_get(struct store *st, const char *owner, int64_t id,
  * it had missed when moved, kept if it had missed one before; now is
  * when.  STORE_CONFLICT if it is not pending.  Needs a write transaction.
  */
-enum store_result
-store_followup_set_due(struct store *st, const struct fu_followup *f,
+static enum store_result
+store_sqlite_followup_set_due(struct store *st, const struct fu_followup *f,
     int snooze, time_t missed, time_t now)
 {
 	sqlite3_stmt	*s = store_stmt(st, STMT_FOLLOWUP_SET_DUE);
@@ -225,19 +229,20 @@ store_followup_set_due(struct store *st, const struct fu_followup *f,
  * optional note at time now.  STORE_CONFLICT if it is not pending.  Needs
  * a write transaction.
  */
-enum store_result
-store_followup_close(struct store *st, const char *owner, int64_t id,
+static enum store_result
+store_sqlite_followup_close(struct store *st, const char *owner, int64_t id,
     const char *status, const char *note, time_t now)
 {
-	return store_followup_close_at(st, owner, id, status, note, now, now);
+	return store_sqlite_followup_close_at(st, owner, id, status, note,
+	    now, now);
 }
 
 /*
  * The same, closed as of done_at (a call logged after the fact), changed
  * at now.
  */
-enum store_result
-store_followup_close_at(struct store *st, const char *owner, int64_t id,
+static enum store_result
+store_sqlite_followup_close_at(struct store *st, const char *owner, int64_t id,
     const char *status, const char *note, time_t done_at, time_t now)
 {
 	sqlite3_stmt	*s = store_stmt(st, STMT_FOLLOWUP_CLOSE);
@@ -264,9 +269,9 @@ store_followup_close_at(struct store *st, const char *owner, int64_t id,
  * A non-zero after_id resumes the list by due time after the row whose
  * key is (after_due, after_plain, after_id).
  */
-enum store_result
-store_followup_list(struct store *st, const struct store_followup_filter *flt,
-    store_followup_cb cb, void *arg)
+static enum store_result
+store_sqlite_followup_list(struct store *st,
+    const struct store_followup_filter *flt, store_followup_cb cb, void *arg)
 {
 	sqlite3_stmt		*s;
 	struct fu_followup	 f;
@@ -319,8 +324,8 @@ store_followup_list(struct store *st, const struct store_followup_filter *flt,
  * closed_since set, only pending ones and those closed at or after it.
  * An export walks them a page at a time.
  */
-enum store_result
-store_followup_dump(struct store *st, const char *owner, time_t closed_since,
+static enum store_result
+store_sqlite_followup_dump(struct store *st, const char *owner, time_t closed_since,
     int64_t after, int limit, store_followup_cb cb, void *arg)
 {
 	sqlite3_stmt		*s = store_stmt(st, STMT_FOLLOWUP_DUMP);
@@ -343,8 +348,8 @@ store_followup_dump(struct store *st, const char *owner, time_t closed_since,
 }
 
 /* Set *due to owner's earliest pending due time, or 0 if none. */
-enum store_result
-store_followup_next_due(struct store *st, const char *owner, time_t *due)
+static enum store_result
+store_sqlite_followup_next_due(struct store *st, const char *owner, time_t *due)
 {
 	sqlite3_stmt	*s = store_stmt(st, STMT_FOLLOWUP_NEXT_DUE);
 	int		 rc;
@@ -365,9 +370,9 @@ store_followup_next_due(struct store *st, const char *owner, time_t *due)
  * Stop early if cb returns non-zero.  Set *n to the rows seen.  Reads
  * only.
  */
-enum store_result
-store_followup_notices(struct store *st, const char *owner, time_t before,
-    int limit, store_followup_cb cb, void *arg, int *n)
+static enum store_result
+store_sqlite_followup_notices(struct store *st, const char *owner,
+    time_t before, int limit, store_followup_cb cb, void *arg, int *n)
 {
 	sqlite3_stmt		*s = store_stmt(st, STMT_FOLLOWUP_NOTICES);
 	struct fu_followup	 f;
@@ -395,9 +400,9 @@ store_followup_notices(struct store *st, const char *owner, time_t before,
  * Set *count to owner's pending follow-ups due in [from, to).  Reads
  * only.
  */
-enum store_result
-store_followup_count_due(struct store *st, const char *owner, time_t from,
-    time_t to, int64_t *count)
+static enum store_result
+store_sqlite_followup_count_due(struct store *st, const char *owner,
+    time_t from, time_t to, int64_t *count)
 {
 	sqlite3_stmt	*s = store_stmt(st, STMT_FOLLOWUP_COUNT_DUE);
 	int		 rc;
@@ -412,3 +417,17 @@ store_followup_count_due(struct store *st, const char *owner, time_t from,
 	store_done(s);
 	return STORE_OK;
 }
+
+/* The followup operations of the SQLite backend. */
+const struct store_followup_backend store_sqlite_followup = {
+	.insert = store_sqlite_followup_insert,
+	.get = store_sqlite_followup_get,
+	.set_due = store_sqlite_followup_set_due,
+	.close = store_sqlite_followup_close,
+	.close_at = store_sqlite_followup_close_at,
+	.list = store_sqlite_followup_list,
+	.dump = store_sqlite_followup_dump,
+	.next_due = store_sqlite_followup_next_due,
+	.notices = store_sqlite_followup_notices,
+	.count_due = store_sqlite_followup_count_due,
+};

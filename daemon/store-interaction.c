@@ -34,8 +34,8 @@ const struct store_sql store_interaction_sql[] = {
  * and set in->id; the contact's last activity moves up to in->at.  Needs a
  * write transaction.
  */
-enum store_result
-store_interaction_insert(struct store *st, struct fu_interaction *in)
+static enum store_result
+store_sqlite_interaction_insert(struct store *st, struct fu_interaction *in)
 {
 	sqlite3_stmt	*s = store_stmt(st, STMT_INTERACTION_INSERT);
 	int		 rc;
@@ -94,8 +94,8 @@ store_interaction_each(struct store *st, sqlite3_stmt *s,
  * those that come after (before_at, before_id) in that order, so that a
  * page resumes exactly where the one before ended.
  */
-enum store_result
-store_interaction_list(struct store *st, const char *owner,
+static enum store_result
+store_sqlite_interaction_list(struct store *st, const char *owner,
     int64_t contact_id, time_t since, time_t before_at, int64_t before_id,
     int limit, store_interaction_cb cb, void *arg)
 {
@@ -117,8 +117,8 @@ store_interaction_list(struct store *st, const char *owner,
  * owner is NULL): at most limit of them with an id above after, by id.
  * An export walks them a page at a time.
  */
-enum store_result
-store_interaction_dump(struct store *st, const char *owner, int64_t after,
+static enum store_result
+store_sqlite_interaction_dump(struct store *st, const char *owner, int64_t after,
     int limit, store_interaction_cb cb, void *arg)
 {
 	sqlite3_stmt	*s = store_stmt(st, STMT_INTERACTION_DUMP);
@@ -128,3 +128,10 @@ store_interaction_dump(struct store *st, const char *owner, int64_t after,
 	sqlite3_bind_int(s, 3, limit);
 	return store_interaction_each(st, s, cb, arg);
 }
+
+/* The interaction operations of the SQLite backend. */
+const struct store_interaction_backend store_sqlite_interaction = {
+	.insert = store_sqlite_interaction_insert,
+	.list = store_sqlite_interaction_list,
+	.dump = store_sqlite_interaction_dump,
+};

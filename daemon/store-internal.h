@@ -12,6 +12,7 @@
 #include <sqlite3.h>
 
 #include "followupd.h"
+#include "store-backend.h"
 
 /* Every prepared statement, one slot each. */
 enum store_stmt {
@@ -103,6 +104,7 @@ extern const struct store_sql store_promise_sql[];
 extern const struct store_sql store_report_sql[];
 
 struct store {
+	struct store_base	 base;		/* first: the backend's table */
 	sqlite3			*db;
 	char			*path;
 	sqlite3_stmt		*stmt[STMT_COUNT];
@@ -128,7 +130,7 @@ enum store_result store_fail(struct store *, sqlite3_stmt *, int);
 void		 store_bind_text(sqlite3_stmt *, int, const char *);
 void		 store_bind_time(sqlite3_stmt *, int, time_t);
 void		 store_bind_stale(sqlite3_stmt *, const char *,
-		     const struct fu_config *, time_t, int);
+		     const struct store_stale *, time_t, int);
 char		*store_col_text(sqlite3_stmt *, int);
 int64_t		 store_query_int(struct store *, const char *);
 time_t		 store_col_time(sqlite3_stmt *, int);

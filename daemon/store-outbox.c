@@ -122,8 +122,8 @@ const struct store_sql store_outbox_sql[] = {
  * most limit.  *rows is an array the caller frees with
  * store_notice_rows_free.
  */
-enum store_result
-store_notice_due(struct store *st, time_t now, int limit,
+static enum store_result
+store_sqlite_notice_due(struct store *st, time_t now, int limit,
     struct store_notice_row **rows, size_t *n)
 {
 	sqlite3_stmt		*s = store_stmt(st, STMT_NOTICE_DUE);
@@ -170,8 +170,8 @@ store_notice_rows_free(struct store_notice_row *rows, size_t n)
  * Set the next notice of follow-up id: stage at time at (0: none left).
  * Needs a write transaction.
  */
-enum store_result
-store_notice_advance(struct store *st, int64_t id, int stage, time_t at)
+static enum store_result
+store_sqlite_notice_advance(struct store *st, int64_t id, int stage, time_t at)
 {
 	sqlite3_stmt	*s = store_stmt(st, STMT_NOTICE_ADVANCE);
 	int		 rc;
@@ -192,8 +192,8 @@ store_notice_advance(struct store *st, int64_t id, int stage, time_t at)
  * due time), nothing is added and *created is 0.  Sets o->id.  Needs a
  * write transaction.
  */
-enum store_result
-store_outbox_add(struct store *st, struct store_outbox *o,
+static enum store_result
+store_sqlite_outbox_add(struct store *st, struct store_outbox *o,
     const char *const *channels, int n, time_t now, int *created)
 {
 	sqlite3_stmt	*s = store_stmt(st, STMT_OUTBOX_INSERT);
@@ -230,8 +230,8 @@ store_outbox_add(struct store *st, struct store_outbox *o,
 }
 
 /* Mark notice id as folded into summary (it is not sent on its own). */
-enum store_result
-store_outbox_fold(struct store *st, int64_t id, int64_t summary)
+static enum store_result
+store_sqlite_outbox_fold(struct store *st, int64_t id, int64_t summary)
 {
 	sqlite3_stmt	*s = store_stmt(st, STMT_OUTBOX_FOLD);
 	int		 rc;
@@ -251,8 +251,8 @@ store_outbox_fold(struct store *st, int64_t id, int64_t summary)
  * for a rep comes in a row), then time, at most limit; stop early if cb
  * returns non-zero.
  */
-enum store_result
-store_delivery_due(struct store *st, time_t now, int limit,
+static enum store_result
+store_sqlite_delivery_due(struct store *st, time_t now, int limit,
     store_delivery_cb cb, void *arg)
 {
 	sqlite3_stmt		*s = store_stmt(st, STMT_DELIVERY_DUE);
@@ -283,10 +283,10 @@ store_delivery_due(struct store *st, time_t now, int limit,
  * "sent" or "failed" (given up), after attempts tries, with the last
  * error (or NULL).  Needs a write transaction.
  */
-enum store_result
-store_delivery_set(struct store *st, int64_t outbox_id, const char *channel,
-    const char *status, int attempts, time_t next_at, const char *error,
-    time_t now)
+static enum store_result
+store_sqlite_delivery_set(struct store *st, int64_t outbox_id,
+    const char *channel, const char *status, int attempts, time_t next_at,
+    const char *error, time_t now)
 {
 	sqlite3_stmt	*s = store_stmt(st, STMT_DELIVERY_SET);
 	int		 rc;
@@ -328,8 +328,8 @@ store_min(struct store *st, enum store_stmt slot, time_t *out, int64_t *second)
  * delivery and digest (each 0 if none).  *unplanned counts reps whose next
  * digest is not worked out yet.
  */
-enum store_result
-store_schedule_next(struct store *st, time_t *notice, time_t *delivery,
+static enum store_result
+store_sqlite_schedule_next(struct store *st, time_t *notice, time_t *delivery,
     time_t *digest, int64_t *unplanned)
 {
 	if (store_min(st, STMT_NEXT_NOTICE, notice, NULL) != 0 ||
@@ -344,8 +344,8 @@ store_schedule_next(struct store *st, time_t *notice, time_t *delivery,
  * follow-ups' notices, their pending deliveries and their digest (0 if
  * none).  A rep's status shows this, never the team's wake-up.
  */
-enum store_result
-store_schedule_next_of(struct store *st, const char *owner, time_t *next)
+static enum store_result
+store_sqlite_schedule_next_of(struct store *st, const char *owner, time_t *next)
 {
 	sqlite3_stmt	*s = store_stmt(st, STMT_NEXT_OF_OWNER);
 
@@ -358,8 +358,9 @@ store_schedule_next_of(struct store *st, const char *owner, time_t *next)
  * Call cb for each rep whose digest is due by now or not planned yet
  * (digest_at 0).  The row's strings are valid during the call only.
  */
-enum store_result
-store_digest_due(struct store *st, time_t now, store_digest_cb cb, void *arg)
+static enum store_result
+store_sqlite_digest_due(struct store *st, time_t now, store_digest_cb cb,
+    void *arg)
 {
 	sqlite3_stmt	*s = store_stmt(st, STMT_DIGEST_DUE);
 	struct fu_user	 u;
@@ -407,8 +408,8 @@ store_digest_due(struct store *st, time_t now, store_digest_cb cb, void *arg)
 }
 
 /* Plan rep name's next digest at at.  Needs a write transaction. */
-enum store_result
-store_digest_set(struct store *st, const char *name, time_t at)
+static enum store_result
+store_sqlite_digest_set(struct store *st, const char *name, time_t at)
 {
 	sqlite3_stmt	*s = store_stmt(st, STMT_DIGEST_SET);
 	int		 rc;
@@ -422,25 +423,23 @@ store_digest_set(struct store *st, const char *name, time_t at)
 }
 
 /*
- * Set in obj the deliveries of owner (NULL: the team's) waiting
- * (outbox_backlog), failing and waiting for a retry (deliveries_failing)
- * and given up (deliveries_failed).
+ * The deliveries of owner (NULL: the team's) waiting, failing and waiting
+ * for a retry, and given up.
  */
-enum store_result
-store_outbox_stats(struct store *st, const char *owner, json_t *obj)
+static enum store_result
+store_sqlite_outbox_stats(struct store *st, const char *owner,
+    struct store_outbox_stats *os)
 {
 	sqlite3_stmt	*s = store_stmt(st, STMT_OUTBOX_STATS);
 	int		 rc;
 
+	memset(os, 0, sizeof *os);
 	store_bind_text(s, 1, owner);
 	if ((rc = store_step(st, s)) != SQLITE_ROW)
 		return store_fail(st, s, rc);
-	json_object_set_new(obj, "outbox_backlog",
-	    json_integer(sqlite3_column_int64(s, 0)));
-	json_object_set_new(obj, "deliveries_failed",
-	    json_integer(sqlite3_column_int64(s, 1)));
-	json_object_set_new(obj, "deliveries_failing",
-	    json_integer(sqlite3_column_int64(s, 2)));
+	os->backlog = sqlite3_column_int64(s, 0);
+	os->failed = sqlite3_column_int64(s, 1);
+	os->failing = sqlite3_column_int64(s, 2);
 	store_done(s);
 	return STORE_OK;
 }
@@ -451,95 +450,116 @@ store_outbox_stats(struct store *st, const char *owner, json_t *obj)
  * delivered, the error of a delivery being retried, and of the last one
  * given up.
  */
-enum store_result
-store_outbox_health(struct store *st, const char *owner, json_t *obj)
+static enum store_result
+store_sqlite_outbox_health(struct store *st, const char *owner,
+    struct store_outbox_health *oh)
 {
 	sqlite3_stmt	*s = store_stmt(st, STMT_OUTBOX_HEALTH);
-	char		*retrying, *failed;
 	int		 rc;
 
+	memset(oh, 0, sizeof *oh);
 	store_bind_text(s, 1, owner);
 	if ((rc = store_step(st, s)) != SQLITE_ROW)
 		return store_fail(st, s, rc);
-	retrying = store_col_text(s, 2);
-	failed = store_col_text(s, 3);
-	json_object_set_new(obj, "oldest_waiting",
-	    when_json_or_null(store_col_time(s, 0)));
-	json_object_set_new(obj, "last_hook_delivery",
-	    when_json_or_null(store_col_time(s, 1)));
-	json_object_set_new(obj, "retrying_error", retrying != NULL ?
-	    json_string(retrying) : json_null());
-	json_object_set_new(obj, "failed_error", failed != NULL ?
-	    json_string(failed) : json_null());
-	free(retrying);
-	free(failed);
+	oh->oldest_waiting = store_col_time(s, 0);
+	oh->last_hook_delivery = store_col_time(s, 1);
+	oh->retrying_error = store_col_text(s, 2);
+	oh->failed_error = store_col_text(s, 3);
 	store_done(s);
 	return STORE_OK;
 }
 
+void
+store_outbox_health_clear(struct store_outbox_health *oh)
+{
+	free(oh->retrying_error);
+	free(oh->failed_error);
+	memset(oh, 0, sizeof *oh);
+}
+
 /*
- * Set in obj when owner's notices (NULL: the team's) last went out on any
- * channel (last_delivery, or null), and their latest delivery error
- * (last_delivery_error: null, or {"at", "error"}).
+ * When owner's notices (NULL: the team's) last went out on any channel,
+ * and their latest delivery error with its time.
  */
-enum store_result
-store_outbox_last(struct store *st, const char *owner, json_t *obj)
+static enum store_result
+store_sqlite_outbox_last(struct store *st, const char *owner,
+    struct store_outbox_last *ol)
 {
 	sqlite3_stmt	*s;
-	char		*error;
-	time_t		 at;
 	int		 rc;
 
+	memset(ol, 0, sizeof *ol);
 	s = store_stmt(st, owner != NULL ? STMT_OUTBOX_LAST_SENT_OWNER :
 	    STMT_OUTBOX_LAST_SENT);
 	if (owner != NULL)
 		store_bind_text(s, 1, owner);
 	if ((rc = store_step(st, s)) != SQLITE_ROW)
 		return store_fail(st, s, rc);
-	json_object_set_new(obj, "last_delivery",
-	    when_json_or_null(store_col_time(s, 0)));
+	ol->delivery = store_col_time(s, 0);
 	store_done(s);
 
 	s = store_stmt(st, STMT_OUTBOX_LAST_ERROR);
 	store_bind_text(s, 1, owner);
 	rc = store_step(st, s);
 	if (rc == SQLITE_ROW) {
-		error = store_col_text(s, 0);
-		at = store_col_time(s, 1);
-		json_object_set_new(obj, "last_delivery_error", json_pack(
-		    "{s:o s:s}", "at", when_json(at), "error",
-		    error != NULL ? error : ""));
-		free(error);
-	} else if (rc == SQLITE_DONE)
-		json_object_set_new(obj, "last_delivery_error", json_null());
-	else
+		ol->error = store_col_text(s, 0);
+		if (ol->error == NULL)
+			ol->error = xstrdup("");
+		ol->error_at = store_col_time(s, 1);
+	} else if (rc != SQLITE_DONE)
 		return store_fail(st, s, rc);
 	store_done(s);
 	return STORE_OK;
+}
+
+void
+store_outbox_last_clear(struct store_outbox_last *ol)
+{
+	free(ol->error);
+	memset(ol, 0, sizeof *ol);
 }
 
 /*
- * Set delivery_by_rep in obj: for each rep with deliveries waiting or
- * given up, {"rep", "backlog", "failing", "failed"}, by name.  For admins.
+ * Each rep with deliveries waiting or given up, by name, to cb; a cb
+ * that returns -1 stops the walk.  For admins.
  */
-enum store_result
-store_outbox_reps(struct store *st, json_t *obj)
+static enum store_result
+store_sqlite_outbox_reps(struct store *st, store_outbox_rep_cb cb, void *arg)
 {
-	sqlite3_stmt	*s = store_stmt(st, STMT_OUTBOX_REPS);
-	json_t		*reps = json_array();
-	int		 rc;
+	sqlite3_stmt		*s = store_stmt(st, STMT_OUTBOX_REPS);
+	struct store_outbox_rep	 r;
+	int			 rc;
 
-	while ((rc = store_step(st, s)) == SQLITE_ROW)
-		json_array_append_new(reps, json_pack("{s:s s:I s:I s:I}",
-		    "rep", (const char *)sqlite3_column_text(s, 0),
-		    "backlog", (json_int_t)sqlite3_column_int64(s, 1),
-		    "failing", (json_int_t)sqlite3_column_int64(s, 2),
-		    "failed", (json_int_t)sqlite3_column_int64(s, 3)));
-	if (rc != SQLITE_DONE) {
-		json_decref(reps);
-		return store_fail(st, s, rc);
+	while ((rc = store_step(st, s)) == SQLITE_ROW) {
+		r.rep = (const char *)sqlite3_column_text(s, 0);
+		r.backlog = sqlite3_column_int64(s, 1);
+		r.failing = sqlite3_column_int64(s, 2);
+		r.failed = sqlite3_column_int64(s, 3);
+		if (cb(&r, arg) != 0) {
+			store_done(s);
+			return STORE_OK;
+		}
 	}
+	if (rc != SQLITE_DONE)
+		return store_fail(st, s, rc);
 	store_done(s);
-	json_object_set_new(obj, "delivery_by_rep", reps);
 	return STORE_OK;
 }
+
+/* The outbox operations of the SQLite backend. */
+const struct store_outbox_backend store_sqlite_outbox = {
+	.notice_due = store_sqlite_notice_due,
+	.notice_advance = store_sqlite_notice_advance,
+	.add = store_sqlite_outbox_add,
+	.fold = store_sqlite_outbox_fold,
+	.delivery_due = store_sqlite_delivery_due,
+	.delivery_set = store_sqlite_delivery_set,
+	.schedule_next = store_sqlite_schedule_next,
+	.schedule_next_of = store_sqlite_schedule_next_of,
+	.digest_due = store_sqlite_digest_due,
+	.digest_set = store_sqlite_digest_set,
+	.stats = store_sqlite_outbox_stats,
+	.health = store_sqlite_outbox_health,
+	.last = store_sqlite_outbox_last,
+	.reps = store_sqlite_outbox_reps,
+};

@@ -35,8 +35,8 @@ const struct store_sql store_promise_sql[] = {
  * Record an entry of a callback's promise history.  Needs a write
  * transaction.
  */
-enum store_result
-store_promise_add(struct store *st, const struct fu_promise *p)
+static enum store_result
+store_sqlite_promise_add(struct store *st, const struct fu_promise *p)
 {
 	sqlite3_stmt	*s = store_stmt(st, STMT_PROMISE_INSERT);
 	int		 rc;
@@ -59,9 +59,9 @@ store_promise_add(struct store *st, const struct fu_promise *p)
  * the newest limit callbacks, newest first, each one's entries in order,
  * with the callback's status and done_at.
  */
-enum store_result
-store_promise_list(struct store *st, const char *owner, int64_t contact_id,
-    int limit, store_promise_cb cb, void *arg)
+static enum store_result
+store_sqlite_promise_list(struct store *st, const char *owner,
+    int64_t contact_id, int limit, store_promise_cb cb, void *arg)
 {
 	sqlite3_stmt		*s = store_stmt(st, STMT_PROMISE_LIST_CONTACT);
 	struct fu_promise	 p;
@@ -96,8 +96,8 @@ store_promise_list(struct store *st, const char *owner, int64_t contact_id,
  * Set *due to the time last agreed for callback followup_id, or leave it
  * alone when no history was kept.
  */
-enum store_result
-store_promise_last(struct store *st, int64_t followup_id, time_t *due)
+static enum store_result
+store_sqlite_promise_last(struct store *st, int64_t followup_id, time_t *due)
 {
 	sqlite3_stmt	*s = store_stmt(st, STMT_PROMISE_LAST);
 	int		 rc;
@@ -111,3 +111,10 @@ store_promise_last(struct store *st, int64_t followup_id, time_t *due)
 	store_done(s);
 	return STORE_OK;
 }
+
+/* The promise operations of the SQLite backend. */
+const struct store_promise_backend store_sqlite_promise = {
+	.add = store_sqlite_promise_add,
+	.list = store_sqlite_promise_list,
+	.last = store_sqlite_promise_last,
+};

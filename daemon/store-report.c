@@ -102,9 +102,9 @@ store_report_each(struct store *st, sqlite3_stmt *s, store_report_cb cb,
 }
 
 /* Contacts per owner and stage: (owner, stage, count). */
-enum store_result
-store_report_stages(struct store *st, const char *owner, store_report_cb cb,
-    void *arg)
+static enum store_result
+store_sqlite_report_stages(struct store *st, const char *owner,
+    store_report_cb cb, void *arg)
 {
 	sqlite3_stmt	*s = store_stmt(st, STMT_REPORT_STAGES);
 
@@ -117,8 +117,8 @@ store_report_stages(struct store *st, const char *owner, store_report_cb cb,
  * (id, owner, kind, status, due_at, done_at, the time last agreed for a
  * callback, the due time missed or NULL).
  */
-enum store_result
-store_report_followups(struct store *st, const char *owner, time_t from,
+static enum store_result
+store_sqlite_report_followups(struct store *st, const char *owner, time_t from,
     time_t to, store_report_cb cb, void *arg)
 {
 	sqlite3_stmt	*s = store_stmt(st, STMT_REPORT_FOLLOWUPS);
@@ -136,8 +136,8 @@ store_report_followups(struct store *st, const char *owner, time_t from,
  * counts it as missed; a callback's new agreed time is a promise of its
  * own all the same.
  */
-enum store_result
-store_report_upcoming(struct store *st, const char *owner, time_t since,
+static enum store_result
+store_sqlite_report_upcoming(struct store *st, const char *owner, time_t since,
     time_t now, store_report_cb cb, void *arg)
 {
 	sqlite3_stmt	*s = store_stmt(st, STMT_REPORT_UPCOMING);
@@ -154,8 +154,8 @@ store_report_upcoming(struct store *st, const char *owner, time_t since,
  * callback's status, done_at, and for a promise since re-agreed whether
  * it had been missed by then, else NULL).
  */
-enum store_result
-store_report_promises(struct store *st, const char *owner, time_t from,
+static enum store_result
+store_sqlite_report_promises(struct store *st, const char *owner, time_t from,
     time_t to, store_report_cb cb, void *arg)
 {
 	sqlite3_stmt	*s = store_stmt(st, STMT_REPORT_PROMISES);
@@ -167,9 +167,9 @@ store_report_promises(struct store *st, const char *owner, time_t from,
 }
 
 /* Voicemails left since since: (owner, contact_id, name, tz, at). */
-enum store_result
-store_report_voicemails(struct store *st, const char *owner, time_t since,
-    store_report_cb cb, void *arg)
+static enum store_result
+store_sqlite_report_voicemails(struct store *st, const char *owner,
+    time_t since, store_report_cb cb, void *arg)
 {
 	sqlite3_stmt	*s = store_stmt(st, STMT_REPORT_VOICEMAILS);
 
@@ -180,16 +180,26 @@ store_report_voicemails(struct store *st, const char *owner, time_t since,
 
 /*
  * Stale contacts (open stage, nothing pending, no news since
- * cf->stale_after before now): (id, owner, name, company, stage, last
+ * ss->after before now): (id, owner, name, company, stage, last
  * news), at most limit per rep.
  */
-enum store_result
-store_report_stale(struct store *st, const char *owner,
-    const struct fu_config *cf, time_t now, int limit, store_report_cb cb,
+static enum store_result
+store_sqlite_report_stale(struct store *st, const char *owner,
+    const struct store_stale *ss, time_t now, int limit, store_report_cb cb,
     void *arg)
 {
 	sqlite3_stmt	*s = store_stmt(st, STMT_REPORT_STALE);
 
-	store_bind_stale(s, owner, cf, now, limit);
+	store_bind_stale(s, owner, ss, now, limit);
 	return store_report_each(st, s, cb, arg);
 }
+
+/* The report operations of the SQLite backend. */
+const struct store_report_backend store_sqlite_report = {
+	.stages = store_sqlite_report_stages,
+	.followups = store_sqlite_report_followups,
+	.upcoming = store_sqlite_report_upcoming,
+	.promises = store_sqlite_report_promises,
+	.voicemails = store_sqlite_report_voicemails,
+	.stale = store_sqlite_report_stale,
+};

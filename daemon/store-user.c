@@ -58,8 +58,8 @@ store_user_row(sqlite3_stmt *s, struct fu_user *u)
  * gets STORE_NOT_FOUND and an empty u with only the name.  The caller
  * clears u either way.
  */
-enum store_result
-store_user_get(struct store *st, const char *name, struct fu_user *u)
+static enum store_result
+store_sqlite_user_get(struct store *st, const char *name, struct fu_user *u)
 {
 	sqlite3_stmt	*s = store_stmt(st, STMT_USER_GET);
 	int		 rc;
@@ -85,8 +85,8 @@ store_user_get(struct store *st, const char *name, struct fu_user *u)
  * each user who saved settings), by name; stop early if cb returns
  * non-zero.  u is valid during the call only.  Reads only.
  */
-enum store_result
-store_user_list(struct store *st, store_user_cb cb, void *arg)
+static enum store_result
+store_sqlite_user_list(struct store *st, store_user_cb cb, void *arg)
 {
 	sqlite3_stmt	*s = store_stmt(st, STMT_USER_LIST);
 	struct fu_user	 u;
@@ -105,8 +105,8 @@ store_user_list(struct store *st, store_user_cb cb, void *arg)
 }
 
 /* Write all of u's settings at time now.  Needs a write transaction. */
-enum store_result
-store_user_put(struct store *st, const struct fu_user *u, time_t now)
+static enum store_result
+store_sqlite_user_put(struct store *st, const struct fu_user *u, time_t now)
 {
 	sqlite3_stmt	*s = store_stmt(st, STMT_USER_PUT);
 	int		 rc;
@@ -126,3 +126,10 @@ store_user_put(struct store *st, const struct fu_user *u, time_t now)
 	store_done(s);
 	return STORE_OK;
 }
+
+/* The user operations of the SQLite backend. */
+const struct store_user_backend store_sqlite_user = {
+	.get = store_sqlite_user_get,
+	.list = store_sqlite_user_list,
+	.put = store_sqlite_user_put,
+};

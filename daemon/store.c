@@ -662,8 +662,10 @@ store_open(const char *path, char **cause)
 	size_t		 i, j;
 	int		 rc;
 
-	*cause = NULL;
+	if (store_backend_usable(path, cause) != 0)
+		return NULL;
 	st = xcalloc(1, sizeof *st);
+	st->base.backend = &store_sqlite;
 	st->path = xstrdup(path);
 	if (store_mkdirs(path, cause) != 0)
 		goto fail;
@@ -1086,20 +1088,20 @@ store_bind_text(sqlite3_stmt *s, int i, const char *text)
  */
 void
 store_bind_stale(sqlite3_stmt *s, const char *owner,
-    const struct fu_config *cf, time_t now, int limit)
+    const struct store_stale *ss, time_t now, int limit)
 {
 	json_t	*stages;
 	char	*list;
 	int	 i;
 
 	stages = json_array();
-	for (i = 0; i < cf->nopen; i++)
-		json_array_append_new(stages, json_string(cf->open_stages[i]));
+	for (i = 0; i < ss->nopen; i++)
+		json_array_append_new(stages, json_string(ss->open_stages[i]));
 	list = json_dumps(stages, JSON_COMPACT);
 	json_decref(stages);
 	store_bind_text(s, 1, owner);
 	store_bind_text(s, 2, list);
-	sqlite3_bind_int64(s, 3, now - cf->stale_after);
+	sqlite3_bind_int64(s, 3, now - ss->after);
 	sqlite3_bind_int(s, 4, limit);
 	free(list);
 }

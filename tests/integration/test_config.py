@@ -170,3 +170,40 @@ def test_start_and_reload_warn_of_a_hook_that_cannot_run(make_daemon):
     c = d.connect()
     assert c.call("hello")["server"] == "followupd"
     c.close()
+
+
+NO_PG = "this followupd was built without the PostgreSQL backend"
+
+
+@pytest.mark.parametrize("url", [
+    "postgresql://rep:secret@db.example/followup",
+    "postgres://db.example/followup",
+    "host=db.example dbname=followup",
+])
+def test_a_database_url_is_never_taken_for_a_file(tmp_path, url):
+    conf = tmp_path / "f.conf"
+    conf.write_text("[daemon]\ndatabase = %s\n" % url)
+    p = check_config(conf)
+    assert p.returncode == 1 and NO_PG in p.stderr, p.stderr
+    assert "secret" not in p.stderr
+    p = subprocess.run([FOLLOWUPD, "--check-config", "--config", "/dev/null",
+                        "--database", url], capture_output=True, text=True,
+                       timeout=30, cwd=tmp_path)
+    assert p.returncode == 1 and NO_PG in p.stderr, p.stderr
+    p = subprocess.run([FOLLOWUPD, "--config", "/dev/null", "--socket",
+                        str(tmp_path / "s"), "--database", url],
+                       capture_output=True, text=True, timeout=30,
+                       cwd=tmp_path)
+    assert p.returncode == 1 and NO_PG in p.stderr, p.stderr
+    assert "secret" not in p.stderr
+    # Nothing was made in the working directory: no file "postgresql:".
+    assert sorted(x.name for x in tmp_path.iterdir()) == ["f.conf"]
+
+
+def test_an_unknown_database_scheme_is_refused(tmp_path):
+    p = subprocess.run([FOLLOWUPD, "--check-config", "--config", "/dev/null",
+                        "--database", "mysql://db/followup"],
+                       capture_output=True, text=True, timeout=30,
+                       cwd=tmp_path)
+    assert p.returncode == 1 and "no known backend" in p.stderr, p.stderr
+    assert list(tmp_path.iterdir()) == []

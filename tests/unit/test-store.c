@@ -148,6 +148,72 @@ commit(struct store *st)
 	assert_false(store_in_txn(st));
 }
 
+/*
+ * The plain records the store hands out, set in obj the way replies show
+ * them, so a check reads like the reply a client sees.
+ */
+/* The stale-contact rules of the fixture's configuration. */
+static const struct store_stale *
+stale_of(struct fx *fx)
+{
+	static struct store_stale	ss;
+
+	config_stale(fx->cf, &ss);
+	return &ss;
+}
+
+static enum store_result
+counts_j(struct store *st, const char *owner, time_t now, json_t *obj)
+{
+	struct store_contact_counts	n;
+	enum store_result		r;
+
+	if ((r = store_contact_counts(st, owner, now, &n)) == STORE_OK)
+		counts_json(obj, &n);
+	return r;
+}
+
+static enum store_result
+outbox_stats_j(struct store *st, const char *owner, json_t *obj)
+{
+	struct store_outbox_stats	os;
+	enum store_result		r;
+
+	if ((r = store_outbox_stats(st, owner, &os)) == STORE_OK)
+		outbox_stats_json(obj, &os);
+	return r;
+}
+
+static enum store_result
+outbox_last_j(struct store *st, const char *owner, json_t *obj)
+{
+	struct store_outbox_last	ol;
+	enum store_result		r;
+
+	if ((r = store_outbox_last(st, owner, &ol)) == STORE_OK)
+		outbox_last_json(obj, &ol);
+	store_outbox_last_clear(&ol);
+	return r;
+}
+
+static enum store_result
+outbox_health_j(struct store *st, const char *owner, json_t *obj)
+{
+	struct store_outbox_health	oh;
+	enum store_result		r;
+
+	if ((r = store_outbox_health(st, owner, &oh)) == STORE_OK)
+		outbox_health_json(obj, &oh);
+	store_outbox_health_clear(&oh);
+	return r;
+}
+
+static enum store_result
+outbox_reps_j(struct store *st, json_t *obj)
+{
+	return outbox_reps_json(st, obj) == 0 ? STORE_OK : STORE_ERROR;
+}
+
 /* Insert a contact (committed) and return its id. */
 static int64_t
 add_contact_full(struct store *st, const char *owner, const char *name,
@@ -887,7 +953,7 @@ test_owner_isolation(void **state)
 	cf.owner = "ana";
 	assert_int_equal(list_contacts(fx->st, &cf, &ids)->n, 1);
 	counts = json_object();
-	assert_int_equal(store_contact_counts(fx->st, "bob", NOW, counts),
+	assert_int_equal(counts_j(fx->st, "bob", NOW, counts),
 	    STORE_OK);
 	assert_int_equal(json_integer_value(json_object_get(counts,
 	    "contacts")), 0);
@@ -1337,7 +1403,7 @@ test_contact_stale(void **state)
 	add_contact(fx->st, "bob", "Bob's forgotten", "lead", NOW - 20 * DAY);
 
 	memset(&ids, 0, sizeof ids);
-	assert_int_equal(store_contact_stale(fx->st, "ana", fx->cf, NOW, 100,
+	assert_int_equal(store_contact_stale(fx->st, "ana", stale_of(fx), NOW, 100,
 	    ids_contact_cb, &ids), STORE_OK);
 	/* Longest quiet first. */
 	IDS_EQUAL(&ids, 3, stale_older, only_done, stale_old);
@@ -1345,13 +1411,13 @@ test_contact_stale(void **state)
 	(void)fresh;
 
 	memset(&ids, 0, sizeof ids);
-	assert_int_equal(store_contact_stale(fx->st, "ana", fx->cf, NOW, 1,
+	assert_int_equal(store_contact_stale(fx->st, "ana", stale_of(fx), NOW, 1,
 	    ids_contact_cb, &ids), STORE_OK);
 	IDS_EQUAL(&ids, 1, stale_older);
 
 	/* The clock is a parameter: a week earlier, fewer are stale. */
 	memset(&ids, 0, sizeof ids);
-	assert_int_equal(store_contact_stale(fx->st, "ana", fx->cf,
+	assert_int_equal(store_contact_stale(fx->st, "ana", stale_of(fx),
 	    NOW - 7 * DAY, 100, ids_contact_cb, &ids), STORE_OK);
 	IDS_EQUAL(&ids, 2, stale_older, only_done);
 }
@@ -1441,7 +1507,7 @@ test_contact_counts(void **state)
 	    STORE_OK);
 
 	counts = json_object();
-	assert_int_equal(store_contact_counts(fx->st, "ana", NOW, counts),
+	assert_int_equal(counts_j(fx->st, "ana", NOW, counts),
 	    STORE_OK);
 	assert_int_equal(json_integer_value(json_object_get(counts,
 	    "contacts")), 2);
@@ -1453,7 +1519,7 @@ test_contact_counts(void **state)
 	    "overdue")), 1);
 
 	/* The clock is a parameter: a day later all three are overdue. */
-	assert_int_equal(store_contact_counts(fx->st, "ana", NOW + DAY + 1,
+	assert_int_equal(counts_j(fx->st, "ana", NOW + DAY + 1,
 	    counts), STORE_OK);
 	assert_int_equal(json_integer_value(json_object_get(counts,
 	    "overdue")), 3);
@@ -1768,7 +1834,7 @@ test_counts_filled_by_migration(void **state)
 	    1);
 	assert_counts_recount(fx);
 	counts = json_object();
-	assert_int_equal(store_contact_counts(fx->st, "ana", NOW, counts),
+	assert_int_equal(counts_j(fx->st, "ana", NOW, counts),
 	    STORE_OK);
 	assert_int_equal(json_integer_value(json_object_get(counts,
 	    "contacts")), 1);
@@ -1779,7 +1845,7 @@ test_counts_filled_by_migration(void **state)
 	assert_int_equal(json_integer_value(json_object_get(counts,
 	    "overdue")), 1);
 	/* An unknown rep has nothing. */
-	assert_int_equal(store_contact_counts(fx->st, "nobody", NOW, counts),
+	assert_int_equal(counts_j(fx->st, "nobody", NOW, counts),
 	    STORE_OK);
 	assert_int_equal(json_integer_value(json_object_get(counts,
 	    "followups_pending")), 0);
@@ -1847,15 +1913,15 @@ test_outbox_state_per_owner(void **state)
 	ana = json_object();
 	ben = json_object();
 	team = json_object();
-	assert_int_equal(store_outbox_stats(fx->st, "ana", ana), STORE_OK);
-	assert_int_equal(store_outbox_last(fx->st, "ana", ana), STORE_OK);
-	assert_int_equal(store_outbox_health(fx->st, "ana", ana), STORE_OK);
-	assert_int_equal(store_outbox_stats(fx->st, "ben", ben), STORE_OK);
-	assert_int_equal(store_outbox_last(fx->st, "ben", ben), STORE_OK);
-	assert_int_equal(store_outbox_health(fx->st, "ben", ben), STORE_OK);
-	assert_int_equal(store_outbox_stats(fx->st, NULL, team), STORE_OK);
-	assert_int_equal(store_outbox_last(fx->st, NULL, team), STORE_OK);
-	assert_int_equal(store_outbox_reps(fx->st, team), STORE_OK);
+	assert_int_equal(outbox_stats_j(fx->st, "ana", ana), STORE_OK);
+	assert_int_equal(outbox_last_j(fx->st, "ana", ana), STORE_OK);
+	assert_int_equal(outbox_health_j(fx->st, "ana", ana), STORE_OK);
+	assert_int_equal(outbox_stats_j(fx->st, "ben", ben), STORE_OK);
+	assert_int_equal(outbox_last_j(fx->st, "ben", ben), STORE_OK);
+	assert_int_equal(outbox_health_j(fx->st, "ben", ben), STORE_OK);
+	assert_int_equal(outbox_stats_j(fx->st, NULL, team), STORE_OK);
+	assert_int_equal(outbox_last_j(fx->st, NULL, team), STORE_OK);
+	assert_int_equal(outbox_reps_j(fx->st, team), STORE_OK);
 
 	assert_int_equal(int_of(ana, "outbox_backlog"), 1);
 	assert_int_equal(int_of(ana, "deliveries_failing"), 1);

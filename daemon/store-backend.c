@@ -1,0 +1,521 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * Copyright (c) 2026 The followup authors
+ *
+ * Which backend a database string names.  A path is an SQLite file; a URL
+ * or a libpq conninfo string names a server.  The string is read here once,
+ * so that a URL is never taken for a relative file name: before, a
+ * "postgresql://..." quietly became an SQLite file called "postgresql:" in
+ * the working directory.  The public store_* functions dispatch here to
+ * the backend the store was opened with.
+ */
+
+#include <config.h>
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store-backend.h"
+
+/* The keywords a conninfo string may begin with (libpq's own names). */
+static const char *store_conninfo_keys[] = {
+	"host", "hostaddr", "port", "dbname", "user", "password", "passfile",
+	"service", "sslmode", "connect_timeout", "application_name",
+	"options", "target_session_attrs", NULL
+};
+
+/* Is s a conninfo string, "host=... dbname=..."? */
+static int
+store_backend_conninfo(const char *s)
+{
+	const char	**k;
+	size_t		  len;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	for (k = store_conninfo_keys; *k != NULL; k++) {
+		len = strlen(*k);
+		if (strncmp(s, *k, len) != 0)
+			continue;
+		s += len;
+		while (isspace((unsigned char)*s))
+			s++;
+		return *s == '=';
+	}
+	return 0;
+}
+
+const struct store_backend store_sqlite = {
+	.name = "sqlite",
+	.contact = &store_sqlite_contact,
+	.outbox = &store_sqlite_outbox,
+	.followup = &store_sqlite_followup,
+	.user = &store_sqlite_user,
+	.report = &store_sqlite_report,
+	.promise = &store_sqlite_promise,
+	.interaction = &store_sqlite_interaction,
+};
+
+/* The backends of this build, by name. */
+static const struct store_backend *store_backends[] = {
+	&store_sqlite,
+	NULL
+};
+
+/* The backend called name in this build, or NULL. */
+const struct store_backend *
+store_backend_find(const char *name)
+{
+	size_t	i;
+
+	for (i = 0; store_backends[i] != NULL; i++)
+		if (strcmp(store_backends[i]->name, name) == 0)
+			return store_backends[i];
+	return NULL;
+}
+
+/*
+ * The backend a database string names: STORE_BACKEND_SQLITE for a path,
+ * STORE_BACKEND_POSTGRESQL for a postgresql:// or postgres:// URL or a
+ * conninfo string, STORE_BACKEND_UNKNOWN for any other scheme://.
+ */
+enum store_backend_kind
+store_backend_kind(const char *database)
+{
+	const char	*p;
+
+	if (strncmp(database, "postgresql://", 13) == 0 ||
+	    strncmp(database, "postgres://", 11) == 0 ||
+	    store_backend_conninfo(database))
+		return STORE_BACKEND_POSTGRESQL;
+	if (*database == '/')
+		return STORE_BACKEND_SQLITE;
+	/* Any other scheme: a letter, then letters, digits, "+-.", then
+	 * "://".  A relative path rarely looks like that; one that does is
+	 * given as ./path. */
+	p = database;
+	if (isalpha((unsigned char)*p)) {
+		while (isalnum((unsigned char)*p) || *p == '+' || *p == '-' ||
+		    *p == '.')
+			p++;
+		if (strncmp(p, "://", 3) == 0)
+			return STORE_BACKEND_UNKNOWN;
+	}
+	return STORE_BACKEND_SQLITE;
+}
+
+/*
+ * Can this build open the database?  0 if so; else -1 and a cause that
+ * names the backend, never the string itself (a URL may hold a password).
+ */
+int
+store_backend_usable(const char *database, char **cause)
+{
+	*cause = NULL;
+	switch (store_backend_kind(database)) {
+	case STORE_BACKEND_SQLITE:
+		if (store_backend_find("sqlite") != NULL)
+			return 0;
+		*cause = xstrdup("this followupd was built without the "
+		    "SQLite backend");
+		return -1;
+	case STORE_BACKEND_POSTGRESQL:
+		if (store_backend_find("postgresql") != NULL)
+			return 0;
+		*cause = xstrdup("this followupd was built without the "
+		    "PostgreSQL backend");
+		return -1;
+	case STORE_BACKEND_UNKNOWN:
+		break;
+	}
+	*cause = xstrdup("the database URL names no known backend (an "
+	    "SQLite path, or postgresql://)");
+	return -1;
+}
+
+/* The name of the backend st was opened with ("sqlite"). */
+const char *
+store_backend_name(struct store *st)
+{
+	return STORE_BACKEND(st)->name;
+}
+
+/* --- contacts --- */
+
+enum store_result
+store_contact_insert(struct store *st, struct fu_contact *c)
+{
+	return STORE_BACKEND(st)->contact->insert(st, c);
+}
+
+enum store_result
+store_contact_get(struct store *st, const char *owner, int64_t id,
+    struct fu_contact *c)
+{
+	return STORE_BACKEND(st)->contact->get(st, owner, id, c);
+}
+
+enum store_result
+store_contact_update(struct store *st, const struct fu_contact *c)
+{
+	return STORE_BACKEND(st)->contact->update(st, c);
+}
+
+enum store_result
+store_contact_cancel_pending(struct store *st, int64_t id, time_t now,
+    const char *note, int *cancelled)
+{
+	return STORE_BACKEND(st)->contact->cancel_pending(st, id, now, note,
+	    cancelled);
+}
+
+enum store_result
+store_contact_set_archived(struct store *st, const char *owner, int64_t id,
+    int archive, time_t now, int *cancelled)
+{
+	return STORE_BACKEND(st)->contact->set_archived(st, owner, id,
+	    archive, now, cancelled);
+}
+
+enum store_result
+store_contact_reassign(struct store *st, int64_t id, const char *to,
+    time_t now, int *moved)
+{
+	return STORE_BACKEND(st)->contact->reassign(st, id, to, now, moved);
+}
+
+enum store_result
+store_contact_list(struct store *st, const struct store_contact_filter *f,
+    store_contact_cb cb, void *arg)
+{
+	return STORE_BACKEND(st)->contact->list(st, f, cb, arg);
+}
+
+enum store_result
+store_contact_dump(struct store *st, const char *owner, int64_t after,
+    int limit, store_contact_cb cb, void *arg)
+{
+	return STORE_BACKEND(st)->contact->dump(st, owner, after, limit, cb,
+	    arg);
+}
+
+enum store_result
+store_contact_find_email(struct store *st, const char *owner,
+    const char *email, int64_t *ids, size_t max, size_t *n)
+{
+	return STORE_BACKEND(st)->contact->find_email(st, owner, email, ids,
+	    max, n);
+}
+
+enum store_result
+store_contact_stale(struct store *st, const char *owner,
+    const struct store_stale *ss, time_t now, int limit, store_contact_cb cb,
+    void *arg)
+{
+	return STORE_BACKEND(st)->contact->stale(st, owner, ss, now, limit,
+	    cb, arg);
+}
+
+enum store_result
+store_contact_counts(struct store *st, const char *owner, time_t now,
+    struct store_contact_counts *n)
+{
+	return STORE_BACKEND(st)->contact->counts(st, owner, now, n);
+}
+
+enum store_result
+store_team_counts(struct store *st, int64_t *reps, int64_t *contacts,
+    int64_t *pending)
+{
+	return STORE_BACKEND(st)->contact->team_counts(st, reps, contacts,
+	    pending);
+}
+
+/* --- interaction --- */
+
+enum store_result
+store_interaction_insert(struct store *st, struct fu_interaction *in)
+{
+	return STORE_BACKEND(st)->interaction->insert(st, in);
+}
+
+enum store_result
+store_interaction_list(struct store *st, const char *owner, int64_t contact_id,
+    time_t since, time_t before_at, int64_t before_id, int limit,
+    store_interaction_cb cb, void *arg)
+{
+	return STORE_BACKEND(st)->interaction->list(st, owner, contact_id,
+	    since, before_at, before_id, limit, cb, arg);
+}
+
+enum store_result
+store_interaction_dump(struct store *st, const char *owner, int64_t after,
+    int limit, store_interaction_cb cb, void *arg)
+{
+	return STORE_BACKEND(st)->interaction->dump(st, owner, after, limit,
+	    cb, arg);
+}
+
+/* --- promise --- */
+
+enum store_result
+store_promise_add(struct store *st, const struct fu_promise *p)
+{
+	return STORE_BACKEND(st)->promise->add(st, p);
+}
+
+enum store_result
+store_promise_list(struct store *st, const char *owner, int64_t contact_id,
+    int limit, store_promise_cb cb, void *arg)
+{
+	return STORE_BACKEND(st)->promise->list(st, owner, contact_id, limit,
+	    cb, arg);
+}
+
+enum store_result
+store_promise_last(struct store *st, int64_t followup_id, time_t *due)
+{
+	return STORE_BACKEND(st)->promise->last(st, followup_id, due);
+}
+
+/* --- report --- */
+
+enum store_result
+store_report_stages(struct store *st, const char *owner, store_report_cb cb,
+    void *arg)
+{
+	return STORE_BACKEND(st)->report->stages(st, owner, cb, arg);
+}
+
+enum store_result
+store_report_followups(struct store *st, const char *owner, time_t from,
+    time_t to, store_report_cb cb, void *arg)
+{
+	return STORE_BACKEND(st)->report->followups(st, owner, from, to, cb,
+	    arg);
+}
+
+enum store_result
+store_report_upcoming(struct store *st, const char *owner, time_t since,
+    time_t now, store_report_cb cb, void *arg)
+{
+	return STORE_BACKEND(st)->report->upcoming(st, owner, since, now, cb,
+	    arg);
+}
+
+enum store_result
+store_report_promises(struct store *st, const char *owner, time_t from,
+    time_t to, store_report_cb cb, void *arg)
+{
+	return STORE_BACKEND(st)->report->promises(st, owner, from, to, cb,
+	    arg);
+}
+
+enum store_result
+store_report_voicemails(struct store *st, const char *owner, time_t since,
+    store_report_cb cb, void *arg)
+{
+	return STORE_BACKEND(st)->report->voicemails(st, owner, since, cb, arg);
+}
+
+enum store_result
+store_report_stale(struct store *st, const char *owner,
+    const struct store_stale *ss, time_t now, int limit, store_report_cb cb,
+    void *arg)
+{
+	return STORE_BACKEND(st)->report->stale(st, owner, ss, now, limit, cb,
+	    arg);
+}
+
+/* --- user --- */
+
+enum store_result
+store_user_get(struct store *st, const char *name, struct fu_user *u)
+{
+	return STORE_BACKEND(st)->user->get(st, name, u);
+}
+
+enum store_result
+store_user_list(struct store *st, store_user_cb cb, void *arg)
+{
+	return STORE_BACKEND(st)->user->list(st, cb, arg);
+}
+
+enum store_result
+store_user_put(struct store *st, const struct fu_user *u, time_t now)
+{
+	return STORE_BACKEND(st)->user->put(st, u, now);
+}
+
+/* --- followup --- */
+
+enum store_result
+store_followup_insert(struct store *st, struct fu_followup *f)
+{
+	return STORE_BACKEND(st)->followup->insert(st, f);
+}
+
+enum store_result
+store_followup_get(struct store *st, const char *owner, int64_t id,
+    struct fu_followup *f)
+{
+	return STORE_BACKEND(st)->followup->get(st, owner, id, f);
+}
+
+enum store_result
+store_followup_set_due(struct store *st, const struct fu_followup *f,
+    int snooze, time_t missed, time_t now)
+{
+	return STORE_BACKEND(st)->followup->set_due(st, f, snooze, missed, now);
+}
+
+enum store_result
+store_followup_close(struct store *st, const char *owner, int64_t id,
+    const char *status, const char *note, time_t now)
+{
+	return STORE_BACKEND(st)->followup->close(st, owner, id, status, note,
+	    now);
+}
+
+enum store_result
+store_followup_close_at(struct store *st, const char *owner, int64_t id,
+    const char *status, const char *note, time_t done_at, time_t now)
+{
+	return STORE_BACKEND(st)->followup->close_at(st, owner, id, status,
+	    note, done_at, now);
+}
+
+enum store_result
+store_followup_list(struct store *st, const struct store_followup_filter *flt,
+    store_followup_cb cb, void *arg)
+{
+	return STORE_BACKEND(st)->followup->list(st, flt, cb, arg);
+}
+
+enum store_result
+store_followup_dump(struct store *st, const char *owner, time_t closed_since,
+    int64_t after, int limit, store_followup_cb cb, void *arg)
+{
+	return STORE_BACKEND(st)->followup->dump(st, owner, closed_since,
+	    after, limit, cb, arg);
+}
+
+enum store_result
+store_followup_next_due(struct store *st, const char *owner, time_t *due)
+{
+	return STORE_BACKEND(st)->followup->next_due(st, owner, due);
+}
+
+enum store_result
+store_followup_notices(struct store *st, const char *owner, time_t before,
+    int limit, store_followup_cb cb, void *arg, int *n)
+{
+	return STORE_BACKEND(st)->followup->notices(st, owner, before, limit,
+	    cb, arg, n);
+}
+
+enum store_result
+store_followup_count_due(struct store *st, const char *owner, time_t from,
+    time_t to, int64_t *count)
+{
+	return STORE_BACKEND(st)->followup->count_due(st, owner, from, to,
+	    count);
+}
+
+/* --- outbox --- */
+
+enum store_result
+store_notice_due(struct store *st, time_t now, int limit,
+    struct store_notice_row **rows, size_t *n)
+{
+	return STORE_BACKEND(st)->outbox->notice_due(st, now, limit, rows, n);
+}
+
+enum store_result
+store_notice_advance(struct store *st, int64_t id, int stage, time_t at)
+{
+	return STORE_BACKEND(st)->outbox->notice_advance(st, id, stage, at);
+}
+
+enum store_result
+store_outbox_add(struct store *st, struct store_outbox *o,
+    const char *const *channels, int n, time_t now, int *created)
+{
+	return STORE_BACKEND(st)->outbox->add(st, o, channels, n, now, created);
+}
+
+enum store_result
+store_outbox_fold(struct store *st, int64_t id, int64_t summary)
+{
+	return STORE_BACKEND(st)->outbox->fold(st, id, summary);
+}
+
+enum store_result
+store_delivery_due(struct store *st, time_t now, int limit,
+    store_delivery_cb cb, void *arg)
+{
+	return STORE_BACKEND(st)->outbox->delivery_due(st, now, limit, cb, arg);
+}
+
+enum store_result
+store_delivery_set(struct store *st, int64_t outbox_id, const char *channel,
+    const char *status, int attempts, time_t next_at, const char *error,
+    time_t now)
+{
+	return STORE_BACKEND(st)->outbox->delivery_set(st, outbox_id, channel,
+	    status, attempts, next_at, error, now);
+}
+
+enum store_result
+store_schedule_next(struct store *st, time_t *notice, time_t *delivery,
+    time_t *digest, int64_t *unplanned)
+{
+	return STORE_BACKEND(st)->outbox->schedule_next(st, notice, delivery,
+	    digest, unplanned);
+}
+
+enum store_result
+store_schedule_next_of(struct store *st, const char *owner, time_t *next)
+{
+	return STORE_BACKEND(st)->outbox->schedule_next_of(st, owner, next);
+}
+
+enum store_result
+store_digest_due(struct store *st, time_t now, store_digest_cb cb, void *arg)
+{
+	return STORE_BACKEND(st)->outbox->digest_due(st, now, cb, arg);
+}
+
+enum store_result
+store_digest_set(struct store *st, const char *name, time_t at)
+{
+	return STORE_BACKEND(st)->outbox->digest_set(st, name, at);
+}
+
+enum store_result
+store_outbox_stats(struct store *st, const char *owner,
+    struct store_outbox_stats *os)
+{
+	return STORE_BACKEND(st)->outbox->stats(st, owner, os);
+}
+
+enum store_result
+store_outbox_health(struct store *st, const char *owner,
+    struct store_outbox_health *oh)
+{
+	return STORE_BACKEND(st)->outbox->health(st, owner, oh);
+}
+
+enum store_result
+store_outbox_last(struct store *st, const char *owner,
+    struct store_outbox_last *ol)
+{
+	return STORE_BACKEND(st)->outbox->last(st, owner, ol);
+}
+
+enum store_result
+store_outbox_reps(struct store *st, store_outbox_rep_cb cb, void *arg)
+{
+	return STORE_BACKEND(st)->outbox->reps(st, cb, arg);
+}

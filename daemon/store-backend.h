@@ -1,0 +1,190 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * Copyright (c) 2026 The followup authors
+ *
+ * The store's backend interface.  The public store_* functions are the
+ * domain API every caller uses; each dispatches to the backend the store
+ * was opened with, a table of function pointers like OpenSMTPD's queue
+ * backends.  A backend fills in one table per area (contacts, ...) and
+ * sees only plain records and callbacks: no JSON, no configuration, no
+ * event loop.  A second backend is a new set of files filling the same
+ * tables.
+ */
+
+#ifndef STORE_BACKEND_H
+#define STORE_BACKEND_H
+
+#include "followupd.h"
+
+struct store_contact_backend {
+	enum store_result (*insert)(struct store *, struct fu_contact *);
+	enum store_result (*get)(struct store *, const char *, int64_t,
+			      struct fu_contact *);
+	enum store_result (*update)(struct store *, const struct fu_contact *);
+	enum store_result (*cancel_pending)(struct store *, int64_t, time_t,
+			      const char *, int *);
+	enum store_result (*set_archived)(struct store *, const char *,
+			      int64_t, int, time_t, int *);
+	enum store_result (*reassign)(struct store *, int64_t, const char *,
+			      time_t, int *);
+	enum store_result (*list)(struct store *,
+			      const struct store_contact_filter *,
+			      store_contact_cb, void *);
+	enum store_result (*dump)(struct store *, const char *, int64_t,
+			      int, store_contact_cb, void *);
+	enum store_result (*find_email)(struct store *, const char *,
+			      const char *, int64_t *, size_t, size_t *);
+	enum store_result (*stale)(struct store *, const char *,
+			      const struct store_stale *, time_t, int,
+			      store_contact_cb, void *);
+	enum store_result (*counts)(struct store *, const char *, time_t,
+			      struct store_contact_counts *);
+	enum store_result (*team_counts)(struct store *, int64_t *,
+			      int64_t *, int64_t *);
+};
+
+struct store_interaction_backend {
+	enum store_result (*insert)(struct store *st,
+			      struct fu_interaction *in);
+	enum store_result (*list)(struct store *st, const char *owner,
+			      int64_t contact_id, time_t since,
+			      time_t before_at, int64_t before_id, int limit,
+			      store_interaction_cb cb, void *arg);
+	enum store_result (*dump)(struct store *st, const char *owner,
+			      int64_t after, int limit,
+			      store_interaction_cb cb, void *arg);
+};
+
+struct store_promise_backend {
+	enum store_result (*add)(struct store *st, const struct fu_promise *p);
+	enum store_result (*list)(struct store *st, const char *owner,
+			      int64_t contact_id, int limit,
+			      store_promise_cb cb, void *arg);
+	enum store_result (*last)(struct store *st, int64_t followup_id,
+			      time_t *due);
+};
+
+struct store_report_backend {
+	enum store_result (*stages)(struct store *st, const char *owner,
+			      store_report_cb cb, void *arg);
+	enum store_result (*followups)(struct store *st, const char *owner,
+			      time_t from, time_t to, store_report_cb cb,
+			      void *arg);
+	enum store_result (*upcoming)(struct store *st, const char *owner,
+			      time_t since, time_t now, store_report_cb cb,
+			      void *arg);
+	enum store_result (*promises)(struct store *st, const char *owner,
+			      time_t from, time_t to, store_report_cb cb,
+			      void *arg);
+	enum store_result (*voicemails)(struct store *st, const char *owner,
+			      time_t since, store_report_cb cb, void *arg);
+	enum store_result (*stale)(struct store *st, const char *owner,
+			      const struct store_stale *ss, time_t now,
+			      int limit, store_report_cb cb, void *arg);
+};
+
+struct store_user_backend {
+	enum store_result (*get)(struct store *st, const char *name,
+			      struct fu_user *u);
+	enum store_result (*list)(struct store *st, store_user_cb cb,
+			      void *arg);
+	enum store_result (*put)(struct store *st, const struct fu_user *u,
+			      time_t now);
+};
+
+struct store_followup_backend {
+	enum store_result (*insert)(struct store *st, struct fu_followup *f);
+	enum store_result (*get)(struct store *st, const char *owner,
+			      int64_t id, struct fu_followup *f);
+	enum store_result (*set_due)(struct store *st,
+			      const struct fu_followup *f, int snooze,
+			      time_t missed, time_t now);
+	enum store_result (*close)(struct store *st, const char *owner,
+			      int64_t id, const char *status, const char *note,
+			      time_t now);
+	enum store_result (*close_at)(struct store *st, const char *owner,
+			      int64_t id, const char *status, const char *note,
+			      time_t done_at, time_t now);
+	enum store_result (*list)(struct store *st,
+			      const struct store_followup_filter *flt,
+			      store_followup_cb cb, void *arg);
+	enum store_result (*dump)(struct store *st, const char *owner,
+			      time_t closed_since, int64_t after, int limit,
+			      store_followup_cb cb, void *arg);
+	enum store_result (*next_due)(struct store *st, const char *owner,
+			      time_t *due);
+	enum store_result (*notices)(struct store *st, const char *owner,
+			      time_t before, int limit, store_followup_cb cb,
+			      void *arg, int *n);
+	enum store_result (*count_due)(struct store *st, const char *owner,
+			      time_t from, time_t to, int64_t *count);
+};
+
+struct store_outbox_backend {
+	enum store_result (*notice_due)(struct store *st, time_t now, int limit,
+			      struct store_notice_row **rows, size_t *n);
+	enum store_result (*notice_advance)(struct store *st, int64_t id,
+			      int stage, time_t at);
+	enum store_result (*add)(struct store *st, struct store_outbox *o,
+			      const char *const *channels, int n, time_t now,
+			      int *created);
+	enum store_result (*fold)(struct store *st, int64_t id,
+			      int64_t summary);
+	enum store_result (*delivery_due)(struct store *st, time_t now,
+			      int limit, store_delivery_cb cb, void *arg);
+	enum store_result (*delivery_set)(struct store *st, int64_t outbox_id,
+			      const char *channel, const char *status,
+			      int attempts, time_t next_at, const char *error,
+			      time_t now);
+	enum store_result (*schedule_next)(struct store *st, time_t *notice,
+			      time_t *delivery, time_t *digest,
+			      int64_t *unplanned);
+	enum store_result (*schedule_next_of)(struct store *st,
+			      const char *owner, time_t *next);
+	enum store_result (*digest_due)(struct store *st, time_t now,
+			      store_digest_cb cb, void *arg);
+	enum store_result (*digest_set)(struct store *st, const char *name,
+			      time_t at);
+	enum store_result (*stats)(struct store *st, const char *owner,
+			      struct store_outbox_stats *os);
+	enum store_result (*health)(struct store *st, const char *owner,
+			      struct store_outbox_health *oh);
+	enum store_result (*last)(struct store *st, const char *owner,
+			      struct store_outbox_last *ol);
+	enum store_result (*reps)(struct store *st, store_outbox_rep_cb cb,
+			      void *arg);
+};
+
+struct store_backend {
+	const char				*name;
+	const struct store_contact_backend	*contact;
+	const struct store_interaction_backend	*interaction;
+	const struct store_promise_backend	*promise;
+	const struct store_report_backend	*report;
+	const struct store_user_backend		*user;
+	const struct store_followup_backend	*followup;
+	const struct store_outbox_backend	*outbox;
+};
+
+/*
+ * Every backend's store begins with this, so the dispatchers find the
+ * table without knowing the rest of the backend's struct.
+ */
+struct store_base {
+	const struct store_backend	*backend;
+};
+#define STORE_BACKEND(st)	(((struct store_base *)(void *)(st))->backend)
+
+const struct store_backend *store_backend_find(const char *);
+
+/* The SQLite backend (store.c and store-*.c). */
+extern const struct store_contact_backend store_sqlite_contact;
+extern const struct store_interaction_backend store_sqlite_interaction;
+extern const struct store_promise_backend store_sqlite_promise;
+extern const struct store_report_backend store_sqlite_report;
+extern const struct store_user_backend store_sqlite_user;
+extern const struct store_followup_backend store_sqlite_followup;
+extern const struct store_outbox_backend store_sqlite_outbox;
+extern const struct store_backend store_sqlite;
+
+#endif
