@@ -260,6 +260,25 @@ store_sqlite_followup_close_at(struct store *st, const char *owner, int64_t id,
 	return sqlite3_changes(st->db) == 1 ? STORE_OK : STORE_CONFLICT;
 }
 
+/* Call cb for each follow-up row s gives, until cb returns non-zero. */
+static enum store_result
+store_followup_each(struct store *st, sqlite3_stmt *s, store_followup_cb cb,
+    void *arg)
+{
+	struct fu_followup	 f;
+	int			 rc = SQLITE_DONE, stop = 0;
+
+	while (!stop && (rc = store_step(st, s)) == SQLITE_ROW) {
+		store_followup_row(s, &f);
+		stop = cb(&f, arg);
+		fu_followup_clear(&f);
+	}
+	if (!stop && rc != SQLITE_DONE)
+		return store_fail(st, s, rc);
+	store_done(s);
+	return STORE_OK;
+}
+
 /*
  * Call cb for each follow-up matching flt: by due time (callbacks first at
  * the same time), or with closed_recent set, a contact's closed ones,
@@ -274,9 +293,7 @@ store_sqlite_followup_list(struct store *st,
     const struct store_followup_filter *flt, store_followup_cb cb, void *arg)
 {
 	sqlite3_stmt		*s;
-	struct fu_followup	 f;
 	time_t			 from = flt->from;
-	int			 rc = SQLITE_DONE, stop = 0;
 
 	/* The cursor's time is also a lower bound the index can use. */
 	if (flt->after_id != 0 && flt->after_due > from)
@@ -307,15 +324,7 @@ store_sqlite_followup_list(struct store *st,
 	sqlite3_bind_int(s, 5, flt->limit);
 	if (flt->contact_id != 0 && flt->closed_since == 0)
 		sqlite3_bind_int64(s, 6, flt->contact_id);
-	while (!stop && (rc = store_step(st, s)) == SQLITE_ROW) {
-		store_followup_row(s, &f);
-		stop = cb(&f, arg);
-		fu_followup_clear(&f);
-	}
-	if (!stop && rc != SQLITE_DONE)
-		return store_fail(st, s, rc);
-	store_done(s);
-	return STORE_OK;
+	return store_followup_each(st, s, cb, arg);
 }
 
 /*
@@ -325,26 +334,17 @@ store_sqlite_followup_list(struct store *st,
  * An export walks them a page at a time.
  */
 static enum store_result
-store_sqlite_followup_dump(struct store *st, const char *owner, time_t closed_since,
-    int64_t after, int limit, store_followup_cb cb, void *arg)
+store_sqlite_followup_dump(struct store *st, const char *owner,
+    time_t closed_since, int64_t after, int limit, store_followup_cb cb,
+    void *arg)
 {
 	sqlite3_stmt		*s = store_stmt(st, STMT_FOLLOWUP_DUMP);
-	struct fu_followup	 f;
-	int			 rc = SQLITE_DONE, stop = 0;
 
 	store_bind_text(s, 1, owner);
 	sqlite3_bind_int64(s, 2, after);
 	sqlite3_bind_int64(s, 3, closed_since);
 	sqlite3_bind_int(s, 4, limit);
-	while (!stop && (rc = store_step(st, s)) == SQLITE_ROW) {
-		store_followup_row(s, &f);
-		stop = cb(&f, arg);
-		fu_followup_clear(&f);
-	}
-	if (!stop && rc != SQLITE_DONE)
-		return store_fail(st, s, rc);
-	store_done(s);
-	return STORE_OK;
+	return store_followup_each(st, s, cb, arg);
 }
 
 /* Set *due to owner's earliest pending due time, or 0 if none. */
