@@ -53,8 +53,7 @@ static const struct timeval conn_yield_tv = { 0, 0 };
 
 struct held_reply {
 	TAILQ_ENTRY(held_reply)	 entry;
-	char			*line;		/* with its newline */
-	size_t			 len;
+	struct evbuffer		*line;		/* with its newline */
 	int			 is_write;
 	json_t			*id;
 };
@@ -120,7 +119,7 @@ static void	conn_send_fd(struct conn *);
 static void	conn_send_fd_cb(evutil_socket_t, short, void *);
 static void	conn_stream_more(struct conn *);
 static void	conn_stream_turn_cb(evutil_socket_t, short, void *);
-static char	*conn_serialise(json_t *, size_t *);
+static struct evbuffer	*conn_serialise(json_t *);
 static void	conn_defer(struct conn *, void (*)(void *), void *);
 static void	conn_answer_fd(struct conn *, json_t *, int);
 static void	conn_watch(struct conn *, const char *);
@@ -229,7 +228,7 @@ conn_free(struct conn *c)
 	event_free(c->fd_ev);
 	while ((h = TAILQ_FIRST(&c->held)) != NULL) {
 		TAILQ_REMOVE(&c->held, h, entry);
-		free(h->line);
+		evbuffer_free(h->line);
 		json_decref(h->id);
 		free(h);
 	}
@@ -302,36 +301,67 @@ conn_write_line(struct conn *c, const char *line, size_t len)
 		fatalx("conn: evbuffer_add");
 }
 
-/*
- * The line for reply, with its newline; a reply over FU_REPLY_MAX becomes
- * too_large.  Caller frees.
- */
-static char *
-conn_serialise(json_t *reply, size_t *lenp)
+/* Move a reply line (conn_serialise's) onto the socket, and free it. */
+static void
+conn_write_buffer(struct conn *c, struct evbuffer *line)
 {
-	json_t	*big;
-	char	*text;
-	size_t	 len;
+	struct evbuffer	*out = bufferevent_get_output(c->bev);
 
-	text = json_dumps(reply, JSON_COMPACT);
-	if (text == NULL)
-		fatalx("conn: cannot serialise a reply");
-	len = strlen(text);
-	if (len > FU_REPLY_MAX) {
-		free(text);
-		big = reply;
-		reply = ops_error_reply(json_object_get(big, "id"),
+	if (evbuffer_add_buffer(out, line) != 0)
+		fatalx("conn: evbuffer_add_buffer");
+	evbuffer_free(line);
+}
+
+/* Where json_dump_callback writes a reply: a buffer, and its size cap. */
+struct conn_dump {
+	struct evbuffer	*buf;
+	size_t		 len;
+};
+
+static int
+conn_dump_cb(const char *text, size_t size, void *arg)
+{
+	struct conn_dump	*d = arg;
+
+	d->len += size;
+	if (d->len > FU_REPLY_MAX)
+		return -1;
+	if (evbuffer_add(d->buf, text, size) != 0)
+		fatalx("conn: evbuffer_add");
+	return 0;
+}
+
+/*
+ * The line for reply, with its newline, in a buffer of its own; a reply
+ * over FU_REPLY_MAX becomes too_large.  It is written straight into the
+ * buffer, which then moves onto the socket's without a copy: no string
+ * of the whole reply is made, measured and copied again.  Caller frees.
+ */
+static struct evbuffer *
+conn_serialise(json_t *reply)
+{
+	struct conn_dump	 d;
+	json_t			*err;
+
+	if ((d.buf = evbuffer_new()) == NULL)
+		fatalx("conn: evbuffer_new");
+	d.len = 0;
+	if (json_dump_callback(reply, conn_dump_cb, &d, JSON_COMPACT) != 0) {
+		if (d.len <= FU_REPLY_MAX)
+			fatalx("conn: cannot serialise a reply");
+		evbuffer_drain(d.buf, evbuffer_get_length(d.buf));
+		d.len = 0;
+		err = ops_error_reply(json_object_get(reply, "id"),
 		    FU_ERR_TOO_LARGE, "the reply would be too large; ask "
 		    "for fewer rows");
-		text = json_dumps(reply, JSON_COMPACT);
-		json_decref(reply);
-		len = strlen(text);
+		if (json_dump_callback(err, conn_dump_cb, &d,
+		    JSON_COMPACT) != 0)
+			fatalx("conn: cannot serialise a reply");
+		json_decref(err);
 	}
-	text = xreallocarray(text, len + 2, 1);
-	text[len++] = '\n';
-	text[len] = '\0';
-	*lenp = len;
-	return text;
+	if (evbuffer_add(d.buf, "\n", 1) != 0)
+		fatalx("conn: evbuffer_add");
+	return d.buf;
 }
 
 /*
@@ -343,20 +373,17 @@ static void
 conn_reply(struct conn *c, json_t *reply, int is_write)
 {
 	struct held_reply	*h;
-	char			*text;
-	size_t			 len;
+	struct evbuffer		*line;
 
-	text = conn_serialise(reply, &len);
+	line = conn_serialise(reply);
 
 	if (!store_in_txn(conn_store) && TAILQ_EMPTY(&c->held)) {
-		conn_write_line(c, text, len);
-		free(text);
+		conn_write_buffer(c, line);
 		json_decref(reply);
 		return;
 	}
 	h = xcalloc(1, sizeof *h);
-	h->line = text;
-	h->len = len;
+	h->line = line;
 	h->is_write = is_write;
 	h->id = json_incref(json_object_get(reply, "id"));
 	json_decref(reply);
@@ -393,9 +420,9 @@ conn_commit_cb(int ok, void *arg)
 				conn_write_line(c, "\n", 1);
 				free(text);
 				json_decref(err);
+				evbuffer_free(h->line);
 			} else
-				conn_write_line(c, h->line, h->len);
-			free(h->line);
+				conn_write_buffer(c, h->line);
 			json_decref(h->id);
 			free(h);
 		}
@@ -586,6 +613,7 @@ static void
 conn_answer_fd(struct conn *c, json_t *reply, int fd)
 {
 	struct evbuffer	*out = bufferevent_get_output(c->bev);
+	struct evbuffer	*line;
 
 	c->cancel = NULL;
 	c->cancel_arg = NULL;
@@ -602,8 +630,15 @@ conn_answer_fd(struct conn *c, json_t *reply, int fd)
 		return;
 	}
 	/* Still deferred: no request behind it runs until it is sent. */
-	c->fd_line = conn_serialise(reply, &c->fd_len);
+	/* sendmsg takes the line in one piece. */
+	line = conn_serialise(reply);
 	json_decref(reply);
+	c->fd_len = evbuffer_get_length(line);
+	c->fd_line = xmalloc(c->fd_len);
+	if (evbuffer_remove(line, c->fd_line, c->fd_len) !=
+	    (int)c->fd_len)
+		fatalx("conn: evbuffer_remove");
+	evbuffer_free(line);
 	c->fd_pass = fd;
 	conn_send_fd(c);
 }

@@ -688,11 +688,19 @@ int		 op_followup_create(struct op_ctx *, const struct fu_contact *,
 		     struct fu_followup *);
 
 /* op-followup.c: a page of follow-ups by due time, shared with agenda */
+/*
+ * A page of a list ends once its text passes this, whatever the limit: a
+ * thousand rows with long notes would otherwise make a reply of megabytes
+ * that a client which does not read holds in the daemon.
+ */
+#define OPS_PAGE_BYTES	(512 * 1024)
+
 struct followup_page {
 	json_t		*array;		/* where the rows go */
 	time_t		 now;
 	int		 limit;		/* most rows the page holds */
 	int		 n;		/* rows it holds */
+	size_t		 bytes;		/* of text so far */
 	int		 more;		/* a row beyond the page exists */
 	int64_t		 last[3];	/* key of its last row */
 };

@@ -27,13 +27,6 @@ struct contact_rows {
 	int		 more;
 };
 
-/*
- * A page of contact.list ends once its text passes this, whatever the
- * limit: a thousand contacts with long notes would otherwise make a reply
- * of megabytes that a client which does not read holds in the daemon.
- */
-#define CONTACT_PAGE_BYTES	(512 * 1024)
-
 /* Is s an email address a rep would type: one @, no blanks or brackets? */
 static int
 contact_email_ok(const char *s)
@@ -363,7 +356,7 @@ contact_list_cb(const struct fu_contact *c, void *arg)
 	size_t			 i;
 
 	if (rows->count == rows->limit ||
-	    rows->bytes >= CONTACT_PAGE_BYTES) {
+	    rows->bytes >= OPS_PAGE_BYTES) {
 		rows->more = 1;
 		return 1;
 	}

@@ -458,6 +458,7 @@ followup_page_arg(struct op_ctx *ctx, json_t *args,
 	flt->limit = (int)limit + 1;
 	page->limit = (int)limit;
 	page->n = 0;
+	page->bytes = 0;
 	page->more = 0;
 	return 0;
 }
@@ -467,13 +468,18 @@ int
 followup_page_cb(const struct fu_followup *f, void *arg)
 {
 	struct followup_page	*page = arg;
+	const char *const	 text[] = { f->contact_name, f->owner,
+				    f->reason, f->note };
+	size_t			 i;
 
-	if (page->n == page->limit) {
+	if (page->n == page->limit || page->bytes >= OPS_PAGE_BYTES) {
 		page->more = 1;
 		return 1;
 	}
 	json_array_append_new(page->array, followup_json(f, page->now));
 	page->n++;
+	for (i = 0; i < sizeof text / sizeof text[0]; i++)
+		page->bytes += text[i] != NULL ? strlen(text[i]) : 0;
 	page->last[0] = f->due_at;
 	page->last[1] = f->kind == NULL || strcmp(f->kind, "callback") != 0;
 	page->last[2] = f->id;

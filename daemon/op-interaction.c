@@ -249,6 +249,7 @@ struct interaction_page {
 	json_t		*array;
 	int		 limit;		/* most rows the page holds */
 	int		 n;		/* rows it holds */
+	size_t		 bytes;		/* of text so far */
 	int		 more;		/* a row beyond the page exists */
 	int64_t		 last[2];	/* key (at, id) of its last row */
 };
@@ -258,12 +259,14 @@ interaction_list_cb(const struct fu_interaction *in, void *arg)
 {
 	struct interaction_page	*page = arg;
 
-	if (page->n == page->limit) {
+	if (page->n == page->limit || page->bytes >= OPS_PAGE_BYTES) {
 		page->more = 1;
 		return 1;
 	}
 	json_array_append_new(page->array, interaction_json(in));
 	page->n++;
+	page->bytes += in->note != NULL ? strlen(in->note) : 0;
+	page->bytes += in->owner != NULL ? strlen(in->owner) : 0;
 	page->last[0] = in->at;
 	page->last[1] = in->id;
 	return 0;

@@ -238,3 +238,48 @@ def test_pipelined_reads_see_the_writes_before_them(conn, cid):
     assert got[0]["result"]["followups"] == []
     assert [f["id"] for f in got[2]["result"]["followups"]] == [fid]
     assert [f["id"] for f in got[3]["result"]["followups"]] == [fid]
+
+
+def test_a_page_of_long_notes_ends_early_with_a_cursor(conn, cid):
+    # 200 cancelled follow-ups and 200 calls with notes of 9,999 bytes: a
+    # page of either would be 2 MB, which a client that never reads would
+    # leave in the daemon.
+    note = ("Bring the revised quote and the pilot plan. " * 300)[:9999]
+    for start in range(0, 200, 10):
+        for i in range(start, start + 10):
+            conn.send({"id": i, "op": "followup.add",
+                       "args": {"contact": cid,
+                                "due": "2031-01-01T%02d:%02d:00Z" %
+                                (i // 60, i % 60)}})
+        fids = []
+        for i in range(start, start + 10):
+            r = conn.reply()
+            assert r["ok"], r
+            fids.append(r["result"]["followup"]["id"])
+        for i, fid in enumerate(fids):
+            conn.send({"id": i, "op": "followup.cancel",
+                       "args": {"id": fid, "note": note}})
+        for i in range(start, start + 10):
+            conn.send({"id": i, "op": "interaction.add",
+                       "args": {"contact": cid, "kind": "call",
+                                "outcome": "no-answer", "note": note,
+                                "no_next": True,
+                                "at": "2020-01-01T%02d:%02d:00Z" %
+                                (i // 60, i % 60)}})
+        for i in range(20):
+            r = conn.reply()
+            assert r["ok"], r
+    for op, key, args in (("followup.list", "followups",
+                           {"status": "cancelled"}),
+                          ("interaction.list", "interactions",
+                           {"contact": cid})):
+        r = conn.call(op, limit=1000, **args)
+        assert 0 < len(r[key]) < 200 and r["next_after"] is not None
+        assert len(json.dumps(r)) < 1024 * 1024
+        ids = [x["id"] for x in r[key]]
+        while r["next_after"] is not None:
+            r = conn.call(op, limit=1000, after=r["next_after"], **args)
+            ids += [x["id"] for x in r[key]]
+        assert len(ids) == 200 and len(set(ids)) == 200
+        # Short pages stay whole.
+        assert len(conn.call(op, limit=3, **args)[key]) == 3

@@ -557,6 +557,13 @@ test_format_and_json(void **state)
 	assert_string_equal(buf, "2026-11-24T10:00:00Z");
 	when_format(0, buf, sizeof buf);
 	assert_string_equal(buf, "1970-01-01T00:00:00Z");
+	/* Written by hand: every field's digits, a leap day, a year's end. */
+	when_format(utc("2028-02-29T23:59:59Z"), buf, sizeof buf);
+	assert_string_equal(buf, "2028-02-29T23:59:59Z");
+	when_format(utc("2030-12-31T09:08:07Z"), buf, sizeof buf);
+	assert_string_equal(buf, "2030-12-31T09:08:07Z");
+	when_format((time_t)-1, buf, sizeof buf);
+	assert_string_equal(buf, "1969-12-31T23:59:59Z");
 
 	j = when_json(utc("2026-11-24T10:00:00Z"));
 	assert_string_equal(json_string_value(j), "2026-11-24T10:00:00Z");
