@@ -122,6 +122,15 @@ int		 config_parse_workdays(const char *, unsigned int *);
 int		 config_stage_known(const struct fu_config *, const char *);
 int		 config_stage_open(const struct fu_config *, const char *);
 
+/* worker.c */
+struct worker;
+typedef void	(*worker_cb)(void *);
+struct worker	*worker_start(struct event_base *, worker_cb, worker_cb, void *,
+		     char **);
+int		 worker_running(struct worker *);
+void		 worker_join(struct worker *);
+void		 worker_free(struct worker *);
+
 /* when.c */
 #define WHEN_RFC3339_LEN	32
 int		 when_parse(const char *, const char *, time_t, time_t *,
