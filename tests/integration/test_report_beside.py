@@ -176,7 +176,8 @@ def test_too_many_waiting_reports_of_one_rep_get_conflict(make_daemon):
         c.close()
     # One runs and eight wait; whatever finished before the last asked
     # made room, so at least nine are answered.
-    assert answered >= 9 and answered + refused == 14, (answered, refused)
+    assert answered >= 9 and refused >= 1 and answered + refused == 14, \
+        (answered, refused)
 
 
 def test_sigterm_during_a_report(make_daemon):
