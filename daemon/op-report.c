@@ -35,6 +35,8 @@
 #define REPORT_MAX_RUNNING	4
 /* Reports of one rep waiting their turn; more are refused (conflict). */
 #define REPORT_MAX_WAITING	8
+#define REPORT_CANNOT_START	"the daemon cannot start the report now; " \
+	"try again"
 
 /*
  * What one report is asked, with the configuration it needs copied: a
@@ -391,17 +393,17 @@ out:
 /* A report asked on a connection: waiting, then worked out beside the loop. */
 struct report_job {
 	TAILQ_ENTRY(report_job)	 entry;
-	struct conn		*conn;		/* NULL once it hung up */
-	char			*caller;	/* one report at a time each */
+	struct conn		*conn;	/* NULL once it hung up */
+	char			*caller; /* one report at a time each */
 	json_t			*id;
 	struct report_query	 q;
-	struct worker		*worker;	/* NULL while it waits */
+	struct worker		*worker; /* NULL while it waits */
 	struct store_reader	*reader;
 
 	/* Written by the thread, read by the loop once it is joined. */
 	json_t			*result;
 	enum store_result	 r;
-	char			*cause;		/* the reader did not open */
+	char			*cause;	/* the reader did not open */
 };
 
 static TAILQ_HEAD(, report_job)	 report_jobs =	/* by arrival */
@@ -514,6 +516,32 @@ report_caller_running(const char *caller)
 	return 0;
 }
 
+/* May the waiting job start: is its rep's turn and a place free? */
+static int
+report_may_start(struct report_job *job)
+{
+	return job->worker == NULL && report_running < REPORT_MAX_RUNNING &&
+	    !report_caller_running(job->caller);
+}
+
+/* Start working out job's figures on a thread.  Return 0 or -1. */
+static int
+report_start(struct report_job *job)
+{
+	char	*cause;
+
+	job->reader = store_reader_new(report_store);
+	job->worker = worker_start(report_base, report_run, report_done_cb,
+	    job, &cause);
+	if (job->worker == NULL) {
+		log_warnx("report: %s", cause);
+		free(cause);
+		return -1;
+	}
+	report_running++;
+	return 0;
+}
+
 /*
  * Start the waiting reports that may start, in the order they came: one
  * per rep, REPORT_MAX_RUNNING in all.
@@ -522,26 +550,15 @@ static void
 report_next(void)
 {
 	struct report_job	*job, *next;
-	char			*cause;
 
 	for (job = TAILQ_FIRST(&report_jobs); job != NULL &&
 	    report_running < REPORT_MAX_RUNNING; job = next) {
 		next = TAILQ_NEXT(job, entry);
-		if (job->worker != NULL || report_caller_running(job->caller))
+		if (!report_may_start(job) || report_start(job) == 0)
 			continue;
-		job->reader = store_reader_new(report_store);
-		job->worker = worker_start(report_base, report_run,
-		    report_done_cb, job, &cause);
-		if (job->worker == NULL) {
-			log_warnx("report: %s", cause);
-			ops_answer(job->conn, ops_error_reply(job->id,
-			    FU_ERR_UNAVAILABLE, "the daemon cannot start the "
-			    "report now; try again"), -1);
-			free(cause);
-			report_job_free(job);
-			continue;
-		}
-		report_running++;
+		ops_answer(job->conn, ops_error_reply(job->id,
+		    FU_ERR_UNAVAILABLE, REPORT_CANNOT_START), -1);
+		report_job_free(job);
 	}
 }
 
@@ -620,8 +637,9 @@ op_report(struct op_ctx *ctx, json_t *args, json_t **result)
 		}
 		free(zone);
 		if (since > ctx->now)
-			return reply_error(ctx, FU_ERR_INVALID_TIME, "\"since\" "
-			    "is in the future; a report looks back");
+			return reply_error(ctx, FU_ERR_INVALID_TIME,
+			    "\"since\" is in the future; a report looks "
+			    "back");
 	}
 	defer = ctx->can_defer && report_base != NULL;
 	if (defer && report_caller_waiting(ctx->caller) >= REPORT_MAX_WAITING)
@@ -659,7 +677,12 @@ op_report(struct op_ctx *ctx, json_t *args, json_t **result)
 	job->caller = xstrdup(ctx->caller);
 	job->id = ctx->id != NULL ? json_incref(ctx->id) : NULL;
 	TAILQ_INSERT_TAIL(&report_jobs, job, entry);
+	/* Its thread answers through the loop, after this returns. */
+	if (report_may_start(job) && report_start(job) != 0) {
+		report_job_free(job);
+		return reply_error(ctx, FU_ERR_UNAVAILABLE,
+		    REPORT_CANNOT_START);
+	}
 	job->conn = ops_defer(ctx, report_cancel, job);
-	report_next();
 	return 0;
 }

@@ -121,7 +121,7 @@ struct store {
 
 	enum store_result	 last;
 	char			*database_id;	/* read once, see store_id */
-	int			 reader;	/* a reader's, on its thread */
+	int			*reader;	/* a reader's: its "stopped" */
 	char			*reader_error;	/* its first failure */
 };
 

@@ -835,6 +835,18 @@ store_sqlite_reader_new(struct store *st)
 	return r;
 }
 
+/*
+ * Stop a stopped reader's statements, also those started after the stop:
+ * sqlite3_interrupt stops only the statements running when it is called.
+ */
+static int
+store_reader_progress_cb(void *arg)
+{
+	struct store_reader	*r = arg;
+
+	return __atomic_load_n(&r->stopped, __ATOMIC_RELAXED);
+}
+
 /* Open the reader's connection and begin its snapshot. */
 static struct store *
 store_sqlite_reader_open(struct store_reader *r, char **cause)
@@ -845,7 +857,7 @@ store_sqlite_reader_open(struct store_reader *r, char **cause)
 	rd = xcalloc(1, sizeof *rd);
 	rd->base.backend = &store_sqlite;
 	rd->path = xstrdup(r->path);
-	rd->reader = 1;
+	rd->reader = &r->stopped;
 	rc = sqlite3_open_v2(rd->path, &rd->db, SQLITE_OPEN_READONLY |
 	    SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK) {
@@ -856,6 +868,7 @@ store_sqlite_reader_open(struct store_reader *r, char **cause)
 	}
 	sqlite3_extended_result_codes(rd->db, 1);
 	sqlite3_busy_timeout(rd->db, STORE_BUSY_MS);
+	sqlite3_progress_handler(rd->db, 1000, store_reader_progress_cb, r);
 	if (sqlite3_exec(rd->db, "PRAGMA trusted_schema = OFF", NULL, NULL,
 	    NULL) != SQLITE_OK ||
 	    sqlite3_create_function_v2(rd->db, "fu_email_key", 1,
@@ -891,7 +904,7 @@ static void
 store_sqlite_reader_stop(struct store_reader *r)
 {
 	pthread_mutex_lock(&r->lock);
-	r->stopped = 1;
+	__atomic_store_n(&r->stopped, 1, __ATOMIC_RELAXED);
 	if (r->rd != NULL)
 		sqlite3_interrupt(r->rd->db);
 	pthread_mutex_unlock(&r->lock);
@@ -1173,8 +1186,11 @@ store_step(struct store *st, sqlite3_stmt *s)
 {
 	int	rc;
 
-	rc = sqlite3_step(s);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE && st->reader) {
+	if (st->reader != NULL && __atomic_load_n(st->reader, __ATOMIC_RELAXED))
+		rc = SQLITE_INTERRUPT;
+	else
+		rc = sqlite3_step(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE && st->reader != NULL) {
 		/* Not logged from a thread: store_reader_free logs it. */
 		st->last = store_result_of(rc);
 		if (st->reader_error == NULL)

@@ -52,7 +52,7 @@ static int	when_zone_check(const char *);
  * public function that reads a zone takes it; so does anything else that
  * reads the process's zone (localtime_r).
  */
-static pthread_mutex_t	when_mutex = PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
+static pthread_mutex_t when_mutex = PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
 
 /* Take the zone lock (see when_mutex). */
 void
