@@ -134,6 +134,7 @@ void		 worker_free(struct worker *);
 /* when.c */
 void		 when_lock(void);
 void		 when_unlock(void);
+const char	*when_getenv(const char *);
 #define WHEN_RFC3339_LEN	32
 int		 when_parse(const char *, const char *, time_t, time_t *,
 		     char **, char **);

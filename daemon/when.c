@@ -69,6 +69,22 @@ when_unlock(void)
 }
 
 /*
+ * getenv(name) under the zone lock: time_rz sets and unsets TZ, which
+ * may move the other variables of the environment, from whichever thread
+ * works out a zone.  Borrowed.
+ */
+const char *
+when_getenv(const char *name)
+{
+	const char	*v;
+
+	when_lock();
+	v = getenv(name);
+	when_unlock();
+	return v;
+}
+
+/*
  * Is name a zone of the system's zone database (an IANA name such as
  * "Europe/Berlin" or "UTC")?  POSIX TZ strings are not accepted: a rep
  * means a place, and a typo must not silently become UTC.
