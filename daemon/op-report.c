@@ -26,6 +26,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/event.h>
+
 #include "followupd.h"
 
 /* The default window, and the stale contacts listed at most. */
@@ -411,8 +413,16 @@ static TAILQ_HEAD(, report_job)	 report_jobs =	/* by arrival */
 static int			 report_running;
 static struct event_base	*report_base;
 static struct store		*report_store;
+static struct event		*report_later_ev; /* after the commit */
+static int			 report_stopping;
 
 static void	report_next(void);
+
+static void
+report_later_cb(evutil_socket_t fd, short what, void *arg)
+{
+	report_next();
+}
 
 /* Work out reports from base's loop, reading st's database. */
 void
@@ -420,6 +430,9 @@ op_report_init(struct event_base *base, struct store *st)
 {
 	report_base = base;
 	report_store = st;
+	if ((report_later_ev = evtimer_new(base, report_later_cb,
+	    NULL)) == NULL)
+		fatalx("report: evtimer_new");
 }
 
 static void
@@ -516,12 +529,25 @@ report_caller_running(const char *caller)
 	return 0;
 }
 
-/* May the waiting job start: is its rep's turn and a place free? */
+/*
+ * May the waiting job start: is its rep's turn and a place free, and is
+ * no group of writes open?  A report's snapshot must hold the writes
+ * answered before it on its connection: with a group open, the waiting
+ * reports start on the next loop pass, once it is committed.
+ */
 static int
 report_may_start(struct report_job *job)
 {
-	return job->worker == NULL && report_running < REPORT_MAX_RUNNING &&
-	    !report_caller_running(job->caller);
+	static const struct timeval	now = { 0, 0 };
+
+	if (job->worker != NULL || report_running >= REPORT_MAX_RUNNING ||
+	    report_caller_running(job->caller))
+		return 0;
+	if (store_in_txn(report_store)) {
+		evtimer_add(report_later_ev, &now);
+		return 0;
+	}
+	return 1;
 }
 
 /* Start working out job's figures on a thread.  Return 0 or -1. */
@@ -585,6 +611,11 @@ op_report_stop(void)
 {
 	struct report_job	*job;
 
+	report_stopping = 1;
+	if (report_later_ev != NULL) {
+		event_free(report_later_ev);
+		report_later_ev = NULL;
+	}
 	TAILQ_FOREACH(job, &report_jobs, entry) {
 		if (job->worker != NULL)
 			store_reader_stop(job->reader);
@@ -642,6 +673,9 @@ op_report(struct op_ctx *ctx, json_t *args, json_t **result)
 			    "back");
 	}
 	defer = ctx->can_defer && report_base != NULL;
+	if (defer && report_stopping)
+		return reply_error(ctx, FU_ERR_UNAVAILABLE, "the daemon is "
+		    "stopping; ask again once it is back");
 	if (defer && report_caller_waiting(ctx->caller) >= REPORT_MAX_WAITING)
 		return reply_error(ctx, FU_ERR_CONFLICT, "%d of your reports "
 		    "are already waiting their turn; wait for their answers",

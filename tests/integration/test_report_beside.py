@@ -199,3 +199,25 @@ def test_sigterm_during_a_report(make_daemon):
     assert "stopping" in r["error"]["message"], r
     other.close()
     rep.close()
+
+
+def test_a_report_pipelined_behind_a_write_sees_it(make_daemon):
+    """A report sent in one piece right behind a write on the same
+    connection counts that write, as it did when it read in the loop: its
+    snapshot is taken once the write is committed, never before."""
+    d = make_daemon()
+    fill(d, followups=20000, contacts=2000)
+    c = d.connect(timeout=300)
+    for i in range(10):
+        c.send(json.dumps({"id": 1, "op": "contact.add",
+                           "args": {"name": "Walk-in %d" % i,
+                                    "stage": "proposal"}}).encode() +
+               b"\n" +
+               json.dumps({"id": 2, "op": "report"}).encode() + b"\n")
+        a = json.loads(c.line())
+        assert a["ok"] and a["id"] == 1, a
+        r = json.loads(c.line())
+        assert r["ok"] and r["id"] == 2, r
+        assert r["result"]["totals"]["pipeline"]["proposal"] == i + 1, \
+            (i, r["result"]["totals"]["pipeline"])
+    c.close()
