@@ -49,8 +49,8 @@ cadence_floor_div(long a, long b)
  * Sunday) and minute after midnight.  Return 0, or -1 if the zone cannot
  * be used.
  */
-int
-cadence_local(time_t t, const char *zone, struct cadence_day *out)
+static int
+cadence_local_tz(time_t t, const char *zone, struct cadence_day *out)
 {
 	timezone_t	tz;
 	struct tm	tm;
@@ -76,6 +76,17 @@ cadence_local(time_t t, const char *zone, struct cadence_day *out)
 	return 0;
 }
 
+int
+cadence_local(time_t t, const char *zone, struct cadence_day *out)
+{
+	int	 r;
+
+	when_lock();
+	r = cadence_local_tz(t, zone, out);
+	when_unlock();
+	return r;
+}
+
 /* The local wall clock of t in tz as seconds since 1970 read as UTC. */
 static int
 cadence_wall(timezone_t tz, time_t t, long long *wall)
@@ -96,8 +107,8 @@ cadence_wall(timezone_t tz, time_t t, long long *wall)
  * the first valid instant after the gap; one that happens twice (the
  * fall-back hour), the first.  Return 0 if it cannot be computed.
  */
-time_t
-cadence_instant(const struct cadence_day *day, int days, int minute,
+static time_t
+cadence_instant_tz(const struct cadence_day *day, int days, int minute,
     const char *zone)
 {
 	timezone_t	tz;
@@ -153,6 +164,18 @@ cadence_instant(const struct cadence_day *day, int days, int minute,
 fail:
 	tzfree(tz);
 	return 0;
+}
+
+time_t
+cadence_instant(const struct cadence_day *day, int days, int minute,
+    const char *zone)
+{
+	time_t	 r;
+
+	when_lock();
+	r = cadence_instant_tz(day, days, minute, zone);
+	when_unlock();
+	return r;
 }
 
 /* Is the weekday (0 = Sunday) a working day? */

@@ -109,7 +109,7 @@ channel_hook_env(json_t *message, const char *message_id)
 {
 	json_t		*first, *f, *rep;
 	char		**env = NULL, buf[32];
-	const char	*home = getenv("HOME");
+	const char	*home = when_getenv("HOME");
 	size_t		 n = 0;
 
 	first = json_array_get(json_object_get(message, "notices"), 0);

@@ -199,6 +199,7 @@ main_stop_cb(evutil_socket_t sig, short what, void *arg)
 	server_close();
 	op_backup_stop();
 	op_doctor_stop();
+	op_report_stop();
 	/* No new notices start; writes already taken in are answered. */
 	sched_free();
 	op_meta_status_stop();
@@ -382,6 +383,7 @@ main(int argc, char **argv)
 	op_meta_init(time(NULL), main_cf->database, server_socket_path());
 	op_backup_init(main_base, main_store);
 	op_doctor_init(main_base);
+	op_report_init(main_base, main_store);
 	op_meta_heartbeat(main_base);
 	hooks_init(main_base);
 	outbox_init(main_store, (const struct fu_config **)&main_cf);
@@ -397,6 +399,7 @@ main(int argc, char **argv)
 	event_base_dispatch(main_base);
 
 	op_doctor_stop();
+	op_report_stop();
 	hooks_shutdown();
 	store_commit(main_store);
 	conn_close_all();

@@ -122,7 +122,19 @@ int		 config_parse_workdays(const char *, unsigned int *);
 int		 config_stage_known(const struct fu_config *, const char *);
 int		 config_stage_open(const struct fu_config *, const char *);
 
+/* worker.c */
+struct worker;
+typedef void	(*worker_cb)(void *);
+struct worker	*worker_start(struct event_base *, worker_cb, worker_cb, void *,
+		     char **);
+int		 worker_running(struct worker *);
+void		 worker_join(struct worker *);
+void		 worker_free(struct worker *);
+
 /* when.c */
+void		 when_lock(void);
+void		 when_unlock(void);
+const char	*when_getenv(const char *);
 #define WHEN_RFC3339_LEN	32
 int		 when_parse(const char *, const char *, time_t, time_t *,
 		     char **, char **);
@@ -232,6 +244,13 @@ enum store_backend_kind {
 enum store_backend_kind store_backend_kind(const char *);
 int		 store_backend_usable(const char *, char **);
 const char	*store_backend_name(struct store *);
+
+/* store-backend.c: readers beside the loop */
+struct store_reader;
+struct store_reader *store_reader_new(struct store *);
+struct store	*store_reader_open(struct store_reader *, char **);
+void		 store_reader_stop(struct store_reader *);
+void		 store_reader_free(struct store_reader *);
 
 /* store-maint.c */
 struct store_backup;
@@ -681,6 +700,8 @@ int		 op_export(struct op_ctx *, json_t *, json_t **);
 int		 op_contact_import(struct op_ctx *, json_t *, json_t **);
 int		 op_simulate(struct op_ctx *, json_t *, json_t **);
 int		 op_report(struct op_ctx *, json_t *, json_t **);
+void		 op_report_init(struct event_base *, struct store *);
+void		 op_report_stop(void);
 
 /* op-followup.c: shared with interaction.add and followup.done */
 int		 op_followup_create(struct op_ctx *, const struct fu_contact *,

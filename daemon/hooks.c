@@ -182,7 +182,7 @@ int
 hooks_check_program(const char *prog, char **cause)
 {
 	struct stat	 sb;
-	const char	*path = getenv("PATH"), *dir, *colon;
+	const char	*path = when_getenv("PATH"), *dir, *colon;
 	char		*full;
 	int		 seen = 0;
 

@@ -100,7 +100,9 @@ log_write_plain(int pri, const char *full)
 			break;
 		}
 		now = time(NULL);
+		when_lock();
 		localtime_r(&now, &tm);
+		when_unlock();
 		strftime(stamp, sizeof stamp, "%Y-%m-%d %H:%M:%S", &tm);
 		fprintf(stderr, "%s followupd: %s%s\n", stamp, tag, full);
 		fflush(stderr);

@@ -21,10 +21,7 @@
 #include <sys/statvfs.h>
 
 #include <errno.h>
-#include <fcntl.h>
 #include <libgen.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -184,10 +181,7 @@ struct doctor_job {
 	struct store_check_file	*check;
 	char		*path;		/* the database's, for the reply */
 	int		 schema;
-	pthread_t	 thread;
-	int		 joinable;	/* thread not yet joined */
-	int		 checked[2];	/* a pipe: the thread's "done" */
-	struct event	*ev;		/* on checked[0] */
+	struct worker	*worker;	/* running it, then NULL */
 };
 
 static TAILQ_HEAD(, doctor_job)	 doctor_jobs =
@@ -204,33 +198,16 @@ op_doctor_init(struct event_base *base)
 	doctor_base = base;
 }
 
-/* Wait for the job's thread, if it still runs (a moment: it is done). */
-static void
-doctor_job_join(struct doctor_job *job)
-{
-	if (!job->joinable)
-		return;
-	if ((errno = pthread_join(job->thread, NULL)) != 0)
-		fatal("doctor: pthread_join");
-	job->joinable = 0;
-}
-
 static void
 doctor_job_free(struct doctor_job *job)
 {
 	int	i;
 
-	doctor_job_join(job);
+	worker_free(job->worker);
 	if (job->caller != NULL) {
 		TAILQ_REMOVE(&doctor_jobs, job, entry);
 		doctor_running--;
 	}
-	if (job->ev != NULL)
-		event_free(job->ev);
-	if (job->checked[0] >= 0)
-		close(job->checked[0]);
-	if (job->checked[1] >= 0)
-		close(job->checked[1]);
 	store_check_file_free(job->check);
 	free(job->path);
 	free(job->caller);
@@ -382,11 +359,12 @@ doctor_hook_done_cb(const struct hook_result *r, void *arg)
  * reply.
  */
 static void
-doctor_checked_cb(evutil_socket_t fd, short what, void *arg)
+doctor_checked_cb(void *arg)
 {
 	struct doctor_job	*job = arg;
 
-	doctor_job_join(job);
+	worker_free(job->worker);
+	job->worker = NULL;
 	doctor_database(job->checks, job->check, job->path, job->schema);
 	if (job->conn == NULL) {
 		/* Its rep hung up: nobody waits for the rest. */
@@ -400,55 +378,13 @@ doctor_checked_cb(evutil_socket_t fd, short what, void *arg)
 	doctor_job_free(job);
 }
 
-/* A worker thread: the database's check, then word to the loop. */
-static void *
-doctor_thread(void *arg)
+/* On the worker's thread: the database's check. */
+static void
+doctor_check_run(void *arg)
 {
 	struct doctor_job	*job = arg;
-	ssize_t			 n;
 
 	store_check_file_run(job->check);
-	do
-		n = write(job->checked[1], "", 1);
-	while (n == -1 && errno == EINTR);
-	if (n != 1)
-		fatal("doctor: cannot wake the loop");
-	return NULL;
-}
-
-/*
- * Start the database's check of job on a thread.  Signals stay the main
- * thread's (the thread inherits the mask it is started with).  Return 0,
- * or -1 with *cause set (caller frees).
- */
-static int
-doctor_thread_start(struct doctor_job *job, struct store *st, char **cause)
-{
-	sigset_t	all, old;
-	int		rc;
-
-	if (pipe2(job->checked, O_CLOEXEC) != 0) {
-		job->checked[0] = job->checked[1] = -1;
-		xasprintf(cause, "cannot start the database's check: %s",
-		    strerror(errno));
-		return -1;
-	}
-	job->ev = event_new(doctor_base, job->checked[0], EV_READ,
-	    doctor_checked_cb, job);
-	if (job->ev == NULL || event_add(job->ev, NULL) != 0)
-		fatalx("doctor: event_new");
-	job->check = store_check_file_new(st);
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	rc = pthread_create(&job->thread, NULL, doctor_thread, job);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (rc != 0) {
-		xasprintf(cause, "cannot start the database's check: %s",
-		    strerror(rc));
-		return -1;
-	}
-	job->joinable = 1;
-	return 0;
 }
 
 /*
@@ -461,14 +397,14 @@ op_doctor_stop(void)
 	struct doctor_job	*job, *next;
 
 	TAILQ_FOREACH(job, &doctor_jobs, entry) {
-		if (job->joinable)
+		if (worker_running(job->worker))
 			store_check_file_stop(job->check);
 	}
 	for (job = TAILQ_FIRST(&doctor_jobs); job != NULL; job = next) {
 		next = TAILQ_NEXT(job, entry);
-		if (!job->joinable)
+		if (!worker_running(job->worker))
 			continue;
-		doctor_job_join(job);
+		worker_join(job->worker);
 		if (job->conn != NULL)
 			ops_answer(job->conn, ops_error_reply(job->id,
 			    FU_ERR_UNAVAILABLE, "the daemon is stopping: the "
@@ -652,7 +588,6 @@ op_doctor(struct op_ctx *ctx, json_t *args, json_t **result)
 	job = xcalloc(1, sizeof *job);
 	job->checks = json_array();
 	job->after = json_array();
-	job->checked[0] = job->checked[1] = -1;
 	job->path = xstrdup(db);
 	job->schema = store_schema_version(ctx->st);
 	doctor_disk(job->checks, db);
@@ -684,9 +619,13 @@ op_doctor(struct op_ctx *ctx, json_t *args, json_t **result)
 	job->caller = xstrdup(ctx->caller);
 	TAILQ_INSERT_TAIL(&doctor_jobs, job, entry);
 	doctor_running++;
-	if (doctor_thread_start(job, ctx->st, &cause) != 0) {
+	job->check = store_check_file_new(ctx->st);
+	job->worker = worker_start(doctor_base, doctor_check_run,
+	    doctor_checked_cb, job, &cause);
+	if (job->worker == NULL) {
 		doctor_job_free(job);
-		reply_error(ctx, FU_ERR_UNAVAILABLE, "%s", cause);
+		reply_error(ctx, FU_ERR_UNAVAILABLE, "cannot start the "
+		    "database's check: %s", cause);
 		free(cause);
 		return -1;
 	}

@@ -113,15 +113,15 @@ meta_format_wakeup(time_t next, char *buf, size_t len)
 	struct tm	tm, today;
 	time_t		now = time(NULL);
 
+	when_lock();
 	if (next == 0 || localtime_r(&next, &tm) == NULL ||
-	    localtime_r(&now, &today) == NULL) {
+	    localtime_r(&now, &today) == NULL)
 		snprintf(buf, len, "not planned");
-		return;
-	}
-	if (tm.tm_year == today.tm_year && tm.tm_yday == today.tm_yday)
+	else if (tm.tm_year == today.tm_year && tm.tm_yday == today.tm_yday)
 		strftime(buf, len, "%H:%M:%S %Z", &tm);
 	else
 		strftime(buf, len, "%a %d %b %H:%M %Z", &tm);
+	when_unlock();
 }
 
 /*

@@ -9,18 +9,49 @@
  * agreement before it was missed; this week's voicemails per contact,
  * with any over the limit; and the stale contacts.  A read: nothing
  * changes.
+ *
+ * The figures are worked out on a thread beside the loop (worker.c),
+ * through a reader of their own (store_reader_open): for a team of years
+ * of records that is a third of a second and more, which the loop would
+ * otherwise stall everyone for.  The loop only takes the request, and
+ * answers once the thread is done.  A rep has one report worked out at a
+ * time (another from another connection waits its turn), and the daemon
+ * REPORT_MAX_RUNNING: each reads much of the database.
  */
 
 #include <config.h>
 
+#include <sys/queue.h>
+
 #include <stdlib.h>
 #include <string.h>
+
+#include <event2/event.h>
 
 #include "followupd.h"
 
 /* The default window, and the stale contacts listed at most. */
 #define REPORT_DEFAULT_SINCE	(30 * 86400)
 #define REPORT_STALE_MAX	100
+/* Reports worked out at once, daemon-wide; more wait their turn. */
+#define REPORT_MAX_RUNNING	4
+/* Reports of one rep waiting their turn; more are refused (conflict). */
+#define REPORT_MAX_WAITING	8
+#define REPORT_CANNOT_START	"the daemon cannot start the report now; " \
+	"try again"
+
+/*
+ * What one report is asked, with the configuration it needs copied: a
+ * reload may free the configuration while the thread reads.
+ */
+struct report_query {
+	char		*owner;		/* NULL: the team */
+	time_t		 since, now;
+	char		**stages;	/* open, then closed */
+	int		 nopen, nclosed;
+	long		 missed_grace, callback_tolerance, stale_after;
+	int		 voicemails_per_week;
+};
 
 struct report_rep {
 	char		*name;
@@ -35,16 +66,17 @@ struct report_rep {
 };
 
 struct report {
-	struct op_ctx		*ctx;
-	struct report_rep	*reps;
-	size_t			 n;
+	struct store			*st;
+	const struct report_query	*q;
+	struct report_rep		*reps;
+	size_t				 n;
 };
 
 /* The rep called name, added (with the configured stages at 0) if new. */
 static struct report_rep *
 report_rep(struct report *rp, const char *name)
 {
-	const struct fu_config	*cf = rp->ctx->cf;
+	const struct report_query *q = rp->q;
 	struct report_rep	*r;
 	struct fu_user		 u;
 	size_t			 i;
@@ -58,19 +90,16 @@ report_rep(struct report *rp, const char *name)
 	r = &rp->reps[rp->n++];
 	memset(r, 0, sizeof *r);
 	r->name = xstrdup(name);
-	if (store_user_get(rp->ctx->st, name, &u) == STORE_OK &&
+	memset(&u, 0, sizeof u);
+	if (store_user_get(rp->st, name, &u) == STORE_OK &&
 	    u.tz != NULL && when_zone_valid(u.tz))
 		r->zone = xstrdup(u.tz);
 	else
 		r->zone = xstrdup(when_local_zone());
 	fu_user_clear(&u);
 	r->pipeline = json_object();
-	for (k = 0; k < cf->nopen; k++)
-		json_object_set_new(r->pipeline, cf->open_stages[k],
-		    json_integer(0));
-	for (k = 0; k < cf->nclosed; k++)
-		json_object_set_new(r->pipeline, cf->closed_stages[k],
-		    json_integer(0));
+	for (k = 0; k < q->nopen + q->nclosed; k++)
+		json_object_set_new(r->pipeline, q->stages[k], json_integer(0));
 	r->voicemails = json_array();
 	r->stale = json_array();
 	return r;
@@ -97,7 +126,7 @@ static int
 report_followup_cb(const struct store_report_row *row, void *arg)
 {
 	struct report		*rp = arg;
-	const struct fu_config	*cf = rp->ctx->cf;
+	const struct report_query *q = rp->q;
 	struct report_rep	*r = report_rep(rp, row->text[1]);
 	const char		*status = row->text[3];
 	time_t			 due = row->num[4], done = row->num[5];
@@ -111,8 +140,8 @@ report_followup_cb(const struct store_report_row *row, void *arg)
 		if (!row->null[6])
 			due = row->num[6];
 		deadline = rules_followup_deadline(1, due, r->zone,
-		    cf->missed_grace);
-		limit = due + cf->callback_tolerance;
+		    q->missed_grace);
+		limit = due + q->callback_tolerance;
 	} else {
 		/* Rows come by due time: most share the day before them. */
 		if (due < r->day_lo || due >= r->day_hi) {
@@ -130,7 +159,7 @@ report_followup_cb(const struct store_report_row *row, void *arg)
 			r->on_time++;
 		else
 			r->late++;
-	} else if (rp->ctx->now > deadline)
+	} else if (q->now > deadline)
 		r->missed++;
 	else
 		r->open++;
@@ -160,7 +189,7 @@ static int
 report_promise_cb(const struct store_report_row *row, void *arg)
 {
 	struct report		*rp = arg;
-	const struct fu_config	*cf = rp->ctx->cf;
+	const struct report_query *q = rp->q;
 	struct report_rep	*r = report_rep(rp, row->text[0]);
 	const char		*state;
 
@@ -172,7 +201,7 @@ report_promise_cb(const struct store_report_row *row, void *arg)
 		return 0;
 	}
 	state = rules_promise_state(row->text[3], row->num[2], row->num[4],
-	    rp->ctx->now, cf->callback_tolerance, cf->missed_grace);
+	    q->now, q->callback_tolerance, q->missed_grace);
 	if (strcmp(state, "kept") == 0)
 		r->cb_kept++;
 	else if (strcmp(state, "early") == 0)
@@ -202,7 +231,7 @@ report_voicemail_cb(const struct store_report_row *row, void *arg)
 
 	zone = row->text[3] != NULL && when_zone_valid(row->text[3]) ?
 	    row->text[3] : r->zone;
-	if (cadence_local(rp->ctx->now, zone, &now_d) != 0 ||
+	if (cadence_local(rp->q->now, zone, &now_d) != 0 ||
 	    cadence_local(row->num[4], zone, &at_d) != 0 ||
 	    now_d.week != at_d.week)
 		return 0;
@@ -219,7 +248,7 @@ report_voicemail_cb(const struct store_report_row *row, void *arg)
 	count = json_integer_value(v) + 1;
 	json_object_set_new(last, "this_week", json_integer(count));
 	json_object_set_new(last, "over_limit", json_boolean(count >
-	    rp->ctx->cf->voicemails_per_week));
+	    rp->q->voicemails_per_week));
 	return 0;
 }
 
@@ -293,54 +322,43 @@ report_rep_cmp(const void *a, const void *b)
 	    ((const struct report_rep *)b)->name);
 }
 
-/* report: a rep's (default), a named rep's or the team's figures. */
-int
-op_report(struct op_ctx *ctx, json_t *args, json_t **result)
+/*
+ * Work out the report q asks for from st (the loop's store, or a
+ * reader's on a thread): set *result, or return what failed.
+ */
+static enum store_result
+report_figures(struct store *st, const struct report_query *q,
+    json_t **result)
 {
 	struct report		 rp;
 	struct report_rep	 tot;
 	struct store_stale	 ss;
-	const char		*owner;
-	char			*zone = NULL;
-	time_t			 since = ctx->now - REPORT_DEFAULT_SINCE;
+	const char		*owner = q->owner;
 	json_t			*reps, *totals;
 	enum store_result	 r;
 	size_t			 i;
-	int			 rc = -1;
 
-	if (ops_owner_arg(ctx, args, 1, &owner) != 0)
-		return -1;
-	if (ops_str(args, "since") != NULL) {
-		if (ops_zone(ctx, args, NULL, &zone) != 0 ||
-		    ops_time_arg(ctx, args, "since", zone, &since) != 0) {
-			free(zone);
-			return -1;
-		}
-		free(zone);
-		if (since > ctx->now)
-			return reply_error(ctx, FU_ERR_INVALID_TIME, "\"since\" "
-			    "is in the future; a report looks back");
-	}
 	memset(&rp, 0, sizeof rp);
-	rp.ctx = ctx;
+	rp.st = st;
+	rp.q = q;
 	if (owner != NULL)
 		report_rep(&rp, owner);
-	config_stale(ctx->cf, &ss);
-	if ((r = store_report_stages(ctx->st, owner, report_stage_cb,
+	ss.open_stages = q->stages;
+	ss.nopen = q->nopen;
+	ss.after = q->stale_after;
+	if ((r = store_report_stages(st, owner, report_stage_cb,
 	    &rp)) != STORE_OK ||
-	    (r = store_report_followups(ctx->st, owner, since, ctx->now,
+	    (r = store_report_followups(st, owner, q->since, q->now,
 	    report_followup_cb, &rp)) != STORE_OK ||
-	    (r = store_report_upcoming(ctx->st, owner, since, ctx->now,
+	    (r = store_report_upcoming(st, owner, q->since, q->now,
 	    report_upcoming_cb, &rp)) != STORE_OK ||
-	    (r = store_report_promises(ctx->st, owner, since, ctx->now,
+	    (r = store_report_promises(st, owner, q->since, q->now,
 	    report_promise_cb, &rp)) != STORE_OK ||
-	    (r = store_report_voicemails(ctx->st, owner, ctx->now - 8 * 86400,
+	    (r = store_report_voicemails(st, owner, q->now - 8 * 86400,
 	    report_voicemail_cb, &rp)) != STORE_OK ||
-	    (r = store_report_stale(ctx->st, owner, &ss, ctx->now,
-	    REPORT_STALE_MAX, report_stale_cb, &rp)) != STORE_OK) {
-		reply_store_error(ctx, r, "", 0);
+	    (r = store_report_stale(st, owner, &ss, q->now,
+	    REPORT_STALE_MAX, report_stale_cb, &rp)) != STORE_OK)
 		goto out;
-	}
 	if (rp.n > 0)
 		qsort(rp.reps, rp.n, sizeof *rp.reps, report_rep_cmp);
 	memset(&tot, 0, sizeof tot);
@@ -358,10 +376,10 @@ op_report(struct op_ctx *ctx, json_t *args, json_t **result)
 	json_decref(tot.pipeline);
 	json_decref(tot.voicemails);
 	json_decref(tot.stale);
-	*result = json_pack("{s:o s:o s:o s:o s:o}", "since", when_json(since),
-	    "until", when_json(ctx->now), "owner", owner != NULL ?
-	    json_string(owner) : json_null(), "reps", reps, "totals", totals);
-	rc = 0;
+	*result = json_pack("{s:o s:o s:o s:o s:o}", "since",
+	    when_json(q->since), "until", when_json(q->now), "owner",
+	    owner != NULL ? json_string(owner) : json_null(), "reps", reps,
+	    "totals", totals);
 out:
 	for (i = 0; i < rp.n; i++) {
 		free(rp.reps[i].name);
@@ -371,5 +389,334 @@ out:
 		json_decref(rp.reps[i].stale);
 	}
 	free(rp.reps);
-	return rc;
+	return r;
+}
+
+/* A report asked on a connection: waiting, then worked out beside the loop. */
+struct report_job {
+	TAILQ_ENTRY(report_job)	 entry;
+	struct conn		*conn;	/* NULL once it hung up */
+	char			*caller; /* one report at a time each */
+	json_t			*id;
+	struct report_query	 q;
+	struct worker		*worker; /* NULL while it waits */
+	struct store_reader	*reader;
+
+	/* Written by the thread, read by the loop once it is joined. */
+	json_t			*result;
+	enum store_result	 r;
+	char			*cause;	/* the reader did not open */
+};
+
+static TAILQ_HEAD(, report_job)	 report_jobs =	/* by arrival */
+    TAILQ_HEAD_INITIALIZER(report_jobs);
+static int			 report_running;
+static struct event_base	*report_base;
+static struct store		*report_store;
+static struct event		*report_later_ev; /* after the commit */
+static int			 report_stopping;
+
+static void	report_next(void);
+
+static void
+report_later_cb(evutil_socket_t fd, short what, void *arg)
+{
+	report_next();
+}
+
+/* Work out reports from base's loop, reading st's database. */
+void
+op_report_init(struct event_base *base, struct store *st)
+{
+	report_base = base;
+	report_store = st;
+	if ((report_later_ev = evtimer_new(base, report_later_cb,
+	    NULL)) == NULL)
+		fatalx("report: evtimer_new");
+}
+
+static void
+report_query_clear(struct report_query *q)
+{
+	int	k;
+
+	free(q->owner);
+	for (k = 0; k < q->nopen + q->nclosed; k++)
+		free(q->stages[k]);
+	free(q->stages);
+}
+
+static void
+report_job_free(struct report_job *job)
+{
+	if (job->caller != NULL)
+		TAILQ_REMOVE(&report_jobs, job, entry);
+	if (job->worker != NULL) {
+		worker_free(job->worker);
+		report_running--;
+	}
+	store_reader_free(job->reader);
+	free(job->caller);
+	json_decref(job->id);
+	json_decref(job->result);
+	free(job->cause);
+	report_query_clear(&job->q);
+	free(job);
+}
+
+/* The error reply for a report that failed with r. */
+static json_t *
+report_error_reply(json_t *id, enum store_result r)
+{
+	struct op_ctx	 ctx;
+	json_t		*reply;
+
+	memset(&ctx, 0, sizeof ctx);
+	reply_store_error(&ctx, r, "", 0);
+	reply = ops_error_reply(id, ctx.err, ctx.errmsg);
+	free(ctx.errmsg);
+	return reply;
+}
+
+/* On the worker's thread: the figures, from a snapshot of their own. */
+static void
+report_run(void *arg)
+{
+	struct report_job	*job = arg;
+	struct store		*rd;
+
+	if ((rd = store_reader_open(job->reader, &job->cause)) == NULL) {
+		job->r = STORE_ERROR;
+		return;
+	}
+	job->r = report_figures(rd, &job->q, &job->result);
+}
+
+/* Back on the loop: answer, if anyone still waits, and start the next. */
+static void
+report_done_cb(void *arg)
+{
+	struct report_job	*job = arg;
+	json_t			*reply;
+
+	if (job->conn != NULL) {
+		if (job->r == STORE_OK) {
+			reply = ops_ok_reply(job->id, job->result);
+			job->result = NULL;
+		} else if (job->cause != NULL) {
+			log_warnx("report: %s", job->cause);
+			reply = ops_error_reply(job->id, FU_ERR_UNAVAILABLE,
+			    "cannot read the database for the report (see the "
+			    "daemon's log); try again");
+		} else
+			reply = report_error_reply(job->id, job->r);
+		ops_answer(job->conn, reply, -1);
+	}
+	report_job_free(job);
+	report_next();
+}
+
+/* Has caller a report being worked out? */
+static int
+report_caller_running(const char *caller)
+{
+	struct report_job	*job;
+
+	TAILQ_FOREACH(job, &report_jobs, entry) {
+		if (job->worker != NULL && strcmp(job->caller, caller) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * May the waiting job start: is its rep's turn and a place free, and is
+ * no group of writes open?  A report's snapshot must hold the writes
+ * answered before it on its connection: with a group open, the waiting
+ * reports start on the next loop pass, once it is committed.
+ */
+static int
+report_may_start(struct report_job *job)
+{
+	static const struct timeval	now = { 0, 0 };
+
+	if (job->worker != NULL || report_running >= REPORT_MAX_RUNNING ||
+	    report_caller_running(job->caller))
+		return 0;
+	if (store_in_txn(report_store)) {
+		evtimer_add(report_later_ev, &now);
+		return 0;
+	}
+	return 1;
+}
+
+/* Start working out job's figures on a thread.  Return 0 or -1. */
+static int
+report_start(struct report_job *job)
+{
+	char	*cause;
+
+	job->reader = store_reader_new(report_store);
+	job->worker = worker_start(report_base, report_run, report_done_cb,
+	    job, &cause);
+	if (job->worker == NULL) {
+		log_warnx("report: %s", cause);
+		free(cause);
+		return -1;
+	}
+	report_running++;
+	return 0;
+}
+
+/*
+ * Start the waiting reports that may start, in the order they came: one
+ * per rep, REPORT_MAX_RUNNING in all.
+ */
+static void
+report_next(void)
+{
+	struct report_job	*job, *next;
+
+	for (job = TAILQ_FIRST(&report_jobs); job != NULL &&
+	    report_running < REPORT_MAX_RUNNING; job = next) {
+		next = TAILQ_NEXT(job, entry);
+		if (!report_may_start(job) || report_start(job) == 0)
+			continue;
+		ops_answer(job->conn, ops_error_reply(job->id,
+		    FU_ERR_UNAVAILABLE, REPORT_CANNOT_START), -1);
+		report_job_free(job);
+	}
+}
+
+/*
+ * The rep hung up: a waiting report goes at once, a running one once its
+ * thread is done (its figures unread).
+ */
+static void
+report_cancel(void *arg)
+{
+	struct report_job	*job = arg;
+
+	job->conn = NULL;
+	if (job->worker == NULL)
+		report_job_free(job);
+}
+
+/*
+ * The daemon stops: the reports being worked out are stopped and their
+ * threads joined, and every rep still waiting is told so.
+ */
+void
+op_report_stop(void)
+{
+	struct report_job	*job;
+
+	report_stopping = 1;
+	if (report_later_ev != NULL) {
+		event_free(report_later_ev);
+		report_later_ev = NULL;
+	}
+	TAILQ_FOREACH(job, &report_jobs, entry) {
+		if (job->worker != NULL)
+			store_reader_stop(job->reader);
+	}
+	while ((job = TAILQ_FIRST(&report_jobs)) != NULL) {
+		worker_join(job->worker);
+		if (job->conn != NULL)
+			ops_answer(job->conn, ops_error_reply(job->id,
+			    FU_ERR_UNAVAILABLE, "the daemon is stopping: the "
+			    "report was not finished; ask again once the "
+			    "daemon is back"), -1);
+		report_job_free(job);
+	}
+}
+
+/* How many reports of caller wait their turn. */
+static int
+report_caller_waiting(const char *caller)
+{
+	struct report_job	*job;
+	int			 n = 0;
+
+	TAILQ_FOREACH(job, &report_jobs, entry) {
+		if (job->worker == NULL && strcmp(job->caller, caller) == 0)
+			n++;
+	}
+	return n;
+}
+
+/* report: a rep's (default), a named rep's or the team's figures. */
+int
+op_report(struct op_ctx *ctx, json_t *args, json_t **result)
+{
+	struct report_job	*job;
+	struct report_query	 q;
+	const struct fu_config	*cf = ctx->cf;
+	const char		*owner;
+	char			*zone = NULL;
+	time_t			 since = ctx->now - REPORT_DEFAULT_SINCE;
+	enum store_result	 r;
+	int			 k, defer;
+
+	if (ops_owner_arg(ctx, args, 1, &owner) != 0)
+		return -1;
+	if (ops_str(args, "since") != NULL) {
+		if (ops_zone(ctx, args, NULL, &zone) != 0 ||
+		    ops_time_arg(ctx, args, "since", zone, &since) != 0) {
+			free(zone);
+			return -1;
+		}
+		free(zone);
+		if (since > ctx->now)
+			return reply_error(ctx, FU_ERR_INVALID_TIME,
+			    "\"since\" is in the future; a report looks "
+			    "back");
+	}
+	defer = ctx->can_defer && report_base != NULL;
+	if (defer && report_stopping)
+		return reply_error(ctx, FU_ERR_UNAVAILABLE, "the daemon is "
+		    "stopping; ask again once it is back");
+	if (defer && report_caller_waiting(ctx->caller) >= REPORT_MAX_WAITING)
+		return reply_error(ctx, FU_ERR_CONFLICT, "%d of your reports "
+		    "are already waiting their turn; wait for their answers",
+		    REPORT_MAX_WAITING);
+	memset(&q, 0, sizeof q);
+	q.owner = owner != NULL ? xstrdup(owner) : NULL;
+	q.since = since;
+	q.now = ctx->now;
+	q.nopen = cf->nopen;
+	q.nclosed = cf->nclosed;
+	q.stages = xreallocarray(NULL, q.nopen + q.nclosed + 1,
+	    sizeof *q.stages);
+	for (k = 0; k < cf->nopen; k++)
+		q.stages[k] = xstrdup(cf->open_stages[k]);
+	for (k = 0; k < cf->nclosed; k++)
+		q.stages[cf->nopen + k] = xstrdup(cf->closed_stages[k]);
+	q.missed_grace = cf->missed_grace;
+	q.callback_tolerance = cf->callback_tolerance;
+	q.stale_after = cf->stale_after;
+	q.voicemails_per_week = cf->voicemails_per_week;
+	if (!defer) {
+		/* No loop to wait on (a request from a test): read here. */
+		r = report_figures(ctx->st, &q, result);
+		report_query_clear(&q);
+		if (r != STORE_OK)
+			return reply_store_error(ctx, r, "", 0);
+		return 0;
+	}
+	/* Read once here, so the thread only ever reads it. */
+	when_local_zone();
+	job = xcalloc(1, sizeof *job);
+	job->q = q;
+	job->caller = xstrdup(ctx->caller);
+	job->id = ctx->id != NULL ? json_incref(ctx->id) : NULL;
+	TAILQ_INSERT_TAIL(&report_jobs, job, entry);
+	/* Its thread answers through the loop, after this returns. */
+	if (report_may_start(job) && report_start(job) != 0) {
+		report_job_free(job);
+		return reply_error(ctx, FU_ERR_UNAVAILABLE,
+		    REPORT_CANNOT_START);
+	}
+	job->conn = ops_defer(ctx, report_cancel, job);
+	return 0;
 }

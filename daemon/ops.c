@@ -148,7 +148,7 @@ static const struct op_entry op_table[FU_OP_COUNT] = {
 	[FU_OP_SIMULATE] = { op_simulate, 0, {
 	    { "from", ARG_STRING }, { "to", ARG_STRING },
 	    { "owner", ARG_STRING }, TZ_ARG, { NULL } } },
-	[FU_OP_REPORT] = { op_report, 0, {
+	[FU_OP_REPORT] = { op_report, OP_DEFER, {
 	    { "since", ARG_STRING }, { "owner", ARG_STRING }, TZ_ARG,
 	    { NULL } } },
 };

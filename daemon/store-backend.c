@@ -53,6 +53,7 @@ const struct store_backend store_sqlite = {
 	.followup = &store_sqlite_followup,
 	.user = &store_sqlite_user,
 	.report = &store_sqlite_report,
+	.reader = &store_sqlite_reader,
 	.promise = &store_sqlite_promise,
 	.interaction = &store_sqlite_interaction,
 };
@@ -139,6 +140,53 @@ const char *
 store_backend_name(struct store *st)
 {
 	return STORE_BACKEND(st)->name;
+}
+
+/* --- readers beside the loop --- */
+
+/*
+ * A reader of st's database for a thread beside the loop (see
+ * store_reader_open); nothing is opened yet.  Free it with
+ * store_reader_free, on the loop, once the thread is done.
+ */
+struct store_reader *
+store_reader_new(struct store *st)
+{
+	return STORE_BACKEND(st)->reader->new(st);
+}
+
+/*
+ * On the thread: open the reader's own read-only connection and begin
+ * one snapshot; every read through the store returned sees the database
+ * as it was at the first of them.  The store belongs to the reader (it
+ * goes with store_reader_free) and to this thread alone.  Return NULL
+ * with *cause set (caller frees) if it cannot be opened or was stopped.
+ * Failures of its reads are not logged on the thread: store_reader_free
+ * logs them on the loop.
+ */
+struct store *
+store_reader_open(struct store_reader *r, char **cause)
+{
+	return STORE_BACKEND(r)->reader->open(r, cause);
+}
+
+/*
+ * From any thread: make the reader's reads stop soon (they fail), or its
+ * open fail if it has not opened yet.
+ */
+void
+store_reader_stop(struct store_reader *r)
+{
+	STORE_BACKEND(r)->reader->stop(r);
+}
+
+/* On the loop, once the reader's thread is done: close and free it. */
+void
+store_reader_free(struct store_reader *r)
+{
+	if (r == NULL)
+		return;
+	STORE_BACKEND(r)->reader->free(r);
 }
 
 /* --- contacts --- */

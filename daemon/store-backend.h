@@ -83,6 +83,19 @@ struct store_report_backend {
 			      int limit, store_report_cb cb, void *arg);
 };
 
+/*
+ * A reader: a second, read-only view of the database for a thread beside
+ * the loop, all its reads from one snapshot.  open returns a store on
+ * which the thread calls the read functions above (report, user.get);
+ * stop may come from any thread; new and free run on the loop.
+ */
+struct store_reader_backend {
+	struct store_reader *(*new)(struct store *st);
+	struct store	*(*open)(struct store_reader *r, char **cause);
+	void		 (*stop)(struct store_reader *r);
+	void		 (*free)(struct store_reader *r);
+};
+
 struct store_user_backend {
 	enum store_result (*get)(struct store *st, const char *name,
 			      struct fu_user *u);
@@ -161,14 +174,15 @@ struct store_backend {
 	const struct store_interaction_backend	*interaction;
 	const struct store_promise_backend	*promise;
 	const struct store_report_backend	*report;
+	const struct store_reader_backend	*reader;
 	const struct store_user_backend		*user;
 	const struct store_followup_backend	*followup;
 	const struct store_outbox_backend	*outbox;
 };
 
 /*
- * Every backend's store begins with this, so the dispatchers find the
- * table without knowing the rest of the backend's struct.
+ * Every backend's store (and reader) begins with this, so the dispatchers
+ * find the table without knowing the rest of the backend's struct.
  */
 struct store_base {
 	const struct store_backend	*backend;
@@ -182,6 +196,7 @@ extern const struct store_contact_backend store_sqlite_contact;
 extern const struct store_interaction_backend store_sqlite_interaction;
 extern const struct store_promise_backend store_sqlite_promise;
 extern const struct store_report_backend store_sqlite_report;
+extern const struct store_reader_backend store_sqlite_reader;
 extern const struct store_user_backend store_sqlite_user;
 extern const struct store_followup_backend store_sqlite_followup;
 extern const struct store_outbox_backend store_sqlite_outbox;

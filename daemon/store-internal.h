@@ -121,6 +121,8 @@ struct store {
 
 	enum store_result	 last;
 	char			*database_id;	/* read once, see store_id */
+	int			*reader;	/* a reader's: its "stopped" */
+	char			*reader_error;	/* its first failure */
 };
 
 sqlite3_stmt	*store_stmt(struct store *, enum store_stmt);

@@ -24,6 +24,7 @@
 
 #include <errno.h>
 #include <libgen.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -645,6 +646,36 @@ store_check_at_start(struct store *st, char **cause)
 	return ok ? 0 : -1;
 }
 
+/* Prepare every statement.  Return 0, or -1 with *cause set. */
+static int
+store_prepare(struct store *st, char **cause)
+{
+	const struct store_sql	*q;
+	size_t			 i, j;
+	int			 rc;
+
+	for (i = 0; i < sizeof store_sql_tables / sizeof store_sql_tables[0];
+	    i++) {
+		for (j = 0; store_sql_tables[i][j].sql != NULL; j++) {
+			q = &store_sql_tables[i][j];
+			rc = sqlite3_prepare_v3(st->db, q->sql, -1,
+			    SQLITE_PREPARE_PERSISTENT, &st->stmt[q->slot],
+			    NULL);
+			if (rc != SQLITE_OK) {
+				xasprintf(cause, "cannot prepare a statement "
+				    "on %s: %s (%s)", st->path,
+				    sqlite3_errmsg(st->db), q->sql);
+				return -1;
+			}
+		}
+	}
+	for (i = 0; i < STMT_COUNT; i++) {
+		if (st->stmt[i] == NULL)
+			fatalx("store: statement %zu has no SQL", i);
+	}
+	return 0;
+}
+
 /*
  * Open (creating if needed) the database at path, set it up for durable
  * WAL use, migrate its schema and prepare every statement.
@@ -659,7 +690,6 @@ store_open(const char *path, char **cause)
 	struct store	*st;
 	sqlite3_stmt	*s;
 	const char	*mode, *why;
-	size_t		 i, j;
 	int		 rc;
 
 	if (store_backend_usable(path, cause) != 0)
@@ -741,26 +771,8 @@ store_open(const char *path, char **cause)
 	 */
 	store_checkpoint(st);
 
-	for (i = 0; i < sizeof store_sql_tables / sizeof store_sql_tables[0];
-	    i++) {
-		for (j = 0; store_sql_tables[i][j].sql != NULL; j++) {
-			const struct store_sql *q = &store_sql_tables[i][j];
-
-			rc = sqlite3_prepare_v3(st->db, q->sql, -1,
-			    SQLITE_PREPARE_PERSISTENT, &st->stmt[q->slot],
-			    NULL);
-			if (rc != SQLITE_OK) {
-				xasprintf(cause, "cannot prepare a statement "
-				    "on %s: %s (%s)", path,
-				    sqlite3_errmsg(st->db), q->sql);
-				goto fail;
-			}
-		}
-	}
-	for (i = 0; i < STMT_COUNT; i++) {
-		if (st->stmt[i] == NULL)
-			fatalx("store: statement %zu has no SQL", i);
-	}
+	if (store_prepare(st, cause) != 0)
+		goto fail;
 	return st;
 fail:
 	store_close(st);
@@ -789,8 +801,137 @@ store_close(struct store *st)
 		    sqlite3_errmsg(st->db));
 	free(st->path);
 	free(st->database_id);
+	free(st->reader_error);
 	free(st);
 }
+
+/*
+ * A reader: the database seen from a thread beside the loop, through a
+ * read-only connection of its own, in one read transaction, so all it
+ * reads comes from one snapshot however long it reads (the write-ahead
+ * log lets the loop write meanwhile).  store_reader_new and
+ * store_reader_free run on the loop; store_reader_open and the reads on
+ * the thread; store_reader_stop from anywhere.
+ */
+struct store_reader {
+	struct store_base base;		/* first: the backend's table */
+	char		*path;
+	pthread_mutex_t	 lock;		/* guards rd and stopped */
+	struct store	*rd;		/* once open */
+	int		 stopped;
+};
+
+/* A reader of st's database, not yet open.  Does no I/O. */
+static struct store_reader *
+store_sqlite_reader_new(struct store *st)
+{
+	struct store_reader	*r;
+
+	r = xcalloc(1, sizeof *r);
+	r->base.backend = &store_sqlite;
+	r->path = xstrdup(st->path);
+	if (pthread_mutex_init(&r->lock, NULL) != 0)
+		fatalx("store: pthread_mutex_init");
+	return r;
+}
+
+/*
+ * Stop a stopped reader's statements, also those started after the stop:
+ * sqlite3_interrupt stops only the statements running when it is called.
+ */
+static int
+store_reader_progress_cb(void *arg)
+{
+	struct store_reader	*r = arg;
+
+	return __atomic_load_n(&r->stopped, __ATOMIC_RELAXED);
+}
+
+/* Open the reader's connection and begin its snapshot. */
+static struct store *
+store_sqlite_reader_open(struct store_reader *r, char **cause)
+{
+	struct store	*rd;
+	int		 rc;
+
+	rd = xcalloc(1, sizeof *rd);
+	rd->base.backend = &store_sqlite;
+	rd->path = xstrdup(r->path);
+	rd->reader = &r->stopped;
+	rc = sqlite3_open_v2(rd->path, &rd->db, SQLITE_OPEN_READONLY |
+	    SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK) {
+		xasprintf(cause, "cannot open %s to read it: %s", rd->path,
+		    rd->db != NULL ? sqlite3_errmsg(rd->db) :
+		    sqlite3_errstr(rc));
+		goto fail;
+	}
+	sqlite3_extended_result_codes(rd->db, 1);
+	sqlite3_busy_timeout(rd->db, STORE_BUSY_MS);
+	sqlite3_progress_handler(rd->db, 1000, store_reader_progress_cb, r);
+	if (sqlite3_exec(rd->db, "PRAGMA trusted_schema = OFF", NULL, NULL,
+	    NULL) != SQLITE_OK ||
+	    sqlite3_create_function_v2(rd->db, "fu_email_key", 1,
+	    SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS, NULL,
+	    store_email_key_cb, NULL, NULL, NULL) != SQLITE_OK) {
+		xasprintf(cause, "cannot set up %s: %s", rd->path,
+		    sqlite3_errmsg(rd->db));
+		goto fail;
+	}
+	if (store_prepare(rd, cause) != 0)
+		goto fail;
+	if (sqlite3_exec(rd->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
+		xasprintf(cause, "cannot read %s: %s", rd->path,
+		    sqlite3_errmsg(rd->db));
+		goto fail;
+	}
+	pthread_mutex_lock(&r->lock);
+	if (r->stopped) {
+		pthread_mutex_unlock(&r->lock);
+		xasprintf(cause, "stopped");
+		goto fail;
+	}
+	r->rd = rd;
+	pthread_mutex_unlock(&r->lock);
+	return rd;
+fail:
+	store_close(rd);
+	return NULL;
+}
+
+/* Stop the reader's reads soon: they fail (SQLITE_INTERRUPT). */
+static void
+store_sqlite_reader_stop(struct store_reader *r)
+{
+	pthread_mutex_lock(&r->lock);
+	__atomic_store_n(&r->stopped, 1, __ATOMIC_RELAXED);
+	if (r->rd != NULL)
+		sqlite3_interrupt(r->rd->db);
+	pthread_mutex_unlock(&r->lock);
+}
+
+/* End the snapshot, close the connection, and log what failed in it. */
+static void
+store_sqlite_reader_free(struct store_reader *r)
+{
+	if (r->rd != NULL) {
+		if (r->rd->reader_error != NULL && !r->stopped)
+			log_warnx("store: %s", r->rd->reader_error);
+		if (!sqlite3_get_autocommit(r->rd->db))
+			sqlite3_exec(r->rd->db, "ROLLBACK", NULL, NULL, NULL);
+		store_close(r->rd);
+	}
+	pthread_mutex_destroy(&r->lock);
+	free(r->path);
+	free(r);
+}
+
+const struct store_reader_backend store_sqlite_reader = {
+	.new = store_sqlite_reader_new,
+	.open = store_sqlite_reader_open,
+	.stop = store_sqlite_reader_stop,
+	.free = store_sqlite_reader_free,
+};
 
 /*
  * Have group commits run from the loop: after a write begins, a commit
@@ -1045,8 +1186,17 @@ store_step(struct store *st, sqlite3_stmt *s)
 {
 	int	rc;
 
-	rc = sqlite3_step(s);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+	if (st->reader != NULL && __atomic_load_n(st->reader, __ATOMIC_RELAXED))
+		rc = SQLITE_INTERRUPT;
+	else
+		rc = sqlite3_step(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE && st->reader != NULL) {
+		/* Not logged from a thread: store_reader_free logs it. */
+		st->last = store_result_of(rc);
+		if (st->reader_error == NULL)
+			xasprintf(&st->reader_error, "%s: %s", sqlite3_sql(s),
+			    sqlite3_errmsg(st->db));
+	} else if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
 		st->last = store_result_of(rc);
 		/* Every write on a full disk meets the same trouble. */
 		log_warnx_limited(sqlite3_errstr(rc), NULL, "store: %s: %s",

@@ -10,6 +10,7 @@
 #include <config.h>
 
 #include <ctype.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,12 +45,52 @@ when_tzdir(void)
 static int	when_zone_check(const char *);
 
 /*
+ * gnulib's time_rz works by setting TZ and calling tzset around each
+ * call, and the zone cache below is shared: with the report's thread
+ * beside the loop, one zone computation runs at a time, whichever thread
+ * asks.  Recursive, since the public functions call each other.  Each
+ * public function that reads a zone takes it; so does anything else that
+ * reads the process's zone (localtime_r).
+ */
+static pthread_mutex_t when_mutex = PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
+
+/* Take the zone lock (see when_mutex). */
+void
+when_lock(void)
+{
+	if (pthread_mutex_lock(&when_mutex) != 0)
+		fatalx("when: pthread_mutex_lock");
+}
+
+void
+when_unlock(void)
+{
+	pthread_mutex_unlock(&when_mutex);
+}
+
+/*
+ * getenv(name) under the zone lock: time_rz sets and unsets TZ, which
+ * may move the other variables of the environment, from whichever thread
+ * works out a zone.  Borrowed.
+ */
+const char *
+when_getenv(const char *name)
+{
+	const char	*v;
+
+	when_lock();
+	v = getenv(name);
+	when_unlock();
+	return v;
+}
+
+/*
  * Is name a zone of the system's zone database (an IANA name such as
  * "Europe/Berlin" or "UTC")?  POSIX TZ strings are not accepted: a rep
  * means a place, and a typo must not silently become UTC.
  */
-int
-when_zone_valid(const char *name)
+static int
+when_zone_valid_tz(const char *name)
 {
 	/* Zones already checked: a request names the same few again. */
 	static char	 known[16][64];
@@ -67,6 +108,17 @@ when_zone_valid(const char *name)
 		next = (next + 1) % 16;
 	}
 	return valid;
+}
+
+int
+when_zone_valid(const char *name)
+{
+	int	 r;
+
+	when_lock();
+	r = when_zone_valid_tz(name);
+	when_unlock();
+	return r;
 }
 
 /* Look in the zone database: is name a zone file? */
@@ -221,8 +273,8 @@ when_check_inner_zone(const char *p, char **cause)
  * Return 0 and set *out, and *note (NULL, or a message the caller frees);
  * or -1 and set *cause (caller frees).
  */
-int
-when_parse(const char *expr, const char *tzname, time_t now, time_t *out,
+static int
+when_parse_tz(const char *expr, const char *tzname, time_t now, time_t *out,
     char **note, char **cause)
 {
 	struct timespec	 base, ts;
@@ -314,13 +366,25 @@ out:
 	return rc;
 }
 
+int
+when_parse(const char *expr, const char *tzname, time_t now, time_t *out,
+    char **note, char **cause)
+{
+	int	 r;
+
+	when_lock();
+	r = when_parse_tz(expr, tzname, now, out, note, cause);
+	when_unlock();
+	return r;
+}
+
 /*
  * Set *out to the start of the local calendar day that holds t, moved by
  * days whole days (in calendar terms: across a daylight-saving change a day
  * has 23 or 25 hours).  Return 0, or -1 for an unknown zone.
  */
-int
-when_day_start(time_t t, const char *tzname, int days, time_t *out)
+static int
+when_day_start_tz(time_t t, const char *tzname, int days, time_t *out)
 {
 	timezone_t	tz;
 	struct tm	tm;
@@ -345,6 +409,17 @@ when_day_start(time_t t, const char *tzname, int days, time_t *out)
 	tzfree(tz);
 	*out = r;
 	return 0;
+}
+
+int
+when_day_start(time_t t, const char *tzname, int days, time_t *out)
+{
+	int	 r;
+
+	when_lock();
+	r = when_day_start_tz(t, tzname, days, out);
+	when_unlock();
+	return r;
 }
 
 /* Write n as width digits at p. */
@@ -405,8 +480,8 @@ when_json_or_null(time_t t)
  * The daemon's own zone, used for a caller who set none: $TZ if it names
  * a zone, else the target of /etc/localtime, else UTC.  Borrowed.
  */
-const char *
-when_local_zone(void)
+static const char *
+when_local_zone_tz(void)
 {
 	static char	 zone[256];
 	const char	*tz, *p;
@@ -433,13 +508,24 @@ when_local_zone(void)
 	return zone;
 }
 
+const char *
+when_local_zone(void)
+{
+	const char *r;
+
+	when_lock();
+	r = when_local_zone_tz();
+	when_unlock();
+	return r;
+}
+
 /*
  * The instant of local wall-clock time minute (after midnight) on the day
  * that starts at day, in zone; a time skipped by the clocks moves on to
  * the first valid one.  Return 0 for an unknown zone.
  */
-time_t
-when_local_on_day(time_t day, const char *zone, int minute)
+static time_t
+when_local_on_day_tz(time_t day, const char *zone, int minute)
 {
 	timezone_t	tz;
 	struct tm	tm;
@@ -462,13 +548,24 @@ when_local_on_day(time_t day, const char *zone, int minute)
 	return r == (time_t)-1 ? 0 : r;
 }
 
+time_t
+when_local_on_day(time_t day, const char *zone, int minute)
+{
+	time_t	 r;
+
+	when_lock();
+	r = when_local_on_day_tz(day, zone, minute);
+	when_unlock();
+	return r;
+}
+
 /*
  * Write t as local to zone (UTC if zone is unusable): the date, or with
  * clock set, the day, time and zone abbreviation.  The abbreviation lives
  * in the zone object, so the text is made before it is freed.
  */
 static void
-when_local_text(time_t t, const char *zone, int clock, char *buf, size_t len)
+when_local_text_tz(time_t t, const char *zone, int clock, char *buf, size_t len)
 {
 	timezone_t	tz = NULL;
 	struct tm	tm;
@@ -482,6 +579,14 @@ when_local_text(time_t t, const char *zone, int clock, char *buf, size_t len)
 		strftime(buf, len, "%Y-%m-%d", &tm);
 	if (tz != NULL)
 		tzfree(tz);
+}
+
+static void
+when_local_text(time_t t, const char *zone, int clock, char *buf, size_t len)
+{
+	when_lock();
+	when_local_text_tz(t, zone, clock, buf, len);
+	when_unlock();
 }
 
 /* Write the local date of t in zone as YYYY-MM-DD. */
@@ -506,8 +611,8 @@ when_local_time(time_t t, const char *zone, char *buf, size_t len)
  * when_local_time does in zone.  A NULL or unknown theirs is the
  * reader's.
  */
-void
-when_local_time_dual(time_t t, const char *zone, const char *theirs,
+static void
+when_local_time_dual_tz(time_t t, const char *zone, const char *theirs,
     char *buf, size_t len)
 {
 	timezone_t	 mine = NULL, there = NULL;
@@ -536,4 +641,13 @@ out:
 		tzfree(there);
 	if (mine != NULL)
 		tzfree(mine);
+}
+
+void
+when_local_time_dual(time_t t, const char *zone, const char *theirs,
+    char *buf, size_t len)
+{
+	when_lock();
+	when_local_time_dual_tz(t, zone, theirs, buf, len);
+	when_unlock();
 }

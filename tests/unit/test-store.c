@@ -628,6 +628,60 @@ test_open_refuses_newer_schema(void **state)
 
 /* --- writes and the group commit --- */
 
+/* Count a report row (the stages' counts add up). */
+static int
+count_stage_cb(const struct store_report_row *row, void *arg)
+{
+	*(int64_t *)arg += row->num[2];
+	return 0;
+}
+
+/*
+ * A reader sees one snapshot: what the loop's store commits after the
+ * reader's first read is not in its later reads.  Stopped, its reads fail
+ * and leave the loop's store alone.
+ */
+static void
+test_reader_reads_one_snapshot(void **state)
+{
+	struct fx		*fx = *state;
+	struct store_reader	*r;
+	struct store		*rd;
+	char			*cause = NULL;
+	int64_t			 n;
+
+	add_contact(fx->st, "ana", "Before", "lead", NOW);
+	r = store_reader_new(fx->st);
+	rd = store_reader_open(r, &cause);
+	assert_non_null(rd);
+	n = 0;
+	assert_int_equal(store_report_stages(rd, "ana", count_stage_cb, &n),
+	    STORE_OK);
+	assert_int_equal(n, 1);
+	add_contact(fx->st, "ana", "After", "lead", NOW);
+	n = 0;
+	assert_int_equal(store_report_stages(rd, "ana", count_stage_cb, &n),
+	    STORE_OK);
+	assert_int_equal(n, 1);
+	n = 0;
+	assert_int_equal(store_report_stages(fx->st, "ana", count_stage_cb,
+	    &n), STORE_OK);
+	assert_int_equal(n, 2);
+	store_reader_stop(r);
+	assert_int_not_equal(store_report_stages(rd, "ana", count_stage_cb,
+	    &n), STORE_OK);
+	store_reader_free(r);
+	add_contact(fx->st, "ana", "Later", "lead", NOW);
+
+	/* One stopped before it opens does not open. */
+	r = store_reader_new(fx->st);
+	store_reader_stop(r);
+	assert_null(store_reader_open(r, &cause));
+	assert_non_null(cause);
+	free(cause);
+	store_reader_free(r);
+}
+
 static void
 test_contact_roundtrip(void **state)
 {
@@ -1994,6 +2048,7 @@ main(void)
 		T_DIR(test_open_refuses_file_that_is_not_a_database),
 		T_DIR(test_open_refuses_newer_schema),
 		T(test_contact_roundtrip),
+		T(test_reader_reads_one_snapshot),
 		T(test_interaction_roundtrip_moves_last_activity),
 		T(test_interaction_needs_existing_contact),
 		T(test_followup_roundtrip),
