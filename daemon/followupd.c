@@ -369,13 +369,14 @@ main(int argc, char **argv)
 		free(cause);
 		return 1;
 	}
-	store_set_commit_cb(main_store, main_base, main_commit_cb, NULL);
+	commit_init(main_base, main_store, main_commit_cb, NULL);
 	conn_init(main_base, main_store, (const struct fu_config **)&main_cf);
 	server_set_limits(main_cf->max_conns_per_user);
 	if (server_listen(main_base, main_cf->socket, main_cf->socket_group,
 	    main_cf->socket_private, 128, &cause) != 0) {
 		log_err("main: %s", cause);
 		free(cause);
+		commit_free();
 		store_close(main_store);
 		return 1;
 	}
@@ -409,6 +410,7 @@ main(int argc, char **argv)
 	event_free(ev_int);
 	event_free(ev_hup);
 	sdnotify_free();
+	commit_free();
 	store_close(main_store);
 	/* What the limiter held back is counted before the last line. */
 	log_limit_flush();

@@ -221,10 +221,18 @@ enum store_result {
 	STORE_ERROR
 };
 typedef void	(*store_commit_cb)(int, void *);
+/* What the store asks of the loop that drives it (commit.c). */
+struct store_driver {
+	void	(*pass)(void *);	/* call store_commit once this loop
+					   pass is over */
+	void	(*idle)(long, void *);	/* call store_idle in ms (re-arm) */
+	void	*arg;
+};
 struct store	*store_open(const char *, char **);
 void		 store_close(struct store *);
-void		 store_set_commit_cb(struct store *, struct event_base *,
+void		 store_set_driver(struct store *, const struct store_driver *,
 		     store_commit_cb, void *);
+void		 store_idle(struct store *);
 void		 store_read_begin(struct store *);
 enum store_result store_write_begin(struct store *);
 void		 store_write_end(struct store *, int);
@@ -234,6 +242,11 @@ enum store_result store_checkpoint(struct store *);
 enum store_result store_last_result(struct store *);
 int		 store_schema_version(struct store *);
 const char	*store_id(struct store *);
+
+/* commit.c */
+void		 commit_init(struct event_base *, struct store *,
+		     store_commit_cb, void *);
+void		 commit_free(void);
 
 /* store-backend.c */
 enum store_backend_kind {

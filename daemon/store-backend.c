@@ -48,6 +48,7 @@ store_backend_conninfo(const char *s)
 
 const struct store_backend store_sqlite = {
 	.name = "sqlite",
+	.txn = &store_sqlite_txn,
 	.contact = &store_sqlite_contact,
 	.outbox = &store_sqlite_outbox,
 	.followup = &store_sqlite_followup,
@@ -140,6 +141,125 @@ const char *
 store_backend_name(struct store *st)
 {
 	return STORE_BACKEND(st)->name;
+}
+
+/* --- opening, closing and transactions --- */
+
+/*
+ * Open the database a string names (a path, or a server's URL or
+ * conninfo) with the backend that serves it: create or migrate its schema
+ * and get it ready.  Return the store, or NULL with *cause set (caller
+ * frees).  The caller frees the store with store_close.
+ */
+struct store *
+store_open(const char *database, char **cause)
+{
+	const struct store_backend	*b;
+
+	if (store_backend_usable(database, cause) != 0)
+		return NULL;
+	b = store_backend_find(store_backend_kind(database) ==
+	    STORE_BACKEND_POSTGRESQL ? "postgresql" : "sqlite");
+	return b->txn->open(database, cause);
+}
+
+/* Close the store; an open group commit is committed first. */
+void
+store_close(struct store *st)
+{
+	if (st != NULL)
+		STORE_BACKEND(st)->txn->close(st);
+}
+
+/*
+ * Let driver end each loop pass's transaction and call store_idle once
+ * writes rest; cb is called after each group commit with 1 if it is
+ * durable, 0 if its writes were lost.  Without a driver the caller
+ * commits with store_commit.
+ */
+void
+store_set_driver(struct store *st, const struct store_driver *driver,
+    store_commit_cb cb, void *arg)
+{
+	STORE_BACKEND(st)->txn->set_driver(st, driver, cb, arg);
+}
+
+/* Let the reads of this loop pass share one read transaction. */
+void
+store_read_begin(struct store *st)
+{
+	STORE_BACKEND(st)->txn->read_begin(st);
+}
+
+/*
+ * Start one write: join the pass's group transaction (opening it if none
+ * is) at a savepoint.  Pair with store_write_end.  Return STORE_OK, or
+ * what kept the transaction from opening (nothing is held then).
+ */
+enum store_result
+store_write_begin(struct store *st)
+{
+	return STORE_BACKEND(st)->txn->write_begin(st);
+}
+
+/* End one write: keep it if ok, else undo it alone. */
+void
+store_write_end(struct store *st, int ok)
+{
+	STORE_BACKEND(st)->txn->write_end(st, ok);
+}
+
+/* Is a group transaction open (so replies must wait for its commit)? */
+int
+store_in_txn(struct store *st)
+{
+	return STORE_BACKEND(st)->txn->in_txn(st);
+}
+
+/*
+ * Commit the group transaction, if one is open, and call the commit
+ * callback with the outcome.  Return 0 if it is durable (or nothing was
+ * open), -1 if its writes were lost.
+ */
+int
+store_commit(struct store *st)
+{
+	return STORE_BACKEND(st)->txn->commit(st);
+}
+
+/* Fold the database's log into it now, if nothing holds it. */
+enum store_result
+store_checkpoint(struct store *st)
+{
+	return STORE_BACKEND(st)->txn->checkpoint(st);
+}
+
+/* Writes have rested: keep the files in shape (the driver's timer). */
+void
+store_idle(struct store *st)
+{
+	STORE_BACKEND(st)->txn->idle(st);
+}
+
+/* What the last failing call met. */
+enum store_result
+store_last_result(struct store *st)
+{
+	return STORE_BACKEND(st)->txn->last_result(st);
+}
+
+/* The database's identity, kept for its life (a backup carries it). */
+const char *
+store_id(struct store *st)
+{
+	return STORE_BACKEND(st)->txn->id(st);
+}
+
+/* The schema version of the open database. */
+int
+store_schema_version(struct store *st)
+{
+	return STORE_BACKEND(st)->txn->schema_version(st);
 }
 
 /* --- readers beside the loop --- */

@@ -168,8 +168,32 @@ struct store_outbox_backend {
 			      void *arg);
 };
 
+/*
+ * Opening and closing, and the transactions: the group commit of a loop
+ * pass, its shared read, and keeping the database's files in shape once
+ * writes rest.  The daemon drives them through store_set_driver.
+ */
+struct store_txn_backend {
+	struct store	*(*open)(const char *database, char **cause);
+	void		 (*close)(struct store *st);
+	void		 (*set_driver)(struct store *st,
+			      const struct store_driver *driver,
+			      store_commit_cb cb, void *arg);
+	void		 (*read_begin)(struct store *st);
+	enum store_result (*write_begin)(struct store *st);
+	void		 (*write_end)(struct store *st, int ok);
+	int		 (*in_txn)(struct store *st);
+	int		 (*commit)(struct store *st);
+	enum store_result (*checkpoint)(struct store *st);
+	void		 (*idle)(struct store *st);
+	enum store_result (*last_result)(struct store *st);
+	const char	*(*id)(struct store *st);
+	int		 (*schema_version)(struct store *st);
+};
+
 struct store_backend {
 	const char				*name;
+	const struct store_txn_backend		*txn;
 	const struct store_contact_backend	*contact;
 	const struct store_interaction_backend	*interaction;
 	const struct store_promise_backend	*promise;
@@ -192,6 +216,7 @@ struct store_base {
 const struct store_backend *store_backend_find(const char *);
 
 /* The SQLite backend (store.c and store-*.c). */
+extern const struct store_txn_backend store_sqlite_txn;
 extern const struct store_contact_backend store_sqlite_contact;
 extern const struct store_interaction_backend store_sqlite_interaction;
 extern const struct store_promise_backend store_sqlite_promise;

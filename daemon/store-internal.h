@@ -112,10 +112,9 @@ struct store {
 	int			 txn_open;	/* a group commit is under way */
 	int			 txn_failed;	/* it was rolled back under us */
 	int			 read_open;	/* the pass's read transaction */
-	struct event		*commit_ev;
+	const struct store_driver *driver;	/* the loop's; or NULL */
 	store_commit_cb		 commit_cb;
 	void			*commit_arg;
-	struct event		*idle_ev;	/* checkpoint once writes rest */
 	int			 ckpt_retry;	/* s; 0: the last one worked */
 	struct timespec		 ckpt_at;	/* last try after a full disk */
 

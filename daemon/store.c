@@ -7,17 +7,22 @@
  * store-*.c files, the only place with SQL.
  *
  * Group commit: the first write of a loop pass opens one transaction
- * (BEGIN IMMEDIATE) and schedules a commit event; each write op runs in a
+ * (BEGIN IMMEDIATE), to be committed after the pass; each write op runs in a
  * savepoint of it, so one failing op undoes only itself.  The commit runs
  * once the loop has handled every request that arrived together, then the
  * commit callback releases the replies, which therefore never say ok before
  * the change is on disk (WAL, synchronous=FULL).
  *
  * Reads share a transaction the same way: the first read op of a pass
- * opens one (BEGIN, deferred) and the same event ends it, so SQLite takes
+ * opens one (BEGIN, deferred), ended with the pass, so SQLite takes
  * and drops its locks (fcntl calls on the database and its shared memory)
  * once a pass rather than around every statement.  A write ends it first:
  * the group transaction then serves the reads that follow.
+ *
+ * The store knows no event loop: it asks its driver (commit.c in the
+ * daemon) to end the pass's transaction once the pass is over and to call
+ * store_idle once writes rest.  Without a driver (unit tests) the caller
+ * commits, and reads run each in its own transaction.
  */
 
 #include <config.h>
@@ -30,8 +35,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include <event2/event.h>
 
 #include "store-internal.h"
 
@@ -361,9 +364,10 @@ static const struct store_sql *const store_sql_tables[] = {
 	store_report_sql,
 };
 
-static void	store_commit_event_cb(evutil_socket_t, short, void *);
 static void	store_read_end(struct store *);
-static void	store_idle_cb(evutil_socket_t, short, void *);
+static void	store_sqlite_close(struct store *);
+static int	store_sqlite_commit(struct store *);
+static enum store_result store_sqlite_checkpoint(struct store *);
 
 /* Map an SQLite result code to a store result. */
 static enum store_result
@@ -684,16 +688,14 @@ store_prepare(struct store *st, char **cause)
  * cannot be opened, is not a followup database, or is from a newer schema.
  * The caller frees the store with store_close.
  */
-struct store *
-store_open(const char *path, char **cause)
+static struct store *
+store_sqlite_open(const char *path, char **cause)
 {
 	struct store	*st;
 	sqlite3_stmt	*s;
 	const char	*mode, *why;
 	int		 rc;
 
-	if (store_backend_usable(path, cause) != 0)
-		return NULL;
 	st = xcalloc(1, sizeof *st);
 	st->base.backend = &store_sqlite;
 	st->path = xstrdup(path);
@@ -769,31 +771,27 @@ store_open(const char *path, char **cause)
 	 * last free space) goes into the database now; if it cannot yet,
 	 * the daemon still starts and tries again after its writes.
 	 */
-	store_checkpoint(st);
+	store_sqlite_checkpoint(st);
 
 	if (store_prepare(st, cause) != 0)
 		goto fail;
 	return st;
 fail:
-	store_close(st);
+	store_sqlite_close(st);
 	return NULL;
 }
 
 /* Close the store; an open group commit is committed first. */
-void
-store_close(struct store *st)
+static void
+store_sqlite_close(struct store *st)
 {
 	int	i;
 
 	if (st == NULL)
 		return;
 	if (st->txn_open)
-		store_commit(st);
+		store_sqlite_commit(st);
 	store_read_end(st);
-	if (st->commit_ev != NULL)
-		event_free(st->commit_ev);
-	if (st->idle_ev != NULL)
-		event_free(st->idle_ev);
 	for (i = 0; i < STMT_COUNT; i++)
 		sqlite3_finalize(st->stmt[i]);
 	if (st->db != NULL && sqlite3_close(st->db) != SQLITE_OK)
@@ -895,7 +893,7 @@ store_sqlite_reader_open(struct store_reader *r, char **cause)
 	pthread_mutex_unlock(&r->lock);
 	return rd;
 fail:
-	store_close(rd);
+	store_sqlite_close(rd);
 	return NULL;
 }
 
@@ -919,7 +917,7 @@ store_sqlite_reader_free(struct store_reader *r)
 			log_warnx("store: %s", r->rd->reader_error);
 		if (!sqlite3_get_autocommit(r->rd->db))
 			sqlite3_exec(r->rd->db, "ROLLBACK", NULL, NULL, NULL);
-		store_close(r->rd);
+		store_sqlite_close(r->rd);
 	}
 	pthread_mutex_destroy(&r->lock);
 	free(r->path);
@@ -934,32 +932,18 @@ const struct store_reader_backend store_sqlite_reader = {
 };
 
 /*
- * Have group commits run from the loop: after a write begins, a commit
- * event fires once the requests of this loop pass are handled, and cb is
- * called with 1 if the commit is durable, 0 if every write of the group
- * was lost.  Without this (unit tests), the caller calls store_commit.
+ * Let driver end each loop pass's transaction and rest the log (see the
+ * top of this file); cb is called after each group commit with 1 if it
+ * is durable, 0 if every write of the group was lost.  Either may be
+ * NULL.  The driver must outlive the store, or be unset first.
  */
-void
-store_set_commit_cb(struct store *st, struct event_base *base,
+static void
+store_sqlite_set_driver(struct store *st, const struct store_driver *driver,
     store_commit_cb cb, void *arg)
 {
-	if (st->commit_ev != NULL)
-		event_free(st->commit_ev);
-	st->commit_ev = event_new(base, -1, 0, store_commit_event_cb, st);
-	if (st->commit_ev == NULL)
-		fatalx("store: event_new");
-	if (st->idle_ev != NULL)
-		event_free(st->idle_ev);
-	if ((st->idle_ev = evtimer_new(base, store_idle_cb, st)) == NULL)
-		fatalx("store: evtimer_new");
+	st->driver = driver;
 	st->commit_cb = cb;
 	st->commit_arg = arg;
-}
-
-static void
-store_commit_event_cb(evutil_socket_t fd, short what, void *arg)
-{
-	store_commit(arg);
 }
 
 /*
@@ -968,8 +952,8 @@ store_commit_event_cb(evutil_socket_t fd, short what, void *arg)
  * process: one reading the database makes it STORE_BUSY.  Return
  * STORE_OK, or what stopped it (logged; a full disk is STORE_FULL).
  */
-enum store_result
-store_checkpoint(struct store *st)
+static enum store_result
+store_sqlite_checkpoint(struct store *st)
 {
 	int	rc;
 
@@ -989,14 +973,16 @@ store_checkpoint(struct store *st)
 	return STORE_OK;
 }
 
-/* Writes have rested: checkpoint, or try again later if that failed. */
+/*
+ * Writes have rested (the driver's idle timer): checkpoint, or ask to be
+ * called again later, backing off, if that failed.
+ */
 static void
-store_idle_cb(evutil_socket_t fd, short what, void *arg)
+store_sqlite_idle(struct store *st)
 {
-	struct store	*st = arg;
-	struct timeval	 tv = { 0, STORE_IDLE_MS * 1000 };
+	long	ms = STORE_IDLE_MS;
 
-	if (!st->txn_open && store_checkpoint(st) == STORE_OK) {
+	if (!st->txn_open && store_sqlite_checkpoint(st) == STORE_OK) {
 		st->ckpt_retry = 0;
 		return;
 	}
@@ -1005,10 +991,10 @@ store_idle_cb(evutil_socket_t fd, short what, void *arg)
 			st->ckpt_retry = STORE_CKPT_RETRY_MIN;
 		else if ((st->ckpt_retry *= 2) > STORE_CKPT_RETRY_MAX)
 			st->ckpt_retry = STORE_CKPT_RETRY_MAX;
-		tv.tv_sec = st->ckpt_retry;
-		tv.tv_usec = 0;
+		ms = st->ckpt_retry * 1000L;
 	}
-	evtimer_add(st->idle_ev, &tv);
+	if (st->driver != NULL)
+		st->driver->idle(ms, st->driver->arg);
 }
 
 /*
@@ -1024,7 +1010,7 @@ store_commit_full(struct store *st)
 	if (st->ckpt_at.tv_sec != 0 && now.tv_sec - st->ckpt_at.tv_sec < 1)
 		return;
 	st->ckpt_at = now;
-	store_checkpoint(st);
+	store_sqlite_checkpoint(st);
 }
 
 /*
@@ -1033,16 +1019,16 @@ store_commit_full(struct store *st)
  * transaction, or without the loop (unit tests), where each statement
  * reads on its own as before.
  */
-void
-store_read_begin(struct store *st)
+static void
+store_sqlite_read_begin(struct store *st)
 {
-	if (st->txn_open || st->read_open || st->commit_ev == NULL)
+	if (st->txn_open || st->read_open || st->driver == NULL)
 		return;
 	/* On failure the statements simply run each in its own. */
 	if (store_run(st, STMT_TXN_READ_BEGIN) != SQLITE_OK)
 		return;
 	st->read_open = 1;
-	event_active(st->commit_ev, EV_TIMEOUT, 1);
+	st->driver->pass(st->driver->arg);
 }
 
 /* End the pass's read transaction, if one is open: its locks go. */
@@ -1063,8 +1049,8 @@ store_read_end(struct store *st)
  * Return STORE_OK, or STORE_BUSY / STORE_FULL / STORE_ERROR if no
  * transaction could be opened (nothing is held then).
  */
-enum store_result
-store_write_begin(struct store *st)
+static enum store_result
+store_sqlite_write_begin(struct store *st)
 {
 	if (!st->txn_open) {
 		store_read_end(st);
@@ -1072,8 +1058,8 @@ store_write_begin(struct store *st)
 			return st->last;
 		st->txn_open = 1;
 		st->txn_failed = 0;
-		if (st->commit_ev != NULL)
-			event_active(st->commit_ev, EV_TIMEOUT, 1);
+		if (st->driver != NULL)
+			st->driver->pass(st->driver->arg);
 	}
 	if (store_run(st, STMT_TXN_SAVEPOINT) != SQLITE_OK) {
 		st->txn_failed = 1;
@@ -1087,8 +1073,8 @@ store_write_begin(struct store *st)
  * whole transaction back (it does on a full disk or I/O error), mark the
  * group failed so the commit reports every write of it lost.
  */
-void
-store_write_end(struct store *st, int ok)
+static void
+store_sqlite_write_end(struct store *st, int ok)
 {
 	if (st->txn_failed || sqlite3_get_autocommit(st->db)) {
 		st->txn_failed = 1;
@@ -1103,8 +1089,8 @@ store_write_end(struct store *st, int ok)
 }
 
 /* Is a group transaction open (so replies must wait for its commit)? */
-int
-store_in_txn(struct store *st)
+static int
+store_sqlite_in_txn(struct store *st)
 {
 	return st->txn_open;
 }
@@ -1114,11 +1100,10 @@ store_in_txn(struct store *st)
  * callback with the outcome.  Return 0 if it is durable (or nothing was
  * open), -1 if its writes were lost.
  */
-int
-store_commit(struct store *st)
+static int
+store_sqlite_commit(struct store *st)
 {
-	struct timeval	tv = { 0, STORE_IDLE_MS * 1000 };
-	int		ok = 1;
+	int	ok = 1;
 
 	store_read_end(st);
 	if (!st->txn_open)
@@ -1139,18 +1124,16 @@ store_commit(struct store *st)
 	if (!ok && st->last == STORE_FULL)
 		store_commit_full(st);
 	/* Off the hot path: the log is truncated once writes rest. */
-	if (st->idle_ev != NULL && st->ckpt_retry == 0)
-		evtimer_add(st->idle_ev, &tv);
-	if (st->commit_ev != NULL)
-		event_del(st->commit_ev);
+	if (st->driver != NULL && st->ckpt_retry == 0)
+		st->driver->idle(STORE_IDLE_MS, st->driver->arg);
 	if (st->commit_cb != NULL)
 		st->commit_cb(ok, st->commit_arg);
 	return ok ? 0 : -1;
 }
 
 /* What the last failing call met. */
-enum store_result
-store_last_result(struct store *st)
+static enum store_result
+store_sqlite_last_result(struct store *st)
 {
 	return st->last;
 }
@@ -1159,18 +1142,34 @@ store_last_result(struct store *st)
  * The database's identity: random, made with its schema, kept for its
  * life (a backup carries it; a new database gets a new one).
  */
-const char *
-store_id(struct store *st)
+static const char *
+store_sqlite_id(struct store *st)
 {
 	return st->database_id;
 }
 
 /* The schema version of the open database. */
-int
-store_schema_version(struct store *st)
+static int
+store_sqlite_schema_version(struct store *st)
 {
 	return (int)store_query_int(st, "PRAGMA user_version");
 }
+
+const struct store_txn_backend store_sqlite_txn = {
+	.open = store_sqlite_open,
+	.close = store_sqlite_close,
+	.set_driver = store_sqlite_set_driver,
+	.read_begin = store_sqlite_read_begin,
+	.write_begin = store_sqlite_write_begin,
+	.write_end = store_sqlite_write_end,
+	.in_txn = store_sqlite_in_txn,
+	.commit = store_sqlite_commit,
+	.checkpoint = store_sqlite_checkpoint,
+	.idle = store_sqlite_idle,
+	.last_result = store_sqlite_last_result,
+	.id = store_sqlite_id,
+	.schema_version = store_sqlite_schema_version,
+};
 
 /* --- helpers for the store-*.c files --- */
 

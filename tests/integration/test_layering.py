@@ -60,6 +60,17 @@ def test_no_layer_calls_up():
     assert not bad, bad
 
 
+def test_the_store_knows_no_event_loop():
+    """The store is driven (commit.c): no store file holds an event, so
+    a backend can be driven the same way whatever it talks to."""
+    bad = []
+    for path in files_of(["store*.c", "store*.h"]):
+        text = open(path).read()
+        if "event2/" in text or re.search(r"\bevent_\w+\(", text):
+            bad.append(os.path.basename(path))
+    assert not bad, bad
+
+
 def test_handlers_reach_no_connection():
     for path in files_of(["op-*.c"]):
         text = open(path).read()

@@ -533,7 +533,7 @@ test_reads_of_a_pass_share_one_transaction(void **state)
 	add_contact(fx->st, "ana", "Ada", NULL, NOW);
 	id = add_contact(fx->st, "ana", "Cy", NULL, NOW);
 	assert_non_null(base = event_base_new());
-	store_set_commit_cb(fx->st, base, count_commit, &commits);
+	commit_init(base, fx->st, count_commit, &commits);
 	assert_int_equal(sqlite3_open(fx->path, &db), SQLITE_OK);
 	/* A first read shows the connection the log. */
 	assert_int_equal(sqlite3_exec(db, "SELECT count(*) FROM contacts",
@@ -564,7 +564,8 @@ test_reads_of_a_pass_share_one_transaction(void **state)
 	assert_int_equal(truncate_log(db), SQLITE_OK);
 
 	sqlite3_close(db);
-	store_close(fx->st);		/* its events belong to base */
+	commit_free();			/* its events belong to base */
+	store_close(fx->st);
 	fx->st = NULL;
 	event_base_free(base);
 }
