@@ -307,6 +307,8 @@ struct fu_user {
 	char		*hours;
 	char		*workdays;
 	char		*lead;		/* the rep's reminder lead, "10m" */
+	char		*display_name;	/* signs confirmations to contacts */
+	char		*phone;
 	time_t		 updated_at;
 };
 /* One entry of a callback's promise history. */
@@ -587,6 +589,34 @@ struct op_ctx {
 	enum fu_err		 err;
 	char			*errmsg;
 };
+
+/* ical.c: an iTIP invitation for a follow-up. */
+struct ical_invite {
+	const char	*method;	/* "REQUEST" or "CANCEL" */
+	const char	*uid;
+	int		 sequence;
+	time_t		 start;
+	const char	*summary;
+	const char	*description;	/* or NULL */
+	const char	*organizer_name;
+	const char	*organizer_email;
+	const char	*attendee_name;
+	const char	*attendee_email;
+	long		 alarm;		/* seconds ahead; -1: no alarm */
+	time_t		 now;
+};
+char		*ical_uid(int64_t, const char *);
+char		*ical_invite(const struct ical_invite *);
+
+/* confirm.c: the agreed time confirmed to the contact. */
+int		 confirm_check(struct op_ctx *, const struct fu_followup *, int);
+int		 confirm_send(struct op_ctx *, int64_t, int, json_t **);
+int		 op_followup_confirm(struct op_ctx *, json_t *, json_t **);
+
+/* outbox-request.c: a notice the rep asked for, to the contact. */
+int		 outbox_request_contact(struct store *, const struct fu_config *,
+		     const char *, const char *, int64_t, time_t, json_t *,
+		     time_t, int *);
 int		 reply_error(struct op_ctx *, enum fu_err, const char *, ...)
 		     FU_PRINTF(3, 4);
 int		 reply_store_error(struct op_ctx *, enum store_result,

@@ -303,12 +303,14 @@ followup_move(struct op_ctx *ctx, json_t *args, const char *name,
 	struct fu_followup	 f;
 	struct fu_contact	 c;
 	struct fu_promise	 p;
+	json_t			*message = NULL;
 	char			*zone = NULL, *note = NULL, *repzone;
 	int64_t			 id = ops_int(args, "id", 0);
 	time_t			 due, old_due, missed = 0;
 	long			 lead;
 	enum store_result	 r;
 	int			 rc = -1, callback;
+	int			 confirm = ops_bool(args, "confirm");
 
 	memset(&c, 0, sizeof c);
 	if (followup_get(ctx, id, &f) != 0)
@@ -321,6 +323,7 @@ followup_move(struct op_ctx *ctx, json_t *args, const char *name,
 		goto out;
 	}
 	if (followup_pending(ctx, &f) != 0 ||
+	    (confirm && confirm_check(ctx, &f, 1) != 0) ||
 	    ops_text_arg(ctx, args, "note", FU_TEXT_MAX, 1, &note, NULL) != 0 ||
 	    ops_contact(ctx, f.contact_id, &c) != 0 ||
 	    ops_zone(ctx, args, &c, &zone) != 0 ||
@@ -378,7 +381,13 @@ followup_move(struct op_ctx *ctx, json_t *args, const char *name,
 			goto out;
 		}
 	}
-	rc = followup_reply(ctx, id, result);
+	/* The contact hears of the new time only when the rep asks. */
+	if (confirm && confirm_send(ctx, id, 0, &message) != 0)
+		goto out;
+	if ((rc = followup_reply(ctx, id, result)) == 0 && confirm)
+		json_object_set_new(*result, "confirmation", message);
+	else if (confirm)
+		json_decref(message);
 out:
 	fu_followup_clear(&f);
 	fu_contact_clear(&c);
@@ -413,14 +422,16 @@ int
 op_followup_cancel(struct op_ctx *ctx, json_t *args, json_t **result)
 {
 	struct fu_followup	 f;
+	json_t			*message = NULL;
 	char			*note = NULL;
 	int64_t			 id = ops_int(args, "id", 0);
 	enum store_result	 r;
-	int			 rc = -1;
+	int			 rc = -1, confirm = ops_bool(args, "confirm");
 
 	if (followup_get(ctx, id, &f) != 0)
 		return -1;
 	if (followup_pending(ctx, &f) != 0 ||
+	    (confirm && confirm_check(ctx, &f, 1) != 0) ||
 	    ops_text_arg(ctx, args, "note", FU_TEXT_MAX, 1, &note, NULL) != 0)
 		goto out;
 	if ((r = store_followup_close(ctx->st, ctx->scope, id, "cancelled",
@@ -428,7 +439,12 @@ op_followup_cancel(struct op_ctx *ctx, json_t *args, json_t **result)
 		reply_store_error(ctx, r, "follow-up", id);
 		goto out;
 	}
-	rc = followup_reply(ctx, id, result);
+	if (confirm && confirm_send(ctx, id, 1, &message) != 0)
+		goto out;
+	if ((rc = followup_reply(ctx, id, result)) == 0 && confirm)
+		json_object_set_new(*result, "confirmation", message);
+	else if (confirm)
+		json_decref(message);
 out:
 	fu_followup_clear(&f);
 	free(note);

@@ -110,9 +110,13 @@ static const struct op_entry op_table[FU_OP_COUNT] = {
 	    { NULL } } },
 	[FU_OP_FOLLOWUP_REAGREE] = { op_followup_reagree, OP_WRITE, {
 	    { "id", ARG_ID, REQ }, { "due", ARG_STRING, REQ },
-	    { "note", ARG_TEXT }, TZ_ARG, { NULL } } },
+	    { "note", ARG_TEXT }, { "confirm", ARG_BOOL }, TZ_ARG,
+	    { NULL } } },
 	[FU_OP_FOLLOWUP_CANCEL] = { op_followup_cancel, OP_WRITE, {
-	    { "id", ARG_ID, REQ }, { "note", ARG_TEXT }, { NULL } } },
+	    { "id", ARG_ID, REQ }, { "note", ARG_TEXT },
+	    { "confirm", ARG_BOOL }, { NULL } } },
+	[FU_OP_FOLLOWUP_CONFIRM] = { op_followup_confirm, OP_WRITE, {
+	    { "id", ARG_ID, REQ }, { "dry_run", ARG_BOOL }, { NULL } } },
 	[FU_OP_FOLLOWUP_LIST] = { op_followup_list, 0, {
 	    { "contact", ARG_ID }, { "status", ARG_STRING },
 	    { "from", ARG_STRING }, { "to", ARG_STRING },
@@ -127,7 +131,8 @@ static const struct op_entry op_table[FU_OP_COUNT] = {
 	[FU_OP_USER_SET] = { op_user_set, OP_WRITE, {
 	    { "email", ARG_TEXT }, { "tz", ARG_TEXT }, { "digest", ARG_TEXT },
 	    { "hours", ARG_TEXT }, { "workdays", ARG_TEXT },
-	    { "lead", ARG_TEXT }, { NULL } } },
+	    { "lead", ARG_TEXT }, { "display_name", ARG_TEXT },
+	    { "phone", ARG_TEXT }, { NULL } } },
 	[FU_OP_WATCH] = { op_watch, OP_STREAM, { { "owner", ARG_STRING },
 	    { NULL } } },
 	[FU_OP_CONTACT_REASSIGN] = { op_contact_reassign, OP_WRITE | OP_ADMIN,

@@ -177,8 +177,12 @@ static int
 outbox_deliver_same_message(const struct outbox_item *a,
     const struct outbox_item *b)
 {
-	return strcmp(a->channel, b->channel) == 0 &&
-	    strcmp(a->owner, b->owner) == 0 && a->claimed_at == b->claimed_at;
+	const struct channel	*ch = channel_find(a->channel);
+
+	/* A channel of single rows (a mail to a contact) never groups. */
+	return strcmp(a->channel, b->channel) == 0 && ch != NULL &&
+	    !ch->single && strcmp(a->owner, b->owner) == 0 &&
+	    a->claimed_at == b->claimed_at;
 }
 
 /* Mark items[0..n) of a row no channel can deliver any more as failed. */

@@ -84,6 +84,7 @@ typedef void	(*channel_done_cb)(enum channel_result, const char *, void *);
 struct channel {
 	const char	*name;
 	const char	*follows;	/* live: the stored channel it rides */
+	int		 single;	/* each row goes out on its own */
 	/* Does it take notices of kind going to whom? */
 	int		 (*takes)(const char *, enum channel_to);
 	/* Append the rows a new notice gets (strings the caller frees). */
