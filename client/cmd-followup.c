@@ -3,7 +3,7 @@
  * Copyright (c) 2026 The followup authors
  *
  * The follow-up commands: list, show, done, snooze, reschedule, reagree,
- * cancel.
+ * cancel, and confirm (the agreed time mailed to the contact).
  */
 
 #include <config.h>
@@ -29,6 +29,7 @@ followup_result(json_t *r, const char *verb)
 		printf("Next:\n");
 		out_followup_line(stdout, next, time(NULL));
 	}
+	out_confirmation(stdout, json_object_get(r, "confirmation"), 0);
 }
 
 static int
@@ -128,6 +129,7 @@ followup_cmd(struct client *c, const struct cmd_entry *e, int argc,
 		{ "reason",	required_argument,	NULL, 'r' },
 		{ "tz",		required_argument,	NULL, 'z' },
 		{ "force",	no_argument,		NULL, 'f' },
+		{ "confirm",	no_argument,		NULL, 'm' },
 		{ NULL,		0,			NULL, 0 }
 	};
 	json_t		*args, *r;
@@ -168,6 +170,12 @@ followup_cmd(struct client *c, const struct cmd_entry *e, int argc,
 			if (when_arg == NULL && op != FU_OP_FOLLOWUP_DONE)
 				goto bad;
 			json_object_set_new(args, "tz", cmd_string(optarg));
+			break;
+		case 'm':
+			if (op != FU_OP_FOLLOWUP_REAGREE &&
+			    op != FU_OP_FOLLOWUP_CANCEL)
+				goto bad;
+			json_object_set_new(args, "confirm", json_true());
 			break;
 		default:
 			goto bad;
@@ -252,6 +260,38 @@ cmd_cancel_exec(struct client *c, int argc, char **argv)
 	    FU_OP_FOLLOWUP_CANCEL, NULL, "Cancelled");
 }
 
+/* followup confirm ID [--dry-run]: mail the contact the agreed time. */
+static int
+cmd_confirm_exec(struct client *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "dry-run",	no_argument,	NULL, 'n' },
+		{ NULL,		0,		NULL, 0 }
+	};
+	json_t		*args, *r;
+	long long	 id;
+	int		 ch, rc, dry = 0;
+
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (ch != 'n')
+			return cmd_usage_error(&cmd_confirm_entry,
+			    "unknown option");
+		dry = 1;
+	}
+	if (argc - optind != 1)
+		return cmd_usage_error(&cmd_confirm_entry, "expected one "
+		    "follow-up ID");
+	if (cmd_parse_id(&cmd_confirm_entry, argv[optind], &id) != 0)
+		return EXIT_USAGE;
+	args = json_pack("{s:I s:b}", "id", (json_int_t)id, "dry_run", dry);
+	if ((rc = cmd_call_and_print(c, FU_OP_FOLLOWUP_CONFIRM, args, &r)) !=
+	    0 || r == NULL)
+		return rc;
+	out_confirmation(stdout, json_object_get(r, "confirmation"), dry);
+	json_decref(r);
+	return 0;
+}
+
 const struct cmd_entry cmd_list_entry = {
 	"list",
 	"[--contact ID] [--status pending|done|cancelled|all] [--from WHEN] "
@@ -295,15 +335,26 @@ const struct cmd_entry cmd_reschedule_entry = {
 	cmd_reschedule_exec
 };
 const struct cmd_entry cmd_reagree_entry = {
-	"reagree", "ID WHEN [--note T] [--tz ZONE|contact]",
+	"reagree", "ID WHEN [--note T] [--tz ZONE|contact] [--confirm]",
 	"Move callback ID, missed or about to be, to the new time WHEN agreed "
 	"with\nthe prospect, and record that it was re-agreed (and whether it "
 	"had been\nmissed): the contact's record shows each callback's "
-	"promise history.",
+	"promise history.\nWith --confirm the contact is mailed the new time "
+	"(see confirm).",
 	cmd_reagree_exec
 };
 const struct cmd_entry cmd_cancel_entry = {
-	"cancel", "ID [--note T]",
-	"Cancel follow-up ID; it is not reminded any more.",
+	"cancel", "ID [--note T] [--confirm]",
+	"Cancel follow-up ID; it is not reminded any more.  With --confirm "
+	"the\ncontact is mailed that the agreed time is cancelled.",
 	cmd_cancel_exec
+};
+const struct cmd_entry cmd_confirm_entry = {
+	"confirm", "ID [--dry-run]",
+	"Mail the contact of follow-up ID the agreed time, signed with your "
+	"name,\nphone and email (followup config name|phone|email), with a "
+	"calendar\ninvitation.  Nothing goes to a contact unless you ask.  "
+	"It goes out through\nthe daemon's mail hook; show ID tells whether "
+	"it was sent.  --dry-run prints\nthe message and sends nothing.",
+	cmd_confirm_exec
 };
