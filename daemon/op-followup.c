@@ -161,12 +161,21 @@ op_followup_add(struct op_ctx *ctx, json_t *args, json_t **result)
 	time_t			 due;
 	long			 remind;
 	int			 force = ops_bool(args, "force"), rc = -1;
+	int			 confirm = ops_bool(args, "confirm");
+	json_t			*message = NULL;
 
 	if (followup_kind_arg(ctx, args, "kind", &kind) != 0 ||
 	    followup_reason_arg(ctx, args, &reason) != 0 ||
 	    ops_duration_arg(ctx, args, "remind_before", &remind) != 0) {
 		free(reason);
 		return -1;
+	}
+	/* Only a time agreed with the prospect is confirmed to them. */
+	if (confirm && strcmp(kind, "callback") != 0) {
+		free(reason);
+		return reply_error(ctx, FU_ERR_BAD_REQUEST, "\"confirm\" goes "
+		    "with a callback the prospect agreed: give \"kind\": "
+		    "\"callback\"");
 	}
 	if (ops_contact(ctx, ops_int(args, "contact", 0), &c) != 0) {
 		free(reason);
@@ -179,7 +188,14 @@ op_followup_add(struct op_ctx *ctx, json_t *args, json_t **result)
 	    op_followup_create(ctx, &c, due, kind, reason, remind, 0,
 	    &f) != 0)
 		goto out;
+	if (confirm && (confirm_check(ctx, &f, 0) != 0 ||
+	    confirm_send(ctx, f.id, 0, &message) != 0)) {
+		fu_followup_clear(&f);
+		goto out;
+	}
 	*result = json_pack("{s:o}", "followup", followup_json(&f, ctx->now));
+	if (message != NULL)
+		json_object_set_new(*result, "confirmation", message);
 	fu_followup_clear(&f);
 	rc = 0;
 out:

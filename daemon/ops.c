@@ -83,8 +83,8 @@ static const struct op_entry op_table[FU_OP_COUNT] = {
 	    { "outcome", ARG_TEXT }, { "note", ARG_TEXT },
 	    { "at", ARG_STRING }, { "next", ARG_STRING },
 	    { "next_kind", ARG_STRING }, { "reason", ARG_TEXT },
-	    { "no_next", ARG_BOOL }, { "force", ARG_BOOL }, TZ_ARG,
-	    { NULL } } },
+	    { "no_next", ARG_BOOL }, { "force", ARG_BOOL },
+	    { "confirm", ARG_BOOL }, TZ_ARG, { NULL } } },
 	[FU_OP_INTERACTION_LIST] = { op_interaction_list, 0, {
 	    { "contact", ARG_ID, REQ }, { "since", ARG_STRING },
 	    { "limit", ARG_INT }, { "after", ARG_STRING }, TZ_ARG,
@@ -92,8 +92,8 @@ static const struct op_entry op_table[FU_OP_COUNT] = {
 	[FU_OP_FOLLOWUP_ADD] = { op_followup_add, OP_WRITE, {
 	    { "contact", ARG_ID, REQ }, { "due", ARG_STRING, REQ },
 	    { "kind", ARG_STRING }, { "reason", ARG_TEXT },
-	    { "remind_before", ARG_DURATION }, { "force", ARG_BOOL }, TZ_ARG,
-	    { NULL } } },
+	    { "remind_before", ARG_DURATION }, { "force", ARG_BOOL },
+	    { "confirm", ARG_BOOL }, TZ_ARG, { NULL } } },
 	[FU_OP_FOLLOWUP_GET] = { op_followup_get, 0, {
 	    { "id", ARG_ID, REQ }, { NULL } } },
 	[FU_OP_FOLLOWUP_DONE] = { op_followup_done, OP_WRITE, {

@@ -178,3 +178,130 @@ def test_a_calendar_program_imports_the_invitation(mail_daemon, smtp,
     assert p.returncode == 0, p.stderr
     assert time.strftime("%H:%M", time.gmtime(due)) in p.stdout
     assert "Our call on" in p.stdout
+
+
+def test_log_and_schedule_confirm_a_callback(mail_daemon, smtp):
+    d = mail_daemon()
+    cid = rep_and_contact(d)
+    due = int(time.time()) + 3 * 86400
+    due -= due % 60
+    rc, out, err = d.client("log", str(cid), "call", "--outcome", "reached",
+                            "--next", rfc3339(due), "--callback",
+                            "--confirm")
+    assert rc == 0, err
+    assert "Confirmation to Grace Hopper <%s> queued for" % CONTACT in out
+    rc, out, err = d.client("schedule", str(cid),
+                            rfc3339(due + 86400), "--callback", "--confirm")
+    assert rc == 0, err
+    assert "Confirmation to Grace Hopper <%s> queued for" % CONTACT in out
+    msgs = smtp.sink.wait(2)
+    assert len(msgs) == 2
+    starts = sorted(int(parse_calendar(calendar_part(m[2]))[2].decoded(
+        "DTSTART").timestamp()) for m in msgs)
+    assert starts == [due, due + 86400]
+    # Without a callback there is no agreed time to confirm.
+    rc, _, err = d.client("schedule", str(cid), rfc3339(due), "--confirm")
+    assert rc != 0 and "--confirm goes with --callback" in err
+    rc, _, err = d.client("log", str(cid), "call", "--next", rfc3339(due),
+                          "--confirm")
+    assert rc != 0 and "--confirm goes with" in err
+    for op, args in (("followup.add", dict(contact=cid, due=rfc3339(due),
+                                           confirm=True)),
+                     ("interaction.add", dict(contact=cid, kind="call",
+                                              next=rfc3339(due),
+                                              confirm=True)),
+                     ("interaction.add", dict(contact=cid, kind="call",
+                                              confirm=True))):
+        e = d.connect().error(op, **args)
+        assert e["code"] == "bad_request" and "callback" in e["message"]
+    time.sleep(1)
+    assert len(smtp.sink.messages) == 2
+
+
+def test_dry_run_prints_the_message_and_sends_nothing(mail_daemon, smtp):
+    d = mail_daemon()
+    cid = rep_and_contact(d)
+    fid, due = callback(d, cid)
+    before = d.call("status")
+    rc, out, err = d.client("confirm", str(fid), "--dry-run")
+    assert rc == 0, err
+    assert "From: Ada Rep <%s>" % REP in out
+    assert "To: Grace Hopper <%s>" % CONTACT in out
+    assert "Subject: Our call on" in out
+    assert "Dear Grace Hopper" in out
+    assert "METHOD:REQUEST" in out and "BEGIN:VEVENT" in out
+    assert "nothing was sent" in out
+    time.sleep(2)
+    assert smtp.sink.messages == []
+    assert d.call("status")["outbox_backlog"] == before["outbox_backlog"]
+    # Nothing was written: a real confirmation still goes out, once.
+    rc, out, err = d.client("confirm", str(fid))
+    assert rc == 0, err
+    assert len(smtp.sink.wait(1)) == 1
+    rc, _, err = d.client("confirm", "--help")
+    assert rc == 0
+
+
+def test_confirmations_that_cannot_be_sent_are_refused(mail_daemon, smtp,
+                                                       make_daemon):
+    d = mail_daemon()
+    cid = rep_and_contact(d)
+    bare = d.call("contact.add", name="No Mail")["contact"]["id"]
+    fid, _ = callback(d, cid)
+    nomail, _ = callback(d, bare)
+    soon = d.call("followup.add", contact=cid,
+                  due=rfc3339(time.time() + 1))["followup"]["id"]
+    done, _ = callback(d, cid, ahead=3 * 86400)
+    d.call("followup.done", id=done)
+    gone, _ = callback(d, cid, ahead=4 * 86400)
+    d.call("followup.cancel", id=gone)
+    time.sleep(2)
+    cases = [
+        (nomail, "no email address to confirm to"),
+        (soon, "due in the past"),
+        (done, "is done"),
+        (gone, "is cancelled"),
+        (9999, "follow-up 9999 does not exist"),
+    ]
+    for target, words in cases:
+        rc, out, err = d.client("confirm", str(target))
+        assert rc != 0, (target, out)
+        assert words in err, (target, err)
+    # A rep with no address of their own cannot be replied to.
+    d.call("user.set", email=None)
+    rc, _, err = d.client("confirm", str(fid))
+    assert rc != 0 and "has no email address" in err
+    d.call("user.set", email=REP)
+    # (Another rep's follow-up is refused as if it did not exist: see
+    # test_a_rep_cannot_see_or_touch_another_reps_records in test_team.py,
+    # which needs real Unix users.)
+    time.sleep(1)
+    # The rep's own reminder for "soon" may have come; nothing else.
+    assert all(m[1] == [REP] for m in smtp.sink.messages)
+    # Nothing was lost: the follow-ups are as they were.
+    assert d.call("followup.get", id=fid)["followup"]["status"] == "pending"
+    assert d.call("followup.get", id=nomail)["followup"]["status"] == \
+        "pending"
+
+
+def test_refused_smtp_is_retried_and_delivered_once(mail_daemon, smtp):
+    d = mail_daemon()
+    cid = rep_and_contact(d)
+    fid, _ = callback(d, cid)
+    smtp.stop()
+    assert d.client("confirm", str(fid))[0] == 0
+    deadline = time.time() + 15
+    while time.time() < deadline:
+        if d.call("status")["last_delivery_error"] is not None:
+            break
+        time.sleep(0.2)
+    assert d.call("status")["last_delivery_error"] is not None
+    smtp.start()
+    msgs = smtp.sink.wait(1, timeout=20)
+    time.sleep(3)
+    assert len(smtp.sink.messages) == 1
+    assert msgs[0][1] == [CONTACT]
+    # Delivered: the contact's history says so.
+    hist = d.call("interaction.list", contact=cid)["interactions"]
+    notes = [i.get("note") or "" for i in hist if i["kind"] == "email"]
+    assert any(n.startswith("confirmation sent for ") for n in notes), hist
