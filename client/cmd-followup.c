@@ -115,6 +115,34 @@ cmd_list_exec(struct client *c, int argc, char **argv)
 }
 
 /*
+ * What became of each confirmation to the contact: "Confirmation: sent
+ * for Fri 15 Jan 09:00", queued, or given up and why.
+ */
+static void
+followup_confirmations(json_t *list)
+{
+	json_t		*v;
+	size_t		 i;
+	char		 when[64];
+	const char	*state, *error;
+
+	json_array_foreach(list, i, v) {
+		state = out_str(v, "state", "?");
+		error = out_str(v, "error", NULL);
+		out_time(out_parse_time(out_str(v, "time", NULL)), when,
+		    sizeof when);
+		printf("  %s: %s, for %s%s", strcmp(out_str(v, "kind", ""),
+		    "cancellation") == 0 ? "Cancellation" : "Confirmation",
+		    state, when, error != NULL ? " (" : "");
+		if (error != NULL) {
+			out_block(stdout, error, 4);
+			printf(")");
+		}
+		printf("\n");
+	}
+}
+
+/*
  * The shared shape of show/done/snooze/reschedule/cancel: an ID, maybe a
  * WHEN (the rest of the words), and a few options.
  */
@@ -206,10 +234,11 @@ followup_cmd(struct client *c, const struct cmd_entry *e, int argc,
 	}
 	if ((rc = cmd_call_and_print(c, op, args, &r)) != 0 || r == NULL)
 		return rc;
-	if (op == FU_OP_FOLLOWUP_GET)
+	if (op == FU_OP_FOLLOWUP_GET) {
 		out_followup_detail(stdout, json_object_get(r, "followup"),
 		    time(NULL));
-	else
+		followup_confirmations(json_object_get(r, "confirmations"));
+	} else
 		followup_result(r, verb);
 	json_decref(r);
 	return 0;

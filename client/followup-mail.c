@@ -182,6 +182,8 @@ kind_title(const char *kind, const char *fkind)
 		return "Missed callback";
 	if (strcmp(kind, "digest") == 0)
 		return "Your follow-ups";
+	if (strcmp(kind, "undelivered") == 0)
+		return "Confirmation not sent";
 	return "While followupd was down";
 }
 
@@ -263,7 +265,19 @@ body_followup(struct buf *b, json_t *n, time_t now)
 			free(s);
 		}
 	}
-	if (strcmp(kind, "missed") == 0)
+	if (strcmp(kind, "undelivered") == 0) {
+		json_t	*u = json_object_get(n, "undelivered");
+		char	*to = one_line(str(json_object_get(u, "to"), "email",
+			    "?"));
+		char	*err = one_line(str(u, "error", ""));
+
+		buf_printf(b, "\nThe %s you asked for could not be sent to "
+		    "%s: %s.\nTell them yourself, by phone or from your own "
+		    "mail.\n", strcmp(str(u, "kind", ""), "cancellation") == 0 ?
+		    "cancellation" : "confirmation", to, err);
+		free(to);
+		free(err);
+	} else if (strcmp(kind, "missed") == 0)
 		buf_printf(b, "\nThe time you agreed has passed without the "
 		    "call being logged.\nCall now: %s.\nIf they take another "
 		    "time, record it:\n  " FU_MISSED_REAGREE "\n",
@@ -493,6 +507,8 @@ header_kind(json_t *notices)
 		if (strcmp(kind, kinds[i]) == 0)
 			return kinds[i];
 	}
+	if (strcmp(kind, "undelivered") == 0)
+		return "undelivered";
 	return "notice";
 }
 

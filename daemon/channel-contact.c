@@ -7,7 +7,8 @@
  * the mail), one row per hook named "contact:" and the command.  It takes
  * nothing else: reminders, digests, missed notices and summaries go to
  * reps only.  Each confirmation is a message of its own, and one that is
- * delivered is recorded in the contact's history.
+ * delivered is recorded in the contact's history; one given up is told
+ * to the rep, in a notice of its own ("undelivered").
  */
 
 #include <config.h>
@@ -18,6 +19,7 @@
 #include <sysexits.h>
 #include <time.h>
 
+#include "followup/timefmt.h"
 #include "outbox-internal.h"
 
 #define CHANNEL_CONTACT_PREFIX	"contact:"
@@ -173,6 +175,49 @@ channel_contact_deliver(const struct fu_config *cf,
 	return CHANNEL_STARTED;
 }
 
+/*
+ * The rep asked for it, so the rep hears that it could not be sent: a
+ * notice to the rep's channels saying what, to whom and why.  Once per
+ * confirmation, whatever the number of hooks.
+ */
+static void
+channel_contact_given_up(struct outbox_item *it, const char *error,
+    time_t now)
+{
+	json_t		*notice, *conf, *to, *f;
+	const char	*what;
+	char		*advice;
+
+	if ((notice = channel_item_notice(it, NULL)) == NULL)
+		return;
+	notice = json_deep_copy(notice);
+	conf = json_object_get(notice, "confirmation");
+	to = json_object_get(conf, "to");
+	f = json_object_get(notice, "followup");
+	what = strcmp(it->kind, "cancellation") == 0 ? "cancellation" :
+	    "confirmation";
+	xasprintf(&advice, "the %s to %s <%s> for %s could not be sent (%s); "
+	    "tell them yourself", what,
+	    json_string_value(json_object_get(to, "name")),
+	    json_string_value(json_object_get(to, "email")),
+	    json_string_value(json_object_get(conf, "time")), error);
+	json_object_set_new(notice, "undelivered", json_pack("{s:s s:O s:O "
+	    "s:s}", "kind", what, "to", to, "time",
+	    json_object_get(conf, "time"), "error", error));
+	json_object_set_new(notice, "kind", json_string("undelivered"));
+	json_object_set_new(notice, "advice", json_string(advice));
+	json_object_set_new(notice, "fire_at", when_json(now));
+	/* The letter and the invitation stay with the contact's copy. */
+	json_object_del(notice, "confirmation");
+	if (outbox_request_rep(outbox_store, *outbox_cfp, it->owner,
+	    "undelivered", json_integer_value(json_object_get(f, "id")),
+	    fu_time_parse(json_string_value(json_object_get(f, "due_at"))),
+	    notice, now) != 0)
+		log_err("outbox: cannot tell %s that %s", it->owner, advice);
+	free(advice);
+	json_decref(notice);
+}
+
 const struct channel channel_contact = {
 	.name = "contact",
 	.single = 1,
@@ -181,4 +226,5 @@ const struct channel channel_contact = {
 	.owns = channel_contact_owns,
 	.gone = channel_contact_gone,
 	.deliver = channel_contact_deliver,
+	.given_up = channel_contact_given_up,
 };

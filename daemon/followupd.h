@@ -541,6 +541,19 @@ enum store_result store_outbox_last(struct store *, const char *,
 		     struct store_outbox_last *);
 enum store_result store_outbox_reps(struct store *, store_outbox_rep_cb,
 		     void *);
+/* A confirmation (or cancellation) to a contact and what became of it. */
+struct store_outbox_request {	/* borrowed strings, valid in the callback */
+	const char	*kind;
+	time_t		 due_at;	/* the time confirmed */
+	time_t		 created_at;
+	const char	*state;		/* "queued", "sent" or "given up" */
+	time_t		 sent_at;	/* 0 unless sent */
+	const char	*error;		/* the last error, or NULL */
+};
+typedef int	(*store_outbox_request_cb)(
+		     const struct store_outbox_request *, void *);
+enum store_result store_outbox_requests(struct store *, int64_t,
+		     store_outbox_request_cb, void *);
 void		 store_outbox_health_clear(struct store_outbox_health *);
 void		 store_outbox_last_clear(struct store_outbox_last *);
 

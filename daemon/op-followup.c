@@ -239,11 +239,41 @@ followup_reply(struct op_ctx *ctx, int64_t id, json_t **result)
 	return 0;
 }
 
-/* followup.get */
+/* One confirmation in followup.get's list. */
+static int
+followup_request_cb(const struct store_outbox_request *r, void *arg)
+{
+	json_array_append_new(arg, json_pack("{s:s s:o s:o s:s s:o s:s?}",
+	    "kind", r->kind, "time", when_json(r->due_at), "at",
+	    when_json(r->created_at), "state", r->state, "sent_at",
+	    r->sent_at != 0 ? when_json(r->sent_at) : json_null(), "error",
+	    strcmp(r->state, "sent") != 0 ? r->error : NULL));
+	return 0;
+}
+
+/*
+ * followup.get: the follow-up, and what became of each confirmation to
+ * its contact the rep asked for.
+ */
 int
 op_followup_get(struct op_ctx *ctx, json_t *args, json_t **result)
 {
-	return followup_reply(ctx, ops_int(args, "id", 0), result);
+	json_t			*list;
+	int64_t			 id = ops_int(args, "id", 0);
+	enum store_result	 r;
+
+	if (followup_reply(ctx, id, result) != 0)
+		return -1;
+	list = json_array();
+	if ((r = store_outbox_requests(ctx->st, id, followup_request_cb,
+	    list)) != STORE_OK) {
+		json_decref(list);
+		json_decref(*result);
+		*result = NULL;
+		return reply_store_error(ctx, r, "follow-up", id);
+	}
+	json_object_set_new(*result, "confirmations", list);
+	return 0;
 }
 
 /* followup.done: complete it and, if asked, plan the next one. */

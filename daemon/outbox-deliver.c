@@ -70,6 +70,19 @@ outbox_deliver_give_up(const struct outbox_item *items, size_t n,
 	return now - newest >= (*outbox_cfp)->hook_give_up;
 }
 
+/* Item it is given up for good: mark it so, and let its channel react. */
+static void
+outbox_deliver_failed(struct outbox_item *it, int attempts,
+    const char *error, time_t now)
+{
+	const struct channel	*ch = channel_find(it->channel);
+
+	store_delivery_set(outbox_store, it->outbox_id, it->channel, "failed",
+	    attempts, now, error, now);
+	if (ch != NULL && ch->given_up != NULL)
+		ch->given_up(it, error != NULL ? error : "", now);
+}
+
 /* A started delivery is over: mark its rows sent, or plan their retry. */
 static void
 outbox_deliver_done_cb(enum channel_result result, const char *error,
@@ -106,8 +119,7 @@ outbox_deliver_done_cb(enum channel_result result, const char *error,
 			continue;
 		}
 		if (give_up) {
-			store_delivery_set(outbox_store, it->outbox_id,
-			    it->channel, "failed", attempts, now, error, now);
+			outbox_deliver_failed(it, attempts, error, now);
 			log_err("outbox: giving up on %s notice %lld for %s "
 			    "after %d attempts over %lld s%s: %s", it->kind,
 			    (long long)it->outbox_id, it->owner, attempts,
@@ -193,9 +205,7 @@ outbox_deliver_gone(struct outbox_item *items, size_t n, const char *why,
 	size_t	k;
 
 	for (k = 0; k < n; k++) {
-		store_delivery_set(outbox_store, items[k].outbox_id,
-		    items[k].channel, "failed", items[k].attempts, now, why,
-		    now);
+		outbox_deliver_failed(&items[k], items[k].attempts, why, now);
 		log_err("outbox: notice %lld for %s not delivered: %s is no "
 		    "longer configured", (long long)items[k].outbox_id,
 		    items[k].owner, items[k].channel);
@@ -264,10 +274,12 @@ outbox_deliver_group(struct outbox_item *items, size_t n, time_t now)
 	give_up = outbox_deliver_give_up(items, n, now);
 	for (k = 0; k < n; k++) {
 		attempts = items[k].attempts + 1;
-		store_delivery_set(outbox_store, items[k].outbox_id,
-		    items[k].channel, give_up ? "failed" : "pending",
-		    attempts, now + outbox_deliver_backoff(attempts), cause,
-		    now);
+		if (give_up)
+			outbox_deliver_failed(&items[k], attempts, cause, now);
+		else
+			store_delivery_set(outbox_store, items[k].outbox_id,
+			    items[k].channel, "pending", attempts,
+			    now + outbox_deliver_backoff(attempts), cause, now);
 	}
 	free(cause);
 	return 0;

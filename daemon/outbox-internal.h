@@ -28,6 +28,11 @@ int		 outbox_is_late(time_t, time_t);
 /* outbox-deliver.c */
 int		 outbox_deliver_running(const char *);
 
+/* outbox-request.c: a notice about the rep's own request, to the rep. */
+int		 outbox_request_rep(struct store *, const struct fu_config *,
+		     const char *, const char *, int64_t, time_t, json_t *,
+		     time_t);
+
 /* One delivery copied out of the store. */
 struct outbox_item {
 	int64_t		 outbox_id;
@@ -101,6 +106,13 @@ struct channel {
 	int		 (*deliver)(const struct fu_config *,
 			     struct outbox_item *, size_t, time_t,
 			     channel_done_cb, void *, long *, char **);
+	/*
+	 * The deliverer gave the row up (error says why); NULL if the
+	 * channel has nothing to add.  Runs in the deliverer's write
+	 * transaction.
+	 */
+	void		 (*given_up)(struct outbox_item *, const char *,
+			     time_t);
 };
 
 /* channel.c */

@@ -5,6 +5,7 @@
  * A notice the rep asked for, to a contact: the one way into the outbox
  * with a contact as recipient.  The claim (outbox-claim.c) records only
  * what fell due, always for reps; nothing automatic comes through here.
+ * And what became of such a request, told to the rep.
  */
 
 #include <config.h>
@@ -47,6 +48,38 @@ outbox_request_contact(struct store *st, const struct fu_config *cf,
 	o.payload = payload;
 	r = store_outbox_add(st, &o, (const char *const *)rows, n, now,
 	    created);
+	free(payload);
+	channel_rows_free(rows, n);
+	return r == STORE_OK ? 0 : -1;
+}
+
+/*
+ * Record notice (kind, about follow-up id due then) to its rep, owner,
+ * through the rep's channels: what became of something the rep asked
+ * for (a confirmation given up).  The same notice once only.  Needs a
+ * write transaction.  Return 0, or -1 if the store failed.
+ */
+int
+outbox_request_rep(struct store *st, const struct fu_config *cf,
+    const char *owner, const char *kind, int64_t id, time_t due,
+    json_t *notice, time_t now)
+{
+	struct store_outbox	 o;
+	char			**rows, *payload;
+	int			 n, created;
+	enum store_result	 r;
+
+	rows = channel_rows(cf, kind, CHANNEL_TO_REP, &n);
+	payload = json_dumps(notice, JSON_COMPACT);
+	memset(&o, 0, sizeof o);
+	o.owner = owner;
+	o.kind = kind;
+	o.followup_id = id;
+	o.due_at = due;
+	o.fire_at = now;
+	o.payload = payload;
+	r = store_outbox_add(st, &o, (const char *const *)rows, n, now,
+	    &created);
 	free(payload);
 	channel_rows_free(rows, n);
 	return r == STORE_OK ? 0 : -1;

@@ -153,6 +153,8 @@ struct store_outbox_backend {
 			      struct store_outbox_last *ol);
 	enum store_result (*reps)(struct store *st, store_outbox_rep_cb cb,
 			      void *arg);
+	enum store_result (*requests)(struct store *st, int64_t id,
+			      store_outbox_request_cb cb, void *arg);
 };
 
 struct store_backend {

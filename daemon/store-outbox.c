@@ -113,6 +113,15 @@ const struct store_sql store_outbox_sql[] = {
 	  "  SELECT o.owner, 0, 0, 1 FROM deliveries d CROSS JOIN outbox o "
 	  "  ON o.id = d.outbox_id WHERE d.status = 'failed') "
 	  "GROUP BY owner ORDER BY owner" },
+	{ STMT_OUTBOX_REQUESTS,
+	  "SELECT o.kind, o.due_at, o.created_at, "
+	  "  CASE WHEN sum(d.status = 'sent') > 0 THEN 'sent' "
+	  "  WHEN sum(d.status = 'pending') > 0 THEN 'queued' "
+	  "  ELSE 'given up' END, max(d.sent_at), max(d.last_error) "
+	  "FROM outbox o JOIN deliveries d ON d.outbox_id = o.id "
+	  "WHERE o.followup_id = ?1 "
+	  "AND o.kind IN ('confirmation', 'cancellation') "
+	  "GROUP BY o.id ORDER BY o.id" },
 #undef OUTBOX_OF_OWNER
 	{ STMT_COUNT, NULL }
 };
@@ -546,6 +555,37 @@ store_sqlite_outbox_reps(struct store *st, store_outbox_rep_cb cb, void *arg)
 	return STORE_OK;
 }
 
+/*
+ * What became of each confirmation and cancellation of follow-up id the
+ * rep asked for, oldest first, to cb: sent once any hook sent it, queued
+ * while one may still, else given up.
+ */
+static enum store_result
+store_sqlite_outbox_requests(struct store *st, int64_t id,
+    store_outbox_request_cb cb, void *arg)
+{
+	sqlite3_stmt			*s = store_stmt(st,
+					    STMT_OUTBOX_REQUESTS);
+	struct store_outbox_request	 r;
+	int				 rc;
+
+	sqlite3_bind_int64(s, 1, id);
+	while ((rc = store_step(st, s)) == SQLITE_ROW) {
+		r.kind = (const char *)sqlite3_column_text(s, 0);
+		r.due_at = store_col_time(s, 1);
+		r.created_at = store_col_time(s, 2);
+		r.state = (const char *)sqlite3_column_text(s, 3);
+		r.sent_at = store_col_time(s, 4);
+		r.error = (const char *)sqlite3_column_text(s, 5);
+		if (cb(&r, arg) != 0)
+			break;
+	}
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		return store_fail(st, s, rc);
+	store_done(s);
+	return STORE_OK;
+}
+
 /* The outbox operations of the SQLite backend. */
 const struct store_outbox_backend store_sqlite_outbox = {
 	.notice_due = store_sqlite_notice_due,
@@ -562,4 +602,5 @@ const struct store_outbox_backend store_sqlite_outbox = {
 	.health = store_sqlite_outbox_health,
 	.last = store_sqlite_outbox_last,
 	.reps = store_sqlite_outbox_reps,
+	.requests = store_sqlite_outbox_requests,
 };

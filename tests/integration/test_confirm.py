@@ -15,10 +15,12 @@ import time
 
 import pytest
 
-from fu import FOLLOWUP_MAIL, rfc3339
+from fu import FAKETIME_LIB, WRAPPER, clock_offset, rfc3339
 # The mail fixtures: an aiosmtpd server and a daemon whose hook is
 # followup-mail with msmtp as its sendmail.
 from test_reminders import MSMTP, REP, Smtp, mail_daemon, smtp  # noqa: F401
+
+aiosmtpd_controller = pytest.importorskip("aiosmtpd.controller")
 
 icalendar = pytest.importorskip("icalendar")
 vobject = pytest.importorskip("vobject")
@@ -284,24 +286,159 @@ def test_confirmations_that_cannot_be_sent_are_refused(mail_daemon, smtp,
         "pending"
 
 
-def test_refused_smtp_is_retried_and_delivered_once(mail_daemon, smtp):
+class Refusing:
+    """An SMTP handler that refuses some recipients: "times" refusals of
+    each address in refuse (None: always) with the code given, then
+    accepts; what it accepts goes to sink."""
+
+    def __init__(self, sink, refuse):
+        self.sink = sink
+        self.refuse = dict(refuse)
+
+    async def handle_RCPT(self, server, session, envelope, address,
+                          rcpt_options):
+        if address in self.refuse:
+            code, times = self.refuse[address]
+            if times is None or times > 0:
+                if times is not None:
+                    self.refuse[address] = (code, times - 1)
+                return code
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        return await self.sink.handle_DATA(server, session, envelope)
+
+
+def refusing(smtp, refuse):
+    smtp.stop()
+    smtp.sink.messages.clear()
+    handler = Refusing(smtp.sink, refuse)
+    smtp.ctrl = aiosmtpd_controller.Controller(
+        handler, hostname="127.0.0.1", port=smtp.port)
+    smtp.ctrl.start()
+
+
+def test_refused_then_accepted_is_delivered_exactly_once(mail_daemon, smtp):
     d = mail_daemon()
     cid = rep_and_contact(d)
-    fid, _ = callback(d, cid)
-    smtp.stop()
+    fid, due = callback(d, cid)
+    refusing(smtp, {CONTACT: ("451 4.3.0 try again later", 1)})
     assert d.client("confirm", str(fid))[0] == 0
-    deadline = time.time() + 15
-    while time.time() < deadline:
-        if d.call("status")["last_delivery_error"] is not None:
-            break
-        time.sleep(0.2)
-    assert d.call("status")["last_delivery_error"] is not None
-    smtp.start()
     msgs = smtp.sink.wait(1, timeout=20)
     time.sleep(3)
     assert len(smtp.sink.messages) == 1
     assert msgs[0][1] == [CONTACT]
-    # Delivered: the contact's history says so.
+    # The refusal was seen and retried, not skipped.
+    err = d.call("status")["last_delivery_error"]
+    assert err is not None and "exited" in err["error"]
+    # Delivered: the contact's history says so, once.
     hist = d.call("interaction.list", contact=cid)["interactions"]
     notes = [i.get("note") or "" for i in hist if i["kind"] == "email"]
-    assert any(n.startswith("confirmation sent for ") for n in notes), hist
+    assert len([n for n in notes
+                if n.startswith("confirmation sent for ")]) == 1, hist
+    # And show tells the rep it went.
+    rc, out, _ = d.client("show", str(fid))
+    assert rc == 0 and "Confirmation: sent" in out
+
+
+def test_a_confirmation_given_up_is_reported_to_the_rep(mail_daemon, smtp):
+    d = mail_daemon("hook_give_up = 3s\n")
+    cid = rep_and_contact(d)
+    fid, _ = callback(d, cid)
+    refusing(smtp, {CONTACT: ("451 4.3.0 try again later", None)})
+    assert d.client("confirm", str(fid))[0] == 0
+    msgs = smtp.sink.wait(1, timeout=30)
+    assert len(msgs) == 1
+    mail_from, rcpts, msg, _, _ = msgs[0]
+    assert rcpts == [REP]
+    assert msg["X-Followup-Kind"] == "undelivered"
+    body = msg.get_content()
+    assert "could not be sent to %s" % CONTACT in body
+    # The journal says it too.
+    deadline = time.time() + 10
+    while time.time() < deadline and "could not be sent" not in \
+            d.log.read_text(errors="replace"):
+        time.sleep(0.2)
+    assert "the confirmation to Grace Hopper <%s>" % CONTACT in \
+        d.log.read_text(errors="replace")
+    rc, out, _ = d.client("show", str(fid))
+    assert rc == 0 and "Confirmation: given up" in out
+    # No history entry claims it was sent.
+    hist = d.call("interaction.list", contact=cid)["interactions"]
+    assert not [i for i in hist if (i.get("note") or "").startswith(
+        "confirmation sent")]
+    time.sleep(2)
+    assert len(smtp.sink.messages) == 1
+
+
+@pytest.mark.skipif(FAKETIME_LIB is None or WRAPPER != [],
+                    reason="needs libfaketime, and no valgrind wrapper")
+def test_no_automatic_mail_ever_reaches_a_contact(mail_daemon, smtp,
+                                                  tmp_path):
+    """Reminders, due and missed notices, the summary and the digest all
+    fire for a rep whose contacts have email addresses; the SMTP server
+    must see none of those addresses among its recipients.  It would catch
+    an automatic path through the contact channel too: that channel's
+    hook is the same followup-mail with the same msmtp, so such a mail
+    would arrive here with the contact as RCPT (as the confirmation in
+    the last step does, which proves the check can see one)."""
+    clock = tmp_path / "faketime"
+    clock.write_text(clock_offset(0))
+    digest = time.strftime("%H:%M", time.gmtime(time.time() + 7200))
+    d = mail_daemon("manager = boss@test.invalid\nmissed_grace = 1s\n"
+                    "late_horizon = 2s\ndigest = %s\n" % digest,
+                    faketime=str(clock))
+    contacts = ["c%d@prospect.invalid" % i for i in range(4)]
+    ids = [rep_and_contact(d, email_=a, name="Prospect %d" % i)
+           for i, a in enumerate(contacts)]
+    d.call("user.set", tz="UTC")
+    # A reminder ahead, follow-ups due, a callback missed.
+    now = time.time()
+    for i, cid in enumerate(ids[:3]):
+        d.call("followup.add", contact=cid, due=rfc3339(now + 4 + 2 * i),
+               kind="callback" if i == 2 else "followup",
+               remind_before="3s" if i == 0 else 0)
+    d.call("followup.add", contact=ids[3], due=rfc3339(now + 3 * 86400))
+
+    def seen():
+        return {m[2]["X-Followup-Kind"] for m in smtp.sink.messages}
+    deadline = time.time() + 30
+    while time.time() < deadline and not \
+            {"reminder", "due", "missed"} <= seen():
+        time.sleep(0.3)
+    # An outage over several notices folds them into a summary.
+    due = int(time.time()) + 3
+    for i in range(3):
+        d.call("followup.add", contact=ids[i], due=rfc3339(due),
+               remind_before=0, reason="outage %d" % i)
+    d.stop()
+    time.sleep(max(0, due + 4 - time.time()))
+    d.start()
+    deadline = time.time() + 30
+    while time.time() < deadline and "summary" not in seen():
+        time.sleep(0.3)
+    # Two hours on: the morning digest.
+    clock.write_text(clock_offset(7260))
+    deadline = time.time() + 30
+    while time.time() < deadline and "digest" not in seen():
+        time.sleep(0.3)
+    assert {"reminder", "due", "missed", "summary", "digest"} <= seen(), \
+        seen()
+    msgs = list(smtp.sink.messages)
+    for _, rcpts, msg, raw, _ in msgs:
+        assert not set(rcpts) & set(contacts), (rcpts, msg["Subject"])
+        assert set(rcpts) <= {REP, "boss@test.invalid"}
+        head = raw.split(b"\r\n\r\n")[0]
+        for a in contacts:
+            assert a.encode() not in head
+    # The check sees a contact when one is mailed: the rep asks for it.
+    fid = d.call("followup.add", contact=ids[3], due="in 2 days",
+                 kind="callback")["followup"]["id"]
+    d.call("followup.confirm", id=fid)
+    deadline = time.time() + 20
+    while time.time() < deadline and not any(
+            contacts[3] in m[1] for m in smtp.sink.messages):
+        time.sleep(0.2)
+    assert [m[1] for m in smtp.sink.messages
+            if set(m[1]) & set(contacts)] == [[contacts[3]]]
