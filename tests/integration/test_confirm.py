@@ -6,8 +6,6 @@ libraries (icalendar, vobject) and imported into a calendar program
 digests, summaries) ever mails a contact.
 """
 
-import email
-import email.policy
 import os
 import shutil
 import subprocess
@@ -18,7 +16,7 @@ import pytest
 from fu import FAKETIME_LIB, WRAPPER, clock_offset, rfc3339
 # The mail fixtures: an aiosmtpd server and a daemon whose hook is
 # followup-mail with msmtp as its sendmail.
-from test_reminders import MSMTP, REP, Smtp, mail_daemon, smtp  # noqa: F401
+from test_reminders import REP, mail_daemon, smtp  # noqa: F401
 
 aiosmtpd_controller = pytest.importorskip("aiosmtpd.controller")
 
