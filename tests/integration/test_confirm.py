@@ -6,6 +6,9 @@ libraries (icalendar, vobject) and imported into a calendar program
 digests, summaries) ever mails a contact.
 """
 
+import email
+import email.policy
+import json
 import os
 import shutil
 import subprocess
@@ -13,7 +16,7 @@ import time
 
 import pytest
 
-from fu import FAKETIME_LIB, WRAPPER, clock_offset, rfc3339
+from fu import FAKETIME_LIB, FOLLOWUP_MAIL, WRAPPER, clock_offset, rfc3339
 # The mail fixtures: an aiosmtpd server and a daemon whose hook is
 # followup-mail with msmtp as its sendmail.
 from test_reminders import REP, mail_daemon, smtp  # noqa: F401
@@ -440,3 +443,79 @@ def test_no_automatic_mail_ever_reaches_a_contact(mail_daemon, smtp,
         time.sleep(0.2)
     assert [m[1] for m in smtp.sink.messages
             if set(m[1]) & set(contacts)] == [[contacts[3]]]
+
+
+def hook_input(kind="confirmation", **over):
+    """What the contact channel hands followup-mail, made by hand."""
+    cal = ("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//x//y//EN\r\n"
+           "METHOD:%s\r\nBEGIN:VEVENT\r\nUID:followup-9@x\r\n"
+           "DTSTAMP:20261124T090000Z\r\nDTSTART:20261125T090000Z\r\n"
+           "END:VEVENT\r\nEND:VCALENDAR\r\n" %
+           ("CANCEL" if kind == "cancellation" else "REQUEST"))
+    conf = {"method": "CANCEL" if kind == "cancellation" else "REQUEST",
+            "uid": "followup-9@x",
+            "from": {"name": "Zoë \"Rep\"\r\nBcc: evil@x.invalid",
+                     "email": REP},
+            "to": {"name": "Grace Hopper", "email": CONTACT},
+            "subject": "Our call on Wednesday\r\nBcc: evil@x.invalid",
+            "text": "Dear Grace,\n\nSee you then.\n", "calendar": cal,
+            "time": "Wednesday 25 November 2026, 04:00", "sequence": 0}
+    conf.update(over.pop("conf", {}))
+    notice = {"kind": kind, "late": False,
+              "fire_at": "2026-11-24T09:00:00Z",
+              "rep": {"name": "ana", "email": REP, "tz": "UTC"},
+              "followup": {"id": 9, "kind": "callback",
+                           "due_at": "2026-11-25T09:00:00Z"},
+              "contact": {"id": 3, "name": "Grace Hopper",
+                          "email": CONTACT},
+              "confirmation": conf}
+    notice.update(over)
+    return {"message_id": "<followup.9.confirm@followupd>",
+            "rep": notice["rep"], "notices": [notice]}
+
+
+def run_hook(data):
+    return subprocess.run([FOLLOWUP_MAIL, "--dry-run", "--from", SENDER],
+                          input=json.dumps(data).encode(),
+                          capture_output=True)
+
+
+def test_mail_hook_writes_the_confirmation_and_nothing_else_to_a_contact():
+    p = run_hook(hook_input())
+    assert p.returncode == 0, p.stderr
+    msg = email.message_from_bytes(p.stdout, policy=email.policy.default)
+    assert msg["To"].addresses[0].addr_spec == CONTACT
+    assert msg["From"].addresses[0].addr_spec == REP
+    assert msg["From"].addresses[0].display_name.startswith("Zoë \"Rep\"")
+    assert msg["Bcc"] is None and msg["Cc"] is None
+    assert msg["Message-ID"] == "<followup.9.confirm@followupd>"
+    assert msg["Auto-Submitted"] is None
+    part = calendar_part(msg)
+    assert part.get_param("method") == "REQUEST"
+    assert part.get_payload(decode=True) == \
+        hook_input()["notices"][0]["confirmation"]["calendar"].encode()
+    # Any other kind goes to the rep, whatever it carries.
+    p = run_hook(hook_input(kind="reminder"))
+    assert p.returncode == 0, p.stderr
+    msg = email.message_from_bytes(p.stdout, policy=email.policy.default)
+    assert msg["To"] == REP and CONTACT.encode() not in p.stdout
+    # A confirmation never travels with other notices.
+    data = hook_input()
+    data["notices"].append(hook_input(kind="due")["notices"][0])
+    p = run_hook(data)
+    assert p.returncode == 65 and b"alone" in p.stderr and p.stdout == b""
+    # The data must agree with itself, or nothing is written.
+    for bad in (hook_input(conf={"to": {"name": "X",
+                                        "email": "other@x.invalid"}}),
+                hook_input(conf={"from": {"name": "X",
+                                          "email": "other@x.invalid"}}),
+                hook_input(conf={"method": "CANCEL"}),
+                hook_input(kind="cancellation",
+                           conf={"method": "CANCEL",
+                                 "calendar": hook_input()["notices"][0][
+                                     "confirmation"]["calendar"]}),
+                hook_input(conf={"to": {"name": "X",
+                                        "email": "a@b.invalid, c@d"}}),
+                hook_input(confirmation=None)):
+        p = run_hook(bad)
+        assert p.returncode == 65 and p.stdout == b"", bad
