@@ -19,7 +19,6 @@
 #include <sysexits.h>
 #include <time.h>
 
-#include "followup/timefmt.h"
 #include "outbox-internal.h"
 
 #define CHANNEL_CONTACT_PREFIX	"contact:"
@@ -176,24 +175,23 @@ channel_contact_deliver(const struct fu_config *cf,
 }
 
 /*
- * The rep asked for it, so the rep hears that it could not be sent: a
- * notice to the rep's channels saying what, to whom and why.  Once per
- * confirmation, whatever the number of hooks.
+ * The rep asked for it, so the rep hears that it could not be sent: the
+ * notice to the rep's channels saying what, to whom and why (kind
+ * "undelivered"), for the deliverer to queue.
  */
-static void
+static json_t *
 channel_contact_given_up(struct outbox_item *it, const char *error,
     time_t now)
 {
-	json_t		*notice, *conf, *to, *f;
+	json_t		*notice, *conf, *to;
 	const char	*what;
 	char		*advice;
 
 	if ((notice = channel_item_notice(it, NULL)) == NULL)
-		return;
+		return NULL;
 	notice = json_deep_copy(notice);
 	conf = json_object_get(notice, "confirmation");
 	to = json_object_get(conf, "to");
-	f = json_object_get(notice, "followup");
 	what = strcmp(it->kind, "cancellation") == 0 ? "cancellation" :
 	    "confirmation";
 	xasprintf(&advice, "the %s to %s <%s> for %s could not be sent (%s); "
@@ -209,13 +207,8 @@ channel_contact_given_up(struct outbox_item *it, const char *error,
 	json_object_set_new(notice, "fire_at", when_json(now));
 	/* The letter and the invitation stay with the contact's copy. */
 	json_object_del(notice, "confirmation");
-	if (outbox_request_rep(outbox_store, *outbox_cfp, it->owner,
-	    "undelivered", json_integer_value(json_object_get(f, "id")),
-	    fu_time_parse(json_string_value(json_object_get(f, "due_at"))),
-	    notice, now) != 0)
-		log_err("outbox: cannot tell %s that %s", it->owner, advice);
 	free(advice);
-	json_decref(notice);
+	return notice;
 }
 
 const struct channel channel_contact = {

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "followup/timefmt.h"
 #include "outbox-internal.h"
 
 /* Most deliveries handled in one pass. */
@@ -70,17 +71,33 @@ outbox_deliver_give_up(const struct outbox_item *items, size_t n,
 	return now - newest >= (*outbox_cfp)->hook_give_up;
 }
 
-/* Item it is given up for good: mark it so, and let its channel react. */
+/*
+ * Item it is given up for good: mark it so, and queue for its rep what
+ * its channel has to tell about it (a confirmation the rep asked for
+ * that could not be sent), once per follow-up and due time.
+ */
 static void
 outbox_deliver_failed(struct outbox_item *it, int attempts,
     const char *error, time_t now)
 {
 	const struct channel	*ch = channel_find(it->channel);
+	json_t			*notice, *f;
+	const char		*kind;
 
 	store_delivery_set(outbox_store, it->outbox_id, it->channel, "failed",
 	    attempts, now, error, now);
-	if (ch != NULL && ch->given_up != NULL)
-		ch->given_up(it, error != NULL ? error : "", now);
+	if (ch == NULL || ch->given_up == NULL || (notice = ch->given_up(it,
+	    error != NULL ? error : "", now)) == NULL)
+		return;
+	f = json_object_get(notice, "followup");
+	kind = json_string_value(json_object_get(notice, "kind"));
+	if (kind == NULL || outbox_request_rep(outbox_store, *outbox_cfp,
+	    it->owner, kind, json_integer_value(json_object_get(f, "id")),
+	    fu_time_parse(json_string_value(json_object_get(f, "due_at"))),
+	    notice, now) != 0)
+		log_err("outbox: cannot tell %s that %s notice %lld was given "
+		    "up", it->owner, it->kind, (long long)it->outbox_id);
+	json_decref(notice);
 }
 
 /* A started delivery is over: mark its rows sent, or plan their retry. */

@@ -107,11 +107,11 @@ struct channel {
 			     struct outbox_item *, size_t, time_t,
 			     channel_done_cb, void *, long *, char **);
 	/*
-	 * The deliverer gave the row up (error says why); NULL if the
-	 * channel has nothing to add.  Runs in the deliverer's write
-	 * transaction.
+	 * The deliverer gave the row up (error says why): the notice to
+	 * tell its rep, which the caller owns and queues, or NULL.  A NULL
+	 * given_up has nothing to tell.
 	 */
-	void		 (*given_up)(struct outbox_item *, const char *,
+	json_t		*(*given_up)(struct outbox_item *, const char *,
 			     time_t);
 };
 
