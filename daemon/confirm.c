@@ -200,7 +200,8 @@ confirm_send(struct op_ctx *ctx, int64_t id, int cancel, json_t **message)
 		    "be sent: no [reminders] hook is configured to mail it");
 	else if (!created)
 		reply_error(ctx, FU_ERR_CONFLICT, "follow-up %lld: a %s for "
-		    "%s was sent already", (long long)f.id, kind, when);
+		    "%s is queued or sent already (followup show %lld)",
+		    (long long)f.id, kind, when, (long long)f.id);
 	else
 		rc = 0;
 	if (rc != 0) {

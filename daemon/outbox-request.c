@@ -19,7 +19,8 @@
  * Record notice (kind, for follow-up id, about the time due) to the
  * contact in store st, with a delivery row for each channel that takes
  * notices to contacts.  Set *created (0: the same notice is in the
- * outbox already).  Needs a write transaction.  Return 0, or -1 if the
+ * outbox already, on its way or sent; one given up is queued again and
+ * counts as created).  Needs a write transaction.  Return 0, or -1 if the
  * store failed or no channel takes it (*created is then 0).
  */
 int
@@ -48,6 +49,12 @@ outbox_request_contact(struct store *st, const struct fu_config *cf,
 	o.payload = payload;
 	r = store_outbox_add(st, &o, (const char *const *)rows, n, now,
 	    created);
+	/*
+	 * The same confirmation asked for again after it was given up goes
+	 * out again; one queued or sent is not sent twice.
+	 */
+	if (r == STORE_OK && !*created)
+		r = store_outbox_rearm(st, &o, now, created);
 	free(payload);
 	channel_rows_free(rows, n);
 	return r == STORE_OK ? 0 : -1;

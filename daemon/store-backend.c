@@ -526,3 +526,10 @@ store_outbox_requests(struct store *st, int64_t id,
 {
 	return STORE_BACKEND(st)->outbox->requests(st, id, cb, arg);
 }
+
+enum store_result
+store_outbox_rearm(struct store *st, const struct store_outbox *o,
+    time_t now, int *rearmed)
+{
+	return STORE_BACKEND(st)->outbox->rearm(st, o, now, rearmed);
+}

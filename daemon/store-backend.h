@@ -155,6 +155,9 @@ struct store_outbox_backend {
 			      void *arg);
 	enum store_result (*requests)(struct store *st, int64_t id,
 			      store_outbox_request_cb cb, void *arg);
+	enum store_result (*rearm)(struct store *st,
+			      const struct store_outbox *o, time_t now,
+			      int *rearmed);
 };
 
 struct store_backend {

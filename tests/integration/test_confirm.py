@@ -371,6 +371,18 @@ def test_a_confirmation_given_up_is_reported_to_the_rep(mail_daemon, smtp):
         "confirmation sent")]
     time.sleep(2)
     assert len(smtp.sink.messages) == 1
+    # Asked for again once the server takes it: it goes out, once.
+    refusing(smtp, {})
+    rc, out, err = d.client("confirm", str(fid))
+    assert rc == 0, err
+    msgs = smtp.sink.wait(1, timeout=20)
+    time.sleep(2)
+    assert len(smtp.sink.messages) == 1 and msgs[0][1] == [CONTACT]
+    rc, out, _ = d.client("show", str(fid))
+    assert "Confirmation: sent" in out
+    # And once sent, asking again is refused: it is not sent twice.
+    rc, _, err = d.client("confirm", str(fid))
+    assert rc != 0 and "queued or sent already" in err
 
 
 @pytest.mark.skipif(FAKETIME_LIB is None or WRAPPER != [],
