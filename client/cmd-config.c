@@ -53,8 +53,8 @@ cmd_config_exec(struct client *c, int argc, char **argv)
 	}
 	if (argc == 3) {
 		args = json_object();
-		json_object_set_new(args, field, *argv[2] == '\0' ? json_null() :
-		    cmd_string(argv[2]));
+		json_object_set_new(args, field, *argv[2] == '\0' ?
+		    json_null() : cmd_string(argv[2]));
 		rc = rpc_call(c, FU_OP_USER_SET, args, &r);
 		json_decref(args);
 	} else

@@ -149,7 +149,8 @@ cmd_log_exec(struct client *c, int argc, char **argv)
 const struct cmd_entry cmd_log_entry = {
 	"log",
 	"CONTACT call|voicemail|email|meeting|note [--outcome O] [--note T] "
-	"[--at WHEN]\n        [--next WHEN [--callback [--confirm]] [--reason T] "
+	"[--at WHEN]\n"
+	"        [--next WHEN [--callback [--confirm]] [--reason T] "
 	"[--force] | --no-next]\n        [--tz ZONE|contact]",
 	"Record what happened with a contact.  --outcome is one of reached,\n"
 	"no-answer, voicemail, message, busy, wrong-number, info-sent,\n"

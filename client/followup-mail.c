@@ -266,17 +266,15 @@ body_followup(struct buf *b, json_t *n, time_t now)
 		}
 	}
 	if (strcmp(kind, "undelivered") == 0) {
-		json_t	*u = json_object_get(n, "undelivered");
-		char	*to = one_line(str(json_object_get(u, "to"), "email",
-			    "?"));
-		char	*err = one_line(str(u, "error", ""));
-
+		in = json_object_get(n, "undelivered");
+		s = one_line(str(json_object_get(in, "to"), "email", "?"));
+		t = one_line(str(in, "error", ""));
 		buf_printf(b, "\nThe %s you asked for could not be sent to "
 		    "%s: %s.\nTell them yourself, by phone or from your own "
-		    "mail.\n", strcmp(str(u, "kind", ""), "cancellation") == 0 ?
-		    "cancellation" : "confirmation", to, err);
-		free(to);
-		free(err);
+		    "mail.\n", strcmp(str(in, "kind", ""), "cancellation") ==
+		    0 ? "cancellation" : "confirmation", s, t);
+		free(s);
+		free(t);
 	} else if (strcmp(kind, "missed") == 0)
 		buf_printf(b, "\nThe time you agreed has passed without the "
 		    "call being logged.\nCall now: %s.\nIf they take another "

@@ -542,11 +542,12 @@ enum store_result store_outbox_last(struct store *, const char *,
 enum store_result store_outbox_reps(struct store *, store_outbox_rep_cb,
 		     void *);
 /* A confirmation (or cancellation) to a contact and what became of it. */
-struct store_outbox_request {	/* borrowed strings, valid in the callback */
+/* Borrowed strings, valid in the callback. */
+struct store_outbox_request {
 	const char	*kind;
 	time_t		 due_at;	/* the time confirmed */
 	time_t		 created_at;
-	const char	*state;		/* "queued", "sent" or "given up" */
+	const char	*state;		/* queued, sent or "given up" */
 	time_t		 sent_at;	/* 0 unless sent */
 	const char	*error;		/* the last error, or NULL */
 };
