@@ -90,6 +90,7 @@ void		 out_interaction_line(FILE *, json_t *);
 void		 out_promise_prepare(json_t *, const char *);
 void		 out_promise_line(FILE *, json_t *, const char *);
 void		 out_contact_table(FILE *, json_t *, int);
+void		 out_confirmation(FILE *, json_t *, int);
 
 /* The commands, one table entry each (cmd-*.c). */
 extern const struct cmd_entry cmd_status_entry;
@@ -104,6 +105,7 @@ extern const struct cmd_entry cmd_snooze_entry;
 extern const struct cmd_entry cmd_reschedule_entry;
 extern const struct cmd_entry cmd_reagree_entry;
 extern const struct cmd_entry cmd_cancel_entry;
+extern const struct cmd_entry cmd_confirm_entry;
 extern const struct cmd_entry cmd_config_entry;
 extern const struct cmd_entry cmd_watch_entry;
 extern const struct cmd_entry cmd_doctor_entry;

@@ -3,7 +3,7 @@
  * Copyright (c) 2026 The followup authors
  *
  * The follow-up commands: list, show, done, snooze, reschedule, reagree,
- * cancel.
+ * cancel, and confirm (the agreed time mailed to the contact).
  */
 
 #include <config.h>
@@ -29,6 +29,7 @@ followup_result(json_t *r, const char *verb)
 		printf("Next:\n");
 		out_followup_line(stdout, next, time(NULL));
 	}
+	out_confirmation(stdout, json_object_get(r, "confirmation"), 0);
 }
 
 static int
@@ -114,6 +115,34 @@ cmd_list_exec(struct client *c, int argc, char **argv)
 }
 
 /*
+ * What became of each confirmation to the contact: "Confirmation: sent
+ * for Fri 15 Jan 09:00", queued, or given up and why.
+ */
+static void
+followup_confirmations(json_t *list)
+{
+	json_t		*v;
+	size_t		 i;
+	char		 when[64];
+	const char	*state, *error;
+
+	json_array_foreach(list, i, v) {
+		state = out_str(v, "state", "?");
+		error = out_str(v, "error", NULL);
+		out_time(out_parse_time(out_str(v, "time", NULL)), when,
+		    sizeof when);
+		printf("  %s: %s, for %s%s", strcmp(out_str(v, "kind", ""),
+		    "cancellation") == 0 ? "Cancellation" : "Confirmation",
+		    state, when, error != NULL ? " (" : "");
+		if (error != NULL) {
+			out_block(stdout, error, 4);
+			printf(")");
+		}
+		printf("\n");
+	}
+}
+
+/*
  * The shared shape of show/done/snooze/reschedule/cancel: an ID, maybe a
  * WHEN (the rest of the words), and a few options.
  */
@@ -128,6 +157,7 @@ followup_cmd(struct client *c, const struct cmd_entry *e, int argc,
 		{ "reason",	required_argument,	NULL, 'r' },
 		{ "tz",		required_argument,	NULL, 'z' },
 		{ "force",	no_argument,		NULL, 'f' },
+		{ "confirm",	no_argument,		NULL, 'm' },
 		{ NULL,		0,			NULL, 0 }
 	};
 	json_t		*args, *r;
@@ -169,6 +199,12 @@ followup_cmd(struct client *c, const struct cmd_entry *e, int argc,
 				goto bad;
 			json_object_set_new(args, "tz", cmd_string(optarg));
 			break;
+		case 'm':
+			if (op != FU_OP_FOLLOWUP_REAGREE &&
+			    op != FU_OP_FOLLOWUP_CANCEL)
+				goto bad;
+			json_object_set_new(args, "confirm", json_true());
+			break;
 		default:
 			goto bad;
 		}
@@ -198,10 +234,11 @@ followup_cmd(struct client *c, const struct cmd_entry *e, int argc,
 	}
 	if ((rc = cmd_call_and_print(c, op, args, &r)) != 0 || r == NULL)
 		return rc;
-	if (op == FU_OP_FOLLOWUP_GET)
+	if (op == FU_OP_FOLLOWUP_GET) {
 		out_followup_detail(stdout, json_object_get(r, "followup"),
 		    time(NULL));
-	else
+		followup_confirmations(json_object_get(r, "confirmations"));
+	} else
 		followup_result(r, verb);
 	json_decref(r);
 	return 0;
@@ -252,6 +289,38 @@ cmd_cancel_exec(struct client *c, int argc, char **argv)
 	    FU_OP_FOLLOWUP_CANCEL, NULL, "Cancelled");
 }
 
+/* followup confirm ID [--dry-run]: mail the contact the agreed time. */
+static int
+cmd_confirm_exec(struct client *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "dry-run",	no_argument,	NULL, 'n' },
+		{ NULL,		0,		NULL, 0 }
+	};
+	json_t		*args, *r;
+	long long	 id;
+	int		 ch, rc, dry = 0;
+
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (ch != 'n')
+			return cmd_usage_error(&cmd_confirm_entry,
+			    "unknown option");
+		dry = 1;
+	}
+	if (argc - optind != 1)
+		return cmd_usage_error(&cmd_confirm_entry, "expected one "
+		    "follow-up ID");
+	if (cmd_parse_id(&cmd_confirm_entry, argv[optind], &id) != 0)
+		return EXIT_USAGE;
+	args = json_pack("{s:I s:b}", "id", (json_int_t)id, "dry_run", dry);
+	if ((rc = cmd_call_and_print(c, FU_OP_FOLLOWUP_CONFIRM, args, &r)) !=
+	    0 || r == NULL)
+		return rc;
+	out_confirmation(stdout, json_object_get(r, "confirmation"), dry);
+	json_decref(r);
+	return 0;
+}
+
 const struct cmd_entry cmd_list_entry = {
 	"list",
 	"[--contact ID] [--status pending|done|cancelled|all] [--from WHEN] "
@@ -295,15 +364,26 @@ const struct cmd_entry cmd_reschedule_entry = {
 	cmd_reschedule_exec
 };
 const struct cmd_entry cmd_reagree_entry = {
-	"reagree", "ID WHEN [--note T] [--tz ZONE|contact]",
+	"reagree", "ID WHEN [--note T] [--tz ZONE|contact] [--confirm]",
 	"Move callback ID, missed or about to be, to the new time WHEN agreed "
 	"with\nthe prospect, and record that it was re-agreed (and whether it "
 	"had been\nmissed): the contact's record shows each callback's "
-	"promise history.",
+	"promise history.\nWith --confirm the contact is mailed the new time "
+	"(see confirm).",
 	cmd_reagree_exec
 };
 const struct cmd_entry cmd_cancel_entry = {
-	"cancel", "ID [--note T]",
-	"Cancel follow-up ID; it is not reminded any more.",
+	"cancel", "ID [--note T] [--confirm]",
+	"Cancel follow-up ID; it is not reminded any more.  With --confirm "
+	"the\ncontact is mailed that the agreed time is cancelled.",
 	cmd_cancel_exec
+};
+const struct cmd_entry cmd_confirm_entry = {
+	"confirm", "ID [--dry-run]",
+	"Mail the contact of follow-up ID the agreed time, signed with your "
+	"name,\nphone and email (followup config name|phone|email), with a "
+	"calendar\ninvitation.  Nothing goes to a contact unless you ask.  "
+	"It goes out through\nthe daemon's mail hook; show ID tells whether "
+	"it was sent.  --dry-run prints\nthe message and sends nothing.",
+	cmd_confirm_exec
 };

@@ -29,11 +29,12 @@ cmd_log_exec(struct client *c, int argc, char **argv)
 		{ "tz",		required_argument,	NULL, 'z' },
 		{ "no-next",	no_argument,		NULL, 'N' },
 		{ "force",	no_argument,		NULL, 'f' },
+		{ "confirm",	no_argument,		NULL, 'm' },
 		{ NULL,		0,			NULL, 0 }
 	};
 	json_t		*args, *r, *fu, *in, *vm;
 	long long	 id;
-	int		 ch, rc, callback = 0, no_next = 0;
+	int		 ch, rc, callback = 0, no_next = 0, confirm = 0;
 	const char	*outcome, *why;
 
 	args = json_object();
@@ -54,6 +55,9 @@ cmd_log_exec(struct client *c, int argc, char **argv)
 			break;
 		case 'c':
 			callback = 1;
+			break;
+		case 'm':
+			confirm = 1;
 			break;
 		case 'r':
 			json_object_set_new(args, "reason",
@@ -93,6 +97,13 @@ cmd_log_exec(struct client *c, int argc, char **argv)
 		return cmd_usage_error(&cmd_log_entry, "--callback goes with "
 		    "--next WHEN");
 	}
+	if (confirm && !callback) {
+		json_decref(args);
+		return cmd_usage_error(&cmd_log_entry, "--confirm goes with "
+		    "--next WHEN --callback");
+	}
+	if (confirm)
+		json_object_set_new(args, "confirm", json_true());
 	json_object_set_new(args, "contact", json_integer(id));
 	json_object_set_new(args, "kind", cmd_string(argv[optind + 1]));
 	if (callback)
@@ -127,6 +138,7 @@ cmd_log_exec(struct client *c, int argc, char **argv)
 		else
 			printf("Next:\n");
 		out_followup_line(stdout, fu, time(NULL));
+		out_confirmation(stdout, json_object_get(r, "confirmation"), 0);
 	} else if (!no_next && outcome != NULL &&
 	    strcmp(outcome, "reached") == 0)
 		printf("Nothing planned next; add --next WHEN to plan it.\n");
@@ -137,8 +149,9 @@ cmd_log_exec(struct client *c, int argc, char **argv)
 const struct cmd_entry cmd_log_entry = {
 	"log",
 	"CONTACT call|voicemail|email|meeting|note [--outcome O] [--note T] "
-	"[--at WHEN]\n        [--next WHEN [--callback] [--reason T] [--force] "
-	"| --no-next] [--tz ZONE|contact]",
+	"[--at WHEN]\n"
+	"        [--next WHEN [--callback [--confirm]] [--reason T] "
+	"[--force] | --no-next]\n        [--tz ZONE|contact]",
 	"Record what happened with a contact.  --outcome is one of reached,\n"
 	"no-answer, voicemail, message, busy, wrong-number, info-sent,\n"
 	"meeting-set, not-interested, other (message: one left with the "
@@ -151,7 +164,8 @@ const struct cmd_entry cmd_log_entry = {
 	"of voicemails, with a message left with the operator or an "
 	"assistant);\ninfo-sent a follow-up some working days later; "
 	"--no-next plans nothing.\n--next plans it at WHEN instead "
-	"(--callback for a time agreed with the\nprospect; --force into a "
+	"(--callback for a time agreed with the\nprospect, --confirm to mail "
+	"the prospect that time (see confirm); --force\ninto a "
 	"week that already holds the voicemail limit).\nWHEN is any date "
 	"\"date -d\" understands, or \"in 3 days\", read in your zone,\nor "
 	"in ZONE, or in the contact's "

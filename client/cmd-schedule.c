@@ -24,6 +24,7 @@ cmd_schedule_exec(struct client *c, int argc, char **argv)
 		{ "remind",	required_argument,	NULL, 'm' },
 		{ "force",	no_argument,		NULL, 'f' },
 		{ "tz",		required_argument,	NULL, 'z' },
+		{ "confirm",	no_argument,		NULL, 'C' },
 		{ NULL,		0,			NULL, 0 }
 	};
 	json_t		*args, *r, *fu;
@@ -53,6 +54,9 @@ cmd_schedule_exec(struct client *c, int argc, char **argv)
 		case 'z':
 			json_object_set_new(args, "tz", cmd_string(optarg));
 			break;
+		case 'C':
+			json_object_set_new(args, "confirm", json_true());
+			break;
 		default:
 			json_decref(args);
 			return cmd_usage_error(&cmd_schedule_entry,
@@ -63,6 +67,12 @@ cmd_schedule_exec(struct client *c, int argc, char **argv)
 		json_decref(args);
 		return cmd_usage_error(&cmd_schedule_entry, "expected CONTACT "
 		    "and WHEN");
+	}
+	if (json_object_get(args, "confirm") != NULL &&
+	    json_object_get(args, "kind") == NULL) {
+		json_decref(args);
+		return cmd_usage_error(&cmd_schedule_entry, "--confirm goes "
+		    "with --callback");
 	}
 	if (cmd_parse_id(&cmd_schedule_entry, argv[optind], &id) != 0) {
 		json_decref(args);
@@ -83,20 +93,22 @@ cmd_schedule_exec(struct client *c, int argc, char **argv)
 	    strcmp(out_str(fu, "kind", ""), "callback") == 0 ? "callback" :
 	    "follow-up", (long long)json_integer_value(json_object_get(fu,
 	    "id")), out_str(fu, "contact_name", "?"), at, rel);
+	out_confirmation(stdout, json_object_get(r, "confirmation"), 0);
 	json_decref(r);
 	return 0;
 }
 
 const struct cmd_entry cmd_schedule_entry = {
 	"schedule",
-	"CONTACT WHEN [--callback] [--reason T] [--remind BEFORE] [--force] "
-	"[--tz ZONE|contact]",
+	"CONTACT WHEN [--callback [--confirm]] [--reason T] [--remind BEFORE] "
+	"[--force]\n        [--tz ZONE|contact]",
 	"Plan the next contact with CONTACT at WHEN: any date \"date -d\"\n"
 	"understands (\"tue 10:00\", \"tomorrow 9am\", \"2026-11-24 14:30\") or "
 	"\"in 3 days\",\nread in your zone, in ZONE, or in the contact's "
 	"(--tz contact).  WHEN may\nbe several words.  --callback marks a time "
-	"agreed with the prospect.\n--remind says how long before to remind "
-	"you (15m, 1h; default: the\nconfigured lead).  A time in the past is "
+	"agreed with the prospect,\nand --confirm mails the prospect that time "
+	"(see confirm).  --remind says how\nlong before to remind "
+	"you (15m, 1h; default: the configured lead).\nA time in the past is "
 	"refused unless --force.",
 	cmd_schedule_exec
 };

@@ -8,7 +8,10 @@
  * stable for those notices) and pipes it to "sendmail -f FROM -t -i".  The mail
  * goes to the rep only (and the manager of a missed callback), never to a
  * contact, whatever the data says; nothing from the data can add a header.
- * Its exit status is the delivery's, so followupd knows to retry.
+ * The one exception is a confirmation (or its cancellation) the rep asked
+ * for: alone in its message, it becomes an iMIP mail (RFC 6047) from the
+ * rep to the contact, with the invitation followupd built.  Its exit
+ * status is the delivery's, so followupd knows to retry.
  */
 
 #include <config.h>
@@ -18,6 +21,7 @@
 #include <sys/wait.h>
 
 #include <ctype.h>
+#include <stdint.h>
 #include <errno.h>
 #include <getopt.h>
 #include <libgen.h>
@@ -178,6 +182,8 @@ kind_title(const char *kind, const char *fkind)
 		return "Missed callback";
 	if (strcmp(kind, "digest") == 0)
 		return "Your follow-ups";
+	if (strcmp(kind, "undelivered") == 0)
+		return "Confirmation not sent";
 	return "While followupd was down";
 }
 
@@ -259,7 +265,17 @@ body_followup(struct buf *b, json_t *n, time_t now)
 			free(s);
 		}
 	}
-	if (strcmp(kind, "missed") == 0)
+	if (strcmp(kind, "undelivered") == 0) {
+		in = json_object_get(n, "undelivered");
+		s = one_line(str(json_object_get(in, "to"), "email", "?"));
+		t = one_line(str(in, "error", ""));
+		buf_printf(b, "\nThe %s you asked for could not be sent to "
+		    "%s: %s.\nTell them yourself, by phone or from your own "
+		    "mail.\n", strcmp(str(in, "kind", ""), "cancellation") ==
+		    0 ? "cancellation" : "confirmation", s, t);
+		free(s);
+		free(t);
+	} else if (strcmp(kind, "missed") == 0)
 		buf_printf(b, "\nThe time you agreed has passed without the "
 		    "call being logged.\nCall now: %s.\nIf they take another "
 		    "time, record it:\n  " FU_MISSED_REAGREE "\n",
@@ -489,6 +505,8 @@ header_kind(json_t *notices)
 		if (strcmp(kind, kinds[i]) == 0)
 			return kinds[i];
 	}
+	if (strcmp(kind, "undelivered") == 0)
+		return "undelivered";
 	return "notice";
 }
 
@@ -726,6 +744,195 @@ send_mail(const char *sendmail, const char *from, const char *msg, size_t len)
 	return status;
 }
 
+/* Is kind one a rep's own request sends to a contact? */
+static int
+kind_to_contact(const char *kind)
+{
+	return strcmp(kind, "confirmation") == 0 ||
+	    strcmp(kind, "cancellation") == 0;
+}
+
+/* len bytes of s in base64, on one line (an RFC 2047 word, a body line). */
+static void
+body_base64_word(struct buf *out, const char *s, size_t len)
+{
+	static const char	 b64[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	const unsigned char	*p = (const unsigned char *)s;
+	size_t			 i;
+	unsigned int		 v;
+
+	for (i = 0; i < len; i += 3) {
+		v = p[i] << 16;
+		if (i + 1 < len)
+			v |= p[i + 1] << 8;
+		if (i + 2 < len)
+			v |= p[i + 2];
+		buf_printf(out, "%c%c%c%c", b64[(v >> 18) & 63],
+		    b64[(v >> 12) & 63], i + 1 < len ? b64[(v >> 6) & 63] : '=',
+		    i + 2 < len ? b64[v & 63] : '=');
+	}
+}
+
+/* Base64 (RFC 2045) in lines of 76 characters with CRLF line ends. */
+static void
+body_base64(struct buf *out, const char *data, size_t len)
+{
+	size_t	i;
+
+	/* 57 bytes make a line of 76. */
+	for (i = 0; i < len; i += 57) {
+		body_base64_word(out, data + i, len - i < 57 ? len - i : 57);
+		buf_add(out, "\r\n", 2);
+	}
+}
+
+/*
+ * An address header, "Field: name <addr>": the name as a quoted string
+ * when it is printable ASCII, else as RFC 2047 B-encoded words, so no
+ * name can add a header or a recipient.
+ */
+static void
+header_address(struct buf *out, const char *field, const char *name,
+    const char *addr)
+{
+	const unsigned char	*p;
+	char			*n = one_line(name);
+	size_t			 i, len = strlen(n), end;
+	int			 plain = strstr(n, "=?") == NULL;
+
+	for (p = (const unsigned char *)n; *p != '\0'; p++) {
+		if (*p < 0x20 || *p >= 0x7f)
+			plain = 0;
+	}
+	buf_printf(out, "%s: ", field);
+	if (len == 0)
+		;
+	else if (plain) {
+		buf_add(out, "\"", 1);
+		for (p = (const unsigned char *)n; *p != '\0'; p++) {
+			if (*p == '"' || *p == '\\')
+				buf_add(out, "\\", 1);
+			buf_add(out, (const char *)p, 1);
+		}
+		buf_add(out, "\" ", 2);
+	} else {
+		/* Words of at most 45 bytes, never splitting a character. */
+		for (i = 0; i < len; i = end) {
+			end = i + 45 < len ? i + 45 : len;
+			while (end < len && end > i &&
+			    ((unsigned char)n[end] & 0xc0) == 0x80)
+				end--;
+			buf_printf(out, "%s=?UTF-8?B?", i > 0 ? "\r\n " : "");
+			body_base64_word(out, n + i, end - i);
+			buf_printf(out, "?=");
+		}
+		buf_add(out, " ", 1);
+	}
+	buf_printf(out, "<%s>\r\n", addr);
+	free(n);
+}
+
+/* The calendar with every line ended by CRLF, as RFC 5545 wants. */
+static void
+calendar_crlf(struct buf *out, const char *cal)
+{
+	for (; *cal != '\0'; cal++) {
+		if (*cal == '\r')
+			continue;
+		if (*cal == '\n')
+			buf_add(out, "\r\n", 2);
+		else
+			buf_add(out, cal, 1);
+	}
+	if (out->len > 0 && out->data[out->len - 1] != '\n')
+		buf_add(out, "\r\n", 2);
+}
+
+/*
+ * The iMIP mail (RFC 6047) for confirmation notice n: From and Reply-To
+ * the rep, To the contact (or to, if given), the letter and the
+ * invitation as alternatives.  The data must agree with itself: the
+ * sender is the rep's own address, the recipient the contact's, the
+ * method the kind's and the calendar's.  Set *rcpt to the recipient.
+ */
+static void
+mail_confirmation(struct buf *msg, json_t *root, json_t *rep, json_t *n,
+    const char *to, const char *date, const char **rcpt)
+{
+	json_t		*conf = json_object_get(n, "confirmation");
+	json_t		*cfrom = json_object_get(conf, "from");
+	json_t		*cto = json_object_get(conf, "to");
+	const char	*kind = str(n, "kind", "");
+	const char	*method = str(conf, "method", "");
+	const char	*cal = str(conf, "calendar", NULL);
+	const char	*text = str(conf, "text", NULL);
+	const char	*repaddr = str(cfrom, "email", NULL);
+	const char	*contact = str(cto, "email", NULL);
+	const char	*id = str(root, "message_id", NULL);
+	struct buf	 calbuf = { NULL, 0, 0 };
+	const char	*m;
+	char		*subject, *line;
+
+	if (!json_is_object(conf) || cal == NULL || text == NULL)
+		die(EX_DATAERR, "the %s carries no message", kind);
+	if (strcmp(method, strcmp(kind, "cancellation") == 0 ? "CANCEL" :
+	    "REQUEST") != 0)
+		die(EX_DATAERR, "a %s with method \"%s\"", kind, method);
+	/* The part's method= parameter must say what the calendar says. */
+	if (asprintf(&line, "\nMETHOD:%s", method) == -1)
+		die(EX_OSERR, "out of memory");
+	if ((m = strstr(cal, line)) == NULL || (m[strlen(line)] != '\r' &&
+	    m[strlen(line)] != '\n'))
+		die(EX_DATAERR, "the %s's calendar is not METHOD:%s", kind,
+		    method);
+	free(line);
+	if (repaddr == NULL || !fu_email_ok(repaddr) ||
+	    strcmp(repaddr, str(rep, "email", "")) != 0)
+		die(EX_DATAERR, "the %s is not from the rep's own address",
+		    kind);
+	if (contact == NULL || !fu_email_ok(contact) || strcmp(contact,
+	    str(json_object_get(n, "contact"), "email", "")) != 0)
+		die(EX_DATAERR, "the %s is not to the contact's address",
+		    kind);
+	if (!message_id_ok(id))
+		die(EX_DATAERR, "the %s has no valid message_id", kind);
+	*rcpt = to != NULL ? to : contact;
+
+	header_address(msg, "From", str(cfrom, "name", ""), repaddr);
+	header_address(msg, "Reply-To", str(cfrom, "name", ""), repaddr);
+	header_address(msg, "To", to != NULL ? "" : str(cto, "name", ""),
+	    *rcpt);
+	subject = one_line(str(conf, "subject", ""));
+	header_subject(msg, subject);
+	free(subject);
+	buf_printf(msg, "Date: %s\r\n", date);
+	/* The daemon's id for the outbox row: the same at every attempt. */
+	buf_printf(msg, "Message-ID: %s\r\n", id);
+	buf_printf(msg, "MIME-Version: 1.0\r\n");
+	buf_printf(msg, "Content-Type: multipart/alternative;\r\n"
+	    " boundary=\"=_followup-alternative\"\r\n");
+	buf_printf(msg, "X-Followup-Kind: %s\r\n", strcmp(kind,
+	    "cancellation") == 0 ? "cancellation" : "confirmation");
+	/*
+	 * No boundary can occur in the parts: quoted-printable writes "=" as
+	 * "=3D" and base64 has no "_".
+	 */
+	buf_printf(msg, "\r\n--=_followup-alternative\r\n");
+	buf_printf(msg, "Content-Type: text/plain; charset=UTF-8\r\n");
+	buf_printf(msg, "Content-Transfer-Encoding: quoted-printable\r\n\r\n");
+	body_qp(msg, text);
+	buf_printf(msg, "\r\n--=_followup-alternative\r\n");
+	buf_printf(msg, "Content-Type: text/calendar; charset=UTF-8; "
+	    "method=%s\r\n", method);
+	/* base64 keeps the calendar's CRLF line ends byte for byte. */
+	buf_printf(msg, "Content-Transfer-Encoding: base64\r\n\r\n");
+	calendar_crlf(&calbuf, cal);
+	body_base64(msg, calbuf.data, calbuf.len);
+	free(calbuf.data);
+	buf_printf(msg, "\r\n--=_followup-alternative--\r\n");
+}
+
 /*
  * --check: could a message be handed over?  The sendmail program must be
  * there and runnable by this user, must not need privileges it cannot
@@ -768,13 +975,16 @@ usage(int status)
 "                     [--dry-run] [--check] [--help] [--version]\n"
 "\n"
 "The followupd mail hook: reads one message of notices (JSON) on standard\n"
-"input and mails it to the rep through \"PROGRAM -f FROM -t -i\".\n"
+"input and mails it to the rep through \"PROGRAM -f FROM -t -i\"; a\n"
+"confirmation the rep asked for goes to the contact instead, From the rep,\n"
+"with its calendar invitation (iMIP).\n"
 "\n"
 "  --sendmail PROGRAM  the sendmail to use (default %s); words after\n"
 "                      the program are passed to it as arguments\n"
 "  --from ADDRESS      the sender, in From: and as the envelope sender\n"
 "                      (-f FROM); default followup@HOSTNAME\n"
-"  --to ADDRESS        send here instead of the rep's own address\n"
+"  --to ADDRESS        send here instead of the rep's (or the contact's)\n"
+"                      address\n"
 "  --dry-run           print the message instead of sending it\n"
 "  --check             check that PROGRAM can be run (and, with no new\n"
 "                      privileges, is not set-ID), send nothing\n"
@@ -806,7 +1016,7 @@ main(int argc, char **argv)
 	struct tm	 tm;
 	time_t		 now = time(NULL);
 	size_t		 i, r;
-	int		 ch, dry = 0, check = 0;
+	int		 ch, dry = 0, check = 0, confirmations = 0;
 
 	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -863,6 +1073,36 @@ main(int argc, char **argv)
 		rep = json_object_get(n, "rep");
 	mail_rep_zone = str(rep, "tz", "UTC");
 
+	mail_hostname(host, sizeof host);
+	if (from == NULL) {
+		snprintf(fromaddr, sizeof fromaddr, "followup@%s", host);
+		from = fromaddr;
+	}
+	if (!address_ok(from))
+		die(EX_USAGE, "--from \"%s\" is not an address", from);
+	setenv("TZ", "UTC", 1);
+	tzset();
+	localtime_r(&now, &tm);
+	strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S +0000",
+	    &tm);
+
+	/*
+	 * A confirmation the rep asked for is the only mail to a contact,
+	 * and it travels alone: in a message with anything else it could
+	 * carry a reminder to the contact, or the contact's copy to the rep.
+	 */
+	json_array_foreach(notices, i, n) {
+		if (kind_to_contact(str(n, "kind", "")))
+			confirmations++;
+	}
+	if (confirmations > 0 && json_array_size(notices) != 1)
+		die(EX_DATAERR, "a confirmation must be alone in its message");
+	if (confirmations > 0) {
+		mail_confirmation(&msg, root, rep, json_array_get(notices, 0),
+		    to, date, &to);
+		goto send;
+	}
+
 	if (to == NULL)
 		to = str(rep, "email", NULL);
 	if (to == NULL)
@@ -876,13 +1116,6 @@ main(int argc, char **argv)
 		    NULL)))
 			manager = str(n, "manager", NULL);
 	}
-	mail_hostname(host, sizeof host);
-	if (from == NULL) {
-		snprintf(fromaddr, sizeof fromaddr, "followup@%s", host);
-		from = fromaddr;
-	}
-	if (!address_ok(from))
-		die(EX_USAGE, "--from \"%s\" is not an address", from);
 
 	json_array_foreach(notices, i, n) {
 		if (i > 0)
@@ -892,11 +1125,6 @@ main(int argc, char **argv)
 	}
 	buf_printf(&body, "\n-- \nfollowup, from followupd on %s\n", host);
 
-	setenv("TZ", "UTC", 1);
-	tzset();
-	localtime_r(&now, &tm);
-	strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S +0000",
-	    &tm);
 	id = str(root, "message_id", NULL);
 	buf_printf(&msg, "From: followup <%s>\r\n", from);
 	buf_printf(&msg, "To: %s\r\n", to);
@@ -919,6 +1147,7 @@ main(int argc, char **argv)
 	buf_printf(&msg, "\r\n");
 	body_qp(&msg, body.data);
 	free(body.data);
+send:
 	json_decref(notices);
 	json_decref(root);
 

@@ -35,6 +35,7 @@ static const struct cmd_entry *const cmd_table[] = {
 	&cmd_reschedule_entry,
 	&cmd_reagree_entry,
 	&cmd_cancel_entry,
+	&cmd_confirm_entry,
 	&cmd_config_entry,
 	&cmd_watch_entry,
 	&cmd_doctor_entry,

@@ -557,3 +557,38 @@ out_promise_line(FILE *f, json_t *p, const char *zone)
 	}
 	fputc('\n', f);
 }
+
+/*
+ * What a confirmation to a contact became: one line saying it is queued,
+ * or with dry set the message in full (who, subject, the letter and the
+ * invitation) with nothing sent.
+ */
+void
+out_confirmation(FILE *f, json_t *conf, int dry)
+{
+	json_t	*from = json_object_get(conf, "from");
+	json_t	*to = json_object_get(conf, "to");
+	int	 cancel = strcmp(out_str(conf, "method", ""), "CANCEL") == 0;
+
+	if (!json_is_object(conf))
+		return;
+	if (!dry) {
+		fprintf(f, "%s to %s <%s> queued for %s\n", cancel ?
+		    "Cancellation" : "Confirmation", out_str(to, "name", ""),
+		    out_str(to, "email", ""), out_str(conf, "time", ""));
+		return;
+	}
+	fprintf(f, "From: %s <%s>\n", out_str(from, "name", ""),
+	    out_str(from, "email", ""));
+	fprintf(f, "Reply-To: %s <%s>\n", out_str(from, "name", ""),
+	    out_str(from, "email", ""));
+	fprintf(f, "To: %s <%s>\n", out_str(to, "name", ""),
+	    out_str(to, "email", ""));
+	fprintf(f, "Subject: %s\n", out_str(conf, "subject", ""));
+	fprintf(f, "\n");
+	out_block(f, out_str(conf, "text", ""), 0);
+	fprintf(f, "\n--- invitation (text/calendar; method=%s) ---\n",
+	    out_str(conf, "method", ""));
+	out_block(f, out_str(conf, "calendar", ""), 0);
+	fprintf(f, "\n(dry run: nothing was sent)\n");
+}

@@ -45,7 +45,7 @@ channel_journal_gone(const struct fu_config *cf, const char *row)
 static int
 channel_journal_priority(const char *kind)
 {
-	if (strcmp(kind, "missed") == 0)
+	if (strcmp(kind, "missed") == 0 || strcmp(kind, "undelivered") == 0)
 		return LOG_WARNING;
 	if (strcmp(kind, "due") == 0 || strcmp(kind, "summary") == 0)
 		return LOG_NOTICE;

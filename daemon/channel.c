@@ -18,12 +18,14 @@
 extern const struct channel	channel_journal;
 extern const struct channel	channel_watch;
 extern const struct channel	channel_hook;
+extern const struct channel	channel_contact;
 
 /* In the order a notice's rows are recorded and its followers called. */
 static const struct channel	*channel_table[] = {
 	&channel_journal,
 	&channel_watch,
 	&channel_hook,
+	&channel_contact,
 };
 #define CHANNEL_N	(sizeof channel_table / sizeof channel_table[0])
 

@@ -339,6 +339,8 @@ struct fu_user {
 	char		*hours;
 	char		*workdays;
 	char		*lead;		/* the rep's reminder lead, "10m" */
+	char		*display_name;	/* signs confirmations to contacts */
+	char		*phone;
 	time_t		 updated_at;
 };
 /* One entry of a callback's promise history. */
@@ -571,6 +573,22 @@ enum store_result store_outbox_last(struct store *, const char *,
 		     struct store_outbox_last *);
 enum store_result store_outbox_reps(struct store *, store_outbox_rep_cb,
 		     void *);
+/* A confirmation (or cancellation) to a contact and what became of it. */
+/* Borrowed strings, valid in the callback. */
+struct store_outbox_request {
+	const char	*kind;
+	time_t		 due_at;	/* the time confirmed */
+	time_t		 created_at;
+	const char	*state;		/* queued, sent or "given up" */
+	time_t		 sent_at;	/* 0 unless sent */
+	const char	*error;		/* the last error, or NULL */
+};
+typedef int	(*store_outbox_request_cb)(
+		     const struct store_outbox_request *, void *);
+enum store_result store_outbox_requests(struct store *, int64_t,
+		     store_outbox_request_cb, void *);
+enum store_result store_outbox_rearm(struct store *,
+		     const struct store_outbox *, time_t, int *);
 void		 store_outbox_health_clear(struct store_outbox_health *);
 void		 store_outbox_last_clear(struct store_outbox_last *);
 
@@ -619,6 +637,34 @@ struct op_ctx {
 	enum fu_err		 err;
 	char			*errmsg;
 };
+
+/* ical.c: an iTIP invitation for a follow-up. */
+struct ical_invite {
+	const char	*method;	/* "REQUEST" or "CANCEL" */
+	const char	*uid;
+	int		 sequence;
+	time_t		 start;
+	const char	*summary;
+	const char	*description;	/* or NULL */
+	const char	*organizer_name;
+	const char	*organizer_email;
+	const char	*attendee_name;
+	const char	*attendee_email;
+	long		 alarm;		/* seconds ahead; -1: no alarm */
+	time_t		 now;
+};
+char		*ical_uid(int64_t, const char *);
+char		*ical_invite(const struct ical_invite *);
+
+/* confirm.c: the agreed time confirmed to the contact. */
+int		 confirm_check(struct op_ctx *, const struct fu_followup *, int);
+int		 confirm_send(struct op_ctx *, int64_t, int, json_t **);
+int		 op_followup_confirm(struct op_ctx *, json_t *, json_t **);
+
+/* outbox-request.c: a notice the rep asked for, to the contact. */
+int		 outbox_request_contact(struct store *, const struct fu_config *,
+		     const char *, const char *, int64_t, time_t, json_t *,
+		     time_t, int *);
 int		 reply_error(struct op_ctx *, enum fu_err, const char *, ...)
 		     FU_PRINTF(3, 4);
 int		 reply_store_error(struct op_ctx *, enum store_result,

@@ -91,8 +91,10 @@ followup_json(const struct fu_followup *f, time_t now)
 json_t *
 user_json(const struct fu_user *u)
 {
-	return json_pack("{s:s s:o s:o s:o s:o s:o s:o s:o s:o}",
+	return json_pack("{s:s s:o s:o s:o s:o s:o s:o s:o s:o s:o s:o}",
 	    "name", u->name,
+	    "display_name", obj_string_or_null(u->display_name),
+	    "phone", obj_string_or_null(u->phone),
 	    "uid", u->uid >= 0 ? json_integer(u->uid) : json_null(),
 	    "email", obj_string_or_null(u->email),
 	    "tz", obj_string_or_null(u->tz),

@@ -161,12 +161,21 @@ op_followup_add(struct op_ctx *ctx, json_t *args, json_t **result)
 	time_t			 due;
 	long			 remind;
 	int			 force = ops_bool(args, "force"), rc = -1;
+	int			 confirm = ops_bool(args, "confirm");
+	json_t			*message = NULL;
 
 	if (followup_kind_arg(ctx, args, "kind", &kind) != 0 ||
 	    followup_reason_arg(ctx, args, &reason) != 0 ||
 	    ops_duration_arg(ctx, args, "remind_before", &remind) != 0) {
 		free(reason);
 		return -1;
+	}
+	/* Only a time agreed with the prospect is confirmed to them. */
+	if (confirm && strcmp(kind, "callback") != 0) {
+		free(reason);
+		return reply_error(ctx, FU_ERR_BAD_REQUEST, "\"confirm\" goes "
+		    "with a callback the prospect agreed: give \"kind\": "
+		    "\"callback\"");
 	}
 	if (ops_contact(ctx, ops_int(args, "contact", 0), &c) != 0) {
 		free(reason);
@@ -179,7 +188,14 @@ op_followup_add(struct op_ctx *ctx, json_t *args, json_t **result)
 	    op_followup_create(ctx, &c, due, kind, reason, remind, 0,
 	    &f) != 0)
 		goto out;
+	if (confirm && (confirm_check(ctx, &f, 0) != 0 ||
+	    confirm_send(ctx, f.id, 0, &message) != 0)) {
+		fu_followup_clear(&f);
+		goto out;
+	}
 	*result = json_pack("{s:o}", "followup", followup_json(&f, ctx->now));
+	if (message != NULL)
+		json_object_set_new(*result, "confirmation", message);
 	fu_followup_clear(&f);
 	rc = 0;
 out:
@@ -223,11 +239,41 @@ followup_reply(struct op_ctx *ctx, int64_t id, json_t **result)
 	return 0;
 }
 
-/* followup.get */
+/* One confirmation in followup.get's list. */
+static int
+followup_request_cb(const struct store_outbox_request *r, void *arg)
+{
+	json_array_append_new(arg, json_pack("{s:s s:o s:o s:s s:o s:s?}",
+	    "kind", r->kind, "time", when_json(r->due_at), "at",
+	    when_json(r->created_at), "state", r->state, "sent_at",
+	    r->sent_at != 0 ? when_json(r->sent_at) : json_null(), "error",
+	    strcmp(r->state, "sent") != 0 ? r->error : NULL));
+	return 0;
+}
+
+/*
+ * followup.get: the follow-up, and what became of each confirmation to
+ * its contact the rep asked for.
+ */
 int
 op_followup_get(struct op_ctx *ctx, json_t *args, json_t **result)
 {
-	return followup_reply(ctx, ops_int(args, "id", 0), result);
+	json_t			*list;
+	int64_t			 id = ops_int(args, "id", 0);
+	enum store_result	 r;
+
+	if (followup_reply(ctx, id, result) != 0)
+		return -1;
+	list = json_array();
+	if ((r = store_outbox_requests(ctx->st, id, followup_request_cb,
+	    list)) != STORE_OK) {
+		json_decref(list);
+		json_decref(*result);
+		*result = NULL;
+		return reply_store_error(ctx, r, "follow-up", id);
+	}
+	json_object_set_new(*result, "confirmations", list);
+	return 0;
 }
 
 /* followup.done: complete it and, if asked, plan the next one. */
@@ -303,12 +349,14 @@ followup_move(struct op_ctx *ctx, json_t *args, const char *name,
 	struct fu_followup	 f;
 	struct fu_contact	 c;
 	struct fu_promise	 p;
+	json_t			*message = NULL;
 	char			*zone = NULL, *note = NULL, *repzone;
 	int64_t			 id = ops_int(args, "id", 0);
 	time_t			 due, old_due, missed = 0;
 	long			 lead;
 	enum store_result	 r;
 	int			 rc = -1, callback;
+	int			 confirm = ops_bool(args, "confirm");
 
 	memset(&c, 0, sizeof c);
 	if (followup_get(ctx, id, &f) != 0)
@@ -321,6 +369,7 @@ followup_move(struct op_ctx *ctx, json_t *args, const char *name,
 		goto out;
 	}
 	if (followup_pending(ctx, &f) != 0 ||
+	    (confirm && confirm_check(ctx, &f, 1) != 0) ||
 	    ops_text_arg(ctx, args, "note", FU_TEXT_MAX, 1, &note, NULL) != 0 ||
 	    ops_contact(ctx, f.contact_id, &c) != 0 ||
 	    ops_zone(ctx, args, &c, &zone) != 0 ||
@@ -378,7 +427,13 @@ followup_move(struct op_ctx *ctx, json_t *args, const char *name,
 			goto out;
 		}
 	}
-	rc = followup_reply(ctx, id, result);
+	/* The contact hears of the new time only when the rep asks. */
+	if (confirm && confirm_send(ctx, id, 0, &message) != 0)
+		goto out;
+	if ((rc = followup_reply(ctx, id, result)) == 0 && confirm)
+		json_object_set_new(*result, "confirmation", message);
+	else if (confirm)
+		json_decref(message);
 out:
 	fu_followup_clear(&f);
 	fu_contact_clear(&c);
@@ -413,14 +468,16 @@ int
 op_followup_cancel(struct op_ctx *ctx, json_t *args, json_t **result)
 {
 	struct fu_followup	 f;
+	json_t			*message = NULL;
 	char			*note = NULL;
 	int64_t			 id = ops_int(args, "id", 0);
 	enum store_result	 r;
-	int			 rc = -1;
+	int			 rc = -1, confirm = ops_bool(args, "confirm");
 
 	if (followup_get(ctx, id, &f) != 0)
 		return -1;
 	if (followup_pending(ctx, &f) != 0 ||
+	    (confirm && confirm_check(ctx, &f, 1) != 0) ||
 	    ops_text_arg(ctx, args, "note", FU_TEXT_MAX, 1, &note, NULL) != 0)
 		goto out;
 	if ((r = store_followup_close(ctx->st, ctx->scope, id, "cancelled",
@@ -428,7 +485,12 @@ op_followup_cancel(struct op_ctx *ctx, json_t *args, json_t **result)
 		reply_store_error(ctx, r, "follow-up", id);
 		goto out;
 	}
-	rc = followup_reply(ctx, id, result);
+	if (confirm && confirm_send(ctx, id, 1, &message) != 0)
+		goto out;
+	if ((rc = followup_reply(ctx, id, result)) == 0 && confirm)
+		json_object_set_new(*result, "confirmation", message);
+	else if (confirm)
+		json_decref(message);
 out:
 	fu_followup_clear(&f);
 	free(note);

@@ -122,7 +122,8 @@ op_interaction_add(struct op_ctx *ctx, json_t *args, json_t **result)
 	int			 rc = -1, have_next = 0, have_done = 0, vm = -1;
 	int			 operator = 0;
 	int			 force = ops_bool(args, "force");
-	json_t			*res;
+	int			 confirm = ops_bool(args, "confirm");
+	json_t			*res, *message = NULL;
 
 	memset(&in, 0, sizeof in);
 	memset(&c, 0, sizeof c);
@@ -138,6 +139,12 @@ op_interaction_add(struct op_ctx *ctx, json_t *args, json_t **result)
 	if (ops_str(args, "next") != NULL && ops_bool(args, "no_next"))
 		return reply_error(ctx, FU_ERR_BAD_REQUEST, "\"next\" and "
 		    "\"no_next\" cannot go together");
+	/* Only a time agreed with the prospect is confirmed to them. */
+	if (confirm && (ops_str(args, "next") == NULL ||
+	    strcmp(next_kind, "callback") != 0))
+		return reply_error(ctx, FU_ERR_BAD_REQUEST, "\"confirm\" goes "
+		    "with a callback the prospect agreed: give \"next\" and "
+		    "\"next_kind\": \"callback\"");
 	if (ops_text_arg(ctx, args, "outcome", FU_SHORT_MAX, 0, &outcome,
 	    NULL) != 0)
 		return -1;
@@ -199,6 +206,10 @@ op_interaction_add(struct op_ctx *ctx, json_t *args, json_t **result)
 		    &next) != 0)
 			goto out;
 		have_next = 1;
+		/* The contact hears of it only when the rep asks. */
+		if (confirm && (confirm_check(ctx, &next, 0) != 0 ||
+		    confirm_send(ctx, next.id, 0, &message) != 0))
+			goto out;
 	} else if (!ops_bool(args, "no_next")) {
 		switch (nextstep_propose(ctx, &c, &in, &due, &auto_kind,
 		    &why, &operator)) {
@@ -230,9 +241,14 @@ op_interaction_add(struct op_ctx *ctx, json_t *args, json_t **result)
 		json_object_set_new(res, "over_limit",
 		    json_boolean(vm > ctx->cf->voicemails_per_week));
 	}
+	if (message != NULL) {
+		json_object_set_new(res, "confirmation", message);
+		message = NULL;
+	}
 	*result = res;
 	rc = 0;
 out:
+	json_decref(message);
 	if (have_next)
 		fu_followup_clear(&next);
 	fu_followup_clear(&done);

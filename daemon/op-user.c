@@ -107,6 +107,9 @@ op_user_set(struct op_ctx *ctx, json_t *args, json_t **result)
 		{ "hours", offsetof(struct fu_user, hours), FU_SHORT_MAX },
 		{ "workdays", offsetof(struct fu_user, workdays), FU_SHORT_MAX },
 		{ "lead", offsetof(struct fu_user, lead), FU_SHORT_MAX },
+		{ "display_name", offsetof(struct fu_user, display_name),
+		    FU_SHORT_MAX },
+		{ "phone", offsetof(struct fu_user, phone), FU_SHORT_MAX },
 	};
 	struct fu_user		 u;
 	enum store_result	 r;

@@ -83,8 +83,8 @@ static const struct op_entry op_table[FU_OP_COUNT] = {
 	    { "outcome", ARG_TEXT }, { "note", ARG_TEXT },
 	    { "at", ARG_STRING }, { "next", ARG_STRING },
 	    { "next_kind", ARG_STRING }, { "reason", ARG_TEXT },
-	    { "no_next", ARG_BOOL }, { "force", ARG_BOOL }, TZ_ARG,
-	    { NULL } } },
+	    { "no_next", ARG_BOOL }, { "force", ARG_BOOL },
+	    { "confirm", ARG_BOOL }, TZ_ARG, { NULL } } },
 	[FU_OP_INTERACTION_LIST] = { op_interaction_list, 0, {
 	    { "contact", ARG_ID, REQ }, { "since", ARG_STRING },
 	    { "limit", ARG_INT }, { "after", ARG_STRING }, TZ_ARG,
@@ -92,8 +92,8 @@ static const struct op_entry op_table[FU_OP_COUNT] = {
 	[FU_OP_FOLLOWUP_ADD] = { op_followup_add, OP_WRITE, {
 	    { "contact", ARG_ID, REQ }, { "due", ARG_STRING, REQ },
 	    { "kind", ARG_STRING }, { "reason", ARG_TEXT },
-	    { "remind_before", ARG_DURATION }, { "force", ARG_BOOL }, TZ_ARG,
-	    { NULL } } },
+	    { "remind_before", ARG_DURATION }, { "force", ARG_BOOL },
+	    { "confirm", ARG_BOOL }, TZ_ARG, { NULL } } },
 	[FU_OP_FOLLOWUP_GET] = { op_followup_get, 0, {
 	    { "id", ARG_ID, REQ }, { NULL } } },
 	[FU_OP_FOLLOWUP_DONE] = { op_followup_done, OP_WRITE, {
@@ -110,9 +110,13 @@ static const struct op_entry op_table[FU_OP_COUNT] = {
 	    { NULL } } },
 	[FU_OP_FOLLOWUP_REAGREE] = { op_followup_reagree, OP_WRITE, {
 	    { "id", ARG_ID, REQ }, { "due", ARG_STRING, REQ },
-	    { "note", ARG_TEXT }, TZ_ARG, { NULL } } },
+	    { "note", ARG_TEXT }, { "confirm", ARG_BOOL }, TZ_ARG,
+	    { NULL } } },
 	[FU_OP_FOLLOWUP_CANCEL] = { op_followup_cancel, OP_WRITE, {
-	    { "id", ARG_ID, REQ }, { "note", ARG_TEXT }, { NULL } } },
+	    { "id", ARG_ID, REQ }, { "note", ARG_TEXT },
+	    { "confirm", ARG_BOOL }, { NULL } } },
+	[FU_OP_FOLLOWUP_CONFIRM] = { op_followup_confirm, OP_WRITE, {
+	    { "id", ARG_ID, REQ }, { "dry_run", ARG_BOOL }, { NULL } } },
 	[FU_OP_FOLLOWUP_LIST] = { op_followup_list, 0, {
 	    { "contact", ARG_ID }, { "status", ARG_STRING },
 	    { "from", ARG_STRING }, { "to", ARG_STRING },
@@ -127,7 +131,8 @@ static const struct op_entry op_table[FU_OP_COUNT] = {
 	[FU_OP_USER_SET] = { op_user_set, OP_WRITE, {
 	    { "email", ARG_TEXT }, { "tz", ARG_TEXT }, { "digest", ARG_TEXT },
 	    { "hours", ARG_TEXT }, { "workdays", ARG_TEXT },
-	    { "lead", ARG_TEXT }, { NULL } } },
+	    { "lead", ARG_TEXT }, { "display_name", ARG_TEXT },
+	    { "phone", ARG_TEXT }, { NULL } } },
 	[FU_OP_WATCH] = { op_watch, OP_STREAM, { { "owner", ARG_STRING },
 	    { NULL } } },
 	[FU_OP_CONTACT_REASSIGN] = { op_contact_reassign, OP_WRITE | OP_ADMIN,

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "followup/timefmt.h"
 #include "outbox-internal.h"
 
 /* Most deliveries handled in one pass. */
@@ -70,6 +71,35 @@ outbox_deliver_give_up(const struct outbox_item *items, size_t n,
 	return now - newest >= (*outbox_cfp)->hook_give_up;
 }
 
+/*
+ * Item it is given up for good: mark it so, and queue for its rep what
+ * its channel has to tell about it (a confirmation the rep asked for
+ * that could not be sent), once per follow-up and due time.
+ */
+static void
+outbox_deliver_failed(struct outbox_item *it, int attempts,
+    const char *error, time_t now)
+{
+	const struct channel	*ch = channel_find(it->channel);
+	json_t			*notice, *f;
+	const char		*kind;
+
+	store_delivery_set(outbox_store, it->outbox_id, it->channel, "failed",
+	    attempts, now, error, now);
+	if (ch == NULL || ch->given_up == NULL || (notice = ch->given_up(it,
+	    error != NULL ? error : "", now)) == NULL)
+		return;
+	f = json_object_get(notice, "followup");
+	kind = json_string_value(json_object_get(notice, "kind"));
+	if (kind == NULL || outbox_request_rep(outbox_store, *outbox_cfp,
+	    it->owner, kind, json_integer_value(json_object_get(f, "id")),
+	    fu_time_parse(json_string_value(json_object_get(f, "due_at"))),
+	    notice, now) != 0)
+		log_err("outbox: cannot tell %s that %s notice %lld was given "
+		    "up", it->owner, it->kind, (long long)it->outbox_id);
+	json_decref(notice);
+}
+
 /* A started delivery is over: mark its rows sent, or plan their retry. */
 static void
 outbox_deliver_done_cb(enum channel_result result, const char *error,
@@ -106,8 +136,7 @@ outbox_deliver_done_cb(enum channel_result result, const char *error,
 			continue;
 		}
 		if (give_up) {
-			store_delivery_set(outbox_store, it->outbox_id,
-			    it->channel, "failed", attempts, now, error, now);
+			outbox_deliver_failed(it, attempts, error, now);
 			log_err("outbox: giving up on %s notice %lld for %s "
 			    "after %d attempts over %lld s%s: %s", it->kind,
 			    (long long)it->outbox_id, it->owner, attempts,
@@ -177,8 +206,12 @@ static int
 outbox_deliver_same_message(const struct outbox_item *a,
     const struct outbox_item *b)
 {
-	return strcmp(a->channel, b->channel) == 0 &&
-	    strcmp(a->owner, b->owner) == 0 && a->claimed_at == b->claimed_at;
+	const struct channel	*ch = channel_find(a->channel);
+
+	/* A channel of single rows (a mail to a contact) never groups. */
+	return strcmp(a->channel, b->channel) == 0 && ch != NULL &&
+	    !ch->single && strcmp(a->owner, b->owner) == 0 &&
+	    a->claimed_at == b->claimed_at;
 }
 
 /* Mark items[0..n) of a row no channel can deliver any more as failed. */
@@ -189,9 +222,7 @@ outbox_deliver_gone(struct outbox_item *items, size_t n, const char *why,
 	size_t	k;
 
 	for (k = 0; k < n; k++) {
-		store_delivery_set(outbox_store, items[k].outbox_id,
-		    items[k].channel, "failed", items[k].attempts, now, why,
-		    now);
+		outbox_deliver_failed(&items[k], items[k].attempts, why, now);
 		log_err("outbox: notice %lld for %s not delivered: %s is no "
 		    "longer configured", (long long)items[k].outbox_id,
 		    items[k].owner, items[k].channel);
@@ -260,10 +291,12 @@ outbox_deliver_group(struct outbox_item *items, size_t n, time_t now)
 	give_up = outbox_deliver_give_up(items, n, now);
 	for (k = 0; k < n; k++) {
 		attempts = items[k].attempts + 1;
-		store_delivery_set(outbox_store, items[k].outbox_id,
-		    items[k].channel, give_up ? "failed" : "pending",
-		    attempts, now + outbox_deliver_backoff(attempts), cause,
-		    now);
+		if (give_up)
+			outbox_deliver_failed(&items[k], attempts, cause, now);
+		else
+			store_delivery_set(outbox_store, items[k].outbox_id,
+			    items[k].channel, "pending", attempts,
+			    now + outbox_deliver_backoff(attempts), cause, now);
 	}
 	free(cause);
 	return 0;

@@ -28,6 +28,11 @@ int		 outbox_is_late(time_t, time_t);
 /* outbox-deliver.c */
 int		 outbox_deliver_running(const char *);
 
+/* outbox-request.c: a notice about the rep's own request, to the rep. */
+int		 outbox_request_rep(struct store *, const struct fu_config *,
+		     const char *, const char *, int64_t, time_t, json_t *,
+		     time_t);
+
 /* One delivery copied out of the store. */
 struct outbox_item {
 	int64_t		 outbox_id;
@@ -84,6 +89,7 @@ typedef void	(*channel_done_cb)(enum channel_result, const char *, void *);
 struct channel {
 	const char	*name;
 	const char	*follows;	/* live: the stored channel it rides */
+	int		 single;	/* each row goes out on its own */
 	/* Does it take notices of kind going to whom? */
 	int		 (*takes)(const char *, enum channel_to);
 	/* Append the rows a new notice gets (strings the caller frees). */
@@ -100,6 +106,13 @@ struct channel {
 	int		 (*deliver)(const struct fu_config *,
 			     struct outbox_item *, size_t, time_t,
 			     channel_done_cb, void *, long *, char **);
+	/*
+	 * The deliverer gave the row up (error says why): the notice to
+	 * tell its rep, which the caller owns and queues, or NULL.  A NULL
+	 * given_up has nothing to tell.
+	 */
+	json_t		*(*given_up)(struct outbox_item *, const char *,
+			     time_t);
 };
 
 /* channel.c */

@@ -687,3 +687,17 @@ store_outbox_reps(struct store *st, store_outbox_rep_cb cb, void *arg)
 {
 	return STORE_BACKEND(st)->outbox->reps(st, cb, arg);
 }
+
+enum store_result
+store_outbox_requests(struct store *st, int64_t id,
+    store_outbox_request_cb cb, void *arg)
+{
+	return STORE_BACKEND(st)->outbox->requests(st, id, cb, arg);
+}
+
+enum store_result
+store_outbox_rearm(struct store *st, const struct store_outbox *o,
+    time_t now, int *rearmed)
+{
+	return STORE_BACKEND(st)->outbox->rearm(st, o, now, rearmed);
+}

@@ -113,6 +113,28 @@ const struct store_sql store_outbox_sql[] = {
 	  "  SELECT o.owner, 0, 0, 1 FROM deliveries d CROSS JOIN outbox o "
 	  "  ON o.id = d.outbox_id WHERE d.status = 'failed') "
 	  "GROUP BY owner ORDER BY owner" },
+	{ STMT_OUTBOX_REARM,
+	  "UPDATE outbox SET fire_at = ?5 WHERE owner = ?1 AND kind = ?2 "
+	  "AND followup_id = ?3 AND due_at = ?4 "
+	  "AND EXISTS (SELECT 1 FROM deliveries d WHERE d.outbox_id = "
+	  "  outbox.id) "
+	  "AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.outbox_id = "
+	  "  outbox.id AND d.status != 'failed')" },
+	{ STMT_DELIVERY_REARM,
+	  "UPDATE deliveries SET status = 'pending', attempts = 0, "
+	  "next_at = ?5, last_error = NULL, error_at = NULL "
+	  "WHERE status = 'failed' AND outbox_id = (SELECT id FROM outbox "
+	  "  WHERE owner = ?1 AND kind = ?2 AND followup_id = ?3 "
+	  "  AND due_at = ?4)" },
+	{ STMT_OUTBOX_REQUESTS,
+	  "SELECT o.kind, o.due_at, o.created_at, "
+	  "  CASE WHEN sum(d.status = 'sent') > 0 THEN 'sent' "
+	  "  WHEN sum(d.status = 'pending') > 0 THEN 'queued' "
+	  "  ELSE 'given up' END, max(d.sent_at), max(d.last_error) "
+	  "FROM outbox o JOIN deliveries d ON d.outbox_id = o.id "
+	  "WHERE o.followup_id = ?1 "
+	  "AND o.kind IN ('confirmation', 'cancellation') "
+	  "GROUP BY o.id ORDER BY o.id" },
 #undef OUTBOX_OF_OWNER
 	{ STMT_COUNT, NULL }
 };
@@ -546,6 +568,69 @@ store_sqlite_outbox_reps(struct store *st, store_outbox_rep_cb cb, void *arg)
 	return STORE_OK;
 }
 
+/*
+ * What became of each confirmation and cancellation of follow-up id the
+ * rep asked for, oldest first, to cb: sent once any hook sent it, queued
+ * while one may still, else given up.
+ */
+static enum store_result
+store_sqlite_outbox_requests(struct store *st, int64_t id,
+    store_outbox_request_cb cb, void *arg)
+{
+	sqlite3_stmt			*s = store_stmt(st,
+					    STMT_OUTBOX_REQUESTS);
+	struct store_outbox_request	 r;
+	int				 rc;
+
+	sqlite3_bind_int64(s, 1, id);
+	while ((rc = store_step(st, s)) == SQLITE_ROW) {
+		r.kind = (const char *)sqlite3_column_text(s, 0);
+		r.due_at = store_col_time(s, 1);
+		r.created_at = store_col_time(s, 2);
+		r.state = (const char *)sqlite3_column_text(s, 3);
+		r.sent_at = store_col_time(s, 4);
+		r.error = (const char *)sqlite3_column_text(s, 5);
+		if (cb(&r, arg) != 0)
+			break;
+	}
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		return store_fail(st, s, rc);
+	store_done(s);
+	return STORE_OK;
+}
+
+/*
+ * Queue again a notice every delivery of which was given up (a
+ * confirmation the rep asks for once more), as if new from now on.  Set
+ * *rearmed (0: none such, it is still on its way or was sent).  Needs a
+ * write transaction.
+ */
+static enum store_result
+store_sqlite_outbox_rearm(struct store *st, const struct store_outbox *o,
+    time_t now, int *rearmed)
+{
+	sqlite3_stmt	*s;
+	int		 rc, i;
+
+	*rearmed = 0;
+	for (i = 0; i < 2; i++) {
+		s = store_stmt(st, i == 0 ? STMT_OUTBOX_REARM :
+		    STMT_DELIVERY_REARM);
+		store_bind_text(s, 1, o->owner);
+		store_bind_text(s, 2, o->kind);
+		sqlite3_bind_int64(s, 3, o->followup_id);
+		sqlite3_bind_int64(s, 4, o->due_at);
+		sqlite3_bind_int64(s, 5, now);
+		if ((rc = store_step(st, s)) != SQLITE_DONE)
+			return store_fail(st, s, rc);
+		store_done(s);
+		if (i == 0 && sqlite3_changes(st->db) == 0)
+			return STORE_OK;
+	}
+	*rearmed = 1;
+	return STORE_OK;
+}
+
 /* The outbox operations of the SQLite backend. */
 const struct store_outbox_backend store_sqlite_outbox = {
 	.notice_due = store_sqlite_notice_due,
@@ -562,4 +647,6 @@ const struct store_outbox_backend store_sqlite_outbox = {
 	.health = store_sqlite_outbox_health,
 	.last = store_sqlite_outbox_last,
 	.reps = store_sqlite_outbox_reps,
+	.requests = store_sqlite_outbox_requests,
+	.rearm = store_sqlite_outbox_rearm,
 };

@@ -350,6 +350,13 @@ static const char *const store_migrations[] = {
 	 */
 	"ALTER TABLE followups ADD COLUMN automatic INTEGER NOT NULL"
 	"  DEFAULT 0;",
+
+	/*
+	 * 11: a rep's full name and phone, which a confirmation to a
+	 * contact signs with: the login name is no name to sign a letter.
+	 */
+	"ALTER TABLE users ADD COLUMN display_name TEXT;"
+	"ALTER TABLE users ADD COLUMN phone TEXT;",
 };
 #define STORE_SCHEMA_VERSION \
 	((int)(sizeof store_migrations / sizeof store_migrations[0]))
@@ -1331,5 +1338,7 @@ fu_user_clear(struct fu_user *u)
 	free(u->hours);
 	free(u->workdays);
 	free(u->lead);
+	free(u->display_name);
+	free(u->phone);
 	memset(u, 0, sizeof *u);
 }

@@ -56,6 +56,7 @@
 	X(FOLLOWUP_RESCHEDULE,	"followup.reschedule")		\
 	X(FOLLOWUP_REAGREE,	"followup.reagree")		\
 	X(FOLLOWUP_CANCEL,	"followup.cancel")		\
+	X(FOLLOWUP_CONFIRM,	"followup.confirm")		\
 	X(FOLLOWUP_LIST,	"followup.list")		\
 	X(AGENDA,		"agenda")			\
 	X(USER_GET,		"user.get")			\

@@ -219,6 +219,9 @@ def test_a_rep_cannot_see_or_touch_another_reps_records(team):
             {"op": "followup.reagree", "args": {"id": callback,
                                                 "due": "in 4 days",
                                                 "note": "moved"}},
+            {"op": "followup.confirm", "args": {"id": callback}},
+            {"op": "followup.confirm", "args": {"id": callback,
+                                                "dry_run": True}},
         ]
     theirs = raw(team, BEN, probes(cid, fid, cbid))
     nothing = raw(team, BEN, probes(missing, missing, missing))
