@@ -3,7 +3,8 @@
  * Copyright (c) 2026 The followup authors
  *
  * followup config: each rep's own settings (email, time zone, digest
- * time, working hours and days), kept by the daemon.
+ * time, working hours and days, invitations to the rep's calendar), kept
+ * by the daemon.
  */
 
 #include <config.h>
@@ -14,7 +15,8 @@
 #include "client.h"
 
 static const char *const config_keys[] = {
-	"email", "tz", "digest", "lead", "hours", "workdays", NULL
+	"email", "tz", "digest", "lead", "hours", "workdays", "calendar",
+	NULL
 };
 
 static int
@@ -34,7 +36,7 @@ cmd_config_exec(struct client *c, int argc, char **argv)
 		if (key == NULL)
 			return cmd_usage_error(&cmd_config_entry, "unknown "
 			    "setting \"%s\" (email, tz, digest, lead, "
-			    "hours or workdays)", argv[1]);
+			    "hours, workdays or calendar)", argv[1]);
 	}
 	if (argc == 3) {
 		args = json_object();
@@ -71,6 +73,9 @@ const struct cmd_entry cmd_config_entry = {
 	"  lead      how long ahead you are reminded (10m, 1h, 0)\n"
 	"  hours     your working hours (09:00-17:00)\n"
 	"  workdays  your working days (mon-fri, or mon,tue,thu)\n"
+	"  calendar  invite: each follow-up you schedule, move, complete or\n"
+	"            cancel is mailed to you as a calendar invitation; off "
+	"(default)\n"
 	"No KEY shows them all; KEY alone shows one; an empty VALUE (\"\") "
 	"clears it.",
 	cmd_config_exec
