@@ -168,3 +168,49 @@ out:
 	fu_followup_clear(&f);
 	fu_user_clear(&u);
 }
+
+struct invite_closed {
+	int64_t		*ids;
+	size_t		 n;
+	time_t		 now;
+};
+
+static int
+invite_closed_cb(const struct fu_followup *f, void *arg)
+{
+	struct invite_closed	*ic = arg;
+
+	/* Newest first: past those closed now, there is nothing more. */
+	if (f->done_at != ic->now)
+		return 1;
+	ic->ids = xreallocarray(ic->ids, ic->n + 1, sizeof *ic->ids);
+	ic->ids[ic->n++] = f->id;
+	return 0;
+}
+
+/*
+ * Contact id of rep owner just had its pending follow-ups cancelled (it
+ * was archived, or its deal closed): note each one cancelled now.
+ */
+void
+invite_note_contact(struct op_ctx *ctx, const char *owner, int64_t id)
+{
+	struct store_followup_filter	 flt;
+	struct invite_closed		 ic;
+	size_t				 i;
+
+	memset(&ic, 0, sizeof ic);
+	ic.now = ctx->now;
+	memset(&flt, 0, sizeof flt);
+	flt.owner = owner;
+	flt.contact_id = id;
+	flt.limit = FU_LIST_MAX;
+	flt.closed_recent = 1;
+	/* Collected first: noting one writes, which a listing must not see. */
+	if (store_followup_list(ctx->st, &flt, invite_closed_cb, &ic) ==
+	    STORE_OK) {
+		for (i = 0; i < ic.n; i++)
+			invite_note(ctx, owner, ic.ids[i]);
+	}
+	free(ic.ids);
+}

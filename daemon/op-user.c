@@ -148,6 +148,14 @@ op_user_set(struct op_ctx *ctx, json_t *args, json_t **result)
 		free(u.calendar);
 		u.calendar = NULL;
 	}
+	/* An invitation is addressed to the rep and organized by the rep. */
+	if (u.calendar != NULL && u.email == NULL) {
+		reply_error(ctx, FU_ERR_BAD_REQUEST, "calendar invitations "
+		    "go to your email address, and none is set; set one "
+		    "first (followup config email ADDRESS), or turn them off "
+		    "(followup config calendar off)");
+		goto out;
+	}
 	u.uid = user_uid(ctx);
 	u.updated_at = ctx->now;
 	if ((r = store_user_put(ctx->st, &u, ctx->now)) != STORE_OK) {

@@ -156,6 +156,26 @@ def test_done_sends_a_cancel(mail_daemon, smtp, clock):  # noqa: F811
     assert str(cal["METHOD"]) == "CANCEL"
 
 
+def test_archiving_the_contact_cancels_its_invitations(
+        mail_daemon, smtp, clock):  # noqa: F811
+    d, cid = start(mail_daemon, clock)
+    fus = [d.call("followup.add", contact=cid,
+                  due=rfc3339(clock.now() + 7200 + i * 3600))["followup"]
+           for i in range(2)]
+    clock.advance(61)
+    assert len(settle(smtp, 2)) == 2
+    assert d.call("contact.archive", id=cid)["cancelled"] == 2
+    clock.advance(61)
+    msgs = settle(smtp, 4)
+    assert len(msgs) == 4
+    cancels = {}
+    for m in msgs[2:]:
+        cal, _ = calendar_part(m[2])
+        assert str(cal["METHOD"]) == "CANCEL"
+        cancels[str(one_event(cal)["UID"]).split("-")[1]] = cal
+    assert sorted(cancels) == sorted(str(f["id"]) for f in fus)
+
+
 def test_changes_within_a_minute_go_out_as_one_message(
         mail_daemon, smtp, clock):  # noqa: F811
     d, cid = start(mail_daemon, clock)
@@ -209,11 +229,20 @@ def test_off_sends_nothing_and_turning_on_does_not_backfill(
 
 
 def test_bad_setting_is_refused_and_changes_nothing(daemon, conn):
-    daemon.call("user.set", calendar="invite")
+    assert daemon.call("user.get")["user"]["calendar"] == "off"
+    # With no address there is nowhere to send an invitation.
+    r = conn.request("user.set", {"calendar": "invite"})
+    assert not r["ok"] and r["error"]["code"] == "bad_request"
+    assert "followup config email" in r["error"]["message"]
+    assert daemon.call("user.get")["user"]["calendar"] == "off"
+    daemon.call("user.set", email=REP, calendar="invite")
     r = conn.request("user.set", {"calendar": "yes"})
     assert not r["ok"] and r["error"]["code"] == "bad_request"
     assert "invite or off" in r["error"]["message"]
-    assert daemon.call("user.get")["user"]["calendar"] == "invite"
+    r = conn.request("user.set", {"email": None})
+    assert not r["ok"] and r["error"]["code"] == "bad_request"
+    u = daemon.call("user.get")["user"]
+    assert u["calendar"] == "invite" and u["email"] == REP
     rc, out, err = daemon.client("config", "calendar", "off")
     assert rc == 0, err
     assert out == "calendar = off\n"
