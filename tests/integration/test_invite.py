@@ -7,12 +7,14 @@ The daemon runs on a clock of its own (a faketime file), so a test moves
 it past the one-minute window in which changes gather, instead of waiting
 for it; nothing here depends on the time of day."""
 
+import json
+import shutil
 import subprocess
 import time
 
 import pytest
 
-from fu import clock_offset, rfc3339
+from fu import FOLLOWUP_MAIL, clock_offset, rfc3339
 from test_reminders import REP, mail_daemon, setup_rep, smtp  # noqa: F401
 
 icalendar = pytest.importorskip("icalendar")
@@ -78,7 +80,7 @@ def exported(d, tmp_path, name):
 
 
 def settle(smtp, count):                   # noqa: F811
-    msgs = smtp.sink.wait(count)
+    smtp.sink.wait(count)
     time.sleep(2)                          # nothing more comes
     return smtp.sink.messages
 
@@ -265,7 +267,7 @@ def test_restart_between_change_and_send_still_sends_once(
 
 def test_invitation_imports_into_calcurse(mail_daemon, smtp, clock,
                                           tmp_path):  # noqa: F811
-    calcurse = pytest.importorskip("shutil").which("calcurse")
+    calcurse = shutil.which("calcurse")
     if calcurse is None:
         pytest.skip("calcurse is not installed")
     d, cid = start(mail_daemon, clock)
@@ -286,3 +288,37 @@ def test_invitation_imports_into_calcurse(mail_daemon, smtp, clock,
     apts = (home / "apts").read_text()
     assert "Call back Ada Lovelace" in apts
     assert time.strftime("%m/%d/%Y @ %H:%M", time.gmtime(due)) in apts
+
+
+def invitation_input(method="REQUEST", calendar="BEGIN:VCALENDAR\r\n"
+                     "METHOD:REQUEST\r\nEND:VCALENDAR\r\n"):
+    return json.dumps({
+        "message_id": "<followup.9.invite@followupd>",
+        "rep": {"name": "ana", "email": "ana@test.invalid", "tz": "UTC"},
+        "notices": [{
+            "kind": "invitation", "late": False,
+            "rep": {"name": "ana", "email": "ana@test.invalid", "tz": "UTC"},
+            "invitation": {"method": method, "uid": "u@x", "sequence": 1,
+                           "summary": "Call back Ada\r\nBcc: x@y.z",
+                           "start": "2026-11-24T09:00:00Z",
+                           "calendar": calendar},
+            "followup": {"id": 9, "reason": "quote"},
+            "contact": {"name": "Ada"}}]}).encode()
+
+
+def test_mail_hook_writes_one_calendar_part_and_refuses_bad_input():
+    p = subprocess.run([FOLLOWUP_MAIL, "--dry-run"],
+                       input=invitation_input(), capture_output=True)
+    assert p.returncode == 0, p.stderr
+    head = p.stdout.split(b"\r\n\r\n", 1)[0]
+    assert b"\nBcc:" not in head and b"To: ana@test.invalid" in head
+    assert b"method=REQUEST" in p.stdout
+    # A method is never copied into a header unchecked.
+    p = subprocess.run([FOLLOWUP_MAIL, "--dry-run"],
+                       input=invitation_input("REQUEST\r\nBcc: x@y.z"),
+                       capture_output=True)
+    assert p.returncode == 65 and b"not REQUEST or CANCEL" in p.stderr
+    p = subprocess.run([FOLLOWUP_MAIL, "--dry-run"],
+                       input=invitation_input(calendar=None),
+                       capture_output=True)
+    assert p.returncode == 65 and b"no calendar" in p.stderr
