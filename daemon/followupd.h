@@ -629,8 +629,8 @@ int		 outbox_request_calendar(struct store *,
 		     int64_t, const char *, time_t, time_t);
 
 /* invite.c: every follow-up in the rep's own calendar. */
-void		 invite_note(struct op_ctx *, const char *, int64_t);
-void		 invite_note_contact(struct op_ctx *, const char *, int64_t);
+int		 invite_note(struct op_ctx *, const char *, int64_t);
+int		 invite_note_contact(struct op_ctx *, const char *, int64_t);
 int		 reply_error(struct op_ctx *, enum fu_err, const char *, ...)
 		     FU_PRINTF(3, 4);
 int		 reply_store_error(struct op_ctx *, enum store_result,

@@ -99,9 +99,10 @@ invite_notice(struct op_ctx *ctx, const struct fu_user *u,
  * Follow-up id of rep owner was just scheduled, moved, completed or
  * cancelled: if the rep has "calendar invite", queue its invitation as
  * it now stands, or update the one still waiting.  Needs a write
- * transaction.  A failure is logged: the change itself stands.
+ * transaction, which it shares with the change: the invitation is
+ * recorded with it or neither is.  Return 0, or -1 with the error set.
  */
-void
+int
 invite_note(struct op_ctx *ctx, const char *owner, int64_t id)
 {
 	struct fu_user		 u;
@@ -111,28 +112,31 @@ invite_note(struct op_ctx *ctx, const char *owner, int64_t id)
 	char			*payload, *held = NULL;
 	int64_t			 held_id;
 	time_t			 fire = ctx->now + INVITE_WINDOW, held_fire;
-	int			 fresh, closed;
+	int			 fresh, closed, rc = -1;
+	enum store_result	 r;
 
+	/* Invitations go out through the hooks: with none, nothing does. */
+	if (ctx->cf->nhooks == 0)
+		return 0;
 	store_user_get(ctx->st, owner, &u);
 	if (u.calendar == NULL || strcmp(u.calendar, "invite") != 0 ||
 	    u.email == NULL) {
 		fu_user_clear(&u);
-		return;
+		return 0;
 	}
-	if (store_followup_get(ctx->st, owner, id, &f) != STORE_OK) {
+	memset(&c, 0, sizeof c);
+	if ((r = store_followup_get(ctx->st, owner, id, &f)) != STORE_OK) {
 		fu_user_clear(&u);
-		return;
+		return reply_store_error(ctx, r, "follow-up", id);
 	}
-	if (store_contact_get(ctx->st, owner, f.contact_id, &c) !=
-	    STORE_OK) {
-		fu_followup_clear(&f);
-		fu_user_clear(&u);
-		return;
+	if ((r = store_contact_get(ctx->st, owner, f.contact_id, &c)) !=
+	    STORE_OK ||
+	    (r = store_outbox_held(ctx->st, owner, INVITE_KIND, id, ctx->now,
+	    &held_id, &held_fire, &held)) != STORE_OK) {
+		reply_store_error(ctx, r, "follow-up", id);
+		goto out;
 	}
 	closed = strcmp(f.status, "pending") != 0;
-	if (store_outbox_held(ctx->st, owner, INVITE_KIND, id, ctx->now,
-	    &held_id, &held_fire, &held) != STORE_OK)
-		goto out;
 	if (held_id != 0) {
 		/* The waiting invitation keeps its time and learns the news. */
 		old = json_loads(held, 0, NULL);
@@ -151,22 +155,26 @@ invite_note(struct op_ctx *ctx, const char *owner, int64_t id)
 	if (fresh && closed)
 		json_object_set_new(notice, "invitation", json_null());
 	payload = json_dumps(notice, JSON_COMPACT);
-	if (held_id != 0) {
-		if (store_outbox_set_payload(ctx->st, held_id, payload) !=
-		    STORE_OK)
-			log_warnx("invite: cannot update the invitation for "
-			    "follow-up %lld", (long long)id);
-	} else if (outbox_request_calendar(ctx->st, ctx->cf, owner,
-	    INVITE_KIND, id, payload, fire, ctx->now) != 0)
-		log_warnx("invite: cannot queue the invitation for follow-up "
-		    "%lld (is a [reminders] hook configured?)", (long long)id);
+	if (held_id != 0)
+		r = store_outbox_set_payload(ctx->st, held_id, payload);
+	else if (outbox_request_calendar(ctx->st, ctx->cf, owner, INVITE_KIND,
+	    id, payload, fire, ctx->now) != 0)
+		r = store_last_result(ctx->st) != STORE_OK ?
+		    store_last_result(ctx->st) : STORE_ERROR;
+	else
+		r = STORE_OK;
 	free(payload);
 	json_decref(notice);
+	if (r != STORE_OK)
+		reply_store_error(ctx, r, "follow-up", id);
+	else
+		rc = 0;
 out:
 	free(held);
 	fu_contact_clear(&c);
 	fu_followup_clear(&f);
 	fu_user_clear(&u);
+	return rc;
 }
 
 struct invite_closed {
@@ -191,13 +199,16 @@ invite_closed_cb(const struct fu_followup *f, void *arg)
 /*
  * Contact id of rep owner just had its pending follow-ups cancelled (it
  * was archived, or its deal closed): note each one cancelled now.
+ * Return 0, or -1 with the error set.
  */
-void
+int
 invite_note_contact(struct op_ctx *ctx, const char *owner, int64_t id)
 {
 	struct store_followup_filter	 flt;
 	struct invite_closed		 ic;
+	enum store_result		 r;
 	size_t				 i;
+	int				 rc = 0;
 
 	memset(&ic, 0, sizeof ic);
 	ic.now = ctx->now;
@@ -207,10 +218,11 @@ invite_note_contact(struct op_ctx *ctx, const char *owner, int64_t id)
 	flt.limit = FU_LIST_MAX;
 	flt.closed_recent = 1;
 	/* Collected first: noting one writes, which a listing must not see. */
-	if (store_followup_list(ctx->st, &flt, invite_closed_cb, &ic) ==
-	    STORE_OK) {
-		for (i = 0; i < ic.n; i++)
-			invite_note(ctx, owner, ic.ids[i]);
-	}
+	if ((r = store_followup_list(ctx->st, &flt, invite_closed_cb, &ic)) !=
+	    STORE_OK)
+		rc = reply_store_error(ctx, r, "contact", id);
+	for (i = 0; rc == 0 && i < ic.n; i++)
+		rc = invite_note(ctx, owner, ic.ids[i]);
 	free(ic.ids);
+	return rc;
 }
