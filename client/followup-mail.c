@@ -634,10 +634,10 @@ mail_invitation(struct buf *msg, json_t *n, const char *id,
 	if (*reason != '\0')
 		buf_printf(&body, "Why: %s\n", reason);
 	buf_printf(&body, "\n%s (follow-up #%lld)\n", cancel ?
-	    "This follow-up is closed: the attached cancellation takes it "
-	    "out of your calendar." :
-	    "The attached invitation puts this follow-up in your calendar, "
-	    "with an alarm when followup reminds you.",
+	    "This follow-up is closed: the cancellation in this message "
+	    "takes it out of your calendar." :
+	    "The invitation in this message puts this follow-up in your "
+	    "calendar, with an alarm when followup reminds you.",
 	    (long long)json_integer_value(json_object_get(f, "id")));
 	buf_printf(&body, "\n-- \nfollowup, from followupd on %s "
 	    "(followup config calendar off stops these)\n", host);
