@@ -3,8 +3,9 @@
  * Copyright (c) 2026 The followup authors
  *
  * followup config: each rep's own settings (email, time zone, digest
- * time, working hours and days, and the name and phone that sign a
- * confirmation to a contact), kept by the daemon.
+ * time, working hours and days, the name and phone that sign a
+ * confirmation to a contact, invitations to the rep's calendar), kept
+ * by the daemon.
  */
 
 #include <config.h>
@@ -27,6 +28,7 @@ static const struct {
 	{ "workdays", "workdays" },
 	{ "name", "display_name" },
 	{ "phone", "phone" },
+	{ "calendar", "calendar" },
 	{ NULL, NULL }
 };
 
@@ -49,7 +51,7 @@ cmd_config_exec(struct client *c, int argc, char **argv)
 		if (key == NULL)
 			return cmd_usage_error(&cmd_config_entry, "unknown "
 			    "setting \"%s\" (email, tz, digest, lead, "
-			    "hours, workdays, name or phone)", argv[1]);
+			    "hours, workdays, name, phone or calendar)", argv[1]);
 	}
 	if (argc == 3) {
 		args = json_object();
@@ -88,6 +90,9 @@ const struct cmd_entry cmd_config_entry = {
 	"  workdays  your working days (mon-fri, or mon,tue,thu)\n"
 	"  name      your name as it signs a confirmation to a contact\n"
 	"  phone     your phone number, for the same signature\n"
+	"  calendar  invite: each follow-up you schedule, move, complete or\n"
+	"            cancel is mailed to you as a calendar invitation; off "
+	"(default)\n"
 	"No KEY shows them all; KEY alone shows one; an empty VALUE (\"\") "
 	"clears it.",
 	cmd_config_exec

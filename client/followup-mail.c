@@ -583,6 +583,117 @@ message_id_ok(const char *id)
 	return 1;
 }
 
+/* data as base64 (RFC 2045) in lines of 76, CRLF line ends. */
+static void
+body_base64(struct buf *out, const char *data)
+{
+	static const char	 b64[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	const unsigned char	*p = (const unsigned char *)data;
+	size_t			 len = strlen(data), i, col = 0;
+	unsigned long		 v;
+	char			 q[4];
+
+	for (i = 0; i < len; i += 3) {
+		v = (unsigned long)p[i] << 16;
+		if (i + 1 < len)
+			v |= (unsigned long)p[i + 1] << 8;
+		if (i + 2 < len)
+			v |= p[i + 2];
+		q[0] = b64[(v >> 18) & 63];
+		q[1] = b64[(v >> 12) & 63];
+		q[2] = i + 1 < len ? b64[(v >> 6) & 63] : '=';
+		q[3] = i + 2 < len ? b64[v & 63] : '=';
+		buf_add(out, q, 4);
+		if ((col += 4) >= 76) {
+			buf_add(out, "\r\n", 2);
+			col = 0;
+		}
+	}
+	if (col > 0)
+		buf_add(out, "\r\n", 2);
+}
+
+/*
+ * The mail that puts a follow-up in the rep's own calendar (iMIP, RFC
+ * 6047): a short text and the invitation n carries as a text/calendar
+ * part whose method parameter is its METHOD, as Outlook and Gmail send
+ * theirs (multipart/alternative), so the calendar takes it in at once.
+ */
+static void
+mail_invitation(struct buf *msg, json_t *n, const char *id,
+    const char *from, const char *to, const char *host, const char *date,
+    time_t now)
+{
+	json_t		*inv = json_object_get(n, "invitation");
+	json_t		*f = json_object_get(n, "followup");
+	const char	*method = str(inv, "method", "");
+	const char	*cal = str(inv, "calendar", NULL);
+	char		 when[64], boundary[96], *summary, *reason, *subject;
+	struct buf	 body = { NULL, 0, 0 };
+	int		 cancel;
+	time_t		 start;
+
+	/* Never a method from the input as such: it goes into a header. */
+	if (strcmp(method, "REQUEST") != 0 && strcmp(method, "CANCEL") != 0)
+		die(EX_DATAERR, "invitation method \"%s\" is not REQUEST or "
+		    "CANCEL", method);
+	if (cal == NULL)
+		die(EX_DATAERR, "the invitation has no calendar object");
+	cancel = strcmp(method, "CANCEL") == 0;
+	start = fu_time_parse(str(inv, "start", NULL));
+	fmt_time(start, mail_rep_zone, when, sizeof when);
+	summary = one_line(str(inv, "summary", "follow-up"));
+	reason = one_line(str(f, "reason", ""));
+	if (asprintf(&subject, "%s: %s, %s", cancel ? "Removed from your "
+	    "calendar" : "In your calendar", summary, when) == -1)
+		die(EX_OSERR, "out of memory");
+	buf_printf(&body, "%s\n%s %s\n", summary, when, mail_rep_zone);
+	if (*reason != '\0')
+		buf_printf(&body, "Why: %s\n", reason);
+	buf_printf(&body, "\n%s (follow-up #%lld)\n", cancel ?
+	    "This follow-up is closed: the cancellation in this message "
+	    "takes it out of your calendar." :
+	    "The invitation in this message puts this follow-up in your "
+	    "calendar, with an alarm when followup reminds you.",
+	    (long long)json_integer_value(json_object_get(f, "id")));
+	buf_printf(&body, "\n-- \nfollowup, from followupd on %s "
+	    "(followup config calendar off stops these)\n", host);
+	snprintf(boundary, sizeof boundary, "followup-%lld-%ld",
+	    (long long)now, (long)getpid());
+
+	buf_printf(msg, "From: followup <%s>\r\n", from);
+	buf_printf(msg, "To: %s\r\n", to);
+	header_subject(msg, subject);
+	buf_printf(msg, "Date: %s\r\n", date);
+	if (message_id_ok(id))
+		buf_printf(msg, "Message-ID: %s\r\n", id);
+	else
+		buf_printf(msg, "Message-ID: <followup.%lld.%ld@%s>\r\n",
+		    (long long)now, (long)getpid(), host);
+	buf_printf(msg, "MIME-Version: 1.0\r\n");
+	buf_printf(msg, "Content-Type: multipart/alternative; "
+	    "boundary=\"%s\"\r\n", boundary);
+	buf_printf(msg, "Auto-Submitted: auto-generated\r\n");
+	buf_printf(msg, "X-Followup-Kind: invitation\r\n");
+	buf_printf(msg, "\r\n--%s\r\n", boundary);
+	buf_printf(msg, "Content-Type: text/plain; charset=UTF-8\r\n");
+	buf_printf(msg, "Content-Transfer-Encoding: quoted-printable\r\n");
+	buf_printf(msg, "\r\n");
+	body_qp(msg, body.data);
+	buf_printf(msg, "\r\n--%s\r\n", boundary);
+	buf_printf(msg, "Content-Type: text/calendar; charset=UTF-8; "
+	    "method=%s\r\n", method);
+	buf_printf(msg, "Content-Transfer-Encoding: base64\r\n");
+	buf_printf(msg, "\r\n");
+	body_base64(msg, cal);
+	buf_printf(msg, "\r\n--%s--\r\n", boundary);
+	free(body.data);
+	free(subject);
+	free(summary);
+	free(reason);
+}
+
 /* Does this process run with no_new_privs (NoNewPrivileges= in a unit)? */
 static int
 mail_no_new_privs(void)
@@ -1117,6 +1228,21 @@ main(int argc, char **argv)
 			manager = str(n, "manager", NULL);
 	}
 
+	setenv("TZ", "UTC", 1);
+	tzset();
+	localtime_r(&now, &tm);
+	strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S +0000",
+	    &tm);
+	/* An invitation for the rep's calendar is a message of its own. */
+	if (strcmp(str(json_array_get(notices, 0), "kind", ""),
+	    "invitation") == 0) {
+		mail_invitation(&msg, json_array_get(notices, 0),
+		    str(root, "message_id", NULL), from, to, host, date, now);
+		json_decref(notices);
+		json_decref(root);
+		goto out;
+	}
+
 	json_array_foreach(notices, i, n) {
 		if (i > 0)
 			buf_printf(&body, "\n----------------------------------"
@@ -1151,6 +1277,7 @@ send:
 	json_decref(notices);
 	json_decref(root);
 
+out:
 	if (dry) {
 		fwrite(msg.data, 1, msg.len, stdout);
 		free(msg.data);

@@ -19,6 +19,7 @@ extern const struct channel	channel_journal;
 extern const struct channel	channel_watch;
 extern const struct channel	channel_hook;
 extern const struct channel	channel_contact;
+extern const struct channel	channel_invite;
 
 /* In the order a notice's rows are recorded and its followers called. */
 static const struct channel	*channel_table[] = {
@@ -26,6 +27,7 @@ static const struct channel	*channel_table[] = {
 	&channel_watch,
 	&channel_hook,
 	&channel_contact,
+	&channel_invite,
 };
 #define CHANNEL_N	(sizeof channel_table / sizeof channel_table[0])
 

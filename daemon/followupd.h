@@ -341,6 +341,7 @@ struct fu_user {
 	char		*lead;		/* the rep's reminder lead, "10m" */
 	char		*display_name;	/* signs confirmations to contacts */
 	char		*phone;
+	char		*calendar;	/* "invite": invitations to the rep */
 	time_t		 updated_at;
 };
 /* One entry of a callback's promise history. */
@@ -509,6 +510,7 @@ struct store_outbox {
 	time_t		 fire_at;
 	int		 late;
 	const char	*payload;
+	time_t		 hold;		/* not delivered before; 0: at once */
 };
 struct store_delivery {		/* borrowed strings, valid in the callback */
 	int64_t		 outbox_id;
@@ -529,6 +531,11 @@ enum store_result store_notice_advance(struct store *, int64_t, int, time_t);
 enum store_result store_outbox_add(struct store *, struct store_outbox *,
 		     const char *const *, int, time_t, int *);
 enum store_result store_outbox_fold(struct store *, int64_t, int64_t);
+enum store_result store_outbox_held(struct store *, const char *,
+		     const char *, int64_t, time_t, int64_t *, time_t *,
+		     char **);
+enum store_result store_outbox_set_payload(struct store *, int64_t,
+		     const char *);
 enum store_result store_delivery_due(struct store *, time_t, int,
 		     store_delivery_cb, void *);
 enum store_result store_delivery_set(struct store *, int64_t, const char *,
@@ -665,6 +672,13 @@ int		 op_followup_confirm(struct op_ctx *, json_t *, json_t **);
 int		 outbox_request_contact(struct store *, const struct fu_config *,
 		     const char *, const char *, int64_t, time_t, json_t *,
 		     time_t, int *);
+int		 outbox_request_calendar(struct store *,
+		     const struct fu_config *, const char *, const char *,
+		     int64_t, const char *, time_t, time_t);
+
+/* invite.c: every follow-up in the rep's own calendar. */
+int		 invite_note(struct op_ctx *, const char *, int64_t);
+int		 invite_note_contact(struct op_ctx *, const char *, int64_t);
 int		 reply_error(struct op_ctx *, enum fu_err, const char *, ...)
 		     FU_PRINTF(3, 4);
 int		 reply_store_error(struct op_ctx *, enum store_result,

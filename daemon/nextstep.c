@@ -311,7 +311,7 @@ nextstep_close(struct op_ctx *ctx, const struct fu_contact *c, int64_t id,
 	    (done->id == 0 && (r = store_followup_get(ctx->st, c->owner, id,
 	    done)) != STORE_OK))
 		return reply_store_error(ctx, r, "follow-up", id);
-	return 0;
+	return invite_note(ctx, c->owner, id);
 }
 
 /*

@@ -91,7 +91,7 @@ followup_json(const struct fu_followup *f, time_t now)
 json_t *
 user_json(const struct fu_user *u)
 {
-	return json_pack("{s:s s:o s:o s:o s:o s:o s:o s:o s:o s:o s:o}",
+	return json_pack("{s:s s:o s:o s:o s:o s:o s:o s:o s:o s:o s:s s:o}",
 	    "name", u->name,
 	    "display_name", obj_string_or_null(u->display_name),
 	    "phone", obj_string_or_null(u->phone),
@@ -102,6 +102,7 @@ user_json(const struct fu_user *u)
 	    "hours", obj_string_or_null(u->hours),
 	    "workdays", obj_string_or_null(u->workdays),
 	    "lead", obj_string_or_null(u->lead),
+	    "calendar", u->calendar != NULL ? u->calendar : "off",
 	    "updated_at", when_json_or_null(u->updated_at));
 }
 

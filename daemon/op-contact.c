@@ -301,6 +301,9 @@ op_contact_update(struct op_ctx *ctx, json_t *args, json_t **result)
 			reply_store_error(ctx, r, "contact", id);
 			goto out;
 		}
+		if (cancelled > 0 &&
+		    invite_note_contact(ctx, c.owner, id) != 0)
+			goto out;
 	}
 	*result = json_pack("{s:o s:i}", "contact", contact_json(&c),
 	    "cancelled", cancelled);
@@ -339,6 +342,10 @@ op_contact_archive(struct op_ctx *ctx, json_t *args, json_t **result)
 		r = store_contact_get(ctx->st, ctx->scope, id, &c);
 	if (r != STORE_OK)
 		return reply_store_error(ctx, r, "contact", id);
+	if (cancelled > 0 && invite_note_contact(ctx, c.owner, id) != 0) {
+		fu_contact_clear(&c);
+		return -1;
+	}
 	*result = json_pack("{s:o s:i}", "contact", contact_json(&c),
 	    "cancelled", cancelled);
 	fu_contact_clear(&c);
@@ -686,6 +693,9 @@ contact_import_one(struct op_ctx *ctx, json_t *rec, const char *owner,
 				}
 				json_object_set_new(out, "cancelled",
 				    json_integer(cancelled));
+				if (cancelled > 0 && invite_note_contact(ctx,
+				    owner, c.id) != 0)
+					goto fail;
 			}
 		}
 		if (c.archived_at == 0 && archive) {
@@ -694,6 +704,9 @@ contact_import_one(struct op_ctx *ctx, json_t *rec, const char *owner,
 				reply_store_error(ctx, r, "contact", c.id);
 				goto fail;
 			}
+			if (cancelled > 0 &&
+			    invite_note_contact(ctx, owner, c.id) != 0)
+				goto fail;
 			status = "updated";
 			json_object_set_new(out, "cancelled",
 			    json_integer(cancelled + json_integer_value(

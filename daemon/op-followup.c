@@ -139,6 +139,10 @@ op_followup_create(struct op_ctx *ctx, const struct fu_contact *c, time_t due,
 		fu_followup_clear(f);
 		return reply_store_error(ctx, r, "follow-up", 0);
 	}
+	if (invite_note(ctx, f->owner, f->id) != 0) {
+		fu_followup_clear(f);
+		return -1;
+	}
 	return 0;
 }
 
@@ -302,6 +306,8 @@ op_followup_done(struct op_ctx *ctx, json_t *args, json_t **result)
 		reply_store_error(ctx, r, "follow-up", id);
 		goto out;
 	}
+	if (invite_note(ctx, f.owner, id) != 0)
+		goto out;
 	if (ops_str(args, "next") != NULL) {
 		if (ops_contact(ctx, f.contact_id, &c) != 0 ||
 		    ops_zone(ctx, args, &c, &zone) != 0 ||
@@ -413,6 +419,8 @@ followup_move(struct op_ctx *ctx, json_t *args, const char *name,
 		reply_store_error(ctx, r, "follow-up", id);
 		goto out;
 	}
+	if (invite_note(ctx, f.owner, id) != 0)
+		goto out;
 	if (callback && mode != MOVE_SNOOZE) {
 		memset(&p, 0, sizeof p);
 		p.followup_id = id;
@@ -485,6 +493,8 @@ op_followup_cancel(struct op_ctx *ctx, json_t *args, json_t **result)
 		reply_store_error(ctx, r, "follow-up", id);
 		goto out;
 	}
+	if (invite_note(ctx, f.owner, id) != 0)
+		goto out;
 	if (confirm && confirm_send(ctx, id, 1, &message) != 0)
 		goto out;
 	if ((rc = followup_reply(ctx, id, result)) == 0 && confirm)

@@ -82,6 +82,11 @@ user_check(struct op_ctx *ctx, const char *key, const char *value)
 			return reply_error(ctx, FU_ERR_BAD_REQUEST,
 			    "lead must be a duration such as 10m, 1h or 0, not "
 			    "\"%s\"", value);
+	} else if (strcmp(key, "calendar") == 0) {
+		if (strcmp(value, "invite") != 0 && strcmp(value, "off") != 0)
+			return reply_error(ctx, FU_ERR_BAD_REQUEST,
+			    "calendar must be invite or off, not \"%s\"",
+			    value);
 	} else if (strcmp(key, "workdays") == 0) {
 		if (config_parse_workdays(value, &days) != 0)
 			return reply_error(ctx, FU_ERR_BAD_REQUEST,
@@ -110,6 +115,8 @@ op_user_set(struct op_ctx *ctx, json_t *args, json_t **result)
 		{ "display_name", offsetof(struct fu_user, display_name),
 		    FU_SHORT_MAX },
 		{ "phone", offsetof(struct fu_user, phone), FU_SHORT_MAX },
+		{ "calendar", offsetof(struct fu_user, calendar),
+		    FU_SHORT_MAX },
 	};
 	struct fu_user		 u;
 	enum store_result	 r;
@@ -135,6 +142,19 @@ op_user_set(struct op_ctx *ctx, json_t *args, json_t **result)
 		field = (char **)((char *)&u + keys[i].offset);
 		free(*field);
 		*field = value;
+	}
+	/* Off is the default, kept as no setting at all. */
+	if (u.calendar != NULL && strcmp(u.calendar, "off") == 0) {
+		free(u.calendar);
+		u.calendar = NULL;
+	}
+	/* An invitation is addressed to the rep and organized by the rep. */
+	if (u.calendar != NULL && u.email == NULL) {
+		reply_error(ctx, FU_ERR_BAD_REQUEST, "calendar invitations "
+		    "go to your email address, and none is set; set one "
+		    "first (followup config email ADDRESS), or turn them off "
+		    "(followup config calendar off)");
+		goto out;
 	}
 	u.uid = user_uid(ctx);
 	u.updated_at = ctx->now;

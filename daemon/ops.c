@@ -132,7 +132,7 @@ static const struct op_entry op_table[FU_OP_COUNT] = {
 	    { "email", ARG_TEXT }, { "tz", ARG_TEXT }, { "digest", ARG_TEXT },
 	    { "hours", ARG_TEXT }, { "workdays", ARG_TEXT },
 	    { "lead", ARG_TEXT }, { "display_name", ARG_TEXT },
-	    { "phone", ARG_TEXT }, { NULL } } },
+	    { "phone", ARG_TEXT }, { "calendar", ARG_TEXT }, { NULL } } },
 	[FU_OP_WATCH] = { op_watch, OP_STREAM, { { "owner", ARG_STRING },
 	    { NULL } } },
 	[FU_OP_CONTACT_REASSIGN] = { op_contact_reassign, OP_WRITE | OP_ADMIN,

@@ -59,7 +59,8 @@ json_t		*outbox_compose_digest(const struct fu_user *, const char *,
 /* Who a notice goes to. */
 enum channel_to {
 	CHANNEL_TO_REP,		/* the rep who owns it (and the journal) */
-	CHANNEL_TO_CONTACT	/* the contact: only on the rep's command */
+	CHANNEL_TO_CONTACT,	/* the contact: only on the rep's command */
+	CHANNEL_TO_CALENDAR	/* the rep's calendar: only on its setting */
 };
 
 /* How a delivery ended. */

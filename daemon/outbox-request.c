@@ -5,7 +5,8 @@
  * A notice the rep asked for, to a contact: the one way into the outbox
  * with a contact as recipient.  The claim (outbox-claim.c) records only
  * what fell due, always for reps; nothing automatic comes through here.
- * And what became of such a request, told to the rep.
+ * And what became of such a request, told to the rep; and an invitation
+ * to the rep's own calendar, which the rep's setting asks for (invite.c).
  */
 
 #include <config.h>
@@ -88,6 +89,42 @@ outbox_request_rep(struct store *st, const struct fu_config *cf,
 	r = store_outbox_add(st, &o, (const char *const *)rows, n, now,
 	    &created);
 	free(payload);
+	channel_rows_free(rows, n);
+	return r == STORE_OK ? 0 : -1;
+}
+
+/*
+ * Record notice payload (kind, about follow-up id) for rep owner in store
+ * st, held back until fire so that later changes can still replace it
+ * (store_outbox_held), with a delivery row for each channel that takes
+ * notices to the rep's calendar.  Needs a write transaction.  Return 0,
+ * or -1 if the store failed or no channel takes it.
+ */
+int
+outbox_request_calendar(struct store *st, const struct fu_config *cf,
+    const char *owner, const char *kind, int64_t id, const char *payload,
+    time_t fire, time_t now)
+{
+	struct store_outbox	 o;
+	char			**rows;
+	int			 n, created;
+	enum store_result	 r;
+
+	rows = channel_rows(cf, kind, CHANNEL_TO_CALENDAR, &n);
+	if (n == 0) {
+		channel_rows_free(rows, n);
+		return -1;
+	}
+	memset(&o, 0, sizeof o);
+	o.owner = owner;
+	o.kind = kind;
+	o.followup_id = id;
+	o.due_at = fire;
+	o.fire_at = fire;
+	o.hold = fire;
+	o.payload = payload;
+	r = store_outbox_add(st, &o, (const char *const *)rows, n, now,
+	    &created);
 	channel_rows_free(rows, n);
 	return r == STORE_OK ? 0 : -1;
 }

@@ -614,6 +614,20 @@ store_outbox_add(struct store *st, struct store_outbox *o,
 }
 
 enum store_result
+store_outbox_held(struct store *st, const char *owner, const char *kind,
+    int64_t fid, time_t now, int64_t *id, time_t *fire, char **payload)
+{
+	return STORE_BACKEND(st)->outbox->held(st, owner, kind, fid, now, id,
+	    fire, payload);
+}
+
+enum store_result
+store_outbox_set_payload(struct store *st, int64_t id, const char *payload)
+{
+	return STORE_BACKEND(st)->outbox->set_payload(st, id, payload);
+}
+
+enum store_result
 store_outbox_fold(struct store *st, int64_t id, int64_t summary)
 {
 	return STORE_BACKEND(st)->outbox->fold(st, id, summary);

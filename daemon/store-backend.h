@@ -143,6 +143,11 @@ struct store_outbox_backend {
 			      int *created);
 	enum store_result (*fold)(struct store *st, int64_t id,
 			      int64_t summary);
+	enum store_result (*held)(struct store *st, const char *owner,
+			      const char *kind, int64_t fid, time_t now,
+			      int64_t *id, time_t *fire, char **payload);
+	enum store_result (*set_payload)(struct store *st, int64_t id,
+			      const char *payload);
 	enum store_result (*delivery_due)(struct store *st, time_t now,
 			      int limit, store_delivery_cb cb, void *arg);
 	enum store_result (*delivery_set)(struct store *st, int64_t outbox_id,

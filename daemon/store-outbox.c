@@ -32,6 +32,20 @@ const struct store_sql store_outbox_sql[] = {
 	{ STMT_DELIVERY_INSERT,
 	  "INSERT OR IGNORE INTO deliveries (outbox_id, channel, next_at) "
 	  "VALUES (?1, ?2, ?3)" },
+	/*
+	 * A rep's notice of kind about a follow-up, still held back and
+	 * untouched by any delivery: what a change within its window joins.
+	 */
+	{ STMT_OUTBOX_HELD,
+	  "SELECT o.id, o.payload, o.fire_at FROM outbox o "
+	  "WHERE o.owner = ?1 AND o.kind = ?2 AND o.followup_id = ?4 "
+	  "AND o.fire_at > ?3 "
+	  "AND NOT EXISTS (SELECT 1 FROM deliveries d "
+	  "WHERE d.outbox_id = o.id AND (d.status <> 'pending' "
+	  "OR d.attempts > 0 OR d.next_at <= ?3)) "
+	  "ORDER BY o.fire_at LIMIT 1" },
+	{ STMT_OUTBOX_SET_PAYLOAD,
+	  "UPDATE outbox SET payload = ?2 WHERE id = ?1" },
 	{ STMT_DELIVERY_DUE,
 	  "SELECT d.outbox_id, d.channel, d.attempts, o.owner, o.kind, "
 	  "o.fire_at, o.payload, o.created_at FROM deliveries d "
@@ -243,11 +257,56 @@ store_sqlite_outbox_add(struct store *st, struct store_outbox *o,
 	for (i = 0; i < n; i++) {
 		sqlite3_bind_int64(s, 1, o->id);
 		store_bind_text(s, 2, channels[i]);
-		sqlite3_bind_int64(s, 3, now);
+		sqlite3_bind_int64(s, 3, o->hold > now ? o->hold : now);
 		if ((rc = store_step(st, s)) != SQLITE_DONE)
 			return store_fail(st, s, rc);
 		store_done(s);
 	}
+	return STORE_OK;
+}
+
+/*
+ * Find owner's notice of kind about follow-up fid that is held back past
+ * now and not yet tried on any channel: set *id, *fire and *payload
+ * (caller frees), or *id to 0 if there is none.
+ */
+static enum store_result
+store_sqlite_outbox_held(struct store *st, const char *owner,
+    const char *kind, int64_t fid, time_t now, int64_t *id, time_t *fire,
+    char **payload)
+{
+	sqlite3_stmt	*s = store_stmt(st, STMT_OUTBOX_HELD);
+	int		 rc;
+
+	*id = 0;
+	*payload = NULL;
+	store_bind_text(s, 1, owner);
+	store_bind_text(s, 2, kind);
+	sqlite3_bind_int64(s, 3, now);
+	sqlite3_bind_int64(s, 4, fid);
+	if ((rc = store_step(st, s)) == SQLITE_ROW) {
+		*id = sqlite3_column_int64(s, 0);
+		*payload = store_col_text(s, 1);
+		*fire = sqlite3_column_int64(s, 2);
+	} else if (rc != SQLITE_DONE)
+		return store_fail(st, s, rc);
+	store_done(s);
+	return STORE_OK;
+}
+
+/* Replace the payload of held notice id.  Needs a write transaction. */
+static enum store_result
+store_sqlite_outbox_set_payload(struct store *st, int64_t id,
+    const char *payload)
+{
+	sqlite3_stmt	*s = store_stmt(st, STMT_OUTBOX_SET_PAYLOAD);
+	int		 rc;
+
+	sqlite3_bind_int64(s, 1, id);
+	store_bind_text(s, 2, payload);
+	if ((rc = store_step(st, s)) != SQLITE_DONE)
+		return store_fail(st, s, rc);
+	store_done(s);
 	return STORE_OK;
 }
 
@@ -637,6 +696,8 @@ const struct store_outbox_backend store_sqlite_outbox = {
 	.notice_advance = store_sqlite_notice_advance,
 	.add = store_sqlite_outbox_add,
 	.fold = store_sqlite_outbox_fold,
+	.held = store_sqlite_outbox_held,
+	.set_payload = store_sqlite_outbox_set_payload,
 	.delivery_due = store_sqlite_delivery_due,
 	.delivery_set = store_sqlite_delivery_set,
 	.schedule_next = store_sqlite_schedule_next,

@@ -20,20 +20,21 @@ const struct store_sql store_user_sql[] = {
 	{ STMT_TXN_ROLLBACK_TO, "ROLLBACK TO op" },
 	{ STMT_USER_GET,
 	  "SELECT name, uid, email, tz, digest, hours, workdays, updated_at, "
-	  "lead, display_name, phone FROM users WHERE name = ?1" },
+	  "lead, display_name, phone, calendar FROM users WHERE name = ?1" },
 	{ STMT_USER_PUT,
 	  "INSERT INTO users (name, uid, email, tz, digest, hours, workdays, "
-	  "lead, display_name, phone, created_at, updated_at) "
-	  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?9, ?10, ?11, ?8, ?8) "
+	  "lead, display_name, phone, calendar, created_at, updated_at) "
+	  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?9, ?10, ?11, ?12, ?8, ?8) "
 	  "ON CONFLICT (name) DO UPDATE SET uid = ?2, email = ?3, tz = ?4, "
 	  "digest = ?5, hours = ?6, workdays = ?7, updated_at = ?8, "
-	  "lead = ?9, display_name = ?10, phone = ?11, digest_at = NULL" },
+	  "lead = ?9, display_name = ?10, phone = ?11, calendar = ?12, "
+	  "digest_at = NULL" },
 	{ STMT_USER_ENSURE,
 	  "INSERT OR IGNORE INTO users (name, created_at, updated_at) "
 	  "VALUES (?1, ?2, ?2)" },
 	{ STMT_USER_LIST,
 	  "SELECT name, uid, email, tz, digest, hours, workdays, updated_at, "
-	  "lead, display_name, phone FROM users ORDER BY name" },
+	  "lead, display_name, phone, calendar FROM users ORDER BY name" },
 	{ STMT_COUNT, NULL }
 };
 
@@ -53,6 +54,7 @@ store_user_row(sqlite3_stmt *s, struct fu_user *u)
 	u->lead = store_col_text(s, 8);
 	u->display_name = store_col_text(s, 9);
 	u->phone = store_col_text(s, 10);
+	u->calendar = store_col_text(s, 11);
 }
 
 /*
@@ -125,6 +127,7 @@ store_sqlite_user_put(struct store *st, const struct fu_user *u, time_t now)
 	store_bind_text(s, 9, u->lead);
 	store_bind_text(s, 10, u->display_name);
 	store_bind_text(s, 11, u->phone);
+	store_bind_text(s, 12, u->calendar);
 	if ((rc = store_step(st, s)) != SQLITE_DONE)
 		return store_fail(st, s, rc);
 	store_done(s);

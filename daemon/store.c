@@ -357,6 +357,12 @@ static const char *const store_migrations[] = {
 	 */
 	"ALTER TABLE users ADD COLUMN display_name TEXT;"
 	"ALTER TABLE users ADD COLUMN phone TEXT;",
+
+	/*
+	 * 12: whether a rep's follow-ups go to the rep's own calendar as
+	 * invitations ("invite"; NULL: off).
+	 */
+	"ALTER TABLE users ADD COLUMN calendar TEXT;",
 };
 #define STORE_SCHEMA_VERSION \
 	((int)(sizeof store_migrations / sizeof store_migrations[0]))
@@ -1340,5 +1346,6 @@ fu_user_clear(struct fu_user *u)
 	free(u->lead);
 	free(u->display_name);
 	free(u->phone);
+	free(u->calendar);
 	memset(u, 0, sizeof *u);
 }

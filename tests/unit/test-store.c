@@ -410,7 +410,7 @@ test_open_creates_schema(void **state)
 	struct fx	*fx = *state;
 	struct stat	 sb;
 
-	assert_int_equal(store_schema_version(fx->st), 11);
+	assert_int_equal(store_schema_version(fx->st), 12);
 	assert_int_equal(stat(fx->path, &sb), 0);
 	assert_true(S_ISREG(sb.st_mode));
 	assert_false(store_in_txn(fx->st));
@@ -435,7 +435,7 @@ test_open_makes_missing_directories(void **state)
 	snprintf(path, sizeof path, "%s/a/b/followup.db", fx->dir);
 	if ((st = store_open(path, &cause)) == NULL)
 		fail_msg("store_open: %s", cause);
-	assert_int_equal(store_schema_version(st), 11);
+	assert_int_equal(store_schema_version(st), 12);
 	store_close(st);
 	snprintf(path, sizeof path, "%s/a/b", fx->dir);
 	assert_int_equal(stat(path, &sb), 0);
@@ -462,7 +462,7 @@ test_reopen_keeps_data(void **state)
 	store_close(fx->st);
 	if ((fx->st = store_open(fx->path, &cause)) == NULL)
 		fail_msg("reopen: %s", cause);
-	assert_int_equal(store_schema_version(fx->st), 11);
+	assert_int_equal(store_schema_version(fx->st), 12);
 	assert_string_equal(store_id(fx->st), ident);
 	free(ident);
 	assert_int_equal(store_contact_get(fx->st, "ana", id, &c), STORE_OK);
@@ -1749,6 +1749,7 @@ test_email_keys_filled_by_migration(void **state)
 	store_close(fx->st);
 	fx->st = NULL;
 	/* Back to schema 8, as the previous followupd left it. */
+	sql_int(fx->path, "ALTER TABLE users DROP COLUMN calendar");
 	sql_int(fx->path, "ALTER TABLE users DROP COLUMN phone");
 	sql_int(fx->path, "ALTER TABLE users DROP COLUMN display_name");
 	sql_int(fx->path, "ALTER TABLE followups DROP COLUMN automatic");
@@ -1758,7 +1759,7 @@ test_email_keys_filled_by_migration(void **state)
 	    "(owner, email COLLATE NOCASE) WHERE email IS NOT NULL");
 	sql_int(fx->path, "PRAGMA user_version = 8");
 	assert_non_null(fx->st = store_open(fx->path, &cause));
-	assert_int_equal(store_schema_version(fx->st), 11);
+	assert_int_equal(store_schema_version(fx->st), 12);
 	assert_int_equal(find_email(fx->st, "ana", email_cases[0][1], &id), 1);
 	assert_int_equal(id, a);
 	assert_int_equal(sql_int(fx->path, "SELECT count(*) FROM sqlite_master "
@@ -1813,12 +1814,13 @@ test_followup_origin_added_by_migration(void **state)
 	store_close(fx->st);
 	fx->st = NULL;
 	/* Back to schema 9, as the previous followupd left it. */
+	sql_int(fx->path, "ALTER TABLE users DROP COLUMN calendar");
 	sql_int(fx->path, "ALTER TABLE users DROP COLUMN phone");
 	sql_int(fx->path, "ALTER TABLE users DROP COLUMN display_name");
 	sql_int(fx->path, "ALTER TABLE followups DROP COLUMN automatic");
 	sql_int(fx->path, "PRAGMA user_version = 9");
 	assert_non_null(fx->st = store_open(fx->path, &cause));
-	assert_int_equal(store_schema_version(fx->st), 11);
+	assert_int_equal(store_schema_version(fx->st), 12);
 	assert_int_equal(store_followup_get(fx->st, "ana", old, &f), STORE_OK);
 	assert_int_equal(f.automatic, 0);
 	assert_string_equal(f.status, "pending");
@@ -1857,6 +1859,7 @@ test_counts_filled_by_migration(void **state)
 	store_close(fx->st);
 	fx->st = NULL;
 	/* Back to schema 2, as an older followupd left it. */
+	sql_int(fx->path, "ALTER TABLE users DROP COLUMN calendar");
 	sql_int(fx->path, "ALTER TABLE users DROP COLUMN phone");
 	sql_int(fx->path, "ALTER TABLE users DROP COLUMN display_name");
 	sql_int(fx->path, "ALTER TABLE followups DROP COLUMN automatic");
@@ -1887,7 +1890,7 @@ test_counts_filled_by_migration(void **state)
 	assert_int_equal(sql_int(fx->path, "SELECT count(*) FROM "
 	    "sqlite_master WHERE name = 'owner_counts'"), 0);
 	assert_non_null(fx->st = store_open(fx->path, &cause));
-	assert_int_equal(store_schema_version(fx->st), 11);
+	assert_int_equal(store_schema_version(fx->st), 12);
 	/* Callbacks made before their history was kept were agreed then. */
 	assert_int_equal(sql_int(fx->path, "SELECT count(*) FROM promises "
 	    "p JOIN followups f ON f.id = p.followup_id WHERE p.what = "
