@@ -583,36 +583,7 @@ message_id_ok(const char *id)
 	return 1;
 }
 
-/* data as base64 (RFC 2045) in lines of 76, CRLF line ends. */
-static void
-body_base64(struct buf *out, const char *data)
-{
-	static const char	 b64[] =
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	const unsigned char	*p = (const unsigned char *)data;
-	size_t			 len = strlen(data), i, col = 0;
-	unsigned long		 v;
-	char			 q[4];
-
-	for (i = 0; i < len; i += 3) {
-		v = (unsigned long)p[i] << 16;
-		if (i + 1 < len)
-			v |= (unsigned long)p[i + 1] << 8;
-		if (i + 2 < len)
-			v |= p[i + 2];
-		q[0] = b64[(v >> 18) & 63];
-		q[1] = b64[(v >> 12) & 63];
-		q[2] = i + 1 < len ? b64[(v >> 6) & 63] : '=';
-		q[3] = i + 2 < len ? b64[v & 63] : '=';
-		buf_add(out, q, 4);
-		if ((col += 4) >= 76) {
-			buf_add(out, "\r\n", 2);
-			col = 0;
-		}
-	}
-	if (col > 0)
-		buf_add(out, "\r\n", 2);
-}
+static void	body_base64(struct buf *, const char *, size_t);
 
 /*
  * The mail that puts a follow-up in the rep's own calendar (iMIP, RFC
@@ -686,7 +657,7 @@ mail_invitation(struct buf *msg, json_t *n, const char *id,
 	    "method=%s\r\n", method);
 	buf_printf(msg, "Content-Transfer-Encoding: base64\r\n");
 	buf_printf(msg, "\r\n");
-	body_base64(msg, cal);
+	body_base64(msg, cal, strlen(cal));
 	buf_printf(msg, "\r\n--%s--\r\n", boundary);
 	free(body.data);
 	free(subject);
