@@ -454,7 +454,7 @@ def test_bash_completion_offers_commands_and_subcommands():
         return set(out.stdout.split())
 
     assert {"doctor", "done"} <= complete("followup do")
-    assert complete("followup con") == {"contact", "config"}
+    assert complete("followup con") == {"contact", "config", "confirm"}
     assert "reassign" in complete("followup contact re")
     assert complete("followup contact list --a") == {"--archived", "--after",
                                                      "--all"}
