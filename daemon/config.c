@@ -402,7 +402,8 @@ config_set_subject(struct config_parse *p, const char *section,
 {
 	char	*why;
 
-	if (template_check(value, strlen(value), confirm_fields, &why) != 0) {
+	if (template_check(value, strlen(value), confirm_signature_fields,
+	    &why) != 0) {
 		xasprintf(&p->cause, "[%s] %s = \"%s\": %s", section, key,
 		    value, why + (strncmp(why, "line 1: ", 8) == 0 ? 8 : 0));
 		free(why);

@@ -217,10 +217,18 @@ confirm_subject(const struct fu_config *cf, const struct confirm_values *cv,
 {
 	const char	*tmpl = cancel ? cf->cancel_subject :
 			    cf->confirm_subject;
-	char		*s;
+	char		*s, *p;
 
-	if (tmpl != NULL)
-		return template_render(tmpl, confirm_fields, cv->v);
+	if (tmpl != NULL) {
+		/* One header line, whatever a contact's name or a reason
+		 * holds. */
+		s = template_render(tmpl, confirm_signature_fields, cv->v);
+		for (p = s; *p != '\0'; p++) {
+			if (*p == '\n' || *p == '\r')
+				*p = ' ';
+		}
+		return s;
+	}
 	xasprintf(&s, cancel ? "Our call on %s is cancelled" :
 	    "Our call on %s", cv->theirs);
 	return s;

@@ -77,6 +77,27 @@ def test_the_letter_is_the_admins_template(tmp_path, make_daemon):
     c.close()
 
 
+def test_the_cancellation_is_its_own_template(tmp_path, make_daemon):
+    conf = templates(tmp_path)
+    absage = tmp_path / "absage.txt"
+    absage.write_text("Guten Tag {contact},\n\nunser Telefonat am "
+                      "{time_iso} muss leider ausfallen.\n\n{signature}\n",
+                      encoding="utf-8")
+    conf += ("cancel_template = %s\n"
+             "cancel_subject = Abgesagt: {time_iso}\n" % absage)
+    d = make_daemon(conf)
+    c, fid = rep_and_contact(d)
+    m = c.call("followup.cancel", id=fid, confirm=True)["confirmation"]
+    assert m["method"] == "CANCEL"
+    assert m["text"] == (
+        "Guten Tag Erika Muster,\n\n"
+        "unser Telefonat am 2030-01-15 09:00 muss leider ausfallen.\n\n"
+        "Mit freundlichen Grüßen\nRita Rep\nTel. +49 30 1234\n"
+        "rep@example.com\nACME GmbH\n")
+    assert m["subject"] == "Abgesagt: 2030-01-15 09:00"
+    c.close()
+
+
 def test_the_rep_time_shows_and_absent_values_are_empty(tmp_path,
                                                         make_daemon):
     d = make_daemon(templates(tmp_path))
