@@ -329,7 +329,6 @@ config_set_stages(struct config_parse *p, char **stages, int *n,
 	return 1;
 }
 
-
 static int
 config_set_string(char **field, const char *value)
 {

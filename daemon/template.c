@@ -105,8 +105,9 @@ template_append(char **out, size_t *len, size_t *size, const char *s,
 /*
  * The checked template text with each placeholder replaced by its value
  * (values[i] for names[i]; NULL is empty).  A line made only of
- * placeholders that are all empty is left out, so "{rep_phone}" on a line
- * of its own leaves no blank line when the rep has no phone.  Caller frees.
+ * placeholders that are all empty, and blanks, is left out, so
+ * "{rep_phone}" on a line of its own leaves no blank line when the rep has
+ * no phone.  Caller frees.
  */
 char *
 template_render(const char *text, const char *const *names,
