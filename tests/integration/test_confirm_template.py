@@ -173,3 +173,14 @@ def test_a_broken_template_on_reload_keeps_the_old_letter(tmp_path,
     c, fid = rep_and_contact(d)
     assert confirm(c, fid)["text"].startswith("Guten Tag Erika Muster,")
     c.close()
+
+
+def test_a_subject_stays_one_line(tmp_path, make_daemon):
+    conf = templates(tmp_path).replace(
+        "subject = Unser Telefonat am {time_iso}",
+        "subject = Telefonat: {reason}")
+    d = make_daemon(conf)
+    c, fid = rep_and_contact(d, reason="Angebot\nBcc: x@example.net")
+    m = confirm(c, fid)
+    assert m["subject"] == "Telefonat: Angebot Bcc: x@example.net"
+    c.close()
