@@ -120,6 +120,11 @@ config_free(struct fu_config *cf)
 		free(cf->hooks[i]);
 	config_free_stages(cf->open_stages, &cf->nopen);
 	config_free_stages(cf->closed_stages, &cf->nclosed);
+	free(cf->confirm_template);
+	free(cf->cancel_template);
+	free(cf->confirm_subject);
+	free(cf->cancel_subject);
+	free(cf->signature);
 	free(cf);
 }
 
@@ -332,6 +337,80 @@ config_set_string(char **field, const char *value)
 	return 1;
 }
 
+static int	config_bad(struct config_parse *, const char *, const char *,
+		    const char *, const char *);
+
+/*
+ * Read the template file at path into *field, checked against the
+ * placeholders in names: a letter that would go out broken is refused
+ * here, with the template's own line, before anything is sent.
+ */
+static int
+config_set_template(struct config_parse *p, const char *section,
+    const char *key, const char *path, const char *const *names, char **field)
+{
+	struct stat	 sb;
+	FILE		*f;
+	char		*text, *why;
+	size_t		 len;
+
+	if (*path != '/')
+		return config_bad(p, section, key, path,
+		    "must be an absolute path");
+	if ((f = fopen(path, "re")) == NULL) {
+		xasprintf(&p->cause, "[%s] %s: %s: %s", section, key, path,
+		    strerror(errno));
+		return 0;
+	}
+	if (fstat(fileno(f), &sb) != 0)
+		sb.st_mode = 0;
+	if (!S_ISREG(sb.st_mode) || sb.st_size > TEMPLATE_MAX) {
+		xasprintf(&p->cause, "[%s] %s: %s: %s", section, key, path,
+		    S_ISREG(sb.st_mode) ? "larger than 64 KiB" :
+		    "not a regular file");
+		fclose(f);
+		return 0;
+	}
+	text = xmalloc(TEMPLATE_MAX + 2);
+	len = fread(text, 1, TEMPLATE_MAX + 1, f);
+	if (ferror(f)) {
+		xasprintf(&p->cause, "[%s] %s: %s: %s", section, key, path,
+		    strerror(errno));
+		free(text);
+		fclose(f);
+		return 0;
+	}
+	fclose(f);
+	text[len] = '\0';
+	if (template_check(text, len, names, &why) != 0) {
+		xasprintf(&p->cause, "[%s] %s: %s: %s", section, key, path,
+		    why);
+		free(why);
+		free(text);
+		return 0;
+	}
+	free(*field);
+	*field = text;
+	return 1;
+}
+
+/* A subject line with placeholders. */
+static int
+config_set_subject(struct config_parse *p, const char *section,
+    const char *key, const char *value, char **field)
+{
+	char	*why;
+
+	if (template_check(value, strlen(value), confirm_signature_fields,
+	    &why) != 0) {
+		xasprintf(&p->cause, "[%s] %s = \"%s\": %s", section, key,
+		    value, why + (strncmp(why, "line 1: ", 8) == 0 ? 8 : 0));
+		free(why);
+		return 0;
+	}
+	return config_set_string(field, value);
+}
+
 static int
 config_bad(struct config_parse *p, const char *section, const char *key,
     const char *value, const char *want)
@@ -345,7 +424,9 @@ config_section_known(const char *section)
 {
 	return strcmp(section, "daemon") == 0 ||
 	    strcmp(section, "reminders") == 0 ||
-	    strcmp(section, "schedule") == 0 || strcmp(section, "stages") == 0;
+	    strcmp(section, "schedule") == 0 ||
+	    strcmp(section, "stages") == 0 ||
+	    strcmp(section, "confirmations") == 0;
 }
 
 /* One key with its whole value; return 0 (after setting the cause) if bad. */
@@ -553,6 +634,22 @@ config_handler(struct config_parse *p, const char *section, const char *key,
 			return config_set_stages(p, cf->closed_stages,
 			    &cf->nclosed, value);
 		}
+	} else if (strcmp(section, "confirmations") == 0) {
+		if (strcmp(key, "template") == 0)
+			return config_set_template(p, section, key, value,
+			    confirm_fields, &cf->confirm_template);
+		if (strcmp(key, "cancel_template") == 0)
+			return config_set_template(p, section, key, value,
+			    confirm_fields, &cf->cancel_template);
+		if (strcmp(key, "signature") == 0)
+			return config_set_template(p, section, key, value,
+			    confirm_signature_fields, &cf->signature);
+		if (strcmp(key, "subject") == 0)
+			return config_set_subject(p, section, key, value,
+			    &cf->confirm_subject);
+		if (strcmp(key, "cancel_subject") == 0)
+			return config_set_subject(p, section, key, value,
+			    &cf->cancel_subject);
 	} else {
 		xasprintf(&p->cause, "unknown section [%s]", section);
 		return 0;

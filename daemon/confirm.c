@@ -78,46 +78,159 @@ confirm_check(struct op_ctx *ctx, const struct fu_followup *f, int cancel)
 	return rc;
 }
 
-/* The letter to the contact c about f, signed by rep u. Caller frees. */
-static char *
-confirm_text(const struct fu_followup *f, const struct fu_contact *c,
-    const struct fu_user *u, const char *repzone, int cancel)
+/*
+ * The placeholders of a [confirmations] template, in the order of
+ * struct confirm_values; a signature has all but {signature}.
+ */
+const char *const confirm_fields[] = {
+	"contact", "time", "time_iso", "zone", "rep_time", "rep_time_iso",
+	"rep_zone", "reason", "rep", "rep_phone", "rep_email", "signature",
+	NULL
+};
+const char *const confirm_signature_fields[] = {
+	"contact", "time", "time_iso", "zone", "rep_time", "rep_time_iso",
+	"rep_zone", "reason", "rep", "rep_phone", "rep_email", NULL
+};
+#define CONFIRM_SIGNATURE	11	/* its index in confirm_fields */
+
+/* What a template's placeholders stand for, for one letter. */
+struct confirm_values {
+	const char	*v[CONFIRM_SIGNATURE + 1];
+	char		 theirs[96], theirs_iso[32], mine[96], mine_iso[32];
+	char		*signature;
+};
+
+/* t in zone as "2027-01-15 09:00": the same in every language. */
+static void
+confirm_time_iso(time_t t, const char *zone, char *buf, size_t len)
+{
+	timezone_t	tz;
+	struct tm	tm;
+
+	if ((tz = tzalloc(zone)) == NULL || localtime_rz(tz, &t, &tm) == NULL)
+		gmtime_r(&t, &tm);
+	strftime(buf, len, "%Y-%m-%d %H:%M", &tm);
+	if (tz != NULL)
+		tzfree(tz);
+}
+
+/*
+ * Fill cv for the letter to c about f from rep u; the rep's time and zone
+ * are empty when the contact lives in the rep's zone.  Free with
+ * confirm_values_clear.
+ */
+static void
+confirm_values(struct confirm_values *cv, const struct fu_config *cf,
+    const struct fu_followup *f, const struct fu_contact *c,
+    const struct fu_user *u, const char *repzone)
 {
 	const char	*zone = c->tz != NULL && when_zone_valid(c->tz) ?
 			    c->tz : repzone;
-	const char	*who = u->display_name != NULL ? u->display_name :
-			    u->name;
-	char		 theirs[96], mine[96], *mine_part, *reason, *sig, *s;
+	char		*sig;
+	size_t		 len;
+	int		 same = strcmp(zone, repzone) == 0;
 
-	confirm_time(f->due_at, zone, theirs, sizeof theirs);
-	if (strcmp(zone, repzone) != 0) {
-		confirm_time(f->due_at, repzone, mine, sizeof mine);
-		xasprintf(&mine_part, " (%s %s, my time)", mine, repzone);
-	} else
+	memset(cv, 0, sizeof *cv);
+	confirm_time(f->due_at, zone, cv->theirs, sizeof cv->theirs);
+	confirm_time_iso(f->due_at, zone, cv->theirs_iso,
+	    sizeof cv->theirs_iso);
+	if (!same) {
+		confirm_time(f->due_at, repzone, cv->mine, sizeof cv->mine);
+		confirm_time_iso(f->due_at, repzone, cv->mine_iso,
+		    sizeof cv->mine_iso);
+	}
+	cv->v[0] = c->name;
+	cv->v[1] = cv->theirs;
+	cv->v[2] = cv->theirs_iso;
+	cv->v[3] = zone;
+	cv->v[4] = cv->mine;
+	cv->v[5] = cv->mine_iso;
+	cv->v[6] = same ? "" : repzone;
+	cv->v[7] = f->reason;
+	cv->v[8] = u->display_name != NULL ? u->display_name : u->name;
+	cv->v[9] = u->phone;
+	cv->v[10] = u->email;
+	if (cf->signature != NULL)
+		sig = template_render(cf->signature, confirm_signature_fields,
+		    cv->v);
+	else
+		xasprintf(&sig, "%s%s%s\n%s\n", cv->v[8],
+		    u->phone != NULL ? "\n" : "",
+		    u->phone != NULL ? u->phone : "", u->email);
+	/* {signature} stands on a line of its own: its last end is the
+	 * template's. */
+	len = strlen(sig);
+	while (len > 0 && sig[len - 1] == '\n')
+		sig[--len] = '\0';
+	cv->signature = sig;
+	cv->v[CONFIRM_SIGNATURE] = sig;
+}
+
+static void
+confirm_values_clear(struct confirm_values *cv)
+{
+	free(cv->signature);
+}
+
+/* The letter to the contact c about f, signed by rep u. Caller frees. */
+static char *
+confirm_text(const struct fu_config *cf, const struct confirm_values *cv,
+    const struct fu_followup *f, int cancel)
+{
+	const char	*tmpl = cancel ? cf->cancel_template :
+			    cf->confirm_template;
+	char		*mine_part, *reason, *s;
+
+	if (tmpl != NULL)
+		return template_render(tmpl, confirm_fields, cv->v);
+	if (*cv->mine != '\0')
+		xasprintf(&mine_part, " (%s %s, my time)", cv->mine, cv->v[6]);
+	else
 		mine_part = xstrdup("");
 	if (f->reason != NULL && !cancel)
 		xasprintf(&reason, "We will talk about %s.\n\n", f->reason);
 	else
 		reason = xstrdup("");
-	xasprintf(&sig, "%s%s%s\n%s\n", who, u->phone != NULL ? "\n" : "",
-	    u->phone != NULL ? u->phone : "", u->email);
 	if (cancel)
 		xasprintf(&s, "Dear %s,\n\n"
 		    "I am sorry: I have to cancel our call on %s %s%s.\n"
 		    "I will get in touch to find another time.\n\n"
-		    "Best regards,\n%s", c->name, theirs, zone, mine_part,
-		    sig);
+		    "Best regards,\n%s\n", cv->v[0], cv->theirs, cv->v[3],
+		    mine_part, cv->signature);
 	else
 		xasprintf(&s, "Dear %s,\n\n"
 		    "Thank you for your time. As agreed, I will call you on "
 		    "%s %s%s.\n\n%s"
 		    "If that time no longer suits you, just reply to this "
 		    "message.\n\n"
-		    "Best regards,\n%s", c->name, theirs, zone, mine_part,
-		    reason, sig);
+		    "Best regards,\n%s\n", cv->v[0], cv->theirs, cv->v[3],
+		    mine_part, reason, cv->signature);
 	free(mine_part);
 	free(reason);
-	free(sig);
+	return s;
+}
+
+/* The letter's subject line. Caller frees. */
+static char *
+confirm_subject(const struct fu_config *cf, const struct confirm_values *cv,
+    int cancel)
+{
+	const char	*tmpl = cancel ? cf->cancel_subject :
+			    cf->confirm_subject;
+	char		*s, *p;
+
+	if (tmpl != NULL) {
+		/* One header line, whatever a contact's name or a reason
+		 * holds. */
+		s = template_render(tmpl, confirm_signature_fields, cv->v);
+		for (p = s; *p != '\0'; p++) {
+			if (*p == '\n' || *p == '\r')
+				*p = ' ';
+		}
+		return s;
+	}
+	xasprintf(&s, cancel ? "Our call on %s is cancelled" :
+	    "Our call on %s", cv->theirs);
 	return s;
 }
 
@@ -134,6 +247,7 @@ confirm_send(struct op_ctx *ctx, int64_t id, int cancel, json_t **message)
 	struct fu_contact	 c;
 	struct fu_user		 u;
 	struct ical_invite	 inv;
+	struct confirm_values	 cv;
 	json_t			*notice;
 	const char		*repzone, *kind;
 	char			*text, *cal, *uid, *subject, when[96];
@@ -153,12 +267,11 @@ confirm_send(struct op_ctx *ctx, int64_t id, int cancel, json_t **message)
 	/* The ics export's SEQUENCE for the same state: one up once closed. */
 	seq = f.revision + (strcmp(f.status, "pending") != 0);
 	kind = cancel ? CONFIRM_KIND_CANCEL : CONFIRM_KIND_REQUEST;
-	text = confirm_text(&f, &c, &u, repzone, cancel);
+	confirm_values(&cv, ctx->cf, &f, &c, &u, repzone);
+	text = confirm_text(ctx->cf, &cv, &f, cancel);
+	subject = confirm_subject(ctx->cf, &cv, cancel);
 	uid = ical_uid(f.id, store_id(ctx->st));
-	confirm_time(f.due_at, c.tz != NULL && when_zone_valid(c.tz) ? c.tz :
-	    repzone, when, sizeof when);
-	xasprintf(&subject, cancel ? "Our call on %s is cancelled" :
-	    "Our call on %s", when);
+	snprintf(when, sizeof when, "%s", cv.theirs);
 	memset(&inv, 0, sizeof inv);
 	inv.method = cancel ? "CANCEL" : "REQUEST";
 	inv.uid = uid;
@@ -213,6 +326,7 @@ confirm_send(struct op_ctx *ctx, int64_t id, int cancel, json_t **message)
 	free(cal);
 	free(uid);
 	free(subject);
+	confirm_values_clear(&cv);
 	fu_followup_clear(&f);
 	fu_contact_clear(&c);
 	fu_user_clear(&u);

@@ -107,6 +107,14 @@ struct fu_config {
 	int		 nopen;
 	char		*closed_stages[CONFIG_MAX_STAGES];
 	int		 nclosed;
+
+	/* [confirmations]: the letters' text, read and checked; NULL for
+	 * the built-in English */
+	char		*confirm_template;
+	char		*cancel_template;
+	char		*confirm_subject;
+	char		*cancel_subject;
+	char		*signature;
 };
 struct fu_config *config_new(void);
 void		 config_free(struct fu_config *);
@@ -663,10 +671,19 @@ struct ical_invite {
 char		*ical_uid(int64_t, const char *);
 char		*ical_invite(const struct ical_invite *);
 
+/* template.c: the admin's letters, {name} placeholders */
+#define TEMPLATE_MAX	65536	/* bytes a template file may hold */
+int		 template_check(const char *, size_t, const char *const *,
+		    char **);
+char		*template_render(const char *, const char *const *,
+		    const char *const *);
+
 /* confirm.c: the agreed time confirmed to the contact. */
 int		 confirm_check(struct op_ctx *, const struct fu_followup *, int);
 int		 confirm_send(struct op_ctx *, int64_t, int, json_t **);
 int		 op_followup_confirm(struct op_ctx *, json_t *, json_t **);
+extern const char *const confirm_fields[];	/* the letters' placeholders */
+extern const char *const confirm_signature_fields[];
 
 /* outbox-request.c: a notice the rep asked for, to the contact. */
 int		 outbox_request_contact(struct store *, const struct fu_config *,

@@ -76,7 +76,11 @@ def test_every_documented_config_key_is_accepted(tmp_path):
                      "hook_max": "2", "admin_group": "root",
                      "socket_group": "root", "workdays": "mon-fri",
                      "hours": "09:00-17:00", "voicemails_per_week": "3",
-                     "info_sent_days": "2"}.get(key, "10m")
+                     "info_sent_days": "2", "subject": "On {time}",
+                     "cancel_subject": "Off {time}"}.get(key, "10m")
+            if key in ("template", "cancel_template", "signature"):
+                value = tmp_path / "letter.txt"
+                value.write_text("Dear {contact}\n")
             conf = tmp_path / "c.conf"
             conf.write_text("[%s]\n%s = %s\n" % (section, key, value))
             p = subprocess.run([FOLLOWUPD, "--check-config", "--config",
