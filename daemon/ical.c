@@ -146,38 +146,54 @@ ical_event(const struct ical_event *e)
 	return ical_string(ical_event_new(e));
 }
 
+/* A VCALENDAR of ours under METHOD method, without components yet. */
+static icalcomponent *
+ical_calendar_new(icalproperty_method method)
+{
+	icalcomponent	*cal;
+
+	cal = icalcomponent_new(ICAL_VCALENDAR_COMPONENT);
+	icalcomponent_add_property(cal, icalproperty_new_version("2.0"));
+	icalcomponent_add_property(cal, icalproperty_new_prodid(
+	    "-//followup//followupd " PACKAGE_VERSION "//EN"));
+	icalcomponent_add_property(cal, icalproperty_new_calscale(
+	    "GREGORIAN"));
+	icalcomponent_add_property(cal, icalproperty_new_method(method));
+	return cal;
+}
+
 /*
  * The head of a published calendar (METHOD PUBLISH) titled name, up to
- * its first component: the ics export streams its events after it and
- * ical_calendar_end's tail.  Caller frees.
+ * its first component: the ics export streams its events after it, then
+ * ical_calendar_end's tail, so it never holds the whole calendar.
+ * Caller frees.
  */
 char *
 ical_calendar_begin(const char *name)
 {
-	icalproperty	*p[6];
+	icalcomponent	*cal;
+	icalproperty	*p;
 	char		*s, *line;
-	size_t		 i, len, n;
+	size_t		 len, n;
 
-	p[0] = icalproperty_new_version("2.0");
-	p[1] = icalproperty_new_prodid("-//followup//followupd "
-	    PACKAGE_VERSION "//EN");
-	p[2] = icalproperty_new_calscale("GREGORIAN");
-	p[3] = icalproperty_new_method(ICAL_METHOD_PUBLISH);
-	p[4] = icalproperty_new_x(name);
-	icalproperty_set_x_name(p[4], "X-WR-CALNAME");
-	p[5] = NULL;
+	cal = ical_calendar_new(ICAL_METHOD_PUBLISH);
+	p = icalproperty_new_x(name);
+	icalproperty_set_x_name(p, "X-WR-CALNAME");
+	icalcomponent_add_property(cal, p);
 	s = xstrdup("BEGIN:VCALENDAR\r\n");
 	len = strlen(s);
-	for (i = 0; p[i] != NULL; i++) {
-		if ((line = icalproperty_as_ical_string_r(p[i])) == NULL)
+	for (p = icalcomponent_get_first_property(cal, ICAL_ANY_PROPERTY);
+	    p != NULL;
+	    p = icalcomponent_get_next_property(cal, ICAL_ANY_PROPERTY)) {
+		if ((line = icalproperty_as_ical_string_r(p)) == NULL)
 			fatalx("ical: cannot write the calendar's head");
 		n = strlen(line);
 		s = xreallocarray(s, len + n + 1, 1);
 		memcpy(s + len, line, n + 1);
 		len += n;
 		free(line);
-		icalproperty_free(p[i]);
 	}
+	icalcomponent_free(cal);
 	return s;
 }
 
@@ -202,15 +218,8 @@ ical_invite(const struct ical_invite *inv)
 	char			*mailto;
 	int			 cancel = strcmp(inv->method, "CANCEL") == 0;
 
-	cal = icalcomponent_new(ICAL_VCALENDAR_COMPONENT);
-	icalcomponent_add_property(cal, icalproperty_new_version("2.0"));
-	icalcomponent_add_property(cal, icalproperty_new_prodid(
-	    "-//followup//followupd " PACKAGE_VERSION "//EN"));
-	icalcomponent_add_property(cal, icalproperty_new_calscale(
-	    "GREGORIAN"));
-	icalcomponent_add_property(cal, icalproperty_new_method(cancel ?
-	    ICAL_METHOD_CANCEL : ICAL_METHOD_REQUEST));
-
+	cal = ical_calendar_new(cancel ? ICAL_METHOD_CANCEL :
+	    ICAL_METHOD_REQUEST);
 	memset(&e, 0, sizeof e);
 	e.uid = inv->uid;
 	e.sequence = inv->sequence;
