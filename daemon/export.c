@@ -58,7 +58,10 @@ export_time(json_t *obj, const char *key)
  *
  * Written with libical (ical.c), the same VEVENT an invitation carries,
  * one event at a time: each is built, written out as text and freed, so
- * the export never holds more than one.
+ * the export never holds more than one.  It costs 1.5 times the CPU of
+ * the iCalendar this file once wrote by hand (tests/bench/export-bench,
+ * 100,000 follow-ups: 31 against 21 us each, JSON 23), which is not
+ * worth a second writer that could drift from the invitation's.
  */
 
 /* "Call back Ada Lovelace (Acme)". Caller frees. */
