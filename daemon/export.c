@@ -20,12 +20,6 @@
 #include "followupd.h"
 #include "followup/timefmt.h"
 
-/* An event lasts this long in a calendar: a call, not a meeting. */
-#define EXPORT_EVENT_DURATION	"PT15M"
-
-/* Longest content line of an iCalendar, in octets, before folding. */
-#define EXPORT_ICS_LINE		75
-
 /* A document being written; aborts on OOM like xmalloc. */
 static FILE *
 export_open(char **buf, size_t *len)
@@ -59,120 +53,16 @@ export_time(json_t *obj, const char *key)
 	return fu_time_parse(export_str(obj, key));
 }
 
-/* --- iCalendar --- */
-
 /*
- * Write one content line, folded so no line passes 75 octets (a fold
- * never splits a UTF-8 character), ended by CRLF.
+ * --- iCalendar ---
+ *
+ * Written with libical (ical.c), the same VEVENT an invitation carries,
+ * one event at a time: each is built, written out as text and freed, so
+ * the export never holds more than one.  It costs 1.5 times the CPU of
+ * the iCalendar this file once wrote by hand (tests/bench/export-bench,
+ * 100,000 follow-ups: 31 against 21 us each, JSON 23), which is not
+ * worth a second writer that could drift from the invitation's.
  */
-static void
-export_ics_line(FILE *f, const char *line)
-{
-	size_t	len = strlen(line), max = EXPORT_ICS_LINE, n;
-
-	for (;;) {
-		if (len <= max) {
-			fwrite(line, 1, len, f);
-			fputs("\r\n", f);
-			return;
-		}
-		n = max;
-		while (n > 0 && ((unsigned char)line[n] & 0xc0) == 0x80)
-			n--;
-		fwrite(line, 1, n, f);
-		fputs("\r\n ", f);
-		line += n;
-		len -= n;
-		max = EXPORT_ICS_LINE - 1;	/* the space counts */
-	}
-}
-
-/* Append text to f escaped as an iCalendar TEXT value. */
-static void
-export_ics_escape(FILE *f, const char *text)
-{
-	for (; *text != '\0'; text++) {
-		switch (*text) {
-		case '\\':
-		case ';':
-		case ',':
-			fputc('\\', f);
-			fputc(*text, f);
-			break;
-		case '\r':
-			if (text[1] != '\n')
-				fputs("\\n", f);
-			break;
-		case '\n':
-			fputs("\\n", f);
-			break;
-		default:
-			fputc(*text, f);
-			break;
-		}
-	}
-}
-
-/* Write property name with a TEXT value (NULL: nothing), escaped. */
-static void
-export_ics_text(FILE *out, const char *name, const char *value)
-{
-	char	*buf = NULL;
-	size_t	 len = 0;
-	FILE	*f;
-
-	if (value == NULL)
-		return;
-	f = export_open(&buf, &len);
-	fprintf(f, "%s:", name);
-	export_ics_escape(f, value);
-	export_ics_line(out, export_close(f, &buf));
-	free(buf);
-}
-
-/* Write property name with a UTC DATE-TIME value. */
-static void
-export_ics_time(FILE *out, const char *name, time_t t)
-{
-	struct tm	tm;
-	char		line[64], stamp[32];
-
-	gmtime_r(&t, &tm);
-	strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
-	snprintf(line, sizeof line, "%s:%s", name, stamp);
-	export_ics_line(out, line);
-}
-
-/* Format seconds as an RFC 5545 duration ("-PT15M", "P1DT2H0M30S"). */
-static void
-export_ics_duration(long secs, char *buf, size_t size)
-{
-	long	d, h, m, s;
-	int	n;
-
-	n = snprintf(buf, size, "%sP", secs < 0 ? "-" : "");
-	if (secs < 0)
-		secs = -secs;
-	d = secs / 86400;
-	h = secs % 86400 / 3600;
-	m = secs % 3600 / 60;
-	s = secs % 60;
-	if (d > 0)
-		n += snprintf(buf + n, size - n, "%ldD", d);
-	if (h == 0 && m == 0 && s == 0) {
-		if (d == 0)
-			snprintf(buf + n, size - n, "T0S");
-		return;
-	}
-	n += snprintf(buf + n, size - n, "T");
-	/* An hour is followed by minutes when seconds follow. */
-	if (h > 0)
-		n += snprintf(buf + n, size - n, "%ldH", h);
-	if (m > 0 || (h > 0 && s > 0))
-		n += snprintf(buf + n, size - n, "%ldM", m);
-	if (s > 0)
-		snprintf(buf + n, size - n, "%ldS", s);
-}
 
 /* "Call back Ada Lovelace (Acme)". Caller frees. */
 static char *
@@ -230,58 +120,47 @@ export_ics_description(json_t *f, json_t *c, int team)
  * pending one is CONFIRMED with an alarm; a closed one (done or
  * cancelled) is CANCELLED, without an alarm, one SEQUENCE past the
  * pending one's, so a calendar that imported the pending event replaces
- * it.  UIDs are followup-ID-DBID@followupd, dbid being the database's
- * identity (store_id), so they stay the same for the database's life and
- * differ between databases.  SEQUENCE is the follow-up's revision, which
- * grows when it is moved, plus one once it is closed.  team adds the
+ * it.  UIDs are followup-ID-DBID@followupd (ical_uid), dbid being the
+ * database's identity (store_id), so they stay the same for the
+ * database's life and differ between databases.  SEQUENCE is the
+ * follow-up's revision, which grows when it is moved, plus one once it is
+ * closed, as a confirmation's invitation gives it.  team adds the
  * follow-up's rep; now is the DTSTAMP.
  */
 void
 export_ics_event(FILE *out, json_t *f, json_t *c, const char *dbid, int team,
     time_t now)
 {
-	char		*summary, *desc, line[256], dur[64];
-	time_t		 due = export_time(f, "due_at");
-	time_t		 remind = export_time(f, "remind_at");
-	json_int_t	 seq = json_integer_value(json_object_get(f,
-			    "revision"));
-	int		 closed = strcmp(export_str(f, "status"), "pending") != 0;
+	struct ical_event	 e;
+	char			*summary, *desc, *uid, *text;
+	time_t			 due = export_time(f, "due_at");
+	time_t			 remind = export_time(f, "remind_at");
+	int			 closed = strcmp(export_str(f, "status"),
+				    "pending") != 0;
 
 	summary = export_ics_summary(f, c);
 	desc = export_ics_description(f, c, team);
+	uid = ical_uid(json_integer_value(json_object_get(f, "id")), dbid);
 
-	export_ics_line(out, "BEGIN:VEVENT");
-	snprintf(line, sizeof line, "UID:followup-%lld-%s@followupd",
-	    (long long)json_integer_value(json_object_get(f, "id")), dbid);
-	export_ics_line(out, line);
-	export_ics_time(out, "DTSTAMP", now);
-	export_ics_time(out, "DTSTART", due);
-	export_ics_line(out, "DURATION:" EXPORT_EVENT_DURATION);
-	export_ics_text(out, "SUMMARY", summary);
-	if (*desc != '\0')
-		export_ics_text(out, "DESCRIPTION", desc);
-	export_ics_text(out, "CATEGORIES", strcmp(export_str(f, "kind"),
-	    "callback") == 0 ? "Callback" : "Follow-up");
-	snprintf(line, sizeof line, "SEQUENCE:%lld", (long long)seq + closed);
-	export_ics_line(out, line);
-	export_ics_line(out, closed ? "STATUS:CANCELLED" : "STATUS:CONFIRMED");
-	export_ics_time(out, "CREATED", export_time(f, "created_at"));
-	export_ics_time(out, "LAST-MODIFIED", export_time(f, "updated_at"));
-	if (closed) {
-		export_ics_line(out, "END:VEVENT");
-		goto out;
-	}
-
-	export_ics_line(out, "BEGIN:VALARM");
-	export_ics_line(out, "ACTION:DISPLAY");
-	export_ics_duration(remind != 0 && remind < due ?
-	    -(long)(due - remind) : 0, dur, sizeof dur);
-	snprintf(line, sizeof line, "TRIGGER:%s", dur);
-	export_ics_line(out, line);
-	export_ics_text(out, "DESCRIPTION", summary);
-	export_ics_line(out, "END:VALARM");
-	export_ics_line(out, "END:VEVENT");
-out:
+	memset(&e, 0, sizeof e);
+	e.uid = uid;
+	e.sequence = (int)json_integer_value(json_object_get(f, "revision")) +
+	    closed;
+	e.start = due;
+	e.summary = summary;
+	e.description = *desc != '\0' ? desc : NULL;
+	e.category = strcmp(export_str(f, "kind"), "callback") == 0 ?
+	    "Callback" : "Follow-up";
+	e.cancelled = closed;
+	/* At the rep's lead time; at the time itself if none is left. */
+	e.alarm = remind != 0 && remind < due ? (long)(due - remind) : 0;
+	e.created = export_time(f, "created_at");
+	e.modified = export_time(f, "updated_at");
+	e.now = now;
+	text = ical_event(&e);
+	fputs(text, out);
+	free(text);
+	free(uid);
 	free(summary);
 	free(desc);
 }
@@ -293,20 +172,18 @@ out:
 void
 export_ics_begin(FILE *out, const char *name)
 {
-	export_ics_line(out, "BEGIN:VCALENDAR");
-	export_ics_line(out, "VERSION:2.0");
-	export_ics_line(out, "PRODID:-//followup//followupd " PACKAGE_VERSION
-	    "//EN");
-	export_ics_line(out, "CALSCALE:GREGORIAN");
-	export_ics_line(out, "METHOD:PUBLISH");
-	export_ics_text(out, "X-WR-CALNAME", name);
+	char	*head;
+
+	head = ical_calendar_begin(name);
+	fputs(head, out);
+	free(head);
 }
 
 /* The tail of an iCalendar. */
 void
 export_ics_end(FILE *out)
 {
-	export_ics_line(out, "END:VCALENDAR");
+	fputs(ical_calendar_end(), out);
 }
 
 /* --- CSV --- */

@@ -653,7 +653,20 @@ struct op_ctx {
 	char			*errmsg;
 };
 
-/* ical.c: an iTIP invitation for a follow-up. */
+/* ical.c: a follow-up's calendar event, and an iTIP invitation. */
+struct ical_event {
+	const char	*uid;
+	int		 sequence;
+	time_t		 start;
+	const char	*summary;
+	const char	*description;	/* or NULL */
+	const char	*category;	/* or NULL */
+	int		 cancelled;	/* STATUS:CANCELLED, no alarm */
+	long		 alarm;		/* seconds ahead; -1: no alarm */
+	time_t		 created;	/* 0: not said */
+	time_t		 modified;	/* 0: not said */
+	time_t		 now;
+};
 struct ical_invite {
 	const char	*method;	/* "REQUEST" or "CANCEL" */
 	const char	*uid;
@@ -670,6 +683,9 @@ struct ical_invite {
 };
 char		*ical_uid(int64_t, const char *);
 char		*ical_invite(const struct ical_invite *);
+char		*ical_event(const struct ical_event *);
+char		*ical_calendar_begin(const char *);
+const char	*ical_calendar_end(void);
 
 /* template.c: the admin's letters, {name} placeholders */
 #define TEMPLATE_MAX	65536	/* bytes a template file may hold */
