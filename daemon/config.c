@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <grp.h>
 #include <limits.h>
+#include <locale.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -125,6 +126,7 @@ config_free(struct fu_config *cf)
 	free(cf->confirm_subject);
 	free(cf->cancel_subject);
 	free(cf->signature);
+	free(cf->confirm_locale);
 	free(cf);
 }
 
@@ -394,6 +396,33 @@ config_set_template(struct config_parse *p, const char *section,
 	return 1;
 }
 
+/*
+ * The locale whose day and month names the letters' times use (LC_TIME),
+ * tried now so that a name the system does not have stops the start
+ * rather than a letter.  "" is the built-in English.
+ */
+static int
+config_set_locale(struct config_parse *p, const char *section,
+    const char *key, const char *value, char **dst)
+{
+	locale_t	loc;
+
+	free(*dst);
+	*dst = NULL;
+	if (*value == '\0')
+		return 1;
+	if ((loc = newlocale(LC_TIME_MASK, value, (locale_t)0)) ==
+	    (locale_t)0) {
+		xasprintf(&p->cause, "[%s] %s: this system has no locale "
+		    "\"%s\" (locale -a lists those it has)", section, key,
+		    value);
+		return 0;
+	}
+	freelocale(loc);
+	*dst = xstrdup(value);
+	return 1;
+}
+
 /* A subject line with placeholders. */
 static int
 config_set_subject(struct config_parse *p, const char *section,
@@ -650,6 +679,9 @@ config_handler(struct config_parse *p, const char *section, const char *key,
 		if (strcmp(key, "cancel_subject") == 0)
 			return config_set_subject(p, section, key, value,
 			    &cf->cancel_subject);
+		if (strcmp(key, "locale") == 0)
+			return config_set_locale(p, section, key, value,
+			    &cf->confirm_locale);
 	} else {
 		xasprintf(&p->cause, "unknown section [%s]", section);
 		return 0;

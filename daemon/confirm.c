@@ -12,6 +12,7 @@
 
 #include <config.h>
 
+#include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,16 +25,31 @@
 #define CONFIRM_KIND_REQUEST	"confirmation"
 #define CONFIRM_KIND_CANCEL	"cancellation"
 
-/* t as a person reads it in zone: "Friday 15 January 2027, 09:00". */
+/*
+ * t as a person reads it in zone: "Friday 15 January 2027, 09:00", with
+ * the day and month named in locale name ([confirmations] locale; NULL
+ * for English).  The locale is this thread's alone while it formats.
+ */
 static void
-confirm_time(time_t t, const char *zone, char *buf, size_t len)
+confirm_time(time_t t, const char *zone, const char *name, char *buf,
+    size_t len)
 {
 	timezone_t	tz;
 	struct tm	tm;
+	locale_t	loc = (locale_t)0, old = (locale_t)0;
 
 	if ((tz = tzalloc(zone)) == NULL || localtime_rz(tz, &t, &tm) == NULL)
 		gmtime_r(&t, &tm);
-	strftime(buf, len, "%A %d %B %Y, %H:%M", &tm);
+	/* Checked when the configuration was read; English if it went. */
+	if (name != NULL &&
+	    (loc = newlocale(LC_TIME_MASK, name, (locale_t)0)) != (locale_t)0)
+		old = uselocale(loc);
+	if (strftime(buf, len, "%A %d %B %Y, %H:%M", &tm) == 0)
+		buf[0] = '\0';
+	if (loc != (locale_t)0) {
+		uselocale(old);
+		freelocale(loc);
+	}
 	if (tz != NULL)
 		tzfree(tz);
 }
@@ -131,11 +147,13 @@ confirm_values(struct confirm_values *cv, const struct fu_config *cf,
 	int		 same = strcmp(zone, repzone) == 0;
 
 	memset(cv, 0, sizeof *cv);
-	confirm_time(f->due_at, zone, cv->theirs, sizeof cv->theirs);
+	confirm_time(f->due_at, zone, cf->confirm_locale, cv->theirs,
+	    sizeof cv->theirs);
 	confirm_time_iso(f->due_at, zone, cv->theirs_iso,
 	    sizeof cv->theirs_iso);
 	if (!same) {
-		confirm_time(f->due_at, repzone, cv->mine, sizeof cv->mine);
+		confirm_time(f->due_at, repzone, cf->confirm_locale, cv->mine,
+		    sizeof cv->mine);
 		confirm_time_iso(f->due_at, repzone, cv->mine_iso,
 		    sizeof cv->mine_iso);
 	}

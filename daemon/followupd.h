@@ -115,6 +115,8 @@ struct fu_config {
 	char		*confirm_subject;
 	char		*cancel_subject;
 	char		*signature;
+	char		*confirm_locale;	/* day and month names; NULL:
+						   English */
 };
 struct fu_config *config_new(void);
 void		 config_free(struct fu_config *);

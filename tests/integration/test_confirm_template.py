@@ -125,6 +125,31 @@ def test_without_confirmations_the_letter_is_the_builtin_english(
     c.close()
 
 
+def test_locale_names_the_day_and_month(tmp_path, make_daemon):
+    """[confirmations] locale writes {time} in the team's language."""
+    locdir = tmp_path / "locale"
+    locdir.mkdir()
+    subprocess.run(["localedef", "-i", "de_DE", "-f", "UTF-8",
+                    str(locdir / "de_DE.UTF-8")], check=True,
+                   capture_output=True)
+    conf = templates(tmp_path, template="Am {time} ({zone}).\n")
+    conf += "subject = Unser Telefonat am {time}\nlocale = de_DE.UTF-8\n"
+    d = make_daemon(conf, env={"LOCPATH": str(locdir)})
+    c, fid = rep_and_contact(d)
+    m = confirm(c, fid)
+    assert m["text"].startswith(
+        "Am Dienstag 15 Januar 2030, 09:00 (Europe/Berlin).\n"), m["text"]
+    assert m["subject"] == "Unser Telefonat am Dienstag 15 Januar 2030, 09:00"
+    c.close()
+
+
+def test_a_locale_the_system_lacks_stops_the_start(tmp_path):
+    conf = templates(tmp_path) + "locale = xx_XX.UTF-8\n"
+    p = start(tmp_path, conf)
+    assert p.returncode == 1
+    assert "no locale \"xx_XX.UTF-8\"" in p.stderr, p.stderr
+
+
 def start(tmp_path, conf):
     path = tmp_path / "bad.conf"
     path.write_text(conf)

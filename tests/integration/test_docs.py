@@ -77,7 +77,8 @@ def test_every_documented_config_key_is_accepted(tmp_path):
                      "socket_group": "root", "workdays": "mon-fri",
                      "hours": "09:00-17:00", "voicemails_per_week": "3",
                      "info_sent_days": "2", "subject": "On {time}",
-                     "cancel_subject": "Off {time}"}.get(key, "10m")
+                     "cancel_subject": "Off {time}",
+                     "locale": "C.UTF-8"}.get(key, "10m")
             if key in ("template", "cancel_template", "signature"):
                 value = tmp_path / "letter.txt"
                 value.write_text("Dear {contact}\n")
