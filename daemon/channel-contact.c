@@ -118,7 +118,7 @@ channel_contact_deliver(const struct fu_config *cf,
     void *arg, long *lease, char **cause)
 {
 	const char			*command = items[0].channel +
-					    strlen(CHANNEL_CONTACT_PREFIX);
+					    strlen(CHANNEL_CONTACT_PREFIX), *home;
 	struct channel_contact_run	*run;
 	json_t				*notice, *message, *conf;
 	char				*input, *env[5];
@@ -141,8 +141,8 @@ channel_contact_deliver(const struct fu_config *cf,
 	input = json_dumps(message, JSON_COMPACT);
 	xasprintf(&env[0], "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:"
 	    "/usr/bin:/sbin:/bin");
-	xasprintf(&env[1], "HOME=%s", getenv("HOME") != NULL ?
-	    getenv("HOME") : "/");
+	home = when_getenv("HOME");
+	xasprintf(&env[1], "HOME=%s", home != NULL ? home : "/");
 	xasprintf(&env[2], "LANG=C.UTF-8");
 	xasprintf(&env[3], "FOLLOWUP_KIND=%s", items[0].kind);
 	env[4] = NULL;

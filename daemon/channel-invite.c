@@ -87,6 +87,7 @@ channel_invite_deliver(const struct fu_config *cf,
 					    strlen(CHANNEL_INVITE_PREFIX);
 	struct channel_invite_run	*run;
 	json_t				*notice, *message;
+	const char			*home;
 	char				*input, *env[5];
 	int				 rc;
 	size_t				 i;
@@ -111,8 +112,8 @@ channel_invite_deliver(const struct fu_config *cf,
 	input = json_dumps(message, JSON_COMPACT);
 	xasprintf(&env[0], "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:"
 	    "/usr/bin:/sbin:/bin");
-	xasprintf(&env[1], "HOME=%s", getenv("HOME") != NULL ?
-	    getenv("HOME") : "/");
+	home = when_getenv("HOME");
+	xasprintf(&env[1], "HOME=%s", home != NULL ? home : "/");
 	xasprintf(&env[2], "LANG=C.UTF-8");
 	xasprintf(&env[3], "FOLLOWUP_KIND=%s", items[0].kind);
 	env[4] = NULL;

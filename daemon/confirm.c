@@ -38,8 +38,13 @@ confirm_time(time_t t, const char *zone, const char *name, char *buf,
 	struct tm	tm;
 	locale_t	loc = (locale_t)0, old = (locale_t)0;
 
+	/* time_rz sets TZ: one zone at a time with the report's thread. */
+	when_lock();
 	if ((tz = tzalloc(zone)) == NULL || localtime_rz(tz, &t, &tm) == NULL)
 		gmtime_r(&t, &tm);
+	if (tz != NULL)
+		tzfree(tz);
+	when_unlock();
 	/* Checked when the configuration was read; English if it went. */
 	if (name != NULL &&
 	    (loc = newlocale(LC_TIME_MASK, name, (locale_t)0)) != (locale_t)0)
@@ -50,8 +55,6 @@ confirm_time(time_t t, const char *zone, const char *name, char *buf,
 		uselocale(old);
 		freelocale(loc);
 	}
-	if (tz != NULL)
-		tzfree(tz);
 }
 
 /*
@@ -123,11 +126,13 @@ confirm_time_iso(time_t t, const char *zone, char *buf, size_t len)
 	timezone_t	tz;
 	struct tm	tm;
 
+	when_lock();
 	if ((tz = tzalloc(zone)) == NULL || localtime_rz(tz, &t, &tm) == NULL)
 		gmtime_r(&t, &tm);
-	strftime(buf, len, "%Y-%m-%d %H:%M", &tm);
 	if (tz != NULL)
 		tzfree(tz);
+	when_unlock();
+	strftime(buf, len, "%Y-%m-%d %H:%M", &tm);
 }
 
 /*
