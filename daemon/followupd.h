@@ -602,8 +602,8 @@ struct store_outbox_request {
 };
 typedef int	(*store_outbox_request_cb)(
 		     const struct store_outbox_request *, void *);
-enum store_result store_outbox_requests(struct store *, int64_t,
-		     store_outbox_request_cb, void *);
+enum store_result store_outbox_requests(struct store *, const char *,
+		     int64_t, store_outbox_request_cb, void *);
 enum store_result store_outbox_rearm(struct store *,
 		     const struct store_outbox *, time_t, int *);
 void		 store_outbox_health_clear(struct store_outbox_health *);

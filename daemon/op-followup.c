@@ -263,14 +263,17 @@ int
 op_followup_get(struct op_ctx *ctx, json_t *args, json_t **result)
 {
 	json_t			*list;
+	const char		*owner;
 	int64_t			 id = ops_int(args, "id", 0);
-	enum store_result	 r;
+	enum store_result	 r = STORE_ERROR;
 
 	if (followup_reply(ctx, id, result) != 0)
 		return -1;
+	owner = json_string_value(json_object_get(json_object_get(*result,
+	    "followup"), "owner"));
 	list = json_array();
-	if ((r = store_outbox_requests(ctx->st, id, followup_request_cb,
-	    list)) != STORE_OK) {
+	if (owner == NULL || (r = store_outbox_requests(ctx->st, owner, id,
+	    followup_request_cb, list)) != STORE_OK) {
 		json_decref(list);
 		json_decref(*result);
 		*result = NULL;

@@ -703,10 +703,10 @@ store_outbox_reps(struct store *st, store_outbox_rep_cb cb, void *arg)
 }
 
 enum store_result
-store_outbox_requests(struct store *st, int64_t id,
+store_outbox_requests(struct store *st, const char *owner, int64_t id,
     store_outbox_request_cb cb, void *arg)
 {
-	return STORE_BACKEND(st)->outbox->requests(st, id, cb, arg);
+	return STORE_BACKEND(st)->outbox->requests(st, owner, id, cb, arg);
 }
 
 enum store_result

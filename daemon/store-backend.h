@@ -171,7 +171,8 @@ struct store_outbox_backend {
 			      struct store_outbox_last *ol);
 	enum store_result (*reps)(struct store *st, store_outbox_rep_cb cb,
 			      void *arg);
-	enum store_result (*requests)(struct store *st, int64_t id,
+	enum store_result (*requests)(struct store *st,
+			      const char *owner, int64_t id,
 			      store_outbox_request_cb cb, void *arg);
 	enum store_result (*rearm)(struct store *st,
 			      const struct store_outbox *o, time_t now,

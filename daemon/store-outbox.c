@@ -38,8 +38,8 @@ const struct store_sql store_outbox_sql[] = {
 	 */
 	{ STMT_OUTBOX_HELD,
 	  "SELECT o.id, o.payload, o.fire_at FROM outbox o "
-	  "WHERE o.owner = ?1 AND o.kind = ?2 AND o.followup_id = ?4 "
-	  "AND o.fire_at > ?3 "
+	  "WHERE o.owner = ?1 AND o.kind = ?2 "
+	  "AND coalesce(o.followup_id, 0) = ?4 AND o.fire_at > ?3 "
 	  "AND NOT EXISTS (SELECT 1 FROM deliveries d "
 	  "WHERE d.outbox_id = o.id AND (d.status <> 'pending' "
 	  "OR d.attempts > 0 OR d.next_at <= ?3)) "
@@ -129,7 +129,7 @@ const struct store_sql store_outbox_sql[] = {
 	  "GROUP BY owner ORDER BY owner" },
 	{ STMT_OUTBOX_REARM,
 	  "UPDATE outbox SET fire_at = ?5 WHERE owner = ?1 AND kind = ?2 "
-	  "AND followup_id = ?3 AND due_at = ?4 "
+	  "AND coalesce(followup_id, 0) = ?3 AND due_at = ?4 "
 	  "AND EXISTS (SELECT 1 FROM deliveries d WHERE d.outbox_id = "
 	  "  outbox.id) "
 	  "AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.outbox_id = "
@@ -146,8 +146,11 @@ const struct store_sql store_outbox_sql[] = {
 	  "  WHEN sum(d.status = 'pending') > 0 THEN 'queued' "
 	  "  ELSE 'given up' END, max(d.sent_at), max(d.last_error) "
 	  "FROM outbox o JOIN deliveries d ON d.outbox_id = o.id "
-	  "WHERE o.followup_id = ?1 "
+	  /* The ledger's index, by its own expression: never a scan of
+	   * the whole outbox to show one follow-up. */
+	  "WHERE o.owner = ?2 "
 	  "AND o.kind IN ('confirmation', 'cancellation') "
+	  "AND coalesce(o.followup_id, 0) = ?1 "
 	  "GROUP BY o.id ORDER BY o.id" },
 #undef OUTBOX_OF_OWNER
 	{ STMT_COUNT, NULL }
@@ -628,13 +631,13 @@ store_sqlite_outbox_reps(struct store *st, store_outbox_rep_cb cb, void *arg)
 }
 
 /*
- * What became of each confirmation and cancellation of follow-up id the
- * rep asked for, oldest first, to cb: sent once any hook sent it, queued
- * while one may still, else given up.
+ * What became of each confirmation and cancellation of follow-up id that
+ * its rep, owner, asked for, oldest first, to cb: sent once any hook sent
+ * it, queued while one may still, else given up.
  */
 static enum store_result
-store_sqlite_outbox_requests(struct store *st, int64_t id,
-    store_outbox_request_cb cb, void *arg)
+store_sqlite_outbox_requests(struct store *st, const char *owner,
+    int64_t id, store_outbox_request_cb cb, void *arg)
 {
 	sqlite3_stmt			*s = store_stmt(st,
 					    STMT_OUTBOX_REQUESTS);
@@ -642,6 +645,7 @@ store_sqlite_outbox_requests(struct store *st, int64_t id,
 	int				 rc;
 
 	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_text(s, 2, owner, -1, SQLITE_STATIC);
 	while ((rc = store_step(st, s)) == SQLITE_ROW) {
 		r.kind = (const char *)sqlite3_column_text(s, 0);
 		r.due_at = store_col_time(s, 1);
