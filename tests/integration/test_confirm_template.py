@@ -3,11 +3,14 @@ template when [confirmations] names one (here in German, with a team
 signature), the built-in English text otherwise; a template that would
 go out broken stops the start, naming the file and its line."""
 
+import os
 import signal
 import subprocess
 import time
 
-from fu import FOLLOWUPD
+import pytest
+
+from fu import FOLLOWUPD, WRAPPER
 
 DUE = "2030-01-15T08:00:00Z"
 
@@ -126,7 +129,16 @@ def test_without_confirmations_the_letter_is_the_builtin_english(
 
 
 def test_locale_names_the_day_and_month(tmp_path, make_daemon):
-    """[confirmations] locale writes {time} in the team's language."""
+    """[confirmations] locale writes {time} in the team's language.  The
+    locale is compiled into the test's directory and found through
+    LOCPATH, and glibc's newlocale keeps its copy of LOCPATH for good: a
+    leak of the C library that only a test's environment causes, which
+    LeakSanitizer is told to pass over and valgrind would report."""
+    if WRAPPER:
+        pytest.skip("glibc's newlocale keeps its copy of LOCPATH")
+    supp = tmp_path / "lsan.supp"
+    supp.write_text("leak:__argz_add_sep\n")
+    lsan = os.environ.get("LSAN_OPTIONS", "")
     locdir = tmp_path / "locale"
     locdir.mkdir()
     subprocess.run(["localedef", "-i", "de_DE", "-f", "UTF-8",
@@ -134,7 +146,10 @@ def test_locale_names_the_day_and_month(tmp_path, make_daemon):
                    capture_output=True)
     conf = templates(tmp_path, template="Am {time} ({zone}).\n")
     conf += "subject = Unser Telefonat am {time}\nlocale = de_DE.UTF-8\n"
-    d = make_daemon(conf, env={"LOCPATH": str(locdir)})
+    d = make_daemon(conf, env={
+        "LOCPATH": str(locdir),
+        "LSAN_OPTIONS": (lsan + ":" if lsan else "") +
+        "suppressions=%s" % supp})
     c, fid = rep_and_contact(d)
     m = confirm(c, fid)
     assert m["text"].startswith(
