@@ -312,25 +312,6 @@ conn_write_buffer(struct conn *c, struct evbuffer *line)
 	evbuffer_free(line);
 }
 
-/* Where json_dump_callback writes a reply: a buffer, and its size cap. */
-struct conn_dump {
-	struct evbuffer	*buf;
-	size_t		 len;
-};
-
-static int
-conn_dump_cb(const char *text, size_t size, void *arg)
-{
-	struct conn_dump	*d = arg;
-
-	d->len += size;
-	if (d->len > FU_REPLY_MAX)
-		return -1;
-	if (evbuffer_add(d->buf, text, size) != 0)
-		fatalx("conn: evbuffer_add");
-	return 0;
-}
-
 /*
  * The line for reply, with its newline, in a buffer of its own; a reply
  * over FU_REPLY_MAX becomes too_large.  It is written straight into the
@@ -340,28 +321,23 @@ conn_dump_cb(const char *text, size_t size, void *arg)
 static struct evbuffer *
 conn_serialise(json_t *reply)
 {
-	struct conn_dump	 d;
-	json_t			*err;
+	struct evbuffer	*buf;
+	json_t		*err;
 
-	if ((d.buf = evbuffer_new()) == NULL)
+	if ((buf = evbuffer_new()) == NULL)
 		fatalx("conn: evbuffer_new");
-	d.len = 0;
-	if (json_dump_callback(reply, conn_dump_cb, &d, JSON_COMPACT) != 0) {
-		if (d.len <= FU_REPLY_MAX)
-			fatalx("conn: cannot serialise a reply");
-		evbuffer_drain(d.buf, evbuffer_get_length(d.buf));
-		d.len = 0;
+	if (json_text_write(buf, reply, FU_REPLY_MAX) != 0) {
+		evbuffer_drain(buf, evbuffer_get_length(buf));
 		err = ops_error_reply(json_object_get(reply, "id"),
 		    FU_ERR_TOO_LARGE, "the reply would be too large; ask "
 		    "for fewer rows");
-		if (json_dump_callback(err, conn_dump_cb, &d,
-		    JSON_COMPACT) != 0)
+		if (json_text_write(buf, err, FU_REPLY_MAX) != 0)
 			fatalx("conn: cannot serialise a reply");
 		json_decref(err);
 	}
-	if (evbuffer_add(d.buf, "\n", 1) != 0)
+	if (evbuffer_add(buf, "\n", 1) != 0)
 		fatalx("conn: evbuffer_add");
-	return d.buf;
+	return buf;
 }
 
 /*

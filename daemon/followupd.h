@@ -845,6 +845,10 @@ void		 op_meta_summary(struct event_base *, struct store *);
 void		 op_meta_status_stop(void);
 const char	*op_meta_database(void);
 
+/* json-text.c */
+struct evbuffer;
+int		 json_text_write(struct evbuffer *, const json_t *, size_t);
+
 /* conn.c */
 struct conn	*conn_new(int, uid_t, gid_t, const char *);
 void		 conn_free(struct conn *);
