@@ -17,41 +17,71 @@ obj_string_or_null(const char *s)
 	return s != NULL ? json_string(s) : json_null();
 }
 
+/*
+ * The objects below are built field by field rather than with json_pack:
+ * they are made for every row of every list, and json_pack parses its
+ * format and checks each literal key anew each time.  A text the store
+ * gives back that is not UTF-8 shows as null rather than losing the row.
+ */
+static void
+obj_set(json_t *o, const char *key, json_t *v)
+{
+	if (v == NULL)
+		v = json_null();
+	if (json_object_set_new_nocheck(o, key, v) != 0)
+		fatalx("objects: json_object_set_new_nocheck");
+}
+
+static void
+obj_text(json_t *o, const char *key, const char *s)
+{
+	obj_set(o, key, obj_string_or_null(s));
+}
+
+static void
+obj_int(json_t *o, const char *key, int64_t n)
+{
+	obj_set(o, key, json_integer((json_int_t)n));
+}
+
 /* A contact as the protocol shows it. Caller owns the reference. */
 json_t *
 contact_json(const struct fu_contact *c)
 {
-	return json_pack("{s:I s:s s:s s:o s:o s:o s:o s:s s:o s:b s:o s:o "
-	    "s:o s:o}",
-	    "id", (json_int_t)c->id,
-	    "owner", c->owner,
-	    "name", c->name,
-	    "company", obj_string_or_null(c->company),
-	    "phone", obj_string_or_null(c->phone),
-	    "email", obj_string_or_null(c->email),
-	    "tz", obj_string_or_null(c->tz),
-	    "stage", c->stage,
-	    "notes", obj_string_or_null(c->notes),
-	    "archived", c->archived_at != 0,
-	    "archived_at", when_json_or_null(c->archived_at),
-	    "last_activity_at", when_json_or_null(c->last_activity_at),
-	    "created_at", when_json(c->created_at),
-	    "updated_at", when_json(c->updated_at));
+	json_t	*o = json_object();
+
+	obj_int(o, "id", c->id);
+	obj_text(o, "owner", c->owner);
+	obj_text(o, "name", c->name);
+	obj_text(o, "company", c->company);
+	obj_text(o, "phone", c->phone);
+	obj_text(o, "email", c->email);
+	obj_text(o, "tz", c->tz);
+	obj_text(o, "stage", c->stage);
+	obj_text(o, "notes", c->notes);
+	obj_set(o, "archived", json_boolean(c->archived_at != 0));
+	obj_set(o, "archived_at", when_json_or_null(c->archived_at));
+	obj_set(o, "last_activity_at", when_json_or_null(c->last_activity_at));
+	obj_set(o, "created_at", when_json(c->created_at));
+	obj_set(o, "updated_at", when_json(c->updated_at));
+	return o;
 }
 
 /* An interaction as the protocol shows it. Caller owns the reference. */
 json_t *
 interaction_json(const struct fu_interaction *in)
 {
-	return json_pack("{s:I s:I s:s s:s s:o s:o s:o s:o}",
-	    "id", (json_int_t)in->id,
-	    "contact_id", (json_int_t)in->contact_id,
-	    "owner", in->owner,
-	    "kind", in->kind,
-	    "outcome", obj_string_or_null(in->outcome),
-	    "note", obj_string_or_null(in->note),
-	    "at", when_json(in->at),
-	    "created_at", when_json(in->created_at));
+	json_t	*o = json_object();
+
+	obj_int(o, "id", in->id);
+	obj_int(o, "contact_id", in->contact_id);
+	obj_text(o, "owner", in->owner);
+	obj_text(o, "kind", in->kind);
+	obj_text(o, "outcome", in->outcome);
+	obj_text(o, "note", in->note);
+	obj_set(o, "at", when_json(in->at));
+	obj_set(o, "created_at", when_json(in->created_at));
+	return o;
 }
 
 /*
@@ -61,30 +91,30 @@ interaction_json(const struct fu_interaction *in)
 json_t *
 followup_json(const struct fu_followup *f, time_t now)
 {
-	int	pending = f->status != NULL && f->status[0] == 'p';
+	json_t	*o = json_object();
+	int	 pending = f->status != NULL && f->status[0] == 'p';
 
-	return json_pack("{s:I s:I s:o s:o s:s s:s s:s s:o s:o s:o s:o s:i s:i "
-	    "s:o s:o s:o s:o s:b s:b}",
-	    "id", (json_int_t)f->id,
-	    "contact_id", (json_int_t)f->contact_id,
-	    "contact_name", obj_string_or_null(f->contact_name),
-	    "contact_tz", obj_string_or_null(f->contact_tz),
-	    "owner", f->owner,
-	    "kind", f->kind,
-	    "status", f->status,
-	    "due_at", when_json(f->due_at),
-	    "reason", obj_string_or_null(f->reason),
-	    "remind_before", f->remind_before >= 0 ?
-		json_integer(f->remind_before) : json_null(),
-	    "remind_at", when_json(f->remind_at),
-	    "snoozes", f->snoozes,
-	    "revision", f->revision,
-	    "note", obj_string_or_null(f->note),
-	    "created_at", when_json(f->created_at),
-	    "updated_at", when_json(f->updated_at),
-	    "done_at", when_json_or_null(f->done_at),
-	    "overdue", pending && f->due_at < now,
-	    "automatic", f->automatic != 0);
+	obj_int(o, "id", f->id);
+	obj_int(o, "contact_id", f->contact_id);
+	obj_text(o, "contact_name", f->contact_name);
+	obj_text(o, "contact_tz", f->contact_tz);
+	obj_text(o, "owner", f->owner);
+	obj_text(o, "kind", f->kind);
+	obj_text(o, "status", f->status);
+	obj_set(o, "due_at", when_json(f->due_at));
+	obj_text(o, "reason", f->reason);
+	obj_set(o, "remind_before", f->remind_before >= 0 ?
+	    json_integer(f->remind_before) : json_null());
+	obj_set(o, "remind_at", when_json(f->remind_at));
+	obj_int(o, "snoozes", f->snoozes);
+	obj_int(o, "revision", f->revision);
+	obj_text(o, "note", f->note);
+	obj_set(o, "created_at", when_json(f->created_at));
+	obj_set(o, "updated_at", when_json(f->updated_at));
+	obj_set(o, "done_at", when_json_or_null(f->done_at));
+	obj_set(o, "overdue", json_boolean(pending && f->due_at < now));
+	obj_set(o, "automatic", json_boolean(f->automatic != 0));
+	return o;
 }
 
 /* A user's settings as the protocol shows them. Caller owns the reference. */
