@@ -6,7 +6,9 @@
  * store_* API only: no SQL, no file, so every backend runs the same
  * table.  Each backend named in backends[] opens a fresh store of its own
  * (SQLite: a file in a temporary directory); a PostgreSQL backend adds its
- * name and an opener.  Times are fixed instants around NOW.
+ * name and an opener.  Times are fixed instants around NOW.  One case
+ * (a backend that leaves its maintenance out) swaps in a copy of the
+ * backend's table, so it includes store-backend.h.
  */
 
 #include <config.h>
