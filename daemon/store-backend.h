@@ -254,8 +254,9 @@ struct store_backend {
 };
 
 /*
- * Every backend's store (and reader, backup and check) begins with this, so the dispatchers
- * find the table without knowing the rest of the backend's struct.
+ * Every backend's store (and reader, backup and check) begins with this,
+ * so the dispatchers find the table without knowing the rest of the
+ * backend's struct.
  */
 struct store_base {
 	const struct store_backend	*backend;

@@ -66,7 +66,8 @@ store_resolve_dir(const char *path)
  * else 0.
  */
 static int
-store_sqlite_backup_target_live(struct store *st, const char *path, char **cause)
+store_sqlite_backup_target_live(struct store *st, const char *path,
+    char **cause)
 {
 	static const struct {
 		const char	*suffix;
@@ -216,8 +217,8 @@ store_backup_room(struct store *st, char **cause)
 /*
  * Start copying the whole database: the copy is made in a temporary file
  * beside the database (path.backup-XXXXXX), a step at a time
- * (store_sqlite_backup_step), if there is room for it.  Return the copy, or NULL
- * with *cause set (caller frees).
+ * (store_sqlite_backup_step), if there is room for it.  Return the copy,
+ * or NULL with *cause set (caller frees).
  */
 static struct store_backup *
 store_sqlite_backup_begin(struct store *st, char **cause)
@@ -387,7 +388,8 @@ store_check_db(sqlite3 *db, int *ok, char **detail, int64_t *bytes)
  * Check the database: SQLite's quick_check (every page and index entry is
  * readable and well formed), and its size.  The check reads the whole
  * file and holds the caller meanwhile: only for the start, before the
- * loop serves anyone (doctor runs store_sqlite_check_run, beside the loop).
+ * loop serves anyone (doctor runs store_sqlite_check_run, beside the
+ * loop).
  * Set *ok and *detail (caller frees).
  */
 void

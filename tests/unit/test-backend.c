@@ -335,7 +335,7 @@ static void
 test_maint_left_out_is_refused_not_called(void **state)
 {
 	struct bfx			*fx = *state;
-	struct store_base		*base = (struct store_base *)(void *)fx->st;
+	struct store_base		*base = (void *)fx->st;
 	const struct store_backend	*was = base->backend;
 	static const struct store_maint_backend none;
 	struct store_backend		 copy = *was;

@@ -1341,7 +1341,7 @@ static void
 test_doctor_skips_a_check_the_backend_cannot_make(void **state)
 {
 	struct ofx			*fx = *state;
-	struct store_base		*base = (struct store_base *)(void *)fx->st;
+	struct store_base		*base = (void *)fx->st;
 	const struct store_backend	*was = base->backend;
 	static const struct store_maint_backend none;
 	struct store_backend		 copy = *was;
