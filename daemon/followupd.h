@@ -275,7 +275,10 @@ struct store	*store_reader_open(struct store_reader *, char **);
 void		 store_reader_stop(struct store_reader *);
 void		 store_reader_free(struct store_reader *);
 
-/* store-maint.c */
+/*
+ * store-backend.c: looking after the database, where its backend can
+ * (a backup refused with a reason, a check that is NULL, otherwise)
+ */
 struct store_backup;
 int		 store_backup_target_live(struct store *, const char *, char **);
 struct store_backup *store_backup_begin(struct store *, char **);
@@ -283,7 +286,7 @@ int		 store_backup_step(struct store_backup *, int *, int64_t *,
 		     char **);
 void		 store_backup_abort(struct store_backup *);
 void		 store_backup_clean(struct store *);
-void		 store_check(struct store *, int *, char **, int64_t *);
+const char	*store_check_name(struct store *);
 struct store_check_file;
 struct store_check_file *store_check_file_new(struct store *);
 void		 store_check_file_run(struct store_check_file *);

@@ -75,19 +75,26 @@ doctor_add(json_t *checks, const char *name, enum doctor_status status,
 	free(detail);
 }
 
-/* The database's check, from the check of its file that ran: first. */
+/*
+ * The database's check, from the check of its file that ran, or (cf NULL)
+ * one the daemon cannot make of this database: first.
+ */
 static void
 doctor_database(json_t *checks, struct store_check_file *cf,
-    const char *path, int schema)
+    const char *path, const char *what, int schema)
 {
 	json_t		*first = json_array();
 	const char	*detail;
 	int64_t		 bytes;
 
-	if (store_check_file_result(cf, &detail, &bytes))
+	if (cf == NULL)
+		doctor_add(first, "database", DOCTOR_WARN, "check it with the "
+		    "database's own tools", "skipped: followupd cannot check "
+		    "this database itself (schema %d)", schema);
+	else if (store_check_file_result(cf, &detail, &bytes))
 		doctor_add(first, "database", DOCTOR_OK, NULL,
-		    "%s passes SQLite's quick check (%lld KiB, schema %d)",
-		    path, (long long)(bytes / 1024), schema);
+		    "%s passes %s (%lld KiB, schema %d)", path, what,
+		    (long long)(bytes / 1024), schema);
 	else
 		doctor_add(first, "database", DOCTOR_FAIL, "stop followupd, "
 		    "keep the damaged file, and restore the last backup "
@@ -178,8 +185,9 @@ struct doctor_job {
 	long		 limit_ms;	/* ... and its time limit */
 
 	/* The database's check, on its thread until checked is written. */
-	struct store_check_file	*check;
+	struct store_check_file	*check;	/* NULL: none can be made */
 	char		*path;		/* the database's, for the reply */
+	const char	*what;		/* the check's name (static) */
 	int		 schema;
 	struct worker	*worker;	/* running it, then NULL */
 };
@@ -365,7 +373,8 @@ doctor_checked_cb(void *arg)
 
 	worker_free(job->worker);
 	job->worker = NULL;
-	doctor_database(job->checks, job->check, job->path, job->schema);
+	doctor_database(job->checks, job->check, job->path, job->what,
+	    job->schema);
 	if (job->conn == NULL) {
 		/* Its rep hung up: nobody waits for the rest. */
 		doctor_job_free(job);
@@ -604,11 +613,17 @@ op_doctor(struct op_ctx *ctx, json_t *args, json_t **result)
 	job->hooks = xreallocarray(NULL, job->nhooks + 1, sizeof *job->hooks);
 	for (i = 0; i < job->nhooks; i++)
 		job->hooks[i] = xstrdup(ctx->cf->hooks[i]);
+	/*
+	 * NULL if the daemon cannot check this database (a server's, checked
+	 * by its own tools): then job->check is NULL, the worker has nothing
+	 * to run and the check is reported skipped; the hooks' go on.
+	 */
+	job->what = store_check_name(ctx->st);
 	if (!ctx->can_defer || doctor_base == NULL) {
 		/* No loop to wait on (a request from a test): check here. */
 		job->check = store_check_file_new(ctx->st);
 		store_check_file_run(job->check);
-		doctor_database(job->checks, job->check, job->path,
+		doctor_database(job->checks, job->check, job->path, job->what,
 		    job->schema);
 		job->deadline = doctor_now_ms() + DOCTOR_HOOKS_BUDGET_MS;
 		doctor_hooks_next(job);

@@ -57,6 +57,7 @@ const struct store_backend store_sqlite = {
 	.reader = &store_sqlite_reader,
 	.promise = &store_sqlite_promise,
 	.interaction = &store_sqlite_interaction,
+	.maint = &store_sqlite_maint,
 };
 
 /* The backends of this build, by name. */
@@ -714,4 +715,153 @@ store_outbox_rearm(struct store *st, const struct store_outbox *o,
     time_t now, int *rearmed)
 {
 	return STORE_BACKEND(st)->outbox->rearm(st, o, now, rearmed);
+}
+
+/* --- looking after the database: backups and checks --- */
+
+/* A backend with no maintenance table can neither copy nor check. */
+static const struct store_maint_backend	store_maint_none;
+
+static const struct store_maint_backend *
+store_maint(const struct store_backend *b)
+{
+	return b->maint != NULL ? b->maint : &store_maint_none;
+}
+
+/*
+ * Would a backup to path replace one of the live database's own files?
+ * Return 1 with *cause set (caller frees), else 0.  A database that
+ * cannot be copied has no such file: store_backup_begin refuses it.
+ */
+int
+store_backup_target_live(struct store *st, const char *path, char **cause)
+{
+	const struct store_maint_backend	*m;
+
+	m = store_maint(STORE_BACKEND(st));
+	if (m->backup_begin == NULL || m->backup_target_live == NULL)
+		return 0;
+	return m->backup_target_live(st, path, cause);
+}
+
+/*
+ * Start a copy of the whole database, made a step at a time with
+ * store_backup_step.  Return it, or NULL with *cause set (caller frees):
+ * among the causes, a backend that cannot copy its database (a server's,
+ * backed up with its own tools) says so, and nothing is called through.
+ */
+struct store_backup *
+store_backup_begin(struct store *st, char **cause)
+{
+	const struct store_maint_backend	*m;
+
+	*cause = NULL;
+	m = store_maint(STORE_BACKEND(st));
+	if (m->backup_begin == NULL) {
+		*cause = xstrdup("this database cannot be backed up by "
+		    "followupd; use the database's own tools");
+		return NULL;
+	}
+	return m->backup_begin(st, cause);
+}
+
+/* Copy the next pieces of sb; see struct store_maint_backend. */
+int
+store_backup_step(struct store_backup *sb, int *fd, int64_t *bytes,
+    char **cause)
+{
+	return STORE_BACKEND(sb)->maint->backup_step(sb, fd, bytes, cause);
+}
+
+/* Drop a copy that will not be finished (NULL: none). */
+void
+store_backup_abort(struct store_backup *sb)
+{
+	if (sb != NULL)
+		STORE_BACKEND(sb)->maint->backup_abort(sb);
+}
+
+/*
+ * Remove the copies a daemon killed while making them left behind.  Call
+ * once, when this daemon alone serves the database.
+ */
+void
+store_backup_clean(struct store *st)
+{
+	const struct store_maint_backend	*m;
+
+	m = store_maint(STORE_BACKEND(st));
+	if (m->backup_begin != NULL && m->backup_clean != NULL)
+		m->backup_clean(st);
+}
+
+/*
+ * What the database's check is ("SQLite's quick check"), or NULL if the
+ * daemon cannot check this database (store_check_file_new gives none).
+ */
+const char *
+store_check_name(struct store *st)
+{
+	const struct store_maint_backend	*m;
+
+	m = store_maint(STORE_BACKEND(st));
+	if (m->check_new == NULL)
+		return NULL;
+	return m->check_name != NULL ? m->check_name : "the database's check";
+}
+
+/*
+ * A check of st's database, to run on a thread beside the loop with
+ * store_check_file_run; or NULL if the daemon cannot check this database
+ * (store_check_name is NULL too): then there is nothing to run, and the
+ * other store_check_file_* functions take the NULL and do nothing.
+ */
+struct store_check_file *
+store_check_file_new(struct store *st)
+{
+	const struct store_maint_backend	*m;
+
+	m = store_maint(STORE_BACKEND(st));
+	if (m->check_new == NULL)
+		return NULL;
+	return m->check_new(st);
+}
+
+/* On the worker's thread: run the check.  Touches nothing of the loop's. */
+void
+store_check_file_run(struct store_check_file *cf)
+{
+	if (cf != NULL)
+		STORE_BACKEND(cf)->maint->check_run(cf);
+}
+
+/* Stop a running check soon, from any thread. */
+void
+store_check_file_stop(struct store_check_file *cf)
+{
+	if (cf != NULL)
+		STORE_BACKEND(cf)->maint->check_stop(cf);
+}
+
+/*
+ * The result of a check that ran: 1 if the database passed, else 0 with
+ * *detail saying why (owned by cf); *bytes is the database's size.
+ */
+int
+store_check_file_result(struct store_check_file *cf, const char **detail,
+    int64_t *bytes)
+{
+	if (cf == NULL) {
+		*detail = "the daemon cannot check this database";
+		*bytes = 0;
+		return 0;
+	}
+	return STORE_BACKEND(cf)->maint->check_result(cf, detail, bytes);
+}
+
+void
+store_check_file_free(struct store_check_file *cf)
+{
+	if (cf != NULL)
+		STORE_BACKEND(cf)->maint->check_free(cf);
 }

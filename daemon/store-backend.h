@@ -202,6 +202,43 @@ struct store_txn_backend {
 	int		 (*schema_version)(struct store *st);
 };
 
+/*
+ * Looking after the database as a whole: a consistent copy while the
+ * daemon runs (followup backup) and a check of its integrity beside the
+ * loop (followup doctor).  A backend whose database cannot copy itself
+ * (a server's: its own tools make its backups) leaves backup_begin NULL,
+ * and then every backup_* entry; one that cannot be checked by the daemon
+ * leaves check_new NULL, and then every check_* entry.  The dispatchers
+ * then refuse a backup with a reason and doctor says the check was
+ * skipped, rather than calling through NULL.  A copy and a check begin
+ * with a struct store_base, so their dispatchers find the table.
+ *
+ * backup_begin starts a copy in a file of the daemon's own; backup_step
+ * copies a little of it from the loop (1: more to copy; 2: busy, try
+ * again a little later; 0: done, with a read-only descriptor of the copy;
+ * -1: failed); backup_abort drops it; backup_clean removes copies a
+ * killed daemon left; backup_target_live says whether a path is one of
+ * the live database's own files.  check_new makes a check that
+ * check_run runs on a worker's thread (check_stop may come from any
+ * thread); check_name says what the check is, for doctor's report.
+ */
+struct store_maint_backend {
+	int		 (*backup_target_live)(struct store *st,
+			      const char *path, char **cause);
+	struct store_backup *(*backup_begin)(struct store *st, char **cause);
+	int		 (*backup_step)(struct store_backup *sb, int *fd,
+			      int64_t *bytes, char **cause);
+	void		 (*backup_abort)(struct store_backup *sb);
+	void		 (*backup_clean)(struct store *st);
+	const char	*check_name;
+	struct store_check_file *(*check_new)(struct store *st);
+	void		 (*check_run)(struct store_check_file *cf);
+	void		 (*check_stop)(struct store_check_file *cf);
+	int		 (*check_result)(struct store_check_file *cf,
+			      const char **detail, int64_t *bytes);
+	void		 (*check_free)(struct store_check_file *cf);
+};
+
 struct store_backend {
 	const char				*name;
 	const struct store_txn_backend		*txn;
@@ -213,11 +250,13 @@ struct store_backend {
 	const struct store_user_backend		*user;
 	const struct store_followup_backend	*followup;
 	const struct store_outbox_backend	*outbox;
+	const struct store_maint_backend	*maint;
 };
 
 /*
- * Every backend's store (and reader) begins with this, so the dispatchers
- * find the table without knowing the rest of the backend's struct.
+ * Every backend's store (and reader, backup and check) begins with this,
+ * so the dispatchers find the table without knowing the rest of the
+ * backend's struct.
  */
 struct store_base {
 	const struct store_backend	*backend;
@@ -236,6 +275,7 @@ extern const struct store_reader_backend store_sqlite_reader;
 extern const struct store_user_backend store_sqlite_user;
 extern const struct store_followup_backend store_sqlite_followup;
 extern const struct store_outbox_backend store_sqlite_outbox;
+extern const struct store_maint_backend store_sqlite_maint;
 extern const struct store_backend store_sqlite;
 
 #endif

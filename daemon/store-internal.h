@@ -141,4 +141,8 @@ char		*store_col_text(sqlite3_stmt *, int);
 int64_t		 store_query_int(struct store *, const char *);
 time_t		 store_col_time(sqlite3_stmt *, int);
 
+/* store-maint.c: the check at start, on the store's own connection */
+void		 store_sqlite_check(struct store *, int *, char **,
+		     int64_t *);
+
 #endif /* STORE_INTERNAL_H */

@@ -65,8 +65,9 @@ store_resolve_dir(const char *path)
  * (a file SQLite may yet create).  Return 1 with *cause set (caller frees),
  * else 0.
  */
-int
-store_backup_target_live(struct store *st, const char *path, char **cause)
+static int
+store_sqlite_backup_target_live(struct store *st, const char *path,
+    char **cause)
 {
 	static const struct {
 		const char	*suffix;
@@ -112,6 +113,7 @@ store_backup_target_live(struct store *st, const char *path, char **cause)
  * finished copy as a descriptor and writes it where it likes.
  */
 struct store_backup {
+	struct store_base base;		/* first: the backend's table */
 	struct store	*st;
 	sqlite3		*dst;
 	sqlite3_backup	*b;
@@ -124,8 +126,8 @@ struct store_backup {
  * database (path.backup-XXXXXX): nobody can use one, and each is as large
  * as the database.  Call once, when this daemon alone serves it.
  */
-void
-store_backup_clean(struct store *st)
+static void
+store_sqlite_backup_clean(struct store *st)
 {
 	DIR		*d;
 	struct dirent	*de;
@@ -160,8 +162,8 @@ out:
 }
 
 /* Drop a copy that will not be finished, and its temporary file. */
-void
-store_backup_abort(struct store_backup *sb)
+static void
+store_sqlite_backup_abort(struct store_backup *sb)
 {
 	if (sb == NULL)
 		return;
@@ -215,11 +217,11 @@ store_backup_room(struct store *st, char **cause)
 /*
  * Start copying the whole database: the copy is made in a temporary file
  * beside the database (path.backup-XXXXXX), a step at a time
- * (store_backup_step), if there is room for it.  Return the copy, or NULL
- * with *cause set (caller frees).
+ * (store_sqlite_backup_step), if there is room for it.  Return the copy,
+ * or NULL with *cause set (caller frees).
  */
-struct store_backup *
-store_backup_begin(struct store *st, char **cause)
+static struct store_backup *
+store_sqlite_backup_begin(struct store *st, char **cause)
 {
 	struct store_backup	*sb;
 
@@ -227,6 +229,7 @@ store_backup_begin(struct store *st, char **cause)
 	if (!store_backup_room(st, cause))
 		return NULL;
 	sb = xcalloc(1, sizeof *sb);
+	sb->base.backend = STORE_BACKEND(st);
 	sb->st = st;
 	xasprintf(&sb->tmp, "%s.backup-XXXXXX", st->path);
 	if ((sb->fd = mkostemp(sb->tmp, O_CLOEXEC)) < 0) {
@@ -234,7 +237,7 @@ store_backup_begin(struct store *st, char **cause)
 		    "%s: %s", st->path, strerror(errno));
 		free(sb->tmp);
 		sb->tmp = NULL;
-		store_backup_abort(sb);
+		store_sqlite_backup_abort(sb);
 		return NULL;
 	}
 	if (sqlite3_open_v2(sb->tmp, &sb->dst, SQLITE_OPEN_READWRITE, NULL) !=
@@ -242,7 +245,7 @@ store_backup_begin(struct store *st, char **cause)
 		xasprintf(cause, "cannot open %s: %s", sb->tmp,
 		    sb->dst != NULL ? sqlite3_errmsg(sb->dst) :
 		    "out of memory");
-		store_backup_abort(sb);
+		store_sqlite_backup_abort(sb);
 		return NULL;
 	}
 	/*
@@ -254,14 +257,14 @@ store_backup_begin(struct store *st, char **cause)
 	    "PRAGMA synchronous = OFF", NULL, NULL, NULL) != SQLITE_OK) {
 		xasprintf(cause, "cannot prepare %s: %s", sb->tmp,
 		    sqlite3_errmsg(sb->dst));
-		store_backup_abort(sb);
+		store_sqlite_backup_abort(sb);
 		return NULL;
 	}
 	if ((sb->b = sqlite3_backup_init(sb->dst, "main", st->db, "main")) ==
 	    NULL) {
 		xasprintf(cause, "cannot start the backup: %s",
 		    sqlite3_errmsg(sb->dst));
-		store_backup_abort(sb);
+		store_sqlite_backup_abort(sb);
 		return NULL;
 	}
 	return sb;
@@ -313,8 +316,8 @@ store_backup_finish(struct store_backup *sb, int64_t *bytes, char **cause)
  * already removed; caller closes) and *bytes its size; or -1 with *cause
  * set (caller frees).  After 0 or -1, sb is freed.
  */
-int
-store_backup_step(struct store_backup *sb, int *fd, int64_t *bytes,
+static int
+store_sqlite_backup_step(struct store_backup *sb, int *fd, int64_t *bytes,
     char **cause)
 {
 	int	rc;
@@ -333,10 +336,10 @@ store_backup_step(struct store_backup *sb, int *fd, int64_t *bytes,
 	if (rc != SQLITE_DONE)
 		xasprintf(cause, "the backup failed: %s", sqlite3_errstr(rc));
 	else if ((*fd = store_backup_finish(sb, bytes, cause)) >= 0) {
-		store_backup_abort(sb);
+		store_sqlite_backup_abort(sb);
 		return 0;
 	}
-	store_backup_abort(sb);
+	store_sqlite_backup_abort(sb);
 	return -1;
 }
 
@@ -385,11 +388,12 @@ store_check_db(sqlite3 *db, int *ok, char **detail, int64_t *bytes)
  * Check the database: SQLite's quick_check (every page and index entry is
  * readable and well formed), and its size.  The check reads the whole
  * file and holds the caller meanwhile: only for the start, before the
- * loop serves anyone (doctor uses store_check_file, beside the loop).
+ * loop serves anyone (doctor runs store_sqlite_check_run, beside the
+ * loop).
  * Set *ok and *detail (caller frees).
  */
 void
-store_check(struct store *st, int *ok, char **detail, int64_t *bytes)
+store_sqlite_check(struct store *st, int *ok, char **detail, int64_t *bytes)
 {
 	store_check_db(st->db, ok, detail, bytes);
 }
@@ -399,9 +403,10 @@ store_check(struct store *st, int *ok, char **detail, int64_t *bytes)
  * a thread beside the loop: a quick_check of a large database reads it all
  * for a second or more.  The write-ahead log lets it read beside the
  * loop's writes; it sees the database as it was when it started.  Only
- * store_check_file_stop is called from another thread while it runs.
+ * store_sqlite_check_stop is called from another thread while it runs.
  */
 struct store_check_file {
+	struct store_base base;		/* first: the backend's table */
 	char		*path;
 	pthread_mutex_t	 lock;		/* guards db and stopped */
 	sqlite3		*db;		/* while the check runs */
@@ -411,13 +416,14 @@ struct store_check_file {
 	int64_t		 bytes;
 };
 
-/* A check of st's file, to run with store_check_file_run. */
-struct store_check_file *
-store_check_file_new(struct store *st)
+/* A check of st's file, to run with store_sqlite_check_run. */
+static struct store_check_file *
+store_sqlite_check_new(struct store *st)
 {
 	struct store_check_file	*cf;
 
 	cf = xcalloc(1, sizeof *cf);
+	cf->base.backend = STORE_BACKEND(st);
 	cf->path = xstrdup(st->path);
 	if (pthread_mutex_init(&cf->lock, NULL) != 0)
 		fatalx("store: pthread_mutex_init");
@@ -428,8 +434,8 @@ store_check_file_new(struct store *st)
  * Run the check, on the calling thread (a worker's): open the file
  * read-only, check it, close it.  Touches nothing of the loop's.
  */
-void
-store_check_file_run(struct store_check_file *cf)
+static void
+store_sqlite_check_run(struct store_check_file *cf)
 {
 	sqlite3	*db = NULL;
 	int	 rc;
@@ -463,8 +469,8 @@ store_check_file_run(struct store_check_file *cf)
  * Stop a running check soon (the daemon stops), from any thread: its
  * result says it was stopped.
  */
-void
-store_check_file_stop(struct store_check_file *cf)
+static void
+store_sqlite_check_stop(struct store_check_file *cf)
 {
 	pthread_mutex_lock(&cf->lock);
 	cf->stopped = 1;
@@ -477,8 +483,8 @@ store_check_file_stop(struct store_check_file *cf)
  * The result of a check that ran: 1 if the file passed, else 0 with
  * *detail saying why (owned by cf); *bytes is the database's size.
  */
-int
-store_check_file_result(struct store_check_file *cf, const char **detail,
+static int
+store_sqlite_check_result(struct store_check_file *cf, const char **detail,
     int64_t *bytes)
 {
 	*detail = cf->detail != NULL ? cf->detail : "";
@@ -486,8 +492,8 @@ store_check_file_result(struct store_check_file *cf, const char **detail,
 	return cf->ok;
 }
 
-void
-store_check_file_free(struct store_check_file *cf)
+static void
+store_sqlite_check_free(struct store_check_file *cf)
 {
 	if (cf == NULL)
 		return;
@@ -496,3 +502,17 @@ store_check_file_free(struct store_check_file *cf)
 	free(cf->path);
 	free(cf);
 }
+
+const struct store_maint_backend store_sqlite_maint = {
+	.backup_target_live = store_sqlite_backup_target_live,
+	.backup_begin = store_sqlite_backup_begin,
+	.backup_step = store_sqlite_backup_step,
+	.backup_abort = store_sqlite_backup_abort,
+	.backup_clean = store_sqlite_backup_clean,
+	.check_name = "SQLite's quick check",
+	.check_new = store_sqlite_check_new,
+	.check_run = store_sqlite_check_run,
+	.check_stop = store_sqlite_check_stop,
+	.check_result = store_sqlite_check_result,
+	.check_free = store_sqlite_check_free,
+};

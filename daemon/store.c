@@ -645,7 +645,7 @@ store_check_at_start(struct store *st, char **cause)
 	if (store_query_int(st, "PRAGMA page_count") *
 	    store_query_int(st, "PRAGMA page_size") > STORE_START_CHECK_MAX)
 		return 0;
-	store_check(st, &ok, &detail, &bytes);
+	store_sqlite_check(st, &ok, &detail, &bytes);
 	if (!ok) {
 		/* One line: SQLite's report spans several. */
 		what = detail;

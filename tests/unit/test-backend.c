@@ -6,7 +6,9 @@
  * store_* API only: no SQL, no file, so every backend runs the same
  * table.  Each backend named in backends[] opens a fresh store of its own
  * (SQLite: a file in a temporary directory); a PostgreSQL backend adds its
- * name and an opener.  Times are fixed instants around NOW.
+ * name and an opener.  Times are fixed instants around NOW.  One case
+ * (a backend that leaves its maintenance out) swaps in a copy of the
+ * backend's table, so it includes store-backend.h.
  */
 
 #include <config.h>
@@ -26,6 +28,7 @@
 #include <cmocka.h>
 
 #include "followupd.h"
+#include "store-backend.h"
 
 #define NOW	((time_t)1795348800)
 #define HOUR	3600
@@ -321,6 +324,90 @@ test_user_put_then_get(void **state)
 	fu_user_clear(&u);
 }
 
+/*
+ * A backend that can neither copy nor check its database (a server's:
+ * its own tools do both) leaves those entries NULL: the store refuses a
+ * backup with a reason, says no check can be made, and calls nothing
+ * through NULL.  The backend under test is swapped for a copy of its
+ * table with no maintenance entries, and put back before the store closes.
+ */
+static void
+test_maint_left_out_is_refused_not_called(void **state)
+{
+	struct bfx			*fx = *state;
+	struct store_base		*base = (void *)fx->st;
+	const struct store_backend	*was = base->backend;
+	static const struct store_maint_backend none;
+	struct store_backend		 copy = *was;
+	struct store_check_file		*cf;
+	const char			*detail;
+	char				*cause = NULL;
+	int64_t				 bytes = -1;
+
+	copy.maint = &none;
+	base->backend = &copy;
+	assert_int_equal(store_backup_target_live(fx->st, "/tmp/x.db",
+	    &cause), 0);
+	assert_null(cause);
+	assert_null(store_backup_begin(fx->st, &cause));
+	assert_non_null(cause);
+	assert_string_equal(cause, "this database cannot be backed up by "
+	    "followupd; use the database's own tools");
+	free(cause);
+	store_backup_clean(fx->st);
+	store_backup_abort(NULL);
+	assert_null(store_check_name(fx->st));
+	cf = store_check_file_new(fx->st);
+	assert_null(cf);
+	store_check_file_run(cf);
+	store_check_file_stop(cf);
+	assert_int_equal(store_check_file_result(cf, &detail, &bytes), 0);
+	assert_non_null(strstr(detail, "cannot check"));
+	assert_int_equal(bytes, 0);
+	store_check_file_free(cf);
+
+	/* No table at all: the same. */
+	copy.maint = NULL;
+	assert_null(store_backup_begin(fx->st, &cause));
+	assert_non_null(strstr(cause, "cannot be backed up"));
+	free(cause);
+	assert_null(store_check_file_new(fx->st));
+	base->backend = was;
+}
+
+/* The backend's own copy and check, through the same dispatchers. */
+static void
+test_maint_backup_and_check(void **state)
+{
+	struct bfx		*fx = *state;
+	struct store_backup	*sb;
+	struct store_check_file	*cf;
+	const char		*detail;
+	char			*cause;
+	int64_t			 bytes;
+	int			 rc, fd = -1;
+
+	add_contact(fx->st, "ana", "One", NULL);
+	if (STORE_BACKEND(fx->st)->maint->backup_begin == NULL)
+		skip();
+	sb = store_backup_begin(fx->st, &cause);
+	assert_non_null(sb);
+	while ((rc = store_backup_step(sb, &fd, &bytes, &cause)) == 1 ||
+	    rc == 2)
+		;
+	assert_int_equal(rc, 0);
+	assert_true(fd >= 0);
+	assert_true(bytes > 0);
+	close(fd);
+	assert_non_null(store_check_name(fx->st));
+	cf = store_check_file_new(fx->st);
+	assert_non_null(cf);
+	store_check_file_run(cf);
+	assert_int_equal(store_check_file_result(cf, &detail, &bytes), 1);
+	assert_true(bytes > 0);
+	store_check_file_free(cf);
+}
+
 /* Not a case of any one backend: the names this build can open. */
 static void
 test_a_postgresql_url_is_refused_not_made_a_file(void **state)
@@ -358,6 +445,8 @@ main(void)
 		T(test_archive_cancels_pending),
 		T(test_interaction_moves_last_activity),
 		T(test_user_put_then_get),
+		T(test_maint_left_out_is_refused_not_called),
+		T(test_maint_backup_and_check),
 	};
 	const struct CMUnitTest names[] = {
 		cmocka_unit_test(test_a_postgresql_url_is_refused_not_made_a_file),

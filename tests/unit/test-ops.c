@@ -33,6 +33,7 @@
 #include <cmocka.h>
 
 #include "followupd.h"
+#include "store-backend.h"
 
 struct ofx {
 	char			 dir[64];
@@ -1330,6 +1331,40 @@ test_contact_list_pages_and_searches(void **state)
 	    "{'op':'contact.list','args':{'stage':'bogus'}}");
 }
 
+/*
+ * doctor on a database its backend cannot check (a server's: its own
+ * tools check it): the database check is reported skipped, with a reason
+ * and a fix, and the other checks still run.  The store's backend is
+ * swapped for a copy of its table with no maintenance entries.
+ */
+static void
+test_doctor_skips_a_check_the_backend_cannot_make(void **state)
+{
+	struct ofx			*fx = *state;
+	struct store_base		*base = (void *)fx->st;
+	const struct store_backend	*was = base->backend;
+	static const struct store_maint_backend none;
+	struct store_backend		 copy = *was;
+	json_t				*r, *first;
+
+	r = OK(fx, "{'id':1,'op':'doctor'}");
+	first = json_array_get(json_object_get(r, "checks"), 0);
+	assert_string_equal(str(first, "name"), "database");
+	assert_string_equal(str(first, "status"), "ok");
+	assert_non_null(strstr(str(first, "detail"), "SQLite's quick check"));
+
+	copy.maint = &none;
+	base->backend = &copy;
+	r = OK(fx, "{'id':2,'op':'doctor'}");
+	base->backend = was;
+	first = json_array_get(json_object_get(r, "checks"), 0);
+	assert_string_equal(str(first, "name"), "database");
+	assert_string_equal(str(first, "status"), "warn");
+	assert_non_null(strstr(str(first, "detail"), "skipped"));
+	assert_non_null(strstr(str(first, "fix"), "database's own tools"));
+	assert_true(json_array_size(json_object_get(r, "checks")) > 1);
+}
+
 int
 main(void)
 {
@@ -1371,6 +1406,7 @@ main(void)
 		T(test_nonexistent_local_time_adds_a_note),
 		T(test_archive_cancels_and_blocks_changes),
 		T(test_contact_list_pages_and_searches),
+		T(test_doctor_skips_a_check_the_backend_cannot_make),
 	};
 #undef T
 
