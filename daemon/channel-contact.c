@@ -16,7 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sysexits.h>
 #include <time.h>
 
 #include "outbox-internal.h"
@@ -43,32 +42,19 @@ channel_contact_takes(const char *kind, enum channel_to to)
 static void
 channel_contact_rows(const struct fu_config *cf, char ***rows, int *n)
 {
-	int	i;
-
-	*rows = xreallocarray(*rows, *n + cf->nhooks, sizeof **rows);
-	for (i = 0; i < cf->nhooks; i++)
-		xasprintf(&(*rows)[(*n)++], "%s%s", CHANNEL_CONTACT_PREFIX,
-		    cf->hooks[i]);
+	channel_hook_rows_add(cf, CHANNEL_CONTACT_PREFIX, rows, n);
 }
 
 static int
 channel_contact_owns(const char *row)
 {
-	return strncmp(row, CHANNEL_CONTACT_PREFIX,
-	    strlen(CHANNEL_CONTACT_PREFIX)) == 0;
+	return channel_row_prefixed(row, CHANNEL_CONTACT_PREFIX);
 }
 
 static const char *
 channel_contact_gone(const struct fu_config *cf, const char *row)
 {
-	const char	*command = row + strlen(CHANNEL_CONTACT_PREFIX);
-	int		 i;
-
-	for (i = 0; i < cf->nhooks; i++) {
-		if (strcmp(cf->hooks[i], command) == 0)
-			return NULL;
-	}
-	return "the hook is no longer configured";
+	return channel_hook_row_gone(cf, CHANNEL_CONTACT_PREFIX, row);
 }
 
 /* The contact's history says what went out, once it has. */
@@ -98,9 +84,8 @@ channel_contact_done_cb(const struct hook_result *result, void *arg)
 	if (result->ok)
 		run->done_cb(CHANNEL_DONE, NULL, run->arg);
 	else
-		run->done_cb(result->exit_code >= EX_USAGE &&
-		    result->exit_code <= EX_NOHOST ? CHANNEL_GIVE_UP :
-		    CHANNEL_RETRY, result->error, run->arg);
+		run->done_cb(channel_hook_permanent(result) ?
+		    CHANNEL_GIVE_UP : CHANNEL_RETRY, result->error, run->arg);
 	if (result->ok) {
 		channel_contact_record(run);
 		log_info("outbox: %s for %s sent to contact %lld", run->what,

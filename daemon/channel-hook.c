@@ -14,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sysexits.h>
 #include <unistd.h>
 
 #include "outbox-internal.h"
@@ -39,33 +38,20 @@ channel_hook_takes(const char *kind, enum channel_to to)
 static void
 channel_hook_rows(const struct fu_config *cf, char ***rows, int *n)
 {
-	int	i;
-
-	*rows = xreallocarray(*rows, *n + cf->nhooks, sizeof **rows);
-	for (i = 0; i < cf->nhooks; i++)
-		xasprintf(&(*rows)[(*n)++], "%s%s", CHANNEL_HOOK_PREFIX,
-		    cf->hooks[i]);
+	channel_hook_rows_add(cf, CHANNEL_HOOK_PREFIX, rows, n);
 }
 
 static int
 channel_hook_owns(const char *row)
 {
-	return strncmp(row, CHANNEL_HOOK_PREFIX,
-	    strlen(CHANNEL_HOOK_PREFIX)) == 0;
+	return channel_row_prefixed(row, CHANNEL_HOOK_PREFIX);
 }
 
 /* A row whose hook was taken out of the configuration is undeliverable. */
 static const char *
 channel_hook_gone(const struct fu_config *cf, const char *row)
 {
-	const char	*command = row + strlen(CHANNEL_HOOK_PREFIX);
-	int		 i;
-
-	for (i = 0; i < cf->nhooks; i++) {
-		if (strcmp(cf->hooks[i], command) == 0)
-			return NULL;
-	}
-	return "the hook is no longer configured";
+	return channel_hook_row_gone(cf, CHANNEL_HOOK_PREFIX, row);
 }
 
 /* A message id stable for this group of notices. Caller frees. */
@@ -154,19 +140,6 @@ channel_hook_env_free(char **env)
 	for (p = env; p != NULL && *p != NULL; p++)
 		free(*p);
 	free(env);
-}
-
-/*
- * Does a hook's failure say its notices can never be delivered?  The
- * sysexits codes of a bad request do (64 usage to 68 no such host: the
- * mail hook's 65 for an address it will not send to): every retry hands
- * the same notices to the same command, so retrying only puts off the
- * loud failure until hook_give_up.
- */
-static int
-channel_hook_permanent(const struct hook_result *result)
-{
-	return result->exit_code >= EX_USAGE && result->exit_code <= EX_NOHOST;
 }
 
 /* A hook run is over: report how, then say so in the journal. */

@@ -15,7 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sysexits.h>
 
 #include "outbox-internal.h"
 
@@ -35,32 +34,19 @@ channel_invite_takes(const char *kind, enum channel_to to)
 static void
 channel_invite_rows(const struct fu_config *cf, char ***rows, int *n)
 {
-	int	i;
-
-	*rows = xreallocarray(*rows, *n + cf->nhooks, sizeof **rows);
-	for (i = 0; i < cf->nhooks; i++)
-		xasprintf(&(*rows)[(*n)++], "%s%s", CHANNEL_INVITE_PREFIX,
-		    cf->hooks[i]);
+	channel_hook_rows_add(cf, CHANNEL_INVITE_PREFIX, rows, n);
 }
 
 static int
 channel_invite_owns(const char *row)
 {
-	return strncmp(row, CHANNEL_INVITE_PREFIX,
-	    strlen(CHANNEL_INVITE_PREFIX)) == 0;
+	return channel_row_prefixed(row, CHANNEL_INVITE_PREFIX);
 }
 
 static const char *
 channel_invite_gone(const struct fu_config *cf, const char *row)
 {
-	const char	*command = row + strlen(CHANNEL_INVITE_PREFIX);
-	int		 i;
-
-	for (i = 0; i < cf->nhooks; i++) {
-		if (strcmp(cf->hooks[i], command) == 0)
-			return NULL;
-	}
-	return "the hook is no longer configured";
+	return channel_hook_row_gone(cf, CHANNEL_INVITE_PREFIX, row);
 }
 
 static void
@@ -71,9 +57,8 @@ channel_invite_done_cb(const struct hook_result *result, void *arg)
 	if (result->ok)
 		run->done_cb(CHANNEL_DONE, NULL, run->arg);
 	else
-		run->done_cb(result->exit_code >= EX_USAGE &&
-		    result->exit_code <= EX_NOHOST ? CHANNEL_GIVE_UP :
-		    CHANNEL_RETRY, result->error, run->arg);
+		run->done_cb(channel_hook_permanent(result) ?
+		    CHANNEL_GIVE_UP : CHANNEL_RETRY, result->error, run->arg);
 	free(run);
 }
 

@@ -12,6 +12,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sysexits.h>
 
 #include "outbox-internal.h"
 
@@ -103,4 +104,57 @@ channel_follow(const struct fu_config *cf, const struct channel *ch,
 			(void)channel_table[i]->deliver(cf, items, n, now,
 			    NULL, NULL, NULL, NULL);
 	}
+}
+
+/*
+ * Add to rows (n of them) one row per configured hook, named prefix and
+ * the command: the hook-run channels each keep their own rows.
+ */
+void
+channel_hook_rows_add(const struct fu_config *cf, const char *prefix,
+    char ***rows, int *n)
+{
+	int	i;
+
+	*rows = xreallocarray(*rows, *n + cf->nhooks, sizeof **rows);
+	for (i = 0; i < cf->nhooks; i++)
+		xasprintf(&(*rows)[(*n)++], "%s%s", prefix, cf->hooks[i]);
+}
+
+/* Is row one of the channel whose rows start with prefix? */
+int
+channel_row_prefixed(const char *row, const char *prefix)
+{
+	return strncmp(row, prefix, strlen(prefix)) == 0;
+}
+
+/*
+ * Why row (prefix and a hook command) can never go out, NULL if its hook
+ * is still configured.
+ */
+const char *
+channel_hook_row_gone(const struct fu_config *cf, const char *prefix,
+    const char *row)
+{
+	const char	*command = row + strlen(prefix);
+	int		 i;
+
+	for (i = 0; i < cf->nhooks; i++) {
+		if (strcmp(cf->hooks[i], command) == 0)
+			return NULL;
+	}
+	return "the hook is no longer configured";
+}
+
+/*
+ * Does a hook's failure say its notices can never be delivered?  The
+ * sysexits codes of a bad request do (64 usage to 68 no such host: the
+ * mail hook's 65 for an address it will not send to): every retry hands
+ * the same notices to the same command, so retrying only puts off the
+ * loud failure until hook_give_up.
+ */
+int
+channel_hook_permanent(const struct hook_result *result)
+{
+	return result->exit_code >= EX_USAGE && result->exit_code <= EX_NOHOST;
 }

@@ -25,6 +25,21 @@
 #define CONFIRM_KIND_REQUEST	"confirmation"
 #define CONFIRM_KIND_CANCEL	"cancellation"
 
+/* t as wall-clock time in zone; UTC if the zone cannot be read. */
+static void
+confirm_tm(time_t t, const char *zone, struct tm *tm)
+{
+	timezone_t	tz;
+
+	/* time_rz sets TZ: one zone at a time with the report's thread. */
+	when_lock();
+	if ((tz = tzalloc(zone)) == NULL || localtime_rz(tz, &t, tm) == NULL)
+		gmtime_r(&t, tm);
+	if (tz != NULL)
+		tzfree(tz);
+	when_unlock();
+}
+
 /*
  * t as a person reads it in zone: "Friday 15 January 2027, 09:00", with
  * the day and month named in locale name ([confirmations] locale; NULL
@@ -34,17 +49,10 @@ static void
 confirm_time(time_t t, const char *zone, const char *name, char *buf,
     size_t len)
 {
-	timezone_t	tz;
 	struct tm	tm;
 	locale_t	loc = (locale_t)0, old = (locale_t)0;
 
-	/* time_rz sets TZ: one zone at a time with the report's thread. */
-	when_lock();
-	if ((tz = tzalloc(zone)) == NULL || localtime_rz(tz, &t, &tm) == NULL)
-		gmtime_r(&t, &tm);
-	if (tz != NULL)
-		tzfree(tz);
-	when_unlock();
+	confirm_tm(t, zone, &tm);
 	/* Checked when the configuration was read; English if it went. */
 	if (name != NULL &&
 	    (loc = newlocale(LC_TIME_MASK, name, (locale_t)0)) != (locale_t)0)
@@ -123,15 +131,9 @@ struct confirm_values {
 static void
 confirm_time_iso(time_t t, const char *zone, char *buf, size_t len)
 {
-	timezone_t	tz;
 	struct tm	tm;
 
-	when_lock();
-	if ((tz = tzalloc(zone)) == NULL || localtime_rz(tz, &t, &tm) == NULL)
-		gmtime_r(&t, &tm);
-	if (tz != NULL)
-		tzfree(tz);
-	when_unlock();
+	confirm_tm(t, zone, &tm);
 	strftime(buf, len, "%Y-%m-%d %H:%M", &tm);
 }
 

@@ -121,6 +121,12 @@ const struct channel *channel_find(const char *);
 char		**channel_rows(const struct fu_config *, const char *,
 		     enum channel_to, int *);
 void		 channel_rows_free(char **, int);
+void		 channel_hook_rows_add(const struct fu_config *, const char *,
+		    char ***, int *);
+int		 channel_row_prefixed(const char *, const char *);
+const char	*channel_hook_row_gone(const struct fu_config *, const char *,
+		    const char *);
+int		 channel_hook_permanent(const struct hook_result *);
 json_t		*channel_item_notice(struct outbox_item *, json_error_t *);
 void		 channel_follow(const struct fu_config *,
 		     const struct channel *, struct outbox_item *, size_t,

@@ -17,6 +17,24 @@
 #include "outbox-internal.h"
 
 /*
+ * Fill o for notice payload (kind, about follow-up id) for owner, due
+ * then and to go out at fire: the fields every request shares.
+ */
+static void
+outbox_request_fill(struct store_outbox *o, const char *owner,
+    const char *kind, int64_t id, time_t due, time_t fire,
+    const char *payload)
+{
+	memset(o, 0, sizeof *o);
+	o->owner = owner;
+	o->kind = kind;
+	o->followup_id = id;
+	o->due_at = due;
+	o->fire_at = fire;
+	o->payload = payload;
+}
+
+/*
  * Record notice (kind, for follow-up id, about the time due) to the
  * contact in store st, with a delivery row for each channel that takes
  * notices to contacts.  Set *created (0: the same notice is in the
@@ -41,13 +59,7 @@ outbox_request_contact(struct store *st, const struct fu_config *cf,
 		return -1;
 	}
 	payload = json_dumps(notice, JSON_COMPACT);
-	memset(&o, 0, sizeof o);
-	o.owner = owner;
-	o.kind = kind;
-	o.followup_id = id;
-	o.due_at = due;
-	o.fire_at = now;
-	o.payload = payload;
+	outbox_request_fill(&o, owner, kind, id, due, now, payload);
 	r = store_outbox_add(st, &o, (const char *const *)rows, n, now,
 	    created);
 	/*
@@ -79,13 +91,7 @@ outbox_request_rep(struct store *st, const struct fu_config *cf,
 
 	rows = channel_rows(cf, kind, CHANNEL_TO_REP, &n);
 	payload = json_dumps(notice, JSON_COMPACT);
-	memset(&o, 0, sizeof o);
-	o.owner = owner;
-	o.kind = kind;
-	o.followup_id = id;
-	o.due_at = due;
-	o.fire_at = now;
-	o.payload = payload;
+	outbox_request_fill(&o, owner, kind, id, due, now, payload);
 	r = store_outbox_add(st, &o, (const char *const *)rows, n, now,
 	    &created);
 	free(payload);
@@ -115,14 +121,8 @@ outbox_request_calendar(struct store *st, const struct fu_config *cf,
 		channel_rows_free(rows, n);
 		return -1;
 	}
-	memset(&o, 0, sizeof o);
-	o.owner = owner;
-	o.kind = kind;
-	o.followup_id = id;
-	o.due_at = fire;
-	o.fire_at = fire;
+	outbox_request_fill(&o, owner, kind, id, fire, fire, payload);
 	o.hold = fire;
-	o.payload = payload;
 	r = store_outbox_add(st, &o, (const char *const *)rows, n, now,
 	    &created);
 	channel_rows_free(rows, n);
