@@ -63,6 +63,9 @@ const struct store_backend store_sqlite = {
 /* The backends of this build, by name. */
 static const struct store_backend *store_backends[] = {
 	&store_sqlite,
+#ifdef HAVE_POSTGRESQL
+	&store_postgresql,
+#endif
 	NULL
 };
 
