@@ -251,5 +251,10 @@ CREATE OR REPLACE TRIGGER followups_count_update
 CREATE OR REPLACE TRIGGER followups_count_delete AFTER DELETE ON followups
 	FOR EACH ROW EXECUTE FUNCTION followups_count();
 
+-- The database's identity, as the SQLite store keeps it: random, made
+-- with the schema, kept for its life.
+INSERT INTO meta (key, value)
+	VALUES ('database_id', replace(gen_random_uuid()::text, '-', ''))
+	ON CONFLICT (key) DO NOTHING;
 INSERT INTO meta (key, value) VALUES ('schema_version', '1')
 	ON CONFLICT (key) DO NOTHING;

@@ -3,11 +3,13 @@
  * Copyright (c) 2026 The followup authors
  *
  * The PostgreSQL store: a team's database on a server that several
- * followupd share.  This first part connects (any libpq URI or conninfo,
- * with libpq's environment, service file and passfile) and makes or
- * checks the schema (store-pg-schema.sql), one daemon at a time under an
- * advisory lock.  The domain tables are not written yet, so opening ends
- * there with a clear refusal rather than a store that half works.
+ * followupd share.  This part connects (any libpq URI or conninfo, with
+ * libpq's environment, service file and passfile), makes or checks the
+ * schema (store-pg-schema.sql), one daemon at a time under an advisory
+ * lock, and keeps the transactions: the writes of one loop pass share one
+ * transaction, each write in a savepoint of its own, and a reply waits
+ * for the COMMIT.  The domain tables are not written yet: store_open
+ * refuses a backend without them.
  */
 
 #include <config.h>
@@ -32,7 +34,17 @@ struct store_pg {
 	struct store_base	 base;		/* first: the backend's table */
 	PGconn			*conn;
 	int			 schema;
+	char			*database_id;
+
+	const struct store_driver *driver;
+	store_commit_cb		 commit_cb;
+	void			*commit_arg;
+	int			 txn_open;	/* the pass's group */
+	int			 txn_failed;	/* ... can only roll back */
+	enum store_result	 last;		/* what the last failure met */
 };
+
+#define STORE_PG(st)	((struct store_pg *)(void *)(st))
 
 /* libpq's message, without its trailing newline. Caller frees. */
 static char *
@@ -45,6 +57,58 @@ store_pg_message(const char *msg)
 	while (len > 0 && (s[len - 1] == '\n' || s[len - 1] == ' '))
 		s[--len] = '\0';
 	return s;
+}
+
+/*
+ * What a failed statement means to the callers.  A lost connection or a
+ * server shutting down is STORE_BUSY: nothing was written, try later.
+ */
+static enum store_result
+store_pg_result_of(const PGresult *r)
+{
+	const char	*state = r != NULL ?
+			    PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+
+	if (state == NULL)
+		return STORE_BUSY;
+	if (strcmp(state, "23505") == 0)	/* unique_violation */
+		return STORE_CONFLICT;
+	if (strcmp(state, "53100") == 0)	/* disk_full */
+		return STORE_FULL;
+	if (strncmp(state, "08", 2) == 0 ||	/* connection exception */
+	    strncmp(state, "57P", 3) == 0 ||	/* operator intervention */
+	    strcmp(state, "40001") == 0 ||	/* serialization_failure */
+	    strcmp(state, "40P01") == 0 ||	/* deadlock_detected */
+	    strcmp(state, "55P03") == 0)	/* lock_not_available */
+		return STORE_BUSY;
+	if (strncmp(state, "XX", 2) == 0)	/* internal, data_corrupted */
+		return STORE_CORRUPT;
+	return STORE_ERROR;
+}
+
+/*
+ * Run a transaction-control statement; 0, or -1 with st->last set and
+ * the error logged (rate-limited).
+ */
+static int
+store_pg_control(struct store_pg *p, const char *sql, const char *tag)
+{
+	PGresult	*r;
+	int		 rc = 0;
+
+	r = PQexec(p->conn, sql);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK ||
+	    (tag != NULL && strcmp(PQcmdStatus(r), tag) != 0)) {
+		p->last = PQresultStatus(r) == PGRES_COMMAND_OK ?
+		    STORE_ERROR : store_pg_result_of(r);
+		log_warnx_limited("store: a PostgreSQL statement failed",
+		    NULL, "store: %s failed: %s", sql,
+		    PQresultStatus(r) == PGRES_COMMAND_OK ?
+		    "the transaction had failed" : PQresultErrorMessage(r));
+		rc = -1;
+	}
+	PQclear(r);
+	return rc;
 }
 
 /* Run sql (no parameters); 0, or -1 with *cause set (caller frees). */
@@ -100,6 +164,22 @@ store_pg_version(struct store_pg *p, char **cause)
 	return v;
 }
 
+/* A value of the meta table, or NULL. Caller frees. */
+static char *
+store_pg_meta(struct store_pg *p, const char *key)
+{
+	const char	*params[1] = { key };
+	PGresult	*r;
+	char		*v = NULL;
+
+	r = PQexecParams(p->conn, "SELECT value FROM meta WHERE key = $1", 1,
+	    NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
+		v = xstrdup(PQgetvalue(r, 0, 0));
+	PQclear(r);
+	return v;
+}
+
 /*
  * Make the schema, or check the one there, under the advisory lock so
  * that daemons starting together do it once.  0, or -1 with *cause.
@@ -126,6 +206,11 @@ store_pg_migrate(struct store_pg *p, char **cause)
 	    "create the schema", cause) != 0)
 		goto out;
 	p->schema = STORE_PG_SCHEMA;
+	if ((p->database_id = store_pg_meta(p, "database_id")) == NULL) {
+		xasprintf(cause, "cannot read the identity of the PostgreSQL "
+		    "database");
+		goto out;
+	}
 	rc = 0;
 out:
 	(void)store_pg_exec(p, "SELECT pg_advisory_unlock(" STORE_PG_LOCK
@@ -134,6 +219,8 @@ out:
 	return rc;
 }
 
+static int	store_pg_commit(struct store *);
+
 static void
 store_pg_close(struct store *st)
 {
@@ -141,8 +228,11 @@ store_pg_close(struct store *st)
 
 	if (p == NULL)
 		return;
+	if (p->txn_open)
+		(void)store_pg_commit(st);
 	if (p->conn != NULL)
 		PQfinish(p->conn);
+	free(p->database_id);
 	free(p);
 }
 
@@ -164,26 +254,167 @@ store_pg_open(const char *database, char **cause)
 		free(msg);
 		goto fail;
 	}
+	/* A reply means the server has committed (the issue's promise),
+	 * whatever the server's default. */
 	if (store_pg_exec(p, "SET synchronous_commit = on", "set up the "
 	    "connection", cause) != 0 || store_pg_migrate(p, cause) != 0)
 		goto fail;
-	/* Connected, schema made: what serves from it is still to come. */
-	xasprintf(cause, "the PostgreSQL store is not complete in this "
-	    "build (schema %d is ready, but followupd cannot serve from it "
-	    "yet): use an SQLite database", p->schema);
+	return (struct store *)(void *)p;
 fail:
 	store_pg_close((struct store *)(void *)p);
 	return NULL;
 }
 
+static void
+store_pg_set_driver(struct store *st, const struct store_driver *driver,
+    store_commit_cb cb, void *arg)
+{
+	struct store_pg	*p = STORE_PG(st);
+
+	p->driver = driver;
+	p->commit_cb = cb;
+	p->commit_arg = arg;
+}
+
+/*
+ * The reads of a pass need no shared transaction here: PostgreSQL takes
+ * no lock for a read, and each statement sees a consistent snapshot.
+ */
+static void
+store_pg_read_begin(struct store *st)
+{
+	(void)st;
+}
+
+/*
+ * Start one write: join the pass's group transaction (opening it if none
+ * is) and set a savepoint.  Must be paired with store_pg_write_end.
+ */
+static enum store_result
+store_pg_write_begin(struct store *st)
+{
+	struct store_pg	*p = STORE_PG(st);
+
+	if (!p->txn_open) {
+		if (store_pg_control(p, "BEGIN", NULL) != 0)
+			return p->last;
+		p->txn_open = 1;
+		p->txn_failed = 0;
+		if (p->driver != NULL)
+			p->driver->pass(p->driver->arg);
+	}
+	if (p->txn_failed || store_pg_control(p, "SAVEPOINT w", NULL) != 0) {
+		p->txn_failed = 1;
+		return p->last != STORE_OK ? p->last : STORE_ERROR;
+	}
+	return STORE_OK;
+}
+
+/*
+ * End one write: keep it if ok, else undo it alone.  If the transaction
+ * itself failed (the connection went, say), mark the group failed so its
+ * commit reports every write of it lost.
+ */
+static void
+store_pg_write_end(struct store *st, int ok)
+{
+	struct store_pg	*p = STORE_PG(st);
+
+	if (p->txn_failed)
+		return;
+	if (!ok && store_pg_control(p, "ROLLBACK TO SAVEPOINT w", NULL) != 0)
+		p->txn_failed = 1;
+	if (!p->txn_failed && store_pg_control(p, "RELEASE SAVEPOINT w",
+	    NULL) != 0)
+		p->txn_failed = 1;
+	if (PQtransactionStatus(p->conn) != PQTRANS_INTRANS)
+		p->txn_failed = 1;
+}
+
+static int
+store_pg_in_txn(struct store *st)
+{
+	return STORE_PG(st)->txn_open;
+}
+
+/*
+ * Commit the group transaction, if one is open, and call the commit
+ * callback with the outcome.  Return 0 if the server committed it (or
+ * nothing was open), -1 if its writes were lost.  A COMMIT of a failed
+ * transaction answers ROLLBACK: that is a loss too.
+ */
+static int
+store_pg_commit(struct store *st)
+{
+	struct store_pg	*p = STORE_PG(st);
+	int		 ok = 1;
+
+	if (!p->txn_open)
+		return 0;
+	if (p->txn_failed)
+		ok = 0;
+	else if (store_pg_control(p, "COMMIT", "COMMIT") != 0)
+		ok = 0;
+	if (!ok && PQtransactionStatus(p->conn) != PQTRANS_IDLE)
+		(void)store_pg_control(p, "ROLLBACK", NULL);
+	p->txn_open = 0;
+	p->txn_failed = 0;
+	if (p->commit_cb != NULL)
+		p->commit_cb(ok, p->commit_arg);
+	return ok ? 0 : -1;
+}
+
+/* The server keeps its own files in shape: nothing to do at rest. */
+static enum store_result
+store_pg_checkpoint(struct store *st)
+{
+	(void)st;
+	return STORE_OK;
+}
+
+static void
+store_pg_idle(struct store *st)
+{
+	(void)st;
+}
+
+static enum store_result
+store_pg_last_result(struct store *st)
+{
+	return STORE_PG(st)->last;
+}
+
+static const char *
+store_pg_id(struct store *st)
+{
+	return STORE_PG(st)->database_id;
+}
+
+static int
+store_pg_schema_version(struct store *st)
+{
+	return STORE_PG(st)->schema;
+}
+
 const struct store_txn_backend store_pg_txn = {
 	.open = store_pg_open,
 	.close = store_pg_close,
+	.set_driver = store_pg_set_driver,
+	.read_begin = store_pg_read_begin,
+	.write_begin = store_pg_write_begin,
+	.write_end = store_pg_write_end,
+	.in_txn = store_pg_in_txn,
+	.commit = store_pg_commit,
+	.checkpoint = store_pg_checkpoint,
+	.idle = store_pg_idle,
+	.last_result = store_pg_last_result,
+	.id = store_pg_id,
+	.schema_version = store_pg_schema_version,
 };
 
 /*
- * Only opening is filled in: store_pg_open refuses after the schema, so
- * no other entry can be reached.
+ * Only the transactions are filled in: store_open refuses a backend
+ * without its domain tables, so no other entry can be reached.
  */
 const struct store_backend store_postgresql = {
 	.name = "postgresql",

@@ -69,7 +69,9 @@ def test_daemons_starting_together_make_one_schema(cluster, tmp_path):
     for rc, err in results:
         assert rc != 0
         assert "not complete in this build" in err, err
-    assert cluster.psql("SELECT count(*) FROM meta", "fu_many") == "1"
+    assert cluster.psql("SELECT count(*) FROM meta", "fu_many") == "2"
+    assert len(cluster.psql("SELECT value FROM meta "
+                            "WHERE key = 'database_id'", "fu_many")) == 32
     assert cluster.psql("SELECT count(*) FROM pg_trigger "
                         "WHERE NOT tgisinternal", "fu_many") == "9"
 
@@ -91,3 +93,18 @@ def test_a_missing_database_is_refused_with_libpq_s_reason(
     assert rc != 0
     assert "cannot connect to the PostgreSQL database" in err
     assert 'database "no_such_db" does not exist' in err
+
+
+def test_the_transactions_on_a_real_server(cluster):
+    """tests/unit/test-pg against this cluster: the group transaction is
+    open until its commit, and a connection lost mid-group is reported
+    as the group's writes lost."""
+    binary = os.path.join(os.environ["FU_BUILDDIR"], "tests", "unit",
+                          "test-pg")
+    if not os.access(binary, os.X_OK):
+        pytest.skip("tests/unit/test-pg is not built (cmocka missing)")
+    uri = cluster.createdb("fu_txn")
+    p = subprocess.run([binary], capture_output=True, text=True, timeout=120,
+                       env=dict(os.environ, FU_TEST_PG_URI=uri))
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "3 test(s)" in p.stdout and "SKIPPED" not in p.stdout, p.stdout
