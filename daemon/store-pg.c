@@ -14,12 +14,11 @@
 
 #include <config.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <libpq-fe.h>
-
-#include "store-backend.h"
+#include "store-pg-internal.h"
 
 /* This store's schema version, and the SQL that makes it. */
 #define STORE_PG_SCHEMA		1
@@ -29,22 +28,6 @@ static const char store_pg_schema[] =
 
 /* The advisory lock every start takes around the schema: "followup". */
 #define STORE_PG_LOCK		"7378428986657236336"
-
-struct store_pg {
-	struct store_base	 base;		/* first: the backend's table */
-	PGconn			*conn;
-	int			 schema;
-	char			*database_id;
-
-	const struct store_driver *driver;
-	store_commit_cb		 commit_cb;
-	void			*commit_arg;
-	int			 txn_open;	/* the pass's group */
-	int			 txn_failed;	/* ... can only roll back */
-	enum store_result	 last;		/* what the last failure met */
-};
-
-#define STORE_PG(st)	((struct store_pg *)(void *)(st))
 
 /* libpq's message, without its trailing newline. Caller frees. */
 static char *
@@ -84,6 +67,85 @@ store_pg_result_of(const PGresult *r)
 	if (strncmp(state, "XX", 2) == 0)	/* internal, data_corrupted */
 		return STORE_CORRUPT;
 	return STORE_ERROR;
+}
+
+void
+store_pg_params_init(struct store_pg_params *ps)
+{
+	ps->n = 0;
+}
+
+void
+store_pg_param_text(struct store_pg_params *ps, const char *s)
+{
+	if (ps->n == STORE_PG_MAX_PARAMS)
+		fatalx("store: too many parameters");
+	ps->v[ps->n++] = s;
+}
+
+void
+store_pg_param_int(struct store_pg_params *ps, int64_t n)
+{
+	if (ps->n == STORE_PG_MAX_PARAMS)
+		fatalx("store: too many parameters");
+	(void)snprintf(ps->num[ps->n], sizeof ps->num[ps->n], "%lld",
+	    (long long)n);
+	ps->v[ps->n] = ps->num[ps->n];
+	ps->n++;
+}
+
+void
+store_pg_param_null(struct store_pg_params *ps)
+{
+	store_pg_param_text(ps, NULL);
+}
+
+/*
+ * Run sql with ps (NULL: none).  Return its result (caller clears), or
+ * NULL with *r and the store's last result set and the error logged
+ * (rate-limited).
+ */
+PGresult *
+store_pg_query(struct store_pg *p, const char *sql,
+    const struct store_pg_params *ps, enum store_result *r)
+{
+	PGresult	*res;
+
+	res = PQexecParams(p->conn, sql, ps != NULL ? ps->n : 0, NULL,
+	    ps != NULL ? ps->v : NULL, NULL, NULL, 0);
+	if (PQresultStatus(res) == PGRES_COMMAND_OK ||
+	    PQresultStatus(res) == PGRES_TUPLES_OK) {
+		*r = STORE_OK;
+		return res;
+	}
+	*r = p->last = store_pg_result_of(res);
+	if (*r != STORE_CONFLICT)
+		log_warnx_limited("store: a PostgreSQL statement failed",
+		    NULL, "store: a statement failed: %s",
+		    PQresultErrorMessage(res));
+	PQclear(res);
+	/* A failed statement spoils the group: its commit reports it. */
+	if (p->txn_open && PQtransactionStatus(p->conn) != PQTRANS_INTRANS)
+		p->txn_failed = 1;
+	return NULL;
+}
+
+/* Column col of row as a string, NULL for SQL NULL. Caller frees. */
+char *
+store_pg_col_text(const PGresult *res, int row, int col)
+{
+	if (PQgetisnull(res, row, col))
+		return NULL;
+	return xstrdup(PQgetvalue(res, row, col));
+}
+
+/* Column col of row as a number, dflt for SQL NULL. */
+int64_t
+store_pg_col_int(const PGresult *res, int row, int col, int64_t dflt)
+{
+	if (PQgetisnull(res, row, col))
+		return dflt;
+	return strtoll(PQgetvalue(res, row, col), NULL, 10);
 }
 
 /*
@@ -413,10 +475,11 @@ const struct store_txn_backend store_pg_txn = {
 };
 
 /*
- * Only the transactions are filled in: store_open refuses a backend
+ * Only some tables are filled in: store_open refuses a backend
  * without its domain tables, so no other entry can be reached.
  */
 const struct store_backend store_postgresql = {
 	.name = "postgresql",
 	.txn = &store_pg_txn,
+	.user = &store_pg_user,
 };

@@ -150,6 +150,87 @@ test_a_connection_lost_mid_group_loses_the_group(void **state)
 	assert_int_equal(t->in_txn(fx->st), 0);
 }
 
+static int
+count_user_cb(const struct fu_user *u, void *arg)
+{
+	int	*n = arg;
+
+	/* In the order of the names' bytes, as with SQLite. */
+	if (*n == 0)
+		assert_string_equal(u->name, "Zoe");
+	else
+		assert_string_equal(u->name, "ann");
+	(*n)++;
+	return 0;
+}
+
+static void
+test_users_round_trip(void **state)
+{
+	struct fx	*fx = *state;
+	const struct store_txn_backend *t = store_postgresql.txn;
+	const struct store_user_backend *ub = store_postgresql.user;
+	struct fu_user	 u, got;
+	static char	 ann[] = "ann", zoe[] = "Zoe", mail[] = "ann@example.com",
+			 tz[] = "Europe/Paris", lead[] = "10m", cal[] = "invite",
+			 quote[] = "O'Brien \\ \"x\" é";
+	int		 n = 0;
+
+	if (fx == NULL)
+		skip();
+	assert_int_equal(ub->get(fx->st, "ann", &got), STORE_NOT_FOUND);
+	assert_string_equal(got.name, "ann");
+	assert_int_equal(got.uid, -1);
+	fu_user_clear(&got);
+
+	memset(&u, 0, sizeof u);
+	u.name = ann;
+	u.uid = 1001;
+	u.email = mail;
+	u.tz = tz;
+	u.lead = lead;
+	u.calendar = cal;
+	u.display_name = quote;
+	assert_int_equal(t->write_begin(fx->st), STORE_OK);
+	assert_int_equal(ub->put(fx->st, &u, 1700000000), STORE_OK);
+	t->write_end(fx->st, 1);
+	u.name = zoe;
+	u.uid = -1;
+	u.email = NULL;
+	assert_int_equal(t->write_begin(fx->st), STORE_OK);
+	assert_int_equal(ub->put(fx->st, &u, 1700000001), STORE_OK);
+	t->write_end(fx->st, 1);
+	assert_int_equal(t->commit(fx->st), 0);
+
+	assert_int_equal(ub->get(fx->st, "ann", &got), STORE_OK);
+	assert_int_equal(got.uid, 1001);
+	assert_string_equal(got.email, mail);
+	assert_string_equal(got.tz, tz);
+	assert_string_equal(got.lead, lead);
+	assert_string_equal(got.calendar, cal);
+	assert_string_equal(got.display_name, quote);
+	assert_null(got.phone);
+	assert_int_equal(got.updated_at, 1700000000);
+	fu_user_clear(&got);
+	assert_int_equal(ub->get(fx->st, "Zoe", &got), STORE_OK);
+	assert_int_equal(got.uid, -1);
+	assert_null(got.email);
+	fu_user_clear(&got);
+	assert_int_equal(ub->list(fx->st, count_user_cb, &n), STORE_OK);
+	assert_int_equal(n, 2);
+
+	/* A write undone alone leaves the rest of its group. */
+	u.name = ann;
+	u.email = NULL;
+	assert_int_equal(t->write_begin(fx->st), STORE_OK);
+	assert_int_equal(ub->put(fx->st, &u, 1700000002), STORE_OK);
+	t->write_end(fx->st, 0);
+	assert_int_equal(t->commit(fx->st), 0);
+	assert_int_equal(ub->get(fx->st, "ann", &got), STORE_OK);
+	assert_string_equal(got.email, mail);
+	fu_user_clear(&got);
+}
+
 int
 main(void)
 {
@@ -157,6 +238,7 @@ main(void)
 	const struct CMUnitTest cases[] = {
 		T(test_identity_and_schema),
 		T(test_a_group_stays_open_until_its_commit),
+		T(test_users_round_trip),
 		T(test_a_connection_lost_mid_group_loses_the_group),
 	};
 
