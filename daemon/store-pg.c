@@ -482,4 +482,6 @@ const struct store_backend store_postgresql = {
 	.name = "postgresql",
 	.txn = &store_pg_txn,
 	.user = &store_pg_user,
+	.interaction = &store_pg_interaction,
+	.promise = &store_pg_promise,
 };

@@ -231,6 +231,175 @@ test_users_round_trip(void **state)
 	fu_user_clear(&got);
 }
 
+/* Run sql on the watcher's connection (rows the store cannot make yet). */
+static void
+watch_exec(struct fx *fx, const char *sql)
+{
+	PGresult	*r = PQexec(fx->watch, sql);
+
+	if (PQresultStatus(r) != PGRES_COMMAND_OK)
+		fail_msg("%s: %s", sql, PQresultErrorMessage(r));
+	PQclear(r);
+}
+
+struct seen {
+	int64_t		 id[8];
+	time_t		 at[8];
+	int		 n;
+};
+
+static int
+seen_interaction_cb(const struct fu_interaction *in, void *arg)
+{
+	struct seen	*s = arg;
+
+	assert_true(s->n < 8);
+	assert_string_equal(in->owner, "ann");
+	s->id[s->n] = in->id;
+	s->at[s->n++] = in->at;
+	return 0;
+}
+
+static void
+test_interactions_page_newest_first(void **state)
+{
+	struct fx	*fx = *state;
+	const struct store_interaction_backend *ib = store_postgresql.interaction;
+	struct fu_interaction in;
+	struct seen	 s;
+	static char	 ann[] = "ann", call[] = "call", note[] = "said \"later\"";
+	static const time_t at[] = { 100, 200, 200 };
+	int64_t		 ids[3];
+	PGresult	*r;
+	int		 i;
+
+	if (fx == NULL)
+		skip();
+	watch_exec(fx, "INSERT INTO contacts (id, owner, name, stage, "
+	    "created_at, updated_at, last_activity_at) VALUES (1, 'ann', "
+	    "'Dana', 'lead', 1, 1, 150)");
+	for (i = 0; i < 3; i++) {
+		memset(&in, 0, sizeof in);
+		in.contact_id = 1;
+		in.owner = ann;
+		in.kind = call;
+		in.note = i == 0 ? note : NULL;
+		in.at = at[i];
+		in.created_at = 1000 + i;
+		assert_int_equal(store_postgresql.txn->write_begin(fx->st),
+		    STORE_OK);
+		assert_int_equal(ib->insert(fx->st, &in), STORE_OK);
+		store_postgresql.txn->write_end(fx->st, 1);
+		ids[i] = in.id;
+	}
+	assert_int_equal(store_postgresql.txn->commit(fx->st), 0);
+	assert_true(ids[0] < ids[1] && ids[1] < ids[2]);
+	/* The latest activity only moves forward. */
+	r = PQexec(fx->watch, "SELECT last_activity_at FROM contacts");
+	assert_string_equal(PQgetvalue(r, 0, 0), "200");
+	PQclear(r);
+
+	memset(&s, 0, sizeof s);
+	assert_int_equal(ib->list(fx->st, "ann", 1, 0, 0, 0, 2,
+	    seen_interaction_cb, &s), STORE_OK);
+	assert_int_equal(s.n, 2);
+	assert_int_equal(s.id[0], ids[2]);
+	assert_int_equal(s.id[1], ids[1]);
+	memset(&s, 0, sizeof s);
+	assert_int_equal(ib->list(fx->st, "ann", 1, 0, 200, ids[1], 2,
+	    seen_interaction_cb, &s), STORE_OK);
+	assert_int_equal(s.n, 1);
+	assert_int_equal(s.id[0], ids[0]);
+	memset(&s, 0, sizeof s);
+	assert_int_equal(ib->list(fx->st, "ann", 1, 150, 0, 0, 10,
+	    seen_interaction_cb, &s), STORE_OK);
+	assert_int_equal(s.n, 2);
+	/* Another rep's view of the contact holds nothing. */
+	memset(&s, 0, sizeof s);
+	assert_int_equal(ib->list(fx->st, "bob", 1, 0, 0, 0, 10,
+	    seen_interaction_cb, &s), STORE_OK);
+	assert_int_equal(s.n, 0);
+	memset(&s, 0, sizeof s);
+	assert_int_equal(ib->dump(fx->st, NULL, ids[0], 10,
+	    seen_interaction_cb, &s), STORE_OK);
+	assert_int_equal(s.n, 2);
+	assert_int_equal(s.id[0], ids[1]);
+	memset(&s, 0, sizeof s);
+	assert_int_equal(ib->dump(fx->st, "bob", 0, 10, seen_interaction_cb,
+	    &s), STORE_OK);
+	assert_int_equal(s.n, 0);
+}
+
+static int
+seen_promise_cb(const struct fu_promise *p, void *arg)
+{
+	struct seen	*s = arg;
+
+	assert_true(s->n < 8);
+	assert_string_equal(p->status, "pending");
+	s->id[s->n] = p->followup_id;
+	s->at[s->n++] = p->due_at;
+	if (s->n == 1) {
+		assert_string_equal(p->what, "agreed");
+		assert_int_equal(p->previous_due_at, 0);
+	} else {
+		assert_string_equal(p->what, "reagreed");
+		assert_int_equal(p->previous_due_at, 5000);
+		assert_int_equal(p->was_missed, 1);
+		assert_string_equal(p->note, "moved");
+	}
+	return 0;
+}
+
+static void
+test_promises_keep_a_callback_s_history(void **state)
+{
+	struct fx	*fx = *state;
+	const struct store_promise_backend *pb = store_postgresql.promise;
+	struct fu_promise p;
+	struct seen	 s;
+	static char	 agreed[] = "agreed", reagreed[] = "reagreed",
+			 moved[] = "moved";
+	time_t		 due = 0;
+
+	if (fx == NULL)
+		skip();
+	watch_exec(fx, "INSERT INTO contacts (id, owner, name, stage, "
+	    "created_at, updated_at) VALUES (2, 'ann', 'Eve', 'lead', 1, 1)");
+	watch_exec(fx, "INSERT INTO followups (id, contact_id, owner, kind, "
+	    "due_at, remind_at, created_at, updated_at) VALUES (7, 2, 'ann', "
+	    "'callback', 6000, 5900, 1, 1)");
+	assert_int_equal(pb->last(fx->st, 7, &due), STORE_OK);
+	assert_int_equal(due, 0);
+	memset(&p, 0, sizeof p);
+	p.followup_id = 7;
+	p.at = 10;
+	p.what = agreed;
+	p.due_at = 5000;
+	assert_int_equal(store_postgresql.txn->write_begin(fx->st), STORE_OK);
+	assert_int_equal(pb->add(fx->st, &p), STORE_OK);
+	p.at = 20;
+	p.what = reagreed;
+	p.due_at = 6000;
+	p.previous_due_at = 5000;
+	p.was_missed = 1;
+	p.note = moved;
+	assert_int_equal(pb->add(fx->st, &p), STORE_OK);
+	store_postgresql.txn->write_end(fx->st, 1);
+	assert_int_equal(store_postgresql.txn->commit(fx->st), 0);
+	assert_int_equal(pb->last(fx->st, 7, &due), STORE_OK);
+	assert_int_equal(due, 6000);
+	memset(&s, 0, sizeof s);
+	assert_int_equal(pb->list(fx->st, "ann", 2, 10, seen_promise_cb, &s),
+	    STORE_OK);
+	assert_int_equal(s.n, 2);
+	assert_int_equal(s.at[0], 5000);
+	memset(&s, 0, sizeof s);
+	assert_int_equal(pb->list(fx->st, "bob", 2, 10, seen_promise_cb, &s),
+	    STORE_OK);
+	assert_int_equal(s.n, 0);
+}
+
 int
 main(void)
 {
@@ -239,6 +408,8 @@ main(void)
 		T(test_identity_and_schema),
 		T(test_a_group_stays_open_until_its_commit),
 		T(test_users_round_trip),
+		T(test_interactions_page_newest_first),
+		T(test_promises_keep_a_callback_s_history),
 		T(test_a_connection_lost_mid_group_loses_the_group),
 	};
 
