@@ -482,6 +482,7 @@ const struct store_backend store_postgresql = {
 	.name = "postgresql",
 	.txn = &store_pg_txn,
 	.user = &store_pg_user,
+	.contact = &store_pg_contact,
 	.interaction = &store_pg_interaction,
 	.promise = &store_pg_promise,
 };

@@ -16,6 +16,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -237,7 +238,8 @@ watch_exec(struct fx *fx, const char *sql)
 {
 	PGresult	*r = PQexec(fx->watch, sql);
 
-	if (PQresultStatus(r) != PGRES_COMMAND_OK)
+	if (PQresultStatus(r) != PGRES_COMMAND_OK &&
+	    PQresultStatus(r) != PGRES_TUPLES_OK)
 		fail_msg("%s: %s", sql, PQresultErrorMessage(r));
 	PQclear(r);
 }
@@ -400,6 +402,205 @@ test_promises_keep_a_callback_s_history(void **state)
 	assert_int_equal(s.n, 0);
 }
 
+static int
+seen_contact_cb(const struct fu_contact *c, void *arg)
+{
+	struct seen	*s = arg;
+
+	assert_true(s->n < 8);
+	s->id[s->n] = c->id;
+	s->at[s->n++] = c->archived_at;
+	return 0;
+}
+
+/* A contact for owner, written through the store; its id. */
+static int64_t
+add_contact(struct fx *fx, const char *owner, const char *name,
+    const char *email, const char *stage, time_t at)
+{
+	struct fu_contact	c;
+
+	memset(&c, 0, sizeof c);
+	c.owner = (char *)owner;
+	c.name = (char *)name;
+	c.email = (char *)email;
+	c.stage = (char *)stage;
+	c.created_at = c.updated_at = at;
+	assert_int_equal(store_postgresql.txn->write_begin(fx->st), STORE_OK);
+	assert_int_equal(store_postgresql.contact->insert(fx->st, &c),
+	    STORE_OK);
+	store_postgresql.txn->write_end(fx->st, 1);
+	assert_int_equal(store_postgresql.txn->commit(fx->st), 0);
+	return c.id;
+}
+
+static void
+test_contacts_as_the_sqlite_store_answers(void **state)
+{
+	struct fx	*fx = *state;
+	const struct store_contact_backend *cb = store_postgresql.contact;
+	const struct store_txn_backend *t = store_postgresql.txn;
+	struct store_contact_filter f;
+	struct store_contact_counts n;
+	struct store_stale ss;
+	struct fu_contact c;
+	struct fu_user	 u;
+	struct seen	 s;
+	static char	 lead[] = "lead", *open[] = { lead };
+	int64_t		 dana, eve, bob1, ids[4], reps, contacts, pending;
+	size_t		 found;
+	int		 k;
+	char		 sql[256];
+
+	if (fx == NULL)
+		skip();
+	watch_exec(fx, "SELECT setval(pg_get_serial_sequence('contacts', "
+	    "'id'), coalesce((SELECT max(id) FROM contacts), 0) + 100)");
+	watch_exec(fx, "DELETE FROM owner_counts");
+	dana = add_contact(fx, "carl", "Dana Émile", "Dana@Example.COM",
+	    "lead", 1000);
+	eve = add_contact(fx, "carl", "Eve 50% off", NULL, "proposal", 2000);
+	bob1 = add_contact(fx, "dora", "Dana Other", "dana@example.com",
+	    "lead", 1000);
+	assert_true(dana < eve && eve < bob1);
+	/* The owner became a rep the schedule knows. */
+	assert_int_equal(store_postgresql.user->get(fx->st, "carl", &u),
+	    STORE_OK);
+	fu_user_clear(&u);
+
+	assert_int_equal(cb->get(fx->st, "dora", dana, &c), STORE_NOT_FOUND);
+	assert_int_equal(cb->get(fx->st, NULL, dana, &c), STORE_OK);
+	assert_string_equal(c.name, "Dana Émile");
+	assert_int_equal(c.created_at, 1000);
+	assert_int_equal(c.archived_at, 0);
+	fu_contact_clear(&c);
+
+	/* An email in any case, by the folded key; another rep's is apart. */
+	assert_int_equal(cb->find_email(fx->st, "carl", "DANA@example.com",
+	    ids, 4, &found), STORE_OK);
+	assert_int_equal(found, 1);
+	assert_int_equal(ids[0], dana);
+
+	/* Search: ASCII letters in any case; % in the text is literal. */
+	memset(&f, 0, sizeof f);
+	f.owner = "carl";
+	f.limit = 10;
+	f.search = "DANA";
+	memset(&s, 0, sizeof s);
+	assert_int_equal(cb->list(fx->st, &f, seen_contact_cb, &s), STORE_OK);
+	assert_int_equal(s.n, 1);
+	assert_int_equal(s.id[0], dana);
+	f.search = "0% o";
+	memset(&s, 0, sizeof s);
+	assert_int_equal(cb->list(fx->st, &f, seen_contact_cb, &s), STORE_OK);
+	assert_int_equal(s.n, 1);
+	assert_int_equal(s.id[0], eve);
+	f.search = "5_%";
+	memset(&s, 0, sizeof s);
+	assert_int_equal(cb->list(fx->st, &f, seen_contact_cb, &s), STORE_OK);
+	assert_int_equal(s.n, 0);
+	f.search = NULL;
+	f.stage = "proposal";
+	memset(&s, 0, sizeof s);
+	assert_int_equal(cb->list(fx->st, &f, seen_contact_cb, &s), STORE_OK);
+	assert_int_equal(s.n, 1);
+	f.stage = NULL;
+	f.after = dana;
+	memset(&s, 0, sizeof s);
+	assert_int_equal(cb->list(fx->st, &f, seen_contact_cb, &s), STORE_OK);
+	assert_int_equal(s.n, 1);
+	assert_int_equal(s.id[0], eve);
+	f.owner = NULL;
+	f.after = 0;
+	memset(&s, 0, sizeof s);
+	assert_int_equal(cb->list(fx->st, &f, seen_contact_cb, &s), STORE_OK);
+	assert_true(s.n >= 3);
+
+	/* An update by the wrong rep finds nothing. */
+	assert_int_equal(cb->get(fx->st, "carl", eve, &c), STORE_OK);
+	free(c.owner);
+	c.owner = strdup("dora");
+	assert_int_equal(t->write_begin(fx->st), STORE_OK);
+	assert_int_equal(cb->update(fx->st, &c), STORE_NOT_FOUND);
+	free(c.owner);
+	c.owner = strdup("carl");
+	free(c.email);
+	c.email = strdup("EVE@example.org");
+	assert_int_equal(cb->update(fx->st, &c), STORE_OK);
+	t->write_end(fx->st, 1);
+	assert_int_equal(t->commit(fx->st), 0);
+	fu_contact_clear(&c);
+	assert_int_equal(cb->find_email(fx->st, "carl", "eve@EXAMPLE.org",
+	    ids, 4, &found), STORE_OK);
+	assert_int_equal(found, 1);
+
+	/* Stale: an open stage, no pending follow-up, no recent activity. */
+	memset(&ss, 0, sizeof ss);
+	ss.open_stages = open;
+	ss.nopen = 1;
+	ss.after = 500;
+	memset(&s, 0, sizeof s);
+	assert_int_equal(cb->stale(fx->st, "carl", &ss, 3000, 10,
+	    seen_contact_cb, &s), STORE_OK);
+	assert_int_equal(s.n, 1);
+	assert_int_equal(s.id[0], dana);
+
+	/* A pending follow-up: no longer stale; archiving cancels it. */
+	(void)snprintf(sql, sizeof sql, "INSERT INTO followups (contact_id, "
+	    "owner, kind, due_at, remind_at, created_at, updated_at) VALUES "
+	    "(%lld, 'carl', 'call', 9000, 8000, 1, 1)", (long long)dana);
+	watch_exec(fx, sql);
+	memset(&s, 0, sizeof s);
+	assert_int_equal(cb->stale(fx->st, "carl", &ss, 3000, 10,
+	    seen_contact_cb, &s), STORE_OK);
+	assert_int_equal(s.n, 0);
+	assert_int_equal(cb->counts(fx->st, "carl", 9500, &n), STORE_OK);
+	assert_int_equal(n.contacts, 2);
+	assert_int_equal(n.pending, 1);
+	assert_int_equal(n.overdue, 1);
+
+	/* Reassigned: the pending follow-up goes with it. */
+	assert_int_equal(t->write_begin(fx->st), STORE_OK);
+	assert_int_equal(cb->reassign(fx->st, dana, "dora", 3000, &k),
+	    STORE_OK);
+	assert_int_equal(k, 1);
+	assert_int_equal(cb->reassign(fx->st, 999999, "dora", 3000, &k),
+	    STORE_NOT_FOUND);
+	t->write_end(fx->st, 1);
+	assert_int_equal(t->commit(fx->st), 0);
+	assert_int_equal(cb->counts(fx->st, "dora", 9500, &n), STORE_OK);
+	assert_int_equal(n.contacts, 2);
+	assert_int_equal(n.pending, 1);
+
+	assert_int_equal(t->write_begin(fx->st), STORE_OK);
+	assert_int_equal(cb->set_archived(fx->st, "carl", dana, 1, 4000, &k),
+	    STORE_NOT_FOUND);
+	assert_int_equal(cb->set_archived(fx->st, "dora", dana, 1, 4000, &k),
+	    STORE_OK);
+	assert_int_equal(k, 1);
+	t->write_end(fx->st, 1);
+	assert_int_equal(t->commit(fx->st), 0);
+	assert_int_equal(cb->counts(fx->st, "dora", 9500, &n), STORE_OK);
+	assert_int_equal(n.contacts, 1);
+	assert_int_equal(n.pending, 0);
+	f.owner = "dora";
+	f.archived = 1;
+	memset(&s, 0, sizeof s);
+	assert_int_equal(cb->list(fx->st, &f, seen_contact_cb, &s), STORE_OK);
+	assert_int_equal(s.n, 1);
+	assert_int_equal(s.at[0], 4000);
+	memset(&s, 0, sizeof s);
+	assert_int_equal(cb->dump(fx->st, "dora", 0, 10, seen_contact_cb, &s),
+	    STORE_OK);
+	assert_int_equal(s.n, 2);
+
+	assert_int_equal(store_postgresql.contact->team_counts(fx->st, &reps,
+	    &contacts, &pending), STORE_OK);
+	assert_int_equal(reps, 2);
+	assert_int_equal(contacts, 2);
+	assert_int_equal(pending, 0);
+}
+
 int
 main(void)
 {
@@ -410,6 +611,7 @@ main(void)
 		T(test_users_round_trip),
 		T(test_interactions_page_newest_first),
 		T(test_promises_keep_a_callback_s_history),
+		T(test_contacts_as_the_sqlite_store_answers),
 		T(test_a_connection_lost_mid_group_loses_the_group),
 	};
 
