@@ -49,6 +49,7 @@ int64_t		 store_pg_col_int(const PGresult *, int, int, int64_t);
 /* The tables each file fills. */
 extern const struct store_user_backend store_pg_user;
 extern const struct store_contact_backend store_pg_contact;
+extern const struct store_followup_backend store_pg_followup;
 extern const struct store_interaction_backend store_pg_interaction;
 extern const struct store_promise_backend store_pg_promise;
 

@@ -483,6 +483,7 @@ const struct store_backend store_postgresql = {
 	.txn = &store_pg_txn,
 	.user = &store_pg_user,
 	.contact = &store_pg_contact,
+	.followup = &store_pg_followup,
 	.interaction = &store_pg_interaction,
 	.promise = &store_pg_promise,
 };

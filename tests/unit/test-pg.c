@@ -601,6 +601,151 @@ test_contacts_as_the_sqlite_store_answers(void **state)
 	assert_int_equal(pending, 0);
 }
 
+static int
+seen_followup_cb(const struct fu_followup *f, void *arg)
+{
+	struct seen	*s = arg;
+
+	assert_true(s->n < 8);
+	s->id[s->n] = f->id;
+	s->at[s->n++] = f->notice_at;
+	return 0;
+}
+
+static int64_t
+add_followup(struct fx *fx, int64_t contact, const char *kind, time_t due,
+    time_t notice_at)
+{
+	struct fu_followup	f;
+
+	memset(&f, 0, sizeof f);
+	f.contact_id = contact;
+	f.owner = (char *)"gil";
+	f.kind = (char *)kind;
+	f.due_at = due;
+	f.remind_before = -1;
+	f.remind_at = due - 60;
+	f.created_at = 1;
+	f.notice_at = notice_at;
+	assert_int_equal(store_postgresql.txn->write_begin(fx->st), STORE_OK);
+	assert_int_equal(store_postgresql.followup->insert(fx->st, &f),
+	    STORE_OK);
+	store_postgresql.txn->write_end(fx->st, 1);
+	assert_int_equal(store_postgresql.txn->commit(fx->st), 0);
+	return f.id;
+}
+
+static void
+test_followups_in_the_sqlite_store_s_order(void **state)
+{
+	struct fx	*fx = *state;
+	const struct store_followup_backend *fb = store_postgresql.followup;
+	const struct store_txn_backend *t = store_postgresql.txn;
+	struct store_followup_filter flt;
+	struct fu_followup f;
+	struct seen	 s;
+	int64_t		 contact, plain, call, later, count;
+	time_t		 due;
+	int		 n;
+
+	if (fx == NULL)
+		skip();
+	watch_exec(fx, "SELECT setval(pg_get_serial_sequence('followups', "
+	    "'id'), coalesce((SELECT max(id) FROM followups), 0) + 100)");
+	contact = add_contact(fx, "gil", "Hal", NULL, "lead", 1);
+	plain = add_followup(fx, contact, "call", 5000, 4000);
+	call = add_followup(fx, contact, "callback", 5000, 4500);
+	later = add_followup(fx, contact, "call", 7000, 0);
+
+	/* A callback comes first at the same time; pages resume exactly. */
+	memset(&flt, 0, sizeof flt);
+	flt.owner = "gil";
+	flt.limit = 2;
+	memset(&s, 0, sizeof s);
+	assert_int_equal(fb->list(fx->st, &flt, seen_followup_cb, &s),
+	    STORE_OK);
+	assert_int_equal(s.n, 2);
+	assert_int_equal(s.id[0], call);
+	assert_int_equal(s.id[1], plain);
+	flt.after_due = 5000;
+	flt.after_plain = 1;
+	flt.after_id = plain;
+	memset(&s, 0, sizeof s);
+	assert_int_equal(fb->list(fx->st, &flt, seen_followup_cb, &s),
+	    STORE_OK);
+	assert_int_equal(s.n, 1);
+	assert_int_equal(s.id[0], later);
+	memset(&flt, 0, sizeof flt);
+	flt.owner = "gil";
+	flt.contact_id = contact;
+	flt.from = 6000;
+	flt.limit = 10;
+	memset(&s, 0, sizeof s);
+	assert_int_equal(fb->list(fx->st, &flt, seen_followup_cb, &s),
+	    STORE_OK);
+	assert_int_equal(s.n, 1);
+	assert_int_equal(s.id[0], later);
+
+	/* The notices due before a time, in their order, with their stage. */
+	memset(&s, 0, sizeof s);
+	assert_int_equal(fb->notices(fx->st, NULL, 4600, 10, seen_followup_cb,
+	    &s, &n), STORE_OK);
+	assert_int_equal(n, 2);
+	assert_int_equal(s.id[0], plain);
+	assert_int_equal(s.at[0], 4000);
+	assert_int_equal(fb->next_due(fx->st, "gil", &due), STORE_OK);
+	assert_int_equal(due, 5000);
+	assert_int_equal(fb->count_due(fx->st, "gil", 5000, 7000, &count),
+	    STORE_OK);
+	assert_int_equal(count, 2);
+
+	/* Moved: revision and snoozes count, the first missed time stays. */
+	assert_int_equal(fb->get(fx->st, "other", plain, &f), STORE_NOT_FOUND);
+	assert_int_equal(fb->get(fx->st, "gil", plain, &f), STORE_OK);
+	f.due_at = 8000;
+	f.remind_at = 7900;
+	f.notice_at = 7900;
+	assert_int_equal(t->write_begin(fx->st), STORE_OK);
+	assert_int_equal(fb->set_due(fx->st, &f, 1, 5000, 5100), STORE_OK);
+	assert_int_equal(fb->set_due(fx->st, &f, 0, 6000, 5200), STORE_OK);
+	t->write_end(fx->st, 1);
+	assert_int_equal(t->commit(fx->st), 0);
+	fu_followup_clear(&f);
+	assert_int_equal(fb->get(fx->st, NULL, plain, &f), STORE_OK);
+	assert_int_equal(f.revision, 2);
+	assert_int_equal(f.snoozes, 1);
+	assert_int_equal(f.due_at, 8000);
+	assert_string_equal(f.contact_name, "Hal");
+	fu_followup_clear(&f);
+
+	/* Closed once; a second close is a conflict. */
+	assert_int_equal(t->write_begin(fx->st), STORE_OK);
+	assert_int_equal(fb->close(fx->st, "gil", call, "done", "talked",
+	    6000), STORE_OK);
+	assert_int_equal(fb->close(fx->st, "gil", call, "done", NULL, 6001),
+	    STORE_CONFLICT);
+	t->write_end(fx->st, 1);
+	assert_int_equal(t->commit(fx->st), 0);
+	memset(&flt, 0, sizeof flt);
+	flt.owner = "gil";
+	flt.contact_id = contact;
+	flt.closed_recent = 1;
+	flt.limit = 5;
+	memset(&s, 0, sizeof s);
+	assert_int_equal(fb->list(fx->st, &flt, seen_followup_cb, &s),
+	    STORE_OK);
+	assert_int_equal(s.n, 1);
+	assert_int_equal(s.id[0], call);
+	memset(&s, 0, sizeof s);
+	assert_int_equal(fb->dump(fx->st, "gil", 7000, 0, 10,
+	    seen_followup_cb, &s), STORE_OK);
+	assert_int_equal(s.n, 2);	/* the pending two; closed before */
+	memset(&s, 0, sizeof s);
+	assert_int_equal(fb->dump(fx->st, "gil", 0, 0, 10, seen_followup_cb,
+	    &s), STORE_OK);
+	assert_int_equal(s.n, 3);
+}
+
 int
 main(void)
 {
@@ -612,6 +757,7 @@ main(void)
 		T(test_interactions_page_newest_first),
 		T(test_promises_keep_a_callback_s_history),
 		T(test_contacts_as_the_sqlite_store_answers),
+		T(test_followups_in_the_sqlite_store_s_order),
 		T(test_a_connection_lost_mid_group_loses_the_group),
 	};
 
