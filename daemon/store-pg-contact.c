@@ -365,7 +365,7 @@ store_pg_contact_find_email(struct store *st, const char *owner,
 }
 
 /* The open stages as a PostgreSQL array literal. Caller frees. */
-static char *
+char *
 store_pg_stage_array(const struct store_stale *ss)
 {
 	size_t	 len = 3;

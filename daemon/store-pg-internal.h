@@ -45,11 +45,13 @@ PGresult	*store_pg_query(struct store_pg *, const char *,
 		     const struct store_pg_params *, enum store_result *);
 char		*store_pg_col_text(const PGresult *, int, int);
 int64_t		 store_pg_col_int(const PGresult *, int, int, int64_t);
+char		*store_pg_stage_array(const struct store_stale *);
 
 /* The tables each file fills. */
 extern const struct store_user_backend store_pg_user;
 extern const struct store_contact_backend store_pg_contact;
 extern const struct store_followup_backend store_pg_followup;
+extern const struct store_report_backend store_pg_report;
 extern const struct store_interaction_backend store_pg_interaction;
 extern const struct store_promise_backend store_pg_promise;
 

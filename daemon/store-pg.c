@@ -484,6 +484,7 @@ const struct store_backend store_postgresql = {
 	.user = &store_pg_user,
 	.contact = &store_pg_contact,
 	.followup = &store_pg_followup,
+	.report = &store_pg_report,
 	.interaction = &store_pg_interaction,
 	.promise = &store_pg_promise,
 };

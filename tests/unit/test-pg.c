@@ -746,6 +746,106 @@ test_followups_in_the_sqlite_store_s_order(void **state)
 	assert_int_equal(s.n, 3);
 }
 
+struct rows {
+	char	 line[8][128];
+	int	 n;
+};
+
+/* Each row as "text,num,-(null),..." over six columns (0 past its own). */
+static int
+report_row_cb(const struct store_report_row *row, void *arg)
+{
+	struct rows	*r = arg;
+	size_t		 len = 0;
+	int		 i;
+
+	assert_true(r->n < 8);
+	r->line[r->n][0] = '\0';
+	for (i = 0; i < 6; i++) {
+		len = strlen(r->line[r->n]);
+		if (row->null[i])
+			(void)snprintf(r->line[r->n] + len, 128 - len, "-,");
+		else if (row->text[i] != NULL)
+			(void)snprintf(r->line[r->n] + len, 128 - len, "%s,",
+			    row->text[i]);
+		else
+			(void)snprintf(r->line[r->n] + len, 128 - len, "%lld,",
+			    (long long)row->num[i]);
+	}
+	r->n++;
+	return 0;
+}
+
+static void
+test_the_report_s_figures(void **state)
+{
+	struct fx	*fx = *state;
+	const struct store_report_backend *rb = store_postgresql.report;
+	struct store_stale ss;
+	struct rows	 r;
+	static char	 lead[] = "lead", *open[] = { lead };
+	int64_t		 a, b;
+	char		 sql[512];
+
+	if (fx == NULL)
+		skip();
+	a = add_contact(fx, "ivy", "Ann", NULL, "lead", 100);
+	b = add_contact(fx, "ivy", "Bo", NULL, "proposal", 100);
+	(void)snprintf(sql, sizeof sql, "INSERT INTO followups (id, "
+	    "contact_id, owner, kind, due_at, remind_at, created_at, "
+	    "updated_at, missed_due_at) VALUES (901, %lld, 'ivy', 'callback', "
+	    "5000, 4900, 1, 1, NULL), (902, %lld, 'ivy', 'call', 9000, 8900, "
+	    "1, 1, 4000); INSERT INTO promises (followup_id, at, what, due_at) "
+	    "VALUES (901, 10, 'agreed', 5000); INSERT INTO interactions "
+	    "(contact_id, owner, kind, outcome, at, created_at) VALUES (%lld, "
+	    "'ivy', 'voicemail', 'voicemail', 3000, 3000)", (long long)b,
+	    (long long)b, (long long)b);
+	watch_exec(fx, sql);
+
+	memset(&r, 0, sizeof r);
+	assert_int_equal(rb->stages(fx->st, "ivy", report_row_cb, &r),
+	    STORE_OK);
+	assert_int_equal(r.n, 2);
+	assert_string_equal(r.line[0], "ivy,lead,1,0,0,0,");
+	assert_string_equal(r.line[1], "ivy,proposal,1,0,0,0,");
+	/* Due in [3000, 6000): the callback by its due time, and the call
+	 * by the time it missed; by rep, then due time. */
+	memset(&r, 0, sizeof r);
+	assert_int_equal(rb->followups(fx->st, "ivy", 3000, 6000,
+	    report_row_cb, &r), STORE_OK);
+	assert_int_equal(r.n, 2);
+	assert_string_equal(r.line[0], "901,ivy,callback,pending,5000,-,");
+	assert_string_equal(r.line[1], "902,ivy,call,pending,9000,-,");
+	memset(&r, 0, sizeof r);
+	assert_int_equal(rb->upcoming(fx->st, "ivy", 4500, 4000,
+	    report_row_cb, &r), STORE_OK);
+	assert_int_equal(r.n, 1);
+	assert_string_equal(r.line[0], "ivy,2,1,0,0,0,");
+	memset(&r, 0, sizeof r);
+	assert_int_equal(rb->promises(fx->st, "ivy", 0, 10000,
+	    report_row_cb, &r), STORE_OK);
+	assert_int_equal(r.n, 1);
+	assert_string_equal(r.line[0], "ivy,901,5000,pending,-,-,");
+	memset(&r, 0, sizeof r);
+	assert_int_equal(rb->voicemails(fx->st, "ivy", 0, report_row_cb, &r),
+	    STORE_OK);
+	assert_int_equal(r.n, 1);
+	(void)snprintf(sql, sizeof sql, "ivy,%lld,Bo,-,3000,0,",
+	    (long long)b);
+	assert_string_equal(r.line[0], sql);
+	memset(&ss, 0, sizeof ss);
+	ss.open_stages = open;
+	ss.nopen = 1;
+	ss.after = 0;
+	memset(&r, 0, sizeof r);
+	assert_int_equal(rb->stale(fx->st, "ivy", &ss, 200, 5, report_row_cb,
+	    &r), STORE_OK);
+	assert_int_equal(r.n, 1);
+	(void)snprintf(sql, sizeof sql, "%lld,ivy,Ann,-,lead,100,",
+	    (long long)a);
+	assert_string_equal(r.line[0], sql);
+}
+
 int
 main(void)
 {
@@ -758,6 +858,7 @@ main(void)
 		T(test_promises_keep_a_callback_s_history),
 		T(test_contacts_as_the_sqlite_store_answers),
 		T(test_followups_in_the_sqlite_store_s_order),
+		T(test_the_report_s_figures),
 		T(test_a_connection_lost_mid_group_loses_the_group),
 	};
 
