@@ -9,6 +9,8 @@
 #ifndef STORE_PG_INTERNAL_H
 #define STORE_PG_INTERNAL_H
 
+#include <pthread.h>
+
 #include <libpq-fe.h>
 
 #include "store-backend.h"
@@ -25,6 +27,10 @@ struct store_pg {
 	int			 txn_open;	/* the pass's group */
 	int			 txn_failed;	/* ... can only roll back */
 	enum store_result	 last;		/* what the last failure met */
+
+	char			*conninfo;	/* for readers; never shown */
+	int			*stopped;	/* a reader's: stop reading */
+	char			*reader_error;	/* a reader's first failure */
 };
 
 #define STORE_PG(st)	((struct store_pg *)(void *)(st))

@@ -111,6 +111,11 @@ store_pg_query(struct store_pg *p, const char *sql,
 {
 	PGresult	*res;
 
+	if (p->stopped != NULL &&
+	    __atomic_load_n(p->stopped, __ATOMIC_RELAXED)) {
+		*r = p->last = STORE_ERROR;
+		return NULL;
+	}
 	res = PQexecParams(p->conn, sql, ps != NULL ? ps->n : 0, NULL,
 	    ps != NULL ? ps->v : NULL, NULL, NULL, 0);
 	if (PQresultStatus(res) == PGRES_COMMAND_OK ||
@@ -119,7 +124,12 @@ store_pg_query(struct store_pg *p, const char *sql,
 		return res;
 	}
 	*r = p->last = store_pg_result_of(res);
-	if (*r != STORE_CONFLICT)
+	if (p->stopped != NULL) {
+		/* Not logged from a thread: store_pg_reader_free logs it. */
+		if (p->reader_error == NULL)
+			p->reader_error = store_pg_message(
+			    PQresultErrorMessage(res));
+	} else if (*r != STORE_CONFLICT)
 		log_warnx_limited("store: a PostgreSQL statement failed",
 		    NULL, "store: a statement failed: %s",
 		    PQresultErrorMessage(res));
@@ -295,6 +305,8 @@ store_pg_close(struct store *st)
 	if (p->conn != NULL)
 		PQfinish(p->conn);
 	free(p->database_id);
+	free(p->conninfo);
+	free(p->reader_error);
 	free(p);
 }
 
@@ -306,6 +318,7 @@ store_pg_open(const char *database, char **cause)
 
 	p = xcalloc(1, sizeof *p);
 	p->base.backend = &store_postgresql;
+	p->conninfo = xstrdup(database);
 	/* The string is never echoed: a URL may hold a password. */
 	p->conn = PQconnectdb(database);
 	if (p->conn == NULL || PQstatus(p->conn) != CONNECTION_OK) {
@@ -458,6 +471,107 @@ store_pg_schema_version(struct store *st)
 	return STORE_PG(st)->schema;
 }
 
+/*
+ * A reader: the database seen from a thread beside the loop, through a
+ * connection of its own in one read-only REPEATABLE READ transaction, so
+ * all it reads comes from one snapshot however long it reads.
+ * store_pg_reader_new and store_pg_reader_free run on the loop;
+ * store_pg_reader_open and the reads on the thread; store_pg_reader_stop
+ * from anywhere (it cancels the statement running, and the store refuses
+ * any after it).
+ */
+struct store_reader {
+	struct store_base base;		/* first: the backend's table */
+	char		*conninfo;
+	pthread_mutex_t	 lock;		/* guards rd and stopped */
+	struct store_pg	*rd;		/* once open */
+	int		 stopped;
+};
+
+static struct store_reader *
+store_pg_reader_new(struct store *st)
+{
+	struct store_reader	*r;
+
+	r = xcalloc(1, sizeof *r);
+	r->base.backend = &store_postgresql;
+	r->conninfo = xstrdup(STORE_PG(st)->conninfo);
+	if (pthread_mutex_init(&r->lock, NULL) != 0)
+		fatalx("store: pthread_mutex_init");
+	return r;
+}
+
+static struct store *
+store_pg_reader_open(struct store_reader *r, char **cause)
+{
+	struct store_pg	*rd;
+	char		*msg;
+
+	rd = xcalloc(1, sizeof *rd);
+	rd->base.backend = &store_postgresql;
+	rd->stopped = &r->stopped;
+	rd->conn = PQconnectdb(r->conninfo);
+	if (rd->conn == NULL || PQstatus(rd->conn) != CONNECTION_OK) {
+		msg = store_pg_message(rd->conn != NULL ?
+		    PQerrorMessage(rd->conn) : "out of memory");
+		xasprintf(cause, "cannot connect to the PostgreSQL database "
+		    "to read it: %s", msg);
+		free(msg);
+		goto fail;
+	}
+	if (store_pg_exec(rd, "BEGIN ISOLATION LEVEL REPEATABLE READ READ "
+	    "ONLY", "begin a snapshot", cause) != 0)
+		goto fail;
+	pthread_mutex_lock(&r->lock);
+	if (r->stopped) {
+		pthread_mutex_unlock(&r->lock);
+		xasprintf(cause, "stopped");
+		goto fail;
+	}
+	r->rd = rd;
+	pthread_mutex_unlock(&r->lock);
+	return (struct store *)(void *)rd;
+fail:
+	store_pg_close((struct store *)(void *)rd);
+	return NULL;
+}
+
+static void
+store_pg_reader_stop(struct store_reader *r)
+{
+	PGcancel	*cancel;
+	char		 err[256];
+
+	pthread_mutex_lock(&r->lock);
+	__atomic_store_n(&r->stopped, 1, __ATOMIC_RELAXED);
+	if (r->rd != NULL &&
+	    (cancel = PQgetCancel(r->rd->conn)) != NULL) {
+		(void)PQcancel(cancel, err, sizeof err);
+		PQfreeCancel(cancel);
+	}
+	pthread_mutex_unlock(&r->lock);
+}
+
+static void
+store_pg_reader_free(struct store_reader *r)
+{
+	if (r->rd != NULL) {
+		if (r->rd->reader_error != NULL && !r->stopped)
+			log_warnx("store: %s", r->rd->reader_error);
+		store_pg_close((struct store *)(void *)r->rd);
+	}
+	pthread_mutex_destroy(&r->lock);
+	free(r->conninfo);
+	free(r);
+}
+
+const struct store_reader_backend store_pg_reader = {
+	.new = store_pg_reader_new,
+	.open = store_pg_reader_open,
+	.stop = store_pg_reader_stop,
+	.free = store_pg_reader_free,
+};
+
 const struct store_txn_backend store_pg_txn = {
 	.open = store_pg_open,
 	.close = store_pg_close,
@@ -485,6 +599,7 @@ const struct store_backend store_postgresql = {
 	.contact = &store_pg_contact,
 	.followup = &store_pg_followup,
 	.report = &store_pg_report,
+	.reader = &store_pg_reader,
 	.interaction = &store_pg_interaction,
 	.promise = &store_pg_promise,
 };

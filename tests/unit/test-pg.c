@@ -846,6 +846,55 @@ test_the_report_s_figures(void **state)
 	assert_string_equal(r.line[0], sql);
 }
 
+static int
+count_cb(const struct fu_user *u, void *arg)
+{
+	(void)u;
+	(*(int *)arg)++;
+	return 0;
+}
+
+static void
+test_a_reader_sees_one_snapshot_and_stops(void **state)
+{
+	struct fx	*fx = *state;
+	const struct store_reader_backend *rb = store_postgresql.reader;
+	struct store_reader *r;
+	struct store	*rd;
+	struct fu_user	 u;
+	char		*cause = NULL;
+	int		 before = 0, during = 0, after = 0;
+
+	if (fx == NULL)
+		skip();
+	r = rb->new(fx->st);
+	if ((rd = rb->open(r, &cause)) == NULL)
+		fail_msg("reader: %s", cause);
+	assert_int_equal(store_postgresql.user->list(rd, count_cb, &before),
+	    STORE_OK);
+	memset(&u, 0, sizeof u);
+	u.name = (char *)"newcomer";
+	u.uid = -1;
+	assert_int_equal(store_postgresql.txn->write_begin(fx->st), STORE_OK);
+	assert_int_equal(store_postgresql.user->put(fx->st, &u, 1), STORE_OK);
+	store_postgresql.txn->write_end(fx->st, 1);
+	assert_int_equal(store_postgresql.txn->commit(fx->st), 0);
+	/* The reader's snapshot does not move; the store sees the write. */
+	assert_int_equal(store_postgresql.user->list(rd, count_cb, &during),
+	    STORE_OK);
+	assert_int_equal(during, before);
+	assert_int_equal(store_postgresql.user->list(fx->st, count_cb,
+	    &after), STORE_OK);
+	assert_int_equal(after, before + 1);
+	/* Stopped, it reads no more. */
+	rb->stop(r);
+	during = 0;
+	assert_int_not_equal(store_postgresql.user->list(rd, count_cb,
+	    &during), STORE_OK);
+	assert_int_equal(during, 0);
+	rb->free(r);
+}
+
 int
 main(void)
 {
@@ -859,6 +908,7 @@ main(void)
 		T(test_contacts_as_the_sqlite_store_answers),
 		T(test_followups_in_the_sqlite_store_s_order),
 		T(test_the_report_s_figures),
+		T(test_a_reader_sees_one_snapshot_and_stops),
 		T(test_a_connection_lost_mid_group_loses_the_group),
 	};
 
