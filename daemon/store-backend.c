@@ -63,6 +63,9 @@ const struct store_backend store_sqlite = {
 /* The backends of this build, by name. */
 static const struct store_backend *store_backends[] = {
 	&store_sqlite,
+#ifdef HAVE_POSTGRESQL
+	&store_postgresql,
+#endif
 	NULL
 };
 
@@ -156,12 +159,27 @@ struct store *
 store_open(const char *database, char **cause)
 {
 	const struct store_backend	*b;
+	struct store			*st;
 
 	if (store_backend_usable(database, cause) != 0)
 		return NULL;
 	b = store_backend_find(store_backend_kind(database) ==
 	    STORE_BACKEND_POSTGRESQL ? "postgresql" : "sqlite");
-	return b->txn->open(database, cause);
+	if ((st = b->txn->open(database, cause)) == NULL)
+		return NULL;
+	/* A backend still being written serves nothing rather than half. */
+	if (b->contact == NULL || b->interaction == NULL ||
+	    b->promise == NULL || b->report == NULL || b->reader == NULL ||
+	    b->user == NULL || b->followup == NULL || b->outbox == NULL) {
+		xasprintf(cause, "the %s store is not complete in this build "
+		    "(schema %d is ready, but followupd cannot serve from it "
+		    "yet): use an SQLite database", strcmp(b->name,
+		    "postgresql") == 0 ? "PostgreSQL" : b->name,
+		    b->txn->schema_version(st));
+		b->txn->close(st);
+		return NULL;
+	}
+	return st;
 }
 
 /* Close the store; an open group commit is committed first. */

@@ -278,4 +278,7 @@ extern const struct store_outbox_backend store_sqlite_outbox;
 extern const struct store_maint_backend store_sqlite_maint;
 extern const struct store_backend store_sqlite;
 
+/* The PostgreSQL backend (store-pg.c), when built. */
+extern const struct store_backend store_postgresql;
+
 #endif

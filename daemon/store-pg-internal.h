@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * Copyright (c) 2026 The followup authors
+ *
+ * What the PostgreSQL store's files share: the store itself, and helpers
+ * to run a statement with parameters and read its columns.
+ */
+
+#ifndef STORE_PG_INTERNAL_H
+#define STORE_PG_INTERNAL_H
+
+#include <pthread.h>
+
+#include <libpq-fe.h>
+
+#include "store-backend.h"
+
+struct store_pg {
+	struct store_base	 base;		/* first: the backend's table */
+	PGconn			*conn;
+	int			 schema;
+	char			*database_id;
+
+	const struct store_driver *driver;
+	store_commit_cb		 commit_cb;
+	void			*commit_arg;
+	int			 txn_open;	/* the pass's group */
+	int			 txn_failed;	/* ... can only roll back */
+	enum store_result	 last;		/* what the last failure met */
+
+	char			*conninfo;	/* for readers; never shown */
+	int			*stopped;	/* a reader's: stop reading */
+	char			*reader_error;	/* a reader's first failure */
+};
+
+#define STORE_PG(st)	((struct store_pg *)(void *)(st))
+
+/* A statement's parameters, as text (NULL for SQL NULL). */
+#define STORE_PG_MAX_PARAMS	24
+struct store_pg_params {
+	const char	*v[STORE_PG_MAX_PARAMS];
+	char		 num[STORE_PG_MAX_PARAMS][24];
+	int		 n;
+};
+
+void		 store_pg_params_init(struct store_pg_params *);
+void		 store_pg_param_text(struct store_pg_params *, const char *);
+void		 store_pg_param_int(struct store_pg_params *, int64_t);
+void		 store_pg_param_null(struct store_pg_params *);
+PGresult	*store_pg_query(struct store_pg *, const char *,
+		     const struct store_pg_params *, enum store_result *);
+char		*store_pg_col_text(const PGresult *, int, int);
+int64_t		 store_pg_col_int(const PGresult *, int, int, int64_t);
+char		*store_pg_stage_array(const struct store_stale *);
+
+/* The tables each file fills. */
+extern const struct store_user_backend store_pg_user;
+extern const struct store_contact_backend store_pg_contact;
+extern const struct store_followup_backend store_pg_followup;
+extern const struct store_report_backend store_pg_report;
+extern const struct store_interaction_backend store_pg_interaction;
+extern const struct store_promise_backend store_pg_promise;
+
+#endif /* STORE_PG_INTERNAL_H */

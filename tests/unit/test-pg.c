@@ -1,0 +1,916 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * Copyright (c) 2026 The followup authors
+ *
+ * Unit tests of the PostgreSQL store's transactions (store-pg.c), against
+ * the real server FU_TEST_PG_URI names (test_pg_store.py runs this with a
+ * throwaway cluster; without the variable every case is skipped).  A
+ * second connection watches what the store's does: its group transaction
+ * is open between the first write and the commit, the commit callback
+ * hears that the server committed, and a connection lost mid-group makes
+ * the commit report the writes lost, never kept.
+ */
+
+#include <config.h>
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <libpq-fe.h>
+
+#include "store-backend.h"
+
+static int	commits, commit_ok;
+
+static void
+commit_cb(int ok, void *arg)
+{
+	(void)arg;
+	commits++;
+	commit_ok = ok;
+}
+
+struct fx {
+	struct store	*st;
+	PGconn		*watch;
+};
+
+static int
+fx_setup(void **state)
+{
+	struct fx	*fx;
+	const char	*uri = getenv("FU_TEST_PG_URI");
+	char		*cause = NULL;
+
+	if (uri == NULL)
+		return 0;
+	fx = calloc(1, sizeof *fx);
+	fx->st = store_postgresql.txn->open(uri, &cause);
+	if (fx->st == NULL)
+		fail_msg("open: %s", cause);
+	store_postgresql.txn->set_driver(fx->st, NULL, commit_cb, NULL);
+	fx->watch = PQconnectdb(uri);
+	if (PQstatus(fx->watch) != CONNECTION_OK)
+		fail_msg("watch: %s", PQerrorMessage(fx->watch));
+	commits = 0;
+	*state = fx;
+	return 0;
+}
+
+static int
+fx_teardown(void **state)
+{
+	struct fx	*fx = *state;
+
+	if (fx == NULL)
+		return 0;
+	store_postgresql.txn->close(fx->st);
+	PQfinish(fx->watch);
+	free(fx);
+	return 0;
+}
+
+/* How many sessions other than the watcher's are idle in a transaction. */
+static int
+idle_in_txn(struct fx *fx)
+{
+	PGresult	*r;
+	int		 n;
+
+	r = PQexec(fx->watch, "SELECT count(*) FROM pg_stat_activity "
+	    "WHERE state = 'idle in transaction' AND datname = "
+	    "current_database() AND pid <> pg_backend_pid()");
+	assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+	n = atoi(PQgetvalue(r, 0, 0));
+	PQclear(r);
+	return n;
+}
+
+static void
+test_identity_and_schema(void **state)
+{
+	struct fx	*fx = *state;
+
+	if (fx == NULL)
+		skip();
+	assert_int_equal(store_postgresql.txn->schema_version(fx->st), 1);
+	assert_int_equal(strlen(store_postgresql.txn->id(fx->st)), 32);
+}
+
+static void
+test_a_group_stays_open_until_its_commit(void **state)
+{
+	struct fx	*fx = *state;
+	const struct store_txn_backend *t = store_postgresql.txn;
+
+	if (fx == NULL)
+		skip();
+	assert_int_equal(t->in_txn(fx->st), 0);
+	assert_int_equal(t->write_begin(fx->st), STORE_OK);
+	t->write_end(fx->st, 1);
+	assert_int_equal(t->write_begin(fx->st), STORE_OK);
+	t->write_end(fx->st, 0);	/* undone alone: the group goes on */
+	assert_int_equal(t->in_txn(fx->st), 1);
+	assert_int_equal(idle_in_txn(fx), 1);
+	assert_int_equal(t->commit(fx->st), 0);
+	assert_int_equal(commits, 1);
+	assert_int_equal(commit_ok, 1);
+	assert_int_equal(t->in_txn(fx->st), 0);
+	assert_int_equal(idle_in_txn(fx), 0);
+	/* Nothing open: a commit is a no-op and tells nobody. */
+	assert_int_equal(t->commit(fx->st), 0);
+	assert_int_equal(commits, 1);
+}
+
+static void
+test_a_connection_lost_mid_group_loses_the_group(void **state)
+{
+	struct fx	*fx = *state;
+	const struct store_txn_backend *t = store_postgresql.txn;
+	PGresult	*r;
+
+	if (fx == NULL)
+		skip();
+	assert_int_equal(t->write_begin(fx->st), STORE_OK);
+	t->write_end(fx->st, 1);
+	r = PQexec(fx->watch, "SELECT pg_terminate_backend(pid) FROM "
+	    "pg_stat_activity WHERE state = 'idle in transaction' AND "
+	    "datname = current_database() AND pid <> pg_backend_pid()");
+	assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+	assert_int_equal(PQntuples(r), 1);
+	PQclear(r);
+	assert_int_equal(t->commit(fx->st), -1);
+	assert_int_equal(commits, 1);
+	assert_int_equal(commit_ok, 0);
+	assert_int_equal(t->last_result(fx->st), STORE_BUSY);
+	assert_int_equal(t->in_txn(fx->st), 0);
+}
+
+static int
+count_user_cb(const struct fu_user *u, void *arg)
+{
+	int	*n = arg;
+
+	/* In the order of the names' bytes, as with SQLite. */
+	if (*n == 0)
+		assert_string_equal(u->name, "Zoe");
+	else
+		assert_string_equal(u->name, "ann");
+	(*n)++;
+	return 0;
+}
+
+static void
+test_users_round_trip(void **state)
+{
+	struct fx	*fx = *state;
+	const struct store_txn_backend *t = store_postgresql.txn;
+	const struct store_user_backend *ub = store_postgresql.user;
+	struct fu_user	 u, got;
+	static char	 ann[] = "ann", zoe[] = "Zoe", mail[] = "ann@example.com",
+			 tz[] = "Europe/Paris", lead[] = "10m", cal[] = "invite",
+			 quote[] = "O'Brien \\ \"x\" é";
+	int		 n = 0;
+
+	if (fx == NULL)
+		skip();
+	assert_int_equal(ub->get(fx->st, "ann", &got), STORE_NOT_FOUND);
+	assert_string_equal(got.name, "ann");
+	assert_int_equal(got.uid, -1);
+	fu_user_clear(&got);
+
+	memset(&u, 0, sizeof u);
+	u.name = ann;
+	u.uid = 1001;
+	u.email = mail;
+	u.tz = tz;
+	u.lead = lead;
+	u.calendar = cal;
+	u.display_name = quote;
+	assert_int_equal(t->write_begin(fx->st), STORE_OK);
+	assert_int_equal(ub->put(fx->st, &u, 1700000000), STORE_OK);
+	t->write_end(fx->st, 1);
+	u.name = zoe;
+	u.uid = -1;
+	u.email = NULL;
+	assert_int_equal(t->write_begin(fx->st), STORE_OK);
+	assert_int_equal(ub->put(fx->st, &u, 1700000001), STORE_OK);
+	t->write_end(fx->st, 1);
+	assert_int_equal(t->commit(fx->st), 0);
+
+	assert_int_equal(ub->get(fx->st, "ann", &got), STORE_OK);
+	assert_int_equal(got.uid, 1001);
+	assert_string_equal(got.email, mail);
+	assert_string_equal(got.tz, tz);
+	assert_string_equal(got.lead, lead);
+	assert_string_equal(got.calendar, cal);
+	assert_string_equal(got.display_name, quote);
+	assert_null(got.phone);
+	assert_int_equal(got.updated_at, 1700000000);
+	fu_user_clear(&got);
+	assert_int_equal(ub->get(fx->st, "Zoe", &got), STORE_OK);
+	assert_int_equal(got.uid, -1);
+	assert_null(got.email);
+	fu_user_clear(&got);
+	assert_int_equal(ub->list(fx->st, count_user_cb, &n), STORE_OK);
+	assert_int_equal(n, 2);
+
+	/* A write undone alone leaves the rest of its group. */
+	u.name = ann;
+	u.email = NULL;
+	assert_int_equal(t->write_begin(fx->st), STORE_OK);
+	assert_int_equal(ub->put(fx->st, &u, 1700000002), STORE_OK);
+	t->write_end(fx->st, 0);
+	assert_int_equal(t->commit(fx->st), 0);
+	assert_int_equal(ub->get(fx->st, "ann", &got), STORE_OK);
+	assert_string_equal(got.email, mail);
+	fu_user_clear(&got);
+}
+
+/* Run sql on the watcher's connection (rows the store cannot make yet). */
+static void
+watch_exec(struct fx *fx, const char *sql)
+{
+	PGresult	*r = PQexec(fx->watch, sql);
+
+	if (PQresultStatus(r) != PGRES_COMMAND_OK &&
+	    PQresultStatus(r) != PGRES_TUPLES_OK)
+		fail_msg("%s: %s", sql, PQresultErrorMessage(r));
+	PQclear(r);
+}
+
+struct seen {
+	int64_t		 id[8];
+	time_t		 at[8];
+	int		 n;
+};
+
+static int
+seen_interaction_cb(const struct fu_interaction *in, void *arg)
+{
+	struct seen	*s = arg;
+
+	assert_true(s->n < 8);
+	assert_string_equal(in->owner, "ann");
+	s->id[s->n] = in->id;
+	s->at[s->n++] = in->at;
+	return 0;
+}
+
+static void
+test_interactions_page_newest_first(void **state)
+{
+	struct fx	*fx = *state;
+	const struct store_interaction_backend *ib = store_postgresql.interaction;
+	struct fu_interaction in;
+	struct seen	 s;
+	static char	 ann[] = "ann", call[] = "call", note[] = "said \"later\"";
+	static const time_t at[] = { 100, 200, 200 };
+	int64_t		 ids[3];
+	PGresult	*r;
+	int		 i;
+
+	if (fx == NULL)
+		skip();
+	watch_exec(fx, "INSERT INTO contacts (id, owner, name, stage, "
+	    "created_at, updated_at, last_activity_at) VALUES (1, 'ann', "
+	    "'Dana', 'lead', 1, 1, 150)");
+	for (i = 0; i < 3; i++) {
+		memset(&in, 0, sizeof in);
+		in.contact_id = 1;
+		in.owner = ann;
+		in.kind = call;
+		in.note = i == 0 ? note : NULL;
+		in.at = at[i];
+		in.created_at = 1000 + i;
+		assert_int_equal(store_postgresql.txn->write_begin(fx->st),
+		    STORE_OK);
+		assert_int_equal(ib->insert(fx->st, &in), STORE_OK);
+		store_postgresql.txn->write_end(fx->st, 1);
+		ids[i] = in.id;
+	}
+	assert_int_equal(store_postgresql.txn->commit(fx->st), 0);
+	assert_true(ids[0] < ids[1] && ids[1] < ids[2]);
+	/* The latest activity only moves forward. */
+	r = PQexec(fx->watch, "SELECT last_activity_at FROM contacts");
+	assert_string_equal(PQgetvalue(r, 0, 0), "200");
+	PQclear(r);
+
+	memset(&s, 0, sizeof s);
+	assert_int_equal(ib->list(fx->st, "ann", 1, 0, 0, 0, 2,
+	    seen_interaction_cb, &s), STORE_OK);
+	assert_int_equal(s.n, 2);
+	assert_int_equal(s.id[0], ids[2]);
+	assert_int_equal(s.id[1], ids[1]);
+	memset(&s, 0, sizeof s);
+	assert_int_equal(ib->list(fx->st, "ann", 1, 0, 200, ids[1], 2,
+	    seen_interaction_cb, &s), STORE_OK);
+	assert_int_equal(s.n, 1);
+	assert_int_equal(s.id[0], ids[0]);
+	memset(&s, 0, sizeof s);
+	assert_int_equal(ib->list(fx->st, "ann", 1, 150, 0, 0, 10,
+	    seen_interaction_cb, &s), STORE_OK);
+	assert_int_equal(s.n, 2);
+	/* Another rep's view of the contact holds nothing. */
+	memset(&s, 0, sizeof s);
+	assert_int_equal(ib->list(fx->st, "bob", 1, 0, 0, 0, 10,
+	    seen_interaction_cb, &s), STORE_OK);
+	assert_int_equal(s.n, 0);
+	memset(&s, 0, sizeof s);
+	assert_int_equal(ib->dump(fx->st, NULL, ids[0], 10,
+	    seen_interaction_cb, &s), STORE_OK);
+	assert_int_equal(s.n, 2);
+	assert_int_equal(s.id[0], ids[1]);
+	memset(&s, 0, sizeof s);
+	assert_int_equal(ib->dump(fx->st, "bob", 0, 10, seen_interaction_cb,
+	    &s), STORE_OK);
+	assert_int_equal(s.n, 0);
+}
+
+static int
+seen_promise_cb(const struct fu_promise *p, void *arg)
+{
+	struct seen	*s = arg;
+
+	assert_true(s->n < 8);
+	assert_string_equal(p->status, "pending");
+	s->id[s->n] = p->followup_id;
+	s->at[s->n++] = p->due_at;
+	if (s->n == 1) {
+		assert_string_equal(p->what, "agreed");
+		assert_int_equal(p->previous_due_at, 0);
+	} else {
+		assert_string_equal(p->what, "reagreed");
+		assert_int_equal(p->previous_due_at, 5000);
+		assert_int_equal(p->was_missed, 1);
+		assert_string_equal(p->note, "moved");
+	}
+	return 0;
+}
+
+static void
+test_promises_keep_a_callback_s_history(void **state)
+{
+	struct fx	*fx = *state;
+	const struct store_promise_backend *pb = store_postgresql.promise;
+	struct fu_promise p;
+	struct seen	 s;
+	static char	 agreed[] = "agreed", reagreed[] = "reagreed",
+			 moved[] = "moved";
+	time_t		 due = 0;
+
+	if (fx == NULL)
+		skip();
+	watch_exec(fx, "INSERT INTO contacts (id, owner, name, stage, "
+	    "created_at, updated_at) VALUES (2, 'ann', 'Eve', 'lead', 1, 1)");
+	watch_exec(fx, "INSERT INTO followups (id, contact_id, owner, kind, "
+	    "due_at, remind_at, created_at, updated_at) VALUES (7, 2, 'ann', "
+	    "'callback', 6000, 5900, 1, 1)");
+	assert_int_equal(pb->last(fx->st, 7, &due), STORE_OK);
+	assert_int_equal(due, 0);
+	memset(&p, 0, sizeof p);
+	p.followup_id = 7;
+	p.at = 10;
+	p.what = agreed;
+	p.due_at = 5000;
+	assert_int_equal(store_postgresql.txn->write_begin(fx->st), STORE_OK);
+	assert_int_equal(pb->add(fx->st, &p), STORE_OK);
+	p.at = 20;
+	p.what = reagreed;
+	p.due_at = 6000;
+	p.previous_due_at = 5000;
+	p.was_missed = 1;
+	p.note = moved;
+	assert_int_equal(pb->add(fx->st, &p), STORE_OK);
+	store_postgresql.txn->write_end(fx->st, 1);
+	assert_int_equal(store_postgresql.txn->commit(fx->st), 0);
+	assert_int_equal(pb->last(fx->st, 7, &due), STORE_OK);
+	assert_int_equal(due, 6000);
+	memset(&s, 0, sizeof s);
+	assert_int_equal(pb->list(fx->st, "ann", 2, 10, seen_promise_cb, &s),
+	    STORE_OK);
+	assert_int_equal(s.n, 2);
+	assert_int_equal(s.at[0], 5000);
+	memset(&s, 0, sizeof s);
+	assert_int_equal(pb->list(fx->st, "bob", 2, 10, seen_promise_cb, &s),
+	    STORE_OK);
+	assert_int_equal(s.n, 0);
+}
+
+static int
+seen_contact_cb(const struct fu_contact *c, void *arg)
+{
+	struct seen	*s = arg;
+
+	assert_true(s->n < 8);
+	s->id[s->n] = c->id;
+	s->at[s->n++] = c->archived_at;
+	return 0;
+}
+
+/* A contact for owner, written through the store; its id. */
+static int64_t
+add_contact(struct fx *fx, const char *owner, const char *name,
+    const char *email, const char *stage, time_t at)
+{
+	struct fu_contact	c;
+
+	memset(&c, 0, sizeof c);
+	c.owner = (char *)owner;
+	c.name = (char *)name;
+	c.email = (char *)email;
+	c.stage = (char *)stage;
+	c.created_at = c.updated_at = at;
+	assert_int_equal(store_postgresql.txn->write_begin(fx->st), STORE_OK);
+	assert_int_equal(store_postgresql.contact->insert(fx->st, &c),
+	    STORE_OK);
+	store_postgresql.txn->write_end(fx->st, 1);
+	assert_int_equal(store_postgresql.txn->commit(fx->st), 0);
+	return c.id;
+}
+
+static void
+test_contacts_as_the_sqlite_store_answers(void **state)
+{
+	struct fx	*fx = *state;
+	const struct store_contact_backend *cb = store_postgresql.contact;
+	const struct store_txn_backend *t = store_postgresql.txn;
+	struct store_contact_filter f;
+	struct store_contact_counts n;
+	struct store_stale ss;
+	struct fu_contact c;
+	struct fu_user	 u;
+	struct seen	 s;
+	static char	 lead[] = "lead", *open[] = { lead };
+	int64_t		 dana, eve, bob1, ids[4], reps, contacts, pending;
+	size_t		 found;
+	int		 k;
+	char		 sql[256];
+
+	if (fx == NULL)
+		skip();
+	watch_exec(fx, "SELECT setval(pg_get_serial_sequence('contacts', "
+	    "'id'), coalesce((SELECT max(id) FROM contacts), 0) + 100)");
+	watch_exec(fx, "DELETE FROM owner_counts");
+	dana = add_contact(fx, "carl", "Dana Émile", "Dana@Example.COM",
+	    "lead", 1000);
+	eve = add_contact(fx, "carl", "Eve 50% off", NULL, "proposal", 2000);
+	bob1 = add_contact(fx, "dora", "Dana Other", "dana@example.com",
+	    "lead", 1000);
+	assert_true(dana < eve && eve < bob1);
+	/* The owner became a rep the schedule knows. */
+	assert_int_equal(store_postgresql.user->get(fx->st, "carl", &u),
+	    STORE_OK);
+	fu_user_clear(&u);
+
+	assert_int_equal(cb->get(fx->st, "dora", dana, &c), STORE_NOT_FOUND);
+	assert_int_equal(cb->get(fx->st, NULL, dana, &c), STORE_OK);
+	assert_string_equal(c.name, "Dana Émile");
+	assert_int_equal(c.created_at, 1000);
+	assert_int_equal(c.archived_at, 0);
+	fu_contact_clear(&c);
+
+	/* An email in any case, by the folded key; another rep's is apart. */
+	assert_int_equal(cb->find_email(fx->st, "carl", "DANA@example.com",
+	    ids, 4, &found), STORE_OK);
+	assert_int_equal(found, 1);
+	assert_int_equal(ids[0], dana);
+
+	/* Search: ASCII letters in any case; % in the text is literal. */
+	memset(&f, 0, sizeof f);
+	f.owner = "carl";
+	f.limit = 10;
+	f.search = "DANA";
+	memset(&s, 0, sizeof s);
+	assert_int_equal(cb->list(fx->st, &f, seen_contact_cb, &s), STORE_OK);
+	assert_int_equal(s.n, 1);
+	assert_int_equal(s.id[0], dana);
+	f.search = "0% o";
+	memset(&s, 0, sizeof s);
+	assert_int_equal(cb->list(fx->st, &f, seen_contact_cb, &s), STORE_OK);
+	assert_int_equal(s.n, 1);
+	assert_int_equal(s.id[0], eve);
+	f.search = "5_%";
+	memset(&s, 0, sizeof s);
+	assert_int_equal(cb->list(fx->st, &f, seen_contact_cb, &s), STORE_OK);
+	assert_int_equal(s.n, 0);
+	f.search = NULL;
+	f.stage = "proposal";
+	memset(&s, 0, sizeof s);
+	assert_int_equal(cb->list(fx->st, &f, seen_contact_cb, &s), STORE_OK);
+	assert_int_equal(s.n, 1);
+	f.stage = NULL;
+	f.after = dana;
+	memset(&s, 0, sizeof s);
+	assert_int_equal(cb->list(fx->st, &f, seen_contact_cb, &s), STORE_OK);
+	assert_int_equal(s.n, 1);
+	assert_int_equal(s.id[0], eve);
+	f.owner = NULL;
+	f.after = 0;
+	memset(&s, 0, sizeof s);
+	assert_int_equal(cb->list(fx->st, &f, seen_contact_cb, &s), STORE_OK);
+	assert_true(s.n >= 3);
+
+	/* An update by the wrong rep finds nothing. */
+	assert_int_equal(cb->get(fx->st, "carl", eve, &c), STORE_OK);
+	free(c.owner);
+	c.owner = strdup("dora");
+	assert_int_equal(t->write_begin(fx->st), STORE_OK);
+	assert_int_equal(cb->update(fx->st, &c), STORE_NOT_FOUND);
+	free(c.owner);
+	c.owner = strdup("carl");
+	free(c.email);
+	c.email = strdup("EVE@example.org");
+	assert_int_equal(cb->update(fx->st, &c), STORE_OK);
+	t->write_end(fx->st, 1);
+	assert_int_equal(t->commit(fx->st), 0);
+	fu_contact_clear(&c);
+	assert_int_equal(cb->find_email(fx->st, "carl", "eve@EXAMPLE.org",
+	    ids, 4, &found), STORE_OK);
+	assert_int_equal(found, 1);
+
+	/* Stale: an open stage, no pending follow-up, no recent activity. */
+	memset(&ss, 0, sizeof ss);
+	ss.open_stages = open;
+	ss.nopen = 1;
+	ss.after = 500;
+	memset(&s, 0, sizeof s);
+	assert_int_equal(cb->stale(fx->st, "carl", &ss, 3000, 10,
+	    seen_contact_cb, &s), STORE_OK);
+	assert_int_equal(s.n, 1);
+	assert_int_equal(s.id[0], dana);
+
+	/* A pending follow-up: no longer stale; archiving cancels it. */
+	(void)snprintf(sql, sizeof sql, "INSERT INTO followups (contact_id, "
+	    "owner, kind, due_at, remind_at, created_at, updated_at) VALUES "
+	    "(%lld, 'carl', 'call', 9000, 8000, 1, 1)", (long long)dana);
+	watch_exec(fx, sql);
+	memset(&s, 0, sizeof s);
+	assert_int_equal(cb->stale(fx->st, "carl", &ss, 3000, 10,
+	    seen_contact_cb, &s), STORE_OK);
+	assert_int_equal(s.n, 0);
+	assert_int_equal(cb->counts(fx->st, "carl", 9500, &n), STORE_OK);
+	assert_int_equal(n.contacts, 2);
+	assert_int_equal(n.pending, 1);
+	assert_int_equal(n.overdue, 1);
+
+	/* Reassigned: the pending follow-up goes with it. */
+	assert_int_equal(t->write_begin(fx->st), STORE_OK);
+	assert_int_equal(cb->reassign(fx->st, dana, "dora", 3000, &k),
+	    STORE_OK);
+	assert_int_equal(k, 1);
+	assert_int_equal(cb->reassign(fx->st, 999999, "dora", 3000, &k),
+	    STORE_NOT_FOUND);
+	t->write_end(fx->st, 1);
+	assert_int_equal(t->commit(fx->st), 0);
+	assert_int_equal(cb->counts(fx->st, "dora", 9500, &n), STORE_OK);
+	assert_int_equal(n.contacts, 2);
+	assert_int_equal(n.pending, 1);
+
+	assert_int_equal(t->write_begin(fx->st), STORE_OK);
+	assert_int_equal(cb->set_archived(fx->st, "carl", dana, 1, 4000, &k),
+	    STORE_NOT_FOUND);
+	assert_int_equal(cb->set_archived(fx->st, "dora", dana, 1, 4000, &k),
+	    STORE_OK);
+	assert_int_equal(k, 1);
+	t->write_end(fx->st, 1);
+	assert_int_equal(t->commit(fx->st), 0);
+	assert_int_equal(cb->counts(fx->st, "dora", 9500, &n), STORE_OK);
+	assert_int_equal(n.contacts, 1);
+	assert_int_equal(n.pending, 0);
+	f.owner = "dora";
+	f.archived = 1;
+	memset(&s, 0, sizeof s);
+	assert_int_equal(cb->list(fx->st, &f, seen_contact_cb, &s), STORE_OK);
+	assert_int_equal(s.n, 1);
+	assert_int_equal(s.at[0], 4000);
+	memset(&s, 0, sizeof s);
+	assert_int_equal(cb->dump(fx->st, "dora", 0, 10, seen_contact_cb, &s),
+	    STORE_OK);
+	assert_int_equal(s.n, 2);
+
+	assert_int_equal(store_postgresql.contact->team_counts(fx->st, &reps,
+	    &contacts, &pending), STORE_OK);
+	assert_int_equal(reps, 2);
+	assert_int_equal(contacts, 2);
+	assert_int_equal(pending, 0);
+}
+
+static int
+seen_followup_cb(const struct fu_followup *f, void *arg)
+{
+	struct seen	*s = arg;
+
+	assert_true(s->n < 8);
+	s->id[s->n] = f->id;
+	s->at[s->n++] = f->notice_at;
+	return 0;
+}
+
+static int64_t
+add_followup(struct fx *fx, int64_t contact, const char *kind, time_t due,
+    time_t notice_at)
+{
+	struct fu_followup	f;
+
+	memset(&f, 0, sizeof f);
+	f.contact_id = contact;
+	f.owner = (char *)"gil";
+	f.kind = (char *)kind;
+	f.due_at = due;
+	f.remind_before = -1;
+	f.remind_at = due - 60;
+	f.created_at = 1;
+	f.notice_at = notice_at;
+	assert_int_equal(store_postgresql.txn->write_begin(fx->st), STORE_OK);
+	assert_int_equal(store_postgresql.followup->insert(fx->st, &f),
+	    STORE_OK);
+	store_postgresql.txn->write_end(fx->st, 1);
+	assert_int_equal(store_postgresql.txn->commit(fx->st), 0);
+	return f.id;
+}
+
+static void
+test_followups_in_the_sqlite_store_s_order(void **state)
+{
+	struct fx	*fx = *state;
+	const struct store_followup_backend *fb = store_postgresql.followup;
+	const struct store_txn_backend *t = store_postgresql.txn;
+	struct store_followup_filter flt;
+	struct fu_followup f;
+	struct seen	 s;
+	int64_t		 contact, plain, call, later, count;
+	time_t		 due;
+	int		 n;
+
+	if (fx == NULL)
+		skip();
+	watch_exec(fx, "SELECT setval(pg_get_serial_sequence('followups', "
+	    "'id'), coalesce((SELECT max(id) FROM followups), 0) + 100)");
+	contact = add_contact(fx, "gil", "Hal", NULL, "lead", 1);
+	plain = add_followup(fx, contact, "call", 5000, 4000);
+	call = add_followup(fx, contact, "callback", 5000, 4500);
+	later = add_followup(fx, contact, "call", 7000, 0);
+
+	/* A callback comes first at the same time; pages resume exactly. */
+	memset(&flt, 0, sizeof flt);
+	flt.owner = "gil";
+	flt.limit = 2;
+	memset(&s, 0, sizeof s);
+	assert_int_equal(fb->list(fx->st, &flt, seen_followup_cb, &s),
+	    STORE_OK);
+	assert_int_equal(s.n, 2);
+	assert_int_equal(s.id[0], call);
+	assert_int_equal(s.id[1], plain);
+	flt.after_due = 5000;
+	flt.after_plain = 1;
+	flt.after_id = plain;
+	memset(&s, 0, sizeof s);
+	assert_int_equal(fb->list(fx->st, &flt, seen_followup_cb, &s),
+	    STORE_OK);
+	assert_int_equal(s.n, 1);
+	assert_int_equal(s.id[0], later);
+	memset(&flt, 0, sizeof flt);
+	flt.owner = "gil";
+	flt.contact_id = contact;
+	flt.from = 6000;
+	flt.limit = 10;
+	memset(&s, 0, sizeof s);
+	assert_int_equal(fb->list(fx->st, &flt, seen_followup_cb, &s),
+	    STORE_OK);
+	assert_int_equal(s.n, 1);
+	assert_int_equal(s.id[0], later);
+
+	/* The notices due before a time, in their order, with their stage. */
+	memset(&s, 0, sizeof s);
+	assert_int_equal(fb->notices(fx->st, NULL, 4600, 10, seen_followup_cb,
+	    &s, &n), STORE_OK);
+	assert_int_equal(n, 2);
+	assert_int_equal(s.id[0], plain);
+	assert_int_equal(s.at[0], 4000);
+	assert_int_equal(fb->next_due(fx->st, "gil", &due), STORE_OK);
+	assert_int_equal(due, 5000);
+	assert_int_equal(fb->count_due(fx->st, "gil", 5000, 7000, &count),
+	    STORE_OK);
+	assert_int_equal(count, 2);
+
+	/* Moved: revision and snoozes count, the first missed time stays. */
+	assert_int_equal(fb->get(fx->st, "other", plain, &f), STORE_NOT_FOUND);
+	assert_int_equal(fb->get(fx->st, "gil", plain, &f), STORE_OK);
+	f.due_at = 8000;
+	f.remind_at = 7900;
+	f.notice_at = 7900;
+	assert_int_equal(t->write_begin(fx->st), STORE_OK);
+	assert_int_equal(fb->set_due(fx->st, &f, 1, 5000, 5100), STORE_OK);
+	assert_int_equal(fb->set_due(fx->st, &f, 0, 6000, 5200), STORE_OK);
+	t->write_end(fx->st, 1);
+	assert_int_equal(t->commit(fx->st), 0);
+	fu_followup_clear(&f);
+	assert_int_equal(fb->get(fx->st, NULL, plain, &f), STORE_OK);
+	assert_int_equal(f.revision, 2);
+	assert_int_equal(f.snoozes, 1);
+	assert_int_equal(f.due_at, 8000);
+	assert_string_equal(f.contact_name, "Hal");
+	fu_followup_clear(&f);
+
+	/* Closed once; a second close is a conflict. */
+	assert_int_equal(t->write_begin(fx->st), STORE_OK);
+	assert_int_equal(fb->close(fx->st, "gil", call, "done", "talked",
+	    6000), STORE_OK);
+	assert_int_equal(fb->close(fx->st, "gil", call, "done", NULL, 6001),
+	    STORE_CONFLICT);
+	t->write_end(fx->st, 1);
+	assert_int_equal(t->commit(fx->st), 0);
+	memset(&flt, 0, sizeof flt);
+	flt.owner = "gil";
+	flt.contact_id = contact;
+	flt.closed_recent = 1;
+	flt.limit = 5;
+	memset(&s, 0, sizeof s);
+	assert_int_equal(fb->list(fx->st, &flt, seen_followup_cb, &s),
+	    STORE_OK);
+	assert_int_equal(s.n, 1);
+	assert_int_equal(s.id[0], call);
+	memset(&s, 0, sizeof s);
+	assert_int_equal(fb->dump(fx->st, "gil", 7000, 0, 10,
+	    seen_followup_cb, &s), STORE_OK);
+	assert_int_equal(s.n, 2);	/* the pending two; closed before */
+	memset(&s, 0, sizeof s);
+	assert_int_equal(fb->dump(fx->st, "gil", 0, 0, 10, seen_followup_cb,
+	    &s), STORE_OK);
+	assert_int_equal(s.n, 3);
+}
+
+struct rows {
+	char	 line[8][128];
+	int	 n;
+};
+
+/* Each row as "text,num,-(null),..." over six columns (0 past its own). */
+static int
+report_row_cb(const struct store_report_row *row, void *arg)
+{
+	struct rows	*r = arg;
+	size_t		 len = 0;
+	int		 i;
+
+	assert_true(r->n < 8);
+	r->line[r->n][0] = '\0';
+	for (i = 0; i < 6; i++) {
+		len = strlen(r->line[r->n]);
+		if (row->null[i])
+			(void)snprintf(r->line[r->n] + len, 128 - len, "-,");
+		else if (row->text[i] != NULL)
+			(void)snprintf(r->line[r->n] + len, 128 - len, "%s,",
+			    row->text[i]);
+		else
+			(void)snprintf(r->line[r->n] + len, 128 - len, "%lld,",
+			    (long long)row->num[i]);
+	}
+	r->n++;
+	return 0;
+}
+
+static void
+test_the_report_s_figures(void **state)
+{
+	struct fx	*fx = *state;
+	const struct store_report_backend *rb = store_postgresql.report;
+	struct store_stale ss;
+	struct rows	 r;
+	static char	 lead[] = "lead", *open[] = { lead };
+	int64_t		 a, b;
+	char		 sql[512];
+
+	if (fx == NULL)
+		skip();
+	a = add_contact(fx, "ivy", "Ann", NULL, "lead", 100);
+	b = add_contact(fx, "ivy", "Bo", NULL, "proposal", 100);
+	(void)snprintf(sql, sizeof sql, "INSERT INTO followups (id, "
+	    "contact_id, owner, kind, due_at, remind_at, created_at, "
+	    "updated_at, missed_due_at) VALUES (901, %lld, 'ivy', 'callback', "
+	    "5000, 4900, 1, 1, NULL), (902, %lld, 'ivy', 'call', 9000, 8900, "
+	    "1, 1, 4000); INSERT INTO promises (followup_id, at, what, due_at) "
+	    "VALUES (901, 10, 'agreed', 5000); INSERT INTO interactions "
+	    "(contact_id, owner, kind, outcome, at, created_at) VALUES (%lld, "
+	    "'ivy', 'voicemail', 'voicemail', 3000, 3000)", (long long)b,
+	    (long long)b, (long long)b);
+	watch_exec(fx, sql);
+
+	memset(&r, 0, sizeof r);
+	assert_int_equal(rb->stages(fx->st, "ivy", report_row_cb, &r),
+	    STORE_OK);
+	assert_int_equal(r.n, 2);
+	assert_string_equal(r.line[0], "ivy,lead,1,0,0,0,");
+	assert_string_equal(r.line[1], "ivy,proposal,1,0,0,0,");
+	/* Due in [3000, 6000): the callback by its due time, and the call
+	 * by the time it missed; by rep, then due time. */
+	memset(&r, 0, sizeof r);
+	assert_int_equal(rb->followups(fx->st, "ivy", 3000, 6000,
+	    report_row_cb, &r), STORE_OK);
+	assert_int_equal(r.n, 2);
+	assert_string_equal(r.line[0], "901,ivy,callback,pending,5000,-,");
+	assert_string_equal(r.line[1], "902,ivy,call,pending,9000,-,");
+	memset(&r, 0, sizeof r);
+	assert_int_equal(rb->upcoming(fx->st, "ivy", 4500, 4000,
+	    report_row_cb, &r), STORE_OK);
+	assert_int_equal(r.n, 1);
+	assert_string_equal(r.line[0], "ivy,2,1,0,0,0,");
+	memset(&r, 0, sizeof r);
+	assert_int_equal(rb->promises(fx->st, "ivy", 0, 10000,
+	    report_row_cb, &r), STORE_OK);
+	assert_int_equal(r.n, 1);
+	assert_string_equal(r.line[0], "ivy,901,5000,pending,-,-,");
+	memset(&r, 0, sizeof r);
+	assert_int_equal(rb->voicemails(fx->st, "ivy", 0, report_row_cb, &r),
+	    STORE_OK);
+	assert_int_equal(r.n, 1);
+	(void)snprintf(sql, sizeof sql, "ivy,%lld,Bo,-,3000,0,",
+	    (long long)b);
+	assert_string_equal(r.line[0], sql);
+	memset(&ss, 0, sizeof ss);
+	ss.open_stages = open;
+	ss.nopen = 1;
+	ss.after = 0;
+	memset(&r, 0, sizeof r);
+	assert_int_equal(rb->stale(fx->st, "ivy", &ss, 200, 5, report_row_cb,
+	    &r), STORE_OK);
+	assert_int_equal(r.n, 1);
+	(void)snprintf(sql, sizeof sql, "%lld,ivy,Ann,-,lead,100,",
+	    (long long)a);
+	assert_string_equal(r.line[0], sql);
+}
+
+static int
+count_cb(const struct fu_user *u, void *arg)
+{
+	(void)u;
+	(*(int *)arg)++;
+	return 0;
+}
+
+static void
+test_a_reader_sees_one_snapshot_and_stops(void **state)
+{
+	struct fx	*fx = *state;
+	const struct store_reader_backend *rb = store_postgresql.reader;
+	struct store_reader *r;
+	struct store	*rd;
+	struct fu_user	 u;
+	char		*cause = NULL;
+	int		 before = 0, during = 0, after = 0;
+
+	if (fx == NULL)
+		skip();
+	r = rb->new(fx->st);
+	if ((rd = rb->open(r, &cause)) == NULL)
+		fail_msg("reader: %s", cause);
+	assert_int_equal(store_postgresql.user->list(rd, count_cb, &before),
+	    STORE_OK);
+	memset(&u, 0, sizeof u);
+	u.name = (char *)"newcomer";
+	u.uid = -1;
+	assert_int_equal(store_postgresql.txn->write_begin(fx->st), STORE_OK);
+	assert_int_equal(store_postgresql.user->put(fx->st, &u, 1), STORE_OK);
+	store_postgresql.txn->write_end(fx->st, 1);
+	assert_int_equal(store_postgresql.txn->commit(fx->st), 0);
+	/* The reader's snapshot does not move; the store sees the write. */
+	assert_int_equal(store_postgresql.user->list(rd, count_cb, &during),
+	    STORE_OK);
+	assert_int_equal(during, before);
+	assert_int_equal(store_postgresql.user->list(fx->st, count_cb,
+	    &after), STORE_OK);
+	assert_int_equal(after, before + 1);
+	/* Stopped, it reads no more. */
+	rb->stop(r);
+	during = 0;
+	assert_int_not_equal(store_postgresql.user->list(rd, count_cb,
+	    &during), STORE_OK);
+	assert_int_equal(during, 0);
+	rb->free(r);
+}
+
+int
+main(void)
+{
+#define T(t)	cmocka_unit_test_setup_teardown(t, fx_setup, fx_teardown)
+	const struct CMUnitTest cases[] = {
+		T(test_identity_and_schema),
+		T(test_a_group_stays_open_until_its_commit),
+		T(test_users_round_trip),
+		T(test_interactions_page_newest_first),
+		T(test_promises_keep_a_callback_s_history),
+		T(test_contacts_as_the_sqlite_store_answers),
+		T(test_followups_in_the_sqlite_store_s_order),
+		T(test_the_report_s_figures),
+		T(test_a_reader_sees_one_snapshot_and_stops),
+		T(test_a_connection_lost_mid_group_loses_the_group),
+	};
+
+	return cmocka_run_group_tests(cases, NULL, NULL);
+}
