@@ -43,7 +43,8 @@ usage(int status)
 
 	fprintf(f,
 "usage: followupd [--config FILE] [--socket PATH] [--database PATH]\n"
-"                 [--verbose] [--check-config] [--version] [--help]\n"
+"                 [--verbose] [--check-config] [--migrate-to URL]\n"
+"                 [--version] [--help]\n"
 "\n"
 "The followup service: keeps the prospects, their history and the\n"
 "follow-up schedule, and serves the followup client on a Unix socket.\n"
@@ -70,6 +71,11 @@ usage(int status)
 "  -v, --verbose         log debug messages too\n"
 "      --check-config    check the configuration file and that each hook's\n"
 "                        program can be run, and exit\n"
+"      --migrate-to URL  copy the SQLite database into the empty\n"
+"                        PostgreSQL database URL names (a postgresql://\n"
+"                        URL or a conninfo string), every id and field\n"
+"                        and the reminders' state kept; print the counts\n"
+"                        and exit without serving\n"
 "      --version         print the version and exit\n"
 "  -h, --help            print this help and exit\n",
 	    FU_FIRST_USER_UID, FU_SYSTEM_CONFIG, FU_SYSTEM_SOCKET,
@@ -237,6 +243,79 @@ main_reload_cb(evutil_socket_t sig, short what, void *arg)
 	sched_changed();
 }
 
+/*
+ * --migrate-to: copy the SQLite database from into the empty PostgreSQL
+ * database to names, print what was moved, and exit (0 when every row is
+ * there).  Nothing is served: the admin points the configuration at the
+ * new database and starts followupd again.
+ */
+static int
+main_migrate(const char *from, const char *to)
+{
+	struct store_move_count	 counts[STORE_MOVE_TABLES];
+	struct store		*src, *dst;
+	struct stat		 sb;
+	char			*cause;
+	size_t			 i;
+	int			 rc;
+
+	if (store_backend_kind(from) != STORE_BACKEND_SQLITE) {
+		fprintf(stderr, "followupd: --migrate-to: the database to "
+		    "move from must be an SQLite file\n");
+		return 1;
+	}
+	if (store_backend_kind(to) != STORE_BACKEND_POSTGRESQL) {
+		fprintf(stderr, "followupd: --migrate-to: the database to "
+		    "move to must be PostgreSQL (a postgresql:// URL or a "
+		    "conninfo string)\n");
+		return 1;
+	}
+	if (store_backend_usable(to, &cause) != 0) {
+		fprintf(stderr, "followupd: --migrate-to: %s\n", cause);
+		free(cause);
+		return 1;
+	}
+	/* Opening would make a new, empty file: there is nothing to move. */
+	if (stat(from, &sb) == -1) {
+		fprintf(stderr, "followupd: --migrate-to: %s: %s\n", from,
+		    strerror(errno));
+		return 1;
+	}
+	if ((src = store_open(from, &cause)) == NULL) {
+		fprintf(stderr, "followupd: --migrate-to: %s\n", cause);
+		free(cause);
+		return 1;
+	}
+	if ((dst = store_open(to, &cause)) == NULL) {
+		fprintf(stderr, "followupd: --migrate-to: %s\n", cause);
+		free(cause);
+		store_close(src);
+		return 1;
+	}
+#ifdef HAVE_POSTGRESQL
+	rc = store_move(src, dst, counts, &cause);
+#else
+	rc = -1;	/* not reached: store_backend_usable refused */
+	cause = xstrdup("this followupd was built without the PostgreSQL "
+	    "backend");
+#endif
+	store_close(dst);
+	store_close(src);
+	if (rc != 0) {
+		fprintf(stderr, "followupd: --migrate-to: %s; the PostgreSQL "
+		    "database was left as it was\n", cause);
+		free(cause);
+		return 1;
+	}
+	printf("%-14s %12s %12s\n", "table", "sqlite", "postgresql");
+	for (i = 0; i < STORE_MOVE_TABLES; i++)
+		printf("%-14s %12lld %12lld\n", counts[i].table,
+		    (long long)counts[i].from, (long long)counts[i].to);
+	printf("followupd: moved %s to PostgreSQL; every count matches\n",
+	    from);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -246,6 +325,7 @@ main(int argc, char **argv)
 		{ "database",		required_argument,	NULL, 'd' },
 		{ "verbose",		no_argument,		NULL, 'v' },
 		{ "check-config",	no_argument,		NULL, 'C' },
+		{ "migrate-to",		required_argument,	NULL, 'M' },
 		{ "version",		no_argument,		NULL, 'V' },
 		{ "help",		no_argument,		NULL, 'h' },
 		{ NULL,			0,			NULL, 0 }
@@ -253,6 +333,7 @@ main(int argc, char **argv)
 	struct event_config	*evcfg;
 	struct event		*ev_term, *ev_int, *ev_hup;
 	const char		*opt_socket = NULL, *opt_database = NULL;
+	const char		*opt_migrate = NULL;
 	char			*cause;
 	int			 ch, check = 0;
 
@@ -276,6 +357,9 @@ main(int argc, char **argv)
 		case 'C':
 			check = 1;
 			break;
+		case 'M':
+			opt_migrate = optarg;
+			break;
 		case 'V':
 			printf("followupd %s (protocol %d)\n", PACKAGE_VERSION,
 			    FU_PROTOCOL_VERSION);
@@ -291,7 +375,8 @@ main(int argc, char **argv)
 
 	umask(077);
 	signal(SIGPIPE, SIG_IGN);
-	log_init(check ? LOG_TO_STDERR : LOG_TO_AUTO, main_verbose);
+	log_init(check || opt_migrate != NULL ? LOG_TO_STDERR : LOG_TO_AUTO,
+	    main_verbose);
 
 	if (main_config_path == NULL)
 		main_config_path = main_default_config();
@@ -337,6 +422,12 @@ main(int argc, char **argv)
 	}
 	if (config_default_paths(main_cf, &cause) != 0)
 		fatalx("main: %s", cause);
+	if (opt_migrate != NULL) {
+		ch = main_migrate(main_cf->database, opt_migrate);
+		config_free(main_cf);
+		free(main_config_path);
+		return ch;
+	}
 	log_init(main_cf->log, main_verbose);
 	main_check_hooks(main_cf, 0);
 	main_raise_nofile();

@@ -268,6 +268,16 @@ enum store_backend_kind store_backend_kind(const char *);
 int		 store_backend_usable(const char *, char **);
 const char	*store_backend_name(struct store *);
 
+/* store-move.c: a team's SQLite database copied into PostgreSQL */
+#define STORE_MOVE_TABLES	7
+struct store_move_count {
+	const char	*table;
+	int64_t		 from;		/* rows in SQLite */
+	int64_t		 to;		/* rows in PostgreSQL */
+};
+int		 store_move(struct store *, struct store *,
+		     struct store_move_count[STORE_MOVE_TABLES], char **);
+
 /* store-backend.c: readers beside the loop */
 struct store_reader;
 struct store_reader *store_reader_new(struct store *);
