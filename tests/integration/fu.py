@@ -156,10 +156,11 @@ class Daemon:
     """The real followupd in a scratch directory."""
 
     def __init__(self, tmp, config="", home=None, faketime=None, env=None,
-                 prefix=None):
+                 prefix=None, database=None):
         self.dir = tmp
         self.sock = str(tmp / "s.sock")
-        self.db = str(tmp / "fu.db")
+        # A file in tmp, or a server's database (a postgresql:// URL).
+        self.db = database or str(tmp / "fu.db")
         self.log = tmp / "followupd.log"
         self.conf = tmp / "followupd.conf"
         if faketime is None and "digest" not in config:
