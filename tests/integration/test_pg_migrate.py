@@ -19,7 +19,7 @@ import time
 import pytest
 
 import pgcluster
-from fu import FOLLOWUPD, Daemon, rfc3339
+from fu import FOLLOWUPD, WRAPPER, Daemon, rfc3339
 
 
 @pytest.fixture(scope="module")
@@ -78,9 +78,18 @@ def wait_for(pred, timeout=20):
     return pred()
 
 
+def timeless(contact):
+    """A contact.get reply without what the clock alone changes: the
+    follow-up owed after the move is overdue by the time it is read."""
+    for f in contact["followups"]:
+        f.pop("overdue", None)
+    return contact
+
+
 def migrate(d, uri):
-    return subprocess.run([FOLLOWUPD, "--config", str(d.conf),
-                           "--database", d.db, "--migrate-to", uri],
+    return subprocess.run(WRAPPER + [FOLLOWUPD, "--config", str(d.conf),
+                                     "--database", d.db, "--migrate-to",
+                                     uri],
                           capture_output=True, text=True, timeout=120)
 
 
@@ -137,7 +146,8 @@ def test_a_moved_team_finds_everything_and_nothing_is_sent_twice(
     d.start()
     try:
         for cid in ids:
-            assert d.call("contact.get", id=cid) == before[cid]
+            assert timeless(d.call("contact.get", id=cid)) == \
+                timeless(before[cid])
         assert d.call("user.get")["user"] == user
         st = d.call("status")
         for k in ("contacts", "pending", "interactions"):
