@@ -2,8 +2,9 @@
 # Copyright (c) 2026 The followup authors
 """The real followupd serving from a PostgreSQL database (a throwaway
 cluster): a reminder reaches its hook once, a restart keeps the data and
-sends nothing twice, a backup is refused saying to use pg_dump, doctor
-reports the database check as skipped without failing, and a database
+sends nothing twice, a backup is refused saying to use pg_dump, status
+and the log show the database without its password, doctor reports the
+database check as skipped without failing, and a database
 that does not exist fails the start with libpq's reason, never echoing
 the URL.  Skipped, saying why, without PostgreSQL or when followupd was
 built without libpq."""
@@ -116,6 +117,20 @@ def test_doctor_skips_the_database_check_without_failing(pg_daemon):
                 if line.split()[1:2] == ["database"]]
     assert len(database) == 1 and "skipped" in database[0], out
     assert "FAIL" not in out, out
+
+
+def test_status_and_the_log_never_show_the_password(cluster, tmp_path):
+    uri = cluster.createdb("fu_password") + "&password=s3cret"
+    d = Daemon(tmp_path, database=uri)
+    d.start()
+    try:
+        rc, out, err = d.client("status")
+        assert rc == 0, err
+        assert "postgresql:///fu_password?" in out
+        assert "s3cret" not in out
+    finally:
+        d.stop()
+    assert "s3cret" not in d.log.read_text()
 
 
 def test_a_database_that_does_not_exist_fails_the_start(cluster, tmp_path):
