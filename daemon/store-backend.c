@@ -118,8 +118,8 @@ store_backend_kind(const char *database)
 static void
 store_shown_url(char *out, const char *u)
 {
-	const char	*auth = strstr(u, "://") + 3, *end, *at = NULL, *colon;
-	const char	*q, *p;
+	const char	*auth = strstr(u, "://") + 3, *end, *at = NULL;
+	const char	*colon, *q, *p;
 	size_t		 len;
 	char		 sep = '?';
 
@@ -138,7 +138,8 @@ store_shown_url(char *out, const char *u)
 		q = u + strlen(u);
 	memcpy(out, u, q - u);
 	out += q - u;
-	for (p = *q == '?' ? q + 1 : q; *p != '\0'; p += len + (p[len] == '&')) {
+	p = *q == '?' ? q + 1 : q;
+	for (; *p != '\0'; p += len + (p[len] == '&')) {
 		len = strcspn(p, "&");
 		if (strncmp(p, "password=", 9) == 0)
 			continue;

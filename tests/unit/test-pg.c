@@ -1342,7 +1342,7 @@ test_held_folded_rearmed_and_the_digest(void **state)
 	assert_int_equal(seen, 50000);
 	assert_int_equal(ob->schedule_next_of(fx->st, "oli", &fire),
 	    STORE_OK);
-	assert_int_equal(fire, 30000);		/* the summary, queued at once */
+	assert_int_equal(fire, 30000);		/* the summary's, at once */
 }
 
 int
