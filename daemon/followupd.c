@@ -344,7 +344,7 @@ main(int argc, char **argv)
 	struct event		*ev_term, *ev_int, *ev_hup;
 	const char		*opt_socket = NULL, *opt_database = NULL;
 	const char		*opt_migrate = NULL;
-	char			*cause;
+	char			*cause, *shown;
 	int			 ch, check = 0;
 
 	while ((ch = getopt_long(argc, argv, "c:s:d:vh", longopts,
@@ -482,7 +482,9 @@ main(int argc, char **argv)
 		return 1;
 	}
 
-	op_meta_init(time(NULL), main_cf->database, server_socket_path());
+	/* A server's database is shown without its password, if any. */
+	shown = store_database_shown(main_cf->database);
+	op_meta_init(time(NULL), shown, server_socket_path());
 	op_backup_init(main_base, main_store);
 	op_doctor_init(main_base);
 	op_report_init(main_base, main_store);
@@ -493,9 +495,10 @@ main(int argc, char **argv)
 	sched_init(main_base, main_store, (const struct fu_config **)&main_cf);
 	sdnotify_init(main_base);
 	log_info("main: followupd %s ready: socket %s, database %s%s%s",
-	    PACKAGE_VERSION, server_socket_path(), main_cf->database,
+	    PACKAGE_VERSION, server_socket_path(), shown,
 	    main_cf->path != NULL ? ", configuration " : "",
 	    main_cf->path != NULL ? main_cf->path : "");
+	free(shown);
 	sdnotify_ready();
 
 	event_base_dispatch(main_base);

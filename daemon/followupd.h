@@ -266,6 +266,7 @@ enum store_backend_kind {
 };
 enum store_backend_kind store_backend_kind(const char *);
 int		 store_backend_usable(const char *, char **);
+char		*store_database_shown(const char *);
 const char	*store_backend_name(struct store *);
 
 /* store-move.c: a team's SQLite database copied into PostgreSQL */

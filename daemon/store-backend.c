@@ -112,6 +112,111 @@ store_backend_kind(const char *database)
 }
 
 /*
+ * Copy the URL u to out (as long as u at least) without any password:
+ * its user's ("user:secret@") and a password= parameter.
+ */
+static void
+store_shown_url(char *out, const char *u)
+{
+	const char	*auth = strstr(u, "://") + 3, *end, *at = NULL;
+	const char	*colon, *q, *p;
+	size_t		 len;
+	char		 sep = '?';
+
+	end = auth + strcspn(auth, "/?");
+	for (p = auth; p < end; p++) {
+		if (*p == '@')
+			at = p;
+	}
+	colon = at != NULL ? memchr(auth, ':', at - auth) : NULL;
+	if (colon != NULL) {
+		memcpy(out, u, colon - u);
+		out += colon - u;
+		u = at;
+	}
+	if ((q = strchr(u, '?')) == NULL)
+		q = u + strlen(u);
+	memcpy(out, u, q - u);
+	out += q - u;
+	p = *q == '?' ? q + 1 : q;
+	for (; *p != '\0'; p += len + (p[len] == '&')) {
+		len = strcspn(p, "&");
+		if (strncmp(p, "password=", 9) == 0)
+			continue;
+		*out++ = sep;
+		memcpy(out, p, len);
+		out += len;
+		sep = '&';
+	}
+	*out = '\0';
+}
+
+/*
+ * Copy the conninfo c to out (as long as c at least) without its
+ * password = value pair (a value may be quoted, with backslash escapes).
+ */
+static void
+store_shown_conninfo(char *out, const char *c)
+{
+	const char	*start, *key, *p;
+	size_t		 keylen;
+
+	for (p = c; *p != '\0';) {
+		start = p;
+		while (isspace((unsigned char)*p))
+			p++;
+		key = p;
+		while (*p != '\0' && *p != '=' && !isspace((unsigned char)*p))
+			p++;
+		keylen = p - key;
+		while (isspace((unsigned char)*p))
+			p++;
+		if (*p == '=') {
+			p++;
+			while (isspace((unsigned char)*p))
+				p++;
+		}
+		if (*p == '\'') {
+			for (p++; *p != '\0' && *p != '\''; p++) {
+				if (*p == '\\' && p[1] != '\0')
+					p++;
+			}
+			if (*p == '\'')
+				p++;
+		} else {
+			while (*p != '\0' && !isspace((unsigned char)*p))
+				p++;
+		}
+		if (keylen == 8 && strncmp(key, "password", 8) == 0)
+			continue;
+		memcpy(out, start, p - start);
+		out += p - start;
+	}
+	*out = '\0';
+}
+
+/*
+ * The database string as status and the log may show it: a server's
+ * without any password it holds, so that no rep ever reads one.  Caller
+ * frees.
+ */
+char *
+store_database_shown(const char *database)
+{
+	char	*s;
+
+	if (store_backend_kind(database) != STORE_BACKEND_POSTGRESQL)
+		return xstrdup(database);
+	s = xmalloc(strlen(database) + 1);
+	if (strncmp(database, "postgresql://", 13) == 0 ||
+	    strncmp(database, "postgres://", 11) == 0)
+		store_shown_url(s, database);
+	else
+		store_shown_conninfo(s, database);
+	return s;
+}
+
+/*
  * Can this build open the database?  0 if so; else -1 and a cause that
  * names the backend, never the string itself (a URL may hold a password).
  */

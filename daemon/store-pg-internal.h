@@ -20,7 +20,7 @@ struct store_pg {
 	PGconn			*conn;
 	int			 schema;
 	char			*database_id;
-	char			*node;		/* this daemon, in its claims */
+	char			*node;		/* names this daemon's claims */
 
 	const struct store_driver *driver;
 	store_commit_cb		 commit_cb;

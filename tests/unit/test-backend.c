@@ -440,6 +440,40 @@ test_a_postgresql_url_is_refused_not_made_a_file(void **state)
 	assert_int_equal(access("postgresql:", F_OK), -1);
 }
 
+/* What status and the log show of a database: never a password. */
+static void
+test_a_database_is_shown_without_its_password(void **state)
+{
+	static const char *const cases[][2] = {
+		{ "/var/lib/f.db", "/var/lib/f.db" },
+		{ "postgresql:///fu?host=/run/postgresql&port=5432",
+		  "postgresql:///fu?host=/run/postgresql&port=5432" },
+		{ "postgresql://ana:s3cret@db.example:5432/fu",
+		  "postgresql://ana@db.example:5432/fu" },
+		{ "postgres://ana:p@ss@db.example/fu?sslmode=require",
+		  "postgres://ana@db.example/fu?sslmode=require" },
+		{ "postgresql:///fu?password=s3cret&host=/tmp",
+		  "postgresql:///fu?host=/tmp" },
+		{ "postgresql://db/fu?host=h&password=s3cret",
+		  "postgresql://db/fu?host=h" },
+		{ "postgresql://ana@db/fu", "postgresql://ana@db/fu" },
+		{ "host=db dbname=fu password=s3cret user=ana",
+		  "host=db dbname=fu user=ana" },
+		{ "password = 's3 cr\\'et' host=db", " host=db" },
+		{ "host=db password='s3cret'", "host=db" },
+	};
+	size_t	 i;
+	char	*s;
+
+	(void)state;
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		s = store_database_shown(cases[i][0]);
+		assert_string_equal(s, cases[i][1]);
+		assert_null(strstr(s, "s3"));
+		free(s);
+	}
+}
+
 int
 main(void)
 {
@@ -457,6 +491,7 @@ main(void)
 	};
 	const struct CMUnitTest names[] = {
 		cmocka_unit_test(test_a_postgresql_url_is_refused_not_made_a_file),
+		cmocka_unit_test(test_a_database_is_shown_without_its_password),
 	};
 	int	fails = 0;
 
