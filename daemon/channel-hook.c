@@ -54,19 +54,21 @@ channel_hook_gone(const struct fu_config *cf, const char *row)
 	return channel_hook_row_gone(cf, CHANNEL_HOOK_PREFIX, row);
 }
 
-/* A message id stable for this group of notices. Caller frees. */
+/*
+ * A message id stable for this group of notices, whichever node sends
+ * it: the notices' outbox ids and the database's identity, never the
+ * host, so a group re-sent by another node after one died (or after a
+ * move to another server) carries the first attempt's id. Caller frees.
+ */
 static char *
 channel_hook_message_id(const struct outbox_item *items, size_t n)
 {
-	char		 host[256], *id;
+	char		*id;
 	uint32_t	 h = 2166136261u;
 	size_t		 i;
 	int64_t		 v;
 	int		 b;
 
-	if (gethostname(host, sizeof host) != 0)
-		strcpy(host, "localhost");
-	host[sizeof host - 1] = '\0';
 	for (i = 0; i < n; i++) {
 		v = items[i].outbox_id;
 		for (b = 0; b < 8; b++) {
@@ -75,8 +77,8 @@ channel_hook_message_id(const struct outbox_item *items, size_t n)
 			v >>= 8;
 		}
 	}
-	xasprintf(&id, "<followup.%lld.%zu.%08x@%s>",
-	    (long long)items[0].outbox_id, n, h, host);
+	xasprintf(&id, "<followup.%lld.%zu.%08x@%s.followupd>",
+	    (long long)items[0].outbox_id, n, h, store_id(outbox_store));
 	return id;
 }
 

@@ -69,6 +69,16 @@ def delivered_ids(out):
     return ids
 
 
+def message_domains(out):
+    text, dec, at, domains = out.read_text(), json.JSONDecoder(), 0, set()
+    while text[at:].strip():
+        while text[at].isspace():
+            at += 1
+        msg, at = dec.raw_decode(text, at)
+        domains.add(msg["message_id"].split("@")[1])
+    return domains
+
+
 def wait_for(pred, timeout=20):
     deadline = time.time() + timeout
     while time.time() < deadline:
@@ -160,6 +170,8 @@ def test_a_moved_team_finds_everything_and_nothing_is_sent_twice(
         got = delivered_ids(out)
         assert got.count(sent) == 1, "a delivered reminder came again"
         assert got.count(owed) == 1
+        # Mail from before and after the move names the same database.
+        assert message_domains(out) == {db_id + ".followupd>"}
     finally:
         d.stop()
 

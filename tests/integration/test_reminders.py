@@ -19,6 +19,7 @@ import email
 import email.policy
 import json
 import os
+import re
 import shutil
 import socket
 import sqlite3
@@ -833,6 +834,9 @@ def test_a_grouped_delivery_keeps_its_message_id_when_retried(make_daemon,
     first, again = ids.read_text().split()        # failed, then delivered
     assert first == again and first.startswith("<followup.")
     assert ".2." in first                         # both notices, one run
+    # The database's identity, not the host: the same from any node.
+    assert re.fullmatch(r"<followup\.\d+\.2\.[0-9a-f]{8}@[0-9a-f]{32}"
+                        r"\.followupd>", first), first
 
 
 def grouping_setup(d):
