@@ -19,6 +19,7 @@
 /* Rows collected by the list callbacks. */
 struct contact_rows {
 	json_t		*array;
+	struct json_text *text;		/* contact.get's, instead of array */
 	time_t		 now;
 	int		 limit;
 	int		 count;
@@ -143,22 +144,6 @@ out:
 	return rc;
 }
 
-static int
-contact_add_interaction_cb(const struct fu_interaction *in, void *arg)
-{
-	json_array_append_new(arg, interaction_json(in));
-	return 0;
-}
-
-static int
-contact_add_followup_cb(const struct fu_followup *f, void *arg)
-{
-	struct contact_rows	*rows = arg;
-
-	json_array_append_new(rows->array, followup_json(f, rows->now));
-	return 0;
-}
-
 /* Build the promises array: one object per callback, its history inside. */
 struct contact_promises {
 	json_t			*array;
@@ -209,7 +194,28 @@ contact_promise_cb(const struct fu_promise *p, void *arg)
 	return 0;
 }
 
-/* contact.get: the contact with its history and follow-ups. */
+static int
+contact_text_interaction_cb(const struct fu_interaction *in, void *arg)
+{
+	interaction_text(arg, in);
+	return 0;
+}
+
+static int
+contact_text_followup_cb(const struct fu_followup *f, void *arg)
+{
+	struct contact_rows	*rows = arg;
+
+	followup_text(rows->text, f, rows->now);
+	return 0;
+}
+
+/*
+ * contact.get: the contact with its history and follow-ups.  The reply
+ * is written as text as the store's rows come (OP_TEXT): a contact with
+ * a long history is read often, and a Jansson object per row and field
+ * was most of its time.
+ */
 int
 op_contact_get(struct op_ctx *ctx, json_t *args, json_t **result)
 {
@@ -217,49 +223,56 @@ op_contact_get(struct op_ctx *ctx, json_t *args, json_t **result)
 	struct store_followup_filter	 flt;
 	struct contact_rows		 rows;
 	struct contact_promises		 cp;
-	json_t				*history;
+	struct json_text		*t = ctx->text;
 	int64_t				 id = ops_int(args, "id", 0);
 	enum store_result		 r;
 
+	(void)result;
 	if (ops_contact(ctx, id, &c) != 0)
 		return -1;
-	history = json_array();
+	json_text_key(t, "contact");
+	contact_text(t, &c);
+	json_text_key(t, "interactions");
+	json_text_open(t, '[');
+	if ((r = store_interaction_list(ctx->st, c.owner, id, 0, 0, 0, 50,
+	    contact_text_interaction_cb, t)) != STORE_OK)
+		goto fail;
+	json_text_close(t, ']');
 	memset(&rows, 0, sizeof rows);
-	rows.array = json_array();
+	rows.text = t;
 	rows.now = ctx->now;
 	memset(&flt, 0, sizeof flt);
 	flt.owner = c.owner;
 	flt.contact_id = id;
 	flt.status = "pending";
 	flt.limit = FU_LIST_MAX;
-	if ((r = store_interaction_list(ctx->st, c.owner, id, 0, 0, 0, 50,
-	    contact_add_interaction_cb, history)) != STORE_OK ||
-	    (r = store_followup_list(ctx->st, &flt, contact_add_followup_cb,
+	json_text_key(t, "followups");
+	json_text_open(t, '[');
+	if ((r = store_followup_list(ctx->st, &flt, contact_text_followup_cb,
 	    &rows)) != STORE_OK)
 		goto fail;
 	flt.closed_recent = 1;
 	flt.limit = 20;
-	if ((r = store_followup_list(ctx->st, &flt, contact_add_followup_cb,
+	if ((r = store_followup_list(ctx->st, &flt, contact_text_followup_cb,
 	    &rows)) != STORE_OK)
 		goto fail;
+	json_text_close(t, ']');
 	memset(&cp, 0, sizeof cp);
 	cp.array = json_array();
 	cp.ctx = ctx;
 	r = store_promise_list(ctx->st, c.owner, id, 50, contact_promise_cb,
 	    &cp);
 	contact_promise_finish(&cp);
-	if (r != STORE_OK) {
-		json_decref(cp.array);
-		goto fail;
+	if (r == STORE_OK) {
+		json_text_key(t, "promises");
+		json_text_value(t, cp.array);
 	}
-	*result = json_pack("{s:o s:o s:o s:o}", "contact", contact_json(&c),
-	    "interactions", history, "followups", rows.array, "promises",
-	    cp.array);
+	json_decref(cp.array);
+	if (r != STORE_OK)
+		goto fail;
 	fu_contact_clear(&c);
 	return 0;
 fail:
-	json_decref(history);
-	json_decref(rows.array);
 	fu_contact_clear(&c);
 	return reply_store_error(ctx, r, "contact", id);
 }
