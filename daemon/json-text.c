@@ -41,9 +41,9 @@ jt_flush(struct json_text *t)
 	t->n = 0;
 }
 
-/* Add len bytes; past max, note it and add nothing more. */
+/* jt_put's slow way: past max, or past what buf holds. */
 static void
-jt_put(struct json_text *t, const char *s, size_t len)
+jt_put_slow(struct json_text *t, const char *s, size_t len)
 {
 	if (t->over)
 		return;
@@ -64,11 +64,35 @@ jt_put(struct json_text *t, const char *s, size_t len)
 	t->n += len;
 }
 
-static void
+/*
+ * Add len bytes; past max, note it and add nothing more.  Inline, as a
+ * reply is mostly short pieces that fit: only those that do not leave.
+ */
+static inline void
+jt_put(struct json_text *t, const char *s, size_t len)
+{
+	if (len <= sizeof t->buf - t->n && len <= t->max - t->total &&
+	    !t->over) {
+		memcpy(t->buf + t->n, s, len);
+		t->n += len;
+		t->total += len;
+		return;
+	}
+	jt_put_slow(t, s, len);
+}
+
+static inline void
 jt_char(struct json_text *t, char c)
 {
 	jt_put(t, &c, 1);
 }
+
+/* Bytes a string cannot hold as they are: controls, '"' and '\\'. */
+static const unsigned char jt_escaped[256] = {
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	['"'] = 1, ['\\'] = 1,
+};
 
 /* A string, quoted, escaping what JSON requires and nothing else. */
 static void
@@ -82,7 +106,7 @@ jt_string(struct json_text *t, const char *s, size_t len)
 	run = 0;
 	for (i = 0; i < len; i++) {
 		c = (unsigned char)s[i];
-		if (c >= 0x20 && c != '"' && c != '\\')
+		if (!jt_escaped[c])
 			continue;
 		jt_put(t, s + run, i - run);
 		run = i + 1;
@@ -348,11 +372,16 @@ json_text_null(struct json_text *t)
 void
 json_text_time(struct json_text *t, time_t when)
 {
-	char	buf[WHEN_RFC3339_LEN];
+	char	buf[WHEN_RFC3339_LEN + 2];
+	size_t	len;
 
 	jt_sep(t);
-	when_format(when, buf, sizeof buf);
-	jt_string(t, buf, strlen(buf));
+	/* The digits, '-', ':', 'T' and 'Z' need no escape. */
+	buf[0] = '"';
+	when_format(when, buf + 1, sizeof buf - 2);
+	len = strlen(buf);
+	buf[len++] = '"';
+	jt_put(t, buf, len);
 }
 
 /* An instant, or null when it is 0 (unset), as when_json_or_null. */
