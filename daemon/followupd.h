@@ -421,6 +421,7 @@ enum store_result store_team_counts(struct store *, int64_t *, int64_t *,
 		     int64_t *);
 
 /* store-interaction.c */
+/* A row of a list, valid only during the call: copy what you keep. */
 typedef int	(*store_interaction_cb)(const struct fu_interaction *, void *);
 enum store_result store_interaction_insert(struct store *,
 		     struct fu_interaction *);
@@ -444,6 +445,7 @@ struct store_followup_filter {
 	time_t		 after_due;	/* its due time */
 	int		 after_plain;	/* it is not a callback */
 };
+/* A row of a list, valid only during the call: copy what you keep. */
 typedef int	(*store_followup_cb)(const struct fu_followup *, void *);
 enum store_result store_followup_insert(struct store *, struct fu_followup *);
 enum store_result store_followup_get(struct store *, const char *, int64_t,

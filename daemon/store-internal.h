@@ -138,6 +138,7 @@ void		 store_bind_time(sqlite3_stmt *, int, time_t);
 void		 store_bind_stale(sqlite3_stmt *, const char *,
 		     const struct store_stale *, time_t, int);
 char		*store_col_text(sqlite3_stmt *, int);
+char		*store_col_borrow(sqlite3_stmt *, int);
 int64_t		 store_query_int(struct store *, const char *);
 time_t		 store_col_time(sqlite3_stmt *, int);
 

@@ -1278,6 +1278,20 @@ store_bind_time(sqlite3_stmt *s, int i, time_t t)
 		sqlite3_bind_int64(s, i, (sqlite3_int64)t);
 }
 
+/*
+ * A text column, borrowed, or NULL: valid until s steps or resets.  For
+ * rows that are handed to a callback and gone when it returns, so that
+ * a list makes no copy of each text of each row.  The char * is for the
+ * row structs' fields; nothing may write through it or free it.
+ */
+char *
+store_col_borrow(sqlite3_stmt *s, int i)
+{
+	if (sqlite3_column_type(s, i) == SQLITE_NULL)
+		return NULL;
+	return (char *)(uintptr_t)sqlite3_column_text(s, i);
+}
+
 /* A copy of a text column, or NULL. Caller frees. */
 char *
 store_col_text(sqlite3_stmt *s, int i)
