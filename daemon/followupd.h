@@ -469,6 +469,7 @@ enum store_result store_followup_count_due(struct store *, const char *,
 		     time_t, time_t, int64_t *);
 
 /* store-promise.c */
+/* An entry of a list, valid only during the call: copy what you keep. */
 typedef int	(*store_promise_cb)(const struct fu_promise *, void *);
 enum store_result store_promise_add(struct store *,
 		     const struct fu_promise *);

@@ -363,6 +363,21 @@ static const char *const store_migrations[] = {
 	 * invitations ("invite"; NULL: off).
 	 */
 	"ALTER TABLE users ADD COLUMN calendar TEXT;",
+
+	/*
+	 * 13: a contact's follow-ups and callbacks come out of an index in
+	 * the order contact.get shows them.  It is the read reps make most,
+	 * and it sorted each list in a temporary b-tree every time: pending
+	 * ones by due time with callbacks first at the same time, closed
+	 * ones newest first, callbacks newest first.
+	 */
+	"DROP INDEX followups_contact;"
+	"CREATE INDEX followups_contact ON followups"
+	"  (contact_id, status, due_at, kind <> 'callback');"
+	"CREATE INDEX followups_contact_closed ON followups"
+	"  (contact_id, done_at) WHERE status IN ('done', 'cancelled');"
+	"CREATE INDEX followups_contact_kind ON followups"
+	"  (contact_id, kind, created_at);",
 };
 #define STORE_SCHEMA_VERSION \
 	((int)(sizeof store_migrations / sizeof store_migrations[0]))
