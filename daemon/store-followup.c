@@ -77,11 +77,17 @@ const struct store_sql store_followup_sql[] = {
 	  FOLLOWUP_STATUS_IN("?2")
 	  " AND f.due_at >= ?3 AND f.due_at < ?4" FOLLOWUP_AFTER
 	  FOLLOWUP_ORDER "LIMIT ?5" },
-	{ STMT_FOLLOWUP_LIST_CONTACT_STATUS,	/* one status: no sort */
+	/*
+	 * A contact's pending ones come in order from followups_contact.
+	 * The status is written out, not bound: a bound one that the
+	 * planner matched against the partial indexes' status = 'pending'
+	 * would make SQLite prepare the statement again at each binding.
+	 */
+	{ STMT_FOLLOWUP_LIST_CONTACT_PENDING,
 	  "SELECT " FOLLOWUP_COLUMNS
 	  "WHERE f.contact_id = ?6 AND (?1 IS NULL OR f.owner = ?1) AND "
-	  "f.status = ?2 AND f.due_at >= ?3 AND f.due_at < ?4" FOLLOWUP_AFTER
-	  FOLLOWUP_ORDER "LIMIT ?5" },
+	  "f.status = 'pending' AND f.due_at >= ?3 AND f.due_at < ?4"
+	  FOLLOWUP_AFTER FOLLOWUP_ORDER "LIMIT ?5" },
 	{ STMT_FOLLOWUP_LIST_CLOSED,
 	  "SELECT " FOLLOWUP_COLUMNS
 	  "WHERE f.contact_id = ?6 AND (?1 IS NULL OR f.owner = ?1) AND "
@@ -313,8 +319,9 @@ store_sqlite_followup_list(struct store *st,
 		s = store_stmt(st, STMT_FOLLOWUP_LIST_CLOSED);
 	else if (flt->closed_since != 0)
 		s = store_stmt(st, STMT_FOLLOWUP_LIST_CALENDAR);
-	else if (flt->contact_id != 0 && flt->status != NULL)
-		s = store_stmt(st, STMT_FOLLOWUP_LIST_CONTACT_STATUS);
+	else if (flt->contact_id != 0 && flt->status != NULL &&
+	    strcmp(flt->status, "pending") == 0)
+		s = store_stmt(st, STMT_FOLLOWUP_LIST_CONTACT_PENDING);
 	else if (flt->contact_id != 0)
 		s = store_stmt(st, STMT_FOLLOWUP_LIST_CONTACT);
 	else if (flt->owner != NULL)

@@ -29,6 +29,7 @@
 #include <event2/event.h>
 
 #include "followupd.h"
+#include "store-internal.h"
 
 /* Sunday 2026-11-22 12:00:00 UTC. */
 #define NOW	((time_t)1795348800)
@@ -1857,6 +1858,31 @@ test_followup_origin_added_by_migration(void **state)
 }
 
 static int
+count_interaction_cb(const struct fu_interaction *in, void *arg)
+{
+	(void)in;
+	(*(int *)arg)++;
+	return 0;
+}
+
+/*
+ * Statement id has run without a sort (a temporary b-tree for its ORDER
+ * BY) and without being prepared again for a new binding.
+ */
+static void
+assert_no_sort_or_reprepare(struct store *st, enum store_stmt id)
+{
+	sqlite3_stmt	*s = store_stmt(st, id);
+
+	assert_true(sqlite3_stmt_status(s, SQLITE_STMTSTATUS_RUN, 0) > 0);
+	assert_int_equal(sqlite3_stmt_status(s, SQLITE_STMTSTATUS_SORT, 0), 0);
+	assert_int_equal(sqlite3_stmt_status(s, SQLITE_STMTSTATUS_REPREPARE, 0),
+	    0);
+	assert_int_equal(sqlite3_stmt_status(s, SQLITE_STMTSTATUS_AUTOINDEX,
+	    0), 0);
+}
+
+static int
 promise_order_cb(const struct fu_promise *p, void *arg)
 {
 	struct ids	*ids = arg;
@@ -1934,10 +1960,24 @@ test_contact_order_indexes_added_by_migration(void **state)
 	assert_int_equal(store_promise_list(fx->st, "ana", a, 10,
 	    promise_order_cb, &ids), STORE_OK);
 	IDS_EQUAL(&ids, 3, d2, d2, f2);
+	assert_int_equal(store_interaction_list(fx->st, "ana", a, 0, 0, 0, 50,
+	    count_interaction_cb, &ids.n), STORE_OK);
 	memset(&ids, 0, sizeof ids);
 	assert_int_equal(store_promise_list(fx->st, "bob", a, 10,
 	    promise_order_cb, &ids), STORE_OK);
 	IDS_EQUAL(&ids, 0);
+	/* Once more, as contact.get asks them on every read. */
+	flt.closed_recent = 0;
+	assert_int_equal(store_followup_list(fx->st, &flt, ids_followup_cb,
+	    &ids), STORE_OK);
+	assert_int_equal(store_promise_list(fx->st, "ana", a, 10,
+	    promise_order_cb, &ids), STORE_OK);
+	/* None sorted its rows, and none was prepared again. */
+	assert_no_sort_or_reprepare(fx->st, STMT_FOLLOWUP_LIST_CONTACT_PENDING);
+	assert_no_sort_or_reprepare(fx->st, STMT_FOLLOWUP_LIST_CLOSED);
+	assert_no_sort_or_reprepare(fx->st, STMT_PROMISE_CALLBACKS);
+	assert_no_sort_or_reprepare(fx->st, STMT_PROMISE_LIST);
+	assert_no_sort_or_reprepare(fx->st, STMT_INTERACTION_LIST);
 }
 
 /* A database from before the counts gets them filled in on opening. */
