@@ -887,6 +887,10 @@ int		 json_text_end(struct json_text *);
 void		 json_text_open(struct json_text *, char);
 void		 json_text_close(struct json_text *, char);
 void		 json_text_key(struct json_text *, const char *);
+void		 json_text_key_raw(struct json_text *, const char *, size_t);
+/* A literal key that needs no escape (a protocol field's name). */
+#define json_text_key_lit(t, k) \
+	json_text_key_raw((t), "\"" k "\":", sizeof("\"" k "\":") - 1)
 void		 json_text_str(struct json_text *, const char *);
 void		 json_text_int(struct json_text *, int64_t);
 void		 json_text_bool(struct json_text *, int);

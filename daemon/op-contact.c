@@ -230,9 +230,9 @@ op_contact_get(struct op_ctx *ctx, json_t *args, json_t **result)
 	(void)result;
 	if (ops_contact(ctx, id, &c) != 0)
 		return -1;
-	json_text_key(t, "contact");
+	json_text_key_lit(t, "contact");
 	contact_text(t, &c);
-	json_text_key(t, "interactions");
+	json_text_key_lit(t, "interactions");
 	json_text_open(t, '[');
 	if ((r = store_interaction_list(ctx->st, c.owner, id, 0, 0, 0, 50,
 	    contact_text_interaction_cb, t)) != STORE_OK)
@@ -246,7 +246,7 @@ op_contact_get(struct op_ctx *ctx, json_t *args, json_t **result)
 	flt.contact_id = id;
 	flt.status = "pending";
 	flt.limit = FU_LIST_MAX;
-	json_text_key(t, "followups");
+	json_text_key_lit(t, "followups");
 	json_text_open(t, '[');
 	if ((r = store_followup_list(ctx->st, &flt, contact_text_followup_cb,
 	    &rows)) != STORE_OK)
@@ -264,7 +264,7 @@ op_contact_get(struct op_ctx *ctx, json_t *args, json_t **result)
 	    &cp);
 	contact_promise_finish(&cp);
 	if (r == STORE_OK) {
-		json_text_key(t, "promises");
+		json_text_key_lit(t, "promises");
 		json_text_value(t, cp.array);
 	}
 	json_decref(cp.array);

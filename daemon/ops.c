@@ -807,11 +807,11 @@ static void
 ops_text_begin(struct json_text *t, json_t *id)
 {
 	json_text_open(t, '{');
-	json_text_key(t, "id");
+	json_text_key_lit(t, "id");
 	json_text_value(t, id != NULL ? id : json_null());
-	json_text_key(t, "ok");
+	json_text_key_lit(t, "ok");
 	json_text_bool(t, 1);
-	json_text_key(t, "result");
+	json_text_key_lit(t, "result");
 	json_text_open(t, '{');
 }
 
@@ -933,7 +933,7 @@ ops_run_text(struct op_ctx *ctx, const char *line, size_t len, int *is_write,
 	if (rc == 0 && buf != NULL) {
 		assert(result == NULL);
 		if (ctx->notes != NULL) {
-			json_text_key(&jt, "notes");
+			json_text_key_lit(&jt, "notes");
 			json_text_value(&jt, ctx->notes);
 		}
 		json_text_close(&jt, '}');
