@@ -144,13 +144,17 @@ out:
 	return rc;
 }
 
-/* Build the promises array: one object per callback, its history inside. */
+/*
+ * Write the promises array as text: one object per callback, its history
+ * inside, then the time last agreed and the promise's state, which are
+ * known once its last entry has come.
+ */
 struct contact_promises {
-	json_t			*array;
-	json_t			*cur;		/* the callback being filled */
+	struct json_text	*t;
+	int			 open;		/* a callback is being written */
 	int64_t			 cur_id;
 	time_t			 agreed;	/* its last agreed time */
-	const char		*status;
+	char			*status;
 	time_t			 done_at;
 	const struct op_ctx	*ctx;
 };
@@ -158,39 +162,60 @@ struct contact_promises {
 static void
 contact_promise_finish(struct contact_promises *cp)
 {
-	if (cp->cur == NULL)
+	if (!cp->open)
 		return;
-	json_object_set_new(cp->cur, "due_at", when_json(cp->agreed));
-	json_object_set_new(cp->cur, "state", json_string(rules_promise_state(
-	    json_string_value(json_object_get(cp->cur, "status")), cp->agreed,
+	json_text_close(cp->t, ']');
+	json_text_key_lit(cp->t, "due_at");
+	json_text_time(cp->t, cp->agreed);
+	json_text_key_lit(cp->t, "state");
+	json_text_str(cp->t, rules_promise_state(cp->status, cp->agreed,
 	    cp->done_at, cp->ctx->now, cp->ctx->cf->callback_tolerance,
-	    cp->ctx->cf->missed_grace)));
-	json_array_append_new(cp->array, cp->cur);
-	cp->cur = NULL;
+	    cp->ctx->cf->missed_grace));
+	json_text_close(cp->t, '}');
+	cp->open = 0;
 }
 
 static int
 contact_promise_cb(const struct fu_promise *p, void *arg)
 {
 	struct contact_promises	*cp = arg;
-	json_t			*e;
+	struct json_text	*t = cp->t;
 
-	if (cp->cur == NULL || p->followup_id != cp->cur_id) {
+	if (!cp->open || p->followup_id != cp->cur_id) {
 		contact_promise_finish(cp);
-		cp->cur = json_pack("{s:I s:s s:o s:[]}", "followup_id",
-		    (json_int_t)p->followup_id, "status", p->status,
-		    "done_at", when_json_or_null(p->done_at), "history");
+		json_text_open(t, '{');
+		json_text_key_lit(t, "followup_id");
+		json_text_int(t, p->followup_id);
+		json_text_key_lit(t, "status");
+		json_text_str(t, p->status);
+		json_text_key_lit(t, "done_at");
+		json_text_time_or_null(t, p->done_at);
+		json_text_key_lit(t, "history");
+		json_text_open(t, '[');
+		cp->open = 1;
 		cp->cur_id = p->followup_id;
 		cp->done_at = p->done_at;
+		/* The row's text is only lent for this call. */
+		free(cp->status);
+		cp->status = p->status != NULL ? xstrdup(p->status) : NULL;
 	}
 	cp->agreed = p->due_at;
-	e = json_pack("{s:s s:o s:o s:b s:s?}", "what", p->what, "at",
-	    when_json(p->at), "due_at", when_json(p->due_at), "was_missed",
-	    p->was_missed, "note", p->note);
-	if (p->previous_due_at != 0)
-		json_object_set_new(e, "previous_due_at",
-		    when_json(p->previous_due_at));
-	json_array_append_new(json_object_get(cp->cur, "history"), e);
+	json_text_open(t, '{');
+	json_text_key_lit(t, "what");
+	json_text_str(t, p->what);
+	json_text_key_lit(t, "at");
+	json_text_time(t, p->at);
+	json_text_key_lit(t, "due_at");
+	json_text_time(t, p->due_at);
+	json_text_key_lit(t, "was_missed");
+	json_text_bool(t, p->was_missed);
+	json_text_key_lit(t, "note");
+	json_text_str(t, p->note);
+	if (p->previous_due_at != 0) {
+		json_text_key_lit(t, "previous_due_at");
+		json_text_time(t, p->previous_due_at);
+	}
+	json_text_close(t, '}');
 	return 0;
 }
 
@@ -258,18 +283,17 @@ op_contact_get(struct op_ctx *ctx, json_t *args, json_t **result)
 		goto fail;
 	json_text_close(t, ']');
 	memset(&cp, 0, sizeof cp);
-	cp.array = json_array();
+	cp.t = t;
 	cp.ctx = ctx;
+	json_text_key_lit(t, "promises");
+	json_text_open(t, '[');
 	r = store_promise_list(ctx->st, c.owner, id, 50, contact_promise_cb,
 	    &cp);
 	contact_promise_finish(&cp);
-	if (r == STORE_OK) {
-		json_text_key_lit(t, "promises");
-		json_text_value(t, cp.array);
-	}
-	json_decref(cp.array);
+	free(cp.status);
 	if (r != STORE_OK)
 		goto fail;
+	json_text_close(t, ']');
 	fu_contact_clear(&c);
 	return 0;
 fail:
