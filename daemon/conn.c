@@ -120,6 +120,7 @@ static void	conn_send_fd_cb(evutil_socket_t, short, void *);
 static void	conn_stream_more(struct conn *);
 static void	conn_stream_turn_cb(evutil_socket_t, short, void *);
 static struct evbuffer	*conn_serialise(json_t *);
+static void	conn_reply_line(struct conn *, struct evbuffer *, json_t *, int);
 static void	conn_defer(struct conn *, void (*)(void *), void *);
 static void	conn_answer_fd(struct conn *, json_t *, int);
 static void	conn_watch(struct conn *, const char *);
@@ -329,8 +330,7 @@ conn_serialise(json_t *reply)
 	if (json_text_write(buf, reply, FU_REPLY_MAX) != 0) {
 		evbuffer_drain(buf, evbuffer_get_length(buf));
 		err = ops_error_reply(json_object_get(reply, "id"),
-		    FU_ERR_TOO_LARGE, "the reply would be too large; ask "
-		    "for fewer rows");
+		    FU_ERR_TOO_LARGE, OPS_TOO_LARGE_MSG);
 		if (json_text_write(buf, err, FU_REPLY_MAX) != 0)
 			fatalx("conn: cannot serialise a reply");
 		json_decref(err);
@@ -348,21 +348,30 @@ conn_serialise(json_t *reply)
 static void
 conn_reply(struct conn *c, json_t *reply, int is_write)
 {
-	struct held_reply	*h;
-	struct evbuffer		*line;
+	conn_reply_line(c, conn_serialise(reply),
+	    json_object_get(reply, "id"), is_write);
+	json_decref(reply);
+}
 
-	line = conn_serialise(reply);
+/*
+ * Send a reply line (taking it; conn_serialise's, or an OP_TEXT op's
+ * with its newline), or hold it as conn_reply does; id (borrowed) is the
+ * request's, for the error a failed commit turns a write's reply into.
+ */
+static void
+conn_reply_line(struct conn *c, struct evbuffer *line, json_t *id,
+    int is_write)
+{
+	struct held_reply	*h;
 
 	if (!store_in_txn(conn_store) && TAILQ_EMPTY(&c->held)) {
 		conn_write_buffer(c, line);
-		json_decref(reply);
 		return;
 	}
 	h = xcalloc(1, sizeof *h);
 	h->line = line;
 	h->is_write = is_write;
-	h->id = json_incref(json_object_get(reply, "id"));
-	json_decref(reply);
+	h->id = json_incref(id);
 	TAILQ_INSERT_TAIL(&c->held, h, entry);
 	if (!c->on_held_list) {
 		TAILQ_INSERT_TAIL(&conn_held, c, held_entry);
@@ -450,6 +459,7 @@ static void
 conn_run(struct conn *c, const char *line, size_t len)
 {
 	struct op_ctx	 ctx;
+	struct evbuffer	*text;
 	json_t		*reply, *req;
 	int		 is_write;
 
@@ -476,8 +486,12 @@ conn_run(struct conn *c, const char *line, size_t len)
 	ctx.caller = c->user;
 	ctx.admin = c->admin;
 	ctx.uid = c->uid;
-	reply = ops_run_line(&ctx, line, len, &is_write);
-	if (reply != NULL)
+	reply = ops_run_text(&ctx, line, len, &is_write, &text);
+	if (text != NULL) {
+		if (evbuffer_add(text, "\n", 1) != 0)
+			fatalx("conn: evbuffer_add");
+		conn_reply_line(c, text, NULL, is_write);
+	} else if (reply != NULL)
 		conn_reply(c, reply, is_write);
 }
 

@@ -432,6 +432,7 @@ enum store_result store_team_counts(struct store *, int64_t *, int64_t *,
 		     int64_t *);
 
 /* store-interaction.c */
+/* A row of a list, valid only during the call: copy what you keep. */
 typedef int	(*store_interaction_cb)(const struct fu_interaction *, void *);
 enum store_result store_interaction_insert(struct store *,
 		     struct fu_interaction *);
@@ -455,6 +456,7 @@ struct store_followup_filter {
 	time_t		 after_due;	/* its due time */
 	int		 after_plain;	/* it is not a callback */
 };
+/* A row of a list, valid only during the call: copy what you keep. */
 typedef int	(*store_followup_cb)(const struct fu_followup *, void *);
 enum store_result store_followup_insert(struct store *, struct fu_followup *);
 enum store_result store_followup_get(struct store *, const char *, int64_t,
@@ -478,6 +480,7 @@ enum store_result store_followup_count_due(struct store *, const char *,
 		     time_t, time_t, int64_t *);
 
 /* store-promise.c */
+/* An entry of a list, valid only during the call: copy what you keep. */
 typedef int	(*store_promise_cb)(const struct fu_promise *, void *);
 enum store_result store_promise_add(struct store *,
 		     const struct fu_promise *);
@@ -627,6 +630,12 @@ void		 store_outbox_last_clear(struct store_outbox_last *);
 json_t		*contact_json(const struct fu_contact *);
 json_t		*interaction_json(const struct fu_interaction *);
 json_t		*followup_json(const struct fu_followup *, time_t);
+struct json_text;
+void		 contact_text(struct json_text *, const struct fu_contact *);
+void		 interaction_text(struct json_text *,
+		     const struct fu_interaction *);
+void		 followup_text(struct json_text *, const struct fu_followup *,
+		     time_t);
 json_t		*user_json(const struct fu_user *);
 void		 counts_json(json_t *, const struct store_contact_counts *);
 void		 outbox_stats_json(json_t *, const struct store_outbox_stats *);
@@ -664,6 +673,8 @@ struct op_ctx {
 						   with ops_answer */
 	int			 can_defer;	/* an OP_DEFER op on a
 						   connection: ops_defer works */
+	struct json_text	*text;		/* an OP_TEXT op writes its
+						   result's members here */
 
 	enum fu_err		 err;
 	char			*errmsg;
@@ -733,7 +744,13 @@ int		 reply_error(struct op_ctx *, enum fu_err, const char *, ...)
 int		 reply_store_error(struct op_ctx *, enum store_result,
 		     const char *, int64_t);
 void		 reply_note(struct op_ctx *, const char *, ...) FU_PRINTF(2, 3);
+struct evbuffer;
+/* A reply over FU_REPLY_MAX: the message of its too_large. */
+#define OPS_TOO_LARGE_MSG \
+	"the reply would be too large; ask for fewer rows"
 json_t		*ops_run_line(struct op_ctx *, const char *, size_t, int *);
+json_t		*ops_run_text(struct op_ctx *, const char *, size_t, int *,
+		     struct evbuffer **);
 /* How ops that answer later or stream reach their connection. */
 /* Gives a streamed op's next line; returns 1 when that line is the last. */
 typedef int	(*ops_piece_cb)(void *, json_t **);
@@ -861,7 +878,37 @@ const char	*op_meta_database(void);
 
 /* json-text.c */
 struct evbuffer;
+#define JSON_TEXT_CHUNK	8192
+#define JSON_TEXT_DEPTH	30
+/* A value being written as text; see json_text_init. */
+struct json_text {
+	struct evbuffer	*out;
+	size_t		 max;		/* bytes the text may take */
+	size_t		 total;		/* bytes so far */
+	size_t		 n;		/* of them in buf, not yet in out */
+	int		 over;		/* past max: nothing more is added */
+	int		 depth;		/* containers open */
+	int		 after_key;	/* a key waits for its value */
+	uint32_t	 members;	/* bit d: depth d has one already */
+	char		 buf[JSON_TEXT_CHUNK];
+};
 int		 json_text_write(struct evbuffer *, const json_t *, size_t);
+void		 json_text_init(struct json_text *, struct evbuffer *, size_t);
+int		 json_text_end(struct json_text *);
+void		 json_text_open(struct json_text *, char);
+void		 json_text_close(struct json_text *, char);
+void		 json_text_key(struct json_text *, const char *);
+void		 json_text_key_raw(struct json_text *, const char *, size_t);
+/* A literal key that needs no escape (a protocol field's name). */
+#define json_text_key_lit(t, k) \
+	json_text_key_raw((t), "\"" k "\":", sizeof("\"" k "\":") - 1)
+void		 json_text_str(struct json_text *, const char *);
+void		 json_text_int(struct json_text *, int64_t);
+void		 json_text_bool(struct json_text *, int);
+void		 json_text_null(struct json_text *);
+void		 json_text_time(struct json_text *, time_t);
+void		 json_text_time_or_null(struct json_text *, time_t);
+void		 json_text_value(struct json_text *, const json_t *);
 
 /* conn.c */
 struct conn	*conn_new(int, uid_t, gid_t, const char *);

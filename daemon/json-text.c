@@ -10,11 +10,18 @@
  * evbuffer a few kilobytes at a time rather than one evbuffer_add per
  * token, which is where a reply's time went.  Reals, which no hot reply
  * carries, are left to Jansson so that their digits stay its own.
+ *
+ * The same writer also takes a value a token at a time (json_text_open,
+ * json_text_key, json_text_str...), so a hot reply goes from the store's
+ * rows to the socket's buffer without a Jansson object in between.
  */
 
 #include <config.h>
 
+#include <assert.h>
+
 #include <inttypes.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,20 +29,10 @@
 #include <event2/buffer.h>
 
 #include "followupd.h"
-
-#define JT_CHUNK	8192
-
-struct jt {
-	struct evbuffer	*out;
-	size_t		 max;
-	size_t		 total;
-	size_t		 n;
-	int		 over;
-	char		 buf[JT_CHUNK];
-};
+#include "followup/utf8.h"
 
 static void
-jt_flush(struct jt *t)
+jt_flush(struct json_text *t)
 {
 	if (t->n == 0)
 		return;
@@ -44,9 +41,9 @@ jt_flush(struct jt *t)
 	t->n = 0;
 }
 
-/* Add len bytes; past max, note it and add nothing more. */
+/* jt_put's slow way: past max, or past what buf holds. */
 static void
-jt_put(struct jt *t, const char *s, size_t len)
+jt_put_slow(struct json_text *t, const char *s, size_t len)
 {
 	if (t->over)
 		return;
@@ -67,15 +64,39 @@ jt_put(struct jt *t, const char *s, size_t len)
 	t->n += len;
 }
 
-static void
-jt_char(struct jt *t, char c)
+/*
+ * Add len bytes; past max, note it and add nothing more.  Inline, as a
+ * reply is mostly short pieces that fit: only those that do not leave.
+ */
+static inline void
+jt_put(struct json_text *t, const char *s, size_t len)
+{
+	if (len <= sizeof t->buf - t->n && len <= t->max - t->total &&
+	    !t->over) {
+		memcpy(t->buf + t->n, s, len);
+		t->n += len;
+		t->total += len;
+		return;
+	}
+	jt_put_slow(t, s, len);
+}
+
+static inline void
+jt_char(struct json_text *t, char c)
 {
 	jt_put(t, &c, 1);
 }
 
+/* Bytes a string cannot hold as they are: controls, '"' and '\\'. */
+static const unsigned char jt_escaped[256] = {
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	['"'] = 1, ['\\'] = 1,
+};
+
 /* A string, quoted, escaping what JSON requires and nothing else. */
 static void
-jt_string(struct jt *t, const char *s, size_t len)
+jt_string(struct json_text *t, const char *s, size_t len)
 {
 	size_t		 i, run;
 	unsigned char	 c;
@@ -85,7 +106,7 @@ jt_string(struct jt *t, const char *s, size_t len)
 	run = 0;
 	for (i = 0; i < len; i++) {
 		c = (unsigned char)s[i];
-		if (c >= 0x20 && c != '"' && c != '\\')
+		if (!jt_escaped[c])
 			continue;
 		jt_put(t, s + run, i - run);
 		run = i + 1;
@@ -122,7 +143,7 @@ jt_string(struct jt *t, const char *s, size_t len)
 }
 
 static void
-jt_value(struct jt *t, const json_t *v)
+jt_value(struct json_text *t, const json_t *v)
 {
 	const char	*key;
 	json_t		*item;
@@ -190,16 +211,216 @@ jt_value(struct jt *t, const json_t *v)
 int
 json_text_write(struct evbuffer *out, const json_t *v, size_t max)
 {
-	struct jt	 t;
+	struct json_text	 t;
 
-	t.out = out;
-	t.max = max;
-	t.total = 0;
-	t.n = 0;
-	t.over = 0;
-	jt_value(&t, v);
-	if (t.over)
+	json_text_init(&t, out, max);
+	json_text_value(&t, v);
+	return json_text_end(&t);
+}
+
+/* Start writing one value into out, at most max bytes of it. */
+void
+json_text_init(struct json_text *t, struct evbuffer *out, size_t max)
+{
+	t->out = out;
+	t->max = max;
+	t->total = 0;
+	t->n = 0;
+	t->over = 0;
+	t->depth = 0;
+	t->after_key = 0;
+	t->members = 0;
+}
+
+/*
+ * Move what is left of the text into the evbuffer.  Returns 0, or -1 if
+ * the text passed its max; then the evbuffer holds a part of it, which
+ * the caller drops.
+ */
+int
+json_text_end(struct json_text *t)
+{
+	if (t->over)
 		return -1;
-	jt_flush(&t);
+	assert(t->depth == 0);
+	jt_flush(t);
 	return 0;
+}
+
+/* The comma before a member or an element, unless it is the first. */
+static void
+jt_sep(struct json_text *t)
+{
+	uint32_t	bit;
+
+	if (t->after_key) {
+		t->after_key = 0;
+		return;
+	}
+	if (t->depth == 0)
+		return;
+	bit = (uint32_t)1 << t->depth;
+	if (t->members & bit)
+		jt_char(t, ',');
+	t->members |= bit;
+}
+
+/* Open an object ('{') or an array ('['). */
+void
+json_text_open(struct json_text *t, char c)
+{
+	assert((c == '{' || c == '[') && t->depth < JSON_TEXT_DEPTH);
+	jt_sep(t);
+	jt_char(t, c);
+	t->depth++;
+	t->members &= ~((uint32_t)1 << t->depth);
+}
+
+/* Close the object ('}') or array (']') opened last. */
+void
+json_text_close(struct json_text *t, char c)
+{
+	assert((c == '}' || c == ']') && t->depth > 0 && !t->after_key);
+	t->depth--;
+	jt_char(t, c);
+}
+
+/* A member's key; its value comes next. */
+void
+json_text_key(struct json_text *t, const char *key)
+{
+	assert(!t->after_key);
+	jt_sep(t);
+	jt_string(t, key, strlen(key));
+	jt_char(t, ':');
+	t->after_key = 1;
+}
+
+/*
+ * A member's key given already quoted with its colon, as
+ * json_text_key_lit makes it from a literal that needs no escape: one
+ * copy, where a key of a row's many was a scan each.
+ */
+void
+json_text_key_raw(struct json_text *t, const char *quoted, size_t len)
+{
+	assert(!t->after_key);
+	jt_sep(t);
+	jt_put(t, quoted, len);
+	t->after_key = 1;
+}
+
+/* Is s, of len bytes, UTF-8 that Jansson would take into a string? */
+static int
+jt_utf8_ok(const char *s, size_t len)
+{
+	const unsigned char	*p = (const unsigned char *)s;
+	size_t			 i, n;
+	uint32_t		 c;
+
+	for (i = 0; i < len; i += n) {
+		if (p[i] < 0x80) {
+			n = 1;
+			continue;
+		}
+		if ((n = fu_utf8_decode(p + i, len - i, &c)) == 0)
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * A string, or null when s is NULL or not UTF-8: what json_string gives
+ * (NULL for bad text) and the objects turn into null.
+ */
+void
+json_text_str(struct json_text *t, const char *s)
+{
+	const unsigned char	*p;
+	unsigned char		 high = 0;
+
+	jt_sep(t);
+	if (s == NULL) {
+		jt_put(t, "null", 4);
+		return;
+	}
+	/* Its length, and whether it has any byte past ASCII to check. */
+	for (p = (const unsigned char *)s; *p != '\0'; p++)
+		high |= *p;
+	if ((high & 0x80) && !jt_utf8_ok(s, (size_t)(p -
+	    (const unsigned char *)s))) {
+		jt_put(t, "null", 4);
+		return;
+	}
+	jt_string(t, s, (size_t)(p - (const unsigned char *)s));
+}
+
+/* An integer, as Jansson writes one. */
+void
+json_text_int(struct json_text *t, int64_t v)
+{
+	char		 num[24], *p = num + sizeof num;
+	uint64_t	 u = v < 0 ? -(uint64_t)v : (uint64_t)v;
+
+	jt_sep(t);
+	do {
+		*--p = (char)('0' + u % 10);
+		u /= 10;
+	} while (u != 0);
+	if (v < 0)
+		*--p = '-';
+	jt_put(t, p, (size_t)(num + sizeof num - p));
+}
+
+/* true or false. */
+void
+json_text_bool(struct json_text *t, int v)
+{
+	jt_sep(t);
+	if (v)
+		jt_put(t, "true", 4);
+	else
+		jt_put(t, "false", 5);
+}
+
+/* null. */
+void
+json_text_null(struct json_text *t)
+{
+	jt_sep(t);
+	jt_put(t, "null", 4);
+}
+
+/* An instant as RFC 3339, as when_json writes it. */
+void
+json_text_time(struct json_text *t, time_t when)
+{
+	char	buf[WHEN_RFC3339_LEN + 2];
+	size_t	len;
+
+	jt_sep(t);
+	/* The digits, '-', ':', 'T' and 'Z' need no escape. */
+	buf[0] = '"';
+	when_format(when, buf + 1, sizeof buf - 2);
+	len = strlen(buf);
+	buf[len++] = '"';
+	jt_put(t, buf, len);
+}
+
+/* An instant, or null when it is 0 (unset), as when_json_or_null. */
+void
+json_text_time_or_null(struct json_text *t, time_t when)
+{
+	if (when == 0)
+		json_text_null(t);
+	else
+		json_text_time(t, when);
+}
+
+/* A Jansson value, as json_text_write writes it. */
+void
+json_text_value(struct json_text *t, const json_t *v)
+{
+	jt_sep(t);
+	jt_value(t, v);
 }

@@ -117,6 +117,122 @@ followup_json(const struct fu_followup *f, time_t now)
 	return o;
 }
 
+/*
+ * The same three objects written straight as text, for the replies that
+ * carry many of them (contact.get): no Jansson object per row and field.
+ * Field for field the same as contact_json, interaction_json and
+ * followup_json above, in the same order, with null where they have
+ * null; test-json-text.c holds them to the same bytes.  Change both
+ * together.
+ */
+void
+contact_text(struct json_text *t, const struct fu_contact *c)
+{
+	json_text_open(t, '{');
+	json_text_key_lit(t, "id");
+	json_text_int(t, c->id);
+	json_text_key_lit(t, "owner");
+	json_text_str(t, c->owner);
+	json_text_key_lit(t, "name");
+	json_text_str(t, c->name);
+	json_text_key_lit(t, "company");
+	json_text_str(t, c->company);
+	json_text_key_lit(t, "phone");
+	json_text_str(t, c->phone);
+	json_text_key_lit(t, "email");
+	json_text_str(t, c->email);
+	json_text_key_lit(t, "tz");
+	json_text_str(t, c->tz);
+	json_text_key_lit(t, "stage");
+	json_text_str(t, c->stage);
+	json_text_key_lit(t, "notes");
+	json_text_str(t, c->notes);
+	json_text_key_lit(t, "archived");
+	json_text_bool(t, c->archived_at != 0);
+	json_text_key_lit(t, "archived_at");
+	json_text_time_or_null(t, c->archived_at);
+	json_text_key_lit(t, "last_activity_at");
+	json_text_time_or_null(t, c->last_activity_at);
+	json_text_key_lit(t, "created_at");
+	json_text_time(t, c->created_at);
+	json_text_key_lit(t, "updated_at");
+	json_text_time(t, c->updated_at);
+	json_text_close(t, '}');
+}
+
+void
+interaction_text(struct json_text *t, const struct fu_interaction *in)
+{
+	json_text_open(t, '{');
+	json_text_key_lit(t, "id");
+	json_text_int(t, in->id);
+	json_text_key_lit(t, "contact_id");
+	json_text_int(t, in->contact_id);
+	json_text_key_lit(t, "owner");
+	json_text_str(t, in->owner);
+	json_text_key_lit(t, "kind");
+	json_text_str(t, in->kind);
+	json_text_key_lit(t, "outcome");
+	json_text_str(t, in->outcome);
+	json_text_key_lit(t, "note");
+	json_text_str(t, in->note);
+	json_text_key_lit(t, "at");
+	json_text_time(t, in->at);
+	json_text_key_lit(t, "created_at");
+	json_text_time(t, in->created_at);
+	json_text_close(t, '}');
+}
+
+void
+followup_text(struct json_text *t, const struct fu_followup *f, time_t now)
+{
+	int	pending = f->status != NULL && f->status[0] == 'p';
+
+	json_text_open(t, '{');
+	json_text_key_lit(t, "id");
+	json_text_int(t, f->id);
+	json_text_key_lit(t, "contact_id");
+	json_text_int(t, f->contact_id);
+	json_text_key_lit(t, "contact_name");
+	json_text_str(t, f->contact_name);
+	json_text_key_lit(t, "contact_tz");
+	json_text_str(t, f->contact_tz);
+	json_text_key_lit(t, "owner");
+	json_text_str(t, f->owner);
+	json_text_key_lit(t, "kind");
+	json_text_str(t, f->kind);
+	json_text_key_lit(t, "status");
+	json_text_str(t, f->status);
+	json_text_key_lit(t, "due_at");
+	json_text_time(t, f->due_at);
+	json_text_key_lit(t, "reason");
+	json_text_str(t, f->reason);
+	json_text_key_lit(t, "remind_before");
+	if (f->remind_before >= 0)
+		json_text_int(t, f->remind_before);
+	else
+		json_text_null(t);
+	json_text_key_lit(t, "remind_at");
+	json_text_time(t, f->remind_at);
+	json_text_key_lit(t, "snoozes");
+	json_text_int(t, f->snoozes);
+	json_text_key_lit(t, "revision");
+	json_text_int(t, f->revision);
+	json_text_key_lit(t, "note");
+	json_text_str(t, f->note);
+	json_text_key_lit(t, "created_at");
+	json_text_time(t, f->created_at);
+	json_text_key_lit(t, "updated_at");
+	json_text_time(t, f->updated_at);
+	json_text_key_lit(t, "done_at");
+	json_text_time_or_null(t, f->done_at);
+	json_text_key_lit(t, "overdue");
+	json_text_bool(t, pending && f->due_at < now);
+	json_text_key_lit(t, "automatic");
+	json_text_bool(t, f->automatic != 0);
+	json_text_close(t, '}');
+}
+
 /* A user's settings as the protocol shows them. Caller owns the reference. */
 json_t *
 user_json(const struct fu_user *u)

@@ -19,6 +19,7 @@
 /* Rows collected by the list callbacks. */
 struct contact_rows {
 	json_t		*array;
+	struct json_text *text;		/* contact.get's, instead of array */
 	time_t		 now;
 	int		 limit;
 	int		 count;
@@ -143,29 +144,17 @@ out:
 	return rc;
 }
 
-static int
-contact_add_interaction_cb(const struct fu_interaction *in, void *arg)
-{
-	json_array_append_new(arg, interaction_json(in));
-	return 0;
-}
-
-static int
-contact_add_followup_cb(const struct fu_followup *f, void *arg)
-{
-	struct contact_rows	*rows = arg;
-
-	json_array_append_new(rows->array, followup_json(f, rows->now));
-	return 0;
-}
-
-/* Build the promises array: one object per callback, its history inside. */
+/*
+ * Write the promises array as text: one object per callback, its history
+ * inside, then the time last agreed and the promise's state, which are
+ * known once its last entry has come.
+ */
 struct contact_promises {
-	json_t			*array;
-	json_t			*cur;		/* the callback being filled */
+	struct json_text	*t;
+	int			 open;		/* a callback is being written */
 	int64_t			 cur_id;
 	time_t			 agreed;	/* its last agreed time */
-	const char		*status;
+	char			*status;
 	time_t			 done_at;
 	const struct op_ctx	*ctx;
 };
@@ -173,43 +162,85 @@ struct contact_promises {
 static void
 contact_promise_finish(struct contact_promises *cp)
 {
-	if (cp->cur == NULL)
+	if (!cp->open)
 		return;
-	json_object_set_new(cp->cur, "due_at", when_json(cp->agreed));
-	json_object_set_new(cp->cur, "state", json_string(rules_promise_state(
-	    json_string_value(json_object_get(cp->cur, "status")), cp->agreed,
+	json_text_close(cp->t, ']');
+	json_text_key_lit(cp->t, "due_at");
+	json_text_time(cp->t, cp->agreed);
+	json_text_key_lit(cp->t, "state");
+	json_text_str(cp->t, rules_promise_state(cp->status, cp->agreed,
 	    cp->done_at, cp->ctx->now, cp->ctx->cf->callback_tolerance,
-	    cp->ctx->cf->missed_grace)));
-	json_array_append_new(cp->array, cp->cur);
-	cp->cur = NULL;
+	    cp->ctx->cf->missed_grace));
+	json_text_close(cp->t, '}');
+	cp->open = 0;
 }
 
 static int
 contact_promise_cb(const struct fu_promise *p, void *arg)
 {
 	struct contact_promises	*cp = arg;
-	json_t			*e;
+	struct json_text	*t = cp->t;
 
-	if (cp->cur == NULL || p->followup_id != cp->cur_id) {
+	if (!cp->open || p->followup_id != cp->cur_id) {
 		contact_promise_finish(cp);
-		cp->cur = json_pack("{s:I s:s s:o s:[]}", "followup_id",
-		    (json_int_t)p->followup_id, "status", p->status,
-		    "done_at", when_json_or_null(p->done_at), "history");
+		json_text_open(t, '{');
+		json_text_key_lit(t, "followup_id");
+		json_text_int(t, p->followup_id);
+		json_text_key_lit(t, "status");
+		json_text_str(t, p->status);
+		json_text_key_lit(t, "done_at");
+		json_text_time_or_null(t, p->done_at);
+		json_text_key_lit(t, "history");
+		json_text_open(t, '[');
+		cp->open = 1;
 		cp->cur_id = p->followup_id;
 		cp->done_at = p->done_at;
+		/* The row's text is only lent for this call. */
+		free(cp->status);
+		cp->status = p->status != NULL ? xstrdup(p->status) : NULL;
 	}
 	cp->agreed = p->due_at;
-	e = json_pack("{s:s s:o s:o s:b s:s?}", "what", p->what, "at",
-	    when_json(p->at), "due_at", when_json(p->due_at), "was_missed",
-	    p->was_missed, "note", p->note);
-	if (p->previous_due_at != 0)
-		json_object_set_new(e, "previous_due_at",
-		    when_json(p->previous_due_at));
-	json_array_append_new(json_object_get(cp->cur, "history"), e);
+	json_text_open(t, '{');
+	json_text_key_lit(t, "what");
+	json_text_str(t, p->what);
+	json_text_key_lit(t, "at");
+	json_text_time(t, p->at);
+	json_text_key_lit(t, "due_at");
+	json_text_time(t, p->due_at);
+	json_text_key_lit(t, "was_missed");
+	json_text_bool(t, p->was_missed);
+	json_text_key_lit(t, "note");
+	json_text_str(t, p->note);
+	if (p->previous_due_at != 0) {
+		json_text_key_lit(t, "previous_due_at");
+		json_text_time(t, p->previous_due_at);
+	}
+	json_text_close(t, '}');
 	return 0;
 }
 
-/* contact.get: the contact with its history and follow-ups. */
+static int
+contact_text_interaction_cb(const struct fu_interaction *in, void *arg)
+{
+	interaction_text(arg, in);
+	return 0;
+}
+
+static int
+contact_text_followup_cb(const struct fu_followup *f, void *arg)
+{
+	struct contact_rows	*rows = arg;
+
+	followup_text(rows->text, f, rows->now);
+	return 0;
+}
+
+/*
+ * contact.get: the contact with its history and follow-ups.  The reply
+ * is written as text as the store's rows come (OP_TEXT): a contact with
+ * a long history is read often, and a Jansson object per row and field
+ * was most of its time.
+ */
 int
 op_contact_get(struct op_ctx *ctx, json_t *args, json_t **result)
 {
@@ -217,49 +248,55 @@ op_contact_get(struct op_ctx *ctx, json_t *args, json_t **result)
 	struct store_followup_filter	 flt;
 	struct contact_rows		 rows;
 	struct contact_promises		 cp;
-	json_t				*history;
+	struct json_text		*t = ctx->text;
 	int64_t				 id = ops_int(args, "id", 0);
 	enum store_result		 r;
 
+	(void)result;
 	if (ops_contact(ctx, id, &c) != 0)
 		return -1;
-	history = json_array();
+	json_text_key_lit(t, "contact");
+	contact_text(t, &c);
+	json_text_key_lit(t, "interactions");
+	json_text_open(t, '[');
+	if ((r = store_interaction_list(ctx->st, c.owner, id, 0, 0, 0, 50,
+	    contact_text_interaction_cb, t)) != STORE_OK)
+		goto fail;
+	json_text_close(t, ']');
 	memset(&rows, 0, sizeof rows);
-	rows.array = json_array();
+	rows.text = t;
 	rows.now = ctx->now;
 	memset(&flt, 0, sizeof flt);
 	flt.owner = c.owner;
 	flt.contact_id = id;
 	flt.status = "pending";
 	flt.limit = FU_LIST_MAX;
-	if ((r = store_interaction_list(ctx->st, c.owner, id, 0, 0, 0, 50,
-	    contact_add_interaction_cb, history)) != STORE_OK ||
-	    (r = store_followup_list(ctx->st, &flt, contact_add_followup_cb,
+	json_text_key_lit(t, "followups");
+	json_text_open(t, '[');
+	if ((r = store_followup_list(ctx->st, &flt, contact_text_followup_cb,
 	    &rows)) != STORE_OK)
 		goto fail;
 	flt.closed_recent = 1;
 	flt.limit = 20;
-	if ((r = store_followup_list(ctx->st, &flt, contact_add_followup_cb,
+	if ((r = store_followup_list(ctx->st, &flt, contact_text_followup_cb,
 	    &rows)) != STORE_OK)
 		goto fail;
+	json_text_close(t, ']');
 	memset(&cp, 0, sizeof cp);
-	cp.array = json_array();
+	cp.t = t;
 	cp.ctx = ctx;
+	json_text_key_lit(t, "promises");
+	json_text_open(t, '[');
 	r = store_promise_list(ctx->st, c.owner, id, 50, contact_promise_cb,
 	    &cp);
 	contact_promise_finish(&cp);
-	if (r != STORE_OK) {
-		json_decref(cp.array);
+	free(cp.status);
+	if (r != STORE_OK)
 		goto fail;
-	}
-	*result = json_pack("{s:o s:o s:o s:o}", "contact", contact_json(&c),
-	    "interactions", history, "followups", rows.array, "promises",
-	    cp.array);
+	json_text_close(t, ']');
 	fu_contact_clear(&c);
 	return 0;
 fail:
-	json_decref(history);
-	json_decref(rows.array);
 	fu_contact_clear(&c);
 	return reply_store_error(ctx, r, "contact", id);
 }

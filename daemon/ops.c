@@ -21,6 +21,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/buffer.h>
+
 #include "followupd.h"
 #include "followup/utf8.h"
 
@@ -28,6 +30,8 @@
 #define OP_ADMIN	0x2	/* the admin group only: refused with why */
 #define OP_DEFER	0x4	/* may answer later (ops_defer, ops_answer) */
 #define OP_STREAM	0x8	/* turns its connection into a stream */
+#define OP_TEXT		0x10	/* writes its result as text (ctx->text):
+				   a read op whose reply carries many rows */
 
 enum arg_type {
 	ARG_NONE,
@@ -65,7 +69,7 @@ static const struct op_entry op_table[FU_OP_COUNT] = {
 	    { "name", ARG_STRING, REQ }, { "company", ARG_TEXT },
 	    { "phone", ARG_TEXT }, { "email", ARG_TEXT }, { "tz", ARG_TEXT },
 	    { "stage", ARG_STRING }, { "notes", ARG_TEXT }, { NULL } } },
-	[FU_OP_CONTACT_GET] = { op_contact_get, 0, {
+	[FU_OP_CONTACT_GET] = { op_contact_get, OP_TEXT, {
 	    { "id", ARG_ID, REQ }, { NULL } } },
 	[FU_OP_CONTACT_UPDATE] = { op_contact_update, OP_WRITE, {
 	    { "id", ARG_ID, REQ }, { "name", ARG_STRING },
@@ -780,6 +784,47 @@ ops_pieces(struct op_ctx *ctx, ops_piece_cb next, void (*done)(void *),
 json_t *
 ops_run_line(struct op_ctx *ctx, const char *line, size_t len, int *is_write)
 {
+	struct evbuffer	*text;
+	json_t		*reply;
+
+	reply = ops_run_text(ctx, line, len, is_write, &text);
+	if (text != NULL) {
+		/* An OP_TEXT op's reply, read back for those who want one. */
+		reply = json_loadb((const char *)evbuffer_pullup(text, -1),
+		    evbuffer_get_length(text), 0, NULL);
+		if (reply == NULL)
+			fatalx("ops: an op wrote a reply that is not JSON");
+		evbuffer_free(text);
+	}
+	return reply;
+}
+
+/*
+ * Write the start of an OP_TEXT op's reply, the envelope ops_ok_reply
+ * makes, up to the members of its result, which the handler writes.
+ */
+static void
+ops_text_begin(struct json_text *t, json_t *id)
+{
+	json_text_open(t, '{');
+	json_text_key_lit(t, "id");
+	json_text_value(t, id != NULL ? id : json_null());
+	json_text_key_lit(t, "ok");
+	json_text_bool(t, 1);
+	json_text_key_lit(t, "result");
+	json_text_open(t, '{');
+}
+
+/*
+ * ops_run_line, but an OP_TEXT op's reply comes back as its text in
+ * *text (caller frees), with no newline, and NULL is returned; else *text
+ * is NULL.  The text is what the reply's Jansson object would serialise
+ * to, and a reply over FU_REPLY_MAX becomes too_large, as in conn.c.
+ */
+json_t *
+ops_run_text(struct op_ctx *ctx, const char *line, size_t len, int *is_write,
+    struct evbuffer **text)
+{
 	json_t			*req, *id = NULL, *args, *opv, *result = NULL;
 	json_t			*reply;
 	json_error_t		 jerr;
@@ -787,8 +832,12 @@ ops_run_line(struct op_ctx *ctx, const char *line, size_t len, int *is_write)
 	json_t			*v;
 	int			 op = -1, rc, admin;
 	enum store_result	 r;
+	struct json_text	 jt;
+	struct evbuffer		*buf = NULL;
 
 	admin = ctx->admin;
+	*text = NULL;
+	ctx->text = NULL;
 	*is_write = 0;
 	ctx->discard = 0;
 	ctx->deferred = 0;
@@ -868,9 +917,40 @@ ops_run_line(struct op_ctx *ctx, const char *line, size_t len, int *is_write)
 		*is_write = 1;
 	} else
 		store_read_begin(ctx->st);
+	if (op_table[op].flags & OP_TEXT) {
+		/* Only a read: a write's reply may still turn into an error. */
+		assert(!(op_table[op].flags & (OP_WRITE | OP_DEFER)));
+		if ((buf = evbuffer_new()) == NULL)
+			fatalx("ops: evbuffer_new");
+		json_text_init(&jt, buf, FU_REPLY_MAX);
+		ops_text_begin(&jt, id);
+		ctx->text = &jt;
+	}
 	rc = op_table[op].fn(ctx, args, &result);
+	ctx->text = NULL;
 	if (*is_write)
 		store_write_end(ctx->st, rc == 0 && !ctx->discard);
+	if (rc == 0 && buf != NULL) {
+		assert(result == NULL);
+		if (ctx->notes != NULL) {
+			json_text_key_lit(&jt, "notes");
+			json_text_value(&jt, ctx->notes);
+		}
+		json_text_close(&jt, '}');
+		json_text_close(&jt, '}');
+		if (json_text_end(&jt) == 0) {
+			*text = buf;
+			buf = NULL;
+			reply = NULL;
+			goto done;
+		}
+		rc = reply_error(ctx, FU_ERR_TOO_LARGE, "%s",
+		    OPS_TOO_LARGE_MSG);
+	}
+	if (buf != NULL) {
+		evbuffer_free(buf);
+		buf = NULL;
+	}
 	if (rc != 0) {
 		json_decref(result);
 		result = NULL;

@@ -77,6 +77,17 @@ const struct store_sql store_followup_sql[] = {
 	  FOLLOWUP_STATUS_IN("?2")
 	  " AND f.due_at >= ?3 AND f.due_at < ?4" FOLLOWUP_AFTER
 	  FOLLOWUP_ORDER "LIMIT ?5" },
+	/*
+	 * A contact's pending ones come in order from followups_contact.
+	 * The status is written out, not bound: a bound one that the
+	 * planner matched against the partial indexes' status = 'pending'
+	 * would make SQLite prepare the statement again at each binding.
+	 */
+	{ STMT_FOLLOWUP_LIST_CONTACT_PENDING,
+	  "SELECT " FOLLOWUP_COLUMNS
+	  "WHERE f.contact_id = ?6 AND (?1 IS NULL OR f.owner = ?1) AND "
+	  "f.status = 'pending' AND f.due_at >= ?3 AND f.due_at < ?4"
+	  FOLLOWUP_AFTER FOLLOWUP_ORDER "LIMIT ?5" },
 	{ STMT_FOLLOWUP_LIST_CLOSED,
 	  "SELECT " FOLLOWUP_COLUMNS
 	  "WHERE f.contact_id = ?6 AND (?1 IS NULL OR f.owner = ?1) AND "
@@ -112,28 +123,35 @@ static enum store_result store_sqlite_followup_close_at(struct store *,
 		     const char *, int64_t, const char *, const char *, time_t,
 		     time_t);
 
-/* Read the current row of a FOLLOWUP_COLUMNS statement into f. */
+/*
+ * Read the current row of a FOLLOWUP_COLUMNS statement into f: its texts
+ * copied (the caller clears f), or with borrow set, SQLite's own, valid
+ * until s steps (for a row handed to a callback and gone after it).
+ */
 static void
-store_followup_row(sqlite3_stmt *s, struct fu_followup *f)
+store_followup_row(sqlite3_stmt *s, struct fu_followup *f, int borrow)
 {
+	char	*(*text)(sqlite3_stmt *, int);
+
+	text = borrow ? store_col_borrow : store_col_text;
 	memset(f, 0, sizeof *f);
 	f->id = sqlite3_column_int64(s, 0);
 	f->contact_id = sqlite3_column_int64(s, 1);
-	f->contact_name = store_col_text(s, 2);
-	f->owner = store_col_text(s, 3);
-	f->kind = store_col_text(s, 4);
-	f->status = store_col_text(s, 5);
+	f->contact_name = text(s, 2);
+	f->owner = text(s, 3);
+	f->kind = text(s, 4);
+	f->status = text(s, 5);
 	f->due_at = store_col_time(s, 6);
-	f->reason = store_col_text(s, 7);
+	f->reason = text(s, 7);
 	f->remind_before = sqlite3_column_type(s, 8) == SQLITE_NULL ? -1 :
 	    (long)sqlite3_column_int64(s, 8);
 	f->remind_at = store_col_time(s, 9);
 	f->snoozes = sqlite3_column_int(s, 10);
-	f->note = store_col_text(s, 11);
+	f->note = text(s, 11);
 	f->created_at = store_col_time(s, 12);
 	f->updated_at = store_col_time(s, 13);
 	f->done_at = store_col_time(s, 14);
-	f->contact_tz = store_col_text(s, 15);
+	f->contact_tz = text(s, 15);
 	f->revision = sqlite3_column_int(s, 16);
 	f->automatic = sqlite3_column_int(s, 17);
 }
@@ -190,7 +208,7 @@ store_sqlite_followup_get(struct store *st, const char *owner, int64_t id,
 	}
 	if (rc != SQLITE_ROW)
 		return store_fail(st, s, rc);
-	store_followup_row(s, f);
+	store_followup_row(s, f, 0);
 	store_done(s);
 	return STORE_OK;
 }
@@ -269,9 +287,8 @@ store_followup_each(struct store *st, sqlite3_stmt *s, store_followup_cb cb,
 	int			 rc = SQLITE_DONE, stop = 0;
 
 	while (!stop && (rc = store_step(st, s)) == SQLITE_ROW) {
-		store_followup_row(s, &f);
+		store_followup_row(s, &f, 1);
 		stop = cb(&f, arg);
-		fu_followup_clear(&f);
 	}
 	if (!stop && rc != SQLITE_DONE)
 		return store_fail(st, s, rc);
@@ -302,6 +319,9 @@ store_sqlite_followup_list(struct store *st,
 		s = store_stmt(st, STMT_FOLLOWUP_LIST_CLOSED);
 	else if (flt->closed_since != 0)
 		s = store_stmt(st, STMT_FOLLOWUP_LIST_CALENDAR);
+	else if (flt->contact_id != 0 && flt->status != NULL &&
+	    strcmp(flt->status, "pending") == 0)
+		s = store_stmt(st, STMT_FOLLOWUP_LIST_CONTACT_PENDING);
 	else if (flt->contact_id != 0)
 		s = store_stmt(st, STMT_FOLLOWUP_LIST_CONTACT);
 	else if (flt->owner != NULL)
@@ -383,12 +403,11 @@ store_sqlite_followup_notices(struct store *st, const char *owner,
 	sqlite3_bind_int64(s, 2, before);
 	sqlite3_bind_int(s, 3, limit);
 	while (!stop && (rc = store_step(st, s)) == SQLITE_ROW) {
-		store_followup_row(s, &f);
+		store_followup_row(s, &f, 1);
 		f.notice_stage = sqlite3_column_int(s, 18);
 		f.notice_at = store_col_time(s, 19);
 		(*n)++;
 		stop = cb(&f, arg);
-		fu_followup_clear(&f);
 	}
 	if (!stop && rc != SQLITE_DONE)
 		return store_fail(st, s, rc);

@@ -70,17 +70,17 @@ store_interaction_each(struct store *st, sqlite3_stmt *s,
 	int			 rc = SQLITE_DONE, stop = 0;
 
 	while (!stop && (rc = store_step(st, s)) == SQLITE_ROW) {
+		/* The row's texts are SQLite's, borrowed for the call. */
 		memset(&in, 0, sizeof in);
 		in.id = sqlite3_column_int64(s, 0);
 		in.contact_id = sqlite3_column_int64(s, 1);
-		in.owner = store_col_text(s, 2);
-		in.kind = store_col_text(s, 3);
-		in.outcome = store_col_text(s, 4);
-		in.note = store_col_text(s, 5);
+		in.owner = store_col_borrow(s, 2);
+		in.kind = store_col_borrow(s, 3);
+		in.outcome = store_col_borrow(s, 4);
+		in.note = store_col_borrow(s, 5);
 		in.at = store_col_time(s, 6);
 		in.created_at = store_col_time(s, 7);
 		stop = cb(&in, arg);
-		fu_interaction_clear(&in);
 	}
 	if (!stop && rc != SQLITE_DONE)
 		return store_fail(st, s, rc);

@@ -45,6 +45,7 @@ enum store_stmt {
 	STMT_FOLLOWUP_LIST,
 	STMT_FOLLOWUP_LIST_ALL,
 	STMT_FOLLOWUP_LIST_CONTACT,
+	STMT_FOLLOWUP_LIST_CONTACT_PENDING,
 	STMT_FOLLOWUP_LIST_CLOSED,
 	STMT_FOLLOWUP_LIST_CALENDAR,
 	STMT_FOLLOWUP_DUMP,
@@ -85,7 +86,8 @@ enum store_stmt {
 	STMT_OUTBOX_REARM,
 	STMT_DELIVERY_REARM,
 	STMT_PROMISE_INSERT,
-	STMT_PROMISE_LIST_CONTACT,
+	STMT_PROMISE_CALLBACKS,
+	STMT_PROMISE_LIST,
 	STMT_PROMISE_LAST,
 	STMT_REPORT_STAGES,
 	STMT_REPORT_FOLLOWUPS,
@@ -138,6 +140,7 @@ void		 store_bind_time(sqlite3_stmt *, int, time_t);
 void		 store_bind_stale(sqlite3_stmt *, const char *,
 		     const struct store_stale *, time_t, int);
 char		*store_col_text(sqlite3_stmt *, int);
+char		*store_col_borrow(sqlite3_stmt *, int);
 int64_t		 store_query_int(struct store *, const char *);
 time_t		 store_col_time(sqlite3_stmt *, int);
 

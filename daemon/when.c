@@ -11,6 +11,7 @@
 
 #include <ctype.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -442,20 +443,40 @@ when_format(time_t t, char *buf, size_t len)
 {
 	struct tm		 tm;
 	static const char	 shape[] = "0000-00-00T00:00:00Z";
+	int64_t			 days, secs, era, doe, yoe, doy, mp, y, m, d;
 
-	gmtime_r(&t, &tm);
-	if (len < sizeof shape || tm.tm_year < -1900 ||
-	    tm.tm_year > 9999 - 1900) {
+	/*
+	 * The civil date of a day count, without gmtime_r (which takes the
+	 * zone lock each time): H. Hinnant's days_to_civil, exact over the
+	 * whole proleptic Gregorian calendar.
+	 */
+	days = (int64_t)t / 86400;
+	secs = (int64_t)t % 86400;
+	if (secs < 0) {
+		secs += 86400;
+		days--;
+	}
+	days += 719468;
+	era = (days >= 0 ? days : days - 146096) / 146097;
+	doe = days - era * 146097;
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	d = doy - (153 * mp + 2) / 5 + 1;
+	m = mp < 10 ? mp + 3 : mp - 9;
+	y = yoe + era * 400 + (m <= 2);
+	if (len < sizeof shape || y < 0 || y > 9999) {
+		gmtime_r(&t, &tm);
 		strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
 		return;
 	}
 	memcpy(buf, shape, sizeof shape);
-	when_digits(buf, tm.tm_year + 1900, 4);
-	when_digits(buf + 5, tm.tm_mon + 1, 2);
-	when_digits(buf + 8, tm.tm_mday, 2);
-	when_digits(buf + 11, tm.tm_hour, 2);
-	when_digits(buf + 14, tm.tm_min, 2);
-	when_digits(buf + 17, tm.tm_sec, 2);
+	when_digits(buf, (int)y, 4);
+	when_digits(buf + 5, (int)m, 2);
+	when_digits(buf + 8, (int)d, 2);
+	when_digits(buf + 11, (int)(secs / 3600), 2);
+	when_digits(buf + 14, (int)(secs / 60 % 60), 2);
+	when_digits(buf + 17, (int)(secs % 60), 2);
 }
 
 /* t as a JSON string in RFC 3339 UTC. */

@@ -5,7 +5,11 @@
  * Unit tests of a reply's text (json-text.c): for every kind of value,
  * every character a string may hold, and thousands of random trees, the
  * text is byte for byte what Jansson's json_dumps writes with
- * JSON_COMPACT, and a reply past its cap is refused.
+ * JSON_COMPACT, and a reply past its cap is refused.  The same for the
+ * writer fed a token at a time, and for the contact, interaction and
+ * follow-up written straight as text (contact.get's rows) against
+ * contact_json, interaction_json and followup_json: with every field null
+ * and set, text beyond ASCII, text that is not UTF-8, and long text.
  */
 
 #include <config.h>
@@ -186,6 +190,324 @@ test_a_text_past_its_cap_is_refused(void **state)
 	json_decref(v);
 }
 
+/* The text of a value written token by token; it must be Jansson's. */
+static void
+same_tokens_as_jansson(json_t *want_v, void (*write)(struct json_text *,
+    const void *), const void *arg)
+{
+	struct json_text	*t;
+	struct evbuffer		*buf;
+	char			*want;
+	size_t			 len;
+
+	want = json_dumps(want_v, JSON_COMPACT | JSON_ENCODE_ANY);
+	assert_non_null(want);
+	buf = evbuffer_new();
+	assert_non_null(buf);
+	t = malloc(sizeof *t);
+	assert_non_null(t);
+	json_text_init(t, buf, FU_REPLY_MAX);
+	write(t, arg);
+	assert_int_equal(json_text_end(t), 0);
+	len = evbuffer_get_length(buf);
+	if (len != strlen(want) ||
+	    memcmp(evbuffer_pullup(buf, -1), want, len) != 0)
+		fail_msg("want %s\n got %.*s", want, (int)len,
+		    (char *)evbuffer_pullup(buf, -1));
+	evbuffer_free(buf);
+	free(t);
+	free(want);
+}
+
+/* Write v again through the token calls, as a hot reply would. */
+static void
+write_tokens(struct json_text *t, const void *arg)
+{
+	const json_t	*v = arg;
+	const char	*key;
+	json_t		*item;
+	size_t		 i;
+
+	switch (json_typeof(v)) {
+	case JSON_OBJECT:
+		json_text_open(t, '{');
+		json_object_foreach((json_t *)v, key, item) {
+			json_text_key(t, key);
+			write_tokens(t, item);
+		}
+		json_text_close(t, '}');
+		break;
+	case JSON_ARRAY:
+		json_text_open(t, '[');
+		json_array_foreach(v, i, item)
+			write_tokens(t, item);
+		json_text_close(t, ']');
+		break;
+	case JSON_STRING:
+		if (strlen(json_string_value(v)) == json_string_length(v))
+			json_text_str(t, json_string_value(v));
+		else
+			json_text_value(t, v);
+		break;
+	case JSON_INTEGER:
+		json_text_int(t, json_integer_value(v));
+		break;
+	case JSON_TRUE:
+	case JSON_FALSE:
+		json_text_bool(t, json_is_true(v));
+		break;
+	case JSON_NULL:
+		json_text_null(t);
+		break;
+	default:
+		json_text_value(t, v);
+		break;
+	}
+}
+
+static void
+test_tokens_make_the_same_text(void **state)
+{
+	json_t	*v;
+	int	 i;
+
+	(void)state;
+	v = json_pack("{s:[] s:{} s:[[],{},[{}]] s:I s:I s:I}", "a", "b",
+	    "c", "min", (json_int_t)INT64_MIN, "max", (json_int_t)INT64_MAX,
+	    "zero", (json_int_t)0);
+	same_tokens_as_jansson(v, write_tokens, v);
+	json_decref(v);
+	for (i = 0; i < 3000; i++) {
+		v = random_value(0);
+		same_tokens_as_jansson(v, write_tokens, v);
+		json_decref(v);
+	}
+}
+
+static void
+write_contact(struct json_text *t, const void *arg)
+{
+	contact_text(t, arg);
+}
+
+static void
+write_interaction(struct json_text *t, const void *arg)
+{
+	interaction_text(t, arg);
+}
+
+static time_t followup_now;
+
+static void
+write_followup(struct json_text *t, const void *arg)
+{
+	followup_text(t, arg, followup_now);
+}
+
+/*
+ * Texts a field may hold: none, empty, ASCII with what JSON escapes,
+ * beyond ASCII, not UTF-8 (which the Jansson objects show as null), and
+ * long.
+ */
+static char	*texts[7];
+
+static void
+texts_init(void)
+{
+	static char	 longtext[70000];
+	static const char piece[] = "abc \"\\\n\té€🙂";
+	size_t		 n;
+
+	/* Whole pieces only, so that the text stays UTF-8. */
+	for (n = 0; n + sizeof piece <= sizeof longtext; n += sizeof piece - 1)
+		memcpy(longtext + n, piece, sizeof piece - 1);
+	longtext[n] = '\0';
+	texts[0] = NULL;
+	texts[1] = (char *)"";
+	texts[2] = (char *)"Dana \"D\" O'Neil\\\n\x01\x1f /";
+	texts[3] = (char *)"Zoë Ångström — 東京 🙂 \u2028";
+	texts[4] = (char *)"bad \xff\xfe here";
+	texts[5] = (char *)"overlong \xc0\xaf and surrogate \xed\xa0\x80";
+	texts[6] = longtext;
+}
+
+#define NTEXTS	((int)(sizeof texts / sizeof texts[0]))
+
+static void
+test_contact_as_text_is_contact_json(void **state)
+{
+	struct fu_contact	 c;
+	json_t			*v;
+	int			 i, j;
+	static const time_t	 times[] = { 0, 1, 1767225600, 4102444800 };
+
+	(void)state;
+	texts_init();
+	for (i = 0; i < NTEXTS * 4; i++) {
+		memset(&c, 0, sizeof c);
+		j = i % NTEXTS;
+		c.id = i == 0 ? INT64_MAX : i;
+		c.owner = texts[j];
+		c.name = texts[(j + 1) % NTEXTS];
+		c.company = texts[(j + 2) % NTEXTS];
+		c.phone = texts[(j + 3) % NTEXTS];
+		c.email = texts[(j + 4) % NTEXTS];
+		c.tz = texts[(j + 5) % NTEXTS];
+		c.stage = texts[(j + 6) % NTEXTS];
+		c.notes = texts[(j + i / NTEXTS) % NTEXTS];
+		c.archived_at = times[i % 4];
+		c.last_activity_at = times[(i + 1) % 4];
+		c.created_at = times[(i + 2) % 4];
+		c.updated_at = times[(i + 3) % 4];
+		v = contact_json(&c);
+		same_tokens_as_jansson(v, write_contact, &c);
+		json_decref(v);
+	}
+}
+
+static void
+test_interaction_as_text_is_interaction_json(void **state)
+{
+	struct fu_interaction	 in;
+	json_t			*v;
+	int			 i, j;
+
+	(void)state;
+	texts_init();
+	for (i = 0; i < NTEXTS * 3; i++) {
+		memset(&in, 0, sizeof in);
+		j = i % NTEXTS;
+		in.id = i + 1;
+		in.contact_id = -i;
+		in.owner = texts[j];
+		in.kind = texts[(j + 1) % NTEXTS];
+		in.outcome = texts[(j + 2) % NTEXTS];
+		in.note = texts[(j + i / NTEXTS) % NTEXTS];
+		in.at = i * 86399;
+		in.created_at = i == 0 ? 0 : 1767225600 + i;
+		v = interaction_json(&in);
+		same_tokens_as_jansson(v, write_interaction, &in);
+		json_decref(v);
+	}
+}
+
+static void
+test_followup_as_text_is_followup_json(void **state)
+{
+	static const char	*const statuses[] = { "pending", "done",
+				    "cancelled", NULL };
+	struct fu_followup	 f;
+	json_t			*v;
+	int			 i, j;
+
+	(void)state;
+	texts_init();
+	followup_now = 1767225600;
+	for (i = 0; i < NTEXTS * 8; i++) {
+		memset(&f, 0, sizeof f);
+		j = i % NTEXTS;
+		f.id = i + 1;
+		f.contact_id = 1000 + i;
+		f.contact_name = texts[j];
+		f.contact_tz = texts[(j + 1) % NTEXTS];
+		f.owner = texts[(j + 2) % NTEXTS];
+		f.kind = texts[(j + 3) % NTEXTS];
+		f.status = (char *)statuses[i % 4];
+		f.due_at = followup_now + (i % 3 - 1) * 3600;
+		f.reason = texts[(j + 4) % NTEXTS];
+		f.remind_before = i % 5 == 0 ? -1 : i * 60;
+		f.remind_at = i % 2 ? 0 : f.due_at - 900;
+		f.snoozes = i % 4;
+		f.revision = i;
+		f.note = texts[(j + i / NTEXTS) % NTEXTS];
+		f.created_at = 1700000000 + i;
+		f.updated_at = 1700000000 + 2 * i;
+		f.done_at = i % 3 == 0 ? 0 : 1767000000 + i;
+		f.automatic = i % 2;
+		v = followup_json(&f, followup_now);
+		same_tokens_as_jansson(v, write_followup, &f);
+		json_decref(v);
+	}
+}
+
+static void
+write_rows(struct json_text *t, const void *arg)
+{
+	const struct fu_contact	*c = arg;
+
+	json_text_open(t, '{');
+	json_text_key(t, "contact");
+	contact_text(t, c);
+	json_text_key(t, "none");
+	json_text_open(t, '[');
+	json_text_close(t, ']');
+	json_text_key(t, "two");
+	json_text_open(t, '[');
+	contact_text(t, c);
+	contact_text(t, c);
+	json_text_close(t, ']');
+	json_text_close(t, '}');
+}
+
+static void
+test_rows_in_arrays_are_separated_as_jansson_does(void **state)
+{
+	struct fu_contact	 c;
+	json_t			*v;
+
+	(void)state;
+	memset(&c, 0, sizeof c);
+	c.id = 7;
+	c.name = (char *)"Dana";
+	c.stage = (char *)"lead";
+	c.created_at = c.updated_at = 1767225600;
+	v = json_pack("{s:o s:[] s:[o,o]}", "contact", contact_json(&c),
+	    "none", "two", contact_json(&c), contact_json(&c));
+	same_tokens_as_jansson(v, write_rows, &c);
+	json_decref(v);
+}
+
+static void
+write_long(struct json_text *t, const void *arg)
+{
+	(void)arg;
+	json_text_open(t, '[');
+	json_text_str(t, texts[6]);
+	json_text_str(t, texts[6]);
+	json_text_close(t, ']');
+}
+
+static void
+test_tokens_past_the_cap_are_refused(void **state)
+{
+	struct json_text	*t;
+	struct evbuffer		*buf;
+	size_t			 len;
+
+	(void)state;
+	texts_init();
+	buf = evbuffer_new();
+	t = malloc(sizeof *t);
+	assert_non_null(t);
+	json_text_init(t, buf, FU_REPLY_MAX);
+	write_long(t, NULL);
+	assert_int_equal(json_text_end(t), 0);
+	len = evbuffer_get_length(buf);
+	assert_true(len > 2 * strlen(texts[6]));
+	evbuffer_drain(buf, len);
+	/* Exactly its length fits; one byte less does not. */
+	json_text_init(t, buf, len);
+	write_long(t, NULL);
+	assert_int_equal(json_text_end(t), 0);
+	assert_int_equal(evbuffer_get_length(buf), len);
+	evbuffer_drain(buf, len);
+	json_text_init(t, buf, len - 1);
+	write_long(t, NULL);
+	assert_int_equal(json_text_end(t), -1);
+	evbuffer_free(buf);
+	free(t);
+}
+
 int
 main(void)
 {
@@ -194,6 +516,13 @@ main(void)
 		cmocka_unit_test(test_every_character_a_string_may_hold),
 		cmocka_unit_test(test_random_trees),
 		cmocka_unit_test(test_a_text_past_its_cap_is_refused),
+		cmocka_unit_test(test_tokens_make_the_same_text),
+		cmocka_unit_test(test_contact_as_text_is_contact_json),
+		cmocka_unit_test(test_interaction_as_text_is_interaction_json),
+		cmocka_unit_test(test_followup_as_text_is_followup_json),
+		cmocka_unit_test(
+		    test_rows_in_arrays_are_separated_as_jansson_does),
+		cmocka_unit_test(test_tokens_past_the_cap_are_refused),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <event2/buffer.h>
 
 #include "followupd.h"
 #include "store-backend.h"
@@ -1365,6 +1366,83 @@ test_doctor_skips_a_check_the_backend_cannot_make(void **state)
 	assert_true(json_array_size(json_object_get(r, "checks")) > 1);
 }
 
+/*
+ * contact.get writes its reply as text (OP_TEXT): whatever the request's
+ * id, the text is the compact JSON Jansson would write of that reply, key
+ * for key in the same order, and it is one line.
+ */
+static void
+test_contact_get_text_is_what_jansson_writes(void **state)
+{
+	static const char	*const ids[] = { "1", "'a\\u0027\\\\b'",
+				    "null", "1.5", "{'x':[true]}", "-7" };
+	struct ofx		*fx = *state;
+	struct evbuffer		*text;
+	json_t			*reply, *back, *result;
+	json_int_t		 cid;
+	char			*line, *want, *p;
+	const char		*key;
+	size_t			 i, len;
+	int			 is_write;
+
+	cid = add_contact(fx, "Zo\u00eb \u00c5ngstr\u00f6m \u6771");
+	OK(fx, "{'op':'contact.update','args':{'id':%lld,'company':'A \\'B\\'',"
+	    "'notes':'line one\\nline\\ttwo \u2603'}}", (long long)cid);
+	OK(fx, "{'op':'interaction.add','args':{'contact':%lld,'kind':'call',"
+	    "'outcome':'reached','note':'said \\'call back\\''}}",
+	    (long long)cid);
+	OK(fx, "{'op':'interaction.add','args':{'contact':%lld,'kind':'email'}}",
+	    (long long)cid);
+	add_followup(fx, cid, "in 2 days");
+	OK(fx, "{'op':'followup.add','args':{'contact':%lld,'due':'in 3 days',"
+	    "'kind':'callback','reason':'price'}}", (long long)cid);
+	OK(fx, "{'op':'followup.done','args':{'id':%lld}}",
+	    (long long)add_followup(fx, cid, "in 4 days"));
+	for (i = 0; i < sizeof ids / sizeof ids[0]; i++) {
+		xasprintf(&line, "{'id':%s,'op':'contact.get','args':"
+		    "{'id':%lld}}", ids[i], (long long)cid);
+		for (p = line; *p != '\0'; p++) {
+			if (*p == '\'')
+				*p = '"';
+		}
+		reply = ops_run_text(&fx->ctx, line, strlen(line), &is_write,
+		    &text);
+		assert_null(reply);
+		assert_non_null(text);
+		assert_int_equal(is_write, 0);
+		len = evbuffer_get_length(text);
+		back = json_loadb((const char *)evbuffer_pullup(text, -1), len,
+		    0, NULL);
+		assert_non_null(back);
+		want = json_dumps(back, JSON_COMPACT);
+		if (strlen(want) != len || memcmp(want,
+		    evbuffer_pullup(text, -1), len) != 0)
+			fail_msg("want %s\n got %.*s", want, (int)len,
+			    (char *)evbuffer_pullup(text, -1));
+		assert_null(memchr(want, '\n', len));
+		result = json_object_get(back, "result");
+		p = (char *)"contact\0interactions\0followups\0promises\0";
+		json_object_foreach(result, key, reply) {
+			assert_string_equal(key, p);
+			p += strlen(p) + 1;
+		}
+		assert_string_equal(p, "");
+		assert_int_equal(json_array_size(json_object_get(result,
+		    "interactions")), 2);
+		assert_int_equal(json_array_size(json_object_get(result,
+		    "followups")), 3);
+		assert_int_equal(json_array_size(json_object_get(result,
+		    "promises")), 1);
+		free(want);
+		json_decref(back);
+		evbuffer_free(text);
+		free(line);
+	}
+	/* Errors stay Jansson's replies. */
+	ERR(fx, FU_ERR_NOT_FOUND, "{'op':'contact.get','args':{'id':%lld}}",
+	    (long long)cid + 100);
+}
+
 int
 main(void)
 {
@@ -1406,6 +1484,7 @@ main(void)
 		T(test_nonexistent_local_time_adds_a_note),
 		T(test_archive_cancels_and_blocks_changes),
 		T(test_contact_list_pages_and_searches),
+		T(test_contact_get_text_is_what_jansson_writes),
 		T(test_doctor_skips_a_check_the_backend_cannot_make),
 	};
 #undef T

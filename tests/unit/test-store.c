@@ -29,6 +29,7 @@
 #include <event2/event.h>
 
 #include "followupd.h"
+#include "store-internal.h"
 
 /* Sunday 2026-11-22 12:00:00 UTC. */
 #define NOW	((time_t)1795348800)
@@ -402,6 +403,17 @@ sql_int(const char *path, const char *sql)
 	return v;
 }
 
+/* Take back schema step 13: a contact's lists sorted on each read. */
+static void
+undo_contact_order_indexes(const char *path)
+{
+	sql_int(path, "DROP INDEX followups_contact_kind");
+	sql_int(path, "DROP INDEX followups_contact_closed");
+	sql_int(path, "DROP INDEX followups_contact");
+	sql_int(path, "CREATE INDEX followups_contact ON followups "
+	    "(contact_id, status, due_at)");
+}
+
 /* --- opening --- */
 
 static void
@@ -410,7 +422,7 @@ test_open_creates_schema(void **state)
 	struct fx	*fx = *state;
 	struct stat	 sb;
 
-	assert_int_equal(store_schema_version(fx->st), 12);
+	assert_int_equal(store_schema_version(fx->st), 13);
 	assert_int_equal(stat(fx->path, &sb), 0);
 	assert_true(S_ISREG(sb.st_mode));
 	assert_false(store_in_txn(fx->st));
@@ -435,7 +447,7 @@ test_open_makes_missing_directories(void **state)
 	snprintf(path, sizeof path, "%s/a/b/followup.db", fx->dir);
 	if ((st = store_open(path, &cause)) == NULL)
 		fail_msg("store_open: %s", cause);
-	assert_int_equal(store_schema_version(st), 12);
+	assert_int_equal(store_schema_version(st), 13);
 	store_close(st);
 	snprintf(path, sizeof path, "%s/a/b", fx->dir);
 	assert_int_equal(stat(path, &sb), 0);
@@ -462,7 +474,7 @@ test_reopen_keeps_data(void **state)
 	store_close(fx->st);
 	if ((fx->st = store_open(fx->path, &cause)) == NULL)
 		fail_msg("reopen: %s", cause);
-	assert_int_equal(store_schema_version(fx->st), 12);
+	assert_int_equal(store_schema_version(fx->st), 13);
 	assert_string_equal(store_id(fx->st), ident);
 	free(ident);
 	assert_int_equal(store_contact_get(fx->st, "ana", id, &c), STORE_OK);
@@ -1749,6 +1761,7 @@ test_email_keys_filled_by_migration(void **state)
 	store_close(fx->st);
 	fx->st = NULL;
 	/* Back to schema 8, as the previous followupd left it. */
+	undo_contact_order_indexes(fx->path);
 	sql_int(fx->path, "ALTER TABLE users DROP COLUMN calendar");
 	sql_int(fx->path, "ALTER TABLE users DROP COLUMN phone");
 	sql_int(fx->path, "ALTER TABLE users DROP COLUMN display_name");
@@ -1759,7 +1772,7 @@ test_email_keys_filled_by_migration(void **state)
 	    "(owner, email COLLATE NOCASE) WHERE email IS NOT NULL");
 	sql_int(fx->path, "PRAGMA user_version = 8");
 	assert_non_null(fx->st = store_open(fx->path, &cause));
-	assert_int_equal(store_schema_version(fx->st), 12);
+	assert_int_equal(store_schema_version(fx->st), 13);
 	assert_int_equal(find_email(fx->st, "ana", email_cases[0][1], &id), 1);
 	assert_int_equal(id, a);
 	assert_int_equal(sql_int(fx->path, "SELECT count(*) FROM sqlite_master "
@@ -1814,13 +1827,14 @@ test_followup_origin_added_by_migration(void **state)
 	store_close(fx->st);
 	fx->st = NULL;
 	/* Back to schema 9, as the previous followupd left it. */
+	undo_contact_order_indexes(fx->path);
 	sql_int(fx->path, "ALTER TABLE users DROP COLUMN calendar");
 	sql_int(fx->path, "ALTER TABLE users DROP COLUMN phone");
 	sql_int(fx->path, "ALTER TABLE users DROP COLUMN display_name");
 	sql_int(fx->path, "ALTER TABLE followups DROP COLUMN automatic");
 	sql_int(fx->path, "PRAGMA user_version = 9");
 	assert_non_null(fx->st = store_open(fx->path, &cause));
-	assert_int_equal(store_schema_version(fx->st), 12);
+	assert_int_equal(store_schema_version(fx->st), 13);
 	assert_int_equal(store_followup_get(fx->st, "ana", old, &f), STORE_OK);
 	assert_int_equal(f.automatic, 0);
 	assert_string_equal(f.status, "pending");
@@ -1843,6 +1857,129 @@ test_followup_origin_added_by_migration(void **state)
 	fu_followup_clear(&f);
 }
 
+static int
+count_interaction_cb(const struct fu_interaction *in, void *arg)
+{
+	(void)in;
+	(*(int *)arg)++;
+	return 0;
+}
+
+/*
+ * Statement id has run without a sort (a temporary b-tree for its ORDER
+ * BY) and without being prepared again for a new binding.
+ */
+static void
+assert_no_sort_or_reprepare(struct store *st, enum store_stmt id)
+{
+	sqlite3_stmt	*s = store_stmt(st, id);
+
+	assert_true(sqlite3_stmt_status(s, SQLITE_STMTSTATUS_RUN, 0) > 0);
+	assert_int_equal(sqlite3_stmt_status(s, SQLITE_STMTSTATUS_SORT, 0), 0);
+	assert_int_equal(sqlite3_stmt_status(s, SQLITE_STMTSTATUS_REPREPARE, 0),
+	    0);
+	assert_int_equal(sqlite3_stmt_status(s, SQLITE_STMTSTATUS_AUTOINDEX,
+	    0), 0);
+}
+
+static int
+promise_order_cb(const struct fu_promise *p, void *arg)
+{
+	struct ids	*ids = arg;
+
+	assert_true(ids->n < 64);
+	ids->id[ids->n++] = p->followup_id;
+	return 0;
+}
+
+/*
+ * A database from schema 12 gets the indexes that give a contact's
+ * follow-ups and callbacks in their order; the lists come out in that
+ * order: pending by due time with a callback first at the same time,
+ * closed newest first, callbacks newest first with each one's entries.
+ */
+static void
+test_contact_order_indexes_added_by_migration(void **state)
+{
+	struct fx			*fx = *state;
+	struct store_followup_filter	 flt;
+	struct fu_promise		 p;
+	struct ids			 ids;
+	int64_t				 a, f1, f2, f3, d1, d2;
+	char				*cause = NULL;
+
+	a = add_contact(fx->st, "ana", "A", NULL, NOW - DAY);
+	f1 = add_followup(fx->st, "ana", a, "followup", NOW + DAY);
+	f2 = add_followup(fx->st, "ana", a, "callback", NOW + DAY);
+	f3 = add_followup(fx->st, "ana", a, "followup", NOW + HOUR);
+	d1 = add_followup(fx->st, "ana", a, "followup", NOW + 2 * DAY);
+	d2 = add_followup(fx->st, "ana", a, "callback", NOW + 3 * DAY);
+	assert_int_equal(close_followup(fx->st, "ana", d2, "cancelled",
+	    NOW + 10), STORE_OK);
+	assert_int_equal(close_followup(fx->st, "ana", d1, "done",
+	    NOW + 20), STORE_OK);
+	memset(&p, 0, sizeof p);
+	p.what = (char *)"agreed";
+	p.at = NOW;
+	begin(fx->st);
+	p.followup_id = f2;
+	p.due_at = NOW + DAY;
+	assert_int_equal(store_promise_add(fx->st, &p), STORE_OK);
+	p.followup_id = d2;
+	assert_int_equal(store_promise_add(fx->st, &p), STORE_OK);
+	p.what = (char *)"reagreed";
+	assert_int_equal(store_promise_add(fx->st, &p), STORE_OK);
+	commit(fx->st);
+	store_close(fx->st);
+	fx->st = NULL;
+	undo_contact_order_indexes(fx->path);
+	sql_int(fx->path, "PRAGMA user_version = 12");
+	assert_non_null(fx->st = store_open(fx->path, &cause));
+	assert_int_equal(store_schema_version(fx->st), 13);
+	assert_int_equal(sql_int(fx->path, "SELECT count(*) FROM sqlite_master "
+	    "WHERE type = 'index' AND name IN ('followups_contact', "
+	    "'followups_contact_closed', 'followups_contact_kind')"), 3);
+	assert_int_equal(sql_int(fx->path, "SELECT count(*) FROM sqlite_master "
+	    "WHERE name = 'followups_contact' AND sql LIKE '%callback%'"), 1);
+
+	memset(&flt, 0, sizeof flt);
+	flt.owner = "ana";
+	flt.contact_id = a;
+	flt.status = "pending";
+	flt.limit = 10;
+	memset(&ids, 0, sizeof ids);
+	assert_int_equal(store_followup_list(fx->st, &flt, ids_followup_cb,
+	    &ids), STORE_OK);
+	IDS_EQUAL(&ids, 3, f3, f2, f1);
+	flt.closed_recent = 1;
+	memset(&ids, 0, sizeof ids);
+	assert_int_equal(store_followup_list(fx->st, &flt, ids_followup_cb,
+	    &ids), STORE_OK);
+	IDS_EQUAL(&ids, 2, d1, d2);
+	memset(&ids, 0, sizeof ids);
+	assert_int_equal(store_promise_list(fx->st, "ana", a, 10,
+	    promise_order_cb, &ids), STORE_OK);
+	IDS_EQUAL(&ids, 3, d2, d2, f2);
+	assert_int_equal(store_interaction_list(fx->st, "ana", a, 0, 0, 0, 50,
+	    count_interaction_cb, &ids.n), STORE_OK);
+	memset(&ids, 0, sizeof ids);
+	assert_int_equal(store_promise_list(fx->st, "bob", a, 10,
+	    promise_order_cb, &ids), STORE_OK);
+	IDS_EQUAL(&ids, 0);
+	/* Once more, as contact.get asks them on every read. */
+	flt.closed_recent = 0;
+	assert_int_equal(store_followup_list(fx->st, &flt, ids_followup_cb,
+	    &ids), STORE_OK);
+	assert_int_equal(store_promise_list(fx->st, "ana", a, 10,
+	    promise_order_cb, &ids), STORE_OK);
+	/* None sorted its rows, and none was prepared again. */
+	assert_no_sort_or_reprepare(fx->st, STMT_FOLLOWUP_LIST_CONTACT_PENDING);
+	assert_no_sort_or_reprepare(fx->st, STMT_FOLLOWUP_LIST_CLOSED);
+	assert_no_sort_or_reprepare(fx->st, STMT_PROMISE_CALLBACKS);
+	assert_no_sort_or_reprepare(fx->st, STMT_PROMISE_LIST);
+	assert_no_sort_or_reprepare(fx->st, STMT_INTERACTION_LIST);
+}
+
 /* A database from before the counts gets them filled in on opening. */
 static void
 test_counts_filled_by_migration(void **state)
@@ -1859,6 +1996,7 @@ test_counts_filled_by_migration(void **state)
 	store_close(fx->st);
 	fx->st = NULL;
 	/* Back to schema 2, as an older followupd left it. */
+	undo_contact_order_indexes(fx->path);
 	sql_int(fx->path, "ALTER TABLE users DROP COLUMN calendar");
 	sql_int(fx->path, "ALTER TABLE users DROP COLUMN phone");
 	sql_int(fx->path, "ALTER TABLE users DROP COLUMN display_name");
@@ -1890,7 +2028,7 @@ test_counts_filled_by_migration(void **state)
 	assert_int_equal(sql_int(fx->path, "SELECT count(*) FROM "
 	    "sqlite_master WHERE name = 'owner_counts'"), 0);
 	assert_non_null(fx->st = store_open(fx->path, &cause));
-	assert_int_equal(store_schema_version(fx->st), 12);
+	assert_int_equal(store_schema_version(fx->st), 13);
 	/* Callbacks made before their history was kept were agreed then. */
 	assert_int_equal(sql_int(fx->path, "SELECT count(*) FROM promises "
 	    "p JOIN followups f ON f.id = p.followup_id WHERE p.what = "
@@ -2081,6 +2219,7 @@ main(void)
 		T(test_email_matches_in_any_case_of_any_letter),
 		T(test_email_keys_filled_by_migration),
 		T(test_followup_origin_added_by_migration),
+		T(test_contact_order_indexes_added_by_migration),
 		cmocka_unit_test(test_fold_text),
 		T(test_counts_filled_by_migration),
 		T(test_outbox_state_per_owner),

@@ -564,6 +564,34 @@ test_format_and_json(void **state)
 	assert_string_equal(buf, "2030-12-31T09:08:07Z");
 	when_format((time_t)-1, buf, sizeof buf);
 	assert_string_equal(buf, "1969-12-31T23:59:59Z");
+	/* The calendar by arithmetic agrees with gmtime_r everywhere. */
+	{
+		struct tm	tm;
+		char		want[WHEN_RFC3339_LEN];
+		int64_t		t;
+		static const int64_t edges[] = { -30610224000LL,
+				    -62167219201LL, 253402300799LL,
+				    253402300800LL, 951782400LL, 4107542400LL,
+				    -2208988800LL, INT32_MAX, (int64_t)INT32_MIN };
+		size_t		i;
+
+		/* From the year 1000: strftime writes fewer digits before. */
+		for (t = -30610224000LL; t < 253402300800LL;
+		    t += 86400 * 13 + 3671) {
+			gmtime_r(&(time_t){ (time_t)t }, &tm);
+			strftime(want, sizeof want, "%Y-%m-%dT%H:%M:%SZ", &tm);
+			when_format((time_t)t, buf, sizeof buf);
+			assert_string_equal(buf, want);
+		}
+		for (i = 0; i < sizeof edges / sizeof edges[0]; i++) {
+			gmtime_r(&(time_t){ (time_t)edges[i] }, &tm);
+			strftime(want, sizeof want, "%Y-%m-%dT%H:%M:%SZ", &tm);
+			when_format((time_t)edges[i], buf, sizeof buf);
+			assert_string_equal(buf, want);
+		}
+		when_format((time_t)-62167219200LL, buf, sizeof buf);
+		assert_string_equal(buf, "0000-01-01T00:00:00Z");
+	}
 
 	j = when_json(utc("2026-11-24T10:00:00Z"));
 	assert_string_equal(json_string_value(j), "2026-11-24T10:00:00Z");
