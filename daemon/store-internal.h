@@ -108,6 +108,9 @@ extern const struct store_sql store_outbox_sql[];
 extern const struct store_sql store_promise_sql[];
 extern const struct store_sql store_report_sql[];
 
+/* How many users rows one pass keeps (store-user.c). */
+#define STORE_USER_CACHE	8
+
 struct store {
 	struct store_base	 base;		/* first: the backend's table */
 	sqlite3			*db;
@@ -127,6 +130,18 @@ struct store {
 	char			*database_id;	/* read once, see store_id */
 	int			*reader;	/* a reader's: its "stopped" */
 	char			*reader_error;	/* its first failure */
+
+	/*
+	 * Users rows read in this pass's transaction (store-user.c): every
+	 * write op of a pass reads its rep's row several times, and within
+	 * one transaction only our own writes can change it.
+	 */
+	struct store_user_cached {
+		struct fu_user		 u;
+		enum store_result	 r;	/* STORE_OK or NOT_FOUND */
+	}			 users[STORE_USER_CACHE];
+	int			 nusers;
+	int			 users_next;	/* slot to reuse when full */
 };
 
 sqlite3_stmt	*store_stmt(struct store *, enum store_stmt);
@@ -140,6 +155,11 @@ void		 store_bind_stale(sqlite3_stmt *, const char *,
 char		*store_col_text(sqlite3_stmt *, int);
 int64_t		 store_query_int(struct store *, const char *);
 time_t		 store_col_time(sqlite3_stmt *, int);
+
+/* store-user.c */
+void		 store_user_forget(struct store *);
+void		 store_user_update_cb(void *, int, const char *,
+		     const char *, sqlite3_int64);
 
 /* store-maint.c: the check at start, on the store's own connection */
 void		 store_sqlite_check(struct store *, int *, char **,

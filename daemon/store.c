@@ -773,6 +773,7 @@ store_sqlite_open(const char *path, char **cause)
 		    sqlite3_errmsg(st->db));
 		goto fail;
 	}
+	sqlite3_update_hook(st->db, store_user_update_cb, st);
 	if (store_try_write(st, cause) != 0 ||
 	    store_check_at_start(st, cause) != 0)
 		goto fail;
@@ -805,6 +806,7 @@ store_sqlite_close(struct store *st)
 	if (st->txn_open)
 		store_sqlite_commit(st);
 	store_read_end(st);
+	store_user_forget(st);
 	for (i = 0; i < STMT_COUNT; i++)
 		sqlite3_finalize(st->stmt[i]);
 	if (st->db != NULL && sqlite3_close(st->db) != SQLITE_OK)
@@ -1051,6 +1053,7 @@ store_read_end(struct store *st)
 	if (!st->read_open)
 		return;
 	st->read_open = 0;
+	store_user_forget(st);
 	if (store_run(st, STMT_TXN_READ_END) != SQLITE_OK &&
 	    !sqlite3_get_autocommit(st->db))
 		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
@@ -1089,6 +1092,9 @@ store_sqlite_write_begin(struct store *st)
 static void
 store_sqlite_write_end(struct store *st, int ok)
 {
+	/* An undone write may have changed a users row we kept. */
+	if (!ok || st->txn_failed || sqlite3_get_autocommit(st->db))
+		store_user_forget(st);
 	if (st->txn_failed || sqlite3_get_autocommit(st->db)) {
 		st->txn_failed = 1;
 		return;
@@ -1134,6 +1140,7 @@ store_sqlite_commit(struct store *st)
 	}
 	st->txn_open = 0;
 	st->txn_failed = 0;
+	store_user_forget(st);
 	if (!ok && st->last == STORE_FULL)
 		store_commit_full(st);
 	/* Off the hot path: the log is truncated once writes rest. */

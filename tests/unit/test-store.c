@@ -29,6 +29,7 @@
 #include <event2/event.h>
 
 #include "followupd.h"
+#include "store-internal.h"
 
 /* Sunday 2026-11-22 12:00:00 UTC. */
 #define NOW	((time_t)1795348800)
@@ -1535,6 +1536,97 @@ test_user_get_put(void **state)
 	fu_user_clear(&u);
 }
 
+/* How many times the store has run its statement reading a users row. */
+static int
+user_reads(struct store *st)
+{
+	return sqlite3_stmt_status(st->stmt[STMT_USER_GET],
+	    SQLITE_STMTSTATUS_RUN, 0);
+}
+
+/* Put rep name's time zone, in the open transaction. */
+static void
+put_tz(struct store *st, const char *name, const char *tz, time_t now)
+{
+	struct fu_user	u;
+
+	memset(&u, 0, sizeof u);
+	u.name = (char *)name;
+	u.uid = -1;
+	u.tz = (char *)tz;
+	assert_int_equal(store_user_put(st, &u, now), STORE_OK);
+}
+
+/* Assert rep name's time zone as the store reads it now (NULL: none). */
+static void
+assert_tz(struct store *st, const char *name, enum store_result r,
+    const char *tz)
+{
+	struct fu_user	u;
+
+	assert_int_equal(store_user_get(st, name, &u), r);
+	assert_string_equal(u.name, name);
+	if (tz == NULL)
+		assert_null(u.tz);
+	else
+		assert_string_equal(u.tz, tz);
+	fu_user_clear(&u);
+}
+
+/*
+ * Every write of a pass reads its rep's row several times (the lead, the
+ * zone): within the pass's transaction it is read from the database
+ * once, yet every change to it, undone change, or change by another
+ * process between passes, is seen as before.
+ */
+static void
+test_user_row_read_once_a_pass(void **state)
+{
+	struct fx	*fx = *state;
+	int		 n;
+
+	begin(fx->st);
+	put_tz(fx->st, "ana", "Europe/Berlin", NOW);
+	commit(fx->st);
+
+	/* One group transaction: read once, then kept. */
+	n = user_reads(fx->st);
+	assert_int_equal(store_write_begin(fx->st), STORE_OK);
+	assert_tz(fx->st, "ana", STORE_OK, "Europe/Berlin");
+	assert_tz(fx->st, "ana", STORE_OK, "Europe/Berlin");
+	assert_tz(fx->st, "bob", STORE_NOT_FOUND, NULL);
+	assert_tz(fx->st, "bob", STORE_NOT_FOUND, NULL);
+	assert_int_equal(user_reads(fx->st), n + 2);
+	store_write_end(fx->st, 1);
+
+	/* A change in the pass is seen at once, and so is its undoing. */
+	assert_int_equal(store_write_begin(fx->st), STORE_OK);
+	put_tz(fx->st, "ana", "Asia/Tokyo", NOW);
+	put_tz(fx->st, "bob", "America/Chicago", NOW);
+	assert_tz(fx->st, "ana", STORE_OK, "Asia/Tokyo");
+	assert_tz(fx->st, "bob", STORE_OK, "America/Chicago");
+	store_write_end(fx->st, 0);
+	assert_int_equal(store_write_begin(fx->st), STORE_OK);
+	assert_tz(fx->st, "ana", STORE_OK, "Europe/Berlin");
+	assert_tz(fx->st, "bob", STORE_NOT_FOUND, NULL);
+	store_write_end(fx->st, 1);
+	assert_int_equal(store_commit(fx->st), 0);
+
+	/* Another process's change shows in the next transaction. */
+	sql_int(fx->path, "UPDATE users SET tz = 'Africa/Lagos' "
+	    "WHERE name = 'ana'");
+	assert_int_equal(store_write_begin(fx->st), STORE_OK);
+	assert_tz(fx->st, "ana", STORE_OK, "Africa/Lagos");
+	store_write_end(fx->st, 1);
+	assert_int_equal(store_commit(fx->st), 0);
+
+	/* Outside a transaction every call reads. */
+	n = user_reads(fx->st);
+	assert_tz(fx->st, "ana", STORE_OK, "Africa/Lagos");
+	assert_tz(fx->st, "ana", STORE_OK, "Africa/Lagos");
+	assert_int_equal(user_reads(fx->st), n + 2);
+}
+
 static void
 test_contact_counts(void **state)
 {
@@ -2075,6 +2167,7 @@ main(void)
 		T(test_followup_list_order_and_filters),
 		T(test_contact_stale),
 		T(test_user_get_put),
+		T(test_user_row_read_once_a_pass),
 		T(test_followup_notices_to_come_and_counts),
 		T(test_contact_counts),
 		T(test_counts_follow_every_change),
