@@ -182,6 +182,15 @@ main_commit_cb(int ok, void *arg)
 	main_maybe_exit();
 }
 
+/* More commits are durable: release the replies that waited for them. */
+static void
+main_durable_cb(void *arg)
+{
+	conn_durable_cb(arg);
+	sched_durable();
+	main_maybe_exit();
+}
+
 static void
 main_stop_cb(evutil_socket_t sig, short what, void *arg)
 {
@@ -369,7 +378,8 @@ main(int argc, char **argv)
 		free(cause);
 		return 1;
 	}
-	commit_init(main_base, main_store, main_commit_cb, NULL);
+	commit_init(main_base, main_store, main_commit_cb, main_durable_cb,
+	    NULL);
 	conn_init(main_base, main_store, (const struct fu_config **)&main_cf);
 	server_set_limits(main_cf->max_conns_per_user);
 	if (server_listen(main_base, main_cf->socket, main_cf->socket_group,

@@ -9,6 +9,8 @@
 #ifndef STORE_INTERNAL_H
 #define STORE_INTERNAL_H
 
+#include <sys/types.h>
+
 #include <sqlite3.h>
 
 #include "followupd.h"
@@ -124,6 +126,19 @@ struct store {
 	store_commit_cb		 commit_cb;
 	void			*commit_arg;
 	int			 ckpt_retry;	/* s; 0: the last one worked */
+
+	/*
+	 * Commits made durable beside the loop (the driver syncs): the
+	 * log's own descriptor, which only the sync thread uses while a
+	 * sync runs, and the groups committed and made durable so far.
+	 */
+	int			 async;		/* synchronous=NORMAL: we sync */
+	int			 wal_fd;	/* -1: not open */
+	dev_t			 wal_dev;
+	ino_t			 wal_ino;
+	int			 sync_errno;	/* the last sync_run's failure */
+	uint64_t		 commits;
+	uint64_t		 durable;
 	struct timespec		 ckpt_at;	/* last try after a full disk */
 
 	enum store_result	 last;

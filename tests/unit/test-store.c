@@ -534,7 +534,7 @@ test_reads_of_a_pass_share_one_transaction(void **state)
 	add_contact(fx->st, "ana", "Ada", NULL, NOW);
 	id = add_contact(fx->st, "ana", "Cy", NULL, NOW);
 	assert_non_null(base = event_base_new());
-	commit_init(base, fx->st, count_commit, &commits);
+	commit_init(base, fx->st, count_commit, NULL, &commits);
 	assert_int_equal(sqlite3_open(fx->path, &db), SQLITE_OK);
 	/* A first read shows the connection the log. */
 	assert_int_equal(sqlite3_exec(db, "SELECT count(*) FROM contacts",
@@ -569,6 +569,70 @@ test_reads_of_a_pass_share_one_transaction(void **state)
 	store_close(fx->st);
 	fx->st = NULL;
 	event_base_free(base);
+}
+
+static void
+drv_pass(void *arg)
+{
+}
+
+static void
+drv_idle(long ms, void *arg)
+{
+}
+
+static void
+drv_sync(void *arg)
+{
+	(*(int *)arg)++;
+}
+
+/*
+ * With a driver that syncs, a commit is written without waiting for the
+ * disk (synchronous=NORMAL) and counts as durable only once the driver's
+ * sync of the log has run; without one, each commit is durable when it
+ * returns (synchronous=FULL), as when the driver goes.
+ */
+static void
+test_commit_durable_after_the_drivers_sync(void **state)
+{
+	struct fx		*fx = *state;
+	struct store_driver	 drv;
+	int			 syncs = 0;
+
+	add_contact(fx->st, "ana", "Ada", NULL, NOW);
+	assert_int_equal(store_commits(fx->st), 1);
+	assert_int_equal(store_durable(fx->st), 1);
+	assert_int_equal(store_query_int(fx->st, "PRAGMA synchronous"), 2);
+	assert_int_equal(store_sync_begin(fx->st), 0);
+
+	memset(&drv, 0, sizeof drv);
+	drv.pass = drv_pass;
+	drv.idle = drv_idle;
+	drv.sync = drv_sync;
+	drv.arg = &syncs;
+	store_set_driver(fx->st, &drv, NULL, NULL);
+	assert_int_equal(store_query_int(fx->st, "PRAGMA synchronous"), 1);
+	add_contact(fx->st, "ana", "Bea", NULL, NOW);
+	add_contact(fx->st, "ana", "Cy", NULL, NOW);
+	assert_int_equal(syncs, 2);
+	assert_int_equal(store_commits(fx->st), 3);
+	assert_int_equal(store_durable(fx->st), 1);
+	/* One sync covers every commit written before it began. */
+	assert_int_equal(store_sync_begin(fx->st), 3);
+	assert_int_equal(store_sync_run(fx->st), 0);
+	store_sync_end(fx->st, 3, 1);
+	assert_int_equal(store_durable(fx->st), 3);
+	assert_int_equal(store_sync_begin(fx->st), 0);
+
+	/* Unset, it syncs what is left and each commit waits again. */
+	add_contact(fx->st, "ana", "Dee", NULL, NOW);
+	assert_int_equal(store_durable(fx->st), 3);
+	store_set_driver(fx->st, NULL, NULL, NULL);
+	assert_int_equal(store_durable(fx->st), 4);
+	assert_int_equal(store_query_int(fx->st, "PRAGMA synchronous"), 2);
+	add_contact(fx->st, "ana", "Eve", NULL, NOW);
+	assert_int_equal(store_durable(fx->st), 5);
 }
 
 static void
@@ -2168,6 +2232,7 @@ main(void)
 		T(test_contact_stale),
 		T(test_user_get_put),
 		T(test_user_row_read_once_a_pass),
+		T(test_commit_durable_after_the_drivers_sync),
 		T(test_followup_notices_to_come_and_counts),
 		T(test_contact_counts),
 		T(test_counts_follow_every_change),
