@@ -186,12 +186,9 @@ fsync(int fd)
 """
 
 
-def test_acks_wait_for_the_log_sync_which_runs_beside_the_loop(
-        make_daemon, tmp_path):
-    """While the sync of the write-ahead log is held, the daemon goes on
-    reading and running the next writes (their rows reach the file) but
-    acknowledges none of them; once it returns, the replies come in
-    order, and a kill -9 right after them loses nothing."""
+def gated_daemon(make_daemon, tmp_path):
+    """A daemon whose syncs of the write-ahead log wait while the file
+    it returns exists."""
     import shutil
     import subprocess
     import pytest
@@ -208,6 +205,16 @@ def test_acks_wait_for_the_log_sync_which_runs_beside_the_loop(
     d = make_daemon(env={"LD_PRELOAD": str(lib), "SYNC_GATE": str(gate),
                          "ASAN_OPTIONS": os.environ.get("ASAN_OPTIONS", "")
                          + ":verify_asan_link_order=0"})
+    return d, gate
+
+
+def test_acks_wait_for_the_log_sync_which_runs_beside_the_loop(
+        make_daemon, tmp_path):
+    """While the sync of the write-ahead log is held, the daemon goes on
+    reading and running the next writes (their rows reach the file) but
+    acknowledges none of them; once it returns, the replies come in
+    order, and a kill -9 right after them loses nothing."""
+    d, gate = gated_daemon(make_daemon, tmp_path)
     cid = d.call("contact.add", name="Gate")["contact"]["id"]
 
     gate.write_text("")
@@ -255,3 +262,24 @@ def test_acks_wait_for_the_log_sync_which_runs_beside_the_loop(
     c = d.connect(timeout=30)
     for fid in ids:
         assert c.call("followup.get", id=fid)["followup"]["id"] == fid
+
+
+def test_stop_answers_the_writes_whose_sync_was_under_way(make_daemon,
+                                                          tmp_path):
+    """SIGTERM while a write's sync is held: the daemon waits for the sync
+    and answers the write before it leaves."""
+    import signal
+    d, gate = gated_daemon(make_daemon, tmp_path)
+    cid = d.call("contact.add", name="Stop")["contact"]["id"]
+    gate.write_text("")
+    c = d.connect(timeout=30)
+    c.send({"id": 7, "op": "followup.add", "args": {
+        "contact": cid, "due": "2099-01-01T10:00:00Z", "reason": "last"}})
+    time.sleep(0.3)
+    d.proc.send_signal(signal.SIGTERM)
+    time.sleep(1.0)         # longer than the stop's drain of replies
+    gate.unlink()
+    r = c.reply()
+    assert r["id"] == 7 and r["ok"], r
+    assert d.proc.wait(30) == 0
+    d.proc = None
