@@ -8,6 +8,12 @@
  * checkpointed once writes rest.  The store asks for both through its
  * driver and knows no event loop itself, so another backend can be driven
  * the same way.
+ *
+ * The wait for the disk runs beside the loop: after a commit, one sync
+ * at a time runs on a worker thread (store_sync_run) while the loop goes
+ * on reading and running the next group; a commit made meanwhile is
+ * synced by the next one.  When a sync is over, the durable callback
+ * lets the replies it covers go.
  */
 
 #include <config.h>
@@ -21,10 +27,20 @@
 
 struct commit {
 	struct store		*st;
+	struct event_base	*base;
 	struct event		*pass_ev;	/* active: end of this pass */
 	struct event		*idle_ev;	/* writes have rested */
 	struct store_driver	 driver;
+
+	void			(*durable)(void *);
+	void			*arg;
+	struct worker		*sync;		/* the sync under way */
+	uint64_t		 sync_upto;	/* ... makes these durable */
+	int			 sync_ok;	/* ... and how it went */
+	int			 sync_again;	/* a commit came meanwhile */
 };
+
+static void	commit_sync(void *);
 
 static struct commit	*commit_main;
 
@@ -66,31 +82,97 @@ commit_idle(long ms, void *arg)
 	evtimer_add(c->idle_ev, &tv);
 }
 
+/* On the worker thread: wait for the disk. */
+static void
+commit_sync_run(void *arg)
+{
+	struct commit	*c = arg;
+
+	c->sync_ok = store_sync_run(c->st) == 0;
+}
+
+/* Back on the loop: the commits it covered are durable; go on. */
+static void
+commit_sync_done(void *arg)
+{
+	struct commit	*c = arg;
+
+	worker_free(c->sync);
+	c->sync = NULL;
+	store_sync_end(c->st, c->sync_upto, c->sync_ok);
+	if (c->sync_again) {
+		c->sync_again = 0;
+		commit_sync(c);
+	}
+	if (c->durable != NULL)
+		c->durable(c->arg);
+}
+
 /*
- * Drive st's group commit and checkpoints from base's loop; cb (with arg)
- * is called after each commit with 1 if it is durable, 0 if its writes
- * were lost.  Undone by commit_free, before base is freed.
+ * The store committed a group to be made durable: start a sync, or, if
+ * one runs, have another follow it (the one running may have started
+ * before this commit was written).  Without a thread, sync on the loop.
+ */
+static void
+commit_sync(void *arg)
+{
+	struct commit	*c = arg;
+	char		*cause;
+
+	if (c->sync != NULL) {
+		c->sync_again = 1;
+		return;
+	}
+	if ((c->sync_upto = store_sync_begin(c->st)) == 0)
+		return;
+	c->sync = worker_start(c->base, commit_sync_run, commit_sync_done, c,
+	    &cause);
+	if (c->sync == NULL) {
+		log_warnx_limited("commit: no thread", NULL,
+		    "commit: %s; syncing on the loop", cause);
+		free(cause);
+		commit_sync_run(c);
+		store_sync_end(c->st, c->sync_upto, c->sync_ok);
+		if (c->durable != NULL)
+			c->durable(c->arg);
+	}
+}
+
+/*
+ * Drive st's group commit, its syncs and checkpoints from base's loop; cb
+ * (with arg) is called after each commit with 1 if it was written, 0 if
+ * its writes were lost, and durable (with arg) each time more commits
+ * became durable (store_durable).  Undone by commit_free, before base is
+ * freed.
  */
 void
 commit_init(struct event_base *base, struct store *st, store_commit_cb cb,
-    void *arg)
+    void (*durable)(void *), void *arg)
 {
 	struct commit	*c;
 
 	commit_free();
 	c = xcalloc(1, sizeof *c);
 	c->st = st;
+	c->base = base;
+	c->durable = durable;
+	c->arg = arg;
 	if ((c->pass_ev = event_new(base, -1, 0, commit_pass_cb, c)) == NULL ||
 	    (c->idle_ev = evtimer_new(base, commit_idle_cb, c)) == NULL)
 		fatalx("commit: event_new");
 	c->driver.pass = commit_pass;
 	c->driver.idle = commit_idle;
+	c->driver.sync = commit_sync;
 	c->driver.arg = c;
 	store_set_driver(st, &c->driver, cb, arg);
 	commit_main = c;
 }
 
-/* Stop driving the store: it commits only when told to from now on. */
+/*
+ * Stop driving the store: it commits only when told to from now on, each
+ * commit durable when it returns.  A sync under way is waited for, and
+ * what it did not cover is synced now.
+ */
 void
 commit_free(void)
 {
@@ -98,6 +180,11 @@ commit_free(void)
 
 	if (c == NULL)
 		return;
+	if (c->sync != NULL) {
+		worker_join(c->sync);
+		store_sync_end(c->st, c->sync_upto, c->sync_ok);
+		worker_free(c->sync);
+	}
 	store_set_driver(c->st, NULL, NULL, NULL);
 	event_free(c->pass_ev);
 	event_free(c->idle_ev);

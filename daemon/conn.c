@@ -56,6 +56,10 @@ struct held_reply {
 	struct evbuffer		*line;		/* with its newline */
 	int			 is_write;
 	json_t			*id;
+	int			 committed;	/* its group is over, and */
+	uint64_t		 commit;	/* ... it waits for this commit
+						   to be durable */
+	int			 lost;		/* a write its group lost */
 };
 
 struct conn {
@@ -341,9 +345,10 @@ conn_serialise(json_t *reply)
 }
 
 /*
- * Send reply (taking its reference), or hold it until the open group
- * commit is durable.  is_write marks a reply that the commit's failure
- * turns into an error.
+ * Send reply (taking its reference), or hold it until what it says is
+ * durable: the open group commit, or, for a reply made outside one, every
+ * commit made so far (it may have read their changes while a sync runs).
+ * is_write marks a reply that the commit's failure turns into an error.
  */
 static void
 conn_reply(struct conn *c, json_t *reply, int is_write)
@@ -363,8 +368,11 @@ conn_reply_line(struct conn *c, struct evbuffer *line, json_t *id,
     int is_write)
 {
 	struct held_reply	*h;
+	int			 in_txn = store_in_txn(conn_store);
+	uint64_t		 commits = store_commits(conn_store);
 
-	if (!store_in_txn(conn_store) && TAILQ_EMPTY(&c->held)) {
+	if (!in_txn && TAILQ_EMPTY(&c->held) &&
+	    store_durable(conn_store) >= commits) {
 		conn_write_buffer(c, line);
 		return;
 	}
@@ -372,6 +380,10 @@ conn_reply_line(struct conn *c, struct evbuffer *line, json_t *id,
 	h->line = line;
 	h->is_write = is_write;
 	h->id = json_incref(id);
+	if (!in_txn) {
+		h->committed = 1;
+		h->commit = commits;
+	}
 	TAILQ_INSERT_TAIL(&c->held, h, entry);
 	if (!c->on_held_list) {
 		TAILQ_INSERT_TAIL(&conn_held, c, held_entry);
@@ -380,22 +392,49 @@ conn_reply_line(struct conn *c, struct evbuffer *line, json_t *id,
 }
 
 /*
- * The group commit finished: release every held reply, turning those of
- * writes into errors if the commit failed (nothing of theirs was saved).
+ * The group commit finished: its replies wait for the commit to be
+ * durable, those of writes turned into errors if the commit failed
+ * (nothing of theirs was saved).  Then release what is durable.
  */
 void
 conn_commit_cb(int ok, void *arg)
+{
+	struct conn		*c;
+	struct held_reply	*h;
+	uint64_t		 commits = store_commits(conn_store);
+
+	TAILQ_FOREACH(c, &conn_held, held_entry) {
+		TAILQ_FOREACH(h, &c->held, entry) {
+			if (h->committed)
+				continue;
+			h->committed = 1;
+			h->commit = commits;
+			h->lost = !ok && h->is_write;
+		}
+	}
+	conn_durable_cb(arg);
+}
+
+/*
+ * More commits are durable: send each connection's held replies, in
+ * order, up to the first that still waits.
+ */
+void
+conn_durable_cb(void *arg)
 {
 	struct conn		*c, *next;
 	struct held_reply	*h;
 	json_t			*err;
 	char			*text;
+	uint64_t		 durable = store_durable(conn_store);
 
 	for (c = TAILQ_FIRST(&conn_held); c != NULL; c = next) {
 		next = TAILQ_NEXT(c, held_entry);
 		while ((h = TAILQ_FIRST(&c->held)) != NULL) {
+			if (!h->committed || h->commit > durable)
+				break;
 			TAILQ_REMOVE(&c->held, h, entry);
-			if (!ok && h->is_write) {
+			if (h->lost) {
 				err = ops_error_reply(h->id,
 				    FU_ERR_UNAVAILABLE, "the change could not "
 				    "be saved (the database write failed; is "
@@ -411,6 +450,8 @@ conn_commit_cb(int ok, void *arg)
 			json_decref(h->id);
 			free(h);
 		}
+		if (!TAILQ_EMPTY(&c->held))
+			continue;
 		TAILQ_REMOVE(&conn_held, c, held_entry);
 		c->on_held_list = 0;
 		conn_send_fd(c);

@@ -177,13 +177,17 @@ main_raise_nofile(void)
 	}
 }
 
-/* Once stopping, leave the loop when no hook is running any more. */
+/*
+ * Once stopping, leave the loop when no hook is running any more and
+ * every commit is durable (its replies then go out with the drain).
+ */
 static void
 main_maybe_exit(void)
 {
 	struct timeval	tv = { 0, MAIN_DRAIN_MS * 1000 };
 
-	if (!main_stopping || hooks_running() > 0)
+	if (!main_stopping || hooks_running() > 0 ||
+	    store_durable(main_store) < store_commits(main_store))
 		return;
 	event_base_loopexit(main_base, conn_count() > 0 ? &tv : NULL);
 }
@@ -195,6 +199,15 @@ main_commit_cb(int ok, void *arg)
 	conn_commit_cb(ok, arg);
 	sched_write_result(ok);
 	sched_changed();
+	main_maybe_exit();
+}
+
+/* More commits are durable: release the replies that waited for them. */
+static void
+main_durable_cb(void *arg)
+{
+	conn_durable_cb(arg);
+	sched_durable();
 	main_maybe_exit();
 }
 
@@ -470,7 +483,8 @@ main(int argc, char **argv)
 		free(cause);
 		return 1;
 	}
-	commit_init(main_base, main_store, main_commit_cb, NULL);
+	commit_init(main_base, main_store, main_commit_cb, main_durable_cb,
+	    NULL);
 	conn_init(main_base, main_store, (const struct fu_config **)&main_cf);
 	server_set_limits(main_cf->max_conns_per_user);
 	if (server_listen(main_base, main_cf->socket, main_cf->socket_group,

@@ -236,6 +236,8 @@ struct store_driver {
 	void	(*pass)(void *);	/* call store_commit once this loop
 					   pass is over */
 	void	(*idle)(long, void *);	/* call store_idle in ms (re-arm) */
+	void	(*sync)(void *);	/* optional: make the commits durable
+					   beside the loop (store_sync_*) */
 	void	*arg;
 };
 struct store	*store_open(const char *, char **);
@@ -248,6 +250,11 @@ enum store_result store_write_begin(struct store *);
 void		 store_write_end(struct store *, int);
 int		 store_in_txn(struct store *);
 int		 store_commit(struct store *);
+uint64_t	 store_commits(struct store *);
+uint64_t	 store_durable(struct store *);
+uint64_t	 store_sync_begin(struct store *);
+int		 store_sync_run(struct store *);
+void		 store_sync_end(struct store *, uint64_t, int);
 enum store_result store_checkpoint(struct store *);
 enum store_result store_last_result(struct store *);
 int		 store_schema_version(struct store *);
@@ -255,7 +262,7 @@ const char	*store_id(struct store *);
 
 /* commit.c */
 void		 commit_init(struct event_base *, struct store *,
-		     store_commit_cb, void *);
+		     store_commit_cb, void (*)(void *), void *);
 void		 commit_free(void);
 
 /* store-backend.c */
@@ -916,6 +923,7 @@ void		 conn_free(struct conn *);
 void		 conn_init(struct event_base *, struct store *,
 		     const struct fu_config **);
 void		 conn_commit_cb(int, void *);
+void		 conn_durable_cb(void *);
 void		 conn_reconfigured(void);
 int		 conn_count(void);
 int		 conn_count_of(uid_t);
@@ -975,6 +983,7 @@ int		 outbox_reps_json(struct store *, json_t *);
 /* sched.c */
 void		 sched_init(struct event_base *, struct store *,
 		     const struct fu_config **);
+void		 sched_durable(void);
 void		 sched_changed(void);
 void		 sched_write_result(int);
 void		 sched_free(void);

@@ -47,6 +47,13 @@ static struct events_sub	*sched_delivery_sub;
 static int			 sched_backoff;		/* s; 0: writes work */
 static struct timespec		 sched_backoff_until;	/* monotonic */
 static unsigned long long	 sched_failures;	/* since writes worked */
+/*
+ * The commit that holds the last claim: what it claimed is delivered once
+ * that commit is durable (its sync may still run beside the loop), and a
+ * pass that found it not yet durable waits for store_durable to say so.
+ */
+static uint64_t			 sched_claim_commit;
+static int			 sched_wait_durable;
 
 static void	sched_pass_cb(evutil_socket_t, short, void *);
 static void	sched_delivery_cb(const char *, const char *, json_t *,
@@ -144,6 +151,17 @@ sched_changed(void)
 	}
 	if (sched_timer != NULL)
 		evtimer_add(sched_timer, &tv);
+}
+
+/* More commits are durable: deliver the claims that waited for that. */
+void
+sched_durable(void)
+{
+	if (sched_wait_durable &&
+	    store_durable(sched_store) >= sched_claim_commit) {
+		sched_wait_durable = 0;
+		sched_changed();
+	}
 }
 
 /* A delivery ended: what is due next may have changed. */
@@ -262,7 +280,9 @@ sched_rearm(time_t now, int progress)
  * One pass: deliver what is due (what an earlier pass recorded and
  * committed), then record what has come due since, then re-arm.  The
  * commit of this pass's writes calls sched_changed, so what it recorded
- * is delivered by the next pass, never before it is on disk.
+ * is delivered by the next pass, never before it is on disk: while the
+ * sync of that commit still runs beside the loop, delivery waits for it
+ * (sched_durable).
  */
 static void
 sched_pass_cb(evutil_socket_t fd, short what, void *arg)
@@ -272,8 +292,12 @@ sched_pass_cb(evutil_socket_t fd, short what, void *arg)
 
 	sched_check_clock();
 	now = time(NULL);
-	sent = outbox_deliver(now);
+	sched_wait_durable = store_durable(sched_store) < sched_claim_commit;
+	sent = sched_wait_durable ? 0 : outbox_deliver(now);
 	claimed = outbox_claim(now);
+	if (claimed > 0)
+		sched_claim_commit = store_commits(sched_store) +
+		    (store_in_txn(sched_store) ? 1 : 0);
 	/* A claim that wrote in the group is judged by its commit. */
 	if ((sent < 0 || claimed < 0) && !store_in_txn(sched_store))
 		sched_write_result(0);

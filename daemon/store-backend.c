@@ -350,6 +350,66 @@ store_commit(struct store *st)
 	return STORE_BACKEND(st)->txn->commit(st);
 }
 
+/*
+ * How many group commits have been made, and how many of them are
+ * durable: they differ while a commit's sync runs beside the loop.  A
+ * backend whose commits are durable when they return counts neither.
+ */
+uint64_t
+store_commits(struct store *st)
+{
+	const struct store_txn_backend	*t = STORE_BACKEND(st)->txn;
+
+	return t->commits != NULL ? t->commits(st) : 0;
+}
+
+uint64_t
+store_durable(struct store *st)
+{
+	const struct store_txn_backend	*t = STORE_BACKEND(st)->txn;
+
+	return t->durable != NULL ? t->durable(st) : 0;
+}
+
+/*
+ * On the loop: get ready to make the commits made so far durable, and
+ * return the count store_sync_end will take once they are.  0: there is
+ * nothing to sync.
+ */
+uint64_t
+store_sync_begin(struct store *st)
+{
+	const struct store_txn_backend	*t = STORE_BACKEND(st)->txn;
+
+	return t->sync_begin != NULL ? t->sync_begin(st) : 0;
+}
+
+/*
+ * On a thread beside the loop, between store_sync_begin and
+ * store_sync_end: make them durable.  Return 0, or -1 with errno set.
+ */
+int
+store_sync_run(struct store *st)
+{
+	const struct store_txn_backend	*t = STORE_BACKEND(st)->txn;
+
+	return t->sync_run != NULL ? t->sync_run(st) : 0;
+}
+
+/*
+ * On the loop, after store_sync_run: the first upto commits are durable
+ * if ok.  If not, the daemon stops (see store.c): nothing unsaved is
+ * ever acknowledged.
+ */
+void
+store_sync_end(struct store *st, uint64_t upto, int ok)
+{
+	const struct store_txn_backend	*t = STORE_BACKEND(st)->txn;
+
+	if (t->sync_end != NULL)
+		t->sync_end(st, upto, ok);
+}
+
 /* Fold the database's log into it now, if nothing holds it. */
 enum store_result
 store_checkpoint(struct store *st)

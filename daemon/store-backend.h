@@ -200,6 +200,19 @@ struct store_txn_backend {
 	enum store_result (*last_result)(struct store *st);
 	const char	*(*id)(struct store *st);
 	int		 (*schema_version)(struct store *st);
+
+	/*
+	 * Optional (NULL: each commit is durable when it returns): a commit
+	 * that is written but made durable beside the loop.  commits and
+	 * durable count groups; sync_begin (on the loop) says up to which
+	 * group a sync_run (on a thread, touching nothing else) makes
+	 * durable; sync_end (on the loop) records the outcome.
+	 */
+	uint64_t	 (*commits)(struct store *st);
+	uint64_t	 (*durable)(struct store *st);
+	uint64_t	 (*sync_begin)(struct store *st);
+	int		 (*sync_run)(struct store *st);
+	void		 (*sync_end)(struct store *st, uint64_t upto, int ok);
 };
 
 /*

@@ -9,6 +9,8 @@
 #ifndef STORE_INTERNAL_H
 #define STORE_INTERNAL_H
 
+#include <sys/types.h>
+
 #include <sqlite3.h>
 
 #include "followupd.h"
@@ -110,6 +112,9 @@ extern const struct store_sql store_outbox_sql[];
 extern const struct store_sql store_promise_sql[];
 extern const struct store_sql store_report_sql[];
 
+/* How many users rows one pass keeps (store-user.c). */
+#define STORE_USER_CACHE	8
+
 struct store {
 	struct store_base	 base;		/* first: the backend's table */
 	sqlite3			*db;
@@ -123,12 +128,37 @@ struct store {
 	store_commit_cb		 commit_cb;
 	void			*commit_arg;
 	int			 ckpt_retry;	/* s; 0: the last one worked */
+
+	/*
+	 * Commits made durable beside the loop (the driver syncs): the
+	 * log's own descriptor, which only the sync thread uses while a
+	 * sync runs, and the groups committed and made durable so far.
+	 */
+	int			 async;		/* synchronous=NORMAL: we sync */
+	int			 wal_fd;	/* -1: not open */
+	dev_t			 wal_dev;
+	ino_t			 wal_ino;
+	int			 sync_errno;	/* the last sync_run's failure */
+	uint64_t		 commits;
+	uint64_t		 durable;
 	struct timespec		 ckpt_at;	/* last try after a full disk */
 
 	enum store_result	 last;
 	char			*database_id;	/* read once, see store_id */
 	int			*reader;	/* a reader's: its "stopped" */
 	char			*reader_error;	/* its first failure */
+
+	/*
+	 * Users rows read in this pass's transaction (store-user.c): every
+	 * write op of a pass reads its rep's row several times, and within
+	 * one transaction only our own writes can change it.
+	 */
+	struct store_user_cached {
+		struct fu_user		 u;
+		enum store_result	 r;	/* STORE_OK or NOT_FOUND */
+	}			 users[STORE_USER_CACHE];
+	int			 nusers;
+	int			 users_next;	/* slot to reuse when full */
 };
 
 sqlite3_stmt	*store_stmt(struct store *, enum store_stmt);
@@ -143,6 +173,11 @@ char		*store_col_text(sqlite3_stmt *, int);
 char		*store_col_borrow(sqlite3_stmt *, int);
 int64_t		 store_query_int(struct store *, const char *);
 time_t		 store_col_time(sqlite3_stmt *, int);
+
+/* store-user.c */
+void		 store_user_forget(struct store *);
+void		 store_user_update_cb(void *, int, const char *,
+		     const char *, sqlite3_int64);
 
 /* store-maint.c: the check at start, on the store's own connection */
 void		 store_sqlite_check(struct store *, int *, char **,

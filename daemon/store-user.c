@@ -57,30 +57,121 @@ store_user_row(sqlite3_stmt *s, struct fu_user *u)
 	u->calendar = store_col_text(s, 11);
 }
 
+/* A copy of text, or NULL.  Caller frees. */
+static char *
+store_user_dup(const char *text)
+{
+	return text != NULL ? xstrdup(text) : NULL;
+}
+
+/* Fill dst with a copy of src (the caller clears dst). */
+static void
+store_user_copy(struct fu_user *dst, const struct fu_user *src)
+{
+	dst->name = store_user_dup(src->name);
+	dst->uid = src->uid;
+	dst->email = store_user_dup(src->email);
+	dst->tz = store_user_dup(src->tz);
+	dst->digest = store_user_dup(src->digest);
+	dst->hours = store_user_dup(src->hours);
+	dst->workdays = store_user_dup(src->workdays);
+	dst->lead = store_user_dup(src->lead);
+	dst->display_name = store_user_dup(src->display_name);
+	dst->phone = store_user_dup(src->phone);
+	dst->calendar = store_user_dup(src->calendar);
+	dst->updated_at = src->updated_at;
+}
+
+/*
+ * Forget the users rows kept for this pass: its transaction ended, or a
+ * change to the users table was made or undone.
+ */
+void
+store_user_forget(struct store *st)
+{
+	int	i;
+
+	for (i = 0; i < st->nusers; i++)
+		fu_user_clear(&st->users[i].u);
+	st->nusers = 0;
+	st->users_next = 0;
+}
+
+/*
+ * SQLite's update hook: a row of users changed (a rep's settings, the
+ * time of their digest), so the rows kept for the pass may be stale.
+ */
+void
+store_user_update_cb(void *arg, int op, const char *db, const char *table,
+    sqlite3_int64 rowid)
+{
+	struct store	*st = arg;
+
+	(void)op;
+	(void)db;
+	(void)rowid;
+	if (st->nusers != 0 && strcmp(table, "users") == 0)
+		store_user_forget(st);
+}
+
+/* Keep u (result r) for the rest of the pass's transaction. */
+static void
+store_user_keep(struct store *st, const struct fu_user *u,
+    enum store_result r)
+{
+	struct store_user_cached	*c;
+
+	if (st->nusers < STORE_USER_CACHE)
+		c = &st->users[st->nusers++];
+	else {
+		c = &st->users[st->users_next];
+		st->users_next = (st->users_next + 1) % STORE_USER_CACHE;
+		fu_user_clear(&c->u);
+	}
+	store_user_copy(&c->u, u);
+	c->r = r;
+}
+
 /*
  * Fill u with the settings of user name.  A user who never set anything
  * gets STORE_NOT_FOUND and an empty u with only the name.  The caller
  * clears u either way.
+ *
+ * Inside the pass's transaction (read or group commit) the row is read
+ * once and kept: no other process can change it under the snapshot, and
+ * our own changes to users forget it (store_user_update_cb, and the
+ * rollback of a write).  Without one, every call reads.
  */
 static enum store_result
 store_sqlite_user_get(struct store *st, const char *name, struct fu_user *u)
 {
 	sqlite3_stmt	*s = store_stmt(st, STMT_USER_GET);
-	int		 rc;
+	int		 rc, i, keep;
 
 	memset(u, 0, sizeof *u);
+	keep = st->txn_open || st->read_open;
+	for (i = 0; keep && i < st->nusers; i++) {
+		if (strcmp(st->users[i].u.name, name) == 0) {
+			store_user_copy(u, &st->users[i].u);
+			return st->users[i].r;
+		}
+	}
 	store_bind_text(s, 1, name);
 	rc = store_step(st, s);
 	if (rc == SQLITE_DONE) {
 		store_done(s);
 		u->name = xstrdup(name);
 		u->uid = -1;
+		if (keep)
+			store_user_keep(st, u, STORE_NOT_FOUND);
 		return STORE_NOT_FOUND;
 	}
 	if (rc != SQLITE_ROW)
 		return store_fail(st, s, rc);
 	store_user_row(s, u);
 	store_done(s);
+	if (keep)
+		store_user_keep(st, u, STORE_OK);
 	return STORE_OK;
 }
 

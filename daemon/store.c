@@ -13,6 +13,17 @@
  * commit callback releases the replies, which therefore never say ok before
  * the change is on disk (WAL, synchronous=FULL).
  *
+ * A driver that syncs (the daemon's) takes the wait for the disk off the
+ * loop: the commit then writes the group's frames to the log without
+ * waiting (synchronous=NORMAL), and the driver runs store_sync_run, an
+ * fdatasync of the log, on a thread while the loop reads and runs the
+ * next group.  The replies of a group wait for the sync that covers its
+ * commit frame (store_commits, store_durable), and a reply that read the
+ * database waits for the sync of every commit made before it, so no one
+ * is ever told of a change a power cut could take back.  A checkpoint,
+ * in NORMAL as in FULL, syncs the log before copying it into the
+ * database and the database before the log is reused.
+ *
  * Reads share a transaction the same way: the first read op of a pass
  * opens one (BEGIN, deferred), ended with the pass, so SQLite takes
  * and drops its locks (fcntl calls on the database and its shared memory)
@@ -28,6 +39,7 @@
 #include <config.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <libgen.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -393,6 +405,7 @@ static const struct store_sql *const store_sql_tables[] = {
 };
 
 static void	store_read_end(struct store *);
+static void	store_sync_now(struct store *);
 static void	store_sqlite_close(struct store *);
 static int	store_sqlite_commit(struct store *);
 static enum store_result store_sqlite_checkpoint(struct store *);
@@ -727,6 +740,7 @@ store_sqlite_open(const char *path, char **cause)
 	st = xcalloc(1, sizeof *st);
 	st->base.backend = &store_sqlite;
 	st->path = xstrdup(path);
+	st->wal_fd = -1;
 	if (store_mkdirs(path, cause) != 0)
 		goto fail;
 	rc = sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE |
@@ -788,6 +802,7 @@ store_sqlite_open(const char *path, char **cause)
 		    sqlite3_errmsg(st->db));
 		goto fail;
 	}
+	sqlite3_update_hook(st->db, store_user_update_cb, st);
 	if (store_try_write(st, cause) != 0 ||
 	    store_check_at_start(st, cause) != 0)
 		goto fail;
@@ -820,6 +835,10 @@ store_sqlite_close(struct store *st)
 	if (st->txn_open)
 		store_sqlite_commit(st);
 	store_read_end(st);
+	store_user_forget(st);
+	store_sync_now(st);
+	if (st->wal_fd != -1)
+		close(st->wal_fd);
 	for (i = 0; i < STMT_COUNT; i++)
 		sqlite3_finalize(st->stmt[i]);
 	if (st->db != NULL && sqlite3_close(st->db) != SQLITE_OK)
@@ -883,6 +902,7 @@ store_sqlite_reader_open(struct store_reader *r, char **cause)
 	rd = xcalloc(1, sizeof *rd);
 	rd->base.backend = &store_sqlite;
 	rd->path = xstrdup(r->path);
+	rd->wal_fd = -1;
 	rd->reader = &r->stopped;
 	rc = sqlite3_open_v2(rd->path, &rd->db, SQLITE_OPEN_READONLY |
 	    SQLITE_OPEN_NOMUTEX, NULL);
@@ -969,9 +989,158 @@ static void
 store_sqlite_set_driver(struct store *st, const struct store_driver *driver,
     store_commit_cb cb, void *arg)
 {
+	int	async = driver != NULL && driver->sync != NULL;
+
 	st->driver = driver;
 	st->commit_cb = cb;
 	st->commit_arg = arg;
+	if (async && !st->async) {
+		if (store_exec(st, "PRAGMA synchronous = NORMAL") == SQLITE_OK)
+			st->async = 1;
+	} else if (!async && st->async) {
+		/* From now on each commit waits for the disk again. */
+		store_sync_now(st);
+		if (store_exec(st, "PRAGMA synchronous = FULL") == SQLITE_OK)
+			st->async = 0;
+	}
+}
+
+/*
+ * Have the descriptor of the database's log open: the file named
+ * "<database>-wal" now (SQLite may have made it anew).  A new one's name
+ * is synced into its directory once.  Return 0, or -1 with errno set.
+ */
+static int
+store_wal_open(struct store *st)
+{
+	struct stat	 sb;
+	char		*wal, *copy;
+	int		 fd, dir, saved;
+
+	xasprintf(&wal, "%s-wal", st->path);
+	if (stat(wal, &sb) != 0)
+		goto fail;
+	if (st->wal_fd != -1 && sb.st_dev == st->wal_dev &&
+	    sb.st_ino == st->wal_ino) {
+		free(wal);
+		return 0;
+	}
+	if ((fd = open(wal, O_RDONLY | O_CLOEXEC)) == -1)
+		goto fail;
+	copy = xstrdup(st->path);
+	if ((dir = open(dirname(copy), O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC)) == -1 || fsync(dir) != 0) {
+		saved = errno;
+		if (dir != -1)
+			close(dir);
+		close(fd);
+		free(copy);
+		errno = saved;
+		goto fail;
+	}
+	close(dir);
+	free(copy);
+	if (fstat(fd, &sb) != 0) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+		goto fail;
+	}
+	if (st->wal_fd != -1)
+		close(st->wal_fd);
+	st->wal_fd = fd;
+	st->wal_dev = sb.st_dev;
+	st->wal_ino = sb.st_ino;
+	free(wal);
+	return 0;
+fail:
+	saved = errno;
+	free(wal);
+	errno = saved;
+	return -1;
+}
+
+/* How many group commits were made, and how many are durable. */
+static uint64_t
+store_sqlite_commits(struct store *st)
+{
+	return st->commits;
+}
+
+static uint64_t
+store_sqlite_durable(struct store *st)
+{
+	return st->durable;
+}
+
+/*
+ * On the loop: have the log's descriptor ready for store_sqlite_sync_run
+ * and return the commits it will cover; 0 if all are durable already.
+ */
+static uint64_t
+store_sqlite_sync_begin(struct store *st)
+{
+	if (st->durable >= st->commits)
+		return 0;
+	st->sync_errno = 0;
+	if (store_wal_open(st) != 0) {
+		st->sync_errno = errno;
+		if (st->wal_fd != -1)
+			close(st->wal_fd);
+		st->wal_fd = -1;
+	}
+	return st->commits;
+}
+
+/*
+ * On the sync thread: fdatasync the log, so that every commit frame
+ * written before store_sqlite_sync_begin is on disk.  It touches the
+ * descriptor and sync_errno only; the loop leaves both alone meanwhile.
+ */
+static int
+store_sqlite_sync_run(struct store *st)
+{
+	if (st->wal_fd == -1) {
+		errno = st->sync_errno;
+		return -1;
+	}
+	while (fdatasync(st->wal_fd) != 0) {
+		if (errno != EINTR) {
+			st->sync_errno = errno;
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * On the loop: the sync is over.  A failed fdatasync may have dropped the
+ * very pages it was to write (Linux forgets them), so no retry could
+ * prove them saved: stop, unacknowledged, and let the restart read the
+ * log as the disk holds it.
+ */
+static void
+store_sqlite_sync_end(struct store *st, uint64_t upto, int ok)
+{
+	if (!ok) {
+		errno = st->sync_errno;
+		fatal("store: cannot make the write-ahead log of %s durable; "
+		    "stopping so that no unsaved change is acknowledged",
+		    st->path);
+	}
+	if (upto > st->durable)
+		st->durable = upto;
+}
+
+/* Make every commit durable now, on the loop (closing, or no driver). */
+static void
+store_sync_now(struct store *st)
+{
+	uint64_t	upto;
+
+	if ((upto = store_sqlite_sync_begin(st)) == 0)
+		return;
+	store_sqlite_sync_end(st, upto, store_sqlite_sync_run(st) == 0);
 }
 
 /*
@@ -1066,6 +1235,7 @@ store_read_end(struct store *st)
 	if (!st->read_open)
 		return;
 	st->read_open = 0;
+	store_user_forget(st);
 	if (store_run(st, STMT_TXN_READ_END) != SQLITE_OK &&
 	    !sqlite3_get_autocommit(st->db))
 		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
@@ -1104,6 +1274,9 @@ store_sqlite_write_begin(struct store *st)
 static void
 store_sqlite_write_end(struct store *st, int ok)
 {
+	/* An undone write may have changed a users row we kept. */
+	if (!ok || st->txn_failed || sqlite3_get_autocommit(st->db))
+		store_user_forget(st);
 	if (st->txn_failed || sqlite3_get_autocommit(st->db)) {
 		st->txn_failed = 1;
 		return;
@@ -1149,6 +1322,11 @@ store_sqlite_commit(struct store *st)
 	}
 	st->txn_open = 0;
 	st->txn_failed = 0;
+	store_user_forget(st);
+	/* A failed group counts too: its reads wait for the commits before. */
+	st->commits++;
+	if (!st->async)
+		st->durable = st->commits;
 	if (!ok && st->last == STORE_FULL)
 		store_commit_full(st);
 	/* Off the hot path: the log is truncated once writes rest. */
@@ -1156,6 +1334,8 @@ store_sqlite_commit(struct store *st)
 		st->driver->idle(STORE_IDLE_MS, st->driver->arg);
 	if (st->commit_cb != NULL)
 		st->commit_cb(ok, st->commit_arg);
+	if (st->async && st->driver != NULL && st->durable < st->commits)
+		st->driver->sync(st->driver->arg);
 	return ok ? 0 : -1;
 }
 
@@ -1197,6 +1377,11 @@ const struct store_txn_backend store_sqlite_txn = {
 	.last_result = store_sqlite_last_result,
 	.id = store_sqlite_id,
 	.schema_version = store_sqlite_schema_version,
+	.commits = store_sqlite_commits,
+	.durable = store_sqlite_durable,
+	.sync_begin = store_sqlite_sync_begin,
+	.sync_run = store_sqlite_sync_run,
+	.sync_end = store_sqlite_sync_end,
 };
 
 /* --- helpers for the store-*.c files --- */

@@ -240,6 +240,34 @@ def test_full_week_refuses_hand_planned_followups_unless_forced(sales):
     assert e["code"] == "conflict"
 
 
+def test_weekly_limit_follows_the_contacts_week_to_its_edges(sales):
+    """The week is the contact's (UTC+14 here): voicemails in its first
+    minutes fill it up to its last hour, and the week before, a few hours
+    earlier in UTC, fills nothing."""
+    d = sales()
+    full = contact(d, name="Full Week", tz="Pacific/Kiritimati")
+    # Monday 2026-11-02 00:30, 00:40, 00:50 in Kiritimati.
+    for at in ("2026-11-01T10:30:00Z", "2026-11-01T10:40:00Z",
+               "2026-11-01T10:50:00Z"):
+        log(d, full, "voicemail", "--no-next", "--at", at)
+    # Sunday 2026-11-08 23:00 there: the same week, so refused.
+    e = d.connect().error("followup.add", contact=full,
+                          due="2026-11-08T09:00:00Z")
+    assert e["code"] == "conflict"
+    assert "week of Monday 2026-11-02" in e["message"]
+    # Monday 2026-11-09 00:30 there: the next week.
+    r = d.call("followup.add", contact=full, due="2026-11-08T10:30:00Z")
+    assert r["followup"]["status"] == "pending"
+
+    before = contact(d, name="Week Before", tz="Pacific/Kiritimati")
+    # Sunday 2026-11-01 23:10, 23:20, 23:30 there: the week before.
+    for at in ("2026-11-01T09:10:00Z", "2026-11-01T09:20:00Z",
+               "2026-11-01T09:30:00Z"):
+        log(d, before, "voicemail", "--no-next", "--at", at)
+    r = d.call("followup.add", contact=before, due="2026-11-08T09:00:00Z")
+    assert r["followup"]["status"] == "pending"
+
+
 def test_voicemail_over_the_limit_is_kept_and_flagged(sales):
     d = sales(start="2026-11-05 09:00:00")
     cid = contact(d)

@@ -135,3 +135,151 @@ def test_kill9_rounds_lose_no_write_and_no_reminder(make_daemon, tmp_path):
     print("crash: %d rounds, %d follow-ups acknowledged, %d reminders, "
           "%d delivered twice" % (rounds, len(acked), len(seen),
                                   len(twice)))
+
+
+SYNC_GATE_C = r"""
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Hold every sync of a write-ahead log while the gate file exists. */
+static void
+gate(int fd)
+{
+	const char	*g = getenv("SYNC_GATE");
+	char		 p[64], l[PATH_MAX];
+	ssize_t		 n;
+
+	if (g == NULL)
+		return;
+	snprintf(p, sizeof p, "/proc/self/fd/%d", fd);
+	if ((n = readlink(p, l, sizeof l - 1)) < 4)
+		return;
+	l[n] = '\0';
+	if (strcmp(l + n - 4, "-wal") != 0)
+		return;
+	while (access(g, F_OK) == 0)
+		usleep(5000);
+}
+
+int
+fdatasync(int fd)
+{
+	int	(*real)(int) = (int (*)(int))dlsym(RTLD_NEXT, "fdatasync");
+
+	gate(fd);
+	return real(fd);
+}
+
+int
+fsync(int fd)
+{
+	int	(*real)(int) = (int (*)(int))dlsym(RTLD_NEXT, "fsync");
+
+	gate(fd);
+	return real(fd);
+}
+"""
+
+
+def gated_daemon(make_daemon, tmp_path):
+    """A daemon whose syncs of the write-ahead log wait while the file
+    it returns exists."""
+    import shutil
+    import subprocess
+    import pytest
+    from fu import WRAPPER
+    cc = shutil.which("cc") or shutil.which("gcc")
+    if cc is None or WRAPPER:
+        pytest.skip("needs a C compiler, and no valgrind wrapper")
+    src = tmp_path / "syncgate.c"
+    src.write_text(SYNC_GATE_C)
+    lib = tmp_path / "syncgate.so"
+    subprocess.run([cc, "-shared", "-fPIC", "-o", str(lib), str(src),
+                    "-ldl"], check=True)
+    gate = tmp_path / "gate"
+    d = make_daemon(env={"LD_PRELOAD": str(lib), "SYNC_GATE": str(gate),
+                         "ASAN_OPTIONS": os.environ.get("ASAN_OPTIONS", "")
+                         + ":verify_asan_link_order=0"})
+    return d, gate
+
+
+def test_acks_wait_for_the_log_sync_which_runs_beside_the_loop(
+        make_daemon, tmp_path):
+    """While the sync of the write-ahead log is held, the daemon goes on
+    reading and running the next writes (their rows reach the file) but
+    acknowledges none of them; once it returns, the replies come in
+    order, and a kill -9 right after them loses nothing."""
+    d, gate = gated_daemon(make_daemon, tmp_path)
+    cid = d.call("contact.add", name="Gate")["contact"]["id"]
+
+    gate.write_text("")
+    a, b = d.connect(timeout=30), d.connect(timeout=30)
+    a.send({"id": 1, "op": "followup.add", "args": {
+        "contact": cid, "due": "2099-01-01T10:00:00Z", "reason": "first"}})
+    time.sleep(0.05)
+    for n in range(2, 5):
+        b.send({"id": n, "op": "followup.add", "args": {
+            "contact": cid, "due": "2099-01-01T10:00:00Z",
+            "reason": "behind %d" % n}})
+
+    def rows():
+        con = sqlite3.connect("file:%s?mode=ro" % d.db, uri=True,
+                              timeout=30)
+        try:
+            return con.execute("SELECT count(*) FROM followups WHERE "
+                               "reason LIKE 'behind %'").fetchone()[0]
+        finally:
+            con.close()
+    end = time.time() + 20
+    while rows() < 3 and time.time() < end:
+        time.sleep(0.02)
+    seen = rows()
+    # Nothing was acknowledged while the sync was held.
+    for c in (a, b):
+        c.sock.setblocking(False)
+        try:
+            early = c.sock.recv(1)
+        except BlockingIOError:
+            early = b""
+        c.sock.setblocking(True)
+        c.sock.settimeout(30)
+        assert early == b"", "a reply came before the log was synced"
+    gate.unlink()
+    assert seen == 3, "the loop waited for the sync instead of going on"
+    assert a.reply()["id"] == 1
+    got = [b.reply() for _ in range(3)]
+    assert [r["id"] for r in got] == [2, 3, 4]
+    assert all(r["ok"] for r in got), got
+    ids = [r["result"]["followup"]["id"] for r in got]
+    d.kill9()
+    d.start()
+    assert integrity(d.db) == "ok"
+    c = d.connect(timeout=30)
+    for fid in ids:
+        assert c.call("followup.get", id=fid)["followup"]["id"] == fid
+
+
+def test_stop_answers_the_writes_whose_sync_was_under_way(make_daemon,
+                                                          tmp_path):
+    """SIGTERM while a write's sync is held: the daemon waits for the sync
+    and answers the write before it leaves."""
+    import signal
+    d, gate = gated_daemon(make_daemon, tmp_path)
+    cid = d.call("contact.add", name="Stop")["contact"]["id"]
+    gate.write_text("")
+    c = d.connect(timeout=30)
+    c.send({"id": 7, "op": "followup.add", "args": {
+        "contact": cid, "due": "2099-01-01T10:00:00Z", "reason": "last"}})
+    time.sleep(0.3)
+    d.proc.send_signal(signal.SIGTERM)
+    time.sleep(1.0)         # longer than the stop's drain of replies
+    gate.unlink()
+    r = c.reply()
+    assert r["id"] == 7 and r["ok"], r
+    assert d.proc.wait(30) == 0
+    d.proc = None

@@ -545,7 +545,7 @@ test_reads_of_a_pass_share_one_transaction(void **state)
 	add_contact(fx->st, "ana", "Ada", NULL, NOW);
 	id = add_contact(fx->st, "ana", "Cy", NULL, NOW);
 	assert_non_null(base = event_base_new());
-	commit_init(base, fx->st, count_commit, &commits);
+	commit_init(base, fx->st, count_commit, NULL, &commits);
 	assert_int_equal(sqlite3_open(fx->path, &db), SQLITE_OK);
 	/* A first read shows the connection the log. */
 	assert_int_equal(sqlite3_exec(db, "SELECT count(*) FROM contacts",
@@ -580,6 +580,70 @@ test_reads_of_a_pass_share_one_transaction(void **state)
 	store_close(fx->st);
 	fx->st = NULL;
 	event_base_free(base);
+}
+
+static void
+drv_pass(void *arg)
+{
+}
+
+static void
+drv_idle(long ms, void *arg)
+{
+}
+
+static void
+drv_sync(void *arg)
+{
+	(*(int *)arg)++;
+}
+
+/*
+ * With a driver that syncs, a commit is written without waiting for the
+ * disk (synchronous=NORMAL) and counts as durable only once the driver's
+ * sync of the log has run; without one, each commit is durable when it
+ * returns (synchronous=FULL), as when the driver goes.
+ */
+static void
+test_commit_durable_after_the_drivers_sync(void **state)
+{
+	struct fx		*fx = *state;
+	struct store_driver	 drv;
+	int			 syncs = 0;
+
+	add_contact(fx->st, "ana", "Ada", NULL, NOW);
+	assert_int_equal(store_commits(fx->st), 1);
+	assert_int_equal(store_durable(fx->st), 1);
+	assert_int_equal(store_query_int(fx->st, "PRAGMA synchronous"), 2);
+	assert_int_equal(store_sync_begin(fx->st), 0);
+
+	memset(&drv, 0, sizeof drv);
+	drv.pass = drv_pass;
+	drv.idle = drv_idle;
+	drv.sync = drv_sync;
+	drv.arg = &syncs;
+	store_set_driver(fx->st, &drv, NULL, NULL);
+	assert_int_equal(store_query_int(fx->st, "PRAGMA synchronous"), 1);
+	add_contact(fx->st, "ana", "Bea", NULL, NOW);
+	add_contact(fx->st, "ana", "Cy", NULL, NOW);
+	assert_int_equal(syncs, 2);
+	assert_int_equal(store_commits(fx->st), 3);
+	assert_int_equal(store_durable(fx->st), 1);
+	/* One sync covers every commit written before it began. */
+	assert_int_equal(store_sync_begin(fx->st), 3);
+	assert_int_equal(store_sync_run(fx->st), 0);
+	store_sync_end(fx->st, 3, 1);
+	assert_int_equal(store_durable(fx->st), 3);
+	assert_int_equal(store_sync_begin(fx->st), 0);
+
+	/* Unset, it syncs what is left and each commit waits again. */
+	add_contact(fx->st, "ana", "Dee", NULL, NOW);
+	assert_int_equal(store_durable(fx->st), 3);
+	store_set_driver(fx->st, NULL, NULL, NULL);
+	assert_int_equal(store_durable(fx->st), 4);
+	assert_int_equal(store_query_int(fx->st, "PRAGMA synchronous"), 2);
+	add_contact(fx->st, "ana", "Eve", NULL, NOW);
+	assert_int_equal(store_durable(fx->st), 5);
 }
 
 static void
@@ -1547,6 +1611,97 @@ test_user_get_put(void **state)
 	fu_user_clear(&u);
 }
 
+/* How many times the store has run its statement reading a users row. */
+static int
+user_reads(struct store *st)
+{
+	return sqlite3_stmt_status(st->stmt[STMT_USER_GET],
+	    SQLITE_STMTSTATUS_RUN, 0);
+}
+
+/* Put rep name's time zone, in the open transaction. */
+static void
+put_tz(struct store *st, const char *name, const char *tz, time_t now)
+{
+	struct fu_user	u;
+
+	memset(&u, 0, sizeof u);
+	u.name = (char *)name;
+	u.uid = -1;
+	u.tz = (char *)tz;
+	assert_int_equal(store_user_put(st, &u, now), STORE_OK);
+}
+
+/* Assert rep name's time zone as the store reads it now (NULL: none). */
+static void
+assert_tz(struct store *st, const char *name, enum store_result r,
+    const char *tz)
+{
+	struct fu_user	u;
+
+	assert_int_equal(store_user_get(st, name, &u), r);
+	assert_string_equal(u.name, name);
+	if (tz == NULL)
+		assert_null(u.tz);
+	else
+		assert_string_equal(u.tz, tz);
+	fu_user_clear(&u);
+}
+
+/*
+ * Every write of a pass reads its rep's row several times (the lead, the
+ * zone): within the pass's transaction it is read from the database
+ * once, yet every change to it, undone change, or change by another
+ * process between passes, is seen as before.
+ */
+static void
+test_user_row_read_once_a_pass(void **state)
+{
+	struct fx	*fx = *state;
+	int		 n;
+
+	begin(fx->st);
+	put_tz(fx->st, "ana", "Europe/Berlin", NOW);
+	commit(fx->st);
+
+	/* One group transaction: read once, then kept. */
+	n = user_reads(fx->st);
+	assert_int_equal(store_write_begin(fx->st), STORE_OK);
+	assert_tz(fx->st, "ana", STORE_OK, "Europe/Berlin");
+	assert_tz(fx->st, "ana", STORE_OK, "Europe/Berlin");
+	assert_tz(fx->st, "bob", STORE_NOT_FOUND, NULL);
+	assert_tz(fx->st, "bob", STORE_NOT_FOUND, NULL);
+	assert_int_equal(user_reads(fx->st), n + 2);
+	store_write_end(fx->st, 1);
+
+	/* A change in the pass is seen at once, and so is its undoing. */
+	assert_int_equal(store_write_begin(fx->st), STORE_OK);
+	put_tz(fx->st, "ana", "Asia/Tokyo", NOW);
+	put_tz(fx->st, "bob", "America/Chicago", NOW);
+	assert_tz(fx->st, "ana", STORE_OK, "Asia/Tokyo");
+	assert_tz(fx->st, "bob", STORE_OK, "America/Chicago");
+	store_write_end(fx->st, 0);
+	assert_int_equal(store_write_begin(fx->st), STORE_OK);
+	assert_tz(fx->st, "ana", STORE_OK, "Europe/Berlin");
+	assert_tz(fx->st, "bob", STORE_NOT_FOUND, NULL);
+	store_write_end(fx->st, 1);
+	assert_int_equal(store_commit(fx->st), 0);
+
+	/* Another process's change shows in the next transaction. */
+	sql_int(fx->path, "UPDATE users SET tz = 'Africa/Lagos' "
+	    "WHERE name = 'ana'");
+	assert_int_equal(store_write_begin(fx->st), STORE_OK);
+	assert_tz(fx->st, "ana", STORE_OK, "Africa/Lagos");
+	store_write_end(fx->st, 1);
+	assert_int_equal(store_commit(fx->st), 0);
+
+	/* Outside a transaction every call reads. */
+	n = user_reads(fx->st);
+	assert_tz(fx->st, "ana", STORE_OK, "Africa/Lagos");
+	assert_tz(fx->st, "ana", STORE_OK, "Africa/Lagos");
+	assert_int_equal(user_reads(fx->st), n + 2);
+}
+
 static void
 test_contact_counts(void **state)
 {
@@ -2213,6 +2368,8 @@ main(void)
 		T(test_followup_list_order_and_filters),
 		T(test_contact_stale),
 		T(test_user_get_put),
+		T(test_user_row_read_once_a_pass),
+		T(test_commit_durable_after_the_drivers_sync),
 		T(test_followup_notices_to_come_and_counts),
 		T(test_contact_counts),
 		T(test_counts_follow_every_change),

@@ -123,6 +123,73 @@ test_rfc3339_with_z_ignores_zone(void **state)
 	    "2026-11-24T10:00:00Z");
 }
 
+/*
+ * A stamp as replies write it ("...Z") is read by a short path; every
+ * such stamp must name the instant the full parser gives for the same
+ * time written with "+00:00", and one the full parser refuses (a day
+ * the month lacks, hour 24, second 60, before 1970-01-01 00:00:01) is
+ * refused the same way.
+ */
+static void
+test_rfc3339_stamp_reads_as_the_full_parser(void **state)
+{
+	static const char *const zones[] = {
+		"UTC", "Europe/Berlin", "Pacific/Kiritimati", "America/St_Johns"
+	};
+	static const char *const bad[] = {
+		"2026-02-29T10:00:00Z", "2026-04-31T10:00:00Z",
+		"2100-02-29T00:00:00Z", "2026-13-01T00:00:00Z",
+		"2026-00-10T00:00:00Z", "2026-11-00T00:00:00Z",
+		"1970-01-01T00:00:00Z", "1969-12-31T23:59:59Z",
+	};
+	char		 stamp[32], offset[32], *note, *cause;
+	time_t		 t, want;
+	unsigned int	 seed = 1, i, z;
+	int		 y, mo, d, h, mi, sec;
+
+	(void)state;
+	for (i = 0; i < 3000; i++) {
+		seed = seed * 1103515245 + 12345;
+		y = 1970 + (int)(seed >> 8) % 8030;
+		seed = seed * 1103515245 + 12345;
+		mo = 1 + (int)(seed >> 8) % 12;
+		seed = seed * 1103515245 + 12345;
+		/* Month ends and leap days come up often. */
+		d = 1 + (int)(seed >> 8) % 31;
+		h = (int)(seed >> 13) % 24;
+		mi = (int)(seed >> 17) % 60;
+		sec = (int)(seed >> 21) % 60;
+		if (i < 8) {		/* the edges of the range */
+			y = i < 4 ? 1970 : 9999;
+			mo = i < 4 ? 1 : 12;
+			d = i < 4 ? 1 : 31;
+			h = i < 4 ? 0 : 23;
+			mi = i < 4 ? 0 : 59;
+			sec = i < 4 ? (int)i + 1 : 59 - (int)(i - 4);
+		}
+		snprintf(stamp, sizeof stamp, "%04d-%02d-%02dT%02d:%02d:%02dZ",
+		    y, mo, d, h, mi, sec);
+		snprintf(offset, sizeof offset,
+		    "%04d-%02d-%02dT%02d:%02d:%02d+00:00", y, mo, d, h, mi, sec);
+		z = i % (sizeof zones / sizeof zones[0]);
+		if (when_parse(offset, zones[z], utc(SUNDAY_NOON), &want,
+		    &note, &cause) != 0) {
+			free(cause);
+			free(parse_fails(stamp, zones[z], __LINE__));
+			continue;
+		}
+		free(note);
+		parse_exact(stamp, zones[z], SUNDAY_NOON, fmt(want), __LINE__);
+		assert_int_equal(when_parse(stamp, zones[z],
+		    utc(SUNDAY_NOON), &t, &note, &cause), 0);
+		assert_int_equal(t, want);
+	}
+	for (i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		free(parse_fails(bad[i], "Europe/Berlin", __LINE__));
+	parse_exact("2024-02-29T23:59:59Z", "Asia/Tokyo", SUNDAY_NOON,
+	    "2024-02-29T23:59:59Z", __LINE__);
+}
+
 static void
 test_rfc3339_with_offset(void **state)
 {
@@ -1160,6 +1227,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_rfc3339_with_z_ignores_zone),
 		cmocka_unit_test(test_rfc3339_with_offset),
+		cmocka_unit_test(test_rfc3339_stamp_reads_as_the_full_parser),
 		cmocka_unit_test(test_local_date_time_in_each_zone),
 		cmocka_unit_test(test_no_zone_means_utc),
 		cmocka_unit_test(test_relative_from_fixed_now),
