@@ -13,6 +13,7 @@
 #include <config.h>
 
 #include <ctype.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -353,7 +354,9 @@ store_commit(struct store *st)
 /*
  * How many group commits have been made, and how many of them are
  * durable: they differ while a commit's sync runs beside the loop.  A
- * backend whose commits are durable when they return counts neither.
+ * backend whose commits are durable when they return (PostgreSQL's: the
+ * server has synced when COMMIT answers) counts none made and every one
+ * durable, so nothing ever waits on it.
  */
 uint64_t
 store_commits(struct store *st)
@@ -368,7 +371,7 @@ store_durable(struct store *st)
 {
 	const struct store_txn_backend	*t = STORE_BACKEND(st)->txn;
 
-	return t->durable != NULL ? t->durable(st) : 0;
+	return t->durable != NULL ? t->durable(st) : UINT64_MAX;
 }
 
 /*
