@@ -10,6 +10,11 @@
  * compares the wall clock with the monotonic one and logs a jump.  It
  * learns that a delivery ended, and tells when it next wakes, through
  * the events registry, so it never calls up into the outbox's callers.
+ *
+ * On a database several nodes share, it also beats (keeps this node
+ * live, every STORE_NODE_BEAT seconds) and watches the store's socket
+ * for the other nodes' news, so a change on one node re-arms the others
+ * at once; the periodic pass stays the fallback.
  */
 
 #include <config.h>
@@ -47,8 +52,11 @@ static struct events_sub	*sched_delivery_sub;
 static int			 sched_backoff;		/* s; 0: writes work */
 static struct timespec		 sched_backoff_until;	/* monotonic */
 static unsigned long long	 sched_failures;	/* since writes worked */
+static struct event		*sched_beat_ev;
+static struct event		*sched_notify_ev;
 
 static void	sched_pass_cb(evutil_socket_t, short, void *);
+static void	sched_nodes_init(struct event_base *);
 static void	sched_delivery_cb(const char *, const char *, json_t *,
 		    void *);
 
@@ -116,7 +124,53 @@ sched_init(struct event_base *base, struct store *st,
 	}
 	clock_gettime(CLOCK_REALTIME, &sched_last_wall);
 	clock_gettime(CLOCK_MONOTONIC, &sched_last_mono);
+	sched_nodes_init(base);
 	sched_changed();
+}
+
+/*
+ * Keep this node live.  News that came while the loop ran other
+ * statements waits in the store, where no socket event tells of it:
+ * read it here too.
+ */
+static void
+sched_beat_cb(evutil_socket_t fd, short what, void *arg)
+{
+	if (store_node_beat(sched_store, time(NULL)) != STORE_OK)
+		log_warnx_limited("sched: heartbeat failed", NULL, "sched: "
+		    "cannot write this node's heartbeat");
+	if (store_node_notify_drain(sched_store) > 0)
+		sched_changed();
+}
+
+/* Another node changed the schedule: look again now. */
+static void
+sched_notify_cb(evutil_socket_t fd, short what, void *arg)
+{
+	if (store_node_notify_drain(sched_store) > 0)
+		sched_changed();
+}
+
+/* On a shared database: beat, and listen to the other nodes. */
+static void
+sched_nodes_init(struct event_base *base)
+{
+	struct timeval	tv = { STORE_NODE_BEAT, 0 };
+	int		fd;
+
+	if (!store_node_shared(sched_store))
+		return;
+	sched_beat_ev = event_new(base, -1, EV_PERSIST, sched_beat_cb, NULL);
+	if (sched_beat_ev == NULL)
+		fatalx("sched: event_new");
+	event_add(sched_beat_ev, &tv);
+	if ((fd = store_node_notify_fd(sched_store)) == -1)
+		return;
+	sched_notify_ev = event_new(base, fd, EV_READ | EV_PERSIST,
+	    sched_notify_cb, NULL);
+	if (sched_notify_ev == NULL)
+		fatalx("sched: event_new");
+	event_add(sched_notify_ev, NULL);
 }
 
 /* How long the backoff after failed writes still holds passes back. */
@@ -271,6 +325,8 @@ sched_pass_cb(evutil_socket_t fd, short what, void *arg)
 	int	sent, claimed;
 
 	sched_check_clock();
+	/* This pass looks at everything: news so far is old news. */
+	(void)store_node_notify_drain(sched_store);
 	now = time(NULL);
 	sent = outbox_deliver(now);
 	claimed = outbox_claim(now);
@@ -291,6 +347,12 @@ sched_free(void)
 	if (sched_clock_ev != NULL)
 		event_free(sched_clock_ev);
 	sched_clock_ev = NULL;
+	if (sched_beat_ev != NULL)
+		event_free(sched_beat_ev);
+	sched_beat_ev = NULL;
+	if (sched_notify_ev != NULL)
+		event_free(sched_notify_ev);
+	sched_notify_ev = NULL;
 	if (sched_clock_fd != -1)
 		close(sched_clock_fd);
 	sched_clock_fd = -1;
