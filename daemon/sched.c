@@ -143,12 +143,23 @@ sched_beat_cb(evutil_socket_t fd, short what, void *arg)
 		sched_changed();
 }
 
-/* Another node changed the schedule: look again now. */
+/*
+ * Another node changed the schedule: look again now.  A lost connection
+ * leaves its socket readable for good: stop watching it rather than
+ * spin, and rely on the periodic pass.
+ */
 static void
 sched_notify_cb(evutil_socket_t fd, short what, void *arg)
 {
-	if (store_node_notify_drain(sched_store) > 0)
+	int	n;
+
+	if ((n = store_node_notify_drain(sched_store)) > 0)
 		sched_changed();
+	else if (n < 0) {
+		log_warnx("sched: the connection to the database is gone: "
+		    "other nodes' changes are seen by the periodic check only");
+		event_del(sched_notify_ev);
+	}
 }
 
 /* On a shared database: beat, and listen to the other nodes. */

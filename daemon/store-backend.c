@@ -301,7 +301,10 @@ store_node_notify_fd(struct store *st)
 	return STORE_BACKEND(st)->node->notify_fd(st);
 }
 
-/* Read the news that came; return how many from other nodes. */
+/*
+ * Read the news that came; return how many from other nodes, or -1 if
+ * the connection that carries it is gone.
+ */
 int
 store_node_notify_drain(struct store *st)
 {

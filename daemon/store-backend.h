@@ -247,7 +247,8 @@ struct store_maint_backend {
  * heartbeat is younger than STORE_NODE_LIVE_BEATS beats; live lists them.
  * A committed write tells the other nodes (NOTIFY); notify_fd is the
  * connection's socket for the daemon to watch, and notify_drain reads
- * what came and counts the other nodes' news.  server_version names the
+ * what came and counts the other nodes' news (-1: the connection is
+ * gone).  server_version names the
  * database server.  A backend whose database has one node (SQLite's file)
  * leaves the table NULL.
  */

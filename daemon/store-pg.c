@@ -431,7 +431,8 @@ store_pg_notify_fd(struct store *st)
 /*
  * Read what the server sent without waiting (libpq's socket never
  * blocks a read), and count the notifications other nodes sent: this
- * node's own come back to it too, and say nothing new.
+ * node's own come back to it too, and say nothing new.  -1 when the
+ * connection is gone: its socket says nothing more worth watching.
  */
 static int
 store_pg_notify_drain(struct store *st)
@@ -440,9 +441,10 @@ store_pg_notify_drain(struct store *st)
 	PGnotify	*nt;
 	int		 n = 0, self = PQbackendPID(p->conn);
 
-	if (PQstatus(p->conn) != CONNECTION_OK)
-		return 0;
-	(void)PQconsumeInput(p->conn);
+	if (PQstatus(p->conn) != CONNECTION_OK ||
+	    (PQconsumeInput(p->conn) == 0 &&
+	    PQstatus(p->conn) != CONNECTION_OK))
+		return -1;
 	while ((nt = PQnotifies(p->conn)) != NULL) {
 		if (nt->be_pid != self)
 			n++;

@@ -1462,7 +1462,8 @@ test_a_dead_node_s_deliveries_are_taken_over_at_once(void **state)
 
 /*
  * A committed write tells the other nodes (NOTIFY), on commit only; a
- * node does not count its own news; a node stopping cleanly leaves.
+ * node does not count its own news; a node stopping cleanly leaves; a
+ * lost connection is reported, not taken for quiet.
  */
 static void
 test_a_commit_tells_the_other_nodes(void **state)
@@ -1503,6 +1504,17 @@ test_a_commit_tells_the_other_nodes(void **state)
 	assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
 	assert_int_equal(atoi(PQgetvalue(r, 0, 0)), n0);
 	PQclear(r);
+
+	/* A lost connection says so, rather than nothing. */
+	r = PQexec(fx->watch, "SELECT pg_terminate_backend(pid) FROM "
+	    "pg_stat_activity WHERE datname = current_database() AND "
+	    "pid <> pg_backend_pid()");
+	assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+	PQclear(r);
+	pfd.fd = nb->notify_fd(fx->st);
+	for (i = 0; i < 50 && (n = nb->notify_drain(fx->st)) == 0; i++)
+		(void)poll(&pfd, 1, 100);
+	assert_int_equal(n, -1);
 }
 
 int
