@@ -2,7 +2,8 @@
 # Copyright (c) 2026 The followup authors
 """Several followupd on one PostgreSQL database (a throwaway cluster): a
 follow-up added on one node is seen by another at once and reminded
-once, by whichever node claims it; a burst of 3,000 reminders due within
+once, by whichever node claims it; a change on one node wakes another
+whose timer sleeps (NOTIFY); a burst of 3,000 reminders due within
 a minute, on three nodes, goes out once each and on time; a node killed
 with kill -9 in the middle of it loses nothing, and what goes out twice
 carries the same Message-ID; status and doctor list the live nodes.
@@ -16,6 +17,7 @@ import datetime
 import json
 import os
 import pwd
+import signal
 import time
 
 import pytest
@@ -56,7 +58,7 @@ class Nodes:
     """n followupd on one fresh database, each with its own socket and
     the same [reminders] configuration but for its hook's name."""
 
-    def __init__(self, cluster, tmp_path, name, n):
+    def __init__(self, cluster, tmp_path, name, n, extra=""):
         self.uri = cluster.createdb(name)
         self.out = tmp_path / "sent"
         self.out.mkdir()
@@ -74,8 +76,8 @@ class Nodes:
         for i in range(n):
             d = tmp_path / ("node%d" % i)
             d.mkdir()
-            fu = Daemon(d, "[reminders]\nhook = %s\nhook_retry = 1s\n"
-                        % hook, database=self.uri)
+            fu = Daemon(d, "[reminders]\nhook = %s\nhook_retry = 1s\n%s"
+                        % (hook, extra), database=self.uri)
             fu.name = "node%d" % i
             self.nodes.append(fu)
         self.names = {}
@@ -165,6 +167,34 @@ def test_a_followup_added_on_one_node_is_seen_and_reminded_once(
         sent = ns.deliveries()
         assert len(sent) == 1, sent
         assert sent[0][1] == fid and sent[0][0] in ("node0", "node1")
+    finally:
+        ns.stop()
+
+
+def test_a_change_on_one_node_rearms_the_others_at_once(cluster,
+                                                        tmp_path):
+    # Node A records a follow-up due in 3 s and is then frozen: only
+    # node B can remind it, and B's own timer sleeps a minute
+    # (check_interval) unless A's NOTIFY wakes it.
+    ns = Nodes(cluster, tmp_path, "fu_notify", 2, "check_interval = 60s\n")
+    a, b = ns.nodes
+    try:
+        time.sleep(1)       # B's first pass is behind it
+        a.call("user.set", email=REP)
+        cid = a.call("contact.add", name="Ada Lovelace")["contact"]["id"]
+        due = int(time.time()) + 3
+        fid = a.call("followup.add", contact=cid, due=rfc3339(due),
+                     remind_before=0, reason="call back")["followup"]["id"]
+        a.proc.send_signal(signal.SIGSTOP)
+        try:
+            assert wait_for(lambda: len(ns.deliveries()) >= 1,
+                            30 if WRAPPER else 15)
+        finally:
+            a.proc.send_signal(signal.SIGCONT)
+        sent = ns.deliveries()
+        assert [(d[0], d[1]) for d in sent] == [("node1", fid)], sent
+        assert sent[0][3] < (10 if WRAPPER else 2), \
+            "node B reminded %.2f s late" % sent[0][3]
     finally:
         ns.stop()
 
