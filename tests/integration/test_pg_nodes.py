@@ -3,7 +3,8 @@
 """Several followupd on one PostgreSQL database (a throwaway cluster): a
 follow-up added on one node is seen by another at once and reminded
 once, by whichever node claims it; a change on one node wakes another
-whose timer sleeps (NOTIFY); a burst of 3,000 reminders due within
+whose timer sleeps (NOTIFY); a node killed while its hook runs has the
+delivery sent by another, with the same Message-ID; a burst of 3,000 reminders due within
 a minute, on three nodes, goes out once each and on time; a node killed
 with kill -9 in the middle of it loses nothing, and what goes out twice
 carries the same Message-ID; status and doctor list the live nodes.
@@ -66,11 +67,16 @@ class Nodes:
         # have the same), telling the nodes apart by the daemon's pid.
         hook = tmp_path / "hook.sh"
         hook.write_text(
-            "#!/bin/sh\nt=$(date +%%s.%%N)\n"
+            "#!/bin/sh\n"
+            # A hook that hangs while the file hang exists, saying so.
+            "if [ -e %s/hang ]; then echo \"$PPID $$\" > %s/hung.pid; "
+            "cat > %s/hung.tmp; mv %s/hung.tmp %s/hung; "
+            "exec sleep 600; fi\n"
+            "t=$(date +%%s.%%N)\n"
             "gp=$(cut -d' ' -f4 /proc/$PPID/stat)\n"
             "f=%s/$PPID.$$.$t\n"
             "{ echo \"$PPID $gp $t\"; cat; } > \"$f.tmp\" && "
-            "mv \"$f.tmp\" \"$f\"\n" % self.out)
+            "mv \"$f.tmp\" \"$f\"\n" % ((tmp_path,) * 5 + (self.out,)))
         hook.chmod(0o755)
         self.nodes = []
         for i in range(n):
@@ -196,6 +202,47 @@ def test_a_change_on_one_node_rearms_the_others_at_once(cluster,
         assert sent[0][3] < (10 if WRAPPER else 2), \
             "node B reminded %.2f s late" % sent[0][3]
     finally:
+        ns.stop()
+
+
+def test_a_delivery_in_flight_on_a_killed_node_is_sent_by_another(
+        cluster, tmp_path):
+    # The node running a reminder's hook dies (kill -9) with the hook
+    # hanging: another node sends it, with the same Message-ID, once
+    # the first attempt's time is up (hook_timeout, 30 s, and a margin:
+    # the attempt was recorded in flight before the hook started).
+    ns = Nodes(cluster, tmp_path, "fu_takeover", 2)
+    (tmp_path / "hang").touch()
+    hook_pid = None
+    try:
+        a = ns.nodes[0]
+        a.call("user.set", email=REP)
+        cid = a.call("contact.add", name="Ada Lovelace")["contact"]["id"]
+        fid = a.call("followup.add", contact=cid,
+                     due=rfc3339(time.time() + 1), remind_before=0,
+                     reason="call back")["followup"]["id"]
+        hung = tmp_path / "hung"
+        assert wait_for(hung.exists, 60 if WRAPPER else 20)
+        first = json.loads(hung.read_text())
+        parent, hook_pid = (tmp_path / "hung.pid").read_text().split()
+        dead = [fu for fu in ns.nodes if str(fu.proc.pid) == parent][0]
+        (tmp_path / "hang").unlink()
+        killed_at = time.time()
+        dead.kill9()
+        assert wait_for(lambda: len(ns.deliveries()) >= 1, 120)
+        took = time.time() - killed_at
+        sent = ns.deliveries()
+        assert [(d[0], d[1]) for d in sent] == [
+            (ns.nodes[1 - ns.nodes.index(dead)].name, fid)], sent
+        assert sent[0][2] == first["message_id"]
+        print("in flight: sent %.1f s after the kill" % took)
+        assert took < 60, "sent %.0f s after the kill" % took
+    finally:
+        if hook_pid is not None:
+            try:
+                os.kill(int(hook_pid), signal.SIGKILL)
+            except ProcessLookupError:
+                pass
         ns.stop()
 
 
