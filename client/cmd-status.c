@@ -16,7 +16,7 @@
 static int
 cmd_status_exec(struct client *c, int argc, char **argv)
 {
-	json_t		*r, *counts, *err, *team, *rep;
+	json_t		*r, *counts, *err, *team, *rep, *store, *nodes, *node;
 	size_t		 i;
 	char		 when[64], rel[32];
 	long long	 up;
@@ -65,6 +65,27 @@ cmd_status_exec(struct client *c, int argc, char **argv)
 		    json_integer_value(json_object_get(r, "loop_stall_max_ms")),
 		    json_is_string(json_object_get(r, "loop_stall_max_at")) ?
 		    ", at " : "", out_str(r, "loop_stall_max_at", ""));
+	store = json_object_get(r, "store");
+	if (json_is_object(store)) {
+		nodes = json_object_get(store, "nodes");
+		printf("  store      %s%s%s, schema %lld, ", out_str(store,
+		    "backend", "?"), json_is_string(json_object_get(store,
+		    "server_version")) ? " " : "", out_str(store,
+		    "server_version", ""), (long long)json_integer_value(
+		    json_object_get(store, "schema")));
+		if (json_is_array(nodes))
+			printf("%zu live node%s\n", json_array_size(nodes),
+			    json_array_size(nodes) == 1 ? "" : "s");
+		else
+			printf("live nodes unknown\n");
+		json_array_foreach(nodes, i, node)
+			printf("    %s: host %s, pid %lld, version %s, "
+			    "heartbeat %s\n", out_str(node, "name", "?"),
+			    out_str(node, "host", "?"), (long long)
+			    json_integer_value(json_object_get(node, "pid")),
+			    out_str(node, "version", "?"), out_str(node,
+			    "heartbeat_at", "?"));
+	}
 	if (json_object_get(r, "outbox_backlog") != NULL)
 		printf("  outbox     %s%lld waiting, %lld failing, %lld given "
 		    "up, %lld hooks running\n", strcmp(out_str(r,
@@ -96,7 +117,8 @@ const struct cmd_entry cmd_status_entry = {
 	"of contacts and follow-ups, your next due follow-up, and the delivery\n"
 	"of your reminders (waiting, failing, given up, and the last error).\n"
 	"Admins (root and the admin group) see the team's counts and the\n"
-	"team's deliveries, with each rep whose deliveries wait or fail, and\n"
-	"the daemon's loop's longest stall since it started.",
+	"team's deliveries, with each rep whose deliveries wait or fail, the\n"
+	"daemon's loop's longest stall since it started, and the store: its\n"
+	"backend, server and schema versions and the live nodes serving it.",
 	cmd_status_exec
 };

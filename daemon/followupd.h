@@ -286,6 +286,26 @@ struct store_move_count {
 int		 store_move(struct store *, struct store *,
 		     struct store_move_count[STORE_MOVE_TABLES], char **);
 
+/* The nodes sharing a database (a server's; an SQLite file has one). */
+#define STORE_NODE_BEAT		5	/* s between heartbeats */
+#define STORE_NODE_LIVE_BEATS	3	/* live while younger than these */
+struct store_node {
+	const char	*name;
+	const char	*host;
+	const char	*version;
+	int64_t		 pid;
+	time_t		 started_at;
+	time_t		 heartbeat_at;
+};
+typedef int	(*store_node_cb)(const struct store_node *, void *);
+int		 store_node_shared(struct store *);
+enum store_result store_node_beat(struct store *, time_t);
+enum store_result store_node_live(struct store *, time_t, store_node_cb,
+		     void *);
+const char	*store_node_server_version(struct store *);
+int		 store_node_notify_fd(struct store *);
+int		 store_node_notify_drain(struct store *);
+
 /* store-backend.c: readers beside the loop */
 struct store_reader;
 struct store_reader *store_reader_new(struct store *);
@@ -882,6 +902,7 @@ void		 op_meta_heartbeat(struct event_base *);
 void		 op_meta_summary(struct event_base *, struct store *);
 void		 op_meta_status_stop(void);
 const char	*op_meta_database(void);
+json_t		*op_meta_store(struct op_ctx *);
 
 /* json-text.c */
 struct evbuffer;

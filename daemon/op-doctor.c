@@ -189,6 +189,7 @@ struct doctor_job {
 	char		*path;		/* the database's, for the reply */
 	const char	*what;		/* the check's name (static) */
 	int		 schema;
+	json_t		*store;		/* backend, versions, live nodes */
 	struct worker	*worker;	/* running it, then NULL */
 };
 
@@ -220,6 +221,7 @@ doctor_job_free(struct doctor_job *job)
 	free(job->path);
 	free(job->caller);
 	json_decref(job->id);
+	json_decref(job->store);
 	json_decref(job->checks);
 	json_decref(job->after);
 	for (i = 0; i < job->nhooks; i++)
@@ -312,7 +314,52 @@ static json_t *
 doctor_result(struct doctor_job *job)
 {
 	json_array_extend(job->checks, job->after);
-	return json_pack("{s:O}", "checks", job->checks);
+	return json_pack("{s:O s:O}", "checks", job->checks, "store",
+	    job->store);
+}
+
+/*
+ * The nodes serving the database and what it runs on: an admin learns
+ * here whether the others are alive.  A shared database with no live
+ * node but this one is fine (one node); none at all means our own
+ * heartbeat cannot be written.
+ */
+static void
+doctor_nodes(struct doctor_job *job)
+{
+	json_t		*nodes = json_object_get(job->store, "nodes");
+	json_t		*n;
+	const char	*server = json_string_value(json_object_get(
+			    job->store, "server_version"));
+	char		*list = xstrdup(""), *s;
+	size_t		 i;
+
+	if (!json_is_array(nodes)) {
+		free(list);
+		doctor_add(job->checks, "nodes", DOCTOR_WARN, "check the "
+		    "connection to the database", "cannot list the live "
+		    "nodes");
+		return;
+	}
+	json_array_foreach(nodes, i, n) {
+		xasprintf(&s, "%s%s%s (host %s, pid %lld, version %s, "
+		    "heartbeat %s)", list, i > 0 ? "; " : "",
+		    json_string_value(json_object_get(n, "name")),
+		    json_string_value(json_object_get(n, "host")),
+		    (long long)json_integer_value(json_object_get(n, "pid")),
+		    json_string_value(json_object_get(n, "version")),
+		    json_string_value(json_object_get(n, "heartbeat_at")));
+		free(list);
+		list = s;
+	}
+	doctor_add(job->checks, "nodes", json_array_size(nodes) > 0 ?
+	    DOCTOR_OK : DOCTOR_WARN, "check that this followupd can write "
+	    "the database", "%zu live node%s on %s%s%s, schema %d: %s",
+	    json_array_size(nodes), json_array_size(nodes) == 1 ? "" : "s",
+	    json_string_value(json_object_get(job->store, "backend")),
+	    server != NULL ? " " : "", server != NULL ? server : "",
+	    job->schema, list);
+	free(list);
 }
 
 /* A mail hook's --check is over: record it and go on. */
@@ -599,6 +646,8 @@ op_doctor(struct op_ctx *ctx, json_t *args, json_t **result)
 	job->after = json_array();
 	job->path = xstrdup(db);
 	job->schema = store_schema_version(ctx->st);
+	job->store = op_meta_store(ctx);
+	doctor_nodes(job);
 	/* A server's database is on the server's disk, not one of ours. */
 	if (store_backend_kind(db) == STORE_BACKEND_SQLITE)
 		doctor_disk(job->checks, db);

@@ -279,12 +279,56 @@ op_meta_database(void)
 	return meta_database != NULL ? meta_database : "";
 }
 
+static int
+meta_node_cb(const struct store_node *n, void *arg)
+{
+	json_array_append_new(arg, json_pack("{s:s s:s s:I s:s s:o s:o}",
+	    "name", n->name, "host", n->host, "pid", (json_int_t)n->pid,
+	    "version", n->version, "started_at", when_json(n->started_at),
+	    "heartbeat_at", when_json(n->heartbeat_at)));
+	return 0;
+}
+
+/*
+ * The store as an admin sees it: its backend, the server's version (null
+ * for an SQLite file), the schema version and the live nodes.  An SQLite
+ * file has one node, this process, live as long as it answers.
+ */
+json_t *
+op_meta_store(struct op_ctx *ctx)
+{
+	json_t		*nodes = json_array();
+	const char	*server = store_node_server_version(ctx->st);
+	char		 host[256];
+
+	if (!store_node_shared(ctx->st)) {
+		if (gethostname(host, sizeof host) != 0)
+			strcpy(host, "localhost");
+		host[sizeof host - 1] = '\0';
+		json_array_append_new(nodes, json_pack("{s:s s:s s:I s:s s:o "
+		    "s:o}", "name", host, "host", host,
+		    "pid", (json_int_t)getpid(), "version", PACKAGE_VERSION,
+		    "started_at", when_json(meta_started),
+		    "heartbeat_at", when_json(ctx->now)));
+	} else if (store_node_live(ctx->st, ctx->now, meta_node_cb, nodes) !=
+	    STORE_OK) {
+		json_decref(nodes);
+		nodes = json_null();
+	}
+	return json_pack("{s:s s:s? s:i s:o}",
+	    "backend", store_backend_name(ctx->st),
+	    "server_version", server,
+	    "schema", store_schema_version(ctx->st),
+	    "nodes", nodes);
+}
+
 /*
  * status: uptime, the caller's counts and next due follow-up, when the
  * schedule next wakes for them, their watchers, and the delivery of their
  * notices.  An admin (not acting for a rep) gets the team's wake-up,
  * watchers, counts and deliveries instead, and each rep's delivery
- * trouble, and the loop's longest stall since the start (it shows how
+ * trouble, the store (backend, server and schema versions, live nodes),
+ * and the loop's longest stall since the start (it shows how
  * long the whole team waited): a rep learns nothing of the others'
  * activity.
  */
@@ -334,6 +378,7 @@ op_status(struct op_ctx *ctx, json_t *args, json_t **result)
 		    "followups_pending", (json_int_t)pending,
 		    "connections", meta_conns));
 	if (ctx->admin) {
+		json_object_set_new(*result, "store", op_meta_store(ctx));
 		json_object_set_new(*result, "loop_stall_max_ms",
 		    json_integer(meta_stall_max_us / 1000));
 		json_object_set_new(*result, "loop_stall_max_at",

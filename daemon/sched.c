@@ -10,6 +10,11 @@
  * compares the wall clock with the monotonic one and logs a jump.  It
  * learns that a delivery ended, and tells when it next wakes, through
  * the events registry, so it never calls up into the outbox's callers.
+ *
+ * On a database several nodes share, it also beats (keeps this node
+ * live, every STORE_NODE_BEAT seconds) and watches the store's socket
+ * for the other nodes' news, so a change on one node re-arms the others
+ * at once; the periodic pass stays the fallback.
  */
 
 #include <config.h>
@@ -54,8 +59,11 @@ static unsigned long long	 sched_failures;	/* since writes worked */
  */
 static uint64_t			 sched_claim_commit;
 static int			 sched_wait_durable;
+static struct event		*sched_beat_ev;
+static struct event		*sched_notify_ev;
 
 static void	sched_pass_cb(evutil_socket_t, short, void *);
+static void	sched_nodes_init(struct event_base *);
 static void	sched_delivery_cb(const char *, const char *, json_t *,
 		    void *);
 
@@ -123,7 +131,64 @@ sched_init(struct event_base *base, struct store *st,
 	}
 	clock_gettime(CLOCK_REALTIME, &sched_last_wall);
 	clock_gettime(CLOCK_MONOTONIC, &sched_last_mono);
+	sched_nodes_init(base);
 	sched_changed();
+}
+
+/*
+ * Keep this node live.  News that came while the loop ran other
+ * statements waits in the store, where no socket event tells of it:
+ * read it here too.
+ */
+static void
+sched_beat_cb(evutil_socket_t fd, short what, void *arg)
+{
+	if (store_node_beat(sched_store, time(NULL)) != STORE_OK)
+		log_warnx_limited("sched: heartbeat failed", NULL, "sched: "
+		    "cannot write this node's heartbeat");
+	if (store_node_notify_drain(sched_store) > 0)
+		sched_changed();
+}
+
+/*
+ * Another node changed the schedule: look again now.  A lost connection
+ * leaves its socket readable for good: stop watching it rather than
+ * spin, and rely on the periodic pass.
+ */
+static void
+sched_notify_cb(evutil_socket_t fd, short what, void *arg)
+{
+	int	n;
+
+	if ((n = store_node_notify_drain(sched_store)) > 0)
+		sched_changed();
+	else if (n < 0) {
+		log_warnx("sched: the connection to the database is gone: "
+		    "other nodes' changes are seen by the periodic check only");
+		event_del(sched_notify_ev);
+	}
+}
+
+/* On a shared database: beat, and listen to the other nodes. */
+static void
+sched_nodes_init(struct event_base *base)
+{
+	struct timeval	tv = { STORE_NODE_BEAT, 0 };
+	int		fd;
+
+	if (!store_node_shared(sched_store))
+		return;
+	sched_beat_ev = event_new(base, -1, EV_PERSIST, sched_beat_cb, NULL);
+	if (sched_beat_ev == NULL)
+		fatalx("sched: event_new");
+	event_add(sched_beat_ev, &tv);
+	if ((fd = store_node_notify_fd(sched_store)) == -1)
+		return;
+	sched_notify_ev = event_new(base, fd, EV_READ | EV_PERSIST,
+	    sched_notify_cb, NULL);
+	if (sched_notify_ev == NULL)
+		fatalx("sched: event_new");
+	event_add(sched_notify_ev, NULL);
 }
 
 /* How long the backoff after failed writes still holds passes back. */
@@ -291,6 +356,8 @@ sched_pass_cb(evutil_socket_t fd, short what, void *arg)
 	int	sent, claimed;
 
 	sched_check_clock();
+	/* This pass looks at everything: news so far is old news. */
+	(void)store_node_notify_drain(sched_store);
 	now = time(NULL);
 	sched_wait_durable = store_durable(sched_store) < sched_claim_commit;
 	sent = sched_wait_durable ? 0 : outbox_deliver(now);
@@ -315,6 +382,12 @@ sched_free(void)
 	if (sched_clock_ev != NULL)
 		event_free(sched_clock_ev);
 	sched_clock_ev = NULL;
+	if (sched_beat_ev != NULL)
+		event_free(sched_beat_ev);
+	sched_beat_ev = NULL;
+	if (sched_notify_ev != NULL)
+		event_free(sched_notify_ev);
+	sched_notify_ev = NULL;
 	if (sched_clock_fd != -1)
 		close(sched_clock_fd);
 	sched_clock_fd = -1;

@@ -253,6 +253,67 @@ store_backend_name(struct store *st)
 	return STORE_BACKEND(st)->name;
 }
 
+/* --- the nodes sharing a database --- */
+
+/* Is st's database shared by nodes (a server's), with a node table? */
+int
+store_node_shared(struct store *st)
+{
+	return STORE_BACKEND(st)->node != NULL;
+}
+
+/* Write this node's heartbeat; nothing to do for a database of one. */
+enum store_result
+store_node_beat(struct store *st, time_t now)
+{
+	if (STORE_BACKEND(st)->node == NULL)
+		return STORE_OK;
+	return STORE_BACKEND(st)->node->beat(st, now);
+}
+
+/*
+ * Call cb for each live node (name order) until it returns non-zero;
+ * STORE_ERROR for a database of one, which has no node table: the
+ * caller speaks for its own process.
+ */
+enum store_result
+store_node_live(struct store *st, time_t now, store_node_cb cb, void *arg)
+{
+	if (STORE_BACKEND(st)->node == NULL)
+		return STORE_ERROR;
+	return STORE_BACKEND(st)->node->live(st, now, cb, arg);
+}
+
+/* The database server's version, or NULL (no server). */
+const char *
+store_node_server_version(struct store *st)
+{
+	if (STORE_BACKEND(st)->node == NULL)
+		return NULL;
+	return STORE_BACKEND(st)->node->server_version(st);
+}
+
+/* The socket carrying the other nodes' news, or -1 (none). */
+int
+store_node_notify_fd(struct store *st)
+{
+	if (STORE_BACKEND(st)->node == NULL)
+		return -1;
+	return STORE_BACKEND(st)->node->notify_fd(st);
+}
+
+/*
+ * Read the news that came; return how many from other nodes, or -1 if
+ * the connection that carries it is gone.
+ */
+int
+store_node_notify_drain(struct store *st)
+{
+	if (STORE_BACKEND(st)->node == NULL)
+		return 0;
+	return STORE_BACKEND(st)->node->notify_drain(st);
+}
+
 /* --- opening, closing and transactions --- */
 
 /*

@@ -254,6 +254,26 @@ struct store_maint_backend {
 	void		 (*check_free)(struct store_check_file *cf);
 };
 
+/*
+ * The nodes sharing a server's database: each beats (writes its
+ * heartbeat) every STORE_NODE_BEAT seconds and is live while its
+ * heartbeat is younger than STORE_NODE_LIVE_BEATS beats; live lists them.
+ * A committed write tells the other nodes (NOTIFY); notify_fd is the
+ * connection's socket for the daemon to watch, and notify_drain reads
+ * what came and counts the other nodes' news (-1: the connection is
+ * gone).  server_version names the
+ * database server.  A backend whose database has one node (SQLite's file)
+ * leaves the table NULL.
+ */
+struct store_node_backend {
+	enum store_result (*beat)(struct store *st, time_t now);
+	enum store_result (*live)(struct store *st, time_t now,
+			      store_node_cb cb, void *arg);
+	const char	*(*server_version)(struct store *st);
+	int		 (*notify_fd)(struct store *st);
+	int		 (*notify_drain)(struct store *st);
+};
+
 struct store_backend {
 	const char				*name;
 	const struct store_txn_backend		*txn;
@@ -266,6 +286,7 @@ struct store_backend {
 	const struct store_followup_backend	*followup;
 	const struct store_outbox_backend	*outbox;
 	const struct store_maint_backend	*maint;
+	const struct store_node_backend		*node;
 };
 
 /*

@@ -21,6 +21,9 @@ struct store_pg {
 	int			 schema;
 	char			*database_id;
 	char			*node;		/* names this daemon's claims */
+	char			*host;		/* ... and where it runs */
+	time_t			 started;
+	int			 notify;	/* the group moved the schedule */
 
 	const struct store_driver *driver;
 	store_commit_cb		 commit_cb;
@@ -35,6 +38,12 @@ struct store_pg {
 };
 
 #define STORE_PG(st)	((struct store_pg *)(void *)(st))
+
+/*
+ * A node is live while its heartbeat is younger than this: its claims
+ * hold however long its hooks run; a dead node's are taken at once.
+ */
+#define STORE_PG_NODE_STALE	(STORE_NODE_BEAT * STORE_NODE_LIVE_BEATS)
 
 /* A statement's parameters, as text (NULL for SQL NULL). */
 #define STORE_PG_MAX_PARAMS	24

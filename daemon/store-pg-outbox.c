@@ -224,9 +224,11 @@ store_pg_outbox_fold(struct store *st, int64_t id, int64_t summary)
  * The pending deliveries due by now, in the SQLite store's order
  * (the journal's first, then by channel, rep, claim and time), at most
  * limit, to cb until it returns non-zero.  Each is claimed for this node
- * with a lease first: rows another node holds (locked, or leased until
- * after now) are skipped, so one delivery is run by one node; a node
- * that dies leaves its lease to run out, and then another takes the row.
+ * with a lease first: rows another live node holds (locked, or leased
+ * until after now) are skipped, so one delivery is run by one node,
+ * however long its hook runs.  A node whose heartbeat went stale has
+ * died (or lost the database): its claims are taken at once, and the
+ * lease is the backstop should its row say nothing.
  * The claim is its own statement, in the pass's transaction if one is
  * open (a savepoint of its own, so a failure spoils nothing else).
  */
@@ -247,6 +249,7 @@ store_pg_delivery_due(struct store *st, time_t now, int limit,
 	store_pg_param_int(&ps, limit);
 	store_pg_param_text(&ps, p->node);
 	store_pg_param_int(&ps, now + STORE_PG_DELIVERY_LEASE);
+	store_pg_param_int(&ps, now - STORE_PG_NODE_STALE);
 	if (in_txn && (r = t->write_begin(st)) != STORE_OK)
 		return r;
 	res = store_pg_query(p,
@@ -254,7 +257,9 @@ store_pg_delivery_due(struct store *st, time_t now, int limit,
 	    "  JOIN outbox o ON o.id = d.outbox_id "
 	    "  WHERE d.status = 'pending' AND d.next_at <= $1 "
 	    "  AND (d.claimed_by IS NULL OR d.claimed_by = $3 "
-	    "  OR d.lease_until IS NULL OR d.lease_until <= $1) "
+	    "  OR d.lease_until IS NULL OR d.lease_until <= $1 "
+	    "  OR NOT EXISTS (SELECT 1 FROM nodes n "
+	    "  WHERE n.name = d.claimed_by AND n.heartbeat_at > $5)) "
 	    "  ORDER BY d.channel <> 'journal', d.channel COLLATE \"C\", "
 	    "  o.owner COLLATE \"C\", o.created_at, o.fire_at, d.outbox_id "
 	    "  LIMIT $2 FOR UPDATE OF d SKIP LOCKED), "
@@ -322,7 +327,9 @@ store_pg_delivery_set(struct store *st, int64_t outbox_id,
  * When something must happen next: the earliest notice, pending delivery
  * and digest (each 0 if none), and how many reps' digests are not
  * planned yet.  A delivery another node holds counts from the end of its
- * lease, when this node could take it: never a wake-up to find nothing.
+ * lease or the moment its holder would go stale, when this node could
+ * take it: never a wake-up to find nothing.  (A holder's heartbeat moves
+ * on while it lives; the periodic check notices.)
  */
 static enum store_result
 store_pg_schedule_next(struct store *st, time_t *notice, time_t *delivery,
@@ -334,13 +341,16 @@ store_pg_schedule_next(struct store *st, time_t *notice, time_t *delivery,
 
 	store_pg_params_init(&ps);
 	store_pg_param_text(&ps, STORE_PG(st)->node);
+	store_pg_param_int(&ps, STORE_PG_NODE_STALE);
 	if ((res = store_pg_query(STORE_PG(st), "SELECT "
 	    "(SELECT min(notice_at) FROM followups "
 	    "  WHERE notice_at IS NOT NULL), "
-	    "(SELECT min(CASE WHEN claimed_by IS NOT NULL "
-	    "  AND claimed_by <> $1 AND lease_until > next_at "
-	    "  THEN lease_until ELSE next_at END) FROM deliveries "
-	    "  WHERE status = 'pending'), "
+	    "(SELECT min(CASE WHEN d.claimed_by IS NOT NULL "
+	    "  AND d.claimed_by <> $1 AND d.lease_until > d.next_at "
+	    "  THEN GREATEST(d.next_at, LEAST(d.lease_until, "
+	    "  coalesce(n.heartbeat_at + $2, 0))) ELSE d.next_at END) "
+	    "  FROM deliveries d LEFT JOIN nodes n ON n.name = d.claimed_by "
+	    "  WHERE d.status = 'pending'), "
 	    "(SELECT min(digest_at) FROM users), "
 	    "(SELECT count(*) FROM users WHERE digest_at IS NULL)", &ps,
 	    &r)) == NULL)

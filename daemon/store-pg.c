@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "store-pg-internal.h"
@@ -26,6 +27,11 @@
 static const char store_pg_schema[] =
 #include "store-pg-schema.h"
     ;
+
+/* The channel on which a node tells the others the schedule moved. */
+#define STORE_PG_CHANNEL	"followup_schedule"
+/* A node row without a heartbeat for this long is forgotten at a start. */
+#define STORE_PG_NODE_FORGET	(24 * 3600)
 
 /* The advisory lock every start takes around the schema: "followup". */
 #define STORE_PG_LOCK		"7378428986657236336"
@@ -303,6 +309,8 @@ out:
 }
 
 static int	store_pg_commit(struct store *);
+static enum store_result store_pg_write_begin(struct store *);
+static void	store_pg_write_end(struct store *, int);
 
 /*
  * This store's name among the nodes sharing the database: the host, the
@@ -310,7 +318,7 @@ static int	store_pg_commit(struct store *);
  * maybe the same pid) never takes itself for the one before.
  */
 static char *
-store_pg_node_name(void)
+store_pg_node_name(struct store_pg *p)
 {
 	char		 host[256], *name;
 	unsigned char	 rnd[4];
@@ -322,7 +330,170 @@ store_pg_node_name(void)
 		fatal("store: getentropy");
 	xasprintf(&name, "%s:%ld:%02x%02x%02x%02x", host, (long)getpid(),
 	    rnd[0], rnd[1], rnd[2], rnd[3]);
+	p->host = xstrdup(host);
 	return name;
+}
+
+/*
+ * Write this node's row with its heartbeat at now (making it if it is
+ * not there: a start, or a row forgotten while the node was stopped).
+ */
+static enum store_result
+store_pg_node_put(struct store_pg *p, time_t now)
+{
+	struct store_pg_params	 ps;
+	PGresult		*res;
+	enum store_result	 r;
+
+	store_pg_params_init(&ps);
+	store_pg_param_text(&ps, p->node);
+	store_pg_param_text(&ps, p->host);
+	store_pg_param_int(&ps, (int64_t)getpid());
+	store_pg_param_text(&ps, PACKAGE_VERSION);
+	store_pg_param_int(&ps, p->started);
+	store_pg_param_int(&ps, now);
+	res = store_pg_query(p, "INSERT INTO nodes (name, host, pid, "
+	    "version, started_at, heartbeat_at) VALUES ($1, $2, $3, $4, $5, "
+	    "$6) ON CONFLICT (name) DO UPDATE SET heartbeat_at = $6", &ps, &r);
+	PQclear(res);
+	return res != NULL ? STORE_OK : r;
+}
+
+/*
+ * Beat: write the heartbeat that keeps this node live (and its claims
+ * its own).  In the pass's group if one is open, in a savepoint so a
+ * failure spoils nothing else; the beat alone tells the others nothing.
+ */
+static enum store_result
+store_pg_node_beat(struct store *st, time_t now)
+{
+	struct store_pg		*p = STORE_PG(st);
+	enum store_result	 r;
+	int			 in_txn = p->txn_open, notify = p->notify;
+
+	if (in_txn && (r = store_pg_write_begin(st)) != STORE_OK)
+		return r;
+	r = store_pg_node_put(p, now);
+	if (in_txn) {
+		store_pg_write_end(st, r == STORE_OK);
+		p->notify = notify;
+	}
+	return r;
+}
+
+/* The live nodes, by name, to cb until it returns non-zero. */
+static enum store_result
+store_pg_node_live(struct store *st, time_t now, store_node_cb cb,
+    void *arg)
+{
+	struct store_pg_params	 ps;
+	struct store_node	 n;
+	PGresult		*res;
+	enum store_result	 r;
+	int			 i;
+
+	store_pg_params_init(&ps);
+	store_pg_param_int(&ps, now - STORE_PG_NODE_STALE);
+	if ((res = store_pg_query(STORE_PG(st), "SELECT name, host, pid, "
+	    "version, started_at, heartbeat_at FROM nodes "
+	    "WHERE heartbeat_at > $1 ORDER BY name COLLATE \"C\"", &ps,
+	    &r)) == NULL)
+		return r;
+	for (i = 0; i < PQntuples(res); i++) {
+		n.name = PQgetvalue(res, i, 0);
+		n.host = PQgetvalue(res, i, 1);
+		n.pid = store_pg_col_int(res, i, 2, 0);
+		n.version = PQgetvalue(res, i, 3);
+		n.started_at = (time_t)store_pg_col_int(res, i, 4, 0);
+		n.heartbeat_at = (time_t)store_pg_col_int(res, i, 5, 0);
+		if (cb(&n, arg) != 0)
+			break;
+	}
+	PQclear(res);
+	return STORE_OK;
+}
+
+static const char *
+store_pg_server_version(struct store *st)
+{
+	const char	*v = PQparameterStatus(STORE_PG(st)->conn,
+			    "server_version");
+
+	return v != NULL ? v : "unknown";
+}
+
+static int
+store_pg_notify_fd(struct store *st)
+{
+	return PQsocket(STORE_PG(st)->conn);
+}
+
+/*
+ * Read what the server sent without waiting (libpq's socket never
+ * blocks a read), and count the notifications other nodes sent: this
+ * node's own come back to it too, and say nothing new.  -1 when the
+ * connection is gone: its socket says nothing more worth watching.
+ */
+static int
+store_pg_notify_drain(struct store *st)
+{
+	struct store_pg	*p = STORE_PG(st);
+	PGnotify	*nt;
+	int		 n = 0, self = PQbackendPID(p->conn);
+
+	if (PQstatus(p->conn) != CONNECTION_OK ||
+	    (PQconsumeInput(p->conn) == 0 &&
+	    PQstatus(p->conn) != CONNECTION_OK))
+		return -1;
+	while ((nt = PQnotifies(p->conn)) != NULL) {
+		if (nt->be_pid != self)
+			n++;
+		PQfreemem(nt);
+	}
+	return n;
+}
+
+/* Stop being a node: the others need not wait for our heartbeat. */
+static void
+store_pg_node_remove(struct store_pg *p)
+{
+	const char	*params[1] = { p->node };
+	PGresult	*r;
+
+	if (p->node == NULL || p->conn == NULL ||
+	    PQstatus(p->conn) != CONNECTION_OK ||
+	    PQtransactionStatus(p->conn) != PQTRANS_IDLE)
+		return;
+	r = PQexecParams(p->conn, "DELETE FROM nodes WHERE name = $1", 1,
+	    NULL, params, NULL, NULL, 0);
+	PQclear(r);
+}
+
+/*
+ * Join the nodes: forget long-dead ones, write our row, and listen for
+ * the others' news.  0, or -1 with *cause set.
+ */
+static int
+store_pg_node_join(struct store_pg *p, char **cause)
+{
+	struct store_pg_params	 ps;
+	PGresult		*res;
+	enum store_result	 r;
+
+	p->started = time(NULL);
+	p->node = store_pg_node_name(p);
+	store_pg_params_init(&ps);
+	store_pg_param_int(&ps, p->started - STORE_PG_NODE_FORGET);
+	res = store_pg_query(p, "DELETE FROM nodes WHERE heartbeat_at < $1",
+	    &ps, &r);
+	PQclear(res);
+	if (res == NULL || store_pg_node_put(p, p->started) != STORE_OK) {
+		xasprintf(cause, "cannot join the nodes of the PostgreSQL "
+		    "database");
+		return -1;
+	}
+	return store_pg_exec(p, "LISTEN " STORE_PG_CHANNEL, "listen for the "
+	    "other nodes", cause);
 }
 
 /*
@@ -356,10 +527,12 @@ store_pg_close(struct store *st)
 	if (p->txn_open)
 		(void)store_pg_commit(st);
 	store_pg_release_claims(p);
+	store_pg_node_remove(p);
 	if (p->conn != NULL)
 		PQfinish(p->conn);
 	free(p->database_id);
 	free(p->node);
+	free(p->host);
 	free(p->conninfo);
 	free(p->reader_error);
 	free(p);
@@ -387,9 +560,9 @@ store_pg_open(const char *database, char **cause)
 	/* A reply means the server has committed (the issue's promise),
 	 * whatever the server's default. */
 	if (store_pg_exec(p, "SET synchronous_commit = on", "set up the "
-	    "connection", cause) != 0 || store_pg_migrate(p, cause) != 0)
+	    "connection", cause) != 0 || store_pg_migrate(p, cause) != 0 ||
+	    store_pg_node_join(p, cause) != 0)
 		goto fail;
-	p->node = store_pg_node_name();
 	return (struct store *)(void *)p;
 fail:
 	store_pg_close((struct store *)(void *)p);
@@ -431,6 +604,7 @@ store_pg_write_begin(struct store *st)
 			return p->last;
 		p->txn_open = 1;
 		p->txn_failed = 0;
+		p->notify = 0;
 		if (p->driver != NULL)
 			p->driver->pass(p->driver->arg);
 	}
@@ -438,6 +612,7 @@ store_pg_write_begin(struct store *st)
 		p->txn_failed = 1;
 		return p->last != STORE_OK ? p->last : STORE_ERROR;
 	}
+	p->notify = 1;
 	return STORE_OK;
 }
 
@@ -482,7 +657,15 @@ store_pg_commit(struct store *st)
 
 	if (!p->txn_open)
 		return 0;
+	/*
+	 * Tell the other nodes to look at the schedule again: the server
+	 * delivers a NOTIFY only once the transaction commits, and folds
+	 * the same one sent twice in a transaction into one.
+	 */
 	if (p->txn_failed)
+		ok = 0;
+	else if (p->notify && store_pg_control(p, "NOTIFY " STORE_PG_CHANNEL,
+	    NULL) != 0)
 		ok = 0;
 	else if (store_pg_control(p, "COMMIT", "COMMIT") != 0)
 		ok = 0;
@@ -654,6 +837,14 @@ const struct store_maint_backend store_pg_maint = {
 	    "pg_dump",
 };
 
+const struct store_node_backend store_pg_node = {
+	.beat = store_pg_node_beat,
+	.live = store_pg_node_live,
+	.server_version = store_pg_server_version,
+	.notify_fd = store_pg_notify_fd,
+	.notify_drain = store_pg_notify_drain,
+};
+
 const struct store_backend store_postgresql = {
 	.name = "postgresql",
 	.txn = &store_pg_txn,
@@ -666,4 +857,5 @@ const struct store_backend store_postgresql = {
 	.promise = &store_pg_promise,
 	.outbox = &store_pg_outbox,
 	.maint = &store_pg_maint,
+	.node = &store_pg_node,
 };

@@ -107,6 +107,20 @@ def test_status_shows_counts(daemon):
     assert "followupd" in out and "0 contacts" in out
 
 
+def test_status_shows_an_admin_the_store_and_its_nodes(daemon):
+    store = daemon.call("status")["store"]
+    assert store["schema"] >= 1
+    if store["backend"] == "sqlite":
+        # A file has one node: this daemon, and no server.
+        assert store["server_version"] is None
+        assert [n["pid"] for n in store["nodes"]] == [daemon.proc.pid]
+    assert len(store["nodes"]) >= 1
+    out = ok(daemon, "status")
+    assert re.search(r"^  store      %s.*, schema %d, %d live nodes?$" % (
+        store["backend"], store["schema"], len(store["nodes"])), out,
+        re.M), out
+
+
 COMMANDS = ["status", "contact", "log", "schedule", "agenda", "list", "show",
             "done", "snooze", "reschedule", "cancel", "config", "watch"]
 

@@ -17,6 +17,7 @@
 
 #include <setjmp.h>
 #include <stdarg.h>
+#include <poll.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1345,6 +1346,177 @@ test_held_folded_rearmed_and_the_digest(void **state)
 	assert_int_equal(fire, 30000);		/* the summary's, at once */
 }
 
+struct node_seen {
+	int64_t		 outbox_id;
+	int		 n;
+};
+
+static int
+node_due_cb(const struct store_delivery *d, void *arg)
+{
+	struct node_seen	*s = arg;
+
+	if (d->outbox_id == s->outbox_id)
+		s->n++;
+	return 0;
+}
+
+static int
+node_due(struct store *st, int64_t id, time_t now)
+{
+	struct node_seen	 s = { id, 0 };
+
+	assert_int_equal(store_postgresql.outbox->delivery_due(st, now, 50,
+	    node_due_cb, &s), STORE_OK);
+	return s.n;
+}
+
+static int
+node_count_cb(const struct store_node *n, void *arg)
+{
+	assert_true(n->pid > 0);
+	assert_non_null(n->host);
+	(*(int *)arg)++;
+	return 0;
+}
+
+static int
+live_nodes(struct store *st, time_t now)
+{
+	int	n = 0;
+
+	assert_int_equal(store_postgresql.node->live(st, now, node_count_cb,
+	    &n), STORE_OK);
+	return n;
+}
+
+/*
+ * A node whose heartbeat went stale (dead, or cut off) loses its claims
+ * at once: another takes its deliveries without waiting for the lease.
+ * A live node keeps them however long it takes.
+ */
+static void
+test_a_dead_node_s_deliveries_are_taken_over_at_once(void **state)
+{
+	struct fx	*fx = *state;
+	const struct store_outbox_backend *ob = store_postgresql.outbox;
+	const struct store_txn_backend *t = store_postgresql.txn;
+	const struct store_node_backend *nb = store_postgresql.node;
+	static const char *const channels[] = { "hook:/bin/true" };
+	const time_t	 at = 40000, stale = STORE_NODE_BEAT *
+			    STORE_NODE_LIVE_BEATS;
+	struct store_outbox o;
+	struct store	*st2;
+	int64_t		 unplanned;
+	time_t		 notice, delivery, digest;
+	int		 created, n0;
+
+	if (fx == NULL)
+		skip();
+	memset(&o, 0, sizeof o);
+	o.owner = "nel";
+	o.kind = "reminder";
+	o.due_at = at;
+	o.fire_at = at;
+	o.payload = "{}";
+	assert_int_equal(t->write_begin(fx->st), STORE_OK);
+	assert_int_equal(ob->add(fx->st, &o, channels, 1, at, &created),
+	    STORE_OK);
+	t->write_end(fx->st, 1);
+	assert_int_equal(t->commit(fx->st), 0);
+
+	/*
+	 * Node A claims it and beats at that moment (after B opens: a start
+	 * forgets nodes silent for a day, as A is by the real clock).
+	 */
+	st2 = second_store();
+	n0 = live_nodes(st2, at + 1);
+	assert_int_equal(nb->beat(fx->st, at), STORE_OK);
+	assert_int_equal(node_due(fx->st, o.id, at), 1);
+	assert_int_equal(live_nodes(st2, at + 1), n0);
+
+	/* While A is live, B leaves it alone, and wakes when A would go
+	 * stale (before the lease ends). */
+	assert_int_equal(node_due(st2, o.id, at + 1), 0);
+	assert_int_equal(node_due(st2, o.id, at + stale - 1), 0);
+	assert_int_equal(ob->schedule_next(st2, &notice, &delivery, &digest,
+	    &unplanned), STORE_OK);
+	assert_int_equal(delivery, at + stale);
+	/* A beating keeps it A's, past the old heartbeat's life. */
+	assert_int_equal(nb->beat(fx->st, at + stale - 1), STORE_OK);
+	assert_int_equal(node_due(st2, o.id, at + stale), 0);
+
+	/* A stops beating: once its last heartbeat is stale, B takes it,
+	 * long before the lease (STORE_PG_DELIVERY_LEASE) would end. */
+	assert_int_equal(live_nodes(st2, at + 2 * stale), n0 - 1);
+	assert_int_equal(node_due(st2, o.id, at + 2 * stale), 1);
+	assert_int_equal(node_due(fx->st, o.id, at + 2 * stale), 0);
+
+	t->write_begin(st2);
+	assert_int_equal(ob->delivery_set(st2, o.id, channels[0], "sent", 1,
+	    0, NULL, at + 2 * stale), STORE_OK);
+	t->write_end(st2, 1);
+	assert_int_equal(t->commit(st2), 0);
+	t->close(st2);
+}
+
+/*
+ * A committed write tells the other nodes (NOTIFY), on commit only; a
+ * node does not count its own news; a node stopping cleanly leaves; a
+ * lost connection is reported, not taken for quiet.
+ */
+static void
+test_a_commit_tells_the_other_nodes(void **state)
+{
+	struct fx	*fx = *state;
+	const struct store_txn_backend *t = store_postgresql.txn;
+	const struct store_node_backend *nb = store_postgresql.node;
+	struct store	*st2;
+	struct pollfd	 pfd;
+	PGresult	*r;
+	int		 i, n = 0, n0;
+
+	if (fx == NULL)
+		skip();
+	r = PQexec(fx->watch, "SELECT count(*) FROM nodes");
+	assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+	n0 = atoi(PQgetvalue(r, 0, 0));
+	PQclear(r);
+	st2 = second_store();
+	assert_true(nb->notify_fd(st2) >= 0);
+	assert_non_null(nb->server_version(st2));
+	assert_int_equal(nb->notify_drain(st2), 0);
+
+	add_contact(fx, "nel", "Sam", NULL, "lead", 1);
+	/* add_contact committed: st2 hears of it once, soon. */
+	pfd.fd = nb->notify_fd(st2);
+	pfd.events = POLLIN;
+	for (i = 0; i < 50 && n == 0; i++) {
+		(void)poll(&pfd, 1, 100);
+		n = nb->notify_drain(st2);
+	}
+	assert_int_equal(n, 1);
+	assert_int_equal(nb->notify_drain(fx->st), 0);	/* its own */
+
+	/* A clean stop removes the node's row. */
+	t->close(st2);
+	r = PQexec(fx->watch, "SELECT count(*) FROM nodes");
+	assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+	assert_int_equal(atoi(PQgetvalue(r, 0, 0)), n0);
+	PQclear(r);
+
+	/* A lost connection says so, rather than nothing. */
+	r = PQexec(fx->watch, "SELECT pg_terminate_backend(pid) FROM "
+	    "pg_stat_activity WHERE datname = current_database() AND "
+	    "pid <> pg_backend_pid()");
+	assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+	PQclear(r);
+	pfd.fd = nb->notify_fd(fx->st);
+	for (i = 0; i < 50 && (n = nb->notify_drain(fx->st)) == 0; i++)
+		(void)poll(&pfd, 1, 100);
+	assert_int_equal(n, -1);
+}
+
 int
 main(void)
 {
@@ -1363,6 +1535,8 @@ main(void)
 		T(test_a_delivery_is_claimed_by_one_node_until_its_lease_ends),
 		T(test_held_folded_rearmed_and_the_digest),
 		T(test_a_connection_lost_mid_group_loses_the_group),
+		T(test_a_dead_node_s_deliveries_are_taken_over_at_once),
+		T(test_a_commit_tells_the_other_nodes),
 	};
 
 	return cmocka_run_group_tests(cases, NULL, NULL);
