@@ -5,6 +5,9 @@ FOLLOWUPD, FOLLOWUP and FOLLOWUP_MAIL name the built binaries (make check
 sets them). FOLLOWUP_TEST_WRAPPER (e.g. "valgrind -q --error-exitcode=99")
 wraps the daemon; FOLLOWUP_TEST_DAEMON=/path/to.sock reuses a daemon that
 is already running (one started under gdb) instead of starting one.
+FU_TEST_BACKEND=postgresql runs every Daemon on a fresh database of one
+throwaway PostgreSQL cluster (conftest.py starts it) instead of a SQLite
+file; sqlite, the default, keeps the file.
 """
 
 import array
@@ -39,6 +42,52 @@ if CLOCK_SHIFT and FAKETIME_LIB is not None:
     os.environ.update(LD_PRELOAD=FAKETIME_LIB,
                       FAKETIME="%+d" % CLOCK_SHIFT,
                       FAKETIME_DONT_FAKE_MONOTONIC="1")
+
+
+BACKEND = os.environ.get("FU_TEST_BACKEND", "") or "sqlite"
+BACKENDS = ("sqlite", "postgresql")
+
+
+class PgDatabases:
+    """The databases of a PostgreSQL run, one per daemon directory as the
+    SQLite file is, so that a daemon started again in the same directory
+    (by the same Daemon or a new one) finds its data; dropped after each
+    test so that hundreds of tests do not fill the disk."""
+
+    def __init__(self, cluster):
+        self.cluster = cluster
+        self.made = {}      # directory -> database name
+        self.count = 0
+
+    def uri_for(self, directory):
+        key = os.path.realpath(str(directory))
+        if key not in self.made:
+            self.count += 1
+            name = "fu_%d_%d" % (os.getpid(), self.count)
+            self.cluster.createdb(name)
+            self.made[key] = name
+        return self.cluster.uri(self.made[key])
+
+    def drop_all(self):
+        # FORCE: a daemon a test left running must not keep its
+        # database, and the next test's names never collide anyway.
+        for name in self.made.values():
+            self.cluster.psql('DROP DATABASE IF EXISTS "%s" WITH (FORCE)' %
+                              name)
+        self.made = {}
+
+
+PG = None   # PgDatabases of a PostgreSQL run, set by conftest.py
+
+
+def database_for(directory):
+    """The --database of a daemon whose scratch directory is directory."""
+    if BACKEND == "sqlite":
+        return str(directory / "fu.db")
+    if PG is None:
+        raise RuntimeError("FU_TEST_BACKEND=postgresql needs the cluster "
+                           "that tests/integration/conftest.py starts")
+    return PG.uri_for(directory)
 
 
 def pinned_digest():
@@ -159,7 +208,7 @@ class Daemon:
                  prefix=None):
         self.dir = tmp
         self.sock = str(tmp / "s.sock")
-        self.db = str(tmp / "fu.db")
+        self.db = database_for(tmp)     # a file, or a PostgreSQL URI
         self.log = tmp / "followupd.log"
         self.conf = tmp / "followupd.conf"
         if faketime is None and "digest" not in config:
