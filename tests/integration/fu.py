@@ -16,6 +16,7 @@ import os
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import time
 
@@ -68,6 +69,23 @@ class PgDatabases:
             self.made[key] = name
         return self.cluster.uri(self.made[key])
 
+    def query(self, directory, text, timeout=120):
+        """Run text on the database of directory; its rows, values as
+        text.  Unit and record separators keep any value whole."""
+        c = self.cluster
+        name = self.made[os.path.realpath(str(directory))]
+        p = subprocess.run(
+            [os.path.join(c.bin, "psql"), "-X", "-q", "-A", "-t",
+             "-v", "ON_ERROR_STOP=1", "-F", "\x1f", "-R", "\x1e",
+             "-h", c.sock, "-p", str(c.port), "-U", "postgres",
+             "-d", name, "-c", text],
+            capture_output=True, encoding="utf-8", timeout=timeout,
+            env=dict(os.environ, LC_ALL="C", PGCLIENTENCODING="UTF8"))
+        assert p.returncode == 0, "psql: %s" % p.stderr
+        out = p.stdout[:-1] if p.stdout.endswith("\n") else p.stdout
+        return [tuple(row.split("\x1f")) for row in out.split("\x1e")
+                if row]
+
     def drop_all(self):
         # FORCE: a daemon a test left running must not keep its
         # database, and the next test's names never collide anyway.
@@ -78,6 +96,15 @@ class PgDatabases:
 
 
 PG = None   # PgDatabases of a PostgreSQL run, set by conftest.py
+
+
+def pg_literal(value):
+    """value as a PostgreSQL literal."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, int):
+        return str(value)
+    return "'%s'" % str(value).replace("'", "''")
 
 
 def database_for(directory):
@@ -289,6 +316,26 @@ class Daemon:
 
     def connect(self, timeout=10):
         return Conn(self.sock, timeout)
+
+    def sql(self, query, params=()):
+        """Run query on the daemon's database beside it, as another program
+        would (to make state the protocol refuses, or read it back); its
+        rows.  ? marks a parameter; the SQL must suit both stores, whose
+        tables have the same columns.  On PostgreSQL every value comes back
+        as text."""
+        if BACKEND == "sqlite":
+            db = sqlite3.connect(self.db, timeout=30)
+            try:
+                with db:
+                    return db.execute(query, params).fetchall()
+            finally:
+                db.close()
+        parts = query.split("?")
+        assert len(parts) == len(params) + 1, query
+        text = parts[0]
+        for value, part in zip(params, parts[1:]):
+            text += pg_literal(value) + part
+        return PG.query(self.dir, text)
 
     def call(self, op, **args):
         c = self.connect()
