@@ -36,6 +36,17 @@ static int			 main_config_explicit;
 static int			 main_verbose;
 static int			 main_stopping;
 
+/* What --database takes besides a file, as this build serves it. */
+#ifdef HAVE_POSTGRESQL
+#define USAGE_DATABASE_URL						\
+"                        or a postgresql:// URL or libpq conninfo:\n"	\
+"                        an existing database on a server\n"
+#else
+#define USAGE_DATABASE_URL						\
+"                        a postgresql:// URL is refused: this build\n"	\
+"                        has no PostgreSQL backend\n"
+#endif
+
 static __dead void
 usage(int status)
 {
@@ -65,8 +76,7 @@ usage(int status)
 "                        StateDirectory= sets it, else\n"
 "                        %s,\n"
 "                        else $XDG_STATE_HOME/followupd/followup.db;\n"
-"                        a postgresql:// URL is refused: this build\n"
-"                        has no PostgreSQL backend\n"
+USAGE_DATABASE_URL
 "  -v, --verbose         log debug messages too\n"
 "      --check-config    check the configuration file and that each hook's\n"
 "                        program can be run, and exit\n"

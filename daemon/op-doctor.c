@@ -599,7 +599,9 @@ op_doctor(struct op_ctx *ctx, json_t *args, json_t **result)
 	job->after = json_array();
 	job->path = xstrdup(db);
 	job->schema = store_schema_version(ctx->st);
-	doctor_disk(job->checks, db);
+	/* A server's database is on the server's disk, not one of ours. */
+	if (store_backend_kind(db) == STORE_BACKEND_SQLITE)
+		doctor_disk(job->checks, db);
 	doctor_zones(ctx, job->checks);
 	doctor_mail_address(ctx, job->after);
 	doctor_delivery(ctx, job->after);

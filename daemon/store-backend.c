@@ -173,8 +173,7 @@ store_open(const char *database, char **cause)
 	    b->user == NULL || b->followup == NULL || b->outbox == NULL) {
 		xasprintf(cause, "the %s store is not complete in this build "
 		    "(schema %d is ready, but followupd cannot serve from it "
-		    "yet): use an SQLite database", strcmp(b->name,
-		    "postgresql") == 0 ? "PostgreSQL" : b->name,
+		    "yet): use an SQLite database", b->name,
 		    b->txn->schema_version(st));
 		b->txn->close(st);
 		return NULL;
@@ -776,8 +775,9 @@ store_backup_begin(struct store *st, char **cause)
 	*cause = NULL;
 	m = store_maint(STORE_BACKEND(st));
 	if (m->backup_begin == NULL) {
-		*cause = xstrdup("this database cannot be backed up by "
-		    "followupd; use the database's own tools");
+		*cause = xstrdup(m->backup_refusal != NULL ?
+		    m->backup_refusal : "this database cannot be backed up "
+		    "by followupd; use the database's own tools");
 		return NULL;
 	}
 	return m->backup_begin(st, cause);

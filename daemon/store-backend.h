@@ -209,7 +209,8 @@ struct store_txn_backend {
  * (a server's: its own tools make its backups) leaves backup_begin NULL,
  * and then every backup_* entry; one that cannot be checked by the daemon
  * leaves check_new NULL, and then every check_* entry.  The dispatchers
- * then refuse a backup with a reason and doctor says the check was
+ * then refuse a backup with a reason (backup_refusal, if the backend
+ * says how its database is backed up) and doctor says the check was
  * skipped, rather than calling through NULL.  A copy and a check begin
  * with a struct store_base, so their dispatchers find the table.
  *
@@ -230,6 +231,7 @@ struct store_maint_backend {
 			      int64_t *bytes, char **cause);
 	void		 (*backup_abort)(struct store_backup *sb);
 	void		 (*backup_clean)(struct store *st);
+	const char	*backup_refusal;
 	const char	*check_name;
 	struct store_check_file *(*check_new)(struct store *st);
 	void		 (*check_run)(struct store_check_file *cf);

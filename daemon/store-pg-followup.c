@@ -91,16 +91,6 @@ store_pg_followup_each(struct store *st, const char *sql,
 	return STORE_OK;
 }
 
-/* A time parameter: NULL when 0 (unset). */
-static void
-store_pg_param_time(struct store_pg_params *ps, time_t t)
-{
-	if (t == 0)
-		store_pg_param_null(ps);
-	else
-		store_pg_param_int(ps, t);
-}
-
 static enum store_result
 store_pg_followup_insert(struct store *st, struct fu_followup *f)
 {

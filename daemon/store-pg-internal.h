@@ -20,6 +20,7 @@ struct store_pg {
 	PGconn			*conn;
 	int			 schema;
 	char			*database_id;
+	char			*node;		/* this daemon, in its claims */
 
 	const struct store_driver *driver;
 	store_commit_cb		 commit_cb;
@@ -47,6 +48,7 @@ void		 store_pg_params_init(struct store_pg_params *);
 void		 store_pg_param_text(struct store_pg_params *, const char *);
 void		 store_pg_param_int(struct store_pg_params *, int64_t);
 void		 store_pg_param_null(struct store_pg_params *);
+void		 store_pg_param_time(struct store_pg_params *, time_t);
 PGresult	*store_pg_query(struct store_pg *, const char *,
 		     const struct store_pg_params *, enum store_result *);
 char		*store_pg_col_text(const PGresult *, int, int);
@@ -60,5 +62,6 @@ extern const struct store_followup_backend store_pg_followup;
 extern const struct store_report_backend store_pg_report;
 extern const struct store_interaction_backend store_pg_interaction;
 extern const struct store_promise_backend store_pg_promise;
+extern const struct store_outbox_backend store_pg_outbox;
 
 #endif /* STORE_PG_INTERNAL_H */

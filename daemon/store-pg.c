@@ -8,8 +8,8 @@
  * schema (store-pg-schema.sql), one daemon at a time under an advisory
  * lock, and keeps the transactions: the writes of one loop pass share one
  * transaction, each write in a savepoint of its own, and a reply waits
- * for the COMMIT.  The domain tables are not written yet: store_open
- * refuses a backend without them.
+ * for the COMMIT.  Each open store names itself (host, process and a
+ * random part), so the claims it takes on deliveries are its own.
  */
 
 #include <config.h>
@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "store-pg-internal.h"
 
@@ -98,6 +99,16 @@ void
 store_pg_param_null(struct store_pg_params *ps)
 {
 	store_pg_param_text(ps, NULL);
+}
+
+/* A time parameter: NULL when 0 (unset). */
+void
+store_pg_param_time(struct store_pg_params *ps, time_t t)
+{
+	if (t == 0)
+		store_pg_param_null(ps);
+	else
+		store_pg_param_int(ps, t);
 }
 
 /*
@@ -293,6 +304,48 @@ out:
 
 static int	store_pg_commit(struct store *);
 
+/*
+ * This store's name among the nodes sharing the database: the host, the
+ * process and a random part, so that a restarted daemon (a new process,
+ * maybe the same pid) never takes itself for the one before.
+ */
+static char *
+store_pg_node_name(void)
+{
+	char		 host[256], *name;
+	unsigned char	 rnd[4];
+
+	if (gethostname(host, sizeof host) != 0)
+		strcpy(host, "localhost");
+	host[sizeof host - 1] = '\0';
+	if (getentropy(rnd, sizeof rnd) != 0)
+		fatal("store: getentropy");
+	xasprintf(&name, "%s:%ld:%02x%02x%02x%02x", host, (long)getpid(),
+	    rnd[0], rnd[1], rnd[2], rnd[3]);
+	return name;
+}
+
+/*
+ * Give up this node's claims on deliveries it did not start (they were
+ * due, but a channel was at its cap): on a clean stop the next daemon
+ * need not wait for their lease.
+ */
+static void
+store_pg_release_claims(struct store_pg *p)
+{
+	const char	*params[1] = { p->node };
+	PGresult	*r;
+
+	if (p->node == NULL || p->conn == NULL ||
+	    PQstatus(p->conn) != CONNECTION_OK ||
+	    PQtransactionStatus(p->conn) != PQTRANS_IDLE)
+		return;
+	r = PQexecParams(p->conn, "UPDATE deliveries SET claimed_by = NULL, "
+	    "lease_until = NULL WHERE claimed_by = $1", 1, NULL, params, NULL,
+	    NULL, 0);
+	PQclear(r);
+}
+
 static void
 store_pg_close(struct store *st)
 {
@@ -302,9 +355,11 @@ store_pg_close(struct store *st)
 		return;
 	if (p->txn_open)
 		(void)store_pg_commit(st);
+	store_pg_release_claims(p);
 	if (p->conn != NULL)
 		PQfinish(p->conn);
 	free(p->database_id);
+	free(p->node);
 	free(p->conninfo);
 	free(p->reader_error);
 	free(p);
@@ -334,6 +389,7 @@ store_pg_open(const char *database, char **cause)
 	if (store_pg_exec(p, "SET synchronous_commit = on", "set up the "
 	    "connection", cause) != 0 || store_pg_migrate(p, cause) != 0)
 		goto fail;
+	p->node = store_pg_node_name();
 	return (struct store *)(void *)p;
 fail:
 	store_pg_close((struct store *)(void *)p);
@@ -589,9 +645,15 @@ const struct store_txn_backend store_pg_txn = {
 };
 
 /*
- * Only some tables are filled in: store_open refuses a backend
- * without its domain tables, so no other entry can be reached.
+ * The server copies and checks its own files: pg_dump makes a team's
+ * backups, and the daemon has no check of its own to run (doctor says it
+ * was skipped).
  */
+const struct store_maint_backend store_pg_maint = {
+	.backup_refusal = "this database is PostgreSQL; back it up with "
+	    "pg_dump",
+};
+
 const struct store_backend store_postgresql = {
 	.name = "postgresql",
 	.txn = &store_pg_txn,
@@ -602,4 +664,6 @@ const struct store_backend store_postgresql = {
 	.reader = &store_pg_reader,
 	.interaction = &store_pg_interaction,
 	.promise = &store_pg_promise,
+	.outbox = &store_pg_outbox,
+	.maint = &store_pg_maint,
 };

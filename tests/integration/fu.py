@@ -232,10 +232,12 @@ class Daemon:
     """The real followupd in a scratch directory."""
 
     def __init__(self, tmp, config="", home=None, faketime=None, env=None,
-                 prefix=None):
+                 prefix=None, database=None):
         self.dir = tmp
         self.sock = str(tmp / "s.sock")
-        self.db = database_for(tmp)     # a file, or a PostgreSQL URI
+        # A database given (a server's, by URL), else the run's: a file
+        # in tmp, or on PostgreSQL a database made for tmp.
+        self.db = database or database_for(tmp)
         self.log = tmp / "followupd.log"
         self.conf = tmp / "followupd.conf"
         if faketime is None and "digest" not in config:

@@ -2,13 +2,15 @@
 /*
  * Copyright (c) 2026 The followup authors
  *
- * Unit tests of the PostgreSQL store's transactions (store-pg.c), against
- * the real server FU_TEST_PG_URI names (test_pg_store.py runs this with a
+ * Unit tests of the PostgreSQL store (store-pg*.c), against the real
+ * server FU_TEST_PG_URI names (test_pg_store.py runs this with a
  * throwaway cluster; without the variable every case is skipped).  A
  * second connection watches what the store's does: its group transaction
  * is open between the first write and the commit, the commit callback
  * hears that the server committed, and a connection lost mid-group makes
- * the commit report the writes lost, never kept.
+ * the commit report the writes lost, never kept.  A second store on the
+ * same database plays a second node: it skips the notices and deliveries
+ * the first has claimed, until a delivery's lease runs out.
  */
 
 #include <config.h>
@@ -895,6 +897,454 @@ test_a_reader_sees_one_snapshot_and_stops(void **state)
 	rb->free(r);
 }
 
+/*
+ * The outbox's tests: the owner "oli" and times of their own, so they
+ * find nothing the tests above left (their notices are cleared first).
+ */
+
+/* A second store on the database, as a second node would open it. */
+static struct store *
+second_store(void)
+{
+	struct store	*st;
+	char		*cause = NULL;
+
+	st = store_postgresql.txn->open(getenv("FU_TEST_PG_URI"), &cause);
+	if (st == NULL)
+		fail_msg("open: %s", cause);
+	return st;
+}
+
+static int64_t
+add_followup_of(struct fx *fx, const char *owner, int64_t contact,
+    time_t due, time_t notice_at)
+{
+	struct fu_followup	f;
+
+	memset(&f, 0, sizeof f);
+	f.contact_id = contact;
+	f.owner = (char *)owner;
+	f.kind = (char *)"callback";
+	f.due_at = due;
+	f.remind_before = -1;
+	f.remind_at = due;
+	f.created_at = 1;
+	f.notice_stage = 1;
+	f.notice_at = notice_at;
+	assert_int_equal(store_postgresql.txn->write_begin(fx->st), STORE_OK);
+	assert_int_equal(store_postgresql.followup->insert(fx->st, &f),
+	    STORE_OK);
+	store_postgresql.txn->write_end(fx->st, 1);
+	assert_int_equal(store_postgresql.txn->commit(fx->st), 0);
+	return f.id;
+}
+
+static void
+test_a_notice_due_is_taken_once_and_advanced(void **state)
+{
+	struct fx	*fx = *state;
+	const struct store_outbox_backend *ob = store_postgresql.outbox;
+	const struct store_txn_backend *t = store_postgresql.txn;
+	struct store_notice_row *rows, *other;
+	struct store	*st2;
+	int64_t		 contact, id, unplanned;
+	time_t		 notice, delivery, digest;
+	size_t		 n, n2;
+
+	if (fx == NULL)
+		skip();
+	watch_exec(fx, "UPDATE followups SET notice_at = NULL");
+	contact = add_contact(fx, "oli", "Pat", NULL, "lead", 1);
+	id = add_followup_of(fx, "oli", contact, 10060, 10000);
+	assert_int_equal(ob->schedule_next(fx->st, &notice, &delivery,
+	    &digest, &unplanned), STORE_OK);
+	assert_int_equal(notice, 10000);
+
+	/* Not yet due. */
+	assert_int_equal(ob->notice_due(fx->st, 9999, 10, &rows, &n),
+	    STORE_OK);
+	assert_int_equal(n, 0);
+	store_notice_rows_free(rows, n);
+
+	/* Taken in a claim: a second node skips it meanwhile. */
+	st2 = second_store();
+	assert_int_equal(t->write_begin(fx->st), STORE_OK);
+	assert_int_equal(ob->notice_due(fx->st, 10000, 10, &rows, &n),
+	    STORE_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(rows[0].followup_id, id);
+	assert_string_equal(rows[0].owner, "oli");
+	assert_int_equal(rows[0].callback, 1);
+	assert_int_equal(rows[0].due_at, 10060);
+	assert_int_equal(rows[0].remind_at, 10060);
+	assert_int_equal(rows[0].stage, 1);
+	assert_int_equal(rows[0].notice_at, 10000);
+	assert_int_equal(t->write_begin(st2), STORE_OK);
+	assert_int_equal(ob->notice_due(st2, 10000, 10, &other, &n2),
+	    STORE_OK);
+	assert_int_equal(n2, 0);
+	store_notice_rows_free(other, n2);
+	t->write_end(st2, 1);
+	assert_int_equal(t->commit(st2), 0);
+
+	/* Advanced to its next stage, it is not due again until then. */
+	assert_int_equal(ob->notice_advance(fx->st, id, 2, 10060), STORE_OK);
+	t->write_end(fx->st, 1);
+	assert_int_equal(t->commit(fx->st), 0);
+	store_notice_rows_free(rows, n);
+	assert_int_equal(ob->notice_due(st2, 10059, 10, &rows, &n), STORE_OK);
+	assert_int_equal(n, 0);
+	store_notice_rows_free(rows, n);
+	assert_int_equal(ob->notice_due(st2, 10060, 10, &rows, &n), STORE_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(rows[0].stage, 2);
+	store_notice_rows_free(rows, n);
+
+	/* None left: never due again. */
+	assert_int_equal(t->write_begin(fx->st), STORE_OK);
+	assert_int_equal(ob->notice_advance(fx->st, id, 3, 0), STORE_OK);
+	t->write_end(fx->st, 1);
+	assert_int_equal(t->commit(fx->st), 0);
+	assert_int_equal(ob->notice_due(st2, 99999, 10, &rows, &n), STORE_OK);
+	assert_int_equal(n, 0);
+	store_notice_rows_free(rows, n);
+	assert_int_equal(ob->schedule_next(fx->st, &notice, &delivery,
+	    &digest, &unplanned), STORE_OK);
+	assert_int_equal(notice, 0);
+	t->close(st2);
+}
+
+struct due_seen {
+	int64_t		 outbox_id[4];
+	char		 channel[4][32];
+	int		 attempts[4];
+	int		 n;
+};
+
+static int
+due_cb(const struct store_delivery *d, void *arg)
+{
+	struct due_seen	*s = arg;
+
+	assert_true(s->n < 4);
+	assert_string_equal(d->owner, "oli");
+	assert_string_equal(d->kind, "digest");
+	assert_string_equal(d->payload, "{\"n\": 1}");
+	assert_int_equal(d->fire_at, 20000);
+	assert_int_equal(d->claimed_at, 20000);
+	s->outbox_id[s->n] = d->outbox_id;
+	snprintf(s->channel[s->n], sizeof s->channel[s->n], "%s", d->channel);
+	s->attempts[s->n++] = d->attempts;
+	return 0;
+}
+
+static int
+due_count(struct store *st, time_t now)
+{
+	struct due_seen	 s;
+
+	memset(&s, 0, sizeof s);
+	assert_int_equal(store_postgresql.outbox->delivery_due(st, now, 10,
+	    due_cb, &s), STORE_OK);
+	return s.n;
+}
+
+static int
+rep_cb(const struct store_outbox_rep *r, void *arg)
+{
+	struct store_outbox_rep	*out = arg;
+
+	if (strcmp(r->rep, "oli") == 0)
+		*out = *r;
+	return 0;
+}
+
+static void
+test_a_delivery_is_claimed_by_one_node_until_its_lease_ends(void **state)
+{
+	struct fx	*fx = *state;
+	const struct store_outbox_backend *ob = store_postgresql.outbox;
+	const struct store_txn_backend *t = store_postgresql.txn;
+	static const char *const channels[] = { "hook:/bin/true", "journal" };
+	struct store_outbox o;
+	struct store_outbox_stats os;
+	struct store_outbox_health oh;
+	struct store_outbox_last ol;
+	struct store_outbox_rep rep;
+	struct due_seen	 s;
+	struct store	*st2;
+	PGresult	*r;
+	int64_t		 unplanned;
+	time_t		 notice, delivery, digest;
+	int		 created;
+
+	if (fx == NULL)
+		skip();
+	memset(&o, 0, sizeof o);
+	o.owner = "oli";
+	o.kind = "digest";
+	o.due_at = 20000;
+	o.fire_at = 20000;
+	o.payload = "{\"n\": 1}";
+	assert_int_equal(t->write_begin(fx->st), STORE_OK);
+	assert_int_equal(ob->add(fx->st, &o, channels, 2, 20000, &created),
+	    STORE_OK);
+	assert_int_equal(created, 1);
+	assert_true(o.id > 0);
+	/* The ledger holds it once, whoever records it again. */
+	assert_int_equal(ob->add(fx->st, &o, channels, 2, 20000, &created),
+	    STORE_OK);
+	assert_int_equal(created, 0);
+	t->write_end(fx->st, 1);
+	assert_int_equal(t->commit(fx->st), 0);
+
+	/* The journal's first; both claimed by this node. */
+	memset(&s, 0, sizeof s);
+	assert_int_equal(ob->delivery_due(fx->st, 20000, 10, due_cb, &s),
+	    STORE_OK);
+	assert_int_equal(s.n, 2);
+	assert_string_equal(s.channel[0], "journal");
+	assert_string_equal(s.channel[1], "hook:/bin/true");
+	assert_int_equal(s.outbox_id[0], o.id);
+
+	/* A second node gets neither while the lease holds ... */
+	st2 = second_store();
+	assert_int_equal(due_count(st2, 20000), 0);
+	assert_int_equal(due_count(st2, 20299), 0);
+	/* ... and wakes when it ends, not before; the first node now. */
+	assert_int_equal(ob->schedule_next(st2, &notice, &delivery, &digest,
+	    &unplanned), STORE_OK);
+	assert_int_equal(delivery, 20300);
+	assert_int_equal(ob->schedule_next(fx->st, &notice, &delivery,
+	    &digest, &unplanned), STORE_OK);
+	assert_int_equal(delivery, 20000);
+	/* The node holding them takes them again, renewing its lease. */
+	assert_int_equal(due_count(fx->st, 20001), 2);
+	assert_int_equal(due_count(st2, 20300), 0);
+	/* Once the lease has run out (the node died), the second takes it. */
+	assert_int_equal(due_count(st2, 20001 + 300), 2);
+	assert_int_equal(due_count(fx->st, 20001 + 300), 0);
+
+	/* Writing a delivery's state ends the claim. */
+	assert_int_equal(t->write_begin(st2), STORE_OK);
+	assert_int_equal(ob->delivery_set(st2, o.id, "journal", "sent", 1,
+	    20300, NULL, 20300), STORE_OK);
+	assert_int_equal(ob->delivery_set(st2, o.id, "hook:/bin/true",
+	    "pending", 1, 20400, "exit 75", 20300), STORE_OK);
+	t->write_end(st2, 1);
+	assert_int_equal(t->commit(st2), 0);
+	r = PQexec(fx->watch, "SELECT count(*) FROM deliveries "
+	    "WHERE claimed_by IS NOT NULL OR lease_until IS NOT NULL");
+	assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+	assert_string_equal(PQgetvalue(r, 0, 0), "0");
+	PQclear(r);
+	assert_int_equal(due_count(fx->st, 20399), 0);
+	memset(&s, 0, sizeof s);
+	assert_int_equal(ob->delivery_due(fx->st, 20400, 10, due_cb, &s),
+	    STORE_OK);
+	assert_int_equal(s.n, 1);
+	assert_int_equal(s.attempts[0], 1);
+
+	/* What status and doctor read of it. */
+	assert_int_equal(ob->stats(fx->st, "oli", &os), STORE_OK);
+	assert_int_equal(os.backlog, 1);
+	assert_int_equal(os.failing, 1);
+	assert_int_equal(os.failed, 0);
+	assert_int_equal(ob->stats(fx->st, "nobody", &os), STORE_OK);
+	assert_int_equal(os.backlog, 0);
+	assert_int_equal(ob->health(fx->st, NULL, &oh), STORE_OK);
+	assert_int_equal(oh.oldest_waiting, 20000);
+	assert_int_equal(oh.last_hook_delivery, 0);
+	assert_string_equal(oh.retrying_error, "exit 75");
+	assert_null(oh.failed_error);
+	store_outbox_health_clear(&oh);
+	assert_int_equal(ob->last(fx->st, "oli", &ol), STORE_OK);
+	assert_int_equal(ol.delivery, 20300);
+	assert_string_equal(ol.error, "exit 75");
+	assert_int_equal(ol.error_at, 20300);
+	store_outbox_last_clear(&ol);
+	memset(&rep, 0, sizeof rep);
+	assert_int_equal(ob->reps(fx->st, rep_cb, &rep), STORE_OK);
+	assert_int_equal(rep.backlog, 1);
+	assert_int_equal(rep.failing, 1);
+	assert_int_equal(rep.failed, 0);
+
+	/* A success keeps the last error for the rep to read. */
+	assert_int_equal(t->write_begin(fx->st), STORE_OK);
+	assert_int_equal(ob->delivery_set(fx->st, o.id, "hook:/bin/true",
+	    "sent", 2, 20400, NULL, 20400), STORE_OK);
+	t->write_end(fx->st, 1);
+	assert_int_equal(t->commit(fx->st), 0);
+	assert_int_equal(ob->last(fx->st, NULL, &ol), STORE_OK);
+	assert_int_equal(ol.delivery, 20400);
+	assert_string_equal(ol.error, "exit 75");
+	store_outbox_last_clear(&ol);
+	assert_int_equal(ob->health(fx->st, "oli", &oh), STORE_OK);
+	assert_int_equal(oh.last_hook_delivery, 20400);
+	assert_int_equal(oh.oldest_waiting, 0);
+	store_outbox_health_clear(&oh);
+	t->close(st2);
+}
+
+static void
+digest_cb(const struct fu_user *u, time_t at, void *arg)
+{
+	time_t	*seen = arg;
+
+	if (strcmp(u->name, "oli") == 0)
+		*seen = at == 0 ? 1 : at;
+}
+
+struct req_seen {
+	char	state[4][16];
+	int	n;
+};
+
+static int
+req_cb(const struct store_outbox_request *r, void *arg)
+{
+	struct req_seen	*s = arg;
+
+	assert_true(s->n < 4);
+	assert_string_equal(r->kind, "confirmation");
+	snprintf(s->state[s->n++], sizeof s->state[0], "%s", r->state);
+	return 0;
+}
+
+static void
+test_held_folded_rearmed_and_the_digest(void **state)
+{
+	struct fx	*fx = *state;
+	const struct store_outbox_backend *ob = store_postgresql.outbox;
+	const struct store_txn_backend *t = store_postgresql.txn;
+	static const char *const hook[] = { "hook:/bin/true" };
+	struct store_outbox o, summary;
+	struct req_seen	 rs;
+	struct fu_user	 u;
+	PGresult	*r;
+	int64_t		 contact, fid, id, unplanned;
+	time_t		 fire, seen, notice, delivery, digest;
+	char		*payload, sql[160];
+	int		 created, rearmed;
+
+	if (fx == NULL)
+		skip();
+	contact = add_contact(fx, "oli", "Quin", NULL, "lead", 1);
+	fid = add_followup_of(fx, "oli", contact, 40000, 0);
+
+	/* A notice held back till 31000 is found, and its payload changed. */
+	memset(&o, 0, sizeof o);
+	o.owner = "oli";
+	o.kind = "due";
+	o.followup_id = fid;
+	o.due_at = 31000;
+	o.fire_at = 31000;
+	o.hold = 31000;
+	o.payload = "{\"v\": 1}";
+	assert_int_equal(t->write_begin(fx->st), STORE_OK);
+	assert_int_equal(ob->add(fx->st, &o, hook, 1, 30000, &created),
+	    STORE_OK);
+	assert_int_equal(created, 1);
+	t->write_end(fx->st, 1);
+	assert_int_equal(ob->held(fx->st, "oli", "due", fid, 30000, &id,
+	    &fire, &payload), STORE_OK);
+	assert_int_equal(id, o.id);
+	assert_int_equal(fire, 31000);
+	assert_string_equal(payload, "{\"v\": 1}");
+	free(payload);
+	assert_int_equal(ob->held(fx->st, "oli", "missed", fid, 30000, &id,
+	    &fire, &payload), STORE_OK);
+	assert_int_equal(id, 0);
+	assert_int_equal(t->write_begin(fx->st), STORE_OK);
+	assert_int_equal(ob->set_payload(fx->st, o.id, "{\"v\": 2}"),
+	    STORE_OK);
+	t->write_end(fx->st, 1);
+	assert_int_equal(ob->held(fx->st, "oli", "due", fid, 30000, &id,
+	    &fire, &payload), STORE_OK);
+	assert_string_equal(payload, "{\"v\": 2}");
+	free(payload);
+	/* Once its time has come it is no longer held. */
+	assert_int_equal(ob->held(fx->st, "oli", "due", fid, 31000, &id,
+	    &fire, &payload), STORE_OK);
+	assert_int_equal(id, 0);
+
+	/* Folded into a summary: recorded, and the summary queued alone. */
+	memset(&summary, 0, sizeof summary);
+	summary.owner = "oli";
+	summary.kind = "summary";
+	summary.due_at = 31000;
+	summary.fire_at = 31000;
+	summary.payload = "{}";
+	assert_int_equal(t->write_begin(fx->st), STORE_OK);
+	assert_int_equal(ob->add(fx->st, &summary, hook, 1, 30000, &created),
+	    STORE_OK);
+	assert_int_equal(ob->fold(fx->st, o.id, summary.id), STORE_OK);
+	t->write_end(fx->st, 1);
+	assert_int_equal(t->commit(fx->st), 0);
+	snprintf(sql, sizeof sql, "SELECT folded_into FROM outbox "
+	    "WHERE id = %lld", (long long)o.id);
+	r = PQexec(fx->watch, sql);
+	assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+	assert_int_equal(strtoll(PQgetvalue(r, 0, 0), NULL, 10), summary.id);
+	PQclear(r);
+
+	/* A confirmation given up is queued again, once. */
+	o.kind = "confirmation";
+	o.due_at = 40000;
+	o.hold = 0;
+	assert_int_equal(t->write_begin(fx->st), STORE_OK);
+	assert_int_equal(ob->add(fx->st, &o, hook, 1, 30000, &created),
+	    STORE_OK);
+	assert_int_equal(ob->rearm(fx->st, &o, 30000, &rearmed), STORE_OK);
+	assert_int_equal(rearmed, 0);		/* still on its way */
+	assert_int_equal(ob->delivery_set(fx->st, o.id, "hook:/bin/true",
+	    "failed", 5, 30500, "exit 1", 30500), STORE_OK);
+	t->write_end(fx->st, 1);
+	memset(&rs, 0, sizeof rs);
+	assert_int_equal(ob->requests(fx->st, "oli", fid, req_cb, &rs),
+	    STORE_OK);
+	assert_int_equal(rs.n, 1);
+	assert_string_equal(rs.state[0], "given up");
+	assert_int_equal(t->write_begin(fx->st), STORE_OK);
+	assert_int_equal(ob->rearm(fx->st, &o, 31000, &rearmed), STORE_OK);
+	assert_int_equal(rearmed, 1);
+	t->write_end(fx->st, 1);
+	assert_int_equal(t->commit(fx->st), 0);
+	memset(&rs, 0, sizeof rs);
+	assert_int_equal(ob->requests(fx->st, "oli", fid, req_cb, &rs),
+	    STORE_OK);
+	assert_string_equal(rs.state[0], "queued");
+
+	/* The digest: unplanned at first, then due at its time. */
+	memset(&u, 0, sizeof u);
+	u.name = (char *)"oli";
+	u.uid = -1;
+	assert_int_equal(t->write_begin(fx->st), STORE_OK);
+	assert_int_equal(store_postgresql.user->put(fx->st, &u, 1), STORE_OK);
+	t->write_end(fx->st, 1);
+	seen = 0;
+	assert_int_equal(ob->digest_due(fx->st, 50000, digest_cb, &seen),
+	    STORE_OK);
+	assert_int_equal(seen, 1);
+	assert_int_equal(ob->schedule_next(fx->st, &notice, &delivery,
+	    &digest, &unplanned), STORE_OK);
+	assert_true(unplanned >= 1);
+	assert_int_equal(t->write_begin(fx->st), STORE_OK);
+	assert_int_equal(ob->digest_set(fx->st, "oli", 50000), STORE_OK);
+	t->write_end(fx->st, 1);
+	assert_int_equal(t->commit(fx->st), 0);
+	seen = 0;
+	assert_int_equal(ob->digest_due(fx->st, 49999, digest_cb, &seen),
+	    STORE_OK);
+	assert_int_equal(seen, 0);
+	assert_int_equal(ob->digest_due(fx->st, 50000, digest_cb, &seen),
+	    STORE_OK);
+	assert_int_equal(seen, 50000);
+	assert_int_equal(ob->schedule_next_of(fx->st, "oli", &fire),
+	    STORE_OK);
+	assert_int_equal(fire, 30000);		/* the summary, queued at once */
+}
+
 int
 main(void)
 {
@@ -909,6 +1359,9 @@ main(void)
 		T(test_followups_in_the_sqlite_store_s_order),
 		T(test_the_report_s_figures),
 		T(test_a_reader_sees_one_snapshot_and_stops),
+		T(test_a_notice_due_is_taken_once_and_advanced),
+		T(test_a_delivery_is_claimed_by_one_node_until_its_lease_ends),
+		T(test_held_folded_rearmed_and_the_digest),
 		T(test_a_connection_lost_mid_group_loses_the_group),
 	};
 

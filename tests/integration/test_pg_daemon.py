@@ -1,0 +1,137 @@
+# SPDX-License-Identifier: ISC
+# Copyright (c) 2026 The followup authors
+"""The real followupd serving from a PostgreSQL database (a throwaway
+cluster): a reminder reaches its hook once, a restart keeps the data and
+sends nothing twice, a backup is refused saying to use pg_dump, doctor
+reports the database check as skipped without failing, and a database
+that does not exist fails the start with libpq's reason, never echoing
+the URL.  Skipped, saying why, without PostgreSQL or when followupd was
+built without libpq."""
+
+import os
+import subprocess
+import time
+
+import pytest
+
+import pgcluster
+from fu import WRAPPER, Daemon, rfc3339
+
+REP = "rep@test.invalid"
+
+
+def built_with_postgresql():
+    config = os.path.join(os.environ.get("FU_BUILDDIR", "."), "config.h")
+    try:
+        with open(config) as f:
+            return "#define HAVE_POSTGRESQL 1" in f.read()
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    if pgcluster.pg_bin() is None:
+        pytest.skip("PostgreSQL's initdb and pg_ctl are not installed")
+    if not built_with_postgresql():
+        pytest.skip("followupd was built without libpq")
+    c = pgcluster.Cluster()
+    try:
+        yield c
+    finally:
+        c.close()
+
+
+@pytest.fixture
+def pg_daemon(cluster, tmp_path, request):
+    """followupd on a fresh database of its own, with a hook that logs
+    the Message-ID of each message it is given."""
+    name = "fu_%s" % request.node.name[len("test_"):][:50]
+    uri = cluster.createdb(name)
+    sent = tmp_path / "sent"
+    hook = tmp_path / "hook.sh"
+    hook.write_text("#!/bin/sh\ncat >/dev/null\n"
+                    "echo \"$FOLLOWUP_MESSAGE_ID\" >> %s\n" % sent)
+    hook.chmod(0o755)
+    d = Daemon(tmp_path, "[reminders]\nhook = %s\nhook_retry = 1s\n"
+               "check_interval = 1s\n" % hook, database=uri)
+    d.sent = sent
+    d.start()
+    yield d
+    if d.proc is not None:
+        d.stop()
+
+
+def sent_ids(d):
+    return d.sent.read_text().split() if d.sent.exists() else []
+
+
+def wait_sent(d, count):
+    deadline = time.time() + (60 if WRAPPER else 20)
+    while time.time() < deadline and len(sent_ids(d)) < count:
+        time.sleep(0.1)
+    return sent_ids(d)
+
+
+def test_a_reminder_reaches_the_hook_once_and_a_restart_keeps_it(
+        pg_daemon, cluster):
+    d = pg_daemon
+    d.call("user.set", email=REP)
+    cid = d.call("contact.add", name="Ada Lovelace")["contact"]["id"]
+    fid = d.call("followup.add", contact=cid, due=rfc3339(time.time() + 2),
+                 remind_before=0, reason="send the contract")[
+                     "followup"]["id"]
+    ids = wait_sent(d, 1)
+    assert len(ids) == 1 and ids[0].startswith("<followup.")
+    time.sleep(2)
+    assert sent_ids(d) == ids, "the reminder went out twice"
+
+    d.stop()
+    d.start()
+    contacts = d.call("contact.list")["contacts"]
+    assert [c["name"] for c in contacts] == ["Ada Lovelace"]
+    f = d.call("followup.get", id=fid)["followup"]
+    assert f["reason"] == "send the contract"
+    time.sleep(3)
+    assert sent_ids(d) == ids, "a restart sent the reminder again"
+    # Nothing is left claimed: the stop gave back what it held.
+    db = d.db.split("?")[0].rsplit("/", 1)[1]
+    assert cluster.psql("SELECT count(*) FROM deliveries "
+                        "WHERE status <> 'sent' OR claimed_by IS NOT NULL",
+                        db) == "0"
+
+
+def test_backup_says_to_use_pg_dump(pg_daemon, tmp_path):
+    target = tmp_path / "copy.db"
+    rc, out, err = pg_daemon.client("backup", str(target))
+    assert rc != 0
+    assert "this database is PostgreSQL; back it up with pg_dump" in err
+    assert not target.exists()
+
+
+def test_doctor_skips_the_database_check_without_failing(pg_daemon):
+    rc, out, err = pg_daemon.client("doctor")
+    assert rc == 0, out + err
+    database = [line for line in out.splitlines()
+                if line.split()[1:2] == ["database"]]
+    assert len(database) == 1 and "skipped" in database[0], out
+    assert "FAIL" not in out, out
+
+
+def test_a_database_that_does_not_exist_fails_the_start(cluster, tmp_path):
+    uri = cluster.uri("no_such_db")
+    d = Daemon(tmp_path, database=uri)
+    d.start(wait=False)
+    try:
+        rc = d.proc.wait(60 if WRAPPER else 20)
+    except subprocess.TimeoutExpired:
+        d.stop()
+        raise AssertionError("followupd served a database that does not "
+                             "exist")
+    d.proc = None
+    d.logf.close()
+    log = d.log.read_text()
+    assert rc != 0
+    assert "cannot connect to the PostgreSQL database" in log, log
+    assert 'database "no_such_db" does not exist' in log, log
+    assert uri not in log
