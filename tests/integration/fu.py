@@ -69,7 +69,7 @@ class PgDatabases:
             self.made[key] = name
         return self.cluster.uri(self.made[key])
 
-    def query(self, directory, text, timeout=120):
+    def query(self, directory, text, timeout=60):
         """Run text on the database of directory; its rows, values as
         text.  Unit and record separators keep any value whole."""
         c = self.cluster
