@@ -5,6 +5,9 @@ FOLLOWUPD, FOLLOWUP and FOLLOWUP_MAIL name the built binaries (make check
 sets them). FOLLOWUP_TEST_WRAPPER (e.g. "valgrind -q --error-exitcode=99")
 wraps the daemon; FOLLOWUP_TEST_DAEMON=/path/to.sock reuses a daemon that
 is already running (one started under gdb) instead of starting one.
+FU_TEST_BACKEND=postgresql runs every Daemon on a fresh database of one
+throwaway PostgreSQL cluster (conftest.py starts it) instead of a SQLite
+file; sqlite, the default, keeps the file.
 """
 
 import array
@@ -13,6 +16,7 @@ import os
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import time
 
@@ -39,6 +43,78 @@ if CLOCK_SHIFT and FAKETIME_LIB is not None:
     os.environ.update(LD_PRELOAD=FAKETIME_LIB,
                       FAKETIME="%+d" % CLOCK_SHIFT,
                       FAKETIME_DONT_FAKE_MONOTONIC="1")
+
+
+BACKEND = os.environ.get("FU_TEST_BACKEND", "") or "sqlite"
+BACKENDS = ("sqlite", "postgresql")
+
+
+class PgDatabases:
+    """The databases of a PostgreSQL run, one per daemon directory as the
+    SQLite file is, so that a daemon started again in the same directory
+    (by the same Daemon or a new one) finds its data; dropped after each
+    test so that hundreds of tests do not fill the disk."""
+
+    def __init__(self, cluster):
+        self.cluster = cluster
+        self.made = {}      # directory -> database name
+        self.count = 0
+
+    def uri_for(self, directory):
+        key = os.path.realpath(str(directory))
+        if key not in self.made:
+            self.count += 1
+            name = "fu_%d_%d" % (os.getpid(), self.count)
+            self.cluster.createdb(name)
+            self.made[key] = name
+        return self.cluster.uri(self.made[key])
+
+    def query(self, directory, text, timeout=60):
+        """Run text on the database of directory; its rows, values as
+        text.  Unit and record separators keep any value whole."""
+        c = self.cluster
+        name = self.made[os.path.realpath(str(directory))]
+        p = subprocess.run(
+            [os.path.join(c.bin, "psql"), "-X", "-q", "-A", "-t",
+             "-v", "ON_ERROR_STOP=1", "-F", "\x1f", "-R", "\x1e",
+             "-h", c.sock, "-p", str(c.port), "-U", "postgres",
+             "-d", name, "-c", text],
+            capture_output=True, encoding="utf-8", timeout=timeout,
+            env=dict(os.environ, LC_ALL="C", PGCLIENTENCODING="UTF8"))
+        assert p.returncode == 0, "psql: %s" % p.stderr
+        out = p.stdout[:-1] if p.stdout.endswith("\n") else p.stdout
+        return [tuple(row.split("\x1f")) for row in out.split("\x1e")
+                if row]
+
+    def drop_all(self):
+        # FORCE: a daemon a test left running must not keep its
+        # database, and the next test's names never collide anyway.
+        for name in self.made.values():
+            self.cluster.psql('DROP DATABASE IF EXISTS "%s" WITH (FORCE)' %
+                              name)
+        self.made = {}
+
+
+PG = None   # PgDatabases of a PostgreSQL run, set by conftest.py
+
+
+def pg_literal(value):
+    """value as a PostgreSQL literal."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, int):
+        return str(value)
+    return "'%s'" % str(value).replace("'", "''")
+
+
+def database_for(directory):
+    """The --database of a daemon whose scratch directory is directory."""
+    if BACKEND == "sqlite":
+        return str(directory / "fu.db")
+    if PG is None:
+        raise RuntimeError("FU_TEST_BACKEND=postgresql needs the cluster "
+                           "that tests/integration/conftest.py starts")
+    return PG.uri_for(directory)
 
 
 def pinned_digest():
@@ -159,8 +235,9 @@ class Daemon:
                  prefix=None, database=None):
         self.dir = tmp
         self.sock = str(tmp / "s.sock")
-        # A file in tmp, or a server's database (a postgresql:// URL).
-        self.db = database or str(tmp / "fu.db")
+        # A database given (a server's, by URL), else the run's: a file
+        # in tmp, or on PostgreSQL a database made for tmp.
+        self.db = database or database_for(tmp)
         self.log = tmp / "followupd.log"
         self.conf = tmp / "followupd.conf"
         if faketime is None and "digest" not in config:
@@ -241,6 +318,26 @@ class Daemon:
 
     def connect(self, timeout=10):
         return Conn(self.sock, timeout)
+
+    def sql(self, query, params=()):
+        """Run query on the daemon's database beside it, as another program
+        would (to make state the protocol refuses, or read it back); its
+        rows.  ? marks a parameter; the SQL must suit both stores, whose
+        tables have the same columns.  On PostgreSQL every value comes back
+        as text."""
+        if BACKEND == "sqlite":
+            db = sqlite3.connect(self.db, timeout=30)
+            try:
+                with db:
+                    return db.execute(query, params).fetchall()
+            finally:
+                db.close()
+        parts = query.split("?")
+        assert len(parts) == len(params) + 1, query
+        text = parts[0]
+        for value, part in zip(params, parts[1:]):
+            text += pg_literal(value) + part
+        return PG.query(self.dir, text)
 
     def call(self, op, **args):
         c = self.connect()

@@ -22,7 +22,6 @@ import os
 import re
 import shutil
 import socket
-import sqlite3
 import subprocess
 import threading
 import time
@@ -620,11 +619,8 @@ def test_mail_to_an_address_set_before_the_rule_is_given_up_at_once(
     d = mail_daemon("hook_give_up = 1d\n")
     cid = setup_rep(d)
     rep = d.call("user.get")["user"]["name"]
-    db = sqlite3.connect(d.db, timeout=10)
-    db.execute("UPDATE users SET email = ? WHERE name = ?",
-               ("bøb@example.com", rep))
-    db.commit()
-    db.close()
+    d.sql("UPDATE users SET email = ? WHERE name = ?",
+          ("bøb@example.com", rep))
     d.call("followup.add", contact=cid, due=rfc3339(time.time() + 1),
            remind_before=0)
     deadline = time.time() + 30

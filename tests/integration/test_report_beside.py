@@ -11,7 +11,6 @@ import os
 import pwd
 import select
 import signal
-import sqlite3
 import time
 
 from fu import WRAPPER
@@ -31,34 +30,31 @@ def fill(d, followups=FOLLOWUPS, contacts=CONTACTS):
     with no notice planned; written beside the running daemon, as another
     program would."""
     now = int(time.time())
-    db = sqlite3.connect(d.db, timeout=30)
-    with db:
-        db.execute(
-            "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n "
-            "WHERE i + 1 < ?) "
-            "INSERT INTO contacts (owner, name, company, email, stage, "
-            "notes, created_at, updated_at) "
-            "SELECT ?, 'Contact ' || i, 'Company ' || (i % 97), "
-            "'c' || i || '@example.com', 'lead', 'Met at the fair.', "
-            "?, ? FROM n", (contacts, REP, now - 90 * 86400,
-                            now - 90 * 86400))
-        first = db.execute("SELECT min(id) FROM contacts").fetchone()[0]
-        db.execute(
-            "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n "
-            "WHERE i + 1 < ?) "
-            "INSERT INTO followups (contact_id, owner, kind, status, due_at, "
-            "reason, remind_before, remind_at, created_at, updated_at, "
-            "done_at) "
-            "SELECT ? + i % ?, ?, CASE WHEN i % 3 = 1 THEN 'callback' "
-            "ELSE 'followup' END, CASE WHEN i % 3 = 0 THEN 'pending' "
-            "ELSE 'done' END, ? - 29 * 86400 + i * (28 * 86400 / ?), "
-            "'Send the quote', 0, ? - 29 * 86400 + i * (28 * 86400 / ?), "
-            "?, ?, CASE WHEN i % 3 = 0 THEN NULL "
-            "ELSE ? - 29 * 86400 + i * (28 * 86400 / ?) + (i % 7) * 3600 "
-            "END FROM n",
-            (followups, first, contacts, REP, now, followups, now, followups,
-             now - 30 * 86400, now - 30 * 86400, now, followups))
-    db.close()
+    d.sql(
+        "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n "
+        "WHERE i + 1 < ?) "
+        "INSERT INTO contacts (owner, name, company, email, stage, "
+        "notes, created_at, updated_at) "
+        "SELECT ?, 'Contact ' || i, 'Company ' || (i % 97), "
+        "'c' || i || '@example.com', 'lead', 'Met at the fair.', "
+        "?, ? FROM n", (contacts, REP, now - 90 * 86400,
+                        now - 90 * 86400))
+    first = int(d.sql("SELECT min(id) FROM contacts")[0][0])
+    d.sql(
+        "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n "
+        "WHERE i + 1 < ?) "
+        "INSERT INTO followups (contact_id, owner, kind, status, due_at, "
+        "reason, remind_before, remind_at, created_at, updated_at, "
+        "done_at) "
+        "SELECT ? + i % ?, ?, CASE WHEN i % 3 = 1 THEN 'callback' "
+        "ELSE 'followup' END, CASE WHEN i % 3 = 0 THEN 'pending' "
+        "ELSE 'done' END, ? - 29 * 86400 + i * (28 * 86400 / ?), "
+        "'Send the quote', 0, ? - 29 * 86400 + i * (28 * 86400 / ?), "
+        "?, ?, CASE WHEN i % 3 = 0 THEN NULL "
+        "ELSE ? - 29 * 86400 + i * (28 * 86400 / ?) + (i % 7) * 3600 "
+        "END FROM n",
+        (followups, first, contacts, REP, now, followups, now, followups,
+         now - 30 * 86400, now - 30 * 86400, now, followups))
 
 
 def readable(conn):

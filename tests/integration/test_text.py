@@ -7,7 +7,6 @@ too, and a reason, note or name with a line break or a control character
 stays on its row (in watch too)."""
 
 import os
-import sqlite3
 import subprocess
 import threading
 import unicodedata
@@ -163,11 +162,8 @@ def test_control_characters_stored_before_are_shown_visibly(daemon):
     daemon.call("followup.add", contact=cid, due="2030-01-08 10:00",
                 reason="r")
     daemon.stop()
-    db = sqlite3.connect(daemon.db)
-    db.execute("UPDATE contacts SET name = ?, company = ?",
+    daemon.sql("UPDATE contacts SET name = ?, company = ?",
                ("Wen\u0085Öz\x1b[2Jtürk\u202e", "A\tB\nC"))
-    db.commit()
-    db.close()
     daemon.start()
     for cmd in (["contact", "list"], ["list"], ["contact", "show",
                                                 str(cid)]):
