@@ -167,6 +167,10 @@ CREATE TABLE IF NOT EXISTS nodes (
 );
 
 -- Each rep's counts, kept by triggers so that status never counts rows.
+-- The triggers run once per statement over its transition tables: a
+-- row-level trigger updating one counts row for every row of a bulk insert
+-- (an import, a move from SQLite) piles up that row's versions within the
+-- transaction, and grows with the square of the rows.
 CREATE TABLE IF NOT EXISTS owner_counts (
 	owner		text PRIMARY KEY,
 	contacts	bigint NOT NULL DEFAULT 0,
@@ -174,10 +178,16 @@ CREATE TABLE IF NOT EXISTS owner_counts (
 	pending		bigint NOT NULL DEFAULT 0
 );
 
-CREATE OR REPLACE FUNCTION owner_counts_add(who text, c bigint, i bigint,
-    p bigint) RETURNS void LANGUAGE sql AS $$
+-- Add each owner's deltas; a zero delta only makes a missing row, as the
+-- SQLite triggers do, and writes nothing to one that exists.
+CREATE OR REPLACE FUNCTION owner_counts_apply(deltas jsonb) RETURNS void
+    LANGUAGE sql AS $$
 	INSERT INTO owner_counts AS oc (owner, contacts, interactions, pending)
-	VALUES (who, c, i, p)
+	SELECT d.owner, d.c, d.i, d.p
+	FROM jsonb_to_recordset(deltas) AS d(owner text, c bigint, i bigint,
+	    p bigint)
+	WHERE d.c <> 0 OR d.i <> 0 OR d.p <> 0 OR NOT EXISTS
+	    (SELECT 1 FROM owner_counts x WHERE x.owner = d.owner)
 	ON CONFLICT (owner) DO UPDATE SET
 		contacts = oc.contacts + excluded.contacts,
 		interactions = oc.interactions + excluded.interactions,
@@ -187,13 +197,21 @@ $$;
 CREATE OR REPLACE FUNCTION contacts_count() RETURNS trigger
     LANGUAGE plpgsql AS $$
 BEGIN
-	IF TG_OP IN ('UPDATE', 'DELETE') THEN
-		PERFORM owner_counts_add(OLD.owner,
-		    -(OLD.archived_at IS NULL)::int, 0, 0);
-	END IF;
-	IF TG_OP IN ('INSERT', 'UPDATE') THEN
-		PERFORM owner_counts_add(NEW.owner,
-		    (NEW.archived_at IS NULL)::int, 0, 0);
+	IF TG_OP = 'INSERT' THEN
+		PERFORM owner_counts_apply(coalesce(jsonb_agg(d), '[]')) FROM
+		    (SELECT owner, sum((archived_at IS NULL)::int) AS c,
+		    0 AS i, 0 AS p FROM new_rows GROUP BY owner) d;
+	ELSIF TG_OP = 'UPDATE' THEN
+		PERFORM owner_counts_apply(coalesce(jsonb_agg(d), '[]')) FROM
+		    (SELECT owner, sum(n) AS c, 0 AS i, 0 AS p FROM
+		    (SELECT owner, (archived_at IS NULL)::int AS n
+		    FROM new_rows UNION ALL SELECT owner,
+		    -(archived_at IS NULL)::int FROM old_rows) u
+		    GROUP BY owner) d;
+	ELSE
+		PERFORM owner_counts_apply(coalesce(jsonb_agg(d), '[]')) FROM
+		    (SELECT owner, -sum((archived_at IS NULL)::int) AS c,
+		    0 AS i, 0 AS p FROM old_rows GROUP BY owner) d;
 	END IF;
 	RETURN NULL;
 END
@@ -202,11 +220,19 @@ $$;
 CREATE OR REPLACE FUNCTION interactions_count() RETURNS trigger
     LANGUAGE plpgsql AS $$
 BEGIN
-	IF TG_OP IN ('UPDATE', 'DELETE') THEN
-		PERFORM owner_counts_add(OLD.owner, 0, -1, 0);
-	END IF;
-	IF TG_OP IN ('INSERT', 'UPDATE') THEN
-		PERFORM owner_counts_add(NEW.owner, 0, 1, 0);
+	IF TG_OP = 'INSERT' THEN
+		PERFORM owner_counts_apply(coalesce(jsonb_agg(d), '[]')) FROM
+		    (SELECT owner, 0 AS c, count(*) AS i, 0 AS p
+		    FROM new_rows GROUP BY owner) d;
+	ELSIF TG_OP = 'UPDATE' THEN
+		PERFORM owner_counts_apply(coalesce(jsonb_agg(d), '[]')) FROM
+		    (SELECT owner, 0 AS c, sum(n) AS i, 0 AS p FROM
+		    (SELECT owner, 1 AS n FROM new_rows UNION ALL
+		    SELECT owner, -1 FROM old_rows) u GROUP BY owner) d;
+	ELSE
+		PERFORM owner_counts_apply(coalesce(jsonb_agg(d), '[]')) FROM
+		    (SELECT owner, 0 AS c, -count(*) AS i, 0 AS p
+		    FROM old_rows GROUP BY owner) d;
 	END IF;
 	RETURN NULL;
 END
@@ -215,41 +241,58 @@ $$;
 CREATE OR REPLACE FUNCTION followups_count() RETURNS trigger
     LANGUAGE plpgsql AS $$
 BEGIN
-	IF TG_OP IN ('UPDATE', 'DELETE') THEN
-		PERFORM owner_counts_add(OLD.owner, 0, 0,
-		    -(OLD.status = 'pending')::int);
-	END IF;
-	IF TG_OP IN ('INSERT', 'UPDATE') THEN
-		PERFORM owner_counts_add(NEW.owner, 0, 0,
-		    (NEW.status = 'pending')::int);
+	IF TG_OP = 'INSERT' THEN
+		PERFORM owner_counts_apply(coalesce(jsonb_agg(d), '[]')) FROM
+		    (SELECT owner, 0 AS c, 0 AS i,
+		    sum((status = 'pending')::int) AS p
+		    FROM new_rows GROUP BY owner) d;
+	ELSIF TG_OP = 'UPDATE' THEN
+		PERFORM owner_counts_apply(coalesce(jsonb_agg(d), '[]')) FROM
+		    (SELECT owner, 0 AS c, 0 AS i, sum(n) AS p FROM
+		    (SELECT owner, (status = 'pending')::int AS n
+		    FROM new_rows UNION ALL SELECT owner,
+		    -(status = 'pending')::int FROM old_rows) u
+		    GROUP BY owner) d;
+	ELSE
+		PERFORM owner_counts_apply(coalesce(jsonb_agg(d), '[]')) FROM
+		    (SELECT owner, 0 AS c, 0 AS i,
+		    -sum((status = 'pending')::int) AS p
+		    FROM old_rows GROUP BY owner) d;
 	END IF;
 	RETURN NULL;
 END
 $$;
 
+-- Transition tables cannot go with a column list (UPDATE OF ...): an
+-- update that changes no count adds zero, which writes nothing.
 CREATE OR REPLACE TRIGGER contacts_count_insert AFTER INSERT ON contacts
-	FOR EACH ROW EXECUTE FUNCTION contacts_count();
-CREATE OR REPLACE TRIGGER contacts_count_update
-	AFTER UPDATE OF owner, archived_at ON contacts
-	FOR EACH ROW EXECUTE FUNCTION contacts_count();
+	REFERENCING NEW TABLE AS new_rows
+	FOR EACH STATEMENT EXECUTE FUNCTION contacts_count();
+CREATE OR REPLACE TRIGGER contacts_count_update AFTER UPDATE ON contacts
+	REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+	FOR EACH STATEMENT EXECUTE FUNCTION contacts_count();
 CREATE OR REPLACE TRIGGER contacts_count_delete AFTER DELETE ON contacts
-	FOR EACH ROW EXECUTE FUNCTION contacts_count();
+	REFERENCING OLD TABLE AS old_rows
+	FOR EACH STATEMENT EXECUTE FUNCTION contacts_count();
 CREATE OR REPLACE TRIGGER interactions_count_insert
-	AFTER INSERT ON interactions
-	FOR EACH ROW EXECUTE FUNCTION interactions_count();
+	AFTER INSERT ON interactions REFERENCING NEW TABLE AS new_rows
+	FOR EACH STATEMENT EXECUTE FUNCTION interactions_count();
 CREATE OR REPLACE TRIGGER interactions_count_update
-	AFTER UPDATE OF owner ON interactions
-	FOR EACH ROW EXECUTE FUNCTION interactions_count();
+	AFTER UPDATE ON interactions
+	REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+	FOR EACH STATEMENT EXECUTE FUNCTION interactions_count();
 CREATE OR REPLACE TRIGGER interactions_count_delete
-	AFTER DELETE ON interactions
-	FOR EACH ROW EXECUTE FUNCTION interactions_count();
+	AFTER DELETE ON interactions REFERENCING OLD TABLE AS old_rows
+	FOR EACH STATEMENT EXECUTE FUNCTION interactions_count();
 CREATE OR REPLACE TRIGGER followups_count_insert AFTER INSERT ON followups
-	FOR EACH ROW EXECUTE FUNCTION followups_count();
-CREATE OR REPLACE TRIGGER followups_count_update
-	AFTER UPDATE OF owner, status ON followups
-	FOR EACH ROW EXECUTE FUNCTION followups_count();
+	REFERENCING NEW TABLE AS new_rows
+	FOR EACH STATEMENT EXECUTE FUNCTION followups_count();
+CREATE OR REPLACE TRIGGER followups_count_update AFTER UPDATE ON followups
+	REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+	FOR EACH STATEMENT EXECUTE FUNCTION followups_count();
 CREATE OR REPLACE TRIGGER followups_count_delete AFTER DELETE ON followups
-	FOR EACH ROW EXECUTE FUNCTION followups_count();
+	REFERENCING OLD TABLE AS old_rows
+	FOR EACH STATEMENT EXECUTE FUNCTION followups_count();
 
 -- The database's identity, as the SQLite store keeps it: random, made
 -- with the schema, kept for its life.

@@ -66,6 +66,28 @@ def test_the_counts_follow_every_change(db):
     assert db("SELECT pending FROM owner_counts WHERE owner = 'ann'") == "0"
 
 
+def test_the_counts_follow_statements_of_many_rows(db):
+    """An import or a move writes thousands of rows in one statement; the
+    counts follow it once per statement, per owner."""
+    db("INSERT INTO contacts (owner, name, stage, created_at, updated_at, "
+       "archived_at) SELECT (ARRAY['ann', 'bob', 'cy'])[1 + g % 3], "
+       "'c' || g, 'lead', 1, 1, CASE WHEN g % 10 = 0 THEN 5 END "
+       "FROM generate_series(1, 3000) AS g")
+    db("INSERT INTO followups (contact_id, owner, kind, due_at, remind_at, "
+       "created_at, updated_at) SELECT id, owner, 'call', 10, 9, 1, 1 "
+       "FROM contacts")
+    db("UPDATE followups SET status = 'done' WHERE id % 4 = 0")
+    db("UPDATE contacts SET notes = 'no count changes'")
+    db("DELETE FROM followups WHERE id % 5 = 0")
+    assert db("SELECT owner, contacts, pending FROM owner_counts "
+              "ORDER BY owner").splitlines() == db(
+        "SELECT o, (SELECT count(*) FROM contacts WHERE owner = o AND "
+        "archived_at IS NULL), (SELECT count(*) FROM followups WHERE "
+        "owner = o AND status = 'pending') FROM unnest(ARRAY['ann', 'bob', "
+        "'cy']) AS o ORDER BY o").splitlines()
+    assert db("SELECT sum(contacts) FROM owner_counts") == "2700"
+
+
 def test_an_id_given_is_kept_and_the_next_follows_on(db):
     """A move from SQLite keeps every id; new rows must not collide."""
     db("INSERT INTO contacts (id, owner, name, stage, created_at, "
