@@ -97,6 +97,8 @@ def timeless(contact):
 
 
 def migrate(d, uri):
+    """followupd --migrate-to, from d's SQLite file (whichever store the
+    rest of the suite runs on)."""
     return subprocess.run(WRAPPER + [FOLLOWUPD, "--config", str(d.conf),
                                      "--database", d.db, "--migrate-to",
                                      uri],
@@ -107,7 +109,7 @@ def test_a_moved_team_finds_everything_and_nothing_is_sent_twice(
         tmp_path, target):
     uri, psql = target
     out, config = hook_config(tmp_path)
-    d = Daemon(tmp_path, config)
+    d = Daemon(tmp_path, config, database=str(tmp_path / "fu.db"))
     d.start()
     try:
         d.call("user.set", email="ada@test.invalid", tz="Europe/London",
@@ -178,7 +180,7 @@ def test_a_moved_team_finds_everything_and_nothing_is_sent_twice(
 
 def test_a_database_that_is_not_empty_is_left_alone(tmp_path, target):
     uri, psql = target
-    d = Daemon(tmp_path)
+    d = Daemon(tmp_path, database=str(tmp_path / "fu.db"))
     d.start()
     d.call("contact.add", name="First")
     d.stop()
@@ -194,7 +196,7 @@ def test_a_database_that_is_not_empty_is_left_alone(tmp_path, target):
 def test_a_missing_file_or_a_target_that_is_not_postgresql_is_refused(
         tmp_path, target):
     uri, psql = target
-    d = Daemon(tmp_path)
+    d = Daemon(tmp_path, database=str(tmp_path / "fu.db"))
     p = migrate(d, uri)    # never started: no file
     assert p.returncode == 1 and "No such file" in p.stderr
     assert not os.path.exists(d.db), "the move made an empty file"
