@@ -252,6 +252,7 @@ int		 store_in_txn(struct store *);
 int		 store_commit(struct store *);
 uint64_t	 store_commits(struct store *);
 uint64_t	 store_durable(struct store *);
+uint64_t	 store_outbox_commit(struct store *);
 uint64_t	 store_sync_begin(struct store *);
 int		 store_sync_run(struct store *);
 void		 store_sync_end(struct store *, uint64_t, int);

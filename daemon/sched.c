@@ -218,12 +218,26 @@ sched_changed(void)
 		evtimer_add(sched_timer, &tv);
 }
 
-/* More commits are durable: deliver the claims that waited for that. */
+/*
+ * Is everything the outbox holds durable: the last claim's commit, and
+ * the commit of whatever else wrote a notice or a delivery (a request's
+ * confirmation, a rep told of a given-up delivery, a rearmed one)?
+ */
+static int
+sched_outbox_durable(void)
+{
+	uint64_t	target = store_outbox_commit(sched_store);
+
+	if (target < sched_claim_commit)
+		target = sched_claim_commit;
+	return store_durable(sched_store) >= target;
+}
+
+/* More commits are durable: deliver what waited for that. */
 void
 sched_durable(void)
 {
-	if (sched_wait_durable &&
-	    store_durable(sched_store) >= sched_claim_commit) {
+	if (sched_wait_durable && sched_outbox_durable()) {
 		sched_wait_durable = 0;
 		sched_changed();
 	}
@@ -359,7 +373,7 @@ sched_pass_cb(evutil_socket_t fd, short what, void *arg)
 	/* This pass looks at everything: news so far is old news. */
 	(void)store_node_notify_drain(sched_store);
 	now = time(NULL);
-	sched_wait_durable = store_durable(sched_store) < sched_claim_commit;
+	sched_wait_durable = !sched_outbox_durable();
 	sent = sched_wait_durable ? 0 : outbox_deliver(now);
 	claimed = outbox_claim(now);
 	if (claimed > 0)

@@ -840,6 +840,8 @@ store_followup_count_due(struct store *st, const char *owner, time_t from,
 
 /* --- outbox --- */
 
+static void	store_outbox_written(struct store *);
+
 enum store_result
 store_notice_due(struct store *st, time_t now, int limit,
     struct store_notice_row **rows, size_t *n)
@@ -857,7 +859,12 @@ enum store_result
 store_outbox_add(struct store *st, struct store_outbox *o,
     const char *const *channels, int n, time_t now, int *created)
 {
-	return STORE_BACKEND(st)->outbox->add(st, o, channels, n, now, created);
+	enum store_result	r;
+
+	r = STORE_BACKEND(st)->outbox->add(st, o, channels, n, now, created);
+	if (r == STORE_OK && *created)
+		store_outbox_written(st);
+	return r;
 }
 
 enum store_result
@@ -960,7 +967,34 @@ enum store_result
 store_outbox_rearm(struct store *st, const struct store_outbox *o,
     time_t now, int *rearmed)
 {
-	return STORE_BACKEND(st)->outbox->rearm(st, o, now, rearmed);
+	enum store_result	r;
+
+	r = STORE_BACKEND(st)->outbox->rearm(st, o, now, rearmed);
+	if (r == STORE_OK && *rearmed)
+		store_outbox_written(st);
+	return r;
+}
+
+/*
+ * Something to deliver was written: remember the commit that will hold
+ * it (the open group's, else the last), so that nothing is delivered
+ * before that commit is durable, whichever request or pass wrote it.
+ */
+static void
+store_outbox_written(struct store *st)
+{
+	((struct store_base *)(void *)st)->outbox_commit =
+	    store_commits(st) + (store_in_txn(st) ? 1 : 0);
+}
+
+/*
+ * The commit that holds the last notice or delivery written (0: none):
+ * the outbox delivers once store_durable reaches it.
+ */
+uint64_t
+store_outbox_commit(struct store *st)
+{
+	return ((struct store_base *)(void *)st)->outbox_commit;
 }
 
 /* --- looking after the database: backups and checks --- */

@@ -296,6 +296,8 @@ struct store_backend {
  */
 struct store_base {
 	const struct store_backend	*backend;
+	uint64_t			 outbox_commit;	/* see store.h's
+							   store_outbox_commit */
 };
 #define STORE_BACKEND(st)	(((struct store_base *)(void *)(st))->backend)
 

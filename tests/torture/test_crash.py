@@ -186,7 +186,7 @@ fsync(int fd)
 """
 
 
-def gated_daemon(make_daemon, tmp_path):
+def gated_daemon(make_daemon, tmp_path, config=""):
     """A daemon whose syncs of the write-ahead log wait while the file
     it returns exists."""
     import shutil
@@ -202,7 +202,8 @@ def gated_daemon(make_daemon, tmp_path):
     subprocess.run([cc, "-shared", "-fPIC", "-o", str(lib), str(src),
                     "-ldl"], check=True)
     gate = tmp_path / "gate"
-    d = make_daemon(env={"LD_PRELOAD": str(lib), "SYNC_GATE": str(gate),
+    d = make_daemon(config, env={"LD_PRELOAD": str(lib),
+                                 "SYNC_GATE": str(gate),
                          "ASAN_OPTIONS": os.environ.get("ASAN_OPTIONS", "")
                          + ":verify_asan_link_order=0"})
     return d, gate
@@ -262,6 +263,40 @@ def test_acks_wait_for_the_log_sync_which_runs_beside_the_loop(
     c = d.connect(timeout=30)
     for fid in ids:
         assert c.call("followup.get", id=fid)["followup"]["id"] == fid
+
+
+def test_a_confirmation_waits_for_the_sync_of_its_commit(make_daemon,
+                                                         tmp_path):
+    """A request that queues a notice of its own (here the confirmation
+    a callback sends the contact) has it delivered only once the commit
+    that holds it is synced: mail that left before a power cut must not
+    be missing from the database after it."""
+    out = tmp_path / "delivered"
+    hook = tmp_path / "hook.sh"
+    hook.write_text("#!/bin/sh\ncat > %s.tmp && mv %s.tmp %s\n"
+                    % (out, out, out))
+    hook.chmod(0o755)
+    d, gate = gated_daemon(make_daemon, tmp_path,
+                           "[reminders]\nhook = %s\nhook_retry = 1s\n"
+                           "check_interval = 1s\n" % hook)
+    d.call("user.set", email="rep@test.invalid")
+    cid = d.call("contact.add", name="Grace", email="grace@test.invalid",
+                 tz="UTC")["contact"]["id"]
+    gate.write_text("")
+    c = d.connect(timeout=30)
+    c.send({"id": 1, "op": "followup.add", "args": {
+        "contact": cid, "due": "2099-01-01T10:00:00Z", "kind": "callback",
+        "reason": "the order", "confirm": True}})
+    time.sleep(2.5)
+    held = not out.exists()
+    gate.unlink()
+    r = c.reply()
+    assert r["ok"], r
+    assert held, "the confirmation went out before its commit was synced"
+    end = time.time() + 20
+    while not out.exists() and time.time() < end:
+        time.sleep(0.1)
+    assert "confirmation" in out.read_text()
 
 
 def test_stop_answers_the_writes_whose_sync_was_under_way(make_daemon,
