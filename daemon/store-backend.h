@@ -296,7 +296,7 @@ struct store_backend {
  */
 struct store_base {
 	const struct store_backend	*backend;
-	uint64_t			 outbox_commit;	/* see store.h's
+	uint64_t			 outbox_commit;	/* see
 							   store_outbox_commit */
 };
 #define STORE_BACKEND(st)	(((struct store_base *)(void *)(st))->backend)
