@@ -348,6 +348,13 @@ sched_rearm(time_t now, int progress)
 	delay = next - (tnow.tv_sec + tnow.tv_usec / 1e6);
 	if (delay < sched_backoff_left())
 		delay = sched_backoff_left();
+	/*
+	 * What waits for the log's sync is woken when the sync ends
+	 * (sched_durable); look again within a second all the same, so that
+	 * a wake-up missed can only delay a delivery, never hold it.
+	 */
+	if (sched_wait_durable && delay > 1)
+		delay = 1;
 	if (delay < 0)
 		delay = 0;
 	tv.tv_sec = (time_t)delay;
