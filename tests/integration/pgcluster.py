@@ -136,3 +136,28 @@ def wait_ready(cluster, timeout=30):
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.1)
+
+
+def built_with_postgresql():
+    """Whether the followupd under test was built with libpq."""
+    config = os.path.join(os.environ.get("FU_BUILDDIR", "."), "config.h")
+    try:
+        with open(config) as f:
+            return "#define HAVE_POSTGRESQL 1" in f.read()
+    except OSError:
+        return False
+
+
+def module_cluster():
+    """A test module's cluster fixture: skipped, saying why, without
+    PostgreSQL or a followupd built with libpq; removed at the end."""
+    import pytest
+    if pg_bin() is None:
+        pytest.skip("PostgreSQL's initdb and pg_ctl are not installed")
+    if not built_with_postgresql():
+        pytest.skip("followupd was built without libpq")
+    c = Cluster()
+    try:
+        yield c
+    finally:
+        c.close()

@@ -9,7 +9,6 @@ that does not exist fails the start with libpq's reason, never echoing
 the URL.  Skipped, saying why, without PostgreSQL or when followupd was
 built without libpq."""
 
-import os
 import subprocess
 import time
 
@@ -21,26 +20,9 @@ from fu import WRAPPER, Daemon, rfc3339
 REP = "rep@test.invalid"
 
 
-def built_with_postgresql():
-    config = os.path.join(os.environ.get("FU_BUILDDIR", "."), "config.h")
-    try:
-        with open(config) as f:
-            return "#define HAVE_POSTGRESQL 1" in f.read()
-    except OSError:
-        return False
-
-
 @pytest.fixture(scope="module")
 def cluster():
-    if pgcluster.pg_bin() is None:
-        pytest.skip("PostgreSQL's initdb and pg_ctl are not installed")
-    if not built_with_postgresql():
-        pytest.skip("followupd was built without libpq")
-    c = pgcluster.Cluster()
-    try:
-        yield c
-    finally:
-        c.close()
+    yield from pgcluster.module_cluster()
 
 
 @pytest.fixture

@@ -35,26 +35,9 @@ SPREAD = 60         # s over which the burst comes due
 LEAD = 12           # s from the burst's setup to its first due time
 
 
-def built_with_postgresql():
-    config = os.path.join(os.environ.get("FU_BUILDDIR", "."), "config.h")
-    try:
-        with open(config) as f:
-            return "#define HAVE_POSTGRESQL 1" in f.read()
-    except OSError:
-        return False
-
-
 @pytest.fixture(scope="module")
 def cluster():
-    if pgcluster.pg_bin() is None:
-        pytest.skip("PostgreSQL's initdb and pg_ctl are not installed")
-    if not built_with_postgresql():
-        pytest.skip("followupd was built without libpq")
-    c = pgcluster.Cluster()
-    try:
-        yield c
-    finally:
-        c.close()
+    yield from pgcluster.module_cluster()
 
 
 class Nodes:
