@@ -11,6 +11,8 @@ file; sqlite, the default, keeps the file.
 """
 
 import array
+import contextlib
+import fcntl
 import json
 import os
 import shutil
@@ -93,6 +95,30 @@ class PgDatabases:
             self.cluster.psql('DROP DATABASE IF EXISTS "%s" WITH (FORCE)' %
                               name)
         self.made = {}
+
+
+# The suite's files run in several processes at once (pytest-xdist); the
+# system's account tools refuse to run beside one another, so the files
+# that make users and groups take this lock around it.
+ACCOUNTS_LOCK = "/tmp/followup-tests-accounts.lock"
+
+
+@contextlib.contextmanager
+def accounts_locked():
+    """Hold the suite's lock on the system's users and groups."""
+    with open(ACCOUNTS_LOCK, "a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def account(cmd, check=True):
+    """Run useradd, groupadd, userdel or groupdel under accounts_locked()."""
+    with accounts_locked():
+        return subprocess.run(cmd, check=check, stderr=None if check
+                              else subprocess.DEVNULL)
 
 
 PG = None   # PgDatabases of a PostgreSQL run, set by conftest.py

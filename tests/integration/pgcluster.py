@@ -17,6 +17,8 @@ import subprocess
 import tempfile
 import time
 
+from fu import accounts_locked
+
 PG_BIN_DIRS = ["/usr/lib/postgresql/15/bin", "/usr/lib/postgresql/16/bin"]
 PG_USER = "fu-pgtest"
 
@@ -41,12 +43,13 @@ def _owner():
     if os.geteuid() != 0:
         pw = pwd.getpwuid(os.geteuid())
         return pw.pw_uid, pw.pw_gid, pw.pw_name
-    try:
-        pw = pwd.getpwnam(PG_USER)
-    except KeyError:
-        subprocess.run(["useradd", "-M", "-r", "-s", "/usr/sbin/nologin",
-                        "-d", "/nonexistent", PG_USER], check=True)
-        pw = pwd.getpwnam(PG_USER)
+    with accounts_locked():
+        try:
+            pw = pwd.getpwnam(PG_USER)
+        except KeyError:
+            subprocess.run(["useradd", "-M", "-r", "-s", "/usr/sbin/nologin",
+                            "-d", "/nonexistent", PG_USER], check=True)
+            pw = pwd.getpwnam(PG_USER)
     return pw.pw_uid, pw.pw_gid, pw.pw_name
 
 

@@ -27,7 +27,8 @@ import time
 
 import pytest
 
-from fu import FAKETIME_LIB, FOLLOWUP, FOLLOWUPD, SRCDIR, WRAPPER, Daemon
+from fu import (FAKETIME_LIB, FOLLOWUP, FOLLOWUPD, SRCDIR, WRAPPER, Daemon,
+                account)
 
 icalendar = pytest.importorskip("icalendar")
 vobject = pytest.importorskip("vobject")
@@ -822,9 +823,9 @@ USERS = {ANA: [TEAM], BEN: [TEAM], BOSS: [TEAM, ADMINS]}
 
 def _drop_users():
     for u in USERS:
-        subprocess.run(["userdel", u], stderr=subprocess.DEVNULL)
+        account(["userdel", u], check=False)
     for g in (TEAM, ADMINS):
-        subprocess.run(["groupdel", g], stderr=subprocess.DEVNULL)
+        account(["groupdel", g], check=False)
 
 
 @pytest.fixture(scope="module")
@@ -834,11 +835,10 @@ def team():
         pytest.skip("needs root, useradd, setpriv")
     _drop_users()
     for g in (TEAM, ADMINS):
-        subprocess.run(["groupadd", g], check=True)
+        account(["groupadd", g])
     for u, groups in USERS.items():
-        subprocess.run(["useradd", "-M", "-s", "/usr/sbin/nologin", "-d",
-                        "/nonexistent", "-G", ",".join(groups), u],
-                       check=True)
+        account(["useradd", "-M", "-s", "/usr/sbin/nologin", "-d",
+                 "/nonexistent", "-G", ",".join(groups), u])
     top = tempfile.mkdtemp(prefix="fu-io-", dir="/tmp")
     os.chmod(top, 0o777)
     client = os.path.join(top, "followup")

@@ -28,7 +28,7 @@ import time
 
 import pytest
 
-from fu import FOLLOWUP, FOLLOWUPD, WRAPPER, Conn, rfc3339
+from fu import FOLLOWUP, FOLLOWUPD, WRAPPER, Conn, account, rfc3339
 
 pytestmark = pytest.mark.skipif(
     os.geteuid() != 0 or shutil.which("useradd") is None or
@@ -78,9 +78,9 @@ print(json.dumps(out))
 
 def _drop_users():
     for u in USERS:
-        subprocess.run(["userdel", u], stderr=subprocess.DEVNULL)
+        account(["userdel", u], check=False)
     for g in (TEAM, ADMINS):
-        subprocess.run(["groupdel", g], stderr=subprocess.DEVNULL)
+        account(["groupdel", g], check=False)
 
 
 @pytest.fixture(scope="module")
@@ -88,13 +88,13 @@ def team():
     """The users and groups, and one daemon (root) serving group TEAM."""
     _drop_users()
     for g in (TEAM, ADMINS):
-        subprocess.run(["groupadd", g], check=True)
+        account(["groupadd", g])
     for u, groups in USERS.items():
         cmd = ["useradd", "-M", "-s", "/usr/sbin/nologin", "-d",
                "/nonexistent", u]
         if groups:
             cmd[1:1] = ["-G", ",".join(groups)]
-        subprocess.run(cmd, check=True)
+        account(cmd)
     # Every user must reach the socket and the client: a 0755 directory.
     top = tempfile.mkdtemp(prefix="fu-team-", dir="/tmp")
     os.chmod(top, 0o755)

@@ -24,7 +24,7 @@ import time
 
 import pytest
 
-from fu import FOLLOWUP, FOLLOWUPD, SRCDIR
+from fu import FOLLOWUP, FOLLOWUPD, SRCDIR, account
 
 pytestmark = pytest.mark.skipif(
     os.geteuid() != 0 or shutil.which("useradd") is None or
@@ -85,7 +85,7 @@ def user_env(user):
 
 def _drop_users():
     for u in (REP, OTHER):
-        subprocess.run(["userdel", u], stderr=subprocess.DEVNULL)
+        account(["userdel", u], check=False)
 
 
 @pytest.fixture
@@ -95,8 +95,7 @@ def users():
     os.chmod(top, 0o755)
     home = os.path.join(top, "home")
     for u, h in ((REP, home), (OTHER, "/nonexistent")):
-        subprocess.run(["useradd", "-M", "-s", "/usr/sbin/nologin", "-d",
-                        h, u], check=True)
+        account(["useradd", "-M", "-s", "/usr/sbin/nologin", "-d", h, u])
     rep = pwd.getpwnam(REP)
     os.mkdir(home, 0o700)
     os.chown(home, rep.pw_uid, rep.pw_gid)
