@@ -520,6 +520,7 @@ main(int argc, char **argv)
 	op_doctor_stop();
 	op_report_stop();
 	hooks_shutdown();
+	outbox_deliver_flush();
 	store_commit(main_store);
 	conn_close_all();
 	server_close();

@@ -227,6 +227,7 @@ enum store_result {
 	STORE_CONFLICT,
 	STORE_FULL,		/* disk full: nothing was written */
 	STORE_BUSY,		/* locked by another process */
+	STORE_OFFLINE,		/* the database server is out of reach */
 	STORE_CORRUPT,		/* the file is damaged */
 	STORE_ERROR
 };
@@ -304,7 +305,7 @@ enum store_result store_node_beat(struct store *, time_t);
 enum store_result store_node_live(struct store *, time_t, store_node_cb,
 		     void *);
 const char	*store_node_server_version(struct store *);
-int		 store_node_notify_fd(struct store *);
+int		 store_node_notify_fd(struct store *, unsigned *);
 int		 store_node_notify_drain(struct store *);
 
 /* store-backend.c: readers beside the loop */
@@ -999,6 +1000,7 @@ void		 hooks_shutdown(void);
 void		 outbox_init(struct store *, const struct fu_config **);
 int		 outbox_claim(time_t);
 int		 outbox_deliver(time_t);
+void		 outbox_deliver_flush(void);
 void		 outbox_status(struct store *, const char *, json_t *);
 int		 outbox_reps_json(struct store *, json_t *);
 

@@ -205,6 +205,10 @@ reply_store_error(struct op_ctx *ctx, enum store_result r, const char *what,
 	case STORE_BUSY:
 		return reply_error(ctx, FU_ERR_UNAVAILABLE,
 		    "the database is locked by another program; try again");
+	case STORE_OFFLINE:
+		return reply_error(ctx, FU_ERR_UNAVAILABLE,
+		    "the database server cannot be reached; nothing was "
+		    "changed; try again (followupd connects again by itself)");
 	case STORE_CORRUPT:
 		return reply_error(ctx, FU_ERR_INTERNAL,
 		    "the database file is damaged; run followup doctor, and "

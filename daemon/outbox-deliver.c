@@ -25,11 +25,14 @@
 /* A started delivery's lease lasts its time limit and this much (s). */
 #define OUTBOX_LEASE_SLACK	5
 
-/* A started delivery carrying a group of rows. */
+/* A started delivery carrying a group of rows, and once over its result. */
 struct outbox_deliver_run {
 	char				*channel;
 	struct outbox_item		*items;
 	size_t				 n;
+	enum channel_result		 result;
+	char				*error;
+	time_t				 ended_at;
 	struct outbox_deliver_run	*next;
 };
 
@@ -39,6 +42,13 @@ struct outbox_deliver_collect {
 };
 
 static struct outbox_deliver_run	*outbox_deliver_runs;
+/*
+ * Deliveries over whose result could not be written (the database was
+ * full or out of reach): kept here and written by the next passes, so
+ * that what went out is not taken for undelivered and sent again once
+ * its lease runs out.
+ */
+static struct outbox_deliver_run	*outbox_deliver_ended;
 
 /* Retry delay after a number of failed attempts. */
 static long
@@ -100,31 +110,32 @@ outbox_deliver_failed(struct outbox_item *it, int attempts,
 	json_decref(notice);
 }
 
-/* A started delivery is over: mark its rows sent, or plan their retry. */
 static void
-outbox_deliver_done_cb(enum channel_result result, const char *error,
-    void *arg)
+outbox_deliver_run_free(struct outbox_deliver_run *run)
 {
-	struct outbox_deliver_run	*run = arg, **pp;
-	struct outbox_item		*it;
-	time_t				 now = time(NULL);
-	long				 delay;
-	size_t				 i;
-	int				 attempts, give_up;
+	outbox_items_free(run->items, run->n);
+	free(run->channel);
+	free(run->error);
+	free(run);
+}
 
-	for (pp = &outbox_deliver_runs; *pp != NULL; pp = &(*pp)->next) {
-		if (*pp == run) {
-			*pp = run->next;
-			break;
-		}
-	}
-	if (store_write_begin(outbox_store) != STORE_OK) {
-		/* Left pending: its lease runs out and it is tried again. */
-		log_warnx_limited("outbox: cannot record a hook result", NULL,
-		    "outbox: cannot record a hook result; it will be "
-		    "retried");
-		goto out;
-	}
+/*
+ * Write an ended delivery's result: its rows sent, or their retry
+ * planned, or given up.  -1 if the database cannot be written now.
+ */
+static int
+outbox_deliver_record(struct outbox_deliver_run *run)
+{
+	struct outbox_item	*it;
+	enum channel_result	 result = run->result;
+	const char		*error = run->error;
+	time_t			 now = run->ended_at;
+	long			 delay;
+	size_t			 i;
+	int			 attempts, give_up;
+
+	if (store_write_begin(outbox_store) != STORE_OK)
+		return -1;
 	give_up = outbox_deliver_give_up(run->items, run->n, now) ||
 	    result == CHANNEL_GIVE_UP;
 	for (i = 0; i < run->n; i++) {
@@ -154,11 +165,91 @@ outbox_deliver_done_cb(enum channel_result result, const char *error,
 			    attempts, delay);
 	}
 	store_write_end(outbox_store, 1);
-out:
-	outbox_items_free(run->items, run->n);
-	free(run->channel);
-	free(run);
+	return 0;
+}
+
+/* A started delivery is over: record its result, or keep it to record. */
+static void
+outbox_deliver_done_cb(enum channel_result result, const char *error,
+    void *arg)
+{
+	struct outbox_deliver_run	*run = arg, **pp;
+
+	for (pp = &outbox_deliver_runs; *pp != NULL; pp = &(*pp)->next) {
+		if (*pp == run) {
+			*pp = run->next;
+			break;
+		}
+	}
+	run->result = result;
+	run->error = error != NULL ? xstrdup(error) : NULL;
+	run->ended_at = time(NULL);
+	if (outbox_deliver_record(run) == 0)
+		outbox_deliver_run_free(run);
+	else {
+		log_warnx_limited("outbox: cannot record a delivery", NULL,
+		    "outbox: cannot record that a delivery to %s ended; "
+		    "kept until the database can be written", run->channel);
+		run->next = outbox_deliver_ended;
+		outbox_deliver_ended = run;
+	}
 	events_publish(EVENTS_DELIVERY, NULL, "ended", NULL);
+}
+
+/* Write the results kept while the database could not be written. */
+static void
+outbox_deliver_record_ended(void)
+{
+	struct outbox_deliver_run	*run;
+
+	while ((run = outbox_deliver_ended) != NULL) {
+		if (outbox_deliver_record(run) != 0)
+			return;
+		outbox_deliver_ended = run->next;
+		log_info("outbox: recorded that a delivery to %s ended, at "
+		    "the second try", run->channel);
+		outbox_deliver_run_free(run);
+	}
+}
+
+/*
+ * Stopping: a last try at writing the results kept; what still cannot be
+ * written is tried again after the restart (and may go out twice).
+ */
+void
+outbox_deliver_flush(void)
+{
+	struct outbox_deliver_run	*run;
+	int				 n = 0;
+
+	outbox_deliver_record_ended();
+	while ((run = outbox_deliver_ended) != NULL) {
+		outbox_deliver_ended = run->next;
+		outbox_deliver_run_free(run);
+		n++;
+	}
+	if (n > 0)
+		log_warnx("outbox: %d ended deliveries could not be recorded; "
+		    "they are tried again after the restart", n);
+}
+
+/* Is row id of channel carried by one of runs? */
+static int
+outbox_deliver_carried(const struct outbox_deliver_run *runs,
+    const char *channel, int64_t id)
+{
+	const struct outbox_deliver_run	*run;
+	size_t				 i;
+
+	for (run = runs; run != NULL; run = run->next) {
+		if (strcmp(run->channel, channel) != 0)
+			continue;
+		for (i = 0; i < run->n; i++) {
+			if (run->items[i].outbox_id == id)
+				return 1;
+		}
+	}
+	return 0;
 }
 
 static int
@@ -166,18 +257,13 @@ outbox_deliver_collect_cb(const struct store_delivery *d, void *arg)
 {
 	struct outbox_deliver_collect	*c = arg;
 	struct outbox_item		*it;
-	struct outbox_deliver_run	*run;
-	size_t				 i;
 
-	/* Skip what a started delivery is carrying right now. */
-	for (run = outbox_deliver_runs; run != NULL; run = run->next) {
-		if (strcmp(run->channel, d->channel) != 0)
-			continue;
-		for (i = 0; i < run->n; i++) {
-			if (run->items[i].outbox_id == d->outbox_id)
-				return 0;
-		}
-	}
+	/* Skip what a started delivery is carrying right now, and what
+	 * one ended with (its result waits to be written). */
+	if (outbox_deliver_carried(outbox_deliver_runs, d->channel,
+	    d->outbox_id) || outbox_deliver_carried(outbox_deliver_ended,
+	    d->channel, d->outbox_id))
+		return 0;
 	c->items = xreallocarray(c->items, c->n + 1, sizeof *c->items);
 	it = &c->items[c->n++];
 	memset(it, 0, sizeof *it);
@@ -314,6 +400,7 @@ outbox_deliver(time_t now)
 	size_t				 i, j;
 	int				 handled = 0;
 
+	outbox_deliver_record_ended();
 	memset(&c, 0, sizeof c);
 	if (store_delivery_due(outbox_store, now, OUTBOX_DISPATCH_MAX,
 	    outbox_deliver_collect_cb, &c) != STORE_OK)

@@ -61,6 +61,7 @@ static uint64_t			 sched_claim_commit;
 static int			 sched_wait_durable;
 static struct event		*sched_beat_ev;
 static struct event		*sched_notify_ev;
+static unsigned			 sched_notify_session;	/* its connection */
 
 static void	sched_pass_cb(evutil_socket_t, short, void *);
 static void	sched_nodes_init(struct event_base *);
@@ -135,25 +136,59 @@ sched_init(struct event_base *base, struct store *st,
 	sched_changed();
 }
 
+static void	sched_notify_cb(evutil_socket_t, short, void *);
+
 /*
- * Keep this node live.  News that came while the loop ran other
- * statements waits in the store, where no socket event tells of it:
- * read it here too.
+ * Watch the connection's socket for the other nodes' news, anew when the
+ * store connected again since (a new socket, maybe with the old number).
+ */
+static void
+sched_notify_watch(struct event_base *base)
+{
+	unsigned	session;
+	int		fd;
+
+	fd = store_node_notify_fd(sched_store, &session);
+	if (sched_notify_ev != NULL) {
+		if (session == sched_notify_session)
+			return;
+		event_free(sched_notify_ev);
+		sched_notify_ev = NULL;
+	}
+	if (fd == -1)
+		return;
+	sched_notify_session = session;
+	sched_notify_ev = event_new(base, fd, EV_READ | EV_PERSIST,
+	    sched_notify_cb, base);
+	if (sched_notify_ev == NULL)
+		fatalx("sched: event_new");
+	event_add(sched_notify_ev, NULL);
+}
+
+/*
+ * Keep this node live (the beat connects again to a server that went
+ * away).  News that came while the loop ran other statements waits in
+ * the store, where no socket event tells of it: read it here too.  After
+ * a reconnect, whatever came due meanwhile is looked at now.
  */
 static void
 sched_beat_cb(evutil_socket_t fd, short what, void *arg)
 {
+	unsigned	session = sched_notify_session;
+
 	if (store_node_beat(sched_store, time(NULL)) != STORE_OK)
 		log_warnx_limited("sched: heartbeat failed", NULL, "sched: "
 		    "cannot write this node's heartbeat");
-	if (store_node_notify_drain(sched_store) > 0)
+	sched_notify_watch(arg);
+	if (store_node_notify_drain(sched_store) > 0 ||
+	    session != sched_notify_session)
 		sched_changed();
 }
 
 /*
  * Another node changed the schedule: look again now.  A lost connection
  * leaves its socket readable for good: stop watching it rather than
- * spin, and rely on the periodic pass.
+ * spin; the beat connects again and watches the new one.
  */
 static void
 sched_notify_cb(evutil_socket_t fd, short what, void *arg)
@@ -164,7 +199,7 @@ sched_notify_cb(evutil_socket_t fd, short what, void *arg)
 		sched_changed();
 	else if (n < 0) {
 		log_warnx("sched: the connection to the database is gone: "
-		    "other nodes' changes are seen by the periodic check only");
+		    "other nodes' changes are seen again once it is back");
 		event_del(sched_notify_ev);
 	}
 }
@@ -174,21 +209,14 @@ static void
 sched_nodes_init(struct event_base *base)
 {
 	struct timeval	tv = { STORE_NODE_BEAT, 0 };
-	int		fd;
 
 	if (!store_node_shared(sched_store))
 		return;
-	sched_beat_ev = event_new(base, -1, EV_PERSIST, sched_beat_cb, NULL);
+	sched_beat_ev = event_new(base, -1, EV_PERSIST, sched_beat_cb, base);
 	if (sched_beat_ev == NULL)
 		fatalx("sched: event_new");
 	event_add(sched_beat_ev, &tv);
-	if ((fd = store_node_notify_fd(sched_store)) == -1)
-		return;
-	sched_notify_ev = event_new(base, fd, EV_READ | EV_PERSIST,
-	    sched_notify_cb, NULL);
-	if (sched_notify_ev == NULL)
-		fatalx("sched: event_new");
-	event_add(sched_notify_ev, NULL);
+	sched_notify_watch(base);
 }
 
 /* How long the backoff after failed writes still holds passes back. */

@@ -293,13 +293,17 @@ store_node_server_version(struct store *st)
 	return STORE_BACKEND(st)->node->server_version(st);
 }
 
-/* The socket carrying the other nodes' news, or -1 (none). */
+/*
+ * The socket carrying the other nodes' news, or -1 (none, or the
+ * connection is lost); *session tells one connection from the next.
+ */
 int
-store_node_notify_fd(struct store *st)
+store_node_notify_fd(struct store *st, unsigned *session)
 {
+	*session = 0;
 	if (STORE_BACKEND(st)->node == NULL)
 		return -1;
-	return STORE_BACKEND(st)->node->notify_fd(st);
+	return STORE_BACKEND(st)->node->notify_fd(st, session);
 }
 
 /*

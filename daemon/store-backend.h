@@ -259,9 +259,10 @@ struct store_maint_backend {
  * heartbeat) every STORE_NODE_BEAT seconds and is live while its
  * heartbeat is younger than STORE_NODE_LIVE_BEATS beats; live lists them.
  * A committed write tells the other nodes (NOTIFY); notify_fd is the
- * connection's socket for the daemon to watch, and notify_drain reads
- * what came and counts the other nodes' news (-1: the connection is
- * gone).  server_version names the
+ * connection's socket for the daemon to watch (-1 while the connection
+ * is lost) and which connection it is (it changes each time the store
+ * connects again), and notify_drain reads what came and counts the other
+ * nodes' news (-1: the connection is gone).  server_version names the
  * database server.  A backend whose database has one node (SQLite's file)
  * leaves the table NULL.
  */
@@ -270,7 +271,7 @@ struct store_node_backend {
 	enum store_result (*live)(struct store *st, time_t now,
 			      store_node_cb cb, void *arg);
 	const char	*(*server_version)(struct store *st);
-	int		 (*notify_fd)(struct store *st);
+	int		 (*notify_fd)(struct store *st, unsigned *session);
 	int		 (*notify_drain)(struct store *st);
 };
 

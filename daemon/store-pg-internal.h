@@ -32,6 +32,13 @@ struct store_pg {
 	int			 txn_failed;	/* ... can only roll back */
 	enum store_result	 last;		/* what the last failure met */
 
+	int			 lost;		/* the connection went: */
+	int			 connecting;	/* ... connecting again, */
+	time_t			 lost_at;	/* ... since (monotonic s), */
+	time_t			 retry_at;	/* ... next try then, */
+	int			 retry_wait;	/* ... after this wait (s) */
+	unsigned		 session;	/* connections made again */
+
 	char			*conninfo;	/* for readers; never shown */
 	int			*stopped;	/* a reader's: stop reading */
 	char			*reader_error;	/* a reader's first failure */
@@ -53,6 +60,7 @@ struct store_pg_params {
 	int		 n;
 };
 
+int		 store_pg_reachable(struct store_pg *);
 void		 store_pg_params_init(struct store_pg_params *);
 void		 store_pg_param_text(struct store_pg_params *, const char *);
 void		 store_pg_param_int(struct store_pg_params *, int64_t);

@@ -36,6 +36,19 @@ static const char store_pg_schema[] =
 /* The advisory lock every start takes around the schema: "followup". */
 #define STORE_PG_LOCK		"7378428986657236336"
 
+/*
+ * Connecting: how long one try may take (the conninfo's own
+ * connect_timeout wins), and, after the server went away, the wait
+ * before trying again, doubled at each failure up to the last.
+ */
+#define STORE_PG_CONNECT_TIMEOUT	"5"
+#define STORE_PG_RETRY_MIN		1
+#define STORE_PG_RETRY_MAX		30
+
+static enum store_result store_pg_node_put(struct store_pg *, time_t);
+static int	store_pg_exec(struct store_pg *, const char *, const char *,
+		    char **);
+
 /* libpq's message, without its trailing newline. Caller frees. */
 static char *
 store_pg_message(const char *msg)
@@ -51,23 +64,26 @@ store_pg_message(const char *msg)
 
 /*
  * What a failed statement means to the callers.  A lost connection or a
- * server shutting down is STORE_BUSY: nothing was written, try later.
+ * server shutting down is STORE_OFFLINE (nothing was written; the store
+ * connects again by itself, store_pg_reachable); a lock or a conflict
+ * between transactions is STORE_BUSY: try again.
  */
 static enum store_result
-store_pg_result_of(const PGresult *r)
+store_pg_result_of(const struct store_pg *p, const PGresult *r)
 {
 	const char	*state = r != NULL ?
 			    PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
 
-	if (state == NULL)
-		return STORE_BUSY;
+	if (PQstatus(p->conn) != CONNECTION_OK || state == NULL)
+		return STORE_OFFLINE;
 	if (strcmp(state, "23505") == 0)	/* unique_violation */
 		return STORE_CONFLICT;
 	if (strcmp(state, "53100") == 0)	/* disk_full */
 		return STORE_FULL;
 	if (strncmp(state, "08", 2) == 0 ||	/* connection exception */
-	    strncmp(state, "57P", 3) == 0 ||	/* operator intervention */
-	    strcmp(state, "40001") == 0 ||	/* serialization_failure */
+	    strncmp(state, "57P", 3) == 0)	/* operator intervention */
+		return STORE_OFFLINE;
+	if (strcmp(state, "40001") == 0 ||	/* serialization_failure */
 	    strcmp(state, "40P01") == 0 ||	/* deadlock_detected */
 	    strcmp(state, "55P03") == 0)	/* lock_not_available */
 		return STORE_BUSY;
@@ -117,6 +133,104 @@ store_pg_param_time(struct store_pg_params *ps, time_t t)
 		store_pg_param_int(ps, t);
 }
 
+/* Connect to the database conninfo names; the caller checks PQstatus. */
+static PGconn *
+store_pg_connect(const char *conninfo)
+{
+	/* Later keywords win: the conninfo's connect_timeout, if any. */
+	const char *const	 keys[] = { "connect_timeout", "dbname", NULL };
+	const char *const	 vals[] = { STORE_PG_CONNECT_TIMEOUT, conninfo,
+				     NULL };
+
+	return PQconnectdbParams(keys, vals, 1);
+}
+
+/*
+ * Set a new connection up as the start did: a reply means the server has
+ * committed (whatever the server's default), this node's row is there,
+ * and the other nodes' news is heard.  0, or -1 with *cause set.
+ */
+static int
+store_pg_session(struct store_pg *p, char **cause)
+{
+	if (store_pg_exec(p, "SET synchronous_commit = on", "set up the "
+	    "connection", cause) != 0)
+		return -1;
+	if (p->node != NULL) {
+		if (store_pg_node_put(p, time(NULL)) != STORE_OK) {
+			xasprintf(cause, "cannot write this node's heartbeat");
+			return -1;
+		}
+		if (store_pg_exec(p, "LISTEN " STORE_PG_CHANNEL, "listen for "
+		    "the other nodes", cause) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * Is the connection to the server up?  If it was lost (the server
+ * restarted, failed over, or the network went), connect again: at most
+ * once per wait (STORE_PG_RETRY_MIN doubling up to STORE_PG_RETRY_MAX
+ * seconds), never inside the pass's group (its writes are lost with the
+ * connection, and its commit says so), and set the new session up as at
+ * the start.  Until then every statement fails at once with
+ * STORE_OFFLINE.  A reader's connection is its own: it only reports.
+ */
+int
+store_pg_reachable(struct store_pg *p)
+{
+	struct timespec	 now;
+	char		*msg, *cause = NULL;
+
+	if (p->connecting)	/* setting the new session up */
+		return PQstatus(p->conn) == CONNECTION_OK;
+	if (!p->lost && PQstatus(p->conn) == CONNECTION_OK)
+		return 1;
+	if (p->stopped != NULL || p->txn_open)
+		return 0;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (!p->lost) {
+		p->lost = 1;
+		p->lost_at = now.tv_sec;
+		p->retry_wait = 0;
+		p->retry_at = now.tv_sec;
+		log_warnx("store: the connection to the PostgreSQL database "
+		    "is lost; requests that need it fail until it is back");
+	}
+	if (now.tv_sec < p->retry_at)
+		return 0;
+	p->connecting = 1;
+	PQreset(p->conn);
+	if (PQstatus(p->conn) == CONNECTION_OK &&
+	    store_pg_session(p, &cause) == 0) {
+		p->connecting = 0;
+		p->lost = 0;
+		p->session++;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		log_info("store: connected to the PostgreSQL database again "
+		    "after %lld s", (long long)(now.tv_sec - p->lost_at));
+		return 1;
+	}
+	p->connecting = 0;
+	if (cause == NULL)
+		msg = store_pg_message(PQerrorMessage(p->conn));
+	else
+		msg = cause;
+	if (p->retry_wait == 0)
+		p->retry_wait = STORE_PG_RETRY_MIN;
+	else if ((p->retry_wait *= 2) > STORE_PG_RETRY_MAX)
+		p->retry_wait = STORE_PG_RETRY_MAX;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	p->retry_at = now.tv_sec + p->retry_wait;
+	log_warnx_limited("store: cannot connect to PostgreSQL again", NULL,
+	    "store: cannot connect to the PostgreSQL database again: %s; "
+	    "next try in %d s", msg, p->retry_wait);
+	free(msg);
+	/* A session half set up stays lost: the next try resets it. */
+	return 0;
+}
+
 /*
  * Run sql with ps (NULL: none).  Return its result (caller clears), or
  * NULL with *r and the store's last result set and the error logged
@@ -133,6 +247,12 @@ store_pg_query(struct store_pg *p, const char *sql,
 		*r = p->last = STORE_ERROR;
 		return NULL;
 	}
+	if (!store_pg_reachable(p)) {
+		*r = p->last = STORE_OFFLINE;
+		if (p->txn_open)
+			p->txn_failed = 1;
+		return NULL;
+	}
 	res = PQexecParams(p->conn, sql, ps != NULL ? ps->n : 0, NULL,
 	    ps != NULL ? ps->v : NULL, NULL, NULL, 0);
 	if (PQresultStatus(res) == PGRES_COMMAND_OK ||
@@ -140,7 +260,7 @@ store_pg_query(struct store_pg *p, const char *sql,
 		*r = STORE_OK;
 		return res;
 	}
-	*r = p->last = store_pg_result_of(res);
+	*r = p->last = store_pg_result_of(p, res);
 	if (p->stopped != NULL) {
 		/* Not logged from a thread: store_pg_reader_free logs it. */
 		if (p->reader_error == NULL)
@@ -185,11 +305,15 @@ store_pg_control(struct store_pg *p, const char *sql, const char *tag)
 	PGresult	*r;
 	int		 rc = 0;
 
+	if (!store_pg_reachable(p)) {
+		p->last = STORE_OFFLINE;
+		return -1;
+	}
 	r = PQexec(p->conn, sql);
 	if (PQresultStatus(r) != PGRES_COMMAND_OK ||
 	    (tag != NULL && strcmp(PQcmdStatus(r), tag) != 0)) {
 		p->last = PQresultStatus(r) == PGRES_COMMAND_OK ?
-		    STORE_ERROR : store_pg_result_of(r);
+		    STORE_ERROR : store_pg_result_of(p, r);
 		log_warnx_limited("store: a PostgreSQL statement failed",
 		    NULL, "store: %s failed: %s", sql,
 		    PQresultStatus(r) == PGRES_COMMAND_OK ?
@@ -423,9 +547,12 @@ store_pg_server_version(struct store *st)
 }
 
 static int
-store_pg_notify_fd(struct store *st)
+store_pg_notify_fd(struct store *st, unsigned *session)
 {
-	return PQsocket(STORE_PG(st)->conn);
+	struct store_pg	*p = STORE_PG(st);
+
+	*session = p->session;
+	return p->lost ? -1 : PQsocket(p->conn);
 }
 
 /*
@@ -441,7 +568,7 @@ store_pg_notify_drain(struct store *st)
 	PGnotify	*nt;
 	int		 n = 0, self = PQbackendPID(p->conn);
 
-	if (PQstatus(p->conn) != CONNECTION_OK ||
+	if (p->lost || PQstatus(p->conn) != CONNECTION_OK ||
 	    (PQconsumeInput(p->conn) == 0 &&
 	    PQstatus(p->conn) != CONNECTION_OK))
 		return -1;
@@ -548,7 +675,7 @@ store_pg_open(const char *database, char **cause)
 	p->base.backend = &store_postgresql;
 	p->conninfo = xstrdup(database);
 	/* The string is never echoed: a URL may hold a password. */
-	p->conn = PQconnectdb(database);
+	p->conn = store_pg_connect(database);
 	if (p->conn == NULL || PQstatus(p->conn) != CONNECTION_OK) {
 		msg = store_pg_message(p->conn != NULL ?
 		    PQerrorMessage(p->conn) : "out of memory");
@@ -749,7 +876,7 @@ store_pg_reader_open(struct store_reader *r, char **cause)
 	rd = xcalloc(1, sizeof *rd);
 	rd->base.backend = &store_postgresql;
 	rd->stopped = &r->stopped;
-	rd->conn = PQconnectdb(r->conninfo);
+	rd->conn = store_pg_connect(r->conninfo);
 	if (rd->conn == NULL || PQstatus(rd->conn) != CONNECTION_OK) {
 		msg = store_pg_message(rd->conn != NULL ?
 		    PQerrorMessage(rd->conn) : "out of memory");

@@ -2,7 +2,10 @@
 # Copyright (c) 2026 The followup authors
 """The real followupd serving from a PostgreSQL database (a throwaway
 cluster): a reminder reaches its hook once, a restart keeps the data and
-sends nothing twice, a backup is refused saying to use pg_dump, status
+sends nothing twice, a server restart is ridden out (requests meanwhile
+fail saying so, the daemon connects again by itself, a reminder due
+meanwhile goes out once after; a hook that ended while the server was
+away is recorded once it is back, not run again), a backup is refused saying to use pg_dump, status
 and the log show the database without its password, doctor's database
 line is ok and points to the server's own tools, and a database
 that does not exist fails the start with libpq's reason, never echoing
@@ -82,6 +85,106 @@ def test_a_reminder_reaches_the_hook_once_and_a_restart_keeps_it(
     assert cluster.psql("SELECT count(*) FROM deliveries "
                         "WHERE status <> 'sent' OR claimed_by IS NOT NULL",
                         db) == "0"
+
+
+def test_a_server_restart_is_ridden_out(pg_daemon, cluster):
+    """The server stops (a restart, an upgrade, a failover): meanwhile a
+    request fails saying the database server cannot be reached and
+    changes nothing, the daemon keeps running, connects again by itself
+    once the server is back, and a reminder that came due in the outage
+    goes out once, after it."""
+    d = pg_daemon
+    d.call("user.set", email=REP)
+    cid = d.call("contact.add", name="Grace Hopper")["contact"]["id"]
+    d.call("followup.add", contact=cid, due=rfc3339(time.time() + 3),
+           remind_before=0)
+    cluster.stop()
+    try:
+        c = d.connect()
+        try:
+            e = c.error("contact.add", name="Lost in the outage")
+            assert e["code"] == "unavailable", e
+            assert "cannot be reached" in e["message"], e
+            # The reminder comes due while the server is away.
+            time.sleep(5)
+            e = c.error("contact.list")
+            assert e["code"] == "unavailable", e
+        finally:
+            c.close()
+        assert d.proc.poll() is None, "the daemon gave up"
+        assert sent_ids(d) == []
+    finally:
+        cluster.start()
+    # Back within the longest wait between tries (the first ones are 1,
+    # 2 and 4 s apart).
+    deadline = time.time() + (90 if WRAPPER else 30)
+    while True:
+        r = d.connect().request("contact.list", {})
+        if r["ok"] or time.time() > deadline:
+            break
+        time.sleep(0.5)
+    assert r["ok"], r
+    assert [x["name"] for x in r["result"]["contacts"]] == ["Grace Hopper"]
+    ids = wait_sent(d, 1)
+    assert len(ids) == 1, ids
+    time.sleep(3)
+    assert sent_ids(d) == ids, "the reminder went out twice"
+    log = d.log.read_text()
+    assert "connection to the PostgreSQL database is lost" in log, log
+    assert "connected to the PostgreSQL database again" in log, log
+    # Writes work again.
+    d.call("contact.add", name="After the outage")
+
+
+def test_a_hook_that_ends_in_an_outage_is_not_sent_again(
+        cluster, tmp_path):
+    """A hook runs while the server goes away and ends before it is back
+    (its result cannot be written), and the server stays away past the
+    delivery's lease: the daemon keeps the result and writes it once the
+    server is back, rather than taking the delivery for undelivered and
+    running the hook again."""
+    uri = cluster.createdb("fu_hook_in_outage")
+    sent = tmp_path / "sent"
+    started = tmp_path / "started"
+    hook = tmp_path / "hook.sh"
+    hook.write_text("#!/bin/sh\ncat >/dev/null\ntouch %s\nsleep 2\n"
+                    "echo \"$FOLLOWUP_MESSAGE_ID\" >> %s\n"
+                    % (started, sent))
+    hook.chmod(0o755)
+    # The lease of a started delivery: hook_timeout and 5 s.
+    d = Daemon(tmp_path, "[reminders]\nhook = %s\nhook_timeout = 4s\n"
+               "hook_retry = 1s\ncheck_interval = 1s\n" % hook,
+               database=uri)
+    d.sent = sent
+    d.start()
+    try:
+        cid = d.call("contact.add", name="Ada Lovelace")["contact"]["id"]
+        d.call("followup.add", contact=cid, due=rfc3339(time.time() + 2),
+               remind_before=0)
+        deadline = time.time() + (60 if WRAPPER else 20)
+        while not started.exists() and time.time() < deadline:
+            time.sleep(0.05)
+        assert started.exists(), d.log.read_text()
+        t0 = time.time()
+        cluster.stop()
+        try:
+            # The hook ends (2 s) and the lease runs out (4 + 5 s).
+            time.sleep(max(0, t0 + 12 - time.time()))
+            assert sent_ids(d) and len(sent_ids(d)) == 1
+        finally:
+            cluster.start()
+        deadline = time.time() + (90 if WRAPPER else 30)
+        while "connected to the PostgreSQL database again" not in \
+                d.log.read_text() and time.time() < deadline:
+            time.sleep(0.2)
+        time.sleep(5)
+        log = d.log.read_text()
+        assert "kept until the database can be written" in log, log
+        assert len(sent_ids(d)) == 1, "the hook ran again:\n" + log
+        assert cluster.psql("SELECT DISTINCT status FROM deliveries",
+                            "fu_hook_in_outage") == "sent"
+    finally:
+        d.stop()
 
 
 def test_backup_says_to_use_pg_dump(pg_daemon, tmp_path):

@@ -130,6 +130,9 @@ test_a_group_stays_open_until_its_commit(void **state)
 	assert_int_equal(commits, 1);
 }
 
+static int64_t	add_contact(struct fx *, const char *, const char *,
+		    const char *, const char *, time_t);
+
 static void
 test_a_connection_lost_mid_group_loses_the_group(void **state)
 {
@@ -150,8 +153,12 @@ test_a_connection_lost_mid_group_loses_the_group(void **state)
 	assert_int_equal(t->commit(fx->st), -1);
 	assert_int_equal(commits, 1);
 	assert_int_equal(commit_ok, 0);
-	assert_int_equal(t->last_result(fx->st), STORE_BUSY);
+	assert_int_equal(t->last_result(fx->st), STORE_OFFLINE);
 	assert_int_equal(t->in_txn(fx->st), 0);
+	/* The next group connects again, and commits. */
+	add_contact(fx, "ann", "After", NULL, "lead", 1);
+	assert_int_equal(commits, 2);
+	assert_int_equal(commit_ok, 1);
 }
 
 static int
@@ -1463,7 +1470,8 @@ test_a_dead_node_s_deliveries_are_taken_over_at_once(void **state)
 /*
  * A committed write tells the other nodes (NOTIFY), on commit only; a
  * node does not count its own news; a node stopping cleanly leaves; a
- * lost connection is reported, not taken for quiet.
+ * lost connection is reported, not taken for quiet, and the next
+ * statement connects again and listens again.
  */
 static void
 test_a_commit_tells_the_other_nodes(void **state)
@@ -1472,8 +1480,10 @@ test_a_commit_tells_the_other_nodes(void **state)
 	const struct store_txn_backend *t = store_postgresql.txn;
 	const struct store_node_backend *nb = store_postgresql.node;
 	struct store	*st2;
+	struct fu_contact c;
 	struct pollfd	 pfd;
 	PGresult	*r;
+	unsigned	 session, before;
 	int		 i, n = 0, n0;
 
 	if (fx == NULL)
@@ -1483,13 +1493,13 @@ test_a_commit_tells_the_other_nodes(void **state)
 	n0 = atoi(PQgetvalue(r, 0, 0));
 	PQclear(r);
 	st2 = second_store();
-	assert_true(nb->notify_fd(st2) >= 0);
+	assert_true(nb->notify_fd(st2, &session) >= 0);
 	assert_non_null(nb->server_version(st2));
 	assert_int_equal(nb->notify_drain(st2), 0);
 
 	add_contact(fx, "nel", "Sam", NULL, "lead", 1);
 	/* add_contact committed: st2 hears of it once, soon. */
-	pfd.fd = nb->notify_fd(st2);
+	pfd.fd = nb->notify_fd(st2, &session);
 	pfd.events = POLLIN;
 	for (i = 0; i < 50 && n == 0; i++) {
 		(void)poll(&pfd, 1, 100);
@@ -1511,10 +1521,38 @@ test_a_commit_tells_the_other_nodes(void **state)
 	    "pid <> pg_backend_pid()");
 	assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
 	PQclear(r);
-	pfd.fd = nb->notify_fd(fx->st);
+	pfd.fd = nb->notify_fd(fx->st, &session);
 	for (i = 0; i < 50 && (n = nb->notify_drain(fx->st)) == 0; i++)
 		(void)poll(&pfd, 1, 100);
 	assert_int_equal(n, -1);
+
+	/*
+	 * The next statement connects again, as the start did: a new
+	 * session, this node's row back, and the other nodes heard again.
+	 */
+	before = session;
+	assert_int_equal(nb->beat(fx->st, time(NULL)), STORE_OK);
+	assert_true(nb->notify_fd(fx->st, &session) >= 0);
+	assert_int_not_equal(session, before);
+	assert_int_equal(nb->notify_drain(fx->st), 0);
+	st2 = second_store();
+	memset(&c, 0, sizeof c);
+	c.owner = (char *)"nel";
+	c.name = (char *)"Kim";
+	c.stage = (char *)"lead";
+	c.created_at = c.updated_at = 1;
+	assert_int_equal(t->write_begin(st2), STORE_OK);
+	assert_int_equal(store_postgresql.contact->insert(st2, &c), STORE_OK);
+	t->write_end(st2, 1);
+	assert_int_equal(t->commit(st2), 0);
+	pfd.fd = nb->notify_fd(fx->st, &session);
+	n = 0;
+	for (i = 0; i < 50 && n == 0; i++) {
+		(void)poll(&pfd, 1, 100);
+		n = nb->notify_drain(fx->st);
+	}
+	assert_int_equal(n, 1);
+	t->close(st2);
 }
 
 int
