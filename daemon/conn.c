@@ -60,6 +60,7 @@ struct held_reply {
 	uint64_t		 commit;	/* ... it waits for this commit
 						   to be durable */
 	int			 lost;		/* a write its group lost */
+	enum store_result	 lost_why;	/* ... meeting this */
 };
 
 struct conn {
@@ -402,6 +403,8 @@ conn_commit_cb(int ok, void *arg)
 	struct conn		*c;
 	struct held_reply	*h;
 	uint64_t		 commits = store_commits(conn_store);
+	enum store_result	 why = ok ? STORE_OK :
+				    store_last_result(conn_store);
 
 	TAILQ_FOREACH(c, &conn_held, held_entry) {
 		TAILQ_FOREACH(h, &c->held, entry) {
@@ -410,9 +413,27 @@ conn_commit_cb(int ok, void *arg)
 			h->committed = 1;
 			h->commit = commits;
 			h->lost = !ok && h->is_write;
+			h->lost_why = why;
 		}
 	}
 	conn_durable_cb(arg);
+}
+
+/* Why a write its group commit lost was not saved, for its rep. */
+static const char *
+conn_lost_text(enum store_result why)
+{
+	switch (why) {
+	case STORE_OFFLINE:
+		return "the change could not be saved (the database server "
+		    "cannot be reached); nothing was changed; try again";
+	case STORE_FULL:
+		return "the change could not be saved (the disk holding the "
+		    "database is full); nothing was changed";
+	default:
+		return "the change could not be saved (the database write "
+		    "failed; is the disk full?); nothing was changed";
+	}
 }
 
 /*
@@ -436,9 +457,8 @@ conn_durable_cb(void *arg)
 			TAILQ_REMOVE(&c->held, h, entry);
 			if (h->lost) {
 				err = ops_error_reply(h->id,
-				    FU_ERR_UNAVAILABLE, "the change could not "
-				    "be saved (the database write failed; is "
-				    "the disk full?); nothing was changed");
+				    FU_ERR_UNAVAILABLE,
+				    conn_lost_text(h->lost_why));
 				text = json_dumps(err, JSON_COMPACT);
 				conn_write_line(c, text, strlen(text));
 				conn_write_line(c, "\n", 1);

@@ -5,7 +5,8 @@ cluster): a reminder reaches its hook once, a restart keeps the data and
 sends nothing twice, a server restart is ridden out (requests meanwhile
 fail saying so, the daemon connects again by itself, a reminder due
 meanwhile goes out once after; a hook that ended while the server was
-away is recorded once it is back, not run again), a backup is refused saying to use pg_dump, status
+away is recorded once it is back, not run again; a restart under write
+load loses no acknowledged write), a backup is refused saying to use pg_dump, status
 and the log show the database without its password, doctor's database
 line is ok and points to the server's own tools, and a database
 that does not exist fails the start with libpq's reason, never echoing
@@ -13,6 +14,7 @@ the URL.  Skipped, saying why, without PostgreSQL or when followupd was
 built without libpq."""
 
 import subprocess
+import threading
 import time
 
 import pytest
@@ -185,6 +187,66 @@ def test_a_hook_that_ends_in_an_outage_is_not_sent_again(
                             "fu_hook_in_outage") == "sent"
     finally:
         d.stop()
+
+
+def test_a_server_restart_under_write_load_loses_no_acknowledged_write(
+        pg_daemon, cluster):
+    """Four clients add contacts as fast as they are answered while the
+    server restarts (pg_ctl restart -m fast): every contact whose add was
+    answered ok is in the database once, every failure says the server
+    cannot be reached, and writes work again after."""
+    d = pg_daemon
+    stop = threading.Event()
+    acked, errors = [], []
+
+    def writer(k):
+        c = d.connect()
+        try:
+            i = 0
+            while not stop.is_set():
+                name = "w%d-%d" % (k, i)
+                i += 1
+                r = c.request("contact.add", {"name": name})
+                if r["ok"]:
+                    acked.append((name, r["result"]["contact"]["id"]))
+                else:
+                    errors.append(r["error"])
+                    time.sleep(0.05)
+        finally:
+            c.close()
+
+    threads = [threading.Thread(target=writer, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    try:
+        time.sleep(1.5)
+        before = len(acked)
+        cluster.restart()
+        time.sleep(1.5)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(60)
+    assert before > 0 and errors, (before, errors[:3])
+    for e in errors:
+        assert e["code"] == "unavailable" and \
+            "cannot be reached" in e["message"], e
+    deadline = time.time() + (90 if WRAPPER else 30)
+    while True:
+        r = d.connect().request("contact.add", {"name": "after"})
+        if r["ok"] or time.time() > deadline:
+            break
+        time.sleep(0.5)
+    assert r["ok"], r
+    assert len(acked) > before, "no write was answered after the restart"
+    db = d.db.split("?")[0].rsplit("/", 1)[1]
+    rows = cluster.psql("SELECT id, name FROM contacts", db).splitlines()
+    stored = {}
+    for row in rows:
+        cid, name = row.split("|", 1)
+        stored.setdefault(name, []).append(int(cid))
+    lost = [(n, i) for n, i in acked if stored.get(n) != [i]]
+    assert not lost, "acknowledged but not stored once: %s" % lost[:10]
 
 
 def test_backup_says_to_use_pg_dump(pg_daemon, tmp_path):
