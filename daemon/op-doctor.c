@@ -81,7 +81,7 @@ doctor_add(json_t *checks, const char *name, enum doctor_status status,
  */
 static void
 doctor_database(json_t *checks, struct store_check_file *cf,
-    const char *path, const char *what, int schema)
+    const char *path, const char *what, int schema, int answered)
 {
 	json_t		*first = json_array();
 	const char	*detail;
@@ -89,9 +89,16 @@ doctor_database(json_t *checks, struct store_check_file *cf,
 
 	/*
 	 * A database server checks its own files, and this one answered:
-	 * nothing is wrong that doctor could see, so it is no warning.
+	 * nothing is wrong that doctor could see, so it is no warning.  One
+	 * that does not answer fails: nothing can be written meanwhile.
 	 */
-	if (cf == NULL)
+	if (cf == NULL && !answered)
+		doctor_add(first, "database", DOCTOR_FAIL, "check that the "
+		    "database server runs and that the configuration's "
+		    "database names it; followupd connects again by itself",
+		    "the database server cannot be reached: requests that "
+		    "need it fail until it is back");
+	else if (cf == NULL)
 		doctor_add(first, "database", DOCTOR_OK, NULL, "answers (schema "
 		    "%d); its server keeps its own files: check them with the "
 		    "server's tools (pg_amcheck)", schema);
@@ -194,6 +201,7 @@ struct doctor_job {
 	const char	*what;		/* the check's name (static) */
 	int		 schema;
 	json_t		*store;		/* backend, versions, live nodes */
+	int		 answered;	/* ... the database listed them */
 	struct worker	*worker;	/* running it, then NULL */
 };
 
@@ -425,7 +433,7 @@ doctor_checked_cb(void *arg)
 	worker_free(job->worker);
 	job->worker = NULL;
 	doctor_database(job->checks, job->check, job->path, job->what,
-	    job->schema);
+	    job->schema, job->answered);
 	if (job->conn == NULL) {
 		/* Its rep hung up: nobody waits for the rest. */
 		doctor_job_free(job);
@@ -551,6 +559,8 @@ doctor_delivery(struct op_ctx *ctx, json_t *checks)
 	json_int_t	 backlog, gave_up;
 
 	owner = ctx->admin ? NULL : ctx->user;
+	/* Cleared whichever read fails first (the database out of reach). */
+	memset(&oh, 0, sizeof oh);
 	if (store_outbox_stats(ctx->st, owner, &os) != STORE_OK ||
 	    store_outbox_health(ctx->st, owner, &oh) != STORE_OK) {
 		store_outbox_health_clear(&oh);
@@ -651,6 +661,8 @@ op_doctor(struct op_ctx *ctx, json_t *args, json_t **result)
 	job->path = xstrdup(db);
 	job->schema = store_schema_version(ctx->st);
 	job->store = op_meta_store(ctx);
+	/* The live nodes are listed by asking the database (a server's). */
+	job->answered = json_is_array(json_object_get(job->store, "nodes"));
 	doctor_nodes(job);
 	/* A server's database is on the server's disk, not one of ours. */
 	if (store_backend_kind(db) == STORE_BACKEND_SQLITE)
@@ -679,7 +691,7 @@ op_doctor(struct op_ctx *ctx, json_t *args, json_t **result)
 		job->check = store_check_file_new(ctx->st);
 		store_check_file_run(job->check);
 		doctor_database(job->checks, job->check, job->path, job->what,
-		    job->schema);
+		    job->schema, job->answered);
 		job->deadline = doctor_now_ms() + DOCTOR_HOOKS_BUDGET_MS;
 		doctor_hooks_next(job);
 		*result = doctor_result(job);

@@ -98,8 +98,8 @@ def test_a_server_restart_is_ridden_out(pg_daemon, cluster):
     d = pg_daemon
     d.call("user.set", email=REP)
     cid = d.call("contact.add", name="Grace Hopper")["contact"]["id"]
-    d.call("followup.add", contact=cid, due=rfc3339(time.time() + 3),
-           remind_before=0)
+    fid = d.call("followup.add", contact=cid, due=rfc3339(time.time() + 3),
+                 remind_before=0)["followup"]["id"]
     cluster.stop()
     try:
         c = d.connect()
@@ -107,12 +107,46 @@ def test_a_server_restart_is_ridden_out(pg_daemon, cluster):
             e = c.error("contact.add", name="Lost in the outage")
             assert e["code"] == "unavailable", e
             assert "cannot be reached" in e["message"], e
+            # Every op meets the outage and says so (none crashes the
+            # daemon or hangs); hello needs no database.
+            later = "2099-01-01T10:00:00Z"
+            for op, args in [
+                    ("hello", {}), ("status", {}), ("user.get", {}),
+                    ("user.set", {"display_name": "Ada"}),
+                    ("contact.get", {"id": cid}),
+                    ("contact.update", {"id": cid, "notes": "x"}),
+                    ("contact.list", {}), ("contact.archive", {"id": cid}),
+                    ("contact.import", {"contacts": [{"name": "Imp"}]}),
+                    ("interaction.add", {"contact": cid, "kind": "call",
+                                         "outcome": "reached",
+                                         "no_next": True}),
+                    ("interaction.list", {"contact": cid}),
+                    ("followup.add", {"contact": cid, "due": later}),
+                    ("followup.get", {"id": fid}),
+                    ("followup.snooze", {"id": fid, "until": later}),
+                    ("followup.reschedule", {"id": fid, "due": later}),
+                    ("followup.done", {"id": fid}),
+                    ("followup.list", {}), ("agenda", {}),
+                    ("simulate", {}), ("report", {}),
+                    ("export", {"format": "json"})]:
+                r = c.request(op, args)
+                while "id" not in r:        # an export's chunks
+                    r = c.reply()
+                if op == "hello":
+                    assert r["ok"], r
+                else:
+                    assert r["error"]["code"] == "unavailable", (op, r)
+            assert d.proc.poll() is None, d.log.read_text()[-3000:]
             # The reminder comes due while the server is away.
             time.sleep(5)
             e = c.error("contact.list")
             assert e["code"] == "unavailable", e
         finally:
             c.close()
+        rc, out, err = d.client("doctor")
+        assert rc == 1, out + err
+        line = [l for l in out.splitlines() if "  database " in l][0]
+        assert line.startswith("FAIL") and "cannot be reached" in line, out
         assert d.proc.poll() is None, "the daemon gave up"
         assert sent_ids(d) == []
     finally:
