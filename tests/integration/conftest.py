@@ -31,6 +31,9 @@ def pytest_configure(config):
         "markers", "sqlite_only(reason): checks what only the SQLite store "
         "has (its file, WAL, backup copies, the sqlite3 tools); skipped "
         "on PostgreSQL with the reason")
+    config.addinivalue_line(
+        "markers", "alone: measures how late something comes; run-pytest "
+        "runs it by itself, after the files it runs in parallel")
     if fu.BACKEND not in fu.BACKENDS:
         raise pytest.UsageError("FU_TEST_BACKEND=%s: not one of %s" % (
             fu.BACKEND, ", ".join(fu.BACKENDS)))

@@ -292,6 +292,7 @@ def burst(ns):
     return ids, start
 
 
+@pytest.mark.alone
 @pytest.mark.skipif(WRAPPER != [], reason="a burst of 3,000 reminders "
                     "on three nodes measures lateness; under valgrind "
                     "it measures valgrind")
@@ -323,6 +324,7 @@ def test_a_burst_on_three_nodes_goes_out_once_and_on_time(cluster,
     assert worst < 2, "the latest reminder was %.2f s late" % worst
 
 
+@pytest.mark.alone
 @pytest.mark.skipif(WRAPPER != [], reason="a burst of 3,000 reminders "
                     "on three nodes; under valgrind it takes too long")
 def test_a_node_killed_mid_burst_loses_nothing(cluster, tmp_path):
