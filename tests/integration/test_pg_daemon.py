@@ -2,15 +2,16 @@
 # Copyright (c) 2026 The followup authors
 """The real followupd serving from a PostgreSQL database (a throwaway
 cluster): a reminder reaches its hook once, a restart keeps the data and
-sends nothing twice, a server restart is ridden out (requests meanwhile
-fail saying so, the daemon connects again by itself, a reminder due
-meanwhile goes out once after; a hook that ended while the server was
-away is recorded once it is back, not run again; a restart under write
-load loses no acknowledged write), a backup is refused saying to use pg_dump, status
+sends nothing twice, a server restart is ridden out (every op meanwhile
+says the server cannot be reached and doctor fails its database line,
+the daemon connects again by itself, a reminder due meanwhile goes out
+once after; a hook that ended while the server was away is recorded once
+it is back, not run again; a restart under write load loses no
+acknowledged write), a backup is refused saying to use pg_dump, status
 and the log show the database without its password, doctor's database
-line is ok and points to the server's own tools, and a database
-that does not exist fails the start with libpq's reason, never echoing
-the URL.  Skipped, saying why, without PostgreSQL or when followupd was
+line is ok and points to the server's own tools, and a database that
+does not exist fails the start with libpq's reason, never echoing the
+URL.  Skipped, saying why, without PostgreSQL or when followupd was
 built without libpq."""
 
 import subprocess
