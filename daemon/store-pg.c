@@ -146,9 +146,25 @@ store_pg_connect(const char *conninfo)
 }
 
 /*
- * Set a new connection up as the start did: a reply means the server has
- * committed (whatever the server's default), this node's row is there,
- * and the other nodes' news is heard.  0, or -1 with *cause set.
+ * Take this node's place on the connection: its row, with a heartbeat at
+ * now, and the other nodes' news heard.  0, or -1 with *cause set.
+ */
+static int
+store_pg_node_enter(struct store_pg *p, time_t now, char **cause)
+{
+	if (store_pg_node_put(p, now) != STORE_OK) {
+		xasprintf(cause, "cannot join the nodes of the PostgreSQL "
+		    "database");
+		return -1;
+	}
+	return store_pg_exec(p, "LISTEN " STORE_PG_CHANNEL, "listen for the "
+	    "other nodes", cause);
+}
+
+/*
+ * Set a connection up: a reply means the server has committed (whatever
+ * the server's default); once this store is a node (a connection made
+ * again), it takes its place among the nodes.  0, or -1 with *cause set.
  */
 static int
 store_pg_session(struct store_pg *p, char **cause)
@@ -156,16 +172,7 @@ store_pg_session(struct store_pg *p, char **cause)
 	if (store_pg_exec(p, "SET synchronous_commit = on", "set up the "
 	    "connection", cause) != 0)
 		return -1;
-	if (p->node != NULL) {
-		if (store_pg_node_put(p, time(NULL)) != STORE_OK) {
-			xasprintf(cause, "cannot write this node's heartbeat");
-			return -1;
-		}
-		if (store_pg_exec(p, "LISTEN " STORE_PG_CHANNEL, "listen for "
-		    "the other nodes", cause) != 0)
-			return -1;
-	}
-	return 0;
+	return p->node != NULL ? store_pg_node_enter(p, time(NULL), cause) : 0;
 }
 
 /*
@@ -614,13 +621,12 @@ store_pg_node_join(struct store_pg *p, char **cause)
 	res = store_pg_query(p, "DELETE FROM nodes WHERE heartbeat_at < $1",
 	    &ps, &r);
 	PQclear(res);
-	if (res == NULL || store_pg_node_put(p, p->started) != STORE_OK) {
+	if (res == NULL) {
 		xasprintf(cause, "cannot join the nodes of the PostgreSQL "
 		    "database");
 		return -1;
 	}
-	return store_pg_exec(p, "LISTEN " STORE_PG_CHANNEL, "listen for the "
-	    "other nodes", cause);
+	return store_pg_node_enter(p, p->started, cause);
 }
 
 /*
@@ -684,10 +690,9 @@ store_pg_open(const char *database, char **cause)
 		free(msg);
 		goto fail;
 	}
-	/* A reply means the server has committed (the issue's promise),
-	 * whatever the server's default. */
-	if (store_pg_exec(p, "SET synchronous_commit = on", "set up the "
-	    "connection", cause) != 0 || store_pg_migrate(p, cause) != 0 ||
+	/* Not a node yet: the session's set-up, then the schema, then the
+	 * node's place. */
+	if (store_pg_session(p, cause) != 0 || store_pg_migrate(p, cause) != 0 ||
 	    store_pg_node_join(p, cause) != 0)
 		goto fail;
 	return (struct store *)(void *)p;
