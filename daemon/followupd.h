@@ -301,11 +301,17 @@ struct store_node {
 };
 typedef int	(*store_node_cb)(const struct store_node *, void *);
 int		 store_node_shared(struct store *);
-enum store_result store_node_beat(struct store *, time_t);
-enum store_result store_node_live(struct store *, time_t, store_node_cb,
+enum store_result store_node_beat(struct store *);
+enum store_result store_node_live(struct store *, store_node_cb,
 		     void *);
 const char	*store_node_server_version(struct store *);
-int		 store_node_notify_fd(struct store *, unsigned *);
+enum store_watch {
+	STORE_WATCH_NEWS,		/* connected: read the news */
+	STORE_WATCH_CONNECT_READ,	/* connecting again: the try reads */
+	STORE_WATCH_CONNECT_WRITE	/* ... or writes */
+};
+int		 store_node_notify_fd(struct store *, unsigned *,
+		     enum store_watch *);
 int		 store_node_notify_drain(struct store *);
 
 /* store-backend.c: readers beside the loop */
@@ -596,6 +602,8 @@ enum store_result store_delivery_due(struct store *, time_t, int,
 		     store_delivery_cb, void *);
 enum store_result store_delivery_set(struct store *, int64_t, const char *,
 		     const char *, int, time_t, const char *, time_t);
+enum store_result store_delivery_start(struct store *, int64_t, const char *,
+		     int, time_t, time_t);
 enum store_result store_schedule_next(struct store *, time_t *, time_t *,
 		     time_t *, int64_t *);
 enum store_result store_schedule_next_of(struct store *, const char *,

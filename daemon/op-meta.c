@@ -310,7 +310,7 @@ op_meta_store(struct op_ctx *ctx)
 		    "pid", (json_int_t)getpid(), "version", PACKAGE_VERSION,
 		    "started_at", when_json(meta_started),
 		    "heartbeat_at", when_json(ctx->now)));
-	} else if (store_node_live(ctx->st, ctx->now, meta_node_cb, nodes) !=
+	} else if (store_node_live(ctx->st, meta_node_cb, nodes) !=
 	    STORE_OK) {
 		json_decref(nodes);
 		nodes = json_null();

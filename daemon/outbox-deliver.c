@@ -365,10 +365,10 @@ outbox_deliver_group(struct outbox_item *items, size_t n, time_t now)
 		 * reminder is not held up longer than that.
 		 */
 		for (k = 0; k < n; k++)
-			store_delivery_set(outbox_store,
+			store_delivery_start(outbox_store,
 			    run->items[k].outbox_id, run->items[k].channel,
-			    "pending", run->items[k].attempts,
-			    now + lease + OUTBOX_LEASE_SLACK, NULL, now);
+			    run->items[k].attempts,
+			    now + lease + OUTBOX_LEASE_SLACK, now);
 		return (int)n;
 	}
 	free(run);

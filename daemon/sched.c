@@ -22,6 +22,7 @@
 #include <sys/timerfd.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -62,6 +63,8 @@ static int			 sched_wait_durable;
 static struct event		*sched_beat_ev;
 static struct event		*sched_notify_ev;
 static unsigned			 sched_notify_session;	/* its connection */
+static int			 sched_notify_fd = -1;	/* our copy of its socket */
+static int			 sched_notify_news;	/* ... the connection's */
 
 static void	sched_pass_cb(evutil_socket_t, short, void *);
 static void	sched_nodes_init(struct event_base *);
@@ -137,67 +140,99 @@ sched_init(struct event_base *base, struct store *st,
 }
 
 static void	sched_notify_cb(evutil_socket_t, short, void *);
+static void	sched_connected(void);
+
+/* Stop watching the database's socket. */
+static void
+sched_notify_unwatch(void)
+{
+	if (sched_notify_ev != NULL)
+		event_free(sched_notify_ev);
+	sched_notify_ev = NULL;
+	if (sched_notify_fd != -1)
+		close(sched_notify_fd);
+	sched_notify_fd = -1;
+}
 
 /*
- * Watch the connection's socket for the other nodes' news, anew when the
- * store connected again since (a new socket, maybe with the old number).
+ * Watch the connection's socket for the other nodes' news, or while the
+ * store connects again, its try's socket the way the try waits; anew
+ * whenever the store says the socket changed (a new socket, maybe with
+ * the old number, or a try waiting the other way).  The loop watches a
+ * copy of the store's socket: the store may close its own whenever the
+ * connection goes, and the number is not reused under a watch that is
+ * still on it.
  */
 static void
 sched_notify_watch(struct event_base *base)
 {
-	unsigned	session;
-	int		fd;
+	enum store_watch how;
+	unsigned	 session;
+	int		 fd, news;
 
-	fd = store_node_notify_fd(sched_store, &session);
-	if (sched_notify_ev != NULL) {
-		if (session == sched_notify_session)
-			return;
-		event_free(sched_notify_ev);
-		sched_notify_ev = NULL;
-	}
+	fd = store_node_notify_fd(sched_store, &session, &how);
+	if (session == sched_notify_session && (sched_notify_ev != NULL ||
+	    fd == -1))
+		return;
+	sched_notify_unwatch();
+	sched_notify_session = session;
+	news = fd != -1 && how == STORE_WATCH_NEWS;
+	if (news && !sched_notify_news)
+		sched_connected();
+	sched_notify_news = news;
 	if (fd == -1)
 		return;
-	sched_notify_session = session;
-	sched_notify_ev = event_new(base, fd, EV_READ | EV_PERSIST,
-	    sched_notify_cb, base);
+	if ((sched_notify_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0)) == -1) {
+		log_warn("sched: cannot watch the database's socket");
+		return;		/* the beat and the periodic check go on */
+	}
+	sched_notify_ev = event_new(base, sched_notify_fd,
+	    (how == STORE_WATCH_CONNECT_WRITE ? EV_WRITE : EV_READ) |
+	    EV_PERSIST, sched_notify_cb, base);
 	if (sched_notify_ev == NULL)
 		fatalx("sched: event_new");
 	event_add(sched_notify_ev, NULL);
 }
 
 /*
- * Keep this node live (the beat connects again to a server that went
- * away).  News that came while the loop ran other statements waits in
- * the store, where no socket event tells of it: read it here too.  After
- * a reconnect, whatever came due meanwhile is looked at now.
+ * Keep this node live (the beat starts a try to connect again to a server
+ * that went away).  News that came while the loop ran other statements
+ * waits in the store, where no socket event tells of it: read it here
+ * too.
  */
 static void
 sched_beat_cb(evutil_socket_t fd, short what, void *arg)
 {
-	unsigned	session = sched_notify_session;
+	int	n;
 
-	if (store_node_beat(sched_store, time(NULL)) != STORE_OK)
+	if (store_node_beat(sched_store) != STORE_OK)
 		log_warnx_limited("sched: heartbeat failed", NULL, "sched: "
 		    "cannot write this node's heartbeat");
+	n = store_node_notify_drain(sched_store);
 	sched_notify_watch(arg);
-	if (store_node_notify_drain(sched_store) > 0 ||
-	    session != sched_notify_session)
+	if (n > 0)
 		sched_changed();
 }
 
 /*
  * Another node changed the schedule: look again now.  A lost connection
  * leaves its socket readable for good: stop watching it rather than
- * spin; the beat connects again and watches the new one.
+ * spin; the next statement or beat connects again, and the try's socket
+ * is watched, then the new connection's.  Once connected again, whatever
+ * came due meanwhile is looked at now.
  */
 static void
 sched_notify_cb(evutil_socket_t fd, short what, void *arg)
 {
-	int	n;
+	unsigned	session = sched_notify_session;
+	int		n;
 
-	if ((n = store_node_notify_drain(sched_store)) > 0)
+	n = store_node_notify_drain(sched_store);
+	sched_notify_watch(arg);
+	if (n > 0)
 		sched_changed();
-	else if (n < 0) {
+	else if (n < 0 && session == sched_notify_session &&
+	    sched_notify_ev != NULL) {
 		log_warnx("sched: the connection to the database is gone: "
 		    "other nodes' changes are seen again once it is back");
 		event_del(sched_notify_ev);
@@ -311,6 +346,18 @@ sched_write_result(int ok)
 	log_warnx_limited("sched: writes failing", NULL, "sched: the "
 	    "database cannot be written (%llu failed tries); next pass in "
 	    "%d s", sched_failures, sched_backoff);
+}
+
+/*
+ * The store is connected (again): what failed for want of the database
+ * may work now, so the backoff holds the next pass back no longer, and
+ * whatever came due meanwhile is looked at now.
+ */
+static void
+sched_connected(void)
+{
+	clock_gettime(CLOCK_MONOTONIC, &sched_backoff_until);
+	sched_changed();
 }
 
 /* Log a clock jump: wall time moved unlike monotonic time. */
@@ -434,9 +481,7 @@ sched_free(void)
 	if (sched_beat_ev != NULL)
 		event_free(sched_beat_ev);
 	sched_beat_ev = NULL;
-	if (sched_notify_ev != NULL)
-		event_free(sched_notify_ev);
-	sched_notify_ev = NULL;
+	sched_notify_unwatch();
 	if (sched_clock_fd != -1)
 		close(sched_clock_fd);
 	sched_clock_fd = -1;

@@ -264,11 +264,11 @@ store_node_shared(struct store *st)
 
 /* Write this node's heartbeat; nothing to do for a database of one. */
 enum store_result
-store_node_beat(struct store *st, time_t now)
+store_node_beat(struct store *st)
 {
 	if (STORE_BACKEND(st)->node == NULL)
 		return STORE_OK;
-	return STORE_BACKEND(st)->node->beat(st, now);
+	return STORE_BACKEND(st)->node->beat(st);
 }
 
 /*
@@ -277,11 +277,11 @@ store_node_beat(struct store *st, time_t now)
  * caller speaks for its own process.
  */
 enum store_result
-store_node_live(struct store *st, time_t now, store_node_cb cb, void *arg)
+store_node_live(struct store *st, store_node_cb cb, void *arg)
 {
 	if (STORE_BACKEND(st)->node == NULL)
 		return STORE_ERROR;
-	return STORE_BACKEND(st)->node->live(st, now, cb, arg);
+	return STORE_BACKEND(st)->node->live(st, cb, arg);
 }
 
 /* The database server's version, or NULL (no server). */
@@ -294,16 +294,19 @@ store_node_server_version(struct store *st)
 }
 
 /*
- * The socket carrying the other nodes' news, or -1 (none, or the
- * connection is lost); *session tells one connection from the next.
+ * The socket to watch for the other nodes' news, or while the store
+ * connects again for its try, and how (*how), or -1 (none); *session
+ * tells one socket (and way to watch it) from the next.
  */
 int
-store_node_notify_fd(struct store *st, unsigned *session)
+store_node_notify_fd(struct store *st, unsigned *session,
+    enum store_watch *how)
 {
 	*session = 0;
+	*how = STORE_WATCH_NEWS;
 	if (STORE_BACKEND(st)->node == NULL)
 		return -1;
-	return STORE_BACKEND(st)->node->notify_fd(st, session);
+	return STORE_BACKEND(st)->node->notify_fd(st, session, how);
 }
 
 /*
@@ -905,6 +908,25 @@ store_delivery_set(struct store *st, int64_t outbox_id, const char *channel,
 {
 	return STORE_BACKEND(st)->outbox->delivery_set(st, outbox_id, channel,
 	    status, attempts, next_at, error, now);
+}
+
+/*
+ * A delivery starts (its channel runs it, for at most until - now): no
+ * one runs it again before until, unless it ends first (store_delivery_set
+ * then says how).  Should this daemon die, it is retried from until.  On
+ * a shared database, this node keeps it while it lives, whatever the
+ * other nodes' clocks say.
+ */
+enum store_result
+store_delivery_start(struct store *st, int64_t outbox_id, const char *channel,
+    int attempts, time_t until, time_t now)
+{
+	const struct store_outbox_backend *ob = STORE_BACKEND(st)->outbox;
+
+	if (ob->delivery_start == NULL)
+		return ob->delivery_set(st, outbox_id, channel, "pending",
+		    attempts, until, NULL, now);
+	return ob->delivery_start(st, outbox_id, channel, attempts, until, now);
 }
 
 enum store_result

@@ -154,6 +154,10 @@ struct store_outbox_backend {
 			      const char *channel, const char *status,
 			      int attempts, time_t next_at, const char *error,
 			      time_t now);
+	/* NULL: delivery_set "pending" until then does (one node). */
+	enum store_result (*delivery_start)(struct store *st,
+			      int64_t outbox_id, const char *channel,
+			      int attempts, time_t until, time_t now);
 	enum store_result (*schedule_next)(struct store *st, time_t *notice,
 			      time_t *delivery, time_t *digest,
 			      int64_t *unplanned);
@@ -258,20 +262,26 @@ struct store_maint_backend {
  * The nodes sharing a server's database: each beats (writes its
  * heartbeat) every STORE_NODE_BEAT seconds and is live while its
  * heartbeat is younger than STORE_NODE_LIVE_BEATS beats; live lists them.
+ * Heartbeats, and the leases on deliveries, are times of the database
+ * server's clock: nodes whose own clocks disagree (or jump) still agree
+ * on who is live and whose lease ran out.
  * A committed write tells the other nodes (NOTIFY); notify_fd is the
- * connection's socket for the daemon to watch (-1 while the connection
- * is lost) and which connection it is (it changes each time the store
- * connects again), and notify_drain reads what came and counts the other
- * nodes' news (-1: the connection is gone).  server_version names the
+ * socket for the daemon to watch (-1: none), which one it is (*session
+ * changes with each socket, and each way to watch it) and how (*how): the
+ * connection's, to read its news, or while the store connects again, the
+ * try's, to read or to write.  notify_drain reads what came and counts
+ * the other nodes' news (-1: the connection is gone), or takes the try
+ * its next step.  server_version names the
  * database server.  A backend whose database has one node (SQLite's file)
  * leaves the table NULL.
  */
 struct store_node_backend {
-	enum store_result (*beat)(struct store *st, time_t now);
-	enum store_result (*live)(struct store *st, time_t now,
-			      store_node_cb cb, void *arg);
+	enum store_result (*beat)(struct store *st);
+	enum store_result (*live)(struct store *st, store_node_cb cb,
+			      void *arg);
 	const char	*(*server_version)(struct store *st);
-	int		 (*notify_fd)(struct store *st, unsigned *session);
+	int		 (*notify_fd)(struct store *st, unsigned *session,
+			      enum store_watch *how);
 	int		 (*notify_drain)(struct store *st);
 };
 

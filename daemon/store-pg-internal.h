@@ -33,11 +33,15 @@ struct store_pg {
 	enum store_result	 last;		/* what the last failure met */
 
 	int			 lost;		/* the connection went: */
-	int			 connecting;	/* ... connecting again, */
+	int			 connecting;	/* ... setting a new one up, */
 	time_t			 lost_at;	/* ... since (monotonic s), */
 	time_t			 retry_at;	/* ... next try then, */
 	int			 retry_wait;	/* ... after this wait (s) */
-	unsigned		 session;	/* connections made again */
+	PGconn			*pending;	/* ... the try under way, */
+	int			 pending_fd;	/* ... on this socket, */
+	int			 pending_write;	/* ... waiting to write, */
+	time_t			 pending_until;	/* ... given up then */
+	unsigned		 session;	/* sockets to watch since */
 
 	char			*conninfo;	/* for readers; never shown */
 	int			*stopped;	/* a reader's: stop reading */
@@ -51,6 +55,14 @@ struct store_pg {
  * hold however long its hooks run; a dead node's are taken at once.
  */
 #define STORE_PG_NODE_STALE	(STORE_NODE_BEAT * STORE_NODE_LIVE_BEATS)
+
+/*
+ * Now by the database server's clock, in seconds: the one clock every
+ * node's heartbeat and every lease is written and read by, so that a
+ * node whose own clock is off (or jumps) neither takes a live node's
+ * claims for a dead one's nor holds its own past their time.
+ */
+#define STORE_PG_NOW	"floor(extract(epoch FROM statement_timestamp()))::bigint"
 
 /* A statement's parameters, as text (NULL for SQL NULL). */
 #define STORE_PG_MAX_PARAMS	24

@@ -248,8 +248,8 @@ store_pg_delivery_due(struct store *st, time_t now, int limit,
 	store_pg_param_int(&ps, now);
 	store_pg_param_int(&ps, limit);
 	store_pg_param_text(&ps, p->node);
-	store_pg_param_int(&ps, now + STORE_PG_DELIVERY_LEASE);
-	store_pg_param_int(&ps, now - STORE_PG_NODE_STALE);
+	store_pg_param_int(&ps, STORE_PG_DELIVERY_LEASE);
+	store_pg_param_int(&ps, STORE_PG_NODE_STALE);
 	if (in_txn && (r = t->write_begin(st)) != STORE_OK)
 		return r;
 	res = store_pg_query(p,
@@ -257,13 +257,15 @@ store_pg_delivery_due(struct store *st, time_t now, int limit,
 	    "  JOIN outbox o ON o.id = d.outbox_id "
 	    "  WHERE d.status = 'pending' AND d.next_at <= $1 "
 	    "  AND (d.claimed_by IS NULL OR d.claimed_by = $3 "
-	    "  OR d.lease_until IS NULL OR d.lease_until <= $1 "
+	    "  OR d.lease_until IS NULL OR d.lease_until <= " STORE_PG_NOW
 	    "  OR NOT EXISTS (SELECT 1 FROM nodes n "
-	    "  WHERE n.name = d.claimed_by AND n.heartbeat_at > $5)) "
+	    "  WHERE n.name = d.claimed_by "
+	    "  AND n.heartbeat_at > " STORE_PG_NOW " - $5)) "
 	    "  ORDER BY d.channel <> 'journal', d.channel COLLATE \"C\", "
 	    "  o.owner COLLATE \"C\", o.created_at, o.fire_at, d.outbox_id "
 	    "  LIMIT $2 FOR UPDATE OF d SKIP LOCKED), "
-	    "u AS (UPDATE deliveries SET claimed_by = $3, lease_until = $4 "
+	    "u AS (UPDATE deliveries SET claimed_by = $3, "
+	    "  lease_until = " STORE_PG_NOW " + $4 "
 	    "  FROM c WHERE deliveries.outbox_id = c.outbox_id "
 	    "  AND deliveries.channel = c.channel) "
 	    "SELECT d.outbox_id, d.channel, d.attempts, o.owner, o.kind, "
@@ -324,12 +326,38 @@ store_pg_delivery_set(struct store *st, int64_t outbox_id,
 }
 
 /*
+ * A delivery starts: this node keeps its claim, with a lease as long as
+ * the run may take (on the server's clock), and retries it from until
+ * should it die.  Another node takes it over only once this node is dead
+ * (its heartbeat stale) and until has passed, or once the lease ran out.
+ */
+static enum store_result
+store_pg_delivery_start(struct store *st, int64_t outbox_id,
+    const char *channel, int attempts, time_t until, time_t now)
+{
+	struct store_pg_params	 ps;
+
+	store_pg_params_init(&ps);
+	store_pg_param_int(&ps, outbox_id);
+	store_pg_param_text(&ps, channel);
+	store_pg_param_int(&ps, attempts);
+	store_pg_param_int(&ps, until);
+	store_pg_param_text(&ps, STORE_PG(st)->node);
+	store_pg_param_int(&ps, until > now ? until - now : 0);
+	return store_pg_outbox_exec(st, "UPDATE deliveries SET status = "
+	    "'pending', attempts = $3, next_at = $4, claimed_by = $5, "
+	    "lease_until = " STORE_PG_NOW " + $6 "
+	    "WHERE outbox_id = $1 AND channel = $2", &ps, NULL);
+}
+
+/*
  * When something must happen next: the earliest notice, pending delivery
  * and digest (each 0 if none), and how many reps' digests are not
  * planned yet.  A delivery another node holds counts from the end of its
  * lease or the moment its holder would go stale, when this node could
  * take it: never a wake-up to find nothing.  (A holder's heartbeat moves
- * on while it lives; the periodic check notices.)
+ * on while it lives; the periodic check notices.)  Those moments are the
+ * server's clock's: each is moved onto this node's clock.
  */
 static enum store_result
 store_pg_schedule_next(struct store *st, time_t *notice, time_t *delivery,
@@ -342,13 +370,15 @@ store_pg_schedule_next(struct store *st, time_t *notice, time_t *delivery,
 	store_pg_params_init(&ps);
 	store_pg_param_text(&ps, STORE_PG(st)->node);
 	store_pg_param_int(&ps, STORE_PG_NODE_STALE);
+	store_pg_param_int(&ps, time(NULL));
 	if ((res = store_pg_query(STORE_PG(st), "SELECT "
 	    "(SELECT min(notice_at) FROM followups "
 	    "  WHERE notice_at IS NOT NULL), "
 	    "(SELECT min(CASE WHEN d.claimed_by IS NOT NULL "
-	    "  AND d.claimed_by <> $1 AND d.lease_until > d.next_at "
+	    "  AND d.claimed_by <> $1 "
 	    "  THEN GREATEST(d.next_at, LEAST(d.lease_until, "
-	    "  coalesce(n.heartbeat_at + $2, 0))) ELSE d.next_at END) "
+	    "  coalesce(n.heartbeat_at + $2, 0)) - " STORE_PG_NOW " + $3) "
+	    "  ELSE d.next_at END) "
 	    "  FROM deliveries d LEFT JOIN nodes n ON n.name = d.claimed_by "
 	    "  WHERE d.status = 'pending'), "
 	    "(SELECT min(digest_at) FROM users), "
@@ -662,6 +692,7 @@ const struct store_outbox_backend store_pg_outbox = {
 	.set_payload = store_pg_outbox_set_payload,
 	.delivery_due = store_pg_delivery_due,
 	.delivery_set = store_pg_delivery_set,
+	.delivery_start = store_pg_delivery_start,
 	.schedule_next = store_pg_schedule_next,
 	.schedule_next_of = store_pg_schedule_next_of,
 	.digest_due = store_pg_digest_due,

@@ -45,7 +45,7 @@ static const char store_pg_schema[] =
 #define STORE_PG_RETRY_MIN		1
 #define STORE_PG_RETRY_MAX		30
 
-static enum store_result store_pg_node_put(struct store_pg *, time_t);
+static enum store_result store_pg_node_put(struct store_pg *);
 static int	store_pg_exec(struct store_pg *, const char *, const char *,
 		    char **);
 
@@ -133,26 +133,31 @@ store_pg_param_time(struct store_pg_params *ps, time_t t)
 		store_pg_param_int(ps, t);
 }
 
-/* Connect to the database conninfo names; the caller checks PQstatus. */
+/*
+ * How to connect to the database a conninfo names: later keywords win,
+ * so the conninfo's own connect_timeout, if any.
+ */
+static const char *const store_pg_keys[] = { "connect_timeout", "dbname",
+    NULL };
+#define STORE_PG_VALS(conninfo)	{ STORE_PG_CONNECT_TIMEOUT, (conninfo), NULL }
+
+/* Connect (waiting); the caller checks PQstatus. */
 static PGconn *
 store_pg_connect(const char *conninfo)
 {
-	/* Later keywords win: the conninfo's connect_timeout, if any. */
-	const char *const	 keys[] = { "connect_timeout", "dbname", NULL };
-	const char *const	 vals[] = { STORE_PG_CONNECT_TIMEOUT, conninfo,
-				     NULL };
+	const char *const	 vals[] = STORE_PG_VALS(conninfo);
 
-	return PQconnectdbParams(keys, vals, 1);
+	return PQconnectdbParams(store_pg_keys, vals, 1);
 }
 
 /*
- * Take this node's place on the connection: its row, with a heartbeat at
- * now, and the other nodes' news heard.  0, or -1 with *cause set.
+ * Take this node's place on the connection: its row, with a heartbeat,
+ * and the other nodes' news heard.  0, or -1 with *cause set.
  */
 static int
-store_pg_node_enter(struct store_pg *p, time_t now, char **cause)
+store_pg_node_enter(struct store_pg *p, char **cause)
 {
-	if (store_pg_node_put(p, now) != STORE_OK) {
+	if (store_pg_node_put(p) != STORE_OK) {
 		xasprintf(cause, "cannot join the nodes of the PostgreSQL "
 		    "database");
 		return -1;
@@ -172,23 +177,159 @@ store_pg_session(struct store_pg *p, char **cause)
 	if (store_pg_exec(p, "SET synchronous_commit = on", "set up the "
 	    "connection", cause) != 0)
 		return -1;
-	return p->node != NULL ? store_pg_node_enter(p, time(NULL), cause) : 0;
+	return p->node != NULL ? store_pg_node_enter(p, cause) : 0;
+}
+
+/*
+ * The try to connect again failed (cause, or libpq's message): wait
+ * longer before the next, and say so (rate-limited).
+ */
+static void
+store_pg_retry_later(struct store_pg *p, char *cause)
+{
+	struct timespec	 now;
+	char		*msg;
+
+	if (cause != NULL)
+		msg = cause;
+	else
+		msg = store_pg_message(PQerrorMessage(p->pending != NULL ?
+		    p->pending : p->conn));
+	if (p->pending != NULL) {
+		PQfinish(p->pending);
+		p->pending = NULL;
+		p->session++;		/* its socket is gone */
+	}
+	if (p->retry_wait == 0)
+		p->retry_wait = STORE_PG_RETRY_MIN;
+	else if ((p->retry_wait *= 2) > STORE_PG_RETRY_MAX)
+		p->retry_wait = STORE_PG_RETRY_MAX;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	p->retry_at = now.tv_sec + p->retry_wait;
+	log_warnx_limited("store: cannot connect to PostgreSQL again", NULL,
+	    "store: cannot connect to the PostgreSQL database again: %s; "
+	    "next try in %d s", msg, p->retry_wait);
+	free(msg);
+}
+
+/* How long a try to connect may take (s; 0: no limit), as libpq reads it. */
+static int
+store_pg_connect_limit(PGconn *conn)
+{
+	PQconninfoOption	*opts, *o;
+	int			 limit = atoi(STORE_PG_CONNECT_TIMEOUT);
+
+	if ((opts = PQconninfo(conn)) == NULL)
+		return limit;
+	for (o = opts; o->keyword != NULL; o++) {
+		if (strcmp(o->keyword, "connect_timeout") == 0 &&
+		    o->val != NULL) {
+			limit = atoi(o->val);
+			if (limit < 0)
+				limit = 0;
+			else if (limit == 1)
+				limit = 2;	/* libpq's least */
+		}
+	}
+	PQconninfoFree(opts);
+	return limit;
+}
+
+/*
+ * Start a try to connect again, without waiting: libpq's non-blocking
+ * connect, driven on by store_pg_connect_step when its socket is ready
+ * (the daemon watches it, store_pg_notify_fd) or a statement comes.
+ */
+static void
+store_pg_connect_start(struct store_pg *p)
+{
+	const char *const	 vals[] = STORE_PG_VALS(p->conninfo);
+	struct timespec		 now;
+	int			 limit;
+
+	p->pending = PQconnectStartParams(store_pg_keys, vals, 1);
+	if (p->pending == NULL) {
+		store_pg_retry_later(p, xstrdup("out of memory"));
+		return;
+	}
+	if (PQstatus(p->pending) == CONNECTION_BAD) {
+		store_pg_retry_later(p, NULL);
+		return;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	limit = store_pg_connect_limit(p->pending);
+	p->pending_until = limit > 0 ? now.tv_sec + limit : 0;
+	/* libpq's first step writes. */
+	p->pending_fd = PQsocket(p->pending);
+	p->pending_write = 1;
+	p->session++;
+}
+
+/*
+ * One step of the try under way, as far as it goes without waiting.
+ * Once connected, the new connection replaces the lost one and its
+ * session is set up as at the start (two statements).
+ */
+static void
+store_pg_connect_step(struct store_pg *p)
+{
+	PostgresPollingStatusType	 st;
+	struct timespec			 now;
+	char				*cause = NULL;
+	int				 fd;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (p->pending_until != 0 && now.tv_sec >= p->pending_until) {
+		store_pg_retry_later(p, xstrdup("no answer in time"));
+		return;
+	}
+	st = PQconnectPoll(p->pending);
+	if (st == PGRES_POLLING_FAILED) {
+		store_pg_retry_later(p, NULL);
+		return;
+	}
+	if (st != PGRES_POLLING_OK) {
+		fd = PQsocket(p->pending);
+		if (fd != p->pending_fd ||
+		    p->pending_write != (st == PGRES_POLLING_WRITING)) {
+			p->pending_fd = fd;
+			p->pending_write = st == PGRES_POLLING_WRITING;
+			p->session++;	/* watch it the new way */
+		}
+		return;
+	}
+	PQfinish(p->conn);
+	p->conn = p->pending;
+	p->pending = NULL;
+	p->session++;
+	p->connecting = 1;
+	if (store_pg_session(p, &cause) != 0) {
+		p->connecting = 0;
+		/* A session half set up stays lost: the next try starts
+		 * anew. */
+		store_pg_retry_later(p, cause);
+		return;
+	}
+	p->connecting = 0;
+	p->lost = 0;
+	log_info("store: connected to the PostgreSQL database again after "
+	    "%lld s", (long long)(now.tv_sec - p->lost_at));
 }
 
 /*
  * Is the connection to the server up?  If it was lost (the server
  * restarted, failed over, or the network went), connect again: at most
- * once per wait (STORE_PG_RETRY_MIN doubling up to STORE_PG_RETRY_MAX
+ * one try per wait (STORE_PG_RETRY_MIN doubling up to STORE_PG_RETRY_MAX
  * seconds), never inside the pass's group (its writes are lost with the
- * connection, and its commit says so), and set the new session up as at
- * the start.  Until then every statement fails at once with
- * STORE_OFFLINE.  A reader's connection is its own: it only reports.
+ * connection, and its commit says so), and never waiting: the try goes
+ * on as its socket allows, and set the new session up as at the start.
+ * Until then every statement fails at once with STORE_OFFLINE.  A
+ * reader's connection is its own: it only reports.
  */
 int
 store_pg_reachable(struct store_pg *p)
 {
 	struct timespec	 now;
-	char		*msg, *cause = NULL;
 
 	if (p->connecting)	/* setting the new session up */
 		return PQstatus(p->conn) == CONNECTION_OK;
@@ -202,40 +343,18 @@ store_pg_reachable(struct store_pg *p)
 		p->lost_at = now.tv_sec;
 		p->retry_wait = 0;
 		p->retry_at = now.tv_sec;
+		p->session++;		/* its socket says nothing more */
 		log_warnx("store: the connection to the PostgreSQL database "
 		    "is lost; requests that need it fail until it is back");
 	}
-	if (now.tv_sec < p->retry_at)
-		return 0;
-	p->connecting = 1;
-	PQreset(p->conn);
-	if (PQstatus(p->conn) == CONNECTION_OK &&
-	    store_pg_session(p, &cause) == 0) {
-		p->connecting = 0;
-		p->lost = 0;
-		p->session++;
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		log_info("store: connected to the PostgreSQL database again "
-		    "after %lld s", (long long)(now.tv_sec - p->lost_at));
-		return 1;
+	if (p->pending == NULL) {
+		if (now.tv_sec < p->retry_at)
+			return 0;
+		store_pg_connect_start(p);
 	}
-	p->connecting = 0;
-	if (cause == NULL)
-		msg = store_pg_message(PQerrorMessage(p->conn));
-	else
-		msg = cause;
-	if (p->retry_wait == 0)
-		p->retry_wait = STORE_PG_RETRY_MIN;
-	else if ((p->retry_wait *= 2) > STORE_PG_RETRY_MAX)
-		p->retry_wait = STORE_PG_RETRY_MAX;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	p->retry_at = now.tv_sec + p->retry_wait;
-	log_warnx_limited("store: cannot connect to PostgreSQL again", NULL,
-	    "store: cannot connect to the PostgreSQL database again: %s; "
-	    "next try in %d s", msg, p->retry_wait);
-	free(msg);
-	/* A session half set up stays lost: the next try resets it. */
-	return 0;
+	if (p->pending != NULL)
+		store_pg_connect_step(p);
+	return !p->lost;
 }
 
 /*
@@ -466,11 +585,12 @@ store_pg_node_name(struct store_pg *p)
 }
 
 /*
- * Write this node's row with its heartbeat at now (making it if it is
- * not there: a start, or a row forgotten while the node was stopped).
+ * Write this node's row with its heartbeat at the server's now (making it
+ * if it is not there: a start, or a row forgotten while the node was
+ * stopped).
  */
 static enum store_result
-store_pg_node_put(struct store_pg *p, time_t now)
+store_pg_node_put(struct store_pg *p)
 {
 	struct store_pg_params	 ps;
 	PGresult		*res;
@@ -482,10 +602,10 @@ store_pg_node_put(struct store_pg *p, time_t now)
 	store_pg_param_int(&ps, (int64_t)getpid());
 	store_pg_param_text(&ps, PACKAGE_VERSION);
 	store_pg_param_int(&ps, p->started);
-	store_pg_param_int(&ps, now);
 	res = store_pg_query(p, "INSERT INTO nodes (name, host, pid, "
 	    "version, started_at, heartbeat_at) VALUES ($1, $2, $3, $4, $5, "
-	    "$6) ON CONFLICT (name) DO UPDATE SET heartbeat_at = $6", &ps, &r);
+	    STORE_PG_NOW ") ON CONFLICT (name) DO UPDATE SET heartbeat_at = "
+	    "excluded.heartbeat_at", &ps, &r);
 	PQclear(res);
 	return res != NULL ? STORE_OK : r;
 }
@@ -496,7 +616,7 @@ store_pg_node_put(struct store_pg *p, time_t now)
  * failure spoils nothing else; the beat alone tells the others nothing.
  */
 static enum store_result
-store_pg_node_beat(struct store *st, time_t now)
+store_pg_node_beat(struct store *st)
 {
 	struct store_pg		*p = STORE_PG(st);
 	enum store_result	 r;
@@ -504,7 +624,7 @@ store_pg_node_beat(struct store *st, time_t now)
 
 	if (in_txn && (r = store_pg_write_begin(st)) != STORE_OK)
 		return r;
-	r = store_pg_node_put(p, now);
+	r = store_pg_node_put(p);
 	if (in_txn) {
 		store_pg_write_end(st, r == STORE_OK);
 		p->notify = notify;
@@ -514,8 +634,7 @@ store_pg_node_beat(struct store *st, time_t now)
 
 /* The live nodes, by name, to cb until it returns non-zero. */
 static enum store_result
-store_pg_node_live(struct store *st, time_t now, store_node_cb cb,
-    void *arg)
+store_pg_node_live(struct store *st, store_node_cb cb, void *arg)
 {
 	struct store_pg_params	 ps;
 	struct store_node	 n;
@@ -524,10 +643,11 @@ store_pg_node_live(struct store *st, time_t now, store_node_cb cb,
 	int			 i;
 
 	store_pg_params_init(&ps);
-	store_pg_param_int(&ps, now - STORE_PG_NODE_STALE);
+	store_pg_param_int(&ps, STORE_PG_NODE_STALE);
 	if ((res = store_pg_query(STORE_PG(st), "SELECT name, host, pid, "
 	    "version, started_at, heartbeat_at FROM nodes "
-	    "WHERE heartbeat_at > $1 ORDER BY name COLLATE \"C\"", &ps,
+	    "WHERE heartbeat_at > " STORE_PG_NOW " - $1 "
+	    "ORDER BY name COLLATE \"C\"", &ps,
 	    &r)) == NULL)
 		return r;
 	for (i = 0; i < PQntuples(res); i++) {
@@ -554,11 +674,18 @@ store_pg_server_version(struct store *st)
 }
 
 static int
-store_pg_notify_fd(struct store *st, unsigned *session)
+store_pg_notify_fd(struct store *st, unsigned *session,
+    enum store_watch *how)
 {
 	struct store_pg	*p = STORE_PG(st);
 
 	*session = p->session;
+	*how = STORE_WATCH_NEWS;
+	if (p->pending != NULL) {
+		*how = p->pending_write ? STORE_WATCH_CONNECT_WRITE :
+		    STORE_WATCH_CONNECT_READ;
+		return p->pending_fd;
+	}
 	return p->lost ? -1 : PQsocket(p->conn);
 }
 
@@ -575,10 +702,21 @@ store_pg_notify_drain(struct store *st)
 	PGnotify	*nt;
 	int		 n = 0, self = PQbackendPID(p->conn);
 
-	if (p->lost || PQstatus(p->conn) != CONNECTION_OK ||
+	if (p->pending != NULL) {
+		/* A try to connect again: its next step. */
+		(void)store_pg_reachable(p);
+		return 0;
+	}
+	if (p->lost)
+		return -1;	/* until the next try */
+	if (PQstatus(p->conn) != CONNECTION_OK ||
 	    (PQconsumeInput(p->conn) == 0 &&
-	    PQstatus(p->conn) != CONNECTION_OK))
-		return -1;
+	    PQstatus(p->conn) != CONNECTION_OK)) {
+		/* Gone: try again now (not inside the pass's group). */
+		(void)store_pg_reachable(p);
+		return p->pending != NULL ||
+		    (!p->lost && PQstatus(p->conn) == CONNECTION_OK) ? 0 : -1;
+	}
 	while ((nt = PQnotifies(p->conn)) != NULL) {
 		if (nt->be_pid != self)
 			n++;
@@ -617,16 +755,16 @@ store_pg_node_join(struct store_pg *p, char **cause)
 	p->started = time(NULL);
 	p->node = store_pg_node_name(p);
 	store_pg_params_init(&ps);
-	store_pg_param_int(&ps, p->started - STORE_PG_NODE_FORGET);
-	res = store_pg_query(p, "DELETE FROM nodes WHERE heartbeat_at < $1",
-	    &ps, &r);
+	store_pg_param_int(&ps, STORE_PG_NODE_FORGET);
+	res = store_pg_query(p, "DELETE FROM nodes WHERE heartbeat_at < "
+	    STORE_PG_NOW " - $1", &ps, &r);
 	PQclear(res);
 	if (res == NULL) {
 		xasprintf(cause, "cannot join the nodes of the PostgreSQL "
 		    "database");
 		return -1;
 	}
-	return store_pg_node_enter(p, p->started, cause);
+	return store_pg_node_enter(p, cause);
 }
 
 /*
@@ -661,6 +799,8 @@ store_pg_close(struct store *st)
 		(void)store_pg_commit(st);
 	store_pg_release_claims(p);
 	store_pg_node_remove(p);
+	if (p->pending != NULL)
+		PQfinish(p->pending);
 	if (p->conn != NULL)
 		PQfinish(p->conn);
 	free(p->database_id);

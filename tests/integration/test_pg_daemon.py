@@ -5,7 +5,8 @@ cluster): a reminder reaches its hook once, a restart keeps the data and
 sends nothing twice, a server restart is ridden out (every op meanwhile
 says the server cannot be reached and doctor fails its database line,
 the daemon connects again by itself, a reminder due meanwhile goes out
-once after; a hook that ended while the server was away is recorded once
+once after; a try to connect again that is never answered holds no
+request up; a hook that ended while the server was away is recorded once
 it is back, not run again; a restart under write load loses no
 acknowledged write), a backup is refused saying to use pg_dump, status
 and the log show the database without its password, doctor's database
@@ -14,6 +15,7 @@ does not exist fails the start with libpq's reason, never echoing the
 URL.  Skipped, saying why, without PostgreSQL or when followupd was
 built without libpq."""
 
+import socket
 import subprocess
 import threading
 import time
@@ -171,6 +173,134 @@ def test_a_server_restart_is_ridden_out(pg_daemon, cluster):
     assert "connected to the PostgreSQL database again" in log, log
     # Writes work again.
     d.call("contact.add", name="After the outage")
+
+
+class Link:
+    """A TCP link to the cluster's port that can go dead as a network
+    does: the connections it carries break, and new ones are taken but
+    never answered (no reset, no refusal), until it is mended."""
+
+    def __init__(self, port):
+        self.port = port
+        self.lsock = socket.socket()
+        self.lsock.bind(("127.0.0.1", 0))
+        self.lsock.listen(16)
+        self.address = self.lsock.getsockname()
+        self.dead = False
+        self.carried = []
+        self.held = []
+        self.lock = threading.Lock()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                c, _ = self.lsock.accept()
+            except OSError:
+                return
+            with self.lock:
+                if self.dead:
+                    self.held.append(c)
+                    continue
+                u = socket.create_connection(("127.0.0.1", self.port))
+                self.carried += [c, u]
+            for a, b in ((c, u), (u, c)):
+                threading.Thread(target=self._pump, args=(a, b),
+                                 daemon=True).start()
+
+    @staticmethod
+    def _pump(a, b):
+        try:
+            while True:
+                data = a.recv(65536)
+                if not data:
+                    break
+                b.sendall(data)
+        except OSError:
+            pass
+        for s in (a, b):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def go_dead(self):
+        with self.lock:
+            self.dead = True
+            for s in self.carried:
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+            self.carried = []
+
+    def mend(self):
+        with self.lock:
+            self.dead = False
+            for s in self.held:
+                s.close()
+            self.held = []
+
+    def close(self):
+        self.go_dead()
+        self.mend()
+        self.lsock.close()
+
+
+def test_a_try_to_connect_that_hangs_never_holds_the_daemon(
+        cluster, tmp_path):
+    """The network to the server goes dead: the connection breaks, and
+    each try to connect again is taken but never answered.  followupd
+    goes on answering meanwhile (hello at once, a request that needs the
+    database unavailable at once) while its try waits on its own, given
+    up after 5 s (libpq's connect_timeout): a try that held the loop would
+    hold every rep that long.  Once the link is mended, it connects again
+    by itself and has lost nothing."""
+    cluster.createdb("fu_dead_link")
+    link = Link(cluster.port)
+    d = Daemon(tmp_path, database="postgresql://postgres@%s:%d/fu_dead_link"
+               % link.address)
+    d.start()
+    try:
+        d.call("contact.add", name="Ada Lovelace")
+        link.go_dead()
+        c = d.connect()
+        worst = 0.0
+        unavailable = 0
+        end = time.time() + 12     # two tries given up, and a third
+        while time.time() < end:
+            t = time.monotonic()
+            r = c.request("contact.list", {})
+            worst = max(worst, time.monotonic() - t)
+            if not r["ok"]:
+                assert r["error"]["code"] == "unavailable", r
+                unavailable += 1
+            t = time.monotonic()
+            assert c.request("hello", {})["ok"]
+            worst = max(worst, time.monotonic() - t)
+            time.sleep(0.1)
+        c.close()
+        log = d.log.read_text()
+        assert "connection to the PostgreSQL database is lost" in log, log
+        assert "no answer in time" in log, log
+        assert unavailable > 10
+        assert worst < (4 if WRAPPER else 2), \
+            "a request waited %.1f s behind a try to connect" % worst
+        link.mend()
+        deadline = time.time() + (90 if WRAPPER else 45)
+        while True:
+            r = d.connect().request("contact.list", {})
+            if r["ok"] or time.time() > deadline:
+                break
+            time.sleep(0.5)
+        assert r["ok"], (r, d.log.read_text()[-3000:])
+        assert [x["name"] for x in r["result"]["contacts"]] == \
+            ["Ada Lovelace"]
+        assert "connected to the PostgreSQL database again" in \
+            d.log.read_text()
+    finally:
+        d.stop()
+        link.close()
 
 
 def test_a_hook_that_ends_in_an_outage_is_not_sent_again(

@@ -4,7 +4,8 @@
 follow-up added on one node is seen by another at once and reminded
 once, by whichever node claims it; a change on one node wakes another
 whose timer sleeps (NOTIFY); a node killed while its hook runs has the
-delivery sent by another, with the same Message-ID; a burst of 3,000 reminders due within
+delivery sent by another, with the same Message-ID; a node whose
+clock runs an hour ahead leaves a live node's delivery alone; a burst of 3,000 reminders due within
 a minute, on three nodes, goes out once each and on time; a node killed
 with kill -9 in the middle of it loses nothing, and what goes out twice
 carries the same Message-ID; a rep's digest, found due by three nodes
@@ -27,13 +28,14 @@ import time
 import pytest
 
 import pgcluster
-from fu import WRAPPER, Daemon, accounts_locked, rfc3339
+from fu import WRAPPER, Daemon, accounts_locked, clock_offset, rfc3339
 
 REP = "rep@test.invalid"
 BURST = 3000
 REPS = 30
 SPREAD = 60         # s over which the burst comes due
 LEAD = 12           # s from the burst's setup to its first due time
+STORE_NODE_BEAT = 5  # s between a node's heartbeats (followupd.h)
 
 
 @pytest.fixture(scope="module")
@@ -54,6 +56,8 @@ class Nodes:
         hook = tmp_path / "hook.sh"
         hook.write_text(
             "#!/bin/sh\n"
+            # Every run, by the daemon's pid, in the file started.
+            "echo $PPID >> %s/started\n"
             # A hook that hangs while the file hang exists, saying so.
             "if [ -e %s/hang ]; then echo \"$PPID $$\" > %s/hung.pid; "
             "cat > %s/hung.tmp; mv %s/hung.tmp %s/hung; "
@@ -62,7 +66,7 @@ class Nodes:
             "gp=$(cut -d' ' -f4 /proc/$PPID/stat)\n"
             "f=%s/$PPID.$$.$t\n"
             "{ echo \"$PPID $gp $t\"; cat; } > \"$f.tmp\" && "
-            "mv \"$f.tmp\" \"$f\"\n" % ((tmp_path,) * 5 + (self.out,)))
+            "mv \"$f.tmp\" \"$f\"\n" % ((tmp_path,) * 6 + (self.out,)))
         hook.chmod(0o755)
         self.nodes = []
         for i in range(n):
@@ -234,6 +238,51 @@ def test_a_delivery_in_flight_on_a_killed_node_is_sent_by_another(
                 os.kill(int(hook_pid), signal.SIGKILL)
             except ProcessLookupError:
                 pass
+        ns.stop()
+
+
+def test_a_node_whose_clock_runs_ahead_leaves_a_live_node_s_delivery(
+        cluster, tmp_path):
+    """Node B's clock is an hour ahead of node A's.  Heartbeats and
+    leases are the database server's clock's, so B sees A live and
+    leaves alone the delivery A's hook is still running: on B's own
+    clock, A's heartbeat and lease would be an hour old, and B would
+    run the hook a second time."""
+    ns = Nodes(cluster, tmp_path, "fu_skew", 1)
+    (tmp_path / "hang").touch()
+    b = None
+    hook_pid = None
+    try:
+        a = ns.nodes[0]
+        a.call("user.set", email=REP)
+        cid = a.call("contact.add", name="Ada Lovelace")["contact"]["id"]
+        a.call("followup.add", contact=cid, due=rfc3339(time.time() + 1),
+               remind_before=0, reason="call back")
+        hung = tmp_path / "hung"
+        assert wait_for(hung.exists, 60 if WRAPPER else 20)
+        hook_pid = (tmp_path / "hung.pid").read_text().split()[1]
+        d = tmp_path / "ahead"
+        d.mkdir()
+        offset = tmp_path / "ahead.faketime"
+        offset.write_text(clock_offset(3600))
+        conf = a.conf.read_text().split("\n", 2)[2]
+        b = Daemon(d, conf, database=ns.uri, faketime=str(offset))
+        b.start()
+        assert b.call("followup.list")["followups"][0]["status"] == \
+            "pending"
+        # B's first passes, and a beat of each, are behind it.
+        time.sleep(STORE_NODE_BEAT + 2)
+        assert sorted(live(b)) == sorted(live(a)) and len(live(b)) == 2
+        started = (tmp_path / "started").read_text().split()
+        assert started == [str(a.proc.pid)], started
+    finally:
+        if hook_pid is not None:
+            try:
+                os.kill(int(hook_pid), signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        if b is not None:
+            b.stop()
         ns.stop()
 
 

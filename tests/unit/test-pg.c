@@ -133,6 +133,35 @@ test_a_group_stays_open_until_its_commit(void **state)
 static int64_t	add_contact(struct fx *, const char *, const char *,
 		    const char *, const char *, time_t);
 
+/*
+ * Drive st's try to connect again as the daemon's loop does: wait for
+ * its socket the way it asks, and take the next step, until a statement
+ * succeeds.  A statement alone never waits for the server.
+ */
+static void
+reconnect(struct store *st)
+{
+	const struct store_node_backend *nb = store_postgresql.node;
+	struct pollfd	 pfd;
+	enum store_watch how;
+	unsigned	 session;
+	int		 i;
+
+	for (i = 0; i < 100; i++) {
+		if (nb->beat(st) == STORE_OK)
+			return;
+		pfd.fd = nb->notify_fd(st, &session, &how);
+		pfd.events = how == STORE_WATCH_CONNECT_WRITE ? POLLOUT :
+		    POLLIN;
+		if (pfd.fd >= 0)
+			(void)poll(&pfd, 1, 100);
+		else
+			(void)poll(NULL, 0, 100);
+		(void)nb->notify_drain(st);
+	}
+	fail_msg("the store did not connect again");
+}
+
 static void
 test_a_connection_lost_mid_group_loses_the_group(void **state)
 {
@@ -155,7 +184,8 @@ test_a_connection_lost_mid_group_loses_the_group(void **state)
 	assert_int_equal(commit_ok, 0);
 	assert_int_equal(t->last_result(fx->st), STORE_OFFLINE);
 	assert_int_equal(t->in_txn(fx->st), 0);
-	/* The next group connects again, and commits. */
+	/* The store connects again, and the next group commits. */
+	reconnect(fx->st);
 	add_contact(fx, "ann", "After", NULL, "lead", 1);
 	assert_int_equal(commits, 2);
 	assert_int_equal(commit_ok, 1);
@@ -1083,7 +1113,7 @@ test_a_delivery_is_claimed_by_one_node_until_its_lease_ends(void **state)
 	struct store	*st2;
 	PGresult	*r;
 	int64_t		 unplanned;
-	time_t		 notice, delivery, digest;
+	time_t		 notice, delivery, digest, before;
 	int		 created;
 
 	if (fx == NULL)
@@ -1115,23 +1145,34 @@ test_a_delivery_is_claimed_by_one_node_until_its_lease_ends(void **state)
 	assert_string_equal(s.channel[1], "hook:/bin/true");
 	assert_int_equal(s.outbox_id[0], o.id);
 
-	/* A second node gets neither while the lease holds ... */
+	/*
+	 * A second node gets neither while the lease holds, however far
+	 * its own clock runs ahead: the lease is the server's clock's ...
+	 */
 	st2 = second_store();
 	assert_int_equal(due_count(st2, 20000), 0);
-	assert_int_equal(due_count(st2, 20299), 0);
-	/* ... and wakes when it ends, not before; the first node now. */
+	assert_int_equal(due_count(st2, 20000 + 86400), 0);
+	/* ... and wakes when it could take them, on its own clock: when
+	 * the first node, live now, would go stale if it stopped beating
+	 * (before the lease ends); the first node now. */
+	before = time(NULL);
 	assert_int_equal(ob->schedule_next(st2, &notice, &delivery, &digest,
 	    &unplanned), STORE_OK);
-	assert_int_equal(delivery, 20300);
+	assert_true(delivery >= before - 1 && delivery <= time(NULL) +
+	    STORE_NODE_BEAT * STORE_NODE_LIVE_BEATS + 1);
 	assert_int_equal(ob->schedule_next(fx->st, &notice, &delivery,
 	    &digest, &unplanned), STORE_OK);
 	assert_int_equal(delivery, 20000);
 	/* The node holding them takes them again, renewing its lease. */
 	assert_int_equal(due_count(fx->st, 20001), 2);
-	assert_int_equal(due_count(st2, 20300), 0);
+	assert_int_equal(due_count(st2, 20001), 0);
 	/* Once the lease has run out (the node died), the second takes it. */
-	assert_int_equal(due_count(st2, 20001 + 300), 2);
-	assert_int_equal(due_count(fx->st, 20001 + 300), 0);
+	r = PQexec(fx->watch, "UPDATE deliveries SET lease_until = "
+	    "lease_until - 301");
+	assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
+	PQclear(r);
+	assert_int_equal(due_count(st2, 20001), 2);
+	assert_int_equal(due_count(fx->st, 20001), 0);
 
 	/* Writing a delivery's state ends the claim. */
 	assert_int_equal(t->write_begin(st2), STORE_OK);
@@ -1388,19 +1429,39 @@ node_count_cb(const struct store_node *n, void *arg)
 }
 
 static int
-live_nodes(struct store *st, time_t now)
+live_nodes(struct store *st)
 {
 	int	n = 0;
 
-	assert_int_equal(store_postgresql.node->live(st, now, node_count_cb,
-	    &n), STORE_OK);
+	assert_int_equal(store_postgresql.node->live(st, node_count_cb, &n),
+	    STORE_OK);
 	return n;
+}
+
+/*
+ * The node holding outbox id's delivery as if it had not beaten for s
+ * more seconds: its heartbeat moved back on the server's clock.
+ */
+static void
+holder_silent(struct fx *fx, int64_t id, int s)
+{
+	char		 sql[256];
+	PGresult	*r;
+
+	snprintf(sql, sizeof sql, "UPDATE nodes SET heartbeat_at = "
+	    "heartbeat_at - %d WHERE name = (SELECT claimed_by FROM "
+	    "deliveries WHERE outbox_id = %lld)", s, (long long)id);
+	r = PQexec(fx->watch, sql);
+	assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
+	assert_string_equal(PQcmdTuples(r), "1");
+	PQclear(r);
 }
 
 /*
  * A node whose heartbeat went stale (dead, or cut off) loses its claims
  * at once: another takes its deliveries without waiting for the lease.
- * A live node keeps them however long it takes.
+ * A live node keeps them however long it takes, and whatever the other
+ * nodes' clocks say: heartbeats are the server's clock's.
  */
 static void
 test_a_dead_node_s_deliveries_are_taken_over_at_once(void **state)
@@ -1415,7 +1476,7 @@ test_a_dead_node_s_deliveries_are_taken_over_at_once(void **state)
 	struct store_outbox o;
 	struct store	*st2;
 	int64_t		 unplanned;
-	time_t		 notice, delivery, digest;
+	time_t		 notice, delivery, digest, before;
 	int		 created, n0;
 
 	if (fx == NULL)
@@ -1432,36 +1493,38 @@ test_a_dead_node_s_deliveries_are_taken_over_at_once(void **state)
 	t->write_end(fx->st, 1);
 	assert_int_equal(t->commit(fx->st), 0);
 
-	/*
-	 * Node A claims it and beats at that moment (after B opens: a start
-	 * forgets nodes silent for a day, as A is by the real clock).
-	 */
+	/* Node A beats and claims it; B sees A live. */
 	st2 = second_store();
-	n0 = live_nodes(st2, at + 1);
-	assert_int_equal(nb->beat(fx->st, at), STORE_OK);
+	n0 = live_nodes(st2);
+	assert_int_equal(nb->beat(fx->st), STORE_OK);
 	assert_int_equal(node_due(fx->st, o.id, at), 1);
-	assert_int_equal(live_nodes(st2, at + 1), n0);
+	assert_int_equal(live_nodes(st2), n0);
 
-	/* While A is live, B leaves it alone, and wakes when A would go
-	 * stale (before the lease ends). */
+	/* While A is live, B leaves it alone, even with its own clock a
+	 * day ahead, and wakes when A would go stale (before the lease
+	 * ends). */
 	assert_int_equal(node_due(st2, o.id, at + 1), 0);
-	assert_int_equal(node_due(st2, o.id, at + stale - 1), 0);
+	assert_int_equal(node_due(st2, o.id, at + 86400), 0);
+	before = time(NULL);
 	assert_int_equal(ob->schedule_next(st2, &notice, &delivery, &digest,
 	    &unplanned), STORE_OK);
-	assert_int_equal(delivery, at + stale);
+	assert_true(delivery >= before + stale - 1 &&
+	    delivery <= time(NULL) + stale + 1);
 	/* A beating keeps it A's, past the old heartbeat's life. */
-	assert_int_equal(nb->beat(fx->st, at + stale - 1), STORE_OK);
-	assert_int_equal(node_due(st2, o.id, at + stale), 0);
+	holder_silent(fx, o.id, stale + 1);
+	assert_int_equal(nb->beat(fx->st), STORE_OK);
+	assert_int_equal(node_due(st2, o.id, at + 1), 0);
 
 	/* A stops beating: once its last heartbeat is stale, B takes it,
 	 * long before the lease (STORE_PG_DELIVERY_LEASE) would end. */
-	assert_int_equal(live_nodes(st2, at + 2 * stale), n0 - 1);
-	assert_int_equal(node_due(st2, o.id, at + 2 * stale), 1);
-	assert_int_equal(node_due(fx->st, o.id, at + 2 * stale), 0);
+	holder_silent(fx, o.id, stale + 1);
+	assert_int_equal(live_nodes(st2), n0 - 1);
+	assert_int_equal(node_due(st2, o.id, at + 1), 1);
+	assert_int_equal(node_due(fx->st, o.id, at + 1), 0);
 
 	t->write_begin(st2);
 	assert_int_equal(ob->delivery_set(st2, o.id, channels[0], "sent", 1,
-	    0, NULL, at + 2 * stale), STORE_OK);
+	    0, NULL, at + 1), STORE_OK);
 	t->write_end(st2, 1);
 	assert_int_equal(t->commit(st2), 0);
 	t->close(st2);
@@ -1485,6 +1548,7 @@ test_a_commit_tells_the_other_nodes(void **state)
 	PGresult	*r;
 	unsigned	 session, before;
 	int		 i, n = 0, n0;
+	enum store_watch how;
 
 	if (fx == NULL)
 		skip();
@@ -1493,13 +1557,14 @@ test_a_commit_tells_the_other_nodes(void **state)
 	n0 = atoi(PQgetvalue(r, 0, 0));
 	PQclear(r);
 	st2 = second_store();
-	assert_true(nb->notify_fd(st2, &session) >= 0);
+	assert_true(nb->notify_fd(st2, &session, &how) >= 0);
+	assert_int_equal(how, STORE_WATCH_NEWS);
 	assert_non_null(nb->server_version(st2));
 	assert_int_equal(nb->notify_drain(st2), 0);
 
 	add_contact(fx, "nel", "Sam", NULL, "lead", 1);
 	/* add_contact committed: st2 hears of it once, soon. */
-	pfd.fd = nb->notify_fd(st2, &session);
+	pfd.fd = nb->notify_fd(st2, &session, &how);
 	pfd.events = POLLIN;
 	for (i = 0; i < 50 && n == 0; i++) {
 		(void)poll(&pfd, 1, 100);
@@ -1515,24 +1580,34 @@ test_a_commit_tells_the_other_nodes(void **state)
 	assert_int_equal(atoi(PQgetvalue(r, 0, 0)), n0);
 	PQclear(r);
 
-	/* A lost connection says so, rather than nothing. */
+	/*
+	 * A lost connection says so, rather than nothing: its socket is
+	 * no longer the one to watch (the try to connect again's is, or
+	 * none until the try).
+	 */
 	r = PQexec(fx->watch, "SELECT pg_terminate_backend(pid) FROM "
 	    "pg_stat_activity WHERE datname = current_database() AND "
 	    "pid <> pg_backend_pid()");
 	assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
 	PQclear(r);
-	pfd.fd = nb->notify_fd(fx->st, &session);
-	for (i = 0; i < 50 && (n = nb->notify_drain(fx->st)) == 0; i++)
+	pfd.fd = nb->notify_fd(fx->st, &session, &how);
+	before = session;
+	for (i = 0; i < 50; i++) {
 		(void)poll(&pfd, 1, 100);
-	assert_int_equal(n, -1);
+		n = nb->notify_drain(fx->st);
+		(void)nb->notify_fd(fx->st, &session, &how);
+		if (n < 0 || session != before)
+			break;
+	}
+	assert_true(n < 0 || session != before);
 
 	/*
-	 * The next statement connects again, as the start did: a new
-	 * session, this node's row back, and the other nodes heard again.
+	 * It connects again, as the start did: a new session, this node's
+	 * row back, and the other nodes heard again.
 	 */
-	before = session;
-	assert_int_equal(nb->beat(fx->st, time(NULL)), STORE_OK);
-	assert_true(nb->notify_fd(fx->st, &session) >= 0);
+	reconnect(fx->st);
+	assert_true(nb->notify_fd(fx->st, &session, &how) >= 0);
+	assert_int_equal(how, STORE_WATCH_NEWS);
 	assert_int_not_equal(session, before);
 	assert_int_equal(nb->notify_drain(fx->st), 0);
 	st2 = second_store();
@@ -1545,7 +1620,7 @@ test_a_commit_tells_the_other_nodes(void **state)
 	assert_int_equal(store_postgresql.contact->insert(st2, &c), STORE_OK);
 	t->write_end(st2, 1);
 	assert_int_equal(t->commit(st2), 0);
-	pfd.fd = nb->notify_fd(fx->st, &session);
+	pfd.fd = nb->notify_fd(fx->st, &session, &how);
 	n = 0;
 	for (i = 0; i < 50 && n == 0; i++) {
 		(void)poll(&pfd, 1, 100);
