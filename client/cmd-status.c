@@ -78,13 +78,20 @@ cmd_status_exec(struct client *c, int argc, char **argv)
 			    json_array_size(nodes) == 1 ? "" : "s");
 		else
 			printf("live nodes unknown\n");
-		json_array_foreach(nodes, i, node)
+		json_array_foreach(nodes, i, node) {
 			printf("    %s: host %s, pid %lld, version %s, "
-			    "heartbeat %s\n", out_str(node, "name", "?"),
+			    "heartbeat %s", out_str(node, "name", "?"),
 			    out_str(node, "host", "?"), (long long)
 			    json_integer_value(json_object_get(node, "pid")),
 			    out_str(node, "version", "?"), out_str(node,
 			    "heartbeat_at", "?"));
+			if (json_is_integer(json_object_get(node,
+			    "clock_offset_ms")))
+				printf(", clock %+.1f s",
+				    (double)json_integer_value(json_object_get(
+				    node, "clock_offset_ms")) / 1000);
+			printf("\n");
+		}
 	}
 	if (json_object_get(r, "outbox_backlog") != NULL)
 		printf("  outbox     %s%lld waiting, %lld failing, %lld given "

@@ -298,6 +298,7 @@ struct store_node {
 	int64_t		 pid;
 	time_t		 started_at;
 	time_t		 heartbeat_at;
+	int64_t		 clock_offset_ms; /* from the server's; ahead: > 0 */
 };
 typedef int	(*store_node_cb)(const struct store_node *, void *);
 int		 store_node_shared(struct store *);

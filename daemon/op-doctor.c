@@ -39,6 +39,12 @@
 /* Less free space than this fails the disk check; less than WARN warns. */
 #define DOCTOR_DISK_FAIL	(16LL << 20)
 #define DOCTOR_DISK_WARN	(256LL << 20)
+/*
+ * A node whose clock is further than this from the database server's
+ * (ms) warns: it finds what is due that much early or late.
+ */
+#define DOCTOR_CLOCK_SKEW_MS	2000
+
 /* A notice waiting longer than this for delivery fails the backlog check. */
 #define DOCTOR_BACKLOG_LATE	(10 * 60)
 /* How long one hook's --check may take, and all of them together. */
@@ -332,19 +338,22 @@ doctor_result(struct doctor_job *job)
 
 /*
  * The nodes serving the database and what it runs on: an admin learns
- * here whether the others are alive.  A shared database with no live
- * node but this one is fine (one node); none at all means our own
- * heartbeat cannot be written.
+ * here whether the others are alive, and whether their clocks agree with
+ * the server's (each node finds what is due by its own clock).  A shared
+ * database with no live node but this one is fine (one node); none at
+ * all means our own heartbeat cannot be written.
  */
 static void
 doctor_nodes(struct doctor_job *job)
 {
 	json_t		*nodes = json_object_get(job->store, "nodes");
-	json_t		*n;
+	json_t		*n, *off;
 	const char	*server = json_string_value(json_object_get(
 			    job->store, "server_version"));
-	char		*list = xstrdup(""), *s;
+	const char	*worst = NULL;
+	char		*list = xstrdup(""), *s, clock[64];
 	size_t		 i;
+	long long	 ms, worst_ms = 0;
 
 	if (!json_is_array(nodes)) {
 		free(list);
@@ -354,15 +363,39 @@ doctor_nodes(struct doctor_job *job)
 		return;
 	}
 	json_array_foreach(nodes, i, n) {
+		clock[0] = '\0';
+		if (json_is_integer(off = json_object_get(n,
+		    "clock_offset_ms"))) {
+			ms = json_integer_value(off);
+			snprintf(clock, sizeof clock, ", clock %+.1f s",
+			    (double)ms / 1000);
+			if (llabs(ms) > llabs(worst_ms)) {
+				worst_ms = ms;
+				worst = json_string_value(json_object_get(n,
+				    "name"));
+			}
+		}
 		xasprintf(&s, "%s%s%s (host %s, pid %lld, version %s, "
-		    "heartbeat %s)", list, i > 0 ? "; " : "",
+		    "heartbeat %s%s)", list, i > 0 ? "; " : "",
 		    json_string_value(json_object_get(n, "name")),
 		    json_string_value(json_object_get(n, "host")),
 		    (long long)json_integer_value(json_object_get(n, "pid")),
 		    json_string_value(json_object_get(n, "version")),
-		    json_string_value(json_object_get(n, "heartbeat_at")));
+		    json_string_value(json_object_get(n, "heartbeat_at")),
+		    clock);
 		free(list);
 		list = s;
+	}
+	if (worst != NULL && llabs(worst_ms) > DOCTOR_CLOCK_SKEW_MS) {
+		doctor_add(job->checks, "nodes", DOCTOR_WARN, "keep every "
+		    "node's clock in step (NTP): each finds what is due by its "
+		    "own", "the clock of %s is %.1f s %s the database "
+		    "server's; %zu live node%s: %s", worst,
+		    (double)llabs(worst_ms) / 1000, worst_ms > 0 ? "ahead of" :
+		    "behind", json_array_size(nodes),
+		    json_array_size(nodes) == 1 ? "" : "s", list);
+		free(list);
+		return;
 	}
 	doctor_add(job->checks, "nodes", json_array_size(nodes) > 0 ?
 	    DOCTOR_OK : DOCTOR_WARN, "check that this followupd can write "

@@ -282,10 +282,11 @@ op_meta_database(void)
 static int
 meta_node_cb(const struct store_node *n, void *arg)
 {
-	json_array_append_new(arg, json_pack("{s:s s:s s:I s:s s:o s:o}",
+	json_array_append_new(arg, json_pack("{s:s s:s s:I s:s s:o s:o s:I}",
 	    "name", n->name, "host", n->host, "pid", (json_int_t)n->pid,
 	    "version", n->version, "started_at", when_json(n->started_at),
-	    "heartbeat_at", when_json(n->heartbeat_at)));
+	    "heartbeat_at", when_json(n->heartbeat_at),
+	    "clock_offset_ms", (json_int_t)n->clock_offset_ms));
 	return 0;
 }
 

@@ -1,13 +1,14 @@
 -- SPDX-License-Identifier: ISC
 -- Copyright (c) 2026 The followup authors
 --
--- The PostgreSQL store's schema, version 1: the SQLite store's tables at
+-- The PostgreSQL store's schema, version 2: the SQLite store's tables at
 -- its schema 12, translated (times are seconds since the epoch in
 -- bigint, as there; ids are identities the daemon may also give, so a
 -- move from SQLite keeps every id), and what several daemons on one
 -- database need: the live nodes, and a lease on each delivery a node
 -- has claimed.  Every statement may run again: a start applies what is
--- missing under an advisory lock.
+-- missing under an advisory lock.  Version 2 added each node's clock
+-- offset from the server.
 
 CREATE TABLE IF NOT EXISTS meta (
 	key		text PRIMARY KEY,
@@ -163,8 +164,13 @@ CREATE TABLE IF NOT EXISTS nodes (
 	pid		bigint NOT NULL,
 	version		text NOT NULL,
 	started_at	bigint NOT NULL,
-	heartbeat_at	bigint NOT NULL
+	heartbeat_at	bigint NOT NULL,
+	clock_offset_ms	bigint NOT NULL DEFAULT 0
 );
+-- Version 2: how far the node's clock is from the server's (ms, ahead
+-- when positive), measured at each heartbeat.
+ALTER TABLE nodes ADD COLUMN IF NOT EXISTS
+	clock_offset_ms bigint NOT NULL DEFAULT 0;
 
 -- Each rep's counts, kept by triggers so that status never counts rows.
 -- The triggers run once per statement over its transition tables: a
@@ -299,5 +305,5 @@ CREATE OR REPLACE TRIGGER followups_count_delete AFTER DELETE ON followups
 INSERT INTO meta (key, value)
 	VALUES ('database_id', replace(gen_random_uuid()::text, '-', ''))
 	ON CONFLICT (key) DO NOTHING;
-INSERT INTO meta (key, value) VALUES ('schema_version', '1')
-	ON CONFLICT (key) DO NOTHING;
+INSERT INTO meta (key, value) VALUES ('schema_version', '2')
+	ON CONFLICT (key) DO UPDATE SET value = excluded.value;

@@ -23,7 +23,7 @@
 #include "store-pg-internal.h"
 
 /* This store's schema version, and the SQL that makes it. */
-#define STORE_PG_SCHEMA		1
+#define STORE_PG_SCHEMA		2
 static const char store_pg_schema[] =
 #include "store-pg-schema.h"
     ;
@@ -585,27 +585,34 @@ store_pg_node_name(struct store_pg *p)
 }
 
 /*
- * Write this node's row with its heartbeat at the server's now (making it
- * if it is not there: a start, or a row forgotten while the node was
- * stopped).
+ * Write this node's row with its heartbeat at the server's now, and how
+ * far this node's clock is from the server's (making the row if it is
+ * not there: a start, or a row forgotten while the node was stopped).
  */
 static enum store_result
 store_pg_node_put(struct store_pg *p)
 {
 	struct store_pg_params	 ps;
+	struct timespec		 now;
 	PGresult		*res;
 	enum store_result	 r;
 
+	clock_gettime(CLOCK_REALTIME, &now);
 	store_pg_params_init(&ps);
 	store_pg_param_text(&ps, p->node);
 	store_pg_param_text(&ps, p->host);
 	store_pg_param_int(&ps, (int64_t)getpid());
 	store_pg_param_text(&ps, PACKAGE_VERSION);
 	store_pg_param_int(&ps, p->started);
+	store_pg_param_int(&ps, (int64_t)now.tv_sec * 1000 +
+	    now.tv_nsec / 1000000);
 	res = store_pg_query(p, "INSERT INTO nodes (name, host, pid, "
-	    "version, started_at, heartbeat_at) VALUES ($1, $2, $3, $4, $5, "
-	    STORE_PG_NOW ") ON CONFLICT (name) DO UPDATE SET heartbeat_at = "
-	    "excluded.heartbeat_at", &ps, &r);
+	    "version, started_at, heartbeat_at, clock_offset_ms) VALUES ($1, "
+	    "$2, $3, $4, $5, " STORE_PG_NOW ", $6::bigint - floor(extract("
+	    "epoch FROM statement_timestamp()) * 1000)::bigint) "
+	    "ON CONFLICT (name) DO UPDATE SET heartbeat_at = "
+	    "excluded.heartbeat_at, clock_offset_ms = excluded.clock_offset_ms",
+	    &ps, &r);
 	PQclear(res);
 	return res != NULL ? STORE_OK : r;
 }
@@ -645,7 +652,7 @@ store_pg_node_live(struct store *st, store_node_cb cb, void *arg)
 	store_pg_params_init(&ps);
 	store_pg_param_int(&ps, STORE_PG_NODE_STALE);
 	if ((res = store_pg_query(STORE_PG(st), "SELECT name, host, pid, "
-	    "version, started_at, heartbeat_at FROM nodes "
+	    "version, started_at, heartbeat_at, clock_offset_ms FROM nodes "
 	    "WHERE heartbeat_at > " STORE_PG_NOW " - $1 "
 	    "ORDER BY name COLLATE \"C\"", &ps,
 	    &r)) == NULL)
@@ -657,6 +664,7 @@ store_pg_node_live(struct store *st, store_node_cb cb, void *arg)
 		n.version = PQgetvalue(res, i, 3);
 		n.started_at = (time_t)store_pg_col_int(res, i, 4, 0);
 		n.heartbeat_at = (time_t)store_pg_col_int(res, i, 5, 0);
+		n.clock_offset_ms = store_pg_col_int(res, i, 6, 0);
 		if (cb(&n, arg) != 0)
 			break;
 	}

@@ -20,6 +20,7 @@ import datetime
 import json
 import os
 import pwd
+import re
 import shutil
 import signal
 import subprocess
@@ -275,6 +276,16 @@ def test_a_node_whose_clock_runs_ahead_leaves_a_live_node_s_delivery(
         assert sorted(live(b)) == sorted(live(a)) and len(live(b)) == 2
         started = (tmp_path / "started").read_text().split()
         assert started == [str(a.proc.pid)], started
+        # Each node's clock, as the server sees it; doctor warns of B's.
+        offsets = {n["pid"]: n["clock_offset_ms"]
+                   for n in a.call("status")["store"]["nodes"]}
+        assert abs(offsets[a.proc.pid]) < 2000, offsets
+        assert abs(offsets[b.proc.pid] - 3600 * 1000) < 2000, offsets
+        rc, out, err = a.client("doctor")
+        line = [ln for ln in out.splitlines() if " nodes " in ln]
+        assert len(line) == 1 and line[0].startswith("WARN"), out
+        assert re.search(r"is 3[56]\d\d\.\d s ahead of the database",
+                         line[0]), out
     finally:
         if hook_pid is not None:
             try:
@@ -463,6 +474,13 @@ def test_status_and_doctor_list_the_live_nodes(cluster, tmp_path):
         assert rc == 0, out + err
         line = [ln for ln in out.splitlines() if " nodes " in ln]
         assert len(line) == 1 and "3 live nodes" in line[0], out
+        assert line[0].startswith("ok") and ("clock +0." in line[0] or
+                                             "clock -0." in line[0]), out
+        assert all(abs(n["clock_offset_ms"]) < 2000 for n in st["nodes"])
+        rc, out, err = a.client("status")
+        assert rc == 0, out + err
+        assert len(re.findall(r"heartbeat .*, clock [+-]0\.\d s$", out,
+                              re.M)) == 3, out
         ns.nodes[2].stop()
         assert len(live(a)) == 2
         rc, out, err = a.client("doctor")

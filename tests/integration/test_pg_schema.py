@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: ISC
 # Copyright (c) 2026 The followup authors
 """The PostgreSQL store's schema on a real PostgreSQL (a throwaway
-cluster): it applies to an empty database and again over itself, keeps
+cluster): it applies to an empty database and again over itself, brings
+a version 1 database to version 2, keeps
 each rep's counts as the SQLite triggers do, and refuses a second notice
 for the same follow-up and time (the ledger every node relies on).
 Skipped, saying why, where PostgreSQL is not installed."""
@@ -40,12 +41,26 @@ def db(cluster, request):
 def test_the_schema_applies_twice_and_says_its_version(db):
     with open(SCHEMA) as f:
         db(f.read())
-    assert db("SELECT value FROM meta WHERE key = 'schema_version'") == "1"
+    assert db("SELECT value FROM meta WHERE key = 'schema_version'") == "2"
     tables = set(db("SELECT tablename FROM pg_tables "
                     "WHERE schemaname = 'public'").split())
     assert {"meta", "users", "contacts", "interactions", "followups",
             "promises", "outbox", "deliveries", "nodes",
             "owner_counts"} <= tables
+
+
+def test_a_version_1_database_is_brought_to_version_2(db):
+    """Version 1 had no clock offset for the nodes: applying the schema
+    over it adds the column, keeps the rows and says version 2."""
+    db("ALTER TABLE nodes DROP COLUMN clock_offset_ms")
+    db("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+    db("INSERT INTO nodes (name, host, pid, version, started_at, "
+       "heartbeat_at) VALUES ('old', 'h', 1, '0.1.0', 1, 2)")
+    with open(SCHEMA) as f:
+        db(f.read())
+    assert db("SELECT value FROM meta WHERE key = 'schema_version'") == "2"
+    assert db("SELECT name, heartbeat_at, clock_offset_ms FROM nodes") == \
+        "old|2|0"
 
 
 def test_the_counts_follow_every_change(db):
