@@ -14,6 +14,7 @@
 
 #include <config.h>
 
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -266,15 +267,17 @@ store_pg_connect_start(struct store_pg *p)
 }
 
 /*
- * One step of the try under way, as far as it goes without waiting.
- * Once connected, the new connection replaces the lost one and its
- * session is set up as at the start (two statements).
+ * One step of the try under way, once its socket is ready the way the
+ * try waits (libpq's rule: a step taken early fails the try), as far as
+ * it goes without waiting.  Once connected, the new connection replaces
+ * the lost one and its session is set up as at the start.
  */
 static void
 store_pg_connect_step(struct store_pg *p)
 {
 	PostgresPollingStatusType	 st;
 	struct timespec			 now;
+	struct pollfd			 pfd;
 	char				*cause = NULL;
 	int				 fd;
 
@@ -283,6 +286,11 @@ store_pg_connect_step(struct store_pg *p)
 		store_pg_retry_later(p, xstrdup("no answer in time"));
 		return;
 	}
+	pfd.fd = p->pending_fd;
+	pfd.events = p->pending_write ? POLLOUT : POLLIN;
+	pfd.revents = 0;
+	if (poll(&pfd, 1, 0) <= 0)
+		return;		/* not yet: its watch comes back */
 	st = PQconnectPoll(p->pending);
 	if (st == PGRES_POLLING_FAILED) {
 		store_pg_retry_later(p, NULL);
