@@ -17,6 +17,7 @@ static int
 cmd_status_exec(struct client *c, int argc, char **argv)
 {
 	json_t		*r, *counts, *err, *team, *rep, *store, *nodes, *node;
+	json_t		*offline;
 	size_t		 i;
 	char		 when[64], rel[32];
 	long long	 up;
@@ -36,14 +37,30 @@ cmd_status_exec(struct client *c, int argc, char **argv)
 	    "pid")));
 	printf("  socket     %s\n  database   %s\n", out_str(r, "socket", "?"),
 	    out_str(r, "database", "?"));
-	printf("  yours      %lld contacts, %lld interactions, %lld pending "
-	    "(%lld overdue)\n",
-	    (long long)json_integer_value(json_object_get(counts, "contacts")),
-	    (long long)json_integer_value(json_object_get(counts,
-	    "interactions")),
-	    (long long)json_integer_value(json_object_get(counts,
-	    "followups_pending")),
-	    (long long)json_integer_value(json_object_get(counts, "overdue")));
+	offline = json_object_get(r, "offline");
+	if (json_is_object(offline)) {
+		/* What needs the database is unknown until it is back. */
+		time_t	t = out_parse_time(out_str(offline, "since", NULL));
+
+		out_time(t, when, sizeof when);
+		printf("  offline    the database server cannot be reached, "
+		    "since %s; ", when);
+		if (json_is_string(json_object_get(offline, "next_try_at"))) {
+			t = out_parse_time(out_str(offline, "next_try_at",
+			    NULL));
+			out_relative(t, time(NULL), rel, sizeof rel);
+			printf("next try %s\n", rel);
+		} else
+			printf("trying to connect again\n");
+	}
+	if (json_is_object(counts))
+		printf("  yours      %lld contacts, %lld interactions, %lld "
+		    "pending (%lld overdue)\n", (long long)json_integer_value(
+		    json_object_get(counts, "contacts")), (long long)
+		    json_integer_value(json_object_get(counts,
+		    "interactions")), (long long)json_integer_value(
+		    json_object_get(counts, "followups_pending")), (long long)
+		    json_integer_value(json_object_get(counts, "overdue")));
 	if (json_is_string(json_object_get(r, "next_due"))) {
 		time_t	t = out_parse_time(out_str(r, "next_due", NULL));
 

@@ -314,6 +314,7 @@ enum store_watch {
 int		 store_node_notify_fd(struct store *, unsigned *,
 		     enum store_watch *);
 int		 store_node_notify_drain(struct store *);
+int		 store_offline(struct store *, time_t *, time_t *);
 
 /* store-backend.c: readers beside the loop */
 struct store_reader;

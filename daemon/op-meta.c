@@ -331,33 +331,42 @@ op_meta_store(struct op_ctx *ctx)
  * trouble, the store (backend, server and schema versions, live nodes),
  * and the loop's longest stall since the start (it shows how
  * long the whole team waited): a rep learns nothing of the others'
- * activity.
+ * activity.  While the database server cannot be reached, status still
+ * answers what the daemon knows without it, and says so (offline).
  */
 int
 op_status(struct op_ctx *ctx, json_t *args, json_t **result)
 {
-	json_t			*counts;
+	json_t			*counts, *offline = NULL;
 	struct store_contact_counts n;
-	time_t			 next, wakeup;
+	time_t			 next = 0, wakeup = 0, since, next_try;
 	int64_t			 reps, contacts, pending;
 	enum store_result	 r;
 
 	counts = json_object();
 	if ((r = store_contact_counts(ctx->st, ctx->user, ctx->now,
-	    &n)) != STORE_OK ||
-	    (r = store_followup_next_due(ctx->st, ctx->user, &next)) !=
-	    STORE_OK) {
+	    &n)) == STORE_OK)
+		r = store_followup_next_due(ctx->st, ctx->user, &next);
+	if (r == STORE_OK && !ctx->admin)
+		r = store_schedule_next_of(ctx->st, ctx->user, &wakeup);
+	if (r == STORE_OFFLINE) {
+		if (!store_offline(ctx->st, &since, &next_try)) {
+			since = ctx->now;	/* met just now */
+			next_try = 0;
+		}
+		offline = json_pack("{s:o s:o}", "since", when_json(since),
+		    "next_try_at", when_json_or_null(next_try));
+		json_decref(counts);
+		counts = json_null();
+		next = 0;
+		wakeup = 0;
+	} else if (r != STORE_OK) {
 		json_decref(counts);
 		return reply_store_error(ctx, r, "", 0);
-	}
-	counts_json(counts, &n);
+	} else
+		counts_json(counts, &n);
 	if (ctx->admin)
 		wakeup = meta_wakeup;
-	else if ((r = store_schedule_next_of(ctx->st, ctx->user, &wakeup)) !=
-	    STORE_OK) {
-		json_decref(counts);
-		return reply_store_error(ctx, r, "", 0);
-	}
 	*result = json_pack("{s:s s:o s:I s:o s:I s:s? s:s? s:o s:o s:o s:i}",
 	    "version", PACKAGE_VERSION,
 	    "started_at", when_json(meta_started),
@@ -386,7 +395,10 @@ op_status(struct op_ctx *ctx, json_t *args, json_t **result)
 		    when_json_or_null(meta_stall_max_us >= 1000 ? meta_stall_at :
 		    0));
 	}
-	outbox_status(ctx->st, ctx->admin ? NULL : ctx->user, *result);
+	if (offline != NULL)
+		json_object_set_new(*result, "offline", offline);
+	else
+		outbox_status(ctx->st, ctx->admin ? NULL : ctx->user, *result);
 	json_object_set_new(*result, "delivery_scope",
 	    json_string(ctx->admin ? "team" : "yours"));
 	return 0;

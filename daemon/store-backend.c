@@ -310,6 +310,20 @@ store_node_notify_fd(struct store *st, unsigned *session,
 }
 
 /*
+ * Is the connection to the database server lost?  1 with since when and
+ * when the next try to connect again starts (0: one is under way), by
+ * the wall clock; 0 when connected, or for a file of one's own.
+ */
+int
+store_offline(struct store *st, time_t *since, time_t *next_try)
+{
+	*since = *next_try = 0;
+	if (STORE_BACKEND(st)->node == NULL)
+		return 0;
+	return STORE_BACKEND(st)->node->offline(st, since, next_try);
+}
+
+/*
  * Read the news that came; return how many from other nodes, or -1 if
  * the connection that carries it is gone.
  */

@@ -271,7 +271,8 @@ struct store_maint_backend {
  * connection's, to read its news, or while the store connects again, the
  * try's, to read or to write.  notify_drain reads what came and counts
  * the other nodes' news (-1: the connection is gone), or takes the try
- * its next step.  server_version names the
+ * its next step.  offline says whether the connection is lost, since when
+ * and when the next try starts (0: one is under way), by the wall clock.  server_version names the
  * database server.  A backend whose database has one node (SQLite's file)
  * leaves the table NULL.
  */
@@ -283,6 +284,8 @@ struct store_node_backend {
 	int		 (*notify_fd)(struct store *st, unsigned *session,
 			      enum store_watch *how);
 	int		 (*notify_drain)(struct store *st);
+	int		 (*offline)(struct store *st, time_t *since,
+			      time_t *next_try);
 };
 
 struct store_backend {

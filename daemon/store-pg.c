@@ -741,6 +741,27 @@ store_pg_notify_drain(struct store *st)
 	return n;
 }
 
+/*
+ * Lost, since when and till the next try (0: under way), on the wall
+ * clock: the store counts them on the monotonic one.
+ */
+static int
+store_pg_offline(struct store *st, time_t *since, time_t *next_try)
+{
+	struct store_pg	*p = STORE_PG(st);
+	struct timespec	 mono;
+	time_t		 now = time(NULL);
+
+	(void)store_pg_reachable(p);	/* finds a loss no one met yet */
+	if (!p->lost)
+		return 0;
+	clock_gettime(CLOCK_MONOTONIC, &mono);
+	*since = now - (mono.tv_sec - p->lost_at);
+	*next_try = p->pending != NULL ? 0 : now + (p->retry_at > mono.tv_sec ?
+	    p->retry_at - mono.tv_sec : 0);
+	return 1;
+}
+
 /* Stop being a node: the others need not wait for our heartbeat. */
 static void
 store_pg_node_remove(struct store_pg *p)
@@ -1131,6 +1152,7 @@ const struct store_node_backend store_pg_node = {
 	.server_version = store_pg_server_version,
 	.notify_fd = store_pg_notify_fd,
 	.notify_drain = store_pg_notify_drain,
+	.offline = store_pg_offline,
 };
 
 const struct store_backend store_postgresql = {

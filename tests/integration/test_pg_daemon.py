@@ -3,7 +3,8 @@
 """The real followupd serving from a PostgreSQL database (a throwaway
 cluster): a reminder reaches its hook once, a restart keeps the data and
 sends nothing twice, a server restart is ridden out (every op meanwhile
-says the server cannot be reached and doctor fails its database line,
+says the server cannot be reached but status, which answers what it
+knows and says since when it is offline, and doctor fails its database line,
 the daemon connects again by itself, a reminder due meanwhile goes out
 once after; a try to connect again that is never answered holds no
 request up; a hook that ended while the server was away is recorded once
@@ -111,10 +112,11 @@ def test_a_server_restart_is_ridden_out(pg_daemon, cluster):
             assert e["code"] == "unavailable", e
             assert "cannot be reached" in e["message"], e
             # Every op meets the outage and says so (none crashes the
-            # daemon or hangs); hello needs no database.
+            # daemon or hangs); hello needs no database, and status
+            # answers what the daemon knows without it.
             later = "2099-01-01T10:00:00Z"
             for op, args in [
-                    ("hello", {}), ("status", {}), ("user.get", {}),
+                    ("hello", {}), ("user.get", {}),
                     ("user.set", {"display_name": "Ada"}),
                     ("contact.get", {"id": cid}),
                     ("contact.update", {"id": cid, "notes": "x"}),
@@ -140,6 +142,17 @@ def test_a_server_restart_is_ridden_out(pg_daemon, cluster):
                 else:
                     assert r["error"]["code"] == "unavailable", (op, r)
             assert d.proc.poll() is None, d.log.read_text()[-3000:]
+            st = c.call("status")
+            assert st["counts"] is None and st["next_due"] is None, st
+            assert st["offline"]["since"] <= st["now"], st
+            assert "outbox_backlog" not in st and "team" not in st, st
+            assert st["store"]["backend"] == "postgresql", st
+            assert st["uptime"] >= 0 and st["pid"] == d.proc.pid
+            rc, out, err = d.client("status")
+            assert rc == 0, out + err
+            assert "offline    the database server cannot be reached, " \
+                "since " in out, out
+            assert "yours" not in out, out
             # The reminder comes due while the server is away.
             time.sleep(5)
             e = c.error("contact.list")
