@@ -1531,6 +1531,74 @@ test_a_dead_node_s_deliveries_are_taken_over_at_once(void **state)
 }
 
 /*
+ * A delivery started (its hook running) stays its node's while the node
+ * lives, whatever another node's clock says; once the node is dead, it
+ * is another's when its retry time (until) has passed.
+ */
+static void
+test_a_started_delivery_stays_its_node_s(void **state)
+{
+	struct fx	*fx = *state;
+	const struct store_outbox_backend *ob = store_postgresql.outbox;
+	const struct store_txn_backend *t = store_postgresql.txn;
+	const struct store_node_backend *nb = store_postgresql.node;
+	static const char *const channels[] = { "hook:/bin/sleep" };
+	const time_t	 at = 60000, stale = STORE_NODE_BEAT *
+			    STORE_NODE_LIVE_BEATS;
+	struct store_outbox o;
+	struct store	*st2;
+	PGresult	*r;
+	int		 created;
+
+	if (fx == NULL)
+		skip();
+	memset(&o, 0, sizeof o);
+	o.owner = "sid";
+	o.kind = "reminder";
+	o.due_at = at;
+	o.fire_at = at;
+	o.payload = "{}";
+	assert_int_equal(t->write_begin(fx->st), STORE_OK);
+	assert_int_equal(ob->add(fx->st, &o, channels, 1, at, &created),
+	    STORE_OK);
+	t->write_end(fx->st, 1);
+	assert_int_equal(t->commit(fx->st), 0);
+	assert_int_equal(nb->beat(fx->st), STORE_OK);
+	assert_int_equal(node_due(fx->st, o.id, at), 1);
+	/* Its hook starts, for at most 35 s. */
+	assert_int_equal(t->write_begin(fx->st), STORE_OK);
+	assert_int_equal(ob->delivery_start(fx->st, o.id, channels[0], 0,
+	    at + 35, at), STORE_OK);
+	t->write_end(fx->st, 1);
+	assert_int_equal(t->commit(fx->st), 0);
+	r = PQexec(fx->watch, "SELECT claimed_by IS NOT NULL, lease_until - "
+	    "floor(extract(epoch FROM statement_timestamp()))::bigint, "
+	    "next_at FROM deliveries WHERE channel = 'hook:/bin/sleep'");
+	assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+	assert_string_equal(PQgetvalue(r, 0, 0), "t");
+	assert_true(atoi(PQgetvalue(r, 0, 1)) >= 34 &&
+	    atoi(PQgetvalue(r, 0, 1)) <= 35);
+	assert_int_equal(atoll(PQgetvalue(r, 0, 2)), at + 35);
+	PQclear(r);
+
+	/* Another node, its clock an hour past until, leaves it alone. */
+	st2 = second_store();
+	assert_int_equal(node_due(st2, o.id, at + 3600), 0);
+	/* Its node dies: once its heartbeat is stale, the other takes it
+	 * from until on (its own clock), not before. */
+	holder_silent(fx, o.id, stale + 1);
+	assert_int_equal(node_due(st2, o.id, at + 34), 0);
+	assert_int_equal(node_due(st2, o.id, at + 35), 1);
+
+	t->write_begin(st2);
+	assert_int_equal(ob->delivery_set(st2, o.id, channels[0], "sent", 1,
+	    0, NULL, at + 35), STORE_OK);
+	t->write_end(st2, 1);
+	assert_int_equal(t->commit(st2), 0);
+	t->close(st2);
+}
+
+/*
  * A committed write tells the other nodes (NOTIFY), on commit only; a
  * node does not count its own news; a node stopping cleanly leaves; a
  * lost connection is reported, not taken for quiet, and the next
@@ -1649,6 +1717,7 @@ main(void)
 		T(test_held_folded_rearmed_and_the_digest),
 		T(test_a_connection_lost_mid_group_loses_the_group),
 		T(test_a_dead_node_s_deliveries_are_taken_over_at_once),
+		T(test_a_started_delivery_stays_its_node_s),
 		T(test_a_commit_tells_the_other_nodes),
 	};
 
