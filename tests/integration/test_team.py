@@ -788,9 +788,11 @@ def test_status_shows_a_rep_their_own_wakeup_and_watchers(team):
     t = dict(team, sock=d["sock"])
     try:
         now = time.time()
-        # Ana's digest half a day away, whatever the time of day.
+        # Both reps' digests half a day away, whatever the time of day
+        # (Ben's default 08:00 came first when run just before 08:00).
         digest = time.strftime("%H:%M", time.gmtime(now + 12 * 3600))
         call(t, ANA, "user.set", tz="UTC", digest=digest)
+        call(t, BEN, "user.set", tz="UTC", digest=digest)
         ca = call(t, ANA, "contact.add", name="Later")["contact"]
         fa = call(t, ANA, "followup.add", contact=ca["id"],
                   due=rfc3339(now + 6 * 3600), remind_before=0)["followup"]
