@@ -201,6 +201,16 @@ def test_a_change_on_one_node_rearms_the_others_at_once(cluster,
         ns.stop()
 
 
+def kill_hook(pid):
+    """End a hanging hook (by its pid, as hung.pid gives it), if any."""
+    if pid is None:
+        return
+    try:
+        os.kill(int(pid), signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
 def test_a_delivery_in_flight_on_a_killed_node_is_sent_by_another(
         cluster, tmp_path):
     # The node running a reminder's hook dies (kill -9) with the hook
@@ -234,11 +244,7 @@ def test_a_delivery_in_flight_on_a_killed_node_is_sent_by_another(
         print("in flight: sent %.1f s after the kill" % took)
         assert took < 60, "sent %.0f s after the kill" % took
     finally:
-        if hook_pid is not None:
-            try:
-                os.kill(int(hook_pid), signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+        kill_hook(hook_pid)
         ns.stop()
 
 
@@ -287,11 +293,7 @@ def test_a_node_whose_clock_runs_ahead_leaves_a_live_node_s_delivery(
         assert re.search(r"is 3[56]\d\d\.\d s ahead of the database",
                          line[0]), out
     finally:
-        if hook_pid is not None:
-            try:
-                os.kill(int(hook_pid), signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+        kill_hook(hook_pid)
         if b is not None:
             b.stop()
         ns.stop()

@@ -1438,6 +1438,43 @@ live_nodes(struct store *st)
 	return n;
 }
 
+/* A reminder of owner's due at at, to channel, written and committed. */
+static int64_t
+reminder_to(struct fx *fx, const char *owner, const char *channel, time_t at)
+{
+	const struct store_txn_backend *t = store_postgresql.txn;
+	const char	*channels[1] = { channel };
+	struct store_outbox o;
+	int		 created;
+
+	memset(&o, 0, sizeof o);
+	o.owner = owner;
+	o.kind = "reminder";
+	o.due_at = at;
+	o.fire_at = at;
+	o.payload = "{}";
+	assert_int_equal(t->write_begin(fx->st), STORE_OK);
+	assert_int_equal(store_postgresql.outbox->add(fx->st, &o, channels, 1,
+	    at, &created), STORE_OK);
+	t->write_end(fx->st, 1);
+	assert_int_equal(t->commit(fx->st), 0);
+	return o.id;
+}
+
+/* The node st2 sends delivery (id, channel) at at, and closes. */
+static void
+sent_and_closed(struct store *st2, int64_t id, const char *channel, time_t at)
+{
+	const struct store_txn_backend *t = store_postgresql.txn;
+
+	t->write_begin(st2);
+	assert_int_equal(store_postgresql.outbox->delivery_set(st2, id,
+	    channel, "sent", 1, 0, NULL, at), STORE_OK);
+	t->write_end(st2, 1);
+	assert_int_equal(t->commit(st2), 0);
+	t->close(st2);
+}
+
 /*
  * The node holding outbox id's delivery as if it had not beaten for s
  * more seconds: its heartbeat moved back on the server's clock.
@@ -1468,7 +1505,6 @@ test_a_dead_node_s_deliveries_are_taken_over_at_once(void **state)
 {
 	struct fx	*fx = *state;
 	const struct store_outbox_backend *ob = store_postgresql.outbox;
-	const struct store_txn_backend *t = store_postgresql.txn;
 	const struct store_node_backend *nb = store_postgresql.node;
 	static const char *const channels[] = { "hook:/bin/true" };
 	const time_t	 at = 40000, stale = STORE_NODE_BEAT *
@@ -1477,21 +1513,11 @@ test_a_dead_node_s_deliveries_are_taken_over_at_once(void **state)
 	struct store	*st2;
 	int64_t		 unplanned;
 	time_t		 notice, delivery, digest, before;
-	int		 created, n0;
+	int		 n0;
 
 	if (fx == NULL)
 		skip();
-	memset(&o, 0, sizeof o);
-	o.owner = "nel";
-	o.kind = "reminder";
-	o.due_at = at;
-	o.fire_at = at;
-	o.payload = "{}";
-	assert_int_equal(t->write_begin(fx->st), STORE_OK);
-	assert_int_equal(ob->add(fx->st, &o, channels, 1, at, &created),
-	    STORE_OK);
-	t->write_end(fx->st, 1);
-	assert_int_equal(t->commit(fx->st), 0);
+	o.id = reminder_to(fx, "nel", channels[0], at);
 
 	/* Node A beats and claims it; B sees A live. */
 	st2 = second_store();
@@ -1522,12 +1548,7 @@ test_a_dead_node_s_deliveries_are_taken_over_at_once(void **state)
 	assert_int_equal(node_due(st2, o.id, at + 1), 1);
 	assert_int_equal(node_due(fx->st, o.id, at + 1), 0);
 
-	t->write_begin(st2);
-	assert_int_equal(ob->delivery_set(st2, o.id, channels[0], "sent", 1,
-	    0, NULL, at + 1), STORE_OK);
-	t->write_end(st2, 1);
-	assert_int_equal(t->commit(st2), 0);
-	t->close(st2);
+	sent_and_closed(st2, o.id, channels[0], at + 1);
 }
 
 /*
@@ -1548,21 +1569,10 @@ test_a_started_delivery_stays_its_node_s(void **state)
 	struct store_outbox o;
 	struct store	*st2;
 	PGresult	*r;
-	int		 created;
 
 	if (fx == NULL)
 		skip();
-	memset(&o, 0, sizeof o);
-	o.owner = "sid";
-	o.kind = "reminder";
-	o.due_at = at;
-	o.fire_at = at;
-	o.payload = "{}";
-	assert_int_equal(t->write_begin(fx->st), STORE_OK);
-	assert_int_equal(ob->add(fx->st, &o, channels, 1, at, &created),
-	    STORE_OK);
-	t->write_end(fx->st, 1);
-	assert_int_equal(t->commit(fx->st), 0);
+	o.id = reminder_to(fx, "sid", channels[0], at);
 	assert_int_equal(nb->beat(fx->st), STORE_OK);
 	assert_int_equal(node_due(fx->st, o.id, at), 1);
 	/* Its hook starts, for at most 35 s. */
@@ -1590,12 +1600,7 @@ test_a_started_delivery_stays_its_node_s(void **state)
 	assert_int_equal(node_due(st2, o.id, at + 34), 0);
 	assert_int_equal(node_due(st2, o.id, at + 35), 1);
 
-	t->write_begin(st2);
-	assert_int_equal(ob->delivery_set(st2, o.id, channels[0], "sent", 1,
-	    0, NULL, at + 35), STORE_OK);
-	t->write_end(st2, 1);
-	assert_int_equal(t->commit(st2), 0);
-	t->close(st2);
+	sent_and_closed(st2, o.id, channels[0], at + 35);
 }
 
 /*
