@@ -66,20 +66,32 @@ auth_is_admin(uid_t uid, gid_t gid, const char *name, const char *admin_group)
 	return auth_in_group(name, gid, gr->gr_gid);
 }
 
-/* The uid of the user of this name, or -1 if there is none. */
+/*
+ * The uid of the user of this name, or -1 if there is none.  Requests
+ * run on the store's lanes too, so the lookup keeps no static buffer.
+ */
 int64_t
 auth_user_uid(const char *name)
 {
-	struct passwd	*pw;
+	struct passwd	 pwd, *pw = NULL;
+	char		*buf;
+	long		 size = sysconf(_SC_GETPW_R_SIZE_MAX);
+	int64_t		 uid = -1;
 
-	if (name == NULL || *name == '\0' || (pw = getpwnam(name)) == NULL)
+	if (name == NULL || *name == '\0')
 		return -1;
-	return pw->pw_uid;
+	if (size < 1024)
+		size = 16384;
+	buf = xmalloc(size);
+	if (getpwnam_r(name, &pwd, buf, size, &pw) == 0 && pw != NULL)
+		uid = pw->pw_uid;
+	free(buf);
+	return uid;
 }
 
 /* Does a user of this name exist on the system? */
 int
 auth_user_exists(const char *name)
 {
-	return name != NULL && *name != '\0' && getpwnam(name) != NULL;
+	return auth_user_uid(name) != -1;
 }

@@ -104,6 +104,20 @@ config_free_stages(char **stages, int *n)
 	*n = 0;
 }
 
+/*
+ * Hold cf beyond its owner (on the loop): a request running on a lane
+ * reads it while a reload may replace it.  Each hold ends in config_free.
+ */
+struct fu_config *
+config_ref(const struct fu_config *cf)
+{
+	struct fu_config	*held = (struct fu_config *)cf;
+
+	held->refs++;
+	return held;
+}
+
+/* Let go of cf: it is freed once its owner and every holder have. */
 void
 config_free(struct fu_config *cf)
 {
@@ -111,6 +125,10 @@ config_free(struct fu_config *cf)
 
 	if (cf == NULL)
 		return;
+	if (cf->refs > 0) {
+		cf->refs--;
+		return;
+	}
 	free(cf->path);
 	free(cf->socket);
 	free(cf->database);

@@ -117,8 +117,12 @@ struct fu_config {
 	char		*signature;
 	char		*confirm_locale;	/* day and month names; NULL:
 						   English */
+
+	int		 refs;		/* holders besides its owner (requests
+					   on the store's lanes) */
 };
 struct fu_config *config_new(void);
+struct fu_config *config_ref(const struct fu_config *);
 void		 config_free(struct fu_config *);
 int		 config_load(struct fu_config *, const char *, int, char **);
 int		 config_default_paths(struct fu_config *, char **);

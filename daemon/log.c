@@ -11,6 +11,7 @@
 #include <config.h>
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -298,6 +299,13 @@ struct log_limit {
 
 static struct log_limit	 log_limits[LOG_LIMIT_MAX];
 static struct event	*log_limit_ev;
+/*
+ * The limiter is shared with the threads beside the loop (the store's
+ * lanes log a failed statement): its table is guarded, and only the
+ * loop's own thread arms the summary timer.
+ */
+static pthread_mutex_t	 log_limit_mutex = PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
+static pthread_t	 log_limit_thread;
 
 static double
 log_limit_since(const struct timespec *ts)
@@ -335,7 +343,8 @@ log_limit_arm(void)
 	double		 left, first = -1;
 	size_t		 i;
 
-	if (log_limit_ev == NULL)
+	if (log_limit_ev == NULL ||
+	    !pthread_equal(pthread_self(), log_limit_thread))
 		return;
 	for (i = 0; i < LOG_LIMIT_MAX; i++) {
 		if (log_limits[i].cause == NULL ||
@@ -362,12 +371,14 @@ log_limit_cb(evutil_socket_t fd, short what, void *arg)
 {
 	size_t	i;
 
+	pthread_mutex_lock(&log_limit_mutex);
 	for (i = 0; i < LOG_LIMIT_MAX; i++) {
 		if (log_limits[i].cause != NULL &&
 		    log_limit_since(&log_limits[i].start) >= LOG_LIMIT_WINDOW)
 			log_limit_end(&log_limits[i]);
 	}
 	log_limit_arm();
+	pthread_mutex_unlock(&log_limit_mutex);
 }
 
 /*
@@ -381,6 +392,7 @@ log_limit_init(struct event_base *base)
 	if (log_limit_ev != NULL)
 		event_free(log_limit_ev);
 	log_limit_ev = NULL;
+	log_limit_thread = pthread_self();
 	if (base != NULL &&
 	    (log_limit_ev = evtimer_new(base, log_limit_cb, NULL)) == NULL)
 		fatalx("log: evtimer_new");
@@ -392,17 +404,19 @@ log_limit_flush(void)
 {
 	size_t	i;
 
+	pthread_mutex_lock(&log_limit_mutex);
 	for (i = 0; i < LOG_LIMIT_MAX; i++) {
 		if (log_limits[i].cause != NULL)
 			log_limit_end(&log_limits[i]);
 	}
 	if (log_limit_ev != NULL)
 		evtimer_del(log_limit_ev);
+	pthread_mutex_unlock(&log_limit_mutex);
 }
 
 /* May a line of cause for who go out now?  Count it if not. */
 static int
-log_limit_allow(const char *cause, const char *who)
+log_limit_allow_locked(const char *cause, const char *who)
 {
 	struct log_limit	*l, *free_slot = NULL, *oldest = NULL;
 	size_t			 i;
@@ -435,6 +449,17 @@ log_limit_allow(const char *cause, const char *who)
 	l->who = who != NULL ? xstrdup(who) : NULL;
 	clock_gettime(CLOCK_MONOTONIC, &l->start);
 	return 1;
+}
+
+static int
+log_limit_allow(const char *cause, const char *who)
+{
+	int	ok;
+
+	pthread_mutex_lock(&log_limit_mutex);
+	ok = log_limit_allow_locked(cause, who);
+	pthread_mutex_unlock(&log_limit_mutex);
+	return ok;
 }
 
 /*
