@@ -247,6 +247,7 @@ struct store_driver {
 };
 struct store	*store_open(const char *, char **);
 void		 store_close(struct store *);
+struct store	*store_lane_new(struct store *);
 void		 store_set_driver(struct store *, const struct store_driver *,
 		     store_commit_cb, void *);
 void		 store_idle(struct store *);
@@ -318,6 +319,7 @@ enum store_watch {
 int		 store_node_notify_fd(struct store *, unsigned *,
 		     enum store_watch *);
 int		 store_node_notify_drain(struct store *);
+uint64_t	 store_node_users_news(struct store *);
 int		 store_offline(struct store *, time_t *, time_t *);
 
 /* store-backend.c: readers beside the loop */

@@ -324,6 +324,20 @@ store_offline(struct store *st, time_t *since, time_t *next_try)
 }
 
 /*
+ * How many times the news said a rep's settings changed (on any node,
+ * this one's lanes included): what keeps them in memory looks again when
+ * this moves.  Always 0 for a file of one's own.  Safe from any thread.
+ */
+uint64_t
+store_node_users_news(struct store *st)
+{
+	if (STORE_BACKEND(st)->node == NULL ||
+	    STORE_BACKEND(st)->node->users_news == NULL)
+		return 0;
+	return STORE_BACKEND(st)->node->users_news(st);
+}
+
+/*
  * Read the news that came; return how many from other nodes, or -1 if
  * the connection that carries it is gone.
  */
@@ -370,6 +384,21 @@ store_open(const char *database, char **cause)
 }
 
 /* Close the store; an open group commit is committed first. */
+/*
+ * A lane of st for a thread beside the loop: its own connection to the
+ * same database, opened on the thread at its first statement, committed
+ * with store_commit, freed with store_close once the thread is done.
+ * NULL when the backend has none: a file of one's own is read and
+ * written faster on the loop than a thread could be handed the work.
+ */
+struct store *
+store_lane_new(struct store *st)
+{
+	if (STORE_BACKEND(st)->txn->lane_new == NULL)
+		return NULL;
+	return STORE_BACKEND(st)->txn->lane_new(st);
+}
+
 void
 store_close(struct store *st)
 {

@@ -204,6 +204,9 @@ struct store_txn_backend {
 	enum store_result (*last_result)(struct store *st);
 	const char	*(*id)(struct store *st);
 	int		 (*schema_version)(struct store *st);
+	/* Optional: another connection of this node for a thread's
+	 * requests (a server's database, where each waits on the network). */
+	struct store	*(*lane_new)(struct store *st);
 
 	/*
 	 * Optional (NULL: each commit is durable when it returns): a commit
@@ -286,6 +289,7 @@ struct store_node_backend {
 	int		 (*notify_drain)(struct store *st);
 	int		 (*offline)(struct store *st, time_t *since,
 			      time_t *next_try);
+	uint64_t	 (*users_news)(struct store *st);
 };
 
 struct store_backend {

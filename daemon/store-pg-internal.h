@@ -24,6 +24,12 @@ struct store_pg {
 	char			*host;		/* ... and where it runs */
 	time_t			 started;
 	int			 notify;	/* the group moved the schedule */
+	int			 notify_users;	/* ... and changed a rep's
+						   settings */
+	uint64_t		 users_news;	/* such news heard (the
+						   loop's; read anywhere) */
+	int			 lane;		/* a lane's: reconnects
+						   waiting, on its thread */
 
 	const struct store_driver *driver;
 	store_commit_cb		 commit_cb;

@@ -87,6 +87,8 @@ store_pg_user_put(struct store *st, const struct fu_user *u, time_t now)
 	PGresult		*res;
 	enum store_result	 r;
 
+	/* The nodes keep reps' settings in memory (hello's time zone). */
+	STORE_PG(st)->notify_users = 1;
 	store_pg_params_init(&ps);
 	store_pg_param_text(&ps, u->name);
 	if (u->uid >= 0)

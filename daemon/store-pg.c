@@ -31,6 +31,8 @@ static const char store_pg_schema[] =
 
 /* The channel on which a node tells the others the schedule moved. */
 #define STORE_PG_CHANNEL	"followup_schedule"
+/* The payload of news that a rep's settings changed. */
+#define STORE_PG_USERS_NEWS	"users"
 /* A node row without a heartbeat for this long is forgotten at a start. */
 #define STORE_PG_NODE_FORGET	(24 * 3600)
 
@@ -325,6 +327,71 @@ store_pg_connect_step(struct store_pg *p)
 }
 
 /*
+ * A lane's connection, on the lane's thread: connect (again), waiting,
+ * if there is none or it was lost, at most once a second, never inside
+ * the lane's group (its writes are lost with the connection, and its
+ * commit says so).  The loop only hands a lane requests while its own
+ * connection is up, so a try seldom fails.
+ */
+static int
+store_pg_lane_reachable(struct store_pg *p)
+{
+	struct timespec	 now;
+	struct pollfd	 pfd;
+	char		*cause = NULL;
+
+	if (p->conn != NULL && PQstatus(p->conn) == CONNECTION_OK) {
+		if (p->txn_open)
+			return 1;
+		/*
+		 * Idle, a lane's connection hears nothing unless the server
+		 * is closing it (it restarts, say, and says why first): then
+		 * connect again now rather than fail this statement.
+		 */
+		pfd.fd = PQsocket(p->conn);
+		pfd.events = POLLIN;
+		pfd.revents = 0;
+		if (poll(&pfd, 1, 0) <= 0)
+			return 1;
+		p->retry_at = 0;
+	}
+	if (p->txn_open)
+		return 0;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (now.tv_sec < p->retry_at)
+		return 0;
+	if (p->conn != NULL)
+		PQfinish(p->conn);
+	p->conn = store_pg_connect(p->conninfo);
+	if (p->conn != NULL && PQstatus(p->conn) == CONNECTION_OK &&
+	    store_pg_session(p, &cause) == 0)
+		return 1;
+	free(cause);
+	p->retry_at = now.tv_sec + STORE_PG_RETRY_MIN;
+	return 0;
+}
+
+/*
+ * A lane of st: another connection of this node, for requests run on a
+ * thread beside the loop (see lanes.c).  It is made here, on the loop,
+ * and connects on its thread at its first statement.  It is no node of
+ * its own: it claims nothing and hears no news.
+ */
+static struct store *
+store_pg_lane_new(struct store *st)
+{
+	struct store_pg	*main = STORE_PG(st), *p;
+
+	p = xcalloc(1, sizeof *p);
+	p->base.backend = &store_postgresql;
+	p->conninfo = xstrdup(main->conninfo);
+	p->database_id = xstrdup(main->database_id);
+	p->schema = main->schema;
+	p->lane = 1;
+	return (struct store *)(void *)p;
+}
+
+/*
  * Is the connection to the server up?  If it was lost (the server
  * restarted, failed over, or the network went), connect again: at most
  * one try per wait (STORE_PG_RETRY_MIN doubling up to STORE_PG_RETRY_MAX
@@ -339,6 +406,8 @@ store_pg_reachable(struct store_pg *p)
 {
 	struct timespec	 now;
 
+	if (p->lane)
+		return store_pg_lane_reachable(p);
 	if (p->connecting)	/* setting the new session up */
 		return PQstatus(p->conn) == CONNECTION_OK;
 	if (!p->lost && PQstatus(p->conn) == CONNECTION_OK)
@@ -736,9 +805,19 @@ store_pg_notify_drain(struct store *st)
 	while ((nt = PQnotifies(p->conn)) != NULL) {
 		if (nt->be_pid != self)
 			n++;
+		if (nt->extra != NULL &&
+		    strcmp(nt->extra, STORE_PG_USERS_NEWS) == 0)
+			__atomic_add_fetch(&p->users_news, 1, __ATOMIC_RELAXED);
 		PQfreemem(nt);
 	}
 	return n;
+}
+
+/* How many times a rep's settings changed, as the news told. */
+static uint64_t
+store_pg_users_news(struct store *st)
+{
+	return __atomic_load_n(&STORE_PG(st)->users_news, __ATOMIC_RELAXED);
 }
 
 /*
@@ -914,6 +993,7 @@ store_pg_write_begin(struct store *st)
 		p->txn_open = 1;
 		p->txn_failed = 0;
 		p->notify = 0;
+		p->notify_users = 0;
 		if (p->driver != NULL)
 			p->driver->pass(p->driver->arg);
 	}
@@ -969,12 +1049,14 @@ store_pg_commit(struct store *st)
 	/*
 	 * Tell the other nodes to look at the schedule again: the server
 	 * delivers a NOTIFY only once the transaction commits, and folds
-	 * the same one sent twice in a transaction into one.
+	 * the same one sent twice in a transaction into one.  A change of
+	 * a rep's settings says so, for the nodes that keep them in memory.
 	 */
 	if (p->txn_failed)
 		ok = 0;
-	else if (p->notify && store_pg_control(p, "NOTIFY " STORE_PG_CHANNEL,
-	    NULL) != 0)
+	else if (p->notify && store_pg_control(p, p->notify_users ?
+	    "NOTIFY " STORE_PG_CHANNEL ", '" STORE_PG_USERS_NEWS "'" :
+	    "NOTIFY " STORE_PG_CHANNEL, NULL) != 0)
 		ok = 0;
 	else if (store_pg_control(p, "COMMIT", "COMMIT") != 0)
 		ok = 0;
@@ -1134,6 +1216,7 @@ const struct store_txn_backend store_pg_txn = {
 	.last_result = store_pg_last_result,
 	.id = store_pg_id,
 	.schema_version = store_pg_schema_version,
+	.lane_new = store_pg_lane_new,
 };
 
 /*
@@ -1153,6 +1236,7 @@ const struct store_node_backend store_pg_node = {
 	.notify_fd = store_pg_notify_fd,
 	.notify_drain = store_pg_notify_drain,
 	.offline = store_pg_offline,
+	.users_news = store_pg_users_news,
 };
 
 const struct store_backend store_postgresql = {
