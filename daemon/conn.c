@@ -131,6 +131,8 @@ static void	conn_answer_fd(struct conn *, json_t *, int);
 static void	conn_watch(struct conn *, const char *);
 static void	conn_stream(struct conn *, ops_piece_cb, void (*)(void *),
 		    void *);
+static void	conn_offload(struct conn *, const char *, size_t);
+static void	conn_answered(struct conn *);
 
 /* How deferred and streaming ops reach their connection, through ops.c. */
 static const struct ops_answerer conn_answerer = {
@@ -138,6 +140,7 @@ static const struct ops_answerer conn_answerer = {
 	conn_answer_fd,
 	conn_watch,
 	conn_stream,
+	conn_offload,
 };
 
 /* Give the connection layer what each request needs. */
@@ -547,6 +550,7 @@ conn_run(struct conn *c, const char *line, size_t len)
 	ctx.caller = c->user;
 	ctx.admin = c->admin;
 	ctx.uid = c->uid;
+	ctx.can_offload = lanes_running() > 0;
 	reply = ops_run_text(&ctx, line, len, &is_write, &text);
 	if (text != NULL) {
 		if (evbuffer_add(text, "\n", 1) != 0)
@@ -650,6 +654,20 @@ conn_stream_turn_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 /*
+ * The reply an op deferred is queued: send it now, and go on with the
+ * requests that waited behind it.
+ */
+static void
+conn_answered(struct conn *c)
+{
+	struct evbuffer	*out = bufferevent_get_output(c->bev);
+
+	if (TAILQ_EMPTY(&c->held) && evbuffer_get_length(out) > 0)
+		(void)evbuffer_write(out, bufferevent_getfd(c->bev));
+	event_add(c->more_ev, &conn_yield_tv);
+}
+
+/*
  * Send the reply an op deferred (taking its reference), and go on with the
  * requests that waited behind it.  The reply goes on the socket now, not
  * at the loop's next turn, so that no later write is acknowledged to
@@ -663,7 +681,6 @@ conn_stream_turn_cb(evutil_socket_t fd, short what, void *arg)
 static void
 conn_answer_fd(struct conn *c, json_t *reply, int fd)
 {
-	struct evbuffer	*out = bufferevent_get_output(c->bev);
 	struct evbuffer	*line;
 
 	c->cancel = NULL;
@@ -675,9 +692,7 @@ conn_answer_fd(struct conn *c, json_t *reply, int fd)
 		if (reply == NULL)
 			return;
 		conn_reply(c, reply, 0);
-		if (TAILQ_EMPTY(&c->held) && evbuffer_get_length(out) > 0)
-			(void)evbuffer_write(out, bufferevent_getfd(c->bev));
-		event_add(c->more_ev, &conn_yield_tv);
+		conn_answered(c);
 		return;
 	}
 	/* Still deferred: no request behind it runs until it is sent. */
@@ -958,4 +973,119 @@ conn_watch(struct conn *c, const char *owner)
 	if (c->watch != NULL)
 		return;
 	c->watch = events_subscribe(EVENTS_NOTICE, owner, conn_watch_cb, c);
+}
+
+/*
+ * A request run on one of the store's lanes (conn_offload), with what it
+ * needs of its connection copied: the connection may go meanwhile.
+ */
+struct conn_job {
+	struct lane_job		 lj;		/* lanes.c's part */
+	struct conn		*c;		/* NULL once it is gone */
+	char			*line;
+	size_t			 len;
+	char			*caller;
+	int			 admin;
+	uid_t			 uid;
+	struct fu_config	*cf;		/* held: a reload may come */
+	int			 op;
+	int			 is_write;
+	json_t			*reply;		/* the reply, or */
+	struct evbuffer		*text;		/* ... an OP_TEXT op's */
+};
+
+static void
+conn_job_cancel(void *arg)
+{
+	struct conn_job	*j = arg;
+
+	j->c = NULL;
+}
+
+/* On a lane: run the request as the loop would, on the lane's store. */
+static void
+conn_job_run(struct store *st, struct lane_job *lj)
+{
+	struct conn_job	*j = (struct conn_job *)lj;
+	struct op_ctx	 ctx;
+
+	memset(&ctx, 0, sizeof ctx);
+	ctx.st = st;
+	ctx.cf = j->cf;
+	ctx.caller = j->caller;
+	ctx.admin = j->admin;
+	ctx.uid = j->uid;
+	j->reply = ops_run_text(&ctx, j->line, j->len, &j->is_write,
+	    &j->text);
+	j->op = ctx.op;
+	lj->wrote = j->is_write;
+}
+
+/*
+ * Back on the loop, the lane's group committed (or lost): send the reply,
+ * a write's turned into an error if its group was lost, and go on with
+ * the connection's next request.
+ */
+static void
+conn_job_done(struct lane_job *lj)
+{
+	struct conn_job	*j = (struct conn_job *)lj;
+	struct conn	*c = j->c;
+	json_t		*err;
+
+	if (j->is_write && !lj->committed && j->reply != NULL) {
+		err = ops_error_reply(json_object_get(j->reply, "id"),
+		    FU_ERR_UNAVAILABLE, conn_lost_text(lj->why));
+		json_decref(j->reply);
+		j->reply = err;
+	} else if (j->is_write)
+		ops_lane_committed(j->op);
+	if (c != NULL) {
+		c->cancel = NULL;
+		c->cancel_arg = NULL;
+		c->deferred = 0;
+		if (j->text != NULL) {
+			if (evbuffer_add(j->text, "\n", 1) != 0)
+				fatalx("conn: evbuffer_add");
+			conn_reply_line(c, j->text, NULL, 0);
+			j->text = NULL;
+		} else {
+			conn_reply(c, j->reply, 0);
+			j->reply = NULL;
+		}
+		conn_answered(c);
+	}
+	if (j->text != NULL)
+		evbuffer_free(j->text);
+	json_decref(j->reply);
+	config_free(j->cf);
+	free(j->caller);
+	free(j->line);
+	free(j);
+}
+
+/*
+ * Run the request line on one of the store's lanes: c reads no further
+ * request until its reply is back.
+ */
+static void
+conn_offload(struct conn *c, const char *line, size_t len)
+{
+	struct conn_job	*j;
+
+	j = xcalloc(1, sizeof *j);
+	j->lj.run = conn_job_run;
+	j->lj.done = conn_job_done;
+	j->c = c;
+	j->line = xmalloc(len + 1);
+	memcpy(j->line, line, len);
+	j->line[len] = '\0';
+	j->len = len;
+	j->caller = xstrdup(c->user);
+	j->admin = c->admin;
+	j->uid = c->uid;
+	j->cf = config_ref(*conn_cfp);
+	j->op = -1;
+	conn_defer(c, conn_job_cancel, j);
+	lanes_submit(&j->lj);
 }

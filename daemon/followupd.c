@@ -27,6 +27,12 @@
 
 /* How long a stop waits for replies to reach slow clients. */
 #define MAIN_DRAIN_MS	500
+/*
+ * Threads with a connection each that run requests where the database is
+ * a server's: one request waiting on the network or on a row holds one
+ * lane, never the loop, and four let a node use the server's cores.
+ */
+#define MAIN_LANES	4
 
 static struct event_base	*main_base;
 static struct store		*main_store;
@@ -186,7 +192,7 @@ main_maybe_exit(void)
 {
 	struct timeval	tv = { 0, MAIN_DRAIN_MS * 1000 };
 
-	if (!main_stopping || hooks_running() > 0 ||
+	if (!main_stopping || hooks_running() > 0 || lanes_busy() > 0 ||
 	    store_durable(main_store) < store_commits(main_store))
 		return;
 	event_base_loopexit(main_base, conn_count() > 0 ? &tv : NULL);
@@ -199,6 +205,15 @@ main_commit_cb(int ok, void *arg)
 	conn_commit_cb(ok, arg);
 	sched_write_result(ok);
 	sched_changed();
+	main_maybe_exit();
+}
+
+/* Requests ran on the store's lanes; those that wrote are committed. */
+static void
+main_lanes_over_cb(int wrote, void *arg)
+{
+	if (wrote)
+		sched_changed();
 	main_maybe_exit();
 }
 
@@ -507,6 +522,9 @@ main(int argc, char **argv)
 	outbox_init(main_store, (const struct fu_config **)&main_cf);
 	op_meta_summary(main_base, main_store);
 	sched_init(main_base, main_store, (const struct fu_config **)&main_cf);
+	/* A server's database: requests wait on its lanes, not the loop. */
+	lanes_start(main_base, main_store, MAIN_LANES, main_lanes_over_cb,
+	    NULL);
 	sdnotify_init(main_base);
 	log_info("main: followupd %s ready: socket %s, database %s%s%s",
 	    PACKAGE_VERSION, server_socket_path(), shown,
@@ -523,6 +541,7 @@ main(int argc, char **argv)
 	outbox_deliver_flush();
 	store_commit(main_store);
 	conn_close_all();
+	lanes_free();
 	server_close();
 	sched_free();
 	event_free(ev_term);
@@ -537,6 +556,7 @@ main(int argc, char **argv)
 	op_meta_init(0, NULL, NULL);
 	op_meta_heartbeat(NULL);
 	op_meta_summary(NULL, NULL);
+	op_meta_tz_clear();
 	event_base_free(main_base);
 	config_free(main_cf);
 	free(main_config_path);

@@ -267,6 +267,24 @@ enum store_result store_last_result(struct store *);
 int		 store_schema_version(struct store *);
 const char	*store_id(struct store *);
 
+/* lanes.c: work run beside the loop on the store's own connections. */
+struct lane_job {
+	TAILQ_ENTRY(lane_job)	 entry;
+	/* On a lane, in its group's transaction; sets wrote if it did. */
+	void			(*run)(struct store *, struct lane_job *);
+	/* On the loop, once the group is committed (or lost). */
+	void			(*done)(struct lane_job *);
+	int			 wrote;
+	int			 committed;	/* the group is the server's */
+	enum store_result	 why;		/* ... or why it was lost */
+};
+int		 lanes_start(struct event_base *, struct store *, int,
+		     void (*)(int, void *), void *);
+int		 lanes_running(void);
+int		 lanes_busy(void);
+void		 lanes_submit(struct lane_job *);
+void		 lanes_free(void);
+
 /* commit.c */
 void		 commit_init(struct event_base *, struct store *,
 		     store_commit_cb, void (*)(void *), void *);
@@ -720,6 +738,12 @@ struct op_ctx {
 						   connection: ops_defer works */
 	struct json_text	*text;		/* an OP_TEXT op writes its
 						   result's members here */
+	int			 can_offload;	/* the store has lanes, and the
+						   op may run on one */
+	int			 op;		/* the op run (enum fu_op), or
+						   -1 */
+	const char		*line;		/* the request, as sent */
+	size_t			 len;
 
 	enum fu_err		 err;
 	char			*errmsg;
@@ -805,11 +829,14 @@ struct ops_answerer {
 	void	(*watch)(struct conn *, const char *);
 	void	(*pieces)(struct conn *, ops_piece_cb, void (*)(void *),
 		    void *);
+	void	(*offload)(struct conn *, const char *, size_t);
 };
 void		 ops_set_answerer(const struct ops_answerer *);
 struct conn	*ops_defer(struct op_ctx *, void (*)(void *), void *);
 void		 ops_answer(struct conn *, json_t *, int);
 void		 ops_watch(struct op_ctx *, const char *);
+int		 ops_offload(struct op_ctx *);
+void		 ops_lane_committed(int);
 void		 ops_pieces(struct op_ctx *, ops_piece_cb, void (*)(void *),
 		     void *);
 json_t		*ops_error_reply(json_t *, enum fu_err, const char *);
@@ -919,6 +946,8 @@ void		 op_meta_init(time_t, const char *, const char *);
 void		 op_meta_heartbeat(struct event_base *);
 void		 op_meta_summary(struct event_base *, struct store *);
 void		 op_meta_status_stop(void);
+void		 op_meta_users_changed(void);
+void		 op_meta_tz_clear(void);
 const char	*op_meta_database(void);
 json_t		*op_meta_store(struct op_ctx *);
 

@@ -10,6 +10,8 @@
 
 #include <config.h>
 
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -228,7 +230,7 @@ op_meta_summary(struct event_base *base, struct store *st)
 	events_unsubscribe(meta_sched_sub);
 	meta_conn_sub = meta_sched_sub = NULL;
 	op_meta_status_stop();
-	meta_store = st;
+	__atomic_store_n(&meta_store, st, __ATOMIC_RELEASE);
 	if (base == NULL)
 		return;
 	meta_conn_sub = events_subscribe(EVENTS_CONNECTION, NULL,
@@ -252,13 +254,145 @@ op_meta_init(time_t started, const char *database, const char *socket)
 	meta_socket = socket != NULL ? xstrdup(socket) : NULL;
 }
 
-/* hello: who the daemon is and who it thinks the caller is. */
+/*
+ * The reps' time zones as hello last read them, so that where the store
+ * is a server's (and has lanes) hello answers from memory, at once,
+ * however long the network or the other requests take.  An entry holds
+ * while the generation it was read in is the current one: this node's
+ * changes of a rep's settings (op_meta_users_changed) and every node's,
+ * as the store's news tells (store_node_users_news), move it on.  Hello
+ * fills it from the lanes too: the lock guards it.
+ */
+#define META_TZ_MAX	1024
+struct meta_tz {
+	char		*user;
+	char		*tz;		/* NULL: none set */
+	uint64_t	 gen;
+};
+static pthread_mutex_t	 meta_tz_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct meta_tz	 meta_tz[META_TZ_MAX];
+static size_t		 meta_ntz;
+static uint64_t		 meta_users_changes;	/* this node's */
+
+/* The generation of the reps' settings now (from any thread). */
+static uint64_t
+meta_users_gen(void)
+{
+	struct store	*st = __atomic_load_n(&meta_store, __ATOMIC_ACQUIRE);
+
+	return __atomic_load_n(&meta_users_changes, __ATOMIC_ACQUIRE) +
+	    (st != NULL ? store_node_users_news(st) : 0);
+}
+
+/* A rep's settings were changed here (on the loop, once committed). */
+void
+op_meta_users_changed(void)
+{
+	__atomic_add_fetch(&meta_users_changes, 1, __ATOMIC_RELEASE);
+}
+
+/* user's time zone if it is known now: 0 with *tz (caller frees), or -1. */
+static int
+meta_tz_get(const char *user, char **tz)
+{
+	uint64_t	gen = meta_users_gen();
+	size_t		i;
+	int		rc = -1;
+
+	pthread_mutex_lock(&meta_tz_lock);
+	for (i = 0; i < meta_ntz; i++) {
+		if (strcmp(meta_tz[i].user, user) != 0)
+			continue;
+		if (meta_tz[i].gen == gen) {
+			*tz = meta_tz[i].tz != NULL ? xstrdup(meta_tz[i].tz) :
+			    NULL;
+			rc = 0;
+		}
+		break;
+	}
+	pthread_mutex_unlock(&meta_tz_lock);
+	return rc;
+}
+
+/* Forget every time zone; the lock is held. */
+static void
+meta_tz_forget(void)
+{
+	size_t	i;
+
+	for (i = 0; i < meta_ntz; i++) {
+		free(meta_tz[i].user);
+		free(meta_tz[i].tz);
+	}
+	meta_ntz = 0;
+}
+
+/* Remember user's time zone tz (NULL: none), read in generation gen. */
+static void
+meta_tz_put(const char *user, const char *tz, uint64_t gen)
+{
+	struct meta_tz	*e = NULL;
+	size_t		 i;
+
+	pthread_mutex_lock(&meta_tz_lock);
+	if (gen != meta_users_gen())
+		goto out;	/* changed meanwhile: read it again next time */
+	for (i = 0; i < meta_ntz; i++) {
+		if (strcmp(meta_tz[i].user, user) == 0) {
+			e = &meta_tz[i];
+			free(e->tz);
+			break;
+		}
+	}
+	if (e == NULL) {
+		if (meta_ntz == META_TZ_MAX)
+			meta_tz_forget();
+		e = &meta_tz[meta_ntz++];
+		e->user = xstrdup(user);
+	}
+	e->tz = tz != NULL ? xstrdup(tz) : NULL;
+	e->gen = gen;
+out:
+	pthread_mutex_unlock(&meta_tz_lock);
+}
+
+/* Forget every time zone (at the end, or when the memory is full). */
+void
+op_meta_tz_clear(void)
+{
+	pthread_mutex_lock(&meta_tz_lock);
+	meta_tz_forget();
+	pthread_mutex_unlock(&meta_tz_lock);
+}
+
+/*
+ * hello: who the daemon is and who it thinks the caller is.  Where the
+ * store has lanes, the rep's time zone comes from memory, or hello runs
+ * on a lane to read it (and remembers it).
+ */
 int
 op_hello(struct op_ctx *ctx, json_t *args, json_t **result)
 {
-	struct fu_user	u;
+	struct fu_user	 u;
+	char		*tz = NULL;
+	uint64_t	 gen;
+	time_t		 since, next_try;
 
-	store_user_get(ctx->st, ctx->user, &u);
+	if (ctx->can_offload) {
+		/* Unknown, and not to be read while the server is away. */
+		if (meta_tz_get(ctx->user, &tz) != 0 &&
+		    !store_offline(ctx->st, &since, &next_try))
+			return ops_offload(ctx);
+	} else {
+		gen = meta_users_gen();
+		if (store_user_get(ctx->st, ctx->user, &u) == STORE_OK) {
+			if (store_node_shared(ctx->st))
+				meta_tz_put(ctx->user, u.tz, gen);
+			tz = u.tz;
+			u.tz = NULL;
+		}
+		fu_user_clear(&u);
+	}
 	*result = json_pack("{s:s s:s s:i s:s s:s s:b s:I s:o}",
 	    "server", FU_SERVER_NAME,
 	    "version", PACKAGE_VERSION,
@@ -267,8 +401,8 @@ op_hello(struct op_ctx *ctx, json_t *args, json_t **result)
 	    "caller", ctx->caller,
 	    "admin", ctx->admin,
 	    "uid", (json_int_t)ctx->uid,
-	    "tz", u.tz != NULL ? json_string(u.tz) : json_null());
-	fu_user_clear(&u);
+	    "tz", tz != NULL ? json_string(tz) : json_null());
+	free(tz);
 	return 0;
 }
 

@@ -32,6 +32,9 @@
 #define OP_STREAM	0x8	/* turns its connection into a stream */
 #define OP_TEXT		0x10	/* writes its result as text (ctx->text):
 				   a read op whose reply carries many rows */
+#define OP_LOOP		0x20	/* runs on the loop even where the store
+				   has lanes (it reads the loop's state;
+				   it may hand itself over, ops_offload) */
 
 enum arg_type {
 	ARG_NONE,
@@ -63,8 +66,8 @@ struct op_entry {
 
 /* One line per op; the names come from protocol.h. */
 static const struct op_entry op_table[FU_OP_COUNT] = {
-	[FU_OP_HELLO] = { op_hello, 0, { { NULL } } },
-	[FU_OP_STATUS] = { op_status, 0, { { NULL } } },
+	[FU_OP_HELLO] = { op_hello, OP_LOOP, { { NULL } } },
+	[FU_OP_STATUS] = { op_status, OP_LOOP, { { NULL } } },
 	[FU_OP_CONTACT_ADD] = { op_contact_add, OP_WRITE, {
 	    { "name", ARG_STRING, REQ }, { "company", ARG_TEXT },
 	    { "phone", ARG_TEXT }, { "email", ARG_TEXT }, { "tz", ARG_TEXT },
@@ -764,6 +767,31 @@ ops_watch(struct op_ctx *ctx, const char *owner)
 }
 
 /*
+ * Run the request on one of the store's lanes rather than on the loop
+ * (ctx->can_offload set): its connection reads no further request until
+ * the lane's reply is sent.  Return 0.
+ */
+int
+ops_offload(struct op_ctx *ctx)
+{
+	assert(ctx->can_offload && ops_answerer != NULL);
+	ops_answerer->offload(ctx->conn, ctx->line, ctx->len);
+	ctx->deferred = 1;
+	return 0;
+}
+
+/*
+ * On the loop: a write run on a lane was committed.  What the loop keeps
+ * in memory of the records it changed is forgotten.
+ */
+void
+ops_lane_committed(int op)
+{
+	if (op == FU_OP_USER_SET)
+		op_meta_users_changed();
+}
+
+/*
  * The op (OP_STREAM and OP_DEFER) answers in pieces as its connection
  * drains: next(arg, &line) gives the next line and returns 1 when it is
  * the last (the reply itself); done(arg) is called after the last line,
@@ -835,6 +863,7 @@ ops_run_text(struct op_ctx *ctx, const char *line, size_t len, int *is_write,
 	const char		*key;
 	json_t			*v;
 	int			 op = -1, rc, admin;
+	time_t			 since, next_try;
 	enum store_result	 r;
 	struct json_text	 jt;
 	struct evbuffer		*buf = NULL;
@@ -850,6 +879,9 @@ ops_run_text(struct op_ctx *ctx, const char *line, size_t len, int *is_write,
 	ctx->err = FU_ERR_NONE;
 	ctx->errmsg = NULL;
 	ctx->notes = NULL;
+	ctx->op = -1;
+	ctx->line = line;
+	ctx->len = len;
 
 	req = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (req == NULL) {
@@ -911,6 +943,24 @@ ops_run_text(struct op_ctx *ctx, const char *line, size_t len, int *is_write,
 	}
 	ctx->can_defer = (op_table[op].flags & OP_DEFER) &&
 	    ctx->conn != NULL && ops_answerer != NULL;
+	ctx->op = op;
+	if (!ctx->can_offload)
+		;
+	else if (!(op_table[op].flags & (OP_LOOP | OP_DEFER | OP_STREAM))) {
+		/*
+		 * The store has lanes: the op waits on one, not the loop.
+		 * While the server cannot be reached (the loop's own
+		 * connection says so) it is answered at once.
+		 */
+		if (store_offline(ctx->st, &since, &next_try)) {
+			reply_store_error(ctx, STORE_OFFLINE, "", 0);
+			goto out;
+		}
+		(void)ops_offload(ctx);
+		reply = NULL;
+		goto done;
+	} else if (!(op_table[op].flags & OP_LOOP))
+		ctx->can_offload = 0;	/* ... where it runs */
 
 	ctx->now = time(NULL);
 	if (op_table[op].flags & OP_WRITE) {

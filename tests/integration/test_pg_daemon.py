@@ -16,6 +16,7 @@ does not exist fails the start with libpq's reason, never echoing the
 URL.  Skipped, saying why, without PostgreSQL or when followupd was
 built without libpq."""
 
+import os
 import socket
 import subprocess
 import threading
@@ -430,6 +431,68 @@ def test_a_server_restart_under_write_load_loses_no_acknowledged_write(
         stored.setdefault(name, []).append(int(cid))
     lost = [(n, i) for n, i in acked if stored.get(n) != [i]]
     assert not lost, "acknowledged but not stored once: %s" % lost[:10]
+
+
+def test_a_request_waiting_on_the_server_holds_no_one_else(cluster,
+                                                          tmp_path):
+    """One rep's request waits on the server (here a table another
+    program has locked; in life a slow link or a long statement): it
+    holds one of the daemon's lanes, never the loop.  Meanwhile another
+    rep's hello and a request that needs no locked table are answered,
+    and once the lock goes the waiting request gets its right answer.
+    A daemon whose loop waited on the server answered nobody until the
+    lock went."""
+    uri = cluster.createdb("fu_lanes")
+    d = Daemon(tmp_path, "[reminders]\ncheck_interval = 1h\n",
+               database=uri)
+    d.start()
+    lock = None
+    try:
+        cid = d.call("contact.add", name="Ada Lovelace")["contact"]["id"]
+        other = d.connect()
+        assert other.call("hello")["user"] == "root"
+        lock = subprocess.Popen(
+            [os.path.join(cluster.bin, "psql"), "-X", "-q", "-h",
+             cluster.sock, "-p", str(cluster.port), "-U", "postgres",
+             "-d", "fu_lanes", "-v", "ON_ERROR_STOP=1", "-A", "-t"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        lock.stdin.write("BEGIN;\nLOCK TABLE contacts IN ACCESS EXCLUSIVE "
+                         "MODE;\nSELECT 'locked';\n")
+        lock.stdin.flush()
+        assert lock.stdout.readline().strip() == "locked"
+        waiting = d.connect(timeout=60)
+        waiting.send({"id": 1, "op": "contact.get", "args": {"id": cid}})
+        waits = "SELECT count(*) FROM pg_stat_activity WHERE " \
+            "datname = 'fu_lanes' AND wait_event_type = 'Lock'"
+        deadline = time.time() + 30
+        while cluster.psql(waits) != "1":
+            assert time.time() < deadline, "the request never reached " \
+                "the server"
+            time.sleep(0.05)
+        # The loop is free: hello, and a read of another table.
+        for _ in range(20):
+            assert other.call("hello")["user"] == "root"
+        assert other.call("user.get")["user"]["name"] == "root"
+        assert cluster.psql(waits) == "1", "the lock went too soon"
+        waiting.sock.setblocking(False)
+        try:
+            early = waiting.sock.recv(1)
+        except BlockingIOError:
+            early = None
+        assert early is None, "answered while the table was locked"
+        waiting.sock.setblocking(True)
+        lock.stdin.write("COMMIT;\n")
+        lock.stdin.close()
+        lock.wait(30)
+        lock = None
+        r = waiting.reply()
+        assert r["ok"] and r["id"] == 1, r
+        assert r["result"]["contact"]["name"] == "Ada Lovelace", r
+    finally:
+        if lock is not None:
+            lock.kill()
+            lock.wait()
+        d.stop()
 
 
 def test_backup_says_to_use_pg_dump(pg_daemon, tmp_path):

@@ -201,6 +201,33 @@ def test_a_change_on_one_node_rearms_the_others_at_once(cluster,
         ns.stop()
 
 
+def test_a_reps_time_zone_set_on_one_node_is_what_hello_says_on_another(
+        cluster, tmp_path):
+    # hello answers a rep's time zone from memory on a PostgreSQL node:
+    # a change made on another node (or this one) must not leave it
+    # stale.
+    ns = Nodes(cluster, tmp_path, "fu_hello_tz", 2)
+    a, b = ns.nodes
+    try:
+        cb = b.connect()
+        assert cb.call("hello")["tz"] is None
+        assert cb.call("hello")["tz"] is None       # now from memory
+        a.call("user.set", tz="Asia/Tokyo")
+        assert wait_for(lambda: cb.call("hello")["tz"] == "Asia/Tokyo",
+                        10), cb.call("hello")
+        # On the node that made the change, at once.
+        cb.call("user.set", tz="America/Chicago")
+        assert cb.call("hello")["tz"] == "America/Chicago"
+        ca = a.connect()
+        assert wait_for(
+            lambda: ca.call("hello")["tz"] == "America/Chicago", 10)
+        # A rep acted for has their own.
+        assert cb.request("hello", {}, rid=None)["result"]["user"] == \
+            "root"
+    finally:
+        ns.stop()
+
+
 def kill_hook(pid):
     """End a hanging hook (by its pid, as hung.pid gives it), if any."""
     if pid is None:
