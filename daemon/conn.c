@@ -11,9 +11,11 @@
  * streamed reply (an export) is made a piece at a time, each piece only
  * once the socket has taken the ones before, so a connection holds at
  * most its output limit however large the reply; the streams take turns,
- * a couple of milliseconds' worth of pieces a loop pass.  A reply may
- * carry a descriptor (a backup's copy): it leaves alone, with sendmsg,
- * once every reply before it has.
+ * a couple of milliseconds' worth of pieces a loop pass.  On a database
+ * server the requests run on the store's lanes: a connection's pipelined
+ * requests go to one together, in order, and it reads no further until
+ * their replies are back.  A reply may carry a descriptor (a backup's
+ * copy): it leaves alone, with sendmsg, once every reply before it has.
  */
 
 #include <config.h>
@@ -83,6 +85,7 @@ struct conn {
 	int			 paused;	/* reading stopped: output full */
 	int			 eof;		/* the client stopped writing */
 
+	struct conn_job		*gather;	/* requests for a lane */
 	int			 deferred;	/* a reply is owed later */
 	void			(*cancel)(void *); /* ... drop its work */
 	void			*cancel_arg;
@@ -94,6 +97,31 @@ struct conn {
 	size_t			 fd_len;
 	int			 fd_pass;	/* ... this descriptor */
 	struct event		*fd_ev;		/* ... the socket has room */
+};
+
+/*
+ * Requests run on one of the store's lanes (conn_offload): up to a
+ * batch of one connection's pipelined requests, in order, with what they
+ * need of the connection copied (it may go meanwhile).
+ */
+struct conn_req {
+	char			*line;
+	size_t			 len;
+	int			 op;
+	int			 is_write;
+	json_t			*reply;		/* the reply, or */
+	struct evbuffer		*text;		/* ... an OP_TEXT op's */
+};
+
+struct conn_job {
+	struct lane_job		 lj;		/* lanes.c's part */
+	struct conn		*c;		/* NULL once it is gone */
+	char			*caller;
+	int			 admin;
+	uid_t			 uid;
+	struct fu_config	*cf;		/* held: a reload may come */
+	struct conn_req		 req[CONN_BATCH];
+	int			 n;
 };
 
 static TAILQ_HEAD(, conn)	 conn_all = TAILQ_HEAD_INITIALIZER(conn_all);
@@ -133,6 +161,8 @@ static void	conn_stream(struct conn *, ops_piece_cb, void (*)(void *),
 		    void *);
 static void	conn_offload(struct conn *, const char *, size_t);
 static void	conn_answered(struct conn *);
+static void	conn_gather_send(struct conn *);
+static int	conn_gather_takes(struct conn *, size_t);
 
 /* How deferred and streaming ops reach their connection, through ops.c. */
 static const struct ops_answerer conn_answerer = {
@@ -229,6 +259,7 @@ conn_free(struct conn *c)
 
 	if (c == NULL)
 		return;
+	conn_gather_send(c);		/* run what was read, unanswered */
 	if (c->deferred && c->cancel != NULL)
 		c->cancel(c->cancel_arg);	/* nobody waits for it */
 	if (c->fd_pass >= 0)
@@ -776,6 +807,43 @@ conn_send_fd_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 /*
+ * May the request of len bytes at the head of c's input join the batch c
+ * gathers for a lane?  Yes when there is none (conn_line starts one if
+ * it runs there), or when it runs on a lane too; else the batch goes
+ * first, so that replies keep the order of the requests.
+ */
+static int
+conn_gather_takes(struct conn *c, size_t len)
+{
+	struct evbuffer	*in = bufferevent_get_input(c->bev);
+	char		*line;
+	int		 ok;
+
+	if (c->gather == NULL)
+		return 1;
+	if (c->gather->n == CONN_BATCH)
+		return 0;
+	line = xmalloc(len + 1);
+	if (evbuffer_copyout(in, line, len) != (ev_ssize_t)len)
+		fatalx("conn: evbuffer_copyout");
+	if (len > 0 && line[len - 1] == '\r')
+		len--;
+	ok = len == 0 || ops_line_offloadable(conn_store, line, len);
+	free(line);
+	return ok;
+}
+
+/* Run a request line, or add it to the batch gathered for a lane. */
+static void
+conn_line(struct conn *c, const char *line, size_t len)
+{
+	if (c->gather != NULL)
+		conn_offload(c, line, len);
+	else
+		conn_run(c, line, len);
+}
+
+/*
  * Handle the complete lines waiting in c's input, up to a batch; then
  * yield (if more wait) or stop reading (if the client is not reading its
  * replies).  May free c.
@@ -803,6 +871,7 @@ conn_process(struct conn *c)
 				c->paused = 1;
 				bufferevent_disable(c->bev, EV_READ);
 			}
+			conn_gather_send(c);
 			return;
 		}
 		if (n == CONN_BATCH) {
@@ -812,6 +881,7 @@ conn_process(struct conn *c)
 			 * client with thousands of pipelined requests takes
 			 * turns instead of holding the loop until done.
 			 */
+			conn_gather_send(c);
 			event_add(c->more_ev, &conn_yield_tv);
 			return;
 		}
@@ -822,9 +892,13 @@ conn_process(struct conn *c)
 				conn_too_large(c);
 			else if (c->eof && len > 0) {
 				/* A last request without its newline. */
+				if (!conn_gather_takes(c, len)) {
+					conn_gather_send(c);
+					continue;
+				}
 				line = xmalloc(len + 1);
 				evbuffer_remove(in, line, len);
-				conn_run(c, line, len);
+				conn_line(c, line, len);
 				free(line);
 				continue;
 			}
@@ -834,6 +908,11 @@ conn_process(struct conn *c)
 		if (len > FU_LINE_MAX + 1) {
 			conn_too_large(c);
 			break;
+		}
+		if (!conn_gather_takes(c, len)) {
+			/* It runs on the loop: after the batch's replies. */
+			conn_gather_send(c);
+			continue;
 		}
 		line = xmalloc(len + 1);
 		evbuffer_remove(in, line, len);
@@ -846,11 +925,12 @@ conn_process(struct conn *c)
 			break;
 		}
 		if (len > 0) {
-			conn_run(c, line, len);
+			conn_line(c, line, len);
 			n++;
 		}
 		free(line);
 	}
+	conn_gather_send(c);
 	if (c->eof)
 		c->closing = 1;
 	conn_maybe_close(c);
@@ -975,25 +1055,6 @@ conn_watch(struct conn *c, const char *owner)
 	c->watch = events_subscribe(EVENTS_NOTICE, owner, conn_watch_cb, c);
 }
 
-/*
- * A request run on one of the store's lanes (conn_offload), with what it
- * needs of its connection copied: the connection may go meanwhile.
- */
-struct conn_job {
-	struct lane_job		 lj;		/* lanes.c's part */
-	struct conn		*c;		/* NULL once it is gone */
-	char			*line;
-	size_t			 len;
-	char			*caller;
-	int			 admin;
-	uid_t			 uid;
-	struct fu_config	*cf;		/* held: a reload may come */
-	int			 op;
-	int			 is_write;
-	json_t			*reply;		/* the reply, or */
-	struct evbuffer		*text;		/* ... an OP_TEXT op's */
-};
-
 static void
 conn_job_cancel(void *arg)
 {
@@ -1002,90 +1063,119 @@ conn_job_cancel(void *arg)
 	j->c = NULL;
 }
 
-/* On a lane: run the request as the loop would, on the lane's store. */
+/* On a lane: run the requests as the loop would, on the lane's store. */
 static void
 conn_job_run(struct store *st, struct lane_job *lj)
 {
 	struct conn_job	*j = (struct conn_job *)lj;
+	struct conn_req	*r;
 	struct op_ctx	 ctx;
+	int		 i;
 
-	memset(&ctx, 0, sizeof ctx);
-	ctx.st = st;
-	ctx.cf = j->cf;
-	ctx.caller = j->caller;
-	ctx.admin = j->admin;
-	ctx.uid = j->uid;
-	j->reply = ops_run_text(&ctx, j->line, j->len, &j->is_write,
-	    &j->text);
-	j->op = ctx.op;
-	lj->wrote = j->is_write;
+	for (i = 0; i < j->n; i++) {
+		r = &j->req[i];
+		memset(&ctx, 0, sizeof ctx);
+		ctx.st = st;
+		ctx.cf = j->cf;
+		ctx.caller = j->caller;
+		ctx.admin = j->admin;
+		ctx.uid = j->uid;
+		r->reply = ops_run_text(&ctx, r->line, r->len, &r->is_write,
+		    &r->text);
+		r->op = ctx.op;
+		if (r->is_write)
+			lj->wrote = 1;
+	}
 }
 
 /*
- * Back on the loop, the lane's group committed (or lost): send the reply,
- * a write's turned into an error if its group was lost, and go on with
- * the connection's next request.
+ * Back on the loop, the lane's group committed (or lost): send the
+ * replies in order, a write's turned into an error if its group was
+ * lost, and go on with the connection's next request.
  */
 static void
 conn_job_done(struct lane_job *lj)
 {
 	struct conn_job	*j = (struct conn_job *)lj;
 	struct conn	*c = j->c;
+	struct conn_req	*r;
 	json_t		*err;
+	int		 i;
 
-	if (j->is_write && !lj->committed && j->reply != NULL) {
-		err = ops_error_reply(json_object_get(j->reply, "id"),
-		    FU_ERR_UNAVAILABLE, conn_lost_text(lj->why));
-		json_decref(j->reply);
-		j->reply = err;
-	} else if (j->is_write)
-		ops_lane_committed(j->op);
 	if (c != NULL) {
 		c->cancel = NULL;
 		c->cancel_arg = NULL;
 		c->deferred = 0;
-		if (j->text != NULL) {
-			if (evbuffer_add(j->text, "\n", 1) != 0)
-				fatalx("conn: evbuffer_add");
-			conn_reply_line(c, j->text, NULL, 0);
-			j->text = NULL;
-		} else {
-			conn_reply(c, j->reply, 0);
-			j->reply = NULL;
-		}
-		conn_answered(c);
 	}
-	if (j->text != NULL)
-		evbuffer_free(j->text);
-	json_decref(j->reply);
+	for (i = 0; i < j->n; i++) {
+		r = &j->req[i];
+		if (r->is_write && !lj->committed && r->reply != NULL) {
+			err = ops_error_reply(json_object_get(r->reply, "id"),
+			    FU_ERR_UNAVAILABLE, conn_lost_text(lj->why));
+			json_decref(r->reply);
+			r->reply = err;
+		} else if (r->is_write)
+			ops_lane_committed(r->op);
+		if (c != NULL && r->text != NULL) {
+			if (evbuffer_add(r->text, "\n", 1) != 0)
+				fatalx("conn: evbuffer_add");
+			conn_reply_line(c, r->text, NULL, 0);
+			r->text = NULL;
+		} else if (c != NULL && r->reply != NULL) {
+			conn_reply(c, r->reply, 0);
+			r->reply = NULL;
+		}
+		if (r->text != NULL)
+			evbuffer_free(r->text);
+		json_decref(r->reply);
+		free(r->line);
+	}
+	if (c != NULL)
+		conn_answered(c);
 	config_free(j->cf);
 	free(j->caller);
-	free(j->line);
 	free(j);
 }
 
 /*
- * Run the request line on one of the store's lanes: c reads no further
- * request until its reply is back.
+ * Run the request line on one of the store's lanes.  The requests that
+ * follow it in c's input join it while they run on a lane too
+ * (conn_gather_takes), up to a batch; then the batch goes (conn_gather_send)
+ * and c reads no further request until its replies are back.
  */
 static void
 conn_offload(struct conn *c, const char *line, size_t len)
 {
-	struct conn_job	*j;
+	struct conn_job	*j = c->gather;
+	struct conn_req	*r;
 
-	j = xcalloc(1, sizeof *j);
-	j->lj.run = conn_job_run;
-	j->lj.done = conn_job_done;
-	j->c = c;
-	j->line = xmalloc(len + 1);
-	memcpy(j->line, line, len);
-	j->line[len] = '\0';
-	j->len = len;
-	j->caller = xstrdup(c->user);
-	j->admin = c->admin;
-	j->uid = c->uid;
-	j->cf = config_ref(*conn_cfp);
-	j->op = -1;
+	if (j == NULL) {
+		j = c->gather = xcalloc(1, sizeof *j);
+		j->lj.run = conn_job_run;
+		j->lj.done = conn_job_done;
+		j->c = c;
+		j->caller = xstrdup(c->user);
+		j->admin = c->admin;
+		j->uid = c->uid;
+		j->cf = config_ref(*conn_cfp);
+	}
+	r = &j->req[j->n++];
+	r->line = xmalloc(len + 1);
+	memcpy(r->line, line, len);
+	r->line[len] = '\0';
+	r->len = len;
+	r->op = -1;
+}
+
+/* Hand the batch c gathered to a lane, if any. */
+static void
+conn_gather_send(struct conn *c)
+{
+	struct conn_job	*j = c->gather;
+
+	if (j == NULL)
+		return;
+	c->gather = NULL;
 	conn_defer(c, conn_job_cancel, j);
-	lanes_submit(&j->lj);
+	lanes_submit(&j->lj, c->uid);
 }

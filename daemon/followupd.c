@@ -185,14 +185,16 @@ main_raise_nofile(void)
 
 /*
  * Once stopping, leave the loop when no hook is running any more and
- * every commit is durable (its replies then go out with the drain).
+ * every commit is durable (its replies then go out with the drain, with
+ * those of the requests the lanes finish meanwhile; the lanes commit
+ * what they still hold after the loop, unanswered).
  */
 static void
 main_maybe_exit(void)
 {
 	struct timeval	tv = { 0, MAIN_DRAIN_MS * 1000 };
 
-	if (!main_stopping || hooks_running() > 0 || lanes_busy() > 0 ||
+	if (!main_stopping || hooks_running() > 0 ||
 	    store_durable(main_store) < store_commits(main_store))
 		return;
 	event_base_loopexit(main_base, conn_count() > 0 ? &tv : NULL);

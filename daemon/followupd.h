@@ -281,8 +281,7 @@ struct lane_job {
 int		 lanes_start(struct event_base *, struct store *, int,
 		     void (*)(int, void *), void *);
 int		 lanes_running(void);
-int		 lanes_busy(void);
-void		 lanes_submit(struct lane_job *);
+void		 lanes_submit(struct lane_job *, uid_t);
 void		 lanes_free(void);
 
 /* commit.c */
@@ -837,6 +836,7 @@ void		 ops_answer(struct conn *, json_t *, int);
 void		 ops_watch(struct op_ctx *, const char *);
 int		 ops_offload(struct op_ctx *);
 void		 ops_lane_committed(int);
+int		 ops_line_offloadable(struct store *, const char *, size_t);
 void		 ops_pieces(struct op_ctx *, ops_piece_cb, void (*)(void *),
 		     void *);
 json_t		*ops_error_reply(json_t *, enum fu_err, const char *);

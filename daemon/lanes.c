@@ -38,6 +38,13 @@
 /* Jobs one lane runs in one transaction at most. */
 #define LANES_GROUP	32
 
+/* One user's jobs waiting, in the order they came. */
+struct lane_user {
+	TAILQ_ENTRY(lane_user)	 entry;
+	uid_t			 uid;
+	TAILQ_HEAD(, lane_job)	 jobs;
+};
+
 struct lane {
 	pthread_t	 thread;
 	int		 started;
@@ -53,13 +60,12 @@ static struct {
 
 	pthread_mutex_t		 lock;		/* guards what follows */
 	pthread_cond_t		 cond;
-	TAILQ_HEAD(, lane_job)	 todo;
+	TAILQ_HEAD(, lane_user)	 todo;		/* users with jobs, in turn */
 	TAILQ_HEAD(, lane_job)	 done;
 	int			 stopping;
 
 	int			 pipe[2];	/* "jobs are over" */
 	struct event		*ev;
-	int			 busy;		/* handed out, not yet done */
 } lanes = { .pipe = { -1, -1 } };
 
 /* One lane: take the waiting jobs, run them as one group, hand back. */
@@ -68,6 +74,7 @@ lanes_thread(void *arg)
 {
 	struct lane	*l = arg;
 	struct lane_job	*group[LANES_GROUP], *j;
+	struct lane_user *u;
 	int		 n, i, ok;
 	ssize_t		 w;
 
@@ -79,10 +86,18 @@ lanes_thread(void *arg)
 			pthread_mutex_unlock(&lanes.lock);
 			break;
 		}
+		/* One job of each user in turn: nobody waits behind another's
+		 * pile. */
 		for (n = 0; n < LANES_GROUP &&
-		    (j = TAILQ_FIRST(&lanes.todo)) != NULL; n++) {
-			TAILQ_REMOVE(&lanes.todo, j, entry);
+		    (u = TAILQ_FIRST(&lanes.todo)) != NULL; n++) {
+			j = TAILQ_FIRST(&u->jobs);
+			TAILQ_REMOVE(&u->jobs, j, entry);
 			group[n] = j;
+			TAILQ_REMOVE(&lanes.todo, u, entry);
+			if (TAILQ_EMPTY(&u->jobs))
+				free(u);
+			else
+				TAILQ_INSERT_TAIL(&lanes.todo, u, entry);
 		}
 		pthread_mutex_unlock(&lanes.lock);
 
@@ -122,7 +137,6 @@ lanes_over_cb(evutil_socket_t fd, short what, void *arg)
 	pthread_mutex_unlock(&lanes.lock);
 	while ((j = TAILQ_FIRST(&over)) != NULL) {
 		TAILQ_REMOVE(&over, j, entry);
-		lanes.busy--;
 		if (j->wrote && j->committed)
 			wrote = 1;
 		j->done(j);		/* may free j */
@@ -193,22 +207,30 @@ lanes_running(void)
 	return lanes.n;
 }
 
-/* How many jobs are handed out and not yet done. */
-int
-lanes_busy(void)
-{
-	return lanes.busy;
-}
-
-/* Hand j to a lane (on the loop); its done comes back on the loop. */
+/*
+ * Hand j, for user uid, to a lane (on the loop); its done comes back on
+ * the loop.  The lanes take each user's jobs in the order they came, and
+ * the users in turn.
+ */
 void
-lanes_submit(struct lane_job *j)
+lanes_submit(struct lane_job *j, uid_t uid)
 {
+	struct lane_user	*u;
+
 	j->wrote = 0;
 	j->committed = 0;
-	lanes.busy++;
 	pthread_mutex_lock(&lanes.lock);
-	TAILQ_INSERT_TAIL(&lanes.todo, j, entry);
+	TAILQ_FOREACH(u, &lanes.todo, entry) {
+		if (u->uid == uid)
+			break;
+	}
+	if (u == NULL) {
+		u = xcalloc(1, sizeof *u);
+		u->uid = uid;
+		TAILQ_INIT(&u->jobs);
+		TAILQ_INSERT_TAIL(&lanes.todo, u, entry);
+	}
+	TAILQ_INSERT_TAIL(&u->jobs, j, entry);
 	pthread_cond_signal(&lanes.cond);
 	pthread_mutex_unlock(&lanes.lock);
 }
@@ -249,6 +271,5 @@ lanes_free(void)
 	pthread_cond_destroy(&lanes.cond);
 	pthread_mutex_destroy(&lanes.lock);
 	lanes.n = 0;
-	lanes.busy = 0;
 	lanes.stopping = 0;
 }

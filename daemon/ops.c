@@ -768,8 +768,9 @@ ops_watch(struct op_ctx *ctx, const char *owner)
 
 /*
  * Run the request on one of the store's lanes rather than on the loop
- * (ctx->can_offload set): its connection reads no further request until
- * the lane's reply is sent.  Return 0.
+ * (ctx->can_offload set): the requests that follow it on its connection
+ * and run on a lane too go with it, and the connection reads no further
+ * request until their replies are sent.  Return 0.
  */
 int
 ops_offload(struct op_ctx *ctx)
@@ -778,6 +779,31 @@ ops_offload(struct op_ctx *ctx)
 	ops_answerer->offload(ctx->conn, ctx->line, ctx->len);
 	ctx->deferred = 1;
 	return 0;
+}
+
+/*
+ * Would the request line run on a lane (the store has lanes and is
+ * reachable, and its op is one that may)?  A line that cannot be read
+ * is not: the loop answers it.
+ */
+int
+ops_line_offloadable(struct store *st, const char *line, size_t len)
+{
+	json_t	*req, *opv;
+	time_t	 since, next_try;
+	int	 op, ok = 0;
+
+	if (store_offline(st, &since, &next_try))
+		return 0;
+	req = json_loadb(line, len, JSON_REJECT_DUPLICATES, NULL);
+	if (json_is_object(req) &&
+	    json_is_string(opv = json_object_get(req, "op")) &&
+	    (op = fu_op_from_name(json_string_value(opv))) >= 0 &&
+	    op_table[op].fn != NULL &&
+	    !(op_table[op].flags & (OP_LOOP | OP_DEFER | OP_STREAM)))
+		ok = 1;
+	json_decref(req);
+	return ok;
 }
 
 /*
