@@ -156,7 +156,7 @@ sched_notify_unwatch(void)
 
 /*
  * Watch the connection's socket for the other nodes' news, or while the
- * store connects again, its try's socket the way the try waits; anew
+ * store connects again, its try's descriptor the way the try waits; anew
  * whenever the store says the socket changed (a new socket, maybe with
  * the old number, or a try waiting the other way).  The loop watches a
  * copy of the store's socket: the store may close its own whenever the
@@ -217,7 +217,7 @@ sched_beat_cb(evutil_socket_t fd, short what, void *arg)
 /*
  * Another node changed the schedule: look again now.  A lost connection
  * leaves its socket readable for good: stop watching it rather than
- * spin; the next statement or beat connects again, and the try's socket
+ * spin; the next statement or beat connects again, and the try's descriptor
  * is watched, then the new connection's.  Once connected again, whatever
  * came due meanwhile is looked at now.
  */

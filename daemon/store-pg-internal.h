@@ -43,10 +43,8 @@ struct store_pg {
 	time_t			 lost_at;	/* ... since (monotonic s), */
 	time_t			 retry_at;	/* ... next try then, */
 	int			 retry_wait;	/* ... after this wait (s) */
-	PGconn			*pending;	/* ... the try under way, */
-	int			 pending_fd;	/* ... on this socket, */
-	int			 pending_write;	/* ... waiting to write, */
-	time_t			 pending_until;	/* ... given up then */
+	struct store_pg_try	*pending;	/* ... the try under way, */
+	int			 pending_fd;	/* ... done when this reads */
 	unsigned		 session;	/* sockets to watch since */
 
 	char			*conninfo;	/* for readers; never shown */

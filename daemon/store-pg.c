@@ -14,7 +14,11 @@
 
 #include <config.h>
 
+#include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -184,8 +188,9 @@ store_pg_session(struct store_pg *p, char **cause)
 }
 
 /*
- * The try to connect again failed (cause, or libpq's message): wait
- * longer before the next, and say so (rate-limited).
+ * The try to connect again failed (cause, or libpq's message on the
+ * lost connection): wait longer before the next, and say so
+ * (rate-limited).
  */
 static void
 store_pg_retry_later(struct store_pg *p, char *cause)
@@ -196,13 +201,7 @@ store_pg_retry_later(struct store_pg *p, char *cause)
 	if (cause != NULL)
 		msg = cause;
 	else
-		msg = store_pg_message(PQerrorMessage(p->pending != NULL ?
-		    p->pending : p->conn));
-	if (p->pending != NULL) {
-		PQfinish(p->pending);
-		p->pending = NULL;
-		p->session++;		/* its socket is gone */
-	}
+		msg = store_pg_message(PQerrorMessage(p->conn));
 	if (p->retry_wait == 0)
 		p->retry_wait = STORE_PG_RETRY_MIN;
 	else if ((p->retry_wait *= 2) > STORE_PG_RETRY_MAX)
@@ -239,89 +238,160 @@ store_pg_connect_limit(PGconn *conn)
 }
 
 /*
- * Start a try to connect again, without waiting: libpq's non-blocking
- * connect, driven on by store_pg_connect_step when its socket is ready
- * (the daemon watches it, store_pg_notify_fd) or a statement comes.
+ * A try to connect again, on a thread of its own: the host name's
+ * lookup, the connection (given up after connect_timeout), and the new
+ * session's set-up (its node row, LISTEN) all wait there, never on the
+ * loop.  The thread touches nothing of the store's: it works on copies,
+ * and says it is done with a byte on its pipe, which the daemon watches
+ * (store_pg_notify_fd).
+ */
+struct store_pg_try {
+	pthread_t	 thread;
+	int		 pipe[2];
+	char		*conninfo;
+	char		*node;
+	char		*host;
+	time_t		 started;
+	PGconn		*conn;		/* done: the new session, or */
+	char		*cause;		/* ... why there is none */
+};
+
+static void *
+store_pg_try_run(void *arg)
+{
+	struct store_pg_try	*t = arg;
+	struct store_pg		 s;
+	struct timespec		 start, end;
+	int			 limit;
+	ssize_t			 n;
+
+	memset(&s, 0, sizeof s);
+	s.base.backend = &store_postgresql;
+	s.node = t->node;
+	s.host = t->host;
+	s.started = t->started;
+	s.conninfo = t->conninfo;
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	s.conn = store_pg_connect(t->conninfo);
+	if (s.conn == NULL)
+		t->cause = xstrdup("out of memory");
+	else if (PQstatus(s.conn) != CONNECTION_OK) {
+		clock_gettime(CLOCK_MONOTONIC, &end);
+		limit = store_pg_connect_limit(s.conn);
+		if (limit > 0 && end.tv_sec - start.tv_sec >= limit)
+			t->cause = xstrdup("no answer in time");
+		else
+			t->cause = store_pg_message(PQerrorMessage(s.conn));
+	} else {
+		/* A session half set up stays lost: the next try starts
+		 * anew. */
+		s.connecting = 1;
+		if (store_pg_session(&s, &t->cause) == 0) {
+			t->conn = s.conn;
+			s.conn = NULL;
+		}
+	}
+	if (s.conn != NULL)
+		PQfinish(s.conn);
+	do
+		n = write(t->pipe[1], "", 1);
+	while (n == -1 && errno == EINTR);
+	return NULL;
+}
+
+/* Wait for the try's thread to end, and free it (its outcome too). */
+static void
+store_pg_try_free(struct store_pg_try *t)
+{
+	pthread_join(t->thread, NULL);
+	if (t->conn != NULL)
+		PQfinish(t->conn);
+	close(t->pipe[0]);
+	close(t->pipe[1]);
+	free(t->conninfo);
+	free(t->node);
+	free(t->host);
+	free(t->cause);
+	free(t);
+}
+
+/*
+ * Start a try to connect again, without waiting: on a thread of its own,
+ * taken in by store_pg_connect_step once it is done (its pipe is ready;
+ * the daemon watches it, store_pg_notify_fd) or a statement comes.
  */
 static void
 store_pg_connect_start(struct store_pg *p)
 {
-	const char *const	 vals[] = STORE_PG_VALS(p->conninfo);
-	struct timespec		 now;
-	int			 limit;
+	struct store_pg_try	*t;
+	sigset_t		 all, old;
+	int			 rc;
 
-	p->pending = PQconnectStartParams(store_pg_keys, vals, 1);
-	if (p->pending == NULL) {
-		store_pg_retry_later(p, xstrdup("out of memory"));
+	t = xcalloc(1, sizeof *t);
+	if (pipe2(t->pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
+		free(t);
+		store_pg_retry_later(p, xstrdup("cannot make a pipe"));
 		return;
 	}
-	if (PQstatus(p->pending) == CONNECTION_BAD) {
-		store_pg_retry_later(p, NULL);
+	t->conninfo = xstrdup(p->conninfo);
+	t->node = p->node != NULL ? xstrdup(p->node) : NULL;
+	t->host = p->host != NULL ? xstrdup(p->host) : NULL;
+	t->started = p->started;
+	/* Signals stay the loop's. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(&t->thread, NULL, store_pg_try_run, t);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0) {
+		close(t->pipe[0]);
+		close(t->pipe[1]);
+		free(t->conninfo);
+		free(t->node);
+		free(t->host);
+		free(t);
+		store_pg_retry_later(p, xstrdup("cannot start a thread"));
 		return;
 	}
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	limit = store_pg_connect_limit(p->pending);
-	p->pending_until = limit > 0 ? now.tv_sec + limit : 0;
-	/* libpq's first step writes. */
-	p->pending_fd = PQsocket(p->pending);
-	p->pending_write = 1;
+	p->pending = t;
+	p->pending_fd = t->pipe[0];
 	p->session++;
 }
 
 /*
- * One step of the try under way, once its socket is ready the way the
- * try waits (libpq's rule: a step taken early fails the try), as far as
- * it goes without waiting.  Once connected, the new connection replaces
- * the lost one and its session is set up as at the start.
+ * Take the try's outcome in, if it is done: the new connection, its
+ * session set up as at the start, replaces the lost one.
  */
 static void
 store_pg_connect_step(struct store_pg *p)
 {
-	PostgresPollingStatusType	 st;
-	struct timespec			 now;
-	struct pollfd			 pfd;
-	char				*cause = NULL;
-	int				 fd;
+	struct store_pg_try	*t = p->pending;
+	struct timespec		 now;
+	struct pollfd		 pfd;
+	PGconn			*conn;
+	char			*cause;
 
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	if (p->pending_until != 0 && now.tv_sec >= p->pending_until) {
-		store_pg_retry_later(p, xstrdup("no answer in time"));
-		return;
-	}
 	pfd.fd = p->pending_fd;
-	pfd.events = p->pending_write ? POLLOUT : POLLIN;
+	pfd.events = POLLIN;
 	pfd.revents = 0;
 	if (poll(&pfd, 1, 0) <= 0)
 		return;		/* not yet: its watch comes back */
-	st = PQconnectPoll(p->pending);
-	if (st == PGRES_POLLING_FAILED) {
-		store_pg_retry_later(p, NULL);
-		return;
-	}
-	if (st != PGRES_POLLING_OK) {
-		fd = PQsocket(p->pending);
-		if (fd != p->pending_fd ||
-		    p->pending_write != (st == PGRES_POLLING_WRITING)) {
-			p->pending_fd = fd;
-			p->pending_write = st == PGRES_POLLING_WRITING;
-			p->session++;	/* watch it the new way */
-		}
-		return;
-	}
-	PQfinish(p->conn);
-	p->conn = p->pending;
 	p->pending = NULL;
+	p->pending_fd = -1;
 	p->session++;
-	p->connecting = 1;
-	if (store_pg_session(p, &cause) != 0) {
-		p->connecting = 0;
-		/* A session half set up stays lost: the next try starts
-		 * anew. */
+	conn = t->conn;
+	cause = t->cause;
+	t->conn = NULL;
+	t->cause = NULL;
+	store_pg_try_free(t);
+	if (conn == NULL) {
 		store_pg_retry_later(p, cause);
 		return;
 	}
-	p->connecting = 0;
+	free(cause);
+	PQfinish(p->conn);
+	p->conn = conn;
 	p->lost = 0;
+	clock_gettime(CLOCK_MONOTONIC, &now);
 	log_info("store: connected to the PostgreSQL database again after "
 	    "%lld s", (long long)(now.tv_sec - p->lost_at));
 }
@@ -767,8 +837,7 @@ store_pg_notify_fd(struct store *st, unsigned *session,
 	*session = p->session;
 	*how = STORE_WATCH_NEWS;
 	if (p->pending != NULL) {
-		*how = p->pending_write ? STORE_WATCH_CONNECT_WRITE :
-		    STORE_WATCH_CONNECT_READ;
+		*how = STORE_WATCH_CONNECT_READ;
 		return p->pending_fd;
 	}
 	return p->lost ? -1 : PQsocket(p->conn);
@@ -916,7 +985,7 @@ store_pg_close(struct store *st)
 	store_pg_release_claims(p);
 	store_pg_node_remove(p);
 	if (p->pending != NULL)
-		PQfinish(p->pending);
+		store_pg_try_free(p->pending);
 	if (p->conn != NULL)
 		PQfinish(p->conn);
 	free(p->database_id);
