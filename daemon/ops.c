@@ -970,23 +970,24 @@ ops_run_text(struct op_ctx *ctx, const char *line, size_t len, int *is_write,
 	ctx->can_defer = (op_table[op].flags & OP_DEFER) &&
 	    ctx->conn != NULL && ops_answerer != NULL;
 	ctx->op = op;
-	if (!ctx->can_offload)
-		;
-	else if (!(op_table[op].flags & (OP_LOOP | OP_DEFER | OP_STREAM))) {
-		/*
-		 * The store has lanes: the op waits on one, not the loop.
-		 * While the server cannot be reached (the loop's own
-		 * connection says so) it is answered at once.
-		 */
-		if (store_offline(ctx->st, &since, &next_try)) {
-			reply_store_error(ctx, STORE_OFFLINE, "", 0);
-			goto out;
+	if (ctx->can_offload && !(op_table[op].flags & OP_LOOP)) {
+		if (!(op_table[op].flags & (OP_DEFER | OP_STREAM))) {
+			/*
+			 * The store has lanes: the op waits on one, not the
+			 * loop.  While the server cannot be reached (the
+			 * loop's own connection says so) it is answered at
+			 * once.
+			 */
+			if (store_offline(ctx->st, &since, &next_try)) {
+				reply_store_error(ctx, STORE_OFFLINE, "", 0);
+				goto out;
+			}
+			(void)ops_offload(ctx);
+			reply = NULL;
+			goto done;
 		}
-		(void)ops_offload(ctx);
-		reply = NULL;
-		goto done;
-	} else if (!(op_table[op].flags & OP_LOOP))
-		ctx->can_offload = 0;	/* ... where it runs */
+		ctx->can_offload = 0;	/* it runs on the loop */
+	}
 
 	ctx->now = time(NULL);
 	if (op_table[op].flags & OP_WRITE) {
