@@ -13,9 +13,11 @@ acknowledged write), a backup is refused saying to use pg_dump, status
 and the log show the database without its password, doctor's database
 line is ok and points to the server's own tools, and a database that
 does not exist fails the start with libpq's reason, never echoing the
-URL.  Skipped, saying why, without PostgreSQL or when followupd was
+URL; a request waiting on a locked table holds no one else, and
+pipelined requests run on the lanes answer in order.  Skipped, saying why, without PostgreSQL or when followupd was
 built without libpq."""
 
+import json
 import os
 import socket
 import subprocess
@@ -493,6 +495,46 @@ def test_a_request_waiting_on_the_server_holds_no_one_else(cluster,
             lock.kill()
             lock.wait()
         d.stop()
+
+
+def test_pipelined_requests_on_the_lanes_answer_in_order(pg_daemon):
+    """A client's pipelined requests go to a lane together, up to a
+    batch, while those that run on the loop (hello, status) and those
+    that cannot be read wait for the batch's replies: the replies come
+    in the order of the requests, and each request sees the writes
+    before it."""
+    d = pg_daemon
+    c = d.connect()
+    reqs = []
+    for i in range(40):
+        kind = i % 5
+        if kind == 0:
+            reqs.append({"id": i, "op": "contact.add",
+                         "args": {"name": "Pipelined %d" % i}})
+        elif kind == 1:
+            reqs.append({"id": i, "op": "contact.list",
+                         "args": {"search": "Pipelined %d" % (i - 1)}})
+        elif kind == 2:
+            reqs.append({"id": i, "op": "hello"})
+        elif kind == 3:
+            reqs.append({"id": i, "op": "contact.get", "args": {"id": 0}})
+        else:
+            reqs.append({"id": i, "op": "status"})
+    data = b"".join(json.dumps(r).encode() + b"\n" for r in reqs)
+    data += b"{not json\n"
+    c.send(data)
+    for i, req in enumerate(reqs):
+        r = c.reply()
+        assert r["id"] == i, (i, r)
+        if req["op"] == "contact.list":
+            names = [x["name"] for x in r["result"]["contacts"]]
+            assert names == ["Pipelined %d" % (i - 1)], (i, r)
+        elif req["op"] == "contact.get":
+            assert r["error"]["code"] == "bad_request", r
+        else:
+            assert r["ok"], r
+    r = c.reply()
+    assert r["id"] is None and r["error"]["code"] == "bad_request", r
 
 
 def test_backup_says_to_use_pg_dump(pg_daemon, tmp_path):
