@@ -28,6 +28,8 @@ struct store_pg {
 						   settings */
 	uint64_t		 users_news;	/* such news heard (the
 						   loop's; read anywhere) */
+	int			 beat_out;	/* a heartbeat's answer is
+						   still to come */
 	int			 lane;		/* a lane's: reconnects
 						   waiting, on its thread */
 
@@ -77,6 +79,7 @@ struct store_pg_params {
 };
 
 int		 store_pg_reachable(struct store_pg *);
+void		 store_pg_beat_result(struct store_pg *, int);
 void		 store_pg_params_init(struct store_pg_params *);
 void		 store_pg_param_text(struct store_pg_params *, const char *);
 void		 store_pg_param_int(struct store_pg_params *, int64_t);

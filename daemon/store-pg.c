@@ -390,6 +390,7 @@ store_pg_connect_step(struct store_pg *p)
 	free(cause);
 	PQfinish(p->conn);
 	p->conn = conn;
+	p->beat_out = 0;
 	p->lost = 0;
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	log_info("store: connected to the PostgreSQL database again after "
@@ -505,6 +506,33 @@ store_pg_reachable(struct store_pg *p)
 }
 
 /*
+ * The heartbeat sent without waiting (store_pg_node_beat): take its
+ * answer in, waiting for it if wait is set (a statement is to follow on
+ * the connection), else only as far as it has come.  A failed beat is
+ * logged; the next statement finds a lost connection.
+ */
+void
+store_pg_beat_result(struct store_pg *p, int wait)
+{
+	PGresult	*r;
+
+	while (p->beat_out) {
+		if (!wait && PQconsumeInput(p->conn) != 0 &&
+		    PQisBusy(p->conn))
+			return;
+		if ((r = PQgetResult(p->conn)) == NULL) {
+			p->beat_out = 0;
+			break;
+		}
+		if (PQresultStatus(r) != PGRES_COMMAND_OK)
+			log_warnx_limited("store: a PostgreSQL statement "
+			    "failed", NULL, "store: the heartbeat failed: %s",
+			    PQresultErrorMessage(r));
+		PQclear(r);
+	}
+}
+
+/*
  * Run sql with ps (NULL: none).  Return its result (caller clears), or
  * NULL with *r and the store's last result set and the error logged
  * (rate-limited).
@@ -526,6 +554,7 @@ store_pg_query(struct store_pg *p, const char *sql,
 			p->txn_failed = 1;
 		return NULL;
 	}
+	store_pg_beat_result(p, 1);
 	res = PQexecParams(p->conn, sql, ps != NULL ? ps->n : 0, NULL,
 	    ps != NULL ? ps->v : NULL, NULL, NULL, 0);
 	if (PQresultStatus(res) == PGRES_COMMAND_OK ||
@@ -582,6 +611,7 @@ store_pg_control(struct store_pg *p, const char *sql, const char *tag)
 		p->last = STORE_OFFLINE;
 		return -1;
 	}
+	store_pg_beat_result(p, 1);
 	r = PQexec(p->conn, sql);
 	if (PQresultStatus(r) != PGRES_COMMAND_OK ||
 	    (tag != NULL && strcmp(PQcmdStatus(r), tag) != 0)) {
@@ -732,34 +762,44 @@ store_pg_node_name(struct store_pg *p)
 }
 
 /*
- * Write this node's row with its heartbeat at the server's now, and how
- * far this node's clock is from the server's (making the row if it is
- * not there: a start, or a row forgotten while the node was stopped).
+ * The statement that writes this node's row with its heartbeat at the
+ * server's now, and how far this node's clock is from the server's
+ * (making the row if it is not there: a start, or a row forgotten while
+ * the node was stopped), and its parameters.
  */
+#define STORE_PG_NODE_PUT "INSERT INTO nodes (name, host, pid, " \
+	"version, started_at, heartbeat_at, clock_offset_ms) VALUES ($1, " \
+	"$2, $3, $4, $5, " STORE_PG_NOW ", $6::bigint - floor(extract(" \
+	"epoch FROM statement_timestamp()) * 1000)::bigint) " \
+	"ON CONFLICT (name) DO UPDATE SET heartbeat_at = " \
+	"excluded.heartbeat_at, clock_offset_ms = excluded.clock_offset_ms"
+
+static void
+store_pg_node_params(struct store_pg *p, struct store_pg_params *ps)
+{
+	struct timespec	now;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	store_pg_params_init(ps);
+	store_pg_param_text(ps, p->node);
+	store_pg_param_text(ps, p->host);
+	store_pg_param_int(ps, (int64_t)getpid());
+	store_pg_param_text(ps, PACKAGE_VERSION);
+	store_pg_param_int(ps, p->started);
+	store_pg_param_int(ps, (int64_t)now.tv_sec * 1000 +
+	    now.tv_nsec / 1000000);
+}
+
+/* Write this node's row, with a heartbeat. */
 static enum store_result
 store_pg_node_put(struct store_pg *p)
 {
 	struct store_pg_params	 ps;
-	struct timespec		 now;
 	PGresult		*res;
 	enum store_result	 r;
 
-	clock_gettime(CLOCK_REALTIME, &now);
-	store_pg_params_init(&ps);
-	store_pg_param_text(&ps, p->node);
-	store_pg_param_text(&ps, p->host);
-	store_pg_param_int(&ps, (int64_t)getpid());
-	store_pg_param_text(&ps, PACKAGE_VERSION);
-	store_pg_param_int(&ps, p->started);
-	store_pg_param_int(&ps, (int64_t)now.tv_sec * 1000 +
-	    now.tv_nsec / 1000000);
-	res = store_pg_query(p, "INSERT INTO nodes (name, host, pid, "
-	    "version, started_at, heartbeat_at, clock_offset_ms) VALUES ($1, "
-	    "$2, $3, $4, $5, " STORE_PG_NOW ", $6::bigint - floor(extract("
-	    "epoch FROM statement_timestamp()) * 1000)::bigint) "
-	    "ON CONFLICT (name) DO UPDATE SET heartbeat_at = "
-	    "excluded.heartbeat_at, clock_offset_ms = excluded.clock_offset_ms",
-	    &ps, &r);
+	store_pg_node_params(p, &ps);
+	res = store_pg_query(p, STORE_PG_NODE_PUT, &ps, &r);
 	PQclear(res);
 	return res != NULL ? STORE_OK : r;
 }
@@ -773,17 +813,39 @@ static enum store_result
 store_pg_node_beat(struct store *st)
 {
 	struct store_pg		*p = STORE_PG(st);
+	struct store_pg_params	 ps;
 	enum store_result	 r;
-	int			 in_txn = p->txn_open, notify = p->notify;
+	int			 notify = p->notify;
 
-	if (in_txn && (r = store_pg_write_begin(st)) != STORE_OK)
-		return r;
-	r = store_pg_node_put(p);
-	if (in_txn) {
+	if (p->txn_open) {
+		if ((r = store_pg_write_begin(st)) != STORE_OK)
+			return r;
+		r = store_pg_node_put(p);
 		store_pg_write_end(st, r == STORE_OK);
 		p->notify = notify;
+		return r;
 	}
-	return r;
+	/*
+	 * Outside a group, the beat is sent without waiting for its
+	 * answer, which the news's watch takes in (store_pg_beat_result):
+	 * a link far from the server holds the loop for no beat.
+	 */
+	if (!store_pg_reachable(p)) {
+		p->last = STORE_OFFLINE;
+		return STORE_OFFLINE;
+	}
+	store_pg_beat_result(p, 1);	/* the last one's, if still out */
+	store_pg_node_params(p, &ps);
+	if (PQsendQueryParams(p->conn, STORE_PG_NODE_PUT, ps.n, NULL, ps.v,
+	    NULL, NULL, 0) == 0) {
+		log_warnx_limited("store: a PostgreSQL statement failed", NULL,
+		    "store: cannot send the heartbeat: %s",
+		    PQerrorMessage(p->conn));
+		return p->last = PQstatus(p->conn) == CONNECTION_OK ?
+		    STORE_ERROR : STORE_OFFLINE;
+	}
+	p->beat_out = 1;
+	return STORE_OK;
 }
 
 /* The live nodes, by name, to cb until it returns non-zero. */
@@ -871,6 +933,7 @@ store_pg_notify_drain(struct store *st)
 		return p->pending != NULL ||
 		    (!p->lost && PQstatus(p->conn) == CONNECTION_OK) ? 0 : -1;
 	}
+	store_pg_beat_result(p, 0);
 	while ((nt = PQnotifies(p->conn)) != NULL) {
 		if (nt->be_pid != self)
 			n++;
@@ -982,6 +1045,8 @@ store_pg_close(struct store *st)
 		return;
 	if (p->txn_open)
 		(void)store_pg_commit(st);
+	if (p->conn != NULL)
+		store_pg_beat_result(p, 1);
 	store_pg_release_claims(p);
 	store_pg_node_remove(p);
 	if (p->pending != NULL)
