@@ -108,6 +108,8 @@ struct conn_req {
 	char			*line;
 	size_t			 len;
 	int			 op;
+	char			*user;		/* whom it ran for */
+	int			 admin;		/* ... seeing the team */
 	int			 is_write;
 	json_t			*reply;		/* the reply, or */
 	struct evbuffer		*text;		/* ... an OP_TEXT op's */
@@ -1080,9 +1082,12 @@ conn_job_run(struct store *st, struct lane_job *lj)
 		ctx.caller = j->caller;
 		ctx.admin = j->admin;
 		ctx.uid = j->uid;
+		ctx.on_lane = 1;
 		r->reply = ops_run_text(&ctx, r->line, r->len, &r->is_write,
 		    &r->text);
 		r->op = ctx.op;
+		r->user = ctx.acted_user;
+		r->admin = ctx.acted_admin;
 		if (r->is_write)
 			lj->wrote = 1;
 	}
@@ -1116,6 +1121,8 @@ conn_job_done(struct lane_job *lj)
 			r->reply = err;
 		} else if (r->is_write)
 			ops_lane_committed(r->op);
+		if (r->reply != NULL)
+			ops_lane_finish(r->op, r->reply, r->user, r->admin);
 		if (c != NULL && r->text != NULL) {
 			if (evbuffer_add(r->text, "\n", 1) != 0)
 				fatalx("conn: evbuffer_add");
@@ -1129,6 +1136,7 @@ conn_job_done(struct lane_job *lj)
 			evbuffer_free(r->text);
 		json_decref(r->reply);
 		free(r->line);
+		free(r->user);
 	}
 	if (c != NULL)
 		conn_answered(c);

@@ -743,6 +743,12 @@ struct op_ctx {
 						   -1 */
 	const char		*line;		/* the request, as sent */
 	size_t			 len;
+	int			 on_lane;	/* run on one of the store's
+						   lanes: the loop finishes
+						   the reply (ops_lane_finish) */
+	char			*acted_user;	/* ... for this user (set then;
+						   caller frees) */
+	int			 acted_admin;	/* ... seeing the team */
 
 	enum fu_err		 err;
 	char			*errmsg;
@@ -836,6 +842,7 @@ void		 ops_answer(struct conn *, json_t *, int);
 void		 ops_watch(struct op_ctx *, const char *);
 int		 ops_offload(struct op_ctx *);
 void		 ops_lane_committed(int);
+void		 ops_lane_finish(int, json_t *, const char *, int);
 int		 ops_line_offloadable(struct store *, const char *, size_t);
 void		 ops_pieces(struct op_ctx *, ops_piece_cb, void (*)(void *),
 		     void *);
@@ -947,6 +954,7 @@ void		 op_meta_heartbeat(struct event_base *);
 void		 op_meta_summary(struct event_base *, struct store *);
 void		 op_meta_status_stop(void);
 void		 op_meta_users_changed(void);
+void		 op_status_finish(json_t *, const char *, int);
 void		 op_meta_tz_clear(void);
 const char	*op_meta_database(void);
 json_t		*op_meta_store(struct op_ctx *);
@@ -1047,6 +1055,7 @@ int		 outbox_claim(time_t);
 int		 outbox_deliver(time_t);
 void		 outbox_deliver_flush(void);
 void		 outbox_status(struct store *, const char *, json_t *);
+void		 outbox_status_running(const char *, json_t *);
 int		 outbox_reps_json(struct store *, json_t *);
 
 /* sched.c */

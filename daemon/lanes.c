@@ -5,8 +5,8 @@
  * The store's lanes: a few threads beside the loop, each with a
  * connection of its own to a database server (store_lane_new), that run
  * the work which would otherwise make the loop wait on the network.  The
- * loop hands a lane a job; the lane runs it, with whatever other jobs
- * were waiting, in one transaction (a group commit of its own), commits,
+ * loop hands a lane a job; the lane runs it, with its share of the other
+ * jobs waiting, in one transaction (a group commit of its own), commits,
  * and hands the jobs back; the loop then finishes each (sends its reply).
  * Meanwhile the loop serves everyone else, and a request that waits on a
  * row another holds keeps one lane, not the team.
@@ -61,6 +61,7 @@ static struct {
 	pthread_mutex_t		 lock;		/* guards what follows */
 	pthread_cond_t		 cond;
 	TAILQ_HEAD(, lane_user)	 todo;		/* users with jobs, in turn */
+	int			 queued;	/* ... how many jobs in all */
 	TAILQ_HEAD(, lane_job)	 done;
 	int			 stopping;
 
@@ -75,7 +76,7 @@ lanes_thread(void *arg)
 	struct lane	*l = arg;
 	struct lane_job	*group[LANES_GROUP], *j;
 	struct lane_user *u;
-	int		 n, i, ok;
+	int		 n, i, ok, max;
 	ssize_t		 w;
 
 	for (;;) {
@@ -86,9 +87,16 @@ lanes_thread(void *arg)
 			pthread_mutex_unlock(&lanes.lock);
 			break;
 		}
-		/* One job of each user in turn: nobody waits behind another's
-		 * pile. */
-		for (n = 0; n < LANES_GROUP &&
+		/*
+		 * One job of each user in turn: nobody waits behind another's
+		 * pile.  A lane takes its share of what waits, so that the
+		 * others run the rest beside it (one job waiting on a lock
+		 * holds up only those it was grouped with).
+		 */
+		max = lanes.n > 0 ? (lanes.queued + lanes.n - 1) / lanes.n : 1;
+		if (max > LANES_GROUP)
+			max = LANES_GROUP;
+		for (n = 0; n < max &&
 		    (u = TAILQ_FIRST(&lanes.todo)) != NULL; n++) {
 			j = TAILQ_FIRST(&u->jobs);
 			TAILQ_REMOVE(&u->jobs, j, entry);
@@ -99,6 +107,7 @@ lanes_thread(void *arg)
 			else
 				TAILQ_INSERT_TAIL(&lanes.todo, u, entry);
 		}
+		lanes.queued -= n;
 		pthread_mutex_unlock(&lanes.lock);
 
 		for (i = 0; i < n; i++)
@@ -231,6 +240,7 @@ lanes_submit(struct lane_job *j, uid_t uid)
 		TAILQ_INSERT_TAIL(&lanes.todo, u, entry);
 	}
 	TAILQ_INSERT_TAIL(&u->jobs, j, entry);
+	lanes.queued++;
 	pthread_cond_signal(&lanes.cond);
 	pthread_mutex_unlock(&lanes.lock);
 }
@@ -271,5 +281,6 @@ lanes_free(void)
 	pthread_cond_destroy(&lanes.cond);
 	pthread_mutex_destroy(&lanes.lock);
 	lanes.n = 0;
+	lanes.queued = 0;
 	lanes.stopping = 0;
 }

@@ -477,6 +477,9 @@ op_status(struct op_ctx *ctx, json_t *args, json_t **result)
 	int64_t			 reps, contacts, pending;
 	enum store_result	 r;
 
+	/* Where the store has lanes, its part is read on one. */
+	if (ctx->can_offload && !store_offline(ctx->st, &since, &next_try))
+		return ops_offload(ctx);
 	counts = json_object();
 	if ((r = store_contact_counts(ctx->st, ctx->user, ctx->now,
 	    &n)) == STORE_OK)
@@ -499,9 +502,7 @@ op_status(struct op_ctx *ctx, json_t *args, json_t **result)
 		return reply_store_error(ctx, r, "", 0);
 	} else
 		counts_json(counts, &n);
-	if (ctx->admin)
-		wakeup = meta_wakeup;
-	*result = json_pack("{s:s s:o s:I s:o s:I s:s? s:s? s:o s:o s:o s:i}",
+	*result = json_pack("{s:s s:o s:I s:o s:I s:s? s:s? s:o s:o s:o}",
 	    "version", PACKAGE_VERSION,
 	    "started_at", when_json(meta_started),
 	    "uptime", (json_int_t)(ctx->now - meta_started),
@@ -511,29 +512,51 @@ op_status(struct op_ctx *ctx, json_t *args, json_t **result)
 	    "socket", meta_socket,
 	    "counts", counts,
 	    "next_due", when_json_or_null(next),
-	    "next_wakeup", when_json_or_null(wakeup),
-	    "watchers", events_count(EVENTS_NOTICE, ctx->admin ? NULL :
-	    ctx->user));
+	    "next_wakeup", when_json_or_null(wakeup));
 	if (ctx->admin && store_team_counts(ctx->st, &reps, &contacts,
 	    &pending) == STORE_OK)
 		json_object_set_new(*result, "team", json_pack(
-		    "{s:I s:I s:I s:i}", "reps", (json_int_t)reps,
+		    "{s:I s:I s:I}", "reps", (json_int_t)reps,
 		    "contacts", (json_int_t)contacts,
-		    "followups_pending", (json_int_t)pending,
-		    "connections", meta_conns));
-	if (ctx->admin) {
+		    "followups_pending", (json_int_t)pending));
+	if (ctx->admin)
 		json_object_set_new(*result, "store", op_meta_store(ctx));
-		json_object_set_new(*result, "loop_stall_max_ms",
-		    json_integer(meta_stall_max_us / 1000));
-		json_object_set_new(*result, "loop_stall_max_at",
-		    when_json_or_null(meta_stall_max_us >= 1000 ? meta_stall_at :
-		    0));
-	}
 	if (offline != NULL)
 		json_object_set_new(*result, "offline", offline);
 	else
 		outbox_status(ctx->st, ctx->admin ? NULL : ctx->user, *result);
 	json_object_set_new(*result, "delivery_scope",
 	    json_string(ctx->admin ? "team" : "yours"));
+	if (!ctx->on_lane)
+		op_status_finish(*result, ctx->user, ctx->admin);
 	return 0;
+}
+
+/*
+ * Add to status's result (made on the loop, or on a lane from the store)
+ * what only the loop knows, for user (admin: the team): the watchers, and
+ * for an admin the next wake-up, the connections and the loop's longest
+ * stall; the hooks running unless the server is away.  On the loop.
+ */
+void
+op_status_finish(json_t *result, const char *user, int admin)
+{
+	json_t	*team;
+
+	json_object_set_new(result, "watchers", json_integer(events_count(
+	    EVENTS_NOTICE, admin ? NULL : user)));
+	if (admin) {
+		json_object_set_new(result, "next_wakeup",
+		    when_json_or_null(meta_wakeup));
+		if ((team = json_object_get(result, "team")) != NULL)
+			json_object_set_new(team, "connections",
+			    json_integer(meta_conns));
+		json_object_set_new(result, "loop_stall_max_ms",
+		    json_integer(meta_stall_max_us / 1000));
+		json_object_set_new(result, "loop_stall_max_at",
+		    when_json_or_null(meta_stall_max_us >= 1000 ?
+		    meta_stall_at : 0));
+	}
+	if (json_object_get(result, "offline") == NULL)
+		outbox_status_running(admin ? NULL : user, result);
 }

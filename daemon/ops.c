@@ -807,6 +807,19 @@ ops_line_offloadable(struct store *st, const char *line, size_t len)
 }
 
 /*
+ * On the loop: add to the reply (ok or not) of op, run on a lane for
+ * user (admin: seeing the team), what only the loop knows.
+ */
+void
+ops_lane_finish(int op, json_t *reply, const char *user, int admin)
+{
+	json_t	*result = json_object_get(reply, "result");
+
+	if (op == FU_OP_STATUS && json_is_object(result))
+		op_status_finish(result, user, admin);
+}
+
+/*
  * On the loop: a write run on a lane was committed.  What the loop keeps
  * in memory of the records it changed is forgotten.
  */
@@ -1059,6 +1072,12 @@ out:
 		reply = ops_error_reply(id, ctx->err, ctx->errmsg);
 	}
 done:
+	if (ctx->on_lane) {
+		/* Whom the op ran for, for the loop's part of its reply. */
+		ctx->acted_user = xstrdup(ctx->user != NULL ? ctx->user :
+		    ctx->caller);
+		ctx->acted_admin = ctx->admin;
+	}
 	json_decref(ctx->notes);
 	ctx->notes = NULL;
 	free(ctx->errmsg);

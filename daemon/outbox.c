@@ -66,10 +66,19 @@ outbox_status(struct store *st, const char *owner, json_t *obj)
 	if (store_outbox_last(st, owner, &ol) == STORE_OK)
 		outbox_last_json(obj, &ol);
 	store_outbox_last_clear(&ol);
-	json_object_set_new(obj, "hooks_running",
-	    json_integer(outbox_deliver_running(owner)));
 	if (owner == NULL)
 		outbox_reps_json(st, obj);
+}
+
+/*
+ * Set what the loop alone knows of owner's deliveries (NULL: the team's)
+ * in obj: how many hooks run now.  On the loop.
+ */
+void
+outbox_status_running(const char *owner, json_t *obj)
+{
+	json_object_set_new(obj, "hooks_running",
+	    json_integer(outbox_deliver_running(owner)));
 }
 
 static int

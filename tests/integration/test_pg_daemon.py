@@ -439,9 +439,10 @@ def test_a_request_waiting_on_the_server_holds_no_one_else(cluster,
                                                           tmp_path):
     """One rep's request waits on the server (here a table another
     program has locked; in life a slow link or a long statement): it
-    holds one of the daemon's lanes, never the loop.  Meanwhile another
-    rep's hello and a request that needs no locked table are answered,
-    and once the lock goes the waiting request gets its right answer.
+    holds one of the daemon's lanes, never the loop; so does a status,
+    whose counts read a locked table.  Meanwhile another rep's hello and
+    a request that needs no locked table are answered, and once the lock
+    goes the waiting requests get their right answers.
     A daemon whose loop waited on the server answered nobody until the
     lock went."""
     uri = cluster.createdb("fu_lanes")
@@ -458,24 +459,28 @@ def test_a_request_waiting_on_the_server_holds_no_one_else(cluster,
              cluster.sock, "-p", str(cluster.port), "-U", "postgres",
              "-d", "fu_lanes", "-v", "ON_ERROR_STOP=1", "-A", "-t"],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-        lock.stdin.write("BEGIN;\nLOCK TABLE contacts IN ACCESS EXCLUSIVE "
-                         "MODE;\nSELECT 'locked';\n")
+        lock.stdin.write("BEGIN;\nLOCK TABLE contacts, followups IN ACCESS "
+                         "EXCLUSIVE MODE;\nSELECT 'locked';\n")
         lock.stdin.flush()
         assert lock.stdout.readline().strip() == "locked"
         waiting = d.connect(timeout=60)
         waiting.send({"id": 1, "op": "contact.get", "args": {"id": cid}})
+        # status counts the follow-ups: it waits on the lock too, on a
+        # lane of its own, not on the loop.
+        counting = d.connect(timeout=60)
+        counting.send({"id": 2, "op": "status"})
         waits = "SELECT count(*) FROM pg_stat_activity WHERE " \
             "datname = 'fu_lanes' AND wait_event_type = 'Lock'"
         deadline = time.time() + 30
-        while cluster.psql(waits) != "1":
-            assert time.time() < deadline, "the request never reached " \
+        while cluster.psql(waits) != "2":
+            assert time.time() < deadline, "the requests never reached " \
                 "the server"
             time.sleep(0.05)
         # The loop is free: hello, and a read of another table.
         for _ in range(20):
             assert other.call("hello")["user"] == "root"
         assert other.call("user.get")["user"]["name"] == "root"
-        assert cluster.psql(waits) == "1", "the lock went too soon"
+        assert cluster.psql(waits) == "2", "the lock went too soon"
         waiting.sock.setblocking(False)
         try:
             early = waiting.sock.recv(1)
@@ -490,6 +495,12 @@ def test_a_request_waiting_on_the_server_holds_no_one_else(cluster,
         r = waiting.reply()
         assert r["ok"] and r["id"] == 1, r
         assert r["result"]["contact"]["name"] == "Ada Lovelace", r
+        r = counting.reply()
+        assert r["ok"] and r["id"] == 2, r
+        assert r["result"]["counts"]["contacts"] == 1, r
+        # What the loop adds to it: the connections (these three).
+        assert r["result"]["team"]["connections"] == 3, r
+        assert "loop_stall_max_ms" in r["result"], r
     finally:
         if lock is not None:
             lock.kill()
