@@ -830,7 +830,8 @@ conn_gather_takes(struct conn *c, size_t len)
 		fatalx("conn: evbuffer_copyout");
 	if (len > 0 && line[len - 1] == '\r')
 		len--;
-	ok = len == 0 || ops_line_offloadable(conn_store, line, len);
+	ok = len == 0 || (len <= FU_LINE_MAX &&
+	    ops_line_offloadable(conn_store, line, len));
 	free(line);
 	return ok;
 }
@@ -890,6 +891,11 @@ conn_process(struct conn *c)
 		eol = evbuffer_search_eol(in, NULL, &eol_len, EVBUFFER_EOL_LF);
 		if (eol.pos < 0) {
 			len = evbuffer_get_length(in);
+			if (len > FU_LINE_MAX + 1 && c->gather != NULL) {
+				/* Refused after the replies before it. */
+				conn_gather_send(c);
+				continue;
+			}
 			if (len > FU_LINE_MAX + 1)
 				conn_too_large(c);
 			else if (c->eof && len > 0) {
@@ -907,6 +913,10 @@ conn_process(struct conn *c)
 			break;
 		}
 		len = eol.pos;
+		if (len > FU_LINE_MAX + 1 && c->gather != NULL) {
+			conn_gather_send(c);
+			continue;
+		}
 		if (len > FU_LINE_MAX + 1) {
 			conn_too_large(c);
 			break;

@@ -14,7 +14,8 @@ and the log show the database without its password, doctor's database
 line is ok and points to the server's own tools, and a database that
 does not exist fails the start with libpq's reason, never echoing the
 URL; a request waiting on a locked table holds no one else, and
-pipelined requests run on the lanes answer in order.  Skipped, saying why, without PostgreSQL or when followupd was
+pipelined requests run on the lanes answer in order, before a line too
+long that follows them is refused.  Skipped, saying why, without PostgreSQL or when followupd was
 built without libpq."""
 
 import json
@@ -546,6 +547,27 @@ def test_pipelined_requests_on_the_lanes_answer_in_order(pg_daemon):
             assert r["ok"], r
     r = c.reply()
     assert r["id"] is None and r["error"]["code"] == "bad_request", r
+
+
+def test_a_line_too_long_after_pipelined_requests_is_refused_after_them(
+        pg_daemon):
+    """Requests on their way to a lane, then a line over the limit: the
+    requests are answered first, then the line is refused and the
+    connection closed; the requests' writes are kept."""
+    d = pg_daemon
+    c = d.connect()
+    data = b"".join(json.dumps({"id": i, "op": "contact.add", "args": {
+        "name": "Before the long line %d" % i}}).encode() + b"\n"
+        for i in range(3))
+    c.send(data + b"x" * (65536 + 100) + b"\n")
+    for i in range(3):
+        r = c.reply()
+        assert r["id"] == i and r["ok"], r
+    r = c.reply()
+    assert r["error"]["code"] == "too_large", r
+    assert c.line() == b""
+    names = [x["name"] for x in d.call("contact.list")["contacts"]]
+    assert names == ["Before the long line %d" % i for i in range(3)]
 
 
 def test_backup_says_to_use_pg_dump(pg_daemon, tmp_path):
