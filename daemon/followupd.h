@@ -11,6 +11,7 @@
 
 #include <sys/types.h>
 #include <sys/queue.h>
+#include <pthread.h>
 
 #include <stdarg.h>
 #include <stdint.h>
@@ -138,6 +139,7 @@ int		 config_stage_open(const struct fu_config *, const char *);
 
 /* worker.c */
 struct worker;
+int		 worker_thread_start(pthread_t *, void *(*)(void *), void *);
 typedef void	(*worker_cb)(void *);
 struct worker	*worker_start(struct event_base *, worker_cb, worker_cb, void *,
 		     char **);

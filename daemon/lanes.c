@@ -24,7 +24,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -165,15 +164,13 @@ int
 lanes_start(struct event_base *base, struct store *st, int n,
     void (*over)(int, void *), void *arg)
 {
-	sigset_t	 all, old;
 	struct store	*ls;
 	int		 i;
 
 	if (n > LANES_MAX)
 		n = LANES_MAX;
 	if (n <= 0 || (ls = store_lane_new(st)) == NULL)
-		return 0;
-	store_close(ls);
+		return 0;	/* the backend has none */
 	lanes.base = base;
 	lanes.over_cb = over;
 	lanes.over_arg = arg;
@@ -188,12 +185,9 @@ lanes_start(struct event_base *base, struct store *st, int n,
 	    lanes_over_cb, NULL);
 	if (lanes.ev == NULL || event_add(lanes.ev, NULL) != 0)
 		fatalx("lanes: event_new");
-	/* Signals stay the loop's. */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
 	for (i = 0; i < n; i++) {
-		lanes.lane[i].st = store_lane_new(st);
-		if (pthread_create(&lanes.lane[i].thread, NULL, lanes_thread,
+		lanes.lane[i].st = i == 0 ? ls : store_lane_new(st);
+		if (worker_thread_start(&lanes.lane[i].thread, lanes_thread,
 		    &lanes.lane[i]) != 0) {
 			store_close(lanes.lane[i].st);
 			lanes.lane[i].st = NULL;
@@ -201,7 +195,6 @@ lanes_start(struct event_base *base, struct store *st, int n,
 		}
 		lanes.lane[i].started = 1;
 	}
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	lanes.n = i;
 	if (lanes.n == 0)
 		log_warnx("lanes: cannot start a thread; requests wait on "

@@ -18,7 +18,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -299,11 +298,13 @@ store_pg_try_run(void *arg)
 	return NULL;
 }
 
-/* Wait for the try's thread to end, and free it (its outcome too). */
+/*
+ * Free the try (its outcome too), once its thread has ended, or if it
+ * never started.
+ */
 static void
-store_pg_try_free(struct store_pg_try *t)
+store_pg_try_clear(struct store_pg_try *t)
 {
-	pthread_join(t->thread, NULL);
 	if (t->conn != NULL)
 		PQfinish(t->conn);
 	close(t->pipe[0]);
@@ -315,6 +316,14 @@ store_pg_try_free(struct store_pg_try *t)
 	free(t);
 }
 
+/* Wait for the try's thread to end, and free it (its outcome too). */
+static void
+store_pg_try_free(struct store_pg_try *t)
+{
+	pthread_join(t->thread, NULL);
+	store_pg_try_clear(t);
+}
+
 /*
  * Start a try to connect again, without waiting: on a thread of its own,
  * taken in by store_pg_connect_step once it is done (its pipe is ready;
@@ -324,8 +333,6 @@ static void
 store_pg_connect_start(struct store_pg *p)
 {
 	struct store_pg_try	*t;
-	sigset_t		 all, old;
-	int			 rc;
 
 	t = xcalloc(1, sizeof *t);
 	if (pipe2(t->pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
@@ -337,18 +344,8 @@ store_pg_connect_start(struct store_pg *p)
 	t->node = p->node != NULL ? xstrdup(p->node) : NULL;
 	t->host = p->host != NULL ? xstrdup(p->host) : NULL;
 	t->started = p->started;
-	/* Signals stay the loop's. */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	rc = pthread_create(&t->thread, NULL, store_pg_try_run, t);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (rc != 0) {
-		close(t->pipe[0]);
-		close(t->pipe[1]);
-		free(t->conninfo);
-		free(t->node);
-		free(t->host);
-		free(t);
+	if (worker_thread_start(&t->thread, store_pg_try_run, t) != 0) {
+		store_pg_try_clear(t);
 		store_pg_retry_later(p, xstrdup("cannot start a thread"));
 		return;
 	}

@@ -3,8 +3,9 @@
  * Copyright (c) 2026 The followup authors
  *
  * A job beside the loop: one function run on a thread of its own, then
- * one callback on the loop once it is over.  This is the only place that
- * starts and joins threads.  Work that reads the whole database (doctor's
+ * one callback on the loop once it is over.  Every thread of the daemon
+ * starts here (worker_thread_start: the store's lanes and a try to
+ * connect again start theirs too), with the signals left to the loop.  Work that reads the whole database (doctor's
  * check, the report) runs here so the loop serves everyone else
  * meanwhile.  The thread touches nothing of the loop's: it is told what
  * to do through its argument, and the loop reads the outcome only after
@@ -62,6 +63,23 @@ worker_done_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 /*
+ * Start fn(arg) on a new thread, joinable, with every signal blocked so
+ * that signals stay the main thread's.  Return 0, or an errno value.
+ */
+int
+worker_thread_start(pthread_t *thread, void *(*fn)(void *), void *arg)
+{
+	sigset_t	 all, old;
+	int		 rc;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(thread, NULL, fn, arg);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return rc;
+}
+
+/*
  * Start run(arg) on a thread; once it returns, done(arg) is called from
  * base's loop (and may free the worker).  Signals stay the main thread's:
  * the thread starts with all of them blocked.
@@ -75,7 +93,6 @@ worker_start(struct event_base *base, worker_cb run, worker_cb done,
     void *arg, char **cause)
 {
 	struct worker	*w;
-	sigset_t	 all, old;
 	int		 rc;
 
 	w = xcalloc(1, sizeof *w);
@@ -90,11 +107,7 @@ worker_start(struct event_base *base, worker_cb run, worker_cb done,
 	w->ev = event_new(base, w->pipe[0], EV_READ, worker_done_cb, w);
 	if (w->ev == NULL || event_add(w->ev, NULL) != 0)
 		fatalx("worker: event_new");
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	rc = pthread_create(&w->thread, NULL, worker_thread, w);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (rc != 0) {
+	if ((rc = worker_thread_start(&w->thread, worker_thread, w)) != 0) {
 		xasprintf(cause, "cannot start a thread: %s", strerror(rc));
 		worker_free(w);
 		return NULL;
