@@ -43,8 +43,13 @@ cmd_status_exec(struct client *c, int argc, char **argv)
 		time_t	t = out_parse_time(out_str(offline, "since", NULL));
 
 		out_time(t, when, sizeof when);
-		printf("  offline    the database server cannot be reached, "
-		    "since %s; ", when);
+		if (json_is_true(json_object_get(offline, "standby")))
+			printf("  offline    the database server answers reads "
+			    "only (a standby): reads are served, writes and "
+			    "reminders wait, since %s; ", when);
+		else
+			printf("  offline    the database server cannot be "
+			    "reached, since %s; ", when);
 		if (json_is_string(json_object_get(offline, "next_try_at"))) {
 			t = out_parse_time(out_str(offline, "next_try_at",
 			    NULL));

@@ -340,6 +340,7 @@ int		 store_node_notify_fd(struct store *, unsigned *,
 int		 store_node_notify_drain(struct store *);
 uint64_t	 store_node_users_news(struct store *);
 int		 store_offline(struct store *, time_t *, time_t *);
+int		 store_standby(struct store *);
 
 /* store-backend.c: readers beside the loop */
 struct store_reader;

@@ -87,7 +87,8 @@ doctor_add(json_t *checks, const char *name, enum doctor_status status,
  */
 static void
 doctor_database(json_t *checks, struct store_check_file *cf,
-    const char *path, const char *what, int schema, int answered)
+    const char *path, const char *what, int schema, int answered,
+    int standby)
 {
 	json_t		*first = json_array();
 	const char	*detail;
@@ -98,7 +99,14 @@ doctor_database(json_t *checks, struct store_check_file *cf,
 	 * nothing is wrong that doctor could see, so it is no warning.  One
 	 * that does not answer fails: nothing can be written meanwhile.
 	 */
-	if (cf == NULL && !answered)
+	if (cf == NULL && !answered && standby)
+		doctor_add(first, "database", DOCTOR_FAIL, "promote the "
+		    "standby, or bring the primary back, where the "
+		    "configuration's database names it; followupd connects "
+		    "again by itself", "the database server answers reads only "
+		    "(a standby): reads are served, writes and reminders wait "
+		    "until a server that writes is back");
+	else if (cf == NULL && !answered)
 		doctor_add(first, "database", DOCTOR_FAIL, "check that the "
 		    "database server runs and that the configuration's "
 		    "database names it; followupd connects again by itself",
@@ -208,6 +216,7 @@ struct doctor_job {
 	int		 schema;
 	json_t		*store;		/* backend, versions, live nodes */
 	int		 answered;	/* ... the database listed them */
+	int		 standby;	/* ... or only a standby answers */
 	struct worker	*worker;	/* running it, then NULL */
 };
 
@@ -466,7 +475,7 @@ doctor_checked_cb(void *arg)
 	worker_free(job->worker);
 	job->worker = NULL;
 	doctor_database(job->checks, job->check, job->path, job->what,
-	    job->schema, job->answered);
+	    job->schema, job->answered, job->standby);
 	if (job->conn == NULL) {
 		/* Its rep hung up: nobody waits for the rest. */
 		doctor_job_free(job);
@@ -696,6 +705,7 @@ op_doctor(struct op_ctx *ctx, json_t *args, json_t **result)
 	job->store = op_meta_store(ctx);
 	/* The live nodes are listed by asking the database (a server's). */
 	job->answered = json_is_array(json_object_get(job->store, "nodes"));
+	job->standby = store_standby(ctx->st);
 	doctor_nodes(job);
 	/* A server's database is on the server's disk, not one of ours. */
 	if (store_backend_kind(db) == STORE_BACKEND_SQLITE)
@@ -724,7 +734,7 @@ op_doctor(struct op_ctx *ctx, json_t *args, json_t **result)
 		job->check = store_check_file_new(ctx->st);
 		store_check_file_run(job->check);
 		doctor_database(job->checks, job->check, job->path, job->what,
-		    job->schema, job->answered);
+		    job->schema, job->answered, job->standby);
 		job->deadline = doctor_now_ms() + DOCTOR_HOOKS_BUDGET_MS;
 		doctor_hooks_next(job);
 		*result = doctor_result(job);

@@ -491,8 +491,10 @@ op_status(struct op_ctx *ctx, json_t *args, json_t **result)
 			since = ctx->now;	/* met just now */
 			next_try = 0;
 		}
-		offline = json_pack("{s:o s:o}", "since", when_json(since),
-		    "next_try_at", when_json_or_null(next_try));
+		offline = json_pack("{s:o s:o s:b}", "since",
+		    when_json(since), "next_try_at",
+		    when_json_or_null(next_try), "standby",
+		    store_standby(ctx->st));
 		json_decref(counts);
 		counts = json_null();
 		next = 0;

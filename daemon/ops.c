@@ -36,6 +36,12 @@
 				   has lanes (it reads the loop's state;
 				   it may hand itself over, ops_offload) */
 
+/* A write while only a standby answers (a failover under way). */
+#define OPS_STANDBY_MSG \
+	"the database server answers reads only (a standby, while a " \
+	"failover is under way); nothing was changed; try again once " \
+	"a server that writes is back (followupd connects again by itself)"
+
 enum arg_type {
 	ARG_NONE,
 	ARG_STRING,	/* a string */
@@ -783,24 +789,27 @@ ops_offload(struct op_ctx *ctx)
 
 /*
  * Would the request line run on a lane (the store has lanes and is
- * reachable, and its op is one that may)?  A line that cannot be read
- * is not: the loop answers it.
+ * reachable, or reachable for reads and the op only reads, and its op is
+ * one that may)?  A line that cannot be read is not: the loop answers
+ * it.
  */
 int
 ops_line_offloadable(struct store *st, const char *line, size_t len)
 {
 	json_t	*req, *opv;
 	time_t	 since, next_try;
-	int	 op, ok = 0;
+	int	 op, ok = 0, offline;
 
-	if (store_offline(st, &since, &next_try))
+	offline = store_offline(st, &since, &next_try);
+	if (offline && !store_standby(st))
 		return 0;
 	req = json_loadb(line, len, JSON_REJECT_DUPLICATES, NULL);
 	if (json_is_object(req) &&
 	    json_is_string(opv = json_object_get(req, "op")) &&
 	    (op = fu_op_from_name(json_string_value(opv))) >= 0 &&
 	    op_table[op].fn != NULL &&
-	    !(op_table[op].flags & (OP_LOOP | OP_DEFER | OP_STREAM)))
+	    !(op_table[op].flags & (OP_LOOP | OP_DEFER | OP_STREAM)) &&
+	    !(offline && (op_table[op].flags & OP_WRITE)))
 		ok = 1;
 	json_decref(req);
 	return ok;
@@ -989,10 +998,18 @@ ops_run_text(struct op_ctx *ctx, const char *line, size_t len, int *is_write,
 			 * The store has lanes: the op waits on one, not the
 			 * loop.  While the server cannot be reached (the
 			 * loop's own connection says so) it is answered at
-			 * once.
+			 * once, unless it only reads and a standby serves
+			 * reads meanwhile (a failover under way).
 			 */
-			if (store_offline(ctx->st, &since, &next_try)) {
-				reply_store_error(ctx, STORE_OFFLINE, "", 0);
+			if (store_offline(ctx->st, &since, &next_try) &&
+			    (!store_standby(ctx->st) ||
+			    (op_table[op].flags & OP_WRITE))) {
+				if (store_standby(ctx->st))
+					reply_error(ctx, FU_ERR_UNAVAILABLE,
+					    "%s", OPS_STANDBY_MSG);
+				else
+					reply_store_error(ctx, STORE_OFFLINE,
+					    "", 0);
 				goto out;
 			}
 			(void)ops_offload(ctx);

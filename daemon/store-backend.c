@@ -324,6 +324,19 @@ store_offline(struct store *st, time_t *since, time_t *next_try)
 }
 
 /*
+ * While the connection is lost, does the server the last try met serve
+ * reads only (a standby in recovery, during a failover)?  Requests that
+ * only read may then still run on the lanes, which connect to it.
+ */
+int
+store_standby(struct store *st)
+{
+	if (STORE_BACKEND(st)->node == NULL)
+		return 0;
+	return STORE_BACKEND(st)->node->standby(st);
+}
+
+/*
  * How many times the news said a rep's settings changed (on any node,
  * this one's lanes included): what keeps them in memory looks again when
  * this moves.  Always 0 for a file of one's own.  Safe from any thread.

@@ -275,9 +275,11 @@ struct store_maint_backend {
  * try's, to read or to write.  notify_drain reads what came and counts
  * the other nodes' news (-1: the connection is gone), or takes the try
  * its next step.  offline says whether the connection is lost, since when
- * and when the next try starts (0: one is under way), by the wall clock.  server_version names the
- * database server.  A backend whose database has one node (SQLite's file)
- * leaves the table NULL.
+ * and when the next try starts (0: one is under way), by the wall clock;
+ * standby, whether the server the last try met serves reads only (a
+ * standby in recovery): lanes may then still read.  server_version names
+ * the database server.  A backend whose database has one node (SQLite's
+ * file) leaves the table NULL.
  */
 struct store_node_backend {
 	enum store_result (*beat)(struct store *st);
@@ -290,6 +292,7 @@ struct store_node_backend {
 	int		 (*offline)(struct store *st, time_t *since,
 			      time_t *next_try);
 	uint64_t	 (*users_news)(struct store *st);
+	int		 (*standby)(struct store *st);
 };
 
 struct store_backend {

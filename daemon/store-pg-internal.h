@@ -32,6 +32,8 @@ struct store_pg {
 						   still to come */
 	int			 lane;		/* a lane's: reconnects
 						   waiting, on its thread */
+	const unsigned		*main_ups;	/* a lane's: its node's ups */
+	unsigned		 ups_seen;	/* ... when it connected */
 
 	const struct store_driver *driver;
 	store_commit_cb		 commit_cb;
@@ -45,6 +47,10 @@ struct store_pg {
 	time_t			 lost_at;	/* ... since (monotonic s), */
 	time_t			 retry_at;	/* ... next try then, */
 	int			 retry_wait;	/* ... after this wait (s) */
+	int			 standby;	/* ... the last try met a
+						   standby: it serves reads */
+	unsigned		 ups;		/* connections made (the
+						   loop's; read anywhere) */
 	struct store_pg_try	*pending;	/* ... the try under way, */
 	int			 pending_fd;	/* ... done when this reads */
 	unsigned		 session;	/* sockets to watch since */

@@ -50,6 +50,8 @@ static const char store_pg_schema[] =
 #define STORE_PG_CONNECT_TIMEOUT	"5"
 #define STORE_PG_RETRY_MIN		1
 #define STORE_PG_RETRY_MAX		30
+/* ... and while only a standby answers, which may be promoted any time. */
+#define STORE_PG_RETRY_STANDBY		4
 
 static enum store_result store_pg_node_put(struct store_pg *);
 static int	store_pg_exec(struct store_pg *, const char *, const char *,
@@ -87,7 +89,8 @@ store_pg_result_of(const struct store_pg *p, const PGresult *r)
 	if (strcmp(state, "53100") == 0)	/* disk_full */
 		return STORE_FULL;
 	if (strncmp(state, "08", 2) == 0 ||	/* connection exception */
-	    strncmp(state, "57P", 3) == 0)	/* operator intervention */
+	    strncmp(state, "57P", 3) == 0 ||	/* operator intervention */
+	    strcmp(state, "25006") == 0)	/* a standby's read only */
 		return STORE_OFFLINE;
 	if (strcmp(state, "40001") == 0 ||	/* serialization_failure */
 	    strcmp(state, "40P01") == 0 ||	/* deadlock_detected */
@@ -147,6 +150,25 @@ static const char *const store_pg_keys[] = { "connect_timeout", "dbname",
     NULL };
 #define STORE_PG_VALS(conninfo)	{ STORE_PG_CONNECT_TIMEOUT, (conninfo), NULL }
 
+/*
+ * Does the server on conn serve reads only: a standby in recovery (a
+ * failover not over yet), or one set read-only?  Both settings are sent
+ * by the server at the start and again when they change (a promotion).
+ */
+static int
+store_pg_reads_only(PGconn *conn)
+{
+	const char	*v;
+
+	if ((v = PQparameterStatus(conn, "in_hot_standby")) != NULL &&
+	    strcmp(v, "on") == 0)
+		return 1;
+	if ((v = PQparameterStatus(conn, "default_transaction_read_only")) !=
+	    NULL && strcmp(v, "on") == 0)
+		return 1;
+	return 0;
+}
+
 /* Connect (waiting); the caller checks PQstatus. */
 static PGconn *
 store_pg_connect(const char *conninfo)
@@ -205,6 +227,8 @@ store_pg_retry_later(struct store_pg *p, char *cause)
 		p->retry_wait = STORE_PG_RETRY_MIN;
 	else if ((p->retry_wait *= 2) > STORE_PG_RETRY_MAX)
 		p->retry_wait = STORE_PG_RETRY_MAX;
+	if (p->standby && p->retry_wait > STORE_PG_RETRY_STANDBY)
+		p->retry_wait = STORE_PG_RETRY_STANDBY;
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	p->retry_at = now.tv_sec + p->retry_wait;
 	log_warnx_limited("store: cannot connect to PostgreSQL again", NULL,
@@ -252,7 +276,8 @@ struct store_pg_try {
 	char		*host;
 	time_t		 started;
 	PGconn		*conn;		/* done: the new session, or */
-	char		*cause;		/* ... why there is none */
+	char		*cause;		/* ... why there is none, */
+	int		 standby;	/* ... a standby's (reads only) */
 };
 
 static void *
@@ -281,6 +306,12 @@ store_pg_try_run(void *arg)
 			t->cause = xstrdup("no answer in time");
 		else
 			t->cause = store_pg_message(PQerrorMessage(s.conn));
+	} else if (store_pg_reads_only(s.conn)) {
+		/* No node works on it; the lanes may read from it. */
+		t->standby = 1;
+		t->cause = xstrdup("the server reached serves reads only (a "
+		    "standby): requests that read are served from it, "
+		    "writes and reminders wait for a server that writes");
 	} else {
 		/* A session half set up stays lost: the next try starts
 		 * anew. */
@@ -379,6 +410,7 @@ store_pg_connect_step(struct store_pg *p)
 	cause = t->cause;
 	t->conn = NULL;
 	t->cause = NULL;
+	p->standby = t->standby;
 	store_pg_try_free(t);
 	if (conn == NULL) {
 		store_pg_retry_later(p, cause);
@@ -389,6 +421,7 @@ store_pg_connect_step(struct store_pg *p)
 	p->conn = conn;
 	p->beat_out = 0;
 	p->lost = 0;
+	__atomic_add_fetch(&p->ups, 1, __ATOMIC_RELAXED);
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	log_info("store: connected to the PostgreSQL database again after "
 	    "%lld s", (long long)(now.tv_sec - p->lost_at));
@@ -419,8 +452,16 @@ store_pg_lane_reachable(struct store_pg *p)
 		pfd.fd = PQsocket(p->conn);
 		pfd.events = POLLIN;
 		pfd.revents = 0;
-		if (poll(&pfd, 1, 0) <= 0)
+		if (poll(&pfd, 1, 0) <= 0 &&
+		    !(store_pg_reads_only(p->conn) &&
+		    __atomic_load_n(p->main_ups, __ATOMIC_RELAXED) !=
+		    p->ups_seen))
 			return 1;
+		/*
+		 * Or it reads from a standby (the lane connected while its
+		 * node could not) and its node has connected since: to a
+		 * server that writes, which the lane takes too.
+		 */
 		p->retry_at = 0;
 	}
 	if (p->txn_open)
@@ -430,6 +471,7 @@ store_pg_lane_reachable(struct store_pg *p)
 		return 0;
 	if (p->conn != NULL)
 		PQfinish(p->conn);
+	p->ups_seen = __atomic_load_n(p->main_ups, __ATOMIC_RELAXED);
 	p->conn = store_pg_connect(p->conninfo);
 	if (p->conn != NULL && PQstatus(p->conn) == CONNECTION_OK &&
 	    store_pg_session(p, &cause) == 0)
@@ -456,6 +498,7 @@ store_pg_lane_new(struct store *st)
 	p->database_id = xstrdup(main->database_id);
 	p->schema = main->schema;
 	p->lane = 1;
+	p->main_ups = &main->ups;
 	return (struct store *)(void *)p;
 }
 
@@ -485,6 +528,7 @@ store_pg_reachable(struct store_pg *p)
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	if (!p->lost) {
 		p->lost = 1;
+		p->standby = 0;
 		p->lost_at = now.tv_sec;
 		p->retry_wait = 0;
 		p->retry_at = now.tv_sec;
@@ -970,6 +1014,18 @@ store_pg_offline(struct store *st, time_t *since, time_t *next_try)
 	return 1;
 }
 
+/*
+ * Lost, but the last try met a server that serves reads only (a standby
+ * in recovery): requests that only read may still run on the lanes.
+ */
+static int
+store_pg_standby(struct store *st)
+{
+	struct store_pg	*p = STORE_PG(st);
+
+	return p->lost && p->standby;
+}
+
 /* Stop being a node: the others need not wait for our heartbeat. */
 static void
 store_pg_node_remove(struct store_pg *p)
@@ -1368,6 +1424,7 @@ const struct store_node_backend store_pg_node = {
 	.notify_drain = store_pg_notify_drain,
 	.offline = store_pg_offline,
 	.users_news = store_pg_users_news,
+	.standby = store_pg_standby,
 };
 
 const struct store_backend store_postgresql = {

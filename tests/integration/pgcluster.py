@@ -57,10 +57,22 @@ class Cluster:
     """A running cluster; .uri(dbname) gives a libpq URI to it."""
 
     def __init__(self):
+        self._dirs(_owner())
+        self._run([os.path.join(self.bin, "initdb"), "-D", self.data,
+                   "-U", "postgres", "-A", "trust", "-E", "UTF8",
+                   "--locale", "C", "--no-instructions"])
+        with open(os.path.join(self.data, "postgresql.conf"), "a") as f:
+            f.write("listen_addresses = '127.0.0.1'\n"
+                    "fsync = on\nsynchronous_commit = on\n"
+                    "max_connections = 200\n")
+        self._listen()
+        self.start()
+
+    def _dirs(self, owner):
         self.bin = pg_bin()
         if self.bin is None:
             raise RuntimeError("PostgreSQL's initdb and pg_ctl are missing")
-        self.uid, self.gid, self.user = _owner()
+        self.uid, self.gid, self.user = owner
         self.dir = tempfile.mkdtemp(prefix="fu-pg.")
         os.chmod(self.dir, 0o755)
         self.data = os.path.join(self.dir, "data")
@@ -70,16 +82,12 @@ class Cluster:
         os.chown(self.sock, self.uid, self.gid)
         self.port = free_port()
         self.log = os.path.join(self.dir, "server.log")
-        self._run([os.path.join(self.bin, "initdb"), "-D", self.data,
-                   "-U", "postgres", "-A", "trust", "-E", "UTF8",
-                   "--locale", "C", "--no-instructions"])
+
+    def _listen(self):
+        """Its own port and socket directory (a later line wins)."""
         with open(os.path.join(self.data, "postgresql.conf"), "a") as f:
-            f.write("listen_addresses = '127.0.0.1'\n"
-                    "port = %d\n"
-                    "unix_socket_directories = '%s'\n"
-                    "fsync = on\nsynchronous_commit = on\n"
-                    "max_connections = 200\n" % (self.port, self.sock))
-        self.start()
+            f.write("port = %d\nunix_socket_directories = '%s'\n" % (
+                self.port, self.sock))
 
     def _run(self, argv, check=True):
         def drop():
@@ -127,6 +135,23 @@ class Cluster:
         except subprocess.CalledProcessError:
             pass
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class Standby(Cluster):
+    """A streaming standby of primary (pg_basebackup): it answers reads
+    only, until promote() makes it a server that writes."""
+
+    def __init__(self, primary):
+        self._dirs((primary.uid, primary.gid, primary.user))
+        self._run([os.path.join(self.bin, "pg_basebackup"), "-D",
+                   self.data, "-R", "-X", "stream", "-c", "fast",
+                   "-h", primary.sock, "-p", str(primary.port),
+                   "-U", "postgres"])
+        self._listen()
+        self.start()
+
+    def promote(self):
+        self.ctl("promote")
 
 
 def wait_ready(cluster, timeout=30):
