@@ -53,6 +53,13 @@ def _owner():
     return pw.pw_uid, pw.pw_gid, pw.pw_name
 
 
+class ToolError(subprocess.CalledProcessError):
+    """A PostgreSQL tool failed; its message says what it printed."""
+
+    def __str__(self):
+        return "%s: %s" % (super().__str__(), (self.stderr or "").strip())
+
+
 class Cluster:
     """A running cluster; .uri(dbname) gives a libpq URI to it."""
 
@@ -93,10 +100,13 @@ class Cluster:
         def drop():
             os.setgid(self.gid)
             os.setuid(self.uid)
-        return subprocess.run(
-            argv, check=check, capture_output=True, text=True,
+        r = subprocess.run(
+            argv, capture_output=True, text=True,
             preexec_fn=drop if os.geteuid() == 0 else None,
             env=dict(os.environ, LC_ALL="C"))
+        if check and r.returncode != 0:
+            raise ToolError(r.returncode, argv, r.stdout, r.stderr)
+        return r
 
     def ctl(self, *args):
         return self._run([os.path.join(self.bin, "pg_ctl"), "-D",
@@ -148,6 +158,8 @@ class Standby(Cluster):
                    "-h", primary.sock, "-p", str(primary.port),
                    "-U", "postgres"])
         self._listen()
+        with open(os.path.join(self.data, "postgresql.conf"), "a") as f:
+            f.write("listen_addresses = ''\n")     # its socket only
         self.start()
 
     def promote(self):

@@ -10,6 +10,7 @@ the standby is promoted instead, writes work on it, and a reminder that
 came due meanwhile goes out once.  Skipped, saying why, without
 PostgreSQL or when followupd was built without libpq."""
 
+import subprocess
 import threading
 import time
 
@@ -42,8 +43,13 @@ def wait_until(fn, timeout):
 
 def replicated(standby, table, count):
     """Has the standby replayed count rows of table?"""
-    return wait_until(lambda: standby.psql(
-        "SELECT count(*) FROM %s" % table, DB) == str(count), 30)
+    def replayed():
+        try:
+            return standby.psql("SELECT count(*) FROM %s" % table,
+                                DB) == str(count)
+        except subprocess.CalledProcessError:
+            return False    # still starting up
+    return wait_until(replayed, 30)
 
 
 def at_once(d, op, args, n=8, each=5):
