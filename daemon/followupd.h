@@ -284,6 +284,8 @@ int		 lanes_start(struct event_base *, struct store *, int,
 		     void (*)(int, void *), void *);
 int		 lanes_running(void);
 void		 lanes_submit(struct lane_job *, uid_t);
+/* The schedule's work (claims, results) takes its turn as a user's. */
+#define LANES_SCHEDULE_UID	((uid_t)-1)
 void		 lanes_free(void);
 
 /* commit.c */
@@ -1055,8 +1057,11 @@ void		 hooks_shutdown(void);
 /* outbox.c, outbox-claim.c, outbox-deliver.c */
 void		 outbox_init(struct store *, const struct fu_config **);
 int		 outbox_claim(time_t);
+int		 outbox_claim_on(struct store *, const struct fu_config *,
+		     time_t);
 int		 outbox_deliver(time_t);
 void		 outbox_deliver_flush(void);
+void		 outbox_deliver_hold(void);
 void		 outbox_status(struct store *, const char *, json_t *);
 void		 outbox_status_running(const char *, json_t *);
 int		 outbox_reps_json(struct store *, json_t *);

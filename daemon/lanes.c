@@ -9,7 +9,9 @@
  * jobs waiting, in one transaction (a group commit of its own), commits,
  * and hands the jobs back; the loop then finishes each (sends its reply).
  * Meanwhile the loop serves everyone else, and a request that waits on a
- * row another holds keeps one lane, not the team.
+ * row another holds keeps one lane, not the team.  The schedule's work
+ * (claims, deliveries due, their starts and results) has a lane of its
+ * own, which runs it in the order it came.
  *
  * A job's run touches only its lane's store and what it was given; its
  * done, on the loop, touches the rest.  A database of one's own (an
@@ -32,7 +34,8 @@
 
 #include "followupd.h"
 
-/* Threads, each with its connection. */
+/* Threads for requests, each with its connection (and one for the
+ * schedule). */
 #define LANES_MAX	4
 /* Jobs one lane runs in one transaction at most. */
 #define LANES_GROUP	32
@@ -52,7 +55,8 @@ struct lane {
 
 static struct {
 	struct event_base	*base;
-	struct lane		 lane[LANES_MAX];
+	struct lane		 lane[LANES_MAX + 1];	/* [0]: the
+							   schedule's */
 	int			 n;
 	void			(*over_cb)(int, void *);	/* on the loop */
 	void			*over_arg;
@@ -68,6 +72,25 @@ static struct {
 	struct event		*ev;
 } lanes = { .pipe = { -1, -1 } };
 
+/*
+ * The first user whose jobs lane l may take.  The schedule's work is the
+ * first lane's, and only it: it runs one job after another, in the order
+ * they came (a delivery's result is never written before its start), and
+ * no request waiting on a lock holds a reminder up.
+ */
+static struct lane_user *
+lanes_next_user(struct lane *l)
+{
+	struct lane_user	*u;
+	int			 schedule = l == &lanes.lane[0];
+
+	TAILQ_FOREACH(u, &lanes.todo, entry) {
+		if ((u->uid == LANES_SCHEDULE_UID) == schedule)
+			break;
+	}
+	return u;
+}
+
 /* One lane: take the waiting jobs, run them as one group, hand back. */
 static void *
 lanes_thread(void *arg)
@@ -80,9 +103,9 @@ lanes_thread(void *arg)
 
 	for (;;) {
 		pthread_mutex_lock(&lanes.lock);
-		while (TAILQ_EMPTY(&lanes.todo) && !lanes.stopping)
+		while (lanes_next_user(l) == NULL && !lanes.stopping)
 			pthread_cond_wait(&lanes.cond, &lanes.lock);
-		if (TAILQ_EMPTY(&lanes.todo)) {
+		if (lanes_next_user(l) == NULL) {
 			pthread_mutex_unlock(&lanes.lock);
 			break;
 		}
@@ -95,8 +118,8 @@ lanes_thread(void *arg)
 		max = lanes.n > 0 ? (lanes.queued + lanes.n - 1) / lanes.n : 1;
 		if (max > LANES_GROUP)
 			max = LANES_GROUP;
-		for (n = 0; n < max &&
-		    (u = TAILQ_FIRST(&lanes.todo)) != NULL; n++) {
+		for (n = 0; n < max && (u = lanes_next_user(l)) != NULL;
+		    n++) {
 			j = TAILQ_FIRST(&u->jobs);
 			TAILQ_REMOVE(&u->jobs, j, entry);
 			group[n] = j;
@@ -154,7 +177,8 @@ lanes_over_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 /*
- * Give st's backend lanes, if it has them: n threads beside base's loop.
+ * Give st's backend lanes, if it has them: n threads beside base's loop
+ * for requests, and one for the schedule's work.
  * over(wrote, arg) is called on the loop after jobs are done, wrote set
  * if some of them wrote and were committed (the schedule looks again).
  * Return how many lanes run (0: none, the loop does the store's work
@@ -185,7 +209,7 @@ lanes_start(struct event_base *base, struct store *st, int n,
 	    lanes_over_cb, NULL);
 	if (lanes.ev == NULL || event_add(lanes.ev, NULL) != 0)
 		fatalx("lanes: event_new");
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < n + 1; i++) {
 		lanes.lane[i].st = i == 0 ? ls : store_lane_new(st);
 		if (worker_thread_start(&lanes.lane[i].thread, lanes_thread,
 		    &lanes.lane[i]) != 0) {
@@ -196,9 +220,12 @@ lanes_start(struct event_base *base, struct store *st, int n,
 		lanes.lane[i].started = 1;
 	}
 	lanes.n = i;
-	if (lanes.n == 0)
+	if (lanes.n < 2) {
+		/* The schedule's alone would serve no request. */
+		lanes_free();
 		log_warnx("lanes: cannot start a thread; requests wait on "
 		    "the database on the loop");
+	}
 	return lanes.n;
 }
 
@@ -234,7 +261,8 @@ lanes_submit(struct lane_job *j, uid_t uid)
 	}
 	TAILQ_INSERT_TAIL(&u->jobs, j, entry);
 	lanes.queued++;
-	pthread_cond_signal(&lanes.cond);
+	/* Wake the lane that may take it, whichever sleeps. */
+	pthread_cond_broadcast(&lanes.cond);
 	pthread_mutex_unlock(&lanes.lock);
 }
 
@@ -249,8 +277,8 @@ lanes_free(void)
 	struct lane_job	*j;
 	int		 i;
 
-	if (lanes.n == 0)
-		return;
+	if (lanes.ev == NULL)
+		return;		/* never started */
 	pthread_mutex_lock(&lanes.lock);
 	lanes.stopping = 1;
 	pthread_cond_broadcast(&lanes.cond);

@@ -31,6 +31,8 @@ struct outbox_claim_fold {
 };
 
 struct outbox_claim_ctx {
+	struct store		*st;
+	const struct fu_config	*cf;
 	time_t			 now;
 	struct outbox_claim_fold *folds;
 	int			 created;
@@ -50,10 +52,10 @@ outbox_claim_add(struct outbox_claim_ctx *ctx, struct store_outbox *o,
 	int			 n;
 	enum store_result	 r;
 
-	rows = channel_rows(*outbox_cfp, o->kind, CHANNEL_TO_REP, &n);
+	rows = channel_rows(ctx->cf, o->kind, CHANNEL_TO_REP, &n);
 	payload = json_dumps(notice, JSON_COMPACT);
 	o->payload = payload;
-	r = store_outbox_add(outbox_store, o, (const char *const *)rows,
+	r = store_outbox_add(ctx->st, o, (const char *const *)rows,
 	    folding ? 0 : n, ctx->now, created);
 	o->payload = NULL;
 	free(payload);
@@ -67,7 +69,7 @@ outbox_claim_record(struct outbox_claim_ctx *ctx, const char *owner,
     const char *kind, int64_t followup_id, time_t due_at, time_t fire,
     int late, json_t *notice, int may_fold)
 {
-	const struct fu_config		*cf = *outbox_cfp;
+	const struct fu_config		*cf = ctx->cf;
 	struct store_outbox		 o;
 	struct outbox_claim_fold	*fold;
 	int				 created, folding;
@@ -120,7 +122,8 @@ outbox_claim_summaries(struct outbox_claim_ctx *ctx)
 
 	for (fold = ctx->folds; fold != NULL; fold = next) {
 		next = fold->next;
-		summary = outbox_compose_summary(fold->owner, fold->notices,
+		summary = outbox_compose_summary(ctx->st, fold->owner,
+		    fold->notices,
 		    fold->n, ctx->now);
 		memset(&o, 0, sizeof o);
 		o.owner = fold->owner;
@@ -133,11 +136,11 @@ outbox_claim_summaries(struct outbox_claim_ctx *ctx)
 			ctx->failed = 1;
 		else if (created) {
 			for (i = 0; i < fold->n; i++)
-				store_outbox_fold(outbox_store, fold->ids[i],
+				store_outbox_fold(ctx->st, fold->ids[i],
 				    o.id);
 			log_warnx("outbox: %zu notices for %s are more than "
 			    "%ld s late; folded into one summary", fold->n,
-			    fold->owner, (*outbox_cfp)->late_horizon);
+			    fold->owner, ctx->cf->late_horizon);
 		}
 		json_decref(summary);
 		json_decref(fold->notices);
@@ -156,8 +159,8 @@ outbox_claim_digest_day(struct outbox_claim_ctx *ctx,
 	json_t	*notice;
 	int	 late = outbox_is_late(at, ctx->now);
 
-	notice = outbox_compose_digest(u, zone, at, late, with_stale,
-	    ctx->now);
+	notice = outbox_compose_digest(ctx->st, ctx->cf, u, zone, at, late,
+	    with_stale, ctx->now);
 	if (notice == NULL)
 		return;
 	outbox_claim_record(ctx, u->name, rules_notice_name(NOTICE_DIGEST),
@@ -177,7 +180,7 @@ static void
 outbox_claim_digest_cb(const struct fu_user *u, time_t at, void *arg)
 {
 	struct outbox_claim_ctx		*ctx = arg;
-	const struct fu_config		*cf = *outbox_cfp;
+	const struct fu_config		*cf = ctx->cf;
 	const char			*zone;
 	time_t				 next;
 	int				 minute;
@@ -198,24 +201,25 @@ outbox_claim_digest_cb(const struct fu_user *u, time_t at, void *arg)
 			break;
 		at = next;
 	}
-	if (store_digest_set(outbox_store, u->name,
+	if (store_digest_set(ctx->st, u->name,
 	    rules_next_digest(ctx->now, zone, minute)) != STORE_OK)
 		ctx->failed = 1;
 }
 
 /*
- * Claim what has come due by now: for each follow-up whose next notice
- * has fallen, record the most advanced notice it reached (a daemon that
- * was down sends one late notice, not a backlog) and plan the next; then
- * the digests.  All in one write of the group commit, so a notice is in
- * the outbox exactly when its follow-up has moved past it.  Return how
- * much was done (follow-ups advanced and notices recorded; 0 when nothing
- * was due, and then nothing was written), or -1 if the store failed.
+ * Claim what has come due by now, in st (the loop's store, or a lane's)
+ * with cf: for each follow-up whose next notice has fallen, record the
+ * most advanced notice it reached (a daemon that was down sends one late
+ * notice, not a backlog) and plan the next; then the digests.  All in one
+ * write of the group commit, so a notice is in the outbox exactly when
+ * its follow-up has moved past it.  Return how much was done (follow-ups
+ * advanced and notices recorded; 0 when nothing was due, and then nothing
+ * was written), or -1 if the store failed.  It touches nothing but st and
+ * cf, so it may run on a lane.
  */
 int
-outbox_claim(time_t now)
+outbox_claim_on(struct store *st, const struct fu_config *cf, time_t now)
 {
-	const struct fu_config	*cf = *outbox_cfp;
 	struct outbox_claim_ctx	 ctx;
 	struct store_notice_row	*rows;
 	struct rules_followup	 rf;
@@ -227,23 +231,25 @@ outbox_claim(time_t now)
 	enum store_result	 r;
 
 	memset(&ctx, 0, sizeof ctx);
+	ctx.st = st;
+	ctx.cf = cf;
 	ctx.now = now;
 	/* Write only when something is due: a pass must not commit for
 	 * nothing (each commit wakes the schedule again). */
-	if (store_schedule_next(outbox_store, &fire, &at, &digest,
+	if (store_schedule_next(st, &fire, &at, &digest,
 	    &unplanned) != STORE_OK)
 		return -1;
 	if ((fire == 0 || fire > now) && (digest == 0 || digest > now) &&
 	    unplanned == 0)
 		return 0;
-	if ((r = store_write_begin(outbox_store)) != STORE_OK) {
+	if ((r = store_write_begin(st)) != STORE_OK) {
 		log_warnx_limited("outbox: cannot claim", NULL, "outbox: "
 		    "cannot claim due notices (store result %d); retrying", r);
 		return -1;
 	}
-	if (store_notice_due(outbox_store, now, OUTBOX_CLAIM_MAX, &rows,
+	if (store_notice_due(st, now, OUTBOX_CLAIM_MAX, &rows,
 	    &n) != STORE_OK) {
-		store_write_end(outbox_store, 0);
+		store_write_end(st, 0);
 		return -1;
 	}
 	for (i = 0; i < n && !ctx.failed; i++) {
@@ -255,8 +261,8 @@ outbox_claim(time_t now)
 		if (passed != NOTICE_NONE) {
 			fire = rules_notice_time(passed, &rf);
 			late = outbox_is_late(fire, now);
-			notice = outbox_compose_followup(&rows[i], passed,
-			    fire, late, now);
+			notice = outbox_compose_followup(st, cf, &rows[i],
+			    passed, fire, late, now);
 			if (notice != NULL) {
 				outbox_claim_record(&ctx, rows[i].owner,
 				    rules_notice_name(passed),
@@ -268,7 +274,7 @@ outbox_claim(time_t now)
 		} else
 			next = rules_notice_next(rows[i].stage, &rf, now + 1,
 			    &at);
-		if (store_notice_advance(outbox_store, rows[i].followup_id,
+		if (store_notice_advance(st, rows[i].followup_id,
 		    next, at) != STORE_OK)
 			ctx.failed = 1;
 	}
@@ -276,14 +282,21 @@ outbox_claim(time_t now)
 	ctx.created += (int)n;
 	if (!ctx.failed)
 		outbox_claim_summaries(&ctx);
-	if (!ctx.failed && store_digest_due(outbox_store, now,
+	if (!ctx.failed && store_digest_due(st, now,
 	    outbox_claim_digest_cb, &ctx) != STORE_OK)
 		ctx.failed = 1;
-	store_write_end(outbox_store, !ctx.failed);
+	store_write_end(st, !ctx.failed);
 	if (ctx.failed) {
 		log_warnx_limited("outbox: claiming failed", NULL,
 		    "outbox: claiming due notices failed; retrying");
 		return -1;
 	}
 	return ctx.created;
+}
+
+/* Claim what has come due by now, on the loop's store. */
+int
+outbox_claim(time_t now)
+{
+	return outbox_claim_on(outbox_store, *outbox_cfp, now);
 }

@@ -19,12 +19,12 @@
 
 /* The rep as notices show them: name, email and effective zone. */
 static json_t *
-outbox_compose_rep(const char *owner)
+outbox_compose_rep(struct store *st, const char *owner)
 {
 	struct fu_user	 u;
 	json_t		*rep;
 
-	store_user_get(outbox_store, owner, &u);
+	store_user_get(st, owner, &u);
 	rep = json_pack("{s:s s:o s:s}", "name", owner,
 	    "email", u.email != NULL ? json_string(u.email) : json_null(),
 	    "tz", u.tz != NULL && when_zone_valid(u.tz) ? u.tz :
@@ -58,30 +58,30 @@ outbox_compose_history_cb(const struct fu_interaction *in, void *arg)
  * NULL if the follow-up is gone.  Caller owns the reference.
  */
 json_t *
-outbox_compose_followup(const struct store_notice_row *r, int stage,
-    time_t fire, int late, time_t now)
+outbox_compose_followup(struct store *st, const struct fu_config *cf,
+    const struct store_notice_row *r, int stage, time_t fire, int late,
+    time_t now)
 {
-	const struct fu_config	*cf = *outbox_cfp;
 	struct fu_followup	 f;
 	struct fu_contact	 c;
 	json_t			*notice, *history;
 
-	if (store_followup_get(outbox_store, r->owner, r->followup_id, &f) !=
+	if (store_followup_get(st, r->owner, r->followup_id, &f) !=
 	    STORE_OK)
 		return NULL;
-	if (store_contact_get(outbox_store, r->owner, f.contact_id, &c) !=
+	if (store_contact_get(st, r->owner, f.contact_id, &c) !=
 	    STORE_OK) {
 		fu_followup_clear(&f);
 		return NULL;
 	}
 	history = json_array();
-	store_interaction_list(outbox_store, r->owner, c.id, 0, 0, 0,
+	store_interaction_list(st, r->owner, c.id, 0, 0, 0,
 	    OUTBOX_HISTORY, outbox_compose_history_cb, history);
 	notice = json_pack("{s:s s:b s:o s:o s:o s:o s:o}",
 	    "kind", rules_notice_name(stage),
 	    "late", late,
 	    "fire_at", when_json(fire),
-	    "rep", outbox_compose_rep(r->owner),
+	    "rep", outbox_compose_rep(st, r->owner),
 	    "followup", followup_json(&f, now),
 	    "contact", contact_json(&c),
 	    "interactions", history);
@@ -104,14 +104,14 @@ outbox_compose_followup(const struct store_notice_row *r, int stage,
  * ago to go out one by one.  Caller owns the reference.
  */
 json_t *
-outbox_compose_summary(const char *owner, json_t *notices, size_t n,
-    time_t now)
+outbox_compose_summary(struct store *st, const char *owner, json_t *notices,
+    size_t n, time_t now)
 {
 	return json_pack("{s:s s:b s:o s:o s:I s:O}",
 	    "kind", rules_notice_name(NOTICE_SUMMARY),
 	    "late", 1,
 	    "fire_at", when_json(now),
-	    "rep", outbox_compose_rep(owner),
+	    "rep", outbox_compose_rep(st, owner),
 	    "count", (json_int_t)n,
 	    "notices", notices);
 }
@@ -146,10 +146,10 @@ outbox_compose_stale_cb(const struct fu_contact *c, void *arg)
  * are empty.  Caller owns the reference.
  */
 json_t *
-outbox_compose_digest(const struct fu_user *u, const char *zone, time_t at,
-    int late, int with_stale, time_t now)
+outbox_compose_digest(struct store *st, const struct fu_config *cf,
+    const struct fu_user *u, const char *zone, time_t at, int late,
+    int with_stale, time_t now)
 {
-	const struct fu_config		*cf = *outbox_cfp;
 	struct store_followup_filter	 flt;
 	struct outbox_compose_rows	 overdue, today;
 	struct store_stale		 ss;
@@ -168,17 +168,16 @@ outbox_compose_digest(const struct fu_user *u, const char *zone, time_t at,
 	today.others = json_array();
 	stale = json_array();
 	flt.to = at;
-	store_followup_list(outbox_store, &flt, outbox_compose_digest_cb,
-	    &overdue);
+	store_followup_list(st, &flt, outbox_compose_digest_cb, &overdue);
 	if (when_day_start(at, zone, 0, &day) == 0 &&
 	    when_day_start(at, zone, 1, &flt.to) == 0) {
 		flt.from = at;
-		store_followup_list(outbox_store, &flt,
-		    outbox_compose_digest_cb, &today);
+		store_followup_list(st, &flt, outbox_compose_digest_cb,
+		    &today);
 	}
 	config_stale(cf, &ss);
 	if (with_stale)
-		store_contact_stale(outbox_store, u->name, &ss, now, 100,
+		store_contact_stale(st, u->name, &ss, now, 100,
 		    outbox_compose_stale_cb, stale);
 	json_array_extend(overdue.callbacks, overdue.others);
 	json_array_extend(today.callbacks, today.others);
@@ -189,7 +188,7 @@ outbox_compose_digest(const struct fu_user *u, const char *zone, time_t at,
 		    "kind", rules_notice_name(NOTICE_DIGEST),
 		    "late", late,
 		    "fire_at", when_json(at),
-		    "rep", outbox_compose_rep(u->name),
+		    "rep", outbox_compose_rep(st, u->name),
 		    "date", date,
 		    "tz", zone,
 		    "overdue", overdue.callbacks,

@@ -33,15 +33,47 @@ struct outbox_deliver_run {
 	enum channel_result		 result;
 	char				*error;
 	time_t				 ended_at;
+	int				 recording;	/* on a lane */
+	int				 starting;	/* ... its start, first */
+	int				 over;		/* result set */
+	int				 kept;		/* a write failed */
 	struct outbox_deliver_run	*next;
+};
+
+/* An ended delivery's result, written on a lane (a server's store). */
+struct outbox_deliver_job {
+	struct lane_job			 job;		/* first */
+	struct outbox_deliver_run	*run;
+	struct fu_config		*cf;		/* a reference */
+	int				 rc;
 };
 
 struct outbox_deliver_collect {
 	struct outbox_item	*items;
 	size_t			 n;
+	int			 all;	/* on a lane: the loop sorts out */
+};
+
+/* The deliveries due, claimed and read on the schedule's lane. */
+struct outbox_deliver_due {
+	struct lane_job			 job;		/* first */
+	struct outbox_deliver_collect	 c;
+	time_t				 now;
+	int				 rc;
+};
+
+/* A started delivery's lease, written on the schedule's lane. */
+struct outbox_deliver_start {
+	struct lane_job			 job;		/* first */
+	struct outbox_deliver_run	*run;
+	time_t				 until;
+	time_t				 now;
+	int				 rc;
 };
 
 static struct outbox_deliver_run	*outbox_deliver_runs;
+static int	outbox_deliver_group_lane(struct outbox_item *, size_t,
+		    time_t);
 /*
  * Deliveries over whose result could not be written (the database was
  * full or out of reach): kept here and written by the next passes, so
@@ -49,12 +81,18 @@ static struct outbox_deliver_run	*outbox_deliver_runs;
  * its lease runs out.
  */
 static struct outbox_deliver_run	*outbox_deliver_ended;
+/* Stopping: a result written after this is not kept to write again. */
+static int				 outbox_deliver_stopping;
+/* The deliveries due are being read on a lane. */
+static int				 outbox_deliver_due_out;
+/* The schedule stopped: no delivery starts any more. */
+static int				 outbox_deliver_held;
 
 /* Retry delay after a number of failed attempts. */
 static long
-outbox_deliver_backoff(int attempts)
+outbox_deliver_backoff(const struct fu_config *cf, int attempts)
 {
-	long	delay = (*outbox_cfp)->hook_retry;
+	long	delay = cf->hook_retry;
 
 	while (--attempts > 0 && delay < OUTBOX_RETRY_CAP)
 		delay *= 2;
@@ -68,8 +106,8 @@ outbox_deliver_backoff(int attempts)
  * attempt.
  */
 static int
-outbox_deliver_give_up(const struct outbox_item *items, size_t n,
-    time_t now)
+outbox_deliver_give_up(const struct fu_config *cf,
+    const struct outbox_item *items, size_t n, time_t now)
 {
 	time_t	newest = items[0].fire_at;
 	size_t	i;
@@ -78,7 +116,7 @@ outbox_deliver_give_up(const struct outbox_item *items, size_t n,
 		if (items[i].fire_at > newest)
 			newest = items[i].fire_at;
 	}
-	return now - newest >= (*outbox_cfp)->hook_give_up;
+	return now - newest >= cf->hook_give_up;
 }
 
 /*
@@ -87,21 +125,21 @@ outbox_deliver_give_up(const struct outbox_item *items, size_t n,
  * that could not be sent), once per follow-up and due time.
  */
 static void
-outbox_deliver_failed(struct outbox_item *it, int attempts,
-    const char *error, time_t now)
+outbox_deliver_failed(struct store *st, const struct fu_config *cf,
+    struct outbox_item *it, int attempts, const char *error, time_t now)
 {
 	const struct channel	*ch = channel_find(it->channel);
 	json_t			*notice, *f;
 	const char		*kind;
 
-	store_delivery_set(outbox_store, it->outbox_id, it->channel, "failed",
+	store_delivery_set(st, it->outbox_id, it->channel, "failed",
 	    attempts, now, error, now);
 	if (ch == NULL || ch->given_up == NULL || (notice = ch->given_up(it,
 	    error != NULL ? error : "", now)) == NULL)
 		return;
 	f = json_object_get(notice, "followup");
 	kind = json_string_value(json_object_get(notice, "kind"));
-	if (kind == NULL || outbox_request_rep(outbox_store, *outbox_cfp,
+	if (kind == NULL || outbox_request_rep(st, cf,
 	    it->owner, kind, json_integer_value(json_object_get(f, "id")),
 	    fu_time_parse(json_string_value(json_object_get(f, "due_at"))),
 	    notice, now) != 0)
@@ -120,11 +158,13 @@ outbox_deliver_run_free(struct outbox_deliver_run *run)
 }
 
 /*
- * Write an ended delivery's result: its rows sent, or their retry
- * planned, or given up.  -1 if the database cannot be written now.
+ * Write an ended delivery's result in st with cf: its rows sent, or
+ * their retry planned, or given up.  -1 if the database cannot be
+ * written now.  It touches only st, cf and run, so it may run on a lane.
  */
 static int
-outbox_deliver_record(struct outbox_deliver_run *run)
+outbox_deliver_record(struct store *st, const struct fu_config *cf,
+    struct outbox_deliver_run *run)
 {
 	struct outbox_item	*it;
 	enum channel_result	 result = run->result;
@@ -134,20 +174,21 @@ outbox_deliver_record(struct outbox_deliver_run *run)
 	size_t			 i;
 	int			 attempts, give_up;
 
-	if (store_write_begin(outbox_store) != STORE_OK)
+	if (store_write_begin(st) != STORE_OK)
 		return -1;
-	give_up = outbox_deliver_give_up(run->items, run->n, now) ||
+	give_up = outbox_deliver_give_up(cf, run->items, run->n, now) ||
 	    result == CHANNEL_GIVE_UP;
 	for (i = 0; i < run->n; i++) {
 		it = &run->items[i];
 		attempts = it->attempts + 1;
 		if (result == CHANNEL_DONE) {
-			store_delivery_set(outbox_store, it->outbox_id,
+			store_delivery_set(st, it->outbox_id,
 			    it->channel, "sent", attempts, now, NULL, now);
 			continue;
 		}
 		if (give_up) {
-			outbox_deliver_failed(it, attempts, error, now);
+			outbox_deliver_failed(st, cf, it, attempts, error,
+			    now);
 			log_err("outbox: giving up on %s notice %lld for %s "
 			    "after %d attempts over %lld s%s: %s", it->kind,
 			    (long long)it->outbox_id, it->owner, attempts,
@@ -156,15 +197,116 @@ outbox_deliver_record(struct outbox_deliver_run *run)
 			    "failure, not retried)" : "", error);
 			continue;
 		}
-		delay = outbox_deliver_backoff(attempts);
-		store_delivery_set(outbox_store, it->outbox_id, it->channel,
+		delay = outbox_deliver_backoff(cf, attempts);
+		store_delivery_set(st, it->outbox_id, it->channel,
 		    "pending", attempts, now + delay, error, now);
 		if (i == 0)
 			log_warnx_limited("hooks: delivery failed",
 			    it->owner, "hooks: %s; retry %d in %ld s", error,
 			    attempts, delay);
 	}
-	store_write_end(outbox_store, 1);
+	store_write_end(st, 1);
+	return 0;
+}
+
+/* Keep run's result, not written yet, for the next passes to write. */
+static void
+outbox_deliver_keep(struct outbox_deliver_run *run)
+{
+	run->kept = 1;
+	log_warnx_limited("outbox: cannot record a delivery", NULL,
+	    "outbox: cannot record that a delivery to %s ended; kept until "
+	    "the database can be written", run->channel);
+	run->next = outbox_deliver_ended;
+	outbox_deliver_ended = run;
+}
+
+/* Take run off the results kept. */
+static void
+outbox_deliver_unkeep(struct outbox_deliver_run *run)
+{
+	struct outbox_deliver_run	**pp;
+
+	for (pp = &outbox_deliver_ended; *pp != NULL; pp = &(*pp)->next) {
+		if (*pp == run) {
+			*pp = run->next;
+			break;
+		}
+	}
+}
+
+/* On a lane, in its group's transaction: write the run's result. */
+static void
+outbox_deliver_job_run(struct store *st, struct lane_job *j)
+{
+	struct outbox_deliver_job	*dj = (void *)j;
+
+	dj->rc = outbox_deliver_record(st, dj->cf, dj->run);
+	j->wrote = dj->rc == 0;
+}
+
+/*
+ * On the loop, the result's group committed (or was lost): the run is
+ * done with, or kept among the results to write again (its rows stay
+ * out of the schedule's hands meanwhile).
+ */
+static void
+outbox_deliver_job_done(struct lane_job *j)
+{
+	struct outbox_deliver_job	*dj = (void *)j;
+	struct outbox_deliver_run	*run = dj->run;
+	int				 recorded = dj->rc == 0 && j->committed;
+
+	run->recording = 0;
+	if (recorded) {
+		outbox_deliver_unkeep(run);
+		if (run->kept)
+			log_info("outbox: recorded that a delivery to %s "
+			    "ended, at the second try", run->channel);
+		outbox_deliver_run_free(run);
+	} else if (outbox_deliver_stopping) {
+		outbox_deliver_unkeep(run);
+		log_warnx("outbox: a delivery to %s ended but could not be "
+		    "recorded; it is tried again after the restart",
+		    run->channel);
+		outbox_deliver_run_free(run);
+	} else if (!run->kept) {
+		outbox_deliver_unkeep(run);	/* first in the list again */
+		outbox_deliver_keep(run);
+	}
+	config_free(dj->cf);
+	free(dj);
+	/*
+	 * What is due next may have changed.  A result not written waits
+	 * for the next pass the timer brings (a pass now would hand it to
+	 * a lane again at once, and fail again, as fast as they answer).
+	 */
+	if (recorded)
+		events_publish(EVENTS_DELIVERY, NULL, "ended", NULL);
+}
+
+/*
+ * Write run's result where the store has lanes, on one: it is kept
+ * (among the results to write) until its group commits, so the
+ * schedule hands none of its rows out again meanwhile.  Return 0 if it
+ * went to a lane, -1 if there are none.
+ */
+static int
+outbox_deliver_record_on_lane(struct outbox_deliver_run *run)
+{
+	struct outbox_deliver_job	*dj;
+
+	if (lanes_running() == 0)
+		return -1;
+	if (run->starting)
+		return 0;	/* the start's end hands it over */
+	dj = xcalloc(1, sizeof *dj);
+	dj->job.run = outbox_deliver_job_run;
+	dj->job.done = outbox_deliver_job_done;
+	dj->run = run;
+	dj->cf = config_ref(*outbox_cfp);
+	run->recording = 1;
+	lanes_submit(&dj->job, LANES_SCHEDULE_UID);
 	return 0;
 }
 
@@ -184,26 +326,39 @@ outbox_deliver_done_cb(enum channel_result result, const char *error,
 	run->result = result;
 	run->error = error != NULL ? xstrdup(error) : NULL;
 	run->ended_at = time(NULL);
-	if (outbox_deliver_record(run) == 0)
-		outbox_deliver_run_free(run);
-	else {
-		log_warnx_limited("outbox: cannot record a delivery", NULL,
-		    "outbox: cannot record that a delivery to %s ended; "
-		    "kept until the database can be written", run->channel);
+	run->over = 1;
+	if (!outbox_deliver_stopping || run->starting) {
 		run->next = outbox_deliver_ended;
 		outbox_deliver_ended = run;
+		if (outbox_deliver_record_on_lane(run) == 0)
+			return;		/* its end publishes */
+		outbox_deliver_unkeep(run);
 	}
+	if (outbox_deliver_record(outbox_store, *outbox_cfp, run) == 0)
+		outbox_deliver_run_free(run);
+	else
+		outbox_deliver_keep(run);
 	events_publish(EVENTS_DELIVERY, NULL, "ended", NULL);
 }
 
-/* Write the results kept while the database could not be written. */
+/*
+ * Write the results kept while the database could not be written: on
+ * the lanes where the store has them (those not on one already), else
+ * here, in order, until one fails.
+ */
 static void
 outbox_deliver_record_ended(void)
 {
 	struct outbox_deliver_run	*run;
 
-	while ((run = outbox_deliver_ended) != NULL) {
-		if (outbox_deliver_record(run) != 0)
+	if (lanes_running() > 0 && !outbox_deliver_stopping) {
+		for (run = outbox_deliver_ended; run != NULL; run = run->next)
+			if (!run->recording)
+				(void)outbox_deliver_record_on_lane(run);
+		return;
+	}
+	while ((run = outbox_deliver_ended) != NULL && !run->recording) {
+		if (outbox_deliver_record(outbox_store, *outbox_cfp, run) != 0)
 			return;
 		outbox_deliver_ended = run->next;
 		log_info("outbox: recorded that a delivery to %s ended, at "
@@ -219,14 +374,32 @@ outbox_deliver_record_ended(void)
 void
 outbox_deliver_flush(void)
 {
-	struct outbox_deliver_run	*run;
+	struct outbox_deliver_run	*run, **pp;
 	int				 n = 0;
 
-	outbox_deliver_record_ended();
-	while ((run = outbox_deliver_ended) != NULL) {
-		outbox_deliver_ended = run->next;
+	/* A result on a lane is its end's, once the lanes stop. */
+	outbox_deliver_stopping = 1;
+	for (pp = &outbox_deliver_ended; (run = *pp) != NULL; ) {
+		if (run->recording || run->starting) {
+			pp = &run->next;
+			continue;
+		}
+		if (outbox_deliver_record(outbox_store, *outbox_cfp,
+		    run) != 0) {
+			n++;
+			pp = &run->next;
+			continue;
+		}
+		*pp = run->next;
 		outbox_deliver_run_free(run);
-		n++;
+	}
+	for (pp = &outbox_deliver_ended; (run = *pp) != NULL; ) {
+		if (run->recording || run->starting) {
+			pp = &run->next;
+			continue;
+		}
+		*pp = run->next;
+		outbox_deliver_run_free(run);
 	}
 	if (n > 0)
 		log_warnx("outbox: %d ended deliveries could not be recorded; "
@@ -260,9 +433,9 @@ outbox_deliver_collect_cb(const struct store_delivery *d, void *arg)
 
 	/* Skip what a started delivery is carrying right now, and what
 	 * one ended with (its result waits to be written). */
-	if (outbox_deliver_carried(outbox_deliver_runs, d->channel,
-	    d->outbox_id) || outbox_deliver_carried(outbox_deliver_ended,
-	    d->channel, d->outbox_id))
+	if (!c->all && (outbox_deliver_carried(outbox_deliver_runs,
+	    d->channel, d->outbox_id) || outbox_deliver_carried(
+	    outbox_deliver_ended, d->channel, d->outbox_id)))
 		return 0;
 	c->items = xreallocarray(c->items, c->n + 1, sizeof *c->items);
 	it = &c->items[c->n++];
@@ -308,7 +481,8 @@ outbox_deliver_gone(struct outbox_item *items, size_t n, const char *why,
 	size_t	k;
 
 	for (k = 0; k < n; k++) {
-		outbox_deliver_failed(&items[k], items[k].attempts, why, now);
+		outbox_deliver_failed(outbox_store, *outbox_cfp, &items[k],
+		    items[k].attempts, why, now);
 		log_err("outbox: notice %lld for %s not delivered: %s is no "
 		    "longer configured", (long long)items[k].outbox_id,
 		    items[k].owner, items[k].channel);
@@ -374,18 +548,224 @@ outbox_deliver_group(struct outbox_item *items, size_t n, time_t now)
 	free(run);
 	if (rc == CHANNEL_BUSY)
 		return 0;	/* at the cap: a finishing run wakes us */
-	give_up = outbox_deliver_give_up(items, n, now);
+	give_up = outbox_deliver_give_up(cf, items, n, now);
 	for (k = 0; k < n; k++) {
 		attempts = items[k].attempts + 1;
 		if (give_up)
-			outbox_deliver_failed(&items[k], attempts, cause, now);
+			outbox_deliver_failed(outbox_store, cf, &items[k],
+			    attempts, cause, now);
 		else
 			store_delivery_set(outbox_store, items[k].outbox_id,
 			    items[k].channel, "pending", attempts,
-			    now + outbox_deliver_backoff(attempts), cause, now);
+			    now + outbox_deliver_backoff(cf, attempts), cause,
+			    now);
 	}
 	free(cause);
 	return 0;
+}
+
+/*
+ * The deliveries a lane claimed and read: those not carried by a
+ * delivery under way or a result not written yet (read before it was),
+ * each group handed to its channel.  Return how many were handled.
+ */
+static int
+outbox_deliver_due_hand(struct outbox_deliver_collect *c, time_t now)
+{
+	size_t	i, j, k;
+	int	handled = 0;
+
+	for (i = k = 0; i < c->n; i++) {
+		if (outbox_deliver_carried(outbox_deliver_runs,
+		    c->items[i].channel, c->items[i].outbox_id) ||
+		    outbox_deliver_carried(outbox_deliver_ended,
+		    c->items[i].channel, c->items[i].outbox_id)) {
+			outbox_item_clear(&c->items[i]);
+			continue;
+		}
+		c->items[k++] = c->items[i];
+	}
+	c->n = k;
+	for (i = 0; i < c->n; i = j) {
+		for (j = i + 1; j < c->n; j++) {
+			if (!outbox_deliver_same_message(&c->items[i],
+			    &c->items[j]))
+				break;
+		}
+		handled += outbox_deliver_group_lane(&c->items[i], j - i,
+		    now);
+	}
+	return handled;
+}
+
+/* On the schedule's lane: claim and read the deliveries due. */
+static void
+outbox_deliver_due_run(struct store *st, struct lane_job *j)
+{
+	struct outbox_deliver_due	*dj = (void *)j;
+
+	dj->rc = store_delivery_due(st, dj->now, OUTBOX_DISPATCH_MAX,
+	    outbox_deliver_collect_cb, &dj->c) == STORE_OK ? 0 : -1;
+	j->wrote = dj->c.n > 0;
+}
+
+/*
+ * On the loop, the claim committed: deliver.  What was handled may let
+ * more go: the schedule looks again (a claim that failed waits for the
+ * timer's next pass).
+ */
+static void
+outbox_deliver_due_done(struct lane_job *j)
+{
+	struct outbox_deliver_due	*dj = (void *)j;
+	int				 handled = 0;
+
+	outbox_deliver_due_out = 0;
+	if (dj->rc == 0 && j->committed && !outbox_deliver_held)
+		handled = outbox_deliver_due_hand(&dj->c, dj->now);
+	outbox_items_free(dj->c.items, dj->c.n);
+	free(dj);
+	if (handled > 0)
+		events_publish(EVENTS_DELIVERY, NULL, "handed", NULL);
+}
+
+/* On the schedule's lane: write a started delivery's lease. */
+static void
+outbox_deliver_start_run(struct store *st, struct lane_job *j)
+{
+	struct outbox_deliver_start	*sj = (void *)j;
+	struct outbox_deliver_run	*run = sj->run;
+	size_t				 k;
+
+	if ((sj->rc = store_write_begin(st) == STORE_OK ? 0 : -1) != 0)
+		return;
+	for (k = 0; k < run->n; k++)
+		store_delivery_start(st, run->items[k].outbox_id,
+		    run->items[k].channel, run->items[k].attempts, sj->until,
+		    sj->now);
+	store_write_end(st, 1);
+	j->wrote = 1;
+}
+
+/*
+ * On the loop, the lease is written (or not: the claim's own lease
+ * holds the rows meanwhile).  A delivery that ended meanwhile has its
+ * result written now, after its start.
+ */
+static void
+outbox_deliver_start_done(struct lane_job *j)
+{
+	struct outbox_deliver_start	*sj = (void *)j;
+	struct outbox_deliver_run	*run = sj->run;
+
+	if (sj->rc != 0 || !j->committed)
+		log_warnx_limited("outbox: cannot record a delivery", NULL,
+		    "outbox: cannot record that a delivery to %s started; "
+		    "its claim holds it meanwhile", run->channel);
+	run->starting = 0;
+	free(sj);
+	if (!run->over)
+		return;
+	if (!outbox_deliver_stopping) {
+		(void)outbox_deliver_record_on_lane(run);
+		return;
+	}
+	/* Stopping: the lanes are done; the loop's store writes it. */
+	outbox_deliver_unkeep(run);
+	if (outbox_deliver_record(outbox_store, *outbox_cfp, run) != 0)
+		log_warnx("outbox: a delivery to %s ended but could not be "
+		    "recorded; it is tried again after the restart",
+		    run->channel);
+	outbox_deliver_run_free(run);
+}
+
+/* Take the group items[0..n) into a run of channel (items zeroed). */
+static struct outbox_deliver_run *
+outbox_deliver_run_take(struct outbox_item *items, size_t n)
+{
+	struct outbox_deliver_run	*run;
+
+	run = xcalloc(1, sizeof *run);
+	run->channel = xstrdup(items[0].channel);
+	run->items = xcalloc(n, sizeof *run->items);
+	memcpy(run->items, items, n * sizeof *run->items);
+	memset(items, 0, n * sizeof *items);
+	run->n = n;
+	return run;
+}
+
+/* run is over at once (result, error): its result goes to a lane. */
+static void
+outbox_deliver_over(struct outbox_deliver_run *run,
+    enum channel_result result, const char *error, time_t now)
+{
+	run->result = result;
+	run->error = error != NULL ? xstrdup(error) : NULL;
+	run->ended_at = now;
+	run->over = 1;
+	run->next = outbox_deliver_ended;
+	outbox_deliver_ended = run;
+	(void)outbox_deliver_record_on_lane(run);
+}
+
+/*
+ * Hand one group (one row channel, one rep, one claim) to its channel,
+ * where the store has lanes: what the delivery writes (its lease, its
+ * result) is written on the schedule's lane, in order, never here.
+ * Return how many rows were handled.
+ */
+static int
+outbox_deliver_group_lane(struct outbox_item *items, size_t n, time_t now)
+{
+	const struct fu_config		*cf = *outbox_cfp;
+	const struct channel		*ch = channel_find(items[0].channel);
+	struct outbox_deliver_run	*run;
+	struct outbox_deliver_start	*sj;
+	const char			*why;
+	char				*cause = NULL;
+	size_t				 k;
+	long				 lease = 0;
+	int				 rc;
+
+	why = ch == NULL ? "the channel is no longer known" :
+	    ch->gone(cf, items[0].channel);
+	run = outbox_deliver_run_take(items, n);
+	if (why != NULL) {
+		for (k = 0; k < n; k++)
+			log_err("outbox: notice %lld for %s not delivered: %s "
+			    "is no longer configured",
+			    (long long)run->items[k].outbox_id,
+			    run->items[k].owner, run->items[k].channel);
+		outbox_deliver_over(run, CHANNEL_GIVE_UP, why, now);
+		return 0;
+	}
+	rc = ch->deliver(cf, run->items, n, now, outbox_deliver_done_cb, run,
+	    &lease, &cause);
+	switch (rc) {
+	case CHANNEL_DELIVERED:
+		channel_follow(cf, ch, run->items, n, now);
+		outbox_deliver_over(run, CHANNEL_DONE, NULL, now);
+		return (int)n;
+	case CHANNEL_STARTED:
+		run->next = outbox_deliver_runs;
+		outbox_deliver_runs = run;
+		sj = xcalloc(1, sizeof *sj);
+		sj->job.run = outbox_deliver_start_run;
+		sj->job.done = outbox_deliver_start_done;
+		sj->run = run;
+		sj->until = now + lease + OUTBOX_LEASE_SLACK;
+		sj->now = now;
+		run->starting = 1;
+		lanes_submit(&sj->job, LANES_SCHEDULE_UID);
+		return (int)n;
+	case CHANNEL_BUSY:
+		outbox_deliver_run_free(run);
+		return 0;	/* at the cap: a finishing run wakes us */
+	default:
+		outbox_deliver_over(run, CHANNEL_RETRY, cause, now);
+		free(cause);
+		return 0;
+	}
 }
 
 /*
@@ -396,11 +776,26 @@ outbox_deliver_group(struct outbox_item *items, size_t n, time_t now)
 int
 outbox_deliver(time_t now)
 {
+	struct outbox_deliver_due	*dj;
 	struct outbox_deliver_collect	 c;
 	size_t				 i, j;
 	int				 handled = 0;
 
 	outbox_deliver_record_ended();
+	if (lanes_running() > 0) {
+		/* Claimed and read on the schedule's lane; delivered once
+		 * it is back (outbox_deliver_due_done). */
+		if (!outbox_deliver_due_out) {
+			dj = xcalloc(1, sizeof *dj);
+			dj->job.run = outbox_deliver_due_run;
+			dj->job.done = outbox_deliver_due_done;
+			dj->c.all = 1;
+			dj->now = now;
+			outbox_deliver_due_out = 1;
+			lanes_submit(&dj->job, LANES_SCHEDULE_UID);
+		}
+		return 0;
+	}
 	memset(&c, 0, sizeof c);
 	if (store_delivery_due(outbox_store, now, OUTBOX_DISPATCH_MAX,
 	    outbox_deliver_collect_cb, &c) != STORE_OK)
@@ -422,6 +817,16 @@ outbox_deliver(time_t now)
 	store_write_end(outbox_store, 1);
 	outbox_items_free(c.items, c.n);
 	return handled;
+}
+
+/*
+ * The schedule stopped: deliver nothing more, not even what a lane is
+ * reading for it now (its claims are let go with the store).
+ */
+void
+outbox_deliver_hold(void)
+{
+	outbox_deliver_held = 1;
 }
 
 /* How many started deliveries carry owner's notices (NULL: anyone's). */

@@ -46,15 +46,21 @@ struct outbox_item {
 	json_t		*notice;	/* payload parsed, once; NULL: not yet */
 	int		 bad;		/* payload is not valid JSON */
 };
+void		 outbox_item_clear(struct outbox_item *);
 void		 outbox_items_free(struct outbox_item *, size_t);
 
-/* outbox-compose.c: the notices channels receive. Caller owns each. */
-json_t		*outbox_compose_followup(const struct store_notice_row *,
+/*
+ * outbox-compose.c: the notices channels receive, read from the store
+ * given (the loop's, or a lane's). Caller owns each.
+ */
+json_t		*outbox_compose_followup(struct store *,
+		     const struct fu_config *, const struct store_notice_row *,
 		     int, time_t, int, time_t);
-json_t		*outbox_compose_summary(const char *, json_t *, size_t,
-		     time_t);
-json_t		*outbox_compose_digest(const struct fu_user *, const char *,
-		     time_t, int, int, time_t);
+json_t		*outbox_compose_summary(struct store *, const char *,
+		     json_t *, size_t, time_t);
+json_t		*outbox_compose_digest(struct store *,
+		     const struct fu_config *, const struct fu_user *,
+		     const char *, time_t, int, int, time_t);
 
 /* Who a notice goes to. */
 enum channel_to {

@@ -12,6 +12,7 @@
 #include <config.h>
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "outbox-internal.h"
 
@@ -35,18 +36,25 @@ outbox_is_late(time_t fire, time_t now)
 	return fire < outbox_started || now - fire > OUTBOX_LATE_SLACK;
 }
 
+/* Free what item it holds (not it). */
+void
+outbox_item_clear(struct outbox_item *it)
+{
+	free(it->channel);
+	free(it->owner);
+	free(it->kind);
+	free(it->payload);
+	json_decref(it->notice);
+	memset(it, 0, sizeof *it);
+}
+
 void
 outbox_items_free(struct outbox_item *items, size_t n)
 {
 	size_t	i;
 
-	for (i = 0; i < n; i++) {
-		free(items[i].channel);
-		free(items[i].owner);
-		free(items[i].kind);
-		free(items[i].payload);
-		json_decref(items[i].notice);
-	}
+	for (i = 0; i < n; i++)
+		outbox_item_clear(&items[i]);
 	free(items);
 }
 

@@ -66,6 +66,36 @@ static unsigned			 sched_notify_session;	/* its connection */
 static int			 sched_notify_fd = -1;	/* our copy of its socket */
 static int			 sched_notify_news;	/* ... the connection's */
 
+/*
+ * Where the store has lanes (a database server's), the claim runs on
+ * one, so that its statements (several for each notice) never hold the
+ * loop: one claim at a time, with the configuration it started with.
+ */
+struct sched_claim {
+	struct lane_job		 job;		/* first */
+	struct fu_config	*cf;		/* a reference, for the run */
+	time_t			 now;
+	int			 claimed;	/* outbox_claim_on's */
+};
+static int			 sched_claim_out;	/* one is on a lane */
+
+/*
+ * There, the question of when to wake next is asked on that lane too:
+ * one at a time, asked again if the schedule changed meanwhile.
+ */
+struct sched_plan {
+	struct lane_job		 job;		/* first */
+	time_t			 now;		/* of the pass */
+	int			 progress;	/* ... which moved things */
+	enum store_result	 r;
+	time_t			 notice, delivery, digest;
+	int64_t			 unplanned;
+};
+static int			 sched_plan_out;	/* one is on a lane */
+static int			 sched_plan_again;	/* ... and stale */
+/* A pass is coming (sched_changed): a plan back meanwhile arms nothing. */
+static int			 sched_pass_soon;
+
 static void	sched_pass_cb(evutil_socket_t, short, void *);
 static void	sched_nodes_init(struct event_base *);
 static void	sched_delivery_cb(const char *, const char *, json_t *,
@@ -277,6 +307,7 @@ sched_changed(void)
 		tv.tv_sec = (time_t)left;
 		tv.tv_usec = (suseconds_t)((left - tv.tv_sec) * 1e6);
 	}
+	sched_pass_soon = 1;
 	if (sched_timer != NULL)
 		evtimer_add(sched_timer, &tv);
 }
@@ -390,19 +421,22 @@ sched_publish(time_t next)
 	json_decref(at);
 }
 
-/* Arm the timer for the next thing due, at most check_interval away. */
+/*
+ * Arm the timer for the next thing due, at most check_interval away,
+ * from the store's answer (r) of when the next notice, delivery and
+ * digest fall.
+ */
 static void
-sched_rearm(time_t now, int progress)
+sched_arm(time_t now, int progress, enum store_result r, time_t notice,
+    time_t delivery, time_t digest, int64_t unplanned)
 {
 	const struct fu_config	*cf = *sched_cfp;
 	struct timeval		 tv, tnow;
-	time_t			 notice, delivery, digest, next;
-	int64_t			 unplanned;
+	time_t			 next;
 	double			 delay;
 
 	next = now + cf->check_interval;
-	if (store_schedule_next(sched_store, &notice, &delivery, &digest,
-	    &unplanned) == STORE_OK) {
+	if (r == STORE_OK) {
 		if (notice != 0 && notice < next)
 			next = notice;
 		/* At the hook cap, a finishing hook wakes us instead. */
@@ -437,6 +471,145 @@ sched_rearm(time_t now, int progress)
 	evtimer_add(sched_timer, &tv);
 }
 
+static void	sched_plan(time_t, int);
+
+/* On the schedule's lane: when does the next thing fall? */
+static void
+sched_plan_run(struct store *st, struct lane_job *j)
+{
+	struct sched_plan	*p = (struct sched_plan *)(void *)j;
+
+	p->r = store_schedule_next(st, &p->notice, &p->delivery, &p->digest,
+	    &p->unplanned);
+}
+
+/*
+ * On the loop, the answer is back: arm the timer by it, unless the
+ * schedule changed since it was asked (ask again) or a pass is coming
+ * anyway (which asks again).
+ */
+static void
+sched_plan_done(struct lane_job *j)
+{
+	struct sched_plan	*p = (struct sched_plan *)(void *)j;
+
+	sched_plan_out = 0;
+	if (sched_timer == NULL)
+		;		/* the schedule stopped */
+	else if (sched_plan_again) {
+		sched_plan_again = 0;
+		sched_plan(time(NULL), p->progress);
+	} else if (!sched_pass_soon)
+		sched_arm(p->now, p->progress, p->r, p->notice, p->delivery,
+		    p->digest, p->unplanned);
+	free(p);
+}
+
+/*
+ * Ask on the schedule's lane when to wake, one question at a time; until
+ * the answer is back the timer still wakes within check_interval.
+ */
+static void
+sched_plan(time_t now, int progress)
+{
+	struct sched_plan	*p;
+	struct timeval		 tv;
+
+	if (sched_timer == NULL)
+		return;		/* the schedule stopped */
+	if (sched_plan_out) {
+		sched_plan_again = 1;
+		return;
+	}
+	p = xcalloc(1, sizeof *p);
+	p->job.run = sched_plan_run;
+	p->job.done = sched_plan_done;
+	p->now = now;
+	p->progress = progress;
+	sched_plan_out = 1;
+	lanes_submit(&p->job, LANES_SCHEDULE_UID);
+	if (!sched_pass_soon) {
+		tv.tv_sec = (*sched_cfp)->check_interval;
+		tv.tv_usec = 0;
+		evtimer_add(sched_timer, &tv);
+	}
+}
+
+/*
+ * Arm the timer for the next thing due: asked of the store here, or on
+ * the schedule's lane where the store has lanes.
+ */
+static void
+sched_rearm(time_t now, int progress)
+{
+	time_t			 notice, delivery, digest;
+	int64_t			 unplanned;
+	enum store_result	 r;
+
+	if (lanes_running() > 0) {
+		sched_plan(now, progress);
+		return;
+	}
+	r = store_schedule_next(sched_store, &notice, &delivery, &digest,
+	    &unplanned);
+	sched_arm(now, progress, r, notice, delivery, digest, unplanned);
+}
+
+/* On a lane, in its group's transaction: claim what is due. */
+static void
+sched_claim_run(struct store *st, struct lane_job *j)
+{
+	struct sched_claim	*c = (struct sched_claim *)(void *)j;
+
+	c->claimed = outbox_claim_on(st, c->cf, c->now);
+	j->wrote = c->claimed > 0;
+}
+
+/*
+ * On the loop, the claim's group committed (or lost): deliver what it
+ * claimed now, or after a failure wait as after any failed write.  A
+ * claim that found nothing due wrote nothing and wakes no one (the pass
+ * that sent it re-armed the timer).
+ */
+static void
+sched_claim_done(struct lane_job *j)
+{
+	struct sched_claim	*c = (struct sched_claim *)(void *)j;
+	int			 ok = c->claimed >= 0 && j->committed;
+
+	sched_claim_out = 0;
+	if (c->claimed != 0 || !j->committed)
+		sched_write_result(ok);
+	if (c->claimed != 0)
+		sched_changed();	/* nothing once the schedule stopped */
+	config_free(c->cf);
+	free(c);
+}
+
+/*
+ * Claim what is due by now: on a lane where the store has them (then 0:
+ * its end, sched_claim_done, looks again), else here, in the pass's
+ * group (see outbox_claim).
+ */
+static int
+sched_claim(time_t now)
+{
+	struct sched_claim	*c;
+
+	if (lanes_running() == 0)
+		return outbox_claim(now);
+	if (sched_claim_out)
+		return 0;
+	c = xcalloc(1, sizeof *c);
+	c->job.run = sched_claim_run;
+	c->job.done = sched_claim_done;
+	c->cf = config_ref(*sched_cfp);
+	c->now = now;
+	sched_claim_out = 1;
+	lanes_submit(&c->job, LANES_SCHEDULE_UID);
+	return 0;
+}
+
 /*
  * One pass: deliver what is due (what an earlier pass recorded and
  * committed), then record what has come due since, then re-arm.  The
@@ -451,13 +624,14 @@ sched_pass_cb(evutil_socket_t fd, short what, void *arg)
 	time_t	now;
 	int	sent, claimed;
 
+	sched_pass_soon = 0;
 	sched_check_clock();
 	/* This pass looks at everything: news so far is old news. */
 	(void)store_node_notify_drain(sched_store);
 	now = time(NULL);
 	sched_wait_durable = !sched_outbox_durable();
 	sent = sched_wait_durable ? 0 : outbox_deliver(now);
-	claimed = outbox_claim(now);
+	claimed = sched_claim(now);
 	if (claimed > 0)
 		sched_claim_commit = store_commits(sched_store) +
 		    (store_in_txn(sched_store) ? 1 : 0);
@@ -473,6 +647,8 @@ sched_free(void)
 	if (sched_timer != NULL)
 		event_free(sched_timer);
 	sched_timer = NULL;
+	/* What a lane is reading now is not handed out either. */
+	outbox_deliver_hold();
 	events_unsubscribe(sched_delivery_sub);
 	sched_delivery_sub = NULL;
 	if (sched_clock_ev != NULL)

@@ -205,7 +205,9 @@ store_pg_session(struct store_pg *p, char **cause)
 	if (store_pg_exec(p, "SET synchronous_commit = on", "set up the "
 	    "connection", cause) != 0)
 		return -1;
-	return p->node != NULL ? store_pg_node_enter(p, cause) : 0;
+	if (p->node == NULL || p->lane)
+		return 0;
+	return store_pg_node_enter(p, cause);
 }
 
 /*
@@ -482,10 +484,12 @@ store_pg_lane_reachable(struct store_pg *p)
 }
 
 /*
- * A lane of st: another connection of this node, for requests run on a
- * thread beside the loop (see lanes.c).  It is made here, on the loop,
- * and connects on its thread at its first statement.  It is no node of
- * its own: it claims nothing and hears no news.
+ * A lane of st: another connection of this node, for requests and the
+ * schedule's work run on a thread beside the loop (see lanes.c).  It is
+ * made here, on the loop, and connects on its thread at its first
+ * statement.  It is no node of its own: it claims deliveries in its
+ * node's name, but writes no heartbeat, hears no news, and leaves the
+ * node's row and claims alone when it closes.
  */
 static struct store *
 store_pg_lane_new(struct store *st)
@@ -499,6 +503,7 @@ store_pg_lane_new(struct store *st)
 	p->schema = main->schema;
 	p->lane = 1;
 	p->main_ups = &main->ups;
+	p->node = main->node != NULL ? xstrdup(main->node) : NULL;
 	return (struct store *)(void *)p;
 }
 
@@ -1033,7 +1038,7 @@ store_pg_node_remove(struct store_pg *p)
 	const char	*params[1] = { p->node };
 	PGresult	*r;
 
-	if (p->node == NULL || p->conn == NULL ||
+	if (p->node == NULL || p->lane || p->conn == NULL ||
 	    PQstatus(p->conn) != CONNECTION_OK ||
 	    PQtransactionStatus(p->conn) != PQTRANS_IDLE)
 		return;
@@ -1079,7 +1084,7 @@ store_pg_release_claims(struct store_pg *p)
 	const char	*params[1] = { p->node };
 	PGresult	*r;
 
-	if (p->node == NULL || p->conn == NULL ||
+	if (p->node == NULL || p->lane || p->conn == NULL ||
 	    PQstatus(p->conn) != CONNECTION_OK ||
 	    PQtransactionStatus(p->conn) != PQTRANS_IDLE)
 		return;

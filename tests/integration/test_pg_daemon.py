@@ -13,7 +13,8 @@ acknowledged write), a backup is refused saying to use pg_dump, status
 and the log show the database without its password, doctor's database
 line is ok and points to the server's own tools, and a database that
 does not exist fails the start with libpq's reason, never echoing the
-URL; a request waiting on a locked table holds no one else, and
+URL; a request waiting on a locked table holds no one else, nor
+does a reminder's claim waiting on one, and
 pipelined requests run on the lanes answer in order, before a line too
 long that follows them is refused.  Skipped, saying why, without PostgreSQL or when followupd was
 built without libpq."""
@@ -507,6 +508,56 @@ def test_a_request_waiting_on_the_server_holds_no_one_else(cluster,
             lock.kill()
             lock.wait()
         d.stop()
+
+
+def test_a_claim_waiting_on_the_server_holds_no_one(pg_daemon, cluster):
+    """A reminder comes due while another program holds the outbox (in
+    life: a slow link, a long statement): its claim waits on the
+    schedule's lane, and meanwhile hello and another request are
+    answered.  Once the lock goes the reminder goes out, once.  A daemon
+    that claimed on its loop answered nobody until the lock went."""
+    d = pg_daemon
+    db = d.db.split("?")[0].rsplit("/", 1)[1]
+    d.call("user.set", email=REP)
+    cid = d.call("contact.add", name="Ada Lovelace")["contact"]["id"]
+    d.call("followup.add", contact=cid, due=rfc3339(time.time() + 2),
+           remind_before=0)
+    lock = subprocess.Popen(
+        [os.path.join(cluster.bin, "psql"), "-X", "-q", "-h", cluster.sock,
+         "-p", str(cluster.port), "-U", "postgres", "-d", db, "-v",
+         "ON_ERROR_STOP=1", "-A", "-t"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        # Reads go on; the claim's insert waits.
+        lock.stdin.write("BEGIN;\nLOCK TABLE outbox IN SHARE MODE;\n"
+                         "SELECT 'locked';\n")
+        lock.stdin.flush()
+        assert lock.stdout.readline().strip() == "locked"
+        waits = "SELECT count(*) FROM pg_stat_activity WHERE " \
+            "datname = '%s' AND wait_event_type = 'Lock'" % db
+        deadline = time.time() + 30
+        while cluster.psql(waits) != "1":
+            assert time.time() < deadline, "the claim never came"
+            time.sleep(0.05)
+        other = d.connect(timeout=5)
+        for _ in range(20):
+            assert other.call("hello")["user"] == "root"
+        assert other.call("contact.get", id=cid)["contact"]["id"] == cid
+        other.close()
+        assert cluster.psql(waits) == "1", "the lock went too soon"
+        assert sent_ids(d) == []
+        lock.stdin.write("COMMIT;\n")
+        lock.stdin.close()
+        lock.wait(30)
+        lock = None
+        ids = wait_sent(d, 1)
+        assert len(ids) == 1, ids
+        time.sleep(2)
+        assert sent_ids(d) == ids, "the reminder went out twice"
+    finally:
+        if lock is not None:
+            lock.kill()
+            lock.wait()
 
 
 def test_pipelined_requests_on_the_lanes_answer_in_order(pg_daemon):
