@@ -1001,16 +1001,17 @@ ops_run_text(struct op_ctx *ctx, const char *line, size_t len, int *is_write,
 			 * once, unless it only reads and a standby serves
 			 * reads meanwhile (a failover under way).
 			 */
-			if (store_offline(ctx->st, &since, &next_try) &&
-			    (!store_standby(ctx->st) ||
-			    (op_table[op].flags & OP_WRITE))) {
-				if (store_standby(ctx->st))
-					reply_error(ctx, FU_ERR_UNAVAILABLE,
-					    "%s", OPS_STANDBY_MSG);
-				else
+			if (store_offline(ctx->st, &since, &next_try)) {
+				if (!store_standby(ctx->st)) {
 					reply_store_error(ctx, STORE_OFFLINE,
 					    "", 0);
-				goto out;
+					goto out;
+				}
+				if (op_table[op].flags & OP_WRITE) {
+					reply_error(ctx, FU_ERR_UNAVAILABLE,
+					    "%s", OPS_STANDBY_MSG);
+					goto out;
+				}
 			}
 			(void)ops_offload(ctx);
 			reply = NULL;
