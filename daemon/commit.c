@@ -11,9 +11,10 @@
  *
  * The wait for the disk runs beside the loop: after a commit, one sync
  * at a time runs on a worker thread (store_sync_run) while the loop goes
- * on reading and running the next group; a commit made meanwhile is
- * synced by the next one.  When a sync is over, the durable callback
- * lets the replies it covers go.
+ * on reading and running the next group, which stays open meanwhile
+ * (its replies wait for that sync anyway) and is committed when the sync
+ * ends, to be synced by the next one.  When a sync is over, the durable
+ * callback lets the replies it covers go.
  */
 
 #include <config.h>
@@ -38,18 +39,30 @@ struct commit {
 	uint64_t		 sync_upto;	/* ... makes these durable */
 	int			 sync_ok;	/* ... and how it went */
 	int			 sync_again;	/* a commit came meanwhile */
+	int			 held;		/* the group waits for the sync */
 };
 
 static void	commit_sync(void *);
 
 static struct commit	*commit_main;
 
-/* The pass is over: commit (or end the read), releasing the replies. */
+/*
+ * The pass is over: commit (or end the read), releasing the replies.
+ * While a sync runs, a group of writes stays open instead and takes in
+ * the next passes' writes too: its replies could not go before that sync
+ * ends anyway, and one commit for them all writes the pages they share
+ * (the tables' and indexes' last pages) to the log once.  The sync's end
+ * commits it.
+ */
 static void
 commit_pass_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct commit	*c = arg;
 
+	if (c->sync != NULL && store_in_txn(c->st)) {
+		c->held = 1;
+		return;
+	}
 	store_commit(c->st);
 }
 
@@ -100,7 +113,14 @@ commit_sync_done(void *arg)
 	worker_free(c->sync);
 	c->sync = NULL;
 	store_sync_end(c->st, c->sync_upto, c->sync_ok);
-	if (c->sync_again) {
+	if (c->held) {
+		/* Its commit starts the next sync (commit_sync)... */
+		c->held = 0;
+		store_commit(c->st);
+	}
+	if (c->sync != NULL)
+		c->sync_again = 0;	/* ... which covers every commit */
+	else if (c->sync_again) {
 		c->sync_again = 0;
 		commit_sync(c);
 	}

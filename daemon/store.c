@@ -17,9 +17,11 @@
  * loop: the commit then writes the group's frames to the log without
  * waiting (synchronous=NORMAL), and the driver runs store_sync_run, an
  * fdatasync of the log, on a thread while the loop reads and runs the
- * next group.  The replies of a group wait for the sync that covers its
- * commit frame (store_commits, store_durable), and a reply that read the
- * database waits for the sync of every commit made before it, so no one
+ * next group (kept open until that sync ends, so that one commit writes
+ * the pages the writes of several passes share).  The replies of a group
+ * wait for the sync that covers its commit frame (store_commits,
+ * store_durable), and a reply that read the database waits for the sync
+ * of every commit made before it, so no one
  * is ever told of a change a power cut could take back.  A checkpoint,
  * in NORMAL as in FULL, syncs the log before copying it into the
  * database and the database before the log is reused.
@@ -737,6 +739,13 @@ store_sqlite_open(const char *path, char **cause)
 	const char	*mode, *why;
 	int		 rc;
 
+	/*
+	 * SQLite counts every allocation under one global mutex by default,
+	 * for statistics followupd never reads: a lock and an unlock around
+	 * each of the dozens of allocations a write makes.  Settable only
+	 * before SQLite starts; a later call changes nothing.
+	 */
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 	st = xcalloc(1, sizeof *st);
 	st->base.backend = &store_sqlite;
 	st->path = xstrdup(path);
