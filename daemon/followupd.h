@@ -592,7 +592,21 @@ struct store_notice_row {
 	time_t		 remind_at;
 	int		 stage;
 	time_t		 notice_at;
+	/*
+	 * What its notice shows, when the backend read it ahead with the
+	 * rows (a database server: one question per claim, not three per
+	 * notice): read is set then, followup.id is 0 if it is gone and
+	 * contact.id 0 if its contact is not the rep's; history holds the
+	 * nhistory newest interactions.  Else the composer asks.
+	 */
+	int			 read;
+	struct fu_followup	 followup;
+	struct fu_contact	 contact;
+	struct fu_interaction	*history;
+	size_t			 nhistory;
 };
+/* How many interactions a notice carries. */
+#define STORE_NOTICE_HISTORY	3
 struct store_outbox {
 	int64_t		 id;
 	const char	*owner;
@@ -619,7 +633,8 @@ typedef void	(*store_digest_cb)(const struct fu_user *, time_t, void *);
 enum store_result store_notice_due(struct store *, time_t, int,
 		     struct store_notice_row **, size_t *);
 void		 store_notice_rows_free(struct store_notice_row *, size_t);
-enum store_result store_notice_advance(struct store *, int64_t, int, time_t);
+enum store_result store_notice_advance(struct store *,
+		     const struct store_notice_row *, size_t);
 enum store_result store_outbox_add(struct store *, struct store_outbox *,
 		     const char *const *, int, time_t, int *);
 enum store_result store_outbox_fold(struct store *, int64_t, int64_t);

@@ -30,14 +30,59 @@ struct outbox_claim_fold {
 	struct outbox_claim_fold *next;
 };
 
+/* A rep as this claim's notices show them, read once per claim. */
+struct outbox_claim_rep {
+	char			*owner;
+	json_t			*rep;
+	struct outbox_claim_rep	*next;
+};
+
 struct outbox_claim_ctx {
 	struct store		*st;
 	const struct fu_config	*cf;
 	time_t			 now;
+	struct outbox_claim_rep	*reps;
 	struct outbox_claim_fold *folds;
 	int			 created;
 	int			 failed;
 };
+
+/*
+ * owner as the notices of this claim show them (borrowed): the store is
+ * asked once per rep, not once per notice, which counts where each
+ * question is a round trip to a database server.
+ */
+static json_t *
+outbox_claim_rep(struct outbox_claim_ctx *ctx, const char *owner)
+{
+	struct outbox_claim_rep	*r;
+
+	for (r = ctx->reps; r != NULL; r = r->next) {
+		if (strcmp(r->owner, owner) == 0)
+			return r->rep;
+	}
+	r = xcalloc(1, sizeof *r);
+	r->owner = xstrdup(owner);
+	r->rep = outbox_compose_rep(ctx->st, owner);
+	r->next = ctx->reps;
+	ctx->reps = r;
+	return r->rep;
+}
+
+/* Forget the reps read. */
+static void
+outbox_claim_reps_free(struct outbox_claim_ctx *ctx)
+{
+	struct outbox_claim_rep	*r, *next;
+
+	for (r = ctx->reps; r != NULL; r = next) {
+		next = r->next;
+		free(r->owner);
+		json_decref(r->rep);
+		free(r);
+	}
+	ctx->reps = NULL;
+}
 
 /*
  * Add o with payload notice to the outbox, with a delivery row for each
@@ -262,7 +307,8 @@ outbox_claim_on(struct store *st, const struct fu_config *cf, time_t now)
 			fire = rules_notice_time(passed, &rf);
 			late = outbox_is_late(fire, now);
 			notice = outbox_compose_followup(st, cf, &rows[i],
-			    passed, fire, late, now);
+			    outbox_claim_rep(&ctx, rows[i].owner), passed,
+			    fire, late, now);
 			if (notice != NULL) {
 				outbox_claim_record(&ctx, rows[i].owner,
 				    rules_notice_name(passed),
@@ -274,11 +320,14 @@ outbox_claim_on(struct store *st, const struct fu_config *cf, time_t now)
 		} else
 			next = rules_notice_next(rows[i].stage, &rf, now + 1,
 			    &at);
-		if (store_notice_advance(st, rows[i].followup_id,
-		    next, at) != STORE_OK)
-			ctx.failed = 1;
+		/* Its next notice, written for all rows at once below. */
+		rows[i].stage = next;
+		rows[i].notice_at = at;
 	}
+	if (!ctx.failed && store_notice_advance(st, rows, n) != STORE_OK)
+		ctx.failed = 1;
 	store_notice_rows_free(rows, n);
+	outbox_claim_reps_free(&ctx);
 	ctx.created += (int)n;
 	if (!ctx.failed)
 		outbox_claim_summaries(&ctx);

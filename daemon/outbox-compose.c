@@ -14,11 +14,11 @@
 
 #include "outbox-internal.h"
 
-/* Most interactions a notice carries. */
-#define OUTBOX_HISTORY		3
-
-/* The rep as notices show them: name, email and effective zone. */
-static json_t *
+/*
+ * The rep as notices show them: name, email and effective zone.  Caller
+ * owns the reference.
+ */
+json_t *
 outbox_compose_rep(struct store *st, const char *owner)
 {
 	struct fu_user	 u;
@@ -55,47 +55,69 @@ outbox_compose_history_cb(const struct fu_interaction *in, void *arg)
 
 /*
  * The notice of kind stage for a follow-up, as channels receive it, or
- * NULL if the follow-up is gone.  Caller owns the reference.
+ * NULL if the follow-up is gone; rep is its rep's (outbox_compose_rep,
+ * borrowed).  Caller owns the reference.
  */
 json_t *
 outbox_compose_followup(struct store *st, const struct fu_config *cf,
-    const struct store_notice_row *r, int stage, time_t fire, int late,
-    time_t now)
+    const struct store_notice_row *r, json_t *rep, int stage, time_t fire,
+    int late, time_t now)
 {
-	struct fu_followup	 f;
-	struct fu_contact	 c;
+	struct fu_followup	 fr;
+	struct fu_contact	 cr;
+	const struct fu_followup *f = &fr;
+	const struct fu_contact	*c = &cr;
 	json_t			*notice, *history;
+	size_t			 i;
 
-	if (store_followup_get(st, r->owner, r->followup_id, &f) !=
-	    STORE_OK)
-		return NULL;
-	if (store_contact_get(st, r->owner, f.contact_id, &c) !=
-	    STORE_OK) {
-		fu_followup_clear(&f);
-		return NULL;
-	}
 	history = json_array();
-	store_interaction_list(st, r->owner, c.id, 0, 0, 0,
-	    OUTBOX_HISTORY, outbox_compose_history_cb, history);
+	if (r->read) {
+		/* The backend read it all with the row. */
+		f = &r->followup;
+		c = &r->contact;
+		if (f->id == 0 || c->id == 0) {
+			json_decref(history);
+			return NULL;
+		}
+		for (i = 0; i < r->nhistory; i++)
+			json_array_append_new(history,
+			    interaction_json(&r->history[i]));
+	} else {
+		if (store_followup_get(st, r->owner, r->followup_id, &fr) !=
+		    STORE_OK) {
+			json_decref(history);
+			return NULL;
+		}
+		if (store_contact_get(st, r->owner, fr.contact_id, &cr) !=
+		    STORE_OK) {
+			fu_followup_clear(&fr);
+			json_decref(history);
+			return NULL;
+		}
+		store_interaction_list(st, r->owner, cr.id, 0, 0, 0,
+		    STORE_NOTICE_HISTORY, outbox_compose_history_cb, history);
+	}
 	notice = json_pack("{s:s s:b s:o s:o s:o s:o s:o}",
 	    "kind", rules_notice_name(stage),
 	    "late", late,
 	    "fire_at", when_json(fire),
-	    "rep", outbox_compose_rep(st, r->owner),
-	    "followup", followup_json(&f, now),
-	    "contact", contact_json(&c),
+	    "rep", json_incref(rep),
+	    "followup", followup_json(f, now),
+	    "contact", contact_json(c),
 	    "interactions", history);
 	if (stage == NOTICE_MISSED) {
 		json_object_set_new(notice, "late_by",
-		    json_integer(now - f.due_at));
+		    json_integer(now - f->due_at));
 		json_object_set_new(notice, "advice",
-		    outbox_compose_missed_advice(f.id));
+		    outbox_compose_missed_advice(f->id));
 		if (cf->manager != NULL)
 			json_object_set_new(notice, "manager",
 			    json_string(cf->manager));
 	}
-	fu_followup_clear(&f);
-	fu_contact_clear(&c);
+	if (!r->read) {
+		fu_followup_clear(&fr);
+		fu_contact_clear(&cr);
+	}
 	return notice;
 }
 

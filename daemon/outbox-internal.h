@@ -53,9 +53,10 @@ void		 outbox_items_free(struct outbox_item *, size_t);
  * outbox-compose.c: the notices channels receive, read from the store
  * given (the loop's, or a lane's). Caller owns each.
  */
+json_t		*outbox_compose_rep(struct store *, const char *);
 json_t		*outbox_compose_followup(struct store *,
 		     const struct fu_config *, const struct store_notice_row *,
-		     int, time_t, int, time_t);
+		     json_t *, int, time_t, int, time_t);
 json_t		*outbox_compose_summary(struct store *, const char *,
 		     json_t *, size_t, time_t);
 json_t		*outbox_compose_digest(struct store *,

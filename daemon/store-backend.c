@@ -912,10 +912,18 @@ store_notice_due(struct store *st, time_t now, int limit,
 	return STORE_BACKEND(st)->outbox->notice_due(st, now, limit, rows, n);
 }
 
+/*
+ * Set the next notice of each of the n follow-ups to the stage and
+ * notice_at its row now holds (notice_at 0: none left), in one step
+ * where the backend can.  Needs a write transaction.
+ */
 enum store_result
-store_notice_advance(struct store *st, int64_t id, int stage, time_t at)
+store_notice_advance(struct store *st, const struct store_notice_row *rows,
+    size_t n)
 {
-	return STORE_BACKEND(st)->outbox->notice_advance(st, id, stage, at);
+	if (n == 0)
+		return STORE_OK;
+	return STORE_BACKEND(st)->outbox->notice_advance(st, rows, n);
 }
 
 enum store_result

@@ -136,8 +136,8 @@ struct store_followup_backend {
 struct store_outbox_backend {
 	enum store_result (*notice_due)(struct store *st, time_t now, int limit,
 			      struct store_notice_row **rows, size_t *n);
-	enum store_result (*notice_advance)(struct store *st, int64_t id,
-			      int stage, time_t at);
+	enum store_result (*notice_advance)(struct store *st,
+			      const struct store_notice_row *rows, size_t n);
 	enum store_result (*add)(struct store *st, struct store_outbox *o,
 			      const char *const *channels, int n, time_t now,
 			      int *created);

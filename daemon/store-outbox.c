@@ -176,6 +176,7 @@ store_sqlite_notice_due(struct store *st, time_t now, int limit,
 	while ((rc = store_step(st, s)) == SQLITE_ROW) {
 		*rows = xreallocarray(*rows, *n + 1, sizeof **rows);
 		r = &(*rows)[(*n)++];
+		memset(r, 0, sizeof *r);
 		r->followup_id = sqlite3_column_int64(s, 0);
 		r->owner = store_col_text(s, 1);
 		r->callback = strcmp((const char *)sqlite3_column_text(s, 2),
@@ -198,29 +199,41 @@ store_sqlite_notice_due(struct store *st, time_t now, int limit,
 void
 store_notice_rows_free(struct store_notice_row *rows, size_t n)
 {
-	size_t	i;
+	size_t	i, j;
 
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		free(rows[i].owner);
+		if (!rows[i].read)
+			continue;
+		fu_followup_clear(&rows[i].followup);
+		fu_contact_clear(&rows[i].contact);
+		for (j = 0; j < rows[i].nhistory; j++)
+			fu_interaction_clear(&rows[i].history[j]);
+		free(rows[i].history);
+	}
 	free(rows);
 }
 
 /*
- * Set the next notice of follow-up id: stage at time at (0: none left).
- * Needs a write transaction.
+ * Set the next notice of each follow-up of rows to its row's stage at its
+ * notice_at (0: none left).  Needs a write transaction.
  */
 static enum store_result
-store_sqlite_notice_advance(struct store *st, int64_t id, int stage, time_t at)
+store_sqlite_notice_advance(struct store *st,
+    const struct store_notice_row *rows, size_t n)
 {
 	sqlite3_stmt	*s = store_stmt(st, STMT_NOTICE_ADVANCE);
+	size_t		 i;
 	int		 rc;
 
-	sqlite3_bind_int64(s, 1, id);
-	sqlite3_bind_int(s, 2, stage);
-	store_bind_time(s, 3, at);
-	if ((rc = store_step(st, s)) != SQLITE_DONE)
-		return store_fail(st, s, rc);
-	store_done(s);
+	for (i = 0; i < n; i++) {
+		sqlite3_bind_int64(s, 1, rows[i].followup_id);
+		sqlite3_bind_int(s, 2, rows[i].stage);
+		store_bind_time(s, 3, rows[i].notice_at);
+		if ((rc = store_step(st, s)) != SQLITE_DONE)
+			return store_fail(st, s, rc);
+		store_done(s);
+	}
 	return STORE_OK;
 }
 

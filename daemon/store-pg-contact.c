@@ -364,36 +364,6 @@ store_pg_contact_find_email(struct store *st, const char *owner,
 	return STORE_OK;
 }
 
-/* The open stages as a PostgreSQL array literal. Caller frees. */
-char *
-store_pg_stage_array(const struct store_stale *ss)
-{
-	size_t	 len = 3;
-	char	*a, *q;
-	int	 i;
-
-	for (i = 0; i < ss->nopen; i++)
-		len += strlen(ss->open_stages[i]) * 2 + 3;
-	a = q = xmalloc(len);
-	*q++ = '{';
-	for (i = 0; i < ss->nopen; i++) {
-		const char	*s = ss->open_stages[i];
-
-		if (i > 0)
-			*q++ = ',';
-		*q++ = '"';
-		for (; *s != '\0'; s++) {
-			if (*s == '"' || *s == '\\')
-				*q++ = '\\';
-			*q++ = *s;
-		}
-		*q++ = '"';
-	}
-	*q++ = '}';
-	*q = '\0';
-	return a;
-}
-
 static enum store_result
 store_pg_contact_stale(struct store *st, const char *owner,
     const struct store_stale *ss, time_t now, int limit, store_contact_cb cb,
@@ -401,7 +371,8 @@ store_pg_contact_stale(struct store *st, const char *owner,
 {
 	struct store_pg_params	 ps;
 	enum store_result	 r;
-	char			*stages = store_pg_stage_array(ss);
+	char			*stages = store_pg_text_array(
+	    (const char *const *)ss->open_stages, ss->nopen);
 
 	store_pg_params_init(&ps);
 	store_pg_param_text(&ps, owner);
@@ -462,6 +433,40 @@ store_pg_team_counts(struct store *st, int64_t *reps, int64_t *contacts,
 	*reps = store_pg_col_int(res, 0, 0, 0);
 	*contacts = store_pg_col_int(res, 0, 1, 0);
 	*pending = store_pg_col_int(res, 0, 2, 0);
+	PQclear(res);
+	return STORE_OK;
+}
+
+/*
+ * The contacts with the n ids, each as store_contact_get reads it for
+ * owners[k]: out[k] for (ids[k], owners[k]), left zeroed when that
+ * contact is not that rep's.  An id may come more than once.
+ */
+enum store_result
+store_pg_contacts_among(struct store *st, const int64_t *ids,
+    const char *const *owners, size_t n, struct fu_contact *out)
+{
+	PGresult		*res;
+	enum store_result	 r;
+	const char		*owner;
+	int64_t			 id;
+	size_t			 k;
+	int			 i, nt;
+
+	memset(out, 0, n * sizeof *out);
+	if ((res = store_pg_query_ids(STORE_PG(st), "SELECT " CONTACT_COLUMNS
+	    " FROM contacts c WHERE c.id = ANY ($1::bigint[])", ids, n,
+	    &r)) == NULL)
+		return r;
+	nt = PQntuples(res);
+	for (i = 0; i < nt; i++) {
+		id = store_pg_col_int(res, i, 0, 0);
+		owner = PQgetvalue(res, i, 1);
+		for (k = 0; k < n; k++) {
+			if (ids[k] == id && strcmp(owners[k], owner) == 0)
+				store_pg_contact_row(res, i, &out[k]);
+		}
+	}
 	PQclear(res);
 	return STORE_OK;
 }

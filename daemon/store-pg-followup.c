@@ -360,6 +360,35 @@ store_pg_followup_count_due(struct store *st, const char *owner, time_t from,
 	    "due_at < $3", &ps, count);
 }
 
+/* The follow-ups with the n ids (each once): out[k] for ids[k]. */
+enum store_result
+store_pg_followups_among(struct store *st, const int64_t *ids, size_t n,
+    struct fu_followup *out)
+{
+	PGresult		*res;
+	enum store_result	 r;
+	int64_t			 id;
+	size_t			 k;
+	int			 i, nt;
+
+	memset(out, 0, n * sizeof *out);
+	if ((res = store_pg_query_ids(STORE_PG(st), "SELECT " FOLLOWUP_COLUMNS
+	    "WHERE f.id = ANY ($1::bigint[])", ids, n, &r)) == NULL)
+		return r;
+	nt = PQntuples(res);
+	for (i = 0; i < nt; i++) {
+		id = store_pg_col_int(res, i, 0, 0);
+		for (k = 0; k < n; k++) {
+			if (ids[k] == id && out[k].id == 0) {
+				store_pg_followup_row(res, i, &out[k]);
+				break;
+			}
+		}
+	}
+	PQclear(res);
+	return STORE_OK;
+}
+
 const struct store_followup_backend store_pg_followup = {
 	.insert = store_pg_followup_insert,
 	.get = store_pg_followup_get,

@@ -49,6 +49,21 @@ store_pg_interaction_insert(struct store *st, struct fu_interaction *in)
 	return STORE_OK;
 }
 
+/* Fill in from row i of an INTERACTION_COLUMNS result. */
+static void
+store_pg_interaction_row(const PGresult *res, int i, struct fu_interaction *in)
+{
+	memset(in, 0, sizeof *in);
+	in->id = store_pg_col_int(res, i, 0, 0);
+	in->contact_id = store_pg_col_int(res, i, 1, 0);
+	in->owner = store_pg_col_text(res, i, 2);
+	in->kind = store_pg_col_text(res, i, 3);
+	in->outcome = store_pg_col_text(res, i, 4);
+	in->note = store_pg_col_text(res, i, 5);
+	in->at = (time_t)store_pg_col_int(res, i, 6, 0);
+	in->created_at = (time_t)store_pg_col_int(res, i, 7, 0);
+}
+
 static enum store_result
 store_pg_interaction_each(PGresult *res, store_interaction_cb cb, void *arg)
 {
@@ -56,15 +71,7 @@ store_pg_interaction_each(PGresult *res, store_interaction_cb cb, void *arg)
 	int			 i, n = PQntuples(res), stop = 0;
 
 	for (i = 0; i < n && !stop; i++) {
-		memset(&in, 0, sizeof in);
-		in.id = store_pg_col_int(res, i, 0, 0);
-		in.contact_id = store_pg_col_int(res, i, 1, 0);
-		in.owner = store_pg_col_text(res, i, 2);
-		in.kind = store_pg_col_text(res, i, 3);
-		in.outcome = store_pg_col_text(res, i, 4);
-		in.note = store_pg_col_text(res, i, 5);
-		in.at = (time_t)store_pg_col_int(res, i, 6, 0);
-		in.created_at = (time_t)store_pg_col_int(res, i, 7, 0);
+		store_pg_interaction_row(res, i, &in);
 		stop = cb(&in, arg);
 		fu_interaction_clear(&in);
 	}
@@ -124,6 +131,62 @@ store_pg_interaction_dump(struct store *st, const char *owner, int64_t after,
 	    "AND id > $2 ORDER BY id LIMIT $3", &ps, &r)) == NULL)
 		return r;
 	return store_pg_interaction_each(res, cb, arg);
+}
+
+/*
+ * The limit newest interactions (as store_interaction_list gives them)
+ * of each of n contacts, each for the rep owners[k]: out[k] (nout[k] of
+ * them, caller frees each and the array) for (contact_ids[k],
+ * owners[k]).  A pair may come more than once.
+ */
+enum store_result
+store_pg_interactions_recent(struct store *st, const int64_t *contact_ids,
+    const char *const *owners, size_t n, int limit,
+    struct fu_interaction **out, size_t *nout)
+{
+	struct store_pg_params	 ps;
+	PGresult		*res;
+	enum store_result	 r;
+	char			*ids, *names;
+	const char		*owner;
+	int64_t			 cid;
+	size_t			 k;
+	int			 i, nt;
+
+	memset(out, 0, n * sizeof *out);
+	memset(nout, 0, n * sizeof *nout);
+	ids = store_pg_int_array(contact_ids, n);
+	names = store_pg_text_array(owners, (int)n);
+	store_pg_params_init(&ps);
+	store_pg_param_text(&ps, ids);
+	store_pg_param_text(&ps, names);
+	store_pg_param_int(&ps, limit);
+	res = store_pg_query(STORE_PG(st), "SELECT i.* FROM "
+	    "(SELECT DISTINCT * FROM unnest ($1::bigint[], $2::text[])) "
+	    "AS k (contact_id, owner) CROSS JOIN LATERAL "
+	    "(SELECT " INTERACTION_COLUMNS " FROM interactions "
+	    "WHERE contact_id = k.contact_id AND owner = k.owner "
+	    "ORDER BY at DESC, id DESC LIMIT $3) AS i "
+	    "ORDER BY i.contact_id, i.owner, i.at DESC, i.id DESC", &ps, &r);
+	free(ids);
+	free(names);
+	if (res == NULL)
+		return r;
+	nt = PQntuples(res);
+	for (i = 0; i < nt; i++) {
+		cid = store_pg_col_int(res, i, 1, 0);
+		owner = PQgetvalue(res, i, 2);
+		for (k = 0; k < n; k++) {
+			if (contact_ids[k] != cid ||
+			    strcmp(owners[k], owner) != 0)
+				continue;
+			out[k] = xreallocarray(out[k], nout[k] + 1,
+			    sizeof *out[k]);
+			store_pg_interaction_row(res, i, &out[k][nout[k]++]);
+		}
+	}
+	PQclear(res);
+	return STORE_OK;
 }
 
 const struct store_interaction_backend store_pg_interaction = {

@@ -95,7 +95,23 @@ PGresult	*store_pg_query(struct store_pg *, const char *,
 		     const struct store_pg_params *, enum store_result *);
 char		*store_pg_col_text(const PGresult *, int, int);
 int64_t		 store_pg_col_int(const PGresult *, int, int, int64_t);
-char		*store_pg_stage_array(const struct store_stale *);
+char		*store_pg_text_array(const char *const *, int);
+char		*store_pg_int_array(const int64_t *, size_t);
+PGresult	*store_pg_query_ids(struct store_pg *, const char *,
+		     const int64_t *, size_t, enum store_result *);
+
+/*
+ * Read-ahead for a claim: what the notices of n follow-ups show, in one
+ * question each rather than one per notice.  Each fills out[k] for the
+ * k-th key; an out[k] left zeroed was not found (or is not its rep's).
+ */
+enum store_result store_pg_followups_among(struct store *, const int64_t *,
+		     size_t, struct fu_followup *);
+enum store_result store_pg_contacts_among(struct store *, const int64_t *,
+		     const char *const *, size_t, struct fu_contact *);
+enum store_result store_pg_interactions_recent(struct store *,
+		     const int64_t *, const char *const *, size_t, int,
+		     struct fu_interaction **, size_t *);
 
 /* The tables each file fills. */
 extern const struct store_user_backend store_pg_user;

@@ -160,7 +160,8 @@ store_pg_report_stale(struct store *st, const char *owner,
 {
 	struct store_pg_params	 ps;
 	enum store_result	 r;
-	char			*stages = store_pg_stage_array(ss);
+	char			*stages = store_pg_text_array(
+	    (const char *const *)ss->open_stages, ss->nopen);
 
 	store_pg_params_init(&ps);
 	store_pg_param_text(&ps, owner);

@@ -625,6 +625,69 @@ store_pg_query(struct store_pg *p, const char *sql,
 	return NULL;
 }
 
+/* The n strings of v as a PostgreSQL array literal.  Caller frees. */
+char *
+store_pg_text_array(const char *const *v, int n)
+{
+	size_t	 len = 3;
+	char	*a, *q;
+	int	 i;
+
+	for (i = 0; i < n; i++)
+		len += strlen(v[i]) * 2 + 3;
+	a = q = xmalloc(len);
+	*q++ = '{';
+	for (i = 0; i < n; i++) {
+		const char	*s = v[i];
+
+		if (i > 0)
+			*q++ = ',';
+		*q++ = '"';
+		for (; *s != '\0'; s++) {
+			if (*s == '"' || *s == '\\')
+				*q++ = '\\';
+			*q++ = *s;
+		}
+		*q++ = '"';
+	}
+	*q++ = '}';
+	*q = '\0';
+	return a;
+}
+
+/* The n numbers of v as a PostgreSQL array literal.  Caller frees. */
+char *
+store_pg_int_array(const int64_t *v, size_t n)
+{
+	char	*a, *q;
+	size_t	 i;
+
+	a = q = xmalloc(n * 21 + 3);
+	*q++ = '{';
+	for (i = 0; i < n; i++)
+		q += sprintf(q, "%s%lld", i > 0 ? "," : "", (long long)v[i]);
+	*q++ = '}';
+	*q = '\0';
+	return a;
+}
+
+/* Run sql with the n ids as its $1 (a bigint[]), as store_pg_query. */
+PGresult *
+store_pg_query_ids(struct store_pg *p, const char *sql, const int64_t *ids,
+    size_t n, enum store_result *r)
+{
+	struct store_pg_params	 ps;
+	PGresult		*res;
+	char			*list;
+
+	list = store_pg_int_array(ids, n);
+	store_pg_params_init(&ps);
+	store_pg_param_text(&ps, list);
+	res = store_pg_query(p, sql, &ps, r);
+	free(list);
+	return res;
+}
+
 /* Column col of row as a string, NULL for SQL NULL. Caller frees. */
 char *
 store_pg_col_text(const PGresult *res, int row, int col)

@@ -983,17 +983,29 @@ test_a_notice_due_is_taken_once_and_advanced(void **state)
 	struct fx	*fx = *state;
 	const struct store_outbox_backend *ob = store_postgresql.outbox;
 	const struct store_txn_backend *t = store_postgresql.txn;
-	struct store_notice_row *rows, *other;
+	struct store_notice_row *rows, *other, adv;
 	struct store	*st2;
 	int64_t		 contact, id, unplanned;
 	time_t		 notice, delivery, digest;
 	size_t		 n, n2;
+	int		 i;
 
 	if (fx == NULL)
 		skip();
 	watch_exec(fx, "UPDATE followups SET notice_at = NULL");
 	contact = add_contact(fx, "oli", "Pat", NULL, "lead", 1);
 	id = add_followup_of(fx, "oli", contact, 10060, 10000);
+	/* Four calls of the rep's and one of another's, on that contact. */
+	for (i = 0; i < 5; i++) {
+		char	sql[256];
+
+		snprintf(sql, sizeof sql, "INSERT INTO interactions "
+		    "(contact_id, owner, kind, outcome, note, at, created_at) "
+		    "VALUES (%lld, '%s', 'call', NULL, 'call %d', %d, 1)",
+		    (long long)contact, i == 4 ? "bob" : "oli", i,
+		    i == 4 ? 9000 : 100 + i);
+		watch_exec(fx, sql);
+	}
 	assert_int_equal(ob->schedule_next(fx->st, &notice, &delivery,
 	    &digest, &unplanned), STORE_OK);
 	assert_int_equal(notice, 10000);
@@ -1017,6 +1029,15 @@ test_a_notice_due_is_taken_once_and_advanced(void **state)
 	assert_int_equal(rows[0].remind_at, 10060);
 	assert_int_equal(rows[0].stage, 1);
 	assert_int_equal(rows[0].notice_at, 10000);
+	/* What its notice shows came with it: the rep's three latest. */
+	assert_int_equal(rows[0].read, 1);
+	assert_int_equal(rows[0].followup.id, id);
+	assert_int_equal(rows[0].contact.id, contact);
+	assert_string_equal(rows[0].contact.name, "Pat");
+	assert_int_equal(rows[0].nhistory, 3);
+	assert_string_equal(rows[0].history[0].note, "call 3");
+	assert_string_equal(rows[0].history[2].note, "call 1");
+	assert_string_equal(rows[0].history[0].owner, "oli");
 	assert_int_equal(t->write_begin(st2), STORE_OK);
 	assert_int_equal(ob->notice_due(st2, 10000, 10, &other, &n2),
 	    STORE_OK);
@@ -1026,7 +1047,9 @@ test_a_notice_due_is_taken_once_and_advanced(void **state)
 	assert_int_equal(t->commit(st2), 0);
 
 	/* Advanced to its next stage, it is not due again until then. */
-	assert_int_equal(ob->notice_advance(fx->st, id, 2, 10060), STORE_OK);
+	rows[0].stage = 2;
+	rows[0].notice_at = 10060;
+	assert_int_equal(ob->notice_advance(fx->st, rows, 1), STORE_OK);
 	t->write_end(fx->st, 1);
 	assert_int_equal(t->commit(fx->st), 0);
 	store_notice_rows_free(rows, n);
@@ -1039,8 +1062,12 @@ test_a_notice_due_is_taken_once_and_advanced(void **state)
 	store_notice_rows_free(rows, n);
 
 	/* None left: never due again. */
+	memset(&adv, 0, sizeof adv);
+	adv.followup_id = id;
+	adv.stage = 3;
+	adv.notice_at = 0;
 	assert_int_equal(t->write_begin(fx->st), STORE_OK);
-	assert_int_equal(ob->notice_advance(fx->st, id, 3, 0), STORE_OK);
+	assert_int_equal(ob->notice_advance(fx->st, &adv, 1), STORE_OK);
 	t->write_end(fx->st, 1);
 	assert_int_equal(t->commit(fx->st), 0);
 	assert_int_equal(ob->notice_due(st2, 99999, 10, &rows, &n), STORE_OK);
