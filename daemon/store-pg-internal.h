@@ -40,6 +40,9 @@ struct store_pg {
 	void			*commit_arg;
 	int			 txn_open;	/* the pass's group */
 	int			 txn_failed;	/* ... can only roll back */
+	int			 txn_release;	/* ... its last write's
+						   savepoint is released
+						   with the next statement */
 	enum store_result	 last;		/* what the last failure met */
 
 	int			 lost;		/* the connection went: */

@@ -1236,23 +1236,36 @@ store_pg_read_begin(struct store *st)
 /*
  * Start one write: join the pass's group transaction (opening it if none
  * is) and set a savepoint.  Must be paired with store_pg_write_end.
+ * Each is one round trip to the server: the BEGIN goes with the first
+ * savepoint, and the last write's release with the next savepoint.
  */
 static enum store_result
 store_pg_write_begin(struct store *st)
 {
 	struct store_pg	*p = STORE_PG(st);
+	const char	*sql = "SAVEPOINT w";
 
 	if (!p->txn_open) {
-		if (store_pg_control(p, "BEGIN", NULL) != 0)
-			return p->last;
+		if (store_pg_control(p, "BEGIN; SAVEPOINT w", NULL) != 0) {
+			/* The BEGIN may have gone through alone. */
+			if (PQstatus(p->conn) == CONNECTION_OK &&
+			    PQtransactionStatus(p->conn) != PQTRANS_IDLE)
+				(void)store_pg_control(p, "ROLLBACK", NULL);
+			return p->last != STORE_OK ? p->last : STORE_ERROR;
+		}
 		p->txn_open = 1;
 		p->txn_failed = 0;
-		p->notify = 0;
+		p->txn_release = 0;
+		p->notify = 1;
 		p->notify_users = 0;
 		if (p->driver != NULL)
 			p->driver->pass(p->driver->arg);
+		return STORE_OK;
 	}
-	if (p->txn_failed || store_pg_control(p, "SAVEPOINT w", NULL) != 0) {
+	if (p->txn_release)
+		sql = "RELEASE SAVEPOINT w; SAVEPOINT w";
+	p->txn_release = 0;
+	if (p->txn_failed || store_pg_control(p, sql, NULL) != 0) {
 		p->txn_failed = 1;
 		return p->last != STORE_OK ? p->last : STORE_ERROR;
 	}
@@ -1261,7 +1274,8 @@ store_pg_write_begin(struct store *st)
 }
 
 /*
- * End one write: keep it if ok, else undo it alone.  If the transaction
+ * End one write: keep it if ok (its savepoint is released with the next
+ * statement, or by the COMMIT), else undo it alone.  If the transaction
  * itself failed (the connection went, say), mark the group failed so its
  * commit reports every write of it lost.
  */
@@ -1272,11 +1286,11 @@ store_pg_write_end(struct store *st, int ok)
 
 	if (p->txn_failed)
 		return;
-	if (!ok && store_pg_control(p, "ROLLBACK TO SAVEPOINT w", NULL) != 0)
+	if (!ok && store_pg_control(p, "ROLLBACK TO SAVEPOINT w; "
+	    "RELEASE SAVEPOINT w", NULL) != 0)
 		p->txn_failed = 1;
-	if (!p->txn_failed && store_pg_control(p, "RELEASE SAVEPOINT w",
-	    NULL) != 0)
-		p->txn_failed = 1;
+	if (ok)
+		p->txn_release = 1;
 	if (PQtransactionStatus(p->conn) != PQTRANS_INTRANS)
 		p->txn_failed = 1;
 }
@@ -1307,18 +1321,21 @@ store_pg_commit(struct store *st)
 	 * the same one sent twice in a transaction into one.  A change of
 	 * a rep's settings says so, for the nodes that keep them in memory.
 	 */
+	/* One round trip: the NOTIFY goes with the COMMIT, which answers
+	 * ROLLBACK if anything failed. */
 	if (p->txn_failed)
 		ok = 0;
-	else if (p->notify && store_pg_control(p, p->notify_users ?
-	    "NOTIFY " STORE_PG_CHANNEL ", '" STORE_PG_USERS_NEWS "'" :
-	    "NOTIFY " STORE_PG_CHANNEL, NULL) != 0)
+	else if (store_pg_control(p, !p->notify ? "COMMIT" :
+	    p->notify_users ? "NOTIFY " STORE_PG_CHANNEL ", '"
+	    STORE_PG_USERS_NEWS "'; COMMIT" :
+	    "NOTIFY " STORE_PG_CHANNEL "; COMMIT", "COMMIT") != 0)
 		ok = 0;
-	else if (store_pg_control(p, "COMMIT", "COMMIT") != 0)
-		ok = 0;
-	if (!ok && PQtransactionStatus(p->conn) != PQTRANS_IDLE)
+	if (!ok && PQstatus(p->conn) == CONNECTION_OK &&
+	    PQtransactionStatus(p->conn) != PQTRANS_IDLE)
 		(void)store_pg_control(p, "ROLLBACK", NULL);
 	p->txn_open = 0;
 	p->txn_failed = 0;
+	p->txn_release = 0;
 	if (p->commit_cb != NULL)
 		p->commit_cb(ok, p->commit_arg);
 	return ok ? 0 : -1;

@@ -213,6 +213,7 @@ test_users_round_trip(void **state)
 	const struct store_user_backend *ub = store_postgresql.user;
 	struct fu_user	 u, got;
 	static char	 ann[] = "ann", zoe[] = "Zoe", mail[] = "ann@example.com",
+			 bea[] = "bea", zmail[] = "zoe@example.com",
 			 tz[] = "Europe/Paris", lead[] = "10m", cal[] = "invite",
 			 quote[] = "O'Brien \\ \"x\" é";
 	int		 n = 0;
@@ -260,15 +261,33 @@ test_users_round_trip(void **state)
 	assert_int_equal(ub->list(fx->st, count_user_cb, &n), STORE_OK);
 	assert_int_equal(n, 2);
 
-	/* A write undone alone leaves the rest of its group. */
+	/*
+	 * A write undone alone leaves the rest of its group: the kept write
+	 * before it (whose savepoint is released only with the next
+	 * statement) and the one after it.
+	 */
+	u.name = zoe;
+	u.email = zmail;
+	assert_int_equal(t->write_begin(fx->st), STORE_OK);
+	assert_int_equal(ub->put(fx->st, &u, 1700000002), STORE_OK);
+	t->write_end(fx->st, 1);
 	u.name = ann;
 	u.email = NULL;
 	assert_int_equal(t->write_begin(fx->st), STORE_OK);
 	assert_int_equal(ub->put(fx->st, &u, 1700000002), STORE_OK);
 	t->write_end(fx->st, 0);
+	u.name = bea;
+	assert_int_equal(t->write_begin(fx->st), STORE_OK);
+	assert_int_equal(ub->put(fx->st, &u, 1700000002), STORE_OK);
+	t->write_end(fx->st, 1);
 	assert_int_equal(t->commit(fx->st), 0);
 	assert_int_equal(ub->get(fx->st, "ann", &got), STORE_OK);
 	assert_string_equal(got.email, mail);
+	fu_user_clear(&got);
+	assert_int_equal(ub->get(fx->st, "Zoe", &got), STORE_OK);
+	assert_string_equal(got.email, zmail);
+	fu_user_clear(&got);
+	assert_int_equal(ub->get(fx->st, "bea", &got), STORE_OK);
 	fu_user_clear(&got);
 }
 
