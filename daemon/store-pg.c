@@ -1320,9 +1320,9 @@ store_pg_commit(struct store *st)
 	 * delivers a NOTIFY only once the transaction commits, and folds
 	 * the same one sent twice in a transaction into one.  A change of
 	 * a rep's settings says so, for the nodes that keep them in memory.
+	 * One round trip: the NOTIFY goes with the COMMIT, which answers
+	 * ROLLBACK if anything failed.
 	 */
-	/* One round trip: the NOTIFY goes with the COMMIT, which answers
-	 * ROLLBACK if anything failed. */
 	if (p->txn_failed)
 		ok = 0;
 	else if (store_pg_control(p, !p->notify ? "COMMIT" :
