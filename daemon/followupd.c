@@ -205,6 +205,7 @@ static void
 main_commit_cb(int ok, void *arg)
 {
 	conn_commit_cb(ok, arg);
+	op_report_committed();
 	sched_write_result(ok);
 	sched_changed();
 	main_maybe_exit();

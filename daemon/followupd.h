@@ -939,6 +939,7 @@ int		 op_contact_import(struct op_ctx *, json_t *, json_t **);
 int		 op_simulate(struct op_ctx *, json_t *, json_t **);
 int		 op_report(struct op_ctx *, json_t *, json_t **);
 void		 op_report_init(struct event_base *, struct store *);
+void		 op_report_committed(void);
 void		 op_report_stop(void);
 
 /* op-followup.c: shared with interaction.add and followup.done */

@@ -414,6 +414,7 @@ static int			 report_running;
 static struct event_base	*report_base;
 static struct store		*report_store;
 static struct event		*report_later_ev; /* after the commit */
+static int			 report_wait_commit; /* ... which comes */
 static int			 report_stopping;
 
 static void	report_next(void);
@@ -533,21 +534,33 @@ report_caller_running(const char *caller)
  * May the waiting job start: is its rep's turn and a place free, and is
  * no group of writes open?  A report's snapshot must hold the writes
  * answered before it on its connection: with a group open, the waiting
- * reports start on the next loop pass, once it is committed.
+ * reports start once it is committed (op_report_committed).  The group
+ * may stay open for a while (while the log's sync runs): they wait for
+ * its commit rather than look again at every turn of the loop.
  */
 static int
 report_may_start(struct report_job *job)
 {
-	static const struct timeval	now = { 0, 0 };
-
 	if (job->worker != NULL || report_running >= REPORT_MAX_RUNNING ||
 	    report_caller_running(job->caller))
 		return 0;
 	if (store_in_txn(report_store)) {
-		evtimer_add(report_later_ev, &now);
+		report_wait_commit = 1;
 		return 0;
 	}
 	return 1;
+}
+
+/* A group of writes was committed: the reports waiting for it may go. */
+void
+op_report_committed(void)
+{
+	static const struct timeval	now = { 0, 0 };
+
+	if (!report_wait_commit || report_later_ev == NULL)
+		return;
+	report_wait_commit = 0;
+	evtimer_add(report_later_ev, &now);
 }
 
 /* Start working out job's figures on a thread.  Return 0 or -1. */
