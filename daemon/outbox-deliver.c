@@ -473,6 +473,14 @@ outbox_deliver_same_message(const struct outbox_item *a,
 	    a->claimed_at == b->claimed_at;
 }
 
+/* Say that it goes nowhere: its channel is configured no more. */
+static void
+outbox_deliver_log_gone(const struct outbox_item *it)
+{
+	log_err("outbox: notice %lld for %s not delivered: %s is no longer "
+	    "configured", (long long)it->outbox_id, it->owner, it->channel);
+}
+
 /* Mark items[0..n) of a row no channel can deliver any more as failed. */
 static void
 outbox_deliver_gone(struct outbox_item *items, size_t n, const char *why,
@@ -483,9 +491,7 @@ outbox_deliver_gone(struct outbox_item *items, size_t n, const char *why,
 	for (k = 0; k < n; k++) {
 		outbox_deliver_failed(outbox_store, *outbox_cfp, &items[k],
 		    items[k].attempts, why, now);
-		log_err("outbox: notice %lld for %s not delivered: %s is no "
-		    "longer configured", (long long)items[k].outbox_id,
-		    items[k].owner, items[k].channel);
+		outbox_deliver_log_gone(&items[k]);
 	}
 }
 
@@ -732,10 +738,7 @@ outbox_deliver_group_lane(struct outbox_item *items, size_t n, time_t now)
 	run = outbox_deliver_run_take(items, n);
 	if (why != NULL) {
 		for (k = 0; k < n; k++)
-			log_err("outbox: notice %lld for %s not delivered: %s "
-			    "is no longer configured",
-			    (long long)run->items[k].outbox_id,
-			    run->items[k].owner, run->items[k].channel);
+			outbox_deliver_log_gone(&run->items[k]);
 		outbox_deliver_over(run, CHANNEL_GIVE_UP, why, now);
 		return 0;
 	}
