@@ -617,6 +617,10 @@ struct store_outbox {
 	int		 late;
 	const char	*payload;
 	time_t		 hold;		/* not delivered before; 0: at once */
+	/* For store_outbox_add_many: the channels taking it. */
+	const char *const *channels;
+	int		 nchannels;
+	int		 created;	/* ... set: it was new */
 };
 struct store_delivery {		/* borrowed strings, valid in the callback */
 	int64_t		 outbox_id;
@@ -637,6 +641,8 @@ enum store_result store_notice_advance(struct store *,
 		     const struct store_notice_row *, size_t);
 enum store_result store_outbox_add(struct store *, struct store_outbox *,
 		     const char *const *, int, time_t, int *);
+enum store_result store_outbox_add_many(struct store *, struct store_outbox *,
+		     size_t, time_t);
 enum store_result store_outbox_fold(struct store *, int64_t, int64_t);
 enum store_result store_outbox_held(struct store *, const char *,
 		     const char *, int64_t, time_t, int64_t *, time_t *,
@@ -649,6 +655,23 @@ enum store_result store_delivery_set(struct store *, int64_t, const char *,
 		     const char *, int, time_t, const char *, time_t);
 enum store_result store_delivery_start(struct store *, int64_t, const char *,
 		     int, time_t, time_t);
+/*
+ * One delivery's new state, for store_delivery_write: started (held
+ * until next_at, as store_delivery_start says), or over (status, as
+ * store_delivery_set says).
+ */
+struct store_delivery_state {
+	int64_t		 outbox_id;
+	const char	*channel;
+	int		 start;
+	const char	*status;	/* over: "sent", "pending", "failed" */
+	int		 attempts;
+	time_t		 next_at;
+	const char	*error;		/* over, or NULL */
+	time_t		 now;
+};
+enum store_result store_delivery_write(struct store *,
+		     const struct store_delivery_state *, size_t);
 enum store_result store_schedule_next(struct store *, time_t *, time_t *,
 		     time_t *, int64_t *);
 enum store_result store_schedule_next_of(struct store *, const char *,

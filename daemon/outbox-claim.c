@@ -37,12 +37,21 @@ struct outbox_claim_rep {
 	struct outbox_claim_rep	*next;
 };
 
+/* A notice waiting for the claim's next add (outbox_claim_flush). */
+struct outbox_claim_notice {
+	struct store_outbox	 o;		/* its owner borrowed */
+	json_t			*notice;	/* a reference */
+	int			 folding;
+};
+
 struct outbox_claim_ctx {
 	struct store		*st;
 	const struct fu_config	*cf;
 	time_t			 now;
 	struct outbox_claim_rep	*reps;
 	struct outbox_claim_fold *folds;
+	struct outbox_claim_notice *queue;
+	size_t			 nqueue;
 	int			 created;
 	int			 failed;
 };
@@ -108,51 +117,114 @@ outbox_claim_add(struct outbox_claim_ctx *ctx, struct store_outbox *o,
 	return r;
 }
 
+/* Keep notice (id) to fold into owner's summary. */
+static void
+outbox_claim_fold_in(struct outbox_claim_ctx *ctx, const char *owner,
+    json_t *notice, int64_t id)
+{
+	struct outbox_claim_fold	*fold;
+
+	for (fold = ctx->folds; fold != NULL; fold = fold->next) {
+		if (strcmp(fold->owner, owner) == 0)
+			break;
+	}
+	if (fold == NULL) {
+		fold = xcalloc(1, sizeof *fold);
+		fold->owner = xstrdup(owner);
+		fold->notices = json_array();
+		fold->next = ctx->folds;
+		ctx->folds = fold;
+	}
+	json_array_append(fold->notices, notice);
+	fold->ids = xreallocarray(fold->ids, fold->n + 1, sizeof *fold->ids);
+	fold->ids[fold->n++] = id;
+}
+
+/*
+ * Queue one notice for the outbox (owner borrowed until the next
+ * outbox_claim_flush); it is folded if it is very late.
+ */
+static void
+outbox_claim_queue(struct outbox_claim_ctx *ctx, const char *owner,
+    const char *kind, int64_t followup_id, time_t due_at, time_t fire,
+    int late, json_t *notice, int may_fold)
+{
+	struct outbox_claim_notice	*q;
+
+	ctx->queue = xreallocarray(ctx->queue, ctx->nqueue + 1,
+	    sizeof *ctx->queue);
+	q = &ctx->queue[ctx->nqueue++];
+	memset(q, 0, sizeof *q);
+	q->o.owner = owner;
+	q->o.kind = kind;
+	q->o.followup_id = followup_id;
+	q->o.due_at = due_at;
+	q->o.fire_at = fire;
+	q->o.late = late;
+	q->notice = json_incref(notice);
+	q->folding = may_fold && late &&
+	    ctx->now - fire > ctx->cf->late_horizon;
+}
+
+/*
+ * Add the notices queued to the outbox, each with a delivery row for
+ * each channel taking it (none when folding), in one call to the store:
+ * one round trip to a database server for the whole claim.
+ */
+static int
+outbox_claim_flush(struct outbox_claim_ctx *ctx)
+{
+	struct outbox_claim_notice	*q = ctx->queue;
+	struct store_outbox		*os;
+	char				***rows;
+	int				*nrows;
+	size_t				 n = ctx->nqueue, k;
+
+	if (n == 0)
+		return ctx->failed ? -1 : 0;
+	os = xcalloc(n, sizeof *os);
+	rows = xcalloc(n, sizeof *rows);
+	nrows = xcalloc(n, sizeof *nrows);
+	for (k = 0; k < n; k++) {
+		os[k] = q[k].o;
+		rows[k] = channel_rows(ctx->cf, q[k].o.kind, CHANNEL_TO_REP,
+		    &nrows[k]);
+		os[k].channels = (const char *const *)rows[k];
+		os[k].nchannels = q[k].folding ? 0 : nrows[k];
+		os[k].payload = json_dumps(q[k].notice, JSON_COMPACT);
+	}
+	if (!ctx->failed && store_outbox_add_many(ctx->st, os, n,
+	    ctx->now) != STORE_OK)
+		ctx->failed = 1;
+	for (k = 0; k < n; k++) {
+		if (!ctx->failed && os[k].created) {
+			ctx->created++;
+			if (q[k].folding)
+				outbox_claim_fold_in(ctx, q[k].o.owner,
+				    q[k].notice, os[k].id);
+		}
+		free((char *)os[k].payload);
+		channel_rows_free(rows[k], nrows[k]);
+		json_decref(q[k].notice);
+	}
+	free(os);
+	free(rows);
+	free(nrows);
+	free(ctx->queue);
+	ctx->queue = NULL;
+	ctx->nqueue = 0;
+	return ctx->failed ? -1 : 0;
+}
+
 /* Record one notice in the outbox; fold it if it is very late. */
 static int
 outbox_claim_record(struct outbox_claim_ctx *ctx, const char *owner,
     const char *kind, int64_t followup_id, time_t due_at, time_t fire,
     int late, json_t *notice, int may_fold)
 {
-	const struct fu_config		*cf = ctx->cf;
-	struct store_outbox		 o;
-	struct outbox_claim_fold	*fold;
-	int				 created, folding;
-
-	folding = may_fold && late && ctx->now - fire > cf->late_horizon;
-	memset(&o, 0, sizeof o);
-	o.owner = owner;
-	o.kind = kind;
-	o.followup_id = followup_id;
-	o.due_at = due_at;
-	o.fire_at = fire;
-	o.late = late;
-	if (outbox_claim_add(ctx, &o, notice, folding, &created) !=
-	    STORE_OK) {
-		ctx->failed = 1;
-		return -1;
-	}
-	if (!created)
-		return 0;
-	ctx->created++;
-	if (folding) {
-		for (fold = ctx->folds; fold != NULL; fold = fold->next) {
-			if (strcmp(fold->owner, owner) == 0)
-				break;
-		}
-		if (fold == NULL) {
-			fold = xcalloc(1, sizeof *fold);
-			fold->owner = xstrdup(owner);
-			fold->notices = json_array();
-			fold->next = ctx->folds;
-			ctx->folds = fold;
-		}
-		json_array_append(fold->notices, notice);
-		fold->ids = xreallocarray(fold->ids, fold->n + 1,
-		    sizeof *fold->ids);
-		fold->ids[fold->n++] = o.id;
-	}
-	return 0;
+	outbox_claim_queue(ctx, owner, kind, followup_id, due_at, fire, late,
+	    notice, may_fold);
+	return outbox_claim_flush(ctx);
 }
 
 /* Turn each rep's folded late notices into one summary notice. */
@@ -310,7 +382,7 @@ outbox_claim_on(struct store *st, const struct fu_config *cf, time_t now)
 			    outbox_claim_rep(&ctx, rows[i].owner), passed,
 			    fire, late, now);
 			if (notice != NULL) {
-				outbox_claim_record(&ctx, rows[i].owner,
+				outbox_claim_queue(&ctx, rows[i].owner,
 				    rules_notice_name(passed),
 				    rows[i].followup_id, rows[i].due_at, fire,
 				    late, notice, 1);
@@ -324,6 +396,8 @@ outbox_claim_on(struct store *st, const struct fu_config *cf, time_t now)
 		rows[i].stage = next;
 		rows[i].notice_at = at;
 	}
+	/* The notices in one call, while their owners are still there. */
+	(void)outbox_claim_flush(&ctx);
 	if (!ctx.failed && store_notice_advance(st, rows, n) != STORE_OK)
 		ctx.failed = 1;
 	store_notice_rows_free(rows, n);
@@ -331,8 +405,10 @@ outbox_claim_on(struct store *st, const struct fu_config *cf, time_t now)
 	ctx.created += (int)n;
 	if (!ctx.failed)
 		outbox_claim_summaries(&ctx);
-	if (!ctx.failed && store_digest_due(st, now,
-	    outbox_claim_digest_cb, &ctx) != STORE_OK)
+	/* The digests, if the first question found one due. */
+	if (!ctx.failed && ((digest != 0 && digest <= now) || unplanned > 0) &&
+	    store_digest_due(st, now, outbox_claim_digest_cb, &ctx) !=
+	    STORE_OK)
 		ctx.failed = 1;
 	store_write_end(st, !ctx.failed);
 	if (ctx.failed) {

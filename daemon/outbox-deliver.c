@@ -33,18 +33,29 @@ struct outbox_deliver_run {
 	enum channel_result		 result;
 	char				*error;
 	time_t				 ended_at;
+	time_t				 until;		/* its lease */
+	time_t				 started_at;
 	int				 recording;	/* on a lane */
-	int				 starting;	/* ... its start, first */
+	int				 starting;	/* its start not written */
+	int				 start_due;	/* ... nor handed over */
 	int				 over;		/* result set */
 	int				 kept;		/* a write failed */
 	struct outbox_deliver_run	*next;
 };
 
-/* An ended delivery's result, written on a lane (a server's store). */
-struct outbox_deliver_job {
+/*
+ * Where the store has lanes: the starts and results of deliveries, all
+ * those waiting when it was handed over, written on the schedule's lane
+ * in one statement.  One is out at a time; what comes meanwhile waits
+ * for the next.
+ */
+struct outbox_deliver_batch {
 	struct lane_job			 job;		/* first */
-	struct outbox_deliver_run	*run;
 	struct fu_config		*cf;		/* a reference */
+	struct outbox_deliver_run	**starts;
+	size_t				 nstarts;
+	struct outbox_deliver_run	**ends;
+	size_t				 nends;
 	int				 rc;
 };
 
@@ -58,15 +69,6 @@ struct outbox_deliver_collect {
 struct outbox_deliver_due {
 	struct lane_job			 job;		/* first */
 	struct outbox_deliver_collect	 c;
-	time_t				 now;
-	int				 rc;
-};
-
-/* A started delivery's lease, written on the schedule's lane. */
-struct outbox_deliver_start {
-	struct lane_job			 job;		/* first */
-	struct outbox_deliver_run	*run;
-	time_t				 until;
 	time_t				 now;
 	int				 rc;
 };
@@ -85,6 +87,8 @@ static struct outbox_deliver_run	*outbox_deliver_ended;
 static int				 outbox_deliver_stopping;
 /* The deliveries due are being read on a lane. */
 static int				 outbox_deliver_due_out;
+/* A batch of starts and results is being written on a lane. */
+static int				 outbox_deliver_batch_out;
 /* The schedule stopped: no delivery starts any more. */
 static int				 outbox_deliver_held;
 
@@ -158,35 +162,31 @@ outbox_deliver_run_free(struct outbox_deliver_run *run)
 }
 
 /*
- * Write an ended delivery's result in st with cf: its rows sent, or
- * their retry planned, or given up.  -1 if the database cannot be
- * written now.  It touches only st, cf and run, so it may run on a lane.
+ * The new states of an ended delivery's rows, appended to v (*n so
+ * far): sent, or their retry planned.  A row given up is written here
+ * at once, with what its channel has to tell of it.  It touches only
+ * st, cf and run, so it may run on a lane.
  */
-static int
-outbox_deliver_record(struct store *st, const struct fu_config *cf,
-    struct outbox_deliver_run *run)
+static void
+outbox_deliver_ends(struct store *st, const struct fu_config *cf,
+    struct outbox_deliver_run *run, struct store_delivery_state *v,
+    size_t *n)
 {
-	struct outbox_item	*it;
-	enum channel_result	 result = run->result;
-	const char		*error = run->error;
-	time_t			 now = run->ended_at;
-	long			 delay;
-	size_t			 i;
-	int			 attempts, give_up;
+	struct outbox_item		*it;
+	struct store_delivery_state	*d;
+	enum channel_result		 result = run->result;
+	const char			*error = run->error;
+	time_t				 now = run->ended_at;
+	long				 delay;
+	size_t				 i;
+	int				 attempts, give_up;
 
-	if (store_write_begin(st) != STORE_OK)
-		return -1;
 	give_up = outbox_deliver_give_up(cf, run->items, run->n, now) ||
 	    result == CHANNEL_GIVE_UP;
 	for (i = 0; i < run->n; i++) {
 		it = &run->items[i];
 		attempts = it->attempts + 1;
-		if (result == CHANNEL_DONE) {
-			store_delivery_set(st, it->outbox_id,
-			    it->channel, "sent", attempts, now, NULL, now);
-			continue;
-		}
-		if (give_up) {
+		if (result != CHANNEL_DONE && give_up) {
 			outbox_deliver_failed(st, cf, it, attempts, error,
 			    now);
 			log_err("outbox: giving up on %s notice %lld for %s "
@@ -197,16 +197,81 @@ outbox_deliver_record(struct store *st, const struct fu_config *cf,
 			    "failure, not retried)" : "", error);
 			continue;
 		}
+		d = &v[(*n)++];
+		memset(d, 0, sizeof *d);
+		d->outbox_id = it->outbox_id;
+		d->channel = it->channel;
+		d->attempts = attempts;
+		d->now = now;
+		if (result == CHANNEL_DONE) {
+			d->status = "sent";
+			d->next_at = now;
+			continue;
+		}
 		delay = outbox_deliver_backoff(cf, attempts);
-		store_delivery_set(st, it->outbox_id, it->channel,
-		    "pending", attempts, now + delay, error, now);
+		d->status = "pending";
+		d->next_at = now + delay;
+		d->error = error;
 		if (i == 0)
 			log_warnx_limited("hooks: delivery failed",
 			    it->owner, "hooks: %s; retry %d in %ld s", error,
 			    attempts, delay);
 	}
-	store_write_end(st, 1);
-	return 0;
+}
+
+/*
+ * Write in st with cf the starts of starts[0..nstarts) (their rows held
+ * until their lease ends) and the results of ends[0..nends), as one
+ * write.  -1 if the database cannot be written now (and then none of
+ * it is).  It touches only st, cf and the runs, so it may run on a lane.
+ */
+static int
+outbox_deliver_write(struct store *st, const struct fu_config *cf,
+    struct outbox_deliver_run *const *starts, size_t nstarts,
+    struct outbox_deliver_run *const *ends, size_t nends)
+{
+	struct store_delivery_state	*v, *d;
+	const struct outbox_item	*it;
+	size_t				 i, k, n = 0, max = 0;
+	enum store_result		 r;
+
+	for (i = 0; i < nstarts; i++)
+		max += starts[i]->n;
+	for (i = 0; i < nends; i++)
+		max += ends[i]->n;
+	if (store_write_begin(st) != STORE_OK)
+		return -1;
+	v = xcalloc(max > 0 ? max : 1, sizeof *v);
+	for (i = 0; i < nstarts; i++) {
+		for (k = 0; k < starts[i]->n; k++) {
+			it = &starts[i]->items[k];
+			d = &v[n++];
+			d->outbox_id = it->outbox_id;
+			d->channel = it->channel;
+			d->start = 1;
+			d->attempts = it->attempts;
+			d->next_at = starts[i]->until;
+			d->now = starts[i]->started_at;
+		}
+	}
+	for (i = 0; i < nends; i++)
+		outbox_deliver_ends(st, cf, ends[i], v, &n);
+	r = store_delivery_write(st, v, n);
+	free(v);
+	store_write_end(st, r == STORE_OK);
+	return r == STORE_OK ? 0 : -1;
+}
+
+/*
+ * Write an ended delivery's result in st with cf: its rows sent, or
+ * their retry planned, or given up.  -1 if the database cannot be
+ * written now.
+ */
+static int
+outbox_deliver_record(struct store *st, const struct fu_config *cf,
+    struct outbox_deliver_run *run)
+{
+	return outbox_deliver_write(st, cf, NULL, 0, &run, 1);
 }
 
 /* Keep run's result, not written yet, for the next passes to write. */
@@ -235,79 +300,133 @@ outbox_deliver_unkeep(struct outbox_deliver_run *run)
 	}
 }
 
-/* On a lane, in its group's transaction: write the run's result. */
-static void
-outbox_deliver_job_run(struct store *st, struct lane_job *j)
-{
-	struct outbox_deliver_job	*dj = (void *)j;
+static void	outbox_deliver_write_lane(void);
 
-	dj->rc = outbox_deliver_record(st, dj->cf, dj->run);
-	j->wrote = dj->rc == 0;
+/* On the schedule's lane, in its group's transaction: write a batch. */
+static void
+outbox_deliver_batch_run(struct store *st, struct lane_job *j)
+{
+	struct outbox_deliver_batch	*b = (void *)j;
+
+	b->rc = outbox_deliver_write(st, b->cf, b->starts, b->nstarts,
+	    b->ends, b->nends);
+	j->wrote = b->rc == 0;
 }
 
 /*
- * On the loop, the result's group committed (or was lost): the run is
- * done with, or kept among the results to write again (its rows stay
- * out of the schedule's hands meanwhile).
+ * On the loop, a batch's group committed (or was lost).  Each result
+ * written is done with; one that was not is kept among the results to
+ * write again (its rows stay out of the schedule's hands meanwhile).  A
+ * start not written leaves its rows to the claim's own lease.  Then the
+ * next batch goes, with what came meanwhile; after a failure, the next
+ * pass the timer brings hands it over instead (at once, it would fail
+ * again as fast as the database answers).
  */
 static void
-outbox_deliver_job_done(struct lane_job *j)
+outbox_deliver_batch_done(struct lane_job *j)
 {
-	struct outbox_deliver_job	*dj = (void *)j;
-	struct outbox_deliver_run	*run = dj->run;
-	int				 recorded = dj->rc == 0 && j->committed;
+	struct outbox_deliver_batch	*b = (void *)j;
+	struct outbox_deliver_run	*run;
+	int				 ok = b->rc == 0 && j->committed;
+	size_t				 i;
 
-	run->recording = 0;
-	if (recorded) {
-		outbox_deliver_unkeep(run);
-		if (run->kept)
-			log_info("outbox: recorded that a delivery to %s "
-			    "ended, at the second try", run->channel);
-		outbox_deliver_run_free(run);
-	} else if (outbox_deliver_stopping) {
-		outbox_deliver_unkeep(run);
-		log_warnx("outbox: a delivery to %s ended but could not be "
-		    "recorded; it is tried again after the restart",
-		    run->channel);
-		outbox_deliver_run_free(run);
-	} else if (!run->kept) {
-		outbox_deliver_unkeep(run);	/* first in the list again */
-		outbox_deliver_keep(run);
+	outbox_deliver_batch_out = 0;
+	if (!ok && b->nstarts > 0)
+		log_warnx_limited("outbox: cannot record a delivery", NULL,
+		    "outbox: cannot record that %zu deliveries started; "
+		    "their claims hold them meanwhile", b->nstarts);
+	for (i = 0; i < b->nends; i++) {
+		run = b->ends[i];
+		run->recording = 0;
+		if (ok) {
+			outbox_deliver_unkeep(run);
+			if (run->kept)
+				log_info("outbox: recorded that a delivery "
+				    "to %s ended, at the second try",
+				    run->channel);
+			outbox_deliver_run_free(run);
+		} else if (outbox_deliver_stopping) {
+			outbox_deliver_unkeep(run);
+			log_warnx("outbox: a delivery to %s ended but could "
+			    "not be recorded; it is tried again after the "
+			    "restart", run->channel);
+			outbox_deliver_run_free(run);
+		} else if (!run->kept) {
+			outbox_deliver_unkeep(run);	/* first again */
+			outbox_deliver_keep(run);
+		}
 	}
-	config_free(dj->cf);
-	free(dj);
-	/*
-	 * What is due next may have changed.  A result not written waits
-	 * for the next pass the timer brings (a pass now would hand it to
-	 * a lane again at once, and fail again, as fast as they answer).
-	 */
-	if (recorded)
+	for (i = 0; i < b->nstarts; i++) {
+		run = b->starts[i];
+		run->starting = 0;
+		if (!run->over || !outbox_deliver_stopping)
+			continue;
+		/* Stopping: the lanes are done; the loop's store writes
+		 * what ended after its start was handed over. */
+		outbox_deliver_unkeep(run);
+		if (outbox_deliver_record(outbox_store, *outbox_cfp,
+		    run) != 0)
+			log_warnx("outbox: a delivery to %s ended but could "
+			    "not be recorded; it is tried again after the "
+			    "restart", run->channel);
+		outbox_deliver_run_free(run);
+	}
+	config_free(b->cf);
+	free(b->starts);
+	free(b->ends);
+	free(b);
+	if (ok) {
+		outbox_deliver_write_lane();
+		/* What is due next may have changed. */
 		events_publish(EVENTS_DELIVERY, NULL, "ended", NULL);
+	}
 }
 
 /*
- * Write run's result where the store has lanes, on one: it is kept
- * (among the results to write) until its group commits, so the
- * schedule hands none of its rows out again meanwhile.  Return 0 if it
- * went to a lane, -1 if there are none.
+ * Where the store has lanes, hand what waits to be written (the starts
+ * of deliveries, and the results of those ended) to the schedule's lane
+ * as one batch, unless one is out already (its end hands the rest).  A
+ * result is written after its start, in a later batch or in place of it
+ * (a delivery that ended before its start was handed over needs none).
  */
-static int
-outbox_deliver_record_on_lane(struct outbox_deliver_run *run)
+static void
+outbox_deliver_write_lane(void)
 {
-	struct outbox_deliver_job	*dj;
+	struct outbox_deliver_batch	*b;
+	struct outbox_deliver_run	*run;
+	size_t				 ns = 0, ne = 0;
 
-	if (lanes_running() == 0)
-		return -1;
-	if (run->starting)
-		return 0;	/* the start's end hands it over */
-	dj = xcalloc(1, sizeof *dj);
-	dj->job.run = outbox_deliver_job_run;
-	dj->job.done = outbox_deliver_job_done;
-	dj->run = run;
-	dj->cf = config_ref(*outbox_cfp);
-	run->recording = 1;
-	lanes_submit(&dj->job, LANES_SCHEDULE_UID);
-	return 0;
+	if (outbox_deliver_batch_out || outbox_deliver_stopping ||
+	    lanes_running() == 0)
+		return;
+	for (run = outbox_deliver_runs; run != NULL; run = run->next)
+		ns += run->start_due;
+	for (run = outbox_deliver_ended; run != NULL; run = run->next)
+		ne += !run->recording;
+	if (ns == 0 && ne == 0)
+		return;
+	b = xcalloc(1, sizeof *b);
+	b->starts = xcalloc(ns + 1, sizeof *b->starts);
+	b->ends = xcalloc(ne + 1, sizeof *b->ends);
+	for (run = outbox_deliver_runs; run != NULL; run = run->next) {
+		if (run->start_due) {
+			run->start_due = 0;
+			b->starts[b->nstarts++] = run;
+		}
+	}
+	for (run = outbox_deliver_ended; run != NULL; run = run->next) {
+		if (run->recording)
+			continue;
+		run->start_due = 0;
+		run->starting = 0;
+		run->recording = 1;
+		b->ends[b->nends++] = run;
+	}
+	b->job.run = outbox_deliver_batch_run;
+	b->job.done = outbox_deliver_batch_done;
+	b->cf = config_ref(*outbox_cfp);
+	outbox_deliver_batch_out = 1;
+	lanes_submit(&b->job, LANES_SCHEDULE_UID);
 }
 
 /* A started delivery is over: record its result, or keep it to record. */
@@ -327,13 +446,16 @@ outbox_deliver_done_cb(enum channel_result result, const char *error,
 	run->error = error != NULL ? xstrdup(error) : NULL;
 	run->ended_at = time(NULL);
 	run->over = 1;
-	if (!outbox_deliver_stopping || run->starting) {
+	/* Once stopping, a start handed over has its batch's end write
+	 * this result; otherwise the loop's store does, here. */
+	if (lanes_running() > 0 && (!outbox_deliver_stopping ||
+	    (run->starting && !run->start_due))) {
 		run->next = outbox_deliver_ended;
 		outbox_deliver_ended = run;
-		if (outbox_deliver_record_on_lane(run) == 0)
-			return;		/* its end publishes */
-		outbox_deliver_unkeep(run);
+		outbox_deliver_write_lane();	/* its end publishes */
+		return;
 	}
+	run->starting = run->start_due = 0;
 	if (outbox_deliver_record(outbox_store, *outbox_cfp, run) == 0)
 		outbox_deliver_run_free(run);
 	else
@@ -352,9 +474,7 @@ outbox_deliver_record_ended(void)
 	struct outbox_deliver_run	*run;
 
 	if (lanes_running() > 0 && !outbox_deliver_stopping) {
-		for (run = outbox_deliver_ended; run != NULL; run = run->next)
-			if (!run->recording)
-				(void)outbox_deliver_record_on_lane(run);
+		outbox_deliver_write_lane();
 		return;
 	}
 	while ((run = outbox_deliver_ended) != NULL && !run->recording) {
@@ -377,13 +497,25 @@ outbox_deliver_flush(void)
 	struct outbox_deliver_run	*run, **pp;
 	int				 n = 0;
 
-	/* A result on a lane is its end's, once the lanes stop. */
+	/* A result or start on a lane is its batch's end's, once the lanes
+	 * stop; what was not handed over is written here. */
 	outbox_deliver_stopping = 1;
+	for (run = outbox_deliver_runs; run != NULL; run = run->next) {
+		if (!run->start_due)
+			continue;
+		run->start_due = run->starting = 0;
+		if (outbox_deliver_write(outbox_store, *outbox_cfp, &run, 1,
+		    NULL, 0) != 0)
+			log_warnx("outbox: cannot record that a delivery to "
+			    "%s started; its claim holds it meanwhile",
+			    run->channel);
+	}
 	for (pp = &outbox_deliver_ended; (run = *pp) != NULL; ) {
-		if (run->recording || run->starting) {
+		if (run->recording || (run->starting && !run->start_due)) {
 			pp = &run->next;
 			continue;
 		}
+		run->start_due = run->starting = 0;
 		if (outbox_deliver_record(outbox_store, *outbox_cfp,
 		    run) != 0) {
 			n++;
@@ -627,62 +759,13 @@ outbox_deliver_due_done(struct lane_job *j)
 	int				 handled = 0;
 
 	outbox_deliver_due_out = 0;
-	if (dj->rc == 0 && j->committed && !outbox_deliver_held)
+	if (dj->rc == 0 && j->committed && !outbox_deliver_held &&
+	    !outbox_deliver_stopping)
 		handled = outbox_deliver_due_hand(&dj->c, dj->now);
 	outbox_items_free(dj->c.items, dj->c.n);
 	free(dj);
 	if (handled > 0)
 		events_publish(EVENTS_DELIVERY, NULL, "handed", NULL);
-}
-
-/* On the schedule's lane: write a started delivery's lease. */
-static void
-outbox_deliver_start_run(struct store *st, struct lane_job *j)
-{
-	struct outbox_deliver_start	*sj = (void *)j;
-	struct outbox_deliver_run	*run = sj->run;
-	size_t				 k;
-
-	if ((sj->rc = store_write_begin(st) == STORE_OK ? 0 : -1) != 0)
-		return;
-	for (k = 0; k < run->n; k++)
-		store_delivery_start(st, run->items[k].outbox_id,
-		    run->items[k].channel, run->items[k].attempts, sj->until,
-		    sj->now);
-	store_write_end(st, 1);
-	j->wrote = 1;
-}
-
-/*
- * On the loop, the lease is written (or not: the claim's own lease
- * holds the rows meanwhile).  A delivery that ended meanwhile has its
- * result written now, after its start.
- */
-static void
-outbox_deliver_start_done(struct lane_job *j)
-{
-	struct outbox_deliver_start	*sj = (void *)j;
-	struct outbox_deliver_run	*run = sj->run;
-
-	if (sj->rc != 0 || !j->committed)
-		log_warnx_limited("outbox: cannot record a delivery", NULL,
-		    "outbox: cannot record that a delivery to %s started; "
-		    "its claim holds it meanwhile", run->channel);
-	run->starting = 0;
-	free(sj);
-	if (!run->over)
-		return;
-	if (!outbox_deliver_stopping) {
-		(void)outbox_deliver_record_on_lane(run);
-		return;
-	}
-	/* Stopping: the lanes are done; the loop's store writes it. */
-	outbox_deliver_unkeep(run);
-	if (outbox_deliver_record(outbox_store, *outbox_cfp, run) != 0)
-		log_warnx("outbox: a delivery to %s ended but could not be "
-		    "recorded; it is tried again after the restart",
-		    run->channel);
-	outbox_deliver_run_free(run);
 }
 
 /* Take the group items[0..n) into a run of channel (items zeroed). */
@@ -711,7 +794,7 @@ outbox_deliver_over(struct outbox_deliver_run *run,
 	run->over = 1;
 	run->next = outbox_deliver_ended;
 	outbox_deliver_ended = run;
-	(void)outbox_deliver_record_on_lane(run);
+	outbox_deliver_write_lane();
 }
 
 /*
@@ -726,7 +809,6 @@ outbox_deliver_group_lane(struct outbox_item *items, size_t n, time_t now)
 	const struct fu_config		*cf = *outbox_cfp;
 	const struct channel		*ch = channel_find(items[0].channel);
 	struct outbox_deliver_run	*run;
-	struct outbox_deliver_start	*sj;
 	const char			*why;
 	char				*cause = NULL;
 	size_t				 k;
@@ -752,14 +834,10 @@ outbox_deliver_group_lane(struct outbox_item *items, size_t n, time_t now)
 	case CHANNEL_STARTED:
 		run->next = outbox_deliver_runs;
 		outbox_deliver_runs = run;
-		sj = xcalloc(1, sizeof *sj);
-		sj->job.run = outbox_deliver_start_run;
-		sj->job.done = outbox_deliver_start_done;
-		sj->run = run;
-		sj->until = now + lease + OUTBOX_LEASE_SLACK;
-		sj->now = now;
-		run->starting = 1;
-		lanes_submit(&sj->job, LANES_SCHEDULE_UID);
+		run->until = now + lease + OUTBOX_LEASE_SLACK;
+		run->started_at = now;
+		run->starting = run->start_due = 1;
+		outbox_deliver_write_lane();
 		return (int)n;
 	case CHANNEL_BUSY:
 		outbox_deliver_run_free(run);

@@ -938,6 +938,39 @@ store_outbox_add(struct store *st, struct store_outbox *o,
 	return r;
 }
 
+/*
+ * Add the n notices of o, each as store_outbox_add says, with its
+ * channels and nchannels; each one's created says whether it was new
+ * (and then its id is set).  A server's backend adds them in one
+ * statement.  The first failure ends it.
+ */
+enum store_result
+store_outbox_add_many(struct store *st, struct store_outbox *o, size_t n,
+    time_t now)
+{
+	const struct store_outbox_backend *ob = STORE_BACKEND(st)->outbox;
+	enum store_result	 r = STORE_OK;
+	size_t			 i;
+	int			 any = 0;
+
+	if (n == 0)
+		return STORE_OK;
+	for (i = 0; i < n; i++)
+		o[i].created = 0;
+	if (ob->add_many != NULL)
+		r = ob->add_many(st, o, n, now);
+	else {
+		for (i = 0; i < n && r == STORE_OK; i++)
+			r = ob->add(st, &o[i], o[i].channels, o[i].nchannels,
+			    now, &o[i].created);
+	}
+	for (i = 0; i < n && r == STORE_OK; i++)
+		any |= o[i].created;
+	if (any)
+		store_outbox_written(st);
+	return r;
+}
+
 enum store_result
 store_outbox_held(struct store *st, const char *owner, const char *kind,
     int64_t fid, time_t now, int64_t *id, time_t *fire, char **payload)
@@ -991,6 +1024,37 @@ store_delivery_start(struct store *st, int64_t outbox_id, const char *channel,
 		return ob->delivery_set(st, outbox_id, channel, "pending",
 		    attempts, until, NULL, now);
 	return ob->delivery_start(st, outbox_id, channel, attempts, until, now);
+}
+
+/*
+ * The n deliveries of v take their new states, each as
+ * store_delivery_start or store_delivery_set says (each delivery at most
+ * once in v).  A server's backend writes them in one statement; the
+ * first failure ends it.
+ */
+enum store_result
+store_delivery_write(struct store *st, const struct store_delivery_state *v,
+    size_t n)
+{
+	const struct store_outbox_backend *ob = STORE_BACKEND(st)->outbox;
+	enum store_result	 r = STORE_OK;
+	size_t			 i;
+
+	if (n == 0)
+		return STORE_OK;
+	if (ob->delivery_write != NULL)
+		return ob->delivery_write(st, v, n);
+	for (i = 0; i < n && r == STORE_OK; i++) {
+		if (v[i].start)
+			r = store_delivery_start(st, v[i].outbox_id,
+			    v[i].channel, v[i].attempts, v[i].next_at,
+			    v[i].now);
+		else
+			r = store_delivery_set(st, v[i].outbox_id,
+			    v[i].channel, v[i].status, v[i].attempts,
+			    v[i].next_at, v[i].error, v[i].now);
+	}
+	return r;
 }
 
 enum store_result

@@ -141,6 +141,9 @@ struct store_outbox_backend {
 	enum store_result (*add)(struct store *st, struct store_outbox *o,
 			      const char *const *channels, int n, time_t now,
 			      int *created);
+	/* NULL: add, one by one. */
+	enum store_result (*add_many)(struct store *st, struct store_outbox *o,
+			      size_t n, time_t now);
 	enum store_result (*fold)(struct store *st, int64_t id,
 			      int64_t summary);
 	enum store_result (*held)(struct store *st, const char *owner,
@@ -158,6 +161,9 @@ struct store_outbox_backend {
 	enum store_result (*delivery_start)(struct store *st,
 			      int64_t outbox_id, const char *channel,
 			      int attempts, time_t until, time_t now);
+	/* NULL: delivery_start and delivery_set, one by one. */
+	enum store_result (*delivery_write)(struct store *st,
+			      const struct store_delivery_state *v, size_t n);
 	enum store_result (*schedule_next)(struct store *st, time_t *notice,
 			      time_t *delivery, time_t *digest,
 			      int64_t *unplanned);

@@ -625,7 +625,10 @@ store_pg_query(struct store_pg *p, const char *sql,
 	return NULL;
 }
 
-/* The n strings of v as a PostgreSQL array literal.  Caller frees. */
+/*
+ * The n strings of v as a PostgreSQL array literal, a NULL string as
+ * NULL.  Caller frees.
+ */
 char *
 store_pg_text_array(const char *const *v, int n)
 {
@@ -634,7 +637,7 @@ store_pg_text_array(const char *const *v, int n)
 	int	 i;
 
 	for (i = 0; i < n; i++)
-		len += strlen(v[i]) * 2 + 3;
+		len += v[i] != NULL ? strlen(v[i]) * 2 + 3 : 5;
 	a = q = xmalloc(len);
 	*q++ = '{';
 	for (i = 0; i < n; i++) {
@@ -642,6 +645,11 @@ store_pg_text_array(const char *const *v, int n)
 
 		if (i > 0)
 			*q++ = ',';
+		if (s == NULL) {
+			memcpy(q, "NULL", 4);
+			q += 4;
+			continue;
+		}
 		*q++ = '"';
 		for (; *s != '\0'; s++) {
 			if (*s == '"' || *s == '\\')

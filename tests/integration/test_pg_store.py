@@ -97,4 +97,4 @@ def test_the_transactions_on_a_real_server(cluster):
     p = subprocess.run([binary], capture_output=True, text=True, timeout=120,
                        env=dict(os.environ, FU_TEST_PG_URI=uri))
     assert p.returncode == 0, p.stdout + p.stderr
-    assert "16 test(s)" in p.stdout and "SKIPPED" not in p.stdout, p.stdout
+    assert "17 test(s)" in p.stdout and "SKIPPED" not in p.stdout, p.stdout

@@ -1658,6 +1658,153 @@ test_a_started_delivery_stays_its_node_s(void **state)
 	sent_and_closed(st2, o.id, channels[0], at + 35);
 }
 
+/* Column 0 of the first row sql reads, as a string (freed by the next). */
+static const char *
+watch_value(struct fx *fx, const char *sql)
+{
+	static char	 buf[256];
+	PGresult	*r;
+
+	r = PQexec(fx->watch, sql);
+	assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+	assert_int_equal(PQntuples(r), 1);
+	snprintf(buf, sizeof buf, "%s", PQgetisnull(r, 0, 0) ? "NULL" :
+	    PQgetvalue(r, 0, 0));
+	PQclear(r);
+	return buf;
+}
+
+/*
+ * A claim's notices, and a batch of delivery starts and results, each
+ * go in one statement: what is new is told apart from what the ledger
+ * holds already, each notice gets its own channels, and each delivery
+ * the state the one-by-one calls would give it.
+ */
+static void
+test_notices_and_deliveries_in_one_statement_each(void **state)
+{
+	struct fx	*fx = *state;
+	const struct store_txn_backend *t = store_postgresql.txn;
+	static const char *const two[] = { "hook:/bin/true", "journal" };
+	static const char *const one[] = { "journal" };
+	struct store_outbox o[3];
+	struct store_delivery_state v[3];
+	int64_t		 old;
+	char		 sql[512];
+	int		 i;
+
+	if (fx == NULL)
+		skip();
+	old = reminder_to(fx, "bea", "journal", 30000);
+	memset(o, 0, sizeof o);
+	for (i = 0; i < 3; i++) {
+		o[i].owner = "bea";
+		o[i].kind = "reminder";
+		o[i].fire_at = o[i].due_at = 30000 + i * 60;
+		o[i].payload = i == 1 ? "{\"quote\": \"a \\\" b\"}" : "{}";
+	}
+	o[0].channels = one;		/* the ledger has it: not new */
+	o[0].nchannels = 1;
+	o[1].channels = two;
+	o[1].nchannels = 2;
+	o[2].nchannels = 0;		/* folded: no delivery of its own */
+	o[2].hold = 40000;
+	assert_int_equal(t->write_begin(fx->st), STORE_OK);
+	assert_int_equal(store_outbox_add_many(fx->st, o, 3, 30100),
+	    STORE_OK);
+	t->write_end(fx->st, 1);
+	assert_int_equal(t->commit(fx->st), 0);
+	assert_int_equal(o[0].created, 0);
+	assert_int_equal(o[1].created, 1);
+	assert_int_equal(o[2].created, 1);
+	assert_true(o[1].id > old && o[2].id > old && o[1].id != o[2].id);
+	snprintf(sql, sizeof sql, "SELECT string_agg(channel || '@' || "
+	    "next_at, ',' ORDER BY channel) FROM deliveries "
+	    "WHERE outbox_id = %lld", (long long)o[1].id);
+	assert_string_equal(watch_value(fx, sql),
+	    "hook:/bin/true@30100,journal@30100");
+	snprintf(sql, sizeof sql, "SELECT count(*) FROM deliveries "
+	    "WHERE outbox_id = %lld", (long long)o[2].id);
+	assert_string_equal(watch_value(fx, sql), "0");
+	snprintf(sql, sizeof sql, "SELECT payload FROM outbox WHERE id = "
+	    "%lld", (long long)o[1].id);
+	assert_string_equal(watch_value(fx, sql), o[1].payload);
+
+	/* One start, one retry with its error, one sent. */
+	memset(v, 0, sizeof v);
+	v[0].outbox_id = o[1].id;
+	v[0].channel = "hook:/bin/true";
+	v[0].start = 1;
+	v[0].attempts = 0;
+	v[0].next_at = 30135;
+	v[0].now = 30100;
+	v[1].outbox_id = old;
+	v[1].channel = "journal";
+	v[1].status = "pending";
+	v[1].attempts = 1;
+	v[1].next_at = 30160;
+	v[1].error = "exit 75";
+	v[1].now = 30100;
+	v[2].outbox_id = o[1].id;
+	v[2].channel = "journal";
+	v[2].status = "sent";
+	v[2].attempts = 1;
+	v[2].next_at = 30100;
+	v[2].now = 30100;
+	assert_int_equal(t->write_begin(fx->st), STORE_OK);
+	assert_int_equal(store_delivery_write(fx->st, v, 3), STORE_OK);
+	t->write_end(fx->st, 1);
+	assert_int_equal(t->commit(fx->st), 0);
+	snprintf(sql, sizeof sql, "SELECT status || ',' || attempts || ',' || "
+	    "next_at || ',' || (claimed_by IS NOT NULL) || ',' || "
+	    "(lease_until - floor(extract(epoch FROM "
+	    "statement_timestamp()))::bigint BETWEEN 34 AND 35) || ',' || "
+	    "coalesce(sent_at::text, '-') FROM deliveries "
+	    "WHERE outbox_id = %lld AND channel = 'hook:/bin/true'",
+	    (long long)o[1].id);
+	assert_string_equal(watch_value(fx, sql), "pending,0,30135,true,true,-");
+	snprintf(sql, sizeof sql, "SELECT status || ',' || attempts || ',' || "
+	    "next_at || ',' || last_error || ',' || error_at || ',' || "
+	    "(claimed_by IS NULL) FROM deliveries WHERE outbox_id = %lld",
+	    (long long)old);
+	assert_string_equal(watch_value(fx, sql),
+	    "pending,1,30160,exit 75,30100,true");
+	snprintf(sql, sizeof sql, "SELECT status || ',' || sent_at || ',' || "
+	    "(claimed_by IS NULL AND lease_until IS NULL) FROM deliveries "
+	    "WHERE outbox_id = %lld AND channel = 'journal'",
+	    (long long)o[1].id);
+	assert_string_equal(watch_value(fx, sql), "sent,30100,true");
+
+	/* The hook's result: sent, the start's claim let go; the retry's
+	 * success keeps its last error for the rep to read. */
+	memset(v, 0, sizeof v);
+	v[0].outbox_id = o[1].id;
+	v[0].channel = "hook:/bin/true";
+	v[0].status = "sent";
+	v[0].attempts = 1;
+	v[0].next_at = 30110;
+	v[0].now = 30110;
+	v[1].outbox_id = old;
+	v[1].channel = "journal";
+	v[1].status = "sent";
+	v[1].attempts = 2;
+	v[1].next_at = 30160;
+	v[1].now = 30160;
+	assert_int_equal(t->write_begin(fx->st), STORE_OK);
+	assert_int_equal(store_delivery_write(fx->st, v, 2), STORE_OK);
+	t->write_end(fx->st, 1);
+	assert_int_equal(t->commit(fx->st), 0);
+	snprintf(sql, sizeof sql, "SELECT status || ',' || sent_at || ',' || "
+	    "(claimed_by IS NULL AND lease_until IS NULL) FROM deliveries "
+	    "WHERE outbox_id = %lld AND channel = 'hook:/bin/true'",
+	    (long long)o[1].id);
+	assert_string_equal(watch_value(fx, sql), "sent,30110,true");
+	snprintf(sql, sizeof sql, "SELECT status || ',' || last_error || ',' "
+	    "|| error_at || ',' || sent_at FROM deliveries "
+	    "WHERE outbox_id = %lld", (long long)old);
+	assert_string_equal(watch_value(fx, sql), "sent,exit 75,30100,30160");
+}
+
 /*
  * A committed write tells the other nodes (NOTIFY), on commit only; a
  * node does not count its own news; a node stopping cleanly leaves; a
@@ -1779,6 +1926,7 @@ main(void)
 		T(test_a_dead_node_s_deliveries_are_taken_over_at_once),
 		T(test_a_started_delivery_stays_its_node_s),
 		T(test_a_commit_tells_the_other_nodes),
+		T(test_notices_and_deliveries_in_one_statement_each),
 	};
 
 	return cmocka_run_group_tests(cases, NULL, NULL);
