@@ -672,6 +672,12 @@ struct store_delivery_state {
 };
 enum store_result store_delivery_write(struct store *,
 		     const struct store_delivery_state *, size_t);
+/* When the schedule must look next: store_schedule_next's answer. */
+struct store_next {
+	enum store_result	 r;
+	time_t			 notice, delivery, digest;
+	int64_t			 unplanned;
+};
 enum store_result store_schedule_next(struct store *, time_t *, time_t *,
 		     time_t *, int64_t *);
 enum store_result store_schedule_next_of(struct store *, const char *,
@@ -1097,7 +1103,7 @@ void		 hooks_shutdown(void);
 void		 outbox_init(struct store *, const struct fu_config **);
 int		 outbox_claim(time_t);
 int		 outbox_claim_on(struct store *, const struct fu_config *,
-		     time_t);
+		     time_t, struct store_next *);
 int		 outbox_deliver(time_t);
 void		 outbox_deliver_flush(void);
 void		 outbox_deliver_hold(void);

@@ -325,7 +325,8 @@ outbox_claim_digest_cb(const struct fu_user *u, time_t at, void *arg)
 
 /*
  * Claim what has come due by now, in st (the loop's store, or a lane's)
- * with cf: for each follow-up whose next notice has fallen, record the
+ * with cf (asked, if not NULL, takes the schedule's answer of when the
+ * next thing falls, asked first: it stands when nothing was due): for each follow-up whose next notice has fallen, record the
  * most advanced notice it reached (a daemon that was down sends one late
  * notice, not a backlog) and plan the next; then the digests.  All in one
  * write of the group commit, so a notice is in the outbox exactly when
@@ -335,7 +336,8 @@ outbox_claim_digest_cb(const struct fu_user *u, time_t at, void *arg)
  * cf, so it may run on a lane.
  */
 int
-outbox_claim_on(struct store *st, const struct fu_config *cf, time_t now)
+outbox_claim_on(struct store *st, const struct fu_config *cf, time_t now,
+    struct store_next *asked)
 {
 	struct outbox_claim_ctx	 ctx;
 	struct store_notice_row	*rows;
@@ -351,10 +353,19 @@ outbox_claim_on(struct store *st, const struct fu_config *cf, time_t now)
 	ctx.st = st;
 	ctx.cf = cf;
 	ctx.now = now;
+	fire = at = digest = 0;
+	unplanned = 0;
 	/* Write only when something is due: a pass must not commit for
 	 * nothing (each commit wakes the schedule again). */
-	if (store_schedule_next(st, &fire, &at, &digest,
-	    &unplanned) != STORE_OK)
+	r = store_schedule_next(st, &fire, &at, &digest, &unplanned);
+	if (asked != NULL) {
+		asked->r = r;
+		asked->notice = fire;
+		asked->delivery = at;
+		asked->digest = digest;
+		asked->unplanned = unplanned;
+	}
+	if (r != STORE_OK)
 		return -1;
 	if ((fire == 0 || fire > now) && (digest == 0 || digest > now) &&
 	    unplanned == 0)
@@ -423,5 +434,5 @@ outbox_claim_on(struct store *st, const struct fu_config *cf, time_t now)
 int
 outbox_claim(time_t now)
 {
-	return outbox_claim_on(outbox_store, *outbox_cfp, now);
+	return outbox_claim_on(outbox_store, *outbox_cfp, now, NULL);
 }

@@ -70,12 +70,15 @@ static int			 sched_notify_news;	/* ... the connection's */
  * Where the store has lanes (a database server's), the claim runs on
  * one, so that its statements (several for each notice) never hold the
  * loop: one claim at a time, with the configuration it started with.
+ * Its first question (is anything due?) is also the pass's question of
+ * when to wake: a claim that found nothing due arms the timer by it.
  */
 struct sched_claim {
 	struct lane_job		 job;		/* first */
 	struct fu_config	*cf;		/* a reference, for the run */
 	time_t			 now;
 	int			 claimed;	/* outbox_claim_on's */
+	struct store_next	 next;		/* ... and its answer */
 };
 static int			 sched_claim_out;	/* one is on a lane */
 
@@ -505,15 +508,24 @@ sched_plan_done(struct lane_job *j)
 	free(p);
 }
 
-/*
- * Ask on the schedule's lane when to wake, one question at a time; until
- * the answer is back the timer still wakes within check_interval.
- */
+/* Until a lane's answer is back, the timer wakes within check_interval. */
+static void
+sched_await(void)
+{
+	struct timeval	tv;
+
+	if (sched_pass_soon)
+		return;
+	tv.tv_sec = (*sched_cfp)->check_interval;
+	tv.tv_usec = 0;
+	evtimer_add(sched_timer, &tv);
+}
+
+/* Ask on the schedule's lane when to wake, one question at a time. */
 static void
 sched_plan(time_t now, int progress)
 {
 	struct sched_plan	*p;
-	struct timeval		 tv;
 
 	if (sched_timer == NULL)
 		return;		/* the schedule stopped */
@@ -528,11 +540,7 @@ sched_plan(time_t now, int progress)
 	p->progress = progress;
 	sched_plan_out = 1;
 	lanes_submit(&p->job, LANES_SCHEDULE_UID);
-	if (!sched_pass_soon) {
-		tv.tv_sec = (*sched_cfp)->check_interval;
-		tv.tv_usec = 0;
-		evtimer_add(sched_timer, &tv);
-	}
+	sched_await();
 }
 
 /*
@@ -561,15 +569,15 @@ sched_claim_run(struct store *st, struct lane_job *j)
 {
 	struct sched_claim	*c = (struct sched_claim *)(void *)j;
 
-	c->claimed = outbox_claim_on(st, c->cf, c->now);
+	c->claimed = outbox_claim_on(st, c->cf, c->now, &c->next);
 	j->wrote = c->claimed > 0;
 }
 
 /*
  * On the loop, the claim's group committed (or lost): deliver what it
  * claimed now, or after a failure wait as after any failed write.  A
- * claim that found nothing due wrote nothing and wakes no one (the pass
- * that sent it re-armed the timer).
+ * claim that found nothing due wrote nothing: its answer arms the timer,
+ * unless a pass is coming anyway (which asks again).
  */
 static void
 sched_claim_done(struct lane_job *j)
@@ -582,20 +590,24 @@ sched_claim_done(struct lane_job *j)
 		sched_write_result(ok);
 	if (c->claimed != 0)
 		sched_changed();	/* nothing once the schedule stopped */
+	else if (sched_timer != NULL && !sched_pass_soon)
+		sched_arm(c->now, 0, c->next.r, c->next.notice,
+		    c->next.delivery, c->next.digest, c->next.unplanned);
 	config_free(c->cf);
 	free(c);
 }
 
 /*
  * Claim what is due by now: on a lane where the store has them (then 0:
- * its end, sched_claim_done, looks again), else here, in the pass's
- * group (see outbox_claim).
+ * its end, sched_claim_done, looks again or arms the timer, and *asked
+ * says so), else here, in the pass's group (see outbox_claim).
  */
 static int
-sched_claim(time_t now)
+sched_claim(time_t now, int *asked)
 {
 	struct sched_claim	*c;
 
+	*asked = 0;
 	if (lanes_running() == 0)
 		return outbox_claim(now);
 	if (sched_claim_out)
@@ -607,6 +619,7 @@ sched_claim(time_t now)
 	c->now = now;
 	sched_claim_out = 1;
 	lanes_submit(&c->job, LANES_SCHEDULE_UID);
+	*asked = 1;
 	return 0;
 }
 
@@ -622,7 +635,7 @@ static void
 sched_pass_cb(evutil_socket_t fd, short what, void *arg)
 {
 	time_t	now;
-	int	sent, claimed;
+	int	sent, claimed, asked;
 
 	sched_pass_soon = 0;
 	sched_check_clock();
@@ -631,14 +644,17 @@ sched_pass_cb(evutil_socket_t fd, short what, void *arg)
 	now = time(NULL);
 	sched_wait_durable = !sched_outbox_durable();
 	sent = sched_wait_durable ? 0 : outbox_deliver(now);
-	claimed = sched_claim(now);
+	claimed = sched_claim(now, &asked);
 	if (claimed > 0)
 		sched_claim_commit = store_commits(sched_store) +
 		    (store_in_txn(sched_store) ? 1 : 0);
 	/* A claim that wrote in the group is judged by its commit. */
 	if ((sent < 0 || claimed < 0) && !store_in_txn(sched_store))
 		sched_write_result(0);
-	sched_rearm(now, sent > 0 || claimed > 0);
+	if (asked)
+		sched_await();		/* the claim's answer arms it */
+	else
+		sched_rearm(now, sent > 0 || claimed > 0);
 }
 
 void
