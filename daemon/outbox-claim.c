@@ -325,15 +325,16 @@ outbox_claim_digest_cb(const struct fu_user *u, time_t at, void *arg)
 
 /*
  * Claim what has come due by now, in st (the loop's store, or a lane's)
- * with cf (asked, if not NULL, takes the schedule's answer of when the
- * next thing falls, asked first: it stands when nothing was due): for each follow-up whose next notice has fallen, record the
+ * with cf: for each follow-up whose next notice has fallen, record the
  * most advanced notice it reached (a daemon that was down sends one late
  * notice, not a backlog) and plan the next; then the digests.  All in one
  * write of the group commit, so a notice is in the outbox exactly when
  * its follow-up has moved past it.  Return how much was done (follow-ups
  * advanced and notices recorded; 0 when nothing was due, and then nothing
  * was written), or -1 if the store failed.  It touches nothing but st and
- * cf, so it may run on a lane.
+ * cf, so it may run on a lane.  asked, if not NULL, takes the answer to
+ * the first question, of when the next notice, delivery and digest fall:
+ * it stands for the schedule when nothing was due.
  */
 int
 outbox_claim_on(struct store *st, const struct fu_config *cf, time_t now,
