@@ -98,6 +98,16 @@ PGresult	*store_pg_query(struct store_pg *, const char *,
 		     const struct store_pg_params *, enum store_result *);
 char		*store_pg_col_text(const PGresult *, int, int);
 int64_t		 store_pg_col_int(const PGresult *, int, int, int64_t);
+/* A PostgreSQL array literal, built an element at a time. */
+struct store_pg_array {
+	char	*s;
+	size_t	 len, size;
+};
+void		 store_pg_array_raw(struct store_pg_array *, const char *);
+void		 store_pg_array_int(struct store_pg_array *, int64_t);
+void		 store_pg_array_text(struct store_pg_array *, const char *);
+const char	*store_pg_array_end(struct store_pg_array *);
+void		 store_pg_array_free(struct store_pg_array *);
 char		*store_pg_text_array(const char *const *, int);
 char		*store_pg_int_array(const int64_t *, size_t);
 PGresult	*store_pg_query_ids(struct store_pg *, const char *,

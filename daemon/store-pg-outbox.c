@@ -169,39 +169,29 @@ store_pg_notice_advance(struct store *st, const struct store_notice_row *rows,
     size_t n)
 {
 	struct store_pg_params	 ps;
+	struct store_pg_array	 a[3];
 	enum store_result	 r;
-	char			*ids, *stages, *ats, *q;
 	size_t			 i;
+	int			 k;
 
-	ids = q = xmalloc(n * 21 + 3);
-	stages = xmalloc(n * 12 + 3);
-	ats = xmalloc(n * 21 + 3);
-	for (i = 0; i < n; i++)
-		q += sprintf(q, "%s%lld", i > 0 ? "," : "{",
-		    (long long)rows[i].followup_id);
-	strcpy(q, "}");
-	for (q = stages, i = 0; i < n; i++)
-		q += sprintf(q, "%s%d", i > 0 ? "," : "{", rows[i].stage);
-	strcpy(q, "}");
-	for (q = ats, i = 0; i < n; i++) {
+	memset(a, 0, sizeof a);
+	for (i = 0; i < n; i++) {
+		store_pg_array_int(&a[0], rows[i].followup_id);
+		store_pg_array_int(&a[1], rows[i].stage);
 		if (rows[i].notice_at == 0)
-			q += sprintf(q, "%sNULL", i > 0 ? "," : "{");
+			store_pg_array_raw(&a[2], "NULL");
 		else
-			q += sprintf(q, "%s%lld", i > 0 ? "," : "{",
-			    (long long)rows[i].notice_at);
+			store_pg_array_int(&a[2], rows[i].notice_at);
 	}
-	strcpy(q, "}");
 	store_pg_params_init(&ps);
-	store_pg_param_text(&ps, ids);
-	store_pg_param_text(&ps, stages);
-	store_pg_param_text(&ps, ats);
+	for (k = 0; k < 3; k++)
+		store_pg_param_text(&ps, store_pg_array_end(&a[k]));
 	r = store_pg_outbox_exec(st, "UPDATE followups f SET notice_stage = "
 	    "v.stage, notice_at = v.at FROM unnest ($1::bigint[], "
 	    "$2::integer[], $3::bigint[]) AS v (id, stage, at) "
 	    "WHERE f.id = v.id", &ps, NULL);
-	free(ids);
-	free(stages);
-	free(ats);
+	for (k = 0; k < 3; k++)
+		store_pg_array_free(&a[k]);
 	return r;
 }
 
@@ -317,56 +307,34 @@ store_pg_outbox_add_many(struct store *st, struct store_outbox *o, size_t n,
     time_t now)
 {
 	struct store_pg_params	 ps;
+	struct store_pg_array	 a[10];
 	PGresult		*res;
 	enum store_result	 r;
-	const char		**owners, **kinds, **payloads, **channels;
-	int64_t			*fids, *due, *fire, *late, *next, *didx;
-	char			*a[10];
-	size_t			 i, nd = 0, k;
+	size_t			 i;
 	int			 j, row;
 
-	for (i = 0; i < n; i++)
-		nd += (size_t)o[i].nchannels;
-	owners = xcalloc(n, sizeof *owners);
-	kinds = xcalloc(n, sizeof *kinds);
-	payloads = xcalloc(n, sizeof *payloads);
-	fids = xcalloc(n, sizeof *fids);
-	due = xcalloc(n, sizeof *due);
-	fire = xcalloc(n, sizeof *fire);
-	late = xcalloc(n, sizeof *late);
-	next = xcalloc(n, sizeof *next);
-	channels = xcalloc(nd + 1, sizeof *channels);
-	didx = xcalloc(nd + 1, sizeof *didx);
-	for (i = k = 0; i < n; i++) {
-		owners[i] = o[i].owner;
-		kinds[i] = o[i].kind;
-		payloads[i] = o[i].payload;
-		fids[i] = o[i].followup_id;
-		due[i] = o[i].due_at;
-		fire[i] = o[i].fire_at;
-		late[i] = o[i].late;
-		next[i] = o[i].hold > now ? o[i].hold : now;
+	memset(a, 0, sizeof a);
+	for (i = 0; i < n; i++) {
+		store_pg_array_text(&a[0], o[i].owner);
+		store_pg_array_text(&a[1], o[i].kind);
+		store_pg_array_int(&a[2], o[i].followup_id);
+		store_pg_array_int(&a[3], o[i].due_at);
+		store_pg_array_int(&a[4], o[i].fire_at);
+		store_pg_array_int(&a[5], o[i].late);
+		store_pg_array_text(&a[6], o[i].payload);
+		store_pg_array_int(&a[7], o[i].hold > now ? o[i].hold : now);
+		/* Its deliveries: (its place in o, from 1; the channel). */
 		for (j = 0; j < o[i].nchannels; j++) {
-			didx[k] = (int64_t)i + 1;
-			channels[k++] = o[i].channels[j];
+			store_pg_array_int(&a[8], (int64_t)i + 1);
+			store_pg_array_text(&a[9], o[i].channels[j]);
 		}
 	}
-	a[0] = store_pg_text_array(owners, (int)n);
-	a[1] = store_pg_text_array(kinds, (int)n);
-	a[2] = store_pg_int_array(fids, n);
-	a[3] = store_pg_int_array(due, n);
-	a[4] = store_pg_int_array(fire, n);
-	a[5] = store_pg_int_array(late, n);
-	a[6] = store_pg_text_array(payloads, (int)n);
-	a[7] = store_pg_int_array(next, n);
-	a[8] = store_pg_int_array(didx, nd);
-	a[9] = store_pg_text_array(channels, (int)nd);
 	store_pg_params_init(&ps);
 	for (j = 0; j < 8; j++)
-		store_pg_param_text(&ps, a[j]);
+		store_pg_param_text(&ps, store_pg_array_end(&a[j]));
 	store_pg_param_int(&ps, now);
-	store_pg_param_text(&ps, a[8]);
-	store_pg_param_text(&ps, a[9]);
+	store_pg_param_text(&ps, store_pg_array_end(&a[8]));
+	store_pg_param_text(&ps, store_pg_array_end(&a[9]));
 	res = store_pg_query(STORE_PG(st), "WITH v AS (SELECT * FROM unnest "
 	    "($1::text[], $2::text[], $3::bigint[], $4::bigint[], "
 	    "$5::bigint[], $6::integer[], $7::text[], $8::bigint[]) "
@@ -386,17 +354,7 @@ store_pg_outbox_add_many(struct store *st, struct store_outbox *o, size_t n,
 	    "ON c.i = m.i ON CONFLICT DO NOTHING) "
 	    "SELECT i, id FROM m", &ps, &r);
 	for (j = 0; j < 10; j++)
-		free(a[j]);
-	free(owners);
-	free(kinds);
-	free(payloads);
-	free(fids);
-	free(due);
-	free(fire);
-	free(late);
-	free(next);
-	free(channels);
-	free(didx);
+		store_pg_array_free(&a[j]);
 	if (res == NULL)
 		return r;
 	for (j = 0; j < PQntuples(res); j++) {
@@ -564,49 +522,28 @@ store_pg_delivery_write(struct store *st,
     const struct store_delivery_state *v, size_t n)
 {
 	struct store_pg_params	 ps;
+	struct store_pg_array	 a[9];
 	enum store_result	 r;
-	const char		**channels, **statuses, **errors;
-	int64_t			*ids, *attempts, *next, *now, *lease;
-	char			*a[9], *q;
 	size_t			 i;
 	int			 k;
 
-	channels = xcalloc(n, sizeof *channels);
-	statuses = xcalloc(n, sizeof *statuses);
-	errors = xcalloc(n, sizeof *errors);
-	ids = xcalloc(n, sizeof *ids);
-	attempts = xcalloc(n, sizeof *attempts);
-	next = xcalloc(n, sizeof *next);
-	now = xcalloc(n, sizeof *now);
-	lease = xcalloc(n, sizeof *lease);
-	a[7] = q = xmalloc(n * 2 + 3);
-	*q++ = '{';
+	memset(a, 0, sizeof a);
 	for (i = 0; i < n; i++) {
-		ids[i] = v[i].outbox_id;
-		channels[i] = v[i].channel;
-		statuses[i] = v[i].start ? "pending" : v[i].status;
-		attempts[i] = v[i].attempts;
-		next[i] = v[i].next_at;
-		errors[i] = v[i].start ? NULL : v[i].error;
-		now[i] = v[i].now;
-		lease[i] = v[i].next_at > v[i].now ? v[i].next_at - v[i].now :
-		    0;
-		if (i > 0)
-			*q++ = ',';
-		*q++ = v[i].start ? 't' : 'f';
+		store_pg_array_int(&a[0], v[i].outbox_id);
+		store_pg_array_text(&a[1], v[i].channel);
+		store_pg_array_text(&a[2], v[i].start ? "pending" :
+		    v[i].status);
+		store_pg_array_int(&a[3], v[i].attempts);
+		store_pg_array_int(&a[4], v[i].next_at);
+		store_pg_array_text(&a[5], v[i].start ? NULL : v[i].error);
+		store_pg_array_int(&a[6], v[i].now);
+		store_pg_array_raw(&a[7], v[i].start ? "t" : "f");
+		store_pg_array_int(&a[8], v[i].next_at > v[i].now ?
+		    v[i].next_at - v[i].now : 0);
 	}
-	strcpy(q, "}");
-	a[0] = store_pg_int_array(ids, n);
-	a[1] = store_pg_text_array(channels, (int)n);
-	a[2] = store_pg_text_array(statuses, (int)n);
-	a[3] = store_pg_int_array(attempts, n);
-	a[4] = store_pg_int_array(next, n);
-	a[5] = store_pg_text_array(errors, (int)n);
-	a[6] = store_pg_int_array(now, n);
-	a[8] = store_pg_int_array(lease, n);
 	store_pg_params_init(&ps);
 	for (k = 0; k < 9; k++)
-		store_pg_param_text(&ps, a[k]);
+		store_pg_param_text(&ps, store_pg_array_end(&a[k]));
 	store_pg_param_text(&ps, STORE_PG(st)->node);
 	/*
 	 * A start keeps this node's claim with its lease; an end lets it go
@@ -630,15 +567,7 @@ store_pg_delivery_write(struct store *st,
 	    "lease) WHERE d.outbox_id = v.id AND d.channel = v.channel", &ps,
 	    NULL);
 	for (k = 0; k < 9; k++)
-		free(a[k]);
-	free(channels);
-	free(statuses);
-	free(errors);
-	free(ids);
-	free(attempts);
-	free(next);
-	free(now);
-	free(lease);
+		store_pg_array_free(&a[k]);
 	return r;
 }
 

@@ -625,58 +625,103 @@ store_pg_query(struct store_pg *p, const char *sql,
 	return NULL;
 }
 
-/*
- * The n strings of v as a PostgreSQL array literal, a NULL string as
- * NULL.  Caller frees.
- */
+/* Make room for len more bytes (and a NUL) in a. */
+static void
+store_pg_array_grow(struct store_pg_array *a, size_t len)
+{
+	if (a->len + len + 3 <= a->size)
+		return;
+	a->size = (a->len + len + 3) * 2;
+	a->s = xreallocarray(a->s, a->size, 1);
+}
+
+/* Add the element s, as it is (a number, NULL, t or f), to a. */
+void
+store_pg_array_raw(struct store_pg_array *a, const char *s)
+{
+	size_t	len = strlen(s);
+
+	store_pg_array_grow(a, len + 1);
+	a->s[a->len] = a->len == 0 ? '{' : ',';
+	a->len++;
+	memcpy(a->s + a->len, s, len);
+	a->len += len;
+}
+
+void
+store_pg_array_int(struct store_pg_array *a, int64_t n)
+{
+	char	buf[24];
+
+	snprintf(buf, sizeof buf, "%lld", (long long)n);
+	store_pg_array_raw(a, buf);
+}
+
+/* Add the string s, quoted, to a; a NULL string as NULL. */
+void
+store_pg_array_text(struct store_pg_array *a, const char *s)
+{
+	if (s == NULL) {
+		store_pg_array_raw(a, "NULL");
+		return;
+	}
+	store_pg_array_grow(a, strlen(s) * 2 + 3);
+	a->s[a->len] = a->len == 0 ? '{' : ',';
+	a->len++;
+	a->s[a->len++] = '"';
+	for (; *s != '\0'; s++) {
+		if (*s == '"' || *s == '\\')
+			a->s[a->len++] = '\\';
+		a->s[a->len++] = *s;
+	}
+	a->s[a->len++] = '"';
+}
+
+/* The literal a holds (kept in a until store_pg_array_free). */
+const char *
+store_pg_array_end(struct store_pg_array *a)
+{
+	store_pg_array_grow(a, 2);
+	if (a->len == 0)
+		a->s[a->len++] = '{';
+	a->s[a->len] = '}';
+	a->s[a->len + 1] = '\0';
+	return a->s;
+}
+
+void
+store_pg_array_free(struct store_pg_array *a)
+{
+	free(a->s);
+	memset(a, 0, sizeof *a);
+}
+
+/* The n strings of v as a PostgreSQL array literal.  Caller frees. */
 char *
 store_pg_text_array(const char *const *v, int n)
 {
-	size_t	 len = 3;
-	char	*a, *q;
-	int	 i;
+	struct store_pg_array	 a;
+	int			 i;
 
+	memset(&a, 0, sizeof a);
 	for (i = 0; i < n; i++)
-		len += v[i] != NULL ? strlen(v[i]) * 2 + 3 : 5;
-	a = q = xmalloc(len);
-	*q++ = '{';
-	for (i = 0; i < n; i++) {
-		const char	*s = v[i];
-
-		if (i > 0)
-			*q++ = ',';
-		if (s == NULL) {
-			memcpy(q, "NULL", 4);
-			q += 4;
-			continue;
-		}
-		*q++ = '"';
-		for (; *s != '\0'; s++) {
-			if (*s == '"' || *s == '\\')
-				*q++ = '\\';
-			*q++ = *s;
-		}
-		*q++ = '"';
-	}
-	*q++ = '}';
-	*q = '\0';
-	return a;
+		store_pg_array_text(&a, v[i]);
+	store_pg_array_end(&a);
+	return a.s;
 }
 
 /* The n numbers of v as a PostgreSQL array literal.  Caller frees. */
 char *
 store_pg_int_array(const int64_t *v, size_t n)
 {
-	char	*a, *q;
-	size_t	 i;
+	struct store_pg_array	 a;
+	size_t			 i;
 
-	a = q = xmalloc(n * 21 + 3);
-	*q++ = '{';
+	memset(&a, 0, sizeof a);
 	for (i = 0; i < n; i++)
-		q += sprintf(q, "%s%lld", i > 0 ? "," : "", (long long)v[i]);
-	*q++ = '}';
-	*q = '\0';
-	return a;
+		store_pg_array_int(&a, v[i]);
+	store_pg_array_end(&a);
+	return a.s;
 }
 
 /* Run sql with the n ids as its $1 (a bigint[]), as store_pg_query. */

@@ -1674,6 +1674,22 @@ watch_value(struct fx *fx, const char *sql)
 	return buf;
 }
 
+/* v: delivery (id, channel) over, as status after attempts, at now. */
+static void
+delivery_over(struct store_delivery_state *v, int64_t id, const char *channel,
+    const char *status, int attempts, time_t next, const char *error,
+    time_t now)
+{
+	memset(v, 0, sizeof *v);
+	v->outbox_id = id;
+	v->channel = channel;
+	v->status = status;
+	v->attempts = attempts;
+	v->next_at = next;
+	v->error = error;
+	v->now = now;
+}
+
 /*
  * A claim's notices, and a batch of delivery starts and results, each
  * go in one statement: what is new is told apart from what the ledger
@@ -1738,19 +1754,9 @@ test_notices_and_deliveries_in_one_statement_each(void **state)
 	v[0].attempts = 0;
 	v[0].next_at = 30135;
 	v[0].now = 30100;
-	v[1].outbox_id = old;
-	v[1].channel = "journal";
-	v[1].status = "pending";
-	v[1].attempts = 1;
-	v[1].next_at = 30160;
-	v[1].error = "exit 75";
-	v[1].now = 30100;
-	v[2].outbox_id = o[1].id;
-	v[2].channel = "journal";
-	v[2].status = "sent";
-	v[2].attempts = 1;
-	v[2].next_at = 30100;
-	v[2].now = 30100;
+	delivery_over(&v[1], old, "journal", "pending", 1, 30160, "exit 75",
+	    30100);
+	delivery_over(&v[2], o[1].id, "journal", "sent", 1, 30100, NULL, 30100);
 	assert_int_equal(t->write_begin(fx->st), STORE_OK);
 	assert_int_equal(store_delivery_write(fx->st, v, 3), STORE_OK);
 	t->write_end(fx->st, 1);
@@ -1777,19 +1783,9 @@ test_notices_and_deliveries_in_one_statement_each(void **state)
 
 	/* The hook's result: sent, the start's claim let go; the retry's
 	 * success keeps its last error for the rep to read. */
-	memset(v, 0, sizeof v);
-	v[0].outbox_id = o[1].id;
-	v[0].channel = "hook:/bin/true";
-	v[0].status = "sent";
-	v[0].attempts = 1;
-	v[0].next_at = 30110;
-	v[0].now = 30110;
-	v[1].outbox_id = old;
-	v[1].channel = "journal";
-	v[1].status = "sent";
-	v[1].attempts = 2;
-	v[1].next_at = 30160;
-	v[1].now = 30160;
+	delivery_over(&v[0], o[1].id, "hook:/bin/true", "sent", 1, 30110, NULL,
+	    30110);
+	delivery_over(&v[1], old, "journal", "sent", 2, 30160, NULL, 30160);
 	assert_int_equal(t->write_begin(fx->st), STORE_OK);
 	assert_int_equal(store_delivery_write(fx->st, v, 2), STORE_OK);
 	t->write_end(fx->st, 1);
