@@ -7,7 +7,7 @@
  *
  *   fu-bench proto --socket PATH [--conns N] [--window W]
  *       [--seconds T | --requests N] [--warmup T] [--timeout T]
- *       --request LINE
+ *       [--pid PID] --request LINE
  *
  * opens N connections to a Unix stream socket and keeps W requests
  * outstanding on each (W = 1: send, wait for the reply, send the next),
@@ -16,7 +16,10 @@
  * must then start with that id ({"id":N,...), which proves replies come
  * back whole and in order.  Every reply must be one complete line holding
  * one JSON object; one that says "ok":false is counted as an error.  Each
- * round trip is timed with CLOCK_MONOTONIC.
+ * round trip is timed with CLOCK_MONOTONIC.  The CPU time spent per reply
+ * over the measure is given for fu-bench itself and, with --pid, for the
+ * server (from /proc): a figure that other work on the machine disturbs
+ * far less than the rate does.
  *
  *   fu-bench sqlite --db PATH [--rows N] [--batch B]
  *
@@ -114,6 +117,7 @@ struct bench {
 	int			 nconns, live, window;
 	double			 seconds, warmup, timeout;
 	long long		 requests;	/* 0: run for seconds */
+	long			 pid;		/* the server's; 0: not given */
 
 	char			**parts;	/* LINE cut at each %ID% */
 	size_t			*part_len;
@@ -123,6 +127,8 @@ struct bench {
 	enum bench_phase	 phase;
 	struct event		*phase_ev;
 	uint64_t		 t_start, t_end;
+	double			 cpu_start, cpu_end;	/* the server's, s */
+	double			 self_start, self_end;	/* fu-bench's, s */
 	uint64_t		 next_id;
 	long long		 sent, measured;
 	long long		 owed;		/* owed by all */
@@ -490,6 +496,66 @@ bench_maybe_done(struct bench *b)
 	event_base_loopexit(b->base, NULL);
 }
 
+/* CPU seconds (user and system) process pid has used; -1 if unknown. */
+static double
+bench_cpu_of(long pid)
+{
+	char	 path[64], buf[1024], *p;
+	FILE	*f;
+	size_t	 n;
+	unsigned long long	 utime, stime;
+
+	snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return -1;
+	n = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	/* The name, in brackets, may hold spaces: count from its end.  After
+	 * it: state, then fields 4 to 13, then utime and stime. */
+	if ((p = strrchr(buf, ')')) == NULL || sscanf(p + 1,
+	    " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
+	    &utime, &stime) != 2)
+		return -1;
+	return (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
+}
+
+/* CPU seconds fu-bench itself has used. */
+static double
+bench_cpu_self(void)
+{
+	struct rusage	ru;
+
+	if (getrusage(RUSAGE_SELF, &ru) != 0)
+		return -1;
+	return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+	    (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+}
+
+/* The measure starts, or ends: note the CPU both sides have used. */
+static void
+bench_cpu_mark(struct bench *b, int end)
+{
+	double	server = b->pid != 0 ? bench_cpu_of(b->pid) : -1;
+
+	if (end) {
+		b->cpu_end = server;
+		b->self_end = bench_cpu_self();
+	} else {
+		b->cpu_start = server;
+		b->self_start = bench_cpu_self();
+	}
+}
+
+/* CPU microseconds per measured reply, from two marks; -1 if unknown. */
+static double
+bench_cpu_per(const struct bench *b, double start, double end)
+{
+	if (start < 0 || end < start || b->measured == 0)
+		return -1;
+	return (end - start) * 1e6 / (double)b->measured;
+}
+
 /*
  * The clock of a timed run: warm-up over, start timing; time over, stop
  * sending and wait (at most the timeout) for the replies still owed.
@@ -505,12 +571,14 @@ bench_phase_cb(evutil_socket_t fd, short what, void *arg)
 	case PHASE_WARMUP:
 		b->phase = PHASE_MEASURE;
 		b->t_start = bench_now();
+		bench_cpu_mark(b, 0);
 		tv = bench_tv(b->seconds);
 		evtimer_add(b->phase_ev, &tv);
 		break;
 	case PHASE_MEASURE:
 		b->phase = PHASE_DRAIN;
 		b->t_end = bench_now();
+		bench_cpu_mark(b, 1);
 		tv = bench_tv(b->timeout);
 		evtimer_add(b->phase_ev, &tv);
 		bench_maybe_done(b);
@@ -653,14 +721,17 @@ bench_proto(struct bench *b, const char *path, const char *request)
 		/* A counted run times every request. */
 		b->phase = PHASE_MEASURE;
 		b->t_start = bench_now();
+		bench_cpu_mark(b, 0);
 	}
 	for (i = 0; i < b->nconns; i++) {
 		while (bench_may_send(&b->conns[i]))
 			bench_send(&b->conns[i]);
 	}
 	event_base_dispatch(b->base);
-	if (b->t_end == 0)
+	if (b->t_end == 0) {
 		b->t_end = bench_now();
+		bench_cpu_mark(b, 1);
+	}
 	for (i = 0; i < b->nconns; i++) {
 		if (!b->conns[i].dead)
 			b->lost += (uint64_t)b->conns[i].outstanding;
@@ -673,14 +744,15 @@ bench_proto(struct bench *b, const char *path, const char *request)
 	    "rps %.0f p50_us %.1f p90_us %.1f p99_us %.1f max_us %.1f "
 	    "mean_us %.1f errors %" PRIu64 " broken %" PRIu64
 	    " mismatched %" PRIu64 " closed %" PRIu64 " timeouts %" PRIu64
-	    " lost %" PRIu64 "\n",
+	    " lost %" PRIu64 " client_cpu_us %.1f server_cpu_us %.1f\n",
 	    b->nconns, b->window, elapsed, b->measured,
 	    (double)b->measured / elapsed,
 	    hist_pct_us(&b->hist, 50), hist_pct_us(&b->hist, 90),
 	    hist_pct_us(&b->hist, 99), (double)b->hist.max / 1e3,
 	    b->hist.n ? b->hist.sum / (double)b->hist.n / 1e3 : 0.0,
 	    b->errors, b->broken, b->mismatched, b->closed, b->timeouts,
-	    b->lost);
+	    b->lost, bench_cpu_per(b, b->self_start, b->self_end),
+	    bench_cpu_per(b, b->cpu_start, b->cpu_end));
 	fflush(stdout);
 	rc = b->broken || b->mismatched || b->closed || b->timeouts ||
 	    b->lost ? 1 : 0;
@@ -848,7 +920,7 @@ usage(void)
 	fprintf(stderr,
 	    "usage: fu-bench proto --socket PATH [--conns N] [--window W]\n"
 	    "           [--seconds T | --requests N] [--warmup T] "
-	    "[--timeout T] --request LINE\n"
+	    "[--timeout T] [--pid PID] --request LINE\n"
 	    "       fu-bench sqlite --db PATH [--rows N] [--batch B]\n");
 	exit(2);
 }
@@ -865,6 +937,7 @@ main(int argc, char **argv)
 		{ "warmup",	required_argument,	NULL, 'W' },
 		{ "timeout",	required_argument,	NULL, 'T' },
 		{ "request",	required_argument,	NULL, 'r' },
+		{ "pid",	required_argument,	NULL, 'p' },
 		{ "db",		required_argument,	NULL, 'd' },
 		{ "rows",	required_argument,	NULL, 'R' },
 		{ "batch",	required_argument,	NULL, 'b' },
@@ -920,6 +993,9 @@ main(int argc, char **argv)
 			break;
 		case 'r':
 			req = optarg;
+			break;
+		case 'p':
+			b.pid = (long)bench_number("pid", optarg, 1, INT_MAX);
 			break;
 		case 'd':
 			db = optarg;
