@@ -93,6 +93,9 @@ struct conn {
 	TAILQ_ENTRY(conn)	 ready_entry;	/* ... waiting for its turn */
 	int			 on_ready;
 
+	struct evbuffer		*pend;		/* replies of the batch running */
+	int			 batching;	/* ... which conn_process sends */
+
 	char			*fd_line;	/* a reply waiting to go with */
 	size_t			 fd_len;
 	int			 fd_pass;	/* ... this descriptor */
@@ -229,6 +232,8 @@ conn_new(int fd, uid_t uid, gid_t gid, const char *user)
 	c->fd_ev = event_new(conn_base, fd, EV_WRITE, conn_send_fd_cb, c);
 	if (c->more_ev == NULL || c->fd_ev == NULL)
 		fatalx("conn: event_new");
+	if ((c->pend = evbuffer_new()) == NULL)
+		fatalx("conn: evbuffer_new");
 	c->fd_pass = -1;
 	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb,
 	    c);
@@ -284,6 +289,7 @@ conn_free(struct conn *c)
 	conn_user_find(c->uid)->count--;
 	events_publish(EVENTS_CONNECTION, c->user, "close", NULL);
 	event_free(c->more_ev);
+	evbuffer_free(c->pend);
 	bufferevent_free(c->bev);
 	log_debug("conn: closed connection from %s", c->user);
 	free(c->user);
@@ -333,13 +339,52 @@ conn_close_all(void)
 	conn_ready_ev = NULL;
 }
 
+/*
+ * Where c's next reply line goes: the socket's output, or while c runs a
+ * batch of requests (conn_process), the batch's own buffer, which
+ * conn_flush sends once the batch is over.
+ */
+static struct evbuffer *
+conn_out(struct conn *c)
+{
+	return c->batching ? c->pend : bufferevent_get_output(c->bev);
+}
+
+/* How much c has queued to send. */
+static size_t
+conn_out_len(struct conn *c)
+{
+	return evbuffer_get_length(bufferevent_get_output(c->bev)) +
+	    evbuffer_get_length(c->pend);
+}
+
+/*
+ * Send the replies of c's batch.  When nothing was waiting before them,
+ * they are written now, in one writev: the bufferevent would otherwise
+ * arm its write event and write them on the loop's next turn, two
+ * epoll_ctl calls and one more wait for every reply of a rep who sends
+ * one request at a time.  What the socket does not take (or a failure,
+ * which the bufferevent then meets and reports) goes to the output after
+ * what was there.
+ */
+static void
+conn_flush(struct conn *c)
+{
+	struct evbuffer	*out = bufferevent_get_output(c->bev);
+
+	if (evbuffer_get_length(c->pend) == 0)
+		return;
+	if (evbuffer_get_length(out) == 0 && c->fd_line == NULL)
+		(void)evbuffer_write(c->pend, bufferevent_getfd(c->bev));
+	if (evbuffer_add_buffer(out, c->pend) != 0)
+		fatalx("conn: evbuffer_add_buffer");
+}
+
 /* Queue one serialised reply line on the socket. */
 static void
 conn_write_line(struct conn *c, const char *line, size_t len)
 {
-	struct evbuffer	*out = bufferevent_get_output(c->bev);
-
-	if (evbuffer_add(out, line, len) != 0)
+	if (evbuffer_add(conn_out(c), line, len) != 0)
 		fatalx("conn: evbuffer_add");
 }
 
@@ -347,9 +392,7 @@ conn_write_line(struct conn *c, const char *line, size_t len)
 static void
 conn_write_buffer(struct conn *c, struct evbuffer *line)
 {
-	struct evbuffer	*out = bufferevent_get_output(c->bev);
-
-	if (evbuffer_add_buffer(out, line) != 0)
+	if (evbuffer_add_buffer(conn_out(c), line) != 0)
 		fatalx("conn: evbuffer_add_buffer");
 	evbuffer_free(line);
 }
@@ -528,7 +571,7 @@ conn_maybe_close(struct conn *c)
 		c->watch = NULL;
 	}
 	if (!c->closing || c->deferred || !TAILQ_EMPTY(&c->held) ||
-	    evbuffer_get_length(bufferevent_get_output(c->bev)) != 0)
+	    conn_out_len(c) != 0)
 		return 0;
 	conn_free(c);
 	return 1;
@@ -630,8 +673,7 @@ static void
 conn_stream_more(struct conn *c)
 {
 	if (c->on_ready || !TAILQ_EMPTY(&c->held) ||
-	    evbuffer_get_length(bufferevent_get_output(c->bev)) >
-	    CONN_OUTPUT_LOW)
+	    conn_out_len(c) > CONN_OUTPUT_LOW)
 		return;
 	TAILQ_INSERT_TAIL(&conn_ready, c, ready_entry);
 	c->on_ready = 1;
@@ -695,6 +737,7 @@ conn_answered(struct conn *c)
 {
 	struct evbuffer	*out = bufferevent_get_output(c->bev);
 
+	conn_flush(c);
 	if (TAILQ_EMPTY(&c->held) && evbuffer_get_length(out) > 0)
 		(void)evbuffer_write(out, bufferevent_getfd(c->bev));
 	event_add(c->more_ev, &conn_yield_tv);
@@ -763,6 +806,7 @@ conn_send_fd(struct conn *c)
 
 	if (c->fd_line == NULL || !TAILQ_EMPTY(&c->held))
 		return;			/* conn_commit_cb comes back */
+	conn_flush(c);
 	if (evbuffer_get_length(out) > 0)
 		(void)evbuffer_write(out, sock);
 	if (evbuffer_get_length(out) > 0)
@@ -849,10 +893,10 @@ conn_line(struct conn *c, const char *line, size_t len)
 /*
  * Handle the complete lines waiting in c's input, up to a batch; then
  * yield (if more wait) or stop reading (if the client is not reading its
- * replies).  May free c.
+ * replies).
  */
 static void
-conn_process(struct conn *c)
+conn_process_lines(struct conn *c)
 {
 	struct evbuffer		*in = bufferevent_get_input(c->bev);
 	struct evbuffer_ptr	 eol;
@@ -866,8 +910,7 @@ conn_process(struct conn *c)
 				conn_stream_more(c);
 			return;		/* conn_answer_fd goes on */
 		}
-		if (evbuffer_get_length(bufferevent_get_output(c->bev)) >
-		    CONN_OUTPUT_HIGH) {
+		if (conn_out_len(c) > CONN_OUTPUT_HIGH) {
 			if (!c->paused) {
 				log_debug("conn: uid %lu is not reading its "
 				    "replies; pausing", (unsigned long)c->uid);
@@ -945,6 +988,22 @@ conn_process(struct conn *c)
 	conn_gather_send(c);
 	if (c->eof)
 		c->closing = 1;
+}
+
+/*
+ * Handle c's waiting requests (conn_process_lines), and send the replies
+ * they made together (conn_flush).  May free c.
+ */
+static void
+conn_process(struct conn *c)
+{
+	int	was = c->batching;
+
+	c->batching = 1;
+	conn_process_lines(c);
+	c->batching = was;
+	if (!was)
+		conn_flush(c);
 	conn_maybe_close(c);
 }
 
