@@ -34,11 +34,15 @@
 
 #include "followupd.h"
 
+/* How long a read transaction may serve the loop's passes. */
+#define COMMIT_READ_US		5000
+
 struct commit {
 	struct store		*st;
 	struct event_base	*base;
 	struct event		*pass_ev;	/* active: end of this pass */
 	struct event		*idle_ev;	/* writes have rested */
+	struct event		*read_ev;	/* end the shared read */
 	struct store_driver	 driver;
 
 	void			(*durable)(void *);
@@ -86,6 +90,19 @@ commit_pass_cb(evutil_socket_t fd, short what, void *arg)
 	store_commit(c->st);
 }
 
+/*
+ * The shared read has served its time: end it, unless a write has ended
+ * it meanwhile and opened a group, which its pass commits.
+ */
+static void
+commit_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct commit	*c = arg;
+
+	if (!store_in_txn(c->st))
+		store_commit(c->st);
+}
+
 static void
 commit_idle_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -101,6 +118,22 @@ commit_pass(void *arg)
 	struct commit	*c = arg;
 
 	event_active(c->pass_ev, EV_TIMEOUT, 1);
+}
+
+/*
+ * The store opened a read transaction: end it COMMIT_READ_US from now.
+ * The passes until then read in it without taking SQLite's locks again:
+ * a rep sending one request at a time gets each answered in its own
+ * pass, and took and dropped them for every request.
+ */
+static void
+commit_read(void *arg)
+{
+	struct commit		*c = arg;
+	static const struct timeval tv = { 0, COMMIT_READ_US };
+
+	if (!evtimer_pending(c->read_ev, NULL))
+		evtimer_add(c->read_ev, &tv);
 }
 
 /* Call store_idle in ms; a later call moves the time. */
@@ -283,10 +316,12 @@ commit_init(struct event_base *base, struct store *st, store_commit_cb cb,
 	c->durable = durable;
 	c->arg = arg;
 	if ((c->pass_ev = event_new(base, -1, 0, commit_pass_cb, c)) == NULL ||
-	    (c->idle_ev = evtimer_new(base, commit_idle_cb, c)) == NULL)
+	    (c->idle_ev = evtimer_new(base, commit_idle_cb, c)) == NULL ||
+	    (c->read_ev = evtimer_new(base, commit_read_cb, c)) == NULL)
 		fatalx("commit: event_new");
 	commit_thread_start(c);
 	c->driver.pass = commit_pass;
+	c->driver.read = commit_read;
 	c->driver.idle = commit_idle;
 	c->driver.sync = commit_sync;
 	c->driver.arg = c;
@@ -310,6 +345,7 @@ commit_free(void)
 	store_set_driver(c->st, NULL, NULL, NULL);
 	event_free(c->pass_ev);
 	event_free(c->idle_ev);
+	event_free(c->read_ev);
 	free(c);
 	commit_main = NULL;
 }

@@ -242,6 +242,8 @@ typedef void	(*store_commit_cb)(int, void *);
 struct store_driver {
 	void	(*pass)(void *);	/* call store_commit once this loop
 					   pass is over */
+	void	(*read)(void *);	/* optional: call store_commit soon;
+					   a read may serve passes till then */
 	void	(*idle)(long, void *);	/* call store_idle in ms (re-arm) */
 	void	(*sync)(void *);	/* optional: make the commits durable
 					   beside the loop (store_sync_*) */

@@ -27,10 +27,13 @@
  * database and the database before the log is reused.
  *
  * Reads share a transaction the same way: the first read op of a pass
- * opens one (BEGIN, deferred), ended with the pass, so SQLite takes
- * and drops its locks (fcntl calls on the database and its shared memory)
- * once a pass rather than around every statement.  A write ends it first:
- * the group transaction then serves the reads that follow.
+ * opens one (BEGIN, deferred), so SQLite takes and drops its locks (fcntl
+ * calls on the database and its shared memory) once rather than around
+ * every statement.  It ends with the pass, or, with a driver that offers
+ * it (the daemon's), a little later, so that the passes of reps reading
+ * one request at a time share it too.  A write ends it first: the group
+ * transaction then serves the reads that follow.  Only this connection
+ * writes the database, so a read spanning passes sees every change.
  *
  * The store knows no event loop: it asks its driver (commit.c in the
  * daemon) to end the pass's transaction once the pass is over and to call
@@ -1234,7 +1237,10 @@ store_sqlite_read_begin(struct store *st)
 	if (store_run(st, STMT_TXN_READ_BEGIN) != SQLITE_OK)
 		return;
 	st->read_open = 1;
-	st->driver->pass(st->driver->arg);
+	if (st->driver->read != NULL)
+		st->driver->read(st->driver->arg);
+	else
+		st->driver->pass(st->driver->arg);
 }
 
 /* End the pass's read transaction, if one is open: its locks go. */
