@@ -365,7 +365,9 @@ conn_out_len(struct conn *c)
  * epoll_ctl calls and one more wait for every reply of a rep who sends
  * one request at a time.  What the socket does not take (or a failure,
  * which the bufferevent then meets and reports) goes to the output after
- * what was there.
+ * what was there.  If the socket took it all, what waits for the output
+ * to drain (a paused reader, a stream's next piece) hears that it has,
+ * as from the bufferevent: it did not write, so it would not say.
  */
 static void
 conn_flush(struct conn *c)
@@ -374,8 +376,13 @@ conn_flush(struct conn *c)
 
 	if (evbuffer_get_length(c->pend) == 0)
 		return;
-	if (evbuffer_get_length(out) == 0 && c->fd_line == NULL)
+	if (evbuffer_get_length(out) == 0 && c->fd_line == NULL) {
 		(void)evbuffer_write(c->pend, bufferevent_getfd(c->bev));
+		if (evbuffer_get_length(c->pend) == 0 &&
+		    (c->paused || c->stream != NULL))
+			bufferevent_trigger(c->bev, EV_WRITE,
+			    BEV_TRIG_DEFER_CALLBACKS);
+	}
 	if (evbuffer_add_buffer(out, c->pend) != 0)
 		fatalx("conn: evbuffer_add_buffer");
 }

@@ -6,6 +6,8 @@ import resource
 import socket
 import time
 
+import pytest
+
 from fu import Conn, rfc3339
 
 
@@ -136,3 +138,59 @@ def test_a_client_that_never_reads_does_not_stop_others(daemon):
     hog.close()
     # The daemon is still well after the hog goes away.
     assert daemon.call("hello")["server"] == "followupd"
+
+
+WMEM_DEFAULT = "/proc/sys/net/core/wmem_default"
+
+
+def test_a_batch_the_socket_takes_whole_leaves_nothing_waiting(daemon):
+    """A batch whose replies pass the 256 KiB output limit pauses reading
+    that connection, and an export behind 64 KiB of them waits before its
+    first piece; when the socket takes the batch's replies in one write,
+    both go on all the same.  The socket's send buffer is made big enough
+    (the system default while the connection is made) for the daemon's
+    side to take a whole batch at once."""
+    try:
+        with open(WMEM_DEFAULT) as f:
+            saved = f.read().strip()
+        with open(WMEM_DEFAULT, "w") as f:
+            f.write(str(4 << 20))
+    except OSError:
+        pytest.skip("cannot raise the sockets' default send buffer")
+    try:
+        conn = daemon.connect()
+        assert conn.request("hello")["ok"]     # accepted: the buffer is set
+    finally:
+        with open(WMEM_DEFAULT, "w") as f:
+            f.write(saved)
+    cid = conn.call("contact.add", name="Long History")["contact"]["id"]
+    lines = [json.dumps({"id": 0, "op": "interaction.add",
+                         "args": {"contact": cid, "kind": "email",
+                                  "note": "n" * 250}}).encode() + b"\n"
+             for _ in range(50)]
+    conn.send(b"".join(lines))
+    assert all(conn.reply()["ok"] for _ in lines)
+    conn.send({"id": 1, "op": "contact.get", "args": {"id": cid}})
+    size = len(conn.line()) + 1
+    # 16 replies, one batch, pass the limit, and the buffer takes them.
+    assert 256 * 1024 < 16 * size < 2 << 20
+    batch = b"".join(json.dumps({"id": i, "op": "contact.get",
+                                 "args": {"id": cid}}).encode() + b"\n"
+                     for i in range(16))
+    batch += json.dumps({"id": 16, "op": "hello"}).encode() + b"\n"
+    for _ in range(3):
+        conn.send(batch)
+        ids = [conn.reply()["id"] for _ in range(17)]
+        assert ids == list(range(17))
+    # An export behind 64 KiB of replies waits for them to drain before
+    # its first piece; drained in one write, they still let it go on.
+    conn.send(b"".join(batch.splitlines(keepends=True)[:4]) +
+              b'{"id": "x", "op": "export", "args": {"format": "json"}}\n'
+              b'{"id": "y", "op": "hello"}\n')
+    assert [conn.reply()["id"] for _ in range(4)] == [0, 1, 2, 3]
+    r = conn.reply()
+    while "chunk" in r:
+        r = conn.reply()
+    assert r["id"] == "x" and r["ok"]
+    assert conn.reply()["id"] == "y"
+    conn.close()
