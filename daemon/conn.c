@@ -366,8 +366,9 @@ conn_out_len(struct conn *c)
  * one request at a time.  What the socket does not take (or a failure,
  * which the bufferevent then meets and reports) goes to the output after
  * what was there.  If the socket took it all, what waits for the output
- * to drain (a paused reader, a stream's next piece) hears that it has,
- * as from the bufferevent: it did not write, so it would not say.
+ * to drain (a paused reader, a stream's next piece, a watcher's count of
+ * skipped notices) hears that it has, as from the bufferevent: it did
+ * not write, so it would not say.
  */
 static void
 conn_flush(struct conn *c)
@@ -379,7 +380,7 @@ conn_flush(struct conn *c)
 	if (evbuffer_get_length(out) == 0 && c->fd_line == NULL) {
 		(void)evbuffer_write(c->pend, bufferevent_getfd(c->bev));
 		if (evbuffer_get_length(c->pend) == 0 &&
-		    (c->paused || c->stream != NULL))
+		    (c->paused || c->stream != NULL || c->watch_skipped > 0))
 			bufferevent_trigger(c->bev, EV_WRITE,
 			    BEV_TRIG_DEFER_CALLBACKS);
 	}
