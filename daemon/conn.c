@@ -94,7 +94,7 @@ struct conn {
 	int			 on_ready;
 
 	struct evbuffer		*pend;		/* replies of the batch running */
-	int			 batching;	/* ... which conn_process sends */
+	int			 batching;	/* ... which conn_flush sends */
 
 	char			*fd_line;	/* a reply waiting to go with */
 	size_t			 fd_len;
@@ -341,8 +341,9 @@ conn_close_all(void)
 
 /*
  * Where c's next reply line goes: the socket's output, or while c runs a
- * batch of requests (conn_process), the batch's own buffer, which
- * conn_flush sends once the batch is over.
+ * batch of requests (conn_process) or has its held replies released
+ * (conn_durable_cb), the batch's own buffer, which conn_flush sends once
+ * the batch is over.
  */
 static struct evbuffer *
 conn_out(struct conn *c)
@@ -535,9 +536,13 @@ conn_durable_cb(void *arg)
 	json_t			*err;
 	char			*text;
 	uint64_t		 durable = store_durable(conn_store);
+	int			 was;
 
 	for (c = TAILQ_FIRST(&conn_held); c != NULL; c = next) {
 		next = TAILQ_NEXT(c, held_entry);
+		/* Released together, sent together (conn_flush). */
+		was = c->batching;
+		c->batching = 1;
 		while ((h = TAILQ_FIRST(&c->held)) != NULL) {
 			if (!h->committed || h->commit > durable)
 				break;
@@ -557,6 +562,9 @@ conn_durable_cb(void *arg)
 			json_decref(h->id);
 			free(h);
 		}
+		c->batching = was;
+		if (!was)
+			conn_flush(c);
 		if (!TAILQ_EMPTY(&c->held))
 			continue;
 		TAILQ_REMOVE(&conn_held, c, held_entry);
