@@ -418,6 +418,8 @@ struct fu_followup {
 	time_t		 done_at;	/* 0 while pending */
 	int		 revision;	/* moves of its due time */
 	int		 automatic;	/* proposed by an outcome, not the rep */
+	time_t		 proposed_at;	/* when the proposing interaction
+					   happened; 0: not known */
 	int		 notice_stage;	/* enum notice_stage: the next one */
 	time_t		 notice_at;	/* when it falls; 0: none left */
 };
@@ -975,7 +977,7 @@ void		 op_report_stop(void);
 
 /* op-followup.c: shared with interaction.add and followup.done */
 int		 op_followup_create(struct op_ctx *, const struct fu_contact *,
-		     time_t, const char *, const char *, long, int,
+		     time_t, const char *, const char *, long, time_t,
 		     struct fu_followup *);
 
 /* op-followup.c: a page of follow-ups by due time, shared with agenda */

@@ -324,16 +324,22 @@ struct nextstep_automatic {
 };
 
 /*
- * Gather the pending follow-ups an outcome proposed before the
- * interaction happened: the new attempt is the one they were waiting
- * for.  One planned after it (an attempt logged afterwards) is left.
+ * Gather the pending follow-ups that the outcome of an interaction
+ * before this one proposed: the new attempt is the one they were
+ * waiting for.  One proposed by a later interaction (this one logged
+ * afterwards) is left.  The time of the proposing interaction, not of
+ * the proposal, decides: a rep catching up on the day's calls logs each
+ * after the fact.  One proposed before follow-ups kept that time goes by
+ * when it was stored.
  */
 static int
 nextstep_automatic_cb(const struct fu_followup *f, void *arg)
 {
 	struct nextstep_automatic	*p = arg;
+	time_t				 proposed;
 
-	if (!f->automatic || f->id == p->skip || f->created_at > p->at ||
+	proposed = f->proposed_at != 0 ? f->proposed_at : f->created_at;
+	if (!f->automatic || f->id == p->skip || proposed > p->at ||
 	    p->n == sizeof p->id / sizeof p->id[0])
 		return 0;
 	p->id[p->n++] = f->id;
@@ -363,8 +369,8 @@ nextstep_close(struct op_ctx *ctx, const struct fu_contact *c, int64_t id,
  * Complete the pending follow-ups that interaction in answers: contact
  * c's callback agreed for about the interaction's time, else the
  * earliest one overdue or due before the end of today in zone; and
- * whatever its due time, every automatic follow-up (the next attempt an
- * earlier outcome proposed) planned before the interaction, so a second
+ * whatever its due time, every automatic follow-up (the next attempt the
+ * outcome of an earlier interaction proposed), so a second
  * attempt never leaves two next attempts.  A follow-up the rep planned
  * by hand for a later day is kept.  Fill done (caller clears) with the
  * first one completed and return 1, 0 if none, -1 with the error set.

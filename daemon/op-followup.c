@@ -93,14 +93,15 @@ followup_check_future(struct op_ctx *ctx, const char *name, time_t due,
 /*
  * Schedule a pending follow-up of kind on contact c due at due, reminded
  * remind_before seconds ahead (-1: the rep's or the configured lead),
- * automatic when an outcome proposed it rather than the rep, and fill f
- * with it as stored (caller clears f).  Used by followup.add, followup.done and
+ * automatic when the outcome of an interaction at proposed proposed it
+ * (proposed 0: the rep planned it), and fill f with it as stored (caller
+ * clears f).  Used by followup.add, followup.done and
  * interaction.add.  Needs a write transaction.  Return 0, or -1 with the
  * error set.
  */
 int
 op_followup_create(struct op_ctx *ctx, const struct fu_contact *c, time_t due,
-    const char *kind, const char *reason, long remind_before, int automatic,
+    const char *kind, const char *reason, long remind_before, time_t proposed,
     struct fu_followup *f)
 {
 	struct fu_promise	p;
@@ -119,7 +120,8 @@ op_followup_create(struct op_ctx *ctx, const struct fu_contact *c, time_t due,
 	f->remind_before = remind_before;
 	f->remind_at = due - followup_lead(ctx, c->owner, remind_before);
 	f->created_at = ctx->now;
-	f->automatic = automatic;
+	f->automatic = proposed != 0;
+	f->proposed_at = proposed;
 	followup_plan_notices(ctx, f);
 	r = store_followup_insert(ctx->st, f);
 	if (r == STORE_OK && strcmp(kind, "callback") == 0) {

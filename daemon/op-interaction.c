@@ -219,7 +219,7 @@ op_interaction_add(struct op_ctx *ctx, json_t *args, json_t **result)
 			if (op_followup_create(ctx, &c, due, auto_kind,
 			    reason != NULL ? reason : interaction_auto_reason(
 			    in.outcome, operator, have_done ? &done : NULL), -1,
-			    1, &next) != 0)
+			    in.at, &next) != 0)
 				goto out;
 			have_next = 1;
 			break;

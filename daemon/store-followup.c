@@ -16,7 +16,7 @@
 	"f.id, f.contact_id, c.name, f.owner, f.kind, f.status, "	\
 	"f.due_at, f.reason, f.remind_before, f.remind_at, f.snoozes, "	\
 	"f.note, f.created_at, f.updated_at, f.done_at, c.tz, f.revision, "	\
-	"f.automatic "
+	"f.automatic, f.proposed_at "
 #define FOLLOWUP_FROM							\
 	"FROM followups f JOIN contacts c ON c.id = f.contact_id "
 #define FOLLOWUP_COLUMNS	FOLLOWUP_FIELDS FOLLOWUP_FROM
@@ -44,9 +44,9 @@ const struct store_sql store_followup_sql[] = {
 	{ STMT_FOLLOWUP_INSERT,
 	  "INSERT INTO followups (contact_id, owner, kind, status, due_at, "
 	  "reason, remind_before, remind_at, created_at, updated_at, "
-	  "notice_stage, notice_at, automatic) "
+	  "notice_stage, notice_at, automatic, proposed_at) "
 	  "VALUES (?1, ?2, ?3, 'pending', ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10, "
-	  "?11)" },
+	  "?11, ?12)" },
 	{ STMT_FOLLOWUP_GET,
 	  "SELECT " FOLLOWUP_COLUMNS
 	  "WHERE f.id = ?1 AND (?2 IS NULL OR f.owner = ?2)" },
@@ -154,12 +154,13 @@ store_followup_row(sqlite3_stmt *s, struct fu_followup *f, int borrow)
 	f->contact_tz = text(s, 15);
 	f->revision = sqlite3_column_int(s, 16);
 	f->automatic = sqlite3_column_int(s, 17);
+	f->proposed_at = store_col_time(s, 18);
 }
 
 /*
  * Insert a pending follow-up from f (contact_id, owner, kind, due_at,
  * reason, remind_before, remind_at, created_at, notice_stage,
- * notice_at and automatic) and set f->id.  The
+ * notice_at, automatic and proposed_at) and set f->id.  The
  * contact must exist.  Needs a write transaction.
  */
 static enum store_result
@@ -180,6 +181,7 @@ store_sqlite_followup_insert(struct store *st, struct fu_followup *f)
 	sqlite3_bind_int(s, 9, f->notice_stage);
 	store_bind_time(s, 10, f->notice_at);
 	sqlite3_bind_int(s, 11, f->automatic != 0);
+	store_bind_time(s, 12, f->proposed_at);
 	if ((rc = store_step(st, s)) != SQLITE_DONE)
 		return store_fail(st, s, rc);
 	store_done(s);
@@ -404,8 +406,8 @@ store_sqlite_followup_notices(struct store *st, const char *owner,
 	sqlite3_bind_int(s, 3, limit);
 	while (!stop && (rc = store_step(st, s)) == SQLITE_ROW) {
 		store_followup_row(s, &f, 1);
-		f.notice_stage = sqlite3_column_int(s, 18);
-		f.notice_at = store_col_time(s, 19);
+		f.notice_stage = sqlite3_column_int(s, 19);
+		f.notice_at = store_col_time(s, 20);
 		(*n)++;
 		stop = cb(&f, arg);
 	}

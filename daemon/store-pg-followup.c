@@ -19,7 +19,7 @@
 	"f.id, f.contact_id, c.name, f.owner, f.kind, f.status, "	\
 	"f.due_at, f.reason, f.remind_before, f.remind_at, f.snoozes, "	\
 	"f.note, f.created_at, f.updated_at, f.done_at, c.tz, f.revision, "	\
-	"f.automatic "
+	"f.automatic, f.proposed_at "
 #define FOLLOWUP_FROM							\
 	"FROM followups f JOIN contacts c ON c.id = f.contact_id "
 #define FOLLOWUP_COLUMNS	FOLLOWUP_FIELDS FOLLOWUP_FROM
@@ -60,6 +60,7 @@ store_pg_followup_row(const PGresult *res, int i, struct fu_followup *f)
 	f->contact_tz = store_pg_col_text(res, i, 15);
 	f->revision = (int)store_pg_col_int(res, i, 16, 0);
 	f->automatic = (int)store_pg_col_int(res, i, 17, 0);
+	f->proposed_at = (time_t)store_pg_col_int(res, i, 18, 0);
 }
 
 /* Run a FOLLOWUP_COLUMNS query; cb for each row until it says stop. */
@@ -78,9 +79,9 @@ store_pg_followup_each(struct store *st, const char *sql,
 	n = PQntuples(res);
 	for (i = 0; i < n && !stop; i++) {
 		store_pg_followup_row(res, i, &f);
-		if (PQnfields(res) > 19) {
-			f.notice_stage = (int)store_pg_col_int(res, i, 18, 0);
-			f.notice_at = (time_t)store_pg_col_int(res, i, 19, 0);
+		if (PQnfields(res) > 20) {
+			f.notice_stage = (int)store_pg_col_int(res, i, 19, 0);
+			f.notice_at = (time_t)store_pg_col_int(res, i, 20, 0);
 		}
 		if (seen != NULL)
 			(*seen)++;
@@ -113,11 +114,13 @@ store_pg_followup_insert(struct store *st, struct fu_followup *f)
 	store_pg_param_int(&ps, f->notice_stage);
 	store_pg_param_time(&ps, f->notice_at);
 	store_pg_param_int(&ps, f->automatic != 0);
+	store_pg_param_time(&ps, f->proposed_at);
 	if ((res = store_pg_query(STORE_PG(st), "INSERT INTO followups "
 	    "(contact_id, owner, kind, status, due_at, reason, remind_before, "
 	    "remind_at, created_at, updated_at, notice_stage, notice_at, "
-	    "automatic) VALUES ($1, $2, $3, 'pending', $4, $5, $6, $7, $8, $8, "
-	    "$9, $10, $11) RETURNING id", &ps, &r)) == NULL)
+	    "automatic, proposed_at) VALUES ($1, $2, $3, 'pending', $4, $5, "
+	    "$6, $7, $8, $8, $9, $10, $11, $12) RETURNING id", &ps,
+	    &r)) == NULL)
 		return r;
 	f->id = store_pg_col_int(res, 0, 0, 0);
 	PQclear(res);

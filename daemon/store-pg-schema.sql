@@ -1,14 +1,15 @@
 -- SPDX-License-Identifier: ISC
 -- Copyright (c) 2026 The followup authors
 --
--- The PostgreSQL store's schema, version 2: the SQLite store's tables at
--- its schema 12, translated (times are seconds since the epoch in
+-- The PostgreSQL store's schema, version 3: the SQLite store's tables at
+-- its schema 14, translated (times are seconds since the epoch in
 -- bigint, as there; ids are identities the daemon may also give, so a
 -- move from SQLite keeps every id), and what several daemons on one
 -- database need: the live nodes, and a lease on each delivery a node
 -- has claimed.  Every statement may run again: a start applies what is
 -- missing under an advisory lock.  Version 2 added each node's clock
--- offset from the server.
+-- offset from the server; version 3 when the interaction that proposed
+-- an automatic follow-up happened.
 
 CREATE TABLE IF NOT EXISTS meta (
 	key		text PRIMARY KEY,
@@ -90,8 +91,12 @@ CREATE TABLE IF NOT EXISTS followups (
 	notice_at	bigint,
 	revision	bigint NOT NULL DEFAULT 0,
 	missed_due_at	bigint,
-	automatic	integer NOT NULL DEFAULT 0
+	automatic	integer NOT NULL DEFAULT 0,
+	proposed_at	bigint
 );
+-- Version 3: when the interaction that proposed an automatic follow-up
+-- happened (NULL: planned by hand, or proposed before version 3).
+ALTER TABLE followups ADD COLUMN IF NOT EXISTS proposed_at bigint;
 CREATE INDEX IF NOT EXISTS followups_pending_due ON followups (due_at)
 	WHERE status = 'pending';
 CREATE INDEX IF NOT EXISTS followups_pending_remind ON followups (remind_at)
@@ -305,5 +310,5 @@ CREATE OR REPLACE TRIGGER followups_count_delete AFTER DELETE ON followups
 INSERT INTO meta (key, value)
 	VALUES ('database_id', replace(gen_random_uuid()::text, '-', ''))
 	ON CONFLICT (key) DO NOTHING;
-INSERT INTO meta (key, value) VALUES ('schema_version', '2')
+INSERT INTO meta (key, value) VALUES ('schema_version', '3')
 	ON CONFLICT (key) DO UPDATE SET value = excluded.value;

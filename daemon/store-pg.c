@@ -27,7 +27,7 @@
 #include "store-pg-internal.h"
 
 /* This store's schema version, and the SQL that makes it. */
-#define STORE_PG_SCHEMA		2
+#define STORE_PG_SCHEMA		3
 static const char store_pg_schema[] =
 #include "store-pg-schema.h"
     ;

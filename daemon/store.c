@@ -395,6 +395,15 @@ static const char *const store_migrations[] = {
 	"  (contact_id, done_at) WHERE status IN ('done', 'cancelled');"
 	"CREATE INDEX followups_contact_kind ON followups"
 	"  (contact_id, kind, created_at);",
+
+	/*
+	 * 14: an automatic follow-up knows when the interaction that
+	 * proposed it happened, which is not when it was stored when the rep
+	 * logs a past call: a later attempt answers it by that time.  NULL
+	 * for one planned by hand, and for one proposed before this step
+	 * (its created_at then stands in).
+	 */
+	"ALTER TABLE followups ADD COLUMN proposed_at INTEGER;",
 };
 #define STORE_SCHEMA_VERSION \
 	((int)(sizeof store_migrations / sizeof store_migrations[0]))

@@ -2,7 +2,7 @@
 # Copyright (c) 2026 The followup authors
 """The PostgreSQL store's schema on a real PostgreSQL (a throwaway
 cluster): it applies to an empty database and again over itself, brings
-a version 1 database to version 2, keeps
+version 1 and 2 databases to version 3, keeps
 each rep's counts as the SQLite triggers do, and refuses a second notice
 for the same follow-up and time (the ledger every node relies on).
 Skipped, saying why, where PostgreSQL is not installed."""
@@ -41,7 +41,7 @@ def db(cluster, request):
 def test_the_schema_applies_twice_and_says_its_version(db):
     with open(SCHEMA) as f:
         db(f.read())
-    assert db("SELECT value FROM meta WHERE key = 'schema_version'") == "2"
+    assert db("SELECT value FROM meta WHERE key = 'schema_version'") == "3"
     tables = set(db("SELECT tablename FROM pg_tables "
                     "WHERE schemaname = 'public'").split())
     assert {"meta", "users", "contacts", "interactions", "followups",
@@ -49,18 +49,36 @@ def test_the_schema_applies_twice_and_says_its_version(db):
             "owner_counts"} <= tables
 
 
-def test_a_version_1_database_is_brought_to_version_2(db):
+def test_a_version_1_database_is_brought_to_version_3(db):
     """Version 1 had no clock offset for the nodes: applying the schema
-    over it adds the column, keeps the rows and says version 2."""
+    over it adds the column, keeps the rows and says version 3."""
     db("ALTER TABLE nodes DROP COLUMN clock_offset_ms")
     db("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
     db("INSERT INTO nodes (name, host, pid, version, started_at, "
        "heartbeat_at) VALUES ('old', 'h', 1, '0.1.0', 1, 2)")
     with open(SCHEMA) as f:
         db(f.read())
-    assert db("SELECT value FROM meta WHERE key = 'schema_version'") == "2"
+    assert db("SELECT value FROM meta WHERE key = 'schema_version'") == "3"
     assert db("SELECT name, heartbeat_at, clock_offset_ms FROM nodes") == \
         "old|2|0"
+
+
+def test_a_version_2_database_is_brought_to_version_3(db):
+    """Version 2 did not keep when the interaction that proposed an
+    automatic follow-up happened: applying the schema over it adds the
+    column, empty for the follow-ups already there, and keeps them."""
+    db("ALTER TABLE followups DROP COLUMN proposed_at")
+    db("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+    db("INSERT INTO contacts (owner, name, stage, created_at, updated_at) "
+       "VALUES ('ann', 'A', 'lead', 1, 1)")
+    db("INSERT INTO followups (contact_id, owner, kind, due_at, remind_at, "
+       "created_at, updated_at, automatic) "
+       "VALUES (1, 'ann', 'call', 10, 9, 5, 5, 1)")
+    with open(SCHEMA) as f:
+        db(f.read())
+    assert db("SELECT value FROM meta WHERE key = 'schema_version'") == "3"
+    assert db("SELECT automatic, created_at, proposed_at IS NULL "
+              "FROM followups") == "1|5|t"
 
 
 def test_the_counts_follow_every_change(db):

@@ -51,7 +51,7 @@ def test_an_empty_database_gets_the_schema_and_is_served(cluster, tmp_path):
     assert rc == 0, err
     assert "not complete" not in err
     assert cluster.psql("SELECT value FROM meta "
-                        "WHERE key = 'schema_version'", "fu_one") == "2"
+                        "WHERE key = 'schema_version'", "fu_one") == "3"
 
 
 def test_daemons_starting_together_make_one_schema(cluster, tmp_path):
@@ -73,7 +73,7 @@ def test_a_newer_schema_is_refused(cluster, tmp_path):
                  "WHERE key = 'schema_version'", "fu_newer")
     [(rc, err)] = start(tmp_path, uri)
     assert rc != 0
-    assert "holds schema 99, newer than this followupd's 2" in err
+    assert "holds schema 99, newer than this followupd's 3" in err
 
 
 def test_a_missing_database_is_refused_with_libpq_s_reason(

@@ -543,6 +543,37 @@ def test_an_attempt_keeps_the_followup_the_rep_planned_by_hand(sales, clock):
         "pending"
 
 
+def test_catching_up_on_the_day_s_calls_leaves_one_next_attempt(
+        sales, clock):
+    """A rep who logs the day's calls in the evening, each at the time it
+    was made, ends with one next attempt, as when logging each at once:
+    the one an earlier call proposed is answered by the later call, though
+    it was stored after that call happened."""
+    d = sales(start="2026-11-02 17:30:00")
+    cid = contact(d)
+    before = None
+    for at in ("2026-11-02T09:00:00Z", "2026-11-02T11:00:00Z",
+               "2026-11-02T13:00:00Z"):
+        r = log(d, cid, "call", "--outcome", "no-answer", "--at", at)
+        assert r["followup"] is not None and r["followup"]["automatic"]
+        if before is None:
+            assert r["completed"] is None
+        else:
+            assert r["completed"]["id"] == before
+            assert r["completed"]["done_at"] == at
+        pending = [f["id"] for f in d.call(
+            "followup.list", contact=cid, status="pending")["followups"]]
+        assert pending == [r["followup"]["id"]]
+        before = r["followup"]["id"]
+    # A call logged for before the last one happened still answers
+    # nothing: the attempt it would answer was proposed after it.
+    r = log(d, cid, "call", "--outcome", "no-answer", "--no-next", "--at",
+            "2026-11-02T12:00:00Z")
+    assert r["completed"] is None
+    assert d.call("followup.get", id=before)["followup"]["status"] == \
+        "pending"
+
+
 OPERATOR = ("voicemails for two weeks without an answer: leave a message "
             "with the operator or an assistant")
 

@@ -101,7 +101,7 @@ test_identity_and_schema(void **state)
 
 	if (fx == NULL)
 		skip();
-	assert_int_equal(store_postgresql.txn->schema_version(fx->st), 2);
+	assert_int_equal(store_postgresql.txn->schema_version(fx->st), 3);
 	assert_int_equal(strlen(store_postgresql.txn->id(fx->st)), 32);
 }
 

@@ -403,10 +403,14 @@ sql_int(const char *path, const char *sql)
 	return v;
 }
 
-/* Take back schema step 13: a contact's lists sorted on each read. */
+/*
+ * Take back schema steps 14 (when the interaction that proposed a
+ * follow-up happened) and 13 (a contact's lists sorted on each read).
+ */
 static void
 undo_contact_order_indexes(const char *path)
 {
+	sql_int(path, "ALTER TABLE followups DROP COLUMN proposed_at");
 	sql_int(path, "DROP INDEX followups_contact_kind");
 	sql_int(path, "DROP INDEX followups_contact_closed");
 	sql_int(path, "DROP INDEX followups_contact");
@@ -422,7 +426,7 @@ test_open_creates_schema(void **state)
 	struct fx	*fx = *state;
 	struct stat	 sb;
 
-	assert_int_equal(store_schema_version(fx->st), 13);
+	assert_int_equal(store_schema_version(fx->st), 14);
 	assert_int_equal(stat(fx->path, &sb), 0);
 	assert_true(S_ISREG(sb.st_mode));
 	assert_false(store_in_txn(fx->st));
@@ -447,7 +451,7 @@ test_open_makes_missing_directories(void **state)
 	snprintf(path, sizeof path, "%s/a/b/followup.db", fx->dir);
 	if ((st = store_open(path, &cause)) == NULL)
 		fail_msg("store_open: %s", cause);
-	assert_int_equal(store_schema_version(st), 13);
+	assert_int_equal(store_schema_version(st), 14);
 	store_close(st);
 	snprintf(path, sizeof path, "%s/a/b", fx->dir);
 	assert_int_equal(stat(path, &sb), 0);
@@ -474,7 +478,7 @@ test_reopen_keeps_data(void **state)
 	store_close(fx->st);
 	if ((fx->st = store_open(fx->path, &cause)) == NULL)
 		fail_msg("reopen: %s", cause);
-	assert_int_equal(store_schema_version(fx->st), 13);
+	assert_int_equal(store_schema_version(fx->st), 14);
 	assert_string_equal(store_id(fx->st), ident);
 	free(ident);
 	assert_int_equal(store_contact_get(fx->st, "ana", id, &c), STORE_OK);
@@ -1930,7 +1934,7 @@ test_email_keys_filled_by_migration(void **state)
 	    "(owner, email COLLATE NOCASE) WHERE email IS NOT NULL");
 	sql_int(fx->path, "PRAGMA user_version = 8");
 	assert_non_null(fx->st = store_open(fx->path, &cause));
-	assert_int_equal(store_schema_version(fx->st), 13);
+	assert_int_equal(store_schema_version(fx->st), 14);
 	assert_int_equal(find_email(fx->st, "ana", email_cases[0][1], &id), 1);
 	assert_int_equal(id, a);
 	assert_int_equal(sql_int(fx->path, "SELECT count(*) FROM sqlite_master "
@@ -1992,7 +1996,7 @@ test_followup_origin_added_by_migration(void **state)
 	sql_int(fx->path, "ALTER TABLE followups DROP COLUMN automatic");
 	sql_int(fx->path, "PRAGMA user_version = 9");
 	assert_non_null(fx->st = store_open(fx->path, &cause));
-	assert_int_equal(store_schema_version(fx->st), 13);
+	assert_int_equal(store_schema_version(fx->st), 14);
 	assert_int_equal(store_followup_get(fx->st, "ana", old, &f), STORE_OK);
 	assert_int_equal(f.automatic, 0);
 	assert_string_equal(f.status, "pending");
@@ -2012,6 +2016,57 @@ test_followup_origin_added_by_migration(void **state)
 	old = f.id;
 	assert_int_equal(store_followup_get(fx->st, "ana", old, &f), STORE_OK);
 	assert_int_equal(f.automatic, 1);
+	fu_followup_clear(&f);
+}
+
+/*
+ * A database from before automatic follow-ups kept the time of the
+ * interaction that proposed them keeps them, that time unknown (0), and
+ * new ones record theirs.
+ */
+static void
+test_followup_proposal_time_added_by_migration(void **state)
+{
+	struct fx		*fx = *state;
+	struct fu_followup	 f;
+	int64_t			 a, old;
+	char			*cause = NULL;
+
+	a = add_contact(fx->st, "ana", "A", NULL, NOW - DAY);
+	memset(&f, 0, sizeof f);
+	f.contact_id = a;
+	f.owner = (char *)"ana";
+	f.kind = (char *)"followup";
+	f.due_at = NOW + DAY;
+	f.remind_before = -1;
+	f.remind_at = f.due_at;
+	f.created_at = NOW;
+	f.automatic = 1;
+	f.proposed_at = NOW - 5 * HOUR;
+	begin(fx->st);
+	assert_int_equal(store_followup_insert(fx->st, &f), STORE_OK);
+	commit(fx->st);
+	old = f.id;
+	assert_int_equal(store_followup_get(fx->st, "ana", old, &f), STORE_OK);
+	assert_int_equal(f.proposed_at, NOW - 5 * HOUR);
+	fu_followup_clear(&f);
+	store_close(fx->st);
+	fx->st = NULL;
+	/* Back to schema 13, as the previous followupd left it. */
+	sql_int(fx->path, "ALTER TABLE followups DROP COLUMN proposed_at");
+	sql_int(fx->path, "PRAGMA user_version = 13");
+	assert_non_null(fx->st = store_open(fx->path, &cause));
+	assert_int_equal(store_schema_version(fx->st), 14);
+	assert_int_equal(store_followup_get(fx->st, "ana", old, &f), STORE_OK);
+	assert_int_equal(f.automatic, 1);
+	assert_int_equal(f.proposed_at, 0);
+	assert_int_equal(f.created_at, NOW);
+	fu_followup_clear(&f);
+	/* One planned by hand has none. */
+	old = add_followup(fx->st, "ana", a, "followup", NOW + 2 * DAY);
+	assert_int_equal(store_followup_get(fx->st, "ana", old, &f), STORE_OK);
+	assert_int_equal(f.automatic, 0);
+	assert_int_equal(f.proposed_at, 0);
 	fu_followup_clear(&f);
 }
 
@@ -2093,7 +2148,7 @@ test_contact_order_indexes_added_by_migration(void **state)
 	undo_contact_order_indexes(fx->path);
 	sql_int(fx->path, "PRAGMA user_version = 12");
 	assert_non_null(fx->st = store_open(fx->path, &cause));
-	assert_int_equal(store_schema_version(fx->st), 13);
+	assert_int_equal(store_schema_version(fx->st), 14);
 	assert_int_equal(sql_int(fx->path, "SELECT count(*) FROM sqlite_master "
 	    "WHERE type = 'index' AND name IN ('followups_contact', "
 	    "'followups_contact_closed', 'followups_contact_kind')"), 3);
@@ -2186,7 +2241,7 @@ test_counts_filled_by_migration(void **state)
 	assert_int_equal(sql_int(fx->path, "SELECT count(*) FROM "
 	    "sqlite_master WHERE name = 'owner_counts'"), 0);
 	assert_non_null(fx->st = store_open(fx->path, &cause));
-	assert_int_equal(store_schema_version(fx->st), 13);
+	assert_int_equal(store_schema_version(fx->st), 14);
 	/* Callbacks made before their history was kept were agreed then. */
 	assert_int_equal(sql_int(fx->path, "SELECT count(*) FROM promises "
 	    "p JOIN followups f ON f.id = p.followup_id WHERE p.what = "
@@ -2379,6 +2434,7 @@ main(void)
 		T(test_email_matches_in_any_case_of_any_letter),
 		T(test_email_keys_filled_by_migration),
 		T(test_followup_origin_added_by_migration),
+		T(test_followup_proposal_time_added_by_migration),
 		T(test_contact_order_indexes_added_by_migration),
 		cmocka_unit_test(test_fold_text),
 		T(test_counts_filled_by_migration),
