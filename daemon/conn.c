@@ -389,6 +389,27 @@ conn_flush(struct conn *c)
 		fatalx("conn: evbuffer_add_buffer");
 }
 
+/*
+ * Start a batch of c's replies, which go out together when the outermost
+ * batch ends (conn_batch_end with what this returned).
+ */
+static int
+conn_batch_begin(struct conn *c)
+{
+	int	was = c->batching;
+
+	c->batching = 1;
+	return was;
+}
+
+static void
+conn_batch_end(struct conn *c, int was)
+{
+	c->batching = was;
+	if (!was)
+		conn_flush(c);
+}
+
 /* Queue one serialised reply line on the socket. */
 static void
 conn_write_line(struct conn *c, const char *line, size_t len)
@@ -540,9 +561,8 @@ conn_durable_cb(void *arg)
 
 	for (c = TAILQ_FIRST(&conn_held); c != NULL; c = next) {
 		next = TAILQ_NEXT(c, held_entry);
-		/* Released together, sent together (conn_flush). */
-		was = c->batching;
-		c->batching = 1;
+		/* Released together, sent together. */
+		was = conn_batch_begin(c);
 		while ((h = TAILQ_FIRST(&c->held)) != NULL) {
 			if (!h->committed || h->commit > durable)
 				break;
@@ -562,9 +582,7 @@ conn_durable_cb(void *arg)
 			json_decref(h->id);
 			free(h);
 		}
-		c->batching = was;
-		if (!was)
-			conn_flush(c);
+		conn_batch_end(c, was);
 		if (!TAILQ_EMPTY(&c->held))
 			continue;
 		TAILQ_REMOVE(&conn_held, c, held_entry);
@@ -1013,13 +1031,10 @@ conn_process_lines(struct conn *c)
 static void
 conn_process(struct conn *c)
 {
-	int	was = c->batching;
+	int	was = conn_batch_begin(c);
 
-	c->batching = 1;
 	conn_process_lines(c);
-	c->batching = was;
-	if (!was)
-		conn_flush(c);
+	conn_batch_end(c, was);
 	conn_maybe_close(c);
 }
 
