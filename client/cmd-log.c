@@ -139,6 +139,9 @@ cmd_log_exec(struct client *c, int argc, char **argv)
 			printf("Next:\n");
 		out_followup_line(stdout, fu, time(NULL));
 		out_confirmation(stdout, json_object_get(r, "confirmation"), 0);
+	} else if (json_is_object(fu = json_object_get(r, "standing"))) {
+		printf("Next, as already planned after a later interaction:\n");
+		out_followup_line(stdout, fu, time(NULL));
 	} else if (!no_next && outcome != NULL &&
 	    strcmp(outcome, "reached") == 0)
 		printf("Nothing planned next; add --next WHEN to plan it.\n");
@@ -159,11 +162,11 @@ const struct cmd_entry cmd_log_entry = {
 	"(default: now).\nLogging a call, voicemail, meeting (or an email "
 	"with an outcome) completes\nthe contact's overdue or today's "
 	"follow-up, and the next attempt an earlier\noutcome planned.  The "
-	"outcome proposes the next step: no-answer, voicemail,\nbusy and "
-	"message the next attempt by the voicemail cadence (after two weeks\n"
-	"of voicemails, with a message left with the operator or an "
-	"assistant);\ninfo-sent a follow-up some working days later; "
-	"--no-next plans nothing.\n--next plans it at WHEN instead "
+	"outcome proposes the next step, unless one logged for a\nlater time "
+	"already did: no-answer, voicemail, busy and message the next\n"
+	"attempt by the voicemail cadence (after two weeks of voicemails, "
+	"with a\nmessage left with the operator or an assistant); info-sent "
+	"a follow-up some\nworking days later; --no-next plans nothing.\n--next plans it at WHEN instead "
 	"(--callback for a time agreed with the\nprospect, --confirm to mail "
 	"the prospect that time (see confirm); --force\ninto a "
 	"week that already holds the voicemail limit).\nWHEN is any date "

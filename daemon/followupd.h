@@ -932,7 +932,7 @@ int		 nextstep_check_week(struct op_ctx *, const struct fu_contact *,
 		     time_t, const char *, int);
 int		 nextstep_complete(struct op_ctx *, const struct fu_contact *,
 		     const struct fu_interaction *, const char *,
-		     struct fu_followup *);
+		     struct fu_followup *, int64_t *);
 int		 nextstep_propose(struct op_ctx *, const struct fu_contact *,
 		     const struct fu_interaction *, time_t *, const char **,
 		     const char **, int *);

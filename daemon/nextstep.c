@@ -321,6 +321,7 @@ struct nextstep_automatic {
 	size_t		 n;
 	int64_t		 skip;		/* already completed */
 	time_t		 at;		/* the interaction's time */
+	int64_t		 later;		/* one a later interaction proposed */
 };
 
 /*
@@ -339,8 +340,14 @@ nextstep_automatic_cb(const struct fu_followup *f, void *arg)
 	time_t				 proposed;
 
 	proposed = f->proposed_at != 0 ? f->proposed_at : f->created_at;
-	if (!f->automatic || f->id == p->skip || proposed > p->at ||
-	    p->n == sizeof p->id / sizeof p->id[0])
+	if (!f->automatic || f->id == p->skip)
+		return 0;
+	if (proposed > p->at) {
+		if (p->later == 0)
+			p->later = f->id;
+		return 0;
+	}
+	if (p->n == sizeof p->id / sizeof p->id[0])
 		return 0;
 	p->id[p->n++] = f->id;
 	return 0;
@@ -366,18 +373,22 @@ nextstep_close(struct op_ctx *ctx, const struct fu_contact *c, int64_t id,
 }
 
 /*
- * Complete the pending follow-ups that interaction in answers: contact
- * c's callback agreed for about the interaction's time, else the
- * earliest one overdue or due before the end of today in zone; and
- * whatever its due time, every automatic follow-up (the next attempt the
- * outcome of an earlier interaction proposed), so a second
- * attempt never leaves two next attempts.  A follow-up the rep planned
- * by hand for a later day is kept.  Fill done (caller clears) with the
- * first one completed and return 1, 0 if none, -1 with the error set.
+ * Complete the pending follow-ups that interaction in answers, if it
+ * answers any (nextstep_answers): contact c's callback agreed for about
+ * the interaction's time, else the earliest one overdue or due before
+ * the end of today in zone; and whatever its due time, every automatic
+ * follow-up (the next attempt the outcome of an earlier interaction
+ * proposed), so a second attempt never leaves two next attempts.  A
+ * follow-up the rep planned by hand for a later day is kept.  Fill done
+ * (caller clears) with the first one completed and return 1, 0 if none,
+ * -1 with the error set.  Set *standing to a pending automatic follow-up
+ * that an interaction after this one proposed (this one was logged
+ * afterwards), which stays the next step, or to 0.
  */
 int
 nextstep_complete(struct op_ctx *ctx, const struct fu_contact *c,
-    const struct fu_interaction *in, const char *zone, struct fu_followup *done)
+    const struct fu_interaction *in, const char *zone, struct fu_followup *done,
+    int64_t *standing)
 {
 	struct store_followup_filter	 flt;
 	struct nextstep_pending		 p;
@@ -386,25 +397,27 @@ nextstep_complete(struct op_ctx *ctx, const struct fu_contact *c,
 	char				 note[128];
 	time_t				 end, at;
 	size_t				 i;
-	int				 rc = -1;
+	int				 rc = -1, answers;
 
 	memset(done, 0, sizeof *done);
-	if (!nextstep_answers(in->kind, in->outcome))
-		return 0;
-	if (when_day_start(ctx->now, zone, 1, &end) != 0)
-		end = ctx->now + 86400;
+	*standing = 0;
+	answers = nextstep_answers(in->kind, in->outcome);
 	memset(&flt, 0, sizeof flt);
 	flt.owner = c->owner;
 	flt.contact_id = c->id;
 	flt.status = "pending";
-	flt.to = end;
 	flt.limit = 100;
 	memset(&p, 0, sizeof p);
-	p.at = in->at;
-	p.tolerance = ctx->cf->callback_tolerance;
-	if ((r = store_followup_list(ctx->st, &flt, nextstep_pending_cb,
-	    &p)) != STORE_OK)
-		return reply_store_error(ctx, r, "contact", c->id);
+	if (answers) {
+		if (when_day_start(ctx->now, zone, 1, &end) != 0)
+			end = ctx->now + 86400;
+		flt.to = end;
+		p.at = in->at;
+		p.tolerance = ctx->cf->callback_tolerance;
+		if ((r = store_followup_list(ctx->st, &flt,
+		    nextstep_pending_cb, &p)) != STORE_OK)
+			return reply_store_error(ctx, r, "contact", c->id);
+	}
 	a = xcalloc(1, sizeof *a);
 	a->skip = p.found ? p.f.id : 0;
 	a->at = in->at;
@@ -412,6 +425,11 @@ nextstep_complete(struct op_ctx *ctx, const struct fu_contact *c,
 	if ((r = store_followup_list(ctx->st, &flt, nextstep_automatic_cb,
 	    a)) != STORE_OK) {
 		reply_store_error(ctx, r, "contact", c->id);
+		goto out;
+	}
+	*standing = a->later;
+	if (!answers) {
+		rc = 0;
 		goto out;
 	}
 	snprintf(note, sizeof note, "answered by %s #%lld%s%s", in->kind,

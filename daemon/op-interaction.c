@@ -120,6 +120,8 @@ op_interaction_add(struct op_ctx *ctx, json_t *args, json_t **result)
 	time_t			 due;
 	enum store_result	 r;
 	int			 rc = -1, have_next = 0, have_done = 0, vm = -1;
+	int			 kept = 0;	/* next: a later one's */
+	int64_t			 standing;
 	int			 operator = 0;
 	int			 force = ops_bool(args, "force");
 	int			 confirm = ops_bool(args, "confirm");
@@ -190,7 +192,8 @@ op_interaction_add(struct op_ctx *ctx, json_t *args, json_t **result)
 		reply_store_error(ctx, r, "contact", c.id);
 		goto out;
 	}
-	if ((have_done = nextstep_complete(ctx, &c, &in, zone, &done)) < 0)
+	if ((have_done = nextstep_complete(ctx, &c, &in, zone, &done,
+	    &standing)) < 0)
 		goto out;
 	if (ops_str(args, "next") != NULL) {
 		if (ops_time_arg(ctx, args, "next", zone, &due) != 0)
@@ -210,6 +213,17 @@ op_interaction_add(struct op_ctx *ctx, json_t *args, json_t **result)
 		if (confirm && (confirm_check(ctx, &next, 0) != 0 ||
 		    confirm_send(ctx, next.id, 0, &message) != 0))
 			goto out;
+	} else if (!ops_bool(args, "no_next") && standing != 0) {
+		/*
+		 * Logged after a later interaction, whose next step stands:
+		 * proposing another would leave two next attempts.
+		 */
+		if ((r = store_followup_get(ctx->st, c.owner, standing,
+		    &next)) != STORE_OK) {
+			reply_store_error(ctx, r, "follow-up", standing);
+			goto out;
+		}
+		have_next = kept = 1;
 	} else if (!ops_bool(args, "no_next")) {
 		switch (nextstep_propose(ctx, &c, &in, &due, &auto_kind,
 		    &why, &operator)) {
@@ -228,8 +242,9 @@ op_interaction_add(struct op_ctx *ctx, json_t *args, json_t **result)
 	if (in.outcome != NULL && strcmp(in.outcome, "voicemail") == 0 &&
 	    (vm = nextstep_voicemails_in_week(ctx, &c, in.at)) < 0)
 		goto out;
-	res = json_pack("{s:o s:o s:o s:s?}", "interaction",
-	    interaction_json(&in), "followup", have_next ?
+	res = json_pack("{s:o s:o s:o s:o s:s?}", "interaction",
+	    interaction_json(&in), "followup", have_next && !kept ?
+	    followup_json(&next, ctx->now) : json_null(), "standing", kept ?
 	    followup_json(&next, ctx->now) : json_null(), "completed",
 	    have_done ? followup_json(&done, ctx->now) : json_null(), "why",
 	    why);

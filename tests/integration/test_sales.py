@@ -565,13 +565,31 @@ def test_catching_up_on_the_day_s_calls_leaves_one_next_attempt(
             "followup.list", contact=cid, status="pending")["followups"]]
         assert pending == [r["followup"]["id"]]
         before = r["followup"]["id"]
-    # A call logged for before the last one happened still answers
-    # nothing: the attempt it would answer was proposed after it.
-    r = log(d, cid, "call", "--outcome", "no-answer", "--no-next", "--at",
+    # A call logged afterwards for before the last one answers nothing:
+    # the attempt was proposed after it.  Nor does it propose another
+    # beside it: the next step the last call planned stands.
+    r = log(d, cid, "call", "--outcome", "no-answer", "--at",
             "2026-11-02T12:00:00Z")
-    assert r["completed"] is None
-    assert d.call("followup.get", id=before)["followup"]["status"] == \
-        "pending"
+    assert r["completed"] is None and r["followup"] is None
+    assert r["why"] is None
+    assert r["standing"]["id"] == before
+    assert r["standing"]["status"] == "pending"
+    pending = [f["id"] for f in d.call(
+        "followup.list", contact=cid, status="pending")["followups"]]
+    assert pending == [before]
+    # The client says which one stands; an attempt logged in order plans
+    # as before, and its reply has nothing standing.
+    rc, out, err = d.client("log", str(cid), "voicemail", "--at",
+                            "2026-11-02T10:00:00Z")
+    assert rc == 0, err
+    lines = out.splitlines()
+    at = lines.index("Next, as already planned after a later interaction:")
+    assert lines[at + 1].split()[0] == str(before)
+    r = log(d, cid, "call", "--outcome", "busy")
+    assert r["completed"]["id"] == before and r["standing"] is None
+    pending = [f["id"] for f in d.call(
+        "followup.list", contact=cid, status="pending")["followups"]]
+    assert pending == [r["followup"]["id"]]
 
 
 OPERATOR = ("voicemails for two weeks without an answer: leave a message "
