@@ -149,6 +149,10 @@ def test_a_moved_team_finds_everything_and_nothing_is_sent_twice(
     assert counts["interactions"][0] == counts["interactions"][1] != "0"
     # The voicemail logged made a next step of its own: four in all.
     assert counts["followups"] == ["4", "4"], p.stdout
+    # With the time of the call that proposed it, by which a later call
+    # answers it.
+    assert psql("SELECT count(*) FROM followups WHERE automatic = 1 AND "
+                "proposed_at > 0") == "1"
     assert counts["outbox"][0] == counts["outbox"][1] != "0"
     assert "every count matches" in p.stdout
     assert psql("SELECT value FROM meta WHERE key = 'database_id'") == db_id
