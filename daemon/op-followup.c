@@ -93,9 +93,9 @@ followup_check_future(struct op_ctx *ctx, const char *name, time_t due,
 /*
  * Schedule a pending follow-up of kind on contact c due at due, reminded
  * remind_before seconds ahead (-1: the rep's or the configured lead),
- * automatic when the outcome of an interaction at proposed proposed it
- * (proposed 0: the rep planned it), and fill f with it as stored (caller
- * clears f).  Used by followup.add, followup.done and
+ * automatic when an outcome proposed it, proposed then being when that
+ * interaction happened (0: the rep planned it), and fill f with it as
+ * stored (caller clears f).  Used by followup.add, followup.done and
  * interaction.add.  Needs a write transaction.  Return 0, or -1 with the
  * error set.
  */
