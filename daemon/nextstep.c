@@ -280,6 +280,17 @@ nextstep_check_week(struct op_ctx *ctx, const struct fu_contact *c,
 	    n == 1 ? "" : "s", date, ctx->cf->voicemails_per_week);
 }
 
+/*
+ * When the interaction that proposed automatic follow-up f happened: the
+ * time a later attempt answers it by.  One proposed before follow-ups
+ * kept that time goes by when it was stored.
+ */
+static time_t
+nextstep_proposed(const struct fu_followup *f)
+{
+	return f->proposed_at != 0 ? f->proposed_at : f->created_at;
+}
+
 struct nextstep_pending {
 	struct fu_followup	 f;
 	int			 found;
@@ -291,7 +302,9 @@ struct nextstep_pending {
 /*
  * Pick the follow-up the interaction answers: a callback agreed for
  * about now (the promise being kept) before anything else, else the
- * earliest one.  A callback agreed for later is a promise of its own.
+ * earliest one.  A callback agreed for later is a promise of its own,
+ * and the next step a later interaction proposed is that one's (this
+ * interaction was logged afterwards): neither is answered.
  */
 static int
 nextstep_pending_cb(const struct fu_followup *f, void *arg)
@@ -299,6 +312,8 @@ nextstep_pending_cb(const struct fu_followup *f, void *arg)
 	struct nextstep_pending	*p = arg;
 	int			 callback, promise;
 
+	if (f->automatic && nextstep_proposed(f) > p->at)
+		return 0;
 	callback = strcmp(f->kind, "callback") == 0;
 	if (callback && f->due_at > p->at + p->tolerance)
 		return 0;
@@ -328,21 +343,18 @@ struct nextstep_automatic {
  * Gather the pending follow-ups that the outcome of an interaction
  * before this one proposed: the new attempt is the one they were
  * waiting for.  One proposed by a later interaction (this one logged
- * afterwards) is left.  The time of the proposing interaction, not of
- * the proposal, decides: a rep catching up on the day's calls logs each
- * after the fact.  One proposed before follow-ups kept that time goes by
- * when it was stored.
+ * afterwards) is left, and noted.  The time of the proposing
+ * interaction, not of the proposal, decides: a rep catching up on the
+ * day's calls logs each after the fact.
  */
 static int
 nextstep_automatic_cb(const struct fu_followup *f, void *arg)
 {
 	struct nextstep_automatic	*p = arg;
-	time_t				 proposed;
 
-	proposed = f->proposed_at != 0 ? f->proposed_at : f->created_at;
 	if (!f->automatic || f->id == p->skip)
 		return 0;
-	if (proposed > p->at) {
+	if (nextstep_proposed(f) > p->at) {
 		if (p->later == 0)
 			p->later = f->id;
 		return 0;

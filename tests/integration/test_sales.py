@@ -592,6 +592,29 @@ def test_catching_up_on_the_day_s_calls_leaves_one_next_attempt(
     assert pending == [r["followup"]["id"]]
 
 
+def test_a_call_logged_afterwards_leaves_a_later_step_due_today(sales):
+    """The next step a later interaction proposed is not answered by a
+    call logged afterwards for an earlier time, even when it is due today
+    (which makes it the follow-up a call of today would answer)."""
+    d = sales()
+    cid = contact(d)
+    info = log(d, cid, "email", "--outcome", "info-sent", "--at",
+               "2026-10-20T09:00:00Z")
+    # Its working days are long past: it is planned for today.
+    assert info["why"] == "the next working hour"
+    assert info["followup"]["due_at"].startswith("2026-11-02T")
+    r = log(d, cid, "call", "--outcome", "no-answer", "--at",
+            "2026-10-15T09:00:00Z")
+    assert r["completed"] is None and r["followup"] is None
+    assert r["standing"]["id"] == info["followup"]["id"]
+    pending = [f["id"] for f in d.call(
+        "followup.list", contact=cid, status="pending")["followups"]]
+    assert pending == [info["followup"]["id"]]
+    # A call of today answers it as before.
+    r = log(d, cid, "call", "--outcome", "reached")
+    assert r["completed"]["id"] == info["followup"]["id"]
+
+
 OPERATOR = ("voicemails for two weeks without an answer: leave a message "
             "with the operator or an assistant")
 
