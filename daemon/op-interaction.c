@@ -112,7 +112,7 @@ op_interaction_add(struct op_ctx *ctx, json_t *args, json_t **result)
 {
 	struct fu_contact	 c;
 	struct fu_interaction	 in;
-	struct fu_followup	 next, done;
+	struct fu_followup	 next, done, stands;	/* stands: a later one's */
 	const char		*kind = ops_str(args, "kind");
 	const char		*next_kind = ops_str(args, "next_kind");
 	const char		*why = NULL, *auto_kind;
@@ -120,7 +120,6 @@ op_interaction_add(struct op_ctx *ctx, json_t *args, json_t **result)
 	time_t			 due;
 	enum store_result	 r;
 	int			 rc = -1, have_next = 0, have_done = 0, vm = -1;
-	int			 kept = 0;	/* next: a later one's */
 	int64_t			 standing;
 	int			 operator = 0;
 	int			 force = ops_bool(args, "force");
@@ -130,6 +129,7 @@ op_interaction_add(struct op_ctx *ctx, json_t *args, json_t **result)
 	memset(&in, 0, sizeof in);
 	memset(&c, 0, sizeof c);
 	memset(&done, 0, sizeof done);
+	memset(&stands, 0, sizeof stands);
 	if (!fu_word_in(interaction_kinds, kind))
 		return interaction_bad_word(ctx, "kind", kind,
 		    interaction_kinds);
@@ -219,11 +219,11 @@ op_interaction_add(struct op_ctx *ctx, json_t *args, json_t **result)
 		 * proposing another would leave two next attempts.
 		 */
 		if ((r = store_followup_get(ctx->st, c.owner, standing,
-		    &next)) != STORE_OK) {
+		    &stands)) != STORE_OK) {
+			memset(&stands, 0, sizeof stands);
 			reply_store_error(ctx, r, "follow-up", standing);
 			goto out;
 		}
-		have_next = kept = 1;
 	} else if (!ops_bool(args, "no_next")) {
 		switch (nextstep_propose(ctx, &c, &in, &due, &auto_kind,
 		    &why, &operator)) {
@@ -243,9 +243,10 @@ op_interaction_add(struct op_ctx *ctx, json_t *args, json_t **result)
 	    (vm = nextstep_voicemails_in_week(ctx, &c, in.at)) < 0)
 		goto out;
 	res = json_pack("{s:o s:o s:o s:o s:s?}", "interaction",
-	    interaction_json(&in), "followup", have_next && !kept ?
-	    followup_json(&next, ctx->now) : json_null(), "standing", kept ?
-	    followup_json(&next, ctx->now) : json_null(), "completed",
+	    interaction_json(&in), "followup", have_next ?
+	    followup_json(&next, ctx->now) : json_null(), "standing",
+	    stands.id != 0 ? followup_json(&stands, ctx->now) : json_null(),
+	    "completed",
 	    have_done ? followup_json(&done, ctx->now) : json_null(), "why",
 	    why);
 	if (vm >= 0) {
@@ -267,6 +268,7 @@ out:
 	if (have_next)
 		fu_followup_clear(&next);
 	fu_followup_clear(&done);
+	fu_followup_clear(&stands);
 	fu_interaction_clear(&in);
 	fu_contact_clear(&c);
 	free(outcome);
