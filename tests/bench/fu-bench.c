@@ -23,11 +23,12 @@
  *
  *   fu-bench sqlite --db PATH [--rows N] [--batch B]
  *
- * inserts N rows shaped like followupd's follow-ups (same table, same
- * indexes, foreign keys on) into a new SQLite database in WAL mode with
- * synchronous=FULL, committing every B rows: SQLite alone, with no
- * protocol.  B = 1 is one durable commit per insert; B = 1000 is the
- * ceiling that group commit aims at.
+ * makes a new database with followupd's own store (its schema after every
+ * migration: the same table, indexes and triggers) and one contact, then
+ * inserts N follow-ups with the columns the store writes, in WAL mode
+ * with synchronous=FULL and foreign keys on, committing every B rows:
+ * SQLite alone, with no protocol.  B = 1 is one durable commit per
+ * insert; B = 1000 is the ceiling that group commit aims at.
  *
  * Each mode prints one line of "name value" pairs on standard output.  The
  * exit status is 1 when a reply was broken, out of order or lost, or a
@@ -60,6 +61,8 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <sqlite3.h>
+
+#include "followupd.h"
 
 #define BENCH_MAX_CONNS		1024
 #define BENCH_MAX_WINDOW	1024
@@ -795,34 +798,45 @@ bench_exec(sqlite3 *db, const char *sql)
 }
 
 /*
- * The follow-up table of followupd's store after its migrations, with
- * the same indexes, so that an insert costs here what it costs there.
+ * Make path a new database with followupd's own store: its schema after
+ * every migration (the tables, indexes and triggers an insert pays for
+ * there) and one contact, whose id is set in *contact.  Return 0, or -1
+ * with the reason said.
  */
-static const char bench_schema[] =
-	"CREATE TABLE contacts ("
-	"  id INTEGER PRIMARY KEY, owner TEXT NOT NULL, name TEXT NOT NULL,"
-	"  stage TEXT NOT NULL, created_at INTEGER NOT NULL,"
-	"  updated_at INTEGER NOT NULL);"
-	"CREATE TABLE followups ("
-	"  id INTEGER PRIMARY KEY,"
-	"  contact_id INTEGER NOT NULL REFERENCES contacts (id),"
-	"  owner TEXT NOT NULL, kind TEXT NOT NULL,"
-	"  status TEXT NOT NULL DEFAULT 'pending',"
-	"  due_at INTEGER NOT NULL, reason TEXT, remind_before INTEGER,"
-	"  remind_at INTEGER NOT NULL, snoozes INTEGER NOT NULL DEFAULT 0,"
-	"  note TEXT, created_at INTEGER NOT NULL,"
-	"  updated_at INTEGER NOT NULL, done_at INTEGER,"
-	"  notice_stage INTEGER NOT NULL DEFAULT 0, notice_at INTEGER);"
-	"CREATE INDEX followups_pending_due ON followups (due_at)"
-	"  WHERE status = 'pending';"
-	"CREATE INDEX followups_pending_remind ON followups (remind_at)"
-	"  WHERE status = 'pending';"
-	"CREATE INDEX followups_owner ON followups (owner, status, due_at);"
-	"CREATE INDEX followups_contact ON followups"
-	"  (contact_id, status, due_at);"
-	"CREATE INDEX followups_notice ON followups (notice_at)"
-	"  WHERE notice_at IS NOT NULL;"
-	"INSERT INTO contacts VALUES (1, 'bench', 'Bench', 'lead', 0, 0);";
+static int
+bench_store_new(const char *path, int64_t *contact)
+{
+	struct store		*st;
+	struct fu_contact	 c;
+	char			*cause = NULL;
+	int			 rc = -1;
+
+	if ((st = store_open(path, &cause)) == NULL) {
+		fprintf(stderr, "fu-bench: %s: %s\n", path, cause);
+		free(cause);
+		return -1;
+	}
+	memset(&c, 0, sizeof c);
+	c.owner = (char *)"bench";
+	c.name = (char *)"Bench";
+	c.stage = (char *)"lead";
+	c.created_at = c.updated_at = time(NULL);
+	if (store_write_begin(st) != STORE_OK)
+		fprintf(stderr, "fu-bench: %s: cannot begin a write\n", path);
+	else {
+		if (store_contact_insert(st, &c) == STORE_OK)
+			rc = 0;
+		store_write_end(st, rc == 0);
+		if (store_commit(st) != 0)
+			rc = -1;
+		if (rc != 0)
+			fprintf(stderr, "fu-bench: %s: cannot add the contact\n",
+			    path);
+	}
+	*contact = c.id;
+	store_close(st);
+	return rc;
+}
 
 /* The sqlite mode: insert rows, committing every batch; print figures. */
 static int
@@ -833,6 +847,7 @@ bench_sqlite(const char *path, long long rows, long long batch)
 	sqlite3		*db = NULL;
 	sqlite3_stmt	*ins = NULL, *mode = NULL;
 	uint64_t	 start, elapsed, t0 = 0;
+	int64_t		 contact;
 	long long	 i;
 	time_t		 now = time(NULL), due;
 	int		 rc = 1;
@@ -846,8 +861,10 @@ bench_sqlite(const char *path, long long rows, long long batch)
 		fprintf(stderr, "fu-bench: out of memory\n");
 		return 1;
 	}
-	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE |
-	    SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
+	if (bench_store_new(path, &contact) != 0)
+		goto out;
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) !=
+	    SQLITE_OK) {
 		fprintf(stderr, "fu-bench: %s: %s\n", path, db != NULL ?
 		    sqlite3_errmsg(db) : "cannot open");
 		goto out;
@@ -863,14 +880,15 @@ bench_sqlite(const char *path, long long rows, long long batch)
 	sqlite3_finalize(mode);
 	mode = NULL;
 	if (bench_exec(db, "PRAGMA synchronous = FULL") != 0 ||
-	    bench_exec(db, "PRAGMA foreign_keys = ON") != 0 ||
-	    bench_exec(db, bench_schema) != 0)
+	    bench_exec(db, "PRAGMA foreign_keys = ON") != 0)
 		goto out;
+	/* The columns followupd's store writes when a follow-up is added. */
 	if (sqlite3_prepare_v2(db, "INSERT INTO followups (contact_id, owner, "
 	    "kind, status, due_at, reason, remind_before, remind_at, "
-	    "created_at, updated_at, notice_stage, notice_at) VALUES (1, "
-	    "'bench', 'followup', 'pending', ?1, 'benchmark', NULL, ?2, ?3, "
-	    "?3, 1, ?2)", -1, &ins, NULL) != SQLITE_OK) {
+	    "created_at, updated_at, notice_stage, notice_at, automatic, "
+	    "proposed_at) VALUES (?4, 'bench', 'followup', 'pending', ?1, "
+	    "'benchmark', NULL, ?2, ?3, ?3, 1, ?2, 0, NULL)", -1, &ins, NULL)
+	    != SQLITE_OK) {
 		fprintf(stderr, "fu-bench: prepare: %s\n", sqlite3_errmsg(db));
 		goto out;
 	}
@@ -886,6 +904,7 @@ bench_sqlite(const char *path, long long rows, long long batch)
 		sqlite3_bind_int64(ins, 1, (sqlite3_int64)due);
 		sqlite3_bind_int64(ins, 2, (sqlite3_int64)due - 900);
 		sqlite3_bind_int64(ins, 3, (sqlite3_int64)now);
+		sqlite3_bind_int64(ins, 4, (sqlite3_int64)contact);
 		if (sqlite3_step(ins) != SQLITE_DONE) {
 			fprintf(stderr, "fu-bench: insert: %s\n",
 			    sqlite3_errmsg(db));
