@@ -106,7 +106,6 @@ op_followup_create(struct op_ctx *ctx, const struct fu_contact *c, time_t due,
 {
 	struct fu_promise	p;
 	enum store_result	r;
-	int64_t			id;
 
 	memset(f, 0, sizeof *f);
 	if (c->archived_at != 0)
@@ -133,9 +132,15 @@ op_followup_create(struct op_ctx *ctx, const struct fu_contact *c, time_t due,
 		r = store_promise_add(ctx->st, &p);
 	}
 	if (r == STORE_OK) {
-		id = f->id;
-		fu_followup_clear(f);
-		r = store_followup_get(ctx->st, c->owner, id, f);
+		/*
+		 * The row as stored, without reading it back: what the insert
+		 * wrote, the contact's name and zone, and the table's
+		 * defaults for the rest (never snoozed, no note, not moved).
+		 */
+		f->contact_name = xstrdup(c->name);
+		f->contact_tz = c->tz != NULL ? xstrdup(c->tz) : NULL;
+		f->status = xstrdup("pending");
+		f->updated_at = f->created_at;
 	}
 	if (r != STORE_OK) {
 		fu_followup_clear(f);
