@@ -18,6 +18,13 @@
  * and waits for the next sync: a thread made and joined for each one cost
  * the loop a pipe, a clone and a join per commit, an eighth of its time
  * when a rep writes alone.
+ *
+ * So does folding the log into the database once it has grown past its
+ * mark: the store asks for it after a commit, and a worker thread runs
+ * the checkpoint through a connection of its own (store_ckpt_run) while
+ * the loop goes on writing.  SQLite's own, run inside the commit that
+ * passed the mark, copied the log's pages into the database and synced
+ * both, on the loop.
  */
 
 #include <config.h>
@@ -63,6 +70,9 @@ struct commit {
 	int			 over_ok;	/* ... and how it went */
 	int			 pipe[2];	/* the thread's "a sync is over" */
 	struct event		*over_ev;	/* on pipe[0] */
+
+	struct worker		*ckpt;		/* a checkpoint under way */
+	int			 ckpt_ok;	/* ... and how it went */
 };
 
 static void	commit_sync(void *);
@@ -296,6 +306,48 @@ commit_sync(void *arg)
 	pthread_mutex_unlock(&c->lock);
 }
 
+/* On the checkpoint's thread. */
+static void
+commit_ckpt_run(void *arg)
+{
+	struct commit	*c = arg;
+
+	c->ckpt_ok = store_ckpt_run(c->st) == 0;
+}
+
+/* Back on the loop: the checkpoint is over. */
+static void
+commit_ckpt_done(void *arg)
+{
+	struct commit	*c = arg;
+
+	worker_free(c->ckpt);
+	c->ckpt = NULL;
+	store_ckpt_end(c->st, c->ckpt_ok);
+}
+
+/*
+ * The store's log has passed its mark: fold it in on a thread.  Without
+ * one (none could start), the loop does it, as SQLite would have.
+ */
+static void
+commit_checkpoint(void *arg)
+{
+	struct commit	*c = arg;
+	char		*cause = NULL;
+
+	if (c->ckpt != NULL)
+		return;		/* the store asks once until it ends */
+	c->ckpt = worker_start(c->base, commit_ckpt_run, commit_ckpt_done, c,
+	    &cause);
+	if (c->ckpt == NULL) {
+		log_warnx_limited("commit: no checkpoint thread", NULL,
+		    "commit: checkpointing on the loop: %s", cause);
+		free(cause);
+		store_ckpt_end(c->st, store_ckpt_run(c->st) == 0);
+	}
+}
+
 /*
  * Drive st's group commit, its syncs and checkpoints from base's loop; cb
  * (with arg) is called after each commit with 1 if it was written, 0 if
@@ -324,6 +376,7 @@ commit_init(struct event_base *base, struct store *st, store_commit_cb cb,
 	c->driver.read = commit_read;
 	c->driver.idle = commit_idle;
 	c->driver.sync = commit_sync;
+	c->driver.checkpoint = commit_checkpoint;
 	c->driver.arg = c;
 	store_set_driver(st, &c->driver, cb, arg);
 	commit_main = c;
@@ -332,7 +385,7 @@ commit_init(struct event_base *base, struct store *st, store_commit_cb cb,
 /*
  * Stop driving the store: it commits only when told to from now on, each
  * commit durable when it returns.  A sync under way is waited for, and
- * what it did not cover is synced now.
+ * what it did not cover is synced now; so is a checkpoint under way.
  */
 void
 commit_free(void)
@@ -342,6 +395,11 @@ commit_free(void)
 	if (c == NULL)
 		return;
 	commit_thread_stop(c);
+	if (c->ckpt != NULL) {
+		worker_free(c->ckpt);
+		c->ckpt = NULL;
+		store_ckpt_end(c->st, c->ckpt_ok);
+	}
 	store_set_driver(c->st, NULL, NULL, NULL);
 	event_free(c->pass_ev);
 	event_free(c->idle_ev);

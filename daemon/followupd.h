@@ -247,6 +247,9 @@ struct store_driver {
 	void	(*idle)(long, void *);	/* call store_idle in ms (re-arm) */
 	void	(*sync)(void *);	/* optional: make the commits durable
 					   beside the loop (store_sync_*) */
+	void	(*checkpoint)(void *);	/* optional: fold the log into the
+					   database beside the loop
+					   (store_ckpt_*) */
 	void	*arg;
 };
 struct store	*store_open(const char *, char **);
@@ -266,6 +269,8 @@ uint64_t	 store_outbox_commit(struct store *);
 uint64_t	 store_sync_begin(struct store *);
 int		 store_sync_run(struct store *);
 void		 store_sync_end(struct store *, uint64_t, int);
+int		 store_ckpt_run(struct store *);
+void		 store_ckpt_end(struct store *, int);
 enum store_result store_checkpoint(struct store *);
 enum store_result store_last_result(struct store *);
 int		 store_schema_version(struct store *);

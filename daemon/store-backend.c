@@ -537,6 +537,29 @@ store_sync_end(struct store *st, uint64_t upto, int ok)
 		t->sync_end(st, upto, ok);
 }
 
+/*
+ * On a thread beside the loop, after the driver's checkpoint was asked
+ * for: fold the log into the database as far as readers allow, without
+ * waiting for any.  Return 0, or -1 (store_ckpt_end says why).
+ */
+int
+store_ckpt_run(struct store *st)
+{
+	const struct store_txn_backend	*t = STORE_BACKEND(st)->txn;
+
+	return t->ckpt_run != NULL ? t->ckpt_run(st) : 0;
+}
+
+/* On the loop, after store_ckpt_run: the checkpoint is over (ok or not). */
+void
+store_ckpt_end(struct store *st, int ok)
+{
+	const struct store_txn_backend	*t = STORE_BACKEND(st)->txn;
+
+	if (t->ckpt_end != NULL)
+		t->ckpt_end(st, ok);
+}
+
 /* Fold the database's log into it now, if nothing holds it. */
 enum store_result
 store_checkpoint(struct store *st)

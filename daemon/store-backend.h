@@ -226,6 +226,16 @@ struct store_txn_backend {
 	uint64_t	 (*sync_begin)(struct store *st);
 	int		 (*sync_run)(struct store *st);
 	void		 (*sync_end)(struct store *st, uint64_t upto, int ok);
+
+	/*
+	 * Optional (NULL: the commits themselves keep the log short): folding
+	 * the log into the database beside the loop, asked for through the
+	 * driver's checkpoint once the log passes its mark.  ckpt_run (on a
+	 * thread, touching only its own connection) and then ckpt_end (on
+	 * the loop) with its outcome.
+	 */
+	int		 (*ckpt_run)(struct store *st);
+	void		 (*ckpt_end)(struct store *st, int ok);
 };
 
 /*

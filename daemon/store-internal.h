@@ -143,6 +143,16 @@ struct store {
 	uint64_t		 durable;
 	struct timespec		 ckpt_at;	/* last try after a full disk */
 
+	/*
+	 * The log folded in beside the loop (the driver checkpoints): its
+	 * length in pages after the last commit, and the connection of its
+	 * own that the checkpoint thread uses, while ckpt_asked.
+	 */
+	int			 wal_pages;
+	int			 ckpt_asked;	/* from the driver, not yet over */
+	sqlite3			*ckpt_db;	/* NULL: not yet opened */
+	char			*ckpt_error;	/* the last ckpt_run's failure */
+
 	enum store_result	 last;
 	char			*database_id;	/* read once, see store_id */
 	int			*reader;	/* a reader's: its "stopped" */

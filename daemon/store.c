@@ -24,7 +24,9 @@
  * of every commit made before it, so no one
  * is ever told of a change a power cut could take back.  A checkpoint,
  * in NORMAL as in FULL, syncs the log before copying it into the
- * database and the database before the log is reused.
+ * database and the database before the log is reused; such a driver
+ * runs it beside the loop too (store_ckpt_run, through a connection of
+ * its own), asked for by the commit that takes the log past its mark.
  *
  * Reads share a transaction the same way: the first read op of a pass
  * opens one (BEGIN, deferred), so SQLite takes and drops its locks (fcntl
@@ -62,14 +64,21 @@
 /* Databases up to this size are checked whole at start (~0.1 s). */
 #define STORE_START_CHECK_MAX	(64 * 1024 * 1024)
 /*
- * The write-ahead log: checkpointed by SQLite once it holds this many
- * pages (1 MiB; the default 4 MiB is more than a small file system has,
- * and each commit appends its index and count pages again, so the log
- * grows several times faster than the data), cut back to this size after
- * each checkpoint, and truncated to nothing once writes have rested this
- * long, or at once when a commit meets a full disk.
+ * The write-ahead log: checkpointed once it holds this many pages (1 MiB;
+ * the default 4 MiB is more than a small file system has, and each commit
+ * appends its index and count pages again, so the log grows several times
+ * faster than the data), by SQLite in the commit or, with a driver that
+ * checkpoints, beside the loop; cut back to this size after each
+ * checkpoint, and truncated to nothing once writes have rested this long,
+ * or at once when a commit meets a full disk.
  */
 #define STORE_WAL_AUTOCHECKPOINT	256
+/*
+ * When the driver checkpoints beside the loop: from this many pages on,
+ * and the loop folds in what is left itself at STORE_WAL_AUTOCHECKPOINT
+ * (see store_ckpt_maybe).
+ */
+#define STORE_WAL_THREAD_CKPT		(STORE_WAL_AUTOCHECKPOINT * 3 / 4)
 #define STORE_WAL_LIMIT		1048576
 #define STORE_WAL_LIMIT_TEXT	"1048576"
 #define STORE_IDLE_MS		1000
@@ -420,6 +429,8 @@ static const struct store_sql *const store_sql_tables[] = {
 
 static void	store_read_end(struct store *);
 static void	store_sync_now(struct store *);
+static int	store_wal_cb(void *, sqlite3 *, const char *, int);
+static void	store_ckpt_maybe(struct store *);
 static void	store_sqlite_close(struct store *);
 static int	store_sqlite_commit(struct store *);
 static enum store_result store_sqlite_checkpoint(struct store *);
@@ -860,6 +871,10 @@ store_sqlite_close(struct store *st)
 	store_sync_now(st);
 	if (st->wal_fd != -1)
 		close(st->wal_fd);
+	/* No checkpoint runs now: the driver waited for it to end. */
+	if (st->ckpt_db != NULL)
+		sqlite3_close(st->ckpt_db);
+	free(st->ckpt_error);
 	for (i = 0; i < STMT_COUNT; i++)
 		sqlite3_finalize(st->stmt[i]);
 	if (st->db != NULL && sqlite3_close(st->db) != SQLITE_OK)
@@ -1012,6 +1027,16 @@ store_sqlite_set_driver(struct store *st, const struct store_driver *driver,
 {
 	int	async = driver != NULL && driver->sync != NULL;
 
+	/*
+	 * A driver that checkpoints beside the loop takes that work off the
+	 * commits: SQLite's own checkpoint, run by the commit that passes
+	 * the mark, copies the log's pages and syncs the log and the
+	 * database, on the loop.  The hook only notes the log's length.
+	 */
+	if (driver != NULL && driver->checkpoint != NULL)
+		sqlite3_wal_hook(st->db, store_wal_cb, st);
+	else
+		sqlite3_wal_autocheckpoint(st->db, STORE_WAL_AUTOCHECKPOINT);
 	st->driver = driver;
 	st->commit_cb = cb;
 	st->commit_arg = arg;
@@ -1024,6 +1049,102 @@ store_sqlite_set_driver(struct store *st, const struct store_driver *driver,
 		if (store_exec(st, "PRAGMA synchronous = FULL") == SQLITE_OK)
 			st->async = 0;
 	}
+}
+
+/*
+ * After a commit, with a driver that checkpoints: once the log holds
+ * three quarters of its mark, ask for a checkpoint beside the loop.  The
+ * log starts again from its beginning only at a write that begins once
+ * all of it is in the database: when writes come and go, one soon does,
+ * and the loop never copies a page or waits for a sync of the checkpoint
+ * (only the new log's first commit syncs its header).  A steady stream of
+ * writes leaves no such moment (each pass of the thread ends behind the
+ * commits made meanwhile), so at the mark itself, with the thread idle,
+ * the loop folds in what the thread left, as SQLite's own checkpoint
+ * would, and the log stays as short as before.
+ */
+static void
+store_ckpt_maybe(struct store *st)
+{
+	int	rc;
+
+	if (st->ckpt_asked || st->wal_pages < STORE_WAL_THREAD_CKPT)
+		return;
+	if (st->wal_pages >= STORE_WAL_AUTOCHECKPOINT) {
+		sqlite3_busy_timeout(st->db, 0);
+		rc = sqlite3_wal_checkpoint_v2(st->db, "main",
+		    SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+		sqlite3_busy_timeout(st->db, STORE_BUSY_MS);
+		if (rc == SQLITE_OK)
+			return;
+	}
+	st->ckpt_asked = 1;
+	st->driver->checkpoint(st->driver->arg);
+}
+
+/* After each commit: how long the log now is, in pages. */
+static int
+store_wal_cb(void *arg, sqlite3 *db, const char *name, int pages)
+{
+	struct store	*st = arg;
+
+	st->wal_pages = pages;
+	return SQLITE_OK;
+}
+
+/*
+ * On the checkpoint thread: fold the log into the database through a
+ * connection of the thread's own, as far as the readers of older
+ * snapshots allow, never waiting for them or for the loop's writes
+ * (PASSIVE).  SQLite syncs the log first and the database after, as its
+ * own checkpoint does.  The writer starts the log again from its
+ * beginning at its next transaction once all of it is in.  Touches only
+ * ckpt_db and ckpt_error; the loop leaves both alone meanwhile.
+ */
+static int
+store_sqlite_ckpt_run(struct store *st)
+{
+	int	rc;
+
+	free(st->ckpt_error);
+	st->ckpt_error = NULL;
+	if (st->ckpt_db == NULL) {
+		rc = sqlite3_open_v2(st->path, &st->ckpt_db,
+		    SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+		if (rc != SQLITE_OK) {
+			xasprintf(&st->ckpt_error, "%s", st->ckpt_db != NULL ?
+			    sqlite3_errmsg(st->ckpt_db) : sqlite3_errstr(rc));
+			sqlite3_close(st->ckpt_db);
+			st->ckpt_db = NULL;
+			return -1;
+		}
+	}
+	/* Until it has read, a connection does not know the log is there. */
+	rc = sqlite3_exec(st->ckpt_db, "SELECT count(*) FROM sqlite_master",
+	    NULL, NULL, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_wal_checkpoint_v2(st->ckpt_db, "main",
+		    SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+	if (rc != SQLITE_OK) {
+		xasprintf(&st->ckpt_error, "%s", sqlite3_errmsg(st->ckpt_db));
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * On the loop: the checkpoint asked for is over.  One that failed is
+ * said; the next commit past the mark asks again.
+ */
+static void
+store_sqlite_ckpt_end(struct store *st, int ok)
+{
+	st->ckpt_asked = 0;
+	if (!ok)
+		log_warnx_limited("store: checkpoint failed", NULL,
+		    "store: cannot checkpoint the write-ahead log of %s: %s",
+		    st->path, st->ckpt_error != NULL ? st->ckpt_error :
+		    "unknown error");
 }
 
 /*
@@ -1175,7 +1296,8 @@ store_sqlite_checkpoint(struct store *st)
 {
 	int	rc;
 
-	if (st->txn_open)
+	/* A group is open, or the checkpoint thread is at it. */
+	if (st->txn_open || st->ckpt_asked)
 		return STORE_BUSY;
 	store_read_end(st);
 	sqlite3_busy_timeout(st->db, 0);
@@ -1200,17 +1322,21 @@ store_sqlite_idle(struct store *st)
 {
 	long	ms = STORE_IDLE_MS;
 
-	if (!st->txn_open && store_sqlite_checkpoint(st) == STORE_OK) {
+	/* Open writes, or the thread's checkpoint, end first: look later. */
+	if (st->txn_open || st->ckpt_asked) {
+		if (st->driver != NULL)
+			st->driver->idle(ms, st->driver->arg);
+		return;
+	}
+	if (store_sqlite_checkpoint(st) == STORE_OK) {
 		st->ckpt_retry = 0;
 		return;
 	}
-	if (!st->txn_open) {
-		if (st->ckpt_retry == 0)
-			st->ckpt_retry = STORE_CKPT_RETRY_MIN;
-		else if ((st->ckpt_retry *= 2) > STORE_CKPT_RETRY_MAX)
-			st->ckpt_retry = STORE_CKPT_RETRY_MAX;
-		ms = st->ckpt_retry * 1000L;
-	}
+	if (st->ckpt_retry == 0)
+		st->ckpt_retry = STORE_CKPT_RETRY_MIN;
+	else if ((st->ckpt_retry *= 2) > STORE_CKPT_RETRY_MAX)
+		st->ckpt_retry = STORE_CKPT_RETRY_MAX;
+	ms = st->ckpt_retry * 1000L;
 	if (st->driver != NULL)
 		st->driver->idle(ms, st->driver->arg);
 }
@@ -1353,6 +1479,8 @@ store_sqlite_commit(struct store *st)
 		st->durable = st->commits;
 	if (!ok && st->last == STORE_FULL)
 		store_commit_full(st);
+	if (ok && st->driver != NULL && st->driver->checkpoint != NULL)
+		store_ckpt_maybe(st);
 	/* Off the hot path: the log is truncated once writes rest. */
 	if (st->driver != NULL && st->ckpt_retry == 0)
 		st->driver->idle(STORE_IDLE_MS, st->driver->arg);
@@ -1406,6 +1534,8 @@ const struct store_txn_backend store_sqlite_txn = {
 	.sync_begin = store_sqlite_sync_begin,
 	.sync_run = store_sqlite_sync_run,
 	.sync_end = store_sqlite_sync_end,
+	.ckpt_run = store_sqlite_ckpt_run,
+	.ckpt_end = store_sqlite_ckpt_end,
 };
 
 /* --- helpers for the store-*.c files --- */

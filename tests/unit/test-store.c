@@ -654,6 +654,103 @@ test_commit_durable_after_the_drivers_sync(void **state)
 }
 
 static void
+drv_checkpoint(void *arg)
+{
+	(*(int *)arg)++;
+}
+
+/*
+ * With a driver that checkpoints, the commits do not fold the log into
+ * the database themselves (SQLite's own checkpoint, in the commit that
+ * passes the mark, copied pages and synced twice on the loop): the first
+ * commit past three quarters of the mark asks the driver, once until the
+ * checkpoint ends, and the log grows meanwhile.  The checkpoint, through a
+ * connection of its own, folds all of it in, so the next commit starts
+ * the log again from its beginning.  A checkpoint held back by a reader
+ * leaves the log long: then the loop folds in the rest at the mark, as
+ * SQLite would.  Without the driver SQLite checkpoints again.
+ */
+static void
+test_log_checkpointed_beside_the_commits(void **state)
+{
+	struct fx		*fx = *state;
+	struct store_driver	 drv;
+	sqlite3			*db;
+	char			 name[32], notes[6000];
+	int			 asked = 0, pages, i;
+
+	memset(notes, 'n', sizeof notes - 1);
+	notes[sizeof notes - 1] = '\0';
+	memset(&drv, 0, sizeof drv);
+	drv.pass = drv_pass;
+	drv.idle = drv_idle;
+	drv.checkpoint = drv_checkpoint;
+	drv.arg = &asked;
+	store_set_driver(fx->st, &drv, NULL, NULL);
+	for (i = 0; fx->st->wal_pages < 192; i++) {
+		assert_true(i < 1000);
+		assert_int_equal(asked, 0);
+		snprintf(name, sizeof name, "Prospect %d", i);
+		add_contact_full(fx->st, "ana", name, NULL, NULL, NULL, notes,
+		    NOW);
+	}
+	assert_int_equal(asked, 1);
+	assert_true(fx->st->ckpt_asked);
+	/* Not asked again while it runs; the log keeps growing past the
+	 * mark, as the loop leaves it to the thread. */
+	while (fx->st->wal_pages < 300) {
+		pages = fx->st->wal_pages;
+		add_contact_full(fx->st, "ana", "Later", NULL, NULL, NULL,
+		    notes, NOW);
+		assert_true(fx->st->wal_pages > pages);
+	}
+	assert_int_equal(asked, 1);
+	/* A checkpoint holds off the one when writes rest. */
+	assert_int_equal(store_checkpoint(fx->st), STORE_BUSY);
+
+	assert_int_equal(store_ckpt_run(fx->st), 0);
+	store_ckpt_end(fx->st, 1);
+	assert_false(fx->st->ckpt_asked);
+	add_contact(fx->st, "ana", "After", NULL, NOW);
+	assert_true(fx->st->wal_pages < 64);
+	assert_int_equal(asked, 1);
+
+	/* A reader's snapshot holds the thread's checkpoint back. */
+	assert_int_equal(sqlite3_open(fx->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "BEGIN; SELECT count(*) FROM "
+	    "contacts", NULL, NULL, NULL), SQLITE_OK);
+	while (fx->st->wal_pages < 192)
+		add_contact_full(fx->st, "ana", "More", NULL, NULL, NULL,
+		    notes, NOW);
+	assert_int_equal(asked, 2);
+	while (fx->st->wal_pages < 300)
+		add_contact_full(fx->st, "ana", "More", NULL, NULL, NULL,
+		    notes, NOW);
+	assert_int_equal(store_ckpt_run(fx->st), 0);
+	store_ckpt_end(fx->st, 1);
+	assert_int_equal(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL),
+	    SQLITE_OK);
+	assert_int_equal(sqlite3_close(db), SQLITE_OK);
+	/* Past the mark with the thread idle, the loop folds it in. */
+	add_contact(fx->st, "ana", "Folded", NULL, NOW);
+	assert_int_equal(asked, 2);
+	add_contact(fx->st, "ana", "Anew", NULL, NOW);
+	assert_true(fx->st->wal_pages < 64);
+	assert_int_equal(asked, 2);
+
+	/* Without the driver, the commits checkpoint as SQLite does. */
+	store_set_driver(fx->st, NULL, NULL, NULL);
+	pages = fx->st->wal_pages;
+	for (i = 0; i < 100; i++) {
+		snprintf(name, sizeof name, "Plain %d", i);
+		add_contact_full(fx->st, "ana", name, NULL, NULL, NULL, notes,
+		    NOW);
+	}
+	assert_int_equal(fx->st->wal_pages, pages);
+	assert_int_equal(asked, 2);
+}
+
+static void
 test_open_refuses_file_that_is_not_a_database(void **state)
 {
 	struct fx	*fx = *state;
@@ -2428,6 +2525,7 @@ main(void)
 		T(test_user_get_put),
 		T(test_user_row_read_once_a_pass),
 		T(test_commit_durable_after_the_drivers_sync),
+		T(test_log_checkpointed_beside_the_commits),
 		T(test_followup_notices_to_come_and_counts),
 		T(test_contact_counts),
 		T(test_counts_follow_every_change),
