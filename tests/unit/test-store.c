@@ -599,8 +599,9 @@ drv_idle(long ms, void *arg)
 {
 }
 
+/* A driver's sync or checkpoint: counted in the int at arg. */
 static void
-drv_sync(void *arg)
+drv_count(void *arg)
 {
 	(*(int *)arg)++;
 }
@@ -627,7 +628,7 @@ test_commit_durable_after_the_drivers_sync(void **state)
 	memset(&drv, 0, sizeof drv);
 	drv.pass = drv_pass;
 	drv.idle = drv_idle;
-	drv.sync = drv_sync;
+	drv.sync = drv_count;
 	drv.arg = &syncs;
 	store_set_driver(fx->st, &drv, NULL, NULL);
 	assert_int_equal(store_query_int(fx->st, "PRAGMA synchronous"), 1);
@@ -651,12 +652,6 @@ test_commit_durable_after_the_drivers_sync(void **state)
 	assert_int_equal(store_query_int(fx->st, "PRAGMA synchronous"), 2);
 	add_contact(fx->st, "ana", "Eve", NULL, NOW);
 	assert_int_equal(store_durable(fx->st), 5);
-}
-
-static void
-drv_checkpoint(void *arg)
-{
-	(*(int *)arg)++;
 }
 
 /*
@@ -684,7 +679,7 @@ test_log_checkpointed_beside_the_commits(void **state)
 	memset(&drv, 0, sizeof drv);
 	drv.pass = drv_pass;
 	drv.idle = drv_idle;
-	drv.checkpoint = drv_checkpoint;
+	drv.checkpoint = drv_count;
 	drv.arg = &asked;
 	store_set_driver(fx->st, &drv, NULL, NULL);
 	for (i = 0; fx->st->wal_pages < 192; i++) {
