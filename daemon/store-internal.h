@@ -172,6 +172,7 @@ struct store {
 };
 
 sqlite3_stmt	*store_stmt(struct store *, enum store_stmt);
+int		 store_sqlite_mem_setup(void);
 int		 store_step(struct store *, sqlite3_stmt *);
 void		 store_done(sqlite3_stmt *);
 enum store_result store_fail(struct store *, sqlite3_stmt *, int);

@@ -769,6 +769,7 @@ store_sqlite_open(const char *path, char **cause)
 	 * before SQLite starts; a later call changes nothing.
 	 */
 	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+	(void)store_sqlite_mem_setup();
 	st = xcalloc(1, sizeof *st);
 	st->base.backend = &store_sqlite;
 	st->path = xstrdup(path);
