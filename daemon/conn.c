@@ -116,6 +116,7 @@ struct conn_req {
 	int			 is_write;
 	json_t			*reply;		/* the reply, or */
 	struct evbuffer		*text;		/* ... an OP_TEXT op's */
+	json_t			*text_id;	/* ... with its request's id */
 };
 
 struct conn_job {
@@ -665,7 +666,8 @@ conn_run(struct conn *c, const char *line, size_t len)
 	if (text != NULL) {
 		if (evbuffer_add(text, "\n", 1) != 0)
 			fatalx("conn: evbuffer_add");
-		conn_reply_line(c, text, NULL, is_write);
+		conn_reply_line(c, text, ctx.text_id, is_write);
+		json_decref(ctx.text_id);
 	} else if (reply != NULL)
 		conn_reply(c, reply, is_write);
 }
@@ -1185,6 +1187,7 @@ conn_job_run(struct store *st, struct lane_job *lj)
 		ctx.on_lane = 1;
 		r->reply = ops_run_text(&ctx, r->line, r->len, &r->is_write,
 		    &r->text);
+		r->text_id = ctx.text_id;
 		r->op = ctx.op;
 		r->user = ctx.acted_user;
 		r->admin = ctx.acted_admin;
@@ -1214,7 +1217,13 @@ conn_job_done(struct lane_job *lj)
 	}
 	for (i = 0; i < j->n; i++) {
 		r = &j->req[i];
-		if (r->is_write && !lj->committed && r->reply != NULL) {
+		if (r->is_write && !lj->committed && r->text != NULL) {
+			/* A text reply is a write's only if it was saved. */
+			evbuffer_free(r->text);
+			r->text = NULL;
+			r->reply = ops_error_reply(r->text_id,
+			    FU_ERR_UNAVAILABLE, conn_lost_text(lj->why));
+		} else if (r->is_write && !lj->committed && r->reply != NULL) {
 			err = ops_error_reply(json_object_get(r->reply, "id"),
 			    FU_ERR_UNAVAILABLE, conn_lost_text(lj->why));
 			json_decref(r->reply);
@@ -1235,6 +1244,7 @@ conn_job_done(struct lane_job *lj)
 		if (r->text != NULL)
 			evbuffer_free(r->text);
 		json_decref(r->reply);
+		json_decref(r->text_id);
 		free(r->line);
 		free(r->user);
 	}

@@ -795,6 +795,10 @@ struct op_ctx {
 						   connection: ops_defer works */
 	struct json_text	*text;		/* an OP_TEXT op writes its
 						   result's members here */
+	json_t			*text_id;	/* ... and its reply's id,
+						   for the error a lost
+						   commit turns it into
+						   (the caller's to free) */
 	int			 can_offload;	/* the store has lanes, and the
 						   op may run on one */
 	int			 op;		/* the op run (enum fu_op), or

@@ -204,9 +204,15 @@ op_followup_add(struct op_ctx *ctx, json_t *args, json_t **result)
 		fu_followup_clear(&f);
 		goto out;
 	}
-	*result = json_pack("{s:o}", "followup", followup_json(&f, ctx->now));
-	if (message != NULL)
-		json_object_set_new(*result, "confirmation", message);
+	/* The hottest write: its reply goes straight to text (OP_TEXT). */
+	(void)result;
+	json_text_key_lit(ctx->text, "followup");
+	followup_text(ctx->text, &f, ctx->now);
+	if (message != NULL) {
+		json_text_key_lit(ctx->text, "confirmation");
+		json_text_value(ctx->text, message);
+		json_decref(message);
+	}
 	fu_followup_clear(&f);
 	rc = 0;
 out:

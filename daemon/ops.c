@@ -31,7 +31,8 @@
 #define OP_DEFER	0x4	/* may answer later (ops_defer, ops_answer) */
 #define OP_STREAM	0x8	/* turns its connection into a stream */
 #define OP_TEXT		0x10	/* writes its result as text (ctx->text):
-				   a read op whose reply carries many rows */
+				   a reply carrying many rows, or a hot
+				   write's */
 #define OP_LOOP		0x20	/* runs on the loop even where the store
 				   has lanes (it reads the loop's state;
 				   it may hand itself over, ops_offload) */
@@ -102,7 +103,7 @@ static const struct op_entry op_table[FU_OP_COUNT] = {
 	    { "contact", ARG_ID, REQ }, { "since", ARG_STRING },
 	    { "limit", ARG_INT }, { "after", ARG_STRING }, TZ_ARG,
 	    { NULL } } },
-	[FU_OP_FOLLOWUP_ADD] = { op_followup_add, OP_WRITE, {
+	[FU_OP_FOLLOWUP_ADD] = { op_followup_add, OP_WRITE | OP_TEXT, {
 	    { "contact", ARG_ID, REQ }, { "due", ARG_STRING, REQ },
 	    { "kind", ARG_STRING }, { "reason", ARG_TEXT },
 	    { "remind_before", ARG_DURATION }, { "force", ARG_BOOL },
@@ -875,6 +876,8 @@ ops_run_line(struct op_ctx *ctx, const char *line, size_t len, int *is_write)
 		if (reply == NULL)
 			fatalx("ops: an op wrote a reply that is not JSON");
 		evbuffer_free(text);
+		json_decref(ctx->text_id);
+		ctx->text_id = NULL;
 	}
 	return reply;
 }
@@ -897,9 +900,10 @@ ops_text_begin(struct json_text *t, json_t *id)
 
 /*
  * ops_run_line, but an OP_TEXT op's reply comes back as its text in
- * *text (caller frees), with no newline, and NULL is returned; else *text
- * is NULL.  The text is what the reply's Jansson object would serialise
- * to, and a reply over FU_REPLY_MAX becomes too_large, as in conn.c.
+ * *text (caller frees), with no newline, its request's id in
+ * ctx->text_id (caller decrefs), and NULL is returned; else both are
+ * NULL.  The text is what the reply's Jansson object would serialise to,
+ * and a reply over FU_REPLY_MAX becomes too_large, as in conn.c.
  */
 json_t *
 ops_run_text(struct op_ctx *ctx, const char *line, size_t len, int *is_write,
@@ -919,6 +923,7 @@ ops_run_text(struct op_ctx *ctx, const char *line, size_t len, int *is_write,
 	admin = ctx->admin;
 	*text = NULL;
 	ctx->text = NULL;
+	ctx->text_id = NULL;
 	*is_write = 0;
 	ctx->discard = 0;
 	ctx->deferred = 0;
@@ -1030,8 +1035,12 @@ ops_run_text(struct op_ctx *ctx, const char *line, size_t len, int *is_write,
 	} else
 		store_read_begin(ctx->st);
 	if (op_table[op].flags & OP_TEXT) {
-		/* Only a read: a write's reply may still turn into an error. */
-		assert(!(op_table[op].flags & (OP_WRITE | OP_DEFER)));
+		/*
+		 * A write's text is a reply only if its commit succeeds:
+		 * the caller turns it into an error otherwise, with the
+		 * request's id (ctx->text_id).
+		 */
+		assert(!(op_table[op].flags & OP_DEFER));
 		if ((buf = evbuffer_new()) == NULL)
 			fatalx("ops: evbuffer_new");
 		json_text_init(&jt, buf, FU_REPLY_MAX);
@@ -1053,6 +1062,7 @@ ops_run_text(struct op_ctx *ctx, const char *line, size_t len, int *is_write,
 		if (json_text_end(&jt) == 0) {
 			*text = buf;
 			buf = NULL;
+			ctx->text_id = json_incref(id);
 			reply = NULL;
 			goto done;
 		}

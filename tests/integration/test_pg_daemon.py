@@ -374,13 +374,16 @@ def test_a_hook_that_ends_in_an_outage_is_not_sent_again(
 
 def test_a_server_restart_under_write_load_loses_no_acknowledged_write(
         pg_daemon, cluster):
-    """Four clients add contacts as fast as they are answered while the
-    server restarts (pg_ctl restart -m fast): every contact whose add was
-    answered ok is in the database once, every failure says the server
-    cannot be reached, and writes work again after."""
+    """Four clients add contacts, and two add follow-ups (whose reply is
+    written straight as text), as fast as they are answered while the
+    server restarts (pg_ctl restart -m fast): every contact and follow-up
+    whose add was answered ok is in the database once, every failure says
+    the server cannot be reached with the id of its request, and writes
+    work again after."""
     d = pg_daemon
     stop = threading.Event()
-    acked, errors = [], []
+    acked, errors, fu_acked, wrong_id = [], [], [], []
+    cid = d.call("contact.add", name="Follow-ups under load")["contact"]["id"]
 
     def writer(k):
         c = d.connect()
@@ -389,16 +392,25 @@ def test_a_server_restart_under_write_load_loses_no_acknowledged_write(
             while not stop.is_set():
                 name = "w%d-%d" % (k, i)
                 i += 1
-                r = c.request("contact.add", {"name": name})
-                if r["ok"]:
+                if k < 4:
+                    r = c.request("contact.add", {"name": name})
+                else:
+                    r = c.request("followup.add", {
+                        "contact": cid, "reason": name,
+                        "due": "2099-01-01T10:00:00Z"})
+                if r.get("id") != c.next_id:
+                    wrong_id.append((c.next_id, r))
+                if r["ok"] and k < 4:
                     acked.append((name, r["result"]["contact"]["id"]))
+                elif r["ok"]:
+                    fu_acked.append((name, r["result"]["followup"]["id"]))
                 else:
                     errors.append(r["error"])
                     time.sleep(0.05)
         finally:
             c.close()
 
-    threads = [threading.Thread(target=writer, args=(k,)) for k in range(4)]
+    threads = [threading.Thread(target=writer, args=(k,)) for k in range(6)]
     for t in threads:
         t.start()
     try:
@@ -416,6 +428,7 @@ def test_a_server_restart_under_write_load_loses_no_acknowledged_write(
         for t in threads:
             t.join(60)
     assert before > 0 and errors, (before, errors[:3])
+    assert not wrong_id, "replies with another id: %s" % wrong_id[:3]
     for e in errors:
         assert e["code"] == "unavailable" and \
             "cannot be reached" in e["message"], e
@@ -434,6 +447,14 @@ def test_a_server_restart_under_write_load_loses_no_acknowledged_write(
         cid, name = row.split("|", 1)
         stored.setdefault(name, []).append(int(cid))
     lost = [(n, i) for n, i in acked if stored.get(n) != [i]]
+    assert not lost, "acknowledged but not stored once: %s" % lost[:10]
+    rows = cluster.psql("SELECT id, reason FROM followups", db).splitlines()
+    stored = {}
+    for row in rows:
+        fid, reason = row.split("|", 1)
+        stored.setdefault(reason, []).append(int(fid))
+    assert fu_acked, "no follow-up add was answered"
+    lost = [(n, i) for n, i in fu_acked if stored.get(n) != [i]]
     assert not lost, "acknowledged but not stored once: %s" % lost[:10]
 
 

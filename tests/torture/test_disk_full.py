@@ -83,6 +83,7 @@ def test_full_disk_refuses_writes_keeps_reads_and_recovers(make_daemon,
     r = c.request("followup.add", {"contact": kept[1],
                                    "due": "tomorrow 11:00"})
     assert not r["ok"] and r["error"]["code"] == "unavailable"
+    assert r["id"] == c.next_id, r
     # Reads keep working.
     names = [x["name"] for x in c.call("contact.list",
                                        limit=500)["contacts"]]

@@ -1413,6 +1413,10 @@ test_contact_get_text_is_what_jansson_writes(void **state)
 		back = json_loadb((const char *)evbuffer_pullup(text, -1), len,
 		    0, NULL);
 		assert_non_null(back);
+		/* The id a lost commit's error would carry. */
+		assert_true(json_equal(fx->ctx.text_id,
+		    json_object_get(back, "id")));
+		json_decref(fx->ctx.text_id);
 		want = json_dumps(back, JSON_COMPACT);
 		if (strlen(want) != len || memcmp(want,
 		    evbuffer_pullup(text, -1), len) != 0)
@@ -1440,6 +1444,58 @@ test_contact_get_text_is_what_jansson_writes(void **state)
 	/* Errors stay Jansson's replies. */
 	ERR(fx, FU_ERR_NOT_FOUND, "{'op':'contact.get','args':{'id':%lld}}",
 	    (long long)cid + 100);
+}
+
+/*
+ * followup.add writes its reply as text (the hottest write): the text is
+ * what Jansson would write of it, its follow-up is followup.get's, and
+ * the request's id comes back for the error a lost commit turns it into.
+ */
+static void
+test_followup_add_text_is_what_jansson_writes(void **state)
+{
+	struct ofx		*fx = *state;
+	struct evbuffer		*text;
+	json_t			*reply, *back, *got, *want_id;
+	json_int_t		 cid;
+	char			*line, *want;
+	size_t			 len;
+	int			 is_write;
+
+	cid = add_contact(fx, "Text Reply \u00e9");
+	xasprintf(&line, "{\"id\":\"w\\u0027\",\"op\":\"followup.add\","
+	    "\"args\":{\"contact\":%lld,\"due\":\"in 2 days\",\"reason\":"
+	    "\"tab\\there\",\"kind\":\"callback\"}}", (long long)cid);
+	reply = ops_run_text(&fx->ctx, line, strlen(line), &is_write, &text);
+	assert_int_equal(store_commit(fx->st), 0);
+	assert_null(reply);
+	assert_non_null(text);
+	assert_int_equal(is_write, 1);
+	len = evbuffer_get_length(text);
+	back = json_loadb((const char *)evbuffer_pullup(text, -1), len, 0,
+	    NULL);
+	assert_non_null(back);
+	want_id = json_string("w'");
+	assert_true(json_equal(fx->ctx.text_id, want_id));
+	json_decref(want_id);
+	json_decref(fx->ctx.text_id);
+	want = json_dumps(back, JSON_COMPACT);
+	if (strlen(want) != len || memcmp(want, evbuffer_pullup(text, -1),
+	    len) != 0)
+		fail_msg("want %s\n got %.*s", want, (int)len,
+		    (char *)evbuffer_pullup(text, -1));
+	got = OK(fx, "{'op':'followup.get','args':{'id':%lld}}",
+	    (long long)num(json_object_get(json_object_get(back, "result"),
+	    "followup"), "id"));
+	assert_true(json_equal(json_object_get(got, "followup"),
+	    json_object_get(json_object_get(back, "result"), "followup")));
+	assert_string_equal(json_string_value(json_object_get(
+	    json_object_get(json_object_get(back, "result"), "followup"),
+	    "reason")), "tab\there");
+	free(want);
+	json_decref(back);
+	evbuffer_free(text);
+	free(line);
 }
 
 int
@@ -1484,6 +1540,7 @@ main(void)
 		T(test_archive_cancels_and_blocks_changes),
 		T(test_contact_list_pages_and_searches),
 		T(test_contact_get_text_is_what_jansson_writes),
+		T(test_followup_add_text_is_what_jansson_writes),
 		T(test_doctor_skips_a_check_the_backend_cannot_make),
 	};
 #undef T
