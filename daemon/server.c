@@ -273,7 +273,10 @@ out:
 
 /*
  * Bind and listen on path, replacing a stale socket but not a live one.
- * With a group, members of it may connect too (mode 0660).
+ * With a group, members of it may connect too (mode 0660).  The socket is
+ * bound and listening under a name of its own first, then renamed to
+ * path: a client (or a script starting the daemon) that sees the file can
+ * connect, where a socket bound at path refused it until listen().
  */
 static int
 server_bind(const char *path, const char *group, int private, int backlog,
@@ -281,7 +284,9 @@ server_bind(const char *path, const char *group, int private, int backlog,
 {
 	struct group		*gr = NULL;
 	struct sockaddr_un	 sun;
-	int			 fd, probe, saved;
+	char			 tmp[sizeof sun.sun_path];
+	const char		*at;
+	int			 fd, probe, saved, n;
 	mode_t			 mask;
 
 	memset(&sun, 0, sizeof sun);
@@ -316,6 +321,15 @@ server_bind(const char *path, const char *group, int private, int backlog,
 		    strerror(errno));
 		return -1;
 	}
+	/* Its own name while it is not listening yet, if one fits. */
+	n = snprintf(tmp, sizeof tmp, "%s.new", path);
+	at = n > 0 && (size_t)n < sizeof tmp ? tmp : path;
+	if (at == tmp && unlink(tmp) != 0 && errno != ENOENT) {
+		xasprintf(cause, "cannot remove the old socket %s: %s", tmp,
+		    strerror(errno));
+		return -1;
+	}
+	strcpy(sun.sun_path, at);
 
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0) {
@@ -328,23 +342,31 @@ server_bind(const char *path, const char *group, int private, int backlog,
 		saved = errno;
 		umask(mask);
 		close(fd);
-		xasprintf(cause, "cannot bind %s: %s", path, strerror(saved));
+		xasprintf(cause, "cannot bind %s: %s", at, strerror(saved));
 		return -1;
 	}
 	umask(mask);
-	if (gr != NULL && chown(path, (uid_t)-1, gr->gr_gid) != 0) {
+	if (gr != NULL && chown(at, (uid_t)-1, gr->gr_gid) != 0) {
 		saved = errno;
 		close(fd);
-		unlink(path);
-		xasprintf(cause, "cannot give %s to group %s: %s", path,
+		unlink(at);
+		xasprintf(cause, "cannot give %s to group %s: %s", at,
 		    group, strerror(saved));
 		return -1;
 	}
 	if (listen(fd, backlog) != 0) {
 		saved = errno;
 		close(fd);
-		unlink(path);
-		xasprintf(cause, "cannot listen on %s: %s", path,
+		unlink(at);
+		xasprintf(cause, "cannot listen on %s: %s", at,
+		    strerror(saved));
+		return -1;
+	}
+	if (at == tmp && rename(tmp, path) != 0) {
+		saved = errno;
+		close(fd);
+		unlink(tmp);
+		xasprintf(cause, "cannot rename %s to %s: %s", tmp, path,
 		    strerror(saved));
 		return -1;
 	}

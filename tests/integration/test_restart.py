@@ -205,6 +205,27 @@ def test_another_daemon_on_the_same_socket_is_refused(daemon, tmp_path):
     assert Conn(daemon.sock).request("hello")["ok"]
 
 
+def test_the_socket_appears_only_once_it_listens(tmp_path):
+    """followupd binds its socket under a name of its own and renames it
+    into place once it listens, so whoever sees the file can connect (a
+    socket bound in place refused connections until listen(), and a
+    script waiting for the file met that).  A leftover of that name, from
+    a daemon killed between the two, is replaced, and none is left."""
+    from fu import REUSE, Daemon
+    if REUSE:
+        pytest.skip("starts its own daemon")
+    d = Daemon(tmp_path)
+    leftover = d.sock + ".new"
+    with open(leftover, "w") as f:
+        f.write("left by a crash")
+    d.start()
+    try:
+        assert not os.path.exists(leftover)
+        assert Conn(d.sock).request("hello")["ok"]
+    finally:
+        d.stop()
+
+
 def burst(d, n):
     """n contact.add requests pipelined on one connection, all answered;
     returns the largest -wal file seen between its batches of 100."""
