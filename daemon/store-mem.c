@@ -168,13 +168,22 @@ mem_size(void *p)
 static void *
 mem_realloc(void *p, int n)
 {
-	void	*q;
-	int	 old = mem_size(p);
+	struct mem_head	*h;
+	void		*q;
+	int		 old = mem_size(p), size = mem_roundup(n);
 
 	if (p == NULL)
 		return mem_malloc(n);
-	if (mem_roundup(n) == old)
+	if (size == old)
 		return p;
+	if (old > MEM_SMALL && size > MEM_SMALL) {
+		/* Large to large: malloc's own, which may grow in place. */
+		if ((h = realloc((struct mem_head *)p - 1, sizeof *h +
+		    (size_t)size)) == NULL)
+			return NULL;
+		h->size = (uint64_t)size;
+		return h + 1;
+	}
 	if ((q = mem_malloc(n)) == NULL)
 		return NULL;
 	memcpy(q, p, (size_t)(old < n ? old : n));

@@ -699,6 +699,11 @@ test_sqlite_small_blocks_kept_per_thread(void **state)
 	assert_true(sqlite3_msize(r) >= 5000);
 	for (i = 0; i < 1024; i++)
 		assert_int_equal(r[i], 'b');
+	r = sqlite3_realloc(r, 100000);
+	assert_non_null(r);
+	assert_true(sqlite3_msize(r) >= 100000);
+	for (i = 0; i < 1024; i++)
+		assert_int_equal(r[i], 'b');
 	q = sqlite3_realloc(r, 10);
 	assert_non_null(q);
 	assert_int_equal(sqlite3_msize(q), 64);
