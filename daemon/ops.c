@@ -1049,8 +1049,6 @@ ops_run_text(struct op_ctx *ctx, const char *line, size_t len, int *is_write,
 	}
 	rc = op_table[op].fn(ctx, args, &result);
 	ctx->text = NULL;
-	if (*is_write)
-		store_write_end(ctx->st, rc == 0 && !ctx->discard);
 	if (rc == 0 && buf != NULL) {
 		assert(result == NULL);
 		if (ctx->notes != NULL) {
@@ -1063,11 +1061,16 @@ ops_run_text(struct op_ctx *ctx, const char *line, size_t len, int *is_write,
 			*text = buf;
 			buf = NULL;
 			ctx->text_id = json_incref(id);
-			reply = NULL;
-			goto done;
-		}
-		rc = reply_error(ctx, FU_ERR_TOO_LARGE, "%s",
-		    OPS_TOO_LARGE_MSG);
+		} else
+			rc = reply_error(ctx, FU_ERR_TOO_LARGE, "%s",
+			    OPS_TOO_LARGE_MSG);
+	}
+	/* Before the write ends: a write whose reply is refused is undone. */
+	if (*is_write)
+		store_write_end(ctx->st, rc == 0 && !ctx->discard);
+	if (*text != NULL) {
+		reply = NULL;
+		goto done;
 	}
 	if (buf != NULL) {
 		evbuffer_free(buf);
