@@ -16,6 +16,7 @@
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 
 #include <jansson.h>
@@ -156,7 +157,7 @@ int		 when_parse(const char *, const char *, time_t, time_t *,
 		     char **, char **);
 int		 when_zone_valid(const char *);
 int		 when_day_start(time_t, const char *, int, time_t *);
-void		 when_format(time_t, char *, size_t);
+size_t		 when_format(time_t, char *, size_t);
 json_t		*when_json(time_t);
 json_t		*when_json_or_null(time_t);
 const char	*when_local_zone(void);
@@ -1047,7 +1048,34 @@ void		 json_text_key(struct json_text *, const char *);
 void		 json_text_key_raw(struct json_text *, const char *, size_t);
 /* A literal key that needs no escape (a protocol field's name). */
 #define json_text_key_lit(t, k) \
-	json_text_key_raw((t), "\"" k "\":", sizeof("\"" k "\":") - 1)
+	json_text_key_fixed((t), "\"" k "\":", sizeof("\"" k "\":") - 1)
+
+/*
+ * json_text_key_raw for a key of a length known where it is written (a
+ * literal): inline, so that its copy is a few moves, not a call; a
+ * reply's rows are mostly keys.  What does not fit goes the long way.
+ */
+static inline void
+json_text_key_fixed(struct json_text *t, const char *quoted, size_t len)
+{
+	uint32_t	bit;
+
+	if (t->after_key || t->over || t->depth == 0 ||
+	    len + 1 > sizeof t->buf - t->n || len + 1 > t->max - t->total) {
+		json_text_key_raw(t, quoted, len);
+		return;
+	}
+	bit = (uint32_t)1 << t->depth;
+	if (t->members & bit) {
+		t->buf[t->n++] = ',';
+		t->total++;
+	}
+	t->members |= bit;
+	memcpy(t->buf + t->n, quoted, len);
+	t->n += len;
+	t->total += len;
+	t->after_key = 1;
+}
 void		 json_text_str(struct json_text *, const char *);
 void		 json_text_int(struct json_text *, int64_t);
 void		 json_text_bool(struct json_text *, int);

@@ -344,6 +344,18 @@ json_text_str(struct json_text *t, const char *s)
 		jt_put(t, "null", 4);
 		return;
 	}
+	/*
+	 * Most are plain ASCII to the end (jt_escaped marks the NUL too):
+	 * one scan and one copy.
+	 */
+	for (p = (const unsigned char *)s; *p < 0x80 && !jt_escaped[*p]; p++)
+		;
+	if (*p == '\0') {
+		jt_char(t, '"');
+		jt_put(t, s, (size_t)(p - (const unsigned char *)s));
+		jt_char(t, '"');
+		return;
+	}
 	/* Its length, and whether it has any byte past ASCII to check. */
 	for (p = (const unsigned char *)s; *p != '\0'; p++)
 		high |= *p;
@@ -401,8 +413,7 @@ json_text_time(struct json_text *t, time_t when)
 	jt_sep(t);
 	/* The digits, '-', ':', 'T' and 'Z' need no escape. */
 	buf[0] = '"';
-	when_format(when, buf + 1, sizeof buf - 2);
-	len = strlen(buf);
+	len = 1 + when_format(when, buf + 1, sizeof buf - 2);
 	buf[len++] = '"';
 	jt_put(t, buf, len);
 }

@@ -491,11 +491,12 @@ when_digits(char *p, int n, int width)
 }
 
 /*
- * Write t as RFC 3339 UTC ("2026-11-24T10:00:00Z").  By hand: a reply
+ * Write t as RFC 3339 UTC ("2026-11-24T10:00:00Z") and return its
+ * length (what fits of it in len bytes, with its NUL).  By hand: a reply
  * carries several times a row, and strftime, which consults the locale
  * for each, was a good part of a read's cost.
  */
-void
+size_t
 when_format(time_t t, char *buf, size_t len)
 {
 	struct tm		 tm;
@@ -523,9 +524,13 @@ when_format(time_t t, char *buf, size_t len)
 	m = mp < 10 ? mp + 3 : mp - 9;
 	y = yoe + era * 400 + (m <= 2);
 	if (len < sizeof shape || y < 0 || y > 9999) {
+		if (len == 0)
+			return 0;
 		gmtime_r(&t, &tm);
-		strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
-		return;
+		if (strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0 &&
+		    len > 0)
+			buf[0] = '\0';
+		return strlen(buf);
 	}
 	memcpy(buf, shape, sizeof shape);
 	when_digits(buf, (int)y, 4);
@@ -534,6 +539,7 @@ when_format(time_t t, char *buf, size_t len)
 	when_digits(buf + 11, (int)(secs / 3600), 2);
 	when_digits(buf + 14, (int)(secs / 60 % 60), 2);
 	when_digits(buf + 17, (int)(secs % 60), 2);
+	return sizeof shape - 1;
 }
 
 /* t as a JSON string in RFC 3339 UTC. */

@@ -508,6 +508,88 @@ test_tokens_past_the_cap_are_refused(void **state)
 	free(t);
 }
 
+/* A follow-up of plain ASCII texts, as most rows are. */
+static void
+plain_followup(struct fu_followup *f)
+{
+	memset(f, 0, sizeof *f);
+	f->id = 16;
+	f->contact_id = 2;
+	f->contact_name = (char *)"Dana Prospect";
+	f->owner = (char *)"dana";
+	f->kind = (char *)"callback";
+	f->status = (char *)"pending";
+	f->due_at = 4070944800;
+	f->reason = (char *)"price";
+	f->remind_before = -1;
+	f->remind_at = 4070943900;
+	f->note = (char *)"";
+	f->created_at = f->updated_at = 1796550000;
+}
+
+static void
+write_many_followups(struct json_text *t, const void *arg)
+{
+	int	i;
+
+	json_text_open(t, '[');
+	for (i = 0; i < 400; i++)
+		followup_text(t, arg, followup_now);
+	json_text_close(t, ']');
+}
+
+/*
+ * Keys and plain strings have a quick way in while they fit the writer's
+ * chunk and the cap: the text stays Jansson's across many chunks, and a
+ * row is refused at every cap short of its length, and kept at it.
+ */
+static void
+test_plain_rows_across_chunks_and_at_every_cap(void **state)
+{
+	struct fu_followup	 f;
+	struct json_text	*t;
+	struct evbuffer		*buf;
+	json_t			*v;
+	char			*want;
+	size_t			 len, max;
+	int			 i;
+
+	(void)state;
+	followup_now = 1767225600;
+	plain_followup(&f);
+	v = json_array();
+	for (i = 0; i < 400; i++)
+		json_array_append_new(v, followup_json(&f, followup_now));
+	same_tokens_as_jansson(v, write_many_followups, &f);
+	json_decref(v);
+
+	v = followup_json(&f, followup_now);
+	want = json_dumps(v, JSON_COMPACT);
+	assert_non_null(want);
+	len = strlen(want);
+	buf = evbuffer_new();
+	t = malloc(sizeof *t);
+	assert_non_null(buf);
+	assert_non_null(t);
+	for (max = 0; max <= len; max++) {
+		json_text_init(t, buf, max);
+		write_followup(t, &f);
+		if (max < len) {
+			assert_int_equal(json_text_end(t), -1);
+		} else {
+			assert_int_equal(json_text_end(t), 0);
+			assert_int_equal(evbuffer_get_length(buf), len);
+			assert_memory_equal(evbuffer_pullup(buf, -1), want,
+			    len);
+		}
+		evbuffer_drain(buf, evbuffer_get_length(buf));
+	}
+	evbuffer_free(buf);
+	free(t);
+	free(want);
+	json_decref(v);
+}
+
 int
 main(void)
 {
@@ -523,6 +605,8 @@ main(void)
 		cmocka_unit_test(
 		    test_rows_in_arrays_are_separated_as_jansson_does),
 		cmocka_unit_test(test_tokens_past_the_cap_are_refused),
+		cmocka_unit_test(
+		    test_plain_rows_across_chunks_and_at_every_cap),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

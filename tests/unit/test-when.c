@@ -647,18 +647,26 @@ test_format_and_json(void **state)
 		    t += 86400 * 13 + 3671) {
 			gmtime_r(&(time_t){ (time_t)t }, &tm);
 			strftime(want, sizeof want, "%Y-%m-%dT%H:%M:%SZ", &tm);
-			when_format((time_t)t, buf, sizeof buf);
+			assert_int_equal(when_format((time_t)t, buf,
+			    sizeof buf), strlen(want));
 			assert_string_equal(buf, want);
 		}
+		/* The edges, past the year 9999 too (strftime's own). */
 		for (i = 0; i < sizeof edges / sizeof edges[0]; i++) {
 			gmtime_r(&(time_t){ (time_t)edges[i] }, &tm);
 			strftime(want, sizeof want, "%Y-%m-%dT%H:%M:%SZ", &tm);
-			when_format((time_t)edges[i], buf, sizeof buf);
+			assert_int_equal(when_format((time_t)edges[i], buf,
+			    sizeof buf), strlen(want));
 			assert_string_equal(buf, want);
 		}
 		when_format((time_t)-62167219200LL, buf, sizeof buf);
 		assert_string_equal(buf, "0000-01-01T00:00:00Z");
 	}
+	/* Too short a buffer: nothing, and no length past it. */
+	assert_int_equal(when_format(0, buf, 0), 0);
+	buf[0] = 'x';
+	assert_int_equal(when_format(0, buf, 5), 0);
+	assert_string_equal(buf, "");
 
 	j = when_json(utc("2026-11-24T10:00:00Z"));
 	assert_string_equal(json_string_value(j), "2026-11-24T10:00:00Z");
