@@ -13,6 +13,9 @@
 
 #include <errno.h>
 #include <getopt.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +36,8 @@
  * lane, never the loop, and four let a node use the server's cores.
  */
 #define MAIN_LANES	4
+/* Freed heap kept for reuse (main_tune_malloc). */
+#define MAIN_TRIM_BYTES	(8 * 1024 * 1024)
 
 static struct event_base	*main_base;
 static struct store		*main_store;
@@ -181,6 +186,25 @@ main_raise_nofile(void)
 		if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
 			log_warn("main: raising the descriptor limit");
 	}
+}
+
+/*
+ * Keep up to MAIN_TRIM_BYTES of freed heap instead of handing it back to
+ * the system at once.  Readers keep replies of some kilobytes in flight
+ * on each connection, freed as the sockets drain; glibc gave the top of
+ * the heap back whenever 128 KiB of it was free and grew it again at the
+ * next burst: about a brk and a page fault per request, an eighth of the
+ * loop's time under 32 pipelining readers.  Large blocks still come from
+ * their own mappings (from 128 KiB: glibc no longer moves that mark once
+ * this is set) and go back when freed.
+ */
+static void
+main_tune_malloc(void)
+{
+#ifdef M_TRIM_THRESHOLD
+	if (mallopt(M_TRIM_THRESHOLD, MAIN_TRIM_BYTES) != 1)
+		log_debug("main: cannot keep freed memory for reuse");
+#endif
 }
 
 /*
@@ -472,6 +496,7 @@ main(int argc, char **argv)
 	log_init(main_cf->log, main_verbose);
 	main_check_hooks(main_cf, 0);
 	main_raise_nofile();
+	main_tune_malloc();
 
 	if ((evcfg = event_config_new()) == NULL)
 		fatalx("main: event_config_new");
