@@ -193,7 +193,7 @@ main_raise_nofile(void)
  * the system at once.  Readers keep replies of some kilobytes in flight
  * on each connection, freed as the sockets drain; glibc gave the top of
  * the heap back whenever 128 KiB of it was free and grew it again at the
- * next burst: about a brk and a page fault per request, an eighth of the
+ * next burst: about a brk and a page fault per request, a tenth of the
  * loop's time under 32 pipelining readers.  Large blocks still come from
  * their own mappings (from 128 KiB: glibc no longer moves that mark once
  * this is set) and go back when freed.

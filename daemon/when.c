@@ -492,9 +492,10 @@ when_digits(char *p, int n, int width)
 
 /*
  * Write t as RFC 3339 UTC ("2026-11-24T10:00:00Z") and return its
- * length (what fits of it in len bytes, with its NUL).  By hand: a reply
- * carries several times a row, and strftime, which consults the locale
- * for each, was a good part of a read's cost.
+ * length; 0 if it does not fit in len bytes with its NUL (buf then
+ * holds an empty string, if len is not 0).  By hand: a reply carries
+ * several times a row, and strftime, which consults the locale for each,
+ * was a good part of a read's cost.
  */
 size_t
 when_format(time_t t, char *buf, size_t len)
@@ -527,8 +528,7 @@ when_format(time_t t, char *buf, size_t len)
 		if (len == 0)
 			return 0;
 		gmtime_r(&t, &tm);
-		if (strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0 &&
-		    len > 0)
+		if (strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
 			buf[0] = '\0';
 		return strlen(buf);
 	}
