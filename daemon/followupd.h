@@ -13,6 +13,7 @@
 #include <sys/queue.h>
 #include <pthread.h>
 
+#include <assert.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -1045,37 +1046,60 @@ int		 json_text_end(struct json_text *);
 void		 json_text_open(struct json_text *, char);
 void		 json_text_close(struct json_text *, char);
 void		 json_text_key(struct json_text *, const char *);
-void		 json_text_key_raw(struct json_text *, const char *, size_t);
-/* A literal key that needs no escape (a protocol field's name). */
-#define json_text_key_lit(t, k) \
-	json_text_key_fixed((t), "\"" k "\":", sizeof("\"" k "\":") - 1)
+void		 json_text_put_slow(struct json_text *, const char *, size_t);
 
 /*
- * json_text_key_raw for a key of a length known where it is written (a
- * literal): inline, so that its copy is a few moves, not a call; a
- * reply's rows are mostly keys.  What does not fit goes the long way.
+ * Add len bytes of text; past max, note it and add nothing more.  Inline,
+ * as a reply is mostly short pieces that fit (a literal's copy is then a
+ * few moves, not a call): only those that do not leave.
  */
 static inline void
-json_text_key_fixed(struct json_text *t, const char *quoted, size_t len)
+json_text_put(struct json_text *t, const char *s, size_t len)
+{
+	if (len <= sizeof t->buf - t->n && len <= t->max - t->total &&
+	    !t->over) {
+		memcpy(t->buf + t->n, s, len);
+		t->n += len;
+		t->total += len;
+		return;
+	}
+	json_text_put_slow(t, s, len);
+}
+
+/* The comma before a member or an element, unless it is the first. */
+static inline void
+json_text_sep(struct json_text *t)
 {
 	uint32_t	bit;
 
-	if (t->after_key || t->over || t->depth == 0 ||
-	    len + 1 > sizeof t->buf - t->n || len + 1 > t->max - t->total) {
-		json_text_key_raw(t, quoted, len);
+	if (t->after_key) {
+		t->after_key = 0;
 		return;
 	}
+	if (t->depth == 0)
+		return;
 	bit = (uint32_t)1 << t->depth;
-	if (t->members & bit) {
-		t->buf[t->n++] = ',';
-		t->total++;
-	}
+	if (t->members & bit)
+		json_text_put(t, ",", 1);
 	t->members |= bit;
-	memcpy(t->buf + t->n, quoted, len);
-	t->n += len;
-	t->total += len;
+}
+
+/*
+ * A member's key given already quoted with its colon, as
+ * json_text_key_lit makes it from a literal that needs no escape: one
+ * copy, where a key of a row's many was a scan each.
+ */
+static inline void
+json_text_key_raw(struct json_text *t, const char *quoted, size_t len)
+{
+	assert(!t->after_key);
+	json_text_sep(t);
+	json_text_put(t, quoted, len);
 	t->after_key = 1;
 }
+/* A literal key that needs no escape (a protocol field's name). */
+#define json_text_key_lit(t, k) \
+	json_text_key_raw((t), "\"" k "\":", sizeof("\"" k "\":") - 1)
 void		 json_text_str(struct json_text *, const char *);
 void		 json_text_int(struct json_text *, int64_t);
 void		 json_text_bool(struct json_text *, int);

@@ -41,9 +41,9 @@ jt_flush(struct json_text *t)
 	t->n = 0;
 }
 
-/* jt_put's slow way: past max, or past what buf holds. */
-static void
-jt_put_slow(struct json_text *t, const char *s, size_t len)
+/* json_text_put's slow way: past max, or past what buf holds. */
+void
+json_text_put_slow(struct json_text *t, const char *s, size_t len)
 {
 	if (t->over)
 		return;
@@ -64,27 +64,10 @@ jt_put_slow(struct json_text *t, const char *s, size_t len)
 	t->n += len;
 }
 
-/*
- * Add len bytes; past max, note it and add nothing more.  Inline, as a
- * reply is mostly short pieces that fit: only those that do not leave.
- */
-static inline void
-jt_put(struct json_text *t, const char *s, size_t len)
-{
-	if (len <= sizeof t->buf - t->n && len <= t->max - t->total &&
-	    !t->over) {
-		memcpy(t->buf + t->n, s, len);
-		t->n += len;
-		t->total += len;
-		return;
-	}
-	jt_put_slow(t, s, len);
-}
-
 static inline void
 jt_char(struct json_text *t, char c)
 {
-	jt_put(t, &c, 1);
+	json_text_put(t, &c, 1);
 }
 
 /* Bytes a string cannot hold as they are: controls, '"' and '\\'. */
@@ -108,37 +91,37 @@ jt_string(struct json_text *t, const char *s, size_t len)
 		c = (unsigned char)s[i];
 		if (!jt_escaped[c])
 			continue;
-		jt_put(t, s + run, i - run);
+		json_text_put(t, s + run, i - run);
 		run = i + 1;
 		switch (c) {
 		case '"':
-			jt_put(t, "\\\"", 2);
+			json_text_put(t, "\\\"", 2);
 			break;
 		case '\\':
-			jt_put(t, "\\\\", 2);
+			json_text_put(t, "\\\\", 2);
 			break;
 		case '\b':
-			jt_put(t, "\\b", 2);
+			json_text_put(t, "\\b", 2);
 			break;
 		case '\f':
-			jt_put(t, "\\f", 2);
+			json_text_put(t, "\\f", 2);
 			break;
 		case '\n':
-			jt_put(t, "\\n", 2);
+			json_text_put(t, "\\n", 2);
 			break;
 		case '\r':
-			jt_put(t, "\\r", 2);
+			json_text_put(t, "\\r", 2);
 			break;
 		case '\t':
-			jt_put(t, "\\t", 2);
+			json_text_put(t, "\\t", 2);
 			break;
 		default:
 			(void)snprintf(esc, sizeof esc, "\\u%04X", c);
-			jt_put(t, esc, 6);
+			json_text_put(t, esc, 6);
 			break;
 		}
 	}
-	jt_put(t, s + run, len - run);
+	json_text_put(t, s + run, len - run);
 	jt_char(t, '"');
 }
 
@@ -183,23 +166,23 @@ jt_value(struct json_text *t, const json_t *v)
 	case JSON_INTEGER:
 		i = (size_t)snprintf(num, sizeof num, "%" JSON_INTEGER_FORMAT,
 		    json_integer_value(v));
-		jt_put(t, num, i);
+		json_text_put(t, num, i);
 		break;
 	case JSON_REAL:
 		if ((text = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT)) ==
 		    NULL)
 			fatalx("json_text: cannot write a number");
-		jt_put(t, text, strlen(text));
+		json_text_put(t, text, strlen(text));
 		free(text);
 		break;
 	case JSON_TRUE:
-		jt_put(t, "true", 4);
+		json_text_put(t, "true", 4);
 		break;
 	case JSON_FALSE:
-		jt_put(t, "false", 5);
+		json_text_put(t, "false", 5);
 		break;
 	case JSON_NULL:
-		jt_put(t, "null", 4);
+		json_text_put(t, "null", 4);
 		break;
 	}
 }
@@ -247,30 +230,12 @@ json_text_end(struct json_text *t)
 	return 0;
 }
 
-/* The comma before a member or an element, unless it is the first. */
-static void
-jt_sep(struct json_text *t)
-{
-	uint32_t	bit;
-
-	if (t->after_key) {
-		t->after_key = 0;
-		return;
-	}
-	if (t->depth == 0)
-		return;
-	bit = (uint32_t)1 << t->depth;
-	if (t->members & bit)
-		jt_char(t, ',');
-	t->members |= bit;
-}
-
 /* Open an object ('{') or an array ('['). */
 void
 json_text_open(struct json_text *t, char c)
 {
 	assert((c == '{' || c == '[') && t->depth < JSON_TEXT_DEPTH);
-	jt_sep(t);
+	json_text_sep(t);
 	jt_char(t, c);
 	t->depth++;
 	t->members &= ~((uint32_t)1 << t->depth);
@@ -290,23 +255,9 @@ void
 json_text_key(struct json_text *t, const char *key)
 {
 	assert(!t->after_key);
-	jt_sep(t);
+	json_text_sep(t);
 	jt_string(t, key, strlen(key));
 	jt_char(t, ':');
-	t->after_key = 1;
-}
-
-/*
- * A member's key given already quoted with its colon, as
- * json_text_key_lit makes it from a literal that needs no escape: one
- * copy, where a key of a row's many was a scan each.
- */
-void
-json_text_key_raw(struct json_text *t, const char *quoted, size_t len)
-{
-	assert(!t->after_key);
-	jt_sep(t);
-	jt_put(t, quoted, len);
 	t->after_key = 1;
 }
 
@@ -339,9 +290,9 @@ json_text_str(struct json_text *t, const char *s)
 	const unsigned char	*p;
 	unsigned char		 high = 0;
 
-	jt_sep(t);
+	json_text_sep(t);
 	if (s == NULL) {
-		jt_put(t, "null", 4);
+		json_text_put(t, "null", 4);
 		return;
 	}
 	/*
@@ -352,7 +303,7 @@ json_text_str(struct json_text *t, const char *s)
 		;
 	if (*p == '\0') {
 		jt_char(t, '"');
-		jt_put(t, s, (size_t)(p - (const unsigned char *)s));
+		json_text_put(t, s, (size_t)(p - (const unsigned char *)s));
 		jt_char(t, '"');
 		return;
 	}
@@ -361,7 +312,7 @@ json_text_str(struct json_text *t, const char *s)
 		high |= *p;
 	if ((high & 0x80) && !jt_utf8_ok(s, (size_t)(p -
 	    (const unsigned char *)s))) {
-		jt_put(t, "null", 4);
+		json_text_put(t, "null", 4);
 		return;
 	}
 	jt_string(t, s, (size_t)(p - (const unsigned char *)s));
@@ -374,33 +325,33 @@ json_text_int(struct json_text *t, int64_t v)
 	char		 num[24], *p = num + sizeof num;
 	uint64_t	 u = v < 0 ? -(uint64_t)v : (uint64_t)v;
 
-	jt_sep(t);
+	json_text_sep(t);
 	do {
 		*--p = (char)('0' + u % 10);
 		u /= 10;
 	} while (u != 0);
 	if (v < 0)
 		*--p = '-';
-	jt_put(t, p, (size_t)(num + sizeof num - p));
+	json_text_put(t, p, (size_t)(num + sizeof num - p));
 }
 
 /* true or false. */
 void
 json_text_bool(struct json_text *t, int v)
 {
-	jt_sep(t);
+	json_text_sep(t);
 	if (v)
-		jt_put(t, "true", 4);
+		json_text_put(t, "true", 4);
 	else
-		jt_put(t, "false", 5);
+		json_text_put(t, "false", 5);
 }
 
 /* null. */
 void
 json_text_null(struct json_text *t)
 {
-	jt_sep(t);
-	jt_put(t, "null", 4);
+	json_text_sep(t);
+	json_text_put(t, "null", 4);
 }
 
 /* An instant as RFC 3339, as when_json writes it. */
@@ -410,12 +361,12 @@ json_text_time(struct json_text *t, time_t when)
 	char	buf[WHEN_RFC3339_LEN + 2];
 	size_t	len;
 
-	jt_sep(t);
+	json_text_sep(t);
 	/* The digits, '-', ':', 'T' and 'Z' need no escape. */
 	buf[0] = '"';
 	len = 1 + when_format(when, buf + 1, sizeof buf - 2);
 	buf[len++] = '"';
-	jt_put(t, buf, len);
+	json_text_put(t, buf, len);
 }
 
 /* An instant, or null when it is 0 (unset), as when_json_or_null. */
@@ -432,6 +383,6 @@ json_text_time_or_null(struct json_text *t, time_t when)
 void
 json_text_value(struct json_text *t, const json_t *v)
 {
-	jt_sep(t);
+	json_text_sep(t);
 	jt_value(t, v);
 }
