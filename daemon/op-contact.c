@@ -16,10 +16,9 @@
 
 #include "followupd.h"
 
-/* Rows collected by the list callbacks. */
+/* Rows written by the list callbacks, as text. */
 struct contact_rows {
-	json_t		*array;
-	struct json_text *text;		/* contact.get's, instead of array */
+	struct json_text *text;
 	time_t		 now;
 	int		 limit;
 	int		 count;
@@ -404,7 +403,7 @@ contact_list_cb(const struct fu_contact *c, void *arg)
 		rows->more = 1;
 		return 1;
 	}
-	json_array_append_new(rows->array, contact_json(c));
+	contact_text(rows->text, c);
 	rows->count++;
 	rows->last_id = c->id;
 	for (i = 0; i < sizeof text / sizeof text[0]; i++)
@@ -414,7 +413,9 @@ contact_list_cb(const struct fu_contact *c, void *arg)
 
 /*
  * contact.list: the caller's contacts (or a rep's, or the team's for an
- * admin) by id, filtered, a page at a time.
+ * admin) by id, filtered, a page at a time.  The page is written as text
+ * as the store's rows come (OP_TEXT): a page of 1,000 contacts built as
+ * Jansson objects held the loop for about 6 ms.
  */
 int
 op_contact_list(struct op_ctx *ctx, json_t *args, json_t **result)
@@ -449,16 +450,21 @@ op_contact_list(struct op_ctx *ctx, json_t *args, json_t **result)
 	f.after = after;
 	f.limit = (int)limit + 1;
 
+	(void)result;
 	memset(&rows, 0, sizeof rows);
-	rows.array = json_array();
+	rows.text = ctx->text;
 	rows.limit = (int)limit;
+	json_text_key_lit(ctx->text, "contacts");
+	json_text_open(ctx->text, '[');
 	if ((r = store_contact_list(ctx->st, &f, contact_list_cb, &rows)) !=
-	    STORE_OK) {
-		json_decref(rows.array);
+	    STORE_OK)
 		return reply_store_error(ctx, r, "", 0);
-	}
-	*result = json_pack("{s:o s:o}", "contacts", rows.array,
-	    "next_after", rows.more ? json_integer(rows.last_id) : json_null());
+	json_text_close(ctx->text, ']');
+	json_text_key_lit(ctx->text, "next_after");
+	if (rows.more)
+		json_text_int(ctx->text, rows.last_id);
+	else
+		json_text_null(ctx->text);
 	return 0;
 }
 

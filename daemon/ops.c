@@ -88,7 +88,7 @@ static const struct op_entry op_table[FU_OP_COUNT] = {
 	    { "notes", ARG_TEXT }, { NULL } } },
 	[FU_OP_CONTACT_ARCHIVE] = { op_contact_archive, OP_WRITE, {
 	    { "id", ARG_ID, REQ }, { "restore", ARG_BOOL }, { NULL } } },
-	[FU_OP_CONTACT_LIST] = { op_contact_list, 0, {
+	[FU_OP_CONTACT_LIST] = { op_contact_list, OP_TEXT, {
 	    { "stage", ARG_STRING }, { "search", ARG_STRING },
 	    { "archived", ARG_BOOL }, { "limit", ARG_INT },
 	    { "after", ARG_INT }, { "owner", ARG_STRING }, { NULL } } },

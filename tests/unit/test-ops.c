@@ -1498,6 +1498,90 @@ test_followup_add_text_is_what_jansson_writes(void **state)
 	free(line);
 }
 
+/*
+ * contact.list writes its page as text (OP_TEXT): the text is what
+ * Jansson would write of it, each contact is contact_json's of the
+ * stored one, and next_after says where the next page starts, or is
+ * null on the last.
+ */
+static void
+test_contact_list_text_is_what_jansson_writes(void **state)
+{
+	static const char	*const names[] = { "Zo\u00eb \u6771",
+				    "A \\'B\\' & <c>", "Plain" };
+	struct ofx		*fx = *state;
+	struct evbuffer		*text;
+	struct fu_contact	 c;
+	json_t			*reply, *back, *result, *list, *v, *want_id;
+	json_int_t		 ids[3], after = 0;
+	char			*line, *want;
+	const char		*key;
+	size_t			 i, j, len, seen = 0;
+	int			 is_write;
+
+	for (i = 0; i < 3; i++)
+		ids[i] = add_contact(fx, names[i]);
+	OK(fx, "{'op':'contact.update','args':{'id':%lld,'company':'A \\'B\\'',"
+	    "'notes':'line one\\nline\\ttwo \u2603'}}", (long long)ids[1]);
+	for (;;) {
+		xasprintf(&line, "{\"id\":\"l\\u0027\",\"op\":\"contact.list\","
+		    "\"args\":{\"limit\":2,\"after\":%lld}}", (long long)after);
+		reply = ops_run_text(&fx->ctx, line, strlen(line), &is_write,
+		    &text);
+		assert_null(reply);
+		assert_non_null(text);
+		assert_int_equal(is_write, 0);
+		len = evbuffer_get_length(text);
+		back = json_loadb((const char *)evbuffer_pullup(text, -1), len,
+		    0, NULL);
+		assert_non_null(back);
+		want_id = json_string("l'");
+		assert_true(json_equal(fx->ctx.text_id, want_id));
+		json_decref(want_id);
+		json_decref(fx->ctx.text_id);
+		want = json_dumps(back, JSON_COMPACT);
+		if (strlen(want) != len || memcmp(want,
+		    evbuffer_pullup(text, -1), len) != 0)
+			fail_msg("want %s\n got %.*s", want, (int)len,
+			    (char *)evbuffer_pullup(text, -1));
+		result = json_object_get(back, "result");
+		j = 0;
+		json_object_foreach(result, key, v)
+			assert_string_equal(key, j++ == 0 ? "contacts" :
+			    "next_after");
+		assert_int_equal(j, 2);
+		list = json_object_get(result, "contacts");
+		json_array_foreach(list, j, v) {
+			assert_int_equal(num(v, "id"), ids[seen]);
+			memset(&c, 0, sizeof c);
+			assert_int_equal(store_contact_get(fx->st, NULL,
+			    ids[seen], &c), STORE_OK);
+			reply = contact_json(&c);
+			assert_true(json_equal(reply, v));
+			json_decref(reply);
+			fu_contact_clear(&c);
+			seen++;
+		}
+		v = json_object_get(result, "next_after");
+		free(want);
+		free(line);
+		evbuffer_free(text);
+		if (json_is_null(v)) {
+			assert_int_equal(json_array_size(list), 1);
+			json_decref(back);
+			break;
+		}
+		assert_int_equal(json_array_size(list), 2);
+		after = json_integer_value(v);
+		assert_int_equal(after, ids[seen - 1]);
+		json_decref(back);
+	}
+	assert_int_equal(seen, 3);
+	/* Errors stay Jansson's replies. */
+	ERR(fx, FU_ERR_BAD_REQUEST, "{'op':'contact.list','args':"
+	    "{'limit':0}}");
+}
+
 int
 main(void)
 {
@@ -1541,6 +1625,7 @@ main(void)
 		T(test_contact_list_pages_and_searches),
 		T(test_contact_get_text_is_what_jansson_writes),
 		T(test_followup_add_text_is_what_jansson_writes),
+		T(test_contact_list_text_is_what_jansson_writes),
 		T(test_doctor_skips_a_check_the_backend_cannot_make),
 	};
 #undef T
