@@ -922,7 +922,7 @@ int		 ops_duration_arg(struct op_ctx *, json_t *, const char *,
 const char	*ops_str(json_t *, const char *);
 int64_t		 ops_int(json_t *, const char *, int64_t);
 int		 ops_cursor_arg(struct op_ctx *, json_t *, int64_t *, int);
-json_t		*ops_cursor_json(const int64_t *, int);
+void		 ops_cursor_text(struct json_text *, const int64_t *, int);
 int		 ops_bool(json_t *, const char *);
 int		 ops_text_arg(struct op_ctx *, json_t *, const char *, size_t,
 		     int, char **, int *);
@@ -1000,7 +1000,7 @@ int		 op_followup_create(struct op_ctx *, const struct fu_contact *,
 #define OPS_PAGE_BYTES	(512 * 1024)
 
 struct followup_page {
-	json_t		*array;		/* where the rows go */
+	struct json_text *text;		/* where the rows go */
 	time_t		 now;
 	int		 limit;		/* most rows the page holds */
 	int		 n;		/* rows it holds */
@@ -1011,7 +1011,8 @@ struct followup_page {
 int		 followup_page_arg(struct op_ctx *, json_t *,
 		     struct store_followup_filter *, struct followup_page *);
 int		 followup_page_cb(const struct fu_followup *, void *);
-json_t		*followup_page_next(const struct followup_page *);
+void		 followup_page_next(struct json_text *,
+		     const struct followup_page *);
 
 /* op-meta.c */
 void		 op_meta_init(time_t, const char *, const char *);

@@ -19,7 +19,7 @@
 static int
 agenda_stale_cb(const struct fu_contact *c, void *arg)
 {
-	json_array_append_new(arg, contact_json(c));
+	contact_text(arg, c);
 	return 0;
 }
 
@@ -73,20 +73,22 @@ agenda_window(struct op_ctx *ctx, json_t *args, const char *zone,
  * rep's, or for an admin a rep's or (owner "*") the whole team's.
  * Overdue and due are one list by due time, paged as followup.list is: a
  * page holds the overdue rows first, then the due ones.  Stale contacts,
- * a short list, come with the first page only.
+ * a short list, come with the first page only.  Written as text as the
+ * rows come (OP_TEXT): a rep's day can hold a thousand follow-ups.
  */
 int
 op_agenda(struct op_ctx *ctx, json_t *args, json_t **result)
 {
 	struct store_followup_filter	 flt;
 	struct followup_page		 page;
-	json_t				*overdue, *due, *stale;
+	struct json_text		*t = ctx->text;
 	struct store_stale		 ss;
 	char				*zone = NULL;
 	const char			*owner;
 	time_t				 from, to;
 	enum store_result		 r;
 
+	(void)result;
 	memset(&flt, 0, sizeof flt);
 	memset(&page, 0, sizeof page);
 	if (followup_page_arg(ctx, args, &flt, &page) != 0 ||
@@ -102,39 +104,45 @@ op_agenda(struct op_ctx *ctx, json_t *args, json_t **result)
 		return reply_error(ctx, FU_ERR_INVALID_TIME,
 		    "the window ends before it starts");
 	}
-	page.array = overdue = json_array();
+	json_text_key_lit(t, "from");
+	json_text_time(t, from);
+	json_text_key_lit(t, "to");
+	json_text_time(t, to);
+	json_text_key_lit(t, "tz");
+	json_text_str(t, zone);
+	page.text = t;
 	page.now = ctx->now;
-	due = json_array();
-	stale = json_array();
 
 	flt.owner = owner;
 	flt.status = "pending";
 	flt.to = ctx->now;
+	json_text_key_lit(t, "overdue");
+	json_text_open(t, '[');
 	if ((r = store_followup_list(ctx->st, &flt, followup_page_cb,
 	    &page)) != STORE_OK)
 		goto fail;
+	json_text_close(t, ']');
 	flt.from = from > ctx->now ? from : ctx->now;
 	flt.to = to;
 	flt.limit = page.limit - page.n + 1;
-	page.array = due;
+	json_text_key_lit(t, "due");
+	json_text_open(t, '[');
 	if (!page.more && flt.from < flt.to && (r = store_followup_list(
 	    ctx->st, &flt, followup_page_cb, &page)) != STORE_OK)
 		goto fail;
+	json_text_close(t, ']');
 	config_stale(ctx->cf, &ss);
+	json_text_key_lit(t, "stale");
+	json_text_open(t, '[');
 	if (flt.after_id == 0 && (r = store_contact_stale(ctx->st, owner,
-	    &ss, ctx->now, AGENDA_STALE_MAX, agenda_stale_cb, stale)) !=
+	    &ss, ctx->now, AGENDA_STALE_MAX, agenda_stale_cb, t)) !=
 	    STORE_OK)
 		goto fail;
-	*result = json_pack("{s:o s:o s:s s:o s:o s:o s:o}",
-	    "from", when_json(from), "to", when_json(to), "tz", zone,
-	    "overdue", overdue, "due", due, "stale", stale,
-	    "next_after", followup_page_next(&page));
+	json_text_close(t, ']');
+	followup_page_next(t, &page);
 	free(zone);
 	return 0;
 fail:
-	json_decref(overdue);
-	json_decref(due);
-	json_decref(stale);
 	free(zone);
 	return reply_store_error(ctx, r, "", 0);
 }

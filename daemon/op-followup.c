@@ -564,7 +564,7 @@ followup_page_cb(const struct fu_followup *f, void *arg)
 		page->more = 1;
 		return 1;
 	}
-	json_array_append_new(page->array, followup_json(f, page->now));
+	followup_text(page->text, f, page->now);
 	page->n++;
 	for (i = 0; i < sizeof text / sizeof text[0]; i++)
 		page->bytes += text[i] != NULL ? strlen(text[i]) : 0;
@@ -574,17 +574,21 @@ followup_page_cb(const struct fu_followup *f, void *arg)
 	return 0;
 }
 
-/* The next_after of a page: the cursor of its last row, or null. */
-json_t *
-followup_page_next(const struct followup_page *page)
+/* Write the next_after of a page: the cursor of its last row, or null. */
+void
+followup_page_next(struct json_text *t, const struct followup_page *page)
 {
-	return page->more ? ops_cursor_json(page->last, 3) : json_null();
+	json_text_key_lit(t, "next_after");
+	if (page->more)
+		ops_cursor_text(t, page->last, 3);
+	else
+		json_text_null(t);
 }
 
 /*
  * followup.list: the caller's follow-ups by due time (or a rep's, or the
  * team's, for an admin); with a contact and no owner, that contact's
- * owner's.  A page at a time.
+ * owner's.  A page at a time, written as text as the rows come (OP_TEXT).
  */
 int
 op_followup_list(struct op_ctx *ctx, json_t *args, json_t **result)
@@ -627,16 +631,18 @@ op_followup_list(struct op_ctx *ctx, json_t *args, json_t **result)
 	if (ops_str(args, "to") != NULL &&
 	    ops_time_arg(ctx, args, "to", zone, &flt.to) != 0)
 		goto out;
-	page.array = json_array();
+	(void)result;
+	page.text = ctx->text;
 	page.now = ctx->now;
+	json_text_key_lit(ctx->text, "followups");
+	json_text_open(ctx->text, '[');
 	if ((r = store_followup_list(ctx->st, &flt, followup_page_cb,
 	    &page)) != STORE_OK) {
-		json_decref(page.array);
 		reply_store_error(ctx, r, "", 0);
 		goto out;
 	}
-	*result = json_pack("{s:o s:o}", "followups", page.array,
-	    "next_after", followup_page_next(&page));
+	json_text_close(ctx->text, ']');
+	followup_page_next(ctx->text, &page);
 	rc = 0;
 out:
 	fu_contact_clear(&c);

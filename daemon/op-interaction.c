@@ -277,9 +277,9 @@ out:
 	return rc;
 }
 
-/* A page of a contact's history being built. */
+/* A page of a contact's history being written. */
 struct interaction_page {
-	json_t		*array;
+	struct json_text *text;
 	int		 limit;		/* most rows the page holds */
 	int		 n;		/* rows it holds */
 	size_t		 bytes;		/* of text so far */
@@ -296,7 +296,7 @@ interaction_list_cb(const struct fu_interaction *in, void *arg)
 		page->more = 1;
 		return 1;
 	}
-	json_array_append_new(page->array, interaction_json(in));
+	interaction_text(page->text, in);
 	page->n++;
 	page->bytes += in->note != NULL ? strlen(in->note) : 0;
 	page->bytes += in->owner != NULL ? strlen(in->owner) : 0;
@@ -305,7 +305,10 @@ interaction_list_cb(const struct fu_interaction *in, void *arg)
 	return 0;
 }
 
-/* interaction.list: a contact's history, newest first, a page at a time. */
+/*
+ * interaction.list: a contact's history, newest first, a page at a time,
+ * written as text as the rows come (OP_TEXT).
+ */
 int
 op_interaction_list(struct op_ctx *ctx, json_t *args, json_t **result)
 {
@@ -329,19 +332,24 @@ op_interaction_list(struct op_ctx *ctx, json_t *args, json_t **result)
 	    (ops_zone(ctx, args, &c, &zone) != 0 ||
 	    ops_time_arg(ctx, args, "since", zone, &since) != 0))
 		goto out;
+	(void)result;
 	memset(&page, 0, sizeof page);
-	page.array = json_array();
+	page.text = ctx->text;
 	page.limit = (int)limit;
+	json_text_key_lit(ctx->text, "interactions");
+	json_text_open(ctx->text, '[');
 	if ((r = store_interaction_list(ctx->st, c.owner, c.id, since,
 	    (time_t)key[0], key[1], (int)limit + 1, interaction_list_cb,
 	    &page)) != STORE_OK) {
-		json_decref(page.array);
 		reply_store_error(ctx, r, "contact", c.id);
 		goto out;
 	}
-	*result = json_pack("{s:o s:o}", "interactions", page.array,
-	    "next_after", page.more ? ops_cursor_json(page.last, 2) :
-	    json_null());
+	json_text_close(ctx->text, ']');
+	json_text_key_lit(ctx->text, "next_after");
+	if (page.more)
+		ops_cursor_text(ctx->text, page.last, 2);
+	else
+		json_text_null(ctx->text);
 	rc = 0;
 out:
 	fu_contact_clear(&c);

@@ -99,7 +99,7 @@ static const struct op_entry op_table[FU_OP_COUNT] = {
 	    { "next_kind", ARG_STRING }, { "reason", ARG_TEXT },
 	    { "no_next", ARG_BOOL }, { "force", ARG_BOOL },
 	    { "confirm", ARG_BOOL }, TZ_ARG, { NULL } } },
-	[FU_OP_INTERACTION_LIST] = { op_interaction_list, 0, {
+	[FU_OP_INTERACTION_LIST] = { op_interaction_list, OP_TEXT, {
 	    { "contact", ARG_ID, REQ }, { "since", ARG_STRING },
 	    { "limit", ARG_INT }, { "after", ARG_STRING }, TZ_ARG,
 	    { NULL } } },
@@ -131,12 +131,12 @@ static const struct op_entry op_table[FU_OP_COUNT] = {
 	    { "confirm", ARG_BOOL }, { NULL } } },
 	[FU_OP_FOLLOWUP_CONFIRM] = { op_followup_confirm, OP_WRITE, {
 	    { "id", ARG_ID, REQ }, { "dry_run", ARG_BOOL }, { NULL } } },
-	[FU_OP_FOLLOWUP_LIST] = { op_followup_list, 0, {
+	[FU_OP_FOLLOWUP_LIST] = { op_followup_list, OP_TEXT, {
 	    { "contact", ARG_ID }, { "status", ARG_STRING },
 	    { "from", ARG_STRING }, { "to", ARG_STRING },
 	    { "limit", ARG_INT }, { "after", ARG_STRING },
 	    { "owner", ARG_STRING }, TZ_ARG, { NULL } } },
-	[FU_OP_AGENDA] = { op_agenda, 0, {
+	[FU_OP_AGENDA] = { op_agenda, OP_TEXT, {
 	    { "range", ARG_STRING }, { "day", ARG_STRING },
 	    { "from", ARG_STRING }, { "to", ARG_STRING },
 	    { "limit", ARG_INT }, { "after", ARG_STRING },
@@ -323,7 +323,7 @@ ops_int(json_t *args, const char *name, int64_t def)
 
 /*
  * Read the cursor argument "after" into n integers: the key of the last
- * row of the page before, as ops_cursor_json wrote it.  Absent, it leaves
+ * row of the page before, as ops_cursor_text wrote it.  Absent, it leaves
  * key zero.  The string is opaque to clients; it is only ever checked
  * here, so that a mangled one is refused rather than read as a start.
  */
@@ -351,9 +351,9 @@ ops_cursor_arg(struct op_ctx *ctx, json_t *args, int64_t *key, int n)
 	return 0;
 }
 
-/* The cursor string of a row whose key is the n integers of key. */
-json_t *
-ops_cursor_json(const int64_t *key, int n)
+/* Write the cursor string of a row whose key is the n integers of key. */
+void
+ops_cursor_text(struct json_text *t, const int64_t *key, int n)
 {
 	char	buf[128];
 	size_t	len = 0;
@@ -362,7 +362,7 @@ ops_cursor_json(const int64_t *key, int n)
 	for (i = 0; i < n; i++)
 		len += snprintf(buf + len, sizeof buf - len, "%s%lld",
 		    i > 0 ? "," : "", (long long)key[i]);
-	return json_string(buf);
+	json_text_str(t, buf);
 }
 
 /* A boolean argument, false when absent. */

@@ -1499,6 +1499,57 @@ test_followup_add_text_is_what_jansson_writes(void **state)
 }
 
 /*
+ * Run line (real JSON) through ops_run_text: it must come back as text
+ * (an OP_TEXT op's reply), byte for byte what Jansson writes of the value
+ * it holds, with the request's id kept for a lost commit's error.  Return
+ * that value (caller decrefs).
+ */
+static json_t *
+text_reply(struct ofx *fx, const char *line, const json_t *want_id)
+{
+	struct evbuffer	*text;
+	json_t		*reply, *back;
+	char		*want;
+	size_t		 len;
+	int		 is_write;
+
+	reply = ops_run_text(&fx->ctx, line, strlen(line), &is_write, &text);
+	assert_null(reply);
+	assert_non_null(text);
+	assert_int_equal(is_write, 0);
+	len = evbuffer_get_length(text);
+	back = json_loadb((const char *)evbuffer_pullup(text, -1), len, 0,
+	    NULL);
+	assert_non_null(back);
+	assert_true(json_equal(fx->ctx.text_id, want_id));
+	json_decref(fx->ctx.text_id);
+	fx->ctx.text_id = NULL;
+	want = json_dumps(back, JSON_COMPACT);
+	if (strlen(want) != len || memcmp(want, evbuffer_pullup(text, -1),
+	    len) != 0)
+		fail_msg("want %s\n got %.*s", want, (int)len,
+		    (char *)evbuffer_pullup(text, -1));
+	free(want);
+	evbuffer_free(text);
+	assert_true(json_is_true(json_object_get(back, "ok")));
+	return back;
+}
+
+/* Are the keys of obj, in order, those of the NUL-separated list keys? */
+static void
+assert_keys(json_t *obj, const char *keys)
+{
+	const char	*key;
+	json_t		*v;
+
+	json_object_foreach(obj, key, v) {
+		assert_string_equal(key, keys);
+		keys += strlen(keys) + 1;
+	}
+	assert_string_equal(keys, "");
+}
+
+/*
  * contact.list writes its page as text (OP_TEXT): the text is what
  * Jansson would write of it, each contact is contact_json's of the
  * stored one, and next_after says where the next page starts, or is
@@ -1510,62 +1561,37 @@ test_contact_list_text_is_what_jansson_writes(void **state)
 	static const char	*const names[] = { "Zo\u00eb \u6771",
 				    "A \\'B\\' & <c>", "Plain" };
 	struct ofx		*fx = *state;
-	struct evbuffer		*text;
 	struct fu_contact	 c;
-	json_t			*reply, *back, *result, *list, *v, *want_id;
+	json_t			*back, *result, *list, *v, *want, *id;
 	json_int_t		 ids[3], after = 0;
-	char			*line, *want;
-	const char		*key;
-	size_t			 i, j, len, seen = 0;
-	int			 is_write;
+	char			*line;
+	size_t			 i, j, seen = 0;
 
 	for (i = 0; i < 3; i++)
 		ids[i] = add_contact(fx, names[i]);
 	OK(fx, "{'op':'contact.update','args':{'id':%lld,'company':'A \\'B\\'',"
 	    "'notes':'line one\\nline\\ttwo \u2603'}}", (long long)ids[1]);
+	id = json_string("l'");
 	for (;;) {
 		xasprintf(&line, "{\"id\":\"l\\u0027\",\"op\":\"contact.list\","
 		    "\"args\":{\"limit\":2,\"after\":%lld}}", (long long)after);
-		reply = ops_run_text(&fx->ctx, line, strlen(line), &is_write,
-		    &text);
-		assert_null(reply);
-		assert_non_null(text);
-		assert_int_equal(is_write, 0);
-		len = evbuffer_get_length(text);
-		back = json_loadb((const char *)evbuffer_pullup(text, -1), len,
-		    0, NULL);
-		assert_non_null(back);
-		want_id = json_string("l'");
-		assert_true(json_equal(fx->ctx.text_id, want_id));
-		json_decref(want_id);
-		json_decref(fx->ctx.text_id);
-		want = json_dumps(back, JSON_COMPACT);
-		if (strlen(want) != len || memcmp(want,
-		    evbuffer_pullup(text, -1), len) != 0)
-			fail_msg("want %s\n got %.*s", want, (int)len,
-			    (char *)evbuffer_pullup(text, -1));
+		back = text_reply(fx, line, id);
+		free(line);
 		result = json_object_get(back, "result");
-		j = 0;
-		json_object_foreach(result, key, v)
-			assert_string_equal(key, j++ == 0 ? "contacts" :
-			    "next_after");
-		assert_int_equal(j, 2);
+		assert_keys(result, "contacts\0next_after\0");
 		list = json_object_get(result, "contacts");
 		json_array_foreach(list, j, v) {
 			assert_int_equal(num(v, "id"), ids[seen]);
 			memset(&c, 0, sizeof c);
 			assert_int_equal(store_contact_get(fx->st, NULL,
 			    ids[seen], &c), STORE_OK);
-			reply = contact_json(&c);
-			assert_true(json_equal(reply, v));
-			json_decref(reply);
+			want = contact_json(&c);
+			assert_true(json_equal(want, v));
+			json_decref(want);
 			fu_contact_clear(&c);
 			seen++;
 		}
 		v = json_object_get(result, "next_after");
-		free(want);
-		free(line);
-		evbuffer_free(text);
 		if (json_is_null(v)) {
 			assert_int_equal(json_array_size(list), 1);
 			json_decref(back);
@@ -1577,9 +1603,131 @@ test_contact_list_text_is_what_jansson_writes(void **state)
 		json_decref(back);
 	}
 	assert_int_equal(seen, 3);
+	json_decref(id);
 	/* Errors stay Jansson's replies. */
 	ERR(fx, FU_ERR_BAD_REQUEST, "{'op':'contact.list','args':"
 	    "{'limit':0}}");
+}
+
+/*
+ * followup.list, agenda and interaction.list write their pages as text
+ * too: what Jansson would write, keys in their order, each follow-up the
+ * one followup.get gives (a Jansson reply), and next_after a cursor that
+ * leads to the next page, null on the last.
+ */
+static void
+test_list_pages_as_text_are_what_jansson_writes(void **state)
+{
+	struct ofx		*fx = *state;
+	json_t			*back, *result, *list, *v, *got, *id, *hist;
+	json_int_t		 cid, fids[3];
+	char			*line, *after = NULL;
+	size_t			 i, j, seen;
+
+	cid = add_contact(fx, "List \u00e9 Text");
+	fids[0] = add_followup(fx, cid, "in 1 hour");
+	fids[1] = add_followup(fx, cid, "in 2 hours");
+	fids[2] = num(json_object_get(OK(fx, "{'op':'followup.add','args':"
+	    "{'contact':%lld,'due':'in 3 hours','kind':'callback','reason':"
+	    "'say \\'hi\\'\\tnow'}}", (long long)cid), "followup"), "id");
+	id = json_integer(7);
+
+	/* followup.list, two a page. */
+	for (seen = 0;;) {
+		xasprintf(&line, "{\"id\":7,\"op\":\"followup.list\",\"args\":"
+		    "{\"limit\":2%s%s%s}}", after ? ",\"after\":\"" : "",
+		    after ? after : "", after ? "\"" : "");
+		back = text_reply(fx, line, id);
+		free(line);
+		result = json_object_get(back, "result");
+		assert_keys(result, "followups\0next_after\0");
+		list = json_object_get(result, "followups");
+		json_array_foreach(list, j, v) {
+			assert_int_equal(num(v, "id"), fids[seen]);
+			got = OK(fx, "{'op':'followup.get','args':{'id':%lld}}",
+			    (long long)fids[seen]);
+			assert_true(json_equal(json_object_get(got, "followup"),
+			    v));
+			seen++;
+		}
+		v = json_object_get(result, "next_after");
+		free(after);
+		after = NULL;
+		if (json_is_null(v)) {
+			json_decref(back);
+			break;
+		}
+		assert_true(json_is_string(v));
+		after = xstrdup(json_string_value(v));
+		json_decref(back);
+	}
+	assert_int_equal(seen, 3);
+
+	/* agenda: the week's three due ones, two then one. */
+	back = text_reply(fx, "{\"id\":7,\"op\":\"agenda\",\"args\":"
+	    "{\"range\":\"week\",\"limit\":2}}", id);
+	result = json_object_get(back, "result");
+	assert_keys(result, "from\0to\0tz\0overdue\0due\0stale\0next_after\0");
+	assert_int_equal(json_array_size(json_object_get(result, "overdue")),
+	    0);
+	list = json_object_get(result, "due");
+	assert_int_equal(json_array_size(list), 2);
+	json_array_foreach(list, j, v) {
+		got = OK(fx, "{'op':'followup.get','args':{'id':%lld}}",
+		    (long long)fids[j]);
+		assert_true(json_equal(json_object_get(got, "followup"), v));
+	}
+	assert_true(json_is_array(json_object_get(result, "stale")));
+	xasprintf(&line, "{\"id\":7,\"op\":\"agenda\",\"args\":{\"range\":"
+	    "\"week\",\"limit\":2,\"after\":\"%s\"}}",
+	    json_string_value(json_object_get(result, "next_after")));
+	json_decref(back);
+	back = text_reply(fx, line, id);
+	free(line);
+	result = json_object_get(back, "result");
+	list = json_object_get(result, "due");
+	assert_int_equal(json_array_size(list), 1);
+	assert_int_equal(num(json_array_get(list, 0), "id"), fids[2]);
+	assert_true(json_is_null(json_object_get(result, "next_after")));
+	json_decref(back);
+
+	/* interaction.list, one a page, newest first as contact.get has them. */
+	OK(fx, "{'op':'interaction.add','args':{'contact':%lld,'kind':'call',"
+	    "'outcome':'reached','note':'one \\\"two\\\"'}}", (long long)cid);
+	OK(fx, "{'op':'interaction.add','args':{'contact':%lld,'kind':'email'}}",
+	    (long long)cid);
+	got = OK(fx, "{'op':'contact.get','args':{'id':%lld}}", (long long)cid);
+	hist = json_deep_copy(json_object_get(got, "interactions"));
+	assert_int_equal(json_array_size(hist), 2);
+	for (i = 0; i < 2; i++) {
+		xasprintf(&line, "{\"id\":7,\"op\":\"interaction.list\","
+		    "\"args\":{\"contact\":%lld,\"limit\":1%s%s%s}}",
+		    (long long)cid, after ? ",\"after\":\"" : "",
+		    after ? after : "", after ? "\"" : "");
+		back = text_reply(fx, line, id);
+		free(line);
+		result = json_object_get(back, "result");
+		assert_keys(result, "interactions\0next_after\0");
+		list = json_object_get(result, "interactions");
+		assert_int_equal(json_array_size(list), 1);
+		assert_true(json_equal(json_array_get(list, 0),
+		    json_array_get(hist, i)));
+		v = json_object_get(result, "next_after");
+		free(after);
+		after = NULL;
+		if (i == 0)
+			after = xstrdup(json_string_value(v));
+		else
+			assert_true(json_is_null(v));
+		json_decref(back);
+	}
+	json_decref(hist);
+	json_decref(id);
+	/* Errors stay Jansson's replies. */
+	ERR(fx, FU_ERR_BAD_REQUEST, "{'op':'followup.list','args':"
+	    "{'after':'x'}}");
+	ERR(fx, FU_ERR_NOT_FOUND, "{'op':'interaction.list','args':"
+	    "{'contact':%lld}}", (long long)cid + 100);
 }
 
 int
@@ -1626,6 +1774,7 @@ main(void)
 		T(test_contact_get_text_is_what_jansson_writes),
 		T(test_followup_add_text_is_what_jansson_writes),
 		T(test_contact_list_text_is_what_jansson_writes),
+		T(test_list_pages_as_text_are_what_jansson_writes),
 		T(test_doctor_skips_a_check_the_backend_cannot_make),
 	};
 #undef T
