@@ -1366,162 +1366,35 @@ test_doctor_skips_a_check_the_backend_cannot_make(void **state)
 }
 
 /*
- * contact.get writes its reply as text (OP_TEXT): whatever the request's
- * id, the text is the compact JSON Jansson would write of that reply, key
- * for key in the same order, and it is one line.
- */
-static void
-test_contact_get_text_is_what_jansson_writes(void **state)
-{
-	static const char	*const ids[] = { "1", "'a\\u0027\\\\b'",
-				    "null", "1.5", "{'x':[true]}", "-7" };
-	struct ofx		*fx = *state;
-	struct evbuffer		*text;
-	json_t			*reply, *back, *result;
-	json_int_t		 cid;
-	char			*line, *want, *p;
-	const char		*key;
-	size_t			 i, len;
-	int			 is_write;
-
-	cid = add_contact(fx, "Zo\u00eb \u00c5ngstr\u00f6m \u6771");
-	OK(fx, "{'op':'contact.update','args':{'id':%lld,'company':'A \\'B\\'',"
-	    "'notes':'line one\\nline\\ttwo \u2603'}}", (long long)cid);
-	OK(fx, "{'op':'interaction.add','args':{'contact':%lld,'kind':'call',"
-	    "'outcome':'reached','note':'said \\'call back\\''}}",
-	    (long long)cid);
-	OK(fx, "{'op':'interaction.add','args':{'contact':%lld,'kind':'email'}}",
-	    (long long)cid);
-	add_followup(fx, cid, "in 2 days");
-	OK(fx, "{'op':'followup.add','args':{'contact':%lld,'due':'in 3 days',"
-	    "'kind':'callback','reason':'price'}}", (long long)cid);
-	OK(fx, "{'op':'followup.done','args':{'id':%lld}}",
-	    (long long)add_followup(fx, cid, "in 4 days"));
-	for (i = 0; i < sizeof ids / sizeof ids[0]; i++) {
-		xasprintf(&line, "{'id':%s,'op':'contact.get','args':"
-		    "{'id':%lld}}", ids[i], (long long)cid);
-		for (p = line; *p != '\0'; p++) {
-			if (*p == '\'')
-				*p = '"';
-		}
-		reply = ops_run_text(&fx->ctx, line, strlen(line), &is_write,
-		    &text);
-		assert_null(reply);
-		assert_non_null(text);
-		assert_int_equal(is_write, 0);
-		len = evbuffer_get_length(text);
-		back = json_loadb((const char *)evbuffer_pullup(text, -1), len,
-		    0, NULL);
-		assert_non_null(back);
-		/* The id a lost commit's error would carry. */
-		assert_true(json_equal(fx->ctx.text_id,
-		    json_object_get(back, "id")));
-		json_decref(fx->ctx.text_id);
-		want = json_dumps(back, JSON_COMPACT);
-		if (strlen(want) != len || memcmp(want,
-		    evbuffer_pullup(text, -1), len) != 0)
-			fail_msg("want %s\n got %.*s", want, (int)len,
-			    (char *)evbuffer_pullup(text, -1));
-		assert_null(memchr(want, '\n', len));
-		result = json_object_get(back, "result");
-		p = (char *)"contact\0interactions\0followups\0promises\0";
-		json_object_foreach(result, key, reply) {
-			assert_string_equal(key, p);
-			p += strlen(p) + 1;
-		}
-		assert_string_equal(p, "");
-		assert_int_equal(json_array_size(json_object_get(result,
-		    "interactions")), 2);
-		assert_int_equal(json_array_size(json_object_get(result,
-		    "followups")), 3);
-		assert_int_equal(json_array_size(json_object_get(result,
-		    "promises")), 1);
-		free(want);
-		json_decref(back);
-		evbuffer_free(text);
-		free(line);
-	}
-	/* Errors stay Jansson's replies. */
-	ERR(fx, FU_ERR_NOT_FOUND, "{'op':'contact.get','args':{'id':%lld}}",
-	    (long long)cid + 100);
-}
-
-/*
- * followup.add writes its reply as text (the hottest write): the text is
- * what Jansson would write of it, its follow-up is followup.get's, and
- * the request's id comes back for the error a lost commit turns it into.
- */
-static void
-test_followup_add_text_is_what_jansson_writes(void **state)
-{
-	struct ofx		*fx = *state;
-	struct evbuffer		*text;
-	json_t			*reply, *back, *got, *want_id;
-	json_int_t		 cid;
-	char			*line, *want;
-	size_t			 len;
-	int			 is_write;
-
-	cid = add_contact(fx, "Text Reply \u00e9");
-	xasprintf(&line, "{\"id\":\"w\\u0027\",\"op\":\"followup.add\","
-	    "\"args\":{\"contact\":%lld,\"due\":\"in 2 days\",\"reason\":"
-	    "\"tab\\there\",\"kind\":\"callback\"}}", (long long)cid);
-	reply = ops_run_text(&fx->ctx, line, strlen(line), &is_write, &text);
-	assert_int_equal(store_commit(fx->st), 0);
-	assert_null(reply);
-	assert_non_null(text);
-	assert_int_equal(is_write, 1);
-	len = evbuffer_get_length(text);
-	back = json_loadb((const char *)evbuffer_pullup(text, -1), len, 0,
-	    NULL);
-	assert_non_null(back);
-	want_id = json_string("w'");
-	assert_true(json_equal(fx->ctx.text_id, want_id));
-	json_decref(want_id);
-	json_decref(fx->ctx.text_id);
-	want = json_dumps(back, JSON_COMPACT);
-	if (strlen(want) != len || memcmp(want, evbuffer_pullup(text, -1),
-	    len) != 0)
-		fail_msg("want %s\n got %.*s", want, (int)len,
-		    (char *)evbuffer_pullup(text, -1));
-	got = OK(fx, "{'op':'followup.get','args':{'id':%lld}}",
-	    (long long)num(json_object_get(json_object_get(back, "result"),
-	    "followup"), "id"));
-	assert_true(json_equal(json_object_get(got, "followup"),
-	    json_object_get(json_object_get(back, "result"), "followup")));
-	assert_string_equal(json_string_value(json_object_get(
-	    json_object_get(json_object_get(back, "result"), "followup"),
-	    "reason")), "tab\there");
-	free(want);
-	json_decref(back);
-	evbuffer_free(text);
-	free(line);
-}
-
-/*
  * Run line (real JSON) through ops_run_text: it must come back as text
- * (an OP_TEXT op's reply), byte for byte what Jansson writes of the value
- * it holds, with the request's id kept for a lost commit's error.  Return
- * that value (caller decrefs).
+ * (an OP_TEXT op's reply; a write's committed first), one line, byte for
+ * byte what Jansson writes of the value it holds, and the request's id
+ * kept for the error a lost commit would turn it into.  Return that
+ * value (caller decrefs).
  */
 static json_t *
-text_reply(struct ofx *fx, const char *line, const json_t *want_id)
+text_reply(struct ofx *fx, const char *line, int want_write)
 {
 	struct evbuffer	*text;
-	json_t		*reply, *back;
+	json_t		*req, *reply, *back;
 	char		*want;
 	size_t		 len;
 	int		 is_write;
 
 	reply = ops_run_text(&fx->ctx, line, strlen(line), &is_write, &text);
+	assert_int_equal(is_write, want_write);
+	if (is_write)
+		assert_int_equal(store_commit(fx->st), 0);
 	assert_null(reply);
 	assert_non_null(text);
-	assert_int_equal(is_write, 0);
 	len = evbuffer_get_length(text);
 	back = json_loadb((const char *)evbuffer_pullup(text, -1), len, 0,
 	    NULL);
 	assert_non_null(back);
-	assert_true(json_equal(fx->ctx.text_id, want_id));
+	req = json_loads(line, 0, NULL);
+	assert_non_null(req);
+	assert_true(json_equal(fx->ctx.text_id, json_object_get(req, "id")));
+	json_decref(req);
 	json_decref(fx->ctx.text_id);
 	fx->ctx.text_id = NULL;
 	want = json_dumps(back, JSON_COMPACT);
@@ -1529,6 +1402,7 @@ text_reply(struct ofx *fx, const char *line, const json_t *want_id)
 	    len) != 0)
 		fail_msg("want %s\n got %.*s", want, (int)len,
 		    (char *)evbuffer_pullup(text, -1));
+	assert_null(memchr(want, '\n', len));
 	free(want);
 	evbuffer_free(text);
 	assert_true(json_is_true(json_object_get(back, "ok")));
@@ -1550,6 +1424,88 @@ assert_keys(json_t *obj, const char *keys)
 }
 
 /*
+ * contact.get writes its reply as text (OP_TEXT): whatever the request's
+ * id, the text is the compact JSON Jansson would write of that reply, key
+ * for key in the same order, and it is one line.
+ */
+static void
+test_contact_get_text_is_what_jansson_writes(void **state)
+{
+	static const char	*const ids[] = { "1", "'a\\u0027\\\\b'",
+				    "null", "1.5", "{'x':[true]}", "-7" };
+	struct ofx		*fx = *state;
+	json_t			*back, *result;
+	json_int_t		 cid;
+	char			*line, *p;
+	size_t			 i;
+
+	cid = add_contact(fx, "Zo\u00eb \u00c5ngstr\u00f6m \u6771");
+	OK(fx, "{'op':'contact.update','args':{'id':%lld,'company':'A \\'B\\'',"
+	    "'notes':'line one\\nline\\ttwo \u2603'}}", (long long)cid);
+	OK(fx, "{'op':'interaction.add','args':{'contact':%lld,'kind':'call',"
+	    "'outcome':'reached','note':'said \\'call back\\''}}",
+	    (long long)cid);
+	OK(fx, "{'op':'interaction.add','args':{'contact':%lld,'kind':'email'}}",
+	    (long long)cid);
+	add_followup(fx, cid, "in 2 days");
+	OK(fx, "{'op':'followup.add','args':{'contact':%lld,'due':'in 3 days',"
+	    "'kind':'callback','reason':'price'}}", (long long)cid);
+	OK(fx, "{'op':'followup.done','args':{'id':%lld}}",
+	    (long long)add_followup(fx, cid, "in 4 days"));
+	for (i = 0; i < sizeof ids / sizeof ids[0]; i++) {
+		xasprintf(&line, "{'id':%s,'op':'contact.get','args':"
+		    "{'id':%lld}}", ids[i], (long long)cid);
+		for (p = line; *p != '\0'; p++) {
+			if (*p == '\'')
+				*p = '"';
+		}
+		back = text_reply(fx, line, 0);
+		result = json_object_get(back, "result");
+		assert_keys(result, "contact\0interactions\0followups\0"
+		    "promises\0");
+		assert_int_equal(json_array_size(json_object_get(result,
+		    "interactions")), 2);
+		assert_int_equal(json_array_size(json_object_get(result,
+		    "followups")), 3);
+		assert_int_equal(json_array_size(json_object_get(result,
+		    "promises")), 1);
+		json_decref(back);
+		free(line);
+	}
+	/* Errors stay Jansson's replies. */
+	ERR(fx, FU_ERR_NOT_FOUND, "{'op':'contact.get','args':{'id':%lld}}",
+	    (long long)cid + 100);
+}
+
+/*
+ * followup.add writes its reply as text (the hottest write): the text is
+ * what Jansson would write of it, its follow-up is followup.get's, and
+ * the request's id comes back for the error a lost commit turns it into.
+ */
+static void
+test_followup_add_text_is_what_jansson_writes(void **state)
+{
+	struct ofx		*fx = *state;
+	json_t			*back, *got, *f;
+	json_int_t		 cid;
+	char			*line;
+
+	cid = add_contact(fx, "Text Reply \u00e9");
+	xasprintf(&line, "{\"id\":\"w\\u0027\",\"op\":\"followup.add\","
+	    "\"args\":{\"contact\":%lld,\"due\":\"in 2 days\",\"reason\":"
+	    "\"tab\\there\",\"kind\":\"callback\"}}", (long long)cid);
+	back = text_reply(fx, line, 1);
+	f = json_object_get(json_object_get(back, "result"), "followup");
+	got = OK(fx, "{'op':'followup.get','args':{'id':%lld}}",
+	    (long long)num(f, "id"));
+	assert_true(json_equal(json_object_get(got, "followup"), f));
+	assert_string_equal(json_string_value(json_object_get(f, "reason")),
+	    "tab\there");
+	json_decref(back);
+	free(line);
+}
+
+/*
  * contact.list writes its page as text (OP_TEXT): the text is what
  * Jansson would write of it, each contact is contact_json's of the
  * stored one, and next_after says where the next page starts, or is
@@ -1562,7 +1518,7 @@ test_contact_list_text_is_what_jansson_writes(void **state)
 				    "A \\'B\\' & <c>", "Plain" };
 	struct ofx		*fx = *state;
 	struct fu_contact	 c;
-	json_t			*back, *result, *list, *v, *want, *id;
+	json_t			*back, *result, *list, *v, *want;
 	json_int_t		 ids[3], after = 0;
 	char			*line;
 	size_t			 i, j, seen = 0;
@@ -1571,11 +1527,10 @@ test_contact_list_text_is_what_jansson_writes(void **state)
 		ids[i] = add_contact(fx, names[i]);
 	OK(fx, "{'op':'contact.update','args':{'id':%lld,'company':'A \\'B\\'',"
 	    "'notes':'line one\\nline\\ttwo \u2603'}}", (long long)ids[1]);
-	id = json_string("l'");
 	for (;;) {
 		xasprintf(&line, "{\"id\":\"l\\u0027\",\"op\":\"contact.list\","
 		    "\"args\":{\"limit\":2,\"after\":%lld}}", (long long)after);
-		back = text_reply(fx, line, id);
+		back = text_reply(fx, line, 0);
 		free(line);
 		result = json_object_get(back, "result");
 		assert_keys(result, "contacts\0next_after\0");
@@ -1603,7 +1558,6 @@ test_contact_list_text_is_what_jansson_writes(void **state)
 		json_decref(back);
 	}
 	assert_int_equal(seen, 3);
-	json_decref(id);
 	/* Errors stay Jansson's replies. */
 	ERR(fx, FU_ERR_BAD_REQUEST, "{'op':'contact.list','args':"
 	    "{'limit':0}}");
@@ -1619,7 +1573,7 @@ static void
 test_list_pages_as_text_are_what_jansson_writes(void **state)
 {
 	struct ofx		*fx = *state;
-	json_t			*back, *result, *list, *v, *got, *id, *hist;
+	json_t			*back, *result, *list, *v, *got, *hist;
 	json_int_t		 cid, fids[3];
 	char			*line, *after = NULL;
 	size_t			 i, j, seen;
@@ -1630,14 +1584,13 @@ test_list_pages_as_text_are_what_jansson_writes(void **state)
 	fids[2] = num(json_object_get(OK(fx, "{'op':'followup.add','args':"
 	    "{'contact':%lld,'due':'in 3 hours','kind':'callback','reason':"
 	    "'say \\'hi\\'\\tnow'}}", (long long)cid), "followup"), "id");
-	id = json_integer(7);
 
 	/* followup.list, two a page. */
 	for (seen = 0;;) {
 		xasprintf(&line, "{\"id\":7,\"op\":\"followup.list\",\"args\":"
 		    "{\"limit\":2%s%s%s}}", after ? ",\"after\":\"" : "",
 		    after ? after : "", after ? "\"" : "");
-		back = text_reply(fx, line, id);
+		back = text_reply(fx, line, 0);
 		free(line);
 		result = json_object_get(back, "result");
 		assert_keys(result, "followups\0next_after\0");
@@ -1665,7 +1618,7 @@ test_list_pages_as_text_are_what_jansson_writes(void **state)
 
 	/* agenda: the week's three due ones, two then one. */
 	back = text_reply(fx, "{\"id\":7,\"op\":\"agenda\",\"args\":"
-	    "{\"range\":\"week\",\"limit\":2}}", id);
+	    "{\"range\":\"week\",\"limit\":2}}", 0);
 	result = json_object_get(back, "result");
 	assert_keys(result, "from\0to\0tz\0overdue\0due\0stale\0next_after\0");
 	assert_int_equal(json_array_size(json_object_get(result, "overdue")),
@@ -1682,7 +1635,7 @@ test_list_pages_as_text_are_what_jansson_writes(void **state)
 	    "\"week\",\"limit\":2,\"after\":\"%s\"}}",
 	    json_string_value(json_object_get(result, "next_after")));
 	json_decref(back);
-	back = text_reply(fx, line, id);
+	back = text_reply(fx, line, 0);
 	free(line);
 	result = json_object_get(back, "result");
 	list = json_object_get(result, "due");
@@ -1704,7 +1657,7 @@ test_list_pages_as_text_are_what_jansson_writes(void **state)
 		    "\"args\":{\"contact\":%lld,\"limit\":1%s%s%s}}",
 		    (long long)cid, after ? ",\"after\":\"" : "",
 		    after ? after : "", after ? "\"" : "");
-		back = text_reply(fx, line, id);
+		back = text_reply(fx, line, 0);
 		free(line);
 		result = json_object_get(back, "result");
 		assert_keys(result, "interactions\0next_after\0");
@@ -1722,7 +1675,6 @@ test_list_pages_as_text_are_what_jansson_writes(void **state)
 		json_decref(back);
 	}
 	json_decref(hist);
-	json_decref(id);
 	/* Errors stay Jansson's replies. */
 	ERR(fx, FU_ERR_BAD_REQUEST, "{'op':'followup.list','args':"
 	    "{'after':'x'}}");
