@@ -108,18 +108,23 @@ data_full(struct data_export *x)
 static void
 data_json_element(struct data_export *x, json_t *obj, json_int_t n)
 {
-	char	*text, *p;
+	char	*text, *p, *nl;
 
 	text = json_dumps(obj, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	if (text == NULL)
 		fatalx("export: cannot serialise");
 	fputs(n == 0 ? "\n    " : ",\n    ", x->out);
-	/* A JSON text has no raw newline but the ones indenting it. */
-	for (p = text; *p != '\0'; p++) {
-		fputc(*p, x->out);
-		if (*p == '\n')
-			fputs("    ", x->out);
+	/*
+	 * A JSON text has no raw newline but the ones indenting it: each
+	 * line goes out in one write, indented two levels more.  A
+	 * character at a time, each taking the stream's lock, was nearly
+	 * half of the export's time.
+	 */
+	for (p = text; (nl = strchr(p, '\n')) != NULL; p = nl + 1) {
+		fwrite(p, 1, (size_t)(nl - p) + 1, x->out);
+		fputs("    ", x->out);
 	}
+	fputs(p, x->out);
 	free(text);
 }
 

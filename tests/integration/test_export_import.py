@@ -323,7 +323,7 @@ def test_csv_export_with_a_byte_order_mark(daemon, tmp_path):
 def test_json_export_holds_the_protocols_objects(daemon, tmp_path):
     c = add_contact(daemon, "Dora", email="dora@example.com")
     i = daemon.call("interaction.add", contact=c["id"], kind="note",
-                    note="hello")["interaction"]
+                    note="hello\nthere \"x\" \u00e9\t")["interaction"]
     f = daemon.call("followup.add", contact=c["id"],
                     due="tomorrow 9:00")["followup"]
     archived = add_contact(daemon, "Gone")
@@ -331,6 +331,9 @@ def test_json_export_holds_the_protocols_objects(daemon, tmp_path):
     rc, out, err = daemon.client("export", "--format", "json")
     assert rc == 0, err
     doc = json.loads(out)
+    # Laid out as one document indented two spaces a level, each record
+    # too (a note's newline stays an escape inside its string).
+    assert out == json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
     got = daemon.call("contact.get", id=c["id"])
     assert doc["contacts"][0] == got["contact"]
     assert doc["contacts"][1]["archived"] is True
