@@ -922,7 +922,7 @@ int		 ops_duration_arg(struct op_ctx *, json_t *, const char *,
 const char	*ops_str(json_t *, const char *);
 int64_t		 ops_int(json_t *, const char *, int64_t);
 int		 ops_cursor_arg(struct op_ctx *, json_t *, int64_t *, int);
-void		 ops_cursor_text(struct json_text *, const int64_t *, int);
+void		 ops_next_after_text(struct json_text *, const int64_t *, int);
 int		 ops_bool(json_t *, const char *);
 int		 ops_text_arg(struct op_ctx *, json_t *, const char *, size_t,
 		     int, char **, int *);

@@ -578,11 +578,7 @@ followup_page_cb(const struct fu_followup *f, void *arg)
 void
 followup_page_next(struct json_text *t, const struct followup_page *page)
 {
-	json_text_key_lit(t, "next_after");
-	if (page->more)
-		ops_cursor_text(t, page->last, 3);
-	else
-		json_text_null(t);
+	ops_next_after_text(t, page->more ? page->last : NULL, 3);
 }
 
 /*

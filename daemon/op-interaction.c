@@ -345,11 +345,7 @@ op_interaction_list(struct op_ctx *ctx, json_t *args, json_t **result)
 		goto out;
 	}
 	json_text_close(ctx->text, ']');
-	json_text_key_lit(ctx->text, "next_after");
-	if (page.more)
-		ops_cursor_text(ctx->text, page.last, 2);
-	else
-		json_text_null(ctx->text);
+	ops_next_after_text(ctx->text, page.more ? page.last : NULL, 2);
 	rc = 0;
 out:
 	fu_contact_clear(&c);

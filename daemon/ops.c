@@ -323,7 +323,7 @@ ops_int(json_t *args, const char *name, int64_t def)
 
 /*
  * Read the cursor argument "after" into n integers: the key of the last
- * row of the page before, as ops_cursor_text wrote it.  Absent, it leaves
+ * row of the page before, as ops_next_after_text wrote it.  Absent, it leaves
  * key zero.  The string is opaque to clients; it is only ever checked
  * here, so that a mangled one is refused rather than read as a start.
  */
@@ -351,14 +351,22 @@ ops_cursor_arg(struct op_ctx *ctx, json_t *args, int64_t *key, int n)
 	return 0;
 }
 
-/* Write the cursor string of a row whose key is the n integers of key. */
+/*
+ * Write a page's next_after: the cursor string of its last row, whose key
+ * is the n integers of key, or null (key NULL) when it is the last page.
+ */
 void
-ops_cursor_text(struct json_text *t, const int64_t *key, int n)
+ops_next_after_text(struct json_text *t, const int64_t *key, int n)
 {
 	char	buf[128];
 	size_t	len = 0;
 	int	i;
 
+	json_text_key_lit(t, "next_after");
+	if (key == NULL) {
+		json_text_null(t);
+		return;
+	}
 	for (i = 0; i < n; i++)
 		len += snprintf(buf + len, sizeof buf - len, "%s%lld",
 		    i > 0 ? "," : "", (long long)key[i]);
